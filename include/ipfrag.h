@@ -32,5 +32,7 @@ enum ipfrag_result ipfrag_submit(struct ipfrag_table *table, const uint8_t *ip, 
 /* Partial datagrams currently held, and those discarded on timeout so far. */
 unsigned ipfrag_pending(const struct ipfrag_table *table);
 uint64_t ipfrag_expired(const struct ipfrag_table *table);
+/* Datagrams given up: table full, too big, conflicting overlap, bad offsets. */
+uint64_t ipfrag_dropped(const struct ipfrag_table *table);
 
 #endif

@@ -34,7 +34,7 @@ size_t tcp_stream_pool_bytes(const struct tcp_stream_pool *pool); /* reserved no
 enum tcp_stream_status tcp_stream_add(struct tcp_stream *stream, uint32_t seq, uint8_t flags,
 				      const uint8_t *data, size_t len);
 
-/* Returns the next framed message: FRAME_MESSAGE with *msg/*msg_len set
+/* Returns the next framed message: FRAME_MESSAGE with *msg and *msg_len set
  * (valid until the next add/consume), FRAME_NEED_MORE, or FRAME_INVALID (the
  * caller decides; tcp_stream_resync() drops the buffered bytes). FRAME_SKIP
  * results are consumed internally. Call tcp_stream_consume(msg_len) after

@@ -1,0 +1,615 @@
+/* sip.c - one SIP message (RFC 3261) to a struct sip_msg: our own bounded
+ * pre-checks on the raw bytes, then libosip2, plus the SIP-over-TCP framer. */
+/* libosip2 first: its osip_const.h defines SIP_OK as the status code 200,
+ * which would clash with our enum sip_status, so the macro goes after it. */
+#include <osipparser2/osip_parser.h>
+#include <osipparser2/osip_port.h>
+#undef SIP_OK
+
+#include "sip.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "span.h"
+
+#define SIP_METHOD_NAME_MAX 64   /* longest request method token we accept */
+#define SIP_CSEQ_MAX 2147483647u /* RFC 3261 8.1.1.5: less than 2**31 */
+
+static const char *const method_tokens[SIP_METHOD_COUNT] = {
+	[SIP_METHOD_UNKNOWN] = "", [SIP_INVITE] = "INVITE", [SIP_ACK] = "ACK",
+	[SIP_BYE] = "BYE", [SIP_CANCEL] = "CANCEL", [SIP_PRACK] = "PRACK",
+	[SIP_UPDATE] = "UPDATE", [SIP_OPTIONS] = "OPTIONS", [SIP_REGISTER] = "REGISTER",
+	[SIP_SUBSCRIBE] = "SUBSCRIBE", [SIP_NOTIFY] = "NOTIFY", [SIP_INFO] = "INFO",
+	[SIP_REFER] = "REFER", [SIP_MESSAGE] = "MESSAGE", [SIP_PUBLISH] = "PUBLISH",
+};
+
+static const char *const method_names[SIP_METHOD_COUNT] = {
+	[SIP_METHOD_UNKNOWN] = "unknown", [SIP_INVITE] = "invite", [SIP_ACK] = "ack",
+	[SIP_BYE] = "bye", [SIP_CANCEL] = "cancel", [SIP_PRACK] = "prack",
+	[SIP_UPDATE] = "update", [SIP_OPTIONS] = "options", [SIP_REGISTER] = "register",
+	[SIP_SUBSCRIBE] = "subscribe", [SIP_NOTIFY] = "notify", [SIP_INFO] = "info",
+	[SIP_REFER] = "refer", [SIP_MESSAGE] = "message", [SIP_PUBLISH] = "publish",
+};
+
+static const char *const status_names[SIP_STATUS_COUNT] = {
+	[SIP_OK] = "ok",
+	[SIP_ERR_EMPTY] = "empty",
+	[SIP_ERR_NOT_SIP] = "not_sip",
+	[SIP_ERR_TRUNCATED] = "truncated",
+	[SIP_ERR_OVERSIZED] = "oversized",
+	[SIP_ERR_BINARY] = "binary",
+	[SIP_ERR_BAD_CONTENT_LENGTH] = "bad_content_length",
+	[SIP_ERR_DUPLICATE_HEADER] = "duplicate_header",
+	[SIP_ERR_NO_CALL_ID] = "no_call_id",
+	[SIP_ERR_CALL_ID_TOO_LONG] = "call_id_too_long",
+	[SIP_ERR_BAD_CSEQ] = "bad_cseq",
+	[SIP_ERR_PARSE] = "parse",
+};
+
+const char *sip_status_name(enum sip_status status)
+{
+	if ((unsigned)status >= SIP_STATUS_COUNT)
+		return "invalid";
+	return status_names[status];
+}
+
+const char *sip_method_name(enum sip_method method)
+{
+	if ((unsigned)method >= SIP_METHOD_COUNT)
+		return "invalid";
+	return method_names[method];
+}
+
+/* Method tokens are case-sensitive (RFC 3261 7.1). */
+static enum sip_method method_from_span(struct span token)
+{
+	for (int m = SIP_METHOD_UNKNOWN + 1; m < SIP_METHOD_COUNT; m++) {
+		size_t n = strlen(method_tokens[m]);
+		if (token.len == n && memcmp(token.ptr, method_tokens[m], n) == 0)
+			return (enum sip_method)m;
+	}
+	return SIP_METHOD_UNKNOWN;
+}
+
+/* libosip2 logs parse errors through its trace module, which the Debian
+ * build sends to stderr with no logger configured. Installing a callback
+ * at level 0 (nothing enabled) replaces the stderr default. */
+static void osip_trace_discard(const char *file, int line, osip_trace_level_t level,
+			       const char *format, va_list args)
+{
+	(void)file;
+	(void)line;
+	(void)level;
+	(void)format;
+	(void)args;
+}
+
+void sip_library_init(void)
+{
+	static bool initialised;
+	if (initialised)
+		return;
+	parser_init();
+	osip_trace_initialize_func(TRACE_LEVEL0, osip_trace_discard);
+	for (int level = TRACE_LEVEL0; level < END_TRACE_LEVEL; level++)
+		osip_trace_disable_level((osip_trace_level_t)level);
+	initialised = true;
+}
+
+/* ---- raw-byte scanning shared by sip_parse and sip_frame ---- */
+
+static bool is_token_char(uint8_t c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+		return true;
+	return memchr("-.!%*_+`'~", c, 10) != NULL;
+}
+
+static bool is_control(uint8_t c)
+{
+	return (c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f;
+}
+
+/* One line at *pos in [p, p+len): its text without CR LF, and *pos moved past
+ * its LF. False when no LF is left (the line is incomplete). */
+static bool next_line(const uint8_t *p, size_t len, size_t *pos, struct span *line)
+{
+	const uint8_t *start = p + *pos;
+	const uint8_t *lf = *pos < len ? memchr(start, '\n', len - *pos) : NULL;
+	if (!lf)
+		return false;
+	size_t text_len = (size_t)(lf - start);
+	if (text_len > 0 && start[text_len - 1] == '\r')
+		text_len--;
+	*line = span_make(start, text_len);
+	*pos = (size_t)(lf - p) + 1;
+	return true;
+}
+
+enum header_id { HDR_OTHER = 0, HDR_CALL_ID, HDR_CSEQ, HDR_CONTENT_LENGTH, HDR_COUNT };
+
+static enum header_id header_id_of(struct span name)
+{
+	if (span_eq_nocase(name, "Call-ID") || span_eq_nocase(name, "i"))
+		return HDR_CALL_ID;
+	if (span_eq_nocase(name, "CSeq"))
+		return HDR_CSEQ;
+	if (span_eq_nocase(name, "Content-Length") || span_eq_nocase(name, "l"))
+		return HDR_CONTENT_LENGTH;
+	return HDR_OTHER;
+}
+
+/* What the pre-check learnt from the header section. */
+struct header_scan {
+	size_t header_len;             /* start line + headers + empty line */
+	struct span value[HDR_COUNT];  /* first value of each header we track */
+	bool present[HDR_COUNT];
+	bool differs[HDR_COUNT];       /* repeated with another value */
+};
+
+/* Content-Length values are compared as numbers ("05" == "5"), the others
+ * byte for byte (Call-ID is case-sensitive). */
+static bool same_header_value(enum header_id id, struct span a, struct span b)
+{
+	if (id == HDR_CONTENT_LENGTH) {
+		uint32_t va, vb;
+		if (span_to_u32(a, UINT32_MAX, &va) && span_to_u32(b, UINT32_MAX, &vb))
+			return va == vb;
+	}
+	return a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0;
+}
+
+static void note_header(struct header_scan *scan, enum header_id id, struct span value)
+{
+	if (id == HDR_OTHER)
+		return;
+	value = span_trim(value);
+	if (!scan->present[id]) {
+		scan->present[id] = true;
+		scan->value[id] = value;
+	} else if (!same_header_value(id, scan->value[id], value)) {
+		scan->differs[id] = true;
+	}
+}
+
+/* Walks the header lines after the start line (which ends at first_line_end)
+ * up to the empty line, within [p, p+len). Folded continuation lines (leading
+ * SP/HT) extend the previous header's value. Bare LF line ends are accepted. */
+static bool scan_headers(const uint8_t *p, size_t len, size_t first_line_end,
+			 struct header_scan *scan)
+{
+	size_t pos = first_line_end;
+	enum header_id current = HDR_OTHER;
+	struct span current_value = { NULL, 0 };
+	struct span line;
+
+	memset(scan, 0, sizeof(*scan));
+	for (;;) {
+		if (!next_line(p, len, &pos, &line))
+			return false;
+		if (line.len > 0 && (line.ptr[0] == ' ' || line.ptr[0] == '\t')) {
+			/* continuation: the value now runs to the end of this line */
+			if (current_value.ptr)
+				current_value.len = (size_t)(line.ptr + line.len - current_value.ptr);
+			continue;
+		}
+		note_header(scan, current, current_value);
+		current = HDR_OTHER;
+		current_value = span_make(NULL, 0);
+		if (line.len == 0)
+			break;
+		const char *colon = memchr(line.ptr, ':', line.len);
+		if (!colon)
+			continue; /* not a header line: libosip2 judges it */
+		struct span name = span_trim(span_make(line.ptr, (size_t)(colon - line.ptr)));
+		current = header_id_of(name);
+		current_value = span_make(colon + 1, (size_t)(line.ptr + line.len - colon - 1));
+	}
+	scan->header_len = pos;
+	return true;
+}
+
+/* Control bytes in the header section: only CR LF / LF line ends, HT, and
+ * inside a quoted string a quoted-pair may escape any byte but CR and LF
+ * (RFC 3261 25.1; RFC 4475 3.1.1.2 escapes BEL, NUL and DEL). A CR not
+ * ending a line would be a line end to libosip2 but not to us (kamailio
+ * sample sg.sip): refused as well. With rewrite non-NULL, the escaped control
+ * bytes are replaced by '?' there, at the same offsets, so that libosip2's
+ * string functions never meet an early NUL. Returns false on a bad byte. */
+static bool header_bytes_clean(const uint8_t *p, size_t n, char *rewrite)
+{
+	bool in_quotes = false;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = p[i];
+		if (c == '\n') {
+			/* a quoted string may only continue on a folded line */
+			in_quotes = in_quotes && i + 1 < n && (p[i + 1] == ' ' || p[i + 1] == '\t');
+			continue;
+		}
+		if (c == '\r') {
+			if (i + 1 < n && p[i + 1] != '\n')
+				return false;
+			continue;
+		}
+		if (in_quotes && c == '\\' && i + 1 < n && p[i + 1] != '\r' && p[i + 1] != '\n') {
+			if (rewrite && is_control(p[i + 1]))
+				rewrite[i + 1] = '?';
+			i++;
+			continue;
+		}
+		if (c == '"')
+			in_quotes = !in_quotes;
+		else if (is_control(c))
+			return false;
+	}
+	return true;
+}
+
+/* "SIP/2.0": the protocol name is matched case-insensitively (RFC 3261 25.1
+ * ABNF literals), the version exactly. */
+static bool is_sip_version(struct span s)
+{
+	return span_eq_nocase(s, "SIP/2.0");
+}
+
+/* URI in a Request-Line: scheme ":" then anything but whitespace (RFC 3261
+ * 25.1 Request-URI is SIP-URI / SIPS-URI / absoluteURI). */
+static bool is_request_uri(struct span uri)
+{
+	size_t i = 0;
+	if (uri.len == 0)
+		return false;
+	if (!((uri.ptr[0] >= 'a' && uri.ptr[0] <= 'z') || (uri.ptr[0] >= 'A' && uri.ptr[0] <= 'Z')))
+		return false;
+	while (i < uri.len && uri.ptr[i] != ':') {
+		uint8_t c = (uint8_t)uri.ptr[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '+' || c == '-' || c == '.'))
+			return false;
+		i++;
+	}
+	if (i == uri.len || i + 1 == uri.len)
+		return false;
+	for (; i < uri.len; i++)
+		if ((uint8_t)uri.ptr[i] <= ' ')
+			return false;
+	return true;
+}
+
+/* Request-Line: Method SP Request-URI SP SIP-Version (single spaces). */
+static bool parse_request_line(struct span line, enum sip_method *method)
+{
+	const char *sp1 = memchr(line.ptr, ' ', line.len);
+	if (!sp1)
+		return false;
+	struct span token = span_make(line.ptr, (size_t)(sp1 - line.ptr));
+	if (token.len == 0 || token.len > SIP_METHOD_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < token.len; i++)
+		if (!is_token_char((uint8_t)token.ptr[i]))
+			return false;
+	struct span rest = span_make(sp1 + 1, (size_t)(line.ptr + line.len - sp1 - 1));
+	const char *sp2 = memchr(rest.ptr, ' ', rest.len);
+	if (!sp2)
+		return false;
+	struct span uri = span_make(rest.ptr, (size_t)(sp2 - rest.ptr));
+	struct span version = span_make(sp2 + 1, (size_t)(rest.ptr + rest.len - sp2 - 1));
+	if (!is_request_uri(uri) || !is_sip_version(version))
+		return false;
+	*method = method_from_span(token);
+	return true;
+}
+
+/* Status-Line: SIP-Version SP 3DIGIT SP Reason-Phrase (the phrase may be
+ * empty, RFC 4475 3.1.1.13; a missing final SP is tolerated). */
+static bool parse_status_line(struct span line, unsigned *status)
+{
+	if (line.len < 11 || !is_sip_version(span_make(line.ptr, 7)) || line.ptr[7] != ' ')
+		return false;
+	uint32_t code;
+	if (!span_to_u32(span_make(line.ptr + 8, 3), 999, &code) || code < 100 || code > 699)
+		return false;
+	if (line.len > 11 && line.ptr[11] != ' ')
+		return false;
+	*status = code;
+	return true;
+}
+
+/* An unterminated start line that could still become SIP: "SIP/2.0 ..." or
+ * a method token, SP and the start of a URI scheme. */
+static bool starts_like_sip(struct span s)
+{
+	size_t i = 0;
+	if (span_prefix_nocase(s, "SIP/2.0 "))
+		return true;
+	while (i < s.len && i <= SIP_METHOD_NAME_MAX && is_token_char((uint8_t)s.ptr[i]))
+		i++;
+	if (i == 0 || i >= s.len || s.ptr[i] != ' ' || i + 1 >= s.len)
+		return false;
+	uint8_t c = (uint8_t)s.ptr[i + 1];
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Content-Length as a bounded decimal: BAD for junk or a sign, OVERSIZED for
+ * digits beyond what a message may hold. */
+static enum sip_status content_length_value(struct span value, uint32_t *out)
+{
+	if (value.len == 0)
+		return SIP_ERR_BAD_CONTENT_LENGTH;
+	for (size_t i = 0; i < value.len; i++)
+		if (value.ptr[i] < '0' || value.ptr[i] > '9')
+			return SIP_ERR_BAD_CONTENT_LENGTH;
+	if (!span_to_u32(value, SIP_MAX_MESSAGE, out))
+		return SIP_ERR_OVERSIZED;
+	return SIP_OK;
+}
+
+static bool is_lws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* CSeq = 1*DIGIT LWS Method (RFC 3261 20.16); the LWS may be folded. */
+static bool cseq_is_valid(struct span value)
+{
+	size_t digits = 0;
+	uint32_t number;
+	while (digits < value.len && value.ptr[digits] >= '0' && value.ptr[digits] <= '9')
+		digits++;
+	if (!span_to_u32(span_make(value.ptr, digits), SIP_CSEQ_MAX, &number))
+		return false;
+	size_t i = digits;
+	while (i < value.len && is_lws(value.ptr[i]))
+		i++;
+	return i > digits && i < value.len && is_token_char((uint8_t)value.ptr[i]);
+}
+
+/* ---- the TCP framer ---- */
+
+enum frame_result sip_frame(const uint8_t *p, size_t len, size_t max_message, size_t *msg_len)
+{
+	struct header_scan scan;
+	size_t keepalive = 0;
+	size_t window;
+	size_t first_line_end = 0;
+	struct span first_line;
+
+	while (keepalive < len && (p[keepalive] == '\r' || p[keepalive] == '\n'))
+		keepalive++;
+	if (keepalive > 0) {
+		*msg_len = keepalive;
+		return FRAME_SKIP;
+	}
+	window = len < max_message ? len : max_message;
+	if (!next_line(p, window, &first_line_end, &first_line))
+		return len >= max_message ? FRAME_INVALID : FRAME_NEED_MORE;
+	if (!scan_headers(p, window, first_line_end, &scan))
+		return len >= max_message ? FRAME_INVALID : FRAME_NEED_MORE;
+	uint32_t body_len = 0;
+	/* a second, different Content-Length makes the frame boundary unknowable */
+	if (scan.differs[HDR_CONTENT_LENGTH])
+		return FRAME_INVALID;
+	if (scan.present[HDR_CONTENT_LENGTH]) {
+		if (!span_to_u32(scan.value[HDR_CONTENT_LENGTH], UINT32_MAX, &body_len))
+			return FRAME_INVALID;
+	}
+	if ((uint64_t)scan.header_len + body_len > max_message)
+		return FRAME_INVALID;
+	if (scan.header_len + body_len > len)
+		return FRAME_NEED_MORE;
+	*msg_len = scan.header_len + body_len;
+	return FRAME_MESSAGE;
+}
+
+/* ---- the parser ---- */
+
+static bool content_type_is(const osip_content_type_t *ct, const char *type, const char *subtype)
+{
+	return ct && ct->type && ct->subtype && osip_strcasecmp(ct->type, type) == 0 &&
+	       osip_strcasecmp(ct->subtype, subtype) == 0;
+}
+
+/* The application/sdp body: the whole body, or the first such part of a
+ * multipart body (RFC 4475 3.1.1.11), which libosip2 splits for us. */
+static const osip_body_t *find_sdp_body(osip_message_t *msg)
+{
+	const osip_content_type_t *ct = osip_message_get_content_type(msg);
+	osip_body_t *body = NULL;
+
+	if (content_type_is(ct, "application", "sdp")) {
+		osip_message_get_body(msg, 0, &body);
+		return body;
+	}
+	if (!ct || !ct->type || osip_strcasecmp(ct->type, "multipart") != 0)
+		return NULL;
+	for (int i = 0; osip_message_get_body(msg, i, &body) >= 0 && body; i++) {
+		if (content_type_is(body->content_type, "application", "sdp"))
+			return body;
+	}
+	return NULL;
+}
+
+/* Call-ID text as libosip2 parsed it: number ["@" host]. */
+static enum sip_status copy_call_id(osip_message_t *msg, struct sip_msg *out)
+{
+	osip_call_id_t *call_id = osip_message_get_call_id(msg);
+	if (!call_id || !call_id->number || call_id->number[0] == '\0')
+		return SIP_ERR_NO_CALL_ID;
+	size_t number_len = strlen(call_id->number);
+	size_t host_len = call_id->host ? strlen(call_id->host) : 0;
+	size_t total = number_len + (call_id->host ? 1 + host_len : 0);
+	if (total > SIP_CALL_ID_MAX)
+		return SIP_ERR_CALL_ID_TOO_LONG;
+	memcpy(out->call_id, call_id->number, number_len);
+	if (call_id->host) {
+		out->call_id[number_len] = '@';
+		memcpy(out->call_id + number_len + 1, call_id->host, host_len);
+	}
+	out->call_id[total] = '\0';
+	out->call_id_len = total;
+	return SIP_OK;
+}
+
+/* CSeq: number below 2**31 and a method token, as libosip2 parsed them. */
+static enum sip_status copy_cseq(osip_message_t *msg, struct sip_msg *out,
+				 const char **cseq_method)
+{
+	osip_cseq_t *cseq = osip_message_get_cseq(msg);
+	uint32_t number;
+	if (!cseq || !cseq->number || !cseq->method || cseq->method[0] == '\0')
+		return SIP_ERR_BAD_CSEQ;
+	if (!span_to_u32(span_make(cseq->number, strlen(cseq->number)), SIP_CSEQ_MAX, &number))
+		return SIP_ERR_BAD_CSEQ;
+	out->cseq = number;
+	*cseq_method = cseq->method;
+	return SIP_OK;
+}
+
+/* Fills out from what libosip2 parsed; the pre-checks already passed. */
+static enum sip_status read_osip_message(osip_message_t *msg, struct sip_msg *out)
+{
+	const char *cseq_method = NULL;
+	enum sip_status status;
+
+	status = copy_call_id(msg, out);
+	if (status != SIP_OK)
+		return status;
+	status = copy_cseq(msg, out, &cseq_method);
+	if (status != SIP_OK)
+		return status;
+	enum sip_method by_cseq = method_from_span(span_make(cseq_method, strlen(cseq_method)));
+	if (MSG_IS_REQUEST(msg)) {
+		/* RFC 3261 8.1.1.5: the CSeq method matches the request's method
+		 * (RFC 4475 3.1.2.17/18 are rejected for disagreeing). */
+		if (!msg->sip_method || strcmp(msg->sip_method, cseq_method) != 0)
+			return SIP_ERR_BAD_CSEQ;
+		out->is_request = true;
+		out->method = by_cseq;
+		out->status = 0;
+	} else {
+		if (msg->status_code < 100 || msg->status_code > 699)
+			return SIP_ERR_NOT_SIP;
+		out->is_request = false;
+		out->method = by_cseq;
+		out->status = (unsigned)msg->status_code;
+	}
+
+	const osip_body_t *body = find_sdp_body(msg);
+	if (body) {
+		if (!body->body || body->length == 0) {
+			out->sdp_status = SDP_ERR_EMPTY;
+		} else {
+			out->sdp_status = sdp_parse((const uint8_t *)body->body, body->length, &out->sdp);
+			out->has_sdp = out->sdp_status == SDP_OK;
+		}
+	}
+	return SIP_OK;
+}
+
+/* The pre-checks: start line, header section, Content-Length, then the
+ * tracked headers' values, all on the raw bytes within [p, p+len). */
+static enum sip_status precheck(const uint8_t *p, size_t len, struct header_scan *scan,
+				size_t *message_len)
+{
+	size_t first_line_end = 0;
+	struct span first_line;
+	size_t window = len < SIP_MAX_MESSAGE ? len : SIP_MAX_MESSAGE;
+	enum sip_method method;
+	unsigned status_code;
+
+	if (!next_line(p, window, &first_line_end, &first_line)) {
+		/* a start line with no end: truncated SIP, or not SIP at all */
+		if (!starts_like_sip(span_make(p, window)))
+			return SIP_ERR_NOT_SIP;
+		return len > SIP_MAX_MESSAGE ? SIP_ERR_OVERSIZED : SIP_ERR_TRUNCATED;
+	}
+	if (!parse_request_line(first_line, &method) && !parse_status_line(first_line, &status_code))
+		return SIP_ERR_NOT_SIP;
+
+	if (!scan_headers(p, window, first_line_end, scan)) {
+		if (!header_bytes_clean(p, window, NULL))
+			return SIP_ERR_BINARY;
+		return len > SIP_MAX_MESSAGE ? SIP_ERR_OVERSIZED : SIP_ERR_TRUNCATED;
+	}
+	if (!header_bytes_clean(p, scan->header_len, NULL))
+		return SIP_ERR_BINARY;
+	if (scan->differs[HDR_CALL_ID] || scan->differs[HDR_CSEQ] ||
+	    scan->differs[HDR_CONTENT_LENGTH])
+		return SIP_ERR_DUPLICATE_HEADER;
+
+	if (scan->present[HDR_CONTENT_LENGTH]) {
+		uint32_t body_len;
+		enum sip_status st = content_length_value(scan->value[HDR_CONTENT_LENGTH], &body_len);
+		if (st != SIP_OK)
+			return st;
+		if (scan->header_len + body_len > SIP_MAX_MESSAGE)
+			return SIP_ERR_OVERSIZED;
+		if (scan->header_len + body_len > len)
+			return SIP_ERR_TRUNCATED;
+		/* bytes after the body are ignored (RFC 4475 3.1.1.8) */
+		*message_len = scan->header_len + body_len;
+	} else {
+		/* over UDP the body is the rest of the datagram (RFC 3261 18.3) */
+		if (len > SIP_MAX_MESSAGE)
+			return SIP_ERR_OVERSIZED;
+		*message_len = len;
+	}
+
+	if (!scan->present[HDR_CALL_ID] || scan->value[HDR_CALL_ID].len == 0)
+		return SIP_ERR_NO_CALL_ID;
+	if (scan->value[HDR_CALL_ID].len > SIP_CALL_ID_MAX)
+		return SIP_ERR_CALL_ID_TOO_LONG;
+
+	if (!scan->present[HDR_CSEQ])
+		return SIP_ERR_BAD_CSEQ;
+	if (!cseq_is_valid(scan->value[HDR_CSEQ]))
+		return SIP_ERR_BAD_CSEQ;
+	return SIP_OK;
+}
+
+enum sip_status sip_parse(const uint8_t *p, size_t len, struct sip_msg *out)
+{
+	/* libosip2 wants a NUL-terminated copy; one bounded buffer per thread */
+	static _Thread_local char scratch[SIP_MAX_MESSAGE + 1];
+	struct header_scan scan;
+	size_t message_len = 0;
+	osip_message_t *msg = NULL;
+	enum sip_status status;
+
+	memset(out, 0, sizeof(*out));
+	out->sdp_status = SDP_OK;
+	if (!p || len == 0)
+		return SIP_ERR_EMPTY;
+	status = precheck(p, len, &scan, &message_len);
+	if (status != SIP_OK)
+		return status;
+
+	sip_library_init();
+	memcpy(scratch, p, message_len);
+	scratch[message_len] = '\0';
+	header_bytes_clean(p, scan.header_len, scratch);
+	if (osip_message_init(&msg) != OSIP_SUCCESS) {
+		msg = NULL;
+		status = SIP_ERR_PARSE;
+		goto free_message;
+	}
+	if (osip_message_parse(msg, scratch, message_len) != OSIP_SUCCESS) {
+		status = SIP_ERR_PARSE;
+		goto free_message;
+	}
+	status = read_osip_message(msg, out);
+	if (status != SIP_OK)
+		goto free_message;
+	out->message_len = message_len;
+
+free_message:
+	if (msg)
+		osip_message_free(msg);
+	if (status != SIP_OK) {
+		/* callers see no half-filled message on failure */
+		memset(out, 0, sizeof(*out));
+		out->sdp_status = SDP_OK;
+	}
+	return status;
+}

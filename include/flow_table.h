@@ -1,0 +1,67 @@
+/* flow_table.h - the fixed-capacity flow pool with an exact 5-tuple index
+ * and two wildcard indexes for announced flows whose other end is unknown. */
+#ifndef SARA_FLOW_TABLE_H
+#define SARA_FLOW_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flow_key.h"
+#include "hash.h"
+
+#define FLOW_NIL UINT32_MAX
+
+/* How an entry matches packets. */
+enum flow_match {
+	MATCH_EXACT = 0,   /* the whole 5-tuple */
+	MATCH_FROM_SOURCE, /* source address+port; any VIP destination (dst zero) */
+	MATCH_TO_DEST_FROM_ADDR, /* destination address+port and source address; any source port */
+	MATCH_TO_DEST,     /* destination address+port; any source */
+};
+
+struct tcp_stream;
+
+struct flow {
+	struct flow_key key;
+	uint32_t index_next;     /* chain in its index; free-list link when unused */
+	uint32_t session;        /* owning session, FLOW_NIL when none */
+	uint32_t session_prev, session_next; /* the owning session's flow list */
+	struct tcp_stream *stream; /* signalling reassembly, or NULL */
+	uint64_t last_seen_ms;
+	uint64_t packets;
+	uint64_t hint_serial;    /* shared SIP signalling flows: last session seen */
+	uint32_t hint_session;
+	int16_t server;          /* -1: none yet */
+	uint8_t identity;        /* enum flow_identity */
+	uint8_t status;          /* enum flow_status */
+	uint8_t match;           /* enum flow_match */
+	uint8_t proto;           /* enum proto_id for signalling flows */
+	bool in_use;
+};
+
+struct flow_table {
+	struct flow *flows;
+	uint32_t capacity, in_use, free_head;
+	uint32_t bucket_mask;
+	uint32_t *exact_buckets, *source_buckets, *dest_buckets;
+	struct hash_key hash_key;
+};
+
+bool flow_table_init(struct flow_table *table, uint32_t capacity, const struct hash_key *key);
+void flow_table_fini(struct flow_table *table);
+size_t flow_table_memory(const struct flow_table *table);
+
+/* Takes a zeroed entry off the free list (FLOW_NIL when full). Fill key and
+ * match, then flow_table_insert() it. */
+uint32_t flow_table_alloc(struct flow_table *table);
+void flow_table_insert(struct flow_table *table, uint32_t id);
+/* Unlinks from its index and frees. The caller owns stream and session links. */
+void flow_table_remove(struct flow_table *table, uint32_t id);
+
+uint32_t flow_table_lookup_exact(const struct flow_table *table, const struct flow_key *key);
+/* Announced wildcard entries that match a packet key, most specific first:
+ * FROM_SOURCE, TO_DEST_FROM_ADDR, TO_DEST; newest first within a kind. */
+uint32_t flow_table_lookup_wildcard(const struct flow_table *table, const struct flow_key *key);
+
+#endif

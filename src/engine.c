@@ -1,0 +1,921 @@
+/* engine.c - the decision engine (engine.h): flow lookup, signalling
+ * inspection, session bookkeeping, media prediction, expiry and verdicts.
+ * Pure: packets and announcements in, verdicts and hook calls out. */
+#include "engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admission.h"
+#include "counters.h"
+#include "flow_table.h"
+#include "hash.h"
+#include "ipfrag.h"
+#include "packet.h"
+#include "select.h"
+#include "session_table.h"
+#include "tcp_stream.h"
+#include "timer_wheel.h"
+
+#define TIMER_SLOTS 1024
+#define TIMER_TICK_MS 100
+#define FRAGMENT_TIMEOUT_MS 5000
+
+enum media_side { SIDE_CLIENT = 0, SIDE_SERVER };
+
+struct engine {
+	struct sara_config cfg;
+	struct engine_hooks hooks;
+	struct flow_table flows;
+	struct session_table sessions;
+	struct timer_wheel *flow_timers;
+	struct timer_wheel *session_timers;
+	struct tcp_stream_pool *streams;
+	struct ipfrag_table *fragments;
+	struct selector *selector;
+	struct admission admission;
+	struct counter_set counters;
+	struct engine_stats stats;
+	struct hash_key placement_key; /* sessionless flows: stable across restarts */
+	uint64_t now_ms;
+	/* Set while one packet is handled: the session its verdict follows. */
+	uint32_t packet_session;
+};
+
+static void session_end(struct engine *engine, uint32_t sid, bool expired);
+
+/* ---- small helpers ---- */
+
+static uint32_t timeout_ms_for(const struct engine *engine, const struct flow *f)
+{
+	if (f->identity == FLOW_SIGNALLING || f->identity == FLOW_ANNOUNCED)
+		return engine->cfg.timeouts.signalling_s * 1000u;
+	return engine->cfg.timeouts.media_s * 1000u;
+}
+
+static bool is_cluster_address(const struct engine *engine, const struct netaddr *addr)
+{
+	return config_is_vip(&engine->cfg, addr) || config_server_by_address(&engine->cfg, addr) >= 0;
+}
+
+static void key_endpoints(const struct flow_key *key, struct endpoint *src, struct endpoint *dst)
+{
+	flow_key_src(key, src);
+	flow_key_dst(key, dst);
+}
+
+/* Sessionless traffic (unpredicted flows, orphan messages) is placed by a
+ * keyed hash over available servers, so one client's flows stay together. */
+static int placement_server(struct engine *engine, const void *data, size_t len)
+{
+	unsigned available[CONFIG_MAX_SERVERS], n = 0;
+	for (unsigned i = 0; i < engine->cfg.server_count; i++)
+		if (selector_is_available(engine->selector, i))
+			available[n++] = i;
+	if (n == 0)
+		return ENGINE_NO_SERVER;
+	return (int)available[hash_bytes(&engine->placement_key, data, len) % n];
+}
+
+/* ---- session <-> flow links ---- */
+
+static void session_attach_flow(struct engine *engine, uint32_t sid, uint32_t fid)
+{
+	struct session *s = &engine->sessions.sessions[sid];
+	struct flow *f = &engine->flows.flows[fid];
+	f->session = sid;
+	f->session_prev = FLOW_NIL;
+	f->session_next = s->flows_head;
+	if (s->flows_head != FLOW_NIL)
+		engine->flows.flows[s->flows_head].session_prev = fid;
+	s->flows_head = fid;
+	s->flow_count++;
+}
+
+static void session_detach_flow(struct engine *engine, uint32_t fid)
+{
+	struct flow *f = &engine->flows.flows[fid];
+	struct session *s;
+	if (f->session == FLOW_NIL)
+		return;
+	s = &engine->sessions.sessions[f->session];
+	if (f->session_prev != FLOW_NIL)
+		engine->flows.flows[f->session_prev].session_next = f->session_next;
+	else
+		s->flows_head = f->session_next;
+	if (f->session_next != FLOW_NIL)
+		engine->flows.flows[f->session_next].session_prev = f->session_prev;
+	s->flow_count--;
+	f->session = FLOW_NIL;
+	f->session_prev = f->session_next = FLOW_NIL;
+}
+
+static void flow_destroy(struct engine *engine, uint32_t fid)
+{
+	struct flow *f = &engine->flows.flows[fid];
+	if (engine->hooks.flow_removed && f->identity != FLOW_ANNOUNCED)
+		engine->hooks.flow_removed(engine->hooks.ctx, &f->key, f->server);
+	session_detach_flow(engine, fid);
+	if (f->stream) {
+		tcp_stream_close(engine->streams, f->stream);
+		f->stream = NULL;
+	}
+	timer_wheel_cancel(engine->flow_timers, fid);
+	flow_table_remove(&engine->flows, fid);
+}
+
+static uint32_t flow_create(struct engine *engine, const struct flow_key *key, enum flow_match match,
+			    enum flow_identity identity, int server)
+{
+	uint32_t fid = flow_table_alloc(&engine->flows);
+	struct flow *f;
+	if (fid == FLOW_NIL) {
+		counter_add(&engine->counters, "flow_table_full", 1);
+		return FLOW_NIL;
+	}
+	f = &engine->flows.flows[fid];
+	f->key = *key;
+	f->match = (uint8_t)match;
+	f->identity = (uint8_t)identity;
+	f->status = FLOW_NEW;
+	f->server = (int16_t)server;
+	f->last_seen_ms = engine->now_ms;
+	flow_table_insert(&engine->flows, fid);
+	timer_wheel_schedule(engine->flow_timers, fid, engine->now_ms + timeout_ms_for(engine, f));
+	if (identity == FLOW_ANNOUNCED)
+		engine->stats.predictions_made++;
+	else
+		engine->stats.flows_created++;
+	return fid;
+}
+
+/* ---- media prediction ---- */
+
+static void predictions_clear(struct engine *engine, uint32_t sid)
+{
+	uint32_t fid = engine->sessions.sessions[sid].flows_head;
+	while (fid != FLOW_NIL) {
+		uint32_t next = engine->flows.flows[fid].session_next;
+		if (engine->flows.flows[fid].identity == FLOW_ANNOUNCED)
+			flow_destroy(engine, fid);
+		fid = next;
+	}
+}
+
+static void predict_one(struct engine *engine, uint32_t sid, enum flow_match match,
+			const struct netaddr *client, uint16_t client_port,
+			const struct netaddr *server_addr, uint16_t server_port)
+{
+	struct session *s = &engine->sessions.sessions[sid];
+	struct flow_key key;
+	uint32_t fid;
+	memset(&key, 0, sizeof(key));
+	key.l4 = L4_UDP;
+	key.family = client ? client->family : server_addr->family;
+	if (client && server_addr && client->family != server_addr->family)
+		return;
+	if (client) {
+		memcpy(key.src, client->bytes, 16);
+		key.sport = match == MATCH_TO_DEST_FROM_ADDR ? 0 : client_port;
+	}
+	if (server_addr && match != MATCH_FROM_SOURCE) {
+		memcpy(key.dst, server_addr->bytes, 16);
+		key.dport = server_port;
+	}
+	if (match == MATCH_EXACT && flow_table_lookup_exact(&engine->flows, &key) != FLOW_NIL)
+		return; /* already a live flow (or another session's prediction) */
+	fid = flow_create(engine, &key, match, FLOW_ANNOUNCED, s->server);
+	if (fid != FLOW_NIL)
+		session_attach_flow(engine, sid, fid);
+}
+
+/* Rebuilds a session's predictions from what both sides have said: the
+ * exact flow when both ends are known, else the known end as a wildcard. */
+static void predictions_rebuild(struct engine *engine, uint32_t sid)
+{
+	struct session *s = &engine->sessions.sessions[sid];
+	predictions_clear(engine, sid);
+	for (unsigned i = 0; i < s->stream_count; i++) {
+		const struct session_stream *st = &s->streams[i];
+		uint16_t client_ports[2] = { st->client_rtp, st->client_rtcp };
+		uint16_t server_ports[2] = { st->server_rtp, st->server_rtcp };
+		for (unsigned p = 0; p < 2; p++) {
+			bool client_known = client_ports[p] != 0;
+			bool server_known = server_ports[p] != 0;
+			if (p == 1 && client_ports[1] == client_ports[0] && server_ports[1] == server_ports[0])
+				break; /* rtcp-mux: one flow */
+			if (client_known && server_known)
+				predict_one(engine, sid, MATCH_EXACT, &st->client_addr, client_ports[p],
+					    &st->server_addr, server_ports[p]);
+			if (client_known)
+				predict_one(engine, sid, MATCH_FROM_SOURCE, &st->client_addr,
+					    client_ports[p], NULL, 0);
+			if (server_known) {
+				const struct netaddr *from = st->client_addr.family ? &st->client_addr
+										    : &s->peer;
+				if (from->family)
+					predict_one(engine, sid, MATCH_TO_DEST_FROM_ADDR, from, 0,
+						    &st->server_addr, server_ports[p]);
+				else
+					predict_one(engine, sid, MATCH_TO_DEST, NULL, 0,
+						    &st->server_addr, server_ports[p]);
+			}
+		}
+	}
+}
+
+/* Checks the address a side names for its media: clients must not name the
+ * cluster; servers must name a VIP (else media does not cross the
+ * dispatcher). Returns false when the stream is to be ignored. */
+static bool media_address_ok(struct engine *engine, enum media_side side, const struct netaddr *addr)
+{
+	if (side == SIDE_CLIENT) {
+		if (is_cluster_address(engine, addr)) {
+			counter_add(&engine->counters, "media_client_names_cluster", 1);
+			return false;
+		}
+		return true;
+	}
+	if (config_is_vip(&engine->cfg, addr))
+		return true;
+	counter_add(&engine->counters, config_server_by_address(&engine->cfg, addr) >= 0
+					       ? "media_server_direct"
+					       : "media_outside_cluster", 1);
+	return false;
+}
+
+static void stream_set_side(struct session_stream *st, enum media_side side,
+			    const struct netaddr *addr, uint16_t rtp, uint16_t rtcp)
+{
+	if (side == SIDE_CLIENT) {
+		st->client_addr = *addr;
+		st->client_rtp = rtp;
+		st->client_rtcp = rtcp;
+	} else {
+		st->server_addr = *addr;
+		st->server_rtp = rtp;
+		st->server_rtcp = rtcp;
+	}
+}
+
+/* Applies the streams one side described. conn is the signalling flow,
+ * oriented client -> VIP: its ends stand in for absent addresses. */
+static void session_update_media(struct engine *engine, uint32_t sid, const struct signal_facts *facts,
+				 enum media_side side, const struct flow_key *conn)
+{
+	struct session *s = &engine->sessions.sessions[sid];
+	struct endpoint client_end, vip_end;
+	static const struct netaddr none;
+	key_endpoints(conn, &client_end, &vip_end);
+	for (unsigned i = 0; i < facts->stream_count; i++) {
+		const struct signal_stream *fs = &facts->streams[i];
+		struct netaddr addr = fs->addr.family ? fs->addr
+						      : (side == SIDE_CLIENT ? client_end.addr : vip_end.addr);
+		bool usable = fs->enabled && addr.family && media_address_ok(engine, side, &addr);
+		unsigned slot;
+		if (facts->media_op == MEDIA_REPLACE) {
+			slot = i;
+		} else {
+			/* RTSP: a stream is named by the client's RTP port. */
+			uint16_t client_rtp = side == SIDE_CLIENT ? fs->rtp_port : fs->peer_rtp_port;
+			for (slot = 0; slot < s->stream_count; slot++)
+				if (client_rtp && s->streams[slot].client_rtp == client_rtp)
+					break;
+			if (!usable && slot == s->stream_count)
+				continue;
+		}
+		if (slot >= SESSION_MAX_STREAMS) {
+			counter_add(&engine->counters, "media_streams_over_limit", 1);
+			continue;
+		}
+		if (slot >= s->stream_count) {
+			memset(&s->streams[slot], 0, sizeof(s->streams[slot]));
+			s->stream_count = (uint8_t)(slot + 1);
+		}
+		if (usable) {
+			stream_set_side(&s->streams[slot], side, &addr, fs->rtp_port, fs->rtcp_port);
+			if (side == SIDE_SERVER && fs->peer_rtp_port && !s->streams[slot].client_rtp)
+				stream_set_side(&s->streams[slot], SIDE_CLIENT,
+						s->peer.family ? &s->peer : &client_end.addr,
+						fs->peer_rtp_port, fs->peer_rtcp_port);
+		} else {
+			stream_set_side(&s->streams[slot], side, &none, 0, 0);
+		}
+	}
+	if (facts->media_op == MEDIA_REPLACE) {
+		/* m= lines the new description dropped are gone on this side. */
+		for (unsigned slot = facts->stream_count; slot < s->stream_count; slot++)
+			stream_set_side(&s->streams[slot], side, &none, 0, 0);
+	}
+	predictions_rebuild(engine, sid);
+}
+
+/* ---- sessions ---- */
+
+static void session_schedule(struct engine *engine, uint32_t sid)
+{
+	struct session *s = &engine->sessions.sessions[sid];
+	uint64_t at = s->ending ? engine->now_ms + engine->cfg.timeouts.linger_s * 1000ull
+				: s->last_seen_ms + 2ull * engine->cfg.timeouts.signalling_s * 1000ull;
+	timer_wheel_schedule(engine->session_timers, sid, at);
+}
+
+static uint32_t session_create(struct engine *engine, const struct signal_facts *facts,
+			       const char *key, size_t key_len, int pinned_server,
+			       const struct flow_key *conn)
+{
+	uint32_t sid;
+	struct session *s;
+	int server = pinned_server;
+	if (!admission_decide(&engine->admission, ADMIT_NEW_SESSION)) {
+		counter_add(&engine->counters, "admission_refused", 1);
+		return SESSION_NIL;
+	}
+	if (server < 0)
+		server = selector_pick(engine->selector, key, key_len);
+	if (server < 0) {
+		counter_add(&engine->counters, "no_server_available", 1);
+		return SESSION_NIL;
+	}
+	sid = session_table_add(&engine->sessions, (enum proto_id)facts->proto, key, key_len);
+	if (sid == SESSION_NIL) {
+		counter_add(&engine->counters, "session_table_full", 1);
+		return SESSION_NIL;
+	}
+	s = &engine->sessions.sessions[sid];
+	s->server = (int16_t)server;
+	s->created_ms = s->last_seen_ms = engine->now_ms;
+	s->transaction_only = facts->transaction_only;
+	if (conn) {
+		struct endpoint client_end, vip_end;
+		key_endpoints(conn, &client_end, &vip_end);
+		s->peer = client_end.addr;
+	}
+	selector_session_added(engine->selector, (unsigned)server);
+	engine->stats.sessions_created++;
+	session_schedule(engine, sid);
+	return sid;
+}
+
+static void session_info_fill(const struct session *s, struct session_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->serial = s->serial;
+	out->proto = s->proto;
+	memcpy(out->key, s->key, s->key_len);
+	out->server = s->server;
+	out->confirmed = s->confirmed;
+	out->ending = s->ending;
+	out->flow_count = s->flow_count;
+	out->created_ms = s->created_ms;
+	out->last_seen_ms = s->last_seen_ms;
+}
+
+static void session_end(struct engine *engine, uint32_t sid, bool expired)
+{
+	struct session *s = &engine->sessions.sessions[sid];
+	if (engine->hooks.session_removed) {
+		struct session_info info;
+		session_info_fill(s, &info);
+		engine->hooks.session_removed(engine->hooks.ctx, &info);
+	}
+	while (s->flows_head != FLOW_NIL)
+		flow_destroy(engine, s->flows_head);
+	if (s->server >= 0)
+		selector_session_removed(engine->selector, (unsigned)s->server);
+	timer_wheel_cancel(engine->session_timers, sid);
+	session_table_remove(&engine->sessions, sid);
+	if (expired)
+		engine->stats.sessions_expired++;
+	else
+		engine->stats.sessions_ended++;
+}
+
+/* The placeholder key of an RTSP control connection before its Session id. */
+static size_t connection_key(const struct flow_key *conn, char *buf, size_t size)
+{
+	struct endpoint src, dst;
+	char a[ENDPOINT_STRLEN], b[ENDPOINT_STRLEN];
+	key_endpoints(conn, &src, &dst);
+	int n = snprintf(buf, size, "conn:%s>%s", endpoint_format(&src, a, sizeof(a)),
+			 endpoint_format(&dst, b, sizeof(b)));
+	return n < 0 ? 0 : ((size_t)n < size ? (size_t)n : size - 1);
+}
+
+/* Finds or makes the session a message belongs to. flow is the signalling
+ * flow it came on (FLOW_NIL for announcements of unseen flows). */
+static uint32_t session_for_message(struct engine *engine, const struct signal_facts *facts,
+				    uint32_t fid, const struct flow_key *conn, int pinned_server)
+{
+	struct flow *f = fid != FLOW_NIL ? &engine->flows.flows[fid] : NULL;
+	const struct proto_handler *handler = proto_by_id((enum proto_id)facts->proto);
+	uint32_t sid = SESSION_NIL;
+	if (facts->key_len)
+		sid = session_table_lookup(&engine->sessions, (enum proto_id)facts->proto, facts->key,
+					   facts->key_len);
+	if (handler && handler->tcp_only && f && f->session != FLOW_NIL) {
+		uint32_t conn_sid = f->session;
+		struct session *cs = &engine->sessions.sessions[conn_sid];
+		if (sid == SESSION_NIL && facts->key_len && cs->key_is_connection) {
+			/* The Session id arrives: the connection's session takes it. */
+			if (session_table_rekey(&engine->sessions, conn_sid, facts->key, facts->key_len))
+				cs->key_is_connection = false;
+			sid = conn_sid;
+		} else if (sid == SESSION_NIL && !facts->key_len) {
+			sid = conn_sid;
+		}
+	}
+	if (sid == SESSION_NIL && facts->creates_session)
+		sid = session_create(engine, facts, facts->key, facts->key_len, pinned_server, conn);
+	return sid;
+}
+
+/* Applies one message's facts. side: whose message it is. */
+static uint32_t apply_facts(struct engine *engine, const struct signal_facts *facts, uint32_t fid,
+			    const struct flow_key *conn, enum media_side side, int pinned_server)
+{
+	uint32_t sid = session_for_message(engine, facts, fid, conn, pinned_server);
+	struct session *s;
+	if (sid == SESSION_NIL) {
+		counter_add(&engine->counters, facts->proto == PROTO_SIP ? "sip_no_session" : "rtsp_no_session", 1);
+		return SESSION_NIL;
+	}
+	s = &engine->sessions.sessions[sid];
+	s->last_seen_ms = engine->now_ms;
+	if (!s->peer.family && side == SIDE_CLIENT && conn) {
+		struct endpoint client_end, vip_end;
+		key_endpoints(conn, &client_end, &vip_end);
+		s->peer = client_end.addr;
+	}
+	if (facts->confirms_session)
+		s->confirmed = true;
+	if (facts->media_op != MEDIA_NONE)
+		session_update_media(engine, sid, facts, side, conn);
+	if (!s->ending && (facts->ends_session || (facts->ends_if_unconfirmed && !s->confirmed) ||
+			   (s->transaction_only && !facts->is_request && facts->status >= 200))) {
+		s->ending = true;
+		session_schedule(engine, sid);
+	}
+	return sid;
+}
+
+/* ---- timers ---- */
+
+static void flow_timer_expired(void *ctx, uint32_t fid)
+{
+	struct engine *engine = ctx;
+	struct flow *f = &engine->flows.flows[fid];
+	uint64_t timeout = timeout_ms_for(engine, f);
+	if (!f->in_use)
+		return;
+	if (engine->now_ms < f->last_seen_ms + timeout) {
+		timer_wheel_schedule(engine->flow_timers, fid, f->last_seen_ms + timeout);
+	} else if (engine->now_ms < f->last_seen_ms + 2 * timeout) {
+		f->status = FLOW_INACTIVE;
+		timer_wheel_schedule(engine->flow_timers, fid, f->last_seen_ms + 2 * timeout);
+	} else {
+		engine->stats.flows_expired++;
+		flow_destroy(engine, fid);
+	}
+}
+
+static void session_timer_expired(void *ctx, uint32_t sid)
+{
+	struct engine *engine = ctx;
+	struct session *s = &engine->sessions.sessions[sid];
+	uint64_t idle_limit = 2ull * engine->cfg.timeouts.signalling_s * 1000ull;
+	if (!s->in_use)
+		return;
+	if (s->ending) {
+		session_end(engine, sid, false);
+	} else if (engine->now_ms < s->last_seen_ms + idle_limit) {
+		timer_wheel_schedule(engine->session_timers, sid, s->last_seen_ms + idle_limit);
+	} else {
+		session_end(engine, sid, true);
+	}
+}
+
+void engine_advance(struct engine *engine, uint64_t now_ms)
+{
+	if (now_ms < engine->now_ms)
+		now_ms = engine->now_ms; /* the adapter's clock went back: hold time */
+	engine->now_ms = now_ms;
+	timer_wheel_advance(engine->flow_timers, now_ms, flow_timer_expired, engine);
+	timer_wheel_advance(engine->session_timers, now_ms, session_timer_expired, engine);
+}
+
+/* ---- the packet path ---- */
+
+static void verdict_from_session(struct engine *engine, uint32_t sid, struct verdict *out)
+{
+	const struct session *s = &engine->sessions.sessions[sid];
+	out->session = s->serial;
+	out->server = s->server;
+}
+
+/* Inspects every complete message carried by a signalling packet. */
+static void signalling_messages(struct engine *engine, uint32_t fid, const struct packet *pkt,
+				const struct proto_handler *handler)
+{
+	struct flow *f = &engine->flows.flows[fid];
+	struct signal_facts facts;
+	const char *reason;
+	uint32_t sid;
+	if (pkt->key.l4 == L4_UDP) {
+		if (pkt->payload_len == 0)
+			return;
+		reason = handler->inspect(pkt->payload, pkt->payload_len, &facts);
+		if (reason) {
+			counter_add(&engine->counters, reason, 1);
+			return;
+		}
+		sid = apply_facts(engine, &facts, fid, &pkt->key, SIDE_CLIENT, -1);
+		if (sid != SESSION_NIL)
+			engine->packet_session = sid;
+		return;
+	}
+	if (pkt->payload_len == 0 && !f->stream)
+		return;
+	if (!f->stream) {
+		f->stream = tcp_stream_open(engine->streams);
+		if (!f->stream) {
+			counter_add(&engine->counters, "tcp_streams_full", 1);
+			return;
+		}
+	}
+	switch (tcp_stream_add(f->stream, pkt->tcp_seq, pkt->tcp_flags, pkt->payload, pkt->payload_len)) {
+	case TCP_STREAM_OK:
+		break;
+	case TCP_STREAM_OVERFLOW:
+		counter_add(&engine->counters, "tcp_stream_overflow", 1);
+		break;
+	case TCP_STREAM_OOO_LIMIT:
+		counter_add(&engine->counters, "tcp_stream_out_of_order_limit", 1);
+		break;
+	case TCP_STREAM_NO_MEMORY:
+		counter_add(&engine->counters, "tcp_stream_no_memory", 1);
+		break;
+	}
+	for (;;) {
+		const uint8_t *msg;
+		size_t msg_len;
+		enum frame_result r = tcp_stream_next(f->stream, handler->frame, handler->max_message,
+						      &msg, &msg_len);
+		if (r == FRAME_NEED_MORE)
+			break;
+		if (r != FRAME_MESSAGE) {
+			counter_add(&engine->counters, "tcp_stream_unframeable", 1);
+			tcp_stream_resync(f->stream);
+			break;
+		}
+		reason = handler->inspect(msg, msg_len, &facts);
+		tcp_stream_consume(f->stream, msg_len);
+		if (reason) {
+			counter_add(&engine->counters, reason, 1);
+			continue;
+		}
+		/* A TCP connection reaches one server: its sessions follow it. */
+		sid = apply_facts(engine, &facts, fid, &pkt->key, SIDE_CLIENT, f->server);
+		if (sid != SESSION_NIL)
+			engine->packet_session = sid;
+	}
+	if (pkt->tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST)) {
+		tcp_stream_close(engine->streams, f->stream);
+		f->stream = NULL;
+	}
+}
+
+/* A new signalling flow. TCP connections are pinned to a server at once
+ * (the SYN must go somewhere); RTSP sessions begin with their connection. */
+static uint32_t signalling_flow_create(struct engine *engine, const struct packet *pkt,
+				       const struct proto_handler *handler)
+{
+	uint32_t fid = flow_create(engine, &pkt->key, MATCH_EXACT, FLOW_SIGNALLING, -1);
+	struct flow *f;
+	if (fid == FLOW_NIL)
+		return FLOW_NIL;
+	f = &engine->flows.flows[fid];
+	f->proto = (uint8_t)handler->id;
+	if (pkt->key.l4 != L4_TCP)
+		return fid;
+	if (handler->tcp_only) {
+		char key[SESSION_KEY_MAX];
+		struct signal_facts facts;
+		size_t key_len = connection_key(&pkt->key, key, sizeof(key));
+		uint32_t sid;
+		memset(&facts, 0, offsetof(struct signal_facts, streams));
+		facts.proto = (uint8_t)handler->id;
+		sid = session_create(engine, &facts, key, key_len, -1, &pkt->key);
+		if (sid != SESSION_NIL) {
+			engine->sessions.sessions[sid].key_is_connection = true;
+			session_attach_flow(engine, sid, fid);
+			f->server = engine->sessions.sessions[sid].server;
+		}
+	} else {
+		f->server = (int16_t)selector_pick(engine->selector, &pkt->key, sizeof(pkt->key));
+	}
+	return fid;
+}
+
+static void verdict_set_server(struct engine *engine, struct verdict *out, int server)
+{
+	out->server = server;
+	out->mark = server >= 0 && (unsigned)server < engine->cfg.server_count
+			    ? engine->cfg.servers[server].mark
+			    : 0;
+}
+
+static void packet_decided(struct engine *engine, uint32_t fid, const struct packet *pkt,
+			   struct verdict *out)
+{
+	struct flow *f = &engine->flows.flows[fid];
+	const struct proto_handler *handler;
+	out->identity = f->identity;
+	f->last_seen_ms = engine->now_ms;
+	f->packets++;
+	f->status = FLOW_ESTABLISHED;
+	if (f->identity != FLOW_SIGNALLING) {
+		if (f->session != FLOW_NIL) {
+			struct session *s = &engine->sessions.sessions[f->session];
+			s->last_seen_ms = engine->now_ms;
+			verdict_from_session(engine, f->session, out);
+			if (f->server < 0)
+				f->server = s->server;
+		} else {
+			out->reason = REASON_UNPREDICTED;
+		}
+		verdict_set_server(engine, out, f->server);
+		return;
+	}
+	handler = proto_by_id((enum proto_id)f->proto);
+	engine->packet_session = SESSION_NIL;
+	if (handler)
+		signalling_messages(engine, fid, pkt, handler);
+	f = &engine->flows.flows[fid]; /* unchanged, but re-read after callbacks */
+	if (engine->packet_session != SESSION_NIL) {
+		struct session *s = &engine->sessions.sessions[engine->packet_session];
+		verdict_from_session(engine, engine->packet_session, out);
+		f->hint_session = engine->packet_session;
+		f->hint_serial = s->serial;
+		if (f->key.l4 == L4_UDP)
+			f->server = s->server;
+		verdict_set_server(engine, out, pkt->key.l4 == L4_TCP && f->server >= 0 ? f->server
+										      : s->server);
+		return;
+	}
+	/* No complete message (TCP segment, handshake) or an orphan message. */
+	if (f->session != FLOW_NIL) {
+		verdict_from_session(engine, f->session, out);
+	} else if (f->hint_session != FLOW_NIL &&
+		   engine->sessions.sessions[f->hint_session].in_use &&
+		   engine->sessions.sessions[f->hint_session].serial == f->hint_serial) {
+		out->session = f->hint_serial;
+	}
+	if (f->key.l4 == L4_TCP) {
+		out->reason = out->session ? REASON_SESSION : REASON_CONNECTION;
+		verdict_set_server(engine, out, f->server);
+	} else {
+		/* A UDP message tied to no session: keep one client together. */
+		out->reason = REASON_MALFORMED;
+		if (engine->cfg.limits.malformed == MALFORMED_DROP && pkt->payload_len > 0) {
+			out->action = VERDICT_DROP;
+			return;
+		}
+		verdict_set_server(engine, out, placement_server(engine, pkt->key.src, 16));
+	}
+}
+
+static void engine_decide(struct engine *engine, const struct packet *pkt, struct verdict *out)
+{
+	struct endpoint dst_end;
+	uint32_t fid;
+	out->key = pkt->key;
+	flow_key_dst(&pkt->key, &dst_end);
+	if (!config_is_vip(&engine->cfg, &dst_end.addr)) {
+		out->reason = REASON_NOT_VIP;
+		return;
+	}
+	fid = flow_table_lookup_exact(&engine->flows, &pkt->key);
+	if (fid != FLOW_NIL && engine->flows.flows[fid].identity == FLOW_ANNOUNCED) {
+		engine->flows.flows[fid].identity = FLOW_SECONDARY;
+		engine->stats.predictions_hit++;
+		engine->stats.flows_created++;
+		out->new_flow = true;
+	}
+	if (fid == FLOW_NIL) {
+		const struct proto_handler *handler = proto_for_port(&engine->cfg, pkt->key.l4, pkt->key.dport);
+		out->new_flow = true;
+		if (handler) {
+			fid = signalling_flow_create(engine, pkt, handler);
+		} else {
+			uint32_t pid = flow_table_lookup_wildcard(&engine->flows, &pkt->key);
+			if (pid != FLOW_NIL) {
+				uint32_t sid = engine->flows.flows[pid].session;
+				engine->stats.predictions_hit++;
+				fid = flow_create(engine, &pkt->key, MATCH_EXACT, FLOW_SECONDARY,
+						  engine->flows.flows[pid].server);
+				if (fid != FLOW_NIL && sid != FLOW_NIL)
+					session_attach_flow(engine, sid, fid);
+			} else {
+				counter_add(&engine->counters, "flow_unpredicted", 1);
+				fid = flow_create(engine, &pkt->key, MATCH_EXACT, FLOW_UNPREDICTED,
+						  placement_server(engine, pkt->key.src, 16));
+			}
+		}
+		if (fid == FLOW_NIL) {
+			out->reason = REASON_TABLE_FULL;
+			if (engine->cfg.limits.when_full == FULL_DROP)
+				out->action = VERDICT_DROP;
+			else
+				verdict_set_server(engine, out, placement_server(engine, pkt->key.src, 16));
+			return;
+		}
+	}
+	packet_decided(engine, fid, pkt, out);
+}
+
+void engine_packet(struct engine *engine, const uint8_t *ip, size_t len, uint64_t now_ms,
+		   struct verdict *out)
+{
+	struct packet pkt;
+	enum packet_status status;
+	memset(out, 0, sizeof(*out));
+	out->server = ENGINE_NO_SERVER;
+	engine_advance(engine, now_ms);
+	engine->stats.packets++;
+	engine->stats.bytes += len;
+	status = packet_decode(ip, len, &pkt);
+	if (status == PACKET_FRAGMENT) {
+		const uint8_t *whole;
+		size_t whole_len;
+		switch (ipfrag_submit(engine->fragments, ip, len, &pkt, engine->now_ms, &whole, &whole_len)) {
+		case IPFRAG_PENDING:
+			out->reason = REASON_FRAGMENT_HELD;
+			return;
+		case IPFRAG_DROPPED:
+			counter_add(&engine->counters, "fragment_dropped", 1);
+			out->reason = REASON_NOT_IP;
+			return;
+		case IPFRAG_COMPLETE:
+			status = packet_decode(whole, whole_len, &pkt);
+			break;
+		}
+	}
+	if (status != PACKET_OK) {
+		counter_add(&engine->counters, packet_status_name(status), 1);
+		out->reason = REASON_NOT_IP;
+		if (engine->cfg.limits.malformed == MALFORMED_DROP && status != PACKET_UNSUPPORTED)
+			out->action = VERDICT_DROP;
+		return;
+	}
+	engine_decide(engine, &pkt, out);
+}
+
+void engine_announce(struct engine *engine, const struct announcement *ann, uint64_t now_ms)
+{
+	uint32_t fid;
+	int pinned = -1;
+	engine_advance(engine, now_ms);
+	if (ann->facts.proto == PROTO_NONE || ann->facts.proto >= PROTO_COUNT ||
+	    ann->facts.stream_count > SIGNAL_MAX_STREAMS || ann->facts.key_len >= SESSION_KEY_MAX) {
+		counter_add(&engine->counters, "announcement_invalid", 1);
+		return;
+	}
+	fid = flow_table_lookup_exact(&engine->flows, &ann->conn);
+	if (fid != FLOW_NIL && engine->flows.flows[fid].identity != FLOW_SIGNALLING)
+		fid = FLOW_NIL;
+	if (fid != FLOW_NIL && ann->conn.l4 == L4_TCP)
+		pinned = engine->flows.flows[fid].server;
+	counter_add(&engine->counters, "announcements", 1);
+	apply_facts(engine, &ann->facts, fid, &ann->conn, SIDE_SERVER, pinned);
+}
+
+/* ---- life cycle and introspection ---- */
+
+struct engine *engine_create(const struct sara_config *cfg, const struct engine_hooks *hooks,
+			     uint64_t now_ms, char *err, size_t err_size)
+{
+	struct engine *engine = calloc(1, sizeof(*engine));
+	struct hash_key key;
+	if (!engine) {
+		snprintf(err, err_size, "out of memory");
+		return NULL;
+	}
+	if (!config_validate(cfg, err, err_size))
+		goto fail_free_engine;
+	engine->cfg = *cfg;
+	if (hooks)
+		engine->hooks = *hooks;
+	engine->now_ms = now_ms;
+	hash_key_random(&key);
+	memset(&engine->placement_key, 0x37, sizeof(engine->placement_key));
+	if (!flow_table_init(&engine->flows, cfg->limits.flows, &key))
+		goto fail_no_memory;
+	if (!session_table_init(&engine->sessions, cfg->limits.sessions, &key))
+		goto fail_no_memory;
+	engine->flow_timers = timer_wheel_create(cfg->limits.flows, TIMER_SLOTS, TIMER_TICK_MS, now_ms);
+	engine->session_timers = timer_wheel_create(cfg->limits.sessions, TIMER_SLOTS, TIMER_TICK_MS, now_ms);
+	engine->streams = tcp_stream_pool_create(cfg->limits.tcp_streams, cfg->limits.tcp_buffer);
+	engine->fragments = ipfrag_table_create(cfg->limits.fragments, 65535, FRAGMENT_TIMEOUT_MS);
+	engine->selector = selector_create(cfg);
+	if (!engine->flow_timers || !engine->session_timers || !engine->streams ||
+	    !engine->fragments || !engine->selector)
+		goto fail_no_memory;
+	admission_init(&engine->admission, cfg);
+	return engine;
+
+fail_no_memory:
+	snprintf(err, err_size, "cannot reserve tables for %u flows and %u sessions",
+		 cfg->limits.flows, cfg->limits.sessions);
+fail_free_engine:
+	engine_destroy(engine);
+	return NULL;
+}
+
+void engine_destroy(struct engine *engine)
+{
+	if (!engine)
+		return;
+	for (uint32_t i = 0; i < engine->flows.capacity; i++)
+		if (engine->flows.flows[i].in_use && engine->flows.flows[i].stream)
+			tcp_stream_close(engine->streams, engine->flows.flows[i].stream);
+	flow_table_fini(&engine->flows);
+	session_table_fini(&engine->sessions);
+	if (engine->flow_timers)
+		timer_wheel_destroy(engine->flow_timers);
+	if (engine->session_timers)
+		timer_wheel_destroy(engine->session_timers);
+	if (engine->streams)
+		tcp_stream_pool_destroy(engine->streams);
+	if (engine->fragments)
+		ipfrag_table_destroy(engine->fragments);
+	if (engine->selector)
+		selector_destroy(engine->selector);
+	free(engine);
+}
+
+bool engine_session_info(const struct engine *engine, uint64_t serial, struct session_info *out)
+{
+	/* Linear in capacity: for reports and the control socket, not packets. */
+	for (uint32_t i = 0; i < engine->sessions.capacity; i++) {
+		const struct session *s = &engine->sessions.sessions[i];
+		if (s->in_use && s->serial == serial) {
+			session_info_fill(s, out);
+			return true;
+		}
+	}
+	return false;
+}
+
+void engine_get_stats(const struct engine *engine, struct engine_stats *out)
+{
+	*out = engine->stats;
+	out->flows_in_use = engine->flows.in_use;
+	out->flows_capacity = engine->flows.capacity;
+	out->sessions_in_use = engine->sessions.in_use;
+	out->sessions_capacity = engine->sessions.capacity;
+	out->tcp_streams_in_use = tcp_stream_pool_in_use(engine->streams);
+	out->memory_bytes = sizeof(*engine) + flow_table_memory(&engine->flows) +
+			    session_table_memory(&engine->sessions) +
+			    timer_wheel_memory(engine->flow_timers) +
+			    timer_wheel_memory(engine->session_timers) +
+			    tcp_stream_pool_bytes(engine->streams);
+}
+
+void engine_foreach_counter(const struct engine *engine,
+			    void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx)
+{
+	counter_foreach(&engine->counters, fn, ctx);
+}
+
+void engine_set_server_available(struct engine *engine, unsigned server, bool available)
+{
+	if (server < engine->cfg.server_count)
+		selector_set_available(engine->selector, server, available);
+}
+
+const struct sara_config *engine_config(const struct engine *engine)
+{
+	return &engine->cfg;
+}
+
+const char *flow_identity_name(enum flow_identity identity)
+{
+	switch (identity) {
+	case FLOW_SIGNALLING: return "signalling";
+	case FLOW_ANNOUNCED: return "announced";
+	case FLOW_SECONDARY: return "secondary";
+	case FLOW_UNPREDICTED: return "unpredicted";
+	}
+	return "unknown";
+}
+
+const char *verdict_reason_name(enum verdict_reason reason)
+{
+	static const char *const names[] = {
+		"session", "connection", "unpredicted", "not_vip", "not_ip", "fragment_held",
+		"malformed", "table_full", "no_server", "admission",
+	};
+	return (unsigned)reason < sizeof(names) / sizeof(names[0]) ? names[reason] : "unknown";
+}

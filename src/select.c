@@ -1,0 +1,301 @@
+/* select.c - picks a server for each new session: smooth weighted
+ * round-robin, least sessions, weighted rendezvous hash, or "shell". */
+#include "select.h"
+
+#include <math.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+
+/* The shell window is bounded so the selector stays a fixed size. */
+#define SELECT_WINDOW_MIN 2
+#define SELECT_WINDOW_MAX 64
+
+struct load_history {
+	double samples[SELECT_WINDOW_MAX]; /* ring, oldest at head once full */
+	uint32_t head, count;
+	double estimate; /* cached at each report; valid when count > 0 */
+};
+
+struct selector {
+	enum selection_algorithm algorithm;
+	unsigned server_count;
+	uint32_t window;
+	double weight[CONFIG_MAX_SERVERS];
+	bool available[CONFIG_MAX_SERVERS];
+	uint32_t sessions[CONFIG_MAX_SERVERS];
+	double rr_current[CONFIG_MAX_SERVERS]; /* smooth WRR running weights */
+	/* Rendezvous hashing: a key every dispatcher of the cluster derives
+	 * the same way, and each server's id hashed under it, so a server's
+	 * score depends on its id, not on its position in the config. */
+	struct hash_key hash_key;
+	uint64_t server_hash[CONFIG_MAX_SERVERS];
+	struct load_history load[CONFIG_MAX_SERVERS];
+};
+
+struct selector *selector_create(const struct sara_config *cfg)
+{
+	struct selector *sel;
+	unsigned char name_digest[crypto_generichash_BYTES];
+
+	if (!cfg || cfg->server_count > CONFIG_MAX_SERVERS)
+		return NULL;
+	for (unsigned i = 0; i < cfg->server_count; i++) {
+		double weight = cfg->servers[i].weight;
+		if (!(weight > 0) || !isfinite(weight))
+			return NULL;
+	}
+	if (sodium_init() < 0)
+		return NULL;
+	sel = calloc(1, sizeof(*sel));
+	if (!sel)
+		return NULL;
+	sel->algorithm = cfg->selection.algorithm;
+	sel->server_count = cfg->server_count;
+	sel->window = cfg->selection.window;
+	if (sel->window < SELECT_WINDOW_MIN)
+		sel->window = SELECT_WINDOW_MIN;
+	if (sel->window > SELECT_WINDOW_MAX)
+		sel->window = SELECT_WINDOW_MAX;
+
+	/* The first 16 bytes of BLAKE2b-256 (crypto_generichash) of the cluster
+	 * name: fixed, so that every dispatcher loaded with this config maps a
+	 * key to the same server. */
+	crypto_generichash(name_digest, sizeof(name_digest), (const unsigned char *)cfg->name,
+			   strnlen(cfg->name, sizeof(cfg->name)), NULL, 0);
+	memcpy(sel->hash_key.bytes, name_digest, sizeof(sel->hash_key.bytes));
+
+	for (unsigned i = 0; i < sel->server_count; i++) {
+		const char *id = cfg->servers[i].id;
+
+		sel->weight[i] = cfg->servers[i].weight;
+		sel->available[i] = true;
+		sel->server_hash[i] = hash_bytes(&sel->hash_key, id, strnlen(id, CONFIG_ID_MAX));
+	}
+	return sel;
+}
+
+void selector_destroy(struct selector *sel)
+{
+	free(sel);
+}
+
+void selector_set_available(struct selector *sel, unsigned server, bool available)
+{
+	if (!sel || server >= sel->server_count || sel->available[server] == available)
+		return;
+	sel->available[server] = available;
+	/* Restart the round-robin sequence: stale running weights would
+	 * otherwise give a returning server a burst or a drought. */
+	memset(sel->rr_current, 0, sizeof(sel->rr_current));
+}
+
+bool selector_is_available(const struct selector *sel, unsigned server)
+{
+	return sel && server < sel->server_count && sel->available[server];
+}
+
+void selector_session_added(struct selector *sel, unsigned server)
+{
+	if (sel && server < sel->server_count && sel->sessions[server] < UINT32_MAX)
+		sel->sessions[server]++;
+}
+
+void selector_session_removed(struct selector *sel, unsigned server)
+{
+	if (sel && server < sel->server_count && sel->sessions[server] > 0)
+		sel->sessions[server]--;
+}
+
+uint32_t selector_sessions(const struct selector *sel, unsigned server)
+{
+	if (!sel || server >= sel->server_count)
+		return 0;
+	return sel->sessions[server];
+}
+
+/* Least-squares line through (0, y0) .. (n-1, yn-1), evaluated at x = n,
+ * clamped to the valid load range. One sample: the forecast is that sample. */
+static double forecast_next(const struct load_history *history, uint32_t window)
+{
+	uint32_t n = history->count;
+	uint32_t oldest = n < window ? 0 : history->head;
+	double mean_x = (n - 1) / 2.0, mean_y = 0, sxy = 0, sxx = 0, forecast;
+
+	for (uint32_t x = 0; x < n; x++)
+		mean_y += history->samples[(oldest + x) % window];
+	mean_y /= n;
+	for (uint32_t x = 0; x < n; x++) {
+		double dx = x - mean_x;
+		sxy += dx * (history->samples[(oldest + x) % window] - mean_y);
+		sxx += dx * dx;
+	}
+	forecast = sxx > 0 ? mean_y + (sxy / sxx) * (n - mean_x) : mean_y;
+	if (forecast < 0)
+		forecast = 0;
+	if (forecast > 1)
+		forecast = 1;
+	return forecast;
+}
+
+/* DESIGN.md section 7: trust the forecast as much as it matched the last
+ * measurement. */
+static double shell_estimate(double forecast, double measured)
+{
+	double err;
+
+	if (measured > 0) {
+		err = fabs(forecast - measured) / measured;
+		if (err > 1)
+			err = 1;
+	} else {
+		err = forecast == 0 ? 0 : 1;
+	}
+	return (1 - err) * forecast + err * measured;
+}
+
+void selector_report_load(struct selector *sel, unsigned server, double load)
+{
+	struct load_history *history;
+	double measured;
+
+	if (!sel || server >= sel->server_count || isnan(load))
+		return;
+	if (load < 0)
+		load = 0;
+	if (load > 1)
+		load = 1;
+	history = &sel->load[server];
+	if (history->count < sel->window) {
+		history->samples[history->count++] = load;
+	} else {
+		history->samples[history->head] = load;
+		history->head = (history->head + 1) % sel->window;
+	}
+	measured = load;
+	history->estimate = shell_estimate(forecast_next(history, sel->window), measured);
+}
+
+double selector_estimate(const struct selector *sel, unsigned server)
+{
+	if (!sel || server >= sel->server_count || sel->load[server].count == 0)
+		return -1;
+	return sel->load[server].estimate;
+}
+
+static int pick_round_robin(struct selector *sel)
+{
+	double total = 0;
+	int best = -1;
+
+	/* nginx's smooth weighted round-robin: the highest running weight
+	 * wins and pays back the total, which interleaves heavy servers. */
+	for (unsigned i = 0; i < sel->server_count; i++) {
+		if (!sel->available[i])
+			continue;
+		sel->rr_current[i] += sel->weight[i];
+		total += sel->weight[i];
+		if (best < 0 || sel->rr_current[i] > sel->rr_current[best])
+			best = (int)i;
+	}
+	if (best >= 0)
+		sel->rr_current[best] -= total;
+	return best;
+}
+
+static int pick_least_sessions(const struct selector *sel)
+{
+	int best = -1;
+	double best_ratio = 0;
+
+	for (unsigned i = 0; i < sel->server_count; i++) {
+		double ratio;
+
+		if (!sel->available[i])
+			continue;
+		ratio = sel->sessions[i] / sel->weight[i];
+		if (best < 0 || ratio < best_ratio) {
+			best = (int)i;
+			best_ratio = ratio;
+		}
+	}
+	return best;
+}
+
+static int pick_hash(const struct selector *sel, const void *key, size_t key_len)
+{
+	uint64_t key_hash = hash_bytes(&sel->hash_key, key ? key : "", key ? key_len : 0);
+	int best = -1;
+	double best_score = 0;
+
+	for (unsigned i = 0; i < sel->server_count; i++) {
+		uint64_t pair[2] = { sel->server_hash[i], key_hash };
+		uint64_t h;
+		double u, score;
+
+		if (!sel->available[i])
+			continue;
+		h = hash_bytes(&sel->hash_key, pair, sizeof(pair));
+		/* The top 53 bits, centred in their interval: u in (0, 1),
+		 * so ln(u) is finite and negative. */
+		u = ((double)(h >> 11) + 0.5) * 0x1.0p-53;
+		score = -sel->weight[i] / log(u);
+		if (best < 0 || score > best_score) {
+			best = (int)i;
+			best_score = score;
+		}
+	}
+	return best;
+}
+
+static int pick_shell(const struct selector *sel)
+{
+	bool any_samples = false;
+	int best = -1;
+	double best_load = 0, best_sessions = 0;
+
+	for (unsigned i = 0; i < sel->server_count; i++)
+		any_samples |= sel->available[i] && sel->load[i].count > 0;
+	if (!any_samples)
+		return pick_least_sessions(sel);
+	/* Mixed case: a server without samples yet (just joined, agent not
+	 * reporting) counts as estimate 0, i.e. idle, like the newly joined
+	 * server it probably is; ties on estimate/weight (several such servers,
+	 * or idle ones) go to the fewest sessions per weight, then the lowest
+	 * index, so a burst of new sessions spreads instead of piling onto one.
+	 * Slow start will temper the "idle" assumption for joining servers. */
+	for (unsigned i = 0; i < sel->server_count; i++) {
+		double estimate, load, sessions;
+
+		if (!sel->available[i])
+			continue;
+		estimate = sel->load[i].count > 0 ? sel->load[i].estimate : 0;
+		load = estimate / sel->weight[i];
+		sessions = sel->sessions[i] / sel->weight[i];
+		if (best < 0 || load < best_load || (load == best_load && sessions < best_sessions)) {
+			best = (int)i;
+			best_load = load;
+			best_sessions = sessions;
+		}
+	}
+	return best;
+}
+
+int selector_pick(struct selector *sel, const void *key, size_t key_len)
+{
+	if (!sel)
+		return -1;
+	switch (sel->algorithm) {
+	case SELECT_ROUND_ROBIN:
+		return pick_round_robin(sel);
+	case SELECT_LEAST_SESSIONS:
+		return pick_least_sessions(sel);
+	case SELECT_HASH:
+		return pick_hash(sel, key, key_len);
+	case SELECT_SHELL:
+		return pick_shell(sel);
+	}
+	return pick_least_sessions(sel); /* an unknown value from a bad cast */
+}
