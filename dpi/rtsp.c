@@ -152,6 +152,11 @@ static struct span unquote(struct span s)
  * quotes dest_addr values, and a quoted value may hold ';' or ','. */
 static bool split_outside_quotes(struct span *s, char sep, struct span *head)
 {
+	const char *hit = s->len ? memchr(s->ptr, sep, s->len) : NULL;
+	/* Common case: no quote before the separator, memchr did it all. */
+	if (!hit || !memchr(s->ptr, '"', (size_t)(hit - s->ptr)))
+		return span_split(s, sep, head);
+
 	bool quoted = false;
 	for (size_t i = 0; i < s->len; i++) {
 		char c = s->ptr[i];
@@ -169,6 +174,24 @@ static bool split_outside_quotes(struct span *s, char sep, struct span *head)
 	s->len = 0;
 	return false;
 }
+
+static char ascii_lower(char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+/* span_eq_nocase with the literal's length known at compile time: keyword
+ * matching is on the hot path and strlen on every comparison shows. */
+static bool eq_nocase_n(struct span s, const char *lower_literal, size_t n)
+{
+	if (s.len != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (ascii_lower(s.ptr[i]) != lower_literal[i])
+			return false;
+	return true;
+}
+#define SPAN_IS(s, lower_literal) eq_nocase_n((s), lower_literal, sizeof(lower_literal) - 1)
 
 /* ------------------------------------------------------------------------ */
 /* Message boundaries.                                                       */
@@ -199,18 +222,43 @@ static bool find_head_end(const uint8_t *p, size_t limit, size_t *head_len)
 /* Control bytes in the header section mean binary data (an RTP packet, a
  * TLS record, a desynchronised stream), not a text protocol. A CR is only
  * allowed before LF, or as the last byte available (its LF not yet here). */
+static bool byte_is_control(const uint8_t *p, size_t i, size_t len)
+{
+	uint8_t c = p[i];
+	if (c >= 0x20 && c != 0x7f)
+		return false;
+	if (c == '\t' || c == '\n')
+		return false;
+	if (c == '\r' && (i + 1 == len || p[i + 1] == '\n'))
+		return false;
+	return true;
+}
+
+#define ONES_64 0x0101010101010101ull
+#define HIGHS_64 0x8080808080808080ull
+
+/* Eight bytes at a time: the header section is read once per message and
+ * this scan would otherwise cost as much as the rest of the parse. Only a
+ * word holding a byte < 0x20 or 0x7f (CR, LF and HT included) is looked at
+ * byte by byte. */
 static bool has_control_bytes(const uint8_t *p, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		uint8_t c = p[i];
-		if (c >= 0x20 && c != 0x7f)
+	size_t i = 0;
+	for (; i + 8 <= len; i += 8) {
+		uint64_t word, del;
+		memcpy(&word, p + i, 8);
+		del = word ^ (0x7f * ONES_64);
+		bool below_space = ((word - 0x20 * ONES_64) & ~word & HIGHS_64) != 0;
+		bool has_del = ((del - ONES_64) & ~del & HIGHS_64) != 0;
+		if (!below_space && !has_del)
 			continue;
-		if (c == '\t' || c == '\n')
-			continue;
-		if (c == '\r' && (i + 1 == len || p[i + 1] == '\n'))
-			continue;
-		return true;
+		for (size_t j = i; j < i + 8; j++)
+			if (byte_is_control(p, j, len))
+				return true;
 	}
+	for (; i < len; i++)
+		if (byte_is_control(p, i, len))
+			return true;
 	return false;
 }
 
@@ -346,6 +394,10 @@ static enum rtsp_status parse_start_line(const uint8_t *p, size_t len, struct rt
 	if (newline)
 		*fields = newline + 1;
 
+	/* '$' is a token character, but at a message boundary it starts an
+	 * interleaved frame (RFC 2326 10.12): the framer must agree. */
+	if (len > 0 && p[0] == '$')
+		return RTSP_ERR_NOT_RTSP;
 	/* '/' is no token character, so "RTSP/" cannot start a method. */
 	if (len >= sizeof(response_prefix) - 1 &&
 	    memcmp(p, response_prefix, sizeof(response_prefix) - 1) == 0)
@@ -414,7 +466,7 @@ static enum rtsp_status parse_session(struct span value, struct rtsp_msg *out)
 		struct span name;
 		split_outside_quotes(&value, ';', &param);
 		bool has_value = span_split(&param, '=', &name);
-		if (!span_eq_nocase(lws_trim(name), "timeout"))
+		if (!SPAN_IS(lws_trim(name), "timeout"))
 			continue;
 		if (!has_value || !span_to_u32(lws_trim(param), UINT32_MAX, &timeout))
 			return RTSP_ERR_BAD_SESSION;
@@ -540,7 +592,7 @@ static bool mode_has_record(struct span value)
 	value = unquote(value);
 	while (value.len > 0) {
 		span_split(&value, ',', &mode);
-		if (span_eq_nocase(unquote(mode), "record"))
+		if (SPAN_IS(unquote(mode), "record"))
 			return true;
 	}
 	return false;
@@ -566,16 +618,16 @@ static enum transport_kind parse_transport_protocol(struct span id, bool *lower_
 	if (profile.len == 0 || (has_lower && (lower.len == 0 || memchr(lower.ptr, '/', lower.len))))
 		return TRANSPORT_MALFORMED;
 
-	if (!span_eq_nocase(protocol, "RTP"))
+	if (!SPAN_IS(protocol, "rtp"))
 		return TRANSPORT_OTHER;
-	if (!span_eq_nocase(profile, "AVP") && !span_eq_nocase(profile, "AVPF") &&
-	    !span_eq_nocase(profile, "SAVP") && !span_eq_nocase(profile, "SAVPF"))
+	if (!SPAN_IS(profile, "avp") && !SPAN_IS(profile, "avpf") &&
+	    !SPAN_IS(profile, "savp") && !SPAN_IS(profile, "savpf"))
 		return TRANSPORT_OTHER;
 	*lower_tcp = false;
 	if (has_lower) {
-		if (span_eq_nocase(lower, "TCP"))
+		if (SPAN_IS(lower, "tcp"))
 			*lower_tcp = true;
-		else if (!span_eq_nocase(lower, "UDP"))
+		else if (!SPAN_IS(lower, "udp"))
 			return TRANSPORT_OTHER;
 	}
 	return TRANSPORT_RTP;
@@ -593,38 +645,38 @@ static bool parse_transport_param(struct span param, struct rtsp_transport *t, b
 	name = lws_trim(name);
 	value = param;
 
-	if (span_eq_nocase(name, "unicast"))
+	if (SPAN_IS(name, "unicast"))
 		return true;
-	if (span_eq_nocase(name, "multicast")) {
+	if (SPAN_IS(name, "multicast")) {
 		*multicast_kw = true;
 		return true;
 	}
 	if (!has_value)
 		return true; /* append, and flags we do not know */
 
-	if (span_eq_nocase(name, "interleaved")) {
+	if (SPAN_IS(name, "interleaved")) {
 		if (!parse_number_pair(value, 255, pair))
 			return false;
 		t->interleaved = true;
 		t->interleaved_channel[0] = (uint8_t)pair[0];
 		t->interleaved_channel[1] = (uint8_t)pair[1];
-	} else if (span_eq_nocase(name, "client_port") || span_eq_nocase(name, "port")) {
+	} else if (SPAN_IS(name, "client_port") || SPAN_IS(name, "port")) {
 		/* port= is the multicast group's RTP/RTCP pair: where receivers
 		 * listen, the same role client_port has for unicast. */
 		return parse_port_pair(value, &t->has_client_port, t->client_port);
-	} else if (span_eq_nocase(name, "server_port")) {
+	} else if (SPAN_IS(name, "server_port")) {
 		return parse_port_pair(value, &t->has_server_port, t->server_port);
-	} else if (span_eq_nocase(name, "destination")) {
+	} else if (SPAN_IS(name, "destination")) {
 		parse_transport_addr(value, &t->destination);
-	} else if (span_eq_nocase(name, "source")) {
+	} else if (SPAN_IS(name, "source")) {
 		parse_transport_addr(value, &t->source);
-	} else if (span_eq_nocase(name, "dest_addr")) {
+	} else if (SPAN_IS(name, "dest_addr")) {
 		return parse_addr_list(value, &t->destination, &t->has_client_port, t->client_port);
-	} else if (span_eq_nocase(name, "src_addr")) {
+	} else if (SPAN_IS(name, "src_addr")) {
 		return parse_addr_list(value, &t->source, &t->has_server_port, t->server_port);
-	} else if (span_eq_nocase(name, "ttl")) {
+	} else if (SPAN_IS(name, "ttl")) {
 		return span_to_u32(unquote(value), 255, &ttl);
-	} else if (span_eq_nocase(name, "mode")) {
+	} else if (SPAN_IS(name, "mode")) {
 		t->record = mode_has_record(value);
 	}
 	/* ssrc= is skipped on purpose: vendors send spaces, 0x, 4 digits,
@@ -691,7 +743,7 @@ static enum rtsp_status parse_transport(struct span value, struct rtsp_msg *out)
 static enum header_id lookup_header(struct span name)
 {
 	for (size_t i = 0; i < sizeof(header_table) / sizeof(header_table[0]); i++)
-		if (header_table[i].len == name.len && span_eq_nocase(name, header_table[i].name))
+		if (eq_nocase_n(name, header_table[i].name, header_table[i].len))
 			return header_table[i].id;
 	return HDR_OTHER;
 }
@@ -746,7 +798,7 @@ static bool content_type_is_sdp(struct span value)
 {
 	struct span media_type;
 	span_split(&value, ';', &media_type);
-	return span_eq_nocase(lws_trim(media_type), "application/sdp");
+	return SPAN_IS(lws_trim(media_type), "application/sdp");
 }
 
 /* Walks the fields once, filling out; returns the first error. */

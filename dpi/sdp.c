@@ -185,10 +185,36 @@ static enum sdp_status read_sdp_message(sdp_message_t *sdp, struct sdp_info *out
 	return SDP_OK;
 }
 
+/* Copies the SDP into the NUL-terminated scratch buffer libosip2 needs,
+ * smoothing two things it refuses but real offers carry: an empty session
+ * name "s=" (RFC 5118 4.8 uses one; libosip2 wants a value) becomes "s=-",
+ * and a missing final line end is added. Needs len + 4 bytes at most. */
+static void copy_for_osip(const uint8_t *p, size_t len, char *scratch)
+{
+	size_t out = 0;
+	bool name_filled = false;
+	for (size_t i = 0; i < len; i++) {
+		scratch[out++] = (char)p[i];
+		bool line_start = i == 0 || p[i - 1] == '\n';
+		if (!name_filled && line_start && p[i] == 's' && i + 1 < len && p[i + 1] == '=' &&
+		    (i + 2 == len || p[i + 2] == '\r' || p[i + 2] == '\n')) {
+			scratch[out++] = '=';
+			scratch[out++] = '-';
+			name_filled = true;
+			i++;
+		}
+	}
+	if (out > 0 && scratch[out - 1] != '\n') {
+		scratch[out++] = '\r';
+		scratch[out++] = '\n';
+	}
+	scratch[out] = '\0';
+}
+
 enum sdp_status sdp_parse(const uint8_t *p, size_t len, struct sdp_info *out)
 {
 	/* libosip2 wants a NUL-terminated copy; one bounded buffer per thread */
-	static _Thread_local char scratch[SDP_MAX_BYTES + 1];
+	static _Thread_local char scratch[SDP_MAX_BYTES + 4];
 	sdp_message_t *sdp = NULL;
 	enum sdp_status status;
 
@@ -204,8 +230,7 @@ enum sdp_status sdp_parse(const uint8_t *p, size_t len, struct sdp_info *out)
 	}
 
 	sip_library_init();
-	memcpy(scratch, p, len);
-	scratch[len] = '\0';
+	copy_for_osip(p, len, scratch);
 	if (sdp_message_init(&sdp) != 0) {
 		sdp = NULL;
 		status = SDP_ERR_PARSE;

@@ -83,13 +83,14 @@ descendants() {
   for c in $(pgrep -P "$1" 2>/dev/null || true); do descendants "$c"; echo "$c"; done
 }
 
-# stop_pid SIGNAL PID   signal PID (a `timeout` wrapper forwards it to its child), wait up to
-# 5 s, then SIGKILL the PID's descendants and the PID itself. Only PIDs we started.
+# stop_pid SIGNAL PID [TENTHS]   signal PID (a `timeout` wrapper forwards it to its child),
+# wait up to TENTHS/10 s (default 5 s), then SIGKILL the PID's descendants and the PID itself.
+# Only PIDs we started.
 stop_pid() {
-  local sig=$1 pid=$2 c
+  local sig=$1 pid=$2 tenths=${3:-50} c
   alive "$pid" || { wait "$pid" 2>/dev/null || true; return 0; }
   kill -"$sig" "$pid" 2>/dev/null || true
-  wait_exit "$pid" 50 && return 0
+  wait_exit "$pid" "$tenths" && return 0
   log "PID $pid ignored SIG$sig, killing it"
   for c in $(descendants "$pid"); do kill -KILL "$c" 2>/dev/null || true; done
   kill -KILL "$pid" 2>/dev/null || true
@@ -104,9 +105,14 @@ fgrun() {
   return "$rc"
 }
 
+# stop_all [TENTHS]   stop everything in PIDS, newest first (clients before servers,
+# tcpdump last), each with TERM and at most TENTHS/10 s (default 3 s) before SIGKILL
 stop_all() {
-  local p
-  for p in "${PIDS[@]}"; do alive "$p" && stop_pid TERM "$p"; done
+  local i p
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+    p=${PIDS[i]}
+    if alive "$p"; then stop_pid TERM "$p" "${1:-30}"; fi
+  done
   return 0
 }
 
@@ -152,7 +158,7 @@ netns_up() {
 cleanup() {
   local rc=$?
   set +e
-  stop_all
+  stop_all 300   # the recipe subshell stops its own processes first (bounded, 3 s each)
   netns_down
   if [ "${KEEP_WORK:-0}" = 1 ]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
   exit "$rc"

@@ -551,7 +551,10 @@ static void signalling_messages(struct engine *engine, uint32_t fid, const struc
 		counter_add(&engine->counters, "tcp_stream_overflow", 1);
 		break;
 	case TCP_STREAM_OOO_LIMIT:
+		/* The packet still reaches the connection's server; we give up on
+		 * the gap rather than stall the stream forever. */
 		counter_add(&engine->counters, "tcp_stream_out_of_order_limit", 1);
+		tcp_stream_resync(f->stream);
 		break;
 	case TCP_STREAM_NO_MEMORY:
 		counter_add(&engine->counters, "tcp_stream_no_memory", 1);

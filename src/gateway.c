@@ -134,8 +134,11 @@ size_t gateway_packet(struct gateway *gw, const uint8_t *ip, size_t len, uint64_
 	if (!stream)
 		return 0;
 	if (tcp_stream_add(stream, pkt.tcp_seq, pkt.tcp_flags, pkt.payload, pkt.payload_len) !=
-	    TCP_STREAM_OK)
+	    TCP_STREAM_OK) {
+		/* Overflow or too many gaps: start again at the next segment. */
 		counter_add(&gw->counters, "tcp_stream_error", 1);
+		tcp_stream_resync(stream);
+	}
 	while (n < max) {
 		const uint8_t *msg;
 		size_t msg_len;

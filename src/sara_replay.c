@@ -563,9 +563,12 @@ static struct summary report(struct replay *r, FILE *out)
 			     "\"announcements\": %llu},\n \"counters\": {",
 			(unsigned long long)r->inbound, (unsigned long long)r->outbound,
 			(unsigned long long)r->other, (unsigned long long)r->announcements);
+		fputs("\"engine\": {", out);
 		engine_foreach_counter(r->engine, counter_json, ctx);
+		fputs("}, \"gateway\": {", out);
+		first = true;
 		gateway_foreach_counter(r->gateway, counter_json, ctx);
-		fputs("}}\n", out);
+		fputs("}}}\n", out);
 	} else {
 		fprintf(out, "sessions %llu intact %llu split %llu; media flows %llu predicted %llu unpredicted %llu\n",
 			(unsigned long long)sum.sessions, (unsigned long long)sum.intact,
@@ -576,6 +579,7 @@ static struct summary report(struct replay *r, FILE *out)
 				(unsigned long long)r->inbound, (unsigned long long)r->outbound,
 				(unsigned long long)r->other, (unsigned long long)r->announcements);
 			engine_foreach_counter(r->engine, counter_text, out);
+			fputs("\ngateway counters:", out);
 			gateway_foreach_counter(r->gateway, counter_text, out);
 			fputc('\n', out);
 		}

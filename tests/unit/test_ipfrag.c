@@ -355,6 +355,58 @@ static void test_many_small_pieces_complete(void **state)
 	ipfrag_table_destroy(table);
 }
 
+/* IPv6 piece: base header, Fragment header, then `data`. */
+static size_t ipv6_piece(uint8_t *buf, uint8_t first_next, uint32_t offset, bool more,
+			 const uint8_t *data, size_t len)
+{
+	memset(buf, 0, 48);
+	buf[0] = 0x60;
+	packet_builder_put16(buf + 4, (uint32_t)(8 + len));
+	buf[6] = 44;
+	buf[7] = 64;
+	buf[23] = 1; /* ::1 */
+	buf[39] = 2; /* ::2 */
+	buf[40] = first_next;
+	packet_builder_put16(buf + 42, offset | (more ? 1 : 0));
+	packet_builder_put32(buf + 44, 4242);
+	memcpy(buf + 48, data, len);
+	return 48 + len;
+}
+
+/* A Fragment header inside the fragmentable part would make the output a
+ * fragment again (and feed the table its own storage): refused. */
+static void test_nested_fragment_refused(void **state)
+{
+	(void)state;
+	uint8_t inner[32] = { 0 };
+	inner[0] = 44;                        /* destination options -> Fragment */
+	inner[2] = 1;                         /* PadN */
+	inner[3] = 4;
+	inner[8] = L4_UDP;                    /* inner Fragment header */
+	packet_builder_put16(inner + 10, 8);  /* offset 8, last */
+	uint8_t a[128], b[128];
+	size_t a_len = ipv6_piece(a, 60, 0, true, inner, 16);
+	size_t b_len = ipv6_piece(b, 60, 16, false, inner + 16, 16);
+	struct ipfrag_table *table = ipfrag_table_create(2, 65535, 1000);
+	const uint8_t *out;
+	size_t out_len;
+	assert_int_equal(submit(table, a, a_len, 0, &out, &out_len), IPFRAG_PENDING);
+	assert_int_equal(submit(table, b, b_len, 0, &out, &out_len), IPFRAG_DROPPED);
+	assert_int_equal(ipfrag_pending(table), 0);
+	/* The same chain ending in UDP instead reassembles. */
+	inner[0] = L4_UDP;
+	memset(inner + 8, 0, 24);
+	packet_builder_put16(inner + 12, 24);  /* UDP length */
+	a_len = ipv6_piece(a, 60, 0, true, inner, 16);
+	b_len = ipv6_piece(b, 60, 16, false, inner + 16, 16);
+	assert_int_equal(submit(table, a, a_len, 0, &out, &out_len), IPFRAG_PENDING);
+	assert_int_equal(submit(table, b, b_len, 0, &out, &out_len), IPFRAG_COMPLETE);
+	struct packet p;
+	assert_int_equal(packet_decode(out, out_len, &p), PACKET_OK);
+	assert_int_equal(p.payload_len, 16);
+	ipfrag_table_destroy(table);
+}
+
 static void test_create_bounds(void **state)
 {
 	(void)state;
@@ -379,6 +431,7 @@ int main(void)
 		cmocka_unit_test(test_bad_offsets),
 		cmocka_unit_test(test_too_many_holes),
 		cmocka_unit_test(test_many_small_pieces_complete),
+		cmocka_unit_test(test_nested_fragment_refused),
 		cmocka_unit_test(test_create_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

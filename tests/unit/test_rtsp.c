@@ -562,6 +562,7 @@ static void test_status_empty_and_not_rtsp(void **state)
 		"OPTIONS * RTSP/1.0\r\nBad Name: x\r\n\r\n",
 		"OPTIONS * RTSP/1.0\r\n folded-first: x\r\n\r\n",
 		"0 rtsp: 0\r\n\r\n",
+		"$SETUP rtsp://a/b RTSP/1.0\nq: x\n\n",                 /* fuzz: '$' is a frame */
 		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA * RTSP/1.0\r\n\r\n", /* method too long */
 		"\x80\x60\x00\x01\x00\x00\x00\x00\xde\xad\xbe\xef",     /* an RTP header */
 		"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",         /* a TLS ClientHello */
