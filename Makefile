@@ -56,7 +56,7 @@ $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libsara.a
 build-fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(wildcard include/*.h)
 	@mkdir -p build-fuzz
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -fsanitize=fuzzer,address,undefined \
-	  -fno-sanitize-recover=all -o $@ $< $(LIB_SRCS) -losipparser2 -lconfig -lsodium -lm
+	  -fno-sanitize-recover=all -o $@ $< $(LIB_SRCS) -losipparser2 -lconfig -lpcap -lsodium -lm
 
 deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \

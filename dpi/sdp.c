@@ -36,7 +36,7 @@ const char *sdp_status_name(enum sdp_status status)
 
 static struct span span_of(const char *text)
 {
-	return span_make(text, text ? strlen(text) : 0);
+	return text ? span_make(text, strlen(text)) : span_make("", 0);
 }
 
 /* A c= / a=rtcp: address. libosip2 already splits "224.2.1.1/127" into the

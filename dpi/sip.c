@@ -140,12 +140,15 @@ static enum header_id header_id_of(struct span name)
 	return HDR_OTHER;
 }
 
+enum header_bytes { BYTES_CLEAN, BYTES_ESCAPED_CONTROLS, BYTES_BAD };
+
 /* What the pre-check learnt from the header section. */
 struct header_scan {
 	size_t header_len;             /* start line + headers + empty line */
 	struct span value[HDR_COUNT];  /* first value of each header we track */
 	bool present[HDR_COUNT];
 	bool differs[HDR_COUNT];       /* repeated with another value */
+	enum header_bytes header_bytes; /* set by precheck */
 };
 
 /* Content-Length values are compared as numbers ("05" == "5"), the others
@@ -216,12 +219,15 @@ static bool scan_headers(const uint8_t *p, size_t len, size_t first_line_end,
  * ending a line would be a line end to libosip2 but not to us (kamailio
  * sample sg.sip): refused as well. With rewrite non-NULL, the escaped control
  * bytes are replaced by '?' there, at the same offsets, so that libosip2's
- * string functions never meet an early NUL. Returns false on a bad byte. */
-static bool header_bytes_clean(const uint8_t *p, size_t n, char *rewrite)
+ * string functions never meet an early NUL. */
+static enum header_bytes check_header_bytes(const uint8_t *p, size_t n, char *rewrite)
 {
+	enum header_bytes result = BYTES_CLEAN;
 	bool in_quotes = false;
 	for (size_t i = 0; i < n; i++) {
 		uint8_t c = p[i];
+		if (c > 0x20 && c != 0x7f && c != '"' && c != '\\')
+			continue; /* the common case, first */
 		if (c == '\n') {
 			/* a quoted string may only continue on a folded line */
 			in_quotes = in_quotes && i + 1 < n && (p[i + 1] == ' ' || p[i + 1] == '\t');
@@ -229,21 +235,24 @@ static bool header_bytes_clean(const uint8_t *p, size_t n, char *rewrite)
 		}
 		if (c == '\r') {
 			if (i + 1 < n && p[i + 1] != '\n')
-				return false;
+				return BYTES_BAD;
 			continue;
 		}
 		if (in_quotes && c == '\\' && i + 1 < n && p[i + 1] != '\r' && p[i + 1] != '\n') {
-			if (rewrite && is_control(p[i + 1]))
-				rewrite[i + 1] = '?';
+			if (is_control(p[i + 1])) {
+				result = BYTES_ESCAPED_CONTROLS;
+				if (rewrite)
+					rewrite[i + 1] = '?';
+			}
 			i++;
 			continue;
 		}
 		if (c == '"')
 			in_quotes = !in_quotes;
 		else if (is_control(c))
-			return false;
+			return BYTES_BAD;
 	}
-	return true;
+	return result;
 }
 
 /* "SIP/2.0": the protocol name is matched case-insensitively (RFC 3261 25.1
@@ -528,11 +537,12 @@ static enum sip_status precheck(const uint8_t *p, size_t len, struct header_scan
 		return SIP_ERR_NOT_SIP;
 
 	if (!scan_headers(p, window, first_line_end, scan)) {
-		if (!header_bytes_clean(p, window, NULL))
+		if (check_header_bytes(p, window, NULL) == BYTES_BAD)
 			return SIP_ERR_BINARY;
 		return len > SIP_MAX_MESSAGE ? SIP_ERR_OVERSIZED : SIP_ERR_TRUNCATED;
 	}
-	if (!header_bytes_clean(p, scan->header_len, NULL))
+	scan->header_bytes = check_header_bytes(p, scan->header_len, NULL);
+	if (scan->header_bytes == BYTES_BAD)
 		return SIP_ERR_BINARY;
 	if (scan->differs[HDR_CALL_ID] || scan->differs[HDR_CSEQ] ||
 	    scan->differs[HDR_CONTENT_LENGTH])
@@ -588,7 +598,8 @@ enum sip_status sip_parse(const uint8_t *p, size_t len, struct sip_msg *out)
 	sip_library_init();
 	memcpy(scratch, p, message_len);
 	scratch[message_len] = '\0';
-	header_bytes_clean(p, scan.header_len, scratch);
+	if (scan.header_bytes == BYTES_ESCAPED_CONTROLS)
+		check_header_bytes(p, scan.header_len, scratch);
 	if (osip_message_init(&msg) != OSIP_SUCCESS) {
 		msg = NULL;
 		status = SIP_ERR_PARSE;

@@ -374,6 +374,39 @@ rtsp_record_case() {   # NAME udp|tcp
 rec_rtsp-ffmpeg-ffmpeg-record-udp()             { rtsp_record_case "$1" udp; }
 rec_rtsp-ffmpeg-ffmpeg-record-tcp-interleaved() { rtsp_record_case "$1" tcp; }
 
+# ---------------------------------------------------------------- capture check
+# check_capture NAME FILE   the capture must hold complete sessions, else the recipe is retried:
+#   sip-*:  the expected number of INVITE dialogs, each answered 200 and ended by BYE + 200,
+#           and at least 2 RTP streams per call (found through the SDP)
+#   rtsp-*: the expected number of RTSP sessions, each connection's last RTSP message is a
+#           response to its TEARDOWN (ffmpeg sometimes resets the connection before it)
+check_capture() {
+  local name=$1 f=$2 want=1 got rtp
+  case $name in *3calls) want=3 ;; rtsp-2clients-*) want=2 ;; esac
+  case $name in
+  sip-*)
+    got=$(timeout 60 tshark -n -r "$f" -Y 'sip.Status-Code == 200 and sip.CSeq.method == "BYE"' \
+      -T fields -e sip.Call-ID 2>/dev/null | sort -u | wc -l)
+    local inv
+    inv=$(timeout 60 tshark -n -r "$f" -Y 'sip.Status-Code == 200 and sip.CSeq.method == "INVITE"' \
+      -T fields -e sip.Call-ID 2>/dev/null | sort -u | wc -l)
+    rtp=$(timeout 60 tshark -n -r "$f" -q -z rtp,streams 2>/dev/null | grep -c ' 0x' || true)
+    log "check $name: $inv answered INVITE dialogs, $got BYE/200, $rtp RTP streams (want $want calls)"
+    [ "$inv" -eq "$want" ] && [ "$got" -eq "$want" ] && [ "$rtp" -ge $((2 * want)) ]
+    ;;
+  rtsp-*)
+    local seqs
+    seqs=$(timeout 60 tshark -n -r "$f" -Y 'rtsp.request or rtsp.response' -T fields -E separator='|' \
+      -e tcp.stream -e rtsp.method -e rtsp.status 2>/dev/null |
+      awk -F'|' '{ k[$1] = 1; last[$1] = ($2 != "") ? $2 : "R" $3; if ($2 == "TEARDOWN") td[$1] = 1 }
+        END { n = 0; ok = 0; for (c in k) { n++; if (td[c] && last[c] ~ /^R/) ok++ }; print n, ok }')
+    log "check $name: RTSP connections / complete with TEARDOWN reply: $seqs (want $want)"
+    [ "$seqs" = "$want $want" ]
+    ;;
+  *) return 0 ;;
+  esac
+}
+
 # ---------------------------------------------------------------- main
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${ALL[@]}")
@@ -385,24 +418,29 @@ mkdir -p "$OUT"
 assets
 failed=()
 for n in "${names[@]}"; do
-  log "=== $n"
-  netns_up
-  # the recipe runs in a background subshell (so that set -e applies inside it and the
-  # parent's trap can stop it); its own EXIT trap stops everything it started
-  ( PIDS=(); trap 'exit 130' INT TERM; trap stop_all EXIT; "rec_$n" "$n" ) &
-  rpid=$!
-  PIDS=("$rpid")
-  rrc=0
-  wait "$rpid" || rrc=$?
-  PIDS=()
-  if [ "$rrc" -eq 0 ]; then
+  ok=0
+  for attempt in 1 2 3; do
+    log "=== $n (attempt $attempt)"
+    netns_up
+    # the recipe runs in a background subshell (so that set -e applies inside it and the
+    # parent's trap can stop it); its own EXIT trap stops everything it started
+    ( PIDS=(); trap 'exit 130' INT TERM; trap stop_all EXIT; "rec_$n" "$n" ) &
+    rpid=$!
+    PIDS=("$rpid")
+    rrc=0
+    wait "$rpid" || rrc=$?
+    PIDS=()
+    netns_down
+    if [ "$rrc" -eq 0 ] && check_capture "$n" "$WORK/$n.pcap"; then ok=1; break; fi
+    log "attempt $attempt of $n failed (exit $rrc)"
+  done
+  if [ "$ok" = 1 ]; then
     cp "$WORK/$n.pcap" "$OUT/$n.pcap"
     log "ok  $n: $(stat -c %s "$OUT/$n.pcap") bytes"
   else
     failed+=("$n")
-    log "FAILED $n (logs in $WORK/logs, run with KEEP_WORK=1 to keep them)"
+    log "FAILED $n (logs in $WORK/logs; KEEP_WORK=1 keeps them)"
   fi
-  netns_down
 done
 if [ ${#failed[@]} -gt 0 ]; then log "failed: ${failed[*]}"; exit 1; fi
 log "all done: ${names[*]}"

@@ -15,7 +15,7 @@ ts() { timeout 60 tshark -n -r "$@" 2>/dev/null; }
 
 for f in "${files[@]}"; do
   echo "=== $(basename "$f")"
-  timeout 30 capinfos -E -c -d -u "$f" 2>/dev/null | sed -n 's/^\(File encapsulation\|Number of packets\|File size\|Capture duration\): *\(.*\)/  \1: \2/p'
+  timeout 30 capinfos -E -c -s -u "$f" 2>/dev/null | sed -n 's/^\(File encapsulation\|Number of packets\|File size\|Capture duration\): *\(.*\)/  \1: \2/p'
 
   # SIP: one line per Call-ID with its message sequence
   sip=$(ts "$f" -Y sip -T fields -E separator='|' -e sip.Call-ID -e sip.Method -e sip.Status-Code -e sip.CSeq.method)
@@ -34,8 +34,9 @@ for f in "${files[@]}"; do
         for (i = 0; i < n; i++) printf "    tcp.stream %s session %s:%s\n", order[i], sid[order[i]], seq[order[i]] }' <<<"$rtsp"
   fi
 
-  # RTP streams (found through SDP / RTSP SETUP, so also interleaved ones)
-  ts "$f" -q -z rtp,streams | awk '
+  # RTP streams (SDP / RTSP SETUP, plus heuristic RTP on UDP: the NAT punch packets of
+  # the RTSP clients show up as 1-packet streams)
+  ts "$f" -o rtp.heuristic_rtp:TRUE -q -z rtp,streams | awk '
     /^ *[0-9]+\.[0-9]+ +[0-9]+\.[0-9]+ +[0-9.]+ +[0-9]+ +[0-9.]+ +[0-9]+ +0x/ {
       n++; line[n] = sprintf("    %s:%s -> %s:%s ssrc %s %s pkts %s", $3, $4, $5, $6, $7, $8, $9) }
     END { printf "  RTP streams: %d\n", n; for (i = 1; i <= n; i++) print line[i] }'

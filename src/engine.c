@@ -514,6 +514,24 @@ static void verdict_from_session(struct engine *engine, uint32_t sid, struct ver
 	out->server = s->server;
 }
 
+/* A message that failed to parse is counted; when its session key could
+ * still be read (a Call-ID before a bad header), it follows its session, so
+ * one bad message does not tear a call apart. */
+static void malformed_message(struct engine *engine, const struct signal_facts *facts,
+			      const char *reason)
+{
+	uint32_t sid;
+	counter_add(&engine->counters, reason, 1);
+	if (!facts->key_len || facts->proto == PROTO_NONE)
+		return;
+	sid = session_table_lookup(&engine->sessions, (enum proto_id)facts->proto, facts->key,
+				   facts->key_len);
+	if (sid != SESSION_NIL) {
+		engine->sessions.sessions[sid].last_seen_ms = engine->now_ms;
+		engine->packet_session = sid;
+	}
+}
+
 /* Inspects every complete message carried by a signalling packet. */
 static void signalling_messages(struct engine *engine, uint32_t fid, const struct packet *pkt,
 				const struct proto_handler *handler)
@@ -527,7 +545,7 @@ static void signalling_messages(struct engine *engine, uint32_t fid, const struc
 			return;
 		reason = handler->inspect(pkt->payload, pkt->payload_len, &facts);
 		if (reason) {
-			counter_add(&engine->counters, reason, 1);
+			malformed_message(engine, &facts, reason);
 			return;
 		}
 		sid = apply_facts(engine, &facts, fid, &pkt->key, SIDE_CLIENT, -1);
@@ -575,7 +593,7 @@ static void signalling_messages(struct engine *engine, uint32_t fid, const struc
 		reason = handler->inspect(msg, msg_len, &facts);
 		tcp_stream_consume(f->stream, msg_len);
 		if (reason) {
-			counter_add(&engine->counters, reason, 1);
+			malformed_message(engine, &facts, reason);
 			continue;
 		}
 		/* A TCP connection reaches one server: its sessions follow it. */
@@ -707,7 +725,11 @@ static void engine_decide(struct engine *engine, const struct packet *pkt, struc
 		out->new_flow = true;
 	}
 	if (fid == FLOW_NIL) {
+		/* To a signalling port, or the peer's replies on a connection a
+		 * server opened towards a client's signalling port. */
 		const struct proto_handler *handler = proto_for_port(&engine->cfg, pkt->key.l4, pkt->key.dport);
+		if (!handler)
+			handler = proto_for_port(&engine->cfg, pkt->key.l4, pkt->key.sport);
 		out->new_flow = true;
 		if (handler) {
 			fid = signalling_flow_create(engine, pkt, handler);

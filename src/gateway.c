@@ -122,7 +122,10 @@ size_t gateway_packet(struct gateway *gw, const uint8_t *ip, size_t len, uint64_
 	}
 	if (status != PACKET_OK || !from_cluster(gw, &pkt.key))
 		return 0;
+	/* Replies from a signalling port, or requests a server sends to one. */
 	handler = proto_for_port(&gw->cfg, pkt.key.l4, pkt.key.sport);
+	if (!handler)
+		handler = proto_for_port(&gw->cfg, pkt.key.l4, pkt.key.dport);
 	if (!handler || max == 0)
 		return 0;
 	if (pkt.key.l4 == L4_UDP) {

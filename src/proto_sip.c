@@ -74,10 +74,14 @@ static const char *sip_inspect(const uint8_t *msg, size_t len, struct signal_fac
 	};
 	enum sip_status status = sip_parse(msg, len, &parsed);
 	memset(out, 0, offsetof(struct signal_facts, streams));
-	if (status != SIP_OK)
+	out->proto = PROTO_SIP;
+	if (status != SIP_OK) {
+		/* The parser keeps a Call-ID it could read before failing. */
+		if (parsed.call_id_len)
+			sip_session_key(&parsed, out);
 		return (unsigned)status < SIP_STATUS_COUNT && reasons[status] ? reasons[status]
 									       : "sip_error";
-	out->proto = PROTO_SIP;
+	}
 	out->is_request = parsed.is_request;
 	out->method = (uint8_t)parsed.method;
 	out->status = (uint16_t)parsed.status;
