@@ -688,7 +688,7 @@ static void packet_decided(struct engine *engine, uint32_t fid, const struct pac
 	/* No complete message (TCP segment, handshake) or an orphan message. */
 	if (f->session != FLOW_NIL) {
 		verdict_from_session(engine, f->session, out);
-	} else if (f->hint_session != FLOW_NIL &&
+	} else if (f->key.l4 == L4_TCP && f->hint_session != FLOW_NIL &&
 		   engine->sessions.sessions[f->hint_session].in_use &&
 		   engine->sessions.sessions[f->hint_session].serial == f->hint_serial) {
 		out->session = f->hint_serial;

@@ -27,6 +27,7 @@ struct flow_record {
 	uint64_t servers;        /* bit i: a packet went to server i */
 	uint64_t first_us;
 	uint8_t identity;        /* enum flow_identity of the first attributed packet */
+	bool looks_rtp;          /* first payload has RTP/RTCP version 2 */
 	bool unmarked;           /* a packet went to no server */
 	bool merged;             /* folded into a session's record */
 	uint32_t next_of_session;
@@ -207,7 +208,8 @@ static uint32_t session_record_find(struct replay *r, uint64_t serial, bool crea
 
 /* ---- feeding ---- */
 
-static void record_verdict(struct replay *r, const struct verdict *v, uint64_t ts_us)
+static void record_verdict(struct replay *r, const struct verdict *v, const struct packet *pkt,
+			   uint64_t ts_us)
 {
 	uint32_t fid;
 	struct flow_record *f;
@@ -220,6 +222,7 @@ static void record_verdict(struct replay *r, const struct verdict *v, uint64_t t
 	if (f->packets == 0) {
 		f->identity = v->identity;
 		f->first_us = ts_us;
+		f->looks_rtp = pkt->payload_len >= 4 && (pkt->payload[0] & 0xc0) == 0x80;
 	}
 	f->packets++;
 	if (v->action == VERDICT_DROP || v->server < 0 || v->server >= 64)
@@ -279,7 +282,7 @@ static void replay_packet(struct replay *r, const struct captured_packet *cp)
 		struct verdict v;
 		r->inbound++;
 		engine_packet(r->engine, cp->l3, cp->l3_len, now_ms, &v);
-		record_verdict(r, &v, cp->ts_us);
+		record_verdict(r, &v, &pkt, cp->ts_us);
 	} else if (from_cluster && !to_vip) {
 		struct announcement ann[MAX_ANNOUNCEMENTS];
 		size_t n = gateway_packet(r->gateway, cp->l3, cp->l3_len, now_ms, ann, MAX_ANNOUNCEMENTS);
@@ -335,7 +338,7 @@ static bool is_media_kind(uint8_t identity)
 	return identity == FLOW_SECONDARY || identity == FLOW_UNPREDICTED || identity == FLOW_ANNOUNCED;
 }
 
-/* Packets a flow carried before its session was known (a TCP handshake)
+/* Packets a TCP flow carried before its session was known (its handshake)
  * belong to the first session that claims the flow; sessionless UDP from a
  * session's client while it ran is that session's unpredicted media. */
 static void attribute_flows(struct replay *r)
@@ -344,8 +347,8 @@ static void attribute_flows(struct replay *r)
 	for (uint32_t i = 0; i < r->flow_count; i++) {
 		struct flow_record *owner = &r->flows[i];
 		uint32_t early;
-		if (owner->session == 0)
-			continue;
+		if (owner->session == 0 || owner->key.l4 != L4_TCP)
+			continue; /* a UDP flow's sessionless datagrams stay unassigned */
 		early = flow_record_find(r, &owner->key, 0, false);
 		if (early == NO_RECORD || r->flows[early].merged)
 			continue;
@@ -358,7 +361,8 @@ static void attribute_flows(struct replay *r)
 		struct flow_record *f = &r->flows[i];
 		if (f->session != 0 || f->merged)
 			continue;
-		if (f->key.l4 != L4_UDP || f->identity != FLOW_UNPREDICTED)
+		/* Only what looks like RTP/RTCP counts as a session's lost media. */
+		if (f->key.l4 != L4_UDP || f->identity != FLOW_UNPREDICTED || !f->looks_rtp)
 			continue;
 		/* The latest session from the same client address that had begun. */
 		uint32_t best = NO_RECORD;

@@ -219,6 +219,43 @@ static void test_multipart_sdp_part(void **state)
 	assert_int_equal(msg.sdp.media[0].rtp_port, 49170);
 }
 
+/* A part repeating its Content-Type made libosip2 leak (fuzzing); the
+ * multipart walk is ours now: the first Content-Type of a part counts. */
+static void test_multipart_quoted_boundary_repeated_type(void **state)
+{
+	(void)state;
+	struct sip_msg msg;
+	char text[2048];
+	const char *body = "preamble\n"
+			   "--b 1\n"
+			   "Content-Type: text/plain\n"
+			   "Content-Type: application/sdp\n"
+			   "\n"
+			   "not sdp\n"
+			   "--b 1\n"
+			   "content-type: APPLICATION/SDP ; x=y\n"
+			   "\n" INVITE_SDP_BODY
+			   "--b 1--\n";
+	snprintf(text, sizeof(text),
+		 "INVITE sip:bob@example.com SIP/2.0\n"
+		 "Via: SIP/2.0/UDP 1.1.1.1;branch=z9hG4bK5\n"
+		 "From: <sip:alice@example.org>;tag=9\nTo: <sip:bob@example.com>\n"
+		 "Call-ID: multipart2@1.1.1.1\nCSeq: 1 INVITE\n"
+		 "c: Multipart/Mixed ; boundary=\"b 1\"\n"
+		 "l: %zu\n\n%s",
+		 strlen(body), body);
+	assert_int_equal(parse_text(text, &msg), SIP_OK);
+	assert_true(msg.has_sdp);
+	assert_int_equal(msg.sdp.media_count, 2);
+	assert_int_equal(msg.sdp.media[1].rtcp_port, 51400);
+
+	/* Content-Type twice at message level: which body parser applies is
+	 * ambiguous, so it counts as a duplicate even when identical */
+	assert_int_equal(parse_text("OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n"
+				    "Content-Type: text/plain\r\nc: text/plain\r\n\r\n", &msg),
+			 SIP_ERR_DUPLICATE_HEADER);
+}
+
 static void test_other_body_is_not_sdp(void **state)
 {
 	(void)state;
@@ -561,6 +598,7 @@ int main(void)
 		cmocka_unit_test(test_compact_headers),
 		cmocka_unit_test(test_lf_only),
 		cmocka_unit_test(test_multipart_sdp_part),
+		cmocka_unit_test(test_multipart_quoted_boundary_repeated_type),
 		cmocka_unit_test(test_other_body_is_not_sdp),
 		cmocka_unit_test(test_bad_sdp_keeps_sip_ok),
 		cmocka_unit_test(test_trailing_bytes_and_no_content_length),
