@@ -41,6 +41,14 @@ struct engine {
 	uint64_t now_ms;
 	/* Set while one packet is handled: the session its verdict follows. */
 	uint32_t packet_session;
+	/* Fix (test_engine): also set while one packet is handled, so that its
+	 * verdict can say why no session follows it: a message that would have
+	 * started one was refused (REASON_TABLE_FULL, REASON_ADMISSION,
+	 * REASON_NO_SERVER; REASON_SESSION = none), or a message did not parse.
+	 * Before, every sessionless UDP message was REASON_MALFORMED under the
+	 * malformed policy, and limits.when_full never applied to sessions. */
+	uint8_t packet_refusal;  /* enum verdict_reason */
+	bool packet_malformed;
 };
 
 static void session_end(struct engine *engine, uint32_t sid, bool expired);
@@ -330,17 +338,20 @@ static uint32_t session_create(struct engine *engine, const struct signal_facts 
 	int server = pinned_server;
 	if (!admission_decide(&engine->admission, ADMIT_NEW_SESSION)) {
 		counter_add(&engine->counters, "admission_refused", 1);
+		engine->packet_refusal = REASON_ADMISSION;
 		return SESSION_NIL;
 	}
 	if (server < 0)
 		server = selector_pick(engine->selector, key, key_len);
 	if (server < 0) {
 		counter_add(&engine->counters, "no_server_available", 1);
+		engine->packet_refusal = REASON_NO_SERVER;
 		return SESSION_NIL;
 	}
 	sid = session_table_add(&engine->sessions, (enum proto_id)facts->proto, key, key_len);
 	if (sid == SESSION_NIL) {
 		counter_add(&engine->counters, "session_table_full", 1);
+		engine->packet_refusal = REASON_TABLE_FULL;
 		return SESSION_NIL;
 	}
 	s = &engine->sessions.sessions[sid];
@@ -417,12 +428,18 @@ static uint32_t session_for_message(struct engine *engine, const struct signal_f
 	if (handler && handler->tcp_only && f && f->session != FLOW_NIL) {
 		uint32_t conn_sid = f->session;
 		struct session *cs = &engine->sessions.sessions[conn_sid];
-		if (sid == SESSION_NIL && facts->key_len && cs->key_is_connection) {
+		/* Fix (test_engine): the connection's own session wins over the
+		 * table lookup. Two servers may hand out the same Session id
+		 * (counters, not random ids); the lookup then found the other
+		 * client's session, whose TEARDOWN this client's would send. */
+		if (facts->key_len && cs->key_is_connection) {
 			/* The Session id arrives: the connection's session takes it. */
 			if (session_table_rekey(&engine->sessions, conn_sid, facts->key, facts->key_len))
 				cs->key_is_connection = false;
 			sid = conn_sid;
-		} else if (sid == SESSION_NIL && !facts->key_len) {
+		} else if (!facts->key_len ||
+			   (cs->key_len == facts->key_len &&
+			    memcmp(cs->key, facts->key, facts->key_len) == 0)) {
 			sid = conn_sid;
 		}
 	}
@@ -522,6 +539,7 @@ static void malformed_message(struct engine *engine, const struct signal_facts *
 {
 	uint32_t sid;
 	counter_add(&engine->counters, reason, 1);
+	engine->packet_malformed = true;
 	if (!facts->key_len || facts->proto == PROTO_NONE)
 		return;
 	sid = session_table_lookup(&engine->sessions, (enum proto_id)facts->proto, facts->key,
@@ -553,7 +571,11 @@ static void signalling_messages(struct engine *engine, uint32_t fid, const struc
 			engine->packet_session = sid;
 		return;
 	}
-	if (pkt->payload_len == 0 && !f->stream)
+	/* Fix (test_engine): a SYN opens the stream, so that it fixes the
+	 * initial sequence number. Before, the first data segment did, and when
+	 * it arrived out of order the bytes before it were taken for a
+	 * retransmission and lost. */
+	if (pkt->payload_len == 0 && !f->stream && !(pkt->tcp_flags & TCP_FLAG_SYN))
 		return;
 	if (!f->stream) {
 		f->stream = tcp_stream_open(engine->streams);
@@ -632,6 +654,18 @@ static uint32_t signalling_flow_create(struct engine *engine, const struct packe
 			engine->sessions.sessions[sid].key_is_connection = true;
 			session_attach_flow(engine, sid, fid);
 			f->server = engine->sessions.sessions[sid].server;
+		} else if (engine->packet_refusal == REASON_TABLE_FULL &&
+			   engine->cfg.limits.when_full == FULL_PASS) {
+			/* Fix (test_engine): pinned without a session, so that the
+			 * connection and the sessions of its messages stay on one
+			 * server. Before, it had no server at all (mark 0). */
+			f->server = (int16_t)placement_server(engine, pkt->key.src, 16);
+		} else {
+			/* Fix (test_engine): refused; forget the flow, so that the
+			 * retried SYN is decided afresh. */
+			timer_wheel_cancel(engine->flow_timers, fid);
+			flow_table_remove(&engine->flows, fid);
+			return FLOW_NIL;
 		}
 	} else {
 		f->server = (int16_t)selector_pick(engine->selector, &pkt->key, sizeof(pkt->key));
@@ -695,11 +729,29 @@ static void packet_decided(struct engine *engine, uint32_t fid, const struct pac
 	}
 	if (f->key.l4 == L4_TCP) {
 		out->reason = out->session ? REASON_SESSION : REASON_CONNECTION;
+		/* Fix (test_engine): say why a message got no session. The
+		 * connection keeps its server whatever the policy: reassembly has
+		 * taken the bytes, so dropping the segment would not replay them. */
+		if (!out->session && engine->packet_refusal != REASON_SESSION)
+			out->reason = engine->packet_refusal;
 		verdict_set_server(engine, out, f->server);
+	} else if (engine->packet_refusal != REASON_SESSION) {
+		/* Fix (test_engine): a message that would start a session was
+		 * refused. A full table follows limits.when_full; admission and
+		 * "no server" refusals drop (the client retries). */
+		out->reason = engine->packet_refusal;
+		if (out->reason == REASON_TABLE_FULL && engine->cfg.limits.when_full == FULL_PASS)
+			verdict_set_server(engine, out, placement_server(engine, pkt->key.src, 16));
+		else
+			out->action = VERDICT_DROP;
 	} else {
-		/* A UDP message tied to no session: keep one client together. */
-		out->reason = REASON_MALFORMED;
-		if (engine->cfg.limits.malformed == MALFORMED_DROP && pkt->payload_len > 0) {
+		/* A UDP message tied to no session: keep one client together.
+		 * Fix (test_engine): only a message that did not parse is
+		 * malformed (and follows limits.malformed); a well-formed one for
+		 * no known session (a BYE after a restart) is sessionless traffic. */
+		out->reason = engine->packet_malformed ? REASON_MALFORMED : REASON_UNPREDICTED;
+		if (engine->packet_malformed && engine->cfg.limits.malformed == MALFORMED_DROP &&
+		    pkt->payload_len > 0) {
 			out->action = VERDICT_DROP;
 			return;
 		}
@@ -712,6 +764,8 @@ static void engine_decide(struct engine *engine, const struct packet *pkt, struc
 	struct endpoint dst_end;
 	uint32_t fid;
 	out->key = pkt->key;
+	engine->packet_refusal = REASON_SESSION;
+	engine->packet_malformed = false;
 	flow_key_dst(&pkt->key, &dst_end);
 	if (!config_is_vip(&engine->cfg, &dst_end.addr)) {
 		out->reason = REASON_NOT_VIP;
@@ -749,8 +803,12 @@ static void engine_decide(struct engine *engine, const struct packet *pkt, struc
 			}
 		}
 		if (fid == FLOW_NIL) {
-			out->reason = REASON_TABLE_FULL;
-			if (engine->cfg.limits.when_full == FULL_DROP)
+			/* Fix (test_engine): an RTSP connection whose session was
+			 * refused says why (and is dropped unless the table is
+			 * merely full under when_full = pass). */
+			out->reason = engine->packet_refusal != REASON_SESSION ? engine->packet_refusal
+									    : REASON_TABLE_FULL;
+			if (engine->cfg.limits.when_full == FULL_DROP || out->reason != REASON_TABLE_FULL)
 				out->action = VERDICT_DROP;
 			else
 				verdict_set_server(engine, out, placement_server(engine, pkt->key.src, 16));

@@ -35,9 +35,9 @@ def main():
     launch = (
         "( videotestsrc is-live=true pattern=ball "
         f"! video/x-raw,width={args.width},height={args.height},framerate={args.fps}/1 "
-        f"! x264enc tune=zerolatency speed-preset=ultrafast bitrate={args.kbps} key-int-max={args.fps} "
+        f"! x264enc tune=zerolatency speed-preset=ultrafast threads=1 bitrate={args.kbps} key-int-max={args.fps} "
         "! video/x-h264,profile=constrained-baseline "
-        "! rtph264pay name=pay0 pt=96 config-interval=1 "
+        "! rtph264pay name=pay0 pt=96 config-interval=-1 aggregate-mode=zero-latency "
         "audiotestsrc is-live=true wave=sine freq=440 volume=0.3 "
         "! audio/x-raw,rate=8000,channels=1 ! mulawenc "
         "! rtppcmupay name=pay1 pt=0 min-ptime=20000000 max-ptime=20000000 )"
