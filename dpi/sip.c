@@ -694,6 +694,23 @@ static enum sip_status precheck(const uint8_t *p, size_t len, struct header_scan
 	return SIP_OK;
 }
 
+/* A message refused for a header the dispatcher does not need (libosip2's
+ * strictness, a repeated Content-Type, a bad CSeq) still names its dialog:
+ * the Call-ID found by our own scan is kept so it can follow its session. */
+static void keep_readable_call_id(enum sip_status status, const struct header_scan *scan,
+				  struct sip_msg *out)
+{
+	struct span call_id = scan->value[HDR_CALL_ID];
+	if (status != SIP_ERR_PARSE && status != SIP_ERR_DUPLICATE_HEADER && status != SIP_ERR_BAD_CSEQ)
+		return;
+	if (!scan->present[HDR_CALL_ID] || scan->differs[HDR_CALL_ID] || call_id.len == 0 ||
+	    call_id.len > SIP_CALL_ID_MAX)
+		return;
+	memcpy(out->call_id, call_id.ptr, call_id.len);
+	out->call_id[call_id.len] = '\0';
+	out->call_id_len = call_id.len;
+}
+
 enum sip_status sip_parse(const uint8_t *p, size_t len, struct sip_msg *out)
 {
 	/* libosip2 wants a NUL-terminated copy; one bounded buffer per thread */
@@ -707,9 +724,12 @@ enum sip_status sip_parse(const uint8_t *p, size_t len, struct sip_msg *out)
 	out->sdp_status = SDP_OK;
 	if (!p || len == 0)
 		return SIP_ERR_EMPTY;
+	memset(&scan, 0, sizeof(scan));
 	status = precheck(p, len, &scan, &message_len);
-	if (status != SIP_OK)
+	if (status != SIP_OK) {
+		keep_readable_call_id(status, &scan, out);
 		return status;
+	}
 
 	sip_library_init();
 	memcpy(scratch, p, message_len);
@@ -739,6 +759,7 @@ free_message:
 		/* callers see no half-filled message on failure */
 		memset(out, 0, sizeof(*out));
 		out->sdp_status = SDP_OK;
+		keep_readable_call_id(status, &scan, out);
 	}
 	return status;
 }

@@ -43,7 +43,7 @@ enum sip_status {
 	SIP_ERR_OVERSIZED,          /* > SIP_MAX_MESSAGE */
 	SIP_ERR_BINARY,             /* NUL / control bytes in the header section */
 	SIP_ERR_BAD_CONTENT_LENGTH, /* not a number, or disagrees with the bytes present */
-	SIP_ERR_DUPLICATE_HEADER,   /* Call-ID, CSeq or Content-Length given twice, differently */
+	SIP_ERR_DUPLICATE_HEADER,   /* Call-ID, CSeq or Content-Length twice, differently; Content-Type twice */
 	SIP_ERR_NO_CALL_ID,
 	SIP_ERR_CALL_ID_TOO_LONG,
 	SIP_ERR_BAD_CSEQ,
@@ -52,7 +52,10 @@ enum sip_status {
 };
 
 /* Parses exactly one message in [p, p+len). A UDP datagram is one message;
- * over TCP, sip_frame() delimits them first. */
+ * over TCP, sip_frame() delimits them first. On failure out is zeroed, except
+ * that call_id is kept when our own scan read one unambiguously and the
+ * refusal was about another header (SIP_ERR_PARSE, _DUPLICATE_HEADER,
+ * _BAD_CSEQ), so the message can still follow its session. */
 enum sip_status sip_parse(const uint8_t *p, size_t len, struct sip_msg *out);
 const char *sip_status_name(enum sip_status status);
 const char *sip_method_name(enum sip_method method);
