@@ -120,7 +120,7 @@ stop_all() {
 netns_down() {
   local ns
   for ns in "$NSC" "$NSS"; do
-    if ip netns list | grep -qw -- "$ns"; then ip netns del "$ns" || true; fi
+    if ip netns list | awk '{print $1}' | grep -qxF -- "$ns"; then ip netns del "$ns" || true; fi
   done
 }
 

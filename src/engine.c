@@ -18,7 +18,9 @@
 #include "tcp_stream.h"
 #include "timer_wheel.h"
 
-#define TIMER_SLOTS 1024
+/* 4096 slots of 100 ms span 409 s, beyond the longest timer (2 x 60 s plus
+ * linger), so no entry waits in a slot for a later revolution. */
+#define TIMER_SLOTS 4096
 #define TIMER_TICK_MS 100
 #define FRAGMENT_TIMEOUT_MS 5000
 
@@ -39,6 +41,8 @@ struct engine {
 	struct engine_stats stats;
 	struct hash_key placement_key; /* sessionless flows: stable across restarts */
 	uint64_t now_ms;
+	uint64_t advanced_tick;  /* timers run once per tick, not per packet */
+	uint32_t last_verdict_session; /* makes engine_session_info O(1) after a verdict */
 	/* Set while one packet is handled: the session its verdict follows. */
 	uint32_t packet_session;
 	/* Fix (test_engine): also set while one packet is handled, so that its
@@ -518,6 +522,9 @@ void engine_advance(struct engine *engine, uint64_t now_ms)
 	if (now_ms < engine->now_ms)
 		now_ms = engine->now_ms; /* the adapter's clock went back: hold time */
 	engine->now_ms = now_ms;
+	if (now_ms / TIMER_TICK_MS == engine->advanced_tick)
+		return;
+	engine->advanced_tick = now_ms / TIMER_TICK_MS;
 	timer_wheel_advance(engine->flow_timers, now_ms, flow_timer_expired, engine);
 	timer_wheel_advance(engine->session_timers, now_ms, session_timer_expired, engine);
 }
@@ -529,6 +536,7 @@ static void verdict_from_session(struct engine *engine, uint32_t sid, struct ver
 	const struct session *s = &engine->sessions.sessions[sid];
 	out->session = s->serial;
 	out->server = s->server;
+	engine->last_verdict_session = sid;
 }
 
 /* A message that failed to parse is counted; when its session key could
@@ -891,6 +899,7 @@ struct engine *engine_create(const struct sara_config *cfg, const struct engine_
 	if (hooks)
 		engine->hooks = *hooks;
 	engine->now_ms = now_ms;
+	engine->advanced_tick = now_ms / TIMER_TICK_MS;
 	hash_key_random(&key);
 	memset(&engine->placement_key, 0x37, sizeof(engine->placement_key));
 	if (!flow_table_init(&engine->flows, cfg->limits.flows, &key))
@@ -940,7 +949,13 @@ void engine_destroy(struct engine *engine)
 
 bool engine_session_info(const struct engine *engine, uint64_t serial, struct session_info *out)
 {
-	/* Linear in capacity: for reports and the control socket, not packets. */
+	uint32_t hint = engine->last_verdict_session;
+	if (hint < engine->sessions.capacity && engine->sessions.sessions[hint].in_use &&
+	    engine->sessions.sessions[hint].serial == serial) {
+		session_info_fill(&engine->sessions.sessions[hint], out);
+		return true;
+	}
+	/* Otherwise linear in capacity: for reports and the control socket. */
 	for (uint32_t i = 0; i < engine->sessions.capacity; i++) {
 		const struct session *s = &engine->sessions.sessions[i];
 		if (s->in_use && s->serial == serial) {

@@ -13,6 +13,7 @@ log_dir=$(mktemp -d "${TMPDIR:-/tmp}/sara-bench.XXXXXX")
 trap 'rm -rf "$log_dir"' EXIT INT TERM
 failures=0
 status_lines=""
+ran=""
 
 if [ ! -d "$bench_dir" ]; then
 	echo "run.sh: no $bench_dir (build with make bench)" >&2
@@ -44,6 +45,7 @@ run_bench() {
 	fi
 	status_lines="$status_lines$name: $verdict, ${elapsed} s
 "
+	ran="$ran $name"
 	echo
 }
 
@@ -121,11 +123,9 @@ fi
 
 echo "== summary"
 printf '%s' "$status_lines"
-for log in "$log_dir"/*.log; do
-	[ -f "$log" ] || continue
-	case $(basename "$log") in callgrind.log) continue ;; esac
-	# Headline figures: unindented lines, per-capture lines left to the log.
-	grep -v -e '^ ' -e '^capture ' -e '^callgrind-counts' "$log"
+for name in $ran; do
+	# Headline figures: unindented lines; per-capture lines stay above.
+	grep -v -e '^ ' -e '^capture ' "$log_dir/$name.log"
 done
 [ -n "$callgrind_lines" ] && echo "$callgrind_lines"
 if [ "$failures" -gt 0 ]; then
