@@ -29,6 +29,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRCS))
 FUZZ_SECONDS ?= 20
 
+.SECONDARY:
 .PHONY: all deps check unit unit-asan pcap-tests fuzz fuzz-build bench clean demo
 
 all: $(BUILD)/libsara.a $(PROGS) $(UNIT_BINS)

@@ -163,12 +163,33 @@ static void outbound(const uint8_t *ip, size_t len)
 		engine_announce(fz.engine, &out[i], fz.now);
 }
 
-/* Announcements also travel from sara-gw over the wire: any bytes. */
+/* A bool read back from raw bytes must still be 0 or 1 (anything else is
+ * undefined behaviour before the engine sees it); a wire decoder does this. */
+static void bool_from_byte(bool *b)
+{
+	unsigned char byte;
+	memcpy(&byte, b, 1);
+	*b = byte & 1;
+}
+
+/* Announcements also travel from sara-gw over the wire: any bytes, with
+ * only the bools made valid. */
 static void raw_announcement(const uint8_t *body, size_t len)
 {
 	struct announcement ann;
+	struct signal_facts *f = &ann.facts;
 	memset(&ann, 0, sizeof(ann));
 	memcpy(&ann, body, len < sizeof(ann) ? len : sizeof(ann));
+	bool_from_byte(&f->is_request);
+	bool_from_byte(&f->creates_session);
+	bool_from_byte(&f->confirms_session);
+	bool_from_byte(&f->ends_session);
+	bool_from_byte(&f->ends_if_unconfirmed);
+	bool_from_byte(&f->transaction_only);
+	for (unsigned i = 0; i < SIGNAL_MAX_STREAMS; i++) {
+		bool_from_byte(&f->streams[i].enabled);
+		bool_from_byte(&f->streams[i].multicast);
+	}
 	engine_announce(fz.engine, &ann, fz.now);
 }
 
