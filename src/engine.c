@@ -483,6 +483,17 @@ static uint32_t apply_facts(struct engine *engine, const struct signal_facts *fa
 
 /* ---- timers ---- */
 
+/* A decided media flow whose packets the kernel forwards by connmark: the
+ * engine has not seen them, so the adapter says whether it still flows. */
+static bool media_kept_in_kernel(struct engine *engine, const struct flow *f)
+{
+	if (!engine->hooks.flow_active || f->server < 0)
+		return false;
+	if (f->identity != FLOW_SECONDARY && f->identity != FLOW_UNPREDICTED)
+		return false;
+	return engine->hooks.flow_active(engine->hooks.ctx, &f->key, f->server);
+}
+
 static void flow_timer_expired(void *ctx, uint32_t fid)
 {
 	struct engine *engine = ctx;
@@ -490,6 +501,12 @@ static void flow_timer_expired(void *ctx, uint32_t fid)
 	uint64_t timeout = timeout_ms_for(engine, f);
 	if (!f->in_use)
 		return;
+	if (engine->now_ms >= f->last_seen_ms + timeout && media_kept_in_kernel(engine, f)) {
+		counter_add(&engine->counters, "flows_kept_by_kernel", 1);
+		f->last_seen_ms = engine->now_ms;
+		if (f->session != FLOW_NIL)
+			engine->sessions.sessions[f->session].last_seen_ms = engine->now_ms;
+	}
 	if (engine->now_ms < f->last_seen_ms + timeout) {
 		timer_wheel_schedule(engine->flow_timers, fid, f->last_seen_ms + timeout);
 	} else if (engine->now_ms < f->last_seen_ms + 2 * timeout) {

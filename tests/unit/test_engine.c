@@ -44,6 +44,8 @@ struct harness {
 	struct flow_key last_flow_removed;
 	int last_flow_removed_server;
 	struct session_info last_session_removed;
+	bool kernel_carries_media;     /* what the flow_active hook answers */
+	unsigned flow_active_queries;
 };
 
 static void on_flow_removed(void *ctx, const struct flow_key *key, int server)
@@ -59,6 +61,15 @@ static void on_session_removed(void *ctx, const struct session_info *session)
 	struct harness *h = ctx;
 	h->sessions_removed++;
 	h->last_session_removed = *session;
+}
+
+static bool on_flow_active(void *ctx, const struct flow_key *key, int server)
+{
+	struct harness *h = ctx;
+	(void)key;
+	assert_true(server >= 0);
+	h->flow_active_queries++;
+	return h->kernel_carries_media;
 }
 
 static void parse_address(const char *text, struct netaddr *out)
@@ -101,7 +112,8 @@ static struct harness *harness_new(void (*tweak)(struct sara_config *cfg))
 {
 	struct harness *h = calloc(1, sizeof(*h));
 	struct engine_hooks hooks = { .flow_removed = on_flow_removed,
-				      .session_removed = on_session_removed };
+				      .session_removed = on_session_removed,
+				      .flow_active = on_flow_active };
 	char err[256];
 	assert_non_null(h);
 	hooks.ctx = h;
@@ -870,6 +882,36 @@ static void test_session_expires_when_silent(void **state)
 	harness_free(h);
 }
 
+/* Live, media stays in the kernel (connmark): the engine sees only its first
+ * packet. While the adapter says the kernel still carries it, neither the
+ * flow nor its silent-signalling session expires; once it stops, both go. */
+static void test_media_kept_in_kernel_keeps_session(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	struct verdict v;
+	uint64_t session;
+	int server;
+
+	(void)state;
+	session = established_call(h, CLIENT4, VIP4, "fastpath@c", 40000, 20000, &server);
+	media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+	h->kernel_carries_media = true;
+	for (int i = 0; i < 10; i++)
+		advance_ms(h, SIGNALLING_S * 1000);
+	assert_true(session_exists(h, session));
+	assert_true(h->flow_active_queries > 0);
+	assert_true(engine_counter(h, "flows_kept_by_kernel") > 0);
+	assert_int_equal(stats_of(h).sessions_expired, 0);
+
+	h->kernel_carries_media = false;
+	advance_ms(h, 2 * MEDIA_S * 1000 + TICK_SLACK_MS);
+	advance_ms(h, 2 * SIGNALLING_S * 1000 + TICK_SLACK_MS);
+	assert_false(session_exists(h, session));
+	assert_int_equal(stats_of(h).sessions_expired, 1);
+	harness_free(h);
+}
+
 /* ================= SIP over TCP ================= */
 
 /* A client TCP connection to the cluster and its two sequence numbers. */
@@ -1605,6 +1647,7 @@ int main(void)
 		cmocka_unit_test(test_491_to_reinvite_keeps_call),
 		cmocka_unit_test(test_media_flow_inactive_then_purged),
 		cmocka_unit_test(test_session_expires_when_silent),
+		cmocka_unit_test(test_media_kept_in_kernel_keeps_session),
 		cmocka_unit_test(test_sip_tcp_connection),
 		cmocka_unit_test(test_sip_tcp_out_of_order),
 		cmocka_unit_test(test_rtsp_setup_play_teardown),
