@@ -32,6 +32,9 @@ struct flow {
 	uint64_t packets;
 	uint64_t hint_serial;    /* shared SIP signalling flows: last session seen */
 	uint32_t hint_session;
+	uint32_t tcp_isn;        /* signalling TCP: the SYN's sequence number */
+	bool tcp_isn_known;
+	bool tcp_data_seen;      /* false: a handshake only (maybe a SYN flood) */
 	int16_t server;          /* -1: none yet */
 	uint8_t identity;        /* enum flow_identity */
 	uint8_t status;          /* enum flow_status */

@@ -59,8 +59,20 @@ static void session_end(struct engine *engine, uint32_t sid, bool expired);
 
 /* ---- small helpers ---- */
 
+/* A TCP connection that carried no data yet is only a handshake: spoofed SYN
+ * floods are made of these, so they hold a flow (and an RTSP connection's
+ * session) briefly, and never a reassembly stream. */
+#define HANDSHAKE_ONLY_TIMEOUT_MS 10000u
+
+static bool tcp_handshake_only(const struct flow *f)
+{
+	return f->identity == FLOW_SIGNALLING && f->key.l4 == L4_TCP && !f->tcp_data_seen;
+}
+
 static uint32_t timeout_ms_for(const struct engine *engine, const struct flow *f)
 {
+	if (tcp_handshake_only(f) && engine->cfg.timeouts.signalling_s * 1000u > HANDSHAKE_ONLY_TIMEOUT_MS)
+		return HANDSHAKE_ONLY_TIMEOUT_MS;
 	if (f->identity == FLOW_SIGNALLING || f->identity == FLOW_ANNOUNCED)
 		return engine->cfg.timeouts.signalling_s * 1000u;
 	return engine->cfg.timeouts.media_s * 1000u;
@@ -513,8 +525,17 @@ static void flow_timer_expired(void *ctx, uint32_t fid)
 		f->status = FLOW_INACTIVE;
 		timer_wheel_schedule(engine->flow_timers, fid, f->last_seen_ms + 2 * timeout);
 	} else {
+		uint32_t sid = f->session;
+		bool handshake_only = tcp_handshake_only(f);
 		engine->stats.flows_expired++;
 		flow_destroy(engine, fid);
+		/* An RTSP connection that never spoke takes its session along. */
+		if (handshake_only && sid != FLOW_NIL && engine->sessions.sessions[sid].in_use &&
+		    engine->sessions.sessions[sid].key_is_connection &&
+		    engine->sessions.sessions[sid].flow_count == 0) {
+			counter_add(&engine->counters, "tcp_handshake_only_expired", 1);
+			session_end(engine, sid, true);
+		}
 	}
 }
 
@@ -596,18 +617,27 @@ static void signalling_messages(struct engine *engine, uint32_t fid, const struc
 			engine->packet_session = sid;
 		return;
 	}
-	/* Fix (test_engine): a SYN opens the stream, so that it fixes the
-	 * initial sequence number. Before, the first data segment did, and when
-	 * it arrived out of order the bytes before it were taken for a
-	 * retransmission and lost. */
-	if (pkt->payload_len == 0 && !f->stream && !(pkt->tcp_flags & TCP_FLAG_SYN))
+	/* The SYN's sequence number is kept in the flow, so that a first data
+	 * segment arriving out of order is placed right; the reassembly stream
+	 * is taken only when data arrives, so that a SYN flood cannot use up
+	 * the streams. */
+	if (!f->stream && pkt->payload_len == 0) {
+		if (pkt->tcp_flags & TCP_FLAG_SYN) {
+			f->tcp_isn = pkt->tcp_seq;
+			f->tcp_isn_known = true;
+		}
 		return;
+	}
+	if (pkt->payload_len > 0)
+		f->tcp_data_seen = true; /* its timer, when it fires, applies the longer timeout */
 	if (!f->stream) {
 		f->stream = tcp_stream_open(engine->streams);
 		if (!f->stream) {
 			counter_add(&engine->counters, "tcp_streams_full", 1);
 			return;
 		}
+		if (f->tcp_isn_known && !(pkt->tcp_flags & TCP_FLAG_SYN))
+			tcp_stream_add(f->stream, f->tcp_isn, TCP_FLAG_SYN, NULL, 0);
 	}
 	switch (tcp_stream_add(f->stream, pkt->tcp_seq, pkt->tcp_flags, pkt->payload, pkt->payload_len)) {
 	case TCP_STREAM_OK:

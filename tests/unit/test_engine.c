@@ -1246,6 +1246,54 @@ static void test_rtsp_same_session_id_two_servers(void **state)
 
 /* ================= IP fragments ================= */
 
+static void few_tcp_streams(struct sara_config *cfg)
+{
+	cfg->limits.tcp_streams = 4;
+}
+
+/* A SYN flood (handshakes that never carry data) takes no reassembly
+ * stream, and its flows and RTSP connection sessions go after the short
+ * handshake-only timeout; a real connection still gets its stream. */
+static void test_syn_flood_takes_no_streams(void **state)
+{
+	struct harness *h = harness_new(few_tcp_streams);
+	char text[TEXT_MAX];
+	struct verdict v;
+	int server;
+	uint64_t session;
+
+	(void)state;
+	for (uint16_t i = 0; i < 24; i++) {
+		client_tcp(h, CLIENT4_B, (uint16_t)(20000 + i), VIP4, RTSP_PORT, 1000u * i, TCP_FLAG_SYN,
+			   NULL, 0, &v);
+		assert_int_equal(v.action, VERDICT_ACCEPT);
+		client_tcp(h, CLIENT4_B, (uint16_t)(30000 + i), VIP4, SIP_PORT, 1000u * i, TCP_FLAG_SYN,
+			   NULL, 0, &v);
+	}
+	assert_int_equal(stats_of(h).tcp_streams_in_use, 0);
+	assert_int_equal(stats_of(h).sessions_in_use, 24);
+
+	/* A real RTSP connection (its first data segment after the flood). */
+	{
+		struct tcp_conn c = { CLIENT4, VIP4, 40312, RTSP_PORT, 500, 8000 };
+		session = rtsp_setup(h, &c, 5000, 6000, "87654321", &server);
+		assert_int_equal(stats_of(h).tcp_streams_in_use, 1);
+		(void)text;
+		/* Past the handshake-only timeout and its purge: the flood is gone,
+		 * the connection that spoke stays. */
+		advance_ms(h, 5000);
+		tcp_client_send(h, &c, rtsp_request(text, sizeof(text), "PLAY", 2, "87654321", NULL), &v);
+		advance_ms(h, 16000);
+		tcp_client_send(h, &c, rtsp_request(text, sizeof(text), "GET_PARAMETER", 3, "87654321", NULL), &v);
+		advance_ms(h, 5000);
+		assert_true(session_exists(h, session));
+		assert_int_equal(stats_of(h).sessions_in_use, 1);
+		assert_int_equal(engine_counter(h, "tcp_handshake_only_expired"), 24);
+		assert_int_equal(engine_counter(h, "tcp_streams_full"), 0);
+	}
+	harness_free(h);
+}
+
 static void test_fragmented_invite(void **state)
 {
 	struct harness *h = harness_new(NULL);
@@ -1648,6 +1696,7 @@ int main(void)
 		cmocka_unit_test(test_media_flow_inactive_then_purged),
 		cmocka_unit_test(test_session_expires_when_silent),
 		cmocka_unit_test(test_media_kept_in_kernel_keeps_session),
+		cmocka_unit_test(test_syn_flood_takes_no_streams),
 		cmocka_unit_test(test_sip_tcp_connection),
 		cmocka_unit_test(test_sip_tcp_out_of_order),
 		cmocka_unit_test(test_rtsp_setup_play_teardown),
