@@ -95,6 +95,13 @@ void engine_destroy(struct engine *engine);
 /* One inbound IP datagram (no link layer). */
 void engine_packet(struct engine *engine, const uint8_t *ip, size_t len, uint64_t now_ms,
 		   struct verdict *out);
+/* A batch of inbound datagrams (NFQUEUE hands packets over in batches):
+ * the same verdicts as engine_packet on each in turn, with the batch's
+ * flow-table cache misses overlapped by prefetching. */
+#define ENGINE_BATCH_MAX 32
+struct engine_input { const uint8_t *ip; size_t len; };
+void engine_packet_batch(struct engine *engine, const struct engine_input *in, size_t count,
+			 uint64_t now_ms, struct verdict *out);
 /* Facts the gateway learned from outbound signalling. */
 void engine_announce(struct engine *engine, const struct announcement *ann, uint64_t now_ms);
 /* Runs timers (expiry, linger, purge); engine_packet calls it too. */

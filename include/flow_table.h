@@ -22,26 +22,31 @@ enum flow_match {
 
 struct tcp_stream;
 
+/* The first cache line holds everything a known media packet touches
+ * (key, chain, server, session serial, last seen), so that one prefetched
+ * line serves it; the rest is for signalling and bookkeeping. */
 struct flow {
 	struct flow_key key;
 	uint32_t index_next;     /* chain in its index; free-list link when unused */
+	int16_t server;          /* -1: none yet */
+	uint8_t identity;        /* enum flow_identity */
+	uint8_t status;          /* enum flow_status */
+	uint64_t last_seen_ms;
+	uint64_t session_serial; /* the owning session's serial, 0 when none */
+	/* second cache line */
+	uint64_t packets;
 	uint32_t session;        /* owning session, FLOW_NIL when none */
 	uint32_t session_prev, session_next; /* the owning session's flow list */
 	struct tcp_stream *stream; /* signalling reassembly, or NULL */
-	uint64_t last_seen_ms;
-	uint64_t packets;
 	uint64_t hint_serial;    /* shared SIP signalling flows: last session seen */
 	uint32_t hint_session;
 	uint32_t tcp_isn;        /* signalling TCP: the SYN's sequence number */
 	bool tcp_isn_known;
 	bool tcp_data_seen;      /* false: a handshake only (maybe a SYN flood) */
-	int16_t server;          /* -1: none yet */
-	uint8_t identity;        /* enum flow_identity */
-	uint8_t status;          /* enum flow_status */
 	uint8_t match;           /* enum flow_match */
 	uint8_t proto;           /* enum proto_id for signalling flows */
 	bool in_use;
-};
+} __attribute__((aligned(64)));
 
 struct flow_table {
 	struct flow *flows;
@@ -63,6 +68,15 @@ void flow_table_insert(struct flow_table *table, uint32_t id);
 void flow_table_remove(struct flow_table *table, uint32_t id);
 
 uint32_t flow_table_lookup_exact(const struct flow_table *table, const struct flow_key *key);
+/* Batched lookups: the exact index's bucket for key; prefetching that
+ * bucket, and then (once it has arrived) the first flow on its chain, lets
+ * a batch of packets overlap their cache misses. */
+uint32_t flow_table_exact_bucket(const struct flow_table *table, const struct flow_key *key);
+void flow_table_prefetch_bucket(const struct flow_table *table, uint32_t bucket);
+void flow_table_prefetch_chain(const struct flow_table *table, uint32_t bucket);
+/* flow_table_lookup_exact with the bucket already computed. */
+uint32_t flow_table_lookup_exact_in(const struct flow_table *table, uint32_t bucket,
+				    const struct flow_key *key);
 /* Announced wildcard entries that match a packet key, most specific first:
  * FROM_SOURCE, TO_DEST_FROM_ADDR, TO_DEST; newest first within a kind. */
 uint32_t flow_table_lookup_wildcard(const struct flow_table *table, const struct flow_key *key);

@@ -115,6 +115,7 @@ static void session_attach_flow(struct engine *engine, uint32_t sid, uint32_t fi
 		engine->flows.flows[s->flows_head].session_prev = fid;
 	s->flows_head = fid;
 	s->flow_count++;
+	f->session_serial = s->serial;
 }
 
 static void session_detach_flow(struct engine *engine, uint32_t fid)
@@ -132,6 +133,7 @@ static void session_detach_flow(struct engine *engine, uint32_t fid)
 		engine->flows.flows[f->session_next].session_prev = f->session_prev;
 	s->flow_count--;
 	f->session = FLOW_NIL;
+	f->session_serial = 0;
 	f->session_prev = f->session_next = FLOW_NIL;
 }
 
@@ -539,6 +541,21 @@ static void flow_timer_expired(void *ctx, uint32_t fid)
 	}
 }
 
+/* Media packets refresh only their flows; the session's last activity is
+ * the latest of its own and its flows'. */
+static uint64_t session_latest_activity(const struct engine *engine, uint32_t sid)
+{
+	const struct session *s = &engine->sessions.sessions[sid];
+	uint64_t latest = s->last_seen_ms;
+	for (uint32_t fid = s->flows_head; fid != FLOW_NIL; fid = engine->flows.flows[fid].session_next) {
+		const struct flow *f = &engine->flows.flows[fid];
+		bool media = f->identity == FLOW_SECONDARY || f->identity == FLOW_UNPREDICTED;
+		if (media && f->last_seen_ms > latest)
+			latest = f->last_seen_ms;
+	}
+	return latest;
+}
+
 static void session_timer_expired(void *ctx, uint32_t sid)
 {
 	struct engine *engine = ctx;
@@ -546,6 +563,8 @@ static void session_timer_expired(void *ctx, uint32_t sid)
 	uint64_t idle_limit = 2ull * engine->cfg.timeouts.signalling_s * 1000ull;
 	if (!s->in_use)
 		return;
+	if (!s->ending)
+		s->last_seen_ms = session_latest_activity(engine, sid);
 	if (s->ending) {
 		session_end(engine, sid, false);
 	} else if (engine->now_ms < s->last_seen_ms + idle_limit) {
@@ -746,12 +765,15 @@ static void packet_decided(struct engine *engine, uint32_t fid, const struct pac
 	f->packets++;
 	f->status = FLOW_ESTABLISHED;
 	if (f->identity != FLOW_SIGNALLING) {
+		/* A known media packet reads only its flow's first cache line: the
+		 * session's serial is copied there, and the session's idle timer
+		 * asks its flows (session_latest_activity) instead of being
+		 * refreshed here. */
 		if (f->session != FLOW_NIL) {
-			struct session *s = &engine->sessions.sessions[f->session];
-			s->last_seen_ms = engine->now_ms;
-			verdict_from_session(engine, f->session, out);
+			out->session = f->session_serial;
+			engine->last_verdict_session = f->session;
 			if (f->server < 0)
-				f->server = s->server;
+				f->server = engine->sessions.sessions[f->session].server;
 		} else {
 			out->reason = REASON_UNPREDICTED;
 		}
@@ -814,7 +836,11 @@ static void packet_decided(struct engine *engine, uint32_t fid, const struct pac
 	}
 }
 
-static void engine_decide(struct engine *engine, const struct packet *pkt, struct verdict *out)
+/* bucket: the packet key's exact-index bucket, or NO_BUCKET. */
+#define NO_BUCKET UINT32_MAX
+
+static void engine_decide(struct engine *engine, const struct packet *pkt, uint32_t bucket,
+			  struct verdict *out)
 {
 	struct endpoint dst_end;
 	uint32_t fid;
@@ -826,7 +852,8 @@ static void engine_decide(struct engine *engine, const struct packet *pkt, struc
 		out->reason = REASON_NOT_VIP;
 		return;
 	}
-	fid = flow_table_lookup_exact(&engine->flows, &pkt->key);
+	fid = bucket == NO_BUCKET ? flow_table_lookup_exact(&engine->flows, &pkt->key)
+				  : flow_table_lookup_exact_in(&engine->flows, bucket, &pkt->key);
 	if (fid != FLOW_NIL && engine->flows.flows[fid].identity == FLOW_ANNOUNCED) {
 		engine->flows.flows[fid].identity = FLOW_SECONDARY;
 		engine->stats.predictions_hit++;
@@ -873,18 +900,20 @@ static void engine_decide(struct engine *engine, const struct packet *pkt, struc
 	packet_decided(engine, fid, pkt, out);
 }
 
-void engine_packet(struct engine *engine, const uint8_t *ip, size_t len, uint64_t now_ms,
-		   struct verdict *out)
+/* One datagram already decoded into pkt with status (bucket as in
+ * engine_decide: fragments and undecodable packets have none). */
+static void engine_packet_decoded(struct engine *engine, const uint8_t *ip, size_t len,
+				  const struct packet *pkt_in, enum packet_status status, uint32_t bucket,
+				  uint64_t now_ms, struct verdict *out)
 {
-	struct packet pkt;
-	enum packet_status status;
+	struct packet pkt = *pkt_in;
 	memset(out, 0, sizeof(*out));
 	out->server = ENGINE_NO_SERVER;
 	engine_advance(engine, now_ms);
 	engine->stats.packets++;
 	engine->stats.bytes += len;
-	status = packet_decode(ip, len, &pkt);
 	if (status == PACKET_FRAGMENT) {
+		bucket = NO_BUCKET;
 		const uint8_t *whole;
 		size_t whole_len;
 		switch (ipfrag_submit(engine->fragments, ip, len, &pkt, engine->now_ms, &whole, &whole_len)) {
@@ -907,7 +936,45 @@ void engine_packet(struct engine *engine, const uint8_t *ip, size_t len, uint64_
 			out->action = VERDICT_DROP;
 		return;
 	}
-	engine_decide(engine, &pkt, out);
+	engine_decide(engine, &pkt, bucket, out);
+}
+
+void engine_packet(struct engine *engine, const uint8_t *ip, size_t len, uint64_t now_ms,
+		   struct verdict *out)
+{
+	struct packet pkt;
+	enum packet_status status = packet_decode(ip, len, &pkt);
+	engine_packet_decoded(engine, ip, len, &pkt, status, NO_BUCKET, now_ms, out);
+}
+
+void engine_packet_batch(struct engine *engine, const struct engine_input *in, size_t count,
+			 uint64_t now_ms, struct verdict *out)
+{
+	while (count > 0) {
+		size_t n = count < ENGINE_BATCH_MAX ? count : ENGINE_BATCH_MAX;
+		struct packet pkt[ENGINE_BATCH_MAX];
+		enum packet_status status[ENGINE_BATCH_MAX];
+		uint32_t bucket[ENGINE_BATCH_MAX];
+		/* Two passes of prefetches (bucket, then the flow it names) before
+		 * the real work: each packet's misses overlap the others'. */
+		for (size_t i = 0; i < n; i++) {
+			status[i] = packet_decode(in[i].ip, in[i].len, &pkt[i]);
+			bucket[i] = NO_BUCKET;
+			if (status[i] == PACKET_OK) {
+				bucket[i] = flow_table_exact_bucket(&engine->flows, &pkt[i].key);
+				flow_table_prefetch_bucket(&engine->flows, bucket[i]);
+			}
+		}
+		for (size_t i = 0; i < n; i++)
+			if (bucket[i] != NO_BUCKET)
+				flow_table_prefetch_chain(&engine->flows, bucket[i]);
+		for (size_t i = 0; i < n; i++)
+			engine_packet_decoded(engine, in[i].ip, in[i].len, &pkt[i], status[i], bucket[i],
+					      now_ms, &out[i]);
+		in += n;
+		out += n;
+		count -= n;
+	}
 }
 
 void engine_announce(struct engine *engine, const struct announcement *ann, uint64_t now_ms)

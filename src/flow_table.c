@@ -2,6 +2,8 @@
  * (flow_table.h). All memory is reserved at init; lookups are O(1) expected. */
 #include "flow_table.h"
 
+#include "big_alloc.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,17 +26,17 @@ bool flow_table_init(struct flow_table *table, uint32_t capacity, const struct h
 {
 	uint32_t buckets = round_up_pow2(capacity < 16 ? 16 : capacity);
 	memset(table, 0, sizeof(*table));
-	table->flows = calloc(capacity, sizeof(*table->flows));
-	table->exact_buckets = malloc(sizeof(uint32_t) * buckets);
-	table->source_buckets = malloc(sizeof(uint32_t) * buckets);
-	table->dest_buckets = malloc(sizeof(uint32_t) * buckets);
+	table->capacity = capacity;
+	table->bucket_mask = buckets - 1;
+	table->flows = big_calloc(capacity, sizeof(*table->flows));
+	table->exact_buckets = big_calloc(buckets, sizeof(uint32_t));
+	table->source_buckets = big_calloc(buckets, sizeof(uint32_t));
+	table->dest_buckets = big_calloc(buckets, sizeof(uint32_t));
 	if (!table->flows || !table->exact_buckets || !table->source_buckets || !table->dest_buckets)
 		goto fail_free_arrays;
 	memset(table->exact_buckets, 0xff, sizeof(uint32_t) * buckets);
 	memset(table->source_buckets, 0xff, sizeof(uint32_t) * buckets);
 	memset(table->dest_buckets, 0xff, sizeof(uint32_t) * buckets);
-	table->capacity = capacity;
-	table->bucket_mask = buckets - 1;
 	table->hash_key = *key;
 	for (uint32_t i = 0; i < capacity; i++)
 		table->flows[i].index_next = i + 1 < capacity ? i + 1 : FLOW_NIL;
@@ -48,10 +50,11 @@ fail_free_arrays:
 
 void flow_table_fini(struct flow_table *table)
 {
-	free(table->flows);
-	free(table->exact_buckets);
-	free(table->source_buckets);
-	free(table->dest_buckets);
+	size_t buckets = (size_t)table->bucket_mask + 1;
+	big_free(table->flows, table->capacity, sizeof(*table->flows));
+	big_free(table->exact_buckets, buckets, sizeof(uint32_t));
+	big_free(table->source_buckets, buckets, sizeof(uint32_t));
+	big_free(table->dest_buckets, buckets, sizeof(uint32_t));
 	memset(table, 0, sizeof(*table));
 }
 
@@ -131,7 +134,13 @@ void flow_table_remove(struct flow_table *table, uint32_t id)
 
 uint32_t flow_table_lookup_exact(const struct flow_table *table, const struct flow_key *key)
 {
-	uint32_t id = table->exact_buckets[hash_exact(table, key)];
+	return flow_table_lookup_exact_in(table, hash_exact(table, key), key);
+}
+
+uint32_t flow_table_lookup_exact_in(const struct flow_table *table, uint32_t bucket,
+				    const struct flow_key *key)
+{
+	uint32_t id = table->exact_buckets[bucket & table->bucket_mask];
 	while (id != FLOW_NIL) {
 		const struct flow *f = &table->flows[id];
 		if (memcmp(&f->key, key, sizeof(*key)) == 0)
@@ -139,6 +148,26 @@ uint32_t flow_table_lookup_exact(const struct flow_table *table, const struct fl
 		id = f->index_next;
 	}
 	return FLOW_NIL;
+}
+
+uint32_t flow_table_exact_bucket(const struct flow_table *table, const struct flow_key *key)
+{
+	return hash_exact(table, key);
+}
+
+void flow_table_prefetch_bucket(const struct flow_table *table, uint32_t bucket)
+{
+	__builtin_prefetch(&table->exact_buckets[bucket & table->bucket_mask]);
+}
+
+void flow_table_prefetch_chain(const struct flow_table *table, uint32_t bucket)
+{
+	uint32_t id = table->exact_buckets[bucket & table->bucket_mask];
+	if (id != FLOW_NIL) {
+		/* Both cache lines of the entry (struct flow is two lines). */
+		__builtin_prefetch(&table->flows[id]);
+		__builtin_prefetch((const char *)&table->flows[id] + 64);
+	}
 }
 
 uint32_t flow_table_lookup_wildcard(const struct flow_table *table, const struct flow_key *key)

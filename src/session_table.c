@@ -2,6 +2,8 @@
  * (session_table.h). Serials are never reused, so stale references show. */
 #include "session_table.h"
 
+#include "big_alloc.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,13 +13,13 @@ bool session_table_init(struct session_table *table, uint32_t capacity, const st
 	while (buckets < capacity && buckets < (1u << 31))
 		buckets <<= 1;
 	memset(table, 0, sizeof(*table));
-	table->sessions = calloc(capacity, sizeof(*table->sessions));
-	table->buckets = malloc(sizeof(uint32_t) * buckets);
+	table->capacity = capacity;
+	table->bucket_mask = buckets - 1;
+	table->sessions = big_calloc(capacity, sizeof(*table->sessions));
+	table->buckets = big_calloc(buckets, sizeof(uint32_t));
 	if (!table->sessions || !table->buckets)
 		goto fail_free_arrays;
 	memset(table->buckets, 0xff, sizeof(uint32_t) * buckets);
-	table->capacity = capacity;
-	table->bucket_mask = buckets - 1;
 	table->hash_key = *key;
 	table->next_serial = 1;
 	for (uint32_t i = 0; i < capacity; i++)
@@ -32,8 +34,8 @@ fail_free_arrays:
 
 void session_table_fini(struct session_table *table)
 {
-	free(table->sessions);
-	free(table->buckets);
+	big_free(table->sessions, table->capacity, sizeof(*table->sessions));
+	big_free(table->buckets, (size_t)table->bucket_mask + 1, sizeof(uint32_t));
 	memset(table, 0, sizeof(*table));
 }
 

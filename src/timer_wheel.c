@@ -2,6 +2,8 @@
  * index-named entries: O(1) schedule and cancel, bounded advance. */
 #include "timer_wheel.h"
 
+#include "big_alloc.h"
+
 #include <stdlib.h>
 
 #define LINK_NONE UINT32_MAX
@@ -58,7 +60,7 @@ struct timer_wheel *timer_wheel_create(uint32_t capacity, uint32_t slot_count, u
 	wheel->slot_mask = wheel->slot_count - 1;
 	wheel->tick_ms = tick_ms;
 	wheel->current_tick = start_ms / tick_ms;
-	wheel->entries = calloc(capacity, sizeof(*wheel->entries));
+	wheel->entries = big_calloc(capacity, sizeof(*wheel->entries));
 	if (!wheel->entries)
 		goto free_wheel;
 	wheel->heads = malloc(((size_t)wheel->slot_count + 1) * sizeof(*wheel->heads));
@@ -75,7 +77,7 @@ struct timer_wheel *timer_wheel_create(uint32_t capacity, uint32_t slot_count, u
 	return wheel;
 
 free_entries:
-	free(wheel->entries);
+	big_free(wheel->entries, wheel->capacity, sizeof(*wheel->entries));
 free_wheel:
 	free(wheel);
 	return NULL;
@@ -86,7 +88,7 @@ void timer_wheel_destroy(struct timer_wheel *wheel)
 	if (!wheel)
 		return;
 	free(wheel->heads);
-	free(wheel->entries);
+	big_free(wheel->entries, wheel->capacity, sizeof(*wheel->entries));
 	free(wheel);
 }
 
