@@ -1,6 +1,7 @@
 /* sara_replay.c - sara-replay: feeds captures through the engine (inbound)
  * and the gateway (outbound) and reports, per session, which server each
- * flow's packets went to, with an integrity check. */
+ * flow's packets went to (by the engine's verdict, or where per-server
+ * captures observed them), with an integrity check. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -18,6 +19,10 @@
 
 #define MAX_ANNOUNCEMENTS 16
 #define DEFAULT_MAX_RECORDS 10000000u
+
+/* Where an inbound packet went: a server index, or one of these. */
+#define LOCATION_VERDICT (-2)  /* plain replay: the engine's verdict says */
+#define LOCATION_NOWHERE (-1)  /* observed mode: no server captured it */
 
 /* Packets of one inbound flow attributed to one session (0: none yet). */
 struct flow_record {
@@ -40,7 +45,38 @@ struct session_record {
 	int server;
 	uint64_t first_us, last_us;
 	uint32_t first_flow;     /* chain through flow_record.next_of_session */
+	int first_observed;      /* observed mode: server of its first packet seen there */
 	bool has_unpredicted;
+};
+
+/* One per-server capture given with --observed ID=FILE. */
+struct observed_file {
+	const char *path;
+	int server;
+	struct pcap_source *src;
+	struct captured_packet cp; /* its next packet, when has_packet */
+	bool has_packet;
+};
+
+/* Matched mode: how many copies of one inbound packet (fingerprint) one
+ * server captured and no sent packet has claimed yet. */
+struct observation {
+	uint64_t fingerprint;
+	uint32_t count;
+	int16_t server;
+	bool used;
+};
+
+struct server_tally {
+	uint64_t inbound;        /* packets to a VIP captured at this server */
+	uint64_t outbound;       /* packets from the cluster captured at this server */
+	uint64_t unmatched;      /* matched mode: captured here, absent from the sent capture */
+};
+
+enum replay_mode {
+	MODE_PLAIN,              /* FILEs only: placement is the engine's verdict */
+	MODE_MERGED,             /* --observed only: the merged captures are replayed */
+	MODE_MATCHED,            /* FILEs (sent) + --observed: each sent packet is looked up */
 };
 
 struct replay {
@@ -60,6 +96,13 @@ struct replay {
 	struct hash_key hash_key;
 	uint64_t inbound, outbound, other, truncated, announcements;
 	bool out_of_memory;
+	enum replay_mode mode;
+	int current_server;       /* merged mode: server of the file being fed */
+	struct observed_file *observed;
+	unsigned observed_count;
+	struct observation *observations;
+	uint32_t observation_count, observation_mask;
+	struct server_tally tally[CONFIG_MAX_SERVERS];
 };
 
 #define NO_RECORD UINT32_MAX
@@ -191,6 +234,7 @@ static uint32_t session_record_find(struct replay *r, uint64_t serial, bool crea
 	memset(&r->sessions[id], 0, sizeof(r->sessions[id]));
 	r->sessions[id].serial = serial;
 	r->sessions[id].server = ENGINE_NO_SERVER;
+	r->sessions[id].first_observed = LOCATION_NOWHERE;
 	r->sessions[id].first_flow = NO_RECORD;
 	if (!grow_index(&r->session_index, &r->session_index_mask, r->session_count)) {
 		if (!r->session_index) {
@@ -209,7 +253,7 @@ static uint32_t session_record_find(struct replay *r, uint64_t serial, bool crea
 /* ---- feeding ---- */
 
 static void record_verdict(struct replay *r, const struct verdict *v, const struct packet *pkt,
-			   uint64_t ts_us)
+			   uint64_t ts_us, int location)
 {
 	uint32_t fid;
 	struct flow_record *f;
@@ -225,10 +269,16 @@ static void record_verdict(struct replay *r, const struct verdict *v, const stru
 		f->looks_rtp = pkt->payload_len >= 4 && (pkt->payload[0] & 0xc0) == 0x80;
 	}
 	f->packets++;
-	if (v->action == VERDICT_DROP || v->server < 0 || v->server >= 64)
+	if (location == LOCATION_VERDICT) {
+		if (v->action == VERDICT_DROP || v->server < 0 || v->server >= 64)
+			f->unmarked = true;
+		else
+			f->servers |= 1ull << v->server;
+	} else if (location < 0) {
 		f->unmarked = true;
-	else
-		f->servers |= 1ull << v->server;
+	} else {
+		f->servers |= 1ull << location;
+	}
 	if (v->session) {
 		uint32_t sid = session_record_find(r, v->session, true);
 		struct session_info info;
@@ -236,6 +286,8 @@ static void record_verdict(struct replay *r, const struct verdict *v, const stru
 			return;
 		if (r->sessions[sid].first_us == 0)
 			r->sessions[sid].first_us = ts_us;
+		if (r->sessions[sid].first_observed < 0 && location >= 0)
+			r->sessions[sid].first_observed = location;
 		r->sessions[sid].last_us = ts_us;
 		/* Keys change (RTSP learns its Session id): keep the latest. */
 		if (engine_session_info(r->engine, v->session, &info)) {
@@ -264,6 +316,118 @@ static bool addr_is_vip(const struct sara_config *cfg, const uint8_t *bytes, uin
 	return config_is_vip(cfg, &a);
 }
 
+/* ---- observed placement ---- */
+
+/* A packet's identity on its way from the client to a server: its IP bytes
+ * (link padding excluded) with the fields the path rewrites zeroed: IPv4 TTL
+ * and header checksum, IPv6 hop limit, and the UDP/TCP checksum (a capture
+ * at the sender holds a partial checksum that NFQUEUE completes). 0 when it
+ * is not IPv4/IPv6. */
+static uint64_t packet_fingerprint(const struct replay *r, const uint8_t *l3, size_t len)
+{
+	uint8_t head[60 + 20];
+	size_t ip_len, ip_head, head_len, l4_len;
+	uint8_t l4;
+	bool first_fragment;
+	if (len >= 20 && (l3[0] >> 4) == 4) {
+		ip_len = (size_t)l3[2] << 8 | l3[3];
+		ip_head = (size_t)(l3[0] & 0x0f) * 4;
+		l4 = l3[9];
+		first_fragment = ((l3[6] & 0x1f) | l3[7]) == 0;
+		if (ip_head < 20 || ip_head > len)
+			ip_head = 20;
+	} else if (len >= 40 && (l3[0] >> 4) == 6) {
+		ip_len = 40 + ((size_t)l3[4] << 8 | l3[5]);
+		ip_head = 40;
+		l4 = l3[6]; /* extension headers: their L4 checksum stays in */
+		first_fragment = true;
+	} else {
+		return 0;
+	}
+	if (ip_len < ip_head || ip_len > len)
+		ip_len = len; /* truncated capture or bogus length: what we have */
+	l4_len = !first_fragment ? 0 : l4 == 17 ? 8 : l4 == 6 ? 20 : 0;
+	if (ip_head + l4_len > ip_len)
+		l4_len = 0;
+	head_len = ip_head + l4_len;
+	memcpy(head, l3, head_len);
+	if (ip_head == 40) {
+		head[7] = 0;
+	} else {
+		head[8] = 0;
+		head[10] = head[11] = 0;
+	}
+	if (l4_len == 8)
+		head[ip_head + 6] = head[ip_head + 7] = 0;
+	else if (l4_len == 20)
+		head[ip_head + 16] = head[ip_head + 17] = 0;
+	return hash_bytes(&r->hash_key, head, head_len) * 0x9e3779b97f4a7c15ull ^
+	       hash_bytes(&r->hash_key, l3 + head_len, ip_len - head_len) ^ ip_len;
+}
+
+static uint32_t observation_slot(const struct replay *r, uint64_t fingerprint, int server)
+{
+	uint32_t slot = (uint32_t)(fingerprint ^ (uint64_t)server * 0x9e3779b97f4a7c15ull) & r->observation_mask;
+	while (r->observations[slot].used &&
+	       (r->observations[slot].fingerprint != fingerprint || r->observations[slot].server != server))
+		slot = (slot + 1) & r->observation_mask;
+	return slot;
+}
+
+static bool observation_grow(struct replay *r)
+{
+	uint32_t size = r->observations ? (r->observation_mask + 1) * 2 : 4096;
+	struct observation *old = r->observations;
+	uint32_t old_size = old ? r->observation_mask + 1 : 0;
+	struct observation *fresh = calloc(size, sizeof(*fresh));
+	if (!fresh)
+		return false;
+	r->observations = fresh;
+	r->observation_mask = size - 1;
+	for (uint32_t i = 0; i < old_size; i++)
+		if (old[i].used)
+			fresh[observation_slot(r, old[i].fingerprint, old[i].server)] = old[i];
+	free(old);
+	return true;
+}
+
+static void observation_add(struct replay *r, uint64_t fingerprint, int server)
+{
+	uint32_t slot;
+	if ((!r->observations || (uint64_t)(r->observation_count + 1) * 2 > r->observation_mask + 1) &&
+	    (r->observation_count >= r->max_records || !observation_grow(r))) {
+		r->out_of_memory = true;
+		return;
+	}
+	slot = observation_slot(r, fingerprint, server);
+	if (!r->observations[slot].used) {
+		r->observations[slot].used = true;
+		r->observations[slot].fingerprint = fingerprint;
+		r->observations[slot].server = (int16_t)server;
+		r->observation_count++;
+	}
+	r->observations[slot].count++;
+}
+
+/* Claims one captured copy of a sent packet: the server that captured it,
+ * LOCATION_NOWHERE when none did (or every copy is claimed already). */
+static int observation_take(struct replay *r, const struct captured_packet *cp)
+{
+	uint64_t fingerprint = packet_fingerprint(r, cp->l3, cp->l3_len);
+	if (!r->observations)
+		return LOCATION_NOWHERE;
+	for (unsigned i = 0; i < r->observed_count; i++) {
+		int server = r->observed[i].server;
+		uint32_t slot = observation_slot(r, fingerprint, server);
+		if (r->observations[slot].used && r->observations[slot].count > 0) {
+			r->observations[slot].count--;
+			r->tally[server].inbound++;
+			return server;
+		}
+	}
+	return LOCATION_NOWHERE;
+}
+
 static void replay_packet(struct replay *r, const struct captured_packet *cp)
 {
 	struct packet pkt;
@@ -280,13 +444,22 @@ static void replay_packet(struct replay *r, const struct captured_packet *cp)
 	from_cluster = addr_in_cluster(&r->cfg, pkt.key.src, pkt.key.family);
 	if (to_vip && !from_cluster) {
 		struct verdict v;
+		int location = LOCATION_VERDICT;
 		r->inbound++;
+		if (r->mode == MODE_MERGED) {
+			location = r->current_server;
+			r->tally[location].inbound++;
+		} else if (r->mode == MODE_MATCHED) {
+			location = observation_take(r, cp);
+		}
 		engine_packet(r->engine, cp->l3, cp->l3_len, now_ms, &v);
-		record_verdict(r, &v, &pkt, cp->ts_us);
+		record_verdict(r, &v, &pkt, cp->ts_us, location);
 	} else if (from_cluster && !to_vip) {
 		struct announcement ann[MAX_ANNOUNCEMENTS];
 		size_t n = gateway_packet(r->gateway, cp->l3, cp->l3_len, now_ms, ann, MAX_ANNOUNCEMENTS);
 		r->outbound++;
+		if (r->mode == MODE_MERGED)
+			r->tally[r->current_server].outbound++;
 		for (size_t i = 0; i < n; i++)
 			engine_announce(r->engine, &ann[i], now_ms);
 		r->announcements += n;
@@ -329,6 +502,90 @@ static int replay_file(struct replay *r, const char *path)
 		fprintf(stderr, "sara-replay: %s: %s\n", path, pcap_source_error(src));
 	pcap_source_close(src);
 	return rc < 0 ? -1 : 0;
+}
+
+/* Advances one observed capture; false (and the source closed) at its end
+ * or on a read error, which is reported and makes *failed true. */
+static bool observed_advance(struct observed_file *o, bool *failed)
+{
+	int rc = pcap_source_next(o->src, &o->cp);
+	o->has_packet = rc == 1;
+	if (rc < 0) {
+		fprintf(stderr, "sara-replay: %s: %s\n", o->path, pcap_source_error(o->src));
+		*failed = true;
+	}
+	return o->has_packet;
+}
+
+static bool observed_open_all(struct replay *r)
+{
+	char err[PCAP_SOURCE_ERR_MAX];
+	for (unsigned i = 0; i < r->observed_count; i++) {
+		r->observed[i].src = pcap_source_open(r->observed[i].path, err, sizeof(err));
+		if (!r->observed[i].src) {
+			fprintf(stderr, "sara-replay: %s\n", err);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Merged mode: every server's capture shares one kernel clock, so their
+ * packets are replayed in timestamp order (ties: the earlier --observed). */
+static int replay_observed_merged(struct replay *r)
+{
+	bool failed = false;
+	if (!observed_open_all(r))
+		return -1;
+	for (unsigned i = 0; i < r->observed_count; i++)
+		observed_advance(&r->observed[i], &failed);
+	for (;;) {
+		struct observed_file *next = NULL;
+		for (unsigned i = 0; i < r->observed_count; i++) {
+			struct observed_file *o = &r->observed[i];
+			if (o->has_packet && (!next || o->cp.ts_us < next->cp.ts_us))
+				next = o;
+		}
+		if (!next)
+			break;
+		r->current_server = next->server;
+		replay_packet(r, &next->cp);
+		observed_advance(next, &failed);
+	}
+	return failed ? -1 : 0;
+}
+
+/* Matched mode: records which server captured each inbound packet, before
+ * the sent capture is replayed. */
+static int load_observations(struct replay *r)
+{
+	bool failed = false;
+	if (!observed_open_all(r))
+		return -1;
+	for (unsigned i = 0; i < r->observed_count; i++) {
+		struct observed_file *o = &r->observed[i];
+		while (observed_advance(o, &failed)) {
+			struct packet pkt;
+			enum packet_status status = packet_decode(o->cp.l3, o->cp.l3_len, &pkt);
+			bool to_vip, from_cluster;
+			if (status != PACKET_OK && status != PACKET_FRAGMENT)
+				continue;
+			to_vip = addr_is_vip(&r->cfg, pkt.key.dst, pkt.key.family);
+			from_cluster = addr_in_cluster(&r->cfg, pkt.key.src, pkt.key.family);
+			if (to_vip && !from_cluster)
+				observation_add(r, packet_fingerprint(r, o->cp.l3, o->cp.l3_len), o->server);
+			else if (from_cluster && !to_vip)
+				r->tally[o->server].outbound++;
+		}
+	}
+	return failed ? -1 : 0;
+}
+
+static void count_unmatched(struct replay *r)
+{
+	for (uint32_t i = 0; r->observations && i <= r->observation_mask; i++)
+		if (r->observations[i].used)
+			r->tally[r->observations[i].server].unmatched += r->observations[i].count;
 }
 
 /* ---- attribution after the run ---- */
@@ -403,15 +660,16 @@ static const char *server_name(const struct replay *r, int server)
 	return server >= 0 && (unsigned)server < r->cfg.server_count ? r->cfg.servers[server].id : "-";
 }
 
-static bool session_intact(const struct replay *r, const struct session_record *s)
+/* The servers a session's packets went to (bit i: server i). */
+static uint64_t session_servers(const struct replay *r, const struct session_record *s, bool *unmarked)
 {
 	uint64_t servers = 0;
-	bool unmarked = false;
+	*unmarked = false;
 	for (uint32_t i = s->first_flow; i != NO_RECORD; i = r->flows[i].next_of_session) {
 		servers |= r->flows[i].servers;
-		unmarked |= r->flows[i].unmarked;
+		*unmarked |= r->flows[i].unmarked;
 	}
-	return !unmarked && servers != 0 && (servers & (servers - 1)) == 0;
+	return servers;
 }
 
 static void json_string(FILE *out, const char *s)
@@ -457,7 +715,7 @@ static const char *flow_kind(const struct flow_record *f)
 }
 
 struct summary {
-	uint64_t sessions, intact, split, media, predicted, unpredicted;
+	uint64_t sessions, intact, split, unreached, media, predicted, unpredicted;
 };
 
 static void print_flow(const struct replay *r, FILE *out, const struct flow_record *f, bool json,
@@ -500,22 +758,44 @@ static void counter_text(void *ctx, const char *name, uint64_t value)
 	fprintf((FILE *)ctx, " %s=%llu", name, (unsigned long long)value);
 }
 
+/* Observed mode: whether a capture was given for server b. */
+static bool server_observed(const struct replay *r, unsigned b)
+{
+	for (unsigned i = 0; i < r->observed_count; i++)
+		if (r->observed[i].server == (int)b)
+			return true;
+	return false;
+}
+
 static struct summary report(struct replay *r, FILE *out)
 {
 	struct summary sum = { 0 };
 	bool first_session = true, first_unassigned = true;
+	bool observed = r->mode != MODE_PLAIN;
+	uint64_t per_server_sessions[CONFIG_MAX_SERVERS] = { 0 };
 	if (r->json)
 		fputs("{\"sessions\": [", out);
 	for (uint32_t i = 0; i < r->session_count; i++) {
 		const struct session_record *s = &r->sessions[i];
-		bool intact = session_intact(r, s), first_flow = true;
+		bool unmarked, first_flow = true;
+		uint64_t servers = session_servers(r, s, &unmarked);
+		bool intact = !unmarked && servers != 0 && (servers & (servers - 1)) == 0;
+		/* Observed: no packet of it reached a server (all lost on the way). */
+		bool unreached = observed && servers == 0;
+		int shown_server = observed ? s->first_observed : s->server;
+		const char *state = intact ? "intact" : unreached ? "UNREACHED" : "SPLIT";
 		if (s->first_flow == NO_RECORD)
 			continue;
 		sum.sessions++;
 		if (intact)
 			sum.intact++;
+		else if (unreached)
+			sum.unreached++;
 		else
 			sum.split++;
+		for (unsigned b = 0; b < r->cfg.server_count; b++)
+			if (servers & (1ull << b))
+				per_server_sessions[b]++;
 		for (uint32_t f = s->first_flow; f != NO_RECORD; f = r->flows[f].next_of_session) {
 			if (!is_media_kind(r->flows[f].identity))
 				continue;
@@ -530,11 +810,14 @@ static struct summary report(struct replay *r, FILE *out)
 				proto_name((enum proto_id)s->proto));
 			json_string(out, s->key);
 			fprintf(out, ", \"server\": ");
-			json_string(out, server_name(r, s->server));
-			fprintf(out, ", \"intact\": %s, \"flows\": [", intact ? "true" : "false");
+			json_string(out, server_name(r, shown_server));
+			fprintf(out, ", \"intact\": %s", intact ? "true" : "false");
+			if (observed)
+				fprintf(out, ", \"reached\": %s", unreached ? "false" : "true");
+			fputs(", \"flows\": [", out);
 		} else {
 			fprintf(out, "session %s %s server %s %s\n", proto_name((enum proto_id)s->proto),
-				s->key, server_name(r, s->server), intact ? "intact" : "SPLIT");
+				s->key, server_name(r, shown_server), state);
 		}
 		first_session = false;
 		for (uint32_t f = s->first_flow; f != NO_RECORD; f = r->flows[f].next_of_session) {
@@ -559,10 +842,32 @@ static struct summary report(struct replay *r, FILE *out)
 		bool first = true;
 		void *ctx[2] = { out, &first };
 		fprintf(out, "],\n \"summary\": {\"sessions\": %llu, \"intact\": %llu, \"split\": %llu, "
-			     "\"media_flows\": %llu, \"predicted\": %llu, \"unpredicted\": %llu},\n",
+			     "\"media_flows\": %llu, \"predicted\": %llu, \"unpredicted\": %llu",
 			(unsigned long long)sum.sessions, (unsigned long long)sum.intact,
 			(unsigned long long)sum.split, (unsigned long long)sum.media,
 			(unsigned long long)sum.predicted, (unsigned long long)sum.unpredicted);
+		if (observed) {
+			bool first_server = true;
+			fprintf(out, ", \"unreached\": %llu},\n \"observed\": true, \"per_server\": {",
+				(unsigned long long)sum.unreached);
+			for (unsigned b = 0; b < r->cfg.server_count; b++) {
+				if (!server_observed(r, b))
+					continue;
+				fputs(first_server ? "" : ", ", out);
+				json_string(out, r->cfg.servers[b].id);
+				fprintf(out, ": {\"sessions\": %llu, \"packets\": %llu, \"outbound\": %llu",
+					(unsigned long long)per_server_sessions[b],
+					(unsigned long long)r->tally[b].inbound,
+					(unsigned long long)r->tally[b].outbound);
+				if (r->mode == MODE_MATCHED)
+					fprintf(out, ", \"unmatched\": %llu", (unsigned long long)r->tally[b].unmatched);
+				fputc('}', out);
+				first_server = false;
+			}
+			fputs("},\n", out);
+		} else {
+			fputs("},\n", out);
+		}
 		fprintf(out, " \"packets\": {\"inbound\": %llu, \"outbound\": %llu, \"other\": %llu, "
 			     "\"announcements\": %llu},\n \"counters\": {",
 			(unsigned long long)r->inbound, (unsigned long long)r->outbound,
@@ -574,10 +879,22 @@ static struct summary report(struct replay *r, FILE *out)
 		gateway_foreach_counter(r->gateway, counter_json, ctx);
 		fputs("}}}\n", out);
 	} else {
-		fprintf(out, "sessions %llu intact %llu split %llu; media flows %llu predicted %llu unpredicted %llu\n",
-			(unsigned long long)sum.sessions, (unsigned long long)sum.intact,
-			(unsigned long long)sum.split, (unsigned long long)sum.media,
-			(unsigned long long)sum.predicted, (unsigned long long)sum.unpredicted);
+		for (unsigned b = 0; observed && b < r->cfg.server_count; b++) {
+			if (!server_observed(r, b))
+				continue;
+			fprintf(out, "server %s: sessions %llu packets %llu", r->cfg.servers[b].id,
+				(unsigned long long)per_server_sessions[b], (unsigned long long)r->tally[b].inbound);
+			if (r->mode == MODE_MATCHED && r->tally[b].unmatched)
+				fprintf(out, " unmatched %llu", (unsigned long long)r->tally[b].unmatched);
+			fputc('\n', out);
+		}
+		fprintf(out, "sessions %llu intact %llu split %llu", (unsigned long long)sum.sessions,
+			(unsigned long long)sum.intact, (unsigned long long)sum.split);
+		if (observed)
+			fprintf(out, " unreached %llu", (unsigned long long)sum.unreached);
+		fprintf(out, "; media flows %llu predicted %llu unpredicted %llu\n",
+			(unsigned long long)sum.media, (unsigned long long)sum.predicted,
+			(unsigned long long)sum.unpredicted);
 		if (r->verbose) {
 			fprintf(out, "packets inbound %llu outbound %llu other %llu; announcements %llu\ncounters:",
 				(unsigned long long)r->inbound, (unsigned long long)r->outbound,
@@ -597,13 +914,23 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: sara-replay -c CLUSTER.cfg [--vip ADDR]... [--json] [--check] [--verbose] FILE...\n"
+		"       sara-replay -c CLUSTER.cfg [options] --observed ID=FILE... [SENT-FILE...]\n"
 		"       sara-replay -c CLUSTER.cfg --check-config\n"
 		"Replays pcap/pcapng captures through sara's engine: packets to a VIP are\n"
 		"inbound (dispatcher), packets from a VIP or server are outbound (gateway).\n"
 		"  -c, --config FILE   the cluster's configuration\n"
 		"      --vip ADDR      treat ADDR as a VIP too (e.g. the real server of a capture)\n"
+		"      --observed ID=FILE\n"
+		"                      FILE was captured at server ID (repeatable): a flow's\n"
+		"                      servers are where its packets were captured, not the\n"
+		"                      engine's verdict. Without SENT-FILEs the captures are\n"
+		"                      merged in timestamp order and replayed; with them the\n"
+		"                      SENT-FILEs (captured before the dispatcher) are replayed\n"
+		"                      and each inbound packet is looked up in the captures, so\n"
+		"                      packets no server received show as lost (null/unmarked)\n"
 		"      --json          print one JSON document\n"
-		"      --check         exit 1 if a session is split or media went unpredicted\n"
+		"      --check         exit 1 if a session is split or unreached, or media went\n"
+		"                      unpredicted\n"
 		"      --check-config  validate the configuration and exit\n"
 		"  -v, --verbose       also print packet and counter totals\n");
 }
@@ -613,6 +940,7 @@ int main(int argc, char **argv)
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "vip", required_argument, NULL, 'V' },
+		{ "observed", required_argument, NULL, 'O' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "check", no_argument, NULL, 'k' },
 		{ "check-config", no_argument, NULL, 'C' },
@@ -624,6 +952,8 @@ int main(int argc, char **argv)
 	const char *config_path = NULL;
 	const char *extra_vips[CONFIG_MAX_VIPS];
 	unsigned extra_vip_count = 0;
+	const char *observed_args[CONFIG_MAX_SERVERS];
+	unsigned observed_arg_count = 0;
 	bool check_config = false;
 	char err[512];
 	int opt, status = 0;
@@ -640,6 +970,13 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			extra_vips[extra_vip_count++] = optarg;
+			break;
+		case 'O':
+			if (observed_arg_count == CONFIG_MAX_SERVERS) {
+				fprintf(stderr, "sara-replay: at most %d --observed\n", CONFIG_MAX_SERVERS);
+				return 2;
+			}
+			observed_args[observed_arg_count++] = optarg;
 			break;
 		case 'j': r.json = true; break;
 		case 'k': r.check = true; break;
@@ -680,9 +1017,34 @@ int main(int argc, char **argv)
 		       r.cfg.server_count, selection_algorithm_name(r.cfg.selection.algorithm));
 		return 0;
 	}
-	if (optind >= argc) {
+	if (optind >= argc && observed_arg_count == 0) {
 		usage(stderr);
 		return 2;
+	}
+	if (observed_arg_count > 0) {
+		r.observed = calloc(observed_arg_count, sizeof(*r.observed));
+		if (!r.observed) {
+			fprintf(stderr, "sara-replay: out of memory\n");
+			return 2;
+		}
+		for (unsigned i = 0; i < observed_arg_count; i++) {
+			const char *eq = strchr(observed_args[i], '=');
+			int server = -1;
+			for (unsigned b = 0; eq && b < r.cfg.server_count; b++)
+				if (strlen(r.cfg.servers[b].id) == (size_t)(eq - observed_args[i]) &&
+				    memcmp(r.cfg.servers[b].id, observed_args[i], (size_t)(eq - observed_args[i])) == 0)
+					server = (int)b;
+			if (!eq || eq[1] == '\0' || server < 0) {
+				fprintf(stderr, "sara-replay: --observed %s: expected ID=FILE with ID a server of %s\n",
+					observed_args[i], config_path);
+				free(r.observed);
+				return 2;
+			}
+			r.observed[r.observed_count].path = eq + 1;
+			r.observed[r.observed_count].server = server;
+			r.observed_count++;
+		}
+		r.mode = optind < argc ? MODE_MATCHED : MODE_MERGED;
 	}
 	r.progress = isatty(STDERR_FILENO) && !r.json;
 	hash_key_random(&r.hash_key);
@@ -697,16 +1059,28 @@ int main(int argc, char **argv)
 		status = 2;
 		goto out_free_engine;
 	}
-	for (int i = optind; i < argc; i++)
+	if (r.mode == MODE_MERGED && replay_observed_merged(&r) < 0)
+		status = 2;
+	if (r.mode == MODE_MATCHED && load_observations(&r) < 0)
+		status = 2;
+	for (int i = optind; i < argc && status == 0; i++)
 		if (replay_file(&r, argv[i]) < 0)
 			status = 2;
+	if (r.mode == MODE_MATCHED)
+		count_unmatched(&r);
 	if (r.out_of_memory)
 		fprintf(stderr, "sara-replay: record limit reached; the report is incomplete\n");
 	attribute_flows(&r);
 	sum = report(&r, stdout);
-	if (status == 0 && r.check && (sum.split > 0 || sum.unpredicted > 0)) {
-		fprintf(stderr, "sara-replay: check failed: %llu split sessions, %llu unpredicted media flows\n",
-			(unsigned long long)sum.split, (unsigned long long)sum.unpredicted);
+	if (status == 0 && r.check && (sum.split > 0 || sum.unreached > 0 || sum.unpredicted > 0)) {
+		if (r.mode == MODE_PLAIN)
+			fprintf(stderr, "sara-replay: check failed: %llu split sessions, %llu unpredicted media flows\n",
+				(unsigned long long)sum.split, (unsigned long long)sum.unpredicted);
+		else
+			fprintf(stderr, "sara-replay: check failed: %llu split sessions, %llu unreached sessions, "
+					"%llu unpredicted media flows\n",
+				(unsigned long long)sum.split, (unsigned long long)sum.unreached,
+				(unsigned long long)sum.unpredicted);
 		status = 1;
 	}
 	gateway_destroy(r.gateway);
@@ -716,5 +1090,9 @@ out_free_engine:
 	free(r.flow_index);
 	free(r.sessions);
 	free(r.session_index);
+	for (unsigned i = 0; i < r.observed_count; i++)
+		pcap_source_close(r.observed[i].src);
+	free(r.observed);
+	free(r.observations);
 	return status;
 }
