@@ -1,0 +1,70 @@
+/* control.h - sarad's control socket: a UNIX stream socket at
+ * control.socket; a client writes one command line, gets one JSON reply,
+ * and the connection closes. Command "status" reports everything sarad counts. */
+#ifndef SARA_CONTROL_H
+#define SARA_CONTROL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "announce_listener.h"
+#include "ct_marks.h"
+#include "engine.h"
+#include "nfqueue.h"
+
+#define VERDICT_REASONS 16   /* room for enum verdict_reason */
+
+/* Verdicts by action (enum verdict_action) and reason; updated with atomic
+ * adds by the queue threads. */
+struct verdict_counts {
+	uint64_t by_action_reason[2][VERDICT_REASONS];
+	uint64_t accepted_unmarked;   /* accepted with no server mark (fail-open routing) */
+	uint64_t connmarks_set;       /* accepts that also wrote the flow's connmark */
+};
+
+/* What the status reply reads; every pointer except engine may be NULL. */
+struct control_view {
+	const char *cluster;
+	uint64_t (*now_ms)(void);     /* the daemon's monotonic clock */
+	uint64_t started_ms;
+	struct engine *engine;
+	pthread_mutex_t *engine_lock;
+	const struct verdict_counts *verdicts;
+	struct nfqueue *const *queues;
+	const uint16_t *queue_nums;
+	unsigned queue_count;
+	struct announce_listener *announcements;
+	const char *announce_listen;  /* "addr:port" text, for the reply */
+	struct ct_marks *ct;
+	/* The daemon's own counters (errors, overflows...). */
+	void (*foreach_daemon_counter)(void *ctx, void (*fn)(void *fn_ctx, const char *name, uint64_t value),
+				       void *fn_ctx);
+	void *daemon_ctx;
+};
+
+struct control;
+
+/* The kernel's own counters for one queue in this network namespace
+ * (/proc/net/netfilter/nfnetlink_queue); found is false when unbound. */
+struct kernel_queue_stats {
+	bool found;
+	unsigned long portid, waiting, copy_mode, copy_range, dropped, user_dropped, id_sequence;
+};
+void control_kernel_queue_stats(uint16_t queue_num, struct kernel_queue_stats *out);
+
+/* Creates the socket (replacing a stale one, refusing a live one). */
+struct control *control_open(const char *path, const struct control_view *view, char *err, size_t err_size);
+/* Serves waiting clients for up to timeout_ms. Returns the number served,
+ * -1 on a fatal socket error (err filled). */
+int control_poll(struct control *c, int timeout_ms, char *err, size_t err_size);
+/* Closes and unlinks the socket. */
+void control_close(struct control *c);
+
+/* The status document (malloc'd, NUL-terminated; NULL when out of memory). */
+char *control_status_json(const struct control_view *view);
+/* The reply to one command line (malloc'd). */
+char *control_handle_command(const struct control_view *view, const char *line, size_t len);
+
+#endif

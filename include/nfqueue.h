@@ -1,0 +1,46 @@
+/* nfqueue.h - one NFQUEUE queue on libnetfilter_queue's libmnl API
+ * (nfq_nlmsg_*): bind, receive packets in batches, answer verdicts that
+ * set the packet mark and, optionally, the connection mark. */
+#ifndef SARA_NFQUEUE_H
+#define SARA_NFQUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct nfqueue_options {
+	uint16_t queue_num;
+	uint32_t max_len;        /* kernel queue length (packets) */
+	uint32_t rcvbuf_bytes;   /* socket receive buffer (SO_RCVBUFFORCE) */
+	bool fail_open;          /* NFQA_CFG_F_FAIL_OPEN: accept when the queue is full */
+	bool conntrack;          /* NFQA_CFG_F_CONNTRACK: report ct state and mark */
+};
+
+struct nfqueue_packet {
+	uint32_t id;
+	const uint8_t *payload;  /* the IP datagram */
+	size_t len;
+	uint32_t mark;           /* packet mark on arrival */
+	bool has_ct;             /* conntrack attributes present */
+	uint32_t ct_mark;
+};
+
+struct nfqueue_stats { uint64_t received, batches, enobufs, verdicts, verdict_errors; };
+
+struct nfqueue;
+
+struct nfqueue *nfqueue_open(const struct nfqueue_options *opt, char *err, size_t err_size);
+void nfqueue_close(struct nfqueue *q);
+int nfqueue_fd(const struct nfqueue *q);
+/* Waits up to timeout_ms for one batch and calls fn per packet. Returns the
+ * number of packets, 0 on timeout, -1 on a fatal error (err filled).
+ * ENOBUFS (the kernel dropped packets) is counted, not fatal. */
+int nfqueue_receive(struct nfqueue *q, int timeout_ms,
+		    void (*fn)(void *ctx, const struct nfqueue_packet *pkt), void *ctx,
+		    char *err, size_t err_size);
+/* accept=false drops. mark 0 leaves the packet mark; set_connmark also
+ * writes mark into the packet's conntrack entry (needs opt.conntrack). */
+int nfqueue_verdict(struct nfqueue *q, uint32_t id, bool accept, uint32_t mark, bool set_connmark);
+void nfqueue_get_stats(const struct nfqueue *q, struct nfqueue_stats *out);
+
+#endif

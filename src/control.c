@@ -1,0 +1,504 @@
+/* control.c - sarad's control socket (control.h): one command line in,
+ * one JSON document out, and the "status" document itself. */
+#include "control.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define COMMAND_MAX 256
+#define CLIENT_TIMEOUT_MS 1000
+#define CLIENTS_PER_POLL 16
+#define JSON_MAX (4u << 20)   /* a status document never grows past this */
+
+struct control {
+	int fd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct control_view view;
+};
+
+/* ---- a bounded JSON text buffer ---- */
+
+struct json {
+	char *text;
+	size_t len, cap;
+	bool failed;
+	bool need_comma;      /* a value was written at the current nesting level */
+};
+
+static void json_raw(struct json *j, const char *s, size_t n)
+{
+	if (j->failed)
+		return;
+	if (j->cap - j->len <= n) {
+		size_t cap = j->cap ? j->cap : 1024;
+		char *fresh;
+		while (cap - j->len <= n)
+			cap *= 2;
+		if (cap > JSON_MAX || !(fresh = realloc(j->text, cap))) {
+			j->failed = true;
+			return;
+		}
+		j->text = fresh;
+		j->cap = cap;
+	}
+	memcpy(j->text + j->len, s, n);
+	j->len += n;
+	j->text[j->len] = '\0';
+}
+
+static void json_printf(struct json *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void json_printf(struct json *j, const char *fmt, ...)
+{
+	char buf[128];
+	va_list ap;
+	int n;
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		json_raw(j, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+static void json_string(struct json *j, const char *s)
+{
+	json_raw(j, "\"", 1);
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			char esc[2] = { '\\', (char)c };
+			json_raw(j, esc, 2);
+		} else if (c < 0x20) {
+			json_printf(j, "\\u%04x", c);
+		} else {
+			json_raw(j, s, 1);
+		}
+	}
+	json_raw(j, "\"", 1);
+}
+
+static void json_sep(struct json *j)
+{
+	if (j->need_comma)
+		json_raw(j, ", ", 2);
+	j->need_comma = true;
+}
+
+static void json_key(struct json *j, const char *key)
+{
+	json_sep(j);
+	json_string(j, key);
+	json_raw(j, ": ", 2);
+}
+
+static void json_open(struct json *j, const char *key, char bracket)
+{
+	if (key)
+		json_key(j, key);
+	else
+		json_sep(j);
+	json_raw(j, &bracket, 1);
+	j->need_comma = false;
+}
+
+static void json_close(struct json *j, char bracket)
+{
+	json_raw(j, &bracket, 1);
+	j->need_comma = true;
+}
+
+static void json_u64(struct json *j, const char *key, uint64_t value)
+{
+	json_key(j, key);
+	json_printf(j, "%llu", (unsigned long long)value);
+}
+
+static void json_counter_cb(void *ctx, const char *name, uint64_t value)
+{
+	json_u64(ctx, name, value);
+}
+
+/* ---- status ---- */
+
+void control_kernel_queue_stats(uint16_t num, struct kernel_queue_stats *out)
+{
+	FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "r");
+	unsigned long q;
+	memset(out, 0, sizeof(*out));
+	if (!f)
+		return;
+	while (fscanf(f, "%lu %lu %lu %lu %lu %lu %lu %lu %*d", &q, &out->portid, &out->waiting, &out->copy_mode,
+		      &out->copy_range, &out->dropped, &out->user_dropped, &out->id_sequence) == 8) {
+		if (q == num) {
+			out->found = true;
+			break;
+		}
+	}
+	fclose(f);
+}
+
+static uint64_t load_u64(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static void status_engine(struct json *j, const struct control_view *v)
+{
+	struct engine_stats st;
+	if (v->engine_lock)
+		pthread_mutex_lock(v->engine_lock);
+	engine_get_stats(v->engine, &st);
+	json_open(j, "engine", '{');
+	json_u64(j, "packets", st.packets);
+	json_u64(j, "bytes", st.bytes);
+	json_u64(j, "flows_created", st.flows_created);
+	json_u64(j, "sessions_created", st.sessions_created);
+	json_u64(j, "sessions_ended", st.sessions_ended);
+	json_u64(j, "sessions_expired", st.sessions_expired);
+	json_u64(j, "flows_expired", st.flows_expired);
+	json_u64(j, "predictions_made", st.predictions_made);
+	json_u64(j, "predictions_hit", st.predictions_hit);
+	json_u64(j, "flows_in_use", st.flows_in_use);
+	json_u64(j, "flows_capacity", st.flows_capacity);
+	json_u64(j, "sessions_in_use", st.sessions_in_use);
+	json_u64(j, "sessions_capacity", st.sessions_capacity);
+	json_u64(j, "tcp_streams_in_use", st.tcp_streams_in_use);
+	json_u64(j, "memory_bytes", st.memory_bytes);
+	json_close(j, '}');
+	json_open(j, "counters", '{');
+	engine_foreach_counter(v->engine, json_counter_cb, j);
+	json_close(j, '}');
+	if (v->engine_lock)
+		pthread_mutex_unlock(v->engine_lock);
+}
+
+static void status_verdicts(struct json *j, const struct verdict_counts *vc)
+{
+	static const char *const actions[2] = { "accept", "drop" };
+	json_open(j, "verdicts", '{');
+	for (unsigned a = 0; a < 2; a++) {
+		json_open(j, actions[a], '{');
+		for (unsigned r = 0; r < VERDICT_REASONS; r++) {
+			uint64_t n = load_u64(&vc->by_action_reason[a][r]);
+			if (n)
+				json_u64(j, verdict_reason_name((enum verdict_reason)r), n);
+		}
+		json_close(j, '}');
+	}
+	json_u64(j, "accepted_unmarked", load_u64(&vc->accepted_unmarked));
+	json_u64(j, "connmarks_set", load_u64(&vc->connmarks_set));
+	json_close(j, '}');
+}
+
+static void status_queues(struct json *j, const struct control_view *v)
+{
+	json_open(j, "queues", '[');
+	for (unsigned i = 0; i < v->queue_count; i++) {
+		struct nfqueue_stats st;
+		struct kernel_queue_stats k;
+		memset(&st, 0, sizeof(st));
+		if (v->queues && v->queues[i])
+			nfqueue_get_stats(v->queues[i], &st);
+		control_kernel_queue_stats(v->queue_nums[i], &k);
+		json_open(j, NULL, '{');
+		json_u64(j, "num", v->queue_nums[i]);
+		json_u64(j, "received", st.received);
+		json_u64(j, "batches", st.batches);
+		json_u64(j, "verdicts", st.verdicts);
+		json_u64(j, "verdict_errors", st.verdict_errors);
+		json_u64(j, "enobufs", st.enobufs);
+		if (k.found) {
+			json_u64(j, "kernel_waiting", k.waiting);
+			json_u64(j, "kernel_dropped", k.dropped);       /* queue full */
+			json_u64(j, "kernel_user_dropped", k.user_dropped); /* socket buffer full */
+			json_u64(j, "kernel_id_sequence", k.id_sequence);
+		}
+		json_close(j, '}');
+	}
+	json_close(j, ']');
+}
+
+static void status_announcements(struct json *j, const struct control_view *v)
+{
+	struct announce_listener_stats st;
+	json_open(j, "announcements", '{');
+	if (!v->announcements) {
+		json_key(j, "enabled");
+		json_raw(j, "false", 5);
+		json_close(j, '}');
+		return;
+	}
+	announce_listener_get_stats(v->announcements, &st);
+	json_key(j, "enabled");
+	json_raw(j, "true", 4);
+	if (v->announce_listen) {
+		json_key(j, "listen");
+		json_string(j, v->announce_listen);
+	}
+	json_u64(j, "received", st.received);
+	json_u64(j, "accepted", st.accepted);
+	json_u64(j, "rejected", st.rejected);
+	json_open(j, "rejects", '{');
+	announce_listener_foreach_reject(v->announcements, json_counter_cb, j);
+	json_close(j, '}');
+	json_close(j, '}');
+}
+
+static void status_conntrack(struct json *j, const struct control_view *v)
+{
+	struct ct_marks_stats st;
+	if (!v->ct)
+		return;
+	ct_marks_get_stats(v->ct, &st);
+	json_open(j, "conntrack", '{');
+	json_u64(j, "updates", st.updates);
+	json_u64(j, "missing", st.missing);
+	json_u64(j, "errors", st.errors);
+	json_u64(j, "queries", st.queries);
+	json_close(j, '}');
+}
+
+char *control_status_json(const struct control_view *v)
+{
+	struct json j = { 0 };
+	uint64_t now = v->now_ms ? v->now_ms() : v->started_ms;
+	json_open(&j, NULL, '{');
+	json_key(&j, "cluster");
+	json_string(&j, v->cluster ? v->cluster : "");
+	json_u64(&j, "uptime_s", now >= v->started_ms ? (now - v->started_ms) / 1000u : 0);
+	if (v->engine)
+		status_engine(&j, v);
+	if (v->verdicts)
+		status_verdicts(&j, v->verdicts);
+	status_queues(&j, v);
+	status_announcements(&j, v);
+	status_conntrack(&j, v);
+	json_open(&j, "daemon", '{');
+	if (v->foreach_daemon_counter)
+		v->foreach_daemon_counter(v->daemon_ctx, json_counter_cb, &j);
+	json_close(&j, '}');
+	json_close(&j, '}');
+	json_raw(&j, "\n", 1);
+	if (j.failed) {
+		free(j.text);
+		return NULL;
+	}
+	return j.text;
+}
+
+char *control_handle_command(const struct control_view *view, const char *line, size_t len)
+{
+	char command[COMMAND_MAX];
+	size_t n = 0;
+	/* The first word, without surrounding blanks or the line end. */
+	while (len && (*line == ' ' || *line == '\t')) {
+		line++;
+		len--;
+	}
+	while (n < len && n + 1 < sizeof(command) && line[n] != ' ' && line[n] != '\t' && line[n] != '\r' &&
+	       line[n] != '\n' && line[n] != '\0') {
+		command[n] = line[n];
+		n++;
+	}
+	command[n] = '\0';
+	if (strcmp(command, "status") == 0)
+		return control_status_json(view);
+	if (strcmp(command, "ping") == 0)
+		return strdup("{\"pong\": true}\n");
+	{
+		struct json j = { 0 };
+		json_open(&j, NULL, '{');
+		json_key(&j, "error");
+		json_string(&j, n ? "unknown command" : "empty command");
+		json_key(&j, "commands");
+		json_raw(&j, "[\"status\", \"ping\"]", 18);
+		json_close(&j, '}');
+		json_raw(&j, "\n", 1);
+		if (j.failed) {
+			free(j.text);
+			return NULL;
+		}
+		return j.text;
+	}
+}
+
+/* ---- the socket ---- */
+
+/* A socket file nobody listens on is left over from a crash: remove it. A
+ * live one belongs to another sarad: refuse. */
+static int clear_stale(const struct sockaddr_un *addr, char *err, size_t err_size)
+{
+	struct stat st;
+	int fd, rc;
+	if (lstat(addr->sun_path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, err_size, "control socket %s: exists and is not a socket", addr->sun_path);
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	rc = connect(fd, (const struct sockaddr *)addr, sizeof(*addr));
+	close(fd);
+	if (rc == 0) {
+		snprintf(err, err_size, "control socket %s: another process is listening on it (sarad already running?)",
+			 addr->sun_path);
+		return -1;
+	}
+	unlink(addr->sun_path);
+	return 0;
+}
+
+/* mkdir of the socket's directory (one level, e.g. /run/sara). */
+static void make_parent(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return;
+	*slash = '\0';
+	mkdir(dir, 0755);
+}
+
+struct control *control_open(const char *path, const struct control_view *view, char *err, size_t err_size)
+{
+	struct control *c = calloc(1, sizeof(*c));
+	struct sockaddr_un addr;
+	mode_t old_mask;
+	int rc;
+
+	if (!c) {
+		snprintf(err, err_size, "control socket: out of memory");
+		return NULL;
+	}
+	c->fd = -1;
+	c->view = *view;
+	if (strlen(path) >= sizeof(addr.sun_path) || path[0] == '\0') {
+		snprintf(err, err_size, "control socket %s: path empty or too long", path);
+		goto fail;
+	}
+	memset(&addr, 0, sizeof(addr));
+	addr.sun_family = AF_UNIX;
+	memcpy(addr.sun_path, path, strlen(path));
+	make_parent(path);
+	err[0] = '\0';
+	if (clear_stale(&addr, err, err_size) < 0) {
+		if (!err[0])
+			snprintf(err, err_size, "control socket %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (c->fd < 0) {
+		snprintf(err, err_size, "control socket: %s", strerror(errno));
+		goto fail;
+	}
+	old_mask = umask(0117); /* owner and group may connect */
+	rc = bind(c->fd, (struct sockaddr *)&addr, sizeof(addr));
+	umask(old_mask);
+	if (rc < 0) {
+		snprintf(err, err_size, "control socket %s: bind: %s", path, strerror(errno));
+		goto fail;
+	}
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	if (listen(c->fd, 16) < 0) {
+		snprintf(err, err_size, "control socket %s: listen: %s", path, strerror(errno));
+		goto fail;
+	}
+	return c;
+fail:
+	control_close(c);
+	return NULL;
+}
+
+void control_close(struct control *c)
+{
+	if (!c)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->path[0])
+		unlink(c->path);
+	free(c);
+}
+
+/* Reads one line (up to COMMAND_MAX bytes) within CLIENT_TIMEOUT_MS. */
+static size_t read_command(int fd, char *buf, size_t cap)
+{
+	size_t len = 0;
+	while (len + 1 < cap) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+		if (poll(&pfd, 1, CLIENT_TIMEOUT_MS) <= 0)
+			break;
+		n = read(fd, buf + len, cap - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (memchr(buf, '\n', len))
+			break;
+	}
+	buf[len] = '\0';
+	return len;
+}
+
+static void write_all(int fd, const char *text, size_t len)
+{
+	while (len) {
+		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+		ssize_t n;
+		if (poll(&pfd, 1, CLIENT_TIMEOUT_MS) <= 0)
+			return;
+		n = send(fd, text, len, MSG_NOSIGNAL);
+		if (n <= 0) {
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			return;
+		}
+		text += n;
+		len -= (size_t)n;
+	}
+}
+
+int control_poll(struct control *c, int timeout_ms, char *err, size_t err_size)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+	int served = 0, n = poll(&pfd, 1, timeout_ms);
+	if (n < 0) {
+		if (errno == EINTR)
+			return 0;
+		snprintf(err, err_size, "control socket: poll: %s", strerror(errno));
+		return -1;
+	}
+	while (n > 0 && served < CLIENTS_PER_POLL) {
+		char command[COMMAND_MAX];
+		char *reply;
+		size_t len;
+		int client = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (client < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
+				break;
+			snprintf(err, err_size, "control socket: accept: %s", strerror(errno));
+			return -1;
+		}
+		served++;
+		len = read_command(client, command, sizeof(command));
+		reply = control_handle_command(&c->view, command, len);
+		if (reply) {
+			write_all(client, reply, strlen(reply));
+			free(reply);
+		}
+		close(client);
+	}
+	return served;
+}

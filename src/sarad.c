@@ -1,0 +1,802 @@
+/* sarad.c - the dispatcher daemon: NFQUEUE threads feed one shared engine
+ * and answer each packet with its server's mark (and connmark), plus the
+ * timer, announcement and control-socket threads. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "announce_listener.h"
+#include "config.h"
+#include "control.h"
+#include "counters.h"
+#include "ct_marks.h"
+#include "engine.h"
+#include "log.h"
+#include "nfqueue.h"
+#include "wire.h"
+
+#define QUEUE_MAX_LEN 8192              /* packets waiting in the kernel per queue */
+#define QUEUE_RCVBUF (8u << 20)         /* 8 MiB: flow set-up bursts */
+#define POLL_MS 200                     /* how long a thread waits before checking for stop */
+#define TICK_MS 100                     /* engine_advance period */
+#define QUEUE_CHECK_MS 1000             /* kernel overflow counters */
+#define CLEAR_RING_SIZE 65536           /* connmark clears waiting for the timer thread */
+#define CLEARS_PER_TICK 4096
+#define MAX_QUEUES 64
+#define SUMMARY_LINE 900
+
+struct daemon;
+
+struct queue_worker {
+	struct daemon *d;
+	unsigned index;
+	uint16_t num;
+	struct nfqueue *queue;
+	pthread_t thread;
+	bool started;
+	uint64_t kernel_dropped, kernel_user_dropped; /* last seen, timer thread only */
+};
+
+struct daemon {
+	struct sara_config cfg;
+	bool foreground;
+	pthread_t main_thread;
+	bool stopping;                   /* __atomic accesses */
+	int exit_code;                   /* set by a thread that fails */
+
+	pthread_mutex_t engine_lock;
+	struct engine *engine;
+	bool hooks_live;                 /* false while the engine is torn down */
+	struct ct_marks *ct;
+
+	/* connmarks to clear: filled by the engine's flow_removed hook (engine
+	 * lock held), drained by the timer thread outside the lock. */
+	struct flow_key *clear_ring;
+	uint32_t clear_head, clear_count;
+
+	unsigned queue_count;
+	struct queue_worker workers[MAX_QUEUES];
+	struct nfqueue *queues[MAX_QUEUES];
+	uint16_t queue_nums[MAX_QUEUES];
+
+	struct wire_key key;
+	struct announce_listener *announcements;
+	char announce_listen[ENDPOINT_STRLEN];
+	struct control *control;
+	pthread_t timer_thread, announce_thread, control_thread;
+	bool timer_started, announce_started, control_started;
+
+	struct verdict_counts verdicts;
+	pthread_mutex_t counters_lock;
+	struct counter_set counters;     /* the daemon's own events */
+	uint64_t started_ms;
+
+	/* Rate-limited log kinds. */
+	struct log_limit log_malformed, log_table_full, log_no_server, log_admission;
+	struct log_limit log_overflow, log_verdict_error, log_ct_error;
+};
+
+static uint64_t monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static bool stopping(struct daemon *d)
+{
+	return __atomic_load_n(&d->stopping, __ATOMIC_RELAXED);
+}
+
+/* A thread hit a fatal error: the main thread stops everything, exit 1. */
+static void fail_and_stop(struct daemon *d, const char *what)
+{
+	log_msg(LOG_ERR, "%s", what);
+	__atomic_store_n(&d->exit_code, 1, __ATOMIC_RELAXED);
+	pthread_kill(d->main_thread, SIGTERM);
+}
+
+static void count(struct daemon *d, const char *name, uint64_t n)
+{
+	pthread_mutex_lock(&d->counters_lock);
+	counter_add(&d->counters, name, n);
+	pthread_mutex_unlock(&d->counters_lock);
+}
+
+static void foreach_daemon_counter(void *ctx, void (*fn)(void *fn_ctx, const char *name, uint64_t value),
+				   void *fn_ctx)
+{
+	struct daemon *d = ctx;
+	struct counter_set copy;
+	pthread_mutex_lock(&d->counters_lock);
+	copy = d->counters;
+	pthread_mutex_unlock(&d->counters_lock);
+	counter_foreach(&copy, fn, fn_ctx);
+}
+
+/* ---- engine hooks (called with the engine lock held) ---- */
+
+static void hook_flow_removed(void *ctx, const struct flow_key *key, int server)
+{
+	struct daemon *d = ctx;
+	int rc;
+	(void)server;
+	if (!d->hooks_live || !d->ct)
+		return;
+	if (d->clear_count < CLEAR_RING_SIZE) {
+		d->clear_ring[(d->clear_head + d->clear_count) % CLEAR_RING_SIZE] = *key;
+		d->clear_count++;
+		return;
+	}
+	/* The ring is full (a mass expiry): clear inline rather than leave a
+	 * stale mark that would keep the flow away from the engine. */
+	count(d, "connmark_clear_inline", 1);
+	rc = ct_marks_clear(d->ct, key);
+	if (rc < 0 && rc != -ENOENT)
+		count(d, "connmark_clear_errors", 1);
+}
+
+/* The engine's flow_active hook: a media flow kept in the kernel by its
+ * connmark is alive while its conntrack entry exists (the entry's own
+ * timeout follows the packets). An error answers true: better keep a flow
+ * than cut it. */
+static bool hook_flow_active(void *ctx, const struct flow_key *key, int server)
+{
+	struct daemon *d = ctx;
+	int rc;
+	(void)server;
+	if (!d->ct)
+		return false;
+	rc = ct_marks_exists(d->ct, key, NULL);
+	if (rc < 0) {
+		count(d, "conntrack_query_errors", 1);
+		return true;
+	}
+	return rc == 1;
+}
+
+/* ---- packets ---- */
+
+static void flow_text(const struct flow_key *key, char *buf, size_t size)
+{
+	char src[ENDPOINT_STRLEN], dst[ENDPOINT_STRLEN];
+	struct endpoint e;
+	if (key->family == 0) {
+		snprintf(buf, size, "(no flow)");
+		return;
+	}
+	flow_key_src(key, &e);
+	endpoint_format(&e, src, sizeof(src));
+	flow_key_dst(key, &e);
+	endpoint_format(&e, dst, sizeof(dst));
+	snprintf(buf, size, "%s %s -> %s", key->l4 == L4_TCP ? "tcp" : key->l4 == L4_UDP ? "udp" : "ip", src, dst);
+}
+
+static void log_verdict_event(struct daemon *d, const struct verdict *v, uint64_t now)
+{
+	struct log_limit *lim;
+	const char *what;
+	char flow[2 * ENDPOINT_STRLEN + 16];
+	switch (v->reason) {
+	case REASON_MALFORMED: lim = &d->log_malformed; what = "malformed signalling"; break;
+	case REASON_TABLE_FULL: lim = &d->log_table_full; what = "table full"; break;
+	case REASON_NO_SERVER: lim = &d->log_no_server; what = "no server available"; break;
+	case REASON_ADMISSION: lim = &d->log_admission; what = "refused by admission control"; break;
+	default: return;
+	}
+	flow_text(&v->key, flow, sizeof(flow));
+	log_limited(lim, now, LOG_WARNING, "%s: %s, %s", what, flow,
+		    v->action == VERDICT_DROP ? "dropped" : v->mark ? "accepted" : "accepted unmarked");
+}
+
+static void on_packet(void *ctx, const struct nfqueue_packet *pkt)
+{
+	struct queue_worker *w = ctx;
+	struct daemon *d = w->d;
+	struct verdict v;
+	uint64_t now = monotonic_ms();
+	bool set_connmark;
+	unsigned reason;
+
+	if (pkt->len == 0) {
+		/* Nothing to inspect (should not happen in copy-packet mode). */
+		count(d, "empty_packets", 1);
+		nfqueue_verdict(w->queue, pkt->id, true, 0, false);
+		return;
+	}
+	pthread_mutex_lock(&d->engine_lock);
+	engine_packet(d->engine, pkt->payload, pkt->len, now, &v);
+	pthread_mutex_unlock(&d->engine_lock);
+
+	reason = v.reason < VERDICT_REASONS ? v.reason : VERDICT_REASONS - 1;
+	if (v.action == VERDICT_DROP) {
+		__atomic_fetch_add(&d->verdicts.by_action_reason[VERDICT_DROP][reason], 1, __ATOMIC_RELAXED);
+		if (nfqueue_verdict(w->queue, pkt->id, false, 0, false) < 0)
+			log_limited(&d->log_verdict_error, now, LOG_ERR, "queue %u: verdict failed: %s", w->num,
+				    strerror(errno));
+		log_verdict_event(d, &v, now);
+		return;
+	}
+	__atomic_fetch_add(&d->verdicts.by_action_reason[VERDICT_ACCEPT][reason], 1, __ATOMIC_RELAXED);
+	/* Signalling always crosses (the rules queue it before the fast path),
+	 * so only media and unpredicted flows get the connmark that keeps
+	 * their later packets in the kernel. */
+	set_connmark = v.mark != 0 && v.identity != FLOW_SIGNALLING && !(pkt->has_ct && pkt->ct_mark == v.mark);
+	if (v.mark == 0)
+		__atomic_fetch_add(&d->verdicts.accepted_unmarked, 1, __ATOMIC_RELAXED);
+	if (set_connmark)
+		__atomic_fetch_add(&d->verdicts.connmarks_set, 1, __ATOMIC_RELAXED);
+	if (nfqueue_verdict(w->queue, pkt->id, true, v.mark, set_connmark) < 0)
+		log_limited(&d->log_verdict_error, now, LOG_ERR, "queue %u: verdict failed: %s", w->num,
+			    strerror(errno));
+	log_verdict_event(d, &v, now);
+}
+
+static void *queue_thread(void *arg)
+{
+	struct queue_worker *w = arg;
+	char err[256];
+	while (!stopping(w->d)) {
+		if (nfqueue_receive(w->queue, POLL_MS, on_packet, w, err, sizeof(err)) < 0) {
+			fail_and_stop(w->d, err);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* ---- timer: engine time, deferred connmark clears, overflow checks ---- */
+
+static void drain_clears(struct daemon *d)
+{
+	static struct flow_key batch[CLEARS_PER_TICK]; /* timer thread only */
+	uint32_t n = 0;
+	pthread_mutex_lock(&d->engine_lock);
+	while (d->clear_count && n < CLEARS_PER_TICK) {
+		batch[n++] = d->clear_ring[d->clear_head];
+		d->clear_head = (d->clear_head + 1) % CLEAR_RING_SIZE;
+		d->clear_count--;
+	}
+	pthread_mutex_unlock(&d->engine_lock);
+	for (uint32_t i = 0; i < n; i++) {
+		int rc = ct_marks_clear(d->ct, &batch[i]);
+		if (rc == 0) {
+			count(d, "connmarks_cleared", 1);
+		} else if (rc != -ENOENT) {
+			char flow[2 * ENDPOINT_STRLEN + 16];
+			count(d, "connmark_clear_errors", 1);
+			flow_text(&batch[i], flow, sizeof(flow));
+			log_limited(&d->log_ct_error, monotonic_ms(), LOG_ERR, "clearing the connmark of %s: %s",
+				    flow, strerror(-rc));
+		}
+	}
+}
+
+static void check_queue_overflow(struct daemon *d, uint64_t now)
+{
+	for (unsigned i = 0; i < d->queue_count; i++) {
+		struct queue_worker *w = &d->workers[i];
+		struct kernel_queue_stats k;
+		struct nfqueue_stats st;
+		control_kernel_queue_stats(w->num, &k);
+		nfqueue_get_stats(w->queue, &st);
+		if (k.found && (k.dropped > w->kernel_dropped || k.user_dropped > w->kernel_user_dropped)) {
+			log_limited(&d->log_overflow, now, LOG_WARNING,
+				    "queue %u overflow: %lu packets dropped because the queue was full, %lu because "
+				    "the socket buffer was full (%s)", w->num, k.dropped - w->kernel_dropped,
+				    k.user_dropped - w->kernel_user_dropped,
+				    d->cfg.queue.fail_open ? "fail-open: accepted unmarked" : "fail-closed: dropped");
+			w->kernel_dropped = k.dropped;
+			w->kernel_user_dropped = k.user_dropped;
+		}
+		(void)st;
+	}
+}
+
+static void flush_log_limits(struct daemon *d, uint64_t now)
+{
+	struct log_limit *all[] = { &d->log_malformed, &d->log_table_full, &d->log_no_server, &d->log_admission,
+				    &d->log_overflow, &d->log_verdict_error, &d->log_ct_error };
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		log_limit_flush(all[i], now);
+}
+
+static void *timer_thread(void *arg)
+{
+	struct daemon *d = arg;
+	uint64_t last_check = monotonic_ms();
+	while (!stopping(d)) {
+		struct timespec pause = { 0, TICK_MS * 1000000L };
+		uint64_t now;
+		nanosleep(&pause, NULL);
+		now = monotonic_ms();
+		pthread_mutex_lock(&d->engine_lock);
+		engine_advance(d->engine, now);
+		pthread_mutex_unlock(&d->engine_lock);
+		if (d->ct)
+			drain_clears(d);
+		if (now - last_check >= QUEUE_CHECK_MS) {
+			last_check = now;
+			check_queue_overflow(d, now);
+			flush_log_limits(d, now);
+		}
+	}
+	return NULL;
+}
+
+static void *announce_thread(void *arg)
+{
+	struct daemon *d = arg;
+	char err[256];
+	while (!stopping(d)) {
+		if (announce_listener_poll(d->announcements, POLL_MS, err, sizeof(err)) < 0) {
+			fail_and_stop(d, err);
+			break;
+		}
+	}
+	return NULL;
+}
+
+static void *control_thread(void *arg)
+{
+	struct daemon *d = arg;
+	char err[256];
+	while (!stopping(d)) {
+		if (control_poll(d->control, POLL_MS, err, sizeof(err)) < 0) {
+			fail_and_stop(d, err);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* ---- counters in the log (SIGUSR1, exit) ---- */
+
+struct summary {
+	char line[SUMMARY_LINE + 128];
+	size_t len;
+	const char *prefix;
+	bool any;
+};
+
+static void summary_flush(struct summary *s)
+{
+	if (s->len)
+		log_msg(LOG_INFO, "%s: %s", s->prefix, s->line);
+	s->len = 0;
+	s->line[0] = '\0';
+}
+
+static void summary_add(void *ctx, const char *name, uint64_t value)
+{
+	struct summary *s = ctx;
+	int n;
+	if (s->len > SUMMARY_LINE)
+		summary_flush(s);
+	n = snprintf(s->line + s->len, sizeof(s->line) - s->len, "%s%s %llu", s->len ? ", " : "", name,
+		     (unsigned long long)value);
+	if (n > 0)
+		s->len += (size_t)n < sizeof(s->line) - s->len ? (size_t)n : sizeof(s->line) - s->len - 1;
+	s->any = true;
+}
+
+static void log_counters(struct daemon *d, const char *when)
+{
+	struct summary s = { .prefix = "engine" };
+	struct engine_stats st;
+	char prefix[64];
+
+	log_msg(LOG_INFO, "counters (%s), uptime %llu s", when,
+		(unsigned long long)((monotonic_ms() - d->started_ms) / 1000u));
+	pthread_mutex_lock(&d->engine_lock);
+	engine_get_stats(d->engine, &st);
+	summary_add(&s, "packets", st.packets);
+	summary_add(&s, "flows_created", st.flows_created);
+	summary_add(&s, "flows_in_use", st.flows_in_use);
+	summary_add(&s, "sessions_created", st.sessions_created);
+	summary_add(&s, "sessions_in_use", st.sessions_in_use);
+	summary_add(&s, "sessions_ended", st.sessions_ended);
+	summary_add(&s, "sessions_expired", st.sessions_expired);
+	summary_add(&s, "predictions_made", st.predictions_made);
+	summary_add(&s, "predictions_hit", st.predictions_hit);
+	engine_foreach_counter(d->engine, summary_add, &s);
+	pthread_mutex_unlock(&d->engine_lock);
+	summary_flush(&s);
+
+	for (unsigned a = 0; a < 2; a++) {
+		s.prefix = a == VERDICT_ACCEPT ? "verdicts accept" : "verdicts drop";
+		for (unsigned r = 0; r < VERDICT_REASONS; r++) {
+			uint64_t n = __atomic_load_n(&d->verdicts.by_action_reason[a][r], __ATOMIC_RELAXED);
+			if (n)
+				summary_add(&s, verdict_reason_name((enum verdict_reason)r), n);
+		}
+		if (a == VERDICT_ACCEPT) {
+			summary_add(&s, "unmarked", __atomic_load_n(&d->verdicts.accepted_unmarked, __ATOMIC_RELAXED));
+			summary_add(&s, "connmarks_set", __atomic_load_n(&d->verdicts.connmarks_set, __ATOMIC_RELAXED));
+		}
+		summary_flush(&s);
+	}
+	for (unsigned i = 0; i < d->queue_count; i++) {
+		struct nfqueue_stats q;
+		struct kernel_queue_stats k;
+		nfqueue_get_stats(d->workers[i].queue, &q);
+		control_kernel_queue_stats(d->workers[i].num, &k);
+		snprintf(prefix, sizeof(prefix), "queue %u", d->workers[i].num);
+		s.prefix = prefix;
+		summary_add(&s, "received", q.received);
+		summary_add(&s, "batches", q.batches);
+		summary_add(&s, "verdicts", q.verdicts);
+		summary_add(&s, "verdict_errors", q.verdict_errors);
+		summary_add(&s, "enobufs", q.enobufs);
+		if (k.found) {
+			summary_add(&s, "kernel_dropped", k.dropped);
+			summary_add(&s, "kernel_user_dropped", k.user_dropped);
+		}
+		summary_flush(&s);
+	}
+	if (d->announcements) {
+		struct announce_listener_stats a;
+		announce_listener_get_stats(d->announcements, &a);
+		s.prefix = "announcements";
+		summary_add(&s, "received", a.received);
+		summary_add(&s, "accepted", a.accepted);
+		summary_add(&s, "rejected", a.rejected);
+		announce_listener_foreach_reject(d->announcements, summary_add, &s);
+		summary_flush(&s);
+	}
+	if (d->ct) {
+		struct ct_marks_stats c;
+		ct_marks_get_stats(d->ct, &c);
+		s.prefix = "conntrack";
+		summary_add(&s, "updates", c.updates);
+		summary_add(&s, "missing", c.missing);
+		summary_add(&s, "errors", c.errors);
+		summary_add(&s, "queries", c.queries);
+		summary_flush(&s);
+	}
+	s.prefix = "daemon";
+	foreach_daemon_counter(d, summary_add, &s);
+	summary_flush(&s);
+}
+
+/* ---- start-up and shut-down ---- */
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: sarad -c CLUSTER.cfg [--foreground] [--check-config] [--queue-balance]\n"
+		"  -c, --config FILE   the cluster configuration\n"
+		"  -f, --foreground    stay in the foreground and log to stderr (else syslog)\n"
+		"      --check-config  validate the configuration and exit (0 ok, 2 errors)\n"
+		"      --queue-balance the rules spread packets over queue.first..first+count-1\n"
+		"                      (iptables --queue-balance); sarad serves every queue of the\n"
+		"                      range with one thread each either way; accepted for clarity\n");
+}
+
+static void log_config_summary(const struct daemon *d)
+{
+	const struct sara_config *cfg = &d->cfg;
+	char vips[256] = "", text[NETADDR_STRLEN];
+	size_t len = 0;
+	for (unsigned i = 0; i < cfg->vip_count && len < sizeof(vips) - NETADDR_STRLEN - 2; i++) {
+		netaddr_format(&cfg->vips[i], text, sizeof(text));
+		len += (size_t)snprintf(vips + len, sizeof(vips) - len, "%s%s", i ? " " : "", text);
+	}
+	log_msg(LOG_INFO, "cluster %s (%s): vips %s; %u servers; selection %s; queues %u..%u %s",
+		cfg->name, cfg->path, vips, cfg->server_count, selection_algorithm_name(cfg->selection.algorithm),
+		cfg->queue.first, cfg->queue.first + cfg->queue.count - 1,
+		cfg->queue.fail_open ? "fail-open" : "fail-closed");
+	for (unsigned i = 0; i < cfg->server_count; i++) {
+		netaddr_format(&cfg->servers[i].address, text, sizeof(text));
+		log_msg(LOG_INFO, "server %s: address %s mark %u table %u weight %.2f", cfg->servers[i].id, text,
+			cfg->servers[i].mark, cfg->servers[i].table, cfg->servers[i].weight);
+	}
+	log_msg(LOG_INFO, "limits: flows %u sessions %u (when full: %s); timeouts signalling %u s media %u s "
+		"linger %u s; announcements %s; control socket %s",
+		cfg->limits.flows, cfg->limits.sessions, cfg->limits.when_full == FULL_DROP ? "drop" : "pass",
+		cfg->timeouts.signalling_s, cfg->timeouts.media_s, cfg->timeouts.linger_s,
+		d->announcements ? d->announce_listen : "off (gateway.listen unset)", cfg->control.socket);
+}
+
+/* Without --foreground: the parent waits until the child is serving (or
+ * failed) and exits with the child's status, so start-up errors still
+ * reach the caller. Returns the fd the child writes its readiness to. */
+static int daemonize(void)
+{
+	int fds[2];
+	pid_t pid;
+	char ok;
+	if (pipe(fds) < 0) {
+		fprintf(stderr, "sarad: pipe: %s\n", strerror(errno));
+		exit(1);
+	}
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "sarad: fork: %s\n", strerror(errno));
+		exit(1);
+	}
+	if (pid > 0) {
+		int status;
+		close(fds[1]);
+		if (read(fds[0], &ok, 1) == 1)
+			exit(0);
+		if (waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+			exit(WEXITSTATUS(status));
+		exit(1);
+	}
+	close(fds[0]);
+	setsid();
+	return fds[1];
+}
+
+static void detach_stdio(int ready_fd)
+{
+	int null = open("/dev/null", O_RDWR);
+	char ok = 1;
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+	if (write(ready_fd, &ok, 1) != 1) {
+		/* the parent is gone: nothing to tell */
+	}
+	close(ready_fd);
+}
+
+static int start(struct daemon *d, char *err, size_t err_size)
+{
+	struct engine_hooks hooks = { .ctx = d, .flow_removed = hook_flow_removed, .flow_active = hook_flow_active };
+	struct control_view view;
+	char ct_err[256];
+	uint64_t now = monotonic_ms();
+
+	d->started_ms = now;
+	if (d->cfg.gateway.listen.addr.family) {
+		if (!wire_key_load(d->cfg.key_file, &d->key, err, err_size))
+			return 2;
+		endpoint_format(&d->cfg.gateway.listen, d->announce_listen, sizeof(d->announce_listen));
+	}
+	d->engine = engine_create(&d->cfg, &hooks, now, err, err_size);
+	if (!d->engine)
+		return 1;
+	d->clear_ring = calloc(CLEAR_RING_SIZE, sizeof(*d->clear_ring));
+	if (!d->clear_ring) {
+		snprintf(err, err_size, "out of memory");
+		return 1;
+	}
+	d->ct = ct_marks_open(ct_err, sizeof(ct_err));
+	if (!d->ct)
+		log_msg(LOG_WARNING, "%s: connmarks of ended flows will not be cleared", ct_err);
+	d->hooks_live = true;
+
+	if (d->cfg.queue.count > MAX_QUEUES) {
+		snprintf(err, err_size, "queue.count %u: sarad serves at most %u queues", d->cfg.queue.count,
+			 MAX_QUEUES);
+		return 2;
+	}
+	for (unsigned i = 0; i < d->cfg.queue.count; i++) {
+		struct nfqueue_options opt = {
+			.queue_num = (uint16_t)(d->cfg.queue.first + i),
+			.max_len = QUEUE_MAX_LEN,
+			.rcvbuf_bytes = QUEUE_RCVBUF,
+			.fail_open = d->cfg.queue.fail_open,
+			.conntrack = true,
+		};
+		struct queue_worker *w = &d->workers[i];
+		w->d = d;
+		w->index = i;
+		w->num = opt.queue_num;
+		w->queue = nfqueue_open(&opt, err, err_size);
+		if (!w->queue && errno == EOPNOTSUPP && opt.conntrack) {
+			/* Without the kernel's NFQUEUE conntrack glue a verdict cannot
+			 * carry the connmark; the POSTROUTING CONNMARK --save-mark rule
+			 * saves the verdict's packet mark instead. */
+			if (i == 0)
+				log_msg(LOG_NOTICE, "%s; connmarks come from the POSTROUTING CONNMARK --save-mark "
+					"rule alone", err);
+			opt.conntrack = false;
+			w->queue = nfqueue_open(&opt, err, err_size);
+		}
+		if (!w->queue)
+			return 1;
+		d->queues[i] = w->queue;
+		d->queue_nums[i] = w->num;
+		d->queue_count = i + 1;
+	}
+	if (d->cfg.gateway.listen.addr.family) {
+		d->announcements = announce_listener_open(&d->cfg, &d->key, d->engine, &d->engine_lock, monotonic_ms,
+							  err, err_size);
+		if (!d->announcements)
+			return 1;
+	}
+	memset(&view, 0, sizeof(view));
+	view.cluster = d->cfg.name;
+	view.now_ms = monotonic_ms;
+	view.started_ms = d->started_ms;
+	view.engine = d->engine;
+	view.engine_lock = &d->engine_lock;
+	view.verdicts = &d->verdicts;
+	view.queues = d->queues;
+	view.queue_nums = d->queue_nums;
+	view.queue_count = d->queue_count;
+	view.announcements = d->announcements;
+	view.announce_listen = d->announcements ? d->announce_listen : NULL;
+	view.ct = d->ct;
+	view.foreach_daemon_counter = foreach_daemon_counter;
+	view.daemon_ctx = d;
+	d->control = control_open(d->cfg.control.socket, &view, err, err_size);
+	if (!d->control)
+		return 1;
+
+	for (unsigned i = 0; i < d->queue_count; i++) {
+		if (pthread_create(&d->workers[i].thread, NULL, queue_thread, &d->workers[i]) != 0)
+			goto thread_failed;
+		d->workers[i].started = true;
+	}
+	if (pthread_create(&d->timer_thread, NULL, timer_thread, d) != 0)
+		goto thread_failed;
+	d->timer_started = true;
+	if (d->announcements) {
+		if (pthread_create(&d->announce_thread, NULL, announce_thread, d) != 0)
+			goto thread_failed;
+		d->announce_started = true;
+	}
+	if (pthread_create(&d->control_thread, NULL, control_thread, d) != 0)
+		goto thread_failed;
+	d->control_started = true;
+	return 0;
+thread_failed:
+	snprintf(err, err_size, "cannot start a thread: %s", strerror(errno));
+	return 1;
+}
+
+static void stop(struct daemon *d)
+{
+	__atomic_store_n(&d->stopping, true, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < d->queue_count; i++)
+		if (d->workers[i].started)
+			pthread_join(d->workers[i].thread, NULL);
+	if (d->timer_started)
+		pthread_join(d->timer_thread, NULL);
+	if (d->announce_started)
+		pthread_join(d->announce_thread, NULL);
+	if (d->control_started)
+		pthread_join(d->control_thread, NULL);
+}
+
+static void cleanup(struct daemon *d)
+{
+	control_close(d->control);
+	announce_listener_close(d->announcements);
+	for (unsigned i = 0; i < d->queue_count; i++)
+		nfqueue_close(d->workers[i].queue);
+	/* Marks of live flows stay in the kernel: their media keeps flowing to
+	 * the same servers while sarad restarts. */
+	d->hooks_live = false;
+	engine_destroy(d->engine);
+	ct_marks_close(d->ct);
+	free(d->clear_ring);
+	memset(&d->key, 0, sizeof(d->key));
+}
+
+int main(int argc, char **argv)
+{
+	static struct daemon daemon_state; /* large: keep it off the stack */
+	struct daemon *d = &daemon_state;
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "queue-balance", no_argument, NULL, 'B' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = NULL;
+	bool check_only = false;
+	char err[512];
+	sigset_t signals;
+	int opt, rc, ready_fd = -1;
+
+	while ((opt = getopt_long(argc, argv, "c:fh", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config_path = optarg; break;
+		case 'f': d->foreground = true; break;
+		case 'C': check_only = true; break;
+		case 'B': break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!config_path || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (!config_load(config_path, &d->cfg, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	if (check_only) {
+		printf("%s: ok (cluster %s, %u VIPs, %u servers, queues %u..%u)\n", config_path, d->cfg.name,
+		       d->cfg.vip_count, d->cfg.server_count, d->cfg.queue.first,
+		       d->cfg.queue.first + d->cfg.queue.count - 1);
+		return 0;
+	}
+
+	if (!d->foreground)
+		ready_fd = daemonize();
+	/* Until start-up is done, errors also go to the terminal. */
+	log_open("sarad", true, !d->foreground);
+	pthread_mutex_init(&d->engine_lock, NULL);
+	pthread_mutex_init(&d->counters_lock, NULL);
+	d->log_malformed = (struct log_limit)LOG_LIMIT_INIT("malformed signalling", 5, 10000);
+	d->log_table_full = (struct log_limit)LOG_LIMIT_INIT("table full", 5, 10000);
+	d->log_no_server = (struct log_limit)LOG_LIMIT_INIT("no server available", 5, 10000);
+	d->log_admission = (struct log_limit)LOG_LIMIT_INIT("admission", 5, 10000);
+	d->log_overflow = (struct log_limit)LOG_LIMIT_INIT("queue overflow", 5, 10000);
+	d->log_verdict_error = (struct log_limit)LOG_LIMIT_INIT("verdict failed", 5, 10000);
+	d->log_ct_error = (struct log_limit)LOG_LIMIT_INIT("connmark clear failed", 5, 10000);
+
+	/* Signals go to the main thread's sigwait only. */
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGTERM);
+	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGUSR1);
+	sigaddset(&signals, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->main_thread = pthread_self();
+
+	rc = start(d, err, sizeof(err));
+	if (rc != 0) {
+		log_msg(LOG_ERR, "%s", err);
+		stop(d);
+		cleanup(d);
+		log_close();
+		return rc;
+	}
+	log_msg(LOG_INFO, "sarad started (pid %ld)", (long)getpid());
+	log_config_summary(d);
+	if (!d->foreground) {
+		log_open("sarad", false, true);
+		detach_stdio(ready_fd);
+	}
+
+	for (;;) {
+		int sig;
+		if (sigwait(&signals, &sig) != 0)
+			continue;
+		if (sig == SIGUSR1) {
+			log_counters(d, "SIGUSR1");
+			continue;
+		}
+		if (sig == SIGHUP) {
+			log_msg(LOG_WARNING, "SIGHUP: configuration reload is not supported yet; restart sarad to "
+				"apply changes");
+			continue;
+		}
+		log_msg(LOG_INFO, "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+		break;
+	}
+	stop(d);
+	/* Say what the rate limits held back before the final counters. */
+	flush_log_limits(d, monotonic_ms() + 24u * 3600u * 1000u);
+	log_counters(d, "final");
+	rc = __atomic_load_n(&d->exit_code, __ATOMIC_RELAXED);
+	cleanup(d);
+	log_msg(LOG_INFO, "sarad stopped%s", rc ? " after an error" : "");
+	log_close();
+	return rc;
+}

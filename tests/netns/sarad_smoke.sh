@@ -1,0 +1,252 @@
+#!/usr/bin/env bash
+# sarad_smoke.sh - sarad end to end in three network namespaces: a SIP
+# INVITE with SDP and its RTP from a client reach the server through
+# sarad's marks, and only the first RTP packet crosses to user space.
+# Usage: tests/netns/sarad_smoke.sh [BUILD/sarad]   (root; PASS/FAIL, exit 0/1, 77 = skipped)
+# SARA_VERBOSE=1 also prints sarad's log and the status document.
+set -u
+
+SARAD=${1:-build/sarad}
+P=sara-A-smk
+NS_CLI=$P-cli NS_DSP=$P-dsp NS_SRV=$P-srv
+VIP=198.18.77.20 CLI=198.18.0.10 SRV=198.18.2.11
+RTP_PACKETS=20
+PY=/usr/bin/python3
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "SKIP: needs root (network namespaces, iptables, NFQUEUE)"; exit 77
+fi
+for tool in ip iptables tcpdump conntrack "$PY"; do
+	command -v "$tool" >/dev/null 2>&1 || { echo "SKIP: $tool not installed"; exit 77; }
+done
+if [ ! -x "$SARAD" ]; then
+	echo "FAIL: $SARAD not built"; exit 1
+fi
+if ! ip netns add "$NS_CLI" 2>/dev/null; then
+	echo "SKIP: cannot create network namespaces"; exit 77
+fi
+
+WORK=$(mktemp -d /tmp/sara-A-smoke.XXXXXX)
+SARAD_PID= DAEMON_PID= TCPDUMP_PID=
+cleanup() {
+	# sarad itself (child of timeout), then timeout: neither may outlive the test.
+	[ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null
+	[ -n "$SARAD_PID" ] && kill "$SARAD_PID" 2>/dev/null && wait "$SARAD_PID" 2>/dev/null
+	[ -n "$TCPDUMP_PID" ] && kill "$TCPDUMP_PID" 2>/dev/null && wait "$TCPDUMP_PID" 2>/dev/null
+	for ns in "$NS_CLI" "$NS_DSP" "$NS_SRV"; do ip netns del "$ns" 2>/dev/null; done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+failures=0
+check() { # check DESCRIPTION CONDITION...
+	local what=$1; shift
+	if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; failures=$((failures + 1)); fi
+}
+
+set -e
+ip netns add "$NS_DSP"
+ip netns add "$NS_SRV"
+IC="ip netns exec $NS_CLI" ID="ip netns exec $NS_DSP" IS="ip netns exec $NS_SRV"
+ip link add sA-c0 type veth peer name sA-d0
+ip link add sA-d1 type veth peer name sA-s0
+ip link set sA-c0 netns "$NS_CLI"; ip link set sA-d0 netns "$NS_DSP"
+ip link set sA-d1 netns "$NS_DSP"; ip link set sA-s0 netns "$NS_SRV"
+for ns in "$NS_CLI" "$NS_DSP" "$NS_SRV"; do
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv4.conf.all.rp_filter=0 \
+		net.ipv4.conf.default.rp_filter=0
+	ip -n "$ns" link set lo up
+done
+ip -n "$NS_CLI" addr add $CLI/24 dev sA-c0; ip -n "$NS_CLI" link set sA-c0 up
+ip -n "$NS_CLI" route add default via 198.18.0.1
+ip -n "$NS_DSP" addr add 198.18.0.1/24 dev sA-d0; ip -n "$NS_DSP" link set sA-d0 up
+ip -n "$NS_DSP" addr add 198.18.2.1/24 dev sA-d1; ip -n "$NS_DSP" link set sA-d1 up
+$ID sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.sA-d0.rp_filter=0 net.ipv4.conf.sA-d1.rp_filter=0
+ip -n "$NS_SRV" addr add $SRV/24 dev sA-s0; ip -n "$NS_SRV" link set sA-s0 up
+ip -n "$NS_SRV" addr add $VIP/32 dev lo
+$IS sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
+ip -n "$NS_SRV" route add default via 198.18.2.1
+
+# Policy routing: only packets marked 1 have a route to the VIP, so a packet
+# reaching the server proves that sarad marked it.
+ip -n "$NS_DSP" rule add fwmark 1 lookup 101
+ip -n "$NS_DSP" route add $VIP/32 via $SRV table 101
+
+# The data path of the plan (what sara-ctl rules emits), fail-closed.
+$ID iptables -t mangle -N SARA
+$ID iptables -t mangle -A PREROUTING -d $VIP -j SARA
+$ID iptables -t mangle -A SARA -j CONNMARK --restore-mark
+$ID iptables -t mangle -A SARA -p udp -m multiport --dports 5060 -j NFQUEUE --queue-num 0
+$ID iptables -t mangle -A SARA -p tcp -m multiport --dports 5060,8554 -j NFQUEUE --queue-num 0
+$ID iptables -t mangle -A SARA -m mark ! --mark 0 -j RETURN
+$ID iptables -t mangle -A SARA -j NFQUEUE --queue-num 0
+$ID iptables -t mangle -A POSTROUTING -d $VIP -m mark ! --mark 0 -j CONNMARK --save-mark
+$ID iptables -t mangle -A POSTROUTING -d $VIP -m mark --mark 1 -j RETURN
+
+cat > "$WORK/cluster.cfg" <<EOF
+name = "sara-A-smoke";
+vips = [ "$VIP" ];
+ports = { sip = [ 5060 ]; rtsp = [ 8554 ]; };
+servers = ( { id = "s1"; address = "$SRV"; mark = 1; table = 101; weight = 1.0; } );
+queue = { first = 0; count = 1; fail_open = false; };
+timeouts = { signalling_s = 30; media_s = 30; linger_s = 1; };
+selection = { algorithm = "round-robin"; };
+control = { socket = "$WORK/sarad.sock"; };
+EOF
+
+$IS timeout 50 tcpdump -i sA-s0 --immediate-mode -U -n -s 0 -w "$WORK/server.pcap" 'udp' \
+	>"$WORK/tcpdump.log" 2>&1 &
+TCPDUMP_PID=$!
+$ID timeout 55 "$SARAD" -c "$WORK/cluster.cfg" --foreground >"$WORK/sarad.log" 2>&1 &
+SARAD_PID=$!
+set +e
+
+status() { # status -> JSON on stdout
+	$ID "$PY" - "$WORK/sarad.sock" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1]); s.sendall(b"status\n")
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk: break
+    data += chunk
+print(data.decode())
+EOF
+}
+jget() { # jget JSON PYTHON-EXPRESSION-ON-d
+	"$PY" -c "import json,sys; d=json.loads(sys.argv[1]); print($2)" "$1" 2>/dev/null
+}
+
+for _ in $(seq 50); do [ -S "$WORK/sarad.sock" ] && break; sleep 0.1; done
+check "sarad started and serves its control socket" test -S "$WORK/sarad.sock"
+DAEMON_PID=$(pgrep -P "$SARAD_PID" | head -1)
+
+# A second sarad cannot take queue 0: a clear message and exit 1.
+sed "s|$WORK/sarad.sock|$WORK/second.sock|" "$WORK/cluster.cfg" >"$WORK/second.cfg"
+$ID timeout 10 "$SARAD" -c "$WORK/second.cfg" --foreground >"$WORK/second.log" 2>&1
+rc=$?
+check "a second sarad on the same queue exits 1 (got $rc)" test "$rc" -eq 1
+check "and says the queue is owned: $(grep -o 'queue 0: bind failed.*' "$WORK/second.log" | head -1)" \
+	grep -q "queue 0: bind failed" "$WORK/second.log"
+
+# The call: INVITE with SDP (client RTP on 7000), then RTP to the VIP.
+$IC "$PY" - "$CLI" "$VIP" "$RTP_PACKETS" <<'EOF'
+import socket, sys, time
+cli, vip, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+sdp = ("v=0\r\no=alice 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
+       "m=audio 7000 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n") % (cli, cli)
+invite = ("INVITE sip:bob@%s SIP/2.0\r\n"
+          "Via: SIP/2.0/UDP %s:5060;branch=z9hG4bK-sara-A-1\r\n"
+          "Max-Forwards: 70\r\nFrom: <sip:alice@%s>;tag=a1\r\nTo: <sip:bob@%s>\r\n"
+          "Call-ID: sara-A-smoke-1@%s\r\nCSeq: 1 INVITE\r\nContact: <sip:alice@%s:5060>\r\n"
+          "Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s") % (
+          vip, cli, cli, vip, cli, cli, len(sdp), sdp)
+sip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sip.bind((cli, 5060)); sip.sendto(invite.encode(), (vip, 5060))
+time.sleep(0.3)
+rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+rtp.bind((cli, 7000))
+for seq in range(count):
+    header = bytes([0x80, 8, seq >> 8, seq & 0xff]) + (seq * 160).to_bytes(4, "big") + b"\x12\x34\x56\x78"
+    rtp.sendto(header + b"\xd5" * 160, (vip, 6000))
+    time.sleep(0.02)
+EOF
+sleep 0.5
+
+STATUS=$(status)
+echo "$STATUS" >"$WORK/status.json"
+check "status is JSON" test -n "$(jget "$STATUS" "d['cluster']")"
+queued=$(jget "$STATUS" "d['queues'][0]['received']")
+engine_packets=$(jget "$STATUS" "d['engine']['packets']")
+sessions=$(jget "$STATUS" "d['engine']['sessions_created']")
+connmarks=$(jget "$STATUS" "d['verdicts']['connmarks_set']")
+accepted=$(jget "$STATUS" "sum(d['verdicts']['accept'].values())")
+echo "     status: queue 0 received $queued, engine packets $engine_packets, sessions $sessions," \
+	"accepted $accepted, connmarks set $connmarks"
+check "one session was created" test "${sessions:-0}" -eq 1
+check "INVITE + first RTP packet(s) crossed, not all $RTP_PACKETS (queue received ${queued:-?})" \
+	test "${queued:-0}" -ge 2 -a "${queued:-99}" -le 4
+check "a connmark was set for the media flow" test "${connmarks:-0}" -ge 1
+
+kill "$TCPDUMP_PID" 2>/dev/null; wait "$TCPDUMP_PID" 2>/dev/null; TCPDUMP_PID=
+sip_at_server=$(tcpdump -r "$WORK/server.pcap" -n 'udp dst port 5060' 2>/dev/null | wc -l)
+rtp_at_server=$(tcpdump -r "$WORK/server.pcap" -n 'udp src port 7000' 2>/dev/null | wc -l)
+echo "     server saw: $sip_at_server SIP, $rtp_at_server RTP packets"
+check "the INVITE reached the server (only marked packets have a route)" test "$sip_at_server" -eq 1
+check "all $RTP_PACKETS RTP packets reached the server" test "$rtp_at_server" -eq "$RTP_PACKETS"
+
+ct_line=$($ID conntrack -L -p udp --orig-src $CLI --sport 7000 2>/dev/null | head -1)
+echo "     conntrack: $ct_line"
+check "the RTP flow's conntrack entry carries mark 1" grep -q "mark=1" <<<"$ct_line"
+returned=$($ID iptables -t mangle -L SARA -v -n -x | awk '/RETURN/ && /mark match ! 0x0/ {print $1}')
+echo "     iptables: $returned packets took the kernel fast path (RETURN on the restored mark)"
+check "later RTP packets stayed in the kernel" test "${returned:-0}" -ge $((RTP_PACKETS - 3))
+
+# BYE ends the session after the linger: sarad clears the RTP flow's
+# connmark, so its next packet crosses to sarad again (and is re-pinned).
+$IC "$PY" - "$CLI" "$VIP" <<'EOF'
+import socket, sys
+cli, vip = sys.argv[1], sys.argv[2]
+bye = ("BYE sip:bob@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s:5060;branch=z9hG4bK-sara-A-2\r\n"
+       "Max-Forwards: 70\r\nFrom: <sip:alice@%s>;tag=a1\r\nTo: <sip:bob@%s>;tag=b1\r\n"
+       "Call-ID: sara-A-smoke-1@%s\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n") % (vip, cli, cli, vip, cli)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((cli, 5060)); s.sendto(bye.encode(), (vip, 5060))
+EOF
+sleep 2.5
+ct_line=$($ID conntrack -L -p udp --orig-src $CLI --sport 7000 2>/dev/null | head -1)
+echo "     conntrack after BYE: $ct_line"
+check "after BYE + linger the RTP flow's connmark is cleared" grep -q "mark=0" <<<"$ct_line"
+before=$(jget "$(status)" "d['queues'][0]['received']")
+$IC "$PY" -c "
+import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('$CLI', 7000))
+s.sendto(bytes([0x80, 8, 0, 99]) + bytes(8) + b'\xd5' * 160, ('$VIP', 6000))"
+sleep 0.3
+STATUS=$(status)
+after=$(jget "$STATUS" "d['queues'][0]['received']")
+cleared=$(jget "$STATUS" "d['daemon'].get('connmarks_cleared', 0)")
+echo "     queue received $before -> $after; daemon connmarks_cleared $cleared"
+check "the next RTP packet crossed to sarad again" test "${after:-0}" -eq $((${before:-0} + 1))
+
+# A bounded flood of garbage to the SIP port: every packet is answered,
+# sarad survives, and the log is rate-limited.
+FLOOD=300
+$IC "$PY" - "$CLI" "$VIP" "$FLOOD" <<'EOF'
+import os, socket, sys
+cli, vip, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((cli, 5062))
+for i in range(count):
+    junk = b"INVITE \x00\xff garbage" if i % 2 else os.urandom(1 + i % 200)
+    s.sendto(junk, (vip, 5060))
+EOF
+sleep 0.5
+STATUS=$(status)
+flood_after=$(jget "$STATUS" "d['queues'][0]['verdicts']")
+alive=$(jget "$STATUS" "d['cluster']")
+echo "     after $FLOOD garbage datagrams: queue verdicts ${flood_after:-?} (was $after)"
+check "sarad answered every flood packet" test "${flood_after:-0}" -ge $((${after:-0} + FLOOD))
+check "sarad is alive after the flood" test -n "$alive"
+
+# SIGUSR1 logs the counters; SIGTERM stops cleanly with the final ones.
+# (SARAD_PID is timeout(1), which forwards TERM but not USR1: signal its child.)
+[ -n "$DAEMON_PID" ] && kill -USR1 "$DAEMON_PID"; sleep 0.3
+check "SIGUSR1 logs the counters" grep -q "counters (SIGUSR1)" "$WORK/sarad.log"
+kill -TERM "$SARAD_PID"; wait "$SARAD_PID"; rc=$?; SARAD_PID= DAEMON_PID=
+check "sarad stops on SIGTERM with status 0 (got $rc)" test "$rc" -eq 0
+check "and logs its final counters" grep -q "counters (final)" "$WORK/sarad.log"
+malformed_lines=$(grep -c "malformed signalling: udp" "$WORK/sarad.log")
+suppressed=$(grep -o "malformed signalling: suppressed [0-9]* similar messages" "$WORK/sarad.log" | head -1)
+echo "     log: $malformed_lines malformed-signalling lines, then \"${suppressed:-no summary}\""
+check "the flood's log lines were rate-limited" test "$malformed_lines" -le 5 -a -n "$suppressed"
+
+[ -n "${SARA_VERBOSE:-}" ] && { echo "--- sarad.log"; cat "$WORK/sarad.log"; echo "--- status"; cat "$WORK/status.json"; }
+if [ "$failures" -ne 0 ]; then
+	echo "--- sarad.log"; cat "$WORK/sarad.log"
+	echo "--- status"; cat "$WORK/status.json"
+	echo "FAIL: $failures checks failed"; exit 1
+fi
+echo "PASS"
+exit 0
