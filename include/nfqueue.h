@@ -29,10 +29,14 @@ struct nfqueue_stats { uint64_t received, batches, enobufs, verdicts, verdict_er
 
 struct nfqueue;
 
+/* NULL on failure, with errno set (EPERM: another process owns the queue;
+ * EOPNOTSUPP: a flag this kernel lacks). */
 struct nfqueue *nfqueue_open(const struct nfqueue_options *opt, char *err, size_t err_size);
 void nfqueue_close(struct nfqueue *q);
 int nfqueue_fd(const struct nfqueue *q);
-/* Waits up to timeout_ms for one batch and calls fn per packet. Returns the
+/* Waits up to timeout_ms for one batch and calls fn per packet, then once
+ * with pkt NULL: the batch is complete, and its packets' payloads stay valid
+ * until then, so fn may collect them and decide them together. Returns the
  * number of packets, 0 on timeout, -1 on a fatal error (err filled).
  * ENOBUFS (the kernel dropped packets) is counted, not fatal. */
 int nfqueue_receive(struct nfqueue *q, int timeout_ms,

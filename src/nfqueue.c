@@ -40,7 +40,8 @@ struct nfqueue {
 	bool conntrack;
 	bool in_batch;            /* verdicts go to send_buf until the batch ends */
 	bool configuring;         /* packets before the set-up is done are accepted unmarked */
-	uint8_t *recv_buf;
+	uint8_t *recv_buf;       /* RECEIVE_BATCH buffers: a batch's packets stay valid together */
+	size_t recv_len[RECEIVE_BATCH];
 	uint8_t *send_buf;
 	size_t send_used;
 	unsigned send_count;
@@ -182,8 +183,10 @@ int nfqueue_receive(struct nfqueue *q, int timeout_ms,
 	q->fn = fn;
 	q->fn_ctx = ctx;
 	q->in_batch = true;
-	for (unsigned i = 0; i < RECEIVE_BATCH; i++) {
-		ssize_t len = recv(pfd.fd, q->recv_buf, RECV_BUFFER_SIZE, MSG_DONTWAIT);
+	unsigned received = 0;
+	while (received < RECEIVE_BATCH) {
+		uint8_t *buf = q->recv_buf + (size_t)received * RECV_BUFFER_SIZE;
+		ssize_t len = recv(pfd.fd, buf, RECV_BUFFER_SIZE, MSG_DONTWAIT);
 		if (len < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				break;
@@ -197,11 +200,19 @@ int nfqueue_receive(struct nfqueue *q, int timeout_ms,
 		}
 		if (len == 0)
 			break;
+		q->recv_len[received++] = (size_t)len;
+	}
+	/* Every buffer of the batch is parsed before the end-of-batch call, so
+	 * the caller may decide the whole batch at once (engine_packet_batch). */
+	for (unsigned i = 0; i < received; i++) {
 		/* An NLMSG_ERROR here is the kernel refusing an earlier verdict
 		 * (for instance an id it no longer holds): count it, keep going. */
-		if (mnl_cb_run(q->recv_buf, (size_t)len, 0, q->portid, packet_cb, q) < 0)
+		if (mnl_cb_run(q->recv_buf + (size_t)i * RECV_BUFFER_SIZE, q->recv_len[i], 0, q->portid,
+			       packet_cb, q) < 0)
 			STAT_ADD(q, verdict_errors, 1);
 	}
+	if (received > 0 && fn)
+		fn(ctx, NULL);
 	q->in_batch = false;
 	flush_verdicts(q);
 	q->fn = NULL;
@@ -281,7 +292,7 @@ struct nfqueue *nfqueue_open(const struct nfqueue_options *opt, char *err, size_
 	q->queue_num = opt->queue_num;
 	q->conntrack = opt->conntrack;
 	q->configuring = true;
-	q->recv_buf = malloc(RECV_BUFFER_SIZE);
+	q->recv_buf = malloc((size_t)RECEIVE_BATCH * RECV_BUFFER_SIZE);
 	q->send_buf = malloc(SEND_BUFFER_SIZE);
 	if (!q->recv_buf || !q->send_buf)
 		goto oom;

@@ -164,6 +164,8 @@ static void on_packet(void *ctx, const struct nfqueue_packet *pkt)
 	struct gw *g = ctx;
 	struct announcement anns[GW_MAX_ANNOUNCEMENTS];
 	size_t n;
+	if (!pkt)
+		return; /* end of a batch: each packet was answered already */
 	g->stats.packets++;
 	n = gateway_packet(g->gateway, pkt->payload, pkt->len, clock_ms(CLOCK_MONOTONIC), anns,
 			   GW_MAX_ANNOUNCEMENTS);

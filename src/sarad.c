@@ -37,11 +37,23 @@
 
 struct daemon;
 
+/* One queued packet waiting for the end of its batch. */
+struct pending_packet {
+	uint32_t id;
+	bool has_ct;
+	uint32_t ct_mark;
+};
+
 struct queue_worker {
 	struct daemon *d;
 	unsigned index;
 	uint16_t num;
 	struct nfqueue *queue;
+	/* the batch being collected (payloads stay valid until its end) */
+	size_t pending_count;
+	struct pending_packet pending[ENGINE_BATCH_MAX];
+	struct engine_input inputs[ENGINE_BATCH_MAX];
+	struct verdict verdicts[ENGINE_BATCH_MAX];
 	pthread_t thread;
 	bool started;
 	uint64_t kernel_dropped, kernel_user_dropped; /* last seen, timer thread only */
@@ -199,47 +211,74 @@ static void log_verdict_event(struct daemon *d, const struct verdict *v, uint64_
 		    v->action == VERDICT_DROP ? "dropped" : v->mark ? "accepted" : "accepted unmarked");
 }
 
-static void on_packet(void *ctx, const struct nfqueue_packet *pkt)
+/* Answers one decided packet: verdict, counters, rate-limited event log. */
+static void answer_packet(struct queue_worker *w, const struct pending_packet *pkt,
+			  const struct verdict *v, uint64_t now)
 {
-	struct queue_worker *w = ctx;
 	struct daemon *d = w->d;
-	struct verdict v;
-	uint64_t now = monotonic_ms();
 	bool set_connmark;
-	unsigned reason;
+	unsigned reason = v->reason < VERDICT_REASONS ? v->reason : VERDICT_REASONS - 1;
 
-	if (pkt->len == 0) {
-		/* Nothing to inspect (should not happen in copy-packet mode). */
-		count(d, "empty_packets", 1);
-		nfqueue_verdict(w->queue, pkt->id, true, 0, false);
-		return;
-	}
-	pthread_mutex_lock(&d->engine_lock);
-	engine_packet(d->engine, pkt->payload, pkt->len, now, &v);
-	pthread_mutex_unlock(&d->engine_lock);
-
-	reason = v.reason < VERDICT_REASONS ? v.reason : VERDICT_REASONS - 1;
-	if (v.action == VERDICT_DROP) {
+	if (v->action == VERDICT_DROP) {
 		__atomic_fetch_add(&d->verdicts.by_action_reason[VERDICT_DROP][reason], 1, __ATOMIC_RELAXED);
 		if (nfqueue_verdict(w->queue, pkt->id, false, 0, false) < 0)
 			log_limited(&d->log_verdict_error, now, LOG_ERR, "queue %u: verdict failed: %s", w->num,
 				    strerror(errno));
-		log_verdict_event(d, &v, now);
+		log_verdict_event(d, v, now);
 		return;
 	}
 	__atomic_fetch_add(&d->verdicts.by_action_reason[VERDICT_ACCEPT][reason], 1, __ATOMIC_RELAXED);
 	/* Signalling always crosses (the rules queue it before the fast path),
 	 * so only media and unpredicted flows get the connmark that keeps
 	 * their later packets in the kernel. */
-	set_connmark = v.mark != 0 && v.identity != FLOW_SIGNALLING && !(pkt->has_ct && pkt->ct_mark == v.mark);
-	if (v.mark == 0)
+	set_connmark = v->mark != 0 && v->identity != FLOW_SIGNALLING && !(pkt->has_ct && pkt->ct_mark == v->mark);
+	if (v->mark == 0)
 		__atomic_fetch_add(&d->verdicts.accepted_unmarked, 1, __ATOMIC_RELAXED);
 	if (set_connmark)
 		__atomic_fetch_add(&d->verdicts.connmarks_set, 1, __ATOMIC_RELAXED);
-	if (nfqueue_verdict(w->queue, pkt->id, true, v.mark, set_connmark) < 0)
+	if (nfqueue_verdict(w->queue, pkt->id, true, v->mark, set_connmark) < 0)
 		log_limited(&d->log_verdict_error, now, LOG_ERR, "queue %u: verdict failed: %s", w->num,
 			    strerror(errno));
-	log_verdict_event(d, &v, now);
+	log_verdict_event(d, v, now);
+}
+
+/* Decides the collected packets together: one engine lock, and the
+ * engine overlaps their flow-table misses (engine_packet_batch). */
+static void decide_pending(struct queue_worker *w)
+{
+	struct daemon *d = w->d;
+	uint64_t now = monotonic_ms();
+	if (w->pending_count == 0)
+		return;
+	pthread_mutex_lock(&d->engine_lock);
+	engine_packet_batch(d->engine, w->inputs, w->pending_count, now, w->verdicts);
+	pthread_mutex_unlock(&d->engine_lock);
+	for (size_t i = 0; i < w->pending_count; i++)
+		answer_packet(w, &w->pending[i], &w->verdicts[i], now);
+	w->pending_count = 0;
+}
+
+/* nfqueue_receive's callback: collects packets; pkt NULL ends the batch. */
+static void on_packet(void *ctx, const struct nfqueue_packet *pkt)
+{
+	struct queue_worker *w = ctx;
+	struct daemon *d = w->d;
+
+	if (!pkt) {
+		decide_pending(w);
+		return;
+	}
+	if (pkt->len == 0) {
+		/* Nothing to inspect (should not happen in copy-packet mode). */
+		count(d, "empty_packets", 1);
+		nfqueue_verdict(w->queue, pkt->id, true, 0, false);
+		return;
+	}
+	if (w->pending_count == ENGINE_BATCH_MAX)
+		decide_pending(w);
+	w->pending[w->pending_count] = (struct pending_packet){ pkt->id, pkt->has_ct, pkt->ct_mark };
+	w->inputs[w->pending_count] = (struct engine_input){ pkt->payload, pkt->len };
+	w->pending_count++;
 }
 
 static void *queue_thread(void *arg)
