@@ -116,7 +116,7 @@ fuzz: fuzz-build
 
 check: unit unit-asan pcap-tests fuzz e2e
 
-bench: $(BENCH_BINS) $(PROGS)
+bench: $(BENCH_BINS) $(PROGS) $(TOOLS)
 	tests/bench/run.sh $(BUILD)
 
 clean:

@@ -83,6 +83,10 @@ else
 	failures=$((failures + 1))
 fi
 
+# The live data path in namespaces (root only; skips itself otherwise):
+# paths (a)-(e) and the SIP call rate, with their ratios.
+run_bench live bash "$repo/tests/bench/live.sh" "$build"
+
 # Optional: instructions per message/packet under callgrind (deterministic,
 # unlike the timings on a shared machine). A small fixed workload, ~10 s.
 callgrind_lines=""
