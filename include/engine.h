@@ -68,12 +68,12 @@ struct session_info {
 struct engine_hooks {
 	void *ctx;
 	void (*flow_removed)(void *ctx, const struct flow_key *key, int server);
+	void (*session_removed)(void *ctx, const struct session_info *session);
 	/* Asked when a decided media flow has been idle for its timeout. Live,
 	 * its packets stay in the kernel (connmark fast path) and never reach
 	 * the engine: return true while the kernel still carries the flow (its
 	 * conntrack entry exists), and the flow and its session are kept. */
 	bool (*flow_active)(void *ctx, const struct flow_key *key, int server);
-	void (*session_removed)(void *ctx, const struct session_info *session);
 };
 
 struct engine_stats {

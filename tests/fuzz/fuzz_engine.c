@@ -103,9 +103,20 @@ static void on_session_removed(void *ctx, const struct session_info *session)
 		abort();
 }
 
+/* Live, the kernel says whether a fast-path flow still carries packets:
+ * answer both ways, deterministically, so that both paths are exercised. */
+static bool on_flow_active(void *ctx, const struct flow_key *key, int server)
+{
+	(void)ctx;
+	if (server < 0 || server >= SERVERS)
+		abort();
+	return (key->sport & 1) != 0;
+}
+
 static void start(void)
 {
-	struct engine_hooks hooks = { NULL, on_flow_removed, on_session_removed };
+	struct engine_hooks hooks = { .flow_removed = on_flow_removed, .session_removed = on_session_removed,
+				      .flow_active = on_flow_active };
 	char err[256];
 	if (fz.engine) {
 		gateway_destroy(fz.gateway);

@@ -11,7 +11,6 @@
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
 #include <poll.h>
-/* include/signal.h (signalling facts) shadows the C library header under -Iinclude. */
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>

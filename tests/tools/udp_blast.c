@@ -7,7 +7,6 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/udp.h>
-/* include/signal.h (signalling facts) shadows the C library header under -Iinclude. */
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
