@@ -2,6 +2,8 @@
 #include "netaddr.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -98,4 +100,24 @@ bool endpoint_parse(struct span s, struct endpoint *out)
 		return false;
 	out->port = (uint16_t)value;
 	return true;
+}
+
+unsigned endpoint_to_sockaddr(const struct endpoint *e, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (e->addr.family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(e->port);
+		memcpy(&sin->sin_addr, e->addr.bytes, 4);
+		return sizeof(*sin);
+	}
+	if (e->addr.family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(e->port);
+		memcpy(&sin6->sin6_addr, e->addr.bytes, 16);
+		return sizeof(*sin6);
+	}
+	return 0;
 }

@@ -37,4 +37,9 @@ const char *endpoint_format(const struct endpoint *e, char *buf, size_t size);
 /* Parses "addr:port", "[v6]:port"; false on anything else. */
 bool endpoint_parse(struct span s, struct endpoint *out);
 
+struct sockaddr_storage;
+/* For the socket calls: fills ss and returns its length, 0 for a family
+ * other than IPv4/IPv6. */
+unsigned endpoint_to_sockaddr(const struct endpoint *e, struct sockaddr_storage *ss);
+
 #endif

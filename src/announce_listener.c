@@ -44,23 +44,6 @@ static uint64_t wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static socklen_t endpoint_sockaddr(const struct endpoint *e, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (e->addr.family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(e->port);
-		memcpy(&sin->sin_addr, e->addr.bytes, 4);
-		return sizeof(*sin);
-	}
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-	sin6->sin6_family = AF_INET6;
-	sin6->sin6_port = htons(e->port);
-	memcpy(&sin6->sin6_addr, e->addr.bytes, 16);
-	return sizeof(*sin6);
-}
-
 static void sockaddr_text(const struct sockaddr_storage *ss, char *buf, size_t size)
 {
 	struct endpoint e;
@@ -105,7 +88,7 @@ struct announce_listener *announce_listener_open(const struct sara_config *cfg, 
 	l->fd = -1;
 	l->reject_log = (struct log_limit)LOG_LIMIT_INIT("announcement rejected", 5, 10000);
 	pthread_mutex_init(&l->lock, NULL);
-	ss_len = endpoint_sockaddr(&cfg->gateway.listen, &ss);
+	ss_len = endpoint_to_sockaddr(&cfg->gateway.listen, &ss);
 	l->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (l->fd < 0) {
 		snprintf(err, err_size, "announcements: socket: %s", strerror(errno));

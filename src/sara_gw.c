@@ -103,28 +103,6 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static bool endpoint_to_sockaddr(const struct endpoint *e, struct sockaddr_storage *ss, socklen_t *len)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (e->addr.family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(e->port);
-		memcpy(&sin->sin_addr, e->addr.bytes, 4);
-		*len = sizeof(*sin);
-		return true;
-	}
-	if (e->addr.family == AF_INET6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(e->port);
-		memcpy(&sin6->sin6_addr, e->addr.bytes, 16);
-		*len = sizeof(*sin6);
-		return true;
-	}
-	return false;
-}
-
 /* ---- gateway mode ---- */
 
 static void send_announcement(struct gw *g, const struct announcement *ann)
@@ -315,7 +293,7 @@ static int run_decode(struct gw *g, const struct endpoint *listen_on, unsigned l
 	char where[ENDPOINT_STRLEN];
 	unsigned long seen = 0;
 	int status = 0;
-	if (!endpoint_to_sockaddr(listen_on, &ss, &ss_len)) {
+	if ((ss_len = endpoint_to_sockaddr(listen_on, &ss)) == 0) {
 		log_msg(LOG_ERR, "no address to listen on");
 		return 2;
 	}
@@ -482,7 +460,7 @@ int main(int argc, char **argv)
 		}
 		return run_decode(&g, &listen_on, count);
 	}
-	if (!endpoint_to_sockaddr(&g.cfg.gateway.listen, &g.dispatcher, &g.dispatcher_len)) {
+	if ((g.dispatcher_len = endpoint_to_sockaddr(&g.cfg.gateway.listen, &g.dispatcher)) == 0) {
 		fprintf(stderr, "sara-gw: %s: gateway.listen is not set: sara-gw needs sarad's address\n",
 			config_path);
 		return 2;

@@ -2,6 +2,8 @@
  * crypto_auth tag; per-sender replay windows; key files. */
 #include "wire.h"
 
+#include "byte_order.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -27,39 +29,6 @@ static bool sodium_ready(void)
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, sodium_once);
 	return sodium_ok;
-}
-
-static void put_u16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (24 - 8 * i));
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (56 - 8 * i));
-}
-
-static uint16_t get_u16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-	return ((uint64_t)get_u32(p) << 32) | get_u32(p + 4);
 }
 
 static bool is_space(char c)
@@ -200,13 +169,13 @@ size_t wire_seal(const struct wire_key *key, const struct wire_header *hdr, cons
 	size_t len = WIRE_HEADER_SIZE + (size_t)hdr->body_len;
 	if (hdr->body_len > WIRE_MAX_BODY || cap < len + WIRE_TAG_SIZE || !sodium_ready())
 		return 0;
-	put_u32(out, WIRE_MAGIC);
+	put_be32(out, WIRE_MAGIC);
 	out[4] = WIRE_VERSION;
 	out[5] = hdr->type;
-	put_u16(out + 6, hdr->body_len);
-	put_u32(out + 8, hdr->sender);
-	put_u64(out + 12, hdr->seq);
-	put_u64(out + 20, hdr->time_ms);
+	put_be16(out + 6, hdr->body_len);
+	put_be32(out + 8, hdr->sender);
+	put_be64(out + 12, hdr->seq);
+	put_be64(out + 20, hdr->time_ms);
 	if (hdr->body_len)
 		memcpy(out + WIRE_HEADER_SIZE, body, hdr->body_len);
 	crypto_auth(out + len, out, len, key->bytes);
@@ -261,14 +230,14 @@ enum wire_verdict wire_open(const struct wire_key *key, struct wire_replay *repl
 	uint64_t skew;
 	if (len < WIRE_HEADER_SIZE + WIRE_TAG_SIZE)
 		return WIRE_TRUNCATED;
-	if (get_u32(msg) != WIRE_MAGIC || msg[4] != WIRE_VERSION)
+	if (get_be32(msg) != WIRE_MAGIC || msg[4] != WIRE_VERSION)
 		return WIRE_BAD_MAGIC;
 	memset(&h, 0, sizeof(h));
 	h.type = msg[5];
-	h.body_len = get_u16(msg + 6);
-	h.sender = get_u32(msg + 8);
-	h.seq = get_u64(msg + 12);
-	h.time_ms = get_u64(msg + 20);
+	h.body_len = get_be16(msg + 6);
+	h.sender = get_be32(msg + 8);
+	h.seq = get_be64(msg + 12);
+	h.time_ms = get_be64(msg + 20);
 	signed_len = WIRE_HEADER_SIZE + (size_t)h.body_len;
 	if (h.body_len > WIRE_MAX_BODY || len != signed_len + WIRE_TAG_SIZE)
 		return WIRE_TRUNCATED;
