@@ -63,8 +63,9 @@ struct session_info {
 	uint64_t created_ms, last_seen_ms;
 };
 
-/* Told when the engine forgets a flow or a session (expiry, end, purge),
- * so that sarad can clear connmarks. Optional. */
+/* Told when the engine forgets a media flow (one the kernel may forward by
+ * connmark: secondary or unpredicted) or a session (expiry, end, purge), so
+ * that sarad can clear connmarks. Optional. */
 struct engine_hooks {
 	void *ctx;
 	void (*flow_removed)(void *ctx, const struct flow_key *key, int server);

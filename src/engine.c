@@ -140,7 +140,11 @@ static void session_detach_flow(struct engine *engine, uint32_t fid)
 static void flow_destroy(struct engine *engine, uint32_t fid)
 {
 	struct flow *f = &engine->flows.flows[fid];
-	if (engine->hooks.flow_removed && f->identity != FLOW_ANNOUNCED)
+	/* Only flows the kernel may forward by connmark: signalling always
+	 * crosses into user space, so its connmark never decides anything, and
+	 * clearing it would cost a netlink request per expired flow. */
+	if (engine->hooks.flow_removed &&
+	    (f->identity == FLOW_SECONDARY || f->identity == FLOW_UNPREDICTED))
 		engine->hooks.flow_removed(engine->hooks.ctx, &f->key, f->server);
 	session_detach_flow(engine, fid);
 	if (f->stream) {
