@@ -1,6 +1,38 @@
-/* admission.h - session-aware admission control (SA2C, DESIGN.md section
- * 6). For now a pass-through hook with its counters: the three-threshold
- * controller plugs in here without touching the engine. */
+/* admission.h - SA2C, the session-aware admission controller (DESIGN.md
+ * section 6; paper section III.B, equations (1) to (4)). Pure: no I/O, no clock.
+ *
+ * Paper mapping:
+ *  - eq (1), cluster load: admission_report_load() computes
+ *      l_c = alpha * mean(l_j) + (1 - alpha) * var(l_j)
+ *    over the servers passed in (the available ones), mean and variance
+ *    weighted by the servers' weights, so one server cannot move l_c more
+ *    than its share of the cluster's capacity. The l_j are meant to be the
+ *    short-term estimates of DESIGN.md section 7 (selector_estimate(), the
+ *    paper's eq (6)-(8)), which makes l_c the short-term cluster load the
+ *    paper asks for ("rather than instantaneous load feedbacks").
+ *    x = max(l_d, l_c), l_d being the dispatcher's own load
+ *    (admission_report_dispatcher_load()).
+ *  - eq (2), drop probability (admission_refusal_probability()), following
+ *    DESIGN.md where the paper's typesetting is garbled:
+ *      new sessions:          0 if x <= T1, (x-T1)/(T2-T1) if T1 < x <= T2, 1 above T2;
+ *      established sessions:  0 if x <= T3, (x-T3)/(C-T3)  if T3 < x < C,   1 at C and above.
+ *  - eq (3), "a rejection every T_{i+1} = (1-p) T_i": implemented as an
+ *    independent Bernoulli(p) trial per decision from a seedable PRNG in the
+ *    struct, which refuses the same expected share and needs no clock.
+ *  - eq (4), moving thresholds, applied once per cluster report: when
+ *    x > T2, T2 <- T2 - (x - T2) (linear); when x > T3, T3 <- T3 * (1 - (x - T3))
+ *    (multiplicative; Delta is "the load excess", so T3 moves only above T3).
+ *    T2 never goes below T1 (plus a small gap) and T3 never below T2 (plus
+ *    a small gap), so T1 < T2 < T3 < C holds at all times. Both go back to
+ *    their configured values once x < T1. T1 and C never move.
+ *
+ * Bad input: a load that is NaN, infinite or negative is treated as 1 (a
+ * broken agent must not make the cluster look idle) and counted as
+ * load_invalid; a load above 1 is clamped to 1 and counted as load_clamped;
+ * a server whose weight is not a finite positive number is left out and
+ * counted. A report older than the previous one is ignored and counted;
+ * a report with no usable server is ignored and counted. Before the first
+ * report the load is 0 (everything is admitted). */
 #ifndef SARA_ADMISSION_H
 #define SARA_ADMISSION_H
 
@@ -9,15 +41,82 @@
 
 #include "config.h"
 
-enum admission_kind { ADMIT_NEW_SESSION = 0, ADMIT_ESTABLISHED };
+enum admission_kind { ADMIT_NEW_SESSION = 0, ADMIT_ESTABLISHED, ADMIT_KIND_COUNT };
+
+/* Where x stands against the current thresholds; OFF when disabled. */
+enum admission_zone {
+	ADMISSION_ZONE_OFF = 0,  /* admission disabled: everything admitted */
+	ADMISSION_ZONE_NORMAL,   /* x <= T1: everything admitted */
+	ADMISSION_ZONE_SHED,     /* T1 < x <= T2: new sessions refused with p */
+	ADMISSION_ZONE_CLOSED,   /* T2 < x <= T3: new sessions refused, established admitted */
+	ADMISSION_ZONE_DEGRADE,  /* T3 < x < C: established degraded with p */
+	ADMISSION_ZONE_FULL,     /* x >= C: everything refused */
+	ADMISSION_ZONE_COUNT
+};
+
+enum admission_verdict { ADMISSION_ADMITTED = 0, ADMISSION_REFUSED, ADMISSION_VERDICT_COUNT };
+
+/* Counted input events (reports and their refusals, threshold moves). */
+enum admission_event {
+	ADMISSION_EV_REPORT = 0,       /* cluster reports taken into account */
+	ADMISSION_EV_REPORT_STALE,     /* now_ms earlier than the previous report: ignored */
+	ADMISSION_EV_REPORT_EMPTY,     /* no server with a usable weight: ignored */
+	ADMISSION_EV_LOAD_CLAMPED,     /* a load above 1, taken as 1 */
+	ADMISSION_EV_LOAD_INVALID,     /* NaN, infinite or negative load, taken as 1 */
+	ADMISSION_EV_WEIGHT_INVALID,   /* a server left out for its weight */
+	ADMISSION_EV_THRESHOLDS_MOVED, /* reports that moved T2 and/or T3 down */
+	ADMISSION_EV_THRESHOLDS_RESET, /* reports that put T2 and T3 back */
+	ADMISSION_EV_COUNT
+};
+
+struct admission_thresholds {
+	double t1, t2, t3, c;
+};
 
 struct admission {
 	bool enabled;
-	uint64_t admitted[2], refused[2];
+	double alpha;                          /* eq (1): weight of the mean against the variance */
+	struct admission_thresholds configured; /* as the operator set them */
+	struct admission_thresholds current;    /* after the moves of eq (4) */
+	double cluster_load;    /* l_c of the last report, 0..1 */
+	double dispatcher_load; /* l_d, 0..1 */
+	double load;            /* x = max(l_d, l_c) */
+	bool have_report;
+	uint64_t last_report_ms;
+	uint64_t rng_state;     /* splitmix64 */
+	uint64_t decisions[ADMISSION_VERDICT_COUNT][ADMIT_KIND_COUNT][ADMISSION_ZONE_COUNT];
+	uint64_t events[ADMISSION_EV_COUNT];
 };
 
+/* Copies enabled, T1..C and alpha from cfg (config_load has checked
+ * 0 <= T1 < T2 < T3 < C <= 1); seeds the PRNG with a fixed value. */
 void admission_init(struct admission *adm, const struct sara_config *cfg);
-/* True when the packet may pass. */
+/* Reseeds the PRNG (tests: a fixed seed; sarad: a random one). */
+void admission_seed(struct admission *adm, uint64_t seed);
+
+/* One round of node load vectors, each reduced to 0..1, for the n servers
+ * that are available now (failed and draining ones left out). weights may
+ * be NULL (all equal). Updates l_c (eq 1), x, and moves or resets the
+ * thresholds (eq 4). now_ms is any monotonic clock in milliseconds. */
+void admission_report_load(struct admission *adm, uint64_t now_ms, const double *server_loads,
+			   const double *weights, unsigned n);
+/* The dispatcher's own load l_d in 0..1 (same clamping); updates x. */
+void admission_report_dispatcher_load(struct admission *adm, double load);
+
+/* True when the packet or session may pass. Every call is counted by
+ * verdict, kind and zone. Disabled: always true (zone OFF). */
 bool admission_decide(struct admission *adm, enum admission_kind kind);
+
+/* The refusal probability eq (2) gives now for kind (0 when disabled). */
+double admission_refusal_probability(const struct admission *adm, enum admission_kind kind);
+enum admission_zone admission_zone(const struct admission *adm);
+const char *admission_zone_name(enum admission_zone zone);
+uint64_t admission_count(const struct admission *adm, enum admission_verdict verdict,
+			 enum admission_kind kind, enum admission_zone zone);
+
+/* Every counter, zeros included, in a fixed order, with static names such
+ * as "admission_refused_new_shed" or "admission_load_clamped". */
+void admission_foreach_counter(const struct admission *adm,
+			       void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx);
 
 #endif

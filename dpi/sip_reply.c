@@ -1,0 +1,361 @@
+/* sip_reply.c - a stateless 503 for a refused SIP request (sip_reply.h):
+ * sip_parse() vets the request, a bounded header scan copies what to echo. */
+/* libosip2 first: its SIP_OK macro would clash with sip.h's enum. */
+#include <osipparser2/osip_parser.h>
+#undef SIP_OK
+
+#include "sip_reply.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sip.h"
+#include "span.h"
+
+enum echoed { ECHO_FROM = 0, ECHO_TO, ECHO_CALL_ID, ECHO_CSEQ, ECHO_COUNT };
+
+static const char *const echoed_names[ECHO_COUNT] = {
+	[ECHO_FROM] = "From", [ECHO_TO] = "To", [ECHO_CALL_ID] = "Call-ID", [ECHO_CSEQ] = "CSeq",
+};
+
+struct header_line {
+	struct span name;  /* trimmed, before the colon */
+	struct span value; /* raw, after the colon, folds (CR LF + WSP) included */
+};
+
+/* Bounded output: once a write does not fit, nothing more is written. */
+struct writer {
+	uint8_t *p;
+	size_t cap, len;
+	bool overflow;
+};
+
+static void put(struct writer *w, const void *data, size_t n)
+{
+	if (w->overflow || n > w->cap - w->len) {
+		w->overflow = true;
+		return;
+	}
+	memcpy(w->p + w->len, data, n);
+	w->len += n;
+}
+
+static void put_str(struct writer *w, const char *s)
+{
+	put(w, s, strlen(s));
+}
+
+static bool is_wsp(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static bool is_token_char(uint8_t c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+		return true;
+	return memchr("-.!%*_+`'~", c, 10) != NULL;
+}
+
+/* One line from *pos: text without CR LF; *pos moves past the LF. */
+static bool next_line(const uint8_t *p, size_t len, size_t *pos, struct span *line)
+{
+	const uint8_t *start = p + *pos;
+	const uint8_t *lf = *pos < len ? memchr(start, '\n', len - *pos) : NULL;
+	if (!lf)
+		return false;
+	size_t text_len = (size_t)(lf - start);
+	if (text_len > 0 && start[text_len - 1] == '\r')
+		text_len--;
+	*line = span_make(start, text_len);
+	*pos = (size_t)(lf - p) + 1;
+	return true;
+}
+
+enum scan_result { SCAN_HEADER, SCAN_END, SCAN_BAD };
+
+/* The next logical header (with its folded continuation lines) from *pos,
+ * SCAN_END at the empty line ending the headers. A line without a colon, a
+ * name that is not a token or a fold with nothing to continue is SCAN_BAD:
+ * we echo only what we understood. */
+static enum scan_result next_header(const uint8_t *p, size_t len, size_t *pos,
+				    struct header_line *h)
+{
+	struct span line, next;
+	if (!next_line(p, len, pos, &line))
+		return SCAN_BAD;
+	if (line.len == 0)
+		return SCAN_END;
+	if (is_wsp(line.ptr[0]))
+		return SCAN_BAD;
+	const char *colon = memchr(line.ptr, ':', line.len);
+	if (!colon)
+		return SCAN_BAD;
+	h->name = span_trim(span_make(line.ptr, (size_t)(colon - line.ptr)));
+	if (h->name.len == 0)
+		return SCAN_BAD;
+	for (size_t i = 0; i < h->name.len; i++)
+		if (!is_token_char((uint8_t)h->name.ptr[i]))
+			return SCAN_BAD;
+	const char *value_end = line.ptr + line.len;
+	for (;;) {
+		size_t peek = *pos;
+		if (!next_line(p, len, &peek, &next) || next.len == 0 || !is_wsp(next.ptr[0]))
+			break;
+		value_end = next.ptr + next.len;
+		*pos = peek;
+	}
+	h->value = span_make(colon + 1, (size_t)(value_end - colon - 1));
+	return SCAN_HEADER;
+}
+
+static bool is_via(struct span name)
+{
+	return span_eq_nocase(name, "Via") || span_eq_nocase(name, "v");
+}
+
+static int echoed_of(struct span name)
+{
+	if (span_eq_nocase(name, "From") || span_eq_nocase(name, "f"))
+		return ECHO_FROM;
+	if (span_eq_nocase(name, "To") || span_eq_nocase(name, "t"))
+		return ECHO_TO;
+	if (span_eq_nocase(name, "Call-ID") || span_eq_nocase(name, "i"))
+		return ECHO_CALL_ID;
+	if (span_eq_nocase(name, "CSeq"))
+		return ECHO_CSEQ;
+	return -1;
+}
+
+static bool is_lws_byte(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* The value without leading and trailing linear white space (folds too). */
+static struct span trim_lws(struct span v)
+{
+	while (v.len > 0 && is_lws_byte(v.ptr[0])) {
+		v.ptr++;
+		v.len--;
+	}
+	while (v.len > 0 && is_lws_byte(v.ptr[v.len - 1]))
+		v.len--;
+	return v;
+}
+
+/* False when the value is empty or holds a control byte other than HT and
+ * the line breaks of its folds. */
+static bool value_is_clean(struct span v)
+{
+	v = trim_lws(v);
+	if (v.len == 0)
+		return false;
+	for (size_t i = 0; i < v.len; i++) {
+		uint8_t c = (uint8_t)v.ptr[i];
+		if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+/* Call-ID = word ["@" word] (RFC 3261 25.1): no white space inside, so it
+ * goes back byte for byte, not unfolded into something else. */
+static bool is_one_word(struct span v)
+{
+	v = trim_lws(v);
+	for (size_t i = 0; i < v.len; i++)
+		if (is_lws_byte(v.ptr[i]))
+			return false;
+	return true;
+}
+
+/* Writes the trimmed value with the CR and LF of its folds turned into
+ * spaces, as libosip2 unfolds (RFC 3261 7.3.1: a fold is white space):
+ * collapsing the run instead can change how libosip2 splits a Via. */
+static void put_unfolded(struct writer *w, struct span v)
+{
+	v = trim_lws(v);
+	size_t i = 0;
+	while (i < v.len) {
+		if (v.ptr[i] == '\r' || v.ptr[i] == '\n') {
+			put(w, " ", 1);
+			i++;
+			continue;
+		}
+		size_t run = i;
+		while (run < v.len && v.ptr[run] != '\r' && v.ptr[run] != '\n')
+			run++;
+		put(w, v.ptr + i, run - i);
+		i = run;
+	}
+}
+
+enum to_tag { TO_TAG_ABSENT, TO_TAG_PRESENT, TO_UNBALANCED };
+
+/* A "tag" parameter of the To header: ";" LWS "tag" LWS "=" outside quoted
+ * strings and outside the <...> of a name-addr (RFC 3261 20.39, 25.1).
+ * UNBALANCED when a quote or a "<" is left open: a tag appended there
+ * would land inside it. */
+static enum to_tag to_tag_of(struct span v)
+{
+	bool in_quotes = false;
+	int angle = 0;
+	for (size_t i = 0; i < v.len; i++) {
+		char c = v.ptr[i];
+		if (in_quotes) {
+			if (c == '\\')
+				i++; /* quoted-pair */
+			else if (c == '"')
+				in_quotes = false;
+			continue;
+		}
+		if (c == '"')
+			in_quotes = true;
+		else if (c == '<')
+			angle++;
+		else if (c == '>' && angle > 0)
+			angle--;
+		else if (c == ';' && angle == 0) {
+			size_t j = i + 1;
+			while (j < v.len && is_lws_byte(v.ptr[j]))
+				j++;
+			if (v.len - j < 3 || !span_eq_nocase(span_make(v.ptr + j, 3), "tag"))
+				continue;
+			j += 3;
+			while (j < v.len && is_lws_byte(v.ptr[j]))
+				j++;
+			if (j < v.len && v.ptr[j] == '=')
+				return TO_TAG_PRESENT;
+		}
+	}
+	return in_quotes || angle > 0 ? TO_UNBALANCED : TO_TAG_ABSENT;
+}
+
+/* FNV-1a over the values that identify the request (RFC 3261 8.2.7: a
+ * stateless UAS gives a retransmission the same To tag). Not secret: the tag
+ * only has to differ between dialogs. */
+static uint64_t fnv1a(uint64_t h, struct span s)
+{
+	for (size_t i = 0; i < s.len; i++) {
+		h ^= (uint8_t)s.ptr[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* The reply read back the way its receiver will: our parser sees a 503 with
+ * the request's Call-ID and CSeq, and libosip2 finds a Via and the To tag.
+ * The echoed values are the request's own, which libosip2 accepted there,
+ * but it is lenient with some values only in some places (a junk To whose
+ * parameters it never reached), so the reply is checked, not assumed. */
+static bool reply_reads_back(const uint8_t *reply, size_t len, const struct sip_msg *request)
+{
+	struct sip_msg parsed;
+	osip_message_t *msg = NULL;
+	osip_generic_param_t *tag = NULL;
+	bool ok = false;
+
+	if (sip_parse(reply, len, &parsed) != SIP_OK || parsed.is_request || parsed.status != 503 ||
+	    strcmp(parsed.call_id, request->call_id) != 0 || parsed.cseq != request->cseq)
+		return false;
+	if (osip_message_init(&msg) != OSIP_SUCCESS)
+		return false;
+	if (osip_message_parse(msg, (const char *)reply, len) != OSIP_SUCCESS)
+		goto done;
+	if (osip_list_size(&msg->vias) < 1 || !msg->to || osip_to_get_tag(msg->to, &tag) != OSIP_SUCCESS ||
+	    !tag || !tag->gvalue)
+		goto done;
+	ok = true;
+done:
+	osip_message_free(msg);
+	return ok;
+}
+
+size_t sip_reply_503(const uint8_t *request, size_t len, uint32_t retry_after_s, uint8_t *out,
+		     size_t cap)
+{
+	struct sip_msg msg;
+	struct span echoed[ECHO_COUNT] = { { NULL, 0 } };
+	struct span first_via = { NULL, 0 };
+	struct header_line h;
+	struct span start_line;
+	struct writer w = { out, cap, 0, false };
+	size_t headers_at = 0, pos;
+	enum scan_result r;
+
+	if (!request || !out || len == 0)
+		return 0;
+	if (sip_parse(request, len, &msg) != SIP_OK || !msg.is_request || msg.method == SIP_ACK)
+		return 0;
+	if (!next_line(request, len, &headers_at, &start_line))
+		return 0;
+
+	/* Pass 1: the singletons, and at least one Via, all clean. */
+	pos = headers_at;
+	while ((r = next_header(request, len, &pos, &h)) == SCAN_HEADER) {
+		int e = echoed_of(h.name);
+		if (is_via(h.name)) {
+			if (!value_is_clean(h.value))
+				return 0;
+			if (!first_via.ptr)
+				first_via = h.value;
+		} else if (e >= 0) {
+			if (echoed[e].ptr || !value_is_clean(h.value))
+				return 0;
+			if (e == ECHO_CALL_ID && !is_one_word(h.value))
+				return 0;
+			echoed[e] = h.value;
+		}
+	}
+	if (r != SCAN_END || !first_via.ptr)
+		return 0;
+	for (int e = 0; e < ECHO_COUNT; e++)
+		if (!echoed[e].ptr)
+			return 0;
+	enum to_tag to_tag = to_tag_of(echoed[ECHO_TO]);
+	if (to_tag == TO_UNBALANCED)
+		return 0;
+
+	put_str(&w, "SIP/2.0 503 Service Unavailable\r\n");
+	/* Pass 2: every Via, in the request's order. */
+	pos = headers_at;
+	while (next_header(request, len, &pos, &h) == SCAN_HEADER) {
+		if (!is_via(h.name))
+			continue;
+		put_str(&w, "Via: ");
+		put_unfolded(&w, h.value);
+		put_str(&w, "\r\n");
+	}
+	for (int e = 0; e < ECHO_COUNT; e++) {
+		put_str(&w, echoed_names[e]);
+		put_str(&w, ": ");
+		put_unfolded(&w, echoed[e]);
+		if (e == ECHO_TO && to_tag == TO_TAG_ABSENT) {
+			char tag[32];
+			uint64_t hash = 0xcbf29ce484222325ull;
+			hash = fnv1a(hash, trim_lws(echoed[ECHO_CALL_ID]));
+			hash = fnv1a(hash, trim_lws(echoed[ECHO_FROM]));
+			hash = fnv1a(hash, trim_lws(echoed[ECHO_CSEQ]));
+			hash = fnv1a(hash, trim_lws(first_via));
+			/* "<sip:b@h>;" in a request libosip2 took: no ";;" */
+			struct span to = trim_lws(echoed[ECHO_TO]);
+			bool dangling = to.ptr[to.len - 1] == ';';
+			snprintf(tag, sizeof(tag), "%stag=sara%016" PRIx64, dangling ? "" : ";", hash);
+			put_str(&w, tag);
+		}
+		put_str(&w, "\r\n");
+	}
+	if (retry_after_s > 0) {
+		char retry[32];
+		snprintf(retry, sizeof(retry), "Retry-After: %" PRIu32 "\r\n", retry_after_s);
+		put_str(&w, retry);
+	}
+	put_str(&w, "Content-Length: 0\r\n\r\n");
+	/* Only refused requests pay for the second and third parse. */
+	if (w.overflow || !reply_reads_back(out, w.len, &msg))
+		return 0;
+	return w.len;
+}
