@@ -711,7 +711,61 @@ static void keep_readable_call_id(enum sip_status status, const struct header_sc
 	out->call_id_len = call_id.len;
 }
 
+/* A request other than INVITE without a body (BYE, ACK, CANCEL, OPTIONS,
+ * REGISTER, re-INVITE-less PRACK/UPDATE...) carries no media: what the
+ * dispatcher needs (method, Call-ID, CSeq) is read from the scan alone,
+ * when the Call-ID is one plain word and the CSeq names the request-line
+ * method. False sends the message to the full parse. */
+static bool read_bodyless_request(const uint8_t *p, size_t len, const struct header_scan *scan,
+				  size_t message_len, struct sip_msg *out)
+{
+	size_t first_line_end = 0, digits = 0, at;
+	struct span line, cseq = scan->value[HDR_CSEQ], call_id = scan->value[HDR_CALL_ID];
+	enum sip_method method;
+	uint32_t number;
+
+	if (message_len != scan->header_len || !next_line(p, len, &first_line_end, &line) ||
+	    !parse_request_line(line, &method) || method == SIP_INVITE || method == SIP_METHOD_UNKNOWN)
+		return false;
+	for (size_t i = 0; i < call_id.len; i++)
+		if (!is_token_char((uint8_t)call_id.ptr[i]) && call_id.ptr[i] != '@')
+			return false;
+	while (digits < cseq.len && cseq.ptr[digits] >= '0' && cseq.ptr[digits] <= '9')
+		digits++;
+	if (!span_to_u32(span_make(cseq.ptr, digits), SIP_CSEQ_MAX, &number))
+		return false;
+	at = digits;
+	while (at < cseq.len && is_lws(cseq.ptr[at]))
+		at++;
+	/* RFC 3261 8.1.1.5: the CSeq method is the request's, case-sensitively */
+	const char *sp = memchr(line.ptr, ' ', line.len);
+	size_t method_len = sp ? (size_t)(sp - line.ptr) : 0;
+	if (at == digits || cseq.len - at != method_len || memcmp(cseq.ptr + at, line.ptr, method_len) != 0)
+		return false;
+	out->is_request = true;
+	out->method = method;
+	out->status = 0;
+	out->cseq = number;
+	memcpy(out->call_id, call_id.ptr, call_id.len);
+	out->call_id[call_id.len] = '\0';
+	out->call_id_len = call_id.len;
+	out->message_len = message_len;
+	return true;
+}
+
+static enum sip_status parse_message(const uint8_t *p, size_t len, bool bodyless_fast, struct sip_msg *out);
+
 enum sip_status sip_parse(const uint8_t *p, size_t len, struct sip_msg *out)
+{
+	return parse_message(p, len, false, out);
+}
+
+enum sip_status sip_parse_fast(const uint8_t *p, size_t len, struct sip_msg *out)
+{
+	return parse_message(p, len, true, out);
+}
+
+static enum sip_status parse_message(const uint8_t *p, size_t len, bool bodyless_fast, struct sip_msg *out)
 {
 	/* libosip2 wants a NUL-terminated copy; one bounded buffer per thread */
 	static _Thread_local char scratch[SIP_MAX_MESSAGE + 1];
@@ -731,6 +785,8 @@ enum sip_status sip_parse(const uint8_t *p, size_t len, struct sip_msg *out)
 		return status;
 	}
 
+	if (bodyless_fast && read_bodyless_request(p, len, &scan, message_len, out))
+		return SIP_OK;
 	sip_library_init();
 	memcpy(scratch, p, message_len);
 	scratch[message_len] = '\0';

@@ -72,7 +72,7 @@ static const char *sip_inspect(const uint8_t *msg, size_t len, struct signal_fac
 		[SIP_ERR_BAD_CSEQ] = "sip_bad_cseq",
 		[SIP_ERR_PARSE] = "sip_parse_error",
 	};
-	enum sip_status status = sip_parse(msg, len, &parsed);
+	enum sip_status status = sip_parse_fast(msg, len, &parsed);
 	memset(out, 0, offsetof(struct signal_facts, streams));
 	out->proto = PROTO_SIP;
 	if (status != SIP_OK) {

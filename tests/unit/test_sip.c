@@ -591,10 +591,79 @@ static void test_frame_oversized(void **state)
 	assert_int_equal(sip_frame((const uint8_t *)invite_sdp, 63, 64, &msg_len), FRAME_NEED_MORE);
 }
 
+/* ---- sip_parse_fast: body-less requests other than INVITE skip libosip2 ---- */
+
+static enum sip_status parse_fast_text(const char *text, struct sip_msg *msg)
+{
+	return sip_parse_fast((const uint8_t *)text, strlen(text), msg);
+}
+
+#define BODYLESS_HEADERS(method, cseq_method, from)                                       \
+	method " sip:100@198.18.77.20 SIP/2.0\r\n"                                         \
+	"Via: SIP/2.0/UDP 198.18.0.10:5060;branch=z9hG4bK-1\r\n"                          \
+	"From: " from "\r\n"                                                                \
+	"To: <sip:100@198.18.77.20>;tag=b\r\n"                                              \
+	"i: fast-1@198.18.0.10\r\n"                                                         \
+	"CSeq: 7 " cseq_method "\r\n"                                                       \
+	"Max-Forwards: 70\r\n"                                                              \
+	"Content-Length: 0\r\n\r\n"
+
+static void test_fast_bodyless_request_matches_full_parse(void **state)
+{
+	static const char *const methods[] = { "BYE", "ACK", "CANCEL", "OPTIONS", "REGISTER", "INFO" };
+	(void)state;
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		char text[1024];
+		struct sip_msg full, fast;
+		snprintf(text, sizeof(text),
+			 "%s sip:100@198.18.77.20 SIP/2.0\r\nVia: SIP/2.0/UDP 198.18.0.10;branch=z9hG4bK-1\r\n"
+			 "From: <sip:a@198.18.0.10>;tag=a\r\nTo: <sip:100@198.18.77.20>\r\n"
+			 "i: fast-1@198.18.0.10\r\nCSeq: 7 %s\r\nContent-Length: 0\r\n\r\n",
+			 methods[i], methods[i]);
+		assert_int_equal(parse_text(text, &full), SIP_OK);
+		assert_int_equal(parse_fast_text(text, &fast), SIP_OK);
+		assert_true(fast.is_request);
+		assert_int_equal(fast.method, full.method);
+		assert_int_equal(fast.cseq, 7);
+		assert_int_equal(fast.cseq, full.cseq);
+		assert_string_equal(fast.call_id, full.call_id);
+		assert_int_equal(fast.call_id_len, full.call_id_len);
+		assert_int_equal(fast.message_len, full.message_len);
+		assert_false(fast.has_sdp);
+	}
+}
+
+static void test_fast_path_limits(void **state)
+{
+	struct sip_msg msg;
+	(void)state;
+	/* A bad From: libosip2 refuses, the fast path routes it by Call-ID. */
+	assert_int_equal(parse_text(BODYLESS_HEADERS("BYE", "BYE", "<sip:a@[::1"), &msg), SIP_ERR_PARSE);
+	assert_int_equal(parse_fast_text(BODYLESS_HEADERS("BYE", "BYE", "<sip:a@[::1"), &msg), SIP_OK);
+	assert_string_equal(msg.call_id, "fast-1@198.18.0.10");
+	assert_int_equal(msg.method, SIP_BYE);
+	/* INVITE always takes the full parse, body or not. */
+	assert_int_equal(parse_fast_text(BODYLESS_HEADERS("INVITE", "INVITE", "<sip:a@[::1"), &msg),
+			 SIP_ERR_PARSE);
+	/* A CSeq naming another method goes to the full parse, which refuses it. */
+	assert_int_equal(parse_fast_text(BODYLESS_HEADERS("BYE", "INVITE", "<sip:a@198.18.0.10>;tag=a"), &msg),
+			 SIP_ERR_BAD_CSEQ);
+	assert_int_equal(parse_fast_text(BODYLESS_HEADERS("BYE", "bye", "<sip:a@198.18.0.10>;tag=a"), &msg),
+			 SIP_ERR_BAD_CSEQ);
+	/* Responses and requests with a body are parsed in full (SDP). */
+	assert_int_equal(parse_fast_text("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 198.18.0.10;branch=z9hG4bK-1\r\n"
+					 "From: <sip:a@x>;tag=a\r\nTo: <sip:b@y>;tag=b\r\nCall-ID: r@x\r\n"
+					 "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n", &msg), SIP_OK);
+	assert_false(msg.is_request);
+	assert_int_equal(msg.status, 200);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_invite_with_sdp),
+		cmocka_unit_test(test_fast_bodyless_request_matches_full_parse),
+		cmocka_unit_test(test_fast_path_limits),
 		cmocka_unit_test(test_response_200_with_sdp),
 		cmocka_unit_test(test_responses_take_method_from_cseq),
 		cmocka_unit_test(test_reinvite_hold),
