@@ -9,7 +9,7 @@
 #   tests/lab/lab.sh down          delete a lab left behind (same SARA_LAB_PREFIX)
 #
 # Environment: SARA_LAB_PREFIX (namespace prefix, default sara-lab-), SARA_BIN_DIR (where
-# sarad, sara-gw, sara-ctl, sara-replay are; default: the newest build*/ copy),
+# sarad, sara-gw, sara-ctl, sara-replay are; default build/),
 # LAB_KEEP=1 keeps the run dir (/tmp/sara-lab.XXXXXX: config, logs, captures).
 # Exit: 0 every session intact, 1 a check failed, 77 no root / no namespaces.
 set -uo pipefail

@@ -34,20 +34,13 @@ lab_ns() { printf '%s%s' "$LAB_PREFIX" "$1"; }
 lab_in() { local ns; ns=$(lab_ns "$1"); shift; ip netns exec "$ns" "$@"; }
 
 # ---------------------------------------------------------------- binaries
-# lab_bin NAME: path of a built program. $SARA_BIN_DIR first, then build/, then the
-# helpers' build dirs (newest file wins). Empty when none exists.
+# lab_bin NAME: path of a built program in $SARA_BIN_DIR (default build/), empty when
+# it is not built there: the programs under test come from one build directory,
+# never a stale copy from another.
 lab_bin() {
-	local name=$1 f best="" newest=0 m
-	if [ -n "${SARA_BIN_DIR:-}" ] && [ -x "$SARA_BIN_DIR/$name" ]; then
-		printf '%s' "$SARA_BIN_DIR/$name"; return 0
-	fi
-	for f in "$LAB_ROOT"/build/"$name" "$LAB_ROOT"/build-*/"$name"; do
-		[ -x "$f" ] && [ -f "$f" ] || continue
-		case $f in *build-asan/*|*build-fuzz/*) continue ;; esac
-		m=$(stat -c %Y "$f")
-		if [ "$m" -gt "$newest" ]; then newest=$m; best=$f; fi
-	done
-	printf '%s' "$best"
+	local name=$1 dir=${SARA_BIN_DIR:-$LAB_ROOT/build}
+	[ -x "$dir/$name" ] && printf '%s' "$dir/$name"
+	return 0
 }
 
 # ---------------------------------------------------------------- processes
