@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent_listener.h"
 #include "announce_listener.h"
 #include "ct_marks.h"
 #include "engine.h"
@@ -37,6 +38,8 @@ struct control_view {
 	unsigned queue_count;
 	struct announce_listener *announcements;
 	const char *announce_listen;  /* "addr:port" text, for the reply */
+	struct agent_listener *agents; /* NULL when agents.listen is unset */
+	const char *agents_listen;    /* "addr:port" text, for the reply */
 	struct ct_marks *ct;
 	/* The daemon's own counters (errors, overflows...). */
 	void (*foreach_daemon_counter)(void *ctx, void (*fn)(void *fn_ctx, const char *name, uint64_t value),

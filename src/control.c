@@ -252,6 +252,66 @@ static void status_announcements(struct json *j, const struct control_view *v)
 	json_close(j, '}');
 }
 
+/* The node agents' listener and each server's health as sarad sees it. */
+static void status_agents(struct json *j, const struct control_view *v, uint64_t now)
+{
+	struct agent_listener_stats st;
+	json_open(j, "agents", '{');
+	json_key(j, "enabled");
+	if (!v->agents) {
+		json_raw(j, "false", 5);
+		json_close(j, '}');
+		return;
+	}
+	json_raw(j, "true", 4);
+	if (v->agents_listen) {
+		json_key(j, "listen");
+		json_string(j, v->agents_listen);
+	}
+	agent_listener_get_stats(v->agents, &st);
+	json_u64(j, "received", st.received);
+	json_u64(j, "heartbeats", st.heartbeats);
+	json_u64(j, "loads", st.loads);
+	json_u64(j, "rejected", st.rejected);
+	json_open(j, "rejects", '{');
+	agent_listener_foreach_reject(v->agents, json_counter_cb, j);
+	json_close(j, '}');
+	json_open(j, "health", '{');
+	agent_listener_foreach_health_counter(v->agents, json_counter_cb, j);
+	json_close(j, '}');
+	json_close(j, '}');
+
+	json_open(j, "servers", '[');
+	for (unsigned i = 0; i < agent_listener_server_count(v->agents); i++) {
+		struct server_health_info info;
+		if (!agent_listener_server_info(v->agents, i, now, &info))
+			continue;
+		json_open(j, NULL, '{');
+		json_key(j, "id");
+		json_string(j, agent_listener_server_id(v->agents, i));
+		json_key(j, "state");
+		json_string(j, server_state_name(info.state));
+		json_key(j, "cause");
+		json_string(j, server_cause_name(info.cause));
+		json_key(j, "heard");
+		json_raw(j, info.heard ? "true" : "false", info.heard ? 4 : 5);
+		json_u64(j, "last_heartbeat_age_ms", info.last_beat_age_ms);
+		json_key(j, "weight_factor");
+		json_printf(j, "%.3f", info.weight_factor);
+		json_key(j, "load");
+		if (info.has_load)
+			json_printf(j, "%.4f", info.load);
+		else
+			json_raw(j, "null", 4);
+		json_u64(j, "hold_down_ms", info.hold_down_ms);
+		json_u64(j, "heartbeats", info.heartbeats);
+		json_u64(j, "heartbeats_lost", info.lost);
+		json_u64(j, "loads", info.loads);
+		json_close(j, '}');
+	}
+	json_close(j, ']');
+}
+
 static void status_conntrack(struct json *j, const struct control_view *v)
 {
 	struct ct_marks_stats st;
@@ -280,6 +340,7 @@ char *control_status_json(const struct control_view *v)
 		status_verdicts(&j, v->verdicts);
 	status_queues(&j, v);
 	status_announcements(&j, v);
+	status_agents(&j, v, now);
 	status_conntrack(&j, v);
 	json_open(&j, "daemon", '{');
 	if (v->foreach_daemon_counter)

@@ -1,6 +1,6 @@
 /* sarad.c - the dispatcher daemon: NFQUEUE threads feed one shared engine
  * and answer each packet with its server's mark (and connmark), plus the
- * timer, announcement and control-socket threads. */
+ * timer, announcement, node-agent and control-socket threads. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent_listener.h"
 #include "announce_listener.h"
 #include "config.h"
 #include "control.h"
@@ -84,9 +85,11 @@ struct daemon {
 	struct wire_key key;
 	struct announce_listener *announcements;
 	char announce_listen[ENDPOINT_STRLEN];
+	struct agent_listener *agents;   /* NULL when agents.listen is unset */
+	char agents_listen[ENDPOINT_STRLEN];
 	struct control *control;
-	pthread_t timer_thread, announce_thread, control_thread;
-	bool timer_started, announce_started, control_started;
+	pthread_t timer_thread, announce_thread, agent_thread, control_thread;
+	bool timer_started, announce_started, agent_started, control_started;
 
 	struct verdict_counts verdicts;
 	pthread_mutex_t counters_lock;
@@ -95,7 +98,7 @@ struct daemon {
 
 	/* Rate-limited log kinds. */
 	struct log_limit log_malformed, log_table_full, log_no_server, log_admission;
-	struct log_limit log_overflow, log_verdict_error, log_ct_error;
+	struct log_limit log_overflow, log_verdict_error, log_ct_error, log_load;
 };
 
 static uint64_t monotonic_ms(void)
@@ -175,6 +178,52 @@ static bool hook_flow_active(void *ctx, const struct flow_key *key, int server)
 		return true;
 	}
 	return rc == 1;
+}
+
+/* ---- server health (called by the agent thread, health lock held) ---- */
+
+/* Failed and draining servers get no new sessions; a recovered one is
+ * available again (its slow start lives in server_health). Load reports
+ * are only logged here: the engine owns the selector, and the control
+ * socket reads the last load from the agent listener. */
+static void hook_server_event(void *ctx, const struct server_event *ev)
+{
+	struct daemon *d = ctx;
+	const char *id = ev->server < d->cfg.server_count ? d->cfg.servers[ev->server].id : "?";
+	uint64_t now = monotonic_ms();
+
+	if (ev->server >= d->cfg.server_count)
+		return;
+	switch (ev->kind) {
+	case SERVER_EVENT_FAILED:
+	case SERVER_EVENT_DRAINING:
+		pthread_mutex_lock(&d->engine_lock);
+		engine_set_server_available(d->engine, ev->server, false);
+		pthread_mutex_unlock(&d->engine_lock);
+		if (ev->kind == SERVER_EVENT_FAILED) {
+			count(d, "server_failed_events", 1);
+			log_msg(LOG_WARNING, "server %s failed (%s): no new sessions", id, server_cause_name(ev->cause));
+		} else {
+			count(d, "server_draining_events", 1);
+			log_msg(LOG_NOTICE, "server %s draining: no new sessions, planned failure in %lld ms", id,
+				(long long)(ev->planned_ms > now ? ev->planned_ms - now : 0));
+		}
+		break;
+	case SERVER_EVENT_RECOVERED:
+		pthread_mutex_lock(&d->engine_lock);
+		engine_set_server_available(d->engine, ev->server, true);
+		pthread_mutex_unlock(&d->engine_lock);
+		count(d, "server_recovered_events", 1);
+		log_msg(LOG_NOTICE, "server %s recovered: available again", id);
+		break;
+	case SERVER_EVENT_LOAD:
+		log_limited(&d->log_load, now, LOG_DEBUG,
+			    "server %s load %.3f (cpu %.3f memory %.3f network %.3f io %.3f backlog %.3f)", id, ev->load,
+			    ev->components[AGENT_LOAD_CPU], ev->components[AGENT_LOAD_MEMORY],
+			    ev->components[AGENT_LOAD_NETWORK], ev->components[AGENT_LOAD_IO],
+			    ev->components[AGENT_LOAD_BACKLOG]);
+		break;
+	}
 }
 
 /* ---- packets ---- */
@@ -345,7 +394,7 @@ static void check_queue_overflow(struct daemon *d, uint64_t now)
 static void flush_log_limits(struct daemon *d, uint64_t now)
 {
 	struct log_limit *all[] = { &d->log_malformed, &d->log_table_full, &d->log_no_server, &d->log_admission,
-				    &d->log_overflow, &d->log_verdict_error, &d->log_ct_error };
+				    &d->log_overflow, &d->log_verdict_error, &d->log_ct_error, &d->log_load };
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		log_limit_flush(all[i], now);
 }
@@ -379,6 +428,20 @@ static void *announce_thread(void *arg)
 	char err[256];
 	while (!stopping(d)) {
 		if (announce_listener_poll(d->announcements, POLL_MS, err, sizeof(err)) < 0) {
+			fail_and_stop(d, err);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* Node-agent reports; the poll also ticks server_health (every interval / 2). */
+static void *agent_thread(void *arg)
+{
+	struct daemon *d = arg;
+	char err[256];
+	while (!stopping(d)) {
+		if (agent_listener_poll(d->agents, POLL_MS, err, sizeof(err)) < 0) {
 			fail_and_stop(d, err);
 			break;
 		}
@@ -493,6 +556,20 @@ static void log_counters(struct daemon *d, const char *when)
 		announce_listener_foreach_reject(d->announcements, summary_add, &s);
 		summary_flush(&s);
 	}
+	if (d->agents) {
+		struct agent_listener_stats a;
+		agent_listener_get_stats(d->agents, &a);
+		s.prefix = "agents";
+		summary_add(&s, "received", a.received);
+		summary_add(&s, "heartbeats", a.heartbeats);
+		summary_add(&s, "loads", a.loads);
+		summary_add(&s, "rejected", a.rejected);
+		agent_listener_foreach_reject(d->agents, summary_add, &s);
+		summary_flush(&s);
+		s.prefix = "server health";
+		agent_listener_foreach_health_counter(d->agents, summary_add, &s);
+		summary_flush(&s);
+	}
 	if (d->ct) {
 		struct ct_marks_stats c;
 		ct_marks_get_stats(d->ct, &c);
@@ -545,6 +622,11 @@ static void log_config_summary(const struct daemon *d)
 		cfg->limits.flows, cfg->limits.sessions, cfg->limits.when_full == FULL_DROP ? "drop" : "pass",
 		cfg->timeouts.signalling_s, cfg->timeouts.media_s, cfg->timeouts.linger_s,
 		d->announcements ? d->announce_listen : "off (gateway.listen unset)", cfg->control.socket);
+	if (d->agents)
+		log_msg(LOG_INFO, "agents: listen %s, heartbeat every %u ms, failed after %u missed", d->agents_listen,
+			cfg->agents.interval_ms, cfg->agents.misses);
+	else
+		log_msg(LOG_INFO, "agents: off (agents.listen unset): servers are never failed");
 }
 
 /* Without --foreground: the parent waits until the child is serving (or
@@ -603,11 +685,14 @@ static int start(struct daemon *d, char *err, size_t err_size)
 	uint64_t now = monotonic_ms();
 
 	d->started_ms = now;
-	if (d->cfg.gateway.listen.addr.family) {
+	if (d->cfg.gateway.listen.addr.family || d->cfg.agents.listen.addr.family) {
 		if (!wire_key_load(d->cfg.key_file, &d->key, err, err_size))
 			return 2;
-		endpoint_format(&d->cfg.gateway.listen, d->announce_listen, sizeof(d->announce_listen));
 	}
+	if (d->cfg.gateway.listen.addr.family)
+		endpoint_format(&d->cfg.gateway.listen, d->announce_listen, sizeof(d->announce_listen));
+	if (d->cfg.agents.listen.addr.family)
+		endpoint_format(&d->cfg.agents.listen, d->agents_listen, sizeof(d->agents_listen));
 	d->engine = engine_create(&d->cfg, &hooks, now, err, err_size);
 	if (!d->engine)
 		return 1;
@@ -661,6 +746,11 @@ static int start(struct daemon *d, char *err, size_t err_size)
 		if (!d->announcements)
 			return 1;
 	}
+	if (d->cfg.agents.listen.addr.family) {
+		d->agents = agent_listener_open(&d->cfg, &d->key, monotonic_ms, hook_server_event, d, err, err_size);
+		if (!d->agents)
+			return 1;
+	}
 	memset(&view, 0, sizeof(view));
 	view.cluster = d->cfg.name;
 	view.now_ms = monotonic_ms;
@@ -673,6 +763,8 @@ static int start(struct daemon *d, char *err, size_t err_size)
 	view.queue_count = d->queue_count;
 	view.announcements = d->announcements;
 	view.announce_listen = d->announcements ? d->announce_listen : NULL;
+	view.agents = d->agents;
+	view.agents_listen = d->agents ? d->agents_listen : NULL;
 	view.ct = d->ct;
 	view.foreach_daemon_counter = foreach_daemon_counter;
 	view.daemon_ctx = d;
@@ -693,6 +785,11 @@ static int start(struct daemon *d, char *err, size_t err_size)
 			goto thread_failed;
 		d->announce_started = true;
 	}
+	if (d->agents) {
+		if (pthread_create(&d->agent_thread, NULL, agent_thread, d) != 0)
+			goto thread_failed;
+		d->agent_started = true;
+	}
 	if (pthread_create(&d->control_thread, NULL, control_thread, d) != 0)
 		goto thread_failed;
 	d->control_started = true;
@@ -712,6 +809,8 @@ static void stop(struct daemon *d)
 		pthread_join(d->timer_thread, NULL);
 	if (d->announce_started)
 		pthread_join(d->announce_thread, NULL);
+	if (d->agent_started)
+		pthread_join(d->agent_thread, NULL);
 	if (d->control_started)
 		pthread_join(d->control_thread, NULL);
 }
@@ -720,6 +819,7 @@ static void cleanup(struct daemon *d)
 {
 	control_close(d->control);
 	announce_listener_close(d->announcements);
+	agent_listener_close(d->agents);   /* before the engine its events use */
 	for (unsigned i = 0; i < d->queue_count; i++)
 		nfqueue_close(d->workers[i].queue);
 	/* Marks of live flows stay in the kernel: their media keeps flowing to
@@ -787,6 +887,7 @@ int main(int argc, char **argv)
 	d->log_overflow = (struct log_limit)LOG_LIMIT_INIT("queue overflow", 5, 10000);
 	d->log_verdict_error = (struct log_limit)LOG_LIMIT_INIT("verdict failed", 5, 10000);
 	d->log_ct_error = (struct log_limit)LOG_LIMIT_INIT("connmark clear failed", 5, 10000);
+	d->log_load = (struct log_limit)LOG_LIMIT_INIT("agent load", 5, 10000);
 
 	/* Signals go to the main thread's sigwait only. */
 	sigemptyset(&signals);
