@@ -121,3 +121,23 @@ unsigned endpoint_to_sockaddr(const struct endpoint *e, struct sockaddr_storage 
 	}
 	return 0;
 }
+
+bool endpoint_from_sockaddr(const struct sockaddr_storage *ss, struct endpoint *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+		out->addr.family = AF_INET;
+		memcpy(out->addr.bytes, &sin->sin_addr, 4);
+		out->port = ntohs(sin->sin_port);
+		return true;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+		out->addr.family = AF_INET6;
+		memcpy(out->addr.bytes, &sin6->sin6_addr, 16);
+		out->port = ntohs(sin6->sin6_port);
+		return true;
+	}
+	return false;
+}

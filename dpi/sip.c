@@ -99,7 +99,7 @@ void sip_library_init(void)
 
 /* ---- raw-byte scanning shared by sip_parse and sip_frame ---- */
 
-static bool is_token_char(uint8_t c)
+bool sip_is_token_char(uint8_t c)
 {
 	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
 		return true;
@@ -109,22 +109,6 @@ static bool is_token_char(uint8_t c)
 static bool is_control(uint8_t c)
 {
 	return (c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f;
-}
-
-/* One line at *pos in [p, p+len): its text without CR LF, and *pos moved past
- * its LF. False when no LF is left (the line is incomplete). */
-static bool next_line(const uint8_t *p, size_t len, size_t *pos, struct span *line)
-{
-	const uint8_t *start = p + *pos;
-	const uint8_t *lf = *pos < len ? memchr(start, '\n', len - *pos) : NULL;
-	if (!lf)
-		return false;
-	size_t text_len = (size_t)(lf - start);
-	if (text_len > 0 && start[text_len - 1] == '\r')
-		text_len--;
-	*line = span_make(start, text_len);
-	*pos = (size_t)(lf - p) + 1;
-	return true;
 }
 
 enum header_id {
@@ -196,7 +180,7 @@ static bool scan_headers(const uint8_t *p, size_t len, size_t first_line_end,
 
 	memset(scan, 0, sizeof(*scan));
 	for (;;) {
-		if (!next_line(p, len, &pos, &line))
+		if (!span_next_line(p, len, &pos, &line))
 			return false;
 		if (line.len > 0 && (line.ptr[0] == ' ' || line.ptr[0] == '\t')) {
 			/* continuation: the value now runs to the end of this line */
@@ -303,7 +287,7 @@ static bool parse_request_line(struct span line, enum sip_method *method)
 	if (token.len == 0 || token.len > SIP_METHOD_NAME_MAX)
 		return false;
 	for (size_t i = 0; i < token.len; i++)
-		if (!is_token_char((uint8_t)token.ptr[i]))
+		if (!sip_is_token_char((uint8_t)token.ptr[i]))
 			return false;
 	struct span rest = span_make(sp1 + 1, (size_t)(line.ptr + line.len - sp1 - 1));
 	const char *sp2 = memchr(rest.ptr, ' ', rest.len);
@@ -339,7 +323,7 @@ static bool starts_like_sip(struct span s)
 	size_t i = 0;
 	if (span_prefix_nocase(s, "SIP/2.0 "))
 		return true;
-	while (i < s.len && i <= SIP_METHOD_NAME_MAX && is_token_char((uint8_t)s.ptr[i]))
+	while (i < s.len && i <= SIP_METHOD_NAME_MAX && sip_is_token_char((uint8_t)s.ptr[i]))
 		i++;
 	if (i == 0 || i >= s.len || s.ptr[i] != ' ' || i + 1 >= s.len)
 		return false;
@@ -378,7 +362,7 @@ static bool cseq_is_valid(struct span value)
 	size_t i = digits;
 	while (i < value.len && is_lws(value.ptr[i]))
 		i++;
-	return i > digits && i < value.len && is_token_char((uint8_t)value.ptr[i]);
+	return i > digits && i < value.len && sip_is_token_char((uint8_t)value.ptr[i]);
 }
 
 /* ---- the TCP framer ---- */
@@ -398,7 +382,7 @@ enum frame_result sip_frame(const uint8_t *p, size_t len, size_t max_message, si
 		return FRAME_SKIP;
 	}
 	window = len < max_message ? len : max_message;
-	if (!next_line(p, window, &first_line_end, &first_line))
+	if (!span_next_line(p, window, &first_line_end, &first_line))
 		return len >= max_message ? FRAME_INVALID : FRAME_NEED_MORE;
 	if (!scan_headers(p, window, first_line_end, &scan))
 		return len >= max_message ? FRAME_INVALID : FRAME_NEED_MORE;
@@ -503,7 +487,7 @@ static bool find_sdp_part(struct span body, struct span content_type, struct spa
 		bool is_sdp = false, typed = false; /* the first Content-Type counts */
 		struct span line;
 		for (;;) { /* part headers, up to the empty line */
-			if (!next_line((const uint8_t *)body.ptr, body.len, &cursor, &line))
+			if (!span_next_line((const uint8_t *)body.ptr, body.len, &cursor, &line))
 				return false;
 			if (line.len == 0)
 				break;
@@ -641,7 +625,7 @@ static enum sip_status precheck(const uint8_t *p, size_t len, struct header_scan
 	enum sip_method method;
 	unsigned status_code;
 
-	if (!next_line(p, window, &first_line_end, &first_line)) {
+	if (!span_next_line(p, window, &first_line_end, &first_line)) {
 		/* a start line with no end: truncated SIP, or not SIP at all */
 		if (!starts_like_sip(span_make(p, window)))
 			return SIP_ERR_NOT_SIP;
@@ -724,11 +708,11 @@ static bool read_bodyless_request(const uint8_t *p, size_t len, const struct hea
 	enum sip_method method;
 	uint32_t number;
 
-	if (message_len != scan->header_len || !next_line(p, len, &first_line_end, &line) ||
+	if (message_len != scan->header_len || !span_next_line(p, len, &first_line_end, &line) ||
 	    !parse_request_line(line, &method) || method == SIP_INVITE || method == SIP_METHOD_UNKNOWN)
 		return false;
 	for (size_t i = 0; i < call_id.len; i++)
-		if (!is_token_char((uint8_t)call_id.ptr[i]) && call_id.ptr[i] != '@')
+		if (!sip_is_token_char((uint8_t)call_id.ptr[i]) && call_id.ptr[i] != '@')
 			return false;
 	while (digits < cseq.len && cseq.ptr[digits] >= '0' && cseq.ptr[digits] <= '9')
 		digits++;

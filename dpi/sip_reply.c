@@ -52,28 +52,6 @@ static bool is_wsp(char c)
 	return c == ' ' || c == '\t';
 }
 
-static bool is_token_char(uint8_t c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	return memchr("-.!%*_+`'~", c, 10) != NULL;
-}
-
-/* One line from *pos: text without CR LF; *pos moves past the LF. */
-static bool next_line(const uint8_t *p, size_t len, size_t *pos, struct span *line)
-{
-	const uint8_t *start = p + *pos;
-	const uint8_t *lf = *pos < len ? memchr(start, '\n', len - *pos) : NULL;
-	if (!lf)
-		return false;
-	size_t text_len = (size_t)(lf - start);
-	if (text_len > 0 && start[text_len - 1] == '\r')
-		text_len--;
-	*line = span_make(start, text_len);
-	*pos = (size_t)(lf - p) + 1;
-	return true;
-}
-
 enum scan_result { SCAN_HEADER, SCAN_END, SCAN_BAD };
 
 /* The next logical header (with its folded continuation lines) from *pos,
@@ -84,7 +62,7 @@ static enum scan_result next_header(const uint8_t *p, size_t len, size_t *pos,
 				    struct header_line *h)
 {
 	struct span line, next;
-	if (!next_line(p, len, pos, &line))
+	if (!span_next_line(p, len, pos, &line))
 		return SCAN_BAD;
 	if (line.len == 0)
 		return SCAN_END;
@@ -97,12 +75,12 @@ static enum scan_result next_header(const uint8_t *p, size_t len, size_t *pos,
 	if (h->name.len == 0)
 		return SCAN_BAD;
 	for (size_t i = 0; i < h->name.len; i++)
-		if (!is_token_char((uint8_t)h->name.ptr[i]))
+		if (!sip_is_token_char((uint8_t)h->name.ptr[i]))
 			return SCAN_BAD;
 	const char *value_end = line.ptr + line.len;
 	for (;;) {
 		size_t peek = *pos;
-		if (!next_line(p, len, &peek, &next) || next.len == 0 || !is_wsp(next.ptr[0]))
+		if (!span_next_line(p, len, &peek, &next) || next.len == 0 || !is_wsp(next.ptr[0]))
 			break;
 		value_end = next.ptr + next.len;
 		*pos = peek;
@@ -290,7 +268,7 @@ size_t sip_reply_503(const uint8_t *request, size_t len, uint32_t retry_after_s,
 		return 0;
 	if (sip_parse(request, len, &msg) != SIP_OK || !msg.is_request || msg.method == SIP_ACK)
 		return 0;
-	if (!next_line(request, len, &headers_at, &start_line))
+	if (!span_next_line(request, len, &headers_at, &start_line))
 		return 0;
 
 	/* Pass 1: the singletons, and at least one Via, all clean. */

@@ -68,3 +68,17 @@ bool span_split(struct span *s, char sep, struct span *head)
 	s->ptr = hit + 1;
 	return true;
 }
+
+bool span_next_line(const uint8_t *p, size_t len, size_t *pos, struct span *line)
+{
+	const uint8_t *start = p + *pos;
+	const uint8_t *lf = *pos < len ? memchr(start, '\n', len - *pos) : NULL;
+	if (!lf)
+		return false;
+	size_t text_len = (size_t)(lf - start);
+	if (text_len > 0 && start[text_len - 1] == '\r')
+		text_len--;
+	*line = span_make(start, text_len);
+	*pos = (size_t)(lf - p) + 1;
+	return true;
+}

@@ -41,5 +41,7 @@ struct sockaddr_storage;
 /* For the socket calls: fills ss and returns its length, 0 for a family
  * other than IPv4/IPv6. */
 unsigned endpoint_to_sockaddr(const struct endpoint *e, struct sockaddr_storage *ss);
+/* The reverse, for a received datagram's source; false for other families. */
+bool endpoint_from_sockaddr(const struct sockaddr_storage *ss, struct endpoint *out);
 
 #endif

@@ -66,6 +66,8 @@ enum sip_status sip_parse(const uint8_t *p, size_t len, struct sip_msg *out);
 enum sip_status sip_parse_fast(const uint8_t *p, size_t len, struct sip_msg *out);
 const char *sip_status_name(enum sip_status status);
 const char *sip_method_name(enum sip_method method);
+/* RFC 3261 token character (methods, header names, parameters). */
+bool sip_is_token_char(uint8_t c);
 
 /* framer_fn for SIP over TCP (RFC 3261 18.3): headers up to CRLFCRLF, then
  * Content-Length (or compact "l:") bytes of body; CRLF keep-alives skipped. */

@@ -29,5 +29,8 @@ bool span_to_u32(struct span s, uint32_t max, uint32_t *out);
 /* Splits s at the first `sep`: head is before it, s becomes what follows.
  * Returns false (head = all of s, s empty) when sep is absent. */
 bool span_split(struct span *s, char sep, struct span *head);
+/* One line at *pos in [p, p+len): its text without CR LF, and *pos moved
+ * past its LF. False when no LF is left (the line is incomplete). */
+bool span_next_line(const uint8_t *p, size_t len, size_t *pos, struct span *line);
 
 #endif

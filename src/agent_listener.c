@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "agent_msg.h"
+#include "clock.h"
 #include "counters.h"
 #include "log.h"
 
@@ -42,34 +43,6 @@ struct agent_listener {
 	struct counter_set rejects;
 	struct log_limit reject_log;
 };
-
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void sockaddr_text(const struct sockaddr_storage *ss, char *buf, size_t size)
-{
-	struct endpoint e;
-	memset(&e, 0, sizeof(e));
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-		e.addr.family = AF_INET;
-		memcpy(e.addr.bytes, &sin->sin_addr, 4);
-		e.port = ntohs(sin->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-		e.addr.family = AF_INET6;
-		memcpy(e.addr.bytes, &sin6->sin6_addr, 16);
-		e.port = ntohs(sin6->sin6_port);
-	} else {
-		snprintf(buf, size, "?");
-		return;
-	}
-	endpoint_format(&e, buf, size);
-}
 
 struct agent_listener *agent_listener_open(const struct sara_config *cfg, const struct wire_key *key,
 					   uint64_t (*now_ms)(void), server_health_event_fn on_event,
@@ -136,11 +109,15 @@ void agent_listener_close(struct agent_listener *l)
 static void reject(struct agent_listener *l, const char *reason, const struct sockaddr_storage *from)
 {
 	char text[ENDPOINT_STRLEN];
+	struct endpoint source;
 	pthread_mutex_lock(&l->lock);
 	counter_add(&l->rejects, reason, 1);
 	l->stats.rejected++;
 	pthread_mutex_unlock(&l->lock);
-	sockaddr_text(from, text, sizeof(text));
+	if (endpoint_from_sockaddr(from, &source))
+		endpoint_format(&source, text, sizeof(text));
+	else
+		snprintf(text, sizeof(text), "?");
 	log_limited(&l->reject_log, l->now_ms(), LOG_WARNING, "agent report from %s rejected: %s", text, reason);
 }
 
@@ -167,7 +144,7 @@ static void handle_heartbeat(struct agent_listener *l, const struct wire_header 
 		return;
 	}
 	pthread_mutex_lock(&l->health_lock);
-	server_health_heartbeat(l->health, server, &hb, l->now_ms(), wall_ms());
+	server_health_heartbeat(l->health, server, &hb, l->now_ms(), clock_ms(CLOCK_REALTIME));
 	pthread_mutex_unlock(&l->health_lock);
 	count_accepted(l, true);
 }
@@ -198,7 +175,7 @@ static void handle_datagram(struct agent_listener *l, const uint8_t *msg, size_t
 	enum wire_verdict verdict;
 
 	/* The replay state is only touched by this thread. */
-	verdict = wire_open(&l->key, l->replay, msg, len, wall_ms(), AGENT_MAX_SKEW_MS, &hdr, &body);
+	verdict = wire_open(&l->key, l->replay, msg, len, clock_ms(CLOCK_REALTIME), AGENT_MAX_SKEW_MS, &hdr, &body);
 	if (verdict != WIRE_OK) {
 		reject(l, wire_verdict_name(verdict), from);
 		return;

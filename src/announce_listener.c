@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "announce_codec.h"
+#include "clock.h"
 #include "counters.h"
 #include "log.h"
 
@@ -36,34 +37,6 @@ struct announce_listener {
 	struct counter_set rejects;
 	struct log_limit reject_log;
 };
-
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void sockaddr_text(const struct sockaddr_storage *ss, char *buf, size_t size)
-{
-	struct endpoint e;
-	memset(&e, 0, sizeof(e));
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-		e.addr.family = AF_INET;
-		memcpy(e.addr.bytes, &sin->sin_addr, 4);
-		e.port = ntohs(sin->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-		e.addr.family = AF_INET6;
-		memcpy(e.addr.bytes, &sin6->sin6_addr, 16);
-		e.port = ntohs(sin6->sin6_port);
-	} else {
-		snprintf(buf, size, "?");
-		return;
-	}
-	endpoint_format(&e, buf, size);
-}
 
 struct announce_listener *announce_listener_open(const struct sara_config *cfg, const struct wire_key *key,
 						 struct engine *engine, pthread_mutex_t *engine_lock,
@@ -120,11 +93,15 @@ void announce_listener_close(struct announce_listener *l)
 static void reject(struct announce_listener *l, const char *reason, const struct sockaddr_storage *from)
 {
 	char text[ENDPOINT_STRLEN];
+	struct endpoint source;
 	pthread_mutex_lock(&l->lock);
 	counter_add(&l->rejects, reason, 1);
 	l->stats.rejected++;
 	pthread_mutex_unlock(&l->lock);
-	sockaddr_text(from, text, sizeof(text));
+	if (endpoint_from_sockaddr(from, &source))
+		endpoint_format(&source, text, sizeof(text));
+	else
+		snprintf(text, sizeof(text), "?");
 	log_limited(&l->reject_log, l->now_ms(), LOG_WARNING, "announcement from %s rejected: %s", text, reason);
 }
 
@@ -138,7 +115,7 @@ static void handle_datagram(struct announce_listener *l, const uint8_t *msg, siz
 	enum wire_verdict verdict;
 
 	/* The replay state is only touched by this thread. */
-	verdict = wire_open(&l->key, l->replay, msg, len, wall_ms(), ANNOUNCE_MAX_SKEW_MS, &hdr, &body);
+	verdict = wire_open(&l->key, l->replay, msg, len, clock_ms(CLOCK_REALTIME), ANNOUNCE_MAX_SKEW_MS, &hdr, &body);
 	if (verdict != WIRE_OK) {
 		reject(l, wire_verdict_name(verdict), from);
 		return;

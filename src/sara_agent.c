@@ -22,7 +22,9 @@
 #include <sys/wait.h>
 
 #include "agent_msg.h"
+#include "clock.h"
 #include "config.h"
+#include "log.h"
 #include "server_health.h"
 #include "wire.h"
 
@@ -39,37 +41,6 @@
 #define DECODE_TICK_MS 100
 
 static volatile sig_atomic_t stop_requested, drain_requested, undrain_requested;
-static bool use_syslog;
-
-static void log_msg(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void log_msg(int priority, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (use_syslog) {
-		vsyslog(priority, fmt, ap);
-	} else {
-		fputs("sara-agent: ", stderr);
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-	}
-	va_end(ap);
-}
-
-static uint64_t clock_ms(clockid_t clock)
-{
-	struct timespec ts;
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static uint64_t wall_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static void on_signal(int sig)
 {
@@ -437,7 +408,7 @@ static bool probe_sip(const struct agent *a, const struct endpoint *target)
 	socklen_t len = endpoint_to_sockaddr(target, &ss);
 	char text[NETADDR_STRLEN], request[768], reply[2048];
 	uint64_t deadline = clock_ms(CLOCK_MONOTONIC) + (uint64_t)probe_timeout_ms(a);
-	unsigned tag = (unsigned)(wall_us() & 0xffffff);
+	unsigned tag = (unsigned)(clock_us(CLOCK_REALTIME) & 0xffffff);
 	bool ok = false;
 	int n, fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -674,8 +645,7 @@ static int run_agent(struct agent *a, bool foreground, bool once)
 			log_msg(LOG_ERR, "daemon: %s", strerror(errno));
 			return 1;
 		}
-		use_syslog = true;
-		openlog("sara-agent", LOG_PID, LOG_DAEMON);
+		log_open("sara-agent", false, true);
 	}
 	install_signals();
 	log_msg(LOG_INFO, "server %s (sender %u) reporting to %s every %u ms", a->cfg.servers[a->server].id, a->sender,
@@ -965,6 +935,7 @@ int main(int argc, char **argv)
 	a.proc = "/proc";
 	a.drain_in_s = DEFAULT_DRAIN_IN_S;
 	a.probe_failures_needed = DEFAULT_PROBE_FAILURES;
+	log_open("sara-agent", true, false);
 	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config_path = optarg; break;
@@ -1058,7 +1029,7 @@ int main(int argc, char **argv)
 	}
 	/* Wire sequence numbers start at the wall clock in microseconds, so a
 	 * restarted agent is not taken for a replay (wire.h). */
-	a.wire_seq = wall_us();
+	a.wire_seq = clock_us(CLOCK_REALTIME);
 	a.beat_seq = (uint16_t)(a.wire_seq / 1000u);
 	return run_agent(&a, foreground || once, once);
 }

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include <signal.h>
 #include "rules.h"
@@ -57,13 +58,6 @@ static void usage(FILE *out)
 
 /* ---- running one command (no shell) ------------------------------------------ */
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Runs argv with stdin_text (or /dev/null) on its standard input, standard
  * output discarded, standard error kept (truncated) in err_out. Returns the
  * exit status, 126 on a signal or timeout, -1 when it could not start. */
@@ -71,7 +65,7 @@ static int run_command(char *const argv[], const char *stdin_text, char *err_out
 {
 	int in_pipe[2] = { -1, -1 }, err_pipe[2] = { -1, -1 };
 	size_t in_len = stdin_text ? strlen(stdin_text) : 0, in_done = 0, err_used = 0;
-	uint64_t deadline = now_ms() + COMMAND_TIMEOUT_MS;
+	uint64_t deadline = clock_ms(CLOCK_MONOTONIC) + COMMAND_TIMEOUT_MS;
 	int status = -1, wstatus;
 	bool timed_out = false;
 	pid_t pid;
@@ -106,7 +100,7 @@ static int run_command(char *const argv[], const char *stdin_text, char *err_out
 	/* Feed stdin and drain stderr together, so neither side blocks. */
 	while (err_pipe[0] >= 0) {
 		struct pollfd fds[2] = { { err_pipe[0], POLLIN, 0 }, { in_pipe[1], POLLOUT, 0 } };
-		uint64_t t = now_ms();
+		uint64_t t = clock_ms(CLOCK_MONOTONIC);
 		int n;
 		if (t >= deadline) {
 			timed_out = true;
@@ -495,10 +489,10 @@ static int read_status(const struct sara_config *cfg, char **doc_out, size_t *le
 		fprintf(stderr, "%s: out of memory\n", program);
 		goto out_close;
 	}
-	deadline = now_ms() + STATUS_TIMEOUT_MS;
+	deadline = clock_ms(CLOCK_MONOTONIC) + STATUS_TIMEOUT_MS;
 	for (;;) {
 		struct pollfd pfd = { fd, POLLIN, 0 };
-		uint64_t t = now_ms();
+		uint64_t t = clock_ms(CLOCK_MONOTONIC);
 		ssize_t r;
 		if (t >= deadline || poll(&pfd, 1, (int)(deadline - t)) == 0) {
 			fprintf(stderr, "%s: sarad did not finish its answer within %d ms\n", program,

@@ -17,7 +17,9 @@
 #include <sys/socket.h>
 
 #include "announce_codec.h"
+#include "clock.h"
 #include "config.h"
+#include "log.h"
 #include "gateway.h"
 #include "nfqueue.h"
 #include <signal.h>
@@ -33,7 +35,6 @@
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t dump_requested;
-static bool use_syslog;
 
 struct gw_stats {
 	uint64_t packets, announcements, sent, send_errors, encode_errors, verdict_errors;
@@ -51,36 +52,6 @@ struct gw {
 	socklen_t dispatcher_len;
 	struct gw_stats stats;
 };
-
-static void log_msg(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void log_msg(int priority, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (use_syslog) {
-		vsyslog(priority, fmt, ap);
-	} else {
-		fputs("sara-gw: ", stderr);
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-	}
-	va_end(ap);
-}
-
-static uint64_t clock_ms(clockid_t clock)
-{
-	struct timespec ts;
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static uint64_t wall_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static void on_signal(int sig)
 {
@@ -215,8 +186,7 @@ static int run_gateway(struct gw *g, uint16_t queue_num, bool foreground)
 			status = 1;
 			goto out;
 		}
-		use_syslog = true;
-		openlog("sara-gw", LOG_PID, LOG_DAEMON);
+		log_open("sara-gw", false, true);
 	}
 	install_signals();
 	log_msg(LOG_INFO, "queue %u, announcing to %s as sender %u", queue_num,
@@ -405,6 +375,7 @@ int main(int argc, char **argv)
 	int opt;
 
 	g.sock = -1;
+	log_open("sara-gw", true, false);
 	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config_path = optarg; break;
@@ -480,6 +451,6 @@ int main(int argc, char **argv)
 	}
 	g.sender = (uint32_t)id;
 	/* A restarted gateway continues above every sequence it used before. */
-	g.seq = wall_us();
+	g.seq = clock_us(CLOCK_REALTIME);
 	return run_gateway(&g, (uint16_t)queue_num, foreground);
 }

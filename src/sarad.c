@@ -17,6 +17,7 @@
 
 #include "agent_listener.h"
 #include "announce_listener.h"
+#include "clock.h"
 #include "config.h"
 #include "control.h"
 #include "counters.h"
@@ -101,11 +102,10 @@ struct daemon {
 	struct log_limit log_overflow, log_verdict_error, log_ct_error, log_load;
 };
 
+/* The engine's clock, also handed to the listeners and the control socket. */
 static uint64_t monotonic_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return clock_ms(CLOCK_MONOTONIC);
 }
 
 static bool stopping(struct daemon *d)
