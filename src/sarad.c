@@ -590,13 +590,12 @@ static void log_counters(struct daemon *d, const char *when)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: sarad -c CLUSTER.cfg [--foreground] [--check-config] [--queue-balance]\n"
+		"usage: sarad -c CLUSTER.cfg [--foreground] [--check-config]\n"
 		"  -c, --config FILE   the cluster configuration\n"
 		"  -f, --foreground    stay in the foreground and log to stderr (else syslog)\n"
 		"      --check-config  validate the configuration and exit (0 ok, 2 errors)\n"
-		"      --queue-balance the rules spread packets over queue.first..first+count-1\n"
-		"                      (iptables --queue-balance); sarad serves every queue of the\n"
-		"                      range with one thread each either way; accepted for clarity\n");
+		"One thread serves each queue of queue.first..first+count-1; with count > 1 the\n"
+		"rules spread packets over them (iptables --queue-balance).\n");
 }
 
 static void log_config_summary(const struct daemon *d)
@@ -839,7 +838,6 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "check-config", no_argument, NULL, 'C' },
-		{ "queue-balance", no_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -854,7 +852,6 @@ int main(int argc, char **argv)
 		case 'c': config_path = optarg; break;
 		case 'f': d->foreground = true; break;
 		case 'C': check_only = true; break;
-		case 'B': break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
