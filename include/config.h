@@ -24,7 +24,11 @@ enum selection_algorithm {
 
 enum full_policy { FULL_PASS = 0, FULL_DROP };       /* limits.when_full */
 enum malformed_policy { MALFORMED_PASS = 0, MALFORMED_DROP };
-enum reject_mode { REJECT_DROP = 0, REJECT_503 };
+enum reject_mode { REJECT_DROP = 0, REJECT_503 };             /* admission.reject (SIP) */
+enum rtsp_reject_mode { RTSP_REJECT_DROP = 0, RTSP_REJECT_RESET }; /* admission.rtsp_reject */
+/* admission.policy: SA2C, or the session-unaware baseline of the goodput
+ * experiment (every packet sarad sees dropped with the new-session p). */
+enum admission_policy { ADMISSION_POLICY_SA2C = 0, ADMISSION_POLICY_RANDOM };
 
 struct config_server {
 	char id[CONFIG_ID_MAX];
@@ -52,9 +56,12 @@ struct sara_config {
 	struct { enum selection_algorithm algorithm; uint32_t window, slow_start_s; } selection;
 	struct {
 		bool enabled;
+		enum admission_policy policy;
 		double t1, t2, t3, c, alpha;
 		enum reject_mode reject;
+		enum rtsp_reject_mode rtsp_reject;
 		uint32_t retry_after_s;
+		uint32_t replies_per_s;    /* 503s and RSTs sent per second at most */
 	} admission;
 	struct {
 		uint32_t flows, sessions;

@@ -41,11 +41,20 @@ enum verdict_reason {
 	REASON_ADMISSION,       /* refused by admission control */
 };
 
+/* What the adapter should answer a refused packet with, besides dropping it
+ * (admission.reject, admission.rtsp_reject). */
+enum verdict_reply {
+	REPLY_NONE = 0,
+	REPLY_SIP_503,           /* a SIP request over UDP: 503 with Retry-After */
+	REPLY_TCP_RESET,         /* the SYN of a new RTSP connection: RST */
+};
+
 struct verdict {
 	uint8_t action;          /* enum verdict_action */
 	uint8_t identity;        /* enum flow_identity */
 	uint8_t reason;          /* enum verdict_reason */
 	bool new_flow;           /* first packet of this flow the engine has seen */
+	uint8_t reply;           /* enum verdict_reply, with VERDICT_DROP only */
 	int server;              /* index into cfg->servers, or ENGINE_NO_SERVER */
 	uint32_t mark;           /* that server's fwmark, 0 for none */
 	uint64_t session;        /* session serial (never reused), 0 for none */
@@ -75,6 +84,9 @@ struct engine_hooks {
 	 * the engine: return true while the kernel still carries the flow (its
 	 * conntrack entry exists), and the flow and its session are kept. */
 	bool (*flow_active)(void *ctx, const struct flow_key *key, int server);
+	/* A seen flow moved to another server (its server failed): the
+	 * kernel's connmark for it must follow (mark: the new server's). */
+	void (*flow_moved)(void *ctx, const struct flow_key *key, int server, uint32_t mark);
 };
 
 struct engine_stats {
@@ -87,6 +99,7 @@ struct engine_stats {
 };
 
 struct engine;
+struct admission;
 
 /* cfg is copied. now_ms is the adapter's monotonic clock. */
 struct engine *engine_create(const struct sara_config *cfg, const struct engine_hooks *hooks,
@@ -109,12 +122,41 @@ void engine_announce(struct engine *engine, const struct announcement *ann, uint
 void engine_advance(struct engine *engine, uint64_t now_ms);
 
 bool engine_session_info(const struct engine *engine, uint64_t serial, struct session_info *out);
+/* Calls fn for every session in table order until fn returns false
+ * (the control socket's session listing). Linear in the table's capacity. */
+void engine_foreach_session(const struct engine *engine,
+			    bool (*fn)(void *ctx, const struct session_info *session), void *ctx);
+
+/* One server as the selector sees it, for sara-ctl servers. */
+struct engine_server_info {
+	bool available;          /* may take new sessions */
+	uint32_t sessions;       /* sessions pinned to it now */
+	double weight;           /* configured */
+	double weight_factor;    /* slow start: 0..1 of the weight in use now */
+	double load_estimate;    /* shell estimate 0..1, or -1 without load reports */
+};
+bool engine_server_info(const struct engine *engine, unsigned server, struct engine_server_info *out);
 void engine_get_stats(const struct engine *engine, struct engine_stats *out);
 /* Calls fn for every non-zero named counter (drops, malformed reasons...). */
 void engine_foreach_counter(const struct engine *engine,
 			    void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx);
-/* Server availability, for drain and failure (sessions keep their server). */
+/* Server availability, for drain (sessions keep their server). */
 void engine_set_server_available(struct engine *engine, unsigned server, bool available);
+/* A server failed: it gets no new sessions, and its sessions (with their
+ * flows) and its sessionless flows move to the remaining servers, spread
+ * evenly by sessions per weight; hooks.flow_moved is told about every seen
+ * flow. Returns the number of sessions moved (0 when no server is left:
+ * they stay, and fail open). */
+uint32_t engine_server_failed(struct engine *engine, unsigned server);
+/* Slow start: the share of its weight a joining server may use (0..1). */
+void engine_set_server_weight_factor(struct engine *engine, unsigned server, double factor);
+/* A server's combined load (0..1) from its agent: one shell sample. */
+void engine_report_server_load(struct engine *engine, unsigned server, double load);
+/* Once per agents interval: the cluster load of admission control from
+ * the available servers' shell estimates (DESIGN.md sections 6 and 7),
+ * and the dispatcher's own load (0..1). */
+void engine_update_admission(struct engine *engine, uint64_t now_ms, double dispatcher_load);
+const struct admission *engine_admission(const struct engine *engine);
 const struct sara_config *engine_config(const struct engine *engine);
 
 const char *flow_identity_name(enum flow_identity identity);

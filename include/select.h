@@ -24,6 +24,14 @@ bool selector_is_available(const struct selector *sel, unsigned server);
 void selector_session_added(struct selector *sel, unsigned server);
 void selector_session_removed(struct selector *sel, unsigned server);
 uint32_t selector_sessions(const struct selector *sel, unsigned server);
+/* Slow start (DESIGN.md section 7): the share of its weight a server that
+ * is joining may use, 0..1 (sarad passes server_health_weight_factor).
+ * Round-robin, least sessions and hash use weight * factor. Shell, whose
+ * forecast would send every new session to a joining, idle-looking server,
+ * lets a ramping server take a pick it wins only factor of the times (a
+ * deterministic credit), and gives the others to the next best. */
+void selector_set_weight_factor(struct selector *sel, unsigned server, double factor);
+double selector_weight_factor(const struct selector *sel, unsigned server);
 /* A load sample in 0..1 for the shell forecast (from node agents). */
 void selector_report_load(struct selector *sel, unsigned server, double load);
 /* The shell estimate for a server: (1-err)*forecast + err*measured, or -1
@@ -35,5 +43,16 @@ double selector_estimate(const struct selector *sel, unsigned server);
  * server that leaves or joins (weighted rendezvous hashing). Shell falls back
  * to least sessions per weight for servers that have no load samples. */
 int selector_pick(struct selector *sel, const void *key, size_t key_len);
+/* Shell's guard against a lying agent: a server already holding more than
+ * SELECT_SHELL_SHARE_CAP times its weighted share of the sessions (plus
+ * SELECT_SHELL_SHARE_SLACK) is not picked while another server is below
+ * its cap, whatever load it reports. */
+#define SELECT_SHELL_SHARE_CAP 2.0
+#define SELECT_SHELL_SHARE_SLACK 8.0
+/* For re-pinning a failed server's sessions one by one: the available
+ * server with the fewest sessions per weight (with the callers' counts
+ * updated between calls this spreads them evenly, where a load forecast,
+ * unchanged during the burst, would put them all on one neighbour). */
+int selector_pick_even(struct selector *sel);
 
 #endif

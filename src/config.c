@@ -14,6 +14,8 @@ _Static_assert(sizeof(enum selection_algorithm) == sizeof(int), "enum width");
 _Static_assert(sizeof(enum full_policy) == sizeof(int), "enum width");
 _Static_assert(sizeof(enum malformed_policy) == sizeof(int), "enum width");
 _Static_assert(sizeof(enum reject_mode) == sizeof(int), "enum width");
+_Static_assert(sizeof(enum rtsp_reject_mode) == sizeof(int), "enum width");
+_Static_assert(sizeof(enum admission_policy) == sizeof(int), "enum width");
 
 #define LABEL_MAX 96  /* "servers[63].address"; each part printed with %.40s */
 #define MARK_MAX 2147483648u  /* 2^31: the design's upper bound for fwmarks */
@@ -106,6 +108,12 @@ static const struct choice malformed_choices[] = {
 static const struct choice reject_choices[] = {
 	{ "drop", REJECT_DROP }, { "503", REJECT_503 }, { NULL, 0 },
 };
+static const struct choice policy_choices[] = {
+	{ "sa2c", ADMISSION_POLICY_SA2C }, { "random", ADMISSION_POLICY_RANDOM }, { NULL, 0 },
+};
+static const struct choice rtsp_reject_choices[] = {
+	{ "drop", RTSP_REJECT_DROP }, { "reset", RTSP_REJECT_RESET }, { NULL, 0 },
+};
 
 static const struct config_key port_keys[] = {
 	ARRAY_KEY(KEY_PORTS, "sip", CFG, sip_ports, sip_port_count, false),
@@ -136,6 +144,7 @@ static const struct config_key selection_keys[] = {
 };
 static const struct config_key admission_keys[] = {
 	BOOL_KEY("enabled", CFG, admission.enabled),
+	CHOICE_KEY("policy", CFG, admission.policy, policy_choices),
 	FLOAT_KEY("t1", CFG, admission.t1, 0.0, 1.0, false),
 	FLOAT_KEY("t2", CFG, admission.t2, 0.0, 1.0, false),
 	FLOAT_KEY("t3", CFG, admission.t3, 0.0, 1.0, false),
@@ -143,6 +152,8 @@ static const struct config_key admission_keys[] = {
 	FLOAT_KEY("alpha", CFG, admission.alpha, 0.0, 1.0, false),
 	CHOICE_KEY("reject", CFG, admission.reject, reject_choices),
 	UINT_KEY("retry_after_s", CFG, admission.retry_after_s, 1, 3600),
+	CHOICE_KEY("rtsp_reject", CFG, admission.rtsp_reject, rtsp_reject_choices),
+	UINT_KEY("replies_per_s", CFG, admission.replies_per_s, 1, 1000000),
 };
 static const struct config_key limit_keys[] = {
 	UINT_KEY("flows", CFG, limits.flows, 1, 100000000),
@@ -718,6 +729,8 @@ void config_defaults(struct sara_config *cfg)
 	cfg->admission.alpha = 0.7;
 	cfg->admission.reject = REJECT_503;
 	cfg->admission.retry_after_s = 5;
+	cfg->admission.rtsp_reject = RTSP_REJECT_RESET;
+	cfg->admission.replies_per_s = 1000;
 	cfg->limits.flows = 1000000;
 	cfg->limits.sessions = 250000;
 	cfg->limits.when_full = FULL_PASS;

@@ -3,6 +3,7 @@
  * Pure: packets and announcements in, verdicts and hook calls out. */
 #include "engine.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,14 +352,17 @@ static void session_schedule(struct engine *engine, uint32_t sid)
 	timer_wheel_schedule(engine->session_timers, sid, at);
 }
 
+/* admit: the session starts with a client's request the adapter can
+ * still refuse (a UDP message, or the SYN of an RTSP connection). */
 static uint32_t session_create(struct engine *engine, const struct signal_facts *facts,
 			       const char *key, size_t key_len, int pinned_server,
-			       const struct flow_key *conn)
+			       const struct flow_key *conn, bool admit)
 {
 	uint32_t sid;
 	struct session *s;
 	int server = pinned_server;
-	if (!admission_decide(&engine->admission, ADMIT_NEW_SESSION)) {
+	if (admit && engine->cfg.admission.policy == ADMISSION_POLICY_SA2C &&
+	    !admission_decide(&engine->admission, ADMIT_NEW_SESSION)) {
 		counter_add(&engine->counters, "admission_refused", 1);
 		engine->packet_refusal = REASON_ADMISSION;
 		return SESSION_NIL;
@@ -439,7 +443,8 @@ static size_t connection_key(const struct flow_key *conn, char *buf, size_t size
 /* Finds or makes the session a message belongs to. flow is the signalling
  * flow it came on (FLOW_NIL for announcements of unseen flows). */
 static uint32_t session_for_message(struct engine *engine, const struct signal_facts *facts,
-				    uint32_t fid, const struct flow_key *conn, int pinned_server)
+				    uint32_t fid, const struct flow_key *conn, enum media_side side,
+				    int pinned_server)
 {
 	struct flow *f = fid != FLOW_NIL ? &engine->flows.flows[fid] : NULL;
 	const struct proto_handler *handler = proto_by_id((enum proto_id)facts->proto);
@@ -465,8 +470,14 @@ static uint32_t session_for_message(struct engine *engine, const struct signal_f
 			sid = conn_sid;
 		}
 	}
+	/* Admission applies to a client's message that can be refused: not
+	 * to the server's side (the gateway's announcements: the server has
+	 * taken the session), and not inside a TCP connection, whose bytes
+	 * reassembly has already taken (dropping the segment would not take
+	 * them back, and the connection, pinned at its SYN, stays). */
 	if (sid == SESSION_NIL && facts->creates_session)
-		sid = session_create(engine, facts, facts->key, facts->key_len, pinned_server, conn);
+		sid = session_create(engine, facts, facts->key, facts->key_len, pinned_server, conn,
+				     side == SIDE_CLIENT && (!conn || conn->l4 != L4_TCP));
 	return sid;
 }
 
@@ -474,7 +485,7 @@ static uint32_t session_for_message(struct engine *engine, const struct signal_f
 static uint32_t apply_facts(struct engine *engine, const struct signal_facts *facts, uint32_t fid,
 			    const struct flow_key *conn, enum media_side side, int pinned_server)
 {
-	uint32_t sid = session_for_message(engine, facts, fid, conn, pinned_server);
+	uint32_t sid = session_for_message(engine, facts, fid, conn, side, pinned_server);
 	struct session *s;
 	if (sid == SESSION_NIL) {
 		counter_add(&engine->counters, facts->proto == PROTO_SIP ? "sip_no_session" : "rtsp_no_session", 1);
@@ -727,7 +738,7 @@ static uint32_t signalling_flow_create(struct engine *engine, const struct packe
 		uint32_t sid;
 		memset(&facts, 0, offsetof(struct signal_facts, streams));
 		facts.proto = (uint8_t)handler->id;
-		sid = session_create(engine, &facts, key, key_len, -1, &pkt->key);
+		sid = session_create(engine, &facts, key, key_len, -1, &pkt->key, true);
 		if (sid != SESSION_NIL) {
 			engine->sessions.sessions[sid].key_is_connection = true;
 			session_attach_flow(engine, sid, fid);
@@ -778,6 +789,14 @@ static void packet_decided(struct engine *engine, uint32_t fid, const struct pac
 			engine->last_verdict_session = f->session;
 			if (f->server < 0)
 				f->server = engine->sessions.sessions[f->session].server;
+			/* Established sessions are degraded only above T3. */
+			if (engine->admission.enabled && engine->admission.load > engine->admission.current.t3 &&
+			    engine->cfg.admission.policy == ADMISSION_POLICY_SA2C &&
+			    !admission_decide(&engine->admission, ADMIT_ESTABLISHED)) {
+				out->action = VERDICT_DROP;
+				out->reason = REASON_ADMISSION;
+				return;
+			}
 		} else {
 			out->reason = REASON_UNPREDICTED;
 		}
@@ -825,6 +844,11 @@ static void packet_decided(struct engine *engine, uint32_t fid, const struct pac
 			verdict_set_server(engine, out, placement_server(engine, pkt->key.src, 16));
 		else
 			out->action = VERDICT_DROP;
+		/* A dropped INVITE over UDP is retransmitted (RFC 3261 17.1.1.2),
+		 * which feeds the overload; a 503 with Retry-After stops it. */
+		if (out->reason == REASON_ADMISSION && f->proto == PROTO_SIP &&
+		    engine->cfg.admission.reject == REJECT_503)
+			out->reply = REPLY_SIP_503;
 	} else {
 		/* A UDP message tied to no session: keep one client together.
 		 * Fix (test_engine): only a message that did not parse is
@@ -854,6 +878,15 @@ static void engine_decide(struct engine *engine, const struct packet *pkt, uint3
 	flow_key_dst(&pkt->key, &dst_end);
 	if (!config_is_vip(&engine->cfg, &dst_end.addr)) {
 		out->reason = REASON_NOT_VIP;
+		return;
+	}
+	/* The goodput experiment's baseline: blind to sessions, every packet
+	 * is refused with the new-session probability (counted as "new"). */
+	if (engine->cfg.admission.policy == ADMISSION_POLICY_RANDOM && engine->admission.enabled &&
+	    engine->admission.load > engine->admission.current.t1 &&
+	    !admission_decide(&engine->admission, ADMIT_NEW_SESSION)) {
+		out->action = VERDICT_DROP;
+		out->reason = REASON_ADMISSION;
 		return;
 	}
 	fid = bucket == NO_BUCKET ? flow_table_lookup_exact(&engine->flows, &pkt->key)
@@ -894,6 +927,12 @@ static void engine_decide(struct engine *engine, const struct packet *pkt, uint3
 			 * merely full under when_full = pass). */
 			out->reason = engine->packet_refusal != REASON_SESSION ? engine->packet_refusal
 									    : REASON_TABLE_FULL;
+			/* RTSP has no stateless answer before its connection is up:
+			 * a refused SYN can only be reset (or dropped). */
+			if (out->reason == REASON_ADMISSION && pkt->key.l4 == L4_TCP &&
+			    (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN &&
+			    engine->cfg.admission.rtsp_reject == RTSP_REJECT_RESET)
+				out->reply = REPLY_TCP_RESET;
 			if (engine->cfg.limits.when_full == FULL_DROP || out->reason != REASON_TABLE_FULL)
 				out->action = VERDICT_DROP;
 			else
@@ -1084,6 +1123,32 @@ bool engine_session_info(const struct engine *engine, uint64_t serial, struct se
 	return false;
 }
 
+void engine_foreach_session(const struct engine *engine,
+			    bool (*fn)(void *ctx, const struct session_info *session), void *ctx)
+{
+	for (uint32_t i = 0; i < engine->sessions.capacity; i++) {
+		struct session_info info;
+		if (!engine->sessions.sessions[i].in_use)
+			continue;
+		session_info_fill(&engine->sessions.sessions[i], &info);
+		if (!fn(ctx, &info))
+			return;
+	}
+}
+
+bool engine_server_info(const struct engine *engine, unsigned server, struct engine_server_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (server >= engine->cfg.server_count)
+		return false;
+	out->available = selector_is_available(engine->selector, server);
+	out->sessions = selector_sessions(engine->selector, server);
+	out->weight = engine->cfg.servers[server].weight;
+	out->weight_factor = selector_weight_factor(engine->selector, server);
+	out->load_estimate = selector_estimate(engine->selector, server);
+	return true;
+}
+
 void engine_get_stats(const struct engine *engine, struct engine_stats *out)
 {
 	*out = engine->stats;
@@ -1109,6 +1174,91 @@ void engine_set_server_available(struct engine *engine, unsigned server, bool av
 {
 	if (server < engine->cfg.server_count)
 		selector_set_available(engine->selector, server, available);
+}
+
+static void flow_move(struct engine *engine, struct flow *f, int server)
+{
+	f->server = (int16_t)server;
+	/* An announced flow has no conntrack entry yet; a seen one may. */
+	if (f->identity != FLOW_ANNOUNCED && engine->hooks.flow_moved)
+		engine->hooks.flow_moved(engine->hooks.ctx, &f->key, server,
+					 engine->cfg.servers[server].mark);
+}
+
+uint32_t engine_server_failed(struct engine *engine, unsigned server)
+{
+	uint32_t moved = 0;
+	if (server >= engine->cfg.server_count)
+		return 0;
+	selector_set_available(engine->selector, server, false);
+	/* One failure is a rare event: a pass over each pool is affordable,
+	 * and keeps the hot path free of per-server lists. */
+	for (uint32_t sid = 0; sid < engine->sessions.capacity; sid++) {
+		struct session *s = &engine->sessions.sessions[sid];
+		int target;
+		if (!s->in_use || s->server != (int)server)
+			continue;
+		target = selector_pick_even(engine->selector);
+		if (target < 0)
+			break;
+		selector_session_removed(engine->selector, server);
+		selector_session_added(engine->selector, (unsigned)target);
+		s->server = (int16_t)target;
+		for (uint32_t fid = s->flows_head; fid != FLOW_NIL; fid = engine->flows.flows[fid].session_next)
+			flow_move(engine, &engine->flows.flows[fid], target);
+		moved++;
+	}
+	for (uint32_t fid = 0; fid < engine->flows.capacity; fid++) {
+		struct flow *f = &engine->flows.flows[fid];
+		int target;
+		if (!f->in_use || f->server != (int)server)
+			continue;
+		/* A session's flow still here was left behind for want of a
+		 * server; a sessionless one is placed again by its source. */
+		if (f->session != FLOW_NIL)
+			target = engine->sessions.sessions[f->session].server;
+		else
+			target = placement_server(engine, f->key.src, 16);
+		if (target >= 0 && target != (int)server)
+			flow_move(engine, f, target);
+	}
+	if (moved)
+		counter_add(&engine->counters, "sessions_repinned", moved);
+	return moved;
+}
+
+void engine_set_server_weight_factor(struct engine *engine, unsigned server, double factor)
+{
+	selector_set_weight_factor(engine->selector, server, factor);
+}
+
+void engine_report_server_load(struct engine *engine, unsigned server, double load)
+{
+	selector_report_load(engine->selector, server, load);
+}
+
+void engine_update_admission(struct engine *engine, uint64_t now_ms, double dispatcher_load)
+{
+	double loads[CONFIG_MAX_SERVERS], weights[CONFIG_MAX_SERVERS];
+	unsigned n = 0;
+	for (unsigned i = 0; i < engine->cfg.server_count; i++) {
+		double estimate = selector_estimate(engine->selector, i);
+		/* A server without reports yet says nothing about the cluster. */
+		if (!selector_is_available(engine->selector, i) || estimate < 0)
+			continue;
+		loads[n] = estimate;
+		weights[n] = engine->cfg.servers[i].weight *
+			     fmax(selector_weight_factor(engine->selector, i), 0.001);
+		n++;
+	}
+	admission_report_dispatcher_load(&engine->admission, dispatcher_load);
+	if (n > 0)
+		admission_report_load(&engine->admission, now_ms, loads, weights, n);
+}
+
+const struct admission *engine_admission(const struct engine *engine)
+{
+	return &engine->admission;
 }
 
 const struct sara_config *engine_config(const struct engine *engine)

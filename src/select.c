@@ -26,6 +26,8 @@ struct selector {
 	double weight[CONFIG_MAX_SERVERS];
 	bool available[CONFIG_MAX_SERVERS];
 	uint32_t sessions[CONFIG_MAX_SERVERS];
+	double factor[CONFIG_MAX_SERVERS];     /* slow start, 0..1 */
+	double ramp_credit[CONFIG_MAX_SERVERS]; /* shell: picks earned while ramping */
 	double rr_current[CONFIG_MAX_SERVERS]; /* smooth WRR running weights */
 	/* Rendezvous hashing: a key every dispatcher of the cluster derives
 	 * the same way, and each server's id hashed under it, so a server's
@@ -71,6 +73,7 @@ struct selector *selector_create(const struct sara_config *cfg)
 		const char *id = cfg->servers[i].id;
 
 		sel->weight[i] = cfg->servers[i].weight;
+		sel->factor[i] = 1.0;
 		sel->available[i] = true;
 		sel->server_hash[i] = hash_bytes(&sel->hash_key, id, strnlen(id, CONFIG_ID_MAX));
 	}
@@ -90,6 +93,34 @@ void selector_set_available(struct selector *sel, unsigned server, bool availabl
 	/* Restart the round-robin sequence: stale running weights would
 	 * otherwise give a returning server a burst or a drought. */
 	memset(sel->rr_current, 0, sizeof(sel->rr_current));
+}
+
+void selector_set_weight_factor(struct selector *sel, unsigned server, double factor)
+{
+	if (!sel || server >= sel->server_count || isnan(factor))
+		return;
+	if (factor < 0)
+		factor = 0;
+	if (factor > 1)
+		factor = 1;
+	if (factor >= 1 || sel->factor[server] >= 1)
+		sel->ramp_credit[server] = 0;
+	sel->factor[server] = factor;
+}
+
+double selector_weight_factor(const struct selector *sel, unsigned server)
+{
+	if (!sel || server >= sel->server_count)
+		return 0;
+	return sel->factor[server];
+}
+
+/* The weight in use now. A factor of 0 (a caller's rounding) still leaves
+ * a sliver, so that ratios stay finite. */
+static double effective_weight(const struct selector *sel, unsigned i)
+{
+	double factor = sel->factor[i] > 0.001 ? sel->factor[i] : 0.001;
+	return sel->weight[i] * factor;
 }
 
 bool selector_is_available(const struct selector *sel, unsigned server)
@@ -195,8 +226,8 @@ static int pick_round_robin(struct selector *sel)
 	for (unsigned i = 0; i < sel->server_count; i++) {
 		if (!sel->available[i])
 			continue;
-		sel->rr_current[i] += sel->weight[i];
-		total += sel->weight[i];
+		sel->rr_current[i] += effective_weight(sel, i);
+		total += effective_weight(sel, i);
 		if (best < 0 || sel->rr_current[i] > sel->rr_current[best])
 			best = (int)i;
 	}
@@ -215,7 +246,7 @@ static int pick_least_sessions(const struct selector *sel)
 
 		if (!sel->available[i])
 			continue;
-		ratio = sel->sessions[i] / sel->weight[i];
+		ratio = sel->sessions[i] / effective_weight(sel, i);
 		if (best < 0 || ratio < best_ratio) {
 			best = (int)i;
 			best_ratio = ratio;
@@ -241,7 +272,7 @@ static int pick_hash(const struct selector *sel, const void *key, size_t key_len
 		/* The top 53 bits, centred in their interval: u in (0, 1),
 		 * so ln(u) is finite and negative. */
 		u = ((double)(h >> 11) + 0.5) * 0x1.0p-53;
-		score = -sel->weight[i] / log(u);
+		score = -effective_weight(sel, i) / log(u);
 		if (best < 0 || score > best_score) {
 			best = (int)i;
 			best_score = score;
@@ -250,37 +281,82 @@ static int pick_hash(const struct selector *sel, const void *key, size_t key_len
 	return best;
 }
 
-static int pick_shell(const struct selector *sel)
+/* Shell's order: estimate per weight, then sessions per weight, then the
+ * lower index. A server without samples yet (just joined, agent not
+ * reporting) counts as estimate 0, like the idle server it probably is;
+ * slow start tempers that for a joining server. */
+struct shell_rank {
+	double load, sessions;
+};
+
+static bool shell_better(const struct shell_rank *a, const struct shell_rank *b)
 {
+	return a->load < b->load || (a->load == b->load && a->sessions < b->sessions);
+}
+
+static int pick_shell(struct selector *sel)
+{
+	struct shell_rank rank[CONFIG_MAX_SERVERS];
+	bool candidate[CONFIG_MAX_SERVERS] = { false };
 	bool any_samples = false;
-	int best = -1;
-	double best_load = 0, best_sessions = 0;
+	double total_sessions = 0, total_weight = 0;
+	unsigned candidates = 0;
+	int fallback = -1;
 
 	for (unsigned i = 0; i < sel->server_count; i++)
 		any_samples |= sel->available[i] && sel->load[i].count > 0;
 	if (!any_samples)
 		return pick_least_sessions(sel);
-	/* Mixed case: a server without samples yet (just joined, agent not
-	 * reporting) counts as estimate 0, i.e. idle, like the newly joined
-	 * server it probably is; ties on estimate/weight (several such servers,
-	 * or idle ones) go to the fewest sessions per weight, then the lowest
-	 * index, so a burst of new sessions spreads instead of piling onto one.
-	 * Slow start will temper the "idle" assumption for joining servers. */
 	for (unsigned i = 0; i < sel->server_count; i++) {
-		double estimate, load, sessions;
+		if (!sel->available[i])
+			continue;
+		total_sessions += sel->sessions[i];
+		total_weight += effective_weight(sel, i);
+	}
+	for (unsigned i = 0; i < sel->server_count; i++) {
+		double estimate, cap;
 
 		if (!sel->available[i])
 			continue;
 		estimate = sel->load[i].count > 0 ? sel->load[i].estimate : 0;
-		load = estimate / sel->weight[i];
-		sessions = sel->sessions[i] / sel->weight[i];
-		if (best < 0 || load < best_load || (load == best_load && sessions < best_sessions)) {
-			best = (int)i;
-			best_load = load;
-			best_sessions = sessions;
+		rank[i].load = estimate / effective_weight(sel, i);
+		rank[i].sessions = sel->sessions[i] / effective_weight(sel, i);
+		if (fallback < 0 || shell_better(&rank[i], &rank[fallback]))
+			fallback = (int)i;
+		/* However idle it claims to be, no server pulls more than its
+		 * capped share of the sessions. */
+		cap = SELECT_SHELL_SHARE_CAP * total_sessions * effective_weight(sel, i) / total_weight +
+		      SELECT_SHELL_SHARE_SLACK;
+		if (sel->sessions[i] < cap) {
+			candidate[i] = true;
+			candidates++;
 		}
 	}
-	return best;
+	if (candidates == 0)
+		return fallback;
+	/* Best first; a ramping winner takes the pick only when its credit
+	 * allows (factor of its wins), else the next best is asked. */
+	while (candidates > 0) {
+		int best = -1;
+		for (unsigned i = 0; i < sel->server_count; i++)
+			if (candidate[i] && (best < 0 || shell_better(&rank[i], &rank[best])))
+				best = (int)i;
+		if (sel->factor[best] >= 1)
+			return best;
+		sel->ramp_credit[best] += sel->factor[best];
+		if (sel->ramp_credit[best] >= 1) {
+			sel->ramp_credit[best] -= 1;
+			return best;
+		}
+		candidate[best] = false;
+		candidates--;
+	}
+	return fallback; /* every server is ramping and none had credit */
+}
+
+int selector_pick_even(struct selector *sel)
+{
+	return sel ? pick_least_sessions(sel) : -1;
 }
 
 int selector_pick(struct selector *sel, const void *key, size_t key_len)
