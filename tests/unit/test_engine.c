@@ -1,6 +1,7 @@
 /* test_engine.c - the engine end to end: whole IPv4/IPv6 packets in (client
  * side through engine_packet, server side through a gateway and
  * engine_announce), verdicts, sessions, predictions, timers and counters out. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "admission.h"
 #include "engine.h"
 #include "gateway.h"
 #include "packet.h"
@@ -46,6 +48,9 @@ struct harness {
 	struct session_info last_session_removed;
 	bool kernel_carries_media;     /* what the flow_active hook answers */
 	unsigned flow_active_queries;
+	unsigned flows_moved;
+	struct flow_key last_flow_moved;
+	uint32_t last_flow_moved_mark;
 };
 
 static void on_flow_removed(void *ctx, const struct flow_key *key, int server)
@@ -70,6 +75,16 @@ static bool on_flow_active(void *ctx, const struct flow_key *key, int server)
 	assert_true(server >= 0);
 	h->flow_active_queries++;
 	return h->kernel_carries_media;
+}
+
+static void on_flow_moved(void *ctx, const struct flow_key *key, int server, uint32_t mark)
+{
+	struct harness *h = ctx;
+	assert_true(server >= 0 && server < (int)h->cfg.server_count);
+	assert_int_equal(mark, h->cfg.servers[server].mark);
+	h->flows_moved++;
+	h->last_flow_moved = *key;
+	h->last_flow_moved_mark = mark;
 }
 
 static void parse_address(const char *text, struct netaddr *out)
@@ -113,7 +128,8 @@ static struct harness *harness_new(void (*tweak)(struct sara_config *cfg))
 	struct harness *h = calloc(1, sizeof(*h));
 	struct engine_hooks hooks = { .flow_removed = on_flow_removed,
 				      .session_removed = on_session_removed,
-				      .flow_active = on_flow_active };
+				      .flow_active = on_flow_active,
+				      .flow_moved = on_flow_moved };
 	char err[256];
 	assert_non_null(h);
 	hooks.ctx = h;
@@ -1677,6 +1693,238 @@ static void test_stats(void **state)
 	harness_free(h);
 }
 
+/* ================= server failure and admission control ================= */
+
+static void test_failed_server_sessions_repinned_evenly(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	uint64_t session[9];
+	int server[9], moved_to[SERVER_COUNT] = { 0 };
+	struct engine_server_info info;
+	struct verdict v;
+	char call_id[64];
+
+	(void)state;
+	for (unsigned i = 0; i < 9; i++) {
+		snprintf(call_id, sizeof(call_id), "failover-%u@client", i);
+		session[i] = established_call(h, CLIENT4, VIP4, call_id, (uint16_t)(40000 + 2 * i),
+					      (uint16_t)(20000 + 2 * i), &server[i]);
+		media_packet(h, CLIENT4, (uint16_t)(40000 + 2 * i), VIP4, (uint16_t)(20000 + 2 * i), &v);
+		assert_follows(h, &v, FLOW_SECONDARY, session[i], server[i]);
+	}
+	assert_true(engine_server_info(h->engine, 0, &info));
+	assert_int_equal(info.sessions, 3);  /* round-robin */
+
+	assert_int_equal(engine_server_failed(h->engine, 0), 3);
+	assert_int_equal(engine_counter(h, "sessions_repinned"), 3);
+	/* Every seen media flow of the moved calls was reported with its new
+	 * mark (the connmark must follow). */
+	assert_true(h->flows_moved >= 3);
+	for (unsigned i = 0; i < 9; i++) {
+		struct session_info s = session_of(h, session[i]);
+		if (server[i] != 0) {
+			assert_int_equal(s.server, server[i]);  /* the others stay put */
+			continue;
+		}
+		assert_int_not_equal(s.server, 0);
+		moved_to[s.server]++;
+		media_packet(h, CLIENT4, (uint16_t)(40000 + 2 * i), VIP4, (uint16_t)(20000 + 2 * i), &v);
+		assert_follows(h, &v, FLOW_SECONDARY, session[i], s.server);
+		snprintf(call_id, sizeof(call_id), "failover-%u@client", i);
+		client_sends(h, CLIENT4, VIP4, "BYE", call_id, 2, &v);
+		assert_follows(h, &v, FLOW_SIGNALLING, session[i], s.server);
+	}
+	/* Evenly: not all onto one neighbour. */
+	assert_true(moved_to[1] >= 1 && moved_to[2] >= 1);
+	assert_true(abs(moved_to[1] - moved_to[2]) <= 1);
+	assert_true(engine_server_info(h->engine, 0, &info));
+	assert_false(info.available);
+	assert_int_equal(info.sessions, 0);
+	/* New calls avoid it; it comes back only when told. */
+	for (unsigned i = 0; i < 4; i++) {
+		snprintf(call_id, sizeof(call_id), "after-%u@client", i);
+		start_call(h, CLIENT4, VIP4, call_id, CLIENT4, (uint16_t)(41000 + 2 * i), &server[0]);
+		assert_int_not_equal(server[0], 0);
+	}
+	engine_set_server_available(h->engine, 0, true);
+	assert_true(engine_server_info(h->engine, 0, &info) && info.available);
+	harness_free(h);
+}
+
+static void test_failed_last_server_keeps_sessions(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	int server;
+	(void)state;
+	established_call(h, CLIENT4, VIP4, "alone@client", 40000, 20000, &server);
+	for (unsigned i = 0; i < SERVER_COUNT; i++)
+		if ((int)i != server)
+			engine_server_failed(h->engine, i);
+	/* Nowhere to go: it stays (fail open) rather than being dropped. */
+	assert_int_equal(engine_server_failed(h->engine, (unsigned)server), 0);
+	assert_int_equal(engine_server_failed(h->engine, 99), 0);
+	harness_free(h);
+}
+
+static void admission_on(struct sara_config *cfg)
+{
+	cfg->admission.enabled = true;
+}
+
+static void admission_on_drop(struct sara_config *cfg)
+{
+	cfg->admission.enabled = true;
+	cfg->admission.reject = REJECT_DROP;
+	cfg->admission.rtsp_reject = RTSP_REJECT_DROP;
+}
+
+static void admission_random(struct sara_config *cfg)
+{
+	cfg->admission.enabled = true;
+	cfg->admission.policy = ADMISSION_POLICY_RANDOM;
+}
+
+/* x = max(l_d, l_c): the dispatcher's own load sets it exactly. */
+static void set_load(struct harness *h, double x)
+{
+	h->now += 1000;
+	engine_update_admission(h->engine, h->now, x);
+	assert_true(fabs(engine_admission(h->engine)->load - x) < 1e-9);
+}
+
+static void test_admission_sheds_new_keeps_established(void **state)
+{
+	struct harness *h = harness_new(admission_on);
+	struct tcp_conn rtsp = { CLIENT4, VIP4, 40500, RTSP_PORT, 10, 10 };
+	struct verdict v;
+	uint64_t session;
+	int server;
+	char sdp[1024];
+
+	(void)state;
+	session = established_call(h, CLIENT4, VIP4, "kept@client", 40000, 20000, &server);
+	media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+
+	/* Between T2 and T3: every new session refused with a 503 to send,
+	 * the established call untouched. */
+	set_load(h, 0.85);
+	client_invite(h, CLIENT4_B, VIP4, "shed@client", 1, sdp_audio(sdp, sizeof(sdp), CLIENT4_B, 42000, ""), &v);
+	assert_int_equal(v.action, VERDICT_DROP);
+	assert_int_equal(v.reason, REASON_ADMISSION);
+	assert_int_equal(v.reply, REPLY_SIP_503);
+	client_tcp(h, rtsp.client, rtsp.client_port, rtsp.vip, rtsp.vip_port, rtsp.client_seq, TCP_FLAG_SYN,
+		   NULL, 0, &v);
+	assert_int_equal(v.action, VERDICT_DROP);
+	assert_int_equal(v.reason, REASON_ADMISSION);
+	assert_int_equal(v.reply, REPLY_TCP_RESET);
+	for (unsigned i = 0; i < 50; i++) {
+		media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
+		assert_follows(h, &v, FLOW_SECONDARY, session, server);
+	}
+	client_sends(h, CLIENT4, VIP4, "INFO", "kept@client", 2, &v);
+	assert_follows(h, &v, FLOW_SIGNALLING, session, server);
+
+	/* At C and above: established media is refused too. */
+	set_load(h, 1.0);
+	media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
+	assert_int_equal(v.action, VERDICT_DROP);
+	assert_int_equal(v.reason, REASON_ADMISSION);
+	assert_int_equal(v.reply, REPLY_NONE);
+	assert_true(admission_count(engine_admission(h->engine), ADMISSION_REFUSED, ADMIT_ESTABLISHED,
+				    ADMISSION_ZONE_FULL) >= 1);
+
+	/* Back below T1: everything admitted again. */
+	set_load(h, 0.1);
+	media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+	client_invite(h, CLIENT4_B, VIP4, "shed@client", 1, sdp_audio(sdp, sizeof(sdp), CLIENT4_B, 42000, ""), &v);
+	assert_int_equal(v.action, VERDICT_ACCEPT);
+	assert_int_equal(v.reason, REASON_SESSION);
+	harness_free(h);
+}
+
+static void test_admission_silent_drop_when_configured(void **state)
+{
+	struct harness *h = harness_new(admission_on_drop);
+	struct verdict v;
+	char sdp[1024];
+
+	(void)state;
+	set_load(h, 0.95);
+	client_invite(h, CLIENT4, VIP4, "dropped@client", 1, sdp_audio(sdp, sizeof(sdp), CLIENT4, 42000, ""), &v);
+	assert_int_equal(v.action, VERDICT_DROP);
+	assert_int_equal(v.reason, REASON_ADMISSION);
+	assert_int_equal(v.reply, REPLY_NONE);
+	client_tcp(h, CLIENT4, 40600, VIP4, RTSP_PORT, 1, TCP_FLAG_SYN, NULL, 0, &v);
+	assert_int_equal(v.action, VERDICT_DROP);
+	assert_int_equal(v.reply, REPLY_NONE);
+	harness_free(h);
+}
+
+/* SIP over TCP: the connection is pinned and its bytes taken, so its
+ * INVITEs are admitted (refusing one would route its media nowhere). */
+static void test_admission_spares_sip_over_tcp(void **state)
+{
+	struct harness *h = harness_new(admission_on);
+	struct tcp_conn c = { CLIENT4, VIP4, 40700, SIP_PORT, 100, 100 };
+	char text[TEXT_MAX], sdp[1024];
+	struct verdict v;
+
+	(void)state;
+	tcp_open(h, &c, &v);   /* SIP connections carry no session of their own */
+	set_load(h, 1.0);
+	sip_request(text, sizeof(text), "INVITE", "tcp-call@client", 1, sdp_audio(sdp, sizeof(sdp), CLIENT4, 42000, ""));
+	tcp_client_send(h, &c, text, &v);
+	assert_int_equal(v.action, VERDICT_ACCEPT);
+	assert_int_equal(v.reason, REASON_SESSION);
+	assert_int_not_equal(v.session, 0);
+	harness_free(h);
+}
+
+/* The goodput experiment's baseline drops any packet, blind to sessions. */
+static void test_admission_random_policy(void **state)
+{
+	struct harness *h = harness_new(admission_random);
+	struct verdict v;
+	uint64_t session;
+	int server;
+
+	(void)state;
+	session = established_call(h, CLIENT4, VIP4, "random@client", 40000, 20000, &server);
+	set_load(h, 0.85);  /* closed to new sessions under SA2C; here p = 1 for all */
+	media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
+	assert_int_equal(v.action, VERDICT_DROP);
+	assert_int_equal(v.reason, REASON_ADMISSION);
+	assert_int_equal(v.reply, REPLY_NONE);
+	set_load(h, 0.1);
+	media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+	harness_free(h);
+}
+
+/* The cluster load comes from the servers' shell estimates. */
+static void test_admission_fed_by_server_loads(void **state)
+{
+	struct harness *h = harness_new(admission_on);
+	const struct admission *adm;
+	(void)state;
+	for (unsigned i = 0; i < SERVER_COUNT; i++)
+		engine_report_server_load(h->engine, i, 0.9);
+	h->now += 1000;
+	engine_update_admission(h->engine, h->now, 0.0);
+	adm = engine_admission(h->engine);
+	/* l_c = alpha * mean + (1 - alpha) * var = 0.7 * 0.9 + 0.3 * 0. */
+	assert_true(fabs(adm->cluster_load - 0.7 * 0.9) < 1e-9);
+	/* A failed server leaves the mean. */
+	engine_report_server_load(h->engine, 0, 0.0);
+	engine_server_failed(h->engine, 0);
+	h->now += 1000;
+	engine_update_admission(h->engine, h->now, 0.0);
+	assert_true(fabs(adm->cluster_load - 0.7 * 0.9) < 1e-9);
+	harness_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1715,6 +1963,13 @@ int main(void)
 		cmocka_unit_test(test_rtsp_connection_session_table_full),
 		cmocka_unit_test(test_random_bytes_never_crash),
 		cmocka_unit_test(test_stats),
+		cmocka_unit_test(test_failed_server_sessions_repinned_evenly),
+		cmocka_unit_test(test_failed_last_server_keeps_sessions),
+		cmocka_unit_test(test_admission_sheds_new_keeps_established),
+		cmocka_unit_test(test_admission_silent_drop_when_configured),
+		cmocka_unit_test(test_admission_spares_sip_over_tcp),
+		cmocka_unit_test(test_admission_random_policy),
+		cmocka_unit_test(test_admission_fed_by_server_loads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* test_select.c - unit tests for server selection: weighted round-robin,
  * least sessions, rendezvous hashing and the shell forecast. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -412,6 +413,107 @@ static void test_shell_fallbacks(void **state)
 	selector_destroy(sel);
 }
 
+/* Slow start: a joining server that would win every pick (it reports no
+ * load) takes only factor of them; the rest go to the next best. */
+static void test_shell_slow_start_credit(void **state)
+{
+	const double weights[3] = { 1, 1, 1 };
+	struct selector *sel = make_selector(SELECT_SHELL, weights, 3);
+	unsigned picks[3] = { 0 };
+
+	(void)state;
+	selector_report_load(sel, 0, 0.5);
+	selector_report_load(sel, 1, 0.5);
+	selector_report_load(sel, 2, 0.0);
+	selector_set_weight_factor(sel, 2, 0.25);
+	assert_true(fabs(selector_weight_factor(sel, 2) - 0.25) < EPSILON);
+	for (unsigned i = 0; i < 400; i++)
+		picks[selector_pick(sel, "k", 1)]++;
+	assert_int_equal(picks[2], 100);
+	assert_int_equal(picks[0] + picks[1], 300);
+	/* The ramp over: it wins them all again (its load says it is idle). */
+	selector_set_weight_factor(sel, 2, 1.0);
+	memset(picks, 0, sizeof(picks));
+	for (unsigned i = 0; i < 10; i++)
+		picks[selector_pick(sel, "k", 1)]++;
+	assert_int_equal(picks[2], 10);
+	/* Out-of-range factors are clamped, NaN ignored. */
+	selector_set_weight_factor(sel, 2, 7.0);
+	assert_true(fabs(selector_weight_factor(sel, 2) - 1.0) < EPSILON);
+	selector_set_weight_factor(sel, 2, -1.0);
+	assert_true(fabs(selector_weight_factor(sel, 2)) < EPSILON);
+	selector_set_weight_factor(sel, 2, NAN);
+	assert_true(fabs(selector_weight_factor(sel, 2)) < EPSILON);
+	selector_destroy(sel);
+}
+
+/* Slow start in the other algorithms: the effective weight. */
+static void test_slow_start_weighted_algorithms(void **state)
+{
+	const double weights[2] = { 1, 1 };
+	struct selector *sel = make_selector(SELECT_ROUND_ROBIN, weights, 2);
+	unsigned picks[2] = { 0 };
+
+	(void)state;
+	selector_set_weight_factor(sel, 1, 0.25);
+	for (unsigned i = 0; i < 500; i++)
+		picks[selector_pick(sel, NULL, 0)]++;
+	assert_int_equal(picks[1], 100);  /* 0.25 / 1.25 of the picks */
+	selector_destroy(sel);
+}
+
+/* A lying agent (load 0 forever) cannot pull more than its capped share. */
+static void test_shell_share_cap(void **state)
+{
+	const double weights[3] = { 1, 1, 1 };
+	struct selector *sel = make_selector(SELECT_SHELL, weights, 3);
+	unsigned picks[3] = { 0 };
+
+	(void)state;
+	selector_report_load(sel, 0, 0.9);
+	selector_report_load(sel, 1, 0.5);
+	selector_report_load(sel, 2, 0.6);
+	for (unsigned i = 0; i < 3000; i++) {
+		int server = selector_pick(sel, NULL, 0);
+		assert_true(server >= 0);
+		picks[server]++;
+		selector_session_added(sel, (unsigned)server);
+	}
+	/* Server 2 (0.5) alone would take all 3000: capped at twice its share
+	 * (2 * 1/3 of the sessions) plus the slack. */
+	assert_true(picks[1] <= (unsigned)(SELECT_SHELL_SHARE_CAP * 3000 / 3 + SELECT_SHELL_SHARE_SLACK));
+	assert_true(picks[1] >= 1900);
+	assert_true(picks[0] + picks[2] >= 900);
+	selector_destroy(sel);
+}
+
+/* Re-pinning spreads by sessions per weight, ignoring load forecasts. */
+static void test_pick_even(void **state)
+{
+	const double weights[3] = { 1, 2, 1 };
+	struct selector *sel = make_selector(SELECT_SHELL, weights, 3);
+	unsigned picks[3] = { 0 };
+
+	(void)state;
+	selector_report_load(sel, 0, 0.0);  /* shell would pick it every time */
+	selector_report_load(sel, 1, 0.9);
+	selector_report_load(sel, 2, 0.9);
+	selector_set_available(sel, 2, false);
+	for (unsigned i = 0; i < 30; i++) {
+		int server = selector_pick_even(sel);
+		assert_true(server == 0 || server == 1);
+		picks[server]++;
+		selector_session_added(sel, (unsigned)server);
+	}
+	assert_int_equal(picks[0], 10);
+	assert_int_equal(picks[1], 20);
+	assert_int_equal(picks[2], 0);
+	selector_set_available(sel, 0, false);
+	selector_set_available(sel, 1, false);
+	assert_int_equal(selector_pick_even(sel), -1);
+	selector_destroy(sel);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -430,6 +532,10 @@ int main(void)
 		cmocka_unit_test(test_shell_err_and_clamps),
 		cmocka_unit_test(test_shell_picks_lowest_estimate_per_weight),
 		cmocka_unit_test(test_shell_fallbacks),
+		cmocka_unit_test(test_shell_slow_start_credit),
+		cmocka_unit_test(test_slow_start_weighted_algorithms),
+		cmocka_unit_test(test_shell_share_cap),
+		cmocka_unit_test(test_pick_even),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
