@@ -47,6 +47,7 @@ static enum packet_status decode_transport(uint8_t protocol, const uint8_t *l4, 
 		out->key.sport = read_be16(l4);
 		out->key.dport = read_be16(l4 + 2);
 		out->tcp_seq = read_be32(l4 + 4);
+		out->tcp_ack = read_be32(l4 + 8);
 		out->tcp_flags = l4[13];
 		out->payload = l4 + header_len;
 		out->payload_len = l4_len - header_len;

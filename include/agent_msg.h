@@ -41,6 +41,12 @@ enum agent_load_component {
 };
 
 #define AGENT_LOAD_SCALE 10000
+/* A component the agent does not count (sara-agent --components): sent as
+ * this value (the top bit alone), outside 0..AGENT_LOAD_SCALE, so the
+ * 14-byte format keeps its layout and an older decoder refuses such a report
+ * instead of reading it as a load. Every other value above AGENT_LOAD_SCALE
+ * is still out of range. */
+#define AGENT_LOAD_NOT_REPORTED 0x8000u
 #define AGENT_LOAD_SIZE (4 + 2 * AGENT_LOAD_COMPONENTS)
 
 struct agent_load {
@@ -64,6 +70,7 @@ const char *agent_load_decode(const uint8_t *buf, size_t len, struct agent_load 
 /* A fraction to fixed point: NaN and values above 1 become AGENT_LOAD_SCALE,
  * values below 0 become 0, the rest round to nearest. */
 uint16_t agent_load_to_fixed(double fraction);
+/* The fraction; NaN for AGENT_LOAD_NOT_REPORTED. */
 double agent_load_from_fixed(uint16_t fixed);
 
 /* The wire sender id and the body's host id must both name the same

@@ -1,6 +1,7 @@
 /* control.h - sarad's control socket: a UNIX stream socket at
  * control.socket; a client writes one command line, gets one JSON reply,
- * and the connection closes. Command "status" reports everything sarad counts. */
+ * and the connection closes. Commands: status (everything sarad counts),
+ * servers, sessions [--server ID] [--limit N], drain ID, undrain ID, ping. */
 #ifndef SARA_CONTROL_H
 #define SARA_CONTROL_H
 
@@ -16,6 +17,8 @@
 #include "nfqueue.h"
 
 #define VERDICT_REASONS 16   /* room for enum verdict_reason */
+#define CONTROL_SESSIONS_LIMIT_DEFAULT 1000u   /* sessions listed without --limit */
+#define CONTROL_SESSIONS_LIMIT_MAX 100000u
 
 /* Verdicts by action (enum verdict_action) and reason; updated with atomic
  * adds by the queue threads. */
@@ -25,7 +28,10 @@ struct verdict_counts {
 	uint64_t connmarks_set;       /* accepts that also wrote the flow's connmark */
 };
 
-/* What the status reply reads; every pointer except engine may be NULL. */
+/* What the replies read; every pointer except engine may be NULL.
+ * Lock order: the control module takes engine_lock only around engine_*
+ * calls, and never holds it while it calls the agent listener or the
+ * callbacks below (the listener takes engine_lock under its own lock). */
 struct control_view {
 	const char *cluster;
 	uint64_t (*now_ms)(void);     /* the daemon's monotonic clock */
@@ -45,6 +51,15 @@ struct control_view {
 	void (*foreach_daemon_counter)(void *ctx, void (*fn)(void *fn_ctx, const char *name, uint64_t value),
 				       void *fn_ctx);
 	void *daemon_ctx;
+	/* Operator drain ("drain ID" / "undrain ID"): server is an index into
+	 * the engine's cfg->servers, already checked. A drained server takes no
+	 * new sessions; its current sessions stay. Returns 0, or -1 with err
+	 * filled. Called from the control thread without engine_lock held; ctx
+	 * is daemon_ctx. NULL: drain and undrain answer "not supported". */
+	int (*set_drain)(void *ctx, unsigned server, bool drain, char *err, size_t err_size);
+	/* Whether the operator drained server (the "drained" of "servers" and
+	 * of drain's reply); same calling rules. NULL: "drained" is null. */
+	bool (*is_drained)(void *ctx, unsigned server);
 };
 
 struct control;

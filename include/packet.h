@@ -29,6 +29,7 @@ struct packet {
 	const uint8_t *payload; /* L4 payload (UDP data, TCP segment data) */
 	size_t payload_len;
 	uint32_t tcp_seq;       /* TCP only */
+	uint32_t tcp_ack;       /* TCP only; meaningful when tcp_flags has ACK */
 	uint8_t tcp_flags;      /* TCP only */
 	/* Set when status is PACKET_FRAGMENT (key holds addresses and l4 only). */
 	uint32_t frag_id;

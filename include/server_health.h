@@ -71,6 +71,8 @@ struct server_event {
 	uint64_t planned_ms;             /* SERVER_EVENT_DRAINING: monotonic time of the planned failure */
 	double load;                     /* SERVER_EVENT_LOAD */
 	double components[AGENT_LOAD_COMPONENTS];
+	unsigned counted;                /* SERVER_EVENT_LOAD: bit i set = component i
+					  * counts; the others read 0 and are ignored */
 };
 
 typedef void (*server_health_event_fn)(void *ctx, const struct server_event *event);
@@ -89,6 +91,7 @@ struct server_health_info {
 	bool has_load;
 	double load;
 	double components[AGENT_LOAD_COMPONENTS];
+	unsigned counted;                /* bit i set = component i counts */
 	uint64_t heartbeats, lost, loads;
 };
 
@@ -106,21 +109,36 @@ void server_health_destroy(struct server_health *h);
  * time (wall seconds) into monotonic time. Events fire from inside. */
 void server_health_heartbeat(struct server_health *h, unsigned server, const struct agent_heartbeat *hb,
 			     uint64_t now_ms, uint64_t now_wall_ms);
+/* Every component counts (the bits of server_event.counted). */
+#define SERVER_HEALTH_COUNT_ALL ((1u << AGENT_LOAD_COMPONENTS) - 1u)
+
 /* A load report's components, each a fraction 0..1. NaN, negative and
  * above-1 values are clamped (NaN and >1 to 1, so a lying agent looks busy,
- * never idle) and counted (load_clamped, load_nan). */
+ * never idle) and counted (load_clamped, load_nan). Every component counts. */
 void server_health_load(struct server_health *h, unsigned server, const double components[AGENT_LOAD_COMPONENTS],
 			uint64_t now_ms);
-/* Convenience: a decoded load report. */
+/* The same, only the components whose bit is set in counted count (the
+ * agent's --components); the others are ignored whatever their value. A
+ * report with no counted component is ignored and counted (load_empty). */
+void server_health_load_counted(struct server_health *h, unsigned server,
+				const double components[AGENT_LOAD_COMPONENTS], unsigned counted, uint64_t now_ms);
+/* Convenience: a decoded load report; AGENT_LOAD_NOT_REPORTED components
+ * do not count. */
 void server_health_load_report(struct server_health *h, unsigned server, const struct agent_load *load,
 			       uint64_t now_ms);
 /* Time passes: missed heartbeats and reached drain deadlines become
  * failures. Call at least every interval_ms / 2. */
 void server_health_tick(struct server_health *h, uint64_t now_ms);
 
-/* The combined scalar of a load vector: a weighted mean (cpu 0.35,
- * backlog 0.25, network 0.15, io 0.15, memory 0.10) of clamped components. */
+/* The combined scalar of a load vector, 0..1, from clamped components:
+ * SERVER_HEALTH_COMBINE_MAX * (the largest component) + the rest * (their
+ * weighted mean: cpu 0.35, backlog 0.25, network 0.15, io 0.15, memory 0.10),
+ * so one saturated resource makes the server look nearly full (see
+ * server_health.c). Only the counted components (bits) take part; none
+ * counted gives 0. server_health_combine counts all five. */
+#define SERVER_HEALTH_COMBINE_MAX 0.9
 double server_health_combine(const double components[AGENT_LOAD_COMPONENTS]);
+double server_health_combine_counted(const double components[AGENT_LOAD_COMPONENTS], unsigned counted);
 
 bool server_health_available(const struct server_health *h, unsigned server);
 /* 0 when unavailable; the slow-start ramp (see above) in 0..1 otherwise. */
@@ -131,7 +149,7 @@ bool server_health_get(const struct server_health *h, unsigned server, uint64_t 
 const char *server_state_name(enum server_state state);   /* "unknown", "up", ... */
 const char *server_cause_name(enum server_cause cause);   /* "none", "missed", ... */
 /* heartbeats, heartbeats_lost, heartbeats_reordered, agent_restarts, loads,
- * load_clamped, load_nan, failures, drains, recoveries, recoveries_held,
+ * load_clamped, load_nan, load_empty, failures, drains, recoveries, recoveries_held,
  * bad_server. */
 void server_health_foreach_counter(const struct server_health *h,
 				   void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx);

@@ -71,8 +71,9 @@ const char *agent_load_decode(const uint8_t *buf, size_t len, struct agent_load 
 		return "agent_bad_host";
 	for (unsigned i = 0; i < AGENT_LOAD_COMPONENTS; i++) {
 		load.fixed[i] = get_be16(buf + 4 + 2 * i);
-		/* Our encoder clamps, so a larger value is a broken or hostile agent. */
-		if (load.fixed[i] > AGENT_LOAD_SCALE)
+		/* Our encoder clamps, so a larger value is a broken or hostile
+		 * agent, except the one that says "not counted". */
+		if (load.fixed[i] > AGENT_LOAD_SCALE && load.fixed[i] != AGENT_LOAD_NOT_REPORTED)
 			return "agent_load_out_of_range";
 	}
 	*out = load;
@@ -90,6 +91,8 @@ uint16_t agent_load_to_fixed(double fraction)
 
 double agent_load_from_fixed(uint16_t fixed)
 {
+	if (fixed == AGENT_LOAD_NOT_REPORTED)
+		return NAN;
 	return (double)fixed / AGENT_LOAD_SCALE;
 }
 

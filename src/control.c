@@ -1,8 +1,9 @@
 /* control.c - sarad's control socket (control.h): one command line in,
- * one JSON document out, and the "status" document itself. */
+ * one JSON document out: status, servers, sessions, drain and undrain. */
 #include "control.h"
 
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -18,6 +19,17 @@
 #define CLIENT_TIMEOUT_MS 1000
 #define CLIENTS_PER_POLL 16
 #define JSON_MAX (4u << 20)   /* a status document never grows past this */
+#define COMMAND_WORDS 8       /* "sessions --server ID --limit N" and room for mistakes */
+#define ERROR_TEXT_MAX 4096   /* an error message, with every server id listed */
+/* A session listing is the one reply that grows with the table: it stops
+ * (truncated, "size") before passing SESSIONS_JSON_MAX, so even --limit
+ * CONTROL_SESSIONS_LIMIT_MAX with hostile keys stays bounded. */
+#define SESSIONS_JSON_MAX (32u << 20)
+/* The most one listed session can take: its key escaped (\u00XX, six bytes
+ * per byte), its server id, and the numbers and names around them. */
+#define SESSION_JSON_WORST (6u * SESSION_KEY_MAX + 6u * CONFIG_ID_MAX + 320u)
+#define SESSIONS_TAIL_ROOM 512u /* the counts after the list */
+#define CONTROL_COMMANDS_JSON "[\"status\", \"servers\", \"sessions\", \"drain\", \"undrain\", \"ping\"]"
 
 struct control {
 	int fd;
@@ -30,6 +42,7 @@ struct control {
 struct json {
 	char *text;
 	size_t len, cap;
+	size_t max;           /* 0: JSON_MAX */
 	bool failed;
 	bool need_comma;      /* a value was written at the current nesting level */
 };
@@ -43,7 +56,7 @@ static void json_raw(struct json *j, const char *s, size_t n)
 		char *fresh;
 		while (cap - j->len <= n)
 			cap *= 2;
-		if (cap > JSON_MAX || !(fresh = realloc(j->text, cap))) {
+		if (cap > (j->max ? j->max : JSON_MAX) || !(fresh = realloc(j->text, cap))) {
 			j->failed = true;
 			return;
 		}
@@ -68,6 +81,9 @@ static void json_printf(struct json *j, const char *fmt, ...)
 		json_raw(j, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
+/* Every byte outside printable ASCII is written as \u00XX: session keys
+ * come from the wire and need not be UTF-8, and the reply must stay valid
+ * JSON (a client reads each \u00XX back as the byte XX). */
 static void json_string(struct json *j, const char *s)
 {
 	json_raw(j, "\"", 1);
@@ -76,7 +92,7 @@ static void json_string(struct json *j, const char *s)
 		if (c == '"' || c == '\\') {
 			char esc[2] = { '\\', (char)c };
 			json_raw(j, esc, 2);
-		} else if (c < 0x20) {
+		} else if (c < 0x20 || c >= 0x7f) {
 			json_printf(j, "\\u%04x", c);
 		} else {
 			json_raw(j, s, 1);
@@ -355,39 +371,400 @@ char *control_status_json(const struct control_view *v)
 	return j.text;
 }
 
-char *control_handle_command(const struct control_view *view, const char *line, size_t len)
+/* ---- command lines and replies ---- */
+
+/* A command line split into blank-separated words (up to the line end). */
+struct command_line {
+	char text[COMMAND_MAX];
+	const char *words[COMMAND_WORDS];
+	unsigned count;
+	bool too_many;
+};
+
+static void command_split(const char *line, size_t len, struct command_line *out)
 {
-	char command[COMMAND_MAX];
 	size_t n = 0;
-	/* The first word, without surrounding blanks or the line end. */
-	while (len && (*line == ' ' || *line == '\t')) {
-		line++;
-		len--;
-	}
-	while (n < len && n + 1 < sizeof(command) && line[n] != ' ' && line[n] != '\t' && line[n] != '\r' &&
-	       line[n] != '\n' && line[n] != '\0') {
-		command[n] = line[n];
+	char *p;
+	memset(out, 0, sizeof(*out));
+	while (n < len && n + 1 < sizeof(out->text) && line[n] != '\r' && line[n] != '\n' && line[n] != '\0') {
+		out->text[n] = line[n];
 		n++;
 	}
-	command[n] = '\0';
-	if (strcmp(command, "status") == 0)
+	out->text[n] = '\0';
+	for (p = out->text; *p;) {
+		while (*p == ' ' || *p == '\t')
+			*p++ = '\0';
+		if (!*p)
+			break;
+		if (out->count == COMMAND_WORDS) {
+			out->too_many = true;
+			break;
+		}
+		out->words[out->count++] = p;
+		while (*p && *p != ' ' && *p != '\t')
+			p++;
+	}
+}
+
+/* The finished document (malloc'd), or NULL when it did not fit. */
+static char *json_finish(struct json *j)
+{
+	json_raw(j, "\n", 1);
+	if (j->failed) {
+		free(j->text);
+		return NULL;
+	}
+	return j->text;
+}
+
+static void json_bool(struct json *j, const char *key, bool value)
+{
+	json_key(j, key);
+	json_raw(j, value ? "true" : "false", value ? 4 : 5);
+}
+
+static void json_null(struct json *j, const char *key)
+{
+	json_key(j, key);
+	json_raw(j, "null", 4);
+}
+
+/* A fraction or weight with three decimals; null when not a number. */
+static void json_real(struct json *j, const char *key, double value)
+{
+	json_key(j, key);
+	if (isfinite(value))
+		json_printf(j, "%.3f", value);
+	else
+		json_raw(j, "null", 4);
+}
+
+/* {"ok": false, "error": "..."} */
+static char *reply_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *reply_error(const char *fmt, ...)
+{
+	struct json j = { 0 };
+	char message[ERROR_TEXT_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	json_open(&j, NULL, '{');
+	json_bool(&j, "ok", false);
+	json_key(&j, "error");
+	json_string(&j, message);
+	json_close(&j, '}');
+	return json_finish(&j);
+}
+
+static void engine_lock(const struct control_view *v)
+{
+	if (v->engine_lock)
+		pthread_mutex_lock(v->engine_lock);
+}
+
+static void engine_unlock(const struct control_view *v)
+{
+	if (v->engine_lock)
+		pthread_mutex_unlock(v->engine_lock);
+}
+
+/* The index of the server called id, or -1 with err saying which ids exist. */
+static int find_server(const struct control_view *v, const char *id, char *err, size_t err_size)
+{
+	const struct sara_config *cfg;
+	int found = -1;
+	size_t used;
+	engine_lock(v);
+	cfg = engine_config(v->engine);
+	for (unsigned i = 0; i < cfg->server_count && found < 0; i++)
+		if (strcmp(cfg->servers[i].id, id) == 0)
+			found = (int)i;
+	if (found < 0) {
+		used = (size_t)snprintf(err, err_size, "no server \"%s\"; servers:", id);
+		for (unsigned i = 0; i < cfg->server_count && used < err_size; i++)
+			used += (size_t)snprintf(err + used, err_size - used, "%s %s", i ? "," : "",
+						 cfg->servers[i].id);
+	}
+	engine_unlock(v);
+	return found;
+}
+
+/* ---- servers ---- */
+
+/* One server, gathered in steps so that no two locks are ever held. */
+struct server_row {
+	struct config_server cfg;
+	struct engine_server_info engine;
+	bool has_health;
+	struct server_health_info health;
+	int drained;                  /* -1: no is_drained callback */
+};
+
+static char *command_servers(const struct control_view *v)
+{
+	struct server_row *rows = calloc(CONFIG_MAX_SERVERS, sizeof(*rows));
+	uint64_t now = v->now_ms ? v->now_ms() : v->started_ms;
+	struct json j = { 0 };
+	unsigned count;
+	char *reply = NULL;
+
+	if (!rows)
+		return NULL;
+	engine_lock(v);
+	count = engine_config(v->engine)->server_count;
+	for (unsigned i = 0; i < count; i++) {
+		rows[i].cfg = engine_config(v->engine)->servers[i];
+		engine_server_info(v->engine, i, &rows[i].engine);
+	}
+	engine_unlock(v);
+	for (unsigned i = 0; i < count; i++) {
+		/* The listener was made from the same configuration: same indices. */
+		if (v->agents && i < agent_listener_server_count(v->agents))
+			rows[i].has_health = agent_listener_server_info(v->agents, i, now, &rows[i].health);
+		rows[i].drained = v->is_drained ? v->is_drained(v->daemon_ctx, i) : -1;
+	}
+
+	json_open(&j, NULL, '{');
+	json_bool(&j, "agents", v->agents != NULL);
+	json_open(&j, "servers", '[');
+	for (unsigned i = 0; i < count; i++) {
+		const struct server_row *r = &rows[i];
+		char address[NETADDR_STRLEN];
+		json_open(&j, NULL, '{');
+		json_key(&j, "id");
+		json_string(&j, r->cfg.id);
+		json_key(&j, "address");
+		json_string(&j, netaddr_format(&r->cfg.address, address, sizeof(address)));
+		json_u64(&j, "mark", r->cfg.mark);
+		json_u64(&j, "table", r->cfg.table);
+		json_real(&j, "weight", r->cfg.weight);
+		json_real(&j, "weight_factor", r->engine.weight_factor);
+		json_bool(&j, "available", r->engine.available);
+		if (r->drained < 0)
+			json_null(&j, "drained");
+		else
+			json_bool(&j, "drained", r->drained);
+		json_key(&j, "state");
+		json_string(&j, r->has_health ? server_state_name(r->health.state) : "unknown");
+		json_key(&j, "cause");
+		json_string(&j, r->has_health ? server_cause_name(r->health.cause) : "no agents");
+		if (r->has_health && r->health.heard)
+			json_u64(&j, "last_heartbeat_age_ms", r->health.last_beat_age_ms);
+		else
+			json_null(&j, "last_heartbeat_age_ms");
+		json_u64(&j, "sessions", r->engine.sessions);
+		if (r->engine.load_estimate >= 0)
+			json_real(&j, "load_estimate", r->engine.load_estimate);
+		else
+			json_null(&j, "load_estimate");
+		json_close(&j, '}');
+	}
+	json_close(&j, ']');
+	json_close(&j, '}');
+	reply = json_finish(&j);
+	free(rows);
+	return reply;
+}
+
+/* ---- sessions ---- */
+
+/* What the engine's walk copies out, under engine_lock; formatted after. */
+struct session_pick {
+	int server;                   /* only this server's sessions; -1: all */
+	struct session_info *list;
+	uint32_t capacity, listed;
+	uint64_t matched;
+};
+
+static bool pick_session(void *ctx, const struct session_info *session)
+{
+	struct session_pick *p = ctx;
+	if (p->server >= 0 && session->server != p->server)
+		return true;
+	p->matched++;
+	if (p->listed < p->capacity)
+		p->list[p->listed++] = *session;
+	return true;
+}
+
+static bool parse_limit(const char *text, uint32_t *out)
+{
+	char *end;
+	unsigned long n;
+	if (!text || *text < '0' || *text > '9')
+		return false;
+	errno = 0;
+	n = strtoul(text, &end, 10);
+	if (errno || *end || n > CONTROL_SESSIONS_LIMIT_MAX)
+		return false;
+	*out = (uint32_t)n;
+	return true;
+}
+
+static char *command_sessions(const struct control_view *v, const struct command_line *cmd)
+{
+	static const char usage_text[] = "usage: sessions [--server ID] [--limit N]";
+	char ids[CONFIG_MAX_SERVERS][CONFIG_ID_MAX];
+	char err[ERROR_TEXT_MAX];
+	struct session_pick pick = { .server = -1 };
+	struct engine_stats st;
+	struct json j = { .max = SESSIONS_JSON_MAX };
+	uint32_t limit = CONTROL_SESSIONS_LIMIT_DEFAULT, written = 0;
+	uint64_t now = v->now_ms ? v->now_ms() : v->started_ms;
+	const char *filter = NULL, *cut = NULL;
+	unsigned server_count;
+	char *reply = NULL;
+
+	for (unsigned i = 1; i < cmd->count; i++) {
+		const char *arg = i + 1 < cmd->count ? cmd->words[i + 1] : NULL;
+		if (strcmp(cmd->words[i], "--server") == 0 && arg) {
+			filter = arg;
+		} else if (strcmp(cmd->words[i], "--limit") == 0 && arg) {
+			if (!parse_limit(arg, &limit))
+				return reply_error("sessions: --limit \"%s\": not a number 0-%u", arg,
+						   CONTROL_SESSIONS_LIMIT_MAX);
+		} else {
+			return reply_error("sessions: unexpected \"%s\"; %s", cmd->words[i], usage_text);
+		}
+		i++;
+	}
+	if (filter && (pick.server = find_server(v, filter, err, sizeof(err))) < 0)
+		return reply_error("%s", err);
+
+	/* Copy under the lock, format without it: the queue threads wait on
+	 * engine_lock, and copying is much quicker than printing. */
+	engine_lock(v);
+	engine_get_stats(v->engine, &st);
+	server_count = engine_config(v->engine)->server_count;
+	for (unsigned i = 0; i < server_count; i++)
+		memcpy(ids[i], engine_config(v->engine)->servers[i].id, CONFIG_ID_MAX);
+	pick.capacity = limit < st.sessions_in_use ? limit : st.sessions_in_use;
+	pick.list = pick.capacity ? malloc((size_t)pick.capacity * sizeof(*pick.list)) : NULL;
+	if (pick.capacity && !pick.list) {
+		engine_unlock(v);
+		return NULL;
+	}
+	engine_foreach_session(v->engine, pick_session, &pick);
+	engine_unlock(v);
+
+	json_open(&j, NULL, '{');
+	json_open(&j, "sessions", '[');
+	for (uint32_t i = 0; i < pick.listed; i++) {
+		const struct session_info *s = &pick.list[i];
+		if (j.len + SESSION_JSON_WORST + SESSIONS_TAIL_ROOM > SESSIONS_JSON_MAX) {
+			cut = "size";
+			break;
+		}
+		json_open(&j, NULL, '{');
+		json_u64(&j, "serial", s->serial);
+		json_key(&j, "proto");
+		json_string(&j, proto_name((enum proto_id)s->proto));
+		json_key(&j, "key");
+		json_string(&j, s->key);
+		if (s->server >= 0 && (unsigned)s->server < server_count) {
+			json_key(&j, "server");
+			json_string(&j, ids[s->server]);
+		} else {
+			json_null(&j, "server");
+		}
+		json_u64(&j, "flows", s->flow_count);
+		json_bool(&j, "confirmed", s->confirmed);
+		json_bool(&j, "ending", s->ending);
+		json_u64(&j, "age_ms", now > s->created_ms ? now - s->created_ms : 0);
+		json_u64(&j, "idle_ms", now > s->last_seen_ms ? now - s->last_seen_ms : 0);
+		json_close(&j, '}');
+		written++;
+	}
+	json_close(&j, ']');
+	if (!cut && written < pick.matched)
+		cut = "limit";
+	json_u64(&j, "total", st.sessions_in_use);
+	json_u64(&j, "matched", pick.matched);
+	json_u64(&j, "listed", written);
+	json_u64(&j, "limit", limit);
+	if (filter) {
+		json_key(&j, "server");
+		json_string(&j, filter);
+	}
+	json_bool(&j, "truncated", cut != NULL);
+	if (cut) {
+		json_key(&j, "truncated_by");
+		json_string(&j, cut);
+	}
+	json_close(&j, '}');
+	reply = json_finish(&j);
+	free(pick.list);
+	return reply;
+}
+
+/* ---- drain, undrain ---- */
+
+static char *command_drain(const struct control_view *v, const struct command_line *cmd, bool drain)
+{
+	const char *name = drain ? "drain" : "undrain";
+	char err[ERROR_TEXT_MAX];
+	struct engine_server_info info;
+	struct json j = { 0 };
+	bool drained;
+	int server;
+
+	if (cmd->count != 2)
+		return reply_error("usage: %s ID", name);
+	if (!v->set_drain)
+		return reply_error("%s: not supported by this sarad", name);
+	server = find_server(v, cmd->words[1], err, sizeof(err));
+	if (server < 0)
+		return reply_error("%s", err);
+	err[0] = '\0';
+	if (v->set_drain(v->daemon_ctx, (unsigned)server, drain, err, sizeof(err)) != 0)
+		return reply_error("%s %s: %s", name, cmd->words[1], err[0] ? err : "failed");
+	drained = v->is_drained ? v->is_drained(v->daemon_ctx, (unsigned)server) : drain;
+	engine_lock(v);
+	engine_server_info(v->engine, (unsigned)server, &info);
+	engine_unlock(v);
+
+	json_open(&j, NULL, '{');
+	json_bool(&j, "ok", true);
+	json_key(&j, "server");
+	json_string(&j, cmd->words[1]);
+	json_bool(&j, "drained", drained);
+	json_u64(&j, "sessions", info.sessions);  /* the ones that stay */
+	json_close(&j, '}');
+	return json_finish(&j);
+}
+
+char *control_handle_command(const struct control_view *view, const char *line, size_t len)
+{
+	struct command_line cmd;
+	const char *name;
+	command_split(line, len, &cmd);
+	name = cmd.count ? cmd.words[0] : "";
+	if (strcmp(name, "status") == 0)
 		return control_status_json(view);
-	if (strcmp(command, "ping") == 0)
+	if (strcmp(name, "ping") == 0)
 		return strdup("{\"pong\": true}\n");
+	if (strcmp(name, "servers") == 0 || strcmp(name, "sessions") == 0 || strcmp(name, "drain") == 0 ||
+	    strcmp(name, "undrain") == 0) {
+		if (!view->engine)
+			return reply_error("%s: no engine", name);
+		if (cmd.too_many)
+			return reply_error("%s: too many arguments", name);
+		if (strcmp(name, "servers") == 0)
+			return cmd.count == 1 ? command_servers(view) : reply_error("usage: servers");
+		if (strcmp(name, "sessions") == 0)
+			return command_sessions(view, &cmd);
+		return command_drain(view, &cmd, strcmp(name, "drain") == 0);
+	}
 	{
 		struct json j = { 0 };
 		json_open(&j, NULL, '{');
 		json_key(&j, "error");
-		json_string(&j, n ? "unknown command" : "empty command");
+		json_string(&j, cmd.count ? "unknown command" : "empty command");
 		json_key(&j, "commands");
-		json_raw(&j, "[\"status\", \"ping\"]", 18);
+		json_raw(&j, CONTROL_COMMANDS_JSON, strlen(CONTROL_COMMANDS_JSON));
 		json_close(&j, '}');
-		json_raw(&j, "\n", 1);
-		if (j.failed) {
-			free(j.text);
-			return NULL;
-		}
-		return j.text;
+		return json_finish(&j);
 	}
 }
 

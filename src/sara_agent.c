@@ -1,6 +1,7 @@
 /* sara_agent.c - sara-agent, the node agent on each server: every
  * agents.interval_ms a sealed heartbeat (up / app down / drain) and a load
- * report read from /proc go to sarad. --decode receives and prints them. */
+ * report read from /proc (or the application's own load file) go to sarad.
+ * --decode receives and prints them. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -39,6 +40,7 @@
 #define LINE_MAX_BYTES 512
 #define DECODE_MAX_SKEW_MS 10000
 #define DECODE_TICK_MS 100
+#define APP_LOAD_FILE_MAX 64          /* bytes read from --app-load file:PATH */
 
 static volatile sig_atomic_t stop_requested, drain_requested, undrain_requested;
 
@@ -102,6 +104,8 @@ struct agent {
 	struct sockaddr_storage to;
 	socklen_t to_len;
 	struct readings readings;
+	const char *app_load_path;  /* --app-load file:PATH: the backlog component; NULL = /proc */
+	unsigned counted;           /* --components: bit i set = component i is reported */
 	uint64_t sent, send_errors;
 };
 
@@ -367,6 +371,32 @@ static double backlog_load(const struct agent *a)
 	return clamp01(worst);
 }
 
+/* The application's own load, written by the application into a file: the
+ * first number in it, 0..1 (larger is sent as 1, smaller as 0). NaN when the
+ * file is missing, unreadable or holds no number: reported as fully loaded.
+ * Read fresh each interval, at most APP_LOAD_FILE_MAX bytes. Why: /proc shows
+ * a namespace's sockets but the whole host's CPU, so in a lab (or a host
+ * shared by several servers) only the application knows its own load. */
+static double app_load(const char *path)
+{
+	char text[APP_LOAD_FILE_MAX + 1], *end;
+	ssize_t n;
+	double v;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return NAN;
+	n = read(fd, text, APP_LOAD_FILE_MAX);
+	close(fd);
+	if (n <= 0)
+		return NAN;
+	text[n] = '\0';
+	errno = 0;
+	v = strtod(text, &end);
+	if (end == text || errno != 0 || !isfinite(v))
+		return NAN;
+	return clamp01(v);
+}
+
 static void read_load(struct agent *a, double components[AGENT_LOAD_COMPONENTS])
 {
 	uint64_t now = clock_ms(CLOCK_MONOTONIC);
@@ -374,7 +404,7 @@ static void read_load(struct agent *a, double components[AGENT_LOAD_COMPONENTS])
 	components[AGENT_LOAD_MEMORY] = memory_load(a);
 	components[AGENT_LOAD_NETWORK] = network_load(a);
 	components[AGENT_LOAD_IO] = io_load(a, now);
-	components[AGENT_LOAD_BACKLOG] = backlog_load(a);
+	components[AGENT_LOAD_BACKLOG] = a->app_load_path ? app_load(a->app_load_path) : backlog_load(a);
 }
 
 /* ---- the application probe ---- */
@@ -560,9 +590,11 @@ static bool send_sealed(struct agent *a, uint8_t type, const uint8_t *body, size
 	return true;
 }
 
-static const char *fraction_text(double v, char *buf, size_t size)
+static const char *fraction_text(double v, bool counted, char *buf, size_t size)
 {
-	if (isnan(v))
+	if (!counted)
+		snprintf(buf, size, "-");
+	else if (isnan(v))
 		snprintf(buf, size, "unreadable");
 	else
 		snprintf(buf, size, "%.4f", v);
@@ -592,9 +624,10 @@ static bool report(struct agent *a, bool print)
 	ok &= send_sealed(a, WIRE_HEARTBEAT, body, len);
 
 	read_load(a, components);
-	/* An unreadable component is reported as fully loaded, never as idle. */
+	/* An unreadable component is reported as fully loaded, never as idle;
+	 * one left out by --components as not reported (it does not count). */
 	for (unsigned i = 0; i < AGENT_LOAD_COMPONENTS; i++)
-		load.fixed[i] = agent_load_to_fixed(components[i]);
+		load.fixed[i] = a->counted & (1u << i) ? agent_load_to_fixed(components[i]) : AGENT_LOAD_NOT_REPORTED;
 	len = agent_load_encode(&load, body, sizeof(body));
 	ok &= send_sealed(a, WIRE_LOAD, body, len);
 
@@ -603,11 +636,11 @@ static bool report(struct agent *a, bool print)
 		log_msg(LOG_INFO, "heartbeat host %u seq %u flag %s timestamp %u probe %s; load cpu %s memory %s network %s io %s backlog %s%s",
 			hb.host_id, hb.seq, agent_flag_name(hb.flag), hb.timestamp,
 			a->probe == PROBE_NONE ? "none" : app_up ? "ok" : "failed",
-			fraction_text(components[AGENT_LOAD_CPU], v[0], sizeof(v[0])),
-			fraction_text(components[AGENT_LOAD_MEMORY], v[1], sizeof(v[1])),
-			fraction_text(components[AGENT_LOAD_NETWORK], v[2], sizeof(v[2])),
-			fraction_text(components[AGENT_LOAD_IO], v[3], sizeof(v[3])),
-			fraction_text(components[AGENT_LOAD_BACKLOG], v[4], sizeof(v[4])), ok ? "" : " (send failed)");
+			fraction_text(components[AGENT_LOAD_CPU], a->counted & (1u << AGENT_LOAD_CPU), v[0], sizeof(v[0])),
+			fraction_text(components[AGENT_LOAD_MEMORY], a->counted & (1u << AGENT_LOAD_MEMORY), v[1], sizeof(v[1])),
+			fraction_text(components[AGENT_LOAD_NETWORK], a->counted & (1u << AGENT_LOAD_NETWORK), v[2], sizeof(v[2])),
+			fraction_text(components[AGENT_LOAD_IO], a->counted & (1u << AGENT_LOAD_IO), v[3], sizeof(v[3])),
+			fraction_text(components[AGENT_LOAD_BACKLOG], a->counted & (1u << AGENT_LOAD_BACKLOG), v[4], sizeof(v[4])), ok ? "" : " (send failed)");
 	}
 	return ok;
 }
@@ -751,8 +784,12 @@ static void decode_one(const struct sara_config *cfg, const struct wire_key *key
 			return;
 		}
 		printf("load sender %u server %s", hdr.sender, cfg->servers[server].id);
-		for (unsigned i = 0; i < AGENT_LOAD_COMPONENTS; i++)
-			printf(" %s %.4f", agent_load_component_name(i), agent_load_from_fixed(load.fixed[i]));
+		for (unsigned i = 0; i < AGENT_LOAD_COMPONENTS; i++) {
+			if (load.fixed[i] == AGENT_LOAD_NOT_REPORTED)
+				printf(" %s -", agent_load_component_name(i));
+			else
+				printf(" %s %.4f", agent_load_component_name(i), agent_load_from_fixed(load.fixed[i]));
+		}
 		server_health_load_report(health, server, &load, now);
 		{
 			struct server_health_info info;
@@ -841,6 +878,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: sara-agent -c CLUSTER.cfg --id ID [--probe sip|rtsp|cmd:COMMAND] [--drain-in N]\n"
+		"                  [--app-load file:PATH] [--components LIST]\n"
 		"                  [--foreground] [--check-config] [--once] [--verbose]\n"
 		"       sara-agent -c CLUSTER.cfg --decode [--listen ADDR:PORT] [--count N]\n"
 		"The node agent: every agents.interval_ms sends a heartbeat and a load report\n"
@@ -854,6 +892,13 @@ static void usage(FILE *out)
 		"      --probe-failures N  consecutive failed probes before app down (default %d)\n"
 		"      --drain-in N    SIGUSR1 announces a planned failure N s ahead (default %d);\n"
 		"                      SIGUSR2 cancels it\n"
+		"      --app-load file:PATH  the application's own load as the backlog component:\n"
+		"                      the first number in PATH (0..1, read every interval;\n"
+		"                      missing or not a number = fully loaded) instead of the\n"
+		"                      SIP/RTSP socket queues in /proc\n"
+		"      --components LIST  the components that count, comma-separated from cpu,\n"
+		"                      memory, network, io, backlog (default all); the others are\n"
+		"                      sent as not reported and sarad leaves them out\n"
 		"      --foreground    stay in the foreground and log to stderr (else daemon, syslog)\n"
 		"      --check-config  validate the configuration, the key file and the id, and exit\n"
 		"      --once          send one heartbeat and one load report, print them, exit\n"
@@ -893,6 +938,36 @@ static bool parse_probe(struct agent *a, const char *text)
 	return true;
 }
 
+/* "cpu,backlog" -> the bits of those components; false on an unknown name
+ * or an empty list. "all" names every component. */
+static bool parse_components(const char *text, unsigned *out)
+{
+	unsigned bits = 0;
+	const char *at = text;
+	for (;;) {
+		size_t len = strcspn(at, ",");
+		bool known = false;
+		if (len == 3 && strncmp(at, "all", 3) == 0) {
+			bits |= SERVER_HEALTH_COUNT_ALL;
+			known = true;
+		}
+		for (unsigned i = 0; i < AGENT_LOAD_COMPONENTS && !known; i++) {
+			const char *name = agent_load_component_name(i);
+			if (strlen(name) == len && strncmp(at, name, len) == 0) {
+				bits |= 1u << i;
+				known = true;
+			}
+		}
+		if (!known)
+			return false;
+		if (at[len] == '\0')
+			break;
+		at += len + 1;
+	}
+	*out = bits;
+	return bits != 0;
+}
+
 static const char *probe_text(const struct agent *a)
 {
 	switch (a->probe) {
@@ -919,6 +994,8 @@ int main(int argc, char **argv)
 		{ "decode", no_argument, NULL, 'D' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "count", required_argument, NULL, 'n' },
+		{ "app-load", required_argument, NULL, 'A' },
+		{ "components", required_argument, NULL, 'K' },
 		{ "proc", required_argument, NULL, 'P' },  /* tests: a fake /proc tree */
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -935,6 +1012,7 @@ int main(int argc, char **argv)
 	a.proc = "/proc";
 	a.drain_in_s = DEFAULT_DRAIN_IN_S;
 	a.probe_failures_needed = DEFAULT_PROBE_FAILURES;
+	a.counted = SERVER_HEALTH_COUNT_ALL;
 	log_open("sara-agent", true, false);
 	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
 		switch (opt) {
@@ -969,6 +1047,20 @@ int main(int argc, char **argv)
 		case 'n':
 			if (!parse_number(optarg, ULONG_MAX, &count)) {
 				fprintf(stderr, "sara-agent: --count %s: want a number\n", optarg);
+				return 2;
+			}
+			break;
+		case 'A':
+			if (strncmp(optarg, "file:", 5) != 0 || optarg[5] == '\0') {
+				fprintf(stderr, "sara-agent: --app-load %s: want file:PATH\n", optarg);
+				return 2;
+			}
+			a.app_load_path = optarg + 5;
+			break;
+		case 'K':
+			if (!parse_components(optarg, &a.counted)) {
+				fprintf(stderr, "sara-agent: --components %s: want a comma-separated list of cpu, memory, network, io, backlog\n",
+					optarg);
 				return 2;
 			}
 			break;

@@ -1,5 +1,6 @@
 /* sara_ctl.c - sara-ctl: prints, applies and removes a cluster's rule set,
- * writes the cluster key, and shows a running sarad's status. */
+ * writes the cluster key, and asks a running sarad (control socket) for its
+ * status, servers and sessions, or to drain and undrain a server. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -26,8 +27,11 @@
 #define EXIT_NO_NFT_QUEUE 3
 #define COMMAND_TIMEOUT_MS 30000     /* one iptables/ip/nft run */
 #define COMMAND_STDERR_MAX 2048      /* what we keep of a failing command's stderr */
-#define STATUS_TIMEOUT_MS 5000       /* sarad's answer to "status" */
+#define REPLY_TIMEOUT_MS 10000       /* sarad's whole answer to one command */
 #define STATUS_MAX (4 * 1024 * 1024) /* largest status document read (sarad caps at 4 MiB) */
+#define SESSIONS_MAX (32 * 1024 * 1024) /* largest session listing read (sarad caps at 32 MiB) */
+#define REQUEST_MAX 256              /* one command line (sarad reads up to 255 bytes) */
+#define SESSIONS_LIMIT_MAX_TEXT "100000" /* sarad's CONTROL_SESSIONS_LIMIT_MAX */
 #define JSON_DEPTH_MAX 32
 #define JSON_PATH_MAX 512
 #define FORMAT_MAX (RULES_POOL_SIZE * 2)
@@ -41,6 +45,9 @@ static void usage(FILE *out)
 		"                                     [--queue N]\n"
 		"       sara-ctl -c CLUSTER.cfg keygen\n"
 		"       sara-ctl -c CLUSTER.cfg status [--json]\n"
+		"       sara-ctl -c CLUSTER.cfg servers [--json]\n"
+		"       sara-ctl -c CLUSTER.cfg sessions [--server ID] [--limit N] [--json]\n"
+		"       sara-ctl -c CLUSTER.cfg drain|undrain ID [--json]\n"
 		"       sara-ctl -c CLUSTER.cfg --check-config\n"
 		"  rules         print the netfilter and policy-routing commands (default: the\n"
 		"                dispatcher's, iptables); --apply runs them idempotently,\n"
@@ -51,6 +58,12 @@ static void usage(FILE *out)
 		"    --queue N     the gateway's queue (default queue.first + queue.count)\n"
 		"  keygen        write a new random key to key_file (never overwrites)\n"
 		"  status        ask sarad (control.socket) for its status; --json prints it raw\n"
+		"  servers       each server: address, mark, weight, availability, drain, health,\n"
+		"                sessions and load estimate\n"
+		"  sessions      the sessions sarad follows (default at most 1000, --limit up to\n"
+		"                100000; --server ID: that server's only)\n"
+		"  drain ID      no new sessions for server ID; its current sessions stay\n"
+		"  undrain ID    server ID takes new sessions again\n"
 		"  -c, --config FILE   the cluster's configuration\n"
 		"      --check-config  validate the configuration and exit\n"
 		"Exit status: 0 done, 1 failed, 2 usage or configuration error, 3 no nft queue support.\n");
@@ -334,15 +347,18 @@ static int cmd_keygen(const struct sara_config *cfg)
 	return 0;
 }
 
-/* ---- status --------------------------------------------------------------------- */
+/* ---- talking to sarad ------------------------------------------------------------ */
 
-/* A minimal JSON walk: prints every scalar as "path: value", objects as
- * dotted paths and arrays as [i]. Bounded by len and JSON_DEPTH_MAX; returns
- * the position after the value, or NULL on malformed input. */
+/* A minimal JSON walk: calls scalar for every string, number and literal
+ * with its path (objects as dotted paths, arrays as [i]). Bounded by end
+ * and JSON_DEPTH_MAX; returns the position after the value, or NULL on
+ * malformed input. */
 struct json_walk {
 	const char *end;
 	char path[JSON_PATH_MAX];
-	FILE *out;
+	/* text is a string's inside (still escaped) when string is true. */
+	void (*scalar)(struct json_walk *w, const char *text, size_t len, bool string);
+	void *ctx;
 };
 
 static const char *json_space(const char *p, const char *end)
@@ -369,29 +385,6 @@ static const char *json_string_end(const char *p, const char *end)
 }
 
 static const char *json_value(struct json_walk *w, const char *p, unsigned depth);
-
-/* "path: text" with the common escapes undone (\uXXXX is left as written). */
-static void json_print_string(struct json_walk *w, const char *p, const char *end)
-{
-	static const char escapes[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
-	fprintf(w->out, "%s: ", w->path);
-	for (; p < end; p++) {
-		const char *e;
-		if (*p != '\\' || p + 1 == end) {
-			fputc(*p, w->out);
-			continue;
-		}
-		for (e = escapes; *e && *e != p[1]; e += 2)
-			;
-		if (*e) {
-			fputc(e[1], w->out);
-			p++;
-		} else {
-			fputc(*p, w->out);
-		}
-	}
-	fputc('\n', w->out);
-}
 
 static const char *json_members(struct json_walk *w, const char *p, unsigned depth, bool array)
 {
@@ -440,23 +433,72 @@ static const char *json_value(struct json_walk *w, const char *p, unsigned depth
 	if (*p == '"') {
 		q = json_string_end(p, w->end);
 		if (q)
-			json_print_string(w, start + 1, q - 1);
+			w->scalar(w, start + 1, (size_t)(q - 1 - (start + 1)), true);
 		return q;
 	}
 	for (q = p; q < w->end && !strchr(",]} \t\r\n", *q); q++)
 		;
 	if (q == p)
 		return NULL;
-	fprintf(w->out, "%s: %.*s\n", w->path, (int)(q - start), start);
+	w->scalar(w, start, (size_t)(q - start), false);
 	return q;
 }
 
-/* Connects to sarad's control socket, sends "status", reads to EOF. */
-static int read_status(const struct sara_config *cfg, char **doc_out, size_t *len_out)
+/* Walks a whole document, which must be one object; false when malformed. */
+static bool json_walk_document(const char *doc, size_t len,
+			       void (*scalar)(struct json_walk *w, const char *text, size_t len, bool string), void *ctx)
+{
+	struct json_walk w;
+	const char *p;
+	memset(&w, 0, sizeof(w));
+	w.end = doc + len;
+	w.scalar = scalar;
+	w.ctx = ctx;
+	p = json_space(doc, w.end);
+	if (p >= w.end || *p != '{')
+		return false;
+	p = json_value(&w, p, 0);
+	return p && json_space(p, w.end) == w.end;
+}
+
+/* For a terminal: a string value with its escapes undone (\u00XX is the
+ * byte XX, as sarad writes bytes outside printable ASCII), then every byte
+ * outside printable ASCII (controls, escape sequences) shown as '?'. */
+static void json_text(const char *p, size_t len, char *out, size_t size)
+{
+	static const char escapes[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
+	size_t used = 0;
+	if (size == 0)
+		return;
+	for (size_t i = 0; i < len && used + 1 < size; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == '\\' && i + 1 < len) {
+			const char *e;
+			i++;
+			if (p[i] == 'u' && i + 4 < len) {
+				char hex[5] = { p[i + 1], p[i + 2], p[i + 3], p[i + 4], '\0' };
+				unsigned long code = strtoul(hex, NULL, 16);
+				c = code < 0x100 ? (unsigned char)code : '?';
+				i += 4;
+			} else {
+				for (e = escapes; *e && *e != p[i]; e += 2)
+					;
+				c = *e ? (unsigned char)e[1] : (unsigned char)p[i];
+			}
+		}
+		out[used++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	out[used] = '\0';
+}
+
+/* Connects to sarad's control socket, sends request (one line), reads the
+ * answer to EOF (at most max bytes) into *doc_out (malloc'd, NUL-terminated). */
+static int ask_sarad(const struct sara_config *cfg, const char *request, size_t max, char **doc_out,
+		     size_t *len_out)
 {
 	struct sockaddr_un addr;
 	uint64_t deadline;
-	size_t len = 0;
+	size_t len = 0, cap = 0, request_len = strlen(request);
 	char *doc = NULL;
 	int fd, status = EXIT_FAILED;
 
@@ -480,30 +522,39 @@ static int read_status(const struct sara_config *cfg, char **doc_out, size_t *le
 			fprintf(stderr, "%s: cannot connect to %s: %s\n", program, cfg->control.socket, strerror(errno));
 		goto out_close;
 	}
-	if (send(fd, "status\n", 7, MSG_NOSIGNAL) != 7) {
+	if (send(fd, request, request_len, MSG_NOSIGNAL) != (ssize_t)request_len) {
 		fprintf(stderr, "%s: sending to %s: %s\n", program, cfg->control.socket, strerror(errno));
 		goto out_close;
 	}
-	doc = malloc(STATUS_MAX + 1);
-	if (!doc) {
-		fprintf(stderr, "%s: out of memory\n", program);
-		goto out_close;
-	}
-	deadline = clock_ms(CLOCK_MONOTONIC) + STATUS_TIMEOUT_MS;
+	deadline = clock_ms(CLOCK_MONOTONIC) + REPLY_TIMEOUT_MS;
 	for (;;) {
 		struct pollfd pfd = { fd, POLLIN, 0 };
 		uint64_t t = clock_ms(CLOCK_MONOTONIC);
 		ssize_t r;
 		if (t >= deadline || poll(&pfd, 1, (int)(deadline - t)) == 0) {
 			fprintf(stderr, "%s: sarad did not finish its answer within %d ms\n", program,
-				STATUS_TIMEOUT_MS);
+				REPLY_TIMEOUT_MS);
 			goto out_free_doc;
 		}
-		if (len == STATUS_MAX) {
-			fprintf(stderr, "%s: status answer larger than %d bytes\n", program, STATUS_MAX);
+		if (len == max) {
+			fprintf(stderr, "%s: sarad's answer is larger than %zu bytes\n", program, max);
 			goto out_free_doc;
 		}
-		r = read(fd, doc + len, STATUS_MAX - len);
+		if (len == cap) {
+			/* Grow as the answer comes: most are a few KiB. */
+			size_t fresh_cap = cap ? cap * 2 : 64 * 1024;
+			char *fresh;
+			if (fresh_cap > max)
+				fresh_cap = max;
+			fresh = realloc(doc, fresh_cap + 1);
+			if (!fresh) {
+				fprintf(stderr, "%s: out of memory\n", program);
+				goto out_free_doc;
+			}
+			doc = fresh;
+			cap = fresh_cap;
+		}
+		r = read(fd, doc + len, cap - len);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -530,36 +581,59 @@ out_close:
 	return status;
 }
 
+static void print_raw(const char *doc, size_t len)
+{
+	fwrite(doc, 1, len, stdout);
+	if (doc[len - 1] != '\n')
+		putchar('\n');
+}
+
+/* ---- status --------------------------------------------------------------------- */
+
+/* "path: text" with the common escapes undone (\uXXXX is left as written). */
+static void status_scalar(struct json_walk *w, const char *p, size_t len, bool string)
+{
+	static const char escapes[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
+	const char *end = p + len;
+	if (!string) {
+		printf("%s: %.*s\n", w->path, (int)len, p);
+		return;
+	}
+	printf("%s: ", w->path);
+	for (; p < end; p++) {
+		const char *e;
+		if (*p != '\\' || p + 1 == end) {
+			putchar(*p);
+			continue;
+		}
+		for (e = escapes; *e && *e != p[1]; e += 2)
+			;
+		if (*e) {
+			putchar(e[1]);
+			p++;
+		} else {
+			putchar(*p);
+		}
+	}
+	putchar('\n');
+}
+
 static int cmd_status(const struct sara_config *cfg, bool json)
 {
-	struct json_walk w;
-	const char *p;
 	char *doc = NULL;
 	size_t len = 0;
-	int status = read_status(cfg, &doc, &len);
+	int status = ask_sarad(cfg, "status\n", STATUS_MAX, &doc, &len);
 
 	if (status != 0)
 		return status;
 	if (json) {
-		fwrite(doc, 1, len, stdout);
-		if (doc[len - 1] != '\n')
-			putchar('\n');
+		print_raw(doc, len);
 		goto out;
 	}
-	memset(&w, 0, sizeof(w));
-	w.end = doc + len;
-	w.out = stdout;
-	p = json_space(doc, w.end);
-	if (p < w.end && *p == '{')
-		p = json_value(&w, p, 0);
-	else
-		p = NULL;
-	if (!p || json_space(p, w.end) != w.end) {
+	if (!json_walk_document(doc, len, status_scalar, NULL)) {
 		fflush(stdout);
 		fprintf(stderr, "%s: sarad's status is not the JSON object expected; as received:\n", program);
-		fwrite(doc, 1, len, stdout);
-		if (doc[len - 1] != '\n')
-			putchar('\n');
+		print_raw(doc, len);
 		status = EXIT_FAILED;
 	}
 out:
@@ -567,12 +641,301 @@ out:
 	return status;
 }
 
+/* ---- servers, sessions, drain, undrain ------------------------------------------ */
+
+#define TABLE_COLUMNS_MAX 16
+#define CELL_MAX 192            /* a session key (127 bytes) and then some */
+#define TOP_FIELDS_MAX 16
+#define TOP_VALUE_MAX 4608      /* an error message listing every server id */
+
+/* One column of a text table: the JSON member it shows and how. */
+enum cell_format { CELL_TEXT, CELL_YES_NO, CELL_SECONDS, CELL_FIXED2 };
+struct table_column {
+	const char *member, *header;
+	enum cell_format format;
+};
+
+static const struct table_column server_columns[] = {
+	{ "id", "ID", CELL_TEXT },
+	{ "address", "ADDRESS", CELL_TEXT },
+	{ "mark", "MARK", CELL_TEXT },
+	{ "table", "TABLE", CELL_TEXT },
+	{ "weight", "WEIGHT", CELL_FIXED2 },
+	{ "weight_factor", "FACTOR", CELL_FIXED2 },
+	{ "available", "AVAILABLE", CELL_YES_NO },
+	{ "drained", "DRAINED", CELL_YES_NO },
+	{ "state", "HEALTH", CELL_TEXT },
+	{ "cause", "CAUSE", CELL_TEXT },
+	{ "last_heartbeat_age_ms", "HEARTBEAT", CELL_SECONDS },
+	{ "sessions", "SESSIONS", CELL_TEXT },
+	{ "load_estimate", "LOAD", CELL_FIXED2 },
+};
+
+static const struct table_column session_columns[] = {
+	{ "serial", "SERIAL", CELL_TEXT },
+	{ "proto", "PROTO", CELL_TEXT },
+	{ "server", "SERVER", CELL_TEXT },
+	{ "flows", "FLOWS", CELL_TEXT },
+	{ "confirmed", "CONFIRMED", CELL_YES_NO },
+	{ "ending", "ENDING", CELL_YES_NO },
+	{ "age_ms", "AGE", CELL_SECONDS },
+	{ "idle_ms", "IDLE", CELL_SECONDS },
+	{ "key", "KEY", CELL_TEXT },
+};
+
+/* A reply read twice: once to measure the columns, once to print. Top-level
+ * scalars (error, counts...) are kept by name. */
+struct reply_table {
+	const char *array;                 /* "servers", "sessions" */
+	const struct table_column *columns;
+	unsigned column_count;
+	bool printing;
+	long row;                          /* index of the row being gathered, -1: none */
+	unsigned rows;
+	char cells[TABLE_COLUMNS_MAX][CELL_MAX];
+	size_t widths[TABLE_COLUMNS_MAX];
+	unsigned top_count;
+	struct { char name[32]; char value[TOP_VALUE_MAX]; bool string; } top[TOP_FIELDS_MAX];
+};
+
+static void cell_format(const struct table_column *col, const char *p, size_t len, bool string, char *out,
+			size_t size)
+{
+	char text[CELL_MAX];
+	json_text(p, len, text, sizeof(text));
+	if (!string && strcmp(text, "null") == 0) {
+		snprintf(out, size, "-");
+		return;
+	}
+	switch (col->format) {
+	case CELL_YES_NO:
+		snprintf(out, size, "%s", strcmp(text, "true") == 0 ? "yes" : strcmp(text, "false") == 0 ? "no" : text);
+		return;
+	case CELL_SECONDS:
+		snprintf(out, size, "%.1fs", strtod(text, NULL) / 1000.0);
+		return;
+	case CELL_FIXED2:
+		snprintf(out, size, "%.2f", strtod(text, NULL));
+		return;
+	case CELL_TEXT:
+		break;
+	}
+	snprintf(out, size, "%s", text);
+}
+
+static void table_line(struct reply_table *t, const char *const *cells)
+{
+	for (unsigned c = 0; c < t->column_count; c++) {
+		bool last = c + 1 == t->column_count;
+		if (!t->printing) {
+			size_t n = strlen(cells[c]);
+			if (n > t->widths[c])
+				t->widths[c] = n;
+		} else if (last) {
+			printf("%s\n", cells[c]);
+		} else {
+			printf("%-*s  ", (int)t->widths[c], cells[c]);
+		}
+	}
+}
+
+static void table_flush_row(struct reply_table *t)
+{
+	const char *cells[TABLE_COLUMNS_MAX];
+	if (t->row < 0)
+		return;
+	for (unsigned c = 0; c < t->column_count; c++)
+		cells[c] = t->cells[c][0] ? t->cells[c] : "-";
+	table_line(t, cells);
+	memset(t->cells, 0, sizeof(t->cells));
+	t->row = -1;
+	t->rows++;
+}
+
+static void table_scalar(struct json_walk *w, const char *p, size_t len, bool string)
+{
+	struct reply_table *t = w->ctx;
+	size_t array_len = strlen(t->array);
+	const char *member;
+	char *after;
+	unsigned long index;
+
+	if (!strchr(w->path, '.') && !strchr(w->path, '[')) {
+		/* A top-level member: kept (first pass) for the summary and errors. */
+		size_t name_len = strlen(w->path);
+		if (t->printing || t->top_count == TOP_FIELDS_MAX || name_len >= sizeof(t->top[0].name))
+			return;
+		memcpy(t->top[t->top_count].name, w->path, name_len + 1);
+		json_text(p, len, t->top[t->top_count].value, sizeof(t->top[0].value));
+		t->top[t->top_count++].string = string;
+		return;
+	}
+	if (strncmp(w->path, t->array, array_len) != 0 || w->path[array_len] != '[')
+		return;
+	index = strtoul(w->path + array_len + 1, &after, 10);
+	if (after[0] != ']' || after[1] != '.')
+		return;
+	member = after + 2;
+	if ((long)index != t->row) {
+		table_flush_row(t);
+		t->row = (long)index;
+	}
+	for (unsigned c = 0; c < t->column_count; c++)
+		if (strcmp(t->columns[c].member, member) == 0)
+			cell_format(&t->columns[c], p, len, string, t->cells[c], sizeof(t->cells[c]));
+}
+
+/* A top-level member's text, or NULL. */
+static const char *reply_member(const struct reply_table *t, const char *name)
+{
+	for (unsigned i = 0; i < t->top_count; i++)
+		if (strcmp(t->top[i].name, name) == 0)
+			return t->top[i].value;
+	return NULL;
+}
+
+static const char *member_or(const struct reply_table *t, const char *name)
+{
+	const char *value = reply_member(t, name);
+	return value ? value : "?";
+}
+
+/* Asks sarad, prints the reply (raw with --json, else a table of array's
+ * rows, when there is an array), and reports an error reply on stderr. The
+ * caller prints what follows the table from *table_out (freed by it). */
+static int ask_table(const struct sara_config *cfg, const char *request, size_t max, bool json, const char *array,
+		     const struct table_column *columns, unsigned column_count, struct reply_table **table_out)
+{
+	struct reply_table *t = calloc(1, sizeof(*t));
+	const char *error;
+	char *doc = NULL;
+	size_t len = 0;
+	int status;
+
+	*table_out = NULL;
+	if (!t) {
+		fprintf(stderr, "%s: out of memory\n", program);
+		return EXIT_FAILED;
+	}
+	status = ask_sarad(cfg, request, max, &doc, &len);
+	if (status != 0)
+		goto out;
+	t->array = array;
+	t->columns = columns;
+	t->column_count = column_count;
+	t->row = -1;
+	if (!json_walk_document(doc, len, table_scalar, t)) {
+		fprintf(stderr, "%s: sarad's answer is not the JSON object expected; as received:\n", program);
+		print_raw(doc, len);
+		status = EXIT_FAILED;
+		goto out;
+	}
+	table_flush_row(t);
+	error = reply_member(t, "error");
+	if (json)
+		print_raw(doc, len);
+	if (error) {
+		fflush(stdout);
+		fprintf(stderr, "%s: sarad: %s\n", program, error);
+		status = EXIT_FAILED;
+		goto out;
+	}
+	if (!json && column_count) {
+		const char *headers[TABLE_COLUMNS_MAX];
+		for (unsigned c = 0; c < column_count; c++)
+			headers[c] = columns[c].header;
+		t->printing = false;
+		table_line(t, headers);
+		t->printing = true;
+		t->rows = 0;
+		table_line(t, headers);
+		if (!json_walk_document(doc, len, table_scalar, t))
+			status = EXIT_FAILED;
+		table_flush_row(t);
+	}
+	*table_out = t;
+	t = NULL;
+out:
+	free(t);
+	free(doc);
+	return status;
+}
+
+static int cmd_servers(const struct sara_config *cfg, bool json)
+{
+	struct reply_table *t;
+	int status = ask_table(cfg, "servers\n", STATUS_MAX, json, "servers", server_columns,
+			       sizeof(server_columns) / sizeof(server_columns[0]), &t);
+	free(t);
+	return status;
+}
+
+static int cmd_sessions(const struct sara_config *cfg, const char *server, const char *limit, bool json)
+{
+	char request[REQUEST_MAX];
+	const char *matched, *truncated_by;
+	struct reply_table *t;
+	int status;
+
+	snprintf(request, sizeof(request), "sessions%s%s%s%s\n", server ? " --server " : "", server ? server : "",
+		 limit ? " --limit " : "", limit ? limit : "");
+	status = ask_table(cfg, request, SESSIONS_MAX, json, "sessions", session_columns,
+			   sizeof(session_columns) / sizeof(session_columns[0]), &t);
+	if (status != 0 || json)
+		goto out;
+	matched = reply_member(t, "matched");
+	truncated_by = reply_member(t, "truncated_by");
+	printf("%s of %s sessions%s%s listed (%s in the table)\n", member_or(t, "listed"), matched ? matched : "?",
+	       server ? " of server " : "", server ? server : "", member_or(t, "total"));
+	fflush(stdout);
+	if (truncated_by && strcmp(truncated_by, "size") == 0)
+		fprintf(stderr, "%s: the listing stopped at sarad's size cap; narrow it with --server ID\n", program);
+	else if (truncated_by)
+		fprintf(stderr, "%s: the listing stopped at --limit %s (at most %s; --server ID narrows it)\n", program,
+			member_or(t, "limit"), SESSIONS_LIMIT_MAX_TEXT);
+out:
+	free(t);
+	return status;
+}
+
+static int cmd_drain(const struct sara_config *cfg, const char *server, bool drain, bool json)
+{
+	char request[REQUEST_MAX];
+	struct reply_table *t;
+	int status;
+
+	snprintf(request, sizeof(request), "%s %s\n", drain ? "drain" : "undrain", server);
+	status = ask_table(cfg, request, STATUS_MAX, json, "", NULL, 0, &t);
+	if (status != 0 || json)
+		goto out;
+	if (reply_member(t, "drained") && strcmp(reply_member(t, "drained"), "true") == 0)
+		printf("server %s drained: no new sessions; its %s current sessions stay\n", server,
+		       member_or(t, "sessions"));
+	else
+		printf("server %s undrained: takes new sessions (%s current)\n", server, member_or(t, "sessions"));
+out:
+	free(t);
+	return status;
+}
+
+/* A server id or number on sarad's command line: one word, printable. */
+static bool plain_word(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > max)
+		return false;
+	for (; *s; s++)
+		if (*s <= ' ' || *s >= 0x7f)
+			return false;
+	return true;
+}
+
 /* ---- main ------------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
 {
 	enum { OPT_IPTABLES = 256, OPT_NFT, OPT_APPLY, OPT_REMOVE, OPT_DISPATCHER, OPT_GATEWAY, OPT_QUEUE,
-	       OPT_JSON, OPT_CHECK_CONFIG };
+	       OPT_JSON, OPT_CHECK_CONFIG, OPT_SERVER, OPT_LIMIT };
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "iptables", no_argument, NULL, OPT_IPTABLES },
@@ -584,12 +947,14 @@ int main(int argc, char **argv)
 		{ "queue", required_argument, NULL, OPT_QUEUE },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
+		{ "server", required_argument, NULL, OPT_SERVER },
+		{ "limit", required_argument, NULL, OPT_LIMIT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rules_options ropt = { RULES_IPTABLES, RULES_DISPATCHER, RULES_PRINT, -1 };
 	struct sara_config *cfg = NULL;
-	const char *config_path = NULL, *command = NULL;
+	const char *config_path = NULL, *command = NULL, *server = NULL, *limit = NULL, *operand = NULL;
 	bool check_config = false, json = false, rules_flags = false, backend_set = false, role_set = false,
 	     operation_set = false;
 	char err[512];
@@ -635,6 +1000,22 @@ int main(int argc, char **argv)
 			break;
 		}
 		case OPT_JSON: json = true; break;
+		case OPT_SERVER:
+			if (!plain_word(optarg, CONFIG_ID_MAX - 1)) {
+				fprintf(stderr, "%s: --server %s: not a server id\n", program, optarg);
+				return EXIT_USAGE;
+			}
+			server = optarg;
+			break;
+		case OPT_LIMIT:
+			if (!plain_word(optarg, strlen(SESSIONS_LIMIT_MAX_TEXT)) ||
+			    strspn(optarg, "0123456789") != strlen(optarg) || atol(optarg) > atol(SESSIONS_LIMIT_MAX_TEXT)) {
+				fprintf(stderr, "%s: --limit %s: not a number 0-%s\n", program, optarg,
+					SESSIONS_LIMIT_MAX_TEXT);
+				return EXIT_USAGE;
+			}
+			limit = optarg;
+			break;
 		case OPT_CHECK_CONFIG: check_config = true; break;
 		case 'h': usage(stdout); return 0;
 		default: goto usage_error;
@@ -642,15 +1023,27 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		command = argv[optind++];
+	/* drain and undrain take the server's id. */
+	if (command && (strcmp(command, "drain") == 0 || strcmp(command, "undrain") == 0)) {
+		if (optind == argc)
+			goto usage_error;
+		operand = argv[optind++];
+		if (!plain_word(operand, CONFIG_ID_MAX - 1)) {
+			fprintf(stderr, "%s: %s %s: not a server id\n", program, command, operand);
+			return EXIT_USAGE;
+		}
+	}
 	if (optind < argc || !config_path || (!command && !check_config))
 		goto usage_error;
 	if (command && strcmp(command, "rules") != 0 && strcmp(command, "keygen") != 0 &&
-	    strcmp(command, "status") != 0) {
+	    strcmp(command, "status") != 0 && strcmp(command, "servers") != 0 && strcmp(command, "sessions") != 0 &&
+	    !operand) {
 		fprintf(stderr, "%s: unknown command '%s'\n", program, command);
 		goto usage_error;
 	}
 	if ((rules_flags && (!command || strcmp(command, "rules") != 0)) ||
-	    (json && (!command || strcmp(command, "status") != 0)) ||
+	    (json && (!command || strcmp(command, "rules") == 0 || strcmp(command, "keygen") == 0)) ||
+	    ((server || limit) && (!command || strcmp(command, "sessions") != 0)) ||
 	    (ropt.gateway_queue >= 0 && ropt.role != RULES_GATEWAY))
 		goto usage_error;
 
@@ -675,6 +1068,12 @@ int main(int argc, char **argv)
 		status = cmd_rules(cfg, &ropt);
 	else if (strcmp(command, "keygen") == 0)
 		status = cmd_keygen(cfg);
+	else if (strcmp(command, "servers") == 0)
+		status = cmd_servers(cfg, json);
+	else if (strcmp(command, "sessions") == 0)
+		status = cmd_sessions(cfg, server, limit, json);
+	else if (operand)
+		status = cmd_drain(cfg, operand, strcmp(command, "drain") == 0, json);
 	else
 		status = cmd_status(cfg, json);
 out:

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@
 #include "engine.h"
 #include "log.h"
 #include "nfqueue.h"
+#include "reject_sender.h"
 #include "wire.h"
 
 #define QUEUE_MAX_LEN 8192              /* packets waiting in the kernel per queue */
@@ -32,12 +34,17 @@
 #define POLL_MS 200                     /* how long a thread waits before checking for stop */
 #define TICK_MS 100                     /* engine_advance period */
 #define QUEUE_CHECK_MS 1000             /* kernel overflow counters */
-#define CLEAR_RING_SIZE 65536           /* connmark clears waiting for the timer thread */
-#define CLEARS_PER_TICK 4096
+#define MARK_RING_SIZE 65536            /* connmark writes waiting for the timer thread */
+#define MARKS_PER_TICK 4096
 #define MAX_QUEUES 64
 #define SUMMARY_LINE 900
 
 struct daemon;
+
+struct mark_update {
+	struct flow_key key;
+	uint32_t mark;   /* 0: clear */
+};
 
 /* One queued packet waiting for the end of its batch. */
 struct pending_packet {
@@ -73,10 +80,18 @@ struct daemon {
 	bool hooks_live;                 /* false while the engine is torn down */
 	struct ct_marks *ct;
 
-	/* connmarks to clear: filled by the engine's flow_removed hook (engine
-	 * lock held), drained by the timer thread outside the lock. */
-	struct flow_key *clear_ring;
-	uint32_t clear_head, clear_count;
+	/* connmarks to write: mark 0 from the engine's flow_removed hook, a
+	 * server's mark from flow_moved (engine lock held); the timer thread
+	 * writes them outside the lock. */
+	struct mark_update *mark_ring;
+	uint32_t mark_head, mark_count;
+
+	/* Operator drain (sara-ctl drain): no new sessions, whatever the
+	 * agents say. __atomic accesses. */
+	bool drained[CONFIG_MAX_SERVERS];
+	/* The dispatcher's own load for admission: CPU time of the process
+	 * between two feeds (timer thread only). */
+	uint64_t load_fed_ms, cpu_fed_us;
 
 	unsigned queue_count;
 	struct queue_worker workers[MAX_QUEUES];
@@ -89,6 +104,7 @@ struct daemon {
 	struct agent_listener *agents;   /* NULL when agents.listen is unset */
 	char agents_listen[ENDPOINT_STRLEN];
 	struct control *control;
+	struct reject_sender *replies;   /* NULL: refused packets are only dropped */
 	pthread_t timer_thread, announce_thread, agent_thread, control_thread;
 	bool timer_started, announce_started, agent_started, control_started;
 
@@ -137,28 +153,45 @@ static void foreach_daemon_counter(void *ctx, void (*fn)(void *fn_ctx, const cha
 	copy = d->counters;
 	pthread_mutex_unlock(&d->counters_lock);
 	counter_foreach(&copy, fn, fn_ctx);
+	if (d->replies)
+		reject_sender_foreach_counter(d->replies, fn, fn_ctx);
 }
 
 /* ---- engine hooks (called with the engine lock held) ---- */
 
-static void hook_flow_removed(void *ctx, const struct flow_key *key, int server)
+static void queue_mark_update(struct daemon *d, const struct flow_key *key, uint32_t mark)
 {
-	struct daemon *d = ctx;
 	int rc;
-	(void)server;
 	if (!d->hooks_live || !d->ct)
 		return;
-	if (d->clear_count < CLEAR_RING_SIZE) {
-		d->clear_ring[(d->clear_head + d->clear_count) % CLEAR_RING_SIZE] = *key;
-		d->clear_count++;
+	if (d->mark_count < MARK_RING_SIZE) {
+		struct mark_update *u = &d->mark_ring[(d->mark_head + d->mark_count) % MARK_RING_SIZE];
+		u->key = *key;
+		u->mark = mark;
+		d->mark_count++;
 		return;
 	}
-	/* The ring is full (a mass expiry): clear inline rather than leave a
-	 * stale mark that would keep the flow away from the engine. */
-	count(d, "connmark_clear_inline", 1);
-	rc = ct_marks_clear(d->ct, key);
+	/* The ring is full (a mass expiry or a failover): write inline rather
+	 * than leave a stale mark that would keep the flow away from the engine
+	 * or on a dead server. */
+	count(d, "connmark_write_inline", 1);
+	rc = ct_marks_set(d->ct, key, mark);
 	if (rc < 0 && rc != -ENOENT)
-		count(d, "connmark_clear_errors", 1);
+		count(d, "connmark_write_errors", 1);
+}
+
+static void hook_flow_removed(void *ctx, const struct flow_key *key, int server)
+{
+	(void)server;
+	queue_mark_update(ctx, key, 0);
+}
+
+/* A flow re-pinned off a failed server: its kernel connmark must follow,
+ * or its packets would keep going to the dead server by the fast path. */
+static void hook_flow_moved(void *ctx, const struct flow_key *key, int server, uint32_t mark)
+{
+	(void)server;
+	queue_mark_update(ctx, key, mark);
 }
 
 /* The engine's flow_active hook: a media flow kept in the kernel by its
@@ -182,41 +215,58 @@ static bool hook_flow_active(void *ctx, const struct flow_key *key, int server)
 
 /* ---- server health (called by the agent thread, health lock held) ---- */
 
-/* Failed and draining servers get no new sessions; a recovered one is
- * available again (its slow start lives in server_health). Load reports
- * are only logged here: the engine owns the selector, and the control
- * socket reads the last load from the agent listener. */
+static bool server_drained(const struct daemon *d, unsigned server)
+{
+	return __atomic_load_n(&d->drained[server], __ATOMIC_RELAXED);
+}
+
+/* Failed and draining servers get no new sessions, and a failed server's
+ * sessions move to the others (their connmarks follow, hook_flow_moved);
+ * a recovered one is available again unless the operator drains it, with
+ * its slow start fed by the timer thread. Load reports feed the shell
+ * forecast. */
 static void hook_server_event(void *ctx, const struct server_event *ev)
 {
 	struct daemon *d = ctx;
 	const char *id = ev->server < d->cfg.server_count ? d->cfg.servers[ev->server].id : "?";
 	uint64_t now = monotonic_ms();
+	uint32_t moved;
 
 	if (ev->server >= d->cfg.server_count)
 		return;
 	switch (ev->kind) {
 	case SERVER_EVENT_FAILED:
+		pthread_mutex_lock(&d->engine_lock);
+		moved = engine_server_failed(d->engine, ev->server);
+		pthread_mutex_unlock(&d->engine_lock);
+		count(d, "server_failed_events", 1);
+		log_msg(LOG_WARNING, "server %s failed (%s): no new sessions; %u sessions re-pinned to the others",
+			id, server_cause_name(ev->cause), moved);
+		break;
 	case SERVER_EVENT_DRAINING:
 		pthread_mutex_lock(&d->engine_lock);
 		engine_set_server_available(d->engine, ev->server, false);
 		pthread_mutex_unlock(&d->engine_lock);
-		if (ev->kind == SERVER_EVENT_FAILED) {
-			count(d, "server_failed_events", 1);
-			log_msg(LOG_WARNING, "server %s failed (%s): no new sessions", id, server_cause_name(ev->cause));
-		} else {
-			count(d, "server_draining_events", 1);
-			log_msg(LOG_NOTICE, "server %s draining: no new sessions, planned failure in %lld ms", id,
-				(long long)(ev->planned_ms > now ? ev->planned_ms - now : 0));
-		}
+		count(d, "server_draining_events", 1);
+		log_msg(LOG_NOTICE, "server %s draining: no new sessions, planned failure in %lld ms", id,
+			(long long)(ev->planned_ms > now ? ev->planned_ms - now : 0));
 		break;
 	case SERVER_EVENT_RECOVERED:
+		count(d, "server_recovered_events", 1);
+		if (server_drained(d, ev->server)) {
+			log_msg(LOG_NOTICE, "server %s recovered, but drained by the operator: no new sessions", id);
+			break;
+		}
 		pthread_mutex_lock(&d->engine_lock);
 		engine_set_server_available(d->engine, ev->server, true);
 		pthread_mutex_unlock(&d->engine_lock);
-		count(d, "server_recovered_events", 1);
-		log_msg(LOG_NOTICE, "server %s recovered: available again", id);
+		log_msg(LOG_NOTICE, "server %s recovered: available again, slow start over %u s", id,
+			d->cfg.selection.slow_start_s);
 		break;
 	case SERVER_EVENT_LOAD:
+		pthread_mutex_lock(&d->engine_lock);
+		engine_report_server_load(d->engine, ev->server, ev->load);
+		pthread_mutex_unlock(&d->engine_lock);
 		log_limited(&d->log_load, now, LOG_DEBUG,
 			    "server %s load %.3f (cpu %.3f memory %.3f network %.3f io %.3f backlog %.3f)", id, ev->load,
 			    ev->components[AGENT_LOAD_CPU], ev->components[AGENT_LOAD_MEMORY],
@@ -224,6 +274,86 @@ static void hook_server_event(void *ctx, const struct server_event *ev)
 			    ev->components[AGENT_LOAD_BACKLOG]);
 		break;
 	}
+}
+
+/* Health says a server may serve (up, or not heard from yet). */
+static bool server_healthy(struct daemon *d, unsigned server, uint64_t now)
+{
+	struct server_health_info info;
+	if (!d->agents)
+		return true;
+	if (!agent_listener_server_info(d->agents, server, now, &info))
+		return false;
+	return info.state == SERVER_UP || info.state == SERVER_UNKNOWN;
+}
+
+/* control_view.set_drain: the operator's drain, combined with health. */
+static int control_set_drain(void *ctx, unsigned server, bool drain, char *err, size_t err_size)
+{
+	struct daemon *d = ctx;
+	bool available;
+	if (server >= d->cfg.server_count) {
+		snprintf(err, err_size, "no server %u", server);
+		return -1;
+	}
+	__atomic_store_n(&d->drained[server], drain, __ATOMIC_RELAXED);
+	available = !drain && server_healthy(d, server, monotonic_ms());
+	pthread_mutex_lock(&d->engine_lock);
+	engine_set_server_available(d->engine, server, available);
+	pthread_mutex_unlock(&d->engine_lock);
+	count(d, drain ? "operator_drains" : "operator_undrains", 1);
+	log_msg(LOG_NOTICE, "server %s %s by the operator%s", d->cfg.servers[server].id,
+		drain ? "drained" : "undrained",
+		drain ? ": no new sessions, its sessions stay" : available ? ": available again" : ", but unhealthy");
+	return 0;
+}
+
+static bool control_is_drained(void *ctx, unsigned server)
+{
+	struct daemon *d = ctx;
+	return server < d->cfg.server_count && server_drained(d, server);
+}
+
+/* The dispatcher's own load l_d: the share of its queue threads' CPU it
+ * used since the last feed (one core per queue thread at most). */
+static double dispatcher_load(struct daemon *d, uint64_t now)
+{
+	struct rusage usage;
+	uint64_t cpu_us, wall_ms = now - d->load_fed_ms;
+	double load;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned threads = d->queue_count ? d->queue_count : 1;
+	if (getrusage(RUSAGE_SELF, &usage) != 0 || wall_ms == 0)
+		return 0;
+	cpu_us = (uint64_t)usage.ru_utime.tv_sec * 1000000u + (uint64_t)usage.ru_utime.tv_usec +
+		 (uint64_t)usage.ru_stime.tv_sec * 1000000u + (uint64_t)usage.ru_stime.tv_usec;
+	if (cores > 0 && threads > (unsigned)cores)
+		threads = (unsigned)cores;
+	load = d->cpu_fed_us && cpu_us > d->cpu_fed_us
+		       ? (double)(cpu_us - d->cpu_fed_us) / ((double)wall_ms * 1000.0 * threads)
+		       : 0;
+	d->cpu_fed_us = cpu_us;
+	return load > 1 ? 1 : load;
+}
+
+/* Once per agents interval: slow-start factors from health, then the
+ * admission controller's cluster and dispatcher loads. */
+static void feed_selection_and_admission(struct daemon *d, uint64_t now)
+{
+	double factor[CONFIG_MAX_SERVERS];
+	double own_load = dispatcher_load(d, now);
+	for (unsigned i = 0; i < d->cfg.server_count; i++) {
+		struct server_health_info info;
+		factor[i] = 1.0;
+		if (d->agents && agent_listener_server_info(d->agents, i, now, &info) && info.weight_factor > 0)
+			factor[i] = info.weight_factor;
+	}
+	pthread_mutex_lock(&d->engine_lock);
+	for (unsigned i = 0; i < d->cfg.server_count; i++)
+		engine_set_server_weight_factor(d->engine, i, factor[i]);
+	engine_update_admission(d->engine, now, own_load);
+	pthread_mutex_unlock(&d->engine_lock);
+	d->load_fed_ms = now;
 }
 
 /* ---- packets ---- */
@@ -260,9 +390,22 @@ static void log_verdict_event(struct daemon *d, const struct verdict *v, uint64_
 		    v->action == VERDICT_DROP ? "dropped" : v->mark ? "accepted" : "accepted unmarked");
 }
 
-/* Answers one decided packet: verdict, counters, rate-limited event log. */
+/* A refused packet's answer (a 503, a RST), after its drop verdict; the
+ * sender counts and rate-limits. */
+static void send_reply(struct daemon *d, const struct engine_input *in, const struct verdict *v, uint64_t now)
+{
+	if (!d->replies)
+		return;
+	if (v->reply == REPLY_SIP_503)
+		reject_sender_sip_503(d->replies, in->ip, in->len, d->cfg.admission.retry_after_s, now);
+	else if (v->reply == REPLY_TCP_RESET)
+		reject_sender_tcp_reset(d->replies, in->ip, in->len, now);
+}
+
+/* Answers one decided packet: verdict, reply, counters, rate-limited event
+ * log. in is the packet, still valid (the batch has not ended). */
 static void answer_packet(struct queue_worker *w, const struct pending_packet *pkt,
-			  const struct verdict *v, uint64_t now)
+			  const struct engine_input *in, const struct verdict *v, uint64_t now)
 {
 	struct daemon *d = w->d;
 	bool set_connmark;
@@ -273,6 +416,8 @@ static void answer_packet(struct queue_worker *w, const struct pending_packet *p
 		if (nfqueue_verdict(w->queue, pkt->id, false, 0, false) < 0)
 			log_limited(&d->log_verdict_error, now, LOG_ERR, "queue %u: verdict failed: %s", w->num,
 				    strerror(errno));
+		if (v->reply != REPLY_NONE)
+			send_reply(d, in, v, now);
 		log_verdict_event(d, v, now);
 		return;
 	}
@@ -303,7 +448,7 @@ static void decide_pending(struct queue_worker *w)
 	engine_packet_batch(d->engine, w->inputs, w->pending_count, now, w->verdicts);
 	pthread_mutex_unlock(&d->engine_lock);
 	for (size_t i = 0; i < w->pending_count; i++)
-		answer_packet(w, &w->pending[i], &w->verdicts[i], now);
+		answer_packet(w, &w->pending[i], &w->inputs[i], &w->verdicts[i], now);
 	w->pending_count = 0;
 }
 
@@ -345,27 +490,27 @@ static void *queue_thread(void *arg)
 
 /* ---- timer: engine time, deferred connmark clears, overflow checks ---- */
 
-static void drain_clears(struct daemon *d)
+static void write_marks(struct daemon *d)
 {
-	static struct flow_key batch[CLEARS_PER_TICK]; /* timer thread only */
+	static struct mark_update batch[MARKS_PER_TICK]; /* timer thread only */
 	uint32_t n = 0;
 	pthread_mutex_lock(&d->engine_lock);
-	while (d->clear_count && n < CLEARS_PER_TICK) {
-		batch[n++] = d->clear_ring[d->clear_head];
-		d->clear_head = (d->clear_head + 1) % CLEAR_RING_SIZE;
-		d->clear_count--;
+	while (d->mark_count && n < MARKS_PER_TICK) {
+		batch[n++] = d->mark_ring[d->mark_head];
+		d->mark_head = (d->mark_head + 1) % MARK_RING_SIZE;
+		d->mark_count--;
 	}
 	pthread_mutex_unlock(&d->engine_lock);
 	for (uint32_t i = 0; i < n; i++) {
-		int rc = ct_marks_clear(d->ct, &batch[i]);
+		int rc = ct_marks_set(d->ct, &batch[i].key, batch[i].mark);
 		if (rc == 0) {
-			count(d, "connmarks_cleared", 1);
+			count(d, batch[i].mark ? "connmarks_moved" : "connmarks_cleared", 1);
 		} else if (rc != -ENOENT) {
 			char flow[2 * ENDPOINT_STRLEN + 16];
-			count(d, "connmark_clear_errors", 1);
-			flow_text(&batch[i], flow, sizeof(flow));
-			log_limited(&d->log_ct_error, monotonic_ms(), LOG_ERR, "clearing the connmark of %s: %s",
-				    flow, strerror(-rc));
+			count(d, "connmark_write_errors", 1);
+			flow_text(&batch[i].key, flow, sizeof(flow));
+			log_limited(&d->log_ct_error, monotonic_ms(), LOG_ERR, "writing connmark %u of %s: %s",
+				    batch[i].mark, flow, strerror(-rc));
 		}
 	}
 }
@@ -412,7 +557,9 @@ static void *timer_thread(void *arg)
 		engine_advance(d->engine, now);
 		pthread_mutex_unlock(&d->engine_lock);
 		if (d->ct)
-			drain_clears(d);
+			write_marks(d);
+		if (now - d->load_fed_ms >= d->cfg.agents.interval_ms)
+			feed_selection_and_admission(d, now);
 		if (now - last_check >= QUEUE_CHECK_MS) {
 			last_check = now;
 			check_queue_overflow(d, now);
@@ -678,7 +825,8 @@ static void detach_stdio(int ready_fd)
 
 static int start(struct daemon *d, char *err, size_t err_size)
 {
-	struct engine_hooks hooks = { .ctx = d, .flow_removed = hook_flow_removed, .flow_active = hook_flow_active };
+	struct engine_hooks hooks = { .ctx = d, .flow_removed = hook_flow_removed, .flow_active = hook_flow_active,
+				      .flow_moved = hook_flow_moved };
 	struct control_view view;
 	char ct_err[256];
 	uint64_t now = monotonic_ms();
@@ -695,8 +843,9 @@ static int start(struct daemon *d, char *err, size_t err_size)
 	d->engine = engine_create(&d->cfg, &hooks, now, err, err_size);
 	if (!d->engine)
 		return 1;
-	d->clear_ring = calloc(CLEAR_RING_SIZE, sizeof(*d->clear_ring));
-	if (!d->clear_ring) {
+	d->mark_ring = calloc(MARK_RING_SIZE, sizeof(*d->mark_ring));
+	d->load_fed_ms = now;
+	if (!d->mark_ring) {
 		snprintf(err, err_size, "out of memory");
 		return 1;
 	}
@@ -704,6 +853,14 @@ static int start(struct daemon *d, char *err, size_t err_size)
 	if (!d->ct)
 		log_msg(LOG_WARNING, "%s: connmarks of ended flows will not be cleared", ct_err);
 	d->hooks_live = true;
+	if (d->cfg.admission.enabled && (d->cfg.admission.reject == REJECT_503 ||
+					 d->cfg.admission.rtsp_reject == RTSP_REJECT_RESET)) {
+		char reply_err[256];
+		d->replies = reject_sender_open(d->cfg.admission.replies_per_s, reply_err, sizeof(reply_err));
+		if (!d->replies)
+			log_msg(LOG_WARNING, "%s: refused requests will be dropped without a 503 or RST",
+				reply_err);
+	}
 
 	if (d->cfg.queue.count > MAX_QUEUES) {
 		snprintf(err, err_size, "queue.count %u: sarad serves at most %u queues", d->cfg.queue.count,
@@ -767,6 +924,8 @@ static int start(struct daemon *d, char *err, size_t err_size)
 	view.ct = d->ct;
 	view.foreach_daemon_counter = foreach_daemon_counter;
 	view.daemon_ctx = d;
+	view.set_drain = control_set_drain;
+	view.is_drained = control_is_drained;
 	d->control = control_open(d->cfg.control.socket, &view, err, err_size);
 	if (!d->control)
 		return 1;
@@ -826,7 +985,8 @@ static void cleanup(struct daemon *d)
 	d->hooks_live = false;
 	engine_destroy(d->engine);
 	ct_marks_close(d->ct);
-	free(d->clear_ring);
+	reject_sender_close(d->replies);
+	free(d->mark_ring);
 	memset(&d->key, 0, sizeof(d->key));
 }
 

@@ -1,6 +1,7 @@
 /* server_health.c - per-server health state machine (server_health.h):
  * heartbeats and missed-heartbeat timeouts, drains, recovery hysteresis with
- * a flap-doubling hold-down, slow-start weight ramp, clamped load reports. */
+ * a flap-doubling hold-down, slow-start weight ramp, clamped load reports
+ * combined into one load (bottleneck-weighted, uncounted components left out). */
 #include "server_health.h"
 
 #include <math.h>
@@ -31,6 +32,7 @@ struct server_entry {
 	bool has_load;
 	double load;
 	double components[AGENT_LOAD_COMPONENTS];
+	unsigned counted;          /* components of the last load report that count */
 	uint64_t heartbeats, lost, loads;
 };
 
@@ -285,19 +287,39 @@ static double clamp_component(struct server_health *h, double v)
 	return v;
 }
 
-double server_health_combine(const double components[AGENT_LOAD_COMPONENTS])
+/* Why the maximum, not the mean alone: each component is the utilisation of
+ * one resource, and a server is as full as its scarcest resource (the
+ * bottleneck bounds its throughput). With the weighted mean alone, CPU at
+ * 100% and the rest idle read 0.35, below any sane admission threshold (T1
+ * = 0.6), so a server could saturate without SA2C ever noticing. The small
+ * share of the weighted mean breaks ties between servers whose bottlenecks
+ * are equally busy and makes several busy resources look busier than one. */
+double server_health_combine_counted(const double components[AGENT_LOAD_COMPONENTS], unsigned counted)
 {
-	double sum = 0.0;
+	double sum = 0.0, weights = 0.0, max = 0.0, load;
 	for (unsigned i = 0; i < AGENT_LOAD_COMPONENTS; i++) {
 		double v = components[i];
+		if (!(counted & (1u << i)))
+			continue;
 		v = isnan(v) || v > 1.0 ? 1.0 : v < 0.0 ? 0.0 : v;
 		sum += COMBINE_WEIGHTS[i] * v;
+		weights += COMBINE_WEIGHTS[i];
+		if (v > max)
+			max = v;
 	}
-	return sum > 1.0 ? 1.0 : sum;
+	if (weights <= 0.0)
+		return 0.0;
+	load = SERVER_HEALTH_COMBINE_MAX * max + (1.0 - SERVER_HEALTH_COMBINE_MAX) * (sum / weights);
+	return load > 1.0 ? 1.0 : load < 0.0 ? 0.0 : load;
 }
 
-void server_health_load(struct server_health *h, unsigned server, const double components[AGENT_LOAD_COMPONENTS],
-			uint64_t now_ms)
+double server_health_combine(const double components[AGENT_LOAD_COMPONENTS])
+{
+	return server_health_combine_counted(components, SERVER_HEALTH_COUNT_ALL);
+}
+
+void server_health_load_counted(struct server_health *h, unsigned server,
+				const double components[AGENT_LOAD_COMPONENTS], unsigned counted, uint64_t now_ms)
 {
 	struct server_event event = { .kind = SERVER_EVENT_LOAD, .server = server };
 	struct server_entry *s;
@@ -306,11 +328,18 @@ void server_health_load(struct server_health *h, unsigned server, const double c
 		counter_add(&h->counters, "bad_server", 1);
 		return;
 	}
+	counted &= SERVER_HEALTH_COUNT_ALL;
+	if (counted == 0) {
+		counter_add(&h->counters, "load_empty", 1);
+		return;
+	}
 	s = &h->servers[server];
 	for (unsigned i = 0; i < AGENT_LOAD_COMPONENTS; i++)
-		event.components[i] = clamp_component(h, components[i]);
-	event.load = server_health_combine(event.components);
+		event.components[i] = counted & (1u << i) ? clamp_component(h, components[i]) : 0.0;
+	event.counted = counted;
+	event.load = server_health_combine_counted(event.components, counted);
 	memcpy(s->components, event.components, sizeof(s->components));
+	s->counted = counted;
 	s->load = event.load;
 	s->has_load = true;
 	s->loads++;
@@ -318,13 +347,25 @@ void server_health_load(struct server_health *h, unsigned server, const double c
 	emit(h, &event);
 }
 
+void server_health_load(struct server_health *h, unsigned server, const double components[AGENT_LOAD_COMPONENTS],
+			uint64_t now_ms)
+{
+	server_health_load_counted(h, server, components, SERVER_HEALTH_COUNT_ALL, now_ms);
+}
+
 void server_health_load_report(struct server_health *h, unsigned server, const struct agent_load *load,
 			       uint64_t now_ms)
 {
 	double components[AGENT_LOAD_COMPONENTS];
-	for (unsigned i = 0; i < AGENT_LOAD_COMPONENTS; i++)
+	unsigned counted = 0;
+	for (unsigned i = 0; i < AGENT_LOAD_COMPONENTS; i++) {
+		components[i] = 0.0;
+		if (load->fixed[i] == AGENT_LOAD_NOT_REPORTED)
+			continue;
 		components[i] = agent_load_from_fixed(load->fixed[i]);
-	server_health_load(h, server, components, now_ms);
+		counted |= 1u << i;
+	}
+	server_health_load_counted(h, server, components, counted, now_ms);
 }
 
 void server_health_tick(struct server_health *h, uint64_t now_ms)
@@ -405,6 +446,7 @@ bool server_health_get(const struct server_health *h, unsigned server, uint64_t 
 	out->has_load = s->has_load;
 	out->load = s->load;
 	memcpy(out->components, s->components, sizeof(out->components));
+	out->counted = s->counted;
 	out->heartbeats = s->heartbeats;
 	out->lost = s->lost;
 	out->loads = s->loads;

@@ -650,6 +650,8 @@ e2e_setup() {
 	lab_init
 	lab_up || { e2e_fail "lab topology"; exit 1; }
 	lab_config
+	# a test's own config sections (agents, admission...), appended
+	[ -n "${E2E_CFG_EXTRA:-}" ] && printf '%s\n' "$E2E_CFG_EXTRA" >>"$LAB_CFG"
 	lab_rules || { e2e_fail "dispatcher/gateway rules"; exit 1; }
 	E2E_SARAD=1
 	if ! lab_start_sarad "${1:-110}"; then

@@ -5,7 +5,9 @@
 # misses x interval (s1 untouched) and sarad stops giving it new sessions
 # (INVITEs queued from the dispatcher namespace all get s1's mark); a forged
 # report is rejected and counted; restarting the agent brings s2 back only
-# after the hold-down.
+# after the hold-down, with slow start: right after recovery it gets few of
+# the new calls, once slow_start_s has passed its full share. s2's calls
+# are re-pinned to s1 when it fails.
 # Usage: tests/netns/agent_sarad.sh [BUILD_DIR]   (default $SARA_BIN_DIR or build; root; PASS/FAIL, exit 0/1, 77 = skipped)
 # SARA_VERBOSE=1 also prints sarad's log and the last status document.
 set -u
@@ -17,6 +19,7 @@ NS_SRV=$P-srv NS_DSP=$P-dsp
 S1=198.18.4.11 S2=198.18.4.12 DSP=198.18.4.1 PORT=7410 VIP=198.18.77.20
 INTERVAL_MS=200 MISSES=3
 HOLD_DOWN_MS=5000   # max(SERVER_HEALTH_HOLD_DOWN_MIN_MS, 2 * misses * interval)
+SLOW_START_S=3
 PY=/usr/bin/python3
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -81,7 +84,7 @@ servers = (
   { id = "s2"; address = "$S2"; mark = 2; table = 102; }
 );
 queue = { first = 0; count = 1; fail_open = false; };
-selection = { algorithm = "round-robin"; };
+selection = { algorithm = "round-robin"; slow_start_s = $SLOW_START_S; };
 agents = { listen = "$DSP:$PORT"; interval_ms = $INTERVAL_MS; misses = $MISSES; };
 key_file = "$WORK/cluster.key";
 control = { socket = "$WORK/sarad.sock"; };
@@ -159,6 +162,7 @@ check "cause: missed heartbeats" test "$(field s2 cause)" = missed
 check "s2 weight factor 0 while failed" test "$(field s2 weight_factor)" = 0.0
 check "s1 stays up" test "$(field s1 state)" = up
 check "sarad logs the failure" grep -q "server s2 failed (missed): no new sessions" "$WORK/sarad.log"
+check "s2's $m2 calls were re-pinned to s1" grep -q "server s2 failed (missed): no new sessions; $m2 sessions re-pinned" "$WORK/sarad.log"
 $ID "$PY" "$WORK/invite.py" $DSP $VIP down 6; sleep 0.3
 d1=$(( $(marked 1) - m1 )) d2=$(( $(marked 2) - m2 ))
 check "s2 failed: every new call goes to s1 (s1 $d1, s2 $d2 of 6 INVITEs)" test "$d1" -eq 6 -a "$d2" -eq 0
@@ -177,11 +181,17 @@ check "not before the ${HOLD_DOWN_MS} ms hold-down ($((t_up - t_failed)) ms afte
 	test $((t_up - t_kill)) -ge "$HOLD_DOWN_MS"
 check "sarad logs the recovery" grep -q "server s2 recovered: available again" "$WORK/sarad.log"
 wf=$(field s2 weight_factor)
-echo "     s2 weight factor right after recovery: $wf (slow start)"
 m1=$(marked 1) m2=$(marked 2)
-$ID "$PY" "$WORK/invite.py" $DSP $VIP back 4; sleep 0.3
+$ID "$PY" "$WORK/invite.py" $DSP $VIP back 20; sleep 0.3
 d2=$(( $(marked 2) - m2 ))
-check "s2 recovered: it gets new calls again (s2 $d2 of 4 INVITEs)" test "$d2" -ge 1
+check "slow start: right after recovery (weight factor $wf) s2 gets few new calls ($d2 of 20)" \
+	test "$d2" -le 5
+sleep $SLOW_START_S
+m2=$(marked 2)
+$ID "$PY" "$WORK/invite.py" $DSP $VIP ramped 20; sleep 0.3
+d2=$(( $(marked 2) - m2 ))
+check "after slow_start_s = $SLOW_START_S s, s2 has its full share again ($d2 of 20; weight factor $(field s2 weight_factor))" \
+	test "$d2" -ge 9 -a "$d2" -le 11
 
 STATUS=$(status)
 echo "$STATUS" > "$WORK/status.json"

@@ -1,7 +1,8 @@
 /* test_server_health.c - unit tests for the server health state machine:
  * failure after exactly n missed intervals, drain, application down,
  * recovery hysteresis and hold-down, flapping, slow start, load clamping,
- * heartbeat sequence bookkeeping. Clocks are simulated. */
+ * the combined load (bottleneck, uncounted components), heartbeat sequence
+ * bookkeeping. Clocks are simulated. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -406,7 +407,8 @@ static void test_load_clamping(void **state)
 	assert_true(rec.events[0].components[0] == 1.0);
 	assert_true(rec.events[0].components[1] == 1.0);
 	assert_true(rec.events[0].components[2] == 0.0);
-	assert_true(fabs(rec.events[0].load - 0.65) < 1e-12);
+	/* 0.9 * max (1) + 0.1 * weighted mean (0.35 + 0.10 + 0 + 0.075 + 0.125) */
+	assert_true(fabs(rec.events[0].load - 0.965) < 1e-12);
 	assert_int_equal(counter_value(h, "load_nan"), 1);
 	assert_int_equal(counter_value(h, "load_clamped"), 2);
 	server_health_load(h, 1, fine, 200);
@@ -421,10 +423,104 @@ static void test_load_clamping(void **state)
 	/* A decoded report goes through the same path. */
 	struct agent_load report = { .host_id = 1, .fixed = { 10000, 0, 0, 0, 0 } };
 	server_health_load_report(h, 0, &report, 300);
-	assert_true(fabs(rec.events[2].load - 0.35) < 1e-12);
+	assert_true(fabs(rec.events[2].load - 0.935) < 1e-12);
 	server_health_load(h, 7, fine, 300);
 	assert_int_equal(counter_value(h, "bad_server"), 1);
 	assert_int_equal(rec.count, 3);
+	server_health_destroy(h);
+}
+
+/* One saturated resource makes the server look nearly full (above the
+ * default T2 = 0.8), whatever the others read; equal components give that
+ * value; more load on any component never lowers the combined load. */
+static void test_combine_bottleneck(void **state)
+{
+	(void)state;
+	const double cpu_full[AGENT_LOAD_COMPONENTS] = { 1.0, 0.0, 0.0, 0.0, 0.0 };
+	const double backlog_full[AGENT_LOAD_COMPONENTS] = { 0.0, 0.0, 0.0, 0.0, 1.0 };
+	const double idle[AGENT_LOAD_COMPONENTS] = { 0 };
+	assert_true(server_health_combine(cpu_full) >= 0.9);
+	assert_true(server_health_combine(cpu_full) > 0.8);
+	assert_true(server_health_combine(backlog_full) >= 0.9);
+	assert_true(server_health_combine(idle) == 0.0);
+	for (double v = 0.0; v <= 1.0; v += 0.125) {
+		const double same[AGENT_LOAD_COMPONENTS] = { v, v, v, v, v };
+		assert_true(fabs(server_health_combine(same) - v) < 1e-12);
+	}
+	/* Monotonic in every component, and within 0..1. */
+	uint32_t rng = 12345;
+	for (int round = 0; round < 2000; round++) {
+		double c[AGENT_LOAD_COMPONENTS], more[AGENT_LOAD_COMPONENTS];
+		for (unsigned i = 0; i < AGENT_LOAD_COMPONENTS; i++) {
+			rng = rng * 1103515245u + 12345u;
+			c[i] = (double)(rng >> 16 & 0x7fff) / 32767.0;
+		}
+		memcpy(more, c, sizeof(c));
+		rng = rng * 1103515245u + 12345u;
+		unsigned which = (rng >> 16) % AGENT_LOAD_COMPONENTS;
+		more[which] = c[which] + (1.0 - c[which]) * 0.5;
+		double a = server_health_combine(c), b = server_health_combine(more);
+		assert_true(a >= 0.0 && a <= 1.0 && b >= 0.0 && b <= 1.0);
+		assert_true(b >= a - 1e-12);
+		assert_true(a >= server_health_combine_counted(c, 1u << which) * 0.9 - 1e-12);
+	}
+}
+
+/* Components the agent does not count (--components) take no part: not in
+ * the maximum, not in the mean, not clamped or counted as NaN; on the wire
+ * they are AGENT_LOAD_NOT_REPORTED, which the decoder accepts (any other
+ * value above the scale is still refused). A report with nothing counted is
+ * ignored and counted. */
+static void test_uncounted_components(void **state)
+{
+	(void)state;
+	struct server_health *h = make();
+	struct server_health_info info;
+	const double c[AGENT_LOAD_COMPONENTS] = { NAN, 1.0, 1.0, 1.0, 0.7 };
+	const unsigned backlog_only = 1u << AGENT_LOAD_BACKLOG;
+	assert_true(fabs(server_health_combine_counted(c, backlog_only) - 0.7) < 1e-12);
+	assert_true(server_health_combine_counted(c, 0) == 0.0);
+	server_health_load_counted(h, 0, c, backlog_only, 100);
+	assert_int_equal(rec.count, 1);
+	assert_true(fabs(rec.events[0].load - 0.7) < 1e-12);
+	assert_int_equal(rec.events[0].counted, backlog_only);
+	assert_true(rec.events[0].components[AGENT_LOAD_CPU] == 0.0);
+	assert_true(rec.events[0].components[AGENT_LOAD_MEMORY] == 0.0);
+	assert_int_equal(counter_value(h, "load_nan"), 0);
+	assert_int_equal(counter_value(h, "load_clamped"), 0);
+
+	/* Through the wire: cpu and backlog counted, the rest not reported. */
+	struct agent_load report = { .host_id = 2,
+				     .fixed = { 2000, AGENT_LOAD_NOT_REPORTED, AGENT_LOAD_NOT_REPORTED,
+						AGENT_LOAD_NOT_REPORTED, 9000 } }, decoded;
+	uint8_t wire[AGENT_LOAD_SIZE];
+	assert_int_equal(agent_load_encode(&report, wire, sizeof(wire)), AGENT_LOAD_SIZE);
+	assert_null(agent_load_decode(wire, sizeof(wire), &decoded));
+	assert_int_equal(decoded.fixed[AGENT_LOAD_MEMORY], AGENT_LOAD_NOT_REPORTED);
+	assert_true(isnan(agent_load_from_fixed(AGENT_LOAD_NOT_REPORTED)));
+	server_health_load_report(h, 1, &decoded, 200);
+	assert_int_equal(rec.count, 2);
+	assert_int_equal(rec.events[1].counted, (1u << AGENT_LOAD_CPU) | (1u << AGENT_LOAD_BACKLOG));
+	/* 0.9 * 0.9 + 0.1 * (0.35 * 0.2 + 0.25 * 0.9) / 0.6 */
+	assert_true(fabs(rec.events[1].load - (0.81 + 0.1 * (0.07 + 0.225) / 0.6)) < 1e-12);
+	assert_true(server_health_get(h, 1, 200, &info));
+	assert_int_equal(info.counted, (1u << AGENT_LOAD_CPU) | (1u << AGENT_LOAD_BACKLOG));
+	assert_true(info.has_load);
+
+	/* A value above the scale that is not the marker is still refused. */
+	report.fixed[AGENT_LOAD_IO] = AGENT_LOAD_NOT_REPORTED - 1;
+	agent_load_encode(&report, wire, sizeof(wire));
+	assert_string_equal(agent_load_decode(wire, sizeof(wire), &decoded), "agent_load_out_of_range");
+
+	/* Nothing counted: no event, counted as load_empty. */
+	struct agent_load none = { .host_id = 3 };
+	for (unsigned i = 0; i < AGENT_LOAD_COMPONENTS; i++)
+		none.fixed[i] = AGENT_LOAD_NOT_REPORTED;
+	server_health_load_report(h, 2, &none, 300);
+	assert_int_equal(rec.count, 2);
+	assert_int_equal(counter_value(h, "load_empty"), 1);
+	assert_true(server_health_get(h, 2, 300, &info));
+	assert_false(info.has_load);
 	server_health_destroy(h);
 }
 
@@ -475,6 +571,8 @@ int main(void)
 		cmocka_unit_test(test_flapping_by_silence_doubles_hold_down),
 		cmocka_unit_test(test_slow_start_ramp),
 		cmocka_unit_test(test_load_clamping),
+		cmocka_unit_test(test_combine_bottleneck),
+		cmocka_unit_test(test_uncounted_components),
 		cmocka_unit_test(test_sequence_bookkeeping),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
