@@ -3,7 +3,10 @@
  *
  * Paper mapping:
  *  - eq (1), cluster load: admission_report_load() computes
- *      l_c = alpha * mean(l_j) + (1 - alpha) * var(l_j)
+ *      l_c = (alpha * mean(l_j) + (1 - alpha) * var(l_j)) / alpha
+ *    (the paper's form divided by alpha, so that a cluster whose every
+ *    server is fully loaded reads 1 rather than alpha, which would stay
+ *    below T2 with the default alpha 0.7; alpha 0 means 4 * var(l_j))
  *    over the servers passed in (the available ones), mean and variance
  *    weighted by the servers' weights, so one server cannot move l_c more
  *    than its share of the cluster's capacity. The l_j are meant to be the

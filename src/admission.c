@@ -157,7 +157,15 @@ void admission_report_load(struct admission *adm, uint64_t now_ms, const double 
 	}
 	variance /= weight_sum;
 
-	double cluster = adm->alpha * mean + (1.0 - adm->alpha) * variance; /* eq (1) */
+	/* eq (1), divided by alpha: the paper's form tops out at alpha when
+	 * every server is fully loaded (variance 0), so with alpha 0.7 and
+	 * T2 0.8 a saturated cluster would never close to new sessions. The
+	 * scale keeps the paper's mix (variance weighs (1 - alpha) / alpha
+	 * against the mean) and makes a saturated cluster read 1. alpha 0 is
+	 * the spread alone, 4 * variance (a variance of 0..1 loads is at most
+	 * 1/4). */
+	double cluster = adm->alpha > 0 ? (adm->alpha * mean + (1.0 - adm->alpha) * variance) / adm->alpha
+					: 4.0 * variance;
 	adm->cluster_load = fmin(fmax(cluster, 0.0), 1.0);
 	adm->have_report = true;
 	adm->last_report_ms = now_ms;

@@ -721,7 +721,7 @@ void config_defaults(struct sara_config *cfg)
 	cfg->selection.algorithm = SELECT_SHELL;
 	cfg->selection.window = 8;
 	cfg->selection.slow_start_s = 30;
-	cfg->admission.enabled = false;  /* pass-through until the controller exists */
+	cfg->admission.enabled = true;
 	cfg->admission.t1 = 0.6;
 	cfg->admission.t2 = 0.8;
 	cfg->admission.t3 = 0.9;

@@ -137,7 +137,10 @@ static void test_example_config_loads(void **state)
 	assert_int_equal(cfg.rtsp_ports[1], 8554);
 	assert_int_equal(cfg.gateway.listen.addr.family, 0);
 	assert_int_equal(cfg.agents.listen.addr.family, 0);
-	assert_false(cfg.admission.enabled);
+	assert_true(cfg.admission.enabled);
+	assert_int_equal(cfg.admission.policy, ADMISSION_POLICY_SA2C);
+	assert_int_equal(cfg.admission.rtsp_reject, RTSP_REJECT_RESET);
+	assert_int_equal(cfg.admission.replies_per_s, 1000);
 	assert_string_equal(cfg.control.socket, "/run/sara/lab.sock");
 	assert_string_equal(cfg.key_file, "/etc/sara/lab.key");
 	assert_int_equal(cfg.limits.malformed, MALFORMED_PASS);
@@ -195,7 +198,9 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.selection.algorithm, SELECT_SHELL);
 	assert_int_equal(cfg.selection.window, 8);
 	assert_int_equal(cfg.selection.slow_start_s, 30);
-	assert_false(cfg.admission.enabled);
+	assert_true(cfg.admission.enabled);
+	assert_int_equal(cfg.admission.policy, ADMISSION_POLICY_SA2C);
+	assert_int_equal(cfg.admission.rtsp_reject, RTSP_REJECT_RESET);
 	assert_true(cfg.admission.t1 == 0.6);
 	assert_true(cfg.admission.t2 == 0.8);
 	assert_true(cfg.admission.t3 == 0.9);
