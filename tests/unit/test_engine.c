@@ -1699,7 +1699,7 @@ static void test_failed_server_sessions_repinned_evenly(void **state)
 {
 	struct harness *h = harness_new(NULL);
 	uint64_t session[9];
-	int server[9], moved_to[SERVER_COUNT] = { 0 };
+	int server[9], after_failure[9], moved_to[SERVER_COUNT] = { 0 };
 	struct engine_server_info info;
 	struct verdict v;
 	char call_id[64];
@@ -1734,6 +1734,8 @@ static void test_failed_server_sessions_repinned_evenly(void **state)
 		client_sends(h, CLIENT4, VIP4, "BYE", call_id, 2, &v);
 		assert_follows(h, &v, FLOW_SIGNALLING, session[i], s.server);
 	}
+	for (unsigned i = 0; i < 9; i++)
+		after_failure[i] = session_of(h, session[i]).server;
 	/* Evenly: not all onto one neighbour. */
 	assert_true(moved_to[1] >= 1 && moved_to[2] >= 1);
 	assert_true(abs(moved_to[1] - moved_to[2]) <= 1);
@@ -1746,8 +1748,11 @@ static void test_failed_server_sessions_repinned_evenly(void **state)
 		start_call(h, CLIENT4, VIP4, call_id, CLIENT4, (uint16_t)(41000 + 2 * i), &server[0]);
 		assert_int_not_equal(server[0], 0);
 	}
+	/* Back up (a flap): the moved calls do not bounce back. */
 	engine_set_server_available(h->engine, 0, true);
 	assert_true(engine_server_info(h->engine, 0, &info) && info.available);
+	for (unsigned i = 0; i < 9; i++)
+		assert_int_equal(session_of(h, session[i]).server, after_failure[i]);
 	harness_free(h);
 }
 
