@@ -15,6 +15,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "admission.h"
+
 #define COMMAND_MAX 256
 #define CLIENT_TIMEOUT_MS 1000
 #define CLIENTS_PER_POLL 16
@@ -137,6 +139,39 @@ static void json_u64(struct json *j, const char *key, uint64_t value)
 	json_printf(j, "%llu", (unsigned long long)value);
 }
 
+/* The finished document (malloc'd), or NULL when it did not fit. */
+static char *json_finish(struct json *j)
+{
+	json_raw(j, "\n", 1);
+	if (j->failed) {
+		free(j->text);
+		return NULL;
+	}
+	return j->text;
+}
+
+static void json_bool(struct json *j, const char *key, bool value)
+{
+	json_key(j, key);
+	json_raw(j, value ? "true" : "false", value ? 4 : 5);
+}
+
+static void json_null(struct json *j, const char *key)
+{
+	json_key(j, key);
+	json_raw(j, "null", 4);
+}
+
+/* A fraction or weight with three decimals; null when not a number. */
+static void json_real(struct json *j, const char *key, double value)
+{
+	json_key(j, key);
+	if (isfinite(value))
+		json_printf(j, "%.3f", value);
+	else
+		json_raw(j, "null", 4);
+}
+
 static void json_counter_cb(void *ctx, const char *name, uint64_t value)
 {
 	json_u64(ctx, name, value);
@@ -194,6 +229,46 @@ static void status_engine(struct json *j, const struct control_view *v)
 	json_close(j, '}');
 	if (v->engine_lock)
 		pthread_mutex_unlock(v->engine_lock);
+}
+
+static void json_thresholds(struct json *j, const char *key, const struct admission_thresholds *t)
+{
+	json_open(j, key, '{');
+	json_real(j, "t1", t->t1);
+	json_real(j, "t2", t->t2);
+	json_real(j, "t3", t->t3);
+	json_real(j, "c", t->c);
+	json_close(j, '}');
+}
+
+/* SA2C: where x stands, the thresholds as moved, and every decision. */
+static void status_admission(struct json *j, const struct control_view *v)
+{
+	const struct sara_config *cfg;
+	struct admission adm;
+	if (v->engine_lock)
+		pthread_mutex_lock(v->engine_lock);
+	adm = *engine_admission(v->engine);
+	cfg = engine_config(v->engine);
+	if (v->engine_lock)
+		pthread_mutex_unlock(v->engine_lock);
+	json_open(j, "admission", '{');
+	json_bool(j, "enabled", adm.enabled);
+	json_key(j, "policy");
+	json_string(j, cfg->admission.policy == ADMISSION_POLICY_RANDOM ? "random" : "sa2c");
+	json_key(j, "zone");
+	json_string(j, admission_zone_name(admission_zone(&adm)));
+	json_real(j, "load", adm.load);
+	json_real(j, "cluster_load", adm.cluster_load);
+	json_real(j, "dispatcher_load", adm.dispatcher_load);
+	json_real(j, "refuse_new_p", admission_refusal_probability(&adm, ADMIT_NEW_SESSION));
+	json_real(j, "refuse_established_p", admission_refusal_probability(&adm, ADMIT_ESTABLISHED));
+	json_thresholds(j, "thresholds", &adm.current);
+	json_thresholds(j, "configured", &adm.configured);
+	json_open(j, "counters", '{');
+	admission_foreach_counter(&adm, json_counter_cb, j);
+	json_close(j, '}');
+	json_close(j, '}');
 }
 
 static void status_verdicts(struct json *j, const struct verdict_counts *vc)
@@ -350,8 +425,10 @@ char *control_status_json(const struct control_view *v)
 	json_key(&j, "cluster");
 	json_string(&j, v->cluster ? v->cluster : "");
 	json_u64(&j, "uptime_s", now >= v->started_ms ? (now - v->started_ms) / 1000u : 0);
-	if (v->engine)
+	if (v->engine) {
 		status_engine(&j, v);
+		status_admission(&j, v);
+	}
 	if (v->verdicts)
 		status_verdicts(&j, v->verdicts);
 	status_queues(&j, v);
@@ -363,12 +440,7 @@ char *control_status_json(const struct control_view *v)
 		v->foreach_daemon_counter(v->daemon_ctx, json_counter_cb, &j);
 	json_close(&j, '}');
 	json_close(&j, '}');
-	json_raw(&j, "\n", 1);
-	if (j.failed) {
-		free(j.text);
-		return NULL;
-	}
-	return j.text;
+	return json_finish(&j);
 }
 
 /* ---- command lines and replies ---- */
@@ -404,39 +476,6 @@ static void command_split(const char *line, size_t len, struct command_line *out
 		while (*p && *p != ' ' && *p != '\t')
 			p++;
 	}
-}
-
-/* The finished document (malloc'd), or NULL when it did not fit. */
-static char *json_finish(struct json *j)
-{
-	json_raw(j, "\n", 1);
-	if (j->failed) {
-		free(j->text);
-		return NULL;
-	}
-	return j->text;
-}
-
-static void json_bool(struct json *j, const char *key, bool value)
-{
-	json_key(j, key);
-	json_raw(j, value ? "true" : "false", value ? 4 : 5);
-}
-
-static void json_null(struct json *j, const char *key)
-{
-	json_key(j, key);
-	json_raw(j, "null", 4);
-}
-
-/* A fraction or weight with three decimals; null when not a number. */
-static void json_real(struct json *j, const char *key, double value)
-{
-	json_key(j, key);
-	if (isfinite(value))
-		json_printf(j, "%.3f", value);
-	else
-		json_raw(j, "null", 4);
 }
 
 /* {"ok": false, "error": "..."} */
