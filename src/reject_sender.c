@@ -148,9 +148,10 @@ struct reject_sender *reject_sender_open(uint32_t replies_per_s, char *err, size
 		snprintf(err, err_size, "reject sender: raw IPv6 socket: %s", strerror(saved_errno));
 		goto fail_sockets;
 	}
-	if (pthread_mutex_init(&rs->lock, NULL) != 0) {
-		saved_errno = errno;
-		snprintf(err, err_size, "reject sender: mutex init failed");
+	int rc = pthread_mutex_init(&rs->lock, NULL);
+	if (rc != 0) {
+		saved_errno = rc; /* pthread calls return the code, errno is stale */
+		snprintf(err, err_size, "reject sender: mutex: %s", strerror(rc));
 		goto fail_sockets;
 	}
 	reply_bucket_init(&rs->bucket, replies_per_s);

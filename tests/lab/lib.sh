@@ -361,6 +361,15 @@ lab_rules() {
 	lab_in gw iptables-save -t mangle >"$LAB_RUN/logs/gw-mangle.rules" 2>&1
 }
 
+# lab_rules_all_queued: lab_rules, then without the connmark fast path: every packet to
+# the VIP crosses to sarad, media of decided flows too (experiments where sarad must see
+# every packet, e.g. admission.policy "random", which drops established sessions' media).
+lab_rules_all_queued() {
+	lab_rules || return 1
+	while lab_in dsp iptables -t mangle -D SARA -m mark ! --mark 0 -j RETURN 2>/dev/null; do :; done
+	lab_in dsp iptables-save -t mangle >"$LAB_RUN/logs/dsp-mangle.rules" 2>&1
+}
+
 # ---------------------------------------------------------------- sarad + sara-gw
 # lab_prog_works BIN: false for a placeholder that only says "not yet implemented"
 lab_prog_works() {
