@@ -49,6 +49,7 @@ struct signal_facts {
 	bool ends_session;        /* BYE, CANCEL, TEARDOWN, failed initial INVITE */
 	bool ends_if_unconfirmed; /* final error to INVITE: ends only a call not yet set up */
 	bool transaction_only;    /* OPTIONS, REGISTER, MESSAGE...: ends after its final response */
+	bool acknowledges;        /* SIP ACK: completes the transaction of the request it follows */
 	uint8_t media_op;         /* enum media_op */
 	uint8_t stream_count;
 	struct signal_stream streams[SIGNAL_MAX_STREAMS];

@@ -24,6 +24,8 @@
 #define TIMER_SLOTS 4096
 #define TIMER_TICK_MS 100
 #define FRAGMENT_TIMEOUT_MS 5000
+#define REFUSED_KEYS 4096        /* recent refusals remembered for their ACKs */
+#define REFUSED_MEMORY_MS 32000  /* RFC 3261 Timer H: the 503's ACK comes within 64 * T1 */
 
 enum media_side { SIDE_CLIENT = 0, SIDE_SERVER };
 
@@ -54,6 +56,14 @@ struct engine {
 	 * malformed policy, and limits.when_full never applied to sessions. */
 	uint8_t packet_refusal;  /* enum verdict_reason */
 	bool packet_malformed;
+	bool packet_absorbed;    /* a refused request's ACK: dropped, never answered */
+	/* Session keys admission refused lately (hashes, and when), so that
+	 * the ACK a client sends for our 503 is absorbed here: forwarded, it
+	 * would reach a server that never saw the INVITE (and cost it work,
+	 * exactly when the cluster is overloaded). Bounded: a newer refusal
+	 * overwrites the slot. */
+	uint64_t refused_hash[REFUSED_KEYS];
+	uint64_t refused_ms[REFUSED_KEYS];
 };
 
 static void session_end(struct engine *engine, uint32_t sid, bool expired);
@@ -363,6 +373,9 @@ static uint32_t session_create(struct engine *engine, const struct signal_facts 
 	int server = pinned_server;
 	if (admit && engine->cfg.admission.policy == ADMISSION_POLICY_SA2C &&
 	    !admission_decide(&engine->admission, ADMIT_NEW_SESSION)) {
+		uint64_t h = hash_bytes(&engine->placement_key, key, key_len);
+		engine->refused_hash[h % REFUSED_KEYS] = h;
+		engine->refused_ms[h % REFUSED_KEYS] = engine->now_ms;
 		counter_add(&engine->counters, "admission_refused", 1);
 		engine->packet_refusal = REASON_ADMISSION;
 		return SESSION_NIL;
@@ -487,6 +500,16 @@ static uint32_t apply_facts(struct engine *engine, const struct signal_facts *fa
 {
 	uint32_t sid = session_for_message(engine, facts, fid, conn, side, pinned_server);
 	struct session *s;
+	if (sid == SESSION_NIL && side == SIDE_CLIENT && facts->acknowledges && facts->key_len) {
+		uint64_t h = hash_bytes(&engine->placement_key, facts->key, facts->key_len);
+		if (engine->refused_hash[h % REFUSED_KEYS] == h &&
+		    engine->now_ms - engine->refused_ms[h % REFUSED_KEYS] <= REFUSED_MEMORY_MS) {
+			counter_add(&engine->counters, "admission_ack_absorbed", 1);
+			engine->packet_refusal = REASON_ADMISSION;
+			engine->packet_absorbed = true;
+			return SESSION_NIL;
+		}
+	}
 	if (sid == SESSION_NIL) {
 		counter_add(&engine->counters, facts->proto == PROTO_SIP ? "sip_no_session" : "rtsp_no_session", 1);
 		return SESSION_NIL;
@@ -846,7 +869,7 @@ static void packet_decided(struct engine *engine, uint32_t fid, const struct pac
 			out->action = VERDICT_DROP;
 		/* A dropped INVITE over UDP is retransmitted (RFC 3261 17.1.1.2),
 		 * which feeds the overload; a 503 with Retry-After stops it. */
-		if (out->reason == REASON_ADMISSION && f->proto == PROTO_SIP &&
+		if (out->reason == REASON_ADMISSION && f->proto == PROTO_SIP && !engine->packet_absorbed &&
 		    engine->cfg.admission.reject == REJECT_503)
 			out->reply = REPLY_SIP_503;
 	} else {
@@ -875,6 +898,7 @@ static void engine_decide(struct engine *engine, const struct packet *pkt, uint3
 	out->key = pkt->key;
 	engine->packet_refusal = REASON_SESSION;
 	engine->packet_malformed = false;
+	engine->packet_absorbed = false;
 	flow_key_dst(&pkt->key, &dst_end);
 	if (!config_is_vip(&engine->cfg, &dst_end.addr)) {
 		out->reason = REASON_NOT_VIP;

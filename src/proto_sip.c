@@ -90,6 +90,7 @@ static const char *sip_inspect(const uint8_t *msg, size_t len, struct signal_fac
 		switch (parsed.method) {
 		case SIP_ACK:
 			out->confirms_session = true;
+			out->acknowledges = true;
 			break;
 		case SIP_BYE:
 		case SIP_CANCEL:

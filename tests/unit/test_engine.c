@@ -1818,6 +1818,16 @@ static void test_admission_sheds_new_keeps_established(void **state)
 	assert_int_equal(v.action, VERDICT_DROP);
 	assert_int_equal(v.reason, REASON_ADMISSION);
 	assert_int_equal(v.reply, REPLY_SIP_503);
+	/* The client's ACK for that 503 ends there: no server saw the INVITE. */
+	client_sends(h, CLIENT4_B, VIP4, "ACK", "shed@client", 1, &v);
+	assert_int_equal(v.action, VERDICT_DROP);
+	assert_int_equal(v.reason, REASON_ADMISSION);
+	assert_int_equal(v.reply, REPLY_NONE);
+	assert_int_equal(engine_counter(h, "admission_ack_absorbed"), 1);
+	/* An ACK of a call never refused is not absorbed. */
+	client_sends(h, CLIENT4_B, VIP4, "ACK", "other@client", 1, &v);
+	assert_int_equal(v.action, VERDICT_ACCEPT);
+	assert_int_equal(engine_counter(h, "admission_ack_absorbed"), 1);
 	client_tcp(h, rtsp.client, rtsp.client_port, rtsp.vip, rtsp.vip_port, rtsp.client_seq, TCP_FLAG_SYN,
 		   NULL, 0, &v);
 	assert_int_equal(v.action, VERDICT_DROP);
