@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# goodput.sh - the goodput experiment (issue 4, item 6) in the lab: 3 SIP servers of known
+# capacity behind sarad, sipp offering 0.5x to 3x that capacity with admission off, SA2C
+# (503) and random drop; completed calls/s and media loss per point: table, CSV and plot.
+#
+#   tests/bench/goodput.sh [BUILD_DIR]
+#   tests/bench/goodput.sh --plot CSV [OUT_DIR]   redraw the plot of an earlier run
+#
+# Each point: fresh servers (tests/tools/sip_load_server: one worker, fixed service times,
+# so capacity = 1 / (INVITE + ACK + BYE service) calls/s whatever the host's CPUs do), an
+# agent per server reporting that server's utilisation, a fresh sarad with the mode's
+# config, every packet to the VIP through sarad (lab_rules_all_queued: the random mode
+# must see media too), then sipp (tests/bench/goodput-uac.xml: RTP, 6 s setup deadline)
+# offering RATE calls/s for GOODPUT_SECONDS, and the drain.
+# Measured: completed calls/s (sipp's successful calls / offered time, and BYEs the
+# servers completed), media delivered to the servers per completed call (120 RTP packets
+# sent), sarad's 503s, and the CPU of sarad, sipp and the host (to show neither sarad nor
+# the load generator is the bottleneck).
+# Env: GOODPUT_MODES ("off sa2c random"), GOODPUT_LOADS ("0.5 1 1.5 2 3"), GOODPUT_SECONDS
+# (30), GOODPUT_SELECTION (round-robin), OV_INVITE_US (70000), OV_OTHER_US (15000), GOODPUT_OUT (where goodput.csv, .txt,
+# .svg and .png go; default the run dir, which is then kept), SARA_LAB_PREFIX (sara-exp-).
+# Skips (exit 0) without root, namespaces or the programs; exit 1 when the set-up fails.
+set -uo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [ $# -gt 0 ] && [ -d "$1" ]; then export SARA_BIN_DIR; SARA_BIN_DIR=$(cd "$1" && pwd); fi
+export SARA_LAB_PREFIX=${SARA_LAB_PREFIX:-sara-exp-}
+. "$HERE/../lab/lib.sh"
+. "$HERE/../lab/overload_lib.sh"
+
+# plot_goodput CSV OUT_DIR CAPACITY WORK_DIR: goodput.svg and goodput.png from the CSV
+# (completed calls/s and media loss against the offered load, a line per mode)
+plot_goodput() {
+	local csv=$1 out=$2 cap=$3 work=$4 m term setterm plots1="" plots2="" ymax
+	if ! command -v gnuplot >/dev/null 2>&1; then
+		echo "plot skipped: gnuplot not installed (apt-get install gnuplot-nox)"
+		return 0
+	fi
+	ymax=$(awk -v c="$cap" 'BEGIN { printf "%.0f", c * 1.25 }')
+	for m in $(awk -F, 'NR > 1 && !seen[$1]++ { print $1 }' "$csv"); do
+		awk -F, -v m="$m" 'NR > 1 && $1 == m { print $3, $10, $13 }' "$csv" >"$work/plot-$m.dat"
+		plots1="$plots1${plots1:+, }'$work/plot-$m.dat' using 1:2 with linespoints lw 2 pt 7 title 'admission $m'"
+		plots2="$plots2${plots2:+, }'$work/plot-$m.dat' using 1:3 with linespoints lw 2 pt 7 title 'admission $m'"
+	done
+	for term in svg png; do
+		case $term in
+		svg) setterm="set terminal svg size 1000,420 dynamic font 'sans,12' background '#ffffff'" ;;
+		png) setterm="set terminal pngcairo size 1000,420 font 'sans,10' background '#ffffff'" ;;
+		esac
+		gnuplot >"$work/gnuplot-$term.log" 2>&1 <<EOF || echo "goodput.sh: gnuplot $term failed (see $work/gnuplot-$term.log)"
+$setterm
+set output '$out/goodput.$term'
+set multiplot layout 1,2 title 'sara goodput: 3 SIP servers, capacity $cap calls/s'
+set grid
+set key top right
+set xlabel 'offered load (calls/s)'
+set ylabel 'completed calls/s'
+set yrange [0:$ymax]
+set xrange [0:*]
+plot $plots1, $cap title 'capacity' with lines dt 2 lw 2 lc rgb '#777777'
+set ylabel 'media loss of completed calls (%)'
+set yrange [0:100]
+set key top left
+plot $plots2
+unset multiplot
+EOF
+	done
+	echo "plot: $out/goodput.svg, $out/goodput.png"
+}
+
+# goodput.sh --plot CSV [OUT_DIR]: only redraw the plot of an earlier run from its CSV
+# (the capacity from the goodput.txt beside it)
+if [ "${1:-}" = --plot ]; then
+	[ -f "${2:-}" ] || { echo "usage: goodput.sh --plot CSV [OUT_DIR]"; exit 2; }
+	cap=$(sed -n 's/.*capacity \([0-9.]*\) calls.*/\1/p' "$(dirname "$2")/goodput.txt" 2>/dev/null | head -1)
+	work=$(mktemp -d /tmp/sara-goodput-plot.XXXXXX)
+	plot_goodput "$2" "${3:-$(dirname "$2")}" "${cap:-30}" "$work"
+	rm -rf "$work"
+	exit 0
+fi
+
+modes=${GOODPUT_MODES:-off sa2c random}
+loads=${GOODPUT_LOADS:-0.5 1 1.5 2 3}
+seconds=${GOODPUT_SECONDS:-30}
+[ "$seconds" -ge 15 ] || { echo "goodput.sh: GOODPUT_SECONDS must be at least 15"; exit 2; }
+# Rates are taken over [W1, seconds + 4] s of sipp's time: a call completes 4 to 18 s after
+# its INVITE, so that window holds the calls offered in the steady state, not the first
+# ones (an empty cluster) nor the drain after the offered time.
+w1=10
+drain_max=30                      # a call lasts at most 6 + 4 + 8 s after its INVITE
+# Selection: round-robin by default, so that the curves show admission control alone: the
+# servers are identical, and the shell forecast of a 1 s utilisation herds a burst of new
+# calls onto whichever server looked idlest at the last report (GOODPUT_SELECTION=shell
+# shows it).
+export OV_SELECTION=${GOODPUT_SELECTION:-round-robin}
+
+skip() { echo "goodput.sh: skipped: $*"; exit 0; }
+why=$(lab_check_env) || skip "$why"
+missing=$(ov_missing | tr '\n' ' ')
+[ -z "$missing" ] || skip "missing: $missing(make BUILD=... all; apt-get install sip-tester wireshark-common)"
+
+trap lab_cleanup EXIT
+trap 'exit 130' INT TERM
+lab_init
+out=${GOODPUT_OUT:-$LAB_RUN}
+mkdir -p "$out"
+[ "$out" = "$LAB_RUN" ] && LAB_KEEP=1
+cap1=$(ov_capacity)
+cap=$(awk -v c="$cap1" 'BEGIN { printf "%.2f", 3 * c }')
+echo "== goodput: 3 servers x $cap1 calls/s = cluster capacity $cap calls/s" \
+	"(INVITE $OV_INVITE_US us, ACK and BYE $OV_OTHER_US us each, one worker per server)"
+echo "   modes: $modes; offered load x capacity: $loads; $seconds s per point + drain; results in $out"
+
+lab_up || exit 1
+lab_config
+for m in $modes; do ov_write_config "$m" "$LAB_RUN/goodput-$m.cfg" 0 || exit 1; done
+LAB_CFG=$LAB_RUN/goodput-${modes%% *}.cfg
+lab_rules_all_queued || exit 1
+total_life=$(( ($(wc -w <<<"$modes") * $(wc -w <<<"$loads")) * (seconds + drain_max + 20) + 60 ))
+lab_start_gw "$total_life" || exit 1
+for s in "${LAB_SERVERS[@]}"; do ov_start_agent "$s" "$LAB_CFG" "$total_life"; done
+
+csv=$out/goodput.csv
+echo "mode,load_x,offered_cps,offered_achieved_cps,attempted,successful,failed,failed_unexpected,failed_timeout,goodput_cps,server_completed_cps,rtp_per_call,media_loss_pct,sarad_503,kernel_queue_drops,sarad_cpu_pct,sipp_cpu_pct,host_cpu_pct,server_queue_dropped,server_retrans_absorbed,successful_per_offered_s,server_completed_per_offered_s" >"$csv"
+
+host_busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat; }
+
+point() {   # point MODE LOAD_X
+	local mode=$1 x=$2 rate calls name s t0 i sarad_pid sipp_pid c0 c1 p0 p1 h0 h1 ht0 ht1 q0 q1 qd0 qd1
+	rate=$(awk -v c="$cap" -v x="$x" 'BEGIN { printf "%.0f", c * x }')
+	calls=$((rate * seconds))
+	name=uac-$mode-$x
+	LAB_CFG=$LAB_RUN/goodput-$mode.cfg
+	for s in "${LAB_SERVERS[@]}"; do ov_start_server "$s" $((seconds + drain_max + 15)) || return 1; done
+	lab_start_sarad $((seconds + drain_max + 30)) || return 1
+	ov_wait_up 3 10 || return 1
+	sleep 1   # a few load reports: the forecasts have samples
+	sarad_pid=$(ov_pid_child "$LAB_SARAD_PID")
+	read -r q0 qd0 < <(lab_queue_counters)
+	ov_sipp "$name" "$rate" "$calls" $((seconds + drain_max + 10))
+	sipp_pid=$LAB_BGPID
+	sleep 0.3
+	local sipp_child
+	sipp_child=$(ov_pid_child "$sipp_pid")
+	c0=$(ov_cpu_s "$sarad_pid"); p0=$(ov_cpu_s "${sipp_child:-0}"); read -r h0 ht0 < <(host_busy_ticks)
+	t0=$(date +%s.%N)
+	sleep "$seconds"
+	c1=$(ov_cpu_s "$sarad_pid"); p1=$(ov_cpu_s "${sipp_child:-0}"); read -r h1 ht1 < <(host_busy_ticks)
+	local elapsed offered_now
+	elapsed=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+	offered_now=$(ov_sipp_fields "$name" "OutgoingCall(C)")
+	lab_wait_exit "$sipp_pid" $(( (drain_max + 10) * 10 )) || lab_stop TERM "$sipp_pid"
+	lab_rc "$sipp_pid" >/dev/null
+	sleep 2.5   # late BYEs and RTP reach the servers; ended calls linger 2 s there
+	ov_status_json >"$LAB_RUN/status-$mode-$x.json"
+	read -r q1 qd1 < <(lab_queue_counters)
+	lab_stop TERM "$LAB_SARAD_PID" 30
+	for s in "${LAB_SERVERS[@]}"; do ov_stop_server "$s"; done
+	for s in "${LAB_SERVERS[@]}"; do ov_server_json "$s"; cp "$LAB_RUN/stats-$s" "$LAB_RUN/stats-$s-$mode-$x" 2>/dev/null; done \
+		>"$LAB_RUN/servers-$mode-$x.json"
+	local start gw sw=0 r
+	start=$(ov_sipp_start "$name")
+	gw=$(ov_sipp_rate "$name" "SuccessfulCall(C)" "$w1" $((seconds + 4)))
+	for s in "${LAB_SERVERS[@]}"; do
+		r=$(ov_server_rate "$LAB_RUN/stats-$s" 5 "$(awk -v a="${start:-0}" -v w="$w1" 'BEGIN { printf "%.3f", a + w }')" \
+			"$(awk -v a="${start:-0}" -v w=$((seconds + 4)) 'BEGIN { printf "%.3f", a + w }')")
+		sw=$(awk -v a="$sw" -v b="$r" 'BEGIN { printf "%.2f", a + b }')
+	done
+	cp "$LAB_RUN/logs/sarad.log" "$LAB_RUN/logs/sarad-$mode-$x.log" 2>/dev/null
+
+	local ok fail unexp tmo attempted
+	read -r ok fail unexp tmo attempted < <(ov_sipp_fields "$name" "SuccessfulCall(C)" "FailedCall(C)" \
+		"FailedUnexpectedMessage(C)" "FailedTimeoutOnRecv(C)" "OutgoingCall(C)")
+	/usr/bin/python3 - "$LAB_RUN/servers-$mode-$x.json" "$LAB_RUN/status-$mode-$x.json" <<'PY' >"$LAB_RUN/point.txt"
+import json, sys
+completed = rtp = calls = qdrop = retrans = 0
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    completed += d["calls"]["completed"]
+    calls += d["rtp"]["completed_calls"]
+    rtp += d["rtp"]["per_completed_call"] * d["rtp"]["completed_calls"]
+    qdrop += d["messages"]["queue_dropped"]
+    retrans += d["messages"]["invite_retrans_absorbed"]
+# every counter of sarad's status whose name says 503 (the SIP replies it sent)
+def walk(o, path=""):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            yield from walk(v, path + "." + k)
+    elif isinstance(o, int) and not isinstance(o, bool):
+        yield path, o
+try:
+    st = json.load(open(sys.argv[2]))
+    n503 = max([v for p, v in walk(st) if "503" in p and ("sent" in p or "repl" in p)] or [0])
+except Exception:
+    n503 = -1
+print(completed, "%.2f" % (rtp / calls if calls else 0), n503, qdrop, retrans)
+PY
+	local completed rtp_per n503 qdrop retrans
+	read -r completed rtp_per n503 qdrop retrans <"$LAB_RUN/point.txt"
+	awk -v m="$mode" -v x="$x" -v r="$rate" -v on="$offered_now" -v el="$elapsed" -v a="$attempted" -v ok="$ok" \
+		-v f="$fail" -v u="$unexp" -v t="$tmo" -v T="$seconds" -v sc="$completed" -v rp="$rtp_per" -v gw="$gw" -v sw="$sw" \
+		-v sent="$OV_RTP_SENT" -v n5="$n503" -v qd=$((qd1 - qd0)) -v c0="$c0" -v c1="$c1" -v p0="$p0" \
+		-v p1="$p1" -v h0="$h0" -v h1="$h1" -v ht0="$ht0" -v ht1="$ht1" -v sq="$qdrop" -v sr="$retrans" 'BEGIN {
+		loss = (rp > 0) ? 100 * (1 - rp / sent) : 0; if (loss < 0) loss = 0
+		printf "%s,%s,%d,%.1f,%d,%d,%d,%d,%d,%.2f,%.2f,%.1f,%.1f,%d,%d,%.1f,%.1f,%.1f,%d,%d,%.2f,%.2f\n", m, x, r,
+			(el > 0) ? on / el : 0, a, ok, f, u, t, gw, sw, rp, loss, n5, qd,
+			100 * (c1 - c0) / el, 100 * (p1 - p0) / el, (ht1 > ht0) ? 100 * (h1 - h0) / (ht1 - ht0) : 0, sq, sr, ok / T, sc / T }' >>"$csv"
+	tail -1 "$csv" | awk -F, '{ printf "  %-6s %4sx offered %3d calls/s (achieved %5.1f): ok %5d failed %5d (503/unexpected %5d, timeout %5d) -> goodput %6.2f calls/s, servers completed %6.2f/s, media loss %5.1f%%, 503s %5d; cpu sarad %4.1f%% sipp %4.1f%% host %4.1f%%\n",
+		$1, $2, $3, $4, $6, $7, $8, $9, $10, $11, $13, $14, $16, $17, $18 }'
+}
+
+t_start=$(date +%s)
+for m in $modes; do
+	for x in $loads; do
+		point "$m" "$x" || { lab_log "point $m $x failed (logs in $LAB_RUN/logs)"; LAB_KEEP=1; exit 1; }
+	done
+done
+
+# ---- table and plot
+txt=$out/goodput.txt
+{
+	echo "goodput: 3 servers, capacity $cap calls/s ($cap1 each); $seconds s per point; calls with 120 RTP packets, setup deadline 6 s;"
+	echo "rates over [$w1, $((seconds + 4))] s of the client's time; goodput = calls sipp completed, servers_ok = BYEs the servers completed;"
+	echo "selection $OV_SELECTION; every packet to the VIP through sarad"
+	printf '%-7s %6s %8s %10s %10s %10s %9s %8s %8s %8s\n' mode load offered goodput servers_ok media_loss sarad_503 cpu_sarad cpu_sipp cpu_host
+	printf '%-7s %6s %8s %10s %10s %10s %9s %8s %8s %8s\n' "" "x cap" "calls/s" "calls/s" "BYEs/s" "%" "" "%" "%" "%"
+	tail -n +2 "$csv" | awk -F, '{ printf "%-7s %6s %8d %10.2f %10.2f %10.1f %9d %8.1f %8.1f %8.1f\n", $1, $2, $3, $10, $11, $13, $14, $16, $17, $18 }'
+} >"$txt"
+echo "== table ($csv)"
+cat "$txt"
+
+plot_goodput "$csv" "$out" "$cap" "$LAB_RUN"
+echo "goodput.sh: took $(( $(date +%s) - t_start )) s"
+exit 0
