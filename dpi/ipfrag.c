@@ -8,6 +8,9 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 
+#include "byte_order.h"
+#include "inet_checksum.h"
+
 #define IPV4_HEADER_MIN 20
 #define IPV6_HEADER_LEN 40
 #define IPV6_FRAGMENT_HEADER_LEN 8
@@ -62,17 +65,6 @@ struct ipfrag_table {
 	uint64_t expired;
 	uint64_t dropped;
 };
-
-static uint16_t read_be16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static void write_be16(uint8_t *p, uint32_t value)
-{
-	p[0] = (uint8_t)(value >> 8);
-	p[1] = (uint8_t)value;
-}
 
 struct ipfrag_table *ipfrag_table_create(unsigned capacity, size_t max_datagram,
 					 uint32_t timeout_ms)
@@ -339,16 +331,6 @@ static bool add_range(struct datagram *d, uint32_t start, uint32_t end)
 	return true;
 }
 
-static uint16_t ipv4_header_checksum(const uint8_t *header, size_t len)
-{
-	uint32_t sum = 0;
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += read_be16(header + i);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 /* Rewrites the stored header for the whole datagram; false when the result
  * would not fit in an IP length field or in max_datagram. */
 static bool finish_header(const struct ipfrag_table *table, struct datagram *d)
@@ -358,17 +340,17 @@ static bool finish_header(const struct ipfrag_table *table, struct datagram *d)
 	if (whole > table->max_datagram)
 		return false;
 	if (d->family == AF_INET) {
-		write_be16(header + 2, (uint32_t)whole);
+		put_be16(header + 2, (uint16_t)whole);
 		/* Keep DF and the reserved bit, clear MF and the offset. */
 		header[6] &= 0xc0;
 		header[7] = 0;
-		write_be16(header + 10, 0);
-		write_be16(header + 10, ipv4_header_checksum(header, d->header_len));
+		put_be16(header + 10, 0);
+		put_be16(header + 10, inet_checksum_fold(inet_checksum_add(0, header, d->header_len)));
 		return true;
 	}
 	if (whole - IPV6_HEADER_LEN > IP_MAX_LEN)
 		return false;
-	write_be16(header + 4, (uint32_t)(whole - IPV6_HEADER_LEN));
+	put_be16(header + 4, (uint16_t)(whole - IPV6_HEADER_LEN));
 	return true;
 }
 

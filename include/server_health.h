@@ -80,6 +80,7 @@ typedef void (*server_health_event_fn)(void *ctx, const struct server_event *eve
 /* A snapshot for status output (sara-ctl servers). */
 struct server_health_info {
 	enum server_state state;
+	bool available;                  /* server_health_available() */
 	enum server_cause cause;
 	bool heard;                      /* any heartbeat since start */
 	uint64_t last_beat_age_ms;       /* since the last heartbeat (or since start) */

@@ -54,6 +54,12 @@ struct engine {
 	 * REASON_NO_SERVER; REASON_SESSION = none), or a message did not parse.
 	 * Before, every sessionless UDP message was REASON_MALFORMED under the
 	 * malformed policy, and limits.when_full never applied to sessions. */
+	/* What admission asks of every packet until the next load report,
+	 * derived there (engine_update_admission), so the per-packet path tests
+	 * one flag instead of the policy, the switch, x and a threshold:
+	 * SA2C above T3 tries established media; the random baseline above T1
+	 * tries every packet. */
+	bool admission_tries_established, admission_tries_every_packet;
 	uint8_t packet_refusal;  /* enum verdict_reason */
 	bool packet_malformed;
 	bool packet_absorbed;    /* a refused request's ACK: dropped, never answered */
@@ -813,8 +819,7 @@ static void packet_decided(struct engine *engine, uint32_t fid, const struct pac
 			if (f->server < 0)
 				f->server = engine->sessions.sessions[f->session].server;
 			/* Established sessions are degraded only above T3. */
-			if (engine->admission.enabled && engine->admission.load > engine->admission.current.t3 &&
-			    engine->cfg.admission.policy == ADMISSION_POLICY_SA2C &&
+			if (engine->admission_tries_established &&
 			    !admission_decide(&engine->admission, ADMIT_ESTABLISHED)) {
 				out->action = VERDICT_DROP;
 				out->reason = REASON_ADMISSION;
@@ -906,9 +911,7 @@ static void engine_decide(struct engine *engine, const struct packet *pkt, uint3
 	}
 	/* The goodput experiment's baseline: blind to sessions, every packet
 	 * is refused with the new-session probability (counted as "new"). */
-	if (engine->cfg.admission.policy == ADMISSION_POLICY_RANDOM && engine->admission.enabled &&
-	    engine->admission.load > engine->admission.current.t1 &&
-	    !admission_decide(&engine->admission, ADMIT_NEW_SESSION)) {
+	if (engine->admission_tries_every_packet && !admission_decide(&engine->admission, ADMIT_NEW_SESSION)) {
 		out->action = VERDICT_DROP;
 		out->reason = REASON_ADMISSION;
 		return;
@@ -1275,9 +1278,13 @@ void engine_update_admission(struct engine *engine, uint64_t now_ms, double disp
 			     fmax(selector_weight_factor(engine->selector, i), 0.001);
 		n++;
 	}
+	const struct admission *adm = &engine->admission;
+	bool sa2c = engine->cfg.admission.policy == ADMISSION_POLICY_SA2C;
 	admission_report_dispatcher_load(&engine->admission, dispatcher_load);
 	if (n > 0)
 		admission_report_load(&engine->admission, now_ms, loads, weights, n);
+	engine->admission_tries_established = adm->enabled && sa2c && adm->load > adm->current.t3;
+	engine->admission_tries_every_packet = adm->enabled && !sa2c && adm->load > adm->current.t1;
 }
 
 const struct admission *engine_admission(const struct engine *engine)

@@ -16,7 +16,7 @@
 #include "netaddr.h"
 #include "packet.h"
 #include "sip_reply.h"
-#include "tcp_reset.h"
+#include "reply_packet.h"
 
 /*
  * Why raw sockets (IPPROTO_RAW) for the 503s too, not transparent UDP ones.

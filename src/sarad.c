@@ -282,9 +282,7 @@ static bool server_healthy(struct daemon *d, unsigned server, uint64_t now)
 	struct server_health_info info;
 	if (!d->agents)
 		return true;
-	if (!agent_listener_server_info(d->agents, server, now, &info))
-		return false;
-	return info.state == SERVER_UP || info.state == SERVER_UNKNOWN;
+	return agent_listener_server_info(d->agents, server, now, &info) && info.available;
 }
 
 /* control_view.set_drain: the operator's drain, combined with health. */

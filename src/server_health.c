@@ -435,6 +435,7 @@ bool server_health_get(const struct server_health *h, unsigned server, uint64_t 
 		return false;
 	s = &h->servers[server];
 	out->state = s->state;
+	out->available = state_available(s->state);
 	out->cause = s->cause;
 	out->heard = s->heard;
 	out->last_beat_age_ms = now_ms > s->last_beat_ms ? now_ms - s->last_beat_ms : 0;

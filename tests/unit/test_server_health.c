@@ -206,6 +206,7 @@ static void test_drain_then_planned_failure(void **state)
 	assert_true(server_health_weight_factor(h, 1, 2000) == 0.0);
 	assert_true(server_health_get(h, 1, 2000, &info));
 	assert_int_equal(info.state, SERVER_DRAINING);
+	assert_false(info.available);
 	assert_int_equal(info.planned_ms, 12000);
 	/* The same drain repeated (with a jittery wall clock) is no news. */
 	for (uint64_t t = 3000; t < 12000; t += INTERVAL) {
@@ -415,6 +416,7 @@ static void test_load_clamping(void **state)
 	assert_true(fabs(rec.events[1].load - 0.2) < 1e-12);
 	assert_int_equal(counter_value(h, "load_clamped"), 2);
 	assert_true(server_health_get(h, 1, 200, &info));
+	assert_true(info.available);  /* not heard from yet: unknown, available */
 	assert_true(info.has_load);
 	assert_int_equal(info.loads, 2);
 	/* Every combined value stays in 0..1 whatever comes in. */

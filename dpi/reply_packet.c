@@ -1,11 +1,12 @@
-/* tcp_reset.c - builds the raw IP datagrams (tcp_reset.h) that answer a
+/* reply_packet.c - builds the raw IP datagrams (reply_packet.h) that answer a
  * refused packet from its destination: a TCP RST or a UDP reply. */
-#include "tcp_reset.h"
+#include "reply_packet.h"
 
 #include <string.h>
 #include <sys/socket.h>
 
 #include "byte_order.h"
+#include "inet_checksum.h"
 #include "netaddr.h"
 
 #define IPV4_HEADER_LEN 20
@@ -15,23 +16,6 @@
 #define IP_MAX_LEN 65535 /* IPv4 total length; IPv6 payload length */
 #define REPLY_TTL 64
 #define IPV4_DONT_FRAGMENT 0x4000
-
-/* One's-complement sum of big-endian 16-bit words, the odd byte padded. */
-static uint32_t checksum_add(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
-static uint16_t checksum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
 
 /* The reply goes from the packet's destination to its source: both must be
  * addresses a unicast datagram can carry. */
@@ -65,7 +49,7 @@ static void write_ip_header(const struct flow_key *key, uint8_t l4, size_t l4_le
 		out[9] = l4;
 		memcpy(out + 12, key->dst, 4);
 		memcpy(out + 16, key->src, 4);
-		put_be16(out + 10, checksum_fold(checksum_add(0, out, IPV4_HEADER_LEN)));
+		put_be16(out + 10, inet_checksum_fold(inet_checksum_add(0, out, IPV4_HEADER_LEN)));
 		return;
 	}
 	memset(out, 0, IPV6_HEADER_LEN);
@@ -83,14 +67,14 @@ static uint16_t transport_checksum(const struct flow_key *key, uint8_t l4_proto,
 				   const uint8_t *l4, size_t l4_len)
 {
 	size_t address_len = key->family == AF_INET ? 4 : 16;
-	uint32_t sum = checksum_add(0, key->dst, address_len); /* reply's source */
-	sum = checksum_add(sum, key->src, address_len);
+	uint32_t sum = inet_checksum_add(0, key->dst, address_len); /* reply's source */
+	sum = inet_checksum_add(sum, key->src, address_len);
 	sum += l4_proto;
 	/* The length as IPv4's 16 bits or IPv6's 32 bits: l4_len < 2^16 here,
 	 * so both pseudo-headers sum to the same words. */
 	sum += (uint32_t)l4_len;
-	sum = checksum_add(sum, l4, l4_len);
-	return checksum_fold(sum);
+	sum = inet_checksum_add(sum, l4, l4_len);
+	return inet_checksum_fold(sum);
 }
 
 size_t tcp_reset_build(const struct packet *seg, uint8_t *out, size_t cap)

@@ -1,4 +1,4 @@
-/* test_tcp_reset.c - unit tests of tcp_reset_build and udp_reply_build: every
+/* test_reply_packet.c - unit tests of tcp_reset_build and udp_reply_build: every
  * header field, checksums recomputed here, the RFC 9293 seq/ack cases, refusals. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 
 #include "packet.h"
 #include "packet_builder.h"
-#include "tcp_reset.h"
+#include "reply_packet.h"
 
 #define CLIENT4 "198.51.100.7"
 #define VIP4 "198.18.77.20"
@@ -33,7 +33,7 @@ static uint32_t be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Our own checksum, written apart from dpi/tcp_reset.c's. */
+/* Our own checksum, written apart from dpi/reply_packet.c's. */
 static uint16_t ones_complement(const uint8_t *const parts[], const size_t lens[], unsigned n)
 {
 	uint64_t sum = 0;

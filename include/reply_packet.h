@@ -1,7 +1,7 @@
-/* tcp_reset.h - the raw IP datagrams sara answers a refused packet with, as
+/* reply_packet.h - the raw IP datagrams sara answers a refused packet with, as
  * its destination would have: a TCP RST, or a UDP reply. Pure: no I/O. */
-#ifndef SARA_TCP_RESET_H
-#define SARA_TCP_RESET_H
+#ifndef SARA_REPLY_PACKET_H
+#define SARA_REPLY_PACKET_H
 
 #include <stddef.h>
 #include <stdint.h>
