@@ -70,6 +70,8 @@ struct server_event {
 	enum server_cause cause;         /* SERVER_EVENT_FAILED */
 	uint64_t planned_ms;             /* SERVER_EVENT_DRAINING: monotonic time of the planned failure */
 	double load;                     /* SERVER_EVENT_LOAD */
+	double weight_factor;            /* SERVER_EVENT_RECOVERED: the slow-start
+					  * factor it starts with */
 	double components[AGENT_LOAD_COMPONENTS];
 	unsigned counted;                /* SERVER_EVENT_LOAD: bit i set = component i
 					  * counts; the others read 0 and are ignored */

@@ -257,7 +257,10 @@ static void hook_server_event(void *ctx, const struct server_event *ev)
 			log_msg(LOG_NOTICE, "server %s recovered, but drained by the operator: no new sessions", id);
 			break;
 		}
+		/* The factor is set here, not at the next feed: until then the
+		 * server would take its full share of new calls. */
 		pthread_mutex_lock(&d->engine_lock);
+		engine_set_server_weight_factor(d->engine, ev->server, ev->weight_factor);
 		engine_set_server_available(d->engine, ev->server, true);
 		pthread_mutex_unlock(&d->engine_lock);
 		log_msg(LOG_NOTICE, "server %s recovered: available again, slow start over %u s", id,
@@ -342,13 +345,18 @@ static void feed_selection_and_admission(struct daemon *d, uint64_t now)
 	double own_load = dispatcher_load(d, now);
 	for (unsigned i = 0; i < d->cfg.server_count; i++) {
 		struct server_health_info info;
-		factor[i] = 1.0;
-		if (d->agents && agent_listener_server_info(d->agents, i, now, &info) && info.weight_factor > 0)
+		/* An unavailable server's factor is left alone: the recovery
+		 * event sets it, and this snapshot may predate that event. */
+		factor[i] = -1;
+		if (!d->agents)
+			factor[i] = 1.0;
+		else if (agent_listener_server_info(d->agents, i, now, &info) && info.available)
 			factor[i] = info.weight_factor;
 	}
 	pthread_mutex_lock(&d->engine_lock);
 	for (unsigned i = 0; i < d->cfg.server_count; i++)
-		engine_set_server_weight_factor(d->engine, i, factor[i]);
+		if (factor[i] >= 0)
+			engine_set_server_weight_factor(d->engine, i, factor[i]);
 	engine_update_admission(d->engine, now, own_load);
 	pthread_mutex_unlock(&d->engine_lock);
 	d->load_fed_ms = now;

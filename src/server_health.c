@@ -140,6 +140,7 @@ static void come_up(struct server_health *h, unsigned server, uint64_t now_ms)
 	s->ramping = true;
 	s->was_admitted = true;
 	counter_add(&h->counters, "recoveries", 1);
+	event.weight_factor = server_health_weight_factor(h, server, now_ms);
 	emit(h, &event);
 }
 

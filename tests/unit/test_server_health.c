@@ -243,6 +243,9 @@ static void test_undrain_comes_back_with_slow_start(void **state)
 	beat(h, 1, AGENT_UP, 0, 3000);
 	assert_int_equal(rec.count, 2);
 	assert_int_equal(rec.events[1].kind, SERVER_EVENT_RECOVERED);
+	/* The event carries the factor to start with, so the dispatcher
+	 * need not wait for its next poll to apply slow start. */
+	assert_true(fabs(rec.events[1].weight_factor - SERVER_HEALTH_SLOW_START_FLOOR) < 1e-9);
 	assert_true(server_health_available(h, 1));
 	assert_true(fabs(server_health_weight_factor(h, 1, 3000 + 15000) - 0.5) < 1e-9);
 	server_health_destroy(h);
