@@ -28,6 +28,16 @@
  *    T2 never goes below T1 (plus a small gap) and T3 never below T2 (plus
  *    a small gap), so T1 < T2 < T3 < C holds at all times. Both go back to
  *    their configured values once x < T1. T1 and C never move.
+ *  - Reopening (not in the paper): the new-session refusal probability
+ *    rises at once but falls by at most report interval / reopen_s per
+ *    report, so it takes reopen_s to go from refusing every new session to
+ *    refusing none. Why: the servers' load reaches the dispatcher late (their
+ *    own averaging window plus the report interval), so with the paper's
+ *    instant reset, everything offered during that lag was admitted the
+ *    moment x fell below T1, overloaded the cluster again and x swung
+ *    between below T1 and C (the goodput experiment: a period of about
+ *    3.5 s, every established session's media dropped at C). reopen_s 0 is
+ *    the paper's behaviour.
  *
  * Bad input: a load that is NaN, infinite or negative is treated as 1 (a
  * broken agent must not make the cluster look idle) and counted as
@@ -79,6 +89,8 @@ struct admission_thresholds {
 struct admission {
 	bool enabled;
 	double alpha;                          /* eq (1): weight of the mean against the variance */
+	double reopen_s;                       /* 0: the refusal of new sessions follows x at once */
+	double refuse_new_floor;               /* the reopening ramp: p for new sessions is at least this */
 	struct admission_thresholds configured; /* as the operator set them */
 	struct admission_thresholds current;    /* after the moves of eq (4) */
 	double cluster_load;    /* l_c of the last report, 0..1 */

@@ -43,6 +43,7 @@ void admission_init(struct admission *adm, const struct sara_config *cfg)
 	memset(adm, 0, sizeof(*adm));
 	adm->enabled = cfg->admission.enabled;
 	adm->alpha = cfg->admission.alpha;
+	adm->reopen_s = cfg->admission.reopen_s;
 	adm->configured.t1 = cfg->admission.t1;
 	adm->configured.t2 = cfg->admission.t2;
 	adm->configured.t3 = cfg->admission.t3;
@@ -84,6 +85,8 @@ static double sane_load(struct admission *adm, double load)
 	}
 	return load;
 }
+
+static void update_reopening(struct admission *adm, uint64_t elapsed_ms);
 
 /* x = max(l_d, l_c) before the first cluster report is just l_d. */
 static void update_x(struct admission *adm)
@@ -166,12 +169,14 @@ void admission_report_load(struct admission *adm, uint64_t now_ms, const double 
 	 * 1/4). */
 	double cluster = adm->alpha > 0 ? (adm->alpha * mean + (1.0 - adm->alpha) * variance) / adm->alpha
 					: 4.0 * variance;
+	uint64_t elapsed_ms = adm->have_report ? now_ms - adm->last_report_ms : 0;
 	adm->cluster_load = fmin(fmax(cluster, 0.0), 1.0);
 	adm->have_report = true;
 	adm->last_report_ms = now_ms;
 	adm->events[ADMISSION_EV_REPORT]++;
 	update_x(adm);
 	move_thresholds(adm);
+	update_reopening(adm, elapsed_ms);
 }
 
 void admission_report_dispatcher_load(struct admission *adm, double load)
@@ -203,14 +208,12 @@ const char *admission_zone_name(enum admission_zone zone)
 	return (unsigned)zone < ADMISSION_ZONE_COUNT ? zone_names[zone] : "invalid";
 }
 
-/* eq (2). */
-double admission_refusal_probability(const struct admission *adm, enum admission_kind kind)
+/* eq (2), without the reopening ramp. */
+static double eq2_probability(const struct admission *adm, enum admission_kind kind)
 {
 	const struct admission_thresholds *t = &adm->current;
 	double x = adm->load;
 
-	if (!adm->enabled)
-		return 0.0;
 	if (kind == ADMIT_ESTABLISHED) {
 		if (x <= t->t3)
 			return 0.0;
@@ -223,6 +226,32 @@ double admission_refusal_probability(const struct admission *adm, enum admission
 	if (x > t->t2)
 		return 1.0;
 	return (x - t->t1) / (t->t2 - t->t1);
+}
+
+double admission_refusal_probability(const struct admission *adm, enum admission_kind kind)
+{
+	double p;
+	if (!adm->enabled)
+		return 0.0;
+	p = eq2_probability(adm, kind);
+	if (kind != ADMIT_ESTABLISHED && adm->refuse_new_floor > p)
+		p = adm->refuse_new_floor;
+	return p;
+}
+
+/* The reopening ramp, once per cluster report (elapsed_ms since the
+ * previous one): up with eq (2) at once; held while x is above T1 (the
+ * refusal that brought x back into the shed zone is about what the
+ * overload needs); down at 1 / reopen_s per second once x is below T1. */
+static void update_reopening(struct admission *adm, uint64_t elapsed_ms)
+{
+	double target = eq2_probability(adm, ADMIT_NEW_SESSION);
+	double floor = adm->refuse_new_floor;
+	if (adm->reopen_s <= 0)
+		floor = 0;
+	else if (adm->load <= adm->current.t1)
+		floor -= (double)elapsed_ms / 1000.0 / adm->reopen_s;
+	adm->refuse_new_floor = fmax(target, fmax(floor, 0.0));
 }
 
 bool admission_decide(struct admission *adm, enum admission_kind kind)

@@ -150,6 +150,7 @@ static const struct config_key admission_keys[] = {
 	FLOAT_KEY("t3", CFG, admission.t3, 0.0, 1.0, false),
 	FLOAT_KEY("c", CFG, admission.c, 0.0, 1.0, false),
 	FLOAT_KEY("alpha", CFG, admission.alpha, 0.0, 1.0, false),
+	FLOAT_KEY("reopen_s", CFG, admission.reopen_s, 0.0, 600.0, false),
 	CHOICE_KEY("reject", CFG, admission.reject, reject_choices),
 	UINT_KEY("retry_after_s", CFG, admission.retry_after_s, 1, 3600),
 	CHOICE_KEY("rtsp_reject", CFG, admission.rtsp_reject, rtsp_reject_choices),
@@ -727,6 +728,7 @@ void config_defaults(struct sara_config *cfg)
 	cfg->admission.t3 = 0.9;
 	cfg->admission.c = 0.98;
 	cfg->admission.alpha = 0.7;
+	cfg->admission.reopen_s = 3.0;
 	cfg->admission.reject = REJECT_503;
 	cfg->admission.retry_after_s = 5;
 	cfg->admission.rtsp_reject = RTSP_REJECT_RESET;

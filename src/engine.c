@@ -1283,8 +1283,8 @@ void engine_update_admission(struct engine *engine, uint64_t now_ms, double disp
 	admission_report_dispatcher_load(&engine->admission, dispatcher_load);
 	if (n > 0)
 		admission_report_load(&engine->admission, now_ms, loads, weights, n);
-	engine->admission_tries_established = adm->enabled && sa2c && adm->load > adm->current.t3;
-	engine->admission_tries_every_packet = adm->enabled && !sa2c && adm->load > adm->current.t1;
+	engine->admission_tries_established = sa2c && admission_refusal_probability(adm, ADMIT_ESTABLISHED) > 0;
+	engine->admission_tries_every_packet = !sa2c && admission_refusal_probability(adm, ADMIT_NEW_SESSION) > 0;
 }
 
 const struct admission *engine_admission(const struct engine *engine)

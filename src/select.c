@@ -12,11 +12,20 @@
 /* The shell window is bounded so the selector stays a fixed size. */
 #define SELECT_WINDOW_MIN 2
 #define SELECT_WINDOW_MAX 64
+/* Shell's load per session counts a server as holding at least this many,
+ * so that a lightly used server's first sessions do not look expensive. */
+#define SELECT_SHELL_MIN_SESSIONS 32
 
 struct load_history {
 	double samples[SELECT_WINDOW_MAX]; /* ring, oldest at head once full */
 	uint32_t head, count;
 	double estimate; /* cached at each report; valid when count > 0 */
+	/* Shell between reports: the sessions placed since the last one, each
+	 * counted at the load per session the report showed, so one stale
+	 * report does not send every new session of an interval to the server
+	 * that looked idlest. */
+	uint32_t placed_since_report;
+	double load_per_session;
 };
 
 struct selector {
@@ -130,8 +139,11 @@ bool selector_is_available(const struct selector *sel, unsigned server)
 
 void selector_session_added(struct selector *sel, unsigned server)
 {
-	if (sel && server < sel->server_count && sel->sessions[server] < UINT32_MAX)
+	if (sel && server < sel->server_count && sel->sessions[server] < UINT32_MAX) {
 		sel->sessions[server]++;
+		if (sel->load[server].placed_since_report < UINT32_MAX)
+			sel->load[server].placed_since_report++;
+	}
 }
 
 void selector_session_removed(struct selector *sel, unsigned server)
@@ -207,6 +219,18 @@ void selector_report_load(struct selector *sel, unsigned server, double load)
 	}
 	measured = load;
 	history->estimate = shell_estimate(forecast_next(history, sel->window), measured);
+	history->load_per_session = history->estimate / (sel->sessions[server] > SELECT_SHELL_MIN_SESSIONS
+								 ? sel->sessions[server] : SELECT_SHELL_MIN_SESSIONS);
+	history->placed_since_report = 0;
+}
+
+/* The shell estimate plus what the sessions placed since the report add. */
+static double shell_current_estimate(const struct selector *sel, unsigned server)
+{
+	const struct load_history *h = &sel->load[server];
+	if (h->count == 0)
+		return 0;
+	return fmin(1.0, h->estimate + h->placed_since_report * h->load_per_session);
 }
 
 double selector_estimate(const struct selector *sel, unsigned server)
@@ -318,7 +342,7 @@ static int pick_shell(struct selector *sel)
 
 		if (!sel->available[i])
 			continue;
-		estimate = sel->load[i].count > 0 ? sel->load[i].estimate : 0;
+		estimate = shell_current_estimate(sel, i);
 		rank[i].load = estimate / effective_weight(sel, i);
 		rank[i].sessions = sel->sessions[i] / effective_weight(sel, i);
 		if (fallback < 0 || shell_better(&rank[i], &rank[fallback]))

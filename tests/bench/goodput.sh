@@ -16,6 +16,7 @@
 # servers completed), media delivered to the servers per completed call (120 RTP packets
 # sent), sarad's 503s, and the CPU of sarad, sipp and the host (to show neither sarad nor
 # the load generator is the bottleneck).
+# GOODPUT_TRACE=1 samples sarad's admission state every 0.2 s into trace-MODE-X.txt (beside the CSV).
 # Env: GOODPUT_MODES ("off sa2c random"), GOODPUT_LOADS ("0.5 1 1.5 2 3"), GOODPUT_SECONDS
 # (30), GOODPUT_SELECTION (round-robin), OV_INVITE_US (70000), OV_OTHER_US (15000), GOODPUT_OUT (where goodput.csv, .txt,
 # .svg and .png go; default the run dir, which is then kept), SARA_LAB_PREFIX (sara-exp-).
@@ -143,7 +144,10 @@ point() {   # point MODE LOAD_X
 	sipp_child=$(ov_pid_child "$sipp_pid")
 	c0=$(ov_cpu_s "$sarad_pid"); p0=$(ov_cpu_s "${sipp_child:-0}"); read -r h0 ht0 < <(host_busy_ticks)
 	t0=$(date +%s.%N)
+	local tracer=
+	if [ -n "${GOODPUT_TRACE:-}" ]; then ov_trace_admission "$seconds" >"$out/trace-$mode-$x.txt" & tracer=$!; fi
 	sleep "$seconds"
+	[ -n "$tracer" ] && wait "$tracer"
 	c1=$(ov_cpu_s "$sarad_pid"); p1=$(ov_cpu_s "${sipp_child:-0}"); read -r h1 ht1 < <(host_busy_ticks)
 	local elapsed offered_now
 	elapsed=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')

@@ -27,6 +27,7 @@ static void make_admission(struct admission *adm, bool enabled, double alpha)
 	cfg.admission.t3 = 0.9;
 	cfg.admission.c = 0.98;
 	cfg.admission.alpha = alpha;
+	cfg.admission.reopen_s = 0; /* the paper's SA2C; test_reopening_ramp sets it */
 	admission_init(adm, &cfg);
 	admission_seed(adm, 42);
 }
@@ -199,6 +200,41 @@ static void test_seed_is_deterministic(void **state)
 	for (int i = 0; i < 1000; i++)
 		all_same &= admission_decide(&a, ADMIT_NEW_SESSION) == admission_decide(&b, ADMIT_NEW_SESSION);
 	assert_false(all_same);
+}
+
+/* The reopening ramp: refusal of new sessions follows x up at once but
+ * falls by at most elapsed / reopen_s per report; established sessions and
+ * the paper's threshold resets are not affected. */
+static void test_reopening_ramp(void **state)
+{
+	(void)state;
+	struct admission adm;
+	make_admission(&adm, true, 1.0);
+	adm.reopen_s = 2.0;
+
+	report_uniform(&adm, 1000, 0.5);
+	assert_true(admission_refusal_probability(&adm, ADMIT_NEW_SESSION) == 0.0);
+	report_uniform(&adm, 1200, 0.85); /* above T2: closed at once */
+	assert_true(admission_refusal_probability(&adm, ADMIT_NEW_SESSION) == 1.0);
+	report_uniform(&adm, 1400, 0.3); /* x far below T1: T2, T3 reset, 0.2 s of 2 s gone */
+	assert_true(fabs(adm.current.t2 - 0.8) < EPSILON);
+	assert_int_equal(admission_zone(&adm), ADMISSION_ZONE_NORMAL);
+	assert_true(fabs(admission_refusal_probability(&adm, ADMIT_NEW_SESSION) - 0.9) < 1e-9);
+	assert_true(admission_refusal_probability(&adm, ADMIT_ESTABLISHED) == 0.0);
+	assert_binomial(refusals(&adm, ADMIT_NEW_SESSION, 10000), 10000, 0.9);
+	assert_true(admission_count(&adm, ADMISSION_REFUSED, ADMIT_NEW_SESSION, ADMISSION_ZONE_NORMAL) > 0);
+	report_uniform(&adm, 2400, 0.3); /* 1.2 s of 2 s gone */
+	assert_true(fabs(admission_refusal_probability(&adm, ADMIT_NEW_SESSION) - 0.4) < 1e-9);
+	/* eq (2) above the ramp wins: x 0.75 with the reset T2 is p 0.75. */
+	report_uniform(&adm, 2600, 0.75);
+	assert_true(fabs(admission_refusal_probability(&adm, ADMIT_NEW_SESSION) - 0.75) < 1e-9);
+	report_uniform(&adm, 6000, 0.3); /* long past the ramp */
+	assert_true(admission_refusal_probability(&adm, ADMIT_NEW_SESSION) == 0.0);
+
+	/* Disabled: nothing is refused, whatever the ramp holds. */
+	report_uniform(&adm, 6200, 0.9);
+	adm.enabled = false;
+	assert_true(admission_refusal_probability(&adm, ADMIT_NEW_SESSION) == 0.0);
 }
 
 /* eq (4): above T2, T2 drops by the excess; above T3, T3 is multiplied by
@@ -399,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_closed_degrade_full),
 		cmocka_unit_test(test_seed_is_deterministic),
 		cmocka_unit_test(test_thresholds_move_and_reset),
+		cmocka_unit_test(test_reopening_ramp),
 		cmocka_unit_test(test_thresholds_stay_ordered),
 		cmocka_unit_test(test_disabled_admits_all),
 		cmocka_unit_test(test_absurd_loads),

@@ -471,7 +471,7 @@ static void test_shell_share_cap(void **state)
 
 	(void)state;
 	selector_report_load(sel, 0, 0.9);
-	selector_report_load(sel, 1, 0.5);
+	selector_report_load(sel, 1, 0.0);
 	selector_report_load(sel, 2, 0.6);
 	for (unsigned i = 0; i < 3000; i++) {
 		int server = selector_pick(sel, NULL, 0);
@@ -479,11 +479,44 @@ static void test_shell_share_cap(void **state)
 		picks[server]++;
 		selector_session_added(sel, (unsigned)server);
 	}
-	/* Server 2 (0.5) alone would take all 3000: capped at twice its share
+	/* Server 1 (0.0) alone would take all 3000: capped at twice its share
 	 * (2 * 1/3 of the sessions) plus the slack. */
 	assert_true(picks[1] <= (unsigned)(SELECT_SHELL_SHARE_CAP * 3000 / 3 + SELECT_SHELL_SHARE_SLACK));
 	assert_true(picks[1] >= 1900);
 	assert_true(picks[0] + picks[2] >= 900);
+	selector_destroy(sel);
+}
+
+/* Between two reports, the sessions shell places count against their
+ * server at its load per session, so one report's idlest server does not
+ * take every new session of the interval; a new report starts afresh. */
+static void test_shell_no_herding_between_reports(void **state)
+{
+	const double weights[3] = { 1, 1, 1 };
+	struct selector *sel = make_selector(SELECT_SHELL, weights, 3);
+	unsigned picks[3] = { 0 };
+
+	(void)state;
+	for (unsigned s = 0; s < 3; s++)
+		for (unsigned i = 0; i < 100; i++)
+			selector_session_added(sel, s);
+	selector_report_load(sel, 0, 0.50); /* 0.005 per session */
+	selector_report_load(sel, 1, 0.52);
+	selector_report_load(sel, 2, 0.60); /* 0.006 per session */
+	for (unsigned i = 0; i < 30; i++) {
+		int server = selector_pick(sel, NULL, 0);
+		assert_true(server >= 0);
+		picks[server]++;
+		selector_session_added(sel, (unsigned)server);
+	}
+	/* 0 and 1 level out at 0.52 + 0.005 k and share the 30 picks; 2 stays
+	 * above them (0.60 is reached only after 16 more picks each). */
+	assert_true(picks[0] >= 14 && picks[0] <= 17);
+	assert_true(picks[1] >= 13 && picks[1] <= 16);
+	assert_int_equal(picks[2], 0);
+	/* A new report for server 0 forgets what was placed on it. */
+	selector_report_load(sel, 0, 0.40);
+	assert_int_equal(selector_pick(sel, NULL, 0), 0);
 	selector_destroy(sel);
 }
 
@@ -535,6 +568,7 @@ int main(void)
 		cmocka_unit_test(test_shell_slow_start_credit),
 		cmocka_unit_test(test_slow_start_weighted_algorithms),
 		cmocka_unit_test(test_shell_share_cap),
+		cmocka_unit_test(test_shell_no_herding_between_reports),
 		cmocka_unit_test(test_pick_even),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
