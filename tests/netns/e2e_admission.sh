@@ -4,7 +4,7 @@
 # set up, then every load goes to 1.0: sarad answers a new INVITE with 503 + Retry-After
 # (the copied Call-ID and CSeq), resets a new RTSP connection (TCP RST), counts both,
 # while the established calls' media keeps flowing to their servers. Loads back at 0.1:
-# new calls succeed again.
+# the refusal of new sessions eases off over reopen_s, then new calls succeed again.
 # Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 LAB_PREFIX=sara-e2e-ad-
@@ -102,6 +102,15 @@ echo "counters: reply_sent_503 $n503 reply_sent_reset $nrst, drops by admission 
 
 set_loads 0.1
 wait_zone normal 80 || e2e_fail "admission zone $(admission zone), want normal once loads are back at 0.1"
+# The reopening ramp (admission.reopen_s, default 3 s): below T1 the refusal
+# of new sessions eases off from 1 to 0 over reopen_s, not at once.
+t_normal=$(date +%s%N)
+p_first=$(admission refuse_new_p)
+for ((i = 0; i < 80; i++)); do [ "$(admission refuse_new_p)" = 0.0 ] && break; sleep 0.1; done
+reopen_ms=$((($(date +%s%N) - t_normal) / 1000000))
+echo "reopening: refuse_new_p $p_first when the zone turned normal, 0 after $reopen_ms ms"
+awk -v p="$p_first" 'BEGIN { exit !(p > 0.3) }' || e2e_fail "refuse_new_p $p_first right after the overload, want the ramp (> 0.3)"
+[ "$reopen_ms" -ge 1000 ] && [ "$reopen_ms" -le 5000 ] || e2e_fail "reopened after $reopen_ms ms, want about reopen_s = 3 s"
 LAB_UAC_XML=uac-media.xml lab_sipp_uac after u1 198.18.0.12 5066 7900 3; A=$LAB_BGPID
 E2E_WAIT_TENTHS=250 e2e_wait long=$U after=$A
 read -r ok fail < <(lab_sipp_stats after)
