@@ -23,19 +23,21 @@ enum flow_match {
 struct tcp_stream;
 
 /* The first cache line holds everything a known media packet touches
- * (key, chain, server, session serial, last seen), so that one prefetched
- * line serves it; the rest is for signalling and bookkeeping. */
+ * (key, owning session and its serial, server, identity, status, last
+ * seen), so that one prefetched line serves it; the rest is for signalling
+ * and bookkeeping (index_next is not needed there: the exact index finds
+ * an entry through its bucket's tags). */
 struct flow {
 	struct flow_key key;
-	uint32_t index_next;     /* chain in its index; free-list link when unused */
+	uint32_t session;        /* owning session, FLOW_NIL when none */
 	int16_t server;          /* -1: none yet */
 	uint8_t identity;        /* enum flow_identity */
 	uint8_t status;          /* enum flow_status */
 	uint64_t last_seen_ms;
 	uint64_t session_serial; /* the owning session's serial, 0 when none */
 	/* second cache line */
-	uint64_t packets;
-	uint32_t session;        /* owning session, FLOW_NIL when none */
+	uint64_t packets;        /* signalling flows: packets handled */
+	uint32_t index_next;     /* chain in its index; free-list link when unused */
 	uint32_t session_prev, session_next; /* the owning session's flow list */
 	struct tcp_stream *stream; /* signalling reassembly, or NULL */
 	uint64_t hint_serial;    /* shared SIP signalling flows: last session seen */
@@ -48,11 +50,26 @@ struct flow {
 	bool in_use;
 } __attribute__((aligned(64)));
 
+/* The exact index: one cache line per bucket, holding the ids of up to
+ * FLOW_EXACT_SLOTS entries and a 16-bit tag of each one's hash, so that a
+ * lookup reads the bucket's line and then only the entry whose tag matches
+ * (no walk along a chain of entries, each a cache miss at a large table).
+ * Entries that find their bucket full go on its overflow chain (through
+ * index_next); a freed slot takes the chain's head back. */
+#define FLOW_EXACT_SLOTS 10
+struct flow_exact_bucket {
+	uint32_t id[FLOW_EXACT_SLOTS];   /* FLOW_NIL: a free slot */
+	uint16_t tag[FLOW_EXACT_SLOTS];
+	uint32_t overflow;               /* chain of the entries that did not fit */
+} __attribute__((aligned(64)));
+
 struct flow_table {
 	struct flow *flows;
 	uint32_t capacity, in_use, free_head;
-	uint32_t bucket_mask;
-	uint32_t *exact_buckets, *source_buckets, *dest_buckets;
+	uint32_t bucket_mask;            /* the wildcard indexes' */
+	uint32_t exact_mask;             /* the exact index's (bucket lines) */
+	struct flow_exact_bucket *exact_buckets;
+	uint32_t *source_buckets, *dest_buckets;
 	struct hash_key hash_key;
 };
 
@@ -68,9 +85,11 @@ void flow_table_insert(struct flow_table *table, uint32_t id);
 void flow_table_remove(struct flow_table *table, uint32_t id);
 
 uint32_t flow_table_lookup_exact(const struct flow_table *table, const struct flow_key *key);
-/* Batched lookups: the exact index's bucket for key; prefetching that
- * bucket, and then (once it has arrived) the first flow on its chain, lets
- * a batch of packets overlap their cache misses. */
+/* Batched lookups: the exact index's bucket for key (its hash: opaque, never
+ * UINT32_MAX); prefetching that bucket, and then (once it has arrived) the
+ * entry its tags point at, lets a batch of packets overlap their cache
+ * misses. Exact keys are unique in the index (callers insert one only after
+ * a lookup missed). */
 uint32_t flow_table_exact_bucket(const struct flow_table *table, const struct flow_key *key);
 void flow_table_prefetch_bucket(const struct flow_table *table, uint32_t bucket);
 void flow_table_prefetch_chain(const struct flow_table *table, uint32_t bucket);

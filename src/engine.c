@@ -806,13 +806,13 @@ static void packet_decided(struct engine *engine, uint32_t fid, const struct pac
 	const struct proto_handler *handler;
 	out->identity = f->identity;
 	f->last_seen_ms = engine->now_ms;
-	f->packets++;
 	f->status = FLOW_ESTABLISHED;
 	if (f->identity != FLOW_SIGNALLING) {
-		/* A known media packet reads only its flow's first cache line: the
-		 * session's serial is copied there, and the session's idle timer
-		 * asks its flows (session_latest_activity) instead of being
-		 * refreshed here. */
+		/* A known media packet reads and writes only its flow's first
+		 * cache line: the session's serial is copied there, the session's
+		 * idle timer asks its flows (session_latest_activity) instead of
+		 * being refreshed here, and the per-flow packet count (second
+		 * line) is kept for signalling flows only. */
 		if (f->session != FLOW_NIL) {
 			out->session = f->session_serial;
 			engine->last_verdict_session = f->session;
@@ -831,6 +831,7 @@ static void packet_decided(struct engine *engine, uint32_t fid, const struct pac
 		verdict_set_server(engine, out, f->server);
 		return;
 	}
+	f->packets++;
 	handler = proto_by_id((enum proto_id)f->proto);
 	engine->packet_session = SESSION_NIL;
 	if (handler)

@@ -1,11 +1,19 @@
 /* flow_table.c - fixed-capacity flow pool with exact and wildcard indexes
- * (flow_table.h). All memory is reserved at init; lookups are O(1) expected. */
+ * (flow_table.h). All memory is reserved at init; lookups are O(1) expected:
+ * the exact index reads one bucket line and one entry per hit. */
 #include "flow_table.h"
 
 #include "big_alloc.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A bucket is one cache line; a known media packet's fields are all in
+ * its flow's first line (flow_table.h). */
+_Static_assert(sizeof(struct flow_exact_bucket) == 64, "an exact bucket is one cache line");
+_Static_assert(offsetof(struct flow, session_serial) + sizeof(uint64_t) <= 64,
+	       "a known media packet's fields fit in the flow's first cache line");
 
 /* The part of a key each wildcard index hashes: one side's endpoint. */
 struct endpoint_hash_key {
@@ -22,19 +30,30 @@ static uint32_t round_up_pow2(uint32_t n)
 	return p;
 }
 
+/* Exact-index bucket lines for a pool of capacity entries: one per four
+ * entries (rounded up to a power of two), so that a full pool of exact
+ * entries averages four of a line's FLOW_EXACT_SLOTS and overflow is rare. */
+static uint32_t exact_lines_for(uint32_t capacity)
+{
+	return round_up_pow2(capacity < 16 ? 16 : capacity) / 4;
+}
+
 bool flow_table_init(struct flow_table *table, uint32_t capacity, const struct hash_key *key)
 {
 	uint32_t buckets = round_up_pow2(capacity < 16 ? 16 : capacity);
+	uint32_t exact_lines = exact_lines_for(capacity);
 	memset(table, 0, sizeof(*table));
 	table->capacity = capacity;
 	table->bucket_mask = buckets - 1;
+	table->exact_mask = exact_lines - 1;
 	table->flows = big_calloc(capacity, sizeof(*table->flows));
-	table->exact_buckets = big_calloc(buckets, sizeof(uint32_t));
+	table->exact_buckets = big_calloc(exact_lines, sizeof(*table->exact_buckets));
 	table->source_buckets = big_calloc(buckets, sizeof(uint32_t));
 	table->dest_buckets = big_calloc(buckets, sizeof(uint32_t));
 	if (!table->flows || !table->exact_buckets || !table->source_buckets || !table->dest_buckets)
 		goto fail_free_arrays;
-	memset(table->exact_buckets, 0xff, sizeof(uint32_t) * buckets);
+	/* Every id FLOW_NIL: free slots, empty overflow chains. */
+	memset(table->exact_buckets, 0xff, sizeof(*table->exact_buckets) * exact_lines);
 	memset(table->source_buckets, 0xff, sizeof(uint32_t) * buckets);
 	memset(table->dest_buckets, 0xff, sizeof(uint32_t) * buckets);
 	table->hash_key = *key;
@@ -51,8 +70,8 @@ fail_free_arrays:
 void flow_table_fini(struct flow_table *table)
 {
 	size_t buckets = (size_t)table->bucket_mask + 1;
+	big_free(table->exact_buckets, (size_t)table->exact_mask + 1, sizeof(*table->exact_buckets));
 	big_free(table->flows, table->capacity, sizeof(*table->flows));
-	big_free(table->exact_buckets, buckets, sizeof(uint32_t));
 	big_free(table->source_buckets, buckets, sizeof(uint32_t));
 	big_free(table->dest_buckets, buckets, sizeof(uint32_t));
 	memset(table, 0, sizeof(*table));
@@ -61,12 +80,27 @@ void flow_table_fini(struct flow_table *table)
 size_t flow_table_memory(const struct flow_table *table)
 {
 	return (size_t)table->capacity * sizeof(struct flow) +
-	       3 * sizeof(uint32_t) * ((size_t)table->bucket_mask + 1);
+	       sizeof(struct flow_exact_bucket) * ((size_t)table->exact_mask + 1) +
+	       2 * sizeof(uint32_t) * ((size_t)table->bucket_mask + 1);
 }
 
+/* The exact index's 32-bit hash of a key: its low bits pick the bucket
+ * line, its high 16 bits are the entry's tag there. Never UINT32_MAX, which
+ * callers of flow_table_exact_bucket may keep for "none". */
 static uint32_t hash_exact(const struct flow_table *table, const struct flow_key *key)
 {
-	return (uint32_t)hash_bytes(&table->hash_key, key, sizeof(*key)) & table->bucket_mask;
+	uint32_t hash = (uint32_t)hash_bytes(&table->hash_key, key, sizeof(*key));
+	return hash != UINT32_MAX ? hash : hash - 1;
+}
+
+static struct flow_exact_bucket *exact_bucket_of(const struct flow_table *table, uint32_t hash)
+{
+	return &table->exact_buckets[hash & table->exact_mask];
+}
+
+static uint16_t exact_tag(uint32_t hash)
+{
+	return (uint16_t)(hash >> 16);
 }
 
 static uint32_t hash_endpoint(const struct flow_table *table, uint8_t family, uint8_t l4,
@@ -77,19 +111,65 @@ static uint32_t hash_endpoint(const struct flow_table *table, uint8_t family, ui
 	return (uint32_t)hash_bytes(&table->hash_key, &ek, sizeof(ek)) & table->bucket_mask;
 }
 
-static uint32_t *bucket_of(struct flow_table *table, const struct flow *f)
+/* The wildcard index's chain an entry of a wildcard kind hangs on. */
+static uint32_t *wildcard_bucket_of(struct flow_table *table, const struct flow *f)
 {
-	switch (f->match) {
-	case MATCH_FROM_SOURCE:
+	if (f->match == MATCH_FROM_SOURCE)
 		return &table->source_buckets[hash_endpoint(table, f->key.family, f->key.l4,
 							     f->key.sport, f->key.src)];
-	case MATCH_TO_DEST_FROM_ADDR:
-	case MATCH_TO_DEST:
-		return &table->dest_buckets[hash_endpoint(table, f->key.family, f->key.l4,
-							   f->key.dport, f->key.dst)];
-	default:
-		return &table->exact_buckets[hash_exact(table, &f->key)];
+	return &table->dest_buckets[hash_endpoint(table, f->key.family, f->key.l4, f->key.dport,
+						   f->key.dst)];
+}
+
+static bool is_wildcard(const struct flow *f)
+{
+	return f->match == MATCH_FROM_SOURCE || f->match == MATCH_TO_DEST_FROM_ADDR ||
+	       f->match == MATCH_TO_DEST;
+}
+
+/* Unlinks id from the chain starting at *link, if it is there. */
+static void chain_unlink(struct flow_table *table, uint32_t *link, uint32_t id)
+{
+	while (*link != FLOW_NIL && *link != id)
+		link = &table->flows[*link].index_next;
+	if (*link == id)
+		*link = table->flows[id].index_next;
+}
+
+static void exact_insert(struct flow_table *table, uint32_t id)
+{
+	struct flow *f = &table->flows[id];
+	uint32_t hash = hash_exact(table, &f->key);
+	struct flow_exact_bucket *b = exact_bucket_of(table, hash);
+	for (unsigned i = 0; i < FLOW_EXACT_SLOTS; i++) {
+		if (b->id[i] == FLOW_NIL) {
+			b->id[i] = id;
+			b->tag[i] = exact_tag(hash);
+			f->index_next = FLOW_NIL;
+			return;
+		}
 	}
+	f->index_next = b->overflow;
+	b->overflow = id;
+}
+
+static void exact_remove(struct flow_table *table, uint32_t id)
+{
+	struct flow_exact_bucket *b = exact_bucket_of(table, hash_exact(table, &table->flows[id].key));
+	for (unsigned i = 0; i < FLOW_EXACT_SLOTS; i++) {
+		if (b->id[i] != id)
+			continue;
+		/* The slot goes to the overflow chain's head, if any. */
+		uint32_t moved = b->overflow;
+		if (moved != FLOW_NIL) {
+			b->overflow = table->flows[moved].index_next;
+			table->flows[moved].index_next = FLOW_NIL;
+			b->tag[i] = exact_tag(hash_exact(table, &table->flows[moved].key));
+		}
+		b->id[i] = moved;
+		return;
+	}
+	chain_unlink(table, &b->overflow, id);
 }
 
 uint32_t flow_table_alloc(struct flow_table *table)
@@ -113,7 +193,12 @@ uint32_t flow_table_alloc(struct flow_table *table)
 void flow_table_insert(struct flow_table *table, uint32_t id)
 {
 	struct flow *f = &table->flows[id];
-	uint32_t *bucket = bucket_of(table, f);
+	uint32_t *bucket;
+	if (!is_wildcard(f)) {
+		exact_insert(table, id);
+		return;
+	}
+	bucket = wildcard_bucket_of(table, f);
 	f->index_next = *bucket;
 	*bucket = id;
 }
@@ -121,11 +206,10 @@ void flow_table_insert(struct flow_table *table, uint32_t id)
 void flow_table_remove(struct flow_table *table, uint32_t id)
 {
 	struct flow *f = &table->flows[id];
-	uint32_t *link = bucket_of(table, f);
-	while (*link != FLOW_NIL && *link != id)
-		link = &table->flows[*link].index_next;
-	if (*link == id)
-		*link = f->index_next;
+	if (is_wildcard(f))
+		chain_unlink(table, wildcard_bucket_of(table, f), id);
+	else
+		exact_remove(table, id);
 	f->in_use = false;
 	f->index_next = table->free_head;
 	table->free_head = id;
@@ -140,13 +224,18 @@ uint32_t flow_table_lookup_exact(const struct flow_table *table, const struct fl
 uint32_t flow_table_lookup_exact_in(const struct flow_table *table, uint32_t bucket,
 				    const struct flow_key *key)
 {
-	uint32_t id = table->exact_buckets[bucket & table->bucket_mask];
-	while (id != FLOW_NIL) {
-		const struct flow *f = &table->flows[id];
-		if (memcmp(&f->key, key, sizeof(*key)) == 0)
+	const struct flow_exact_bucket *b = exact_bucket_of(table, bucket);
+	uint16_t tag = exact_tag(bucket);
+	uint32_t id;
+	for (unsigned i = 0; i < FLOW_EXACT_SLOTS; i++) {
+		id = b->id[i];
+		if (b->tag[i] == tag && id != FLOW_NIL &&
+		    memcmp(&table->flows[id].key, key, sizeof(*key)) == 0)
 			return id;
-		id = f->index_next;
 	}
+	for (id = b->overflow; id != FLOW_NIL; id = table->flows[id].index_next)
+		if (memcmp(&table->flows[id].key, key, sizeof(*key)) == 0)
+			return id;
 	return FLOW_NIL;
 }
 
@@ -157,17 +246,23 @@ uint32_t flow_table_exact_bucket(const struct flow_table *table, const struct fl
 
 void flow_table_prefetch_bucket(const struct flow_table *table, uint32_t bucket)
 {
-	__builtin_prefetch(&table->exact_buckets[bucket & table->bucket_mask]);
+	__builtin_prefetch(exact_bucket_of(table, bucket));
 }
 
 void flow_table_prefetch_chain(const struct flow_table *table, uint32_t bucket)
 {
-	uint32_t id = table->exact_buckets[bucket & table->bucket_mask];
-	if (id != FLOW_NIL) {
-		/* Both cache lines of the entry (struct flow is two lines). */
-		__builtin_prefetch(&table->flows[id]);
-		__builtin_prefetch((const char *)&table->flows[id] + 64);
+	const struct flow_exact_bucket *b = exact_bucket_of(table, bucket);
+	uint16_t tag = exact_tag(bucket);
+	uint32_t id = b->overflow;
+	for (unsigned i = 0; i < FLOW_EXACT_SLOTS; i++) {
+		if (b->tag[i] == tag && b->id[i] != FLOW_NIL) {
+			id = b->id[i];
+			break;
+		}
 	}
+	/* The entry's first line: all a known media packet touches. */
+	if (id != FLOW_NIL)
+		__builtin_prefetch(&table->flows[id]);
 }
 
 uint32_t flow_table_lookup_wildcard(const struct flow_table *table, const struct flow_key *key)

@@ -13,6 +13,7 @@
 #include <osipparser2/sdp_message.h>
 #include <pcap/pcap.h>
 
+#include "big_alloc.h"
 #include "config.h"
 #include "engine.h"
 #include "flow_table.h"
@@ -707,6 +708,150 @@ static double random_load_ns(size_t bytes, bool huge_pages)
 	return ns;
 }
 
+/* The batched floor: the cheapest a table could make a known media packet
+ * at a given pool size, when packets come ENGINE_BATCH_MAX at a time and
+ * every line a batch needs is prefetched before any is used (what
+ * engine_packet_batch does). One line per packet: a random flow entry of a
+ * pool laid out like the engine's (big_calloc, sizeof(struct flow) apart),
+ * read and written as a flow update does. Two lines per packet: a random
+ * bucket of a uint32 index, then the flow it names, each stage prefetched
+ * for the whole batch before the next starts. The same random sequence
+ * (and the same arithmetic) runs over the big and the small pool, so the
+ * difference is what the memory system charges for the pool's size. */
+struct floor_pool {
+	struct flow *flows;
+	uint32_t count;
+	uint32_t *buckets;
+	uint32_t bucket_mask;
+};
+
+static bool floor_pool_init(struct floor_pool *p, uint32_t count)
+{
+	uint32_t buckets = 16;
+	uint64_t seed = 11;
+	while (buckets < count)
+		buckets <<= 1;
+	p->count = count;
+	p->bucket_mask = buckets - 1;
+	p->flows = big_calloc(count, sizeof(struct flow));
+	p->buckets = big_calloc(buckets, sizeof(uint32_t));
+	if (!p->flows || !p->buckets)
+		return false;
+	/* Written like flow_table_init's free list, so every page is mapped. */
+	for (uint32_t i = 0; i < count; i++)
+		p->flows[i].index_next = i + 1;
+	for (uint32_t i = 0; i < buckets; i++)
+		p->buckets[i] = (uint32_t)(((random_next(&seed) >> 32) * count) >> 32);
+	return true;
+}
+
+static void floor_pool_fini(struct floor_pool *p)
+{
+	big_free(p->flows, p->count, sizeof(struct flow));
+	big_free(p->buckets, (size_t)p->bucket_mask + 1, sizeof(uint32_t));
+	memset(p, 0, sizeof(*p));
+}
+
+/* Timed: packets packets, one random flow line each. */
+static NOINLINE uint64_t floor_one_line(struct floor_pool *p, size_t packets, uint64_t seed)
+{
+	uint32_t id[ENGINE_BATCH_MAX];
+	uint64_t sum = 0;
+	for (size_t at = 0; at < packets; at += ENGINE_BATCH_MAX) {
+		for (unsigned i = 0; i < ENGINE_BATCH_MAX; i++) {
+			id[i] = (uint32_t)(((random_next(&seed) >> 32) * p->count) >> 32);
+			__builtin_prefetch(&p->flows[id[i]]);
+		}
+		for (unsigned i = 0; i < ENGINE_BATCH_MAX; i++) {
+			struct flow *f = &p->flows[id[i]];
+			sum += f->session_serial + f->index_next;
+			f->last_seen_ms = at;
+		}
+	}
+	return sum;
+}
+
+/* Timed: packets packets, a random bucket then the flow it names. */
+static NOINLINE uint64_t floor_two_lines(struct floor_pool *p, size_t packets, uint64_t seed)
+{
+	uint32_t at_bucket[ENGINE_BATCH_MAX], id[ENGINE_BATCH_MAX];
+	uint64_t sum = 0;
+	for (size_t at = 0; at < packets; at += ENGINE_BATCH_MAX) {
+		for (unsigned i = 0; i < ENGINE_BATCH_MAX; i++) {
+			at_bucket[i] = (uint32_t)(random_next(&seed) >> 32) & p->bucket_mask;
+			__builtin_prefetch(&p->buckets[at_bucket[i]]);
+		}
+		for (unsigned i = 0; i < ENGINE_BATCH_MAX; i++) {
+			id[i] = p->buckets[at_bucket[i]];
+			__builtin_prefetch(&p->flows[id[i]]);
+		}
+		for (unsigned i = 0; i < ENGINE_BATCH_MAX; i++) {
+			struct flow *f = &p->flows[id[i]];
+			sum += f->session_serial + f->index_next;
+			f->last_seen_ms = at;
+		}
+	}
+	return sum;
+}
+
+typedef uint64_t (*floor_walk)(struct floor_pool *p, size_t packets, uint64_t seed);
+
+/* ns per packet, median of passes after a warm-up pass. */
+static double time_floor(struct floor_pool *p, floor_walk walk, size_t packets, unsigned passes)
+{
+	double ns[16];
+	uint64_t sink = walk(p, packets, 99);
+	if (passes > 16)
+		passes = 16;
+	for (unsigned r = 0; r < passes; r++) {
+		double t0 = now_seconds();
+		sink += walk(p, packets, 100 + r);
+		ns[r] = (now_seconds() - t0) * 1e9 / (double)packets;
+	}
+	if (sink == 1)
+		printf(" ");
+	return median_of(ns, passes);
+}
+
+/* Prints the floors for pools of big_flows and small_flows entries, and
+ * the best 1 M / 1 k ratio they allow given the engine's batched cost at
+ * the small population (engine_small_ns). */
+static void bench_batched_floor(uint32_t big_flows, uint32_t small_flows, double engine_small_ns,
+				double engine_big_ns, unsigned passes)
+{
+	const size_t packets = (size_t)1 << 22;
+	struct floor_pool big = { 0 }, small = { 0 };
+	double one_big, one_small, two_big, two_small;
+	if (!floor_pool_init(&big, big_flows) || !floor_pool_init(&small, small_flows)) {
+		printf("batched floor: skipped (out of memory)\n");
+		floor_pool_fini(&big);
+		floor_pool_fini(&small);
+		return;
+	}
+	/* Interleaved, so that a noisy moment hits both sizes alike. */
+	one_big = time_floor(&big, floor_one_line, packets, passes);
+	one_small = time_floor(&small, floor_one_line, packets, passes);
+	two_big = time_floor(&big, floor_two_lines, packets, passes);
+	two_small = time_floor(&small, floor_two_lines, packets, passes);
+	double one_diff = one_big - one_small, two_diff = two_big - two_small;
+	printf("batched floor, 1 line/pkt (batches of %d, all lines prefetched, read+write): "
+	       "%.1f ns/pkt over the %u-flow pool (%.0f MiB), %.1f ns over the %u-flow pool "
+	       "(%.2f MiB): +%.1f ns/pkt\n",
+	       ENGINE_BATCH_MAX, one_big, big_flows, (double)big_flows * sizeof(struct flow) / 1048576.0,
+	       one_small, small_flows, (double)small_flows * sizeof(struct flow) / 1048576.0, one_diff);
+	printf("batched floor, 2 dependent lines/pkt (bucket then flow, each stage prefetched): "
+	       "%.1f ns/pkt big pool, %.1f ns small pool: +%.1f ns/pkt\n",
+	       two_big, two_small, two_diff);
+	printf("batched floor: best ratio reachable = (engine at 1k %.1f ns + floor difference) / "
+	       "engine at 1k: one line/pkt %.2f, two lines/pkt %.2f (engine now +%.1f ns/pkt, "
+	       "ratio %.2f; target <= %.1f)\n",
+	       engine_small_ns, (engine_small_ns + one_diff) / engine_small_ns,
+	       (engine_small_ns + two_diff) / engine_small_ns, engine_big_ns - engine_small_ns,
+	       engine_big_ns / engine_small_ns, SCALE_TARGET_RATIO);
+	floor_pool_fini(&big);
+	floor_pool_fini(&small);
+}
+
 struct scale_state {
 	struct engine *engine;
 	uint32_t established;     /* calls 0..established-1 have a session and an RTP flow */
@@ -869,6 +1014,9 @@ static void bench_scale(uint32_t big, size_t media_count, unsigned passes)
 		       known_small, known_big, media.count);
 	arena_free(&media);
 	engine_destroy(st.engine);
+	/* The pools a 1 M-session and a 1 k-session engine reserve (bench_config). */
+	bench_batched_floor(cfg.limits.flows, small * 4 + small / 8 + 1024, batch_small, batch_big,
+			    passes);
 }
 
 /* ---- callgrind: a small fixed workload, counts for instructions/packet ---- */

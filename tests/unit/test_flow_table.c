@@ -291,6 +291,54 @@ static void test_ipv6_and_family_separation(void **state)
 
 /* Far more entries than buckets would hold one each: every chain is walked
  * and unlinked correctly, for the exact and both wildcard indexes. */
+/* More exact entries in one bucket line than it has slots: the rest go on
+ * its overflow chain, every one is found, and a freed slot takes the
+ * chain's head back (removals from slots and from the chain, in any order). */
+static void test_exact_bucket_overflow(void **state)
+{
+	enum { WANT = 3 * FLOW_EXACT_SLOTS };
+	struct flow_table table;
+	struct flow_key keys[WANT];
+	uint32_t ids[WANT], target = 0;
+	unsigned found = 0;
+	char addr[32];
+
+	(void)state;
+	init_table(&table, 1024);
+	for (unsigned i = 0; found < WANT && i < 1000000; i++) {
+		struct flow_key k;
+		snprintf(addr, sizeof(addr), "10.%u.%u.%u", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+		k = make_key(AF_INET, L4_UDP, addr, 4000, "198.18.10.1", 5060);
+		uint32_t line = flow_table_exact_bucket(&table, &k) & table.exact_mask;
+		if (found == 0)
+			target = line;
+		if (line == target)
+			keys[found++] = k;
+	}
+	assert_int_equal(found, WANT);
+	for (unsigned i = 0; i < WANT; i++)
+		ids[i] = add_flow(&table, &keys[i], MATCH_EXACT);
+	assert_int_not_equal(table.exact_buckets[target].overflow, FLOW_NIL);
+	for (unsigned i = 0; i < WANT; i++)
+		assert_int_equal(flow_table_lookup_exact(&table, &keys[i]), ids[i]);
+	/* Every third entry out: some held slots, some were on the chain. */
+	for (unsigned i = 0; i < WANT; i += 3)
+		flow_table_remove(&table, ids[i]);
+	for (unsigned i = 0; i < WANT; i++)
+		assert_int_equal(flow_table_lookup_exact(&table, &keys[i]), i % 3 == 0 ? FLOW_NIL : ids[i]);
+	/* Freed slots were refilled from the chain: the slots are all in use. */
+	for (unsigned j = 0; j < FLOW_EXACT_SLOTS; j++)
+		assert_int_not_equal(table.exact_buckets[target].id[j], FLOW_NIL);
+	for (unsigned i = 0; i < WANT; i++)
+		if (i % 3 != 0)
+			flow_table_remove(&table, ids[i]);
+	assert_int_equal(table.in_use, 0);
+	assert_int_equal(table.exact_buckets[target].overflow, FLOW_NIL);
+	for (unsigned i = 0; i < WANT; i++)
+		assert_int_equal(flow_table_lookup_exact(&table, &keys[i]), FLOW_NIL);
+	flow_table_fini(&table);
+}
+
 static void test_many_entries_collide(void **state)
 {
 	enum { COUNT = 3000 };
@@ -348,6 +396,7 @@ int main(void)
 		cmocka_unit_test(test_wildcard_newest_first),
 		cmocka_unit_test(test_ipv6_and_family_separation),
 		cmocka_unit_test(test_many_entries_collide),
+		cmocka_unit_test(test_exact_bucket_overflow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
