@@ -29,9 +29,9 @@
  *    a small gap), so T1 < T2 < T3 < C holds at all times. Both go back to
  *    their configured values once x < T1. T1 and C never move.
  *  - Reopening (not in the paper): the new-session refusal probability
- *    rises at once but falls by at most report interval / reopen_s per
- *    report, so it takes reopen_s to go from refusing every new session to
- *    refusing none. Why: the servers' load reaches the dispatcher late (their
+ *    rises with eq (2) at once, holds while x is above T1, and below T1
+ *    falls by at most report interval / reopen_s per report, so it takes
+ *    reopen_s to go from refusing every new session to refusing none. Why: the servers' load reaches the dispatcher late (their
  *    own averaging window plus the report interval), so with the paper's
  *    instant reset, everything offered during that lag was admitted the
  *    moment x fell below T1, overloaded the cluster again and x swung
