@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "counters.h"
 #include "log.h"
+#include "udp_listen.h"
 
 #include <sodium.h>
 
@@ -49,10 +50,7 @@ struct agent_listener *agent_listener_open(const struct sara_config *cfg, const 
 					   void *event_ctx, char *err, size_t err_size)
 {
 	struct agent_listener *l = calloc(1, sizeof(*l));
-	struct sockaddr_storage ss;
-	socklen_t ss_len;
-	char where[ENDPOINT_STRLEN];
-	int one = 1;
+	char why[128];
 
 	if (!l || !(l->replay = calloc(1, sizeof(*l->replay)))) {
 		snprintf(err, err_size, "agents: out of memory");
@@ -69,21 +67,14 @@ struct agent_listener *agent_listener_open(const struct sara_config *cfg, const 
 		snprintf(err, err_size, "agents: agents.listen is not set");
 		goto fail;
 	}
-	endpoint_format(&cfg->agents.listen, where, sizeof(where));
 	l->health = server_health_create(cfg, now_ms(), on_event, event_ctx);
 	if (!l->health) {
 		snprintf(err, err_size, "agents: out of memory");
 		goto fail;
 	}
-	ss_len = endpoint_to_sockaddr(&cfg->agents.listen, &ss);
-	l->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	l->fd = udp_listen(&cfg->agents.listen, why, sizeof(why));
 	if (l->fd < 0) {
-		snprintf(err, err_size, "agents: socket: %s", strerror(errno));
-		goto fail;
-	}
-	setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(l->fd, (struct sockaddr *)&ss, ss_len) < 0) {
-		snprintf(err, err_size, "agents: bind %s (agents.listen): %s", where, strerror(errno));
+		snprintf(err, err_size, "agents: %s (agents.listen)", why);
 		goto fail;
 	}
 	return l;

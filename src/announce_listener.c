@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "counters.h"
 #include "log.h"
+#include "udp_listen.h"
 
 #include <sodium.h>
 
@@ -43,12 +44,8 @@ struct announce_listener *announce_listener_open(const struct sara_config *cfg, 
 						 uint64_t (*now_ms)(void), char *err, size_t err_size)
 {
 	struct announce_listener *l = calloc(1, sizeof(*l));
-	struct sockaddr_storage ss;
-	socklen_t ss_len;
-	char where[ENDPOINT_STRLEN];
-	int one = 1;
+	char why[128];
 
-	endpoint_format(&cfg->gateway.listen, where, sizeof(where));
 	if (!l || !(l->replay = calloc(1, sizeof(*l->replay)))) {
 		snprintf(err, err_size, "announcements: out of memory");
 		goto fail;
@@ -61,15 +58,9 @@ struct announce_listener *announce_listener_open(const struct sara_config *cfg, 
 	l->fd = -1;
 	l->reject_log = (struct log_limit)LOG_LIMIT_INIT("announcement rejected", 5, 10000);
 	pthread_mutex_init(&l->lock, NULL);
-	ss_len = endpoint_to_sockaddr(&cfg->gateway.listen, &ss);
-	l->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	l->fd = udp_listen(&cfg->gateway.listen, why, sizeof(why));
 	if (l->fd < 0) {
-		snprintf(err, err_size, "announcements: socket: %s", strerror(errno));
-		goto fail;
-	}
-	setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(l->fd, (struct sockaddr *)&ss, ss_len) < 0) {
-		snprintf(err, err_size, "announcements: bind %s (gateway.listen): %s", where, strerror(errno));
+		snprintf(err, err_size, "announcements: %s (gateway.listen)", why);
 		goto fail;
 	}
 	return l;

@@ -26,6 +26,7 @@
 #include "clock.h"
 #include "config.h"
 #include "log.h"
+#include "udp_listen.h"
 #include "server_health.h"
 #include "wire.h"
 
@@ -807,23 +808,17 @@ static int run_decode(const struct sara_config *cfg, const struct wire_key *key,
 	static struct wire_replay replay;  /* 256 senders: keep it off the stack */
 	struct decoder d = { .cfg = cfg, .start_ms = clock_ms(CLOCK_MONOTONIC) };
 	struct server_health *health;
-	struct sockaddr_storage ss;
-	socklen_t ss_len = endpoint_to_sockaddr(listen_on, &ss);
-	char where[ENDPOINT_STRLEN];
+	char where[ENDPOINT_STRLEN], why[128];
 	unsigned long seen = 0;
 	int status = 0, fd;
-	if (ss_len == 0) {
-		log_msg(LOG_ERR, "no address to listen on");
-		return 2;
-	}
 	health = server_health_create(cfg, d.start_ms, print_event, &d);
 	if (!health) {
 		log_msg(LOG_ERR, "out of memory");
 		return 1;
 	}
-	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, ss_len) != 0) {
-		log_msg(LOG_ERR, "%s: %s", endpoint_format(listen_on, where, sizeof(where)), strerror(errno));
+	fd = udp_listen(listen_on, why, sizeof(why));
+	if (fd < 0) {
+		log_msg(LOG_ERR, "%s", why);
 		status = 1;
 		goto out;
 	}

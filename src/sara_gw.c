@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "config.h"
 #include "log.h"
+#include "udp_listen.h"
 #include "gateway.h"
 #include "nfqueue.h"
 #include <signal.h>
@@ -258,18 +259,12 @@ static void print_announcement(const struct wire_header *hdr, const struct annou
 static int run_decode(struct gw *g, const struct endpoint *listen_on, unsigned long count)
 {
 	static struct wire_replay replay;  /* 256 senders: keep it off the stack */
-	struct sockaddr_storage ss;
-	socklen_t ss_len;
-	char where[ENDPOINT_STRLEN];
+	char where[ENDPOINT_STRLEN], why[128];
 	unsigned long seen = 0;
 	int status = 0;
-	if ((ss_len = endpoint_to_sockaddr(listen_on, &ss)) == 0) {
-		log_msg(LOG_ERR, "no address to listen on");
-		return 2;
-	}
-	g->sock = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (g->sock < 0 || bind(g->sock, (struct sockaddr *)&ss, ss_len) != 0) {
-		log_msg(LOG_ERR, "%s: %s", endpoint_format(listen_on, where, sizeof(where)), strerror(errno));
+	g->sock = udp_listen(listen_on, why, sizeof(why));
+	if (g->sock < 0) {
+		log_msg(LOG_ERR, "%s", why);
 		status = 1;
 		goto out;
 	}

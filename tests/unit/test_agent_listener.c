@@ -23,6 +23,8 @@
 #include "control.h"
 #include "engine.h"
 #include "log.h"
+#include "span.h"
+#include "udp_listen.h"
 #include "wire.h"
 
 #define INTERVAL_MS 100
@@ -317,6 +319,25 @@ static void test_silent_server_fails(void **state)
 	assert_int_equal(info.lost, 0);
 }
 
+/* The listen socket: an address this host lacks fails with the address
+ * and the reason; no address at all is refused before any system call. */
+static void test_udp_listen_errors(void **state)
+{
+	struct endpoint at;
+	char err[128];
+	(void)state;
+	memset(&at, 0, sizeof(at));
+	assert_int_equal(udp_listen(&at, err, sizeof(err)), -1);
+	assert_string_equal(err, "no address to listen on");
+	assert_true(endpoint_parse(span_make("192.0.2.77:7410", 15), &at));
+	assert_int_equal(udp_listen(&at, err, sizeof(err)), -1);
+	assert_true(strncmp(err, "bind 192.0.2.77:7410: ", 22) == 0);
+	assert_true(endpoint_parse(span_make("127.0.0.1:0", 11), &at));
+	int fd = udp_listen(&at, err, sizeof(err));
+	assert_true(fd >= 0);
+	close(fd);
+}
+
 static void test_status_lists_servers(void **state)
 {
 	struct fixture *f = *state;
@@ -354,6 +375,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_accepts_and_rejects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent_server_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_lists_servers, setup, teardown),
+		cmocka_unit_test(test_udp_listen_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
