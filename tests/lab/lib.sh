@@ -659,7 +659,9 @@ e2e_setup() {
 	lab_init
 	lab_up || { e2e_fail "lab topology"; exit 1; }
 	lab_config
-	# a test's own config sections (agents, admission...), appended
+	# a test's own config sections (agents, admission...), appended; its own
+	# selection group replaces the template's
+	case ${E2E_CFG_EXTRA:-} in *"selection ="*) sed -i '/^selection = /d' "$LAB_CFG" ;; esac
 	[ -n "${E2E_CFG_EXTRA:-}" ] && printf '%s\n' "$E2E_CFG_EXTRA" >>"$LAB_CFG"
 	lab_rules || { e2e_fail "dispatcher/gateway rules"; exit 1; }
 	E2E_SARAD=1

@@ -9,7 +9,11 @@ set -uo pipefail
 LAB_PREFIX=sara-e2e-fv-
 . "$(dirname "${BASH_SOURCE[0]}")/../lab/lib.sh"
 
-E2E_CFG_EXTRA='agents = { listen = "198.18.2.1:7400"; interval_ms = 200; misses = 3; };'
+# No slow start: a server whose agent answers after sarad has counted it
+# failed would join ramping and miss its round-robin turns (agent_sarad
+# tests slow start).
+E2E_CFG_EXTRA='agents = { listen = "198.18.2.1:7400"; interval_ms = 200; misses = 3; };
+selection = { algorithm = "round-robin"; slow_start_s = 0; };'
 e2e_setup 110
 CTL=$(lab_bin sara-ctl) AGENT=$(lab_bin sara-agent)
 "$CTL" --help 2>&1 | grep -q drain || { echo "skip: sara-ctl has no drain command"; exit 77; }
