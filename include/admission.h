@@ -30,19 +30,14 @@
  *    their configured values once x < T1. T1 and C never move.
  *  - Reopening (not in the paper): the new-session refusal probability
  *    rises with eq (2) at once, holds while x is above T1, and below T1
- *    falls from 1 to 0 over the ramp's length: reopen_s, or the time the
- *    overload episode has lasted so far when that is shorter. Why: the
- *    servers' load reaches the dispatcher late (their own averaging
- *    window plus the report interval), so with the paper's instant reset,
- *    everything offered during that lag was admitted the moment x fell
- *    below T1, overloaded the cluster again and x swung between below T1
- *    and C (the goodput experiment: a period of about 3.5 s, every
- *    established session's media dropped at C). Why no longer than the
- *    episode: one report's spike (an agent's first 200 ms of disk I/O
- *    on a busy host) would otherwise refuse new sessions for reopen_s.
- *    An episode runs from the first report above T1 until the ramp is
- *    back at 0, so an overload that keeps returning during the ramp gets
- *    the full reopen_s. reopen_s 0 is the paper's behaviour.
+ *    falls by at most report interval / reopen_s per report, so it takes
+ *    reopen_s to go from refusing every new session to refusing none. Why: the servers' load reaches the dispatcher late (their
+ *    own averaging window plus the report interval), so with the paper's
+ *    instant reset, everything offered during that lag was admitted the
+ *    moment x fell below T1, overloaded the cluster again and x swung
+ *    between below T1 and C (the goodput experiment: a period of about
+ *    3.5 s, every established session's media dropped at C). reopen_s 0 is
+ *    the paper's behaviour.
  *
  * Bad input: a load that is NaN, infinite or negative is treated as 1 (a
  * broken agent must not make the cluster look idle) and counted as
@@ -96,7 +91,6 @@ struct admission {
 	double alpha;                          /* eq (1): weight of the mean against the variance */
 	double reopen_s;                       /* 0: the refusal of new sessions follows x at once */
 	double refuse_new_floor;               /* the reopening ramp: p for new sessions is at least this */
-	uint64_t overload_ms;                  /* length of the current overload episode so far */
 	struct admission_thresholds configured; /* as the operator set them */
 	struct admission_thresholds current;    /* after the moves of eq (4) */
 	double cluster_load;    /* l_c of the last report, 0..1 */

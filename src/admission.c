@@ -242,26 +242,16 @@ double admission_refusal_probability(const struct admission *adm, enum admission
 /* The reopening ramp, once per cluster report (elapsed_ms since the
  * previous one): up with eq (2) at once; held while x is above T1 (the
  * refusal that brought x back into the shed zone is about what the
- * overload needs); once x is below T1, down from 1 to 0 over
- * min(reopen_s, the episode's length so far). */
+ * overload needs); down at 1 / reopen_s per second once x is below T1. */
 static void update_reopening(struct admission *adm, uint64_t elapsed_ms)
 {
 	double target = eq2_probability(adm, ADMIT_NEW_SESSION);
 	double floor = adm->refuse_new_floor;
-	bool overloaded = adm->load > adm->current.t1;
-	double ramp_ms = adm->reopen_s * 1000.0;
-
-	if (overloaded)
-		adm->overload_ms += elapsed_ms;
-	if (ramp_ms > (double)adm->overload_ms)
-		ramp_ms = (double)adm->overload_ms;
 	if (adm->reopen_s <= 0)
-		floor = 0.0;
-	else if (!overloaded)
-		floor = ramp_ms > 0 ? floor - (double)elapsed_ms / ramp_ms : 0.0;
+		floor = 0;
+	else if (adm->load <= adm->current.t1)
+		floor -= (double)elapsed_ms / 1000.0 / adm->reopen_s;
 	adm->refuse_new_floor = fmax(target, fmax(floor, 0.0));
-	if (!overloaded && adm->refuse_new_floor <= 0)
-		adm->overload_ms = 0;
 }
 
 bool admission_decide(struct admission *adm, enum admission_kind kind)

@@ -265,7 +265,6 @@ static void status_admission(struct json *j, const struct control_view *v)
 	json_real(j, "refuse_established_p", admission_refusal_probability(&adm, ADMIT_ESTABLISHED));
 	json_real(j, "reopen_s", adm.reopen_s);
 	json_real(j, "refuse_new_floor", adm.refuse_new_floor);
-	json_real(j, "overload_s", (double)adm.overload_ms / 1000.0);
 	json_thresholds(j, "thresholds", &adm.current);
 	json_thresholds(j, "configured", &adm.configured);
 	json_open(j, "counters", '{');
