@@ -24,6 +24,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "inet_checksum.h"
+
 #ifndef L4_TCP
 #define L4_TCP 6
 #endif
@@ -68,23 +70,6 @@ static inline void packet_builder_put32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-/* One's-complement sum of big-endian 16-bit words, odd byte padded. */
-static inline uint32_t packet_builder_sum(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
-static inline uint16_t packet_builder_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 /* Writes an empty 8-byte extension header (next header + PadN option). */
 static inline void packet_builder_empty_extension(uint8_t *p, uint8_t next)
 {
@@ -127,7 +112,7 @@ static inline size_t packet_build(const struct packet_spec *spec, uint8_t *buf, 
 		buf[9] = spec->l4;
 		memcpy(buf + 12, src, 4);
 		memcpy(buf + 16, dst, 4);
-		packet_builder_put16(buf + 10, packet_builder_fold(packet_builder_sum(0, buf, 20)));
+		packet_builder_put16(buf + 10, inet_checksum_fold(inet_checksum_add(0, buf, 20)));
 	} else {
 		buf[0] = 0x60;
 		packet_builder_put16(buf + 4, (uint32_t)(total - PACKET_BUILDER_IPV6_HEADER));
@@ -169,12 +154,12 @@ static inline size_t packet_build(const struct packet_spec *spec, uint8_t *buf, 
 		memcpy(l4 + l4_header, spec->payload, spec->payload_len);
 
 	/* Checksum over the pseudo-header (RFC 768, RFC 8200 8.1). */
-	uint32_t sum = packet_builder_sum(0, src, address_len);
-	sum = packet_builder_sum(sum, dst, address_len);
+	uint32_t sum = inet_checksum_add(0, src, address_len);
+	sum = inet_checksum_add(sum, dst, address_len);
 	sum += spec->l4;
 	sum += (uint32_t)(l4_len & 0xffff);
-	sum = packet_builder_sum(sum, l4, l4_len);
-	uint16_t checksum = packet_builder_fold(sum);
+	sum = inet_checksum_add(sum, l4, l4_len);
+	uint16_t checksum = inet_checksum_fold(sum);
 	if (spec->l4 == L4_UDP && checksum == 0)
 		checksum = 0xffff; /* 0 means "no checksum" for UDP */
 	packet_builder_put16(l4 + (spec->l4 == L4_TCP ? 16 : 6), checksum);
@@ -270,7 +255,7 @@ static inline size_t packet_build_fragment(const uint8_t *datagram, size_t len, 
 		field |= (uint32_t)(datagram[6] & 0x40) << 8; /* keep DF */
 		packet_builder_put16(buf + 6, field);
 		packet_builder_put16(buf + 10, 0);
-		packet_builder_put16(buf + 10, packet_builder_fold(packet_builder_sum(0, buf, head)));
+		packet_builder_put16(buf + 10, inet_checksum_fold(inet_checksum_add(0, buf, head)));
 	} else {
 		uint8_t *fragment = buf + head;
 		fragment[0] = datagram[next_field_at];
