@@ -86,15 +86,15 @@ void flow_table_remove(struct flow_table *table, uint32_t id);
 
 uint32_t flow_table_lookup_exact(const struct flow_table *table, const struct flow_key *key);
 /* Batched lookups: the exact index's bucket for key (its hash: opaque, never
- * UINT32_MAX); prefetching that bucket, and then (once it has arrived) the
+ * UINT64_MAX); prefetching that bucket, and then (once it has arrived) the
  * entry its tags point at, lets a batch of packets overlap their cache
  * misses. Exact keys are unique in the index (callers insert one only after
  * a lookup missed). */
-uint32_t flow_table_exact_bucket(const struct flow_table *table, const struct flow_key *key);
-void flow_table_prefetch_bucket(const struct flow_table *table, uint32_t bucket);
-void flow_table_prefetch_chain(const struct flow_table *table, uint32_t bucket);
+uint64_t flow_table_exact_bucket(const struct flow_table *table, const struct flow_key *key);
+void flow_table_prefetch_bucket(const struct flow_table *table, uint64_t bucket);
+void flow_table_prefetch_chain(const struct flow_table *table, uint64_t bucket);
 /* flow_table_lookup_exact with the bucket already computed. */
-uint32_t flow_table_lookup_exact_in(const struct flow_table *table, uint32_t bucket,
+uint32_t flow_table_lookup_exact_in(const struct flow_table *table, uint64_t bucket,
 				    const struct flow_key *key);
 /* Announced wildcard entries that match a packet key, most specific first:
  * FROM_SOURCE, TO_DEST_FROM_ADDR, TO_DEST; newest first within a kind. */

@@ -894,9 +894,9 @@ static void packet_decided(struct engine *engine, uint32_t fid, const struct pac
 }
 
 /* bucket: the packet key's exact-index bucket, or NO_BUCKET. */
-#define NO_BUCKET UINT32_MAX
+#define NO_BUCKET UINT64_MAX
 
-static void engine_decide(struct engine *engine, const struct packet *pkt, uint32_t bucket,
+static void engine_decide(struct engine *engine, const struct packet *pkt, uint64_t bucket,
 			  struct verdict *out)
 {
 	struct endpoint dst_end;
@@ -974,7 +974,7 @@ static void engine_decide(struct engine *engine, const struct packet *pkt, uint3
 /* One datagram already decoded into pkt with status (bucket as in
  * engine_decide: fragments and undecodable packets have none). */
 static void engine_packet_decoded(struct engine *engine, const uint8_t *ip, size_t len,
-				  const struct packet *pkt_in, enum packet_status status, uint32_t bucket,
+				  const struct packet *pkt_in, enum packet_status status, uint64_t bucket,
 				  uint64_t now_ms, struct verdict *out)
 {
 	struct packet pkt = *pkt_in;
@@ -1025,7 +1025,7 @@ void engine_packet_batch(struct engine *engine, const struct engine_input *in, s
 		size_t n = count < ENGINE_BATCH_MAX ? count : ENGINE_BATCH_MAX;
 		struct packet pkt[ENGINE_BATCH_MAX];
 		enum packet_status status[ENGINE_BATCH_MAX];
-		uint32_t bucket[ENGINE_BATCH_MAX];
+		uint64_t bucket[ENGINE_BATCH_MAX];
 		/* Two passes of prefetches (bucket, then the flow it names) before
 		 * the real work: each packet's misses overlap the others'. */
 		for (size_t i = 0; i < n; i++) {

@@ -84,23 +84,26 @@ size_t flow_table_memory(const struct flow_table *table)
 	       2 * sizeof(uint32_t) * ((size_t)table->bucket_mask + 1);
 }
 
-/* The exact index's 32-bit hash of a key: its low bits pick the bucket
- * line, its high 16 bits are the entry's tag there. Never UINT32_MAX, which
- * callers of flow_table_exact_bucket may keep for "none". */
-static uint32_t hash_exact(const struct flow_table *table, const struct flow_key *key)
+/* The exact index's 64-bit hash of a key: its low bits pick the bucket
+ * line, its top 16 bits are the entry's tag there. The tag must come from
+ * bits the bucket number does not use: entries sharing a line share those
+ * bits, so a tag overlapping them would filter nothing (with a 32-bit hash
+ * and 2^21 lines, 5 of 16 tag bits did). Never UINT64_MAX, which callers
+ * of flow_table_exact_bucket may keep for "none". */
+static uint64_t hash_exact(const struct flow_table *table, const struct flow_key *key)
 {
-	uint32_t hash = (uint32_t)hash_bytes(&table->hash_key, key, sizeof(*key));
-	return hash != UINT32_MAX ? hash : hash - 1;
+	uint64_t hash = hash_bytes(&table->hash_key, key, sizeof(*key));
+	return hash != UINT64_MAX ? hash : hash - 1;
 }
 
-static struct flow_exact_bucket *exact_bucket_of(const struct flow_table *table, uint32_t hash)
+static struct flow_exact_bucket *exact_bucket_of(const struct flow_table *table, uint64_t hash)
 {
 	return &table->exact_buckets[hash & table->exact_mask];
 }
 
-static uint16_t exact_tag(uint32_t hash)
+static uint16_t exact_tag(uint64_t hash)
 {
-	return (uint16_t)(hash >> 16);
+	return (uint16_t)(hash >> 48);
 }
 
 static uint32_t hash_endpoint(const struct flow_table *table, uint8_t family, uint8_t l4,
@@ -139,7 +142,7 @@ static void chain_unlink(struct flow_table *table, uint32_t *link, uint32_t id)
 static void exact_insert(struct flow_table *table, uint32_t id)
 {
 	struct flow *f = &table->flows[id];
-	uint32_t hash = hash_exact(table, &f->key);
+	uint64_t hash = hash_exact(table, &f->key);
 	struct flow_exact_bucket *b = exact_bucket_of(table, hash);
 	for (unsigned i = 0; i < FLOW_EXACT_SLOTS; i++) {
 		if (b->id[i] == FLOW_NIL) {
@@ -221,7 +224,7 @@ uint32_t flow_table_lookup_exact(const struct flow_table *table, const struct fl
 	return flow_table_lookup_exact_in(table, hash_exact(table, key), key);
 }
 
-uint32_t flow_table_lookup_exact_in(const struct flow_table *table, uint32_t bucket,
+uint32_t flow_table_lookup_exact_in(const struct flow_table *table, uint64_t bucket,
 				    const struct flow_key *key)
 {
 	const struct flow_exact_bucket *b = exact_bucket_of(table, bucket);
@@ -239,17 +242,17 @@ uint32_t flow_table_lookup_exact_in(const struct flow_table *table, uint32_t buc
 	return FLOW_NIL;
 }
 
-uint32_t flow_table_exact_bucket(const struct flow_table *table, const struct flow_key *key)
+uint64_t flow_table_exact_bucket(const struct flow_table *table, const struct flow_key *key)
 {
 	return hash_exact(table, key);
 }
 
-void flow_table_prefetch_bucket(const struct flow_table *table, uint32_t bucket)
+void flow_table_prefetch_bucket(const struct flow_table *table, uint64_t bucket)
 {
 	__builtin_prefetch(exact_bucket_of(table, bucket));
 }
 
-void flow_table_prefetch_chain(const struct flow_table *table, uint32_t bucket)
+void flow_table_prefetch_chain(const struct flow_table *table, uint64_t bucket)
 {
 	const struct flow_exact_bucket *b = exact_bucket_of(table, bucket);
 	uint16_t tag = exact_tag(bucket);

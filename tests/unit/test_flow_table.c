@@ -309,7 +309,7 @@ static void test_exact_bucket_overflow(void **state)
 		struct flow_key k;
 		snprintf(addr, sizeof(addr), "10.%u.%u.%u", (i >> 16) & 255, (i >> 8) & 255, i & 255);
 		k = make_key(AF_INET, L4_UDP, addr, 4000, "198.18.10.1", 5060);
-		uint32_t line = flow_table_exact_bucket(&table, &k) & table.exact_mask;
+		uint32_t line = (uint32_t)(flow_table_exact_bucket(&table, &k) & table.exact_mask);
 		if (found == 0)
 			target = line;
 		if (line == target)
@@ -336,6 +336,45 @@ static void test_exact_bucket_overflow(void **state)
 	assert_int_equal(table.exact_buckets[target].overflow, FLOW_NIL);
 	for (unsigned i = 0; i < WANT; i++)
 		assert_int_equal(flow_table_lookup_exact(&table, &keys[i]), FLOW_NIL);
+	flow_table_fini(&table);
+}
+
+/* Entries sharing a bucket line share the hash bits that chose the line;
+ * their tags must come from other bits, or the tags cannot tell them apart.
+ * A table large enough that the line number uses bit 16 (where a tag taken
+ * from bits 16..31 began): the same-line tags still differ in every bit. */
+static void test_exact_tags_independent_of_line(void **state)
+{
+	enum { WANT = 12 };
+	struct flow_table table;
+	uint32_t target = 0;
+	unsigned found = 0;
+	uint16_t tag_or = 0, tag_and = 0xffff;
+	char addr[32];
+
+	(void)state;
+	init_table(&table, 1u << 19);
+	assert_true(table.exact_mask >= (1u << 16));
+	for (unsigned i = 0; found < WANT && i < (1u << 24); i++) {
+		struct flow_key k;
+		snprintf(addr, sizeof(addr), "10.%u.%u.%u", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+		k = make_key(AF_INET, L4_UDP, addr, (uint16_t)(4000 + (i >> 24)), "198.18.10.1", 5060);
+		uint32_t line = (uint32_t)(flow_table_exact_bucket(&table, &k) & table.exact_mask);
+		if (found == 0)
+			target = line;
+		if (line == target) {
+			add_flow(&table, &k, MATCH_EXACT);
+			found++;
+		}
+	}
+	assert_int_equal(found, WANT);
+	for (unsigned j = 0; j < WANT && j < FLOW_EXACT_SLOTS; j++) {
+		tag_or |= table.exact_buckets[target].tag[j];
+		tag_and &= table.exact_buckets[target].tag[j];
+	}
+	/* A bit set in all tags or in none: shared (chance 2^-9 per bit if not). */
+	assert_int_equal(tag_or & 0x1, 0x1);
+	assert_int_equal(tag_and & 0x1, 0);
 	flow_table_fini(&table);
 }
 
@@ -397,6 +436,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6_and_family_separation),
 		cmocka_unit_test(test_many_entries_collide),
 		cmocka_unit_test(test_exact_bucket_overflow),
+		cmocka_unit_test(test_exact_tags_independent_of_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
