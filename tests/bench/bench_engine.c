@@ -932,92 +932,127 @@ static NOINLINE size_t feed_media_batches(struct engine *engine, const struct ar
 
 typedef size_t (*media_feeder)(struct engine *engine, const struct arena *packets, size_t count);
 
-/* ns per packet, median of passes after a warm-up. */
-static double time_media(struct engine *engine, const struct arena *packets, unsigned passes,
-			 size_t *known, media_feeder feed)
+/* One timed pass: ns per packet; known gets the packets that hit a known flow. */
+static double time_media_pass(struct engine *engine, const struct arena *packets, size_t *known,
+			      media_feeder feed)
 {
-	double ns[16];
-	size_t warm = packets->count < 65536 ? packets->count : 65536;
-	feed(engine, packets, warm);
-	for (unsigned p = 0; p < passes; p++) {
-		double t0 = now_seconds();
-		*known = feed(engine, packets, packets->count);
-		ns[p] = (now_seconds() - t0) * 1e9 / packets->count;
+	double t0 = now_seconds();
+	*known = feed(engine, packets, packets->count);
+	return (now_seconds() - t0) * 1e9 / packets->count;
+}
+
+/* One population's engine and its media packets. */
+struct scale_side {
+	struct scale_state st;
+	struct arena media;
+	double batch_ns[16], single_ns[16];
+	size_t known_batch, known_single;
+};
+
+/* Passes alternate between the two populations (small, big, small, ...),
+ * each after a warm-up, so that a noisy stretch of this shared machine
+ * falls on both sides alike instead of on whichever was measured then. */
+static void time_media_interleaved(struct scale_side *small, struct scale_side *big, unsigned passes)
+{
+	struct scale_side *side[2] = { small, big };
+	for (unsigned s = 0; s < 2; s++) {
+		size_t warm = side[s]->media.count < 65536 ? side[s]->media.count : 65536;
+		feed_media_batches(side[s]->st.engine, &side[s]->media, warm);
 	}
-	return median_of(ns, passes);
+	for (unsigned p = 0; p < passes; p++) {
+		for (unsigned s = 0; s < 2; s++) {
+			side[s]->batch_ns[p] = time_media_pass(side[s]->st.engine, &side[s]->media,
+							       &side[s]->known_batch, feed_media_batches);
+			side[s]->single_ns[p] = time_media_pass(side[s]->st.engine, &side[s]->media,
+								&side[s]->known_single, feed_media_packets);
+		}
+	}
 }
 
 static void bench_scale(uint32_t big, size_t media_count, unsigned passes)
 {
 	const uint32_t small = 1000;
 	struct sara_config cfg;
-	struct scale_state st = { 0 };
-	struct arena media = { 0 };
+	struct scale_side small_side = { 0 }, big_side = { 0 };
+	struct scale_state *st = &big_side.st;
 	struct engine_stats stats;
-	size_t known_small = 0, known_big = 0;
 	double t0, build_s;
+	if (passes > 16)
+		passes = 16;
 	bench_config(&cfg, big * 4 + big / 8 + 1024, big);
 	t0 = now_seconds();
-	st.engine = engine_or_die(&cfg, 1000);
+	st->engine = engine_or_die(&cfg, 1000);
 	printf("scale: engine for %u sessions / %u flows created in %.1f s\n", cfg.limits.sessions,
 	       cfg.limits.flows, now_seconds() - t0);
-	scale_establish(&st, small, 0);
-	media_packets_build(&media, small, media_count, 42);
-	double ns_small = time_media(st.engine, &media, passes, &known_small, feed_media_packets);
-	size_t known_batch_small = 0, known_batch_big = 0;
-	double batch_small = time_media(st.engine, &media, passes, &known_batch_small, feed_media_batches);
+	/* The small population lives in an engine of the same configuration,
+	 * so the two differ only in how many sessions they hold. */
+	small_side.st.engine = engine_or_die(&cfg, 1000);
+	scale_establish(&small_side.st, small, 0);
+	media_packets_build(&small_side.media, small, media_count, 42);
 
-	/* Grow to the big population, within the build budget. */
+	/* Grow the big engine, within the build budget. */
 	t0 = now_seconds();
-	scale_establish(&st, small + 50000 < big ? small + 50000 : big, 0);
-	double projected = (now_seconds() - t0) / (st.established - small) * big;
+	scale_establish(st, small + 50000 < big ? small + 50000 : big, 0);
+	double projected = (now_seconds() - t0) / st->established * big;
 	uint32_t target = big;
 	if (projected > SCALE_BUILD_BUDGET_S && big > SCALE_FALLBACK_SESSIONS) {
 		target = SCALE_FALLBACK_SESSIONS;
 		printf("scale: building %u sessions would take ~%.0f s (> %.0f s): using %u\n", big,
 		       projected, SCALE_BUILD_BUDGET_S, target);
 	}
-	scale_establish(&st, target, t0 + 1.5 * SCALE_BUILD_BUDGET_S);
+	scale_establish(st, target, t0 + 1.5 * SCALE_BUILD_BUDGET_S);
 	build_s = now_seconds() - t0;
-	if (st.established < target)
-		printf("scale: build budget exhausted, stopped at %u sessions\n", st.established);
-	engine_get_stats(st.engine, &stats);
+	if (st->established < target)
+		printf("scale: build budget exhausted, stopped at %u sessions\n", st->established);
+	engine_get_stats(st->engine, &stats);
 	printf("scale: %u sessions established in %.1f s (%.0f calls/s: INVITE + first RTP); "
 	       "%u flows in use, %.0f MiB reserved\n",
-	       st.established, build_s, (st.established - small) / build_s, stats.flows_in_use,
+	       st->established, build_s, st->established / build_s, stats.flows_in_use,
 	       stats.memory_bytes / 1048576.0);
-	if (st.failures)
-		printf("  WARNING: %zu INVITE/RTP packets were not tied to a session\n", st.failures);
+	if (st->failures || small_side.st.failures)
+		printf("  WARNING: %zu INVITE/RTP packets were not tied to a session\n",
+		       st->failures + small_side.st.failures);
 
-	media_packets_build(&media, st.established, media_count, 43);
-	double ns_big = time_media(st.engine, &media, passes, &known_big, feed_media_packets);
-	double batch_big = time_media(st.engine, &media, passes, &known_batch_big, feed_media_batches);
+	media_packets_build(&big_side.media, st->established, media_count, 43);
+	time_media_interleaved(&small_side, &big_side, passes);
+	double batch_small = median_of(small_side.batch_ns, passes);
+	double batch_big = median_of(big_side.batch_ns, passes);
+	double ns_small = median_of(small_side.single_ns, passes);
+	double ns_big = median_of(big_side.single_ns, passes);
 	double ratio = ns_big / ns_small, batch_ratio = batch_big / batch_small;
 	printf("engine media packet, known flow, batches of %d (engine_packet_batch, what sarad "
 	       "uses): %.1f ns/pkt at %u sessions, %.1f ns/pkt at %u sessions (ratio %.2f, target "
 	       "<= %.1f: %s)\n",
-	       ENGINE_BATCH_MAX, batch_small, small, batch_big, st.established, batch_ratio,
+	       ENGINE_BATCH_MAX, batch_small, small, batch_big, st->established, batch_ratio,
 	       SCALE_TARGET_RATIO, batch_ratio <= SCALE_TARGET_RATIO ? "OK" : "ABOVE TARGET");
+	printf("  per pass (interleaved), ratio big/small:");
+	for (unsigned p = 0; p < passes; p++)
+		printf(" %.2f", big_side.batch_ns[p] / small_side.batch_ns[p]);
+	printf("\n");
 	printf("engine media packet, known flow, one at a time (engine_packet): %.1f ns/pkt at %u "
 	       "sessions, %.1f ns/pkt at %u sessions (ratio %.2f)\n",
-	       ns_small, small, ns_big, st.established, ratio);
-	if (known_batch_small != media.count || known_batch_big != media.count)
-		printf("  WARNING: batched: not every media packet hit a known flow (%zu, %zu of %zu)\n",
-		       known_batch_small, known_batch_big, media.count);
-	printf("  %zu random RTP packets per pass, median of %u passes; %.2f M pkt/s vs %.2f M pkt/s\n",
-	       media.count, passes, 1e3 / ns_small, 1e3 / ns_big);
+	       ns_small, small, ns_big, st->established, ratio);
+	if (small_side.known_batch != media_count || big_side.known_batch != media_count ||
+	    small_side.known_single != media_count || big_side.known_single != media_count)
+		printf("  WARNING: not every media packet hit a known flow (batched %zu, %zu; one at a "
+		       "time %zu, %zu; of %zu)\n",
+		       small_side.known_batch, big_side.known_batch, small_side.known_single,
+		       big_side.known_single, media_count);
+	printf("  %zu random RTP packets per pass, median of %u passes alternating between the two "
+	       "engines; %.2f M pkt/s vs %.2f M pkt/s batched\n",
+	       media_count, passes, 1e3 / batch_small, 1e3 / batch_big);
 	size_t region = stats.memory_bytes < LATENCY_MAX_BYTES ? stats.memory_bytes : LATENCY_MAX_BYTES;
+	uint32_t big_established = st->established;
+	arena_free(&small_side.media);
+	arena_free(&big_side.media);
+	engine_destroy(small_side.st.engine);
+	engine_destroy(st->engine);
 	double load_ns = random_load_ns(region, false), load_huge_ns = random_load_ns(region, true);
 	printf("machine floor: one dependent random load over %.0f MiB costs %.1f ns (%.1f ns with "
-	       "transparent huge pages): the %u-session packet pays ~%.1f such loads more than the "
-	       "1000-session one\n",
-	       region / 1048576.0, load_ns, load_huge_ns, st.established,
-	       load_ns > 0 ? (ns_big - ns_small) / load_ns : 0.0);
-	if (known_small != media.count || known_big != media.count)
-		printf("  WARNING: not every media packet hit a known flow (%zu, %zu of %zu)\n",
-		       known_small, known_big, media.count);
-	arena_free(&media);
-	engine_destroy(st.engine);
+	       "transparent huge pages): the %u-session packet, one at a time, pays ~%.1f such loads "
+	       "more than the 1000-session one\n",
+	       region / 1048576.0, load_ns, load_huge_ns, big_established,
+	       load_huge_ns > 0 ? (ns_big - ns_small) / load_huge_ns : 0.0);
 	/* The pools a 1 M-session and a 1 k-session engine reserve (bench_config). */
 	bench_batched_floor(cfg.limits.flows, small * 4 + small / 8 + 1024, batch_small, batch_big,
 			    passes);
