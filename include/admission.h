@@ -106,6 +106,10 @@ struct admission {
 /* Copies enabled, T1..C and alpha from cfg (config_load has checked
  * 0 <= T1 < T2 < T3 < C <= 1); seeds the PRNG with a fixed value. */
 void admission_init(struct admission *adm, const struct sara_config *cfg);
+/* A reload: enabled, alpha, reopen_s and T1..C from cfg. The loads, the
+ * reopening ramp, the PRNG and the counters are kept; thresholds moved by
+ * eq (4) go back to the new configured ones until the next report. */
+void admission_reconfigure(struct admission *adm, const struct sara_config *cfg);
 /* Reseeds the PRNG (tests: a fixed seed; sarad: a random one). */
 void admission_seed(struct admission *adm, uint64_t seed);
 

@@ -84,6 +84,15 @@ bool config_load(const char *path, struct sara_config *cfg, char *err, size_t er
 bool config_validate(const struct sara_config *cfg, char *err, size_t err_size);
 const char *selection_algorithm_name(enum selection_algorithm algorithm);
 
+/* Whether next may replace running in a live daemon (SIGHUP). Live keys:
+ * timeouts.*, selection.algorithm, servers' weight, admission.* except
+ * replies_per_s, limits.when_full and limits.malformed. Any other key
+ * differing makes it false, with "KEY changed: restart to apply" in err
+ * (the first one found): the kernel rules, sockets, table sizes and the
+ * servers' indexes that sessions hold were all set up from it. */
+bool config_reload_check(const struct sara_config *running, const struct sara_config *next,
+			 char *err, size_t err_size);
+
 /* Lookups used on the packet path. */
 bool config_is_vip(const struct sara_config *cfg, const struct netaddr *addr);
 int config_server_by_address(const struct sara_config *cfg, const struct netaddr *addr);

@@ -156,6 +156,13 @@ void engine_report_server_load(struct engine *engine, unsigned server, double lo
  * the available servers' shell estimates (DESIGN.md sections 6 and 7),
  * and the dispatcher's own load (0..1). */
 void engine_update_admission(struct engine *engine, uint64_t now_ms, double dispatcher_load);
+/* A configuration reload (SIGHUP): applies cfg's live keys (timeouts,
+ * selection algorithm, weights, admission, when_full, malformed; see
+ * config_reload_check) and keeps every session, flow and load. False, with
+ * err, when cfg is invalid or changes a key that needs a restart; the
+ * running configuration then stays. New timeouts apply to timers set from
+ * now on. */
+bool engine_reconfigure(struct engine *engine, const struct sara_config *cfg, char *err, size_t err_size);
 const struct admission *engine_admission(const struct engine *engine);
 const struct sara_config *engine_config(const struct engine *engine);
 

@@ -15,6 +15,11 @@ struct selector;
 /* Takes servers, weights, algorithm and window from cfg (copied). */
 struct selector *selector_create(const struct sara_config *cfg);
 void selector_destroy(struct selector *sel);
+/* A reload: the algorithm and the weights from cfg, which has the same
+ * servers in the same order (config_reload_check). Sessions counts,
+ * availability, slow start and load history are kept. False (and nothing
+ * changed) when the server count differs or a weight is not > 0. */
+bool selector_reconfigure(struct selector *sel, const struct sara_config *cfg);
 
 /* Availability (heartbeats, drain); all servers start available. */
 void selector_set_available(struct selector *sel, unsigned server, bool available);

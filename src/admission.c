@@ -52,6 +52,20 @@ void admission_init(struct admission *adm, const struct sara_config *cfg)
 	adm->rng_state = DEFAULT_SEED;
 }
 
+void admission_reconfigure(struct admission *adm, const struct sara_config *cfg)
+{
+	adm->enabled = cfg->admission.enabled;
+	adm->alpha = cfg->admission.alpha;
+	adm->reopen_s = cfg->admission.reopen_s;
+	adm->configured.t1 = cfg->admission.t1;
+	adm->configured.t2 = cfg->admission.t2;
+	adm->configured.t3 = cfg->admission.t3;
+	adm->configured.c = cfg->admission.c;
+	adm->current = adm->configured;
+	if (!adm->enabled)
+		adm->refuse_new_floor = 0; /* switched off: no ramp left over for later */
+}
+
 void admission_seed(struct admission *adm, uint64_t seed)
 {
 	adm->rng_state = seed;

@@ -808,6 +808,106 @@ const char *selection_algorithm_name(enum selection_algorithm algorithm)
 	return "unknown";
 }
 
+static bool endpoint_equal(const struct endpoint *a, const struct endpoint *b)
+{
+	if (!a->addr.family || !b->addr.family)
+		return a->addr.family == b->addr.family;
+	return netaddr_equal(&a->addr, &b->addr) && a->port == b->port;
+}
+
+static bool ports_equal(const uint16_t *a, unsigned a_count, const uint16_t *b, unsigned b_count)
+{
+	if (a_count != b_count)
+		return false;
+	for (unsigned i = 0; i < a_count; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
+/* The first restart-only key that differs, or NULL. */
+static const char *restart_only_change(const struct sara_config *a, const struct sara_config *b,
+				       char *key, size_t key_size)
+{
+	if (strcmp(a->name, b->name) != 0)
+		return "name";
+	if (a->vip_count != b->vip_count)
+		return "vips";
+	for (unsigned i = 0; i < a->vip_count; i++)
+		if (!netaddr_equal(&a->vips[i], &b->vips[i]))
+			return "vips";
+	if (!ports_equal(a->sip_ports, a->sip_port_count, b->sip_ports, b->sip_port_count))
+		return "ports.sip";
+	if (!ports_equal(a->rtsp_ports, a->rtsp_port_count, b->rtsp_ports, b->rtsp_port_count))
+		return "ports.rtsp";
+	if (a->server_count != b->server_count)
+		return "servers (their number)";
+	for (unsigned i = 0; i < a->server_count; i++) {
+		const struct config_server *x = &a->servers[i], *y = &b->servers[i];
+		const char *field = NULL;
+		if (strcmp(x->id, y->id) != 0)
+			field = "id";
+		else if (!netaddr_equal(&x->address, &y->address))
+			field = "address";
+		else if (x->mark != y->mark)
+			field = "mark";
+		else if (x->table != y->table)
+			field = "table";
+		if (field) {
+			snprintf(key, key_size, "servers[%u].%s", i, field);
+			return key;
+		}
+	}
+	if (a->queue.first != b->queue.first || a->queue.count != b->queue.count)
+		return "queue.first/count";
+	if (a->queue.fail_open != b->queue.fail_open)
+		return "queue.fail_open";
+	if (!endpoint_equal(&a->gateway.listen, &b->gateway.listen))
+		return "gateway.listen";
+	if (!endpoint_equal(&a->agents.listen, &b->agents.listen))
+		return "agents.listen";
+	if (a->agents.interval_ms != b->agents.interval_ms)
+		return "agents.interval_ms";
+	if (a->agents.misses != b->agents.misses)
+		return "agents.misses";
+	if (strcmp(a->key_file, b->key_file) != 0)
+		return "key_file";
+	if (a->selection.window != b->selection.window)
+		return "selection.window";
+	if (a->selection.slow_start_s != b->selection.slow_start_s)
+		return "selection.slow_start_s";
+	if (a->admission.replies_per_s != b->admission.replies_per_s)
+		return "admission.replies_per_s";
+	if (a->limits.flows != b->limits.flows)
+		return "limits.flows";
+	if (a->limits.sessions != b->limits.sessions)
+		return "limits.sessions";
+	if (a->limits.tcp_streams != b->limits.tcp_streams)
+		return "limits.tcp_streams";
+	if (a->limits.tcp_buffer != b->limits.tcp_buffer)
+		return "limits.tcp_buffer";
+	if (a->limits.fragments != b->limits.fragments)
+		return "limits.fragments";
+	if (strcmp(a->control.socket, b->control.socket) != 0)
+		return "control.socket";
+	return NULL;
+}
+
+bool config_reload_check(const struct sara_config *running, const struct sara_config *next,
+			 char *err, size_t err_size)
+{
+	char key[64];
+	const char *changed;
+	if (!config_validate(next, err, err_size))
+		return false;
+	changed = restart_only_change(running, next, key, sizeof(key));
+	if (changed) {
+		snprintf(err, err_size, "%s: %s changed: restart to apply", next->path, changed);
+		return false;
+	}
+	return true;
+}
+
 bool config_is_vip(const struct sara_config *cfg, const struct netaddr *addr)
 {
 	for (unsigned i = 0; i < cfg->vip_count; i++)

@@ -244,18 +244,19 @@ static void json_thresholds(struct json *j, const char *key, const struct admiss
 /* SA2C: where x stands, the thresholds as moved, and every decision. */
 static void status_admission(struct json *j, const struct control_view *v)
 {
-	const struct sara_config *cfg;
+	enum admission_policy policy;
 	struct admission adm;
+	/* Both copied under the lock: a reload (SIGHUP) may change them. */
 	if (v->engine_lock)
 		pthread_mutex_lock(v->engine_lock);
 	adm = *engine_admission(v->engine);
-	cfg = engine_config(v->engine);
+	policy = engine_config(v->engine)->admission.policy;
 	if (v->engine_lock)
 		pthread_mutex_unlock(v->engine_lock);
 	json_open(j, "admission", '{');
 	json_bool(j, "enabled", adm.enabled);
 	json_key(j, "policy");
-	json_string(j, cfg->admission.policy == ADMISSION_POLICY_RANDOM ? "random" : "sa2c");
+	json_string(j, policy == ADMISSION_POLICY_RANDOM ? "random" : "sa2c");
 	json_key(j, "zone");
 	json_string(j, admission_zone_name(admission_zone(&adm)));
 	json_real(j, "load", adm.load);

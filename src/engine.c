@@ -1265,6 +1265,16 @@ void engine_report_server_load(struct engine *engine, unsigned server, double lo
 	selector_report_load(engine->selector, server, load);
 }
 
+/* The packet path's shortcuts: whether established packets, or (the
+ * random baseline) every packet, must ask admission control at all. */
+static void admission_flags_refresh(struct engine *engine)
+{
+	const struct admission *adm = &engine->admission;
+	bool sa2c = engine->cfg.admission.policy == ADMISSION_POLICY_SA2C;
+	engine->admission_tries_established = sa2c && admission_refusal_probability(adm, ADMIT_ESTABLISHED) > 0;
+	engine->admission_tries_every_packet = !sa2c && admission_refusal_probability(adm, ADMIT_NEW_SESSION) > 0;
+}
+
 void engine_update_admission(struct engine *engine, uint64_t now_ms, double dispatcher_load)
 {
 	double loads[CONFIG_MAX_SERVERS], weights[CONFIG_MAX_SERVERS];
@@ -1279,13 +1289,24 @@ void engine_update_admission(struct engine *engine, uint64_t now_ms, double disp
 			     fmax(selector_weight_factor(engine->selector, i), 0.001);
 		n++;
 	}
-	const struct admission *adm = &engine->admission;
-	bool sa2c = engine->cfg.admission.policy == ADMISSION_POLICY_SA2C;
 	admission_report_dispatcher_load(&engine->admission, dispatcher_load);
 	if (n > 0)
 		admission_report_load(&engine->admission, now_ms, loads, weights, n);
-	engine->admission_tries_established = sa2c && admission_refusal_probability(adm, ADMIT_ESTABLISHED) > 0;
-	engine->admission_tries_every_packet = !sa2c && admission_refusal_probability(adm, ADMIT_NEW_SESSION) > 0;
+	admission_flags_refresh(engine);
+}
+
+bool engine_reconfigure(struct engine *engine, const struct sara_config *cfg, char *err, size_t err_size)
+{
+	if (!config_reload_check(&engine->cfg, cfg, err, err_size))
+		return false;
+	if (!selector_reconfigure(engine->selector, cfg)) {
+		snprintf(err, err_size, "%s: servers' weights not usable", cfg->path);
+		return false;
+	}
+	engine->cfg = *cfg;
+	admission_reconfigure(&engine->admission, cfg);
+	admission_flags_refresh(engine);
+	return true;
 }
 
 const struct admission *engine_admission(const struct engine *engine)

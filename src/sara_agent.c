@@ -44,6 +44,7 @@
 #define APP_LOAD_FILE_MAX 64          /* bytes read from --app-load file:PATH */
 
 static volatile sig_atomic_t stop_requested, drain_requested, undrain_requested;
+static volatile sig_atomic_t hup_received; /* SIGHUP: no reload here; said, not fatal */
 
 static void on_signal(int sig)
 {
@@ -51,6 +52,8 @@ static void on_signal(int sig)
 		drain_requested = 1;
 	else if (sig == SIGUSR2)
 		undrain_requested = 1;
+	else if (sig == SIGHUP)
+		hup_received = 1;
 	else
 		stop_requested = 1;
 }
@@ -66,6 +69,7 @@ static void install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGUSR2, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -687,6 +691,11 @@ static int run_agent(struct agent *a, bool foreground, bool once)
 	next = clock_ms(CLOCK_MONOTONIC) + CPU_FIRST_SAMPLE_MS;
 	while (!stop_requested) {
 		bool now_report = false;
+		if (hup_received) {
+			hup_received = 0;
+			log_msg(LOG_WARNING, "SIGHUP: sara-agent has no configuration reload; restart it to "
+				"apply changes");
+		}
 		if (sleep_until(next) && !stop_requested && !drain_requested && !undrain_requested)
 			continue;
 		if (stop_requested)

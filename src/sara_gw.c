@@ -36,6 +36,7 @@
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t dump_requested;
+static volatile sig_atomic_t hup_received; /* SIGHUP: no reload here; said, not fatal */
 
 struct gw_stats {
 	uint64_t packets, announcements, sent, send_errors, encode_errors, verdict_errors;
@@ -58,6 +59,8 @@ static void on_signal(int sig)
 {
 	if (sig == SIGUSR1)
 		dump_requested = 1;
+	else if (sig == SIGHUP)
+		hup_received = 1;
 	else
 		stop_requested = 1;
 }
@@ -72,6 +75,7 @@ static void install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -197,6 +201,11 @@ static int run_gateway(struct gw *g, uint16_t queue_num, bool foreground)
 		if (dump_requested) {
 			dump_requested = 0;
 			print_counters(g);
+		}
+		if (hup_received) {
+			hup_received = 0;
+			log_msg(LOG_WARNING, "SIGHUP: sara-gw has no configuration reload; restart it to apply "
+				"changes");
 		}
 		if (n < 0 && !stop_requested && errno != EINTR) {
 			log_msg(LOG_ERR, "queue %u: %s", queue_num, err);

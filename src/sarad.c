@@ -104,7 +104,10 @@ struct daemon {
 	struct agent_listener *agents;   /* NULL when agents.listen is unset */
 	char agents_listen[ENDPOINT_STRLEN];
 	struct control *control;
-	struct reject_sender *replies;   /* NULL: refused packets are only dropped */
+	/* NULL: refused packets are only dropped. Opened at start, or by a
+	 * reload that turns 503s or RSTs on (__atomic accesses). */
+	struct reject_sender *replies;
+	uint32_t retry_after_s;          /* admission.retry_after_s as reloaded; __atomic */
 	pthread_t timer_thread, announce_thread, agent_thread, control_thread;
 	bool timer_started, announce_started, agent_started, control_started;
 
@@ -153,8 +156,9 @@ static void foreach_daemon_counter(void *ctx, void (*fn)(void *fn_ctx, const cha
 	copy = d->counters;
 	pthread_mutex_unlock(&d->counters_lock);
 	counter_foreach(&copy, fn, fn_ctx);
-	if (d->replies)
-		reject_sender_foreach_counter(d->replies, fn, fn_ctx);
+	struct reject_sender *replies = __atomic_load_n(&d->replies, __ATOMIC_ACQUIRE);
+	if (replies)
+		reject_sender_foreach_counter(replies, fn, fn_ctx);
 }
 
 /* ---- engine hooks (called with the engine lock held) ---- */
@@ -400,12 +404,14 @@ static void log_verdict_event(struct daemon *d, const struct verdict *v, uint64_
  * sender counts and rate-limits. */
 static void send_reply(struct daemon *d, const struct engine_input *in, const struct verdict *v, uint64_t now)
 {
-	if (!d->replies)
+	struct reject_sender *replies = __atomic_load_n(&d->replies, __ATOMIC_ACQUIRE);
+	if (!replies)
 		return;
 	if (v->reply == REPLY_SIP_503)
-		reject_sender_sip_503(d->replies, in->ip, in->len, d->cfg.admission.retry_after_s, now);
+		reject_sender_sip_503(replies, in->ip, in->len,
+				      __atomic_load_n(&d->retry_after_s, __ATOMIC_RELAXED), now);
 	else if (v->reply == REPLY_TCP_RESET)
-		reject_sender_tcp_reset(d->replies, in->ip, in->len, now);
+		reject_sender_tcp_reset(replies, in->ip, in->len, now);
 }
 
 /* Answers one decided packet: verdict, reply, counters, rate-limited event
@@ -829,6 +835,61 @@ static void detach_stdio(int ready_fd)
 	close(ready_fd);
 }
 
+/* The raw socket for 503s and RSTs, when cfg's admission sends them and
+ * it is not open yet (at start, or on a reload that turns them on). */
+static void open_replies_if_wanted(struct daemon *d, const struct sara_config *cfg)
+{
+	char reply_err[256];
+	struct reject_sender *replies;
+	if (d->replies || !cfg->admission.enabled ||
+	    (cfg->admission.reject != REJECT_503 && cfg->admission.rtsp_reject != RTSP_REJECT_RESET))
+		return;
+	replies = reject_sender_open(cfg->admission.replies_per_s, reply_err, sizeof(reply_err));
+	if (!replies) {
+		log_msg(LOG_WARNING, "%s: refused requests will be dropped without a 503 or RST", reply_err);
+		return;
+	}
+	__atomic_store_n(&d->replies, replies, __ATOMIC_RELEASE);
+}
+
+/* SIGHUP: reads the config file again and applies its live keys
+ * (engine_reconfigure); an invalid file, or one that changes a key only a
+ * restart can apply, is reported and the running configuration stays. */
+static void reload_config(struct daemon *d)
+{
+	struct sara_config *next = malloc(sizeof(*next));
+	char err[512];
+	bool ok;
+	if (!next) {
+		log_msg(LOG_ERR, "SIGHUP: out of memory; keeping the running configuration");
+		return;
+	}
+	if (!config_load(d->cfg.path, next, err, sizeof(err)))
+		goto refused;
+	pthread_mutex_lock(&d->engine_lock);
+	ok = engine_reconfigure(d->engine, next, err, sizeof(err));
+	pthread_mutex_unlock(&d->engine_lock);
+	if (!ok)
+		goto refused;
+	__atomic_store_n(&d->retry_after_s, next->admission.retry_after_s, __ATOMIC_RELAXED);
+	open_replies_if_wanted(d, next);
+	count(d, "config_reloads", 1);
+	log_msg(LOG_NOTICE,
+		"SIGHUP: %s reloaded: selection %s; admission %s (T1 %.2f T2 %.2f T3 %.2f C %.2f); "
+		"timeouts signalling %us media %us linger %us",
+		next->path, selection_algorithm_name(next->selection.algorithm),
+		next->admission.enabled ? "on" : "off", next->admission.t1, next->admission.t2,
+		next->admission.t3, next->admission.c, next->timeouts.signalling_s, next->timeouts.media_s,
+		next->timeouts.linger_s);
+	free(next);
+	return;
+
+refused:
+	count(d, "config_reloads_refused", 1);
+	log_msg(LOG_ERR, "SIGHUP: %s; keeping the running configuration", err);
+	free(next);
+}
+
 static int start(struct daemon *d, char *err, size_t err_size)
 {
 	struct engine_hooks hooks = { .ctx = d, .flow_removed = hook_flow_removed, .flow_active = hook_flow_active,
@@ -859,14 +920,8 @@ static int start(struct daemon *d, char *err, size_t err_size)
 	if (!d->ct)
 		log_msg(LOG_WARNING, "%s: connmarks of ended flows will not be cleared", ct_err);
 	d->hooks_live = true;
-	if (d->cfg.admission.enabled && (d->cfg.admission.reject == REJECT_503 ||
-					 d->cfg.admission.rtsp_reject == RTSP_REJECT_RESET)) {
-		char reply_err[256];
-		d->replies = reject_sender_open(d->cfg.admission.replies_per_s, reply_err, sizeof(reply_err));
-		if (!d->replies)
-			log_msg(LOG_WARNING, "%s: refused requests will be dropped without a 503 or RST",
-				reply_err);
-	}
+	d->retry_after_s = d->cfg.admission.retry_after_s;
+	open_replies_if_wanted(d, &d->cfg);
 
 	if (d->cfg.queue.count > MAX_QUEUES) {
 		snprintf(err, err_size, "queue.count %u: sarad serves at most %u queues", d->cfg.queue.count,
@@ -1086,8 +1141,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (sig == SIGHUP) {
-			log_msg(LOG_WARNING, "SIGHUP: configuration reload is not supported yet; restart sarad to "
-				"apply changes");
+			reload_config(d);
 			continue;
 		}
 		log_msg(LOG_INFO, "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");

@@ -94,6 +94,21 @@ void selector_destroy(struct selector *sel)
 	free(sel);
 }
 
+bool selector_reconfigure(struct selector *sel, const struct sara_config *cfg)
+{
+	if (!sel || !cfg || cfg->server_count != sel->server_count)
+		return false;
+	for (unsigned i = 0; i < cfg->server_count; i++) {
+		double weight = cfg->servers[i].weight;
+		if (!(weight > 0) || !isfinite(weight))
+			return false;
+	}
+	sel->algorithm = cfg->selection.algorithm;
+	for (unsigned i = 0; i < sel->server_count; i++)
+		sel->weight[i] = cfg->servers[i].weight;
+	return true;
+}
+
 void selector_set_available(struct selector *sel, unsigned server, bool available)
 {
 	if (!sel || server >= sel->server_count || sel->available[server] == available)

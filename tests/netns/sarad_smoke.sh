@@ -102,11 +102,11 @@ $ID timeout 55 "$SARAD" -c "$WORK/cluster.cfg" --foreground >"$WORK/sarad.log" 2
 SARAD_PID=$!
 set +e
 
-status() { # status -> JSON on stdout
-	$ID "$PY" - "$WORK/sarad.sock" <<'EOF'
+control() { # control COMMAND -> the reply (JSON) on stdout
+	$ID "$PY" - "$WORK/sarad.sock" "$1" <<'EOF'
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(sys.argv[1]); s.sendall(b"status\n")
+s.connect(sys.argv[1]); s.sendall(sys.argv[2].encode() + b"\n")
 data = b""
 while True:
     chunk = s.recv(65536)
@@ -115,6 +115,7 @@ while True:
 print(data.decode())
 EOF
 }
+status() { control status; }
 jget() { # jget JSON PYTHON-EXPRESSION-ON-d
 	"$PY" -c "import json,sys; d=json.loads(sys.argv[1]); print($2)" "$1" 2>/dev/null
 }
@@ -229,6 +230,33 @@ alive=$(jget "$STATUS" "d['cluster']")
 echo "     after $FLOOD garbage datagrams: queue verdicts ${flood_after:-?} (was $after)"
 check "sarad answered every flood packet" test "${flood_after:-0}" -ge $((${after:-0} + FLOOD))
 check "sarad is alive after the flood" test -n "$alive"
+
+# SIGHUP reloads the config file's live keys (a weight, admission, a
+# timeout); a change only a restart can apply, or a broken file, is refused
+# and the running configuration stays.
+cp "$WORK/cluster.cfg" "$WORK/cluster.orig"
+sed -e 's/weight = 1.0;/weight = 2.5;/' -e 's/signalling_s = 30;/signalling_s = 40;/' \
+	"$WORK/cluster.orig" >"$WORK/cluster.cfg"
+echo 'admission = { enabled = true; t1 = 0.7; t2 = 0.8; t3 = 0.9; c = 0.95; };' >>"$WORK/cluster.cfg"
+[ -n "$DAEMON_PID" ] && kill -HUP "$DAEMON_PID"; sleep 0.3
+check "reload logged: $(grep -o 'SIGHUP: .*reloaded.*' "$WORK/sarad.log" | head -1)" \
+	grep -q "SIGHUP: $WORK/cluster.cfg reloaded" "$WORK/sarad.log"
+STATUS=$(status)
+check "the reloaded admission is on with T1 0.7" \
+	test "$(jget "$STATUS" "d['admission']['enabled'] and d['admission']['configured']['t1']")" = "0.7"
+check "the reloaded weight is 2.5" test "$(jget "$(control servers)" "d['servers'][0]['weight']")" = "2.5"
+sed -e 's/first = 0;/first = 1;/' "$WORK/cluster.orig" >"$WORK/cluster.cfg"
+[ -n "$DAEMON_PID" ] && kill -HUP "$DAEMON_PID"; sleep 0.3
+check "a queue change is refused: $(grep -o 'SIGHUP: .*queue.first.*' "$WORK/sarad.log" | head -1)" \
+	grep -q "queue.first/count changed: restart to apply; keeping the running configuration" "$WORK/sarad.log"
+printf 'name = "broken"\nvips = [ ;\n' >"$WORK/cluster.cfg"
+[ -n "$DAEMON_PID" ] && kill -HUP "$DAEMON_PID"; sleep 0.3
+check "a broken file is refused with file:line: $(grep -o "SIGHUP: $WORK/cluster.cfg:[0-9]*:.*" "$WORK/sarad.log" | head -1)" \
+	grep -q "SIGHUP: $WORK/cluster.cfg:[0-9]*: .*keeping the running configuration" "$WORK/sarad.log"
+STATUS=$(status)
+check "sarad runs on with the last good configuration" \
+	test "$(jget "$STATUS" "d['admission']['configured']['t1']")" = "0.7"
+cp "$WORK/cluster.orig" "$WORK/cluster.cfg"
 
 # SIGUSR1 logs the counters; SIGTERM stops cleanly with the final ones.
 # (SARAD_PID is timeout(1), which forwards TERM but not USR1: signal its child.)

@@ -522,6 +522,84 @@ static void test_validate_programmatic(void **state)
 
 /* ---- lookups ------------------------------------------------------------------- */
 
+/* SIGHUP: live keys may change; each key a restart needs is refused by
+ * name, and an invalid next config is refused by config_validate. */
+static void expect_reload_refused(const struct sara_config *running, const struct sara_config *next,
+				  const char *key)
+{
+	char err[512];
+	assert_false(config_reload_check(running, next, err, sizeof(err)));
+	if (!strstr(err, key))
+		print_error("expected \"%s\" in: %s\n", key, err);
+	assert_non_null(strstr(err, key));
+}
+
+static void test_reload_check(void **state)
+{
+	struct sara_config running, next;
+	char path[128], err[512];
+	(void)state;
+	conf_path("example.cfg", path, sizeof(path));
+	assert_true(config_load(path, &running, err, sizeof(err)));
+
+	next = running;
+	assert_true(config_reload_check(&running, &next, err, sizeof(err)));
+	next.timeouts.media_s = 45;
+	next.timeouts.signalling_s = 50;
+	next.timeouts.linger_s = 1;
+	next.selection.algorithm = SELECT_HASH;
+	next.servers[1].weight = 4.5;
+	next.admission.enabled = !running.admission.enabled;
+	next.admission.t1 = 0.5;
+	next.admission.t2 = 0.6;
+	next.admission.t3 = 0.7;
+	next.admission.c = 0.8;
+	next.admission.retry_after_s = 9;
+	next.admission.reject = REJECT_DROP;
+	next.limits.when_full = FULL_DROP;
+	next.limits.malformed = MALFORMED_DROP;
+	if (!config_reload_check(&running, &next, err, sizeof(err)))
+		print_error("%s\n", err);
+	assert_true(config_reload_check(&running, &next, err, sizeof(err)));
+
+	next = running;
+	next.servers[1].mark = 77;
+	expect_reload_refused(&running, &next, "servers[1].mark");
+	next = running;
+	next.servers[2].address.bytes[3] ^= 1;
+	expect_reload_refused(&running, &next, "servers[2].address");
+	next = running;
+	next.server_count--;
+	expect_reload_refused(&running, &next, "servers (their number)");
+	next = running;
+	next.vips[0].bytes[3] ^= 1;
+	expect_reload_refused(&running, &next, "vips");
+	next = running;
+	next.sip_ports[0] = 5070;
+	expect_reload_refused(&running, &next, "ports.sip");
+	next = running;
+	next.queue.first++;
+	expect_reload_refused(&running, &next, "queue.first/count");
+	next = running;
+	next.limits.flows *= 2;
+	expect_reload_refused(&running, &next, "limits.flows");
+	next = running;
+	next.selection.window++;
+	expect_reload_refused(&running, &next, "selection.window");
+	next = running;
+	next.admission.replies_per_s++;
+	expect_reload_refused(&running, &next, "admission.replies_per_s");
+	next = running;
+	snprintf(next.control.socket, sizeof(next.control.socket), "/run/other.sock");
+	expect_reload_refused(&running, &next, "control.socket");
+	/* Invalid as a whole (T1 above T2): config_validate's reason. */
+	next = running;
+	next.admission.t1 = 0.95;
+	next.admission.t2 = 0.9;
+	assert_false(config_reload_check(&running, &next, err, sizeof(err)));
+	assert_non_null(strstr(err, "t1"));
+}
+
 static void test_lookups(void **state)
 {
 	struct sara_config cfg;
@@ -567,6 +645,7 @@ int main(void)
 		cmocka_unit_test(test_cross_key_rules),
 		cmocka_unit_test(test_validate_programmatic),
 		cmocka_unit_test(test_lookups),
+		cmocka_unit_test(test_reload_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1859,6 +1859,68 @@ static void test_admission_sheds_new_keeps_established(void **state)
 	harness_free(h);
 }
 
+/* A reload (SIGHUP) turns admission on and changes weights and timeouts
+ * while a call is up: the call keeps its server and media, new sessions
+ * meet the new admission, and a reload that changes a key only a restart
+ * can apply changes nothing. */
+static void test_reconfigure_live_keys(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	struct sara_config next = h->cfg;
+	struct verdict v;
+	uint64_t session;
+	int server;
+	char sdp[1024], err[256];
+
+	(void)state;
+	session = established_call(h, CLIENT4, VIP4, "up@client", 40000, 20000, &server);
+	next.admission.enabled = true;
+	next.servers[2].weight = 5.0;
+	next.timeouts.signalling_s = 2 * SIGNALLING_S;
+	if (!engine_reconfigure(h->engine, &next, err, sizeof(err)))
+		fail_msg("engine_reconfigure: %s", err);
+	assert_true(engine_config(h->engine)->servers[2].weight == 5.0);
+	assert_true(engine_admission(h->engine)->enabled);
+	media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+
+	/* Admission now applies: between T2 and T3 a new call is refused. */
+	set_load(h, 0.85);
+	client_invite(h, CLIENT4_B, VIP4, "new@client", 1, sdp_audio(sdp, sizeof(sdp), CLIENT4_B, 42000, ""), &v);
+	assert_int_equal(v.action, VERDICT_DROP);
+	assert_int_equal(v.reason, REASON_ADMISSION);
+	media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+	set_load(h, 0.1);
+
+	/* The longer signalling timeout: refreshed now, the session outlives
+	 * the old 2 x signalling_s of silence. */
+	client_sends(h, CLIENT4, VIP4, "INFO", "up@client", 2, &v);
+	assert_int_equal(v.session, session);
+	advance_ms(h, 2 * SIGNALLING_S * 1000 + TICK_SLACK_MS);
+	assert_true(session_exists(h, session));
+	advance_ms(h, 2 * SIGNALLING_S * 1000 + TICK_SLACK_MS);
+	assert_false(session_exists(h, session));
+
+	/* A restart-only change: refused, nothing applied. */
+	next = *engine_config(h->engine);
+	next.servers[2].weight = 1.5;
+	next.limits.flows = 2 * h->cfg.limits.flows;
+	assert_false(engine_reconfigure(h->engine, &next, err, sizeof(err)));
+	assert_non_null(strstr(err, "limits.flows"));
+	assert_true(engine_config(h->engine)->servers[2].weight == 5.0);
+	assert_int_equal(engine_config(h->engine)->limits.flows, h->cfg.limits.flows);
+	/* Turning admission off again lets the next call through at any load. */
+	next = *engine_config(h->engine);
+	next.admission.enabled = false;
+	assert_true(engine_reconfigure(h->engine, &next, err, sizeof(err)));
+	set_load(h, 0.95);
+	client_invite(h, CLIENT4_B, VIP4, "later@client", 1, sdp_audio(sdp, sizeof(sdp), CLIENT4_B, 42100, ""), &v);
+	assert_int_equal(v.action, VERDICT_ACCEPT);
+	assert_int_equal(v.reason, REASON_SESSION);
+	harness_free(h);
+}
+
 static void test_admission_silent_drop_when_configured(void **state)
 {
 	struct harness *h = harness_new(admission_on_drop);
@@ -1982,6 +2044,7 @@ int main(void)
 		cmocka_unit_test(test_failed_last_server_keeps_sessions),
 		cmocka_unit_test(test_admission_sheds_new_keeps_established),
 		cmocka_unit_test(test_admission_silent_drop_when_configured),
+		cmocka_unit_test(test_reconfigure_live_keys),
 		cmocka_unit_test(test_admission_spares_sip_over_tcp),
 		cmocka_unit_test(test_admission_random_policy),
 		cmocka_unit_test(test_admission_fed_by_server_loads),
