@@ -21,13 +21,17 @@ struct ct_marks {
 	uint32_t found_mark;
 };
 
+/* Returns CONTINUE, not STOP: STOP leaves the kernel's ACK for the GET
+ * unread on the socket, and the next query then read that ACK as its own
+ * answer ("no such entry"): every second query of an existing entry said
+ * it was gone (tests/netns/ct_marks_query.sh). */
 static int get_callback(enum nf_conntrack_msg_type type, struct nf_conntrack *entry, void *data)
 {
 	struct ct_marks *ct = data;
 	(void)type;
 	ct->found = true;
 	ct->found_mark = nfct_attr_is_set(entry, ATTR_MARK) > 0 ? nfct_get_attr_u32(entry, ATTR_MARK) : 0;
-	return NFCT_CB_STOP;
+	return NFCT_CB_CONTINUE;
 }
 
 struct ct_marks *ct_marks_open(char *err, size_t err_size)
