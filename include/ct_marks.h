@@ -30,6 +30,12 @@ int ct_marks_clear(struct ct_marks *ct, const struct flow_key *key);
 /* 1 when the entry exists, 0 when it does not, -errno on failure. When it
  * exists and mark is not NULL, *mark receives its connmark. */
 int ct_marks_exists(struct ct_marks *ct, const struct flow_key *key, uint32_t *mark);
+/* Every UDP and TCP entry (IPv4 and IPv6) whose connmark is not 0, by its
+ * original tuple: fn(ctx, key, mark) for each. One netlink dump, holding
+ * this handle for its whole length: give it a handle of its own. Returns
+ * the number of entries passed to fn, or -errno. */
+typedef void (*ct_marks_entry_fn)(void *ctx, const struct flow_key *key, uint32_t mark);
+long ct_marks_dump(struct ct_marks *ct, ct_marks_entry_fn fn, void *ctx);
 
 void ct_marks_get_stats(struct ct_marks *ct, struct ct_marks_stats *out);
 

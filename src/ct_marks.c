@@ -19,6 +19,10 @@ struct ct_marks {
 	/* Set by the GET callback while the lock is held. */
 	bool found;
 	uint32_t found_mark;
+	/* The dump's receiver while ct_marks_dump holds the lock. */
+	ct_marks_entry_fn dump_fn;
+	void *dump_ctx;
+	long dumped;
 };
 
 /* Returns CONTINUE, not STOP: STOP leaves the kernel's ACK for the GET
@@ -31,6 +35,45 @@ static int get_callback(enum nf_conntrack_msg_type type, struct nf_conntrack *en
 	(void)type;
 	ct->found = true;
 	ct->found_mark = nfct_attr_is_set(entry, ATTR_MARK) > 0 ? nfct_get_attr_u32(entry, ATTR_MARK) : 0;
+	return NFCT_CB_CONTINUE;
+}
+
+/* The original tuple of a dumped entry as a flow key (zero padded, like
+ * the engine's), or false for a family or protocol flows never have. */
+static bool key_of_entry(const struct nf_conntrack *entry, struct flow_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->family = nfct_get_attr_u8(entry, ATTR_L3PROTO);
+	key->l4 = nfct_get_attr_u8(entry, ATTR_L4PROTO);
+	if (key->l4 != L4_UDP && key->l4 != L4_TCP)
+		return false;
+	if (key->family == AF_INET) {
+		uint32_t src = nfct_get_attr_u32(entry, ATTR_IPV4_SRC);
+		uint32_t dst = nfct_get_attr_u32(entry, ATTR_IPV4_DST);
+		memcpy(key->src, &src, 4);
+		memcpy(key->dst, &dst, 4);
+	} else if (key->family == AF_INET6) {
+		memcpy(key->src, nfct_get_attr(entry, ATTR_IPV6_SRC), 16);
+		memcpy(key->dst, nfct_get_attr(entry, ATTR_IPV6_DST), 16);
+	} else {
+		return false;
+	}
+	key->sport = ntohs(nfct_get_attr_u16(entry, ATTR_PORT_SRC));
+	key->dport = ntohs(nfct_get_attr_u16(entry, ATTR_PORT_DST));
+	return true;
+}
+
+static int dump_callback(enum nf_conntrack_msg_type type, struct nf_conntrack *entry, void *data)
+{
+	struct ct_marks *ct = data;
+	struct flow_key key;
+	uint32_t mark;
+	(void)type;
+	mark = nfct_attr_is_set(entry, ATTR_MARK) > 0 ? nfct_get_attr_u32(entry, ATTR_MARK) : 0;
+	if (mark != 0 && key_of_entry(entry, &key)) {
+		ct->dump_fn(ct->dump_ctx, &key, mark);
+		ct->dumped++;
+	}
 	return NFCT_CB_CONTINUE;
 }
 
@@ -156,6 +199,32 @@ int ct_marks_exists(struct ct_marks *ct, const struct flow_key *key, uint32_t *m
 	}
 	pthread_mutex_unlock(&ct->lock);
 	nfct_destroy(entry);
+	return rc;
+}
+
+long ct_marks_dump(struct ct_marks *ct, ct_marks_entry_fn fn, void *ctx)
+{
+	uint32_t family = AF_UNSPEC; /* both address families */
+	long rc;
+	pthread_mutex_lock(&ct->lock);
+	ct->dump_fn = fn;
+	ct->dump_ctx = ctx;
+	ct->dumped = 0;
+	nfct_callback_unregister(ct->handle);
+	if (nfct_callback_register(ct->handle, NFCT_T_ALL, dump_callback, ct) < 0) {
+		rc = -errno;
+	} else {
+		rc = nfct_query(ct->handle, NFCT_Q_DUMP, &family) < 0 ? -errno : ct->dumped;
+		nfct_callback_unregister(ct->handle);
+	}
+	/* Back to answering GETs, whatever happened. */
+	if (nfct_callback_register(ct->handle, NFCT_T_ALL, get_callback, ct) < 0 && rc >= 0)
+		rc = -errno;
+	if (rc < 0) {
+		ct->stats.errors++;
+		ct->stats.last_errno = (int)-rc;
+	}
+	pthread_mutex_unlock(&ct->lock);
 	return rc;
 }
 

@@ -24,6 +24,7 @@
 #include "counters.h"
 #include "ct_marks.h"
 #include "engine.h"
+#include "live_set.h"
 #include "log.h"
 #include "nfqueue.h"
 #include "reject_sender.h"
@@ -79,6 +80,16 @@ struct daemon {
 	struct engine *engine;
 	bool hooks_live;                 /* false while the engine is torn down */
 	struct ct_marks *ct;
+	/* The conntrack scan (ct_scan_thread): the connections that held one
+	 * of the servers' marks at the last scan, asked by the flow_active
+	 * hook instead of one netlink query per idle-looking media flow under
+	 * engine_lock. live and live_built_ms change and are read under
+	 * engine_lock. */
+	struct ct_marks *ct_scan;        /* its own handle: a dump holds it */
+	struct live_set *live;           /* NULL until a scan has completed */
+	uint64_t live_built_ms;          /* when that scan started */
+	pthread_t ct_scan_thread;
+	bool ct_scan_started;
 
 	/* connmarks to write: mark 0 from the engine's flow_removed hook, a
 	 * server's mark from flow_moved (engine lock held); the timer thread
@@ -118,7 +129,7 @@ struct daemon {
 
 	/* Rate-limited log kinds. */
 	struct log_limit log_malformed, log_table_full, log_no_server, log_admission;
-	struct log_limit log_overflow, log_verdict_error, log_ct_error, log_load;
+	struct log_limit log_overflow, log_verdict_error, log_ct_error, log_load, log_ct_scan;
 };
 
 /* The engine's clock, also handed to the listeners and the control socket. */
@@ -209,6 +220,14 @@ static bool hook_flow_active(void *ctx, const struct flow_key *key, int server)
 	(void)server;
 	if (!d->ct)
 		return false;
+	/* A scan started less than media_s ago saw every connection the engine
+	 * can ask about (idle for media_s, so older than the scan) that was
+	 * alive then; one that ended since is kept one timeout longer. */
+	if (d->live && monotonic_ms() - d->live_built_ms <
+			       (uint64_t)engine_config(d->engine)->timeouts.media_s * 1000u) {
+		count(d, "conntrack_scan_answers", 1);
+		return live_set_contains(d->live, key);
+	}
 	rc = ct_marks_exists(d->ct, key, NULL);
 	if (rc < 0) {
 		count(d, "conntrack_query_errors", 1);
@@ -551,7 +570,8 @@ static void check_queue_overflow(struct daemon *d, uint64_t now)
 static void flush_log_limits(struct daemon *d, uint64_t now)
 {
 	struct log_limit *all[] = { &d->log_malformed, &d->log_table_full, &d->log_no_server, &d->log_admission,
-				    &d->log_overflow, &d->log_verdict_error, &d->log_ct_error, &d->log_load };
+				    &d->log_overflow, &d->log_verdict_error, &d->log_ct_error, &d->log_load,
+				    &d->log_ct_scan };
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		log_limit_flush(all[i], now);
 }
@@ -576,6 +596,69 @@ static void *timer_thread(void *arg)
 			last_check = now;
 			check_queue_overflow(d, now);
 			flush_log_limits(d, now);
+		}
+	}
+	return NULL;
+}
+
+/* ---- conntrack scan ---- */
+
+struct scan_target {
+	struct live_set *set;
+	const struct sara_config *cfg;   /* the servers' marks (restart-only keys) */
+};
+
+static void scan_entry(void *ctx, const struct flow_key *key, uint32_t mark)
+{
+	struct scan_target *t = ctx;
+	/* Other software's connmarks are not ours to answer for. */
+	for (unsigned i = 0; i < t->cfg->server_count; i++) {
+		if (t->cfg->servers[i].mark == mark) {
+			live_set_add(t->set, key);
+			return;
+		}
+	}
+}
+
+/* Every media_s / 2: one conntrack dump into a fresh set, swapped in for
+ * the flow_active hook. A failed or overfull scan leaves the hook on
+ * single queries until a scan succeeds and is recent again. */
+static void *ct_scan_thread(void *arg)
+{
+	struct daemon *d = arg;
+	struct hash_key key;
+	hash_key_random(&key);
+	while (!stopping(d)) {
+		struct scan_target target = { NULL, &d->cfg };
+		uint64_t start = monotonic_ms(), period_ms;
+		long entries = -ENOMEM;
+		target.set = live_set_create(d->cfg.limits.flows, &key);
+		if (target.set)
+			entries = ct_marks_dump(d->ct_scan, scan_entry, &target);
+		if (entries >= 0 && !live_set_full(target.set)) {
+			struct live_set *old;
+			pthread_mutex_lock(&d->engine_lock);
+			old = d->live;
+			d->live = target.set;
+			d->live_built_ms = start;
+			period_ms = engine_config(d->engine)->timeouts.media_s * 1000u / 2u;
+			pthread_mutex_unlock(&d->engine_lock);
+			live_set_destroy(old);
+			count(d, "conntrack_scans", 1);
+			count(d, "conntrack_scan_ms", monotonic_ms() - start);
+		} else {
+			live_set_destroy(target.set);
+			count(d, "conntrack_scan_failures", 1);
+			log_limited(&d->log_ct_scan, start, LOG_WARNING,
+				    "conntrack scan failed (%s): idle media flows are asked about one by one",
+				    entries < 0 ? strerror((int)-entries) : "more marked connections than limits.flows");
+			pthread_mutex_lock(&d->engine_lock);
+			period_ms = engine_config(d->engine)->timeouts.media_s * 1000u / 2u;
+			pthread_mutex_unlock(&d->engine_lock);
+		}
+		while (!stopping(d) && monotonic_ms() < start + period_ms) {
+			struct timespec pause = { 0, POLL_MS * 1000000L };
+			nanosleep(&pause, NULL);
 		}
 	}
 	return NULL;
@@ -919,6 +1002,9 @@ static int start(struct daemon *d, char *err, size_t err_size)
 	d->ct = ct_marks_open(ct_err, sizeof(ct_err));
 	if (!d->ct)
 		log_msg(LOG_WARNING, "%s: connmarks of ended flows will not be cleared", ct_err);
+	else if (!(d->ct_scan = ct_marks_open(ct_err, sizeof(ct_err))))
+		log_msg(LOG_WARNING, "%s: no conntrack scan; idle media flows are asked about one by one",
+			ct_err);
 	d->hooks_live = true;
 	d->retry_after_s = d->cfg.admission.retry_after_s;
 	open_replies_if_wanted(d, &d->cfg);
@@ -999,6 +1085,11 @@ static int start(struct daemon *d, char *err, size_t err_size)
 	if (pthread_create(&d->timer_thread, NULL, timer_thread, d) != 0)
 		goto thread_failed;
 	d->timer_started = true;
+	if (d->ct_scan) {
+		if (pthread_create(&d->ct_scan_thread, NULL, ct_scan_thread, d) != 0)
+			goto thread_failed;
+		d->ct_scan_started = true;
+	}
 	if (d->announcements) {
 		if (pthread_create(&d->announce_thread, NULL, announce_thread, d) != 0)
 			goto thread_failed;
@@ -1026,6 +1117,8 @@ static void stop(struct daemon *d)
 			pthread_join(d->workers[i].thread, NULL);
 	if (d->timer_started)
 		pthread_join(d->timer_thread, NULL);
+	if (d->ct_scan_started)
+		pthread_join(d->ct_scan_thread, NULL);
 	if (d->announce_started)
 		pthread_join(d->announce_thread, NULL);
 	if (d->agent_started)
@@ -1046,6 +1139,8 @@ static void cleanup(struct daemon *d)
 	d->hooks_live = false;
 	engine_destroy(d->engine);
 	ct_marks_close(d->ct);
+	ct_marks_close(d->ct_scan);
+	live_set_destroy(d->live);
 	reject_sender_close(d->replies);
 	free(d->mark_ring);
 	memset(&d->key, 0, sizeof(d->key));
@@ -1105,6 +1200,7 @@ int main(int argc, char **argv)
 	d->log_overflow = (struct log_limit)LOG_LIMIT_INIT("queue overflow", 5, 10000);
 	d->log_verdict_error = (struct log_limit)LOG_LIMIT_INIT("verdict failed", 5, 10000);
 	d->log_ct_error = (struct log_limit)LOG_LIMIT_INIT("connmark clear failed", 5, 10000);
+	d->log_ct_scan = (struct log_limit)LOG_LIMIT_INIT("conntrack scan failed", 5, 60000);
 	d->log_load = (struct log_limit)LOG_LIMIT_INIT("agent load", 5, 10000);
 
 	/* Signals go to the main thread's sigwait only. */

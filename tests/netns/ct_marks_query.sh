@@ -3,7 +3,8 @@
 # engine's flow_active hook) answer right every time, in a namespace's own
 # conntrack table: an existing entry is present on every one of repeated
 # queries (it used to be absent on every second one: an unread ACK), with its
-# mark; a missing one is absent; answers do not leak from one query into the next.
+# mark; a missing one is absent; answers do not leak from one query into the next;
+# the dump sarad's conntrack scan makes lists the marked entries only.
 # Usage: tests/netns/ct_marks_query.sh [BUILD/tools/ct_query]   (root; exit 0/1, 77 = skipped)
 set -u
 
@@ -40,6 +41,13 @@ check "present, absent, present, twice over: $out" \
 	test "$out" = "present 10 absent present 11 present 10 absent present 11 "
 out=$($N "$QUERY" -n 3 tcp fd00::10 40000 fd00::20 5060 | tr '\n' ' ')
 check "IPv6 TCP, 3 queries: $out" test "$out" = "present 7 present 7 present 7 "
+
+# The scan's dump: every marked UDP/TCP entry by its original tuple, with
+# its mark; an unmarked entry is left out.
+$N conntrack -I -p udp -s $CLI -d $VIP --sport 7002 --dport 6000 --timeout 60 >/dev/null 2>&1
+out=$($N "$QUERY" --dump | sort | tr '\n' ';')
+want="dumped 3;tcp fd00::10 40000 fd00::20 5060 7;udp $CLI 7000 $VIP 6000 10;udp $CLI 7001 $VIP 6000 11;"
+check "--dump lists the 3 marked entries, not the unmarked one: $out" test "$out" = "$want"
 
 if [ "$failures" -ne 0 ]; then echo "FAIL: $failures checks failed"; exit 1; fi
 echo "PASS"

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # e2e_long_media.sh - a call whose media stays in the kernel (connmark fast
 # path) for three times media_s, with no signalling after the INVITE: sarad
-# asks conntrack about its idle-looking RTP and RTCP flows and keeps them and
-# the session; no connmark is cleared and no later media packet crosses to
-# user space. (A wrong "gone" from conntrack, every second query before
-# 3d01a2d, ended the RTCP flow and cleared its connmark.)
+# finds its idle-looking RTP and RTCP flows in its conntrack scan (a dump
+# every media_s / 2) and keeps them and the session; no connmark is cleared
+# and no later media packet crosses to user space. Once the connections
+# leave conntrack, the next scan lacks them and the flows are removed.
+# (Before 3d01a2d, with single queries only, every second answer said "gone".)
 # Usage: tests/netns/e2e_long_media.sh [BUILD/sarad]   (root; PASS/FAIL, exit 0/1, 77 = skipped)
 set -u
 
@@ -98,7 +99,7 @@ EOF
 $IS timeout $((SECONDS_OF_MEDIA + 20)) tcpdump -i sL-s0 --immediate-mode -U -n -s 0 -w "$WORK/server.pcap" 'udp' \
 	>"$WORK/tcpdump.log" 2>&1 &
 TCPDUMP_PID=$!
-$ID timeout $((SECONDS_OF_MEDIA + 25)) "$SARAD" -c "$WORK/cluster.cfg" --foreground >"$WORK/sarad.log" 2>&1 &
+$ID timeout $((SECONDS_OF_MEDIA + 3 * MEDIA_S + 25)) "$SARAD" -c "$WORK/cluster.cfg" --foreground >"$WORK/sarad.log" 2>&1 &
 SARAD_PID=$!
 set +e
 
@@ -161,8 +162,13 @@ cleared=$(jget "$STATUS" "d['daemon'].get('connmarks_cleared', 0)")
 echo "     after ${SECONDS_OF_MEDIA} s of media: queue received $queued, sessions in use $sessions," \
 	"flows kept by the kernel $kept, flows in use $in_use, connmarks cleared $cleared"
 queries=$(jget "$STATUS" "d['conntrack']['queries']")
-check "sarad asked conntrack about the idle-looking media flows ($queries queries)" test "${queries:-0}" -ge 4
-check "and every answer kept them (flows_kept_by_kernel $kept)" test "${kept:-0}" -eq "${queries:-x}"
+scans=$(jget "$STATUS" "d['daemon'].get('conntrack_scans', 0)")
+from_scan=$(jget "$STATUS" "d['daemon'].get('conntrack_scan_answers', 0)")
+echo "     conntrack: $scans scans, $from_scan answers from the last scan, $queries single queries"
+check "the idle-looking media flows were answered from the conntrack scan ($from_scan)" \
+	test "${from_scan:-0}" -ge 4
+check "and every answer kept them (flows_kept_by_kernel $kept)" \
+	test "${kept:-0}" -eq $((${from_scan:-0} + ${queries:-0}))
 check "the session is still up after 3 x media_s without signalling" test "${sessions:-0}" -eq 1
 # The signalling flow and the two predictions expire; RTP and RTCP stay.
 check "the RTP and RTCP flows are still in the table" test "${in_use:-0}" -eq 2
@@ -176,6 +182,22 @@ rtcp_at_server=$(tcpdump -r "$WORK/server.pcap" -n 'udp src port 7001' 2>/dev/nu
 echo "     server saw: $rtp_at_server RTP, $rtcp_at_server RTCP packets"
 check "every RTP packet reached the server" test "$rtp_at_server" -eq $((SECONDS_OF_MEDIA * 50))
 check "every RTCP packet reached the server" test "$rtcp_at_server" -eq "$SECONDS_OF_MEDIA"
+
+# The call's connections leave conntrack (as when its media stops and the
+# entries time out): the next scan lacks them, so the flows go inactive and
+# are removed at twice media_s after their last refresh.
+$ID conntrack -D -p udp --orig-src $CLI --orig-dst $VIP >/dev/null 2>&1
+gone=
+for _ in $(seq $((MEDIA_S * 30))); do
+	in_use=$(jget "$(status)" "d['engine']['flows_in_use']")
+	[ "${in_use:-1}" -eq 0 ] && { gone=1; break; }
+	sleep 0.1
+done
+STATUS=$(status)
+echo "$STATUS" >"$WORK/status.json"
+echo "     after the conntrack entries went: flows in use ${in_use:-?}," \
+	"flows expired $(jget "$STATUS" "d['engine']['flows_expired']")"
+check "the scan no longer lists them: RTP and RTCP flows removed within 3 x media_s" test -n "$gone"
 
 kill -TERM "$SARAD_PID"; wait "$SARAD_PID"; rc=$?; SARAD_PID=
 check "sarad stops on SIGTERM with status 0 (got $rc)" test "$rc" -eq 0
