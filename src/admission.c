@@ -38,20 +38,6 @@ static const char *const zone_names[ADMISSION_ZONE_COUNT] = {
 	[ADMISSION_ZONE_DEGRADE] = "degrade", [ADMISSION_ZONE_FULL] = "full",
 };
 
-void admission_init(struct admission *adm, const struct sara_config *cfg)
-{
-	memset(adm, 0, sizeof(*adm));
-	adm->enabled = cfg->admission.enabled;
-	adm->alpha = cfg->admission.alpha;
-	adm->reopen_s = cfg->admission.reopen_s;
-	adm->configured.t1 = cfg->admission.t1;
-	adm->configured.t2 = cfg->admission.t2;
-	adm->configured.t3 = cfg->admission.t3;
-	adm->configured.c = cfg->admission.c;
-	adm->current = adm->configured;
-	adm->rng_state = DEFAULT_SEED;
-}
-
 void admission_reconfigure(struct admission *adm, const struct sara_config *cfg)
 {
 	adm->enabled = cfg->admission.enabled;
@@ -64,6 +50,13 @@ void admission_reconfigure(struct admission *adm, const struct sara_config *cfg)
 	adm->current = adm->configured;
 	if (!adm->enabled)
 		adm->refuse_new_floor = 0; /* switched off: no ramp left over for later */
+}
+
+void admission_init(struct admission *adm, const struct sara_config *cfg)
+{
+	memset(adm, 0, sizeof(*adm));
+	admission_reconfigure(adm, cfg);
+	adm->rng_state = DEFAULT_SEED;
 }
 
 void admission_seed(struct admission *adm, uint64_t seed)

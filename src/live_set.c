@@ -52,15 +52,22 @@ void live_set_destroy(struct live_set *set)
 	free(set);
 }
 
+/* The slot holding f, or the empty slot where it would go: at most half
+ * full, so an empty slot ends every probe. */
+static uint32_t slot_for(const struct live_set *set, uint64_t f)
+{
+	uint32_t at = (uint32_t)f & set->mask;
+	while (set->slots[at] != 0 && set->slots[at] != f)
+		at = (at + 1) & set->mask;
+	return at;
+}
+
 bool live_set_add(struct live_set *set, const struct flow_key *key)
 {
 	uint64_t f = fingerprint(set, key);
-	uint32_t at = (uint32_t)f & set->mask;
-	while (set->slots[at] != 0) {
-		if (set->slots[at] == f)
-			return true;
-		at = (at + 1) & set->mask;
-	}
+	uint32_t at = slot_for(set, f);
+	if (set->slots[at] == f)
+		return true;
 	if (set->count >= set->capacity) {
 		set->full = true;
 		return false;
@@ -73,14 +80,7 @@ bool live_set_add(struct live_set *set, const struct flow_key *key)
 bool live_set_contains(const struct live_set *set, const struct flow_key *key)
 {
 	uint64_t f = fingerprint(set, key);
-	uint32_t at = (uint32_t)f & set->mask;
-	/* At most half full: an empty slot ends every probe. */
-	while (set->slots[at] != 0) {
-		if (set->slots[at] == f)
-			return true;
-		at = (at + 1) & set->mask;
-	}
-	return false;
+	return set->slots[slot_for(set, f)] == f;
 }
 
 bool live_set_full(const struct live_set *set)

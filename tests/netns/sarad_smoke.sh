@@ -39,50 +39,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-failures=0
-check() { # check DESCRIPTION CONDITION...
-	local what=$1; shift
-	if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; failures=$((failures + 1)); fi
-}
+IF=sA
+. "$(dirname "${BASH_SOURCE[0]}")/../lab/one_server.sh"
 
-set -e
-ip netns add "$NS_DSP"
-ip netns add "$NS_SRV"
-IC="ip netns exec $NS_CLI" ID="ip netns exec $NS_DSP" IS="ip netns exec $NS_SRV"
-ip link add sA-c0 type veth peer name sA-d0
-ip link add sA-d1 type veth peer name sA-s0
-ip link set sA-c0 netns "$NS_CLI"; ip link set sA-d0 netns "$NS_DSP"
-ip link set sA-d1 netns "$NS_DSP"; ip link set sA-s0 netns "$NS_SRV"
-for ns in "$NS_CLI" "$NS_DSP" "$NS_SRV"; do
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv4.conf.all.rp_filter=0 \
-		net.ipv4.conf.default.rp_filter=0
-	ip -n "$ns" link set lo up
-done
-ip -n "$NS_CLI" addr add $CLI/24 dev sA-c0; ip -n "$NS_CLI" link set sA-c0 up
-ip -n "$NS_CLI" route add default via 198.18.0.1
-ip -n "$NS_DSP" addr add 198.18.0.1/24 dev sA-d0; ip -n "$NS_DSP" link set sA-d0 up
-ip -n "$NS_DSP" addr add 198.18.2.1/24 dev sA-d1; ip -n "$NS_DSP" link set sA-d1 up
-$ID sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.sA-d0.rp_filter=0 net.ipv4.conf.sA-d1.rp_filter=0
-ip -n "$NS_SRV" addr add $SRV/24 dev sA-s0; ip -n "$NS_SRV" link set sA-s0 up
-ip -n "$NS_SRV" addr add $VIP/32 dev lo
-$IS sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
-ip -n "$NS_SRV" route add default via 198.18.2.1
-
-# Policy routing: only packets marked 1 have a route to the VIP, so a packet
-# reaching the server proves that sarad marked it.
-ip -n "$NS_DSP" rule add fwmark 1 lookup 101
-ip -n "$NS_DSP" route add $VIP/32 via $SRV table 101
-
-# The data path of the plan (what sara-ctl rules emits), fail-closed.
-$ID iptables -t mangle -N SARA
-$ID iptables -t mangle -A PREROUTING -d $VIP -j SARA
-$ID iptables -t mangle -A SARA -j CONNMARK --restore-mark
-$ID iptables -t mangle -A SARA -p udp -m multiport --dports 5060 -j NFQUEUE --queue-num 0
-$ID iptables -t mangle -A SARA -p tcp -m multiport --dports 5060,8554 -j NFQUEUE --queue-num 0
-$ID iptables -t mangle -A SARA -m mark ! --mark 0 -j RETURN
-$ID iptables -t mangle -A SARA -j NFQUEUE --queue-num 0
-$ID iptables -t mangle -A POSTROUTING -d $VIP -m mark ! --mark 0 -j CONNMARK --save-mark
-$ID iptables -t mangle -A POSTROUTING -d $VIP -m mark --mark 1 -j RETURN
+one_server_up
 
 cat > "$WORK/cluster.cfg" <<EOF
 name = "sara-A-smoke";
@@ -101,24 +61,6 @@ TCPDUMP_PID=$!
 $ID timeout 55 "$SARAD" -c "$WORK/cluster.cfg" --foreground >"$WORK/sarad.log" 2>&1 &
 SARAD_PID=$!
 set +e
-
-control() { # control COMMAND -> the reply (JSON) on stdout
-	$ID "$PY" - "$WORK/sarad.sock" "$1" <<'EOF'
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(sys.argv[1]); s.sendall(sys.argv[2].encode() + b"\n")
-data = b""
-while True:
-    chunk = s.recv(65536)
-    if not chunk: break
-    data += chunk
-print(data.decode())
-EOF
-}
-status() { control status; }
-jget() { # jget JSON PYTHON-EXPRESSION-ON-d
-	"$PY" -c "import json,sys; d=json.loads(sys.argv[1]); print($2)" "$1" 2>/dev/null
-}
 
 for _ in $(seq 50); do [ -S "$WORK/sarad.sock" ] && break; sleep 0.1; done
 check "sarad started and serves its control socket" test -S "$WORK/sarad.sock"
