@@ -825,7 +825,10 @@ static bool ports_equal(const uint16_t *a, unsigned a_count, const uint16_t *b, 
 	return true;
 }
 
-/* The first restart-only key that differs, or NULL. */
+/* The first restart-only key that differs, or NULL. A key added to struct
+ * sara_config counts as live unless it is listed here: list it when a
+ * running sarad cannot apply it (engine_reconfigure copies the whole
+ * config once this says nothing differs). */
 static const char *restart_only_change(const struct sara_config *a, const struct sara_config *b,
 				       char *key, size_t key_size)
 {
