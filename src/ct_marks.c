@@ -19,24 +19,12 @@ struct ct_marks {
 	/* Set by the GET callback while the lock is held. */
 	bool found;
 	uint32_t found_mark;
-	/* The dump's receiver while ct_marks_dump holds the lock. */
+	/* The dump's receiver while ct_marks_dump holds the lock (NULL: the
+	 * callback answers a GET). */
 	ct_marks_entry_fn dump_fn;
 	void *dump_ctx;
 	long dumped;
 };
-
-/* Returns CONTINUE, not STOP: STOP leaves the kernel's ACK for the GET
- * unread on the socket, and the next query then read that ACK as its own
- * answer ("no such entry"): every second query of an existing entry said
- * it was gone (tests/netns/ct_marks_query.sh). */
-static int get_callback(enum nf_conntrack_msg_type type, struct nf_conntrack *entry, void *data)
-{
-	struct ct_marks *ct = data;
-	(void)type;
-	ct->found = true;
-	ct->found_mark = nfct_attr_is_set(entry, ATTR_MARK) > 0 ? nfct_get_attr_u32(entry, ATTR_MARK) : 0;
-	return NFCT_CB_CONTINUE;
-}
 
 /* The original tuple of a dumped entry as a flow key (zero padded, like
  * the engine's), or false for a family or protocol flows never have. */
@@ -63,14 +51,21 @@ static bool key_of_entry(const struct nf_conntrack *entry, struct flow_key *key)
 	return true;
 }
 
-static int dump_callback(enum nf_conntrack_msg_type type, struct nf_conntrack *entry, void *data)
+/* Answers a GET (found, its mark) or, while ct_marks_dump runs, passes
+ * each marked UDP/TCP entry on. Returns CONTINUE, not STOP: STOP leaves
+ * the kernel's ACK for a GET unread on the socket, and the next query then
+ * read that ACK as its own answer ("no such entry"): every second query of
+ * an existing entry said it was gone (tests/netns/ct_marks_query.sh). */
+static int entry_callback(enum nf_conntrack_msg_type type, struct nf_conntrack *entry, void *data)
 {
 	struct ct_marks *ct = data;
+	uint32_t mark = nfct_attr_is_set(entry, ATTR_MARK) > 0 ? nfct_get_attr_u32(entry, ATTR_MARK) : 0;
 	struct flow_key key;
-	uint32_t mark;
 	(void)type;
-	mark = nfct_attr_is_set(entry, ATTR_MARK) > 0 ? nfct_get_attr_u32(entry, ATTR_MARK) : 0;
-	if (mark != 0 && key_of_entry(entry, &key)) {
+	if (!ct->dump_fn) {
+		ct->found = true;
+		ct->found_mark = mark;
+	} else if (mark != 0 && key_of_entry(entry, &key)) {
 		ct->dump_fn(ct->dump_ctx, &key, mark);
 		ct->dumped++;
 	}
@@ -91,7 +86,7 @@ struct ct_marks *ct_marks_open(char *err, size_t err_size)
 		free(ct);
 		return NULL;
 	}
-	if (nfct_callback_register(ct->handle, NFCT_T_ALL, get_callback, ct) < 0) {
+	if (nfct_callback_register(ct->handle, NFCT_T_ALL, entry_callback, ct) < 0) {
 		snprintf(err, err_size, "conntrack: nfct_callback_register: %s", strerror(errno));
 		nfct_close(ct->handle);
 		free(ct);
@@ -210,16 +205,8 @@ long ct_marks_dump(struct ct_marks *ct, ct_marks_entry_fn fn, void *ctx)
 	ct->dump_fn = fn;
 	ct->dump_ctx = ctx;
 	ct->dumped = 0;
-	nfct_callback_unregister(ct->handle);
-	if (nfct_callback_register(ct->handle, NFCT_T_ALL, dump_callback, ct) < 0) {
-		rc = -errno;
-	} else {
-		rc = nfct_query(ct->handle, NFCT_Q_DUMP, &family) < 0 ? -errno : ct->dumped;
-		nfct_callback_unregister(ct->handle);
-	}
-	/* Back to answering GETs, whatever happened. */
-	if (nfct_callback_register(ct->handle, NFCT_T_ALL, get_callback, ct) < 0 && rc >= 0)
-		rc = -errno;
+	rc = nfct_query(ct->handle, NFCT_Q_DUMP, &family) < 0 ? -errno : ct->dumped;
+	ct->dump_fn = NULL; /* back to answering GETs */
 	if (rc < 0) {
 		ct->stats.errors++;
 		ct->stats.last_errno = (int)-rc;

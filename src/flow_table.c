@@ -126,8 +126,7 @@ static uint32_t *wildcard_bucket_of(struct flow_table *table, const struct flow 
 
 static bool is_wildcard(const struct flow *f)
 {
-	return f->match == MATCH_FROM_SOURCE || f->match == MATCH_TO_DEST_FROM_ADDR ||
-	       f->match == MATCH_TO_DEST;
+	return f->match != MATCH_EXACT;
 }
 
 /* Unlinks id from the chain starting at *link, if it is there. */

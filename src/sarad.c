@@ -632,6 +632,9 @@ static void *ct_scan_thread(void *arg)
 		struct scan_target target = { NULL, &d->cfg };
 		uint64_t start = monotonic_ms(), period_ms;
 		long entries = -ENOMEM;
+		pthread_mutex_lock(&d->engine_lock);
+		period_ms = engine_config(d->engine)->timeouts.media_s * 1000u / 2u; /* reloadable */
+		pthread_mutex_unlock(&d->engine_lock);
 		target.set = live_set_create(d->cfg.limits.flows, &key);
 		if (target.set)
 			entries = ct_marks_dump(d->ct_scan, scan_entry, &target);
@@ -641,7 +644,6 @@ static void *ct_scan_thread(void *arg)
 			old = d->live;
 			d->live = target.set;
 			d->live_built_ms = start;
-			period_ms = engine_config(d->engine)->timeouts.media_s * 1000u / 2u;
 			pthread_mutex_unlock(&d->engine_lock);
 			live_set_destroy(old);
 			count(d, "conntrack_scans", 1);
@@ -652,9 +654,6 @@ static void *ct_scan_thread(void *arg)
 			log_limited(&d->log_ct_scan, start, LOG_WARNING,
 				    "conntrack scan failed (%s): idle media flows are asked about one by one",
 				    entries < 0 ? strerror((int)-entries) : "more marked connections than limits.flows");
-			pthread_mutex_lock(&d->engine_lock);
-			period_ms = engine_config(d->engine)->timeouts.media_s * 1000u / 2u;
-			pthread_mutex_unlock(&d->engine_lock);
 		}
 		while (!stopping(d) && monotonic_ms() < start + period_ms) {
 			struct timespec pause = { 0, POLL_MS * 1000000L };

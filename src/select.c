@@ -51,20 +51,17 @@ struct selector *selector_create(const struct sara_config *cfg)
 	struct selector *sel;
 	unsigned char name_digest[crypto_generichash_BYTES];
 
-	if (!cfg || cfg->server_count > CONFIG_MAX_SERVERS)
-		return NULL;
-	for (unsigned i = 0; i < cfg->server_count; i++) {
-		double weight = cfg->servers[i].weight;
-		if (!(weight > 0) || !isfinite(weight))
-			return NULL;
-	}
-	if (sodium_init() < 0)
+	if (!cfg || cfg->server_count > CONFIG_MAX_SERVERS || sodium_init() < 0)
 		return NULL;
 	sel = calloc(1, sizeof(*sel));
 	if (!sel)
 		return NULL;
-	sel->algorithm = cfg->selection.algorithm;
 	sel->server_count = cfg->server_count;
+	/* The algorithm and the weights (each > 0), as a reload sets them. */
+	if (!selector_reconfigure(sel, cfg)) {
+		free(sel);
+		return NULL;
+	}
 	sel->window = cfg->selection.window;
 	if (sel->window < SELECT_WINDOW_MIN)
 		sel->window = SELECT_WINDOW_MIN;
@@ -81,7 +78,6 @@ struct selector *selector_create(const struct sara_config *cfg)
 	for (unsigned i = 0; i < sel->server_count; i++) {
 		const char *id = cfg->servers[i].id;
 
-		sel->weight[i] = cfg->servers[i].weight;
 		sel->factor[i] = 1.0;
 		sel->available[i] = true;
 		sel->server_hash[i] = hash_bytes(&sel->hash_key, id, strnlen(id, CONFIG_ID_MAX));
