@@ -38,6 +38,17 @@
  *    between below T1 and C (the goodput experiment: a period of about
  *    3.5 s, every established session's media dropped at C). reopen_s 0 is
  *    the paper's behaviour.
+ *  - Lead (not in the paper; admission.lead_s, 0 = off): a new session's
+ *    load reaches the reports lead_s late, so for new sessions eq (2) reads
+ *    x plus what the sessions admitted within the last lead_s will add,
+ *    less what those admitted in the lead_s before (whose load the reports
+ *    show) take away as they finish:
+ *      x_new = x + b * (admitted in (now - lead_s, now] - admitted in (now - 2 lead_s, now - lead_s])
+ *    b, the load one admitted session adds, is learned at each report as
+ *    x / (admitted in the window it reflects), smoothed, once that window
+ *    holds ADMISSION_LEAD_MIN_SESSIONS sessions. Every new session admitted
+ *    between reports adds b to x_new at once, so a burst closes admission
+ *    before its load arrives. Established sessions and the zones follow x.
  *
  * Bad input: a load that is NaN, infinite or negative is treated as 1 (a
  * broken agent must not make the cluster look idle) and counted as
@@ -86,10 +97,24 @@ struct admission_thresholds {
 	double t1, t2, t3, c;
 };
 
+/* New sessions admitted between two cluster reports, for the lead. */
+#define ADMISSION_LEAD_HISTORY 256
+#define ADMISSION_LEAD_MIN_SESSIONS 5
+struct admission_interval {
+	uint64_t end_ms;   /* the report that closed it */
+	uint32_t admitted;
+};
+
 struct admission {
 	bool enabled;
 	double alpha;                          /* eq (1): weight of the mean against the variance */
 	double reopen_s;                       /* 0: the refusal of new sessions follows x at once */
+	double lead_s;                         /* 0: new sessions follow x, not x_new */
+	double lead_delta;                     /* x_new - l_c before clamping (see Lead above); 0 when off */
+	double load_per_session;               /* b; 0 until learned */
+	uint32_t admitted_since_report;
+	struct admission_interval intervals[ADMISSION_LEAD_HISTORY]; /* a ring, newest at intervals_head - 1 */
+	uint32_t intervals_head, intervals_count;
 	double refuse_new_floor;               /* the reopening ramp: p for new sessions is at least this */
 	struct admission_thresholds configured; /* as the operator set them */
 	struct admission_thresholds current;    /* after the moves of eq (4) */
@@ -126,6 +151,8 @@ void admission_report_dispatcher_load(struct admission *adm, double load);
  * verdict, kind and zone. Disabled: always true (zone OFF). */
 bool admission_decide(struct admission *adm, enum admission_kind kind);
 
+/* x_new: the load eq (2) reads for new sessions (x when the lead is off). */
+double admission_new_session_load(const struct admission *adm);
 /* The refusal probability eq (2) gives now for kind (0 when disabled). */
 double admission_refusal_probability(const struct admission *adm, enum admission_kind kind);
 enum admission_zone admission_zone(const struct admission *adm);

@@ -59,6 +59,7 @@ struct sara_config {
 		enum admission_policy policy;
 		double t1, t2, t3, c, alpha;
 		double reopen_s;           /* new-session refusal falls from 1 to 0 over this at the fastest */
+		double lead_s;             /* how late a new session's load shows in reports; 0: not predicted */
 		enum reject_mode reject;
 		enum rtsp_reject_mode rtsp_reject;
 		uint32_t retry_after_s;

@@ -10,6 +10,8 @@
  * span, so a move never raises a threshold). */
 #define THRESHOLD_MIN_GAP 0.01
 #define DEFAULT_SEED 0x5a2c5a2c20071203ull
+/* b's smoothing: the previous value's share at each report. */
+#define LEAD_SMOOTHING 0.7
 
 #define ZONE_NAMES(verdict, kind)                                                  \
 	{ "admission_" verdict "_" kind "_off", "admission_" verdict "_" kind "_normal", \
@@ -43,6 +45,10 @@ void admission_reconfigure(struct admission *adm, const struct sara_config *cfg)
 	adm->enabled = cfg->admission.enabled;
 	adm->alpha = cfg->admission.alpha;
 	adm->reopen_s = cfg->admission.reopen_s;
+	/* The random baseline asks about every packet, not sessions. */
+	adm->lead_s = cfg->admission.policy == ADMISSION_POLICY_SA2C ? cfg->admission.lead_s : 0;
+	if (!(adm->lead_s > 0))
+		adm->lead_delta = 0;
 	adm->configured.t1 = cfg->admission.t1;
 	adm->configured.t2 = cfg->admission.t2;
 	adm->configured.t3 = cfg->admission.t3;
@@ -99,6 +105,52 @@ static void update_reopening(struct admission *adm, uint64_t elapsed_ms);
 static void update_x(struct admission *adm)
 {
 	adm->load = adm->cluster_load > adm->dispatcher_load ? adm->cluster_load : adm->dispatcher_load;
+}
+
+/* x_new (admission.h, Lead): what eq (2) reads for new sessions. */
+static double new_session_load(const struct admission *adm)
+{
+	double cluster = fmin(fmax(adm->cluster_load + adm->lead_delta, 0.0), 1.0);
+	return cluster > adm->dispatcher_load ? cluster : adm->dispatcher_load;
+}
+
+/* Closes the interval of admissions a report ends, then (lead on) learns
+ * b from the window the report reflects and sets x_new's offset from the
+ * admissions since. Intervals are placed by the report that closed them,
+ * so the windows are exact to one report interval. */
+static void update_lead(struct admission *adm, uint64_t now_ms)
+{
+	struct admission_interval *slot = &adm->intervals[adm->intervals_head];
+	uint64_t recent = 0, seen = 0, lead_ms;
+	slot->end_ms = now_ms;
+	slot->admitted = adm->admitted_since_report;
+	adm->admitted_since_report = 0;
+	adm->intervals_head = (adm->intervals_head + 1) % ADMISSION_LEAD_HISTORY;
+	if (adm->intervals_count < ADMISSION_LEAD_HISTORY)
+		adm->intervals_count++;
+	if (!(adm->lead_s > 0)) {
+		adm->lead_delta = 0;
+		return;
+	}
+	lead_ms = (uint64_t)(adm->lead_s * 1000.0);
+	for (uint32_t i = 0; i < adm->intervals_count; i++) {
+		const struct admission_interval *in =
+			&adm->intervals[(adm->intervals_head + ADMISSION_LEAD_HISTORY - 1 - i) % ADMISSION_LEAD_HISTORY];
+		uint64_t age = now_ms - in->end_ms;
+		if (age < lead_ms)
+			recent += in->admitted;
+		else if (age < 2 * lead_ms)
+			seen += in->admitted;
+		else
+			break;
+	}
+	if (seen >= ADMISSION_LEAD_MIN_SESSIONS) {
+		double sample = adm->cluster_load / (double)seen;
+		adm->load_per_session = adm->load_per_session > 0
+						? LEAD_SMOOTHING * adm->load_per_session + (1.0 - LEAD_SMOOTHING) * sample
+						: sample;
+	}
+	adm->lead_delta = adm->load_per_session * ((double)recent - (double)seen);
 }
 
 /* eq (4): T2 linearly, T3 multiplicatively, by the excess of x over each;
@@ -183,6 +235,7 @@ void admission_report_load(struct admission *adm, uint64_t now_ms, const double 
 	adm->events[ADMISSION_EV_REPORT]++;
 	update_x(adm);
 	move_thresholds(adm);
+	update_lead(adm, now_ms);
 	update_reopening(adm, elapsed_ms);
 }
 
@@ -219,7 +272,7 @@ const char *admission_zone_name(enum admission_zone zone)
 static double eq2_probability(const struct admission *adm, enum admission_kind kind)
 {
 	const struct admission_thresholds *t = &adm->current;
-	double x = adm->load;
+	double x = kind == ADMIT_ESTABLISHED ? adm->load : new_session_load(adm);
 
 	if (kind == ADMIT_ESTABLISHED) {
 		if (x <= t->t3)
@@ -233,6 +286,11 @@ static double eq2_probability(const struct admission *adm, enum admission_kind k
 	if (x > t->t2)
 		return 1.0;
 	return (x - t->t1) / (t->t2 - t->t1);
+}
+
+double admission_new_session_load(const struct admission *adm)
+{
+	return new_session_load(adm);
 }
 
 double admission_refusal_probability(const struct admission *adm, enum admission_kind kind)
@@ -256,7 +314,7 @@ static void update_reopening(struct admission *adm, uint64_t elapsed_ms)
 	double floor = adm->refuse_new_floor;
 	if (adm->reopen_s <= 0)
 		floor = 0;
-	else if (adm->load <= adm->current.t1)
+	else if (new_session_load(adm) <= adm->current.t1)
 		floor -= (double)elapsed_ms / 1000.0 / adm->reopen_s;
 	adm->refuse_new_floor = fmax(target, fmax(floor, 0.0));
 }
@@ -271,6 +329,11 @@ bool admission_decide(struct admission *adm, enum admission_kind kind)
 	 * expectations) depends only on the probabilistic decisions. */
 	bool refuse = p >= 1.0 || (p > 0.0 && rng_uniform(adm) < p);
 	adm->decisions[refuse ? ADMISSION_REFUSED : ADMISSION_ADMITTED][kind][zone]++;
+	if (!refuse && kind == ADMIT_NEW_SESSION) {
+		if (adm->admitted_since_report < UINT32_MAX)
+			adm->admitted_since_report++;
+		adm->lead_delta += adm->load_per_session; /* 0 while b is unlearned or the lead off */
+	}
 	return !refuse;
 }
 

@@ -151,6 +151,7 @@ static const struct config_key admission_keys[] = {
 	FLOAT_KEY("c", CFG, admission.c, 0.0, 1.0, false),
 	FLOAT_KEY("alpha", CFG, admission.alpha, 0.0, 1.0, false),
 	FLOAT_KEY("reopen_s", CFG, admission.reopen_s, 0.0, 600.0, false),
+	FLOAT_KEY("lead_s", CFG, admission.lead_s, 0.0, 10.0, false),
 	CHOICE_KEY("reject", CFG, admission.reject, reject_choices),
 	UINT_KEY("retry_after_s", CFG, admission.retry_after_s, 1, 3600),
 	CHOICE_KEY("rtsp_reject", CFG, admission.rtsp_reject, rtsp_reject_choices),

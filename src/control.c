@@ -262,6 +262,9 @@ static void status_admission(struct json *j, const struct control_view *v)
 	json_real(j, "load", adm.load);
 	json_real(j, "cluster_load", adm.cluster_load);
 	json_real(j, "dispatcher_load", adm.dispatcher_load);
+	json_real(j, "new_session_load", admission_new_session_load(&adm));
+	json_real(j, "lead_s", adm.lead_s);
+	json_real(j, "load_per_session", adm.load_per_session);
 	json_real(j, "refuse_new_p", admission_refusal_probability(&adm, ADMIT_NEW_SESSION));
 	json_real(j, "refuse_established_p", admission_refusal_probability(&adm, ADMIT_ESTABLISHED));
 	json_real(j, "reopen_s", adm.reopen_s);

@@ -103,15 +103,16 @@ ov_stop_agent() {
 ov_status_json() { timeout 5 "$(lab_bin sara-ctl)" -c "$LAB_CFG" status --json 2>/dev/null; }
 
 # ov_trace_admission SECONDS: every 0.2 s for SECONDS, one line "t zone x l_c t2 t3
-# p_new p_established" of sarad's admission state (bounded: 5 samples a second)
+# p_new p_established x_new" of sarad's admission state (bounded: 5 samples a second)
 ov_trace_admission() {
 	local n=$(($1 * 5)) i t0
 	t0=$(date +%s.%N)
 	for ((i = 0; i < n; i++)); do
 		ov_status_json | /usr/bin/python3 -c 'import json, sys, time
 a = json.load(sys.stdin)["admission"]; t = a["thresholds"]
-print("%.1f %s %.3f %.3f %.3f %.3f %.2f %.2f" % (time.time() - float(sys.argv[1]), a["zone"], a["load"],
-      a["cluster_load"], t["t2"], t["t3"], a["refuse_new_p"], a["refuse_established_p"]))' "$t0" 2>/dev/null
+print("%.1f %s %.3f %.3f %.3f %.3f %.2f %.2f %.3f" % (time.time() - float(sys.argv[1]), a["zone"], a["load"],
+      a["cluster_load"], t["t2"], t["t3"], a["refuse_new_p"], a["refuse_established_p"],
+      a["new_session_load"]))' "$t0" 2>/dev/null
 		sleep 0.2
 	done
 }

@@ -402,6 +402,134 @@ static void collect(void *ctx, const char *name, uint64_t value)
 		seen->load_clamped = value;
 }
 
+/* Lead: a cluster whose load shows 1 s late, each session admitted adding
+ * 0.01 for 1 s (x at a report = 0.01 * the admissions 1 to 2 s before it),
+ * reported every 200 ms while 10 new sessions a report are offered: 40
+ * reports (8 s), x = 0.5 at the end and b learned as 0.01. */
+struct lead_plant {
+	struct admission adm;
+	unsigned admitted[64];  /* per report interval */
+	unsigned pending;       /* admitted since the last report */
+	unsigned reports;
+	uint64_t now;
+};
+
+static double plant_load(const struct lead_plant *plant)
+{
+	unsigned seen = 0;
+	/* The intervals that ended 1000..1800 ms before this report (the
+	 * newest, back 1, is the one this report closes). */
+	for (unsigned back = 6; back <= 10; back++)
+		if (plant->reports >= back)
+			seen += plant->admitted[(plant->reports - back) % 64];
+	return 0.01 * seen;
+}
+
+/* Offers offered new sessions; returns those admitted. */
+static unsigned plant_offer(struct lead_plant *plant, unsigned offered)
+{
+	unsigned admitted = 0;
+	for (unsigned i = 0; i < offered; i++)
+		admitted += admission_decide(&plant->adm, ADMIT_NEW_SESSION);
+	plant->pending += admitted;
+	return admitted;
+}
+
+/* Offers offered new sessions, then reports; returns those admitted. */
+static unsigned plant_step(struct lead_plant *plant, unsigned offered)
+{
+	unsigned admitted = plant_offer(plant, offered);
+	plant->admitted[plant->reports % 64] = plant->pending;
+	plant->pending = 0;
+	plant->reports++;
+	report_uniform(&plant->adm, plant->now, plant_load(plant));
+	plant->now += 200;
+	return admitted;
+}
+
+static void lead_plant_start(struct lead_plant *plant, double lead_s)
+{
+	struct sara_config cfg;
+	memset(plant, 0, sizeof(*plant));
+	plant->now = 1000;
+	config_defaults(&cfg);
+	cfg.admission.enabled = true;
+	cfg.admission.t1 = 0.6;
+	cfg.admission.t2 = 0.8;
+	cfg.admission.t3 = 0.9;
+	cfg.admission.c = 0.98;
+	cfg.admission.alpha = 1.0;
+	cfg.admission.reopen_s = 0;
+	cfg.admission.lead_s = lead_s;
+	admission_init(&plant->adm, &cfg);
+	admission_seed(&plant->adm, 42);
+	for (unsigned report = 0; report < 40; report++)
+		assert_int_equal(plant_step(plant, 10), 10);
+	assert_float_equal(plant->adm.load, 0.5, 1e-9);
+}
+
+/* A burst of admissions raises x_new before any report shows it, so new
+ * sessions are refused ahead of the load; established ones and the zone
+ * still follow x. When admissions stop, x_new falls ahead of x. */
+static void test_lead_predicts_admitted_load(void **state)
+{
+	struct lead_plant plant;
+	struct admission *adm = &plant.adm;
+	(void)state;
+	lead_plant_start(&plant, 1.0);
+	assert_float_equal(adm->load_per_session, 0.01, 1e-9);
+	assert_float_equal(admission_new_session_load(adm), 0.5, 1e-9);
+	/* Twice the steady rate before the next report: x_new reaches T1... */
+	assert_int_equal(plant_offer(&plant, 10), 10);
+	assert_float_equal(admission_new_session_load(adm), 0.6, 1e-9);
+	assert_float_equal(admission_refusal_probability(adm, ADMIT_NEW_SESSION), 0.0, 1e-9);
+	/* ...and beyond it each admission raises the refusal probability. */
+	unsigned burst = plant_offer(&plant, 20);
+	assert_true(burst > 0 && burst < 20);
+	assert_float_equal(admission_new_session_load(adm), 0.6 + 0.01 * burst, 1e-9);
+	assert_float_equal(admission_refusal_probability(adm, ADMIT_NEW_SESSION), 0.01 * burst / 0.2, 1e-9);
+	assert_float_equal(admission_refusal_probability(adm, ADMIT_ESTABLISHED), 0.0, EPSILON);
+	assert_int_equal(admission_zone(adm), ADMISSION_ZONE_NORMAL);
+	/* Offered on: the reports refuse most new sessions while x, still
+	 * 0.5, would admit them all; x never passes T2 (the paper's eq (2)
+	 * would have let it climb to 0.6 + and close only then). */
+	double highest = 0;
+	unsigned admitted = 0;
+	for (unsigned report = 0; report < 20; report++) {
+		admitted += plant_step(&plant, 25);
+		highest = fmax(highest, adm->load);
+	}
+	/* About what keeps x_new between T1 and T2 (12-16 a report), not
+	 * the 25 offered, and x never past T2. */
+	assert_in_range(admitted, 20 * 10, 20 * 17);
+	assert_true(highest <= 0.8);
+	/* Nothing offered for lead_s: the load the reports show is leaving. */
+	for (unsigned report = 0; report < 5; report++)
+		plant_step(&plant, 0);
+	assert_true(admission_new_session_load(adm) < adm->load);
+	assert_float_equal(admission_refusal_probability(adm, ADMIT_NEW_SESSION), 0.0, EPSILON);
+}
+
+/* lead_s 0 (the paper, and the default): new sessions follow x itself, so
+ * the same offered load drives x past T2 before anything is refused. */
+static void test_lead_off_follows_x(void **state)
+{
+	struct lead_plant plant;
+	struct admission *adm = &plant.adm;
+	double highest = 0;
+	(void)state;
+	lead_plant_start(&plant, 0);
+	assert_int_equal(plant_offer(&plant, 20), 20);
+	assert_float_equal(adm->load_per_session, 0.0, EPSILON);
+	assert_float_equal(admission_new_session_load(adm), adm->load, EPSILON);
+	assert_float_equal(admission_refusal_probability(adm, ADMIT_NEW_SESSION), 0.0, EPSILON);
+	for (unsigned report = 0; report < 20; report++) {
+		plant_step(&plant, 25);
+		highest = fmax(highest, adm->load);
+	}
+	assert_true(highest > 0.8);
+}
+
 static void test_foreach_counter(void **state)
 {
 	(void)state;
@@ -440,6 +568,8 @@ int main(void)
 		cmocka_unit_test(test_disabled_admits_all),
 		cmocka_unit_test(test_absurd_loads),
 		cmocka_unit_test(test_bad_reports_ignored),
+		cmocka_unit_test(test_lead_predicts_admitted_load),
+		cmocka_unit_test(test_lead_off_follows_x),
 		cmocka_unit_test(test_foreach_counter),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
