@@ -40,10 +40,11 @@
  *    the paper's behaviour.
  *  - Lead (not in the paper; admission.lead_s, 0 = off): a new session's
  *    load reaches the reports lead_s late, so for new sessions eq (2) reads
- *    x plus what the sessions admitted within the last lead_s will add,
- *    less what those admitted in the lead_s before (whose load the reports
- *    show) take away as they finish:
- *      x_new = x + b * (admitted in (now - lead_s, now] - admitted in (now - 2 lead_s, now - lead_s])
+ *    x plus what the sessions admitted within the last lead_s will add
+ *    beyond what those admitted in the lead_s before (whose load the
+ *    reports show) take away as they finish; never less than x, since a
+ *    load can outlast its sessions' arrival (a server's queue):
+ *      x_new = x + max(0, b * (admitted in (now - lead_s, now] - admitted in (now - 2 lead_s, now - lead_s]))
  *    b, the load one admitted session adds, is learned at each report as
  *    x / (admitted in the window it reflects), smoothed, once that window
  *    holds ADMISSION_LEAD_MIN_SESSIONS sessions. Every new session admitted

@@ -150,7 +150,11 @@ static void update_lead(struct admission *adm, uint64_t now_ms)
 						? LEAD_SMOOTHING * adm->load_per_session + (1.0 - LEAD_SMOOTHING) * sample
 						: sample;
 	}
-	adm->lead_delta = adm->load_per_session * ((double)recent - (double)seen);
+	/* Only ahead, never below x: a load that lasts longer than its
+	 * sessions' arrival (a server's queue draining) would otherwise read
+	 * as leaving, and admit a burst into a cluster still full (the
+	 * goodput experiment at 3x: x at C, x_new 0.2). */
+	adm->lead_delta = fmax(0.0, adm->load_per_session * ((double)recent - (double)seen));
 }
 
 /* eq (4): T2 linearly, T3 multiplicatively, by the excess of x over each;

@@ -11,7 +11,8 @@ LAB_PREFIX=sara-e2e-ad-
 . "$(dirname "${BASH_SOURCE[0]}")/../lab/lib.sh"
 
 E2E_CFG_EXTRA='agents = { listen = "198.18.2.1:7400"; interval_ms = 200; misses = 3; };
-admission = { enabled = true; reject = "503"; retry_after_s = 7; rtsp_reject = "reset"; };'
+admission = { enabled = true; reject = "503"; retry_after_s = 7; rtsp_reject = "reset";
+              reopen_s = 3; lead_s = 0; };'
 e2e_setup 110
 CTL=$(lab_bin sara-ctl) AGENT=$(lab_bin sara-agent)
 "$AGENT" --help 2>&1 | grep -q -- --app-load || { echo "skip: sara-agent has no --app-load"; exit 77; }
@@ -102,7 +103,7 @@ echo "counters: reply_sent_503 $n503 reply_sent_reset $nrst, drops by admission 
 
 set_loads 0.1
 wait_zone normal 80 || e2e_fail "admission zone $(admission zone), want normal once loads are back at 0.1"
-# The reopening ramp (admission.reopen_s, default 3 s): below T1 the refusal
+# The reopening ramp (admission.reopen_s, 3 s here; the default is 0): below T1 the refusal
 # of new sessions eases off from 1 to 0 over reopen_s, not at once.
 t_normal=$(date +%s%N)
 p_first=$(admission refuse_new_p)

@@ -201,6 +201,8 @@ static void test_defaults(void **state)
 	assert_true(cfg.admission.enabled);
 	assert_int_equal(cfg.admission.policy, ADMISSION_POLICY_SA2C);
 	assert_int_equal(cfg.admission.rtsp_reject, RTSP_REJECT_RESET);
+	assert_true(cfg.admission.lead_s == 1.0);
+	assert_true(cfg.admission.reopen_s == 0.0);
 	assert_true(cfg.admission.t1 == 0.6);
 	assert_true(cfg.admission.t2 == 0.8);
 	assert_true(cfg.admission.t3 == 0.9);
@@ -381,6 +383,7 @@ static void test_bounds(void **state)
 		{ BASE "ports = { sip = [ 1, 2, 3, 4, 5, 6, 7, 8, 9 ]; };\n", 4,
 		  "ports.sip has 9 ports, at most 8" },
 		{ BASE "queue = { count = 0; };\n", 4, "queue.count must be between 1 and 1024, not 0" },
+		{ BASE "admission = { lead_s = 11; };\n", 4, "admission.lead_s must be at least 0 and at most 10, not 11" },
 		{ TWO_SERVERS("{ id = \"s2\"; address = \"198.18.2.12\"; mark = 2; table = 102; "
 			      "weight = 0; }"),
 		  5, "servers[1].weight must be greater than 0 and at most 1000, not 0" },
