@@ -49,7 +49,14 @@
  *    x / (admitted in the window it reflects), smoothed, once that window
  *    holds ADMISSION_LEAD_MIN_SESSIONS sessions. Every new session admitted
  *    between reports adds b to x_new at once, so a burst closes admission
- *    before its load arrives. Established sessions and the zones follow x.
+ *    before its load arrives (and only a report brings x_new back down).
+ *    Established sessions and the zones follow x. The windows count the
+ *    last ADMISSION_LEAD_HISTORY reports at most: enough for 2 lead_s =
+ *    20 s from 80 ms report intervals up; shorter intervals cut the older
+ *    window, which then reads fewer sessions, so a larger b: more
+ *    refusal, not less. lead_s should be about the agents' averaging
+ *    window plus one report interval (the default 1 s was measured with
+ *    200 ms reports and a 1 s averaging window).
  *
  * Bad input: a load that is NaN, infinite or negative is treated as 1 (a
  * broken agent must not make the cluster look idle) and counted as

@@ -16,18 +16,26 @@
 #define EPSILON 1e-9
 #define TRIALS 20000
 
-/* T1 0.6, T2 0.8, T3 0.9, C 0.98; alpha 1 unless a test sets it. */
+/* The paper's SA2C (no ramp, no lead: the tests of those set them) with
+ * T1 0.6, T2 0.8, T3 0.9, C 0.98. */
+static void paper_config(struct sara_config *cfg, bool enabled, double alpha)
+{
+	config_defaults(cfg);
+	cfg->admission.enabled = enabled;
+	cfg->admission.t1 = 0.6;
+	cfg->admission.t2 = 0.8;
+	cfg->admission.t3 = 0.9;
+	cfg->admission.c = 0.98;
+	cfg->admission.alpha = alpha;
+	cfg->admission.reopen_s = 0;
+	cfg->admission.lead_s = 0;
+}
+
+/* alpha 1 unless a test sets it. */
 static void make_admission(struct admission *adm, bool enabled, double alpha)
 {
 	struct sara_config cfg;
-	config_defaults(&cfg);
-	cfg.admission.enabled = enabled;
-	cfg.admission.t1 = 0.6;
-	cfg.admission.t2 = 0.8;
-	cfg.admission.t3 = 0.9;
-	cfg.admission.c = 0.98;
-	cfg.admission.alpha = alpha;
-	cfg.admission.reopen_s = 0; /* the paper's SA2C; test_reopening_ramp sets it */
+	paper_config(&cfg, enabled, alpha);
 	admission_init(adm, &cfg);
 	admission_seed(adm, 42);
 }
@@ -452,14 +460,7 @@ static void lead_plant_start(struct lead_plant *plant, double lead_s)
 	struct sara_config cfg;
 	memset(plant, 0, sizeof(*plant));
 	plant->now = 1000;
-	config_defaults(&cfg);
-	cfg.admission.enabled = true;
-	cfg.admission.t1 = 0.6;
-	cfg.admission.t2 = 0.8;
-	cfg.admission.t3 = 0.9;
-	cfg.admission.c = 0.98;
-	cfg.admission.alpha = 1.0;
-	cfg.admission.reopen_s = 0;
+	paper_config(&cfg, true, 1.0);
 	cfg.admission.lead_s = lead_s;
 	admission_init(&plant->adm, &cfg);
 	admission_seed(&plant->adm, 42);
