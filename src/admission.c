@@ -47,8 +47,11 @@ void admission_reconfigure(struct admission *adm, const struct sara_config *cfg)
 	adm->reopen_s = cfg->admission.reopen_s;
 	/* The random baseline asks about every packet, not sessions. */
 	adm->lead_s = cfg->admission.policy == ADMISSION_POLICY_SA2C ? cfg->admission.lead_s : 0;
-	if (!(adm->lead_s > 0))
+	if (!(adm->lead_s > 0)) {
+		/* b too: admissions add it to x_new whatever lead_s says. */
 		adm->lead_delta = 0;
+		adm->load_per_session = 0;
+	}
 	adm->configured.t1 = cfg->admission.t1;
 	adm->configured.t2 = cfg->admission.t2;
 	adm->configured.t3 = cfg->admission.t3;

@@ -23,6 +23,7 @@
 #include "session_table.h"
 
 #include "../unit/packet_builder.h"
+#include "bench_common.h"
 
 #define BENCH_VIP "198.18.77.20"
 #define BENCH_VIP6 "fd00:77::20"
@@ -42,25 +43,6 @@
 
 /* ---- small helpers ---- */
 
-static double now_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int compare_doubles(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median_of(double *values, unsigned count)
-{
-	qsort(values, count, sizeof(values[0]), compare_doubles);
-	return count % 2 ? values[count / 2] : (values[count / 2 - 1] + values[count / 2]) / 2;
-}
-
 static void *xmalloc(size_t size)
 {
 	void *p = malloc(size);
@@ -72,16 +54,6 @@ static void *xmalloc(size_t size)
 }
 
 /* xorshift64*: deterministic, cheap, good enough to scatter lookups. */
-static uint64_t random_next(uint64_t *state)
-{
-	uint64_t x = *state;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*state = x;
-	return x * 0x2545f4914f6cdd1dull;
-}
-
 static void human_rate(double per_second, char *buf, size_t size)
 {
 	if (per_second >= 1e6)

@@ -33,6 +33,8 @@
 #include "flow_table.h"
 #include "hash.h"
 
+#include "bench_common.h"
+
 #define BIG_FLOWS 4126024u   /* bench_engine's flow pool at 1 M sessions */
 #define SMALL_FLOWS 5149u    /* and at 1 k sessions */
 #define PASSES 5
@@ -41,27 +43,6 @@
 #define CUCKOO_MAX_KICKS 500
 #define EMPTY_PAD 0xffff     /* a free cuckoo slot's key.pad: no packet key has it */
 #define NOINLINE __attribute__((noinline))
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int compare_doubles(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static uint64_t random_next(uint64_t *state)
-{
-	*state ^= *state << 13;
-	*state ^= *state >> 7;
-	*state ^= *state << 17;
-	return *state;
-}
 
 /* Flow i of a population: an RTP sender 10.x.y.z:port to the VIP. Distinct
  * for every i below 2^24. */
@@ -458,10 +439,8 @@ int main(void)
 			ns[layout][1][pass] = timed_pass(&big, (enum layout)layout, 100 + pass, &sink);
 		}
 	for (int layout = 0; layout < LAYOUT_COUNT; layout++)
-		for (int size = 0; size < 2; size++) {
-			qsort(ns[layout][size], PASSES, sizeof(double), compare_doubles);
-			median[layout][size] = ns[layout][size][PASSES / 2];
-		}
+		for (int size = 0; size < 2; size++)
+			median[layout][size] = median_of(ns[layout][size], PASSES);
 	for (int layout = 0; layout < LAYOUT_COUNT; layout++)
 		printf("index layout %-22s %.1f ns/lookup at %u flows, %.1f at %u: +%.1f ns "
 		       "(two-line +%.1f in the same passes)\n",

@@ -8,6 +8,8 @@
 
 #include "rtsp.h"
 
+#include "bench_common.h"
+
 #define DEFAULT_ITERATIONS 500000
 
 static const char setup_request[] =
@@ -27,13 +29,6 @@ static const char setup_reply[] =
 	"source=192.0.2.10;ssrc=4cacc3d1;mode=\"play\"\r\n"
 	"Date: Wed, May 05 2021 21:51:17 GMT\r\n"
 	"\r\n";
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* The floor: find the end of the header section with memchr, touching the
  * same bytes the parser must touch, and nothing else. */

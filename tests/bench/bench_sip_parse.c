@@ -17,6 +17,8 @@
 
 #include "sip.h"
 
+#include "bench_common.h"
+
 #define DEFAULT_ITERATIONS 200000
 
 static const char invite_sdp[] =
@@ -47,13 +49,6 @@ static const char invite_sdp[] =
 	"a=ptime:20\r\n"
 	"a=sendrecv\r\n"
 	"m=video 51372 RTP/AVP 31\r\n";
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Keeps the compiler from discarding work whose result we do not use. */
 static volatile size_t sink;

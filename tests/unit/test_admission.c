@@ -512,6 +512,23 @@ static void test_lead_predicts_admitted_load(void **state)
 	assert_float_equal(adm->load, 0.0, EPSILON);
 }
 
+/* A reload that turns the lead off: later admissions leave x_new at x
+ * (before the fix, the learned b still raised it with each one). */
+static void test_lead_switched_off_by_reload(void **state)
+{
+	struct lead_plant plant;
+	struct sara_config cfg;
+	struct admission *adm = &plant.adm;
+	(void)state;
+	lead_plant_start(&plant, 1.0);
+	assert_true(adm->load_per_session > 0);
+	paper_config(&cfg, true, 1.0);
+	admission_reconfigure(adm, &cfg);
+	assert_int_equal(plant_offer(&plant, 20), 20);
+	assert_float_equal(admission_new_session_load(adm), adm->load, EPSILON);
+	assert_float_equal(admission_refusal_probability(adm, ADMIT_NEW_SESSION), 0.0, EPSILON);
+}
+
 /* lead_s 0 (the paper): new sessions follow x itself, so
  * the same offered load drives x past T2 before anything is refused. */
 static void test_lead_off_follows_x(void **state)
@@ -572,6 +589,7 @@ int main(void)
 		cmocka_unit_test(test_bad_reports_ignored),
 		cmocka_unit_test(test_lead_predicts_admitted_load),
 		cmocka_unit_test(test_lead_off_follows_x),
+		cmocka_unit_test(test_lead_switched_off_by_reload),
 		cmocka_unit_test(test_foreach_counter),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
