@@ -2,9 +2,15 @@
 # Plain Makefile: `make` builds, `make check` runs every test, `make bench`
 # runs the benchmarks, `make deps` installs what building and testing need.
 # SANITIZER=address,undefined builds into build-asan/ instead of build/.
+#
+# One static library per layer, each linked only with what its layer may use:
+#   dpi/         libsara-dpi.a     stateless parsers              libosip2
+#   src/engine/  libsara-engine.a  I/O-free decisions             + libsodium, libm
+#   src/io/      libsara-io.a      adapters to kernel and files   + nfqueue, conntrack, mnl, pcap, libconfig
+#   src/PROGRAM/ libsara-PROGRAM.a a program's own modules; main.c wires them
+# `make layers` checks the rules (tests/layers/check.sh).
 
 CC        ?= gcc
-PKGS      := libosip2 libconfig libpcap libsodium libnetfilter_queue libnetfilter_conntrack libmnl
 SANITIZER ?=
 ifeq ($(SANITIZER),)
 BUILD     ?= build
@@ -15,16 +21,32 @@ SANFLAGS  := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recov
 endif
 OPT       ?= -O2
 CFLAGS    += -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-             -Wformat=2 -iquote include $(SANFLAGS)
-LDLIBS    += -losipparser2 -lconfig -lpcap -lsodium -lnetfilter_queue -lnetfilter_conntrack -lmnl -lpthread -lm
-TEST_LIBS := -lcmocka
+             -Wformat=2 -iquote include -MMD -MP $(SANFLAGS)
 
-LIB_SRCS  := $(wildcard dpi/*.c) $(filter-out src/sara_%.c src/sarad.c,$(wildcard src/*.c))
-LIB_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
-PROGS     := $(patsubst src/sara_%.c,$(BUILD)/sara-%,$(wildcard src/sara_*.c)) $(BUILD)/sarad
+# pkg-config once per layer; `make deps` installs what it names.
+pkg        = $(shell pkg-config --libs $(1) 2>/dev/null || echo "-l$(1)-missing")
+DPI_LIBS    := $(call pkg,libosip2)
+ENGINE_LIBS := $(DPI_LIBS) $(call pkg,libsodium) -lm
+IO_LIBS     := $(ENGINE_LIBS) $(call pkg,libnetfilter_queue libnetfilter_conntrack libmnl libpcap libconfig) -lpthread
+TEST_LIBS   := $(call pkg,cmocka)
+
+LIBDIR    := $(BUILD)/lib
+obj        = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+DPI_OBJS    := $(call obj,$(wildcard dpi/*.c))
+ENGINE_OBJS := $(call obj,$(wildcard src/engine/*.c))
+IO_OBJS     := $(call obj,$(wildcard src/io/*.c))
+DPI_LIB     := $(LIBDIR)/libsara-dpi.a
+ENGINE_LIB  := $(LIBDIR)/libsara-engine.a
+IO_LIB      := $(LIBDIR)/libsara-io.a
+LAYER_LIBS  := $(IO_LIB) $(ENGINE_LIB) $(DPI_LIB)
+
+PROGRAMS  := sarad sara-gw sara-agent sara-ctl sara-replay
+PROGS     := $(addprefix $(BUILD)/,$(PROGRAMS))
+prog_objs  = $(call obj,$(filter-out src/$(1)/main.c,$(wildcard src/$(1)/*.c)))
 # Helper programs for the lab, e2e tests and live benchmarks (tests/tools/).
 TOOLS     := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
-UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+# Unit tests mirror the tree: tests/unit/LAYER/test_MODULE.c.
+UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BENCH_BINS:= $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/bench_*.c))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
@@ -32,47 +54,66 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRCS))
 FUZZ_SECONDS ?= 20
 
 .SECONDARY:
-.PHONY: all deps check unit unit-asan pcap-tests fuzz fuzz-build bench clean demo replay-demo e2e lab
+.PHONY: all deps check layers unit unit-asan pcap-tests fuzz fuzz-build bench clean demo replay-demo e2e lab
 
-all: $(BUILD)/libsara.a $(PROGS) $(UNIT_BINS) $(TOOLS)
+all: $(LAYER_LIBS) $(PROGS) $(UNIT_BINS) $(TOOLS)
 
-$(BUILD)/obj/%.o: %.c $(wildcard include/*.h)
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/libsara.a: $(LIB_OBJS)
+$(DPI_LIB): $(DPI_OBJS)
+$(ENGINE_LIB): $(ENGINE_OBJS)
+$(IO_LIB): $(IO_OBJS)
+$(LIBDIR)/%.a:
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/sara-%: $(BUILD)/obj/src/sara_%.o $(BUILD)/libsara.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+# Per program: its modules' library, the program, its unit tests.
+define program_rules
+$(LIBDIR)/lib$(1).a: $(call prog_objs,$(1))
+$(BUILD)/$(1): $(BUILD)/obj/src/$(1)/main.o $(LIBDIR)/lib$(1).a $(LAYER_LIBS)
+	$$(CC) $$(CFLAGS) -o $$@ $$^ $$(IO_LIBS)
+$(BUILD)/tests/$(1)/%: tests/unit/$(1)/%.c $(LIBDIR)/lib$(1).a $(LAYER_LIBS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) -Itests/unit -o $$@ $$^ $$(IO_LIBS) $$(TEST_LIBS)
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call program_rules,$(p))))
 
-$(BUILD)/sarad: $(BUILD)/obj/src/sarad.o $(BUILD)/libsara.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
-
-$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libsara.a
+# A layer's tests link with that layer and those below it, and nothing more:
+# the engine's tests would not link if the engine called an I/O library.
+$(BUILD)/tests/dpi/%: tests/unit/dpi/%.c $(DPI_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libsara.a $(LDLIBS)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $^ $(DPI_LIBS) $(TEST_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsara.a $(wildcard tests/unit/*.h)
+$(BUILD)/tests/engine/%: tests/unit/engine/%.c $(ENGINE_LIB) $(DPI_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libsara.a $(LDLIBS) $(TEST_LIBS)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $^ $(ENGINE_LIBS) $(TEST_LIBS)
 
-$(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libsara.a
+$(BUILD)/tests/io/%: tests/unit/io/%.c $(LAYER_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libsara.a $(LDLIBS)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $^ $(IO_LIBS) $(TEST_LIBS)
 
-# libFuzzer targets: clang, ASan+UBSan, the library sources compiled in.
-build-fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(wildcard include/*.h)
+$(BUILD)/tools/%: tests/tools/%.c $(LAYER_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(IO_LIBS)
+
+$(BUILD)/bench/%: tests/bench/%.c $(LAYER_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(IO_LIBS)
+
+# libFuzzer targets: clang, ASan+UBSan, the parser and engine sources compiled in.
+FUZZ_LIB_SRCS := $(wildcard dpi/*.c src/engine/*.c src/io/*.c)
+build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard include/*/*.h)
 	@mkdir -p build-fuzz
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -iquote include -fsanitize=fuzzer,address,undefined \
-	  -fno-sanitize-recover=all -o $@ $< $(LIB_SRCS) -losipparser2 -lconfig -lpcap -lsodium -lnetfilter_queue -lnetfilter_conntrack -lmnl -lpthread -lm
+	  -fno-sanitize-recover=all -o $@ $< $(FUZZ_LIB_SRCS) $(IO_LIBS)
 
 # Build and test dependencies, plus the real programs the lab and the e2e
 # tests run (SIP: sipp, baresip, kamailio; RTSP: gst-rtsp-server, ffmpeg).
 deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-	  build-essential pkg-config clang libclang-rt-14-dev \
+	  build-essential pkg-config clang libclang-rt-14-dev binutils \
 	  libnetfilter-queue-dev libnetfilter-conntrack-dev libmnl-dev libosip2-dev \
 	  libconfig-dev libpcap-dev libsodium-dev libcmocka-dev python3 \
 	  iproute2 iptables nftables conntrack tcpdump tshark ethtool xxd procps \
@@ -98,6 +139,11 @@ lab: all
 e2e: all
 	tests/netns/run.sh $(BUILD)
 
+# The layering rules, checked on the built objects (and on a planted
+# violation, so the check itself is known to fail when it should).
+layers: $(LAYER_LIBS) $(foreach p,$(PROGRAMS),$(LIBDIR)/lib$(p).a $(BUILD)/obj/src/$(p)/main.o)
+	tests/layers/check.sh $(BUILD)
+
 unit: all
 	tests/unit/run.sh $(BUILD)/tests
 
@@ -114,7 +160,7 @@ fuzz-build: $(FUZZ_BINS)
 fuzz: fuzz-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
-check: unit unit-asan pcap-tests fuzz e2e
+check: layers unit unit-asan pcap-tests fuzz e2e
 
 bench: $(BENCH_BINS) $(PROGS) $(TOOLS)
 	tests/bench/run.sh $(BUILD)
@@ -123,3 +169,5 @@ bench: $(BENCH_BINS) $(PROGS) $(TOOLS)
 
 clean:
 	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,15 +1,14 @@
 /* ipfrag.c - bounded IPv4/IPv6 fragment reassembly: a fixed table of
  * datagrams, each with a fixed buffer, expired in arrival order. */
-#include "ipfrag.h"
+#include "dpi/ipfrag.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/socket.h>
 
-#include "byte_order.h"
-#include "inet_checksum.h"
+#include "dpi/byte_order.h"
+#include "dpi/inet_checksum.h"
 
 #define IPV4_HEADER_MIN 20
 #define IPV6_HEADER_LEN 40
@@ -249,7 +248,7 @@ static bool store_first_header(struct datagram *d, const uint8_t *ip, size_t hea
 {
 	if (header_len > HEADER_ROOM)
 		return false;
-	if (d->family == AF_INET) {
+	if (d->family == NETADDR_IPV4) {
 		if (header_len < IPV4_HEADER_MIN)
 			return false;
 		memcpy(d->storage + HEADER_ROOM - header_len, ip, header_len);
@@ -339,7 +338,7 @@ static bool finish_header(const struct ipfrag_table *table, struct datagram *d)
 	size_t whole = (size_t)d->header_len + d->total_len;
 	if (whole > table->max_datagram)
 		return false;
-	if (d->family == AF_INET) {
+	if (d->family == NETADDR_IPV4) {
 		put_be16(header + 2, (uint16_t)whole);
 		/* Keep DF and the reserved bit, clear MF and the offset. */
 		header[6] &= 0xc0;
@@ -365,7 +364,7 @@ enum ipfrag_result ipfrag_submit(struct ipfrag_table *table, const uint8_t *ip, 
 	/* The payload must lie inside the fragment the caller handed us. */
 	if (frag->payload < ip || frag->payload_len > len ||
 	    (size_t)(frag->payload - ip) > len - frag->payload_len ||
-	    (frag->key.family != AF_INET && frag->key.family != AF_INET6)) {
+	    (frag->key.family != NETADDR_IPV4 && frag->key.family != NETADDR_IPV6)) {
 		table->dropped++;
 		return IPFRAG_DROPPED;
 	}

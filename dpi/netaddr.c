@@ -1,11 +1,11 @@
 /* netaddr.c - parsing and printing of IPv4/IPv6 addresses and endpoints. */
-#include "netaddr.h"
+#include "dpi/netaddr.h"
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
+
+_Static_assert(NETADDR_IPV4 == AF_INET && NETADDR_IPV6 == AF_INET6, "family values");
 
 bool netaddr_parse(struct span s, struct netaddr *out)
 {
@@ -100,44 +100,4 @@ bool endpoint_parse(struct span s, struct endpoint *out)
 		return false;
 	out->port = (uint16_t)value;
 	return true;
-}
-
-unsigned endpoint_to_sockaddr(const struct endpoint *e, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (e->addr.family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(e->port);
-		memcpy(&sin->sin_addr, e->addr.bytes, 4);
-		return sizeof(*sin);
-	}
-	if (e->addr.family == AF_INET6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(e->port);
-		memcpy(&sin6->sin6_addr, e->addr.bytes, 16);
-		return sizeof(*sin6);
-	}
-	return 0;
-}
-
-bool endpoint_from_sockaddr(const struct sockaddr_storage *ss, struct endpoint *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-		out->addr.family = AF_INET;
-		memcpy(out->addr.bytes, &sin->sin_addr, 4);
-		out->port = ntohs(sin->sin_port);
-		return true;
-	}
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-		out->addr.family = AF_INET6;
-		memcpy(out->addr.bytes, &sin6->sin6_addr, 16);
-		out->port = ntohs(sin6->sin6_port);
-		return true;
-	}
-	return false;
 }

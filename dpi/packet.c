@@ -1,9 +1,8 @@
 /* packet.c - decodes one raw IPv4/IPv6 datagram (no link layer) into a flow
  * key and an L4 payload, reading only [ip, ip+len) and trusting no length. */
-#include "packet.h"
+#include "dpi/packet.h"
 
 #include <string.h>
-#include <sys/socket.h>
 
 #define IPV4_HEADER_MIN 20
 #define IPV6_HEADER_LEN 40
@@ -85,7 +84,7 @@ static enum packet_status decode_ipv4(const uint8_t *ip, size_t len, struct pack
 	if (total_len > len)
 		return PACKET_TRUNCATED;
 
-	out->key.family = AF_INET;
+	out->key.family = NETADDR_IPV4;
 	memcpy(out->key.src, ip + 12, 4);
 	memcpy(out->key.dst, ip + 16, 4);
 
@@ -120,7 +119,7 @@ static enum packet_status decode_ipv6(const uint8_t *ip, size_t len, struct pack
 	if (IPV6_HEADER_LEN + payload_len > len)
 		return PACKET_TRUNCATED;
 
-	out->key.family = AF_INET6;
+	out->key.family = NETADDR_IPV6;
 	memcpy(out->key.src, ip + 8, 16);
 	memcpy(out->key.dst, ip + 24, 16);
 

@@ -1,13 +1,12 @@
 /* reply_packet.c - builds the raw IP datagrams (reply_packet.h) that answer a
  * refused packet from its destination: a TCP RST or a UDP reply. */
-#include "reply_packet.h"
+#include "dpi/reply_packet.h"
 
 #include <string.h>
-#include <sys/socket.h>
 
-#include "byte_order.h"
-#include "inet_checksum.h"
-#include "netaddr.h"
+#include "dpi/byte_order.h"
+#include "dpi/inet_checksum.h"
+#include "dpi/netaddr.h"
 
 #define IPV4_HEADER_LEN 20
 #define IPV6_HEADER_LEN 40
@@ -30,7 +29,7 @@ static bool reply_addresses_usable(const struct flow_key *key)
 
 static size_t ip_header_len(uint8_t family)
 {
-	return family == AF_INET ? IPV4_HEADER_LEN : family == AF_INET6 ? IPV6_HEADER_LEN : 0;
+	return family == NETADDR_IPV4 ? IPV4_HEADER_LEN : family == NETADDR_IPV6 ? IPV6_HEADER_LEN : 0;
 }
 
 /* Writes the IP header of a reply to key (addresses swapped) carrying l4_len
@@ -38,7 +37,7 @@ static size_t ip_header_len(uint8_t family)
 static void write_ip_header(const struct flow_key *key, uint8_t l4, size_t l4_len,
 			    bool dont_fragment, uint8_t *out)
 {
-	if (key->family == AF_INET) {
+	if (key->family == NETADDR_IPV4) {
 		memset(out, 0, IPV4_HEADER_LEN);
 		out[0] = 0x45; /* version 4, 5 words */
 		put_be16(out + 2, (uint16_t)(IPV4_HEADER_LEN + l4_len));
@@ -66,7 +65,7 @@ static void write_ip_header(const struct flow_key *key, uint8_t l4, size_t l4_le
 static uint16_t transport_checksum(const struct flow_key *key, uint8_t l4_proto,
 				   const uint8_t *l4, size_t l4_len)
 {
-	size_t address_len = key->family == AF_INET ? 4 : 16;
+	size_t address_len = key->family == NETADDR_IPV4 ? 4 : 16;
 	uint32_t sum = inet_checksum_add(0, key->dst, address_len); /* reply's source */
 	sum = inet_checksum_add(sum, key->src, address_len);
 	sum += l4_proto;
@@ -126,7 +125,7 @@ size_t udp_reply_build(const struct packet *request, const uint8_t *payload, siz
 	size_t header_len = ip_header_len(key->family);
 	if (header_len == 0 || key->l4 != L4_UDP || !reply_addresses_usable(key))
 		return 0;
-	if (payload_len > IP_MAX_LEN - UDP_HEADER_LEN - (key->family == AF_INET ? header_len : 0))
+	if (payload_len > IP_MAX_LEN - UDP_HEADER_LEN - (key->family == NETADDR_IPV4 ? header_len : 0))
 		return 0;
 	size_t l4_len = UDP_HEADER_LEN + payload_len;
 	size_t total = header_len + l4_len;

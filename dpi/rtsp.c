@@ -1,6 +1,6 @@
 /* rtsp.c - our own length-bounded RTSP parser: one RFC 2326 message (with the
  * RFC 7826 Transport forms) into struct rtsp_msg, and the TCP framer. */
-#include "rtsp.h"
+#include "dpi/rtsp.h"
 
 #include <string.h>
 

@@ -1,20 +1,14 @@
 /* sdp.c - the media an SDP body (RFC 4566/8866) announces, per m= line:
  * address, RTP and RTCP ports, direction; libosip2 parses, we bound and map. */
-/* libosip2's sdp_message.h declares its own `struct sdp_media`, as does our
- * sdp.h: its tag is renamed for this file only (tags do not reach the ABI),
- * and its SIP_OK status-code macro is dropped before our enum. */
-#define sdp_media osip_sdp_media
 #include <osipparser2/osip_port.h>
 #include <osipparser2/sdp_message.h>
-#undef sdp_media
-#undef SIP_OK
 
-#include "sdp.h"
+#include "dpi/sdp.h"
 
 #include <string.h>
 
-#include "sip.h"
-#include "span.h"
+#include "dpi/parser_library.h"
+#include "dpi/span.h"
 
 static const char *const status_names[SDP_STATUS_COUNT] = {
 	[SDP_OK] = "ok",
@@ -77,7 +71,7 @@ static enum sdp_direction session_direction(sdp_message_t *sdp)
 
 /* a=rtcp:PORT [IN IP4|IP6 addr] (RFC 3605). A malformed value is ignored:
  * the default rtp+1 is then the best guess. */
-static void apply_rtcp_attribute(const char *value, struct sdp_media *media)
+static void apply_rtcp_attribute(const char *value, struct sdp_stream *media)
 {
 	struct span rest = span_trim(span_of(value));
 	struct span port_text, nettype, addrtype;
@@ -99,7 +93,7 @@ static void apply_rtcp_attribute(const char *value, struct sdp_media *media)
 /* Direction, rtcp and rtcp-mux at media level. rtcp-mux wins over a=rtcp:
  * WebRTC offers both, and a peer answering rtcp-mux sends RTCP on the RTP
  * port (RFC 5761 5.1.3). */
-static void apply_media_attributes(sdp_message_t *sdp, int pos_media, struct sdp_media *media)
+static void apply_media_attributes(sdp_message_t *sdp, int pos_media, struct sdp_stream *media)
 {
 	const char *field;
 	for (int pos = 0; (field = sdp_message_a_att_field_get(sdp, pos_media, pos)) != NULL; pos++) {
@@ -125,7 +119,7 @@ static bool proto_is_tcp(const char *proto)
 }
 
 static enum sdp_status read_media(sdp_message_t *sdp, int pos_media, const struct sdp_info *info,
-				  enum sdp_direction default_direction, struct sdp_media *media)
+				  enum sdp_direction default_direction, struct sdp_stream *media)
 {
 	const char *type = sdp_message_m_media_get(sdp, pos_media);
 	const char *c_addr = sdp_message_c_addr_get(sdp, pos_media, 0);
@@ -229,7 +223,7 @@ enum sdp_status sdp_parse(const uint8_t *p, size_t len, struct sdp_info *out)
 			return SDP_ERR_BINARY;
 	}
 
-	sip_library_init();
+	parser_library_init();
 	copy_for_osip(p, len, scratch);
 	if (sdp_message_init(&sdp) != 0) {
 		sdp = NULL;

@@ -1,17 +1,15 @@
 /* sip.c - one SIP message (RFC 3261) to a struct sip_msg: our own bounded
  * pre-checks on the raw bytes, then libosip2, plus the SIP-over-TCP framer. */
-/* libosip2 first: its osip_const.h defines SIP_OK as the status code 200,
- * which would clash with our enum sip_status, so the macro goes after it. */
 #include <osipparser2/osip_parser.h>
 #include <osipparser2/osip_port.h>
-#undef SIP_OK
 
-#include "sip.h"
+#include "dpi/sip.h"
 
 #include <stdarg.h>
 #include <string.h>
 
-#include "span.h"
+#include "dpi/parser_library.h"
+#include "dpi/span.h"
 
 #define SIP_METHOD_NAME_MAX 64   /* longest request method token we accept */
 #define SIP_CSEQ_MAX 2147483647u /* RFC 3261 8.1.1.5: less than 2**31 */
@@ -33,7 +31,7 @@ static const char *const method_names[SIP_METHOD_COUNT] = {
 };
 
 static const char *const status_names[SIP_STATUS_COUNT] = {
-	[SIP_OK] = "ok",
+	[SIP_PARSE_OK] = "ok",
 	[SIP_ERR_EMPTY] = "empty",
 	[SIP_ERR_NOT_SIP] = "not_sip",
 	[SIP_ERR_TRUNCATED] = "truncated",
@@ -70,31 +68,6 @@ static enum sip_method method_from_span(struct span token)
 			return (enum sip_method)m;
 	}
 	return SIP_METHOD_UNKNOWN;
-}
-
-/* libosip2 logs parse errors through its trace module, which the Debian
- * build sends to stderr with no logger configured. Installing a callback
- * at level 0 (nothing enabled) replaces the stderr default. */
-static void osip_trace_discard(const char *file, int line, osip_trace_level_t level,
-			       const char *format, va_list args)
-{
-	(void)file;
-	(void)line;
-	(void)level;
-	(void)format;
-	(void)args;
-}
-
-void sip_library_init(void)
-{
-	static bool initialised;
-	if (initialised)
-		return;
-	parser_init();
-	osip_trace_initialize_func(TRACE_LEVEL0, osip_trace_discard);
-	for (int level = TRACE_LEVEL0; level < END_TRACE_LEVEL; level++)
-		osip_trace_disable_level((osip_trace_level_t)level);
-	initialised = true;
 }
 
 /* ---- raw-byte scanning shared by sip_parse and sip_frame ---- */
@@ -342,7 +315,7 @@ static enum sip_status content_length_value(struct span value, uint32_t *out)
 			return SIP_ERR_BAD_CONTENT_LENGTH;
 	if (!span_to_u32(value, SIP_MAX_MESSAGE, out))
 		return SIP_ERR_OVERSIZED;
-	return SIP_OK;
+	return SIP_PARSE_OK;
 }
 
 static bool is_lws(char c)
@@ -546,7 +519,7 @@ static enum sip_status copy_call_id(osip_message_t *msg, struct sip_msg *out)
 	}
 	out->call_id[total] = '\0';
 	out->call_id_len = total;
-	return SIP_OK;
+	return SIP_PARSE_OK;
 }
 
 /* CSeq: number below 2**31 and a method token, as libosip2 parsed them. */
@@ -561,7 +534,7 @@ static enum sip_status copy_cseq(osip_message_t *msg, struct sip_msg *out,
 		return SIP_ERR_BAD_CSEQ;
 	out->cseq = number;
 	*cseq_method = cseq->method;
-	return SIP_OK;
+	return SIP_PARSE_OK;
 }
 
 /* Fills out from what libosip2 parsed; the pre-checks already passed.
@@ -573,10 +546,10 @@ static enum sip_status read_osip_message(osip_message_t *msg, struct span body,
 	enum sip_status status;
 
 	status = copy_call_id(msg, out);
-	if (status != SIP_OK)
+	if (status != SIP_PARSE_OK)
 		return status;
 	status = copy_cseq(msg, out, &cseq_method);
-	if (status != SIP_OK)
+	if (status != SIP_PARSE_OK)
 		return status;
 	enum sip_method by_cseq = method_from_span(span_make(cseq_method, strlen(cseq_method)));
 	if (MSG_IS_REQUEST(msg)) {
@@ -611,7 +584,7 @@ static enum sip_status read_osip_message(osip_message_t *msg, struct span body,
 		out->sdp_status = sdp_parse((const uint8_t *)sdp.ptr, sdp.len, &out->sdp);
 		out->has_sdp = out->sdp_status == SDP_OK;
 	}
-	return SIP_OK;
+	return SIP_PARSE_OK;
 }
 
 /* The pre-checks: start line, header section, Content-Length, then the
@@ -651,7 +624,7 @@ static enum sip_status precheck(const uint8_t *p, size_t len, struct header_scan
 	if (scan->present[HDR_CONTENT_LENGTH]) {
 		uint32_t body_len;
 		enum sip_status st = content_length_value(scan->value[HDR_CONTENT_LENGTH], &body_len);
-		if (st != SIP_OK)
+		if (st != SIP_PARSE_OK)
 			return st;
 		if (scan->header_len + body_len > SIP_MAX_MESSAGE)
 			return SIP_ERR_OVERSIZED;
@@ -675,7 +648,7 @@ static enum sip_status precheck(const uint8_t *p, size_t len, struct header_scan
 		return SIP_ERR_BAD_CSEQ;
 	if (!cseq_is_valid(scan->value[HDR_CSEQ]))
 		return SIP_ERR_BAD_CSEQ;
-	return SIP_OK;
+	return SIP_PARSE_OK;
 }
 
 /* A message refused for a header the dispatcher does not need (libosip2's
@@ -764,14 +737,14 @@ static enum sip_status parse_message(const uint8_t *p, size_t len, bool bodyless
 		return SIP_ERR_EMPTY;
 	memset(&scan, 0, sizeof(scan));
 	status = precheck(p, len, &scan, &message_len);
-	if (status != SIP_OK) {
+	if (status != SIP_PARSE_OK) {
 		keep_readable_call_id(status, &scan, out);
 		return status;
 	}
 
 	if (bodyless_fast && read_bodyless_request(p, len, &scan, message_len, out))
-		return SIP_OK;
-	sip_library_init();
+		return SIP_PARSE_OK;
+	parser_library_init();
 	memcpy(scratch, p, message_len);
 	scratch[message_len] = '\0';
 	if (scan.header_bytes == BYTES_ESCAPED_CONTROLS)
@@ -788,14 +761,14 @@ static enum sip_status parse_message(const uint8_t *p, size_t len, bool bodyless
 	}
 	struct span body = span_make(p + scan.header_len, message_len - scan.header_len);
 	status = read_osip_message(msg, body, &scan, out);
-	if (status != SIP_OK)
+	if (status != SIP_PARSE_OK)
 		goto free_message;
 	out->message_len = message_len;
 
 free_message:
 	if (msg)
 		osip_message_free(msg);
-	if (status != SIP_OK) {
+	if (status != SIP_PARSE_OK) {
 		/* callers see no half-filled message on failure */
 		memset(out, 0, sizeof(*out));
 		out->sdp_status = SDP_OK;

@@ -1,18 +1,16 @@
 /* sip_reply.c - a stateless 503 for a refused SIP request (sip_reply.h):
  * sip_parse() vets the request, a bounded header scan copies what to echo. */
-/* libosip2 first: its SIP_OK macro would clash with sip.h's enum. */
 #include <osipparser2/osip_parser.h>
-#undef SIP_OK
 
-#include "sip_reply.h"
+#include "dpi/sip_reply.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "sip.h"
-#include "span.h"
+#include "dpi/sip.h"
+#include "dpi/span.h"
 
 enum echoed { ECHO_FROM = 0, ECHO_TO, ECHO_CALL_ID, ECHO_CSEQ, ECHO_COUNT };
 
@@ -236,7 +234,7 @@ static bool reply_reads_back(const uint8_t *reply, size_t len, const struct sip_
 	osip_generic_param_t *tag = NULL;
 	bool ok = false;
 
-	if (sip_parse(reply, len, &parsed) != SIP_OK || parsed.is_request || parsed.status != 503 ||
+	if (sip_parse(reply, len, &parsed) != SIP_PARSE_OK || parsed.is_request || parsed.status != 503 ||
 	    strcmp(parsed.call_id, request->call_id) != 0 || parsed.cseq != request->cseq)
 		return false;
 	if (osip_message_init(&msg) != OSIP_SUCCESS)
@@ -266,7 +264,7 @@ size_t sip_reply_503(const uint8_t *request, size_t len, uint32_t retry_after_s,
 
 	if (!request || !out || len == 0)
 		return 0;
-	if (sip_parse(request, len, &msg) != SIP_OK || !msg.is_request || msg.method == SIP_ACK)
+	if (sip_parse(request, len, &msg) != SIP_PARSE_OK || !msg.is_request || msg.method == SIP_ACK)
 		return 0;
 	if (!span_next_line(request, len, &headers_at, &start_line))
 		return 0;

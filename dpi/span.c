@@ -1,5 +1,5 @@
 /* span.c - bounded helpers on counted byte strings (see span.h). */
-#include "span.h"
+#include "dpi/span.h"
 
 #include <string.h>
 

@@ -1,11 +1,11 @@
 /* tcp_stream.c - per-flow in-order TCP reassembly for signalling: one
  * bounded linear buffer per stream, out-of-order bytes held in place. */
-#include "tcp_stream.h"
+#include "dpi/tcp_stream.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "packet.h"
+#include "dpi/packet.h"
 
 /* Out-of-order ranges held per stream. Signalling rarely has more than one
  * or two holes; the bound caps the bookkeeping an attacker can cause. */

@@ -13,14 +13,14 @@
 #include <osipparser2/sdp_message.h>
 #include <pcap/pcap.h>
 
-#include "big_alloc.h"
-#include "config.h"
-#include "engine.h"
-#include "flow_table.h"
-#include "gateway.h"
-#include "packet.h"
-#include "pcap_source.h"
-#include "session_table.h"
+#include "engine/big_alloc.h"
+#include "engine/config.h"
+#include "engine/engine.h"
+#include "engine/flow_table.h"
+#include "engine/gateway.h"
+#include "dpi/packet.h"
+#include "io/pcap_source.h"
+#include "engine/session_table.h"
 
 #include "../unit/packet_builder.h"
 #include "bench_common.h"
@@ -71,9 +71,9 @@ static bool parse_address(const char *text, struct netaddr *out)
 
 static bool config_add_vip(struct sara_config *cfg, const struct netaddr *vip)
 {
-	if (config_is_vip(cfg, vip))
+	if (sara_config_is_vip(cfg, vip))
 		return true;
-	if (cfg->vip_count == CONFIG_MAX_VIPS)
+	if (cfg->vip_count == SARA_MAX_VIPS)
 		return false;
 	cfg->vips[cfg->vip_count++] = *vip;
 	return true;
@@ -85,14 +85,14 @@ static void bench_config(struct sara_config *cfg, uint32_t flows, uint32_t sessi
 {
 	static const char *const server_addresses[] = { "198.18.2.11", "198.18.2.12", "198.18.2.13" };
 	struct netaddr vip;
-	config_defaults(cfg);
+	sara_config_defaults(cfg);
 	snprintf(cfg->name, sizeof(cfg->name), "bench");
 	parse_address(BENCH_VIP, &vip);
 	config_add_vip(cfg, &vip);
 	parse_address(BENCH_VIP6, &vip);
 	config_add_vip(cfg, &vip);
 	for (unsigned i = 0; i < 3; i++) {
-		struct config_server *s = &cfg->servers[i];
+		struct server_config *s = &cfg->servers[i];
 		snprintf(s->id, sizeof(s->id), "s%u", i + 1);
 		parse_address(server_addresses[i], &s->address);
 		s->mark = i + 1;
@@ -441,7 +441,7 @@ static bool capture_guess_vip(struct capture *c, const struct sara_config *cfg)
 		const struct packet_ref *ref = &c->packets.packets[i];
 		if (packet_decode(arena_data(&c->packets, ref), ref->len, &pkt) != PACKET_OK)
 			continue;
-		if (!config_is_sip_port(cfg, pkt.key.dport) && !config_is_rtsp_port(cfg, pkt.key.dport))
+		if (!sara_config_is_sip_port(cfg, pkt.key.dport) && !sara_config_is_rtsp_port(cfg, pkt.key.dport))
 			continue;
 		memset(&c->vip, 0, sizeof(c->vip));
 		c->vip.family = pkt.key.family;
@@ -462,7 +462,7 @@ static bool key_addr_is(const struct sara_config *cfg, const uint8_t *bytes, uin
 	memset(&a, 0, sizeof(a));
 	a.family = family;
 	memcpy(a.bytes, bytes, 16);
-	return config_is_vip(cfg, &a) || (servers_too && config_server_by_address(cfg, &a) >= 0);
+	return sara_config_is_vip(cfg, &a) || (servers_too && sara_config_server_by_address(cfg, &a) >= 0);
 }
 
 /* Timed: one pass over a loaded capture, classified as sara-replay does:
@@ -559,7 +559,7 @@ static void bench_capture(const char *path, const struct netaddr *given_vip, boo
 		return;
 	}
 	if (c.vip.family) {
-		if (config_server_by_address(&cfg, &c.vip) < 0)
+		if (sara_config_server_by_address(&cfg, &c.vip) < 0)
 			config_add_vip(&cfg, &c.vip);
 		netaddr_format(&c.vip, vip_text, sizeof(vip_text));
 	}

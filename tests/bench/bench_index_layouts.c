@@ -28,10 +28,10 @@
 
 #include <arpa/inet.h>
 
-#include "big_alloc.h"
-#include "engine.h"
-#include "flow_table.h"
-#include "hash.h"
+#include "engine/big_alloc.h"
+#include "engine/engine.h"
+#include "engine/flow_table.h"
+#include "engine/hash.h"
 
 #include "bench_common.h"
 

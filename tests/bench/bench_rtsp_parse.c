@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "rtsp.h"
+#include "dpi/rtsp.h"
 
 #include "bench_common.h"
 

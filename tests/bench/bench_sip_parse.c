@@ -1,13 +1,8 @@
 /* bench_sip_parse.c - sip_parse throughput on a typical INVITE with SDP,
  * against bare libosip2 (osip_message_parse + sdp_message_parse) as baseline. */
 
-/* libosip2 first, as in dpi/sdp.c: its struct sdp_media tag is renamed and
- * its SIP_OK status-code macro dropped before our headers. */
-#define sdp_media osip_sdp_media
 #include <osipparser2/osip_parser.h>
 #include <osipparser2/sdp_message.h>
-#undef sdp_media
-#undef SIP_OK
 
 #include <stdint.h>
 #include <stdio.h>
@@ -15,7 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "sip.h"
+#include "dpi/parser_library.h"
+#include "dpi/sip.h"
 
 #include "bench_common.h"
 
@@ -58,7 +54,7 @@ static double bench_sip_parse(const uint8_t *msg, size_t len, long iterations)
 	struct sip_msg out;
 	double start = now_seconds();
 	for (long i = 0; i < iterations; i++) {
-		if (sip_parse(msg, len, &out) != SIP_OK || !out.has_sdp) {
+		if (sip_parse(msg, len, &out) != SIP_PARSE_OK || !out.has_sdp) {
 			fprintf(stderr, "bench message does not parse\n");
 			exit(1);
 		}
@@ -97,7 +93,7 @@ int main(int argc, char **argv)
 	const uint8_t *msg = (const uint8_t *)invite_sdp;
 	size_t len = strlen(invite_sdp);
 
-	sip_library_init();
+	parser_library_init();
 	bench_sip_parse(msg, len, iterations / 10); /* warm caches and allocator */
 	bench_libosip2(invite_sdp, len, iterations / 10);
 	double ours = bench_sip_parse(msg, len, iterations);

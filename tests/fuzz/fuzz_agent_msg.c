@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent_msg.h"
-#include "server_health.h"
-#include "wire.h"
+#include "engine/agent_msg.h"
+#include "engine/server_health.h"
+#include "engine/wire.h"
 
 #define FUZZ_KEY_BYTE 0x5a
 #define FUZZ_NOW_MS 1000000u
@@ -29,7 +29,7 @@ static struct wire_replay replay;
 
 static void set_up(void)
 {
-	config_defaults(&cfg);
+	sara_config_defaults(&cfg);
 	cfg.server_count = FUZZ_SERVERS;
 	cfg.agents.interval_ms = 100;
 	cfg.agents.misses = 3;

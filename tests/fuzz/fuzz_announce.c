@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "announce_codec.h"
-#include "wire.h"
+#include "engine/announce_codec.h"
+#include "engine/wire.h"
 
 #define FUZZ_KEY_BYTE 0x5a        /* every key byte */
 #define FUZZ_NOW_MS 1000000u
@@ -26,11 +26,11 @@ static struct wire_replay replay;
 static void set_up(void)
 {
 	static const uint8_t vip4[4] = { 198, 18, 77, 20 };
-	config_defaults(&cfg);
+	sara_config_defaults(&cfg);
 	cfg.vip_count = 2;
-	cfg.vips[0].family = AF_INET;
+	cfg.vips[0].family = NETADDR_IPV4;
 	memcpy(cfg.vips[0].bytes, vip4, 4);
-	cfg.vips[1].family = AF_INET6;
+	cfg.vips[1].family = NETADDR_IPV6;
 	cfg.vips[1].bytes[0] = 0xfd;
 	cfg.vips[1].bytes[15] = 0x20;
 	memset(key.bytes, FUZZ_KEY_BYTE, sizeof(key.bytes));

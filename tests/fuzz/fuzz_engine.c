@@ -21,9 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
-#include "gateway.h"
-#include "packet.h"
+#include "engine/engine.h"
+#include "engine/gateway.h"
+#include "dpi/packet.h"
 
 #include "../unit/packet_builder.h"
 
@@ -59,19 +59,19 @@ static void set_address(struct netaddr *out, int family, const char *text)
 		abort();
 }
 
-/* config_defaults() + one VIP per family + 2 servers, small limits. */
+/* sara_config_defaults() + one VIP per family + 2 servers, small limits. */
 static void make_config(struct sara_config *cfg)
 {
-	config_defaults(cfg);
+	sara_config_defaults(cfg);
 	memcpy(cfg->name, "fuzz", 5);
 	cfg->vip_count = 2;
-	set_address(&cfg->vips[0], AF_INET, vip4);
-	set_address(&cfg->vips[1], AF_INET6, vip6);
+	set_address(&cfg->vips[0], NETADDR_IPV4, vip4);
+	set_address(&cfg->vips[1], NETADDR_IPV6, vip6);
 	cfg->server_count = SERVERS;
 	for (unsigned i = 0; i < SERVERS; i++) {
-		struct config_server *s = &cfg->servers[i];
+		struct server_config *s = &cfg->servers[i];
 		s->id[0] = (char)('a' + i);
-		set_address(&s->address, AF_INET, i == 0 ? "10.0.0.1" : "10.0.0.2");
+		set_address(&s->address, NETADDR_IPV4, i == 0 ? "10.0.0.1" : "10.0.0.2");
 		s->mark = 1 + i;
 		s->table = 101 + i;
 		s->weight = 1.0 + i;
@@ -254,11 +254,11 @@ static void wrapped(bool to_gateway, const uint8_t *body, size_t len)
 	sel = body[0];
 	flags = body[1];
 	memset(&spec, 0, sizeof(spec));
-	spec.family = sel & 1 ? AF_INET6 : AF_INET;
+	spec.family = sel & 1 ? NETADDR_IPV6 : NETADDR_IPV4;
 	spec.l4 = sel & 2 ? L4_TCP : L4_UDP;
 	client = (sel >> 2) & 3;
-	client_addr = spec.family == AF_INET ? clients4[client] : clients6[client];
-	vip = spec.family == AF_INET ? vip4 : vip6;
+	client_addr = spec.family == NETADDR_IPV4 ? clients4[client] : clients6[client];
+	vip = spec.family == NETADDR_IPV4 ? vip4 : vip6;
 	vport = cluster_port((sel >> 4) & 3, flags);
 	cport = client_port((sel >> 6) & 3, flags);
 	spec.payload = body + 2;

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ipfrag.h"
-#include "packet.h"
-#include "tcp_stream.h"
+#include "dpi/ipfrag.h"
+#include "dpi/packet.h"
+#include "dpi/tcp_stream.h"
 
 /* Blank-line framing, a stand-in for the SIP/RTSP framers. */
 static enum frame_result blank_line_framer(const uint8_t *p, size_t len, size_t max_message,

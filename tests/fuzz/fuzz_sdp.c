@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sdp.h"
+#include "dpi/sdp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (info.media_ignored > 0 && info.media_count != SDP_MAX_MEDIA)
 		abort();
 	for (unsigned i = 0; i < info.media_count; i++) {
-		const struct sdp_media *m = &info.media[i];
+		const struct sdp_stream *m = &info.media[i];
 		if (m->type[sizeof(m->type) - 1] != '\0')
 			abort();
 		if (m->rtp_port == 0 && m->rtcp_port != 0)

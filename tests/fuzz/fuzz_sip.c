@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sip.h"
+#include "dpi/sip.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -13,7 +13,7 @@ static void check_sdp(const struct sdp_info *sdp)
 	if (sdp->media_count > SDP_MAX_MEDIA)
 		abort();
 	for (unsigned i = 0; i < sdp->media_count; i++) {
-		const struct sdp_media *m = &sdp->media[i];
+		const struct sdp_stream *m = &sdp->media[i];
 		if (m->type[sizeof(m->type) - 1] != '\0')
 			abort();
 		if (m->rtp_port == 0 && m->rtcp_port != 0)
@@ -35,18 +35,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	{
 		struct sip_msg fast;
 		enum sip_status fast_status = sip_parse_fast(data, size, &fast);
-		if (status == SIP_OK &&
-		    (fast_status != SIP_OK || fast.is_request != msg.is_request || fast.method != msg.method ||
+		if (status == SIP_PARSE_OK &&
+		    (fast_status != SIP_PARSE_OK || fast.is_request != msg.is_request || fast.method != msg.method ||
 		     fast.cseq != msg.cseq || fast.status != msg.status || fast.call_id_len != msg.call_id_len ||
 		     memcmp(fast.call_id, msg.call_id, msg.call_id_len) != 0 || fast.message_len != msg.message_len))
 			abort();
-		if (fast_status == SIP_OK && (fast.call_id_len == 0 || fast.call_id_len > SIP_CALL_ID_MAX ||
+		if (fast_status == SIP_PARSE_OK && (fast.call_id_len == 0 || fast.call_id_len > SIP_CALL_ID_MAX ||
 					      fast.message_len == 0 || fast.message_len > size))
 			abort();
 	}
 	if ((unsigned)status >= SIP_STATUS_COUNT || !sip_status_name(status))
 		abort();
-	if (status == SIP_OK) {
+	if (status == SIP_PARSE_OK) {
 		if (msg.message_len == 0 || msg.message_len > size || msg.message_len > SIP_MAX_MESSAGE)
 			abort();
 		if (msg.call_id_len == 0 || msg.call_id_len > SIP_CALL_ID_MAX ||

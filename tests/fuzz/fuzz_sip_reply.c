@@ -1,15 +1,14 @@
 /* fuzz_sip_reply.c - libFuzzer target for dpi/sip_reply.c: arbitrary request
  * bytes; any 503 produced must parse (ours and libosip2) and echo the request. */
-/* libosip2 first: its SIP_OK macro would clash with sip.h's enum. */
 #include <osipparser2/osip_parser.h>
-#undef SIP_OK
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sip.h"
-#include "sip_reply.h"
+#include "dpi/parser_library.h"
+#include "dpi/sip.h"
+#include "dpi/sip_reply.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -28,15 +27,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (len > OUT_MAX || len > size + SIP_REPLY_OVERHEAD)
 		abort();
 	/* Only complete, non-ACK requests are answered. */
-	if (sip_parse(data, size, &request) != SIP_OK || !request.is_request || request.method == SIP_ACK)
+	if (sip_parse(data, size, &request) != SIP_PARSE_OK || !request.is_request || request.method == SIP_ACK)
 		abort();
 	/* Our parser reads it as a 503 for the same call and CSeq. */
-	if (sip_parse(out, len, &reply) != SIP_OK || reply.is_request || reply.status != 503)
+	if (sip_parse(out, len, &reply) != SIP_PARSE_OK || reply.is_request || reply.status != 503)
 		abort();
 	if (strcmp(reply.call_id, request.call_id) != 0 || reply.cseq != request.cseq)
 		abort();
 	/* libosip2 reads it too, with a Via, a To tag and the Retry-After. */
-	sip_library_init();
+	parser_library_init();
 	if (osip_message_init(&msg) != 0)
 		abort();
 	if (osip_message_parse(msg, (const char *)out, len) != 0 || !MSG_IS_RESPONSE(msg) ||

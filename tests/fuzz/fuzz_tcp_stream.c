@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "packet.h"
-#include "tcp_stream.h"
+#include "dpi/packet.h"
+#include "dpi/tcp_stream.h"
 
 #define STREAM_LEN 2048
 #define BUFFER_SIZE 256

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "ct_marks.h"
-#include "flow_key.h"
+#include "io/ct_marks.h"
+#include "dpi/flow_key.h"
 
 static int parse_flow(char **argv, struct flow_key *key)
 {

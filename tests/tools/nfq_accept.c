@@ -78,7 +78,7 @@ static int parse_options(int argc, char **argv, struct accept_options *opt)
 	unsigned long v;
 	int c;
 
-	/* The same queue settings sarad uses (src/sarad.c, src/nfqueue.c): 8192
+	/* The same queue settings sarad uses (src/sarad, src/io/nfqueue.c): 8192
 	 * packets queued and an 8 MiB receive buffer against set-up bursts. */
 	*opt = (struct accept_options){ .max_len = 8192, .rcvbuf_bytes = 8u << 20, .seconds = 10 };
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {

@@ -7,7 +7,7 @@
  * Self-contained (libc only), everything static inline. Usage:
  *
  *	uint8_t buf[2048];
- *	size_t n = packet_build_udp(AF_INET, "192.0.2.1", 5060, "198.18.0.1", 5060,
+ *	size_t n = packet_build_udp(NETADDR_IPV4, "192.0.2.1", 5060, "198.18.0.1", 5060,
  *				    invite, strlen(invite), buf, sizeof(buf));
  *	uint8_t piece[1500];
  *	size_t m = packet_build_fragment(buf, n, 0, 512, 77, piece, sizeof(piece));
@@ -24,7 +24,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "inet_checksum.h"
+#include "dpi/inet_checksum.h"
 
 #ifndef L4_TCP
 #define L4_TCP 6
@@ -41,7 +41,7 @@
 
 /* Everything a datagram needs; zero-initialise and fill what matters. */
 struct packet_spec {
-	int family;             /* AF_INET or AF_INET6 */
+	int family;             /* NETADDR_IPV4 or NETADDR_IPV6 */
 	uint8_t l4;             /* L4_UDP or L4_TCP */
 	const char *src;        /* address text, e.g. "192.0.2.1" or "2001:db8::1" */
 	const char *dst;
@@ -84,26 +84,26 @@ static inline void packet_builder_empty_extension(uint8_t *p, uint8_t next)
 static inline size_t packet_build(const struct packet_spec *spec, uint8_t *buf, size_t cap)
 {
 	uint8_t src[16] = { 0 }, dst[16] = { 0 };
-	size_t address_len = spec->family == AF_INET ? 4 : 16;
-	if ((spec->family != AF_INET && spec->family != AF_INET6) ||
+	size_t address_len = spec->family == NETADDR_IPV4 ? 4 : 16;
+	if ((spec->family != NETADDR_IPV4 && spec->family != NETADDR_IPV6) ||
 	    (spec->l4 != L4_UDP && spec->l4 != L4_TCP) || spec->src == NULL || spec->dst == NULL ||
 	    inet_pton(spec->family, spec->src, src) != 1 ||
 	    inet_pton(spec->family, spec->dst, dst) != 1)
 		return 0;
 
-	size_t ip_header = spec->family == AF_INET ? PACKET_BUILDER_IPV4_HEADER
+	size_t ip_header = spec->family == NETADDR_IPV4 ? PACKET_BUILDER_IPV4_HEADER
 						   : PACKET_BUILDER_IPV6_HEADER;
-	if (spec->family == AF_INET6)
+	if (spec->family == NETADDR_IPV6)
 		ip_header += (spec->ipv6_hop_by_hop ? 8 : 0) + (spec->ipv6_dest_options ? 8 : 0);
 	size_t l4_header = spec->l4 == L4_TCP ? PACKET_BUILDER_TCP_HEADER : PACKET_BUILDER_UDP_HEADER;
 	size_t l4_len = l4_header + spec->payload_len;
 	size_t total = ip_header + l4_len;
-	if (total > cap || l4_len > 65535 || (spec->family == AF_INET && total > 65535))
+	if (total > cap || l4_len > 65535 || (spec->family == NETADDR_IPV4 && total > 65535))
 		return 0;
 	memset(buf, 0, ip_header + l4_header);
 
 	/* IP header. */
-	if (spec->family == AF_INET) {
+	if (spec->family == NETADDR_IPV4) {
 		buf[0] = 0x45;
 		packet_builder_put16(buf + 2, (uint32_t)total);
 		packet_builder_put16(buf + 4, spec->ipv4_id);

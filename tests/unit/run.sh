@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Runs every cmocka unit-test binary in a directory and prints one closing
+# Runs every cmocka unit-test binary under a directory (one folder a layer) and prints one closing
 # line CI can read: "unit: N passed, N failed".
 set -u
 dir=${1:?usage: run.sh BUILD/tests}
 passed=0 failed=0 broken=0
-for bin in "$dir"/test_*; do
+for bin in "$dir"/*/test_*; do
 	[ -x "$bin" ] || continue
 	out=$("$bin" 2>&1); rc=$?
 	printf '%s\n' "$out"

@@ -1,0 +1,176 @@
+/* admission.h - SA2C, the session-aware admission controller (DESIGN.md
+ * section 6; paper section III.B, equations (1) to (4)). Pure: no I/O, no clock.
+ *
+ * Paper mapping:
+ *  - eq (1), cluster load: admission_report_load() computes
+ *      l_c = (alpha * mean(l_j) + (1 - alpha) * var(l_j)) / alpha
+ *    (the paper's form divided by alpha, so that a cluster whose every
+ *    server is fully loaded reads 1 rather than alpha, which would stay
+ *    below T2 with the default alpha 0.7; alpha 0 means 4 * var(l_j))
+ *    over the servers passed in (the available ones), mean and variance
+ *    weighted by the servers' weights, so one server cannot move l_c more
+ *    than its share of the cluster's capacity. The l_j are meant to be the
+ *    short-term estimates of DESIGN.md section 7 (selector_estimate(), the
+ *    paper's eq (6)-(8)), which makes l_c the short-term cluster load the
+ *    paper asks for ("rather than instantaneous load feedbacks").
+ *    x = max(l_d, l_c), l_d being the dispatcher's own load
+ *    (admission_report_dispatcher_load()).
+ *  - eq (2), drop probability (admission_refusal_probability()), following
+ *    DESIGN.md where the paper's typesetting is garbled:
+ *      new sessions:          0 if x <= T1, (x-T1)/(T2-T1) if T1 < x <= T2, 1 above T2;
+ *      established sessions:  0 if x <= T3, (x-T3)/(C-T3)  if T3 < x < C,   1 at C and above.
+ *  - eq (3), "a rejection every T_{i+1} = (1-p) T_i": implemented as an
+ *    independent Bernoulli(p) trial per decision from a seedable PRNG in the
+ *    struct, which refuses the same expected share and needs no clock.
+ *  - eq (4), moving thresholds, applied once per cluster report: when
+ *    x > T2, T2 <- T2 - (x - T2) (linear); when x > T3, T3 <- T3 * (1 - (x - T3))
+ *    (multiplicative; Delta is "the load excess", so T3 moves only above T3).
+ *    T2 never goes below T1 (plus a small gap) and T3 never below T2 (plus
+ *    a small gap), so T1 < T2 < T3 < C holds at all times. Both go back to
+ *    their configured values once x < T1. T1 and C never move.
+ *  - Reopening (not in the paper): the new-session refusal probability
+ *    rises with eq (2) at once, holds while x is above T1, and below T1
+ *    falls by at most report interval / reopen_s per report, so it takes
+ *    reopen_s to go from refusing every new session to refusing none. Why: the servers' load reaches the dispatcher late (their
+ *    own averaging window plus the report interval), so with the paper's
+ *    instant reset, everything offered during that lag was admitted the
+ *    moment x fell below T1, overloaded the cluster again and x swung
+ *    between below T1 and C (the goodput experiment: a period of about
+ *    3.5 s, every established session's media dropped at C). reopen_s 0 is
+ *    the paper's behaviour.
+ *  - Lead (not in the paper; admission.lead_s, 0 = off): a new session's
+ *    load reaches the reports lead_s late, so for new sessions eq (2) reads
+ *    x plus what the sessions admitted within the last lead_s will add
+ *    beyond what those admitted in the lead_s before (whose load the
+ *    reports show) take away as they finish; never less than x, since a
+ *    load can outlast its sessions' arrival (a server's queue):
+ *      x_new = x + max(0, b * (admitted in (now - lead_s, now] - admitted in (now - 2 lead_s, now - lead_s]))
+ *    b, the load one admitted session adds, is learned at each report as
+ *    x / (admitted in the window it reflects), smoothed, once that window
+ *    holds ADMISSION_LEAD_MIN_SESSIONS sessions. Every new session admitted
+ *    between reports adds b to x_new at once, so a burst closes admission
+ *    before its load arrives (and only a report brings x_new back down).
+ *    Established sessions and the zones follow x. The windows count the
+ *    last ADMISSION_LEAD_HISTORY reports at most: enough for 2 lead_s =
+ *    20 s from 80 ms report intervals up; shorter intervals cut the older
+ *    window, which then reads fewer sessions, so a larger b: more
+ *    refusal, not less. lead_s should be about the agents' averaging
+ *    window plus one report interval (the default 1 s was measured with
+ *    200 ms reports and a 1 s averaging window).
+ *
+ * Bad input: a load that is NaN, infinite or negative is treated as 1 (a
+ * broken agent must not make the cluster look idle) and counted as
+ * load_invalid; a load above 1 is clamped to 1 and counted as load_clamped;
+ * a server whose weight is not a finite positive number is left out and
+ * counted. A report older than the previous one is ignored and counted;
+ * a report with no usable server is ignored and counted. Before the first
+ * report the load is 0 (everything is admitted). */
+#ifndef SARA_ADMISSION_H
+#define SARA_ADMISSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/config.h"
+
+enum admission_kind { ADMIT_NEW_SESSION = 0, ADMIT_ESTABLISHED, ADMIT_KIND_COUNT };
+
+/* Where x stands against the current thresholds; OFF when disabled. */
+enum admission_zone {
+	ADMISSION_ZONE_OFF = 0,  /* admission disabled: everything admitted */
+	ADMISSION_ZONE_NORMAL,   /* x <= T1: everything admitted */
+	ADMISSION_ZONE_SHED,     /* T1 < x <= T2: new sessions refused with p */
+	ADMISSION_ZONE_CLOSED,   /* T2 < x <= T3: new sessions refused, established admitted */
+	ADMISSION_ZONE_DEGRADE,  /* T3 < x < C: established degraded with p */
+	ADMISSION_ZONE_FULL,     /* x >= C: everything refused */
+	ADMISSION_ZONE_COUNT
+};
+
+enum admission_verdict { ADMISSION_ADMITTED = 0, ADMISSION_REFUSED, ADMISSION_VERDICT_COUNT };
+
+/* Counted input events (reports and their refusals, threshold moves). */
+enum admission_event {
+	ADMISSION_EV_REPORT = 0,       /* cluster reports taken into account */
+	ADMISSION_EV_REPORT_STALE,     /* now_ms earlier than the previous report: ignored */
+	ADMISSION_EV_REPORT_EMPTY,     /* no server with a usable weight: ignored */
+	ADMISSION_EV_LOAD_CLAMPED,     /* a load above 1, taken as 1 */
+	ADMISSION_EV_LOAD_INVALID,     /* NaN, infinite or negative load, taken as 1 */
+	ADMISSION_EV_WEIGHT_INVALID,   /* a server left out for its weight */
+	ADMISSION_EV_THRESHOLDS_MOVED, /* reports that moved T2 and/or T3 down */
+	ADMISSION_EV_THRESHOLDS_RESET, /* reports that put T2 and T3 back */
+	ADMISSION_EV_COUNT
+};
+
+struct admission_thresholds {
+	double t1, t2, t3, c;
+};
+
+/* New sessions admitted between two cluster reports, for the lead. */
+#define ADMISSION_LEAD_HISTORY 256
+#define ADMISSION_LEAD_MIN_SESSIONS 5
+struct admission_interval {
+	uint64_t end_ms;   /* the report that closed it */
+	uint32_t admitted;
+};
+
+struct admission {
+	bool enabled;
+	double alpha;                          /* eq (1): weight of the mean against the variance */
+	double reopen_s;                       /* 0: the refusal of new sessions follows x at once */
+	double lead_s;                         /* 0: new sessions follow x, not x_new */
+	double lead_delta;                     /* x_new - l_c before clamping (see Lead above); 0 when off */
+	double load_per_session;               /* b; 0 until learned */
+	uint32_t admitted_since_report;
+	struct admission_interval intervals[ADMISSION_LEAD_HISTORY]; /* a ring, newest at intervals_head - 1 */
+	uint32_t intervals_head, intervals_count;
+	double refuse_new_floor;               /* the reopening ramp: p for new sessions is at least this */
+	struct admission_thresholds configured; /* as the operator set them */
+	struct admission_thresholds current;    /* after the moves of eq (4) */
+	double cluster_load;    /* l_c of the last report, 0..1 */
+	double dispatcher_load; /* l_d, 0..1 */
+	double load;            /* x = max(l_d, l_c) */
+	bool have_report;
+	uint64_t last_report_ms;
+	uint64_t rng_state;     /* splitmix64 */
+	uint64_t decisions[ADMISSION_VERDICT_COUNT][ADMIT_KIND_COUNT][ADMISSION_ZONE_COUNT];
+	uint64_t events[ADMISSION_EV_COUNT];
+};
+
+/* Copies enabled, T1..C and alpha from cfg (config_load has checked
+ * 0 <= T1 < T2 < T3 < C <= 1); seeds the PRNG with a fixed value. */
+void admission_init(struct admission *adm, const struct sara_config *cfg);
+/* A reload: enabled, alpha, reopen_s and T1..C from cfg. The loads, the
+ * reopening ramp, the PRNG and the counters are kept; thresholds moved by
+ * eq (4) go back to the new configured ones until the next report. */
+void admission_reconfigure(struct admission *adm, const struct sara_config *cfg);
+/* Reseeds the PRNG (tests: a fixed seed; sarad: a random one). */
+void admission_seed(struct admission *adm, uint64_t seed);
+
+/* One round of node load vectors, each reduced to 0..1, for the n servers
+ * that are available now (failed and draining ones left out). weights may
+ * be NULL (all equal). Updates l_c (eq 1), x, and moves or resets the
+ * thresholds (eq 4). now_ms is any monotonic clock in milliseconds. */
+void admission_report_load(struct admission *adm, uint64_t now_ms, const double *server_loads,
+			   const double *weights, unsigned n);
+/* The dispatcher's own load l_d in 0..1 (same clamping); updates x. */
+void admission_report_dispatcher_load(struct admission *adm, double load);
+
+/* True when the packet or session may pass. Every call is counted by
+ * verdict, kind and zone. Disabled: always true (zone OFF). */
+bool admission_decide(struct admission *adm, enum admission_kind kind);
+
+/* x_new: the load eq (2) reads for new sessions (x when the lead is off). */
+double admission_new_session_load(const struct admission *adm);
+/* The refusal probability eq (2) gives now for kind (0 when disabled). */
+double admission_refusal_probability(const struct admission *adm, enum admission_kind kind);
+enum admission_zone admission_zone(const struct admission *adm);
+const char *admission_zone_name(enum admission_zone zone);
+uint64_t admission_count(const struct admission *adm, enum admission_verdict verdict,
+			 enum admission_kind kind, enum admission_zone zone);
+
+/* Every counter, zeros included, in a fixed order, with static names such
+ * as "admission_refused_new_shed" or "admission_load_clamped". */
+void admission_foreach_counter(const struct admission *adm,
+			       void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx);
+
+#endif

@@ -1,0 +1,116 @@
+/* config.h - one cluster's configuration (DESIGN.md section 9): the model,
+ * its defaults and cross-key rules. io/config_file.h reads it from a file. */
+#ifndef SARA_CONFIG_H
+#define SARA_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dpi/netaddr.h"
+
+#define SARA_MAX_VIPS 16
+#define SARA_MAX_PORTS 8
+#define SARA_MAX_SERVERS 64
+#define SARA_ID_MAX 32
+#define SARA_PATH_MAX 256
+
+enum selection_algorithm {
+	SELECT_SHELL = 0,      /* short-term forecasted least loaded (DESIGN 7) */
+	SELECT_ROUND_ROBIN,
+	SELECT_LEAST_SESSIONS,
+	SELECT_HASH,           /* consistent hash of the session key */
+};
+
+enum full_policy { FULL_PASS = 0, FULL_DROP };       /* limits.when_full */
+enum malformed_policy { MALFORMED_PASS = 0, MALFORMED_DROP };
+enum reject_mode { REJECT_DROP = 0, REJECT_503 };             /* admission.reject (SIP) */
+enum rtsp_reject_mode { RTSP_REJECT_DROP = 0, RTSP_REJECT_RESET }; /* admission.rtsp_reject */
+/* admission.policy: SA2C, or the session-unaware baseline of the goodput
+ * experiment (every packet sarad sees dropped with the new-session p). */
+enum admission_policy { ADMISSION_POLICY_SA2C = 0, ADMISSION_POLICY_RANDOM };
+
+struct server_config {
+	char id[SARA_ID_MAX];
+	struct netaddr address;
+	uint32_t mark;   /* fwmark, unique, > 0 */
+	uint32_t table;  /* policy-routing table */
+	double weight;   /* > 0 */
+};
+
+struct sara_config {
+	char path[SARA_PATH_MAX];
+	char name[SARA_ID_MAX * 2];
+	unsigned vip_count;
+	struct netaddr vips[SARA_MAX_VIPS];
+	unsigned sip_port_count, rtsp_port_count;
+	uint16_t sip_ports[SARA_MAX_PORTS];   /* default 5060 */
+	uint16_t rtsp_ports[SARA_MAX_PORTS];  /* default 554, 8554 */
+	unsigned server_count;
+	struct server_config servers[SARA_MAX_SERVERS];
+	struct { uint16_t first, count; bool fail_open; } queue;
+	struct { struct endpoint listen; } gateway;               /* family 0 = unset */
+	struct { struct endpoint listen; uint32_t interval_ms, misses; } agents;
+	char key_file[SARA_PATH_MAX];
+	struct { uint32_t signalling_s, media_s, linger_s; } timeouts;
+	struct { enum selection_algorithm algorithm; uint32_t window, slow_start_s; } selection;
+	struct {
+		bool enabled;
+		enum admission_policy policy;
+		double t1, t2, t3, c, alpha;
+		double reopen_s;           /* new-session refusal falls from 1 to 0 over this at the fastest */
+		double lead_s;             /* how late a new session's load shows in reports; 0: not predicted */
+		enum reject_mode reject;
+		enum rtsp_reject_mode rtsp_reject;
+		uint32_t retry_after_s;
+		uint32_t replies_per_s;    /* 503s and RSTs sent per second at most */
+	} admission;
+	struct {
+		uint32_t flows, sessions;
+		enum full_policy when_full;
+		uint32_t tcp_streams;      /* signalling TCP flows reassembled at once */
+		uint32_t tcp_buffer;       /* bytes buffered per TCP signalling flow */
+		uint32_t fragments;        /* IP datagrams reassembled at once */
+		enum malformed_policy malformed;
+	} limits;
+	struct { char socket[108]; } control;
+};
+
+/* Fills every documented default (no VIPs, no servers). */
+void sara_config_defaults(struct sara_config *cfg);
+
+#define CONFIG_PROBLEM_SITES 2
+/* Where a broken cross-key rule points, as libconfig setting paths: the
+ * deepest setting of path the file has, if it has anchor at all. */
+struct config_site {
+	char anchor[32];     /* "servers", "ports.rtsp", "admission" */
+	char path[96];       /* "servers.[2].mark", "ports.rtsp.[1]" */
+};
+struct config_problem {
+	unsigned site_count;
+	struct config_site sites[CONFIG_PROBLEM_SITES]; /* first usable one wins */
+	char reason[200];
+};
+/* Cross-key rules on a filled config; false with the first broken rule. */
+bool sara_config_check(const struct sara_config *cfg, struct config_problem *problem);
+/* The same, written as "path: reason" (just the reason when cfg->path is
+ * empty, after programmatic set-up in tests). */
+bool sara_config_validate(const struct sara_config *cfg, char *err, size_t err_size);
+const char *selection_algorithm_name(enum selection_algorithm algorithm);
+
+/* Whether next may replace running in a live daemon (SIGHUP). Live keys:
+ * timeouts.*, selection.algorithm, servers' weight, admission.* except
+ * replies_per_s, limits.when_full and limits.malformed. Any other key
+ * differing makes it false, with "KEY changed: restart to apply" in err
+ * (the first one found): the kernel rules, sockets, table sizes and the
+ * servers' indexes that sessions hold were all set up from it. */
+bool sara_config_reload_check(const struct sara_config *running, const struct sara_config *next,
+			 char *err, size_t err_size);
+
+/* Lookups used on the packet path. */
+bool sara_config_is_vip(const struct sara_config *cfg, const struct netaddr *addr);
+int sara_config_server_by_address(const struct sara_config *cfg, const struct netaddr *addr);
+bool sara_config_is_sip_port(const struct sara_config *cfg, uint16_t port);
+bool sara_config_is_rtsp_port(const struct sara_config *cfg, uint16_t port);
+
+#endif

@@ -1,0 +1,25 @@
+/* gateway.h - the gateway role: inspects the servers' outbound signalling
+ * (replies carry the server-side media ports) and turns each message into
+ * announcements for the dispatcher's engine. No I/O. */
+#ifndef SARA_GATEWAY_H
+#define SARA_GATEWAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/config.h"
+#include "engine/signal_facts.h"
+
+struct gateway;
+
+struct gateway *gateway_create(const struct sara_config *cfg, uint64_t now_ms,
+			       char *err, size_t err_size);
+void gateway_destroy(struct gateway *gw);
+/* One outbound IP datagram (from a VIP or a server). Writes at most max
+ * announcements into out and returns how many. */
+size_t gateway_packet(struct gateway *gw, const uint8_t *ip, size_t len, uint64_t now_ms,
+		      struct announcement *out, size_t max);
+void gateway_foreach_counter(const struct gateway *gw,
+			     void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx);
+
+#endif

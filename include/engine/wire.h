@@ -1,0 +1,63 @@
+/* wire.h - authenticated UDP control messages between sara programs
+ * (gateway announcements now, agent reports later): a fixed header, a body,
+ * and a libsodium crypto_auth tag over both. Receivers reject forged,
+ * replayed and stale messages and say which. */
+#ifndef SARA_WIRE_H
+#define SARA_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WIRE_MAGIC 0x53415241u   /* "SARA" */
+#define WIRE_VERSION 1
+#define WIRE_HEADER_SIZE 28      /* magic u32, version u8, type u8, body_len u16,
+				  * sender u32, seq u64, time_ms u64; big-endian */
+#define WIRE_TAG_SIZE 32         /* crypto_auth_BYTES (HMAC-SHA-512-256) */
+#define WIRE_KEY_SIZE 32         /* crypto_auth_KEYBYTES */
+#define WIRE_MAX_MESSAGE 1400    /* one unfragmented datagram */
+#define WIRE_MAX_BODY (WIRE_MAX_MESSAGE - WIRE_HEADER_SIZE - WIRE_TAG_SIZE)
+#define WIRE_MAX_SENDERS 256     /* replay state is kept per sender id */
+#define WIRE_REPLAY_WINDOW 64    /* out-of-order sequence numbers accepted */
+
+enum wire_type { WIRE_ANNOUNCE = 1, WIRE_HEARTBEAT = 2, WIRE_LOAD = 3 };
+
+struct wire_header {
+	uint8_t type;        /* enum wire_type */
+	uint16_t body_len;
+	uint32_t sender;     /* gateway or agent id */
+	uint64_t seq;        /* strictly increasing per sender; a sender starts at
+			      * its wall clock in microseconds, so a restarted
+			      * sender is not taken for a replay */
+	uint64_t time_ms;    /* sender's wall clock (ms since the epoch) */
+};
+
+struct wire_key { uint8_t bytes[WIRE_KEY_SIZE]; };
+
+/* Per-sender replay window (highest sequence seen plus a bitmap). */
+struct wire_replay_entry { uint32_t sender; bool used; uint64_t highest; uint64_t window; };
+struct wire_replay { struct wire_replay_entry senders[WIRE_MAX_SENDERS]; };
+
+enum wire_verdict {
+	WIRE_OK = 0,
+	WIRE_TRUNCATED,      /* shorter than header + tag, or body_len disagrees */
+	WIRE_BAD_MAGIC,      /* not a sara message, or another version */
+	WIRE_FORGED,         /* authentication tag does not verify */
+	WIRE_REPLAYED,       /* sequence number seen before or older than the window */
+	WIRE_STALE,          /* timestamp further than max_skew from our clock */
+	WIRE_TOO_MANY_SENDERS,
+	WIRE_VERDICT_COUNT
+};
+
+/* Header + body + tag into out. Returns the message length, 0 when the body
+ * is too long or cap too small. */
+size_t wire_seal(const struct wire_key *key, const struct wire_header *hdr, const uint8_t *body,
+		 uint8_t *out, size_t cap);
+/* Checks one received datagram. On WIRE_OK fills hdr and points *body into
+ * msg; the replay state is updated only for authentic, fresh messages. */
+enum wire_verdict wire_open(const struct wire_key *key, struct wire_replay *replay, const uint8_t *msg,
+			    size_t len, uint64_t now_wall_ms, uint32_t max_skew_ms, struct wire_header *hdr,
+			    const uint8_t **body);
+const char *wire_verdict_name(enum wire_verdict verdict);  /* a counter name */
+
+#endif

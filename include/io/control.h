@@ -1,0 +1,88 @@
+/* control.h - sarad's control socket: a UNIX stream socket at
+ * control.socket; a client writes one command line, gets one JSON reply,
+ * and the connection closes. Commands: status (everything sarad counts),
+ * servers, sessions [--server ID] [--limit N], drain ID, undrain ID, ping. */
+#ifndef SARA_CONTROL_H
+#define SARA_CONTROL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "io/agent_listener.h"
+#include "io/announce_listener.h"
+#include "io/ct_marks.h"
+#include "engine/engine.h"
+#include "io/nfqueue.h"
+
+#define VERDICT_REASONS 16   /* room for enum verdict_reason */
+#define CONTROL_SESSIONS_LIMIT_DEFAULT 1000u   /* sessions listed without --limit */
+#define CONTROL_SESSIONS_LIMIT_MAX 100000u
+
+/* Verdicts by action (enum verdict_action) and reason; updated with atomic
+ * adds by the queue threads. */
+struct verdict_counts {
+	uint64_t by_action_reason[2][VERDICT_REASONS];
+	uint64_t accepted_unmarked;   /* accepted with no server mark (fail-open routing) */
+	uint64_t connmarks_set;       /* accepts that also wrote the flow's connmark */
+};
+
+/* What the replies read; every pointer except engine may be NULL.
+ * Lock order: the control module takes engine_lock only around engine_*
+ * calls, and never holds it while it calls the agent listener or the
+ * callbacks below (the listener takes engine_lock under its own lock). */
+struct control_view {
+	const char *cluster;
+	uint64_t (*now_ms)(void);     /* the daemon's monotonic clock */
+	uint64_t started_ms;
+	struct engine *engine;
+	pthread_mutex_t *engine_lock;
+	const struct verdict_counts *verdicts;
+	struct nfqueue *const *queues;
+	const uint16_t *queue_nums;
+	unsigned queue_count;
+	struct announce_listener *announcements;
+	const char *announce_listen;  /* "addr:port" text, for the reply */
+	struct agent_listener *agents; /* NULL when agents.listen is unset */
+	const char *agents_listen;    /* "addr:port" text, for the reply */
+	struct ct_marks *ct;
+	/* The daemon's own counters (errors, overflows...). */
+	void (*foreach_daemon_counter)(void *ctx, void (*fn)(void *fn_ctx, const char *name, uint64_t value),
+				       void *fn_ctx);
+	void *daemon_ctx;
+	/* Operator drain ("drain ID" / "undrain ID"): server is an index into
+	 * the engine's cfg->servers, already checked. A drained server takes no
+	 * new sessions; its current sessions stay. Returns 0, or -1 with err
+	 * filled. Called from the control thread without engine_lock held; ctx
+	 * is daemon_ctx. NULL: drain and undrain answer "not supported". */
+	int (*set_drain)(void *ctx, unsigned server, bool drain, char *err, size_t err_size);
+	/* Whether the operator drained server (the "drained" of "servers" and
+	 * of drain's reply); same calling rules. NULL: "drained" is null. */
+	bool (*is_drained)(void *ctx, unsigned server);
+};
+
+struct control;
+
+/* The kernel's own counters for one queue in this network namespace
+ * (/proc/net/netfilter/nfnetlink_queue); found is false when unbound. */
+struct kernel_queue_stats {
+	bool found;
+	unsigned long portid, waiting, copy_mode, copy_range, dropped, user_dropped, id_sequence;
+};
+void control_kernel_queue_stats(uint16_t queue_num, struct kernel_queue_stats *out);
+
+/* Creates the socket (replacing a stale one, refusing a live one). */
+struct control *control_open(const char *path, const struct control_view *view, char *err, size_t err_size);
+/* Serves waiting clients for up to timeout_ms. Returns the number served,
+ * -1 on a fatal socket error (err filled). */
+int control_poll(struct control *c, int timeout_ms, char *err, size_t err_size);
+/* Closes and unlinks the socket. */
+void control_close(struct control *c);
+
+/* The status document (malloc'd, NUL-terminated; NULL when out of memory). */
+char *control_status_json(const struct control_view *view);
+/* The reply to one command line (malloc'd). */
+char *control_handle_command(const struct control_view *view, const char *line, size_t len);
+
+#endif

@@ -1,0 +1,365 @@
+/* admission.c - SA2C (admission.h): cluster load from the servers' load
+ * vectors, moving thresholds, and the probabilistic refusal of sessions. */
+#include "engine/admission.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Smallest span kept between T1 and a moved T2, and between T2 and a moved
+ * T3, so that eq (2)'s divisions stay defined (capped by the configured
+ * span, so a move never raises a threshold). */
+#define THRESHOLD_MIN_GAP 0.01
+#define DEFAULT_SEED 0x5a2c5a2c20071203ull
+/* b's smoothing: the previous value's share at each report. */
+#define LEAD_SMOOTHING 0.7
+
+#define ZONE_NAMES(verdict, kind)                                                  \
+	{ "admission_" verdict "_" kind "_off", "admission_" verdict "_" kind "_normal", \
+	  "admission_" verdict "_" kind "_shed", "admission_" verdict "_" kind "_closed", \
+	  "admission_" verdict "_" kind "_degrade", "admission_" verdict "_" kind "_full" }
+
+static const char *const decision_names[ADMISSION_VERDICT_COUNT][ADMIT_KIND_COUNT][ADMISSION_ZONE_COUNT] = {
+	[ADMISSION_ADMITTED] = { ZONE_NAMES("admitted", "new"), ZONE_NAMES("admitted", "established") },
+	[ADMISSION_REFUSED] = { ZONE_NAMES("refused", "new"), ZONE_NAMES("refused", "established") },
+};
+
+static const char *const event_names[ADMISSION_EV_COUNT] = {
+	[ADMISSION_EV_REPORT] = "admission_reports",
+	[ADMISSION_EV_REPORT_STALE] = "admission_reports_stale",
+	[ADMISSION_EV_REPORT_EMPTY] = "admission_reports_empty",
+	[ADMISSION_EV_LOAD_CLAMPED] = "admission_load_clamped",
+	[ADMISSION_EV_LOAD_INVALID] = "admission_load_invalid",
+	[ADMISSION_EV_WEIGHT_INVALID] = "admission_weight_invalid",
+	[ADMISSION_EV_THRESHOLDS_MOVED] = "admission_thresholds_moved",
+	[ADMISSION_EV_THRESHOLDS_RESET] = "admission_thresholds_reset",
+};
+
+static const char *const zone_names[ADMISSION_ZONE_COUNT] = {
+	[ADMISSION_ZONE_OFF] = "off", [ADMISSION_ZONE_NORMAL] = "normal",
+	[ADMISSION_ZONE_SHED] = "shed", [ADMISSION_ZONE_CLOSED] = "closed",
+	[ADMISSION_ZONE_DEGRADE] = "degrade", [ADMISSION_ZONE_FULL] = "full",
+};
+
+void admission_reconfigure(struct admission *adm, const struct sara_config *cfg)
+{
+	adm->enabled = cfg->admission.enabled;
+	adm->alpha = cfg->admission.alpha;
+	adm->reopen_s = cfg->admission.reopen_s;
+	/* The random baseline asks about every packet, not sessions. */
+	adm->lead_s = cfg->admission.policy == ADMISSION_POLICY_SA2C ? cfg->admission.lead_s : 0;
+	if (!(adm->lead_s > 0)) {
+		/* b too: admissions add it to x_new whatever lead_s says. */
+		adm->lead_delta = 0;
+		adm->load_per_session = 0;
+	}
+	adm->configured.t1 = cfg->admission.t1;
+	adm->configured.t2 = cfg->admission.t2;
+	adm->configured.t3 = cfg->admission.t3;
+	adm->configured.c = cfg->admission.c;
+	adm->current = adm->configured;
+	if (!adm->enabled)
+		adm->refuse_new_floor = 0; /* switched off: no ramp left over for later */
+}
+
+void admission_init(struct admission *adm, const struct sara_config *cfg)
+{
+	memset(adm, 0, sizeof(*adm));
+	admission_reconfigure(adm, cfg);
+	adm->rng_state = DEFAULT_SEED;
+}
+
+void admission_seed(struct admission *adm, uint64_t seed)
+{
+	adm->rng_state = seed;
+}
+
+/* splitmix64 (Steele, Lea, Flood 2014): any seed, including 0, is fine. */
+static uint64_t rng_next(struct admission *adm)
+{
+	uint64_t z = (adm->rng_state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* Uniform in [0, 1). */
+static double rng_uniform(struct admission *adm)
+{
+	return (double)(rng_next(adm) >> 11) * 0x1.0p-53;
+}
+
+/* A reported load brought into 0..1; an unusable value counts as full. */
+static double sane_load(struct admission *adm, double load)
+{
+	if (!isfinite(load) || load < 0) {
+		adm->events[ADMISSION_EV_LOAD_INVALID]++;
+		return 1.0;
+	}
+	if (load > 1) {
+		adm->events[ADMISSION_EV_LOAD_CLAMPED]++;
+		return 1.0;
+	}
+	return load;
+}
+
+static void update_reopening(struct admission *adm, uint64_t elapsed_ms);
+
+/* x = max(l_d, l_c) before the first cluster report is just l_d. */
+static void update_x(struct admission *adm)
+{
+	adm->load = adm->cluster_load > adm->dispatcher_load ? adm->cluster_load : adm->dispatcher_load;
+}
+
+/* x_new (admission.h, Lead): what eq (2) reads for new sessions. */
+static double new_session_load(const struct admission *adm)
+{
+	double cluster = fmin(fmax(adm->cluster_load + adm->lead_delta, 0.0), 1.0);
+	return cluster > adm->dispatcher_load ? cluster : adm->dispatcher_load;
+}
+
+/* Closes the interval of admissions a report ends, then (lead on) learns
+ * b from the window the report reflects and sets x_new's offset from the
+ * admissions since. Intervals are placed by the report that closed them,
+ * so the windows are exact to one report interval. */
+static void update_lead(struct admission *adm, uint64_t now_ms)
+{
+	struct admission_interval *slot = &adm->intervals[adm->intervals_head];
+	uint64_t recent = 0, seen = 0, lead_ms;
+	slot->end_ms = now_ms;
+	slot->admitted = adm->admitted_since_report;
+	adm->admitted_since_report = 0;
+	adm->intervals_head = (adm->intervals_head + 1) % ADMISSION_LEAD_HISTORY;
+	if (adm->intervals_count < ADMISSION_LEAD_HISTORY)
+		adm->intervals_count++;
+	if (!(adm->lead_s > 0)) {
+		adm->lead_delta = 0;
+		return;
+	}
+	lead_ms = (uint64_t)(adm->lead_s * 1000.0);
+	for (uint32_t i = 0; i < adm->intervals_count; i++) {
+		const struct admission_interval *in =
+			&adm->intervals[(adm->intervals_head + ADMISSION_LEAD_HISTORY - 1 - i) % ADMISSION_LEAD_HISTORY];
+		uint64_t age = now_ms - in->end_ms;
+		if (age < lead_ms)
+			recent += in->admitted;
+		else if (age < 2 * lead_ms)
+			seen += in->admitted;
+		else
+			break;
+	}
+	if (seen >= ADMISSION_LEAD_MIN_SESSIONS) {
+		double sample = adm->cluster_load / (double)seen;
+		adm->load_per_session = adm->load_per_session > 0
+						? LEAD_SMOOTHING * adm->load_per_session + (1.0 - LEAD_SMOOTHING) * sample
+						: sample;
+	}
+	/* Only ahead, never below x: a load that lasts longer than its
+	 * sessions' arrival (a server's queue draining) would otherwise read
+	 * as leaving, and admit a burst into a cluster still full (the
+	 * goodput experiment at 3x: x at C, x_new 0.2). */
+	adm->lead_delta = fmax(0.0, adm->load_per_session * ((double)recent - (double)seen));
+}
+
+/* eq (4): T2 linearly, T3 multiplicatively, by the excess of x over each;
+ * reset below T1. */
+static void move_thresholds(struct admission *adm)
+{
+	const struct admission_thresholds *conf = &adm->configured;
+	struct admission_thresholds *cur = &adm->current;
+	double x = adm->load;
+
+	if (x < conf->t1) {
+		if (cur->t2 != conf->t2 || cur->t3 != conf->t3) {
+			cur->t2 = conf->t2;
+			cur->t3 = conf->t3;
+			adm->events[ADMISSION_EV_THRESHOLDS_RESET]++;
+		}
+		return;
+	}
+	double old_t2 = cur->t2, old_t3 = cur->t3;
+	double gap2 = fmin(THRESHOLD_MIN_GAP, conf->t2 - conf->t1);
+	double gap3 = fmin(THRESHOLD_MIN_GAP, conf->t3 - conf->t2);
+	if (x > cur->t2)
+		cur->t2 = fmax(cur->t2 - (x - cur->t2), conf->t1 + gap2);
+	if (x > cur->t3)
+		cur->t3 = cur->t3 * (1.0 - (x - cur->t3));
+	/* T3 stays above T2 even when only T2 moved. */
+	cur->t3 = fmin(old_t3, fmax(cur->t3, cur->t2 + gap3));
+	if (cur->t2 != old_t2 || cur->t3 != old_t3)
+		adm->events[ADMISSION_EV_THRESHOLDS_MOVED]++;
+}
+
+void admission_report_load(struct admission *adm, uint64_t now_ms, const double *server_loads,
+			   const double *weights, unsigned n)
+{
+	double weight_sum = 0, mean = 0, variance = 0;
+
+	if (adm->have_report && now_ms < adm->last_report_ms) {
+		adm->events[ADMISSION_EV_REPORT_STALE]++;
+		return;
+	}
+	/* First pass: weights and the weighted mean. */
+	for (unsigned i = 0; server_loads && i < n; i++) {
+		double w = weights ? weights[i] : 1.0;
+		if (!isfinite(w) || !(w > 0)) {
+			adm->events[ADMISSION_EV_WEIGHT_INVALID]++;
+			continue;
+		}
+		weight_sum += w;
+		mean += w * sane_load(adm, server_loads[i]);
+	}
+	if (!(weight_sum > 0) || !isfinite(weight_sum)) {
+		adm->events[ADMISSION_EV_REPORT_EMPTY]++;
+		return;
+	}
+	mean /= weight_sum;
+	/* Second pass: the weighted (population) variance; the loads are
+	 * re-read without counting their clamping twice. */
+	for (unsigned i = 0; i < n; i++) {
+		double w = weights ? weights[i] : 1.0;
+		double load = server_loads[i];
+		if (!isfinite(w) || !(w > 0))
+			continue;
+		if (!isfinite(load) || load < 0 || load > 1)
+			load = 1.0;
+		variance += w * (load - mean) * (load - mean);
+	}
+	variance /= weight_sum;
+
+	/* eq (1), divided by alpha: the paper's form tops out at alpha when
+	 * every server is fully loaded (variance 0), so with alpha 0.7 and
+	 * T2 0.8 a saturated cluster would never close to new sessions. The
+	 * scale keeps the paper's mix (variance weighs (1 - alpha) / alpha
+	 * against the mean) and makes a saturated cluster read 1. alpha 0 is
+	 * the spread alone, 4 * variance (a variance of 0..1 loads is at most
+	 * 1/4). */
+	double cluster = adm->alpha > 0 ? (adm->alpha * mean + (1.0 - adm->alpha) * variance) / adm->alpha
+					: 4.0 * variance;
+	uint64_t elapsed_ms = adm->have_report ? now_ms - adm->last_report_ms : 0;
+	adm->cluster_load = fmin(fmax(cluster, 0.0), 1.0);
+	adm->have_report = true;
+	adm->last_report_ms = now_ms;
+	adm->events[ADMISSION_EV_REPORT]++;
+	update_x(adm);
+	move_thresholds(adm);
+	update_lead(adm, now_ms);
+	update_reopening(adm, elapsed_ms);
+}
+
+void admission_report_dispatcher_load(struct admission *adm, double load)
+{
+	adm->dispatcher_load = sane_load(adm, load);
+	update_x(adm);
+}
+
+enum admission_zone admission_zone(const struct admission *adm)
+{
+	const struct admission_thresholds *t = &adm->current;
+	double x = adm->load;
+
+	if (!adm->enabled)
+		return ADMISSION_ZONE_OFF;
+	if (x <= t->t1)
+		return ADMISSION_ZONE_NORMAL;
+	if (x <= t->t2)
+		return ADMISSION_ZONE_SHED;
+	if (x <= t->t3)
+		return ADMISSION_ZONE_CLOSED;
+	if (x < t->c)
+		return ADMISSION_ZONE_DEGRADE;
+	return ADMISSION_ZONE_FULL;
+}
+
+const char *admission_zone_name(enum admission_zone zone)
+{
+	return (unsigned)zone < ADMISSION_ZONE_COUNT ? zone_names[zone] : "invalid";
+}
+
+/* eq (2), without the reopening ramp. */
+static double eq2_probability(const struct admission *adm, enum admission_kind kind)
+{
+	const struct admission_thresholds *t = &adm->current;
+	double x = kind == ADMIT_ESTABLISHED ? adm->load : new_session_load(adm);
+
+	if (kind == ADMIT_ESTABLISHED) {
+		if (x <= t->t3)
+			return 0.0;
+		if (x >= t->c)
+			return 1.0;
+		return (x - t->t3) / (t->c - t->t3);
+	}
+	if (x <= t->t1)
+		return 0.0;
+	if (x > t->t2)
+		return 1.0;
+	return (x - t->t1) / (t->t2 - t->t1);
+}
+
+double admission_new_session_load(const struct admission *adm)
+{
+	return new_session_load(adm);
+}
+
+double admission_refusal_probability(const struct admission *adm, enum admission_kind kind)
+{
+	double p;
+	if (!adm->enabled)
+		return 0.0;
+	p = eq2_probability(adm, kind);
+	if (kind != ADMIT_ESTABLISHED && adm->refuse_new_floor > p)
+		p = adm->refuse_new_floor;
+	return p;
+}
+
+/* The reopening ramp, once per cluster report (elapsed_ms since the
+ * previous one): up with eq (2) at once; held while x is above T1 (the
+ * refusal that brought x back into the shed zone is about what the
+ * overload needs); down at 1 / reopen_s per second once x is below T1. */
+static void update_reopening(struct admission *adm, uint64_t elapsed_ms)
+{
+	double target = eq2_probability(adm, ADMIT_NEW_SESSION);
+	double floor = adm->refuse_new_floor;
+	if (adm->reopen_s <= 0)
+		floor = 0;
+	else if (new_session_load(adm) <= adm->current.t1)
+		floor -= (double)elapsed_ms / 1000.0 / adm->reopen_s;
+	adm->refuse_new_floor = fmax(target, fmax(floor, 0.0));
+}
+
+bool admission_decide(struct admission *adm, enum admission_kind kind)
+{
+	if ((unsigned)kind >= ADMIT_KIND_COUNT)
+		kind = ADMIT_NEW_SESSION; /* the stricter rule for an unknown kind */
+	enum admission_zone zone = admission_zone(adm);
+	double p = admission_refusal_probability(adm, kind);
+	/* p = 0 and p = 1 draw nothing, so the stream of draws (and a test's
+	 * expectations) depends only on the probabilistic decisions. */
+	bool refuse = p >= 1.0 || (p > 0.0 && rng_uniform(adm) < p);
+	adm->decisions[refuse ? ADMISSION_REFUSED : ADMISSION_ADMITTED][kind][zone]++;
+	if (!refuse && kind == ADMIT_NEW_SESSION) {
+		if (adm->admitted_since_report < UINT32_MAX)
+			adm->admitted_since_report++;
+		adm->lead_delta += adm->load_per_session; /* 0 while b is unlearned or the lead off */
+	}
+	return !refuse;
+}
+
+uint64_t admission_count(const struct admission *adm, enum admission_verdict verdict,
+			 enum admission_kind kind, enum admission_zone zone)
+{
+	if ((unsigned)verdict >= ADMISSION_VERDICT_COUNT || (unsigned)kind >= ADMIT_KIND_COUNT ||
+	    (unsigned)zone >= ADMISSION_ZONE_COUNT)
+		return 0;
+	return adm->decisions[verdict][kind][zone];
+}
+
+void admission_foreach_counter(const struct admission *adm,
+			       void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx)
+{
+	for (unsigned v = 0; v < ADMISSION_VERDICT_COUNT; v++)
+		for (unsigned k = 0; k < ADMIT_KIND_COUNT; k++)
+			for (unsigned z = 0; z < ADMISSION_ZONE_COUNT; z++)
+				fn(ctx, decision_names[v][k][z], adm->decisions[v][k][z]);
+	for (unsigned e = 0; e < ADMISSION_EV_COUNT; e++)
+		fn(ctx, event_names[e], adm->events[e]);
+}

@@ -1,0 +1,131 @@
+/* agent_msg.c - heartbeat and load-report bodies (agent_msg.h): explicit
+ * big-endian encoding, decoders that check length, flag, host and range. */
+#include "engine/agent_msg.h"
+
+#include "dpi/byte_order.h"
+
+#include <math.h>
+#include <string.h>
+
+size_t agent_heartbeat_encode(const struct agent_heartbeat *hb, uint8_t *out, size_t cap)
+{
+	if (cap < AGENT_HEARTBEAT_SIZE)
+		return 0;
+	put_be32(out, hb->host_id);
+	put_be16(out + 4, hb->seq);
+	out[6] = hb->flag;
+	put_be32(out + 7, hb->timestamp);
+	return AGENT_HEARTBEAT_SIZE;
+}
+
+size_t agent_load_encode(const struct agent_load *load, uint8_t *out, size_t cap)
+{
+	if (cap < AGENT_LOAD_SIZE)
+		return 0;
+	put_be32(out, load->host_id);
+	for (unsigned i = 0; i < AGENT_LOAD_COMPONENTS; i++)
+		put_be16(out + 4 + 2 * i, load->fixed[i]);
+	return AGENT_LOAD_SIZE;
+}
+
+/* Both bodies have a fixed size: anything else is refused, not guessed at. */
+static const char *check_size(size_t len, size_t want)
+{
+	if (len < want)
+		return "agent_truncated";
+	if (len > want)
+		return "agent_trailing_bytes";
+	return NULL;
+}
+
+const char *agent_heartbeat_decode(const uint8_t *buf, size_t len, struct agent_heartbeat *out)
+{
+	struct agent_heartbeat hb;
+	const char *reason = check_size(len, AGENT_HEARTBEAT_SIZE);
+	memset(out, 0, sizeof(*out));
+	if (reason)
+		return reason;
+	memset(&hb, 0, sizeof(hb));
+	hb.host_id = get_be32(buf);
+	hb.seq = get_be16(buf + 4);
+	hb.flag = buf[6];
+	hb.timestamp = get_be32(buf + 7);
+	if (hb.host_id == 0)
+		return "agent_bad_host";
+	if (hb.flag >= AGENT_FLAG_COUNT)
+		return "agent_bad_flag";
+	*out = hb;
+	return NULL;
+}
+
+const char *agent_load_decode(const uint8_t *buf, size_t len, struct agent_load *out)
+{
+	struct agent_load load;
+	const char *reason = check_size(len, AGENT_LOAD_SIZE);
+	memset(out, 0, sizeof(*out));
+	if (reason)
+		return reason;
+	memset(&load, 0, sizeof(load));
+	load.host_id = get_be32(buf);
+	if (load.host_id == 0)
+		return "agent_bad_host";
+	for (unsigned i = 0; i < AGENT_LOAD_COMPONENTS; i++) {
+		load.fixed[i] = get_be16(buf + 4 + 2 * i);
+		/* Our encoder clamps, so a larger value is a broken or hostile
+		 * agent, except the one that says "not counted". */
+		if (load.fixed[i] > AGENT_LOAD_SCALE && load.fixed[i] != AGENT_LOAD_NOT_REPORTED)
+			return "agent_load_out_of_range";
+	}
+	*out = load;
+	return NULL;
+}
+
+uint16_t agent_load_to_fixed(double fraction)
+{
+	if (isnan(fraction) || fraction >= 1.0)
+		return AGENT_LOAD_SCALE;
+	if (!(fraction > 0.0))
+		return 0;
+	return (uint16_t)lround(fraction * AGENT_LOAD_SCALE);
+}
+
+double agent_load_from_fixed(uint16_t fixed)
+{
+	if (fixed == AGENT_LOAD_NOT_REPORTED)
+		return NAN;
+	return (double)fixed / AGENT_LOAD_SCALE;
+}
+
+const char *agent_msg_check_sender(const struct sara_config *cfg, uint32_t wire_sender, uint32_t host_id,
+				   unsigned *server)
+{
+	if (wire_sender == 0 || wire_sender > cfg->server_count)
+		return "agent_unknown_host";
+	/* A key holder may only speak for the host it signs as. */
+	if (host_id != wire_sender)
+		return "agent_host_mismatch";
+	*server = wire_sender - 1;
+	return NULL;
+}
+
+const char *agent_flag_name(uint8_t flag)
+{
+	static const char *const names[AGENT_FLAG_COUNT] = {
+		[AGENT_UP] = "up",
+		[AGENT_APP_DOWN] = "app_down",
+		[AGENT_DRAIN] = "drain",
+	};
+	return flag < AGENT_FLAG_COUNT ? names[flag] : "?";
+}
+
+const char *agent_load_component_name(unsigned component)
+{
+	static const char *const names[AGENT_LOAD_COMPONENTS] = {
+		[AGENT_LOAD_CPU] = "cpu",
+		[AGENT_LOAD_MEMORY] = "memory",
+		[AGENT_LOAD_NETWORK] = "network",
+		[AGENT_LOAD_IO] = "io",
+		[AGENT_LOAD_BACKLOG] = "backlog",
+	};
+	return component < AGENT_LOAD_COMPONENTS ? names[component] : "?";
+}

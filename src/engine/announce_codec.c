@@ -1,0 +1,305 @@
+/* announce_codec.c - struct announcement to and from an explicit big-endian
+ * byte layout (announce_codec.h), and the cluster-ownership check sarad
+ * applies before trusting one. */
+#include "engine/announce_codec.h"
+
+#include <string.h>
+
+#include "dpi/rtsp.h"
+#include "dpi/sip.h"
+
+/*
+ * Layout (version 1), all integers big-endian:
+ *   u8  codec version (1)
+ *   conn:   u8 family (4|6), u8 l4 (6|17), u16 sport, u16 dport,
+ *           src addr (4|16 bytes), dst addr (4|16 bytes)
+ *   facts:  u8 proto (1 sip, 2 rtsp), u8 flags (FACT_*), u8 method,
+ *           u16 status, u8 media_op, u16 key_len, key bytes (no NUL),
+ *           u8 stream_count (<= SIGNAL_MAX_STREAMS), then per stream:
+ *           u8 flags (STREAM_*), u8 family (0|4|6), addr (0|4|16 bytes),
+ *           u16 rtp, u16 rtcp, u16 peer_rtp, u16 peer_rtcp
+ * Address families travel as 4/6, not as the host's AF_* numbers.
+ */
+#define ANNOUNCE_CODEC_VERSION 1
+
+#define FACT_IS_REQUEST 0x01
+#define FACT_CREATES 0x02
+#define FACT_CONFIRMS 0x04
+#define FACT_ENDS 0x08
+#define FACT_ENDS_IF_UNCONFIRMED 0x10
+#define FACT_TRANSACTION_ONLY 0x20
+#define FACT_ALL 0x3f
+
+#define STREAM_ENABLED 0x01
+#define STREAM_MULTICAST 0x02
+#define STREAM_ALL 0x03
+
+#define STATUS_MAX 999
+
+struct writer {
+	uint8_t *p;
+	size_t cap, len;
+	bool overflow;
+};
+
+static void put_bytes(struct writer *w, const void *src, size_t n)
+{
+	if (w->overflow || w->cap - w->len < n) {
+		w->overflow = true;
+		return;
+	}
+	memcpy(w->p + w->len, src, n);
+	w->len += n;
+}
+
+static void put_u8(struct writer *w, uint8_t v)
+{
+	put_bytes(w, &v, 1);
+}
+
+static void put_u16(struct writer *w, uint16_t v)
+{
+	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+	put_bytes(w, b, 2);
+}
+
+static uint8_t wire_family(uint8_t family)
+{
+	return family == NETADDR_IPV4 ? 4 : family == NETADDR_IPV6 ? 6 : 0;
+}
+
+static size_t addr_size(uint8_t family)
+{
+	return family == NETADDR_IPV4 ? 4 : family == NETADDR_IPV6 ? 16 : 0;
+}
+
+size_t announce_encode(const struct announcement *ann, uint8_t *out, size_t cap)
+{
+	const struct flow_key *conn = &ann->conn;
+	const struct signal_facts *f = &ann->facts;
+	struct writer w = { .p = out, .cap = cap };
+	uint8_t flags = 0;
+	size_t key_len = f->key_len;
+	unsigned streams = f->stream_count;
+	/* What the layout cannot represent is a caller bug: refuse it (0)
+	 * rather than send something else. */
+	if (wire_family(conn->family) == 0 || key_len >= SESSION_KEY_MAX || streams > SIGNAL_MAX_STREAMS)
+		return 0;
+	put_u8(&w, ANNOUNCE_CODEC_VERSION);
+	put_u8(&w, wire_family(conn->family));
+	put_u8(&w, conn->l4);
+	put_u16(&w, conn->sport);
+	put_u16(&w, conn->dport);
+	put_bytes(&w, conn->src, addr_size(conn->family));
+	put_bytes(&w, conn->dst, addr_size(conn->family));
+
+	flags |= f->is_request ? FACT_IS_REQUEST : 0;
+	flags |= f->creates_session ? FACT_CREATES : 0;
+	flags |= f->confirms_session ? FACT_CONFIRMS : 0;
+	flags |= f->ends_session ? FACT_ENDS : 0;
+	flags |= f->ends_if_unconfirmed ? FACT_ENDS_IF_UNCONFIRMED : 0;
+	flags |= f->transaction_only ? FACT_TRANSACTION_ONLY : 0;
+	put_u8(&w, f->proto);
+	put_u8(&w, flags);
+	put_u8(&w, f->method);
+	put_u16(&w, f->status);
+	put_u8(&w, f->media_op);
+	put_u16(&w, (uint16_t)key_len);
+	put_bytes(&w, f->key, key_len);
+	put_u8(&w, (uint8_t)streams);
+	for (unsigned i = 0; i < streams; i++) {
+		const struct signal_stream *s = &f->streams[i];
+		uint8_t family = s->addr.family == NETADDR_IPV4 || s->addr.family == NETADDR_IPV6 ? s->addr.family : 0;
+		put_u8(&w, (uint8_t)((s->enabled ? STREAM_ENABLED : 0) | (s->multicast ? STREAM_MULTICAST : 0)));
+		put_u8(&w, wire_family(family));
+		put_bytes(&w, s->addr.bytes, addr_size(family));
+		put_u16(&w, s->rtp_port);
+		put_u16(&w, s->rtcp_port);
+		put_u16(&w, s->peer_rtp_port);
+		put_u16(&w, s->peer_rtcp_port);
+	}
+	return w.overflow ? 0 : w.len;
+}
+
+struct reader {
+	const uint8_t *p;
+	size_t len, pos;
+};
+
+static bool get_bytes(struct reader *r, void *dst, size_t n)
+{
+	if (r->len - r->pos < n)
+		return false;
+	memcpy(dst, r->p + r->pos, n);
+	r->pos += n;
+	return true;
+}
+
+static bool get_u8(struct reader *r, uint8_t *v)
+{
+	return get_bytes(r, v, 1);
+}
+
+static bool get_u16(struct reader *r, uint16_t *v)
+{
+	uint8_t b[2];
+	if (!get_bytes(r, b, 2))
+		return false;
+	*v = (uint16_t)(b[0] << 8 | b[1]);
+	return true;
+}
+
+/* Wire family 0/4/6 to AF_*; false on anything else. */
+static bool host_family(uint8_t wire, uint8_t *family)
+{
+	switch (wire) {
+	case 0: *family = 0; return true;
+	case 4: *family = NETADDR_IPV4; return true;
+	case 6: *family = NETADDR_IPV6; return true;
+	default: return false;
+	}
+}
+
+static unsigned method_count(uint8_t proto)
+{
+	return proto == PROTO_SIP ? SIP_METHOD_COUNT : proto == PROTO_RTSP ? RTSP_METHOD_COUNT : 0;
+}
+
+static const char *decode_facts(struct reader *r, struct signal_facts *f)
+{
+	uint8_t flags, media_op, count;
+	if (!get_u8(r, &f->proto) || !get_u8(r, &flags) || !get_u8(r, &f->method) ||
+	    !get_u16(r, &f->status) || !get_u8(r, &media_op) || !get_u16(r, &f->key_len))
+		return "announce_truncated";
+	if (f->proto != PROTO_SIP && f->proto != PROTO_RTSP)
+		return "announce_bad_proto";
+	if (flags & ~FACT_ALL)
+		return "announce_bad_flags";
+	f->is_request = flags & FACT_IS_REQUEST;
+	f->creates_session = flags & FACT_CREATES;
+	f->confirms_session = flags & FACT_CONFIRMS;
+	f->ends_session = flags & FACT_ENDS;
+	f->ends_if_unconfirmed = flags & FACT_ENDS_IF_UNCONFIRMED;
+	f->transaction_only = flags & FACT_TRANSACTION_ONLY;
+	if (f->method >= method_count(f->proto))
+		return "announce_bad_method";
+	if (f->is_request ? f->status != 0 : f->status > STATUS_MAX)
+		return "announce_bad_status";
+	if (media_op > MEDIA_MERGE)
+		return "announce_bad_media_op";
+	f->media_op = media_op;
+	if (f->key_len >= SESSION_KEY_MAX)
+		return "announce_bad_key";
+	if (!get_bytes(r, f->key, f->key_len))
+		return "announce_truncated";
+	if (memchr(f->key, '\0', f->key_len))
+		return "announce_bad_key";
+	f->key[f->key_len] = '\0';
+	if (!get_u8(r, &count))
+		return "announce_truncated";
+	if (count > SIGNAL_MAX_STREAMS)
+		return "announce_too_many_streams";
+	for (unsigned i = 0; i < count; i++) {
+		struct signal_stream *s = &f->streams[i];
+		uint8_t sflags, family;
+		if (!get_u8(r, &sflags) || !get_u8(r, &family))
+			return "announce_truncated";
+		if (sflags & ~STREAM_ALL)
+			return "announce_bad_stream_flags";
+		if (!host_family(family, &s->addr.family))
+			return "announce_bad_family";
+		s->enabled = sflags & STREAM_ENABLED;
+		s->multicast = sflags & STREAM_MULTICAST;
+		if (!get_bytes(r, s->addr.bytes, addr_size(s->addr.family)) || !get_u16(r, &s->rtp_port) ||
+		    !get_u16(r, &s->rtcp_port) || !get_u16(r, &s->peer_rtp_port) ||
+		    !get_u16(r, &s->peer_rtcp_port))
+			return "announce_truncated";
+		/* An enabled stream is one the engine will pin: it needs a port. */
+		if (s->enabled && s->rtp_port == 0)
+			return "announce_bad_stream";
+	}
+	f->stream_count = count;
+	return NULL;
+}
+
+const char *announce_decode(const uint8_t *buf, size_t len, struct announcement *out)
+{
+	struct reader r = { .p = buf, .len = len };
+	struct flow_key *conn = &out->conn;
+	uint8_t version, family;
+	const char *reason;
+	memset(out, 0, sizeof(*out));
+	reason = "announce_truncated";
+	if (!get_u8(&r, &version))
+		goto fail;
+	if (version != ANNOUNCE_CODEC_VERSION) {
+		reason = "announce_bad_version";
+		goto fail;
+	}
+	if (!get_u8(&r, &family) || !get_u8(&r, &conn->l4) || !get_u16(&r, &conn->sport) ||
+	    !get_u16(&r, &conn->dport))
+		goto fail;
+	if (!host_family(family, &conn->family) || conn->family == 0) {
+		reason = "announce_bad_family";
+		goto fail;
+	}
+	if (conn->l4 != L4_TCP && conn->l4 != L4_UDP) {
+		reason = "announce_bad_l4";
+		goto fail;
+	}
+	if (!get_bytes(&r, conn->src, addr_size(conn->family)) ||
+	    !get_bytes(&r, conn->dst, addr_size(conn->family))) {
+		reason = "announce_truncated";
+		goto fail;
+	}
+	reason = decode_facts(&r, &out->facts);
+	if (reason)
+		goto fail;
+	if (r.pos != len) {
+		reason = "announce_trailing_bytes";
+		goto fail;
+	}
+	return NULL;
+
+fail:
+	/* Nothing half-decoded reaches a caller that ignores the reason. */
+	memset(out, 0, sizeof(*out));
+	return reason;
+}
+
+static bool is_loopback(const struct netaddr *a)
+{
+	static const uint8_t v6_loopback[16] = { [15] = 1 };
+	static const uint8_t v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
+	if (a->family == NETADDR_IPV4)
+		return a->bytes[0] == 127;
+	if (a->family == NETADDR_IPV6)
+		return memcmp(a->bytes, v6_loopback, 16) == 0 ||
+		       (memcmp(a->bytes, v4_mapped, 12) == 0 && a->bytes[12] == 127);
+	return false;
+}
+
+const char *announce_check_cluster(const struct sara_config *cfg, const struct announcement *ann)
+{
+	const struct proto_handler *handler = proto_by_id((enum proto_id)ann->facts.proto);
+	struct endpoint dst;
+	flow_key_dst(&ann->conn, &dst);
+	if (!sara_config_is_vip(cfg, &dst.addr))
+		return "announce_not_vip";
+	if (!handler)
+		return "announce_bad_proto";
+	if (handler->tcp_only && ann->conn.l4 != L4_TCP)
+		return "announce_wrong_transport";
+	if (!handler->is_port(cfg, dst.port))
+		return "announce_not_signalling_port";
+	for (unsigned i = 0; i < ann->facts.stream_count && i < SIGNAL_MAX_STREAMS; i++) {
+		const struct signal_stream *s = &ann->facts.streams[i];
+		/* family 0 means "the signalling peer's address": nothing to check. */
+		if (!s->enabled || s->addr.family == 0)
+			continue;
+		if (netaddr_is_unspecified(&s->addr) || is_loopback(&s->addr) ||
+		    netaddr_is_multicast(&s->addr))
+			return "announce_bad_stream_addr";
+	}
+	return NULL;
+}

@@ -1,0 +1,1340 @@
+/* engine.c - the decision engine (engine.h): flow lookup, signalling
+ * inspection, session bookkeeping, media prediction, expiry and verdicts.
+ * Pure: packets and announcements in, verdicts and hook calls out. */
+#include "engine/engine.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/admission.h"
+#include "engine/counters.h"
+#include "engine/flow_table.h"
+#include "engine/hash.h"
+#include "dpi/ipfrag.h"
+#include "dpi/packet.h"
+#include "engine/select.h"
+#include "engine/session_table.h"
+#include "dpi/tcp_stream.h"
+#include "engine/timer_wheel.h"
+
+/* 4096 slots of 100 ms span 409 s, beyond the longest timer (2 x 60 s plus
+ * linger), so no entry waits in a slot for a later revolution. */
+#define TIMER_SLOTS 4096
+#define TIMER_TICK_MS 100
+#define FRAGMENT_TIMEOUT_MS 5000
+#define REFUSED_KEYS 4096        /* recent refusals remembered for their ACKs */
+#define REFUSED_MEMORY_MS 32000  /* RFC 3261 Timer H: the 503's ACK comes within 64 * T1 */
+
+enum media_side { SIDE_CLIENT = 0, SIDE_SERVER };
+
+struct engine {
+	struct sara_config cfg;
+	struct engine_hooks hooks;
+	struct flow_table flows;
+	struct session_table sessions;
+	struct timer_wheel *flow_timers;
+	struct timer_wheel *session_timers;
+	struct tcp_stream_pool *streams;
+	struct ipfrag_table *fragments;
+	struct selector *selector;
+	struct admission admission;
+	struct counter_set counters;
+	struct engine_stats stats;
+	struct hash_key placement_key; /* sessionless flows: stable across restarts */
+	uint64_t now_ms;
+	uint64_t advanced_tick;  /* timers run once per tick, not per packet */
+	uint32_t last_verdict_session; /* makes engine_session_info O(1) after a verdict */
+	/* Set while one packet is handled: the session its verdict follows. */
+	uint32_t packet_session;
+	/* Fix (test_engine): also set while one packet is handled, so that its
+	 * verdict can say why no session follows it: a message that would have
+	 * started one was refused (REASON_TABLE_FULL, REASON_ADMISSION,
+	 * REASON_NO_SERVER; REASON_SESSION = none), or a message did not parse.
+	 * Before, every sessionless UDP message was REASON_MALFORMED under the
+	 * malformed policy, and limits.when_full never applied to sessions. */
+	/* What admission asks of every packet until the next load report,
+	 * derived there (engine_update_admission), so the per-packet path tests
+	 * one flag instead of the policy, the switch, x and a threshold:
+	 * SA2C above T3 tries established media; the random baseline above T1
+	 * tries every packet. */
+	bool admission_tries_established, admission_tries_every_packet;
+	uint8_t packet_refusal;  /* enum verdict_reason */
+	bool packet_malformed;
+	bool packet_absorbed;    /* a refused request's ACK: dropped, never answered */
+	/* Session keys admission refused lately (hashes, and when), so that
+	 * the ACK a client sends for our 503 is absorbed here: forwarded, it
+	 * would reach a server that never saw the INVITE (and cost it work,
+	 * exactly when the cluster is overloaded). Bounded: a newer refusal
+	 * overwrites the slot. */
+	uint64_t refused_hash[REFUSED_KEYS];
+	uint64_t refused_ms[REFUSED_KEYS];
+};
+
+static void session_end(struct engine *engine, uint32_t sid, bool expired);
+
+/* ---- small helpers ---- */
+
+/* A TCP connection that carried no data yet is only a handshake: spoofed SYN
+ * floods are made of these, so they hold a flow (and an RTSP connection's
+ * session) briefly, and never a reassembly stream. */
+#define HANDSHAKE_ONLY_TIMEOUT_MS 10000u
+
+static bool tcp_handshake_only(const struct flow *f)
+{
+	return f->identity == FLOW_SIGNALLING && f->key.l4 == L4_TCP && !f->tcp_data_seen;
+}
+
+static uint32_t timeout_ms_for(const struct engine *engine, const struct flow *f)
+{
+	if (tcp_handshake_only(f) && engine->cfg.timeouts.signalling_s * 1000u > HANDSHAKE_ONLY_TIMEOUT_MS)
+		return HANDSHAKE_ONLY_TIMEOUT_MS;
+	if (f->identity == FLOW_SIGNALLING || f->identity == FLOW_ANNOUNCED)
+		return engine->cfg.timeouts.signalling_s * 1000u;
+	return engine->cfg.timeouts.media_s * 1000u;
+}
+
+static bool is_cluster_address(const struct engine *engine, const struct netaddr *addr)
+{
+	return sara_config_is_vip(&engine->cfg, addr) || sara_config_server_by_address(&engine->cfg, addr) >= 0;
+}
+
+static void key_endpoints(const struct flow_key *key, struct endpoint *src, struct endpoint *dst)
+{
+	flow_key_src(key, src);
+	flow_key_dst(key, dst);
+}
+
+/* Sessionless traffic (unpredicted flows, orphan messages) is placed by a
+ * keyed hash over available servers, so one client's flows stay together. */
+static int placement_server(struct engine *engine, const void *data, size_t len)
+{
+	unsigned available[SARA_MAX_SERVERS], n = 0;
+	for (unsigned i = 0; i < engine->cfg.server_count; i++)
+		if (selector_is_available(engine->selector, i))
+			available[n++] = i;
+	if (n == 0)
+		return ENGINE_NO_SERVER;
+	return (int)available[hash_bytes(&engine->placement_key, data, len) % n];
+}
+
+/* ---- session <-> flow links ---- */
+
+static void session_attach_flow(struct engine *engine, uint32_t sid, uint32_t fid)
+{
+	struct session *s = &engine->sessions.sessions[sid];
+	struct flow *f = &engine->flows.flows[fid];
+	f->session = sid;
+	f->session_prev = FLOW_NIL;
+	f->session_next = s->flows_head;
+	if (s->flows_head != FLOW_NIL)
+		engine->flows.flows[s->flows_head].session_prev = fid;
+	s->flows_head = fid;
+	s->flow_count++;
+	f->session_serial = s->serial;
+}
+
+static void session_detach_flow(struct engine *engine, uint32_t fid)
+{
+	struct flow *f = &engine->flows.flows[fid];
+	struct session *s;
+	if (f->session == FLOW_NIL)
+		return;
+	s = &engine->sessions.sessions[f->session];
+	if (f->session_prev != FLOW_NIL)
+		engine->flows.flows[f->session_prev].session_next = f->session_next;
+	else
+		s->flows_head = f->session_next;
+	if (f->session_next != FLOW_NIL)
+		engine->flows.flows[f->session_next].session_prev = f->session_prev;
+	s->flow_count--;
+	f->session = FLOW_NIL;
+	f->session_serial = 0;
+	f->session_prev = f->session_next = FLOW_NIL;
+}
+
+static void flow_destroy(struct engine *engine, uint32_t fid)
+{
+	struct flow *f = &engine->flows.flows[fid];
+	/* Only flows the kernel may forward by connmark: signalling always
+	 * crosses into user space, so its connmark never decides anything, and
+	 * clearing it would cost a netlink request per expired flow. */
+	if (engine->hooks.flow_removed &&
+	    (f->identity == FLOW_SECONDARY || f->identity == FLOW_UNPREDICTED))
+		engine->hooks.flow_removed(engine->hooks.ctx, &f->key, f->server);
+	session_detach_flow(engine, fid);
+	if (f->stream) {
+		tcp_stream_close(engine->streams, f->stream);
+		f->stream = NULL;
+	}
+	timer_wheel_cancel(engine->flow_timers, fid);
+	flow_table_remove(&engine->flows, fid);
+}
+
+static uint32_t flow_create(struct engine *engine, const struct flow_key *key, enum flow_match match,
+			    enum flow_identity identity, int server)
+{
+	uint32_t fid = flow_table_alloc(&engine->flows);
+	struct flow *f;
+	if (fid == FLOW_NIL) {
+		counter_add(&engine->counters, "flow_table_full", 1);
+		return FLOW_NIL;
+	}
+	f = &engine->flows.flows[fid];
+	f->key = *key;
+	f->match = (uint8_t)match;
+	f->identity = (uint8_t)identity;
+	f->status = FLOW_NEW;
+	f->server = (int16_t)server;
+	f->last_seen_ms = engine->now_ms;
+	flow_table_insert(&engine->flows, fid);
+	timer_wheel_schedule(engine->flow_timers, fid, engine->now_ms + timeout_ms_for(engine, f));
+	if (identity == FLOW_ANNOUNCED)
+		engine->stats.predictions_made++;
+	else
+		engine->stats.flows_created++;
+	return fid;
+}
+
+/* ---- media prediction ---- */
+
+static void predictions_clear(struct engine *engine, uint32_t sid)
+{
+	uint32_t fid = engine->sessions.sessions[sid].flows_head;
+	while (fid != FLOW_NIL) {
+		uint32_t next = engine->flows.flows[fid].session_next;
+		if (engine->flows.flows[fid].identity == FLOW_ANNOUNCED)
+			flow_destroy(engine, fid);
+		fid = next;
+	}
+}
+
+static void predict_one(struct engine *engine, uint32_t sid, enum flow_match match,
+			const struct netaddr *client, uint16_t client_port,
+			const struct netaddr *server_addr, uint16_t server_port)
+{
+	struct session *s = &engine->sessions.sessions[sid];
+	struct flow_key key;
+	uint32_t fid;
+	memset(&key, 0, sizeof(key));
+	key.l4 = L4_UDP;
+	key.family = client ? client->family : server_addr->family;
+	if (client && server_addr && client->family != server_addr->family)
+		return;
+	if (client) {
+		memcpy(key.src, client->bytes, 16);
+		key.sport = match == MATCH_TO_DEST_FROM_ADDR ? 0 : client_port;
+	}
+	if (server_addr && match != MATCH_FROM_SOURCE) {
+		memcpy(key.dst, server_addr->bytes, 16);
+		key.dport = server_port;
+	}
+	if (match == MATCH_EXACT && flow_table_lookup_exact(&engine->flows, &key) != FLOW_NIL)
+		return; /* already a live flow (or another session's prediction) */
+	fid = flow_create(engine, &key, match, FLOW_ANNOUNCED, s->server);
+	if (fid != FLOW_NIL)
+		session_attach_flow(engine, sid, fid);
+}
+
+/* Rebuilds a session's predictions from what both sides have said: the
+ * exact flow when both ends are known, else the known end as a wildcard. */
+static void predictions_rebuild(struct engine *engine, uint32_t sid)
+{
+	struct session *s = &engine->sessions.sessions[sid];
+	predictions_clear(engine, sid);
+	for (unsigned i = 0; i < s->stream_count; i++) {
+		const struct session_stream *st = &s->streams[i];
+		uint16_t client_ports[2] = { st->client_rtp, st->client_rtcp };
+		uint16_t server_ports[2] = { st->server_rtp, st->server_rtcp };
+		for (unsigned p = 0; p < 2; p++) {
+			bool client_known = client_ports[p] != 0;
+			bool server_known = server_ports[p] != 0;
+			if (p == 1 && client_ports[1] == client_ports[0] && server_ports[1] == server_ports[0])
+				break; /* rtcp-mux: one flow */
+			if (client_known && server_known)
+				predict_one(engine, sid, MATCH_EXACT, &st->client_addr, client_ports[p],
+					    &st->server_addr, server_ports[p]);
+			if (client_known)
+				predict_one(engine, sid, MATCH_FROM_SOURCE, &st->client_addr,
+					    client_ports[p], NULL, 0);
+			if (server_known) {
+				const struct netaddr *from = st->client_addr.family ? &st->client_addr
+										    : &s->peer;
+				if (from->family)
+					predict_one(engine, sid, MATCH_TO_DEST_FROM_ADDR, from, 0,
+						    &st->server_addr, server_ports[p]);
+				else
+					predict_one(engine, sid, MATCH_TO_DEST, NULL, 0,
+						    &st->server_addr, server_ports[p]);
+			}
+		}
+	}
+}
+
+/* Checks the address a side names for its media: clients must not name the
+ * cluster; servers must name a VIP (else media does not cross the
+ * dispatcher). Returns false when the stream is to be ignored. */
+static bool media_address_ok(struct engine *engine, enum media_side side, const struct netaddr *addr)
+{
+	if (side == SIDE_CLIENT) {
+		if (is_cluster_address(engine, addr)) {
+			counter_add(&engine->counters, "media_client_names_cluster", 1);
+			return false;
+		}
+		return true;
+	}
+	if (sara_config_is_vip(&engine->cfg, addr))
+		return true;
+	counter_add(&engine->counters, sara_config_server_by_address(&engine->cfg, addr) >= 0
+					       ? "media_server_direct"
+					       : "media_outside_cluster", 1);
+	return false;
+}
+
+static void stream_set_side(struct session_stream *st, enum media_side side,
+			    const struct netaddr *addr, uint16_t rtp, uint16_t rtcp)
+{
+	if (side == SIDE_CLIENT) {
+		st->client_addr = *addr;
+		st->client_rtp = rtp;
+		st->client_rtcp = rtcp;
+	} else {
+		st->server_addr = *addr;
+		st->server_rtp = rtp;
+		st->server_rtcp = rtcp;
+	}
+}
+
+/* Applies the streams one side described. conn is the signalling flow,
+ * oriented client -> VIP: its ends stand in for absent addresses. */
+static void session_update_media(struct engine *engine, uint32_t sid, const struct signal_facts *facts,
+				 enum media_side side, const struct flow_key *conn)
+{
+	struct session *s = &engine->sessions.sessions[sid];
+	struct endpoint client_end, vip_end;
+	static const struct netaddr none;
+	key_endpoints(conn, &client_end, &vip_end);
+	for (unsigned i = 0; i < facts->stream_count; i++) {
+		const struct signal_stream *fs = &facts->streams[i];
+		struct netaddr addr = fs->addr.family ? fs->addr
+						      : (side == SIDE_CLIENT ? client_end.addr : vip_end.addr);
+		bool usable = fs->enabled && addr.family && media_address_ok(engine, side, &addr);
+		unsigned slot;
+		if (facts->media_op == MEDIA_REPLACE) {
+			slot = i;
+		} else {
+			/* RTSP: a stream is named by the client's RTP port. */
+			uint16_t client_rtp = side == SIDE_CLIENT ? fs->rtp_port : fs->peer_rtp_port;
+			for (slot = 0; slot < s->stream_count; slot++)
+				if (client_rtp && s->streams[slot].client_rtp == client_rtp)
+					break;
+			if (!usable && slot == s->stream_count)
+				continue;
+		}
+		if (slot >= SESSION_MAX_STREAMS) {
+			counter_add(&engine->counters, "media_streams_over_limit", 1);
+			continue;
+		}
+		if (slot >= s->stream_count) {
+			memset(&s->streams[slot], 0, sizeof(s->streams[slot]));
+			s->stream_count = (uint8_t)(slot + 1);
+		}
+		if (usable) {
+			stream_set_side(&s->streams[slot], side, &addr, fs->rtp_port, fs->rtcp_port);
+			if (side == SIDE_SERVER && fs->peer_rtp_port && !s->streams[slot].client_rtp)
+				stream_set_side(&s->streams[slot], SIDE_CLIENT,
+						s->peer.family ? &s->peer : &client_end.addr,
+						fs->peer_rtp_port, fs->peer_rtcp_port);
+		} else {
+			stream_set_side(&s->streams[slot], side, &none, 0, 0);
+		}
+	}
+	if (facts->media_op == MEDIA_REPLACE) {
+		/* m= lines the new description dropped are gone on this side. */
+		for (unsigned slot = facts->stream_count; slot < s->stream_count; slot++)
+			stream_set_side(&s->streams[slot], side, &none, 0, 0);
+	}
+	predictions_rebuild(engine, sid);
+}
+
+/* ---- sessions ---- */
+
+static void session_schedule(struct engine *engine, uint32_t sid)
+{
+	struct session *s = &engine->sessions.sessions[sid];
+	uint64_t at = s->ending ? engine->now_ms + engine->cfg.timeouts.linger_s * 1000ull
+				: s->last_seen_ms + 2ull * engine->cfg.timeouts.signalling_s * 1000ull;
+	timer_wheel_schedule(engine->session_timers, sid, at);
+}
+
+/* admit: the session starts with a client's request the adapter can
+ * still refuse (a UDP message, or the SYN of an RTSP connection). */
+static uint32_t session_create(struct engine *engine, const struct signal_facts *facts,
+			       const char *key, size_t key_len, int pinned_server,
+			       const struct flow_key *conn, bool admit)
+{
+	uint32_t sid;
+	struct session *s;
+	int server = pinned_server;
+	if (admit && engine->cfg.admission.policy == ADMISSION_POLICY_SA2C &&
+	    !admission_decide(&engine->admission, ADMIT_NEW_SESSION)) {
+		uint64_t h = hash_bytes(&engine->placement_key, key, key_len);
+		engine->refused_hash[h % REFUSED_KEYS] = h;
+		engine->refused_ms[h % REFUSED_KEYS] = engine->now_ms;
+		counter_add(&engine->counters, "admission_refused", 1);
+		engine->packet_refusal = REASON_ADMISSION;
+		return SESSION_NIL;
+	}
+	if (server < 0)
+		server = selector_pick(engine->selector, key, key_len);
+	if (server < 0) {
+		counter_add(&engine->counters, "no_server_available", 1);
+		engine->packet_refusal = REASON_NO_SERVER;
+		return SESSION_NIL;
+	}
+	sid = session_table_add(&engine->sessions, (enum proto_id)facts->proto, key, key_len);
+	if (sid == SESSION_NIL) {
+		counter_add(&engine->counters, "session_table_full", 1);
+		engine->packet_refusal = REASON_TABLE_FULL;
+		return SESSION_NIL;
+	}
+	s = &engine->sessions.sessions[sid];
+	s->server = (int16_t)server;
+	s->created_ms = s->last_seen_ms = engine->now_ms;
+	s->transaction_only = facts->transaction_only;
+	if (conn) {
+		struct endpoint client_end, vip_end;
+		key_endpoints(conn, &client_end, &vip_end);
+		s->peer = client_end.addr;
+	}
+	selector_session_added(engine->selector, (unsigned)server);
+	engine->stats.sessions_created++;
+	session_schedule(engine, sid);
+	return sid;
+}
+
+static void session_info_fill(const struct session *s, struct session_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->serial = s->serial;
+	out->proto = s->proto;
+	memcpy(out->key, s->key, s->key_len);
+	out->server = s->server;
+	out->confirmed = s->confirmed;
+	out->ending = s->ending;
+	out->flow_count = s->flow_count;
+	out->created_ms = s->created_ms;
+	out->last_seen_ms = s->last_seen_ms;
+}
+
+static void session_end(struct engine *engine, uint32_t sid, bool expired)
+{
+	struct session *s = &engine->sessions.sessions[sid];
+	if (engine->hooks.session_removed) {
+		struct session_info info;
+		session_info_fill(s, &info);
+		engine->hooks.session_removed(engine->hooks.ctx, &info);
+	}
+	while (s->flows_head != FLOW_NIL)
+		flow_destroy(engine, s->flows_head);
+	if (s->server >= 0)
+		selector_session_removed(engine->selector, (unsigned)s->server);
+	timer_wheel_cancel(engine->session_timers, sid);
+	session_table_remove(&engine->sessions, sid);
+	if (expired)
+		engine->stats.sessions_expired++;
+	else
+		engine->stats.sessions_ended++;
+}
+
+/* The placeholder key of an RTSP control connection before its Session id. */
+static size_t connection_key(const struct flow_key *conn, char *buf, size_t size)
+{
+	struct endpoint src, dst;
+	char a[ENDPOINT_STRLEN], b[ENDPOINT_STRLEN];
+	key_endpoints(conn, &src, &dst);
+	int n = snprintf(buf, size, "conn:%s>%s", endpoint_format(&src, a, sizeof(a)),
+			 endpoint_format(&dst, b, sizeof(b)));
+	return n < 0 ? 0 : ((size_t)n < size ? (size_t)n : size - 1);
+}
+
+/* Finds or makes the session a message belongs to. flow is the signalling
+ * flow it came on (FLOW_NIL for announcements of unseen flows). */
+static uint32_t session_for_message(struct engine *engine, const struct signal_facts *facts,
+				    uint32_t fid, const struct flow_key *conn, enum media_side side,
+				    int pinned_server)
+{
+	struct flow *f = fid != FLOW_NIL ? &engine->flows.flows[fid] : NULL;
+	const struct proto_handler *handler = proto_by_id((enum proto_id)facts->proto);
+	uint32_t sid = SESSION_NIL;
+	if (facts->key_len)
+		sid = session_table_lookup(&engine->sessions, (enum proto_id)facts->proto, facts->key,
+					   facts->key_len);
+	if (handler && handler->tcp_only && f && f->session != FLOW_NIL) {
+		uint32_t conn_sid = f->session;
+		struct session *cs = &engine->sessions.sessions[conn_sid];
+		/* Fix (test_engine): the connection's own session wins over the
+		 * table lookup. Two servers may hand out the same Session id
+		 * (counters, not random ids); the lookup then found the other
+		 * client's session, whose TEARDOWN this client's would send. */
+		if (facts->key_len && cs->key_is_connection) {
+			/* The Session id arrives: the connection's session takes it. */
+			if (session_table_rekey(&engine->sessions, conn_sid, facts->key, facts->key_len))
+				cs->key_is_connection = false;
+			sid = conn_sid;
+		} else if (!facts->key_len ||
+			   (cs->key_len == facts->key_len &&
+			    memcmp(cs->key, facts->key, facts->key_len) == 0)) {
+			sid = conn_sid;
+		}
+	}
+	/* Admission applies to a client's message that can be refused: not
+	 * to the server's side (the gateway's announcements: the server has
+	 * taken the session), and not inside a TCP connection, whose bytes
+	 * reassembly has already taken (dropping the segment would not take
+	 * them back, and the connection, pinned at its SYN, stays). */
+	if (sid == SESSION_NIL && facts->creates_session)
+		sid = session_create(engine, facts, facts->key, facts->key_len, pinned_server, conn,
+				     side == SIDE_CLIENT && (!conn || conn->l4 != L4_TCP));
+	return sid;
+}
+
+/* Applies one message's facts. side: whose message it is. */
+static uint32_t apply_facts(struct engine *engine, const struct signal_facts *facts, uint32_t fid,
+			    const struct flow_key *conn, enum media_side side, int pinned_server)
+{
+	uint32_t sid = session_for_message(engine, facts, fid, conn, side, pinned_server);
+	struct session *s;
+	if (sid == SESSION_NIL && side == SIDE_CLIENT && facts->acknowledges && facts->key_len) {
+		uint64_t h = hash_bytes(&engine->placement_key, facts->key, facts->key_len);
+		if (engine->refused_hash[h % REFUSED_KEYS] == h &&
+		    engine->now_ms - engine->refused_ms[h % REFUSED_KEYS] <= REFUSED_MEMORY_MS) {
+			counter_add(&engine->counters, "admission_ack_absorbed", 1);
+			engine->packet_refusal = REASON_ADMISSION;
+			engine->packet_absorbed = true;
+			return SESSION_NIL;
+		}
+	}
+	if (sid == SESSION_NIL) {
+		counter_add(&engine->counters, facts->proto == PROTO_SIP ? "sip_no_session" : "rtsp_no_session", 1);
+		return SESSION_NIL;
+	}
+	s = &engine->sessions.sessions[sid];
+	s->last_seen_ms = engine->now_ms;
+	if (!s->peer.family && side == SIDE_CLIENT && conn) {
+		struct endpoint client_end, vip_end;
+		key_endpoints(conn, &client_end, &vip_end);
+		s->peer = client_end.addr;
+	}
+	if (facts->confirms_session)
+		s->confirmed = true;
+	if (facts->media_op != MEDIA_NONE)
+		session_update_media(engine, sid, facts, side, conn);
+	if (!s->ending && (facts->ends_session || (facts->ends_if_unconfirmed && !s->confirmed) ||
+			   (s->transaction_only && !facts->is_request && facts->status >= 200))) {
+		s->ending = true;
+		session_schedule(engine, sid);
+	}
+	return sid;
+}
+
+/* ---- timers ---- */
+
+/* A decided media flow whose packets the kernel forwards by connmark: the
+ * engine has not seen them, so the adapter says whether it still flows. */
+static bool media_kept_in_kernel(struct engine *engine, const struct flow *f)
+{
+	if (!engine->hooks.flow_active || f->server < 0)
+		return false;
+	if (f->identity != FLOW_SECONDARY && f->identity != FLOW_UNPREDICTED)
+		return false;
+	return engine->hooks.flow_active(engine->hooks.ctx, &f->key, f->server);
+}
+
+static void flow_timer_expired(void *ctx, uint32_t fid)
+{
+	struct engine *engine = ctx;
+	struct flow *f = &engine->flows.flows[fid];
+	uint64_t timeout = timeout_ms_for(engine, f);
+	if (!f->in_use)
+		return;
+	if (engine->now_ms >= f->last_seen_ms + timeout && media_kept_in_kernel(engine, f)) {
+		counter_add(&engine->counters, "flows_kept_by_kernel", 1);
+		f->last_seen_ms = engine->now_ms;
+		if (f->session != FLOW_NIL)
+			engine->sessions.sessions[f->session].last_seen_ms = engine->now_ms;
+	}
+	if (engine->now_ms < f->last_seen_ms + timeout) {
+		timer_wheel_schedule(engine->flow_timers, fid, f->last_seen_ms + timeout);
+	} else if (engine->now_ms < f->last_seen_ms + 2 * timeout) {
+		f->status = FLOW_INACTIVE;
+		timer_wheel_schedule(engine->flow_timers, fid, f->last_seen_ms + 2 * timeout);
+	} else {
+		uint32_t sid = f->session;
+		bool handshake_only = tcp_handshake_only(f);
+		engine->stats.flows_expired++;
+		flow_destroy(engine, fid);
+		/* An RTSP connection that never spoke takes its session along. */
+		if (handshake_only && sid != FLOW_NIL && engine->sessions.sessions[sid].in_use &&
+		    engine->sessions.sessions[sid].key_is_connection &&
+		    engine->sessions.sessions[sid].flow_count == 0) {
+			counter_add(&engine->counters, "tcp_handshake_only_expired", 1);
+			session_end(engine, sid, true);
+		}
+	}
+}
+
+/* Media packets refresh only their flows; the session's last activity is
+ * the latest of its own and its flows'. */
+static uint64_t session_latest_activity(const struct engine *engine, uint32_t sid)
+{
+	const struct session *s = &engine->sessions.sessions[sid];
+	uint64_t latest = s->last_seen_ms;
+	for (uint32_t fid = s->flows_head; fid != FLOW_NIL; fid = engine->flows.flows[fid].session_next) {
+		const struct flow *f = &engine->flows.flows[fid];
+		bool media = f->identity == FLOW_SECONDARY || f->identity == FLOW_UNPREDICTED;
+		if (media && f->last_seen_ms > latest)
+			latest = f->last_seen_ms;
+	}
+	return latest;
+}
+
+static void session_timer_expired(void *ctx, uint32_t sid)
+{
+	struct engine *engine = ctx;
+	struct session *s = &engine->sessions.sessions[sid];
+	uint64_t idle_limit = 2ull * engine->cfg.timeouts.signalling_s * 1000ull;
+	if (!s->in_use)
+		return;
+	if (!s->ending)
+		s->last_seen_ms = session_latest_activity(engine, sid);
+	if (s->ending) {
+		session_end(engine, sid, false);
+	} else if (engine->now_ms < s->last_seen_ms + idle_limit) {
+		timer_wheel_schedule(engine->session_timers, sid, s->last_seen_ms + idle_limit);
+	} else {
+		session_end(engine, sid, true);
+	}
+}
+
+void engine_advance(struct engine *engine, uint64_t now_ms)
+{
+	if (now_ms < engine->now_ms)
+		now_ms = engine->now_ms; /* the adapter's clock went back: hold time */
+	engine->now_ms = now_ms;
+	if (now_ms / TIMER_TICK_MS == engine->advanced_tick)
+		return;
+	engine->advanced_tick = now_ms / TIMER_TICK_MS;
+	timer_wheel_advance(engine->flow_timers, now_ms, flow_timer_expired, engine);
+	timer_wheel_advance(engine->session_timers, now_ms, session_timer_expired, engine);
+}
+
+/* ---- the packet path ---- */
+
+static void verdict_from_session(struct engine *engine, uint32_t sid, struct verdict *out)
+{
+	const struct session *s = &engine->sessions.sessions[sid];
+	out->session = s->serial;
+	out->server = s->server;
+	engine->last_verdict_session = sid;
+}
+
+/* A message that failed to parse is counted; when its session key could
+ * still be read (a Call-ID before a bad header), it follows its session, so
+ * one bad message does not tear a call apart. */
+static void malformed_message(struct engine *engine, const struct signal_facts *facts,
+			      const char *reason)
+{
+	uint32_t sid;
+	counter_add(&engine->counters, reason, 1);
+	engine->packet_malformed = true;
+	if (!facts->key_len || facts->proto == PROTO_NONE)
+		return;
+	sid = session_table_lookup(&engine->sessions, (enum proto_id)facts->proto, facts->key,
+				   facts->key_len);
+	if (sid != SESSION_NIL) {
+		engine->sessions.sessions[sid].last_seen_ms = engine->now_ms;
+		engine->packet_session = sid;
+	}
+}
+
+/* Inspects every complete message carried by a signalling packet. */
+static void signalling_messages(struct engine *engine, uint32_t fid, const struct packet *pkt,
+				const struct proto_handler *handler)
+{
+	struct flow *f = &engine->flows.flows[fid];
+	struct signal_facts facts;
+	const char *reason;
+	uint32_t sid;
+	if (pkt->key.l4 == L4_UDP) {
+		if (pkt->payload_len == 0)
+			return;
+		reason = handler->inspect(pkt->payload, pkt->payload_len, &facts);
+		if (reason) {
+			malformed_message(engine, &facts, reason);
+			return;
+		}
+		sid = apply_facts(engine, &facts, fid, &pkt->key, SIDE_CLIENT, -1);
+		if (sid != SESSION_NIL)
+			engine->packet_session = sid;
+		return;
+	}
+	/* The SYN's sequence number is kept in the flow, so that a first data
+	 * segment arriving out of order is placed right; the reassembly stream
+	 * is taken only when data arrives, so that a SYN flood cannot use up
+	 * the streams. */
+	if (!f->stream && pkt->payload_len == 0) {
+		if (pkt->tcp_flags & TCP_FLAG_SYN) {
+			f->tcp_isn = pkt->tcp_seq;
+			f->tcp_isn_known = true;
+		}
+		return;
+	}
+	if (pkt->payload_len > 0)
+		f->tcp_data_seen = true; /* its timer, when it fires, applies the longer timeout */
+	if (!f->stream) {
+		f->stream = tcp_stream_open(engine->streams);
+		if (!f->stream) {
+			counter_add(&engine->counters, "tcp_streams_full", 1);
+			return;
+		}
+		if (f->tcp_isn_known && !(pkt->tcp_flags & TCP_FLAG_SYN))
+			tcp_stream_add(f->stream, f->tcp_isn, TCP_FLAG_SYN, NULL, 0);
+	}
+	switch (tcp_stream_add(f->stream, pkt->tcp_seq, pkt->tcp_flags, pkt->payload, pkt->payload_len)) {
+	case TCP_STREAM_OK:
+		break;
+	case TCP_STREAM_OVERFLOW:
+		counter_add(&engine->counters, "tcp_stream_overflow", 1);
+		break;
+	case TCP_STREAM_OOO_LIMIT:
+		/* The packet still reaches the connection's server; we give up on
+		 * the gap rather than stall the stream forever. */
+		counter_add(&engine->counters, "tcp_stream_out_of_order_limit", 1);
+		tcp_stream_resync(f->stream);
+		break;
+	case TCP_STREAM_NO_MEMORY:
+		counter_add(&engine->counters, "tcp_stream_no_memory", 1);
+		break;
+	}
+	for (;;) {
+		const uint8_t *msg;
+		size_t msg_len;
+		enum frame_result r = tcp_stream_next(f->stream, handler->frame, handler->max_message,
+						      &msg, &msg_len);
+		if (r == FRAME_NEED_MORE)
+			break;
+		if (r != FRAME_MESSAGE) {
+			counter_add(&engine->counters, "tcp_stream_unframeable", 1);
+			tcp_stream_resync(f->stream);
+			break;
+		}
+		reason = handler->inspect(msg, msg_len, &facts);
+		tcp_stream_consume(f->stream, msg_len);
+		if (reason) {
+			malformed_message(engine, &facts, reason);
+			continue;
+		}
+		/* A TCP connection reaches one server: its sessions follow it. */
+		sid = apply_facts(engine, &facts, fid, &pkt->key, SIDE_CLIENT, f->server);
+		if (sid != SESSION_NIL)
+			engine->packet_session = sid;
+	}
+	if (pkt->tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST)) {
+		tcp_stream_close(engine->streams, f->stream);
+		f->stream = NULL;
+	}
+}
+
+/* A new signalling flow. TCP connections are pinned to a server at once
+ * (the SYN must go somewhere); RTSP sessions begin with their connection. */
+static uint32_t signalling_flow_create(struct engine *engine, const struct packet *pkt,
+				       const struct proto_handler *handler)
+{
+	uint32_t fid = flow_create(engine, &pkt->key, MATCH_EXACT, FLOW_SIGNALLING, -1);
+	struct flow *f;
+	if (fid == FLOW_NIL)
+		return FLOW_NIL;
+	f = &engine->flows.flows[fid];
+	f->proto = (uint8_t)handler->id;
+	if (pkt->key.l4 != L4_TCP)
+		return fid;
+	if (handler->tcp_only) {
+		char key[SESSION_KEY_MAX];
+		struct signal_facts facts;
+		size_t key_len = connection_key(&pkt->key, key, sizeof(key));
+		uint32_t sid;
+		memset(&facts, 0, offsetof(struct signal_facts, streams));
+		facts.proto = (uint8_t)handler->id;
+		sid = session_create(engine, &facts, key, key_len, -1, &pkt->key, true);
+		if (sid != SESSION_NIL) {
+			engine->sessions.sessions[sid].key_is_connection = true;
+			session_attach_flow(engine, sid, fid);
+			f->server = engine->sessions.sessions[sid].server;
+		} else if (engine->packet_refusal == REASON_TABLE_FULL &&
+			   engine->cfg.limits.when_full == FULL_PASS) {
+			/* Fix (test_engine): pinned without a session, so that the
+			 * connection and the sessions of its messages stay on one
+			 * server. Before, it had no server at all (mark 0). */
+			f->server = (int16_t)placement_server(engine, pkt->key.src, 16);
+		} else {
+			/* Fix (test_engine): refused; forget the flow, so that the
+			 * retried SYN is decided afresh. */
+			timer_wheel_cancel(engine->flow_timers, fid);
+			flow_table_remove(&engine->flows, fid);
+			return FLOW_NIL;
+		}
+	} else {
+		f->server = (int16_t)selector_pick(engine->selector, &pkt->key, sizeof(pkt->key));
+	}
+	return fid;
+}
+
+static void verdict_set_server(struct engine *engine, struct verdict *out, int server)
+{
+	out->server = server;
+	out->mark = server >= 0 && (unsigned)server < engine->cfg.server_count
+			    ? engine->cfg.servers[server].mark
+			    : 0;
+}
+
+static void packet_decided(struct engine *engine, uint32_t fid, const struct packet *pkt,
+			   struct verdict *out)
+{
+	struct flow *f = &engine->flows.flows[fid];
+	const struct proto_handler *handler;
+	out->identity = f->identity;
+	f->last_seen_ms = engine->now_ms;
+	f->status = FLOW_ESTABLISHED;
+	if (f->identity != FLOW_SIGNALLING) {
+		/* A known media packet reads and writes only its flow's first
+		 * cache line: the session's serial is copied there, the session's
+		 * idle timer asks its flows (session_latest_activity) instead of
+		 * being refreshed here, and the per-flow packet count (second
+		 * line) is kept for signalling flows only. */
+		if (f->session != FLOW_NIL) {
+			out->session = f->session_serial;
+			engine->last_verdict_session = f->session;
+			if (f->server < 0)
+				f->server = engine->sessions.sessions[f->session].server;
+			/* Established sessions are degraded only above T3. */
+			if (engine->admission_tries_established &&
+			    !admission_decide(&engine->admission, ADMIT_ESTABLISHED)) {
+				out->action = VERDICT_DROP;
+				out->reason = REASON_ADMISSION;
+				return;
+			}
+		} else {
+			out->reason = REASON_UNPREDICTED;
+		}
+		verdict_set_server(engine, out, f->server);
+		return;
+	}
+	f->packets++;
+	handler = proto_by_id((enum proto_id)f->proto);
+	engine->packet_session = SESSION_NIL;
+	if (handler)
+		signalling_messages(engine, fid, pkt, handler);
+	f = &engine->flows.flows[fid]; /* unchanged, but re-read after callbacks */
+	if (engine->packet_session != SESSION_NIL) {
+		struct session *s = &engine->sessions.sessions[engine->packet_session];
+		verdict_from_session(engine, engine->packet_session, out);
+		f->hint_session = engine->packet_session;
+		f->hint_serial = s->serial;
+		if (f->key.l4 == L4_UDP)
+			f->server = s->server;
+		verdict_set_server(engine, out, pkt->key.l4 == L4_TCP && f->server >= 0 ? f->server
+										      : s->server);
+		return;
+	}
+	/* No complete message (TCP segment, handshake) or an orphan message. */
+	if (f->session != FLOW_NIL) {
+		verdict_from_session(engine, f->session, out);
+	} else if (f->key.l4 == L4_TCP && f->hint_session != FLOW_NIL &&
+		   engine->sessions.sessions[f->hint_session].in_use &&
+		   engine->sessions.sessions[f->hint_session].serial == f->hint_serial) {
+		out->session = f->hint_serial;
+	}
+	if (f->key.l4 == L4_TCP) {
+		out->reason = out->session ? REASON_SESSION : REASON_CONNECTION;
+		/* Fix (test_engine): say why a message got no session. The
+		 * connection keeps its server whatever the policy: reassembly has
+		 * taken the bytes, so dropping the segment would not replay them. */
+		if (!out->session && engine->packet_refusal != REASON_SESSION)
+			out->reason = engine->packet_refusal;
+		verdict_set_server(engine, out, f->server);
+	} else if (engine->packet_refusal != REASON_SESSION) {
+		/* Fix (test_engine): a message that would start a session was
+		 * refused. A full table follows limits.when_full; admission and
+		 * "no server" refusals drop (the client retries). */
+		out->reason = engine->packet_refusal;
+		if (out->reason == REASON_TABLE_FULL && engine->cfg.limits.when_full == FULL_PASS)
+			verdict_set_server(engine, out, placement_server(engine, pkt->key.src, 16));
+		else
+			out->action = VERDICT_DROP;
+		/* A dropped INVITE over UDP is retransmitted (RFC 3261 17.1.1.2),
+		 * which feeds the overload; a 503 with Retry-After stops it. */
+		if (out->reason == REASON_ADMISSION && f->proto == PROTO_SIP && !engine->packet_absorbed &&
+		    engine->cfg.admission.reject == REJECT_503)
+			out->reply = REPLY_SIP_503;
+	} else {
+		/* A UDP message tied to no session: keep one client together.
+		 * Fix (test_engine): only a message that did not parse is
+		 * malformed (and follows limits.malformed); a well-formed one for
+		 * no known session (a BYE after a restart) is sessionless traffic. */
+		out->reason = engine->packet_malformed ? REASON_MALFORMED : REASON_UNPREDICTED;
+		if (engine->packet_malformed && engine->cfg.limits.malformed == MALFORMED_DROP &&
+		    pkt->payload_len > 0) {
+			out->action = VERDICT_DROP;
+			return;
+		}
+		verdict_set_server(engine, out, placement_server(engine, pkt->key.src, 16));
+	}
+}
+
+/* bucket: the packet key's exact-index bucket, or NO_BUCKET. */
+#define NO_BUCKET UINT64_MAX
+
+static void engine_decide(struct engine *engine, const struct packet *pkt, uint64_t bucket,
+			  struct verdict *out)
+{
+	struct endpoint dst_end;
+	uint32_t fid;
+	out->key = pkt->key;
+	engine->packet_refusal = REASON_SESSION;
+	engine->packet_malformed = false;
+	engine->packet_absorbed = false;
+	flow_key_dst(&pkt->key, &dst_end);
+	if (!sara_config_is_vip(&engine->cfg, &dst_end.addr)) {
+		out->reason = REASON_NOT_VIP;
+		return;
+	}
+	/* The goodput experiment's baseline: blind to sessions, every packet
+	 * is refused with the new-session probability (counted as "new"). */
+	if (engine->admission_tries_every_packet && !admission_decide(&engine->admission, ADMIT_NEW_SESSION)) {
+		out->action = VERDICT_DROP;
+		out->reason = REASON_ADMISSION;
+		return;
+	}
+	fid = bucket == NO_BUCKET ? flow_table_lookup_exact(&engine->flows, &pkt->key)
+				  : flow_table_lookup_exact_in(&engine->flows, bucket, &pkt->key);
+	if (fid != FLOW_NIL && engine->flows.flows[fid].identity == FLOW_ANNOUNCED) {
+		engine->flows.flows[fid].identity = FLOW_SECONDARY;
+		engine->stats.predictions_hit++;
+		engine->stats.flows_created++;
+		out->new_flow = true;
+	}
+	if (fid == FLOW_NIL) {
+		/* To a signalling port, or the peer's replies on a connection a
+		 * server opened towards a client's signalling port. */
+		const struct proto_handler *handler = proto_for_port(&engine->cfg, pkt->key.l4, pkt->key.dport);
+		if (!handler)
+			handler = proto_for_port(&engine->cfg, pkt->key.l4, pkt->key.sport);
+		out->new_flow = true;
+		if (handler) {
+			fid = signalling_flow_create(engine, pkt, handler);
+		} else {
+			uint32_t pid = flow_table_lookup_wildcard(&engine->flows, &pkt->key);
+			if (pid != FLOW_NIL) {
+				uint32_t sid = engine->flows.flows[pid].session;
+				engine->stats.predictions_hit++;
+				fid = flow_create(engine, &pkt->key, MATCH_EXACT, FLOW_SECONDARY,
+						  engine->flows.flows[pid].server);
+				if (fid != FLOW_NIL && sid != FLOW_NIL)
+					session_attach_flow(engine, sid, fid);
+			} else {
+				counter_add(&engine->counters, "flow_unpredicted", 1);
+				fid = flow_create(engine, &pkt->key, MATCH_EXACT, FLOW_UNPREDICTED,
+						  placement_server(engine, pkt->key.src, 16));
+			}
+		}
+		if (fid == FLOW_NIL) {
+			/* Fix (test_engine): an RTSP connection whose session was
+			 * refused says why (and is dropped unless the table is
+			 * merely full under when_full = pass). */
+			out->reason = engine->packet_refusal != REASON_SESSION ? engine->packet_refusal
+									    : REASON_TABLE_FULL;
+			/* RTSP has no stateless answer before its connection is up:
+			 * a refused SYN can only be reset (or dropped). */
+			if (out->reason == REASON_ADMISSION && pkt->key.l4 == L4_TCP &&
+			    (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN &&
+			    engine->cfg.admission.rtsp_reject == RTSP_REJECT_RESET)
+				out->reply = REPLY_TCP_RESET;
+			if (engine->cfg.limits.when_full == FULL_DROP || out->reason != REASON_TABLE_FULL)
+				out->action = VERDICT_DROP;
+			else
+				verdict_set_server(engine, out, placement_server(engine, pkt->key.src, 16));
+			return;
+		}
+	}
+	packet_decided(engine, fid, pkt, out);
+}
+
+/* One datagram already decoded into pkt with status (bucket as in
+ * engine_decide: fragments and undecodable packets have none). */
+static void engine_packet_decoded(struct engine *engine, const uint8_t *ip, size_t len,
+				  const struct packet *pkt_in, enum packet_status status, uint64_t bucket,
+				  uint64_t now_ms, struct verdict *out)
+{
+	struct packet pkt = *pkt_in;
+	memset(out, 0, sizeof(*out));
+	out->server = ENGINE_NO_SERVER;
+	engine_advance(engine, now_ms);
+	engine->stats.packets++;
+	engine->stats.bytes += len;
+	if (status == PACKET_FRAGMENT) {
+		bucket = NO_BUCKET;
+		const uint8_t *whole;
+		size_t whole_len;
+		switch (ipfrag_submit(engine->fragments, ip, len, &pkt, engine->now_ms, &whole, &whole_len)) {
+		case IPFRAG_PENDING:
+			out->reason = REASON_FRAGMENT_HELD;
+			return;
+		case IPFRAG_DROPPED:
+			counter_add(&engine->counters, "fragment_dropped", 1);
+			out->reason = REASON_NOT_IP;
+			return;
+		case IPFRAG_COMPLETE:
+			status = packet_decode(whole, whole_len, &pkt);
+			break;
+		}
+	}
+	if (status != PACKET_OK) {
+		counter_add(&engine->counters, packet_status_name(status), 1);
+		out->reason = REASON_NOT_IP;
+		if (engine->cfg.limits.malformed == MALFORMED_DROP && status != PACKET_UNSUPPORTED)
+			out->action = VERDICT_DROP;
+		return;
+	}
+	engine_decide(engine, &pkt, bucket, out);
+}
+
+void engine_packet(struct engine *engine, const uint8_t *ip, size_t len, uint64_t now_ms,
+		   struct verdict *out)
+{
+	struct packet pkt;
+	enum packet_status status = packet_decode(ip, len, &pkt);
+	engine_packet_decoded(engine, ip, len, &pkt, status, NO_BUCKET, now_ms, out);
+}
+
+void engine_packet_batch(struct engine *engine, const struct engine_input *in, size_t count,
+			 uint64_t now_ms, struct verdict *out)
+{
+	while (count > 0) {
+		size_t n = count < ENGINE_BATCH_MAX ? count : ENGINE_BATCH_MAX;
+		struct packet pkt[ENGINE_BATCH_MAX];
+		enum packet_status status[ENGINE_BATCH_MAX];
+		uint64_t bucket[ENGINE_BATCH_MAX];
+		/* Two passes of prefetches (bucket, then the flow it names) before
+		 * the real work: each packet's misses overlap the others'. */
+		for (size_t i = 0; i < n; i++) {
+			status[i] = packet_decode(in[i].ip, in[i].len, &pkt[i]);
+			bucket[i] = NO_BUCKET;
+			if (status[i] == PACKET_OK) {
+				bucket[i] = flow_table_exact_bucket(&engine->flows, &pkt[i].key);
+				flow_table_prefetch_bucket(&engine->flows, bucket[i]);
+			}
+		}
+		for (size_t i = 0; i < n; i++)
+			if (bucket[i] != NO_BUCKET)
+				flow_table_prefetch_chain(&engine->flows, bucket[i]);
+		for (size_t i = 0; i < n; i++)
+			engine_packet_decoded(engine, in[i].ip, in[i].len, &pkt[i], status[i], bucket[i],
+					      now_ms, &out[i]);
+		in += n;
+		out += n;
+		count -= n;
+	}
+}
+
+void engine_announce(struct engine *engine, const struct announcement *ann, uint64_t now_ms)
+{
+	uint32_t fid;
+	int pinned = -1;
+	engine_advance(engine, now_ms);
+	if (ann->facts.proto == PROTO_NONE || ann->facts.proto >= PROTO_COUNT ||
+	    ann->facts.stream_count > SIGNAL_MAX_STREAMS || ann->facts.key_len >= SESSION_KEY_MAX) {
+		counter_add(&engine->counters, "announcement_invalid", 1);
+		return;
+	}
+	fid = flow_table_lookup_exact(&engine->flows, &ann->conn);
+	if (fid != FLOW_NIL && engine->flows.flows[fid].identity != FLOW_SIGNALLING)
+		fid = FLOW_NIL;
+	if (fid != FLOW_NIL && ann->conn.l4 == L4_TCP)
+		pinned = engine->flows.flows[fid].server;
+	counter_add(&engine->counters, "announcements", 1);
+	apply_facts(engine, &ann->facts, fid, &ann->conn, SIDE_SERVER, pinned);
+}
+
+/* ---- life cycle and introspection ---- */
+
+struct engine *engine_create(const struct sara_config *cfg, const struct engine_hooks *hooks,
+			     uint64_t now_ms, char *err, size_t err_size)
+{
+	struct engine *engine = calloc(1, sizeof(*engine));
+	struct hash_key key;
+	if (!engine) {
+		snprintf(err, err_size, "out of memory");
+		return NULL;
+	}
+	if (!sara_config_validate(cfg, err, err_size))
+		goto fail_free_engine;
+	engine->cfg = *cfg;
+	if (hooks)
+		engine->hooks = *hooks;
+	engine->now_ms = now_ms;
+	engine->advanced_tick = now_ms / TIMER_TICK_MS;
+	hash_key_random(&key);
+	memset(&engine->placement_key, 0x37, sizeof(engine->placement_key));
+	if (!flow_table_init(&engine->flows, cfg->limits.flows, &key))
+		goto fail_no_memory;
+	if (!session_table_init(&engine->sessions, cfg->limits.sessions, &key))
+		goto fail_no_memory;
+	engine->flow_timers = timer_wheel_create(cfg->limits.flows, TIMER_SLOTS, TIMER_TICK_MS, now_ms);
+	engine->session_timers = timer_wheel_create(cfg->limits.sessions, TIMER_SLOTS, TIMER_TICK_MS, now_ms);
+	engine->streams = tcp_stream_pool_create(cfg->limits.tcp_streams, cfg->limits.tcp_buffer);
+	engine->fragments = ipfrag_table_create(cfg->limits.fragments, 65535, FRAGMENT_TIMEOUT_MS);
+	engine->selector = selector_create(cfg);
+	if (!engine->flow_timers || !engine->session_timers || !engine->streams ||
+	    !engine->fragments || !engine->selector)
+		goto fail_no_memory;
+	admission_init(&engine->admission, cfg);
+	return engine;
+
+fail_no_memory:
+	snprintf(err, err_size, "cannot reserve tables for %u flows and %u sessions",
+		 cfg->limits.flows, cfg->limits.sessions);
+fail_free_engine:
+	engine_destroy(engine);
+	return NULL;
+}
+
+void engine_destroy(struct engine *engine)
+{
+	if (!engine)
+		return;
+	for (uint32_t i = 0; i < engine->flows.capacity; i++)
+		if (engine->flows.flows[i].in_use && engine->flows.flows[i].stream)
+			tcp_stream_close(engine->streams, engine->flows.flows[i].stream);
+	flow_table_fini(&engine->flows);
+	session_table_fini(&engine->sessions);
+	if (engine->flow_timers)
+		timer_wheel_destroy(engine->flow_timers);
+	if (engine->session_timers)
+		timer_wheel_destroy(engine->session_timers);
+	if (engine->streams)
+		tcp_stream_pool_destroy(engine->streams);
+	if (engine->fragments)
+		ipfrag_table_destroy(engine->fragments);
+	if (engine->selector)
+		selector_destroy(engine->selector);
+	free(engine);
+}
+
+bool engine_session_info(const struct engine *engine, uint64_t serial, struct session_info *out)
+{
+	uint32_t hint = engine->last_verdict_session;
+	if (hint < engine->sessions.capacity && engine->sessions.sessions[hint].in_use &&
+	    engine->sessions.sessions[hint].serial == serial) {
+		session_info_fill(&engine->sessions.sessions[hint], out);
+		return true;
+	}
+	/* Otherwise linear in capacity: for reports and the control socket. */
+	for (uint32_t i = 0; i < engine->sessions.capacity; i++) {
+		const struct session *s = &engine->sessions.sessions[i];
+		if (s->in_use && s->serial == serial) {
+			session_info_fill(s, out);
+			return true;
+		}
+	}
+	return false;
+}
+
+void engine_foreach_session(const struct engine *engine,
+			    bool (*fn)(void *ctx, const struct session_info *session), void *ctx)
+{
+	for (uint32_t i = 0; i < engine->sessions.capacity; i++) {
+		struct session_info info;
+		if (!engine->sessions.sessions[i].in_use)
+			continue;
+		session_info_fill(&engine->sessions.sessions[i], &info);
+		if (!fn(ctx, &info))
+			return;
+	}
+}
+
+bool engine_server_info(const struct engine *engine, unsigned server, struct engine_server_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (server >= engine->cfg.server_count)
+		return false;
+	out->available = selector_is_available(engine->selector, server);
+	out->sessions = selector_sessions(engine->selector, server);
+	out->weight = engine->cfg.servers[server].weight;
+	out->weight_factor = selector_weight_factor(engine->selector, server);
+	out->load_estimate = selector_estimate(engine->selector, server);
+	return true;
+}
+
+void engine_get_stats(const struct engine *engine, struct engine_stats *out)
+{
+	*out = engine->stats;
+	out->flows_in_use = engine->flows.in_use;
+	out->flows_capacity = engine->flows.capacity;
+	out->sessions_in_use = engine->sessions.in_use;
+	out->sessions_capacity = engine->sessions.capacity;
+	out->tcp_streams_in_use = tcp_stream_pool_in_use(engine->streams);
+	out->memory_bytes = sizeof(*engine) + flow_table_memory(&engine->flows) +
+			    session_table_memory(&engine->sessions) +
+			    timer_wheel_memory(engine->flow_timers) +
+			    timer_wheel_memory(engine->session_timers) +
+			    tcp_stream_pool_bytes(engine->streams);
+}
+
+void engine_foreach_counter(const struct engine *engine,
+			    void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx)
+{
+	counter_foreach(&engine->counters, fn, ctx);
+}
+
+void engine_set_server_available(struct engine *engine, unsigned server, bool available)
+{
+	if (server < engine->cfg.server_count)
+		selector_set_available(engine->selector, server, available);
+}
+
+static void flow_move(struct engine *engine, struct flow *f, int server)
+{
+	f->server = (int16_t)server;
+	/* An announced flow has no conntrack entry yet; a seen one may. */
+	if (f->identity != FLOW_ANNOUNCED && engine->hooks.flow_moved)
+		engine->hooks.flow_moved(engine->hooks.ctx, &f->key, server,
+					 engine->cfg.servers[server].mark);
+}
+
+uint32_t engine_server_failed(struct engine *engine, unsigned server)
+{
+	uint32_t moved = 0;
+	if (server >= engine->cfg.server_count)
+		return 0;
+	selector_set_available(engine->selector, server, false);
+	/* One failure is a rare event: a pass over each pool is affordable,
+	 * and keeps the hot path free of per-server lists. */
+	for (uint32_t sid = 0; sid < engine->sessions.capacity; sid++) {
+		struct session *s = &engine->sessions.sessions[sid];
+		int target;
+		if (!s->in_use || s->server != (int)server)
+			continue;
+		target = selector_pick_even(engine->selector);
+		if (target < 0)
+			break;
+		selector_session_removed(engine->selector, server);
+		selector_session_added(engine->selector, (unsigned)target);
+		s->server = (int16_t)target;
+		for (uint32_t fid = s->flows_head; fid != FLOW_NIL; fid = engine->flows.flows[fid].session_next)
+			flow_move(engine, &engine->flows.flows[fid], target);
+		moved++;
+	}
+	for (uint32_t fid = 0; fid < engine->flows.capacity; fid++) {
+		struct flow *f = &engine->flows.flows[fid];
+		int target;
+		if (!f->in_use || f->server != (int)server)
+			continue;
+		/* A session's flow still here was left behind for want of a
+		 * server; a sessionless one is placed again by its source. */
+		if (f->session != FLOW_NIL)
+			target = engine->sessions.sessions[f->session].server;
+		else
+			target = placement_server(engine, f->key.src, 16);
+		if (target >= 0 && target != (int)server)
+			flow_move(engine, f, target);
+	}
+	if (moved)
+		counter_add(&engine->counters, "sessions_repinned", moved);
+	return moved;
+}
+
+void engine_set_server_weight_factor(struct engine *engine, unsigned server, double factor)
+{
+	selector_set_weight_factor(engine->selector, server, factor);
+}
+
+void engine_report_server_load(struct engine *engine, unsigned server, double load)
+{
+	selector_report_load(engine->selector, server, load);
+}
+
+/* The packet path's shortcuts: whether established packets, or (the
+ * random baseline) every packet, must ask admission control at all. */
+static void admission_flags_refresh(struct engine *engine)
+{
+	const struct admission *adm = &engine->admission;
+	bool sa2c = engine->cfg.admission.policy == ADMISSION_POLICY_SA2C;
+	engine->admission_tries_established = sa2c && admission_refusal_probability(adm, ADMIT_ESTABLISHED) > 0;
+	engine->admission_tries_every_packet = !sa2c && admission_refusal_probability(adm, ADMIT_NEW_SESSION) > 0;
+}
+
+void engine_update_admission(struct engine *engine, uint64_t now_ms, double dispatcher_load)
+{
+	double loads[SARA_MAX_SERVERS], weights[SARA_MAX_SERVERS];
+	unsigned n = 0;
+	for (unsigned i = 0; i < engine->cfg.server_count; i++) {
+		double estimate = selector_estimate(engine->selector, i);
+		/* A server without reports yet says nothing about the cluster. */
+		if (!selector_is_available(engine->selector, i) || estimate < 0)
+			continue;
+		loads[n] = estimate;
+		weights[n] = engine->cfg.servers[i].weight *
+			     fmax(selector_weight_factor(engine->selector, i), 0.001);
+		n++;
+	}
+	admission_report_dispatcher_load(&engine->admission, dispatcher_load);
+	if (n > 0)
+		admission_report_load(&engine->admission, now_ms, loads, weights, n);
+	admission_flags_refresh(engine);
+}
+
+bool engine_reconfigure(struct engine *engine, const struct sara_config *cfg, char *err, size_t err_size)
+{
+	if (!sara_config_reload_check(&engine->cfg, cfg, err, err_size))
+		return false;
+	if (!selector_reconfigure(engine->selector, cfg)) {
+		snprintf(err, err_size, "%s: servers' weights not usable", cfg->path);
+		return false;
+	}
+	engine->cfg = *cfg;
+	admission_reconfigure(&engine->admission, cfg);
+	admission_flags_refresh(engine);
+	return true;
+}
+
+const struct admission *engine_admission(const struct engine *engine)
+{
+	return &engine->admission;
+}
+
+const struct sara_config *engine_config(const struct engine *engine)
+{
+	return &engine->cfg;
+}
+
+const char *flow_identity_name(enum flow_identity identity)
+{
+	switch (identity) {
+	case FLOW_SIGNALLING: return "signalling";
+	case FLOW_ANNOUNCED: return "announced";
+	case FLOW_SECONDARY: return "secondary";
+	case FLOW_UNPREDICTED: return "unpredicted";
+	}
+	return "unknown";
+}
+
+const char *verdict_reason_name(enum verdict_reason reason)
+{
+	static const char *const names[] = {
+		"session", "connection", "unpredicted", "not_vip", "not_ip", "fragment_held",
+		"malformed", "table_full", "no_server", "admission",
+	};
+	return (unsigned)reason < sizeof(names) / sizeof(names[0]) ? names[reason] : "unknown";
+}

@@ -1,0 +1,130 @@
+/* proto_sip.c - the SIP descriptor: a parsed SIP message (dpi/sip) turned
+ * into signalling facts (Call-ID key, dialog events, SDP media). */
+#include "engine/signal_facts.h"
+#include "dpi/sip.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Call-IDs longer than a session key keep a prefix plus a digest of the
+ * whole, computed the same way in the dispatcher and the gateway. */
+static void sip_session_key(const struct sip_msg *msg, struct signal_facts *out)
+{
+	unsigned char digest[8];
+	size_t prefix = SESSION_KEY_MAX - 1 - 1 - 2 * sizeof(digest);
+	if (msg->call_id_len < SESSION_KEY_MAX) {
+		memcpy(out->key, msg->call_id, msg->call_id_len);
+		out->key[msg->call_id_len] = '\0';
+		out->key_len = (uint16_t)msg->call_id_len;
+		return;
+	}
+	crypto_generichash(digest, sizeof(digest), (const unsigned char *)msg->call_id,
+			   msg->call_id_len, NULL, 0);
+	memcpy(out->key, msg->call_id, prefix);
+	out->key[prefix] = '~';
+	for (size_t i = 0; i < sizeof(digest); i++)
+		snprintf(out->key + prefix + 1 + 2 * i, 3, "%02x", digest[i]);
+	out->key_len = (uint16_t)(prefix + 1 + 2 * sizeof(digest));
+}
+
+static void sip_media(const struct sdp_info *sdp, struct signal_facts *out)
+{
+	out->media_op = MEDIA_REPLACE;
+	out->stream_count = (uint8_t)(sdp->media_count < SIGNAL_MAX_STREAMS ? sdp->media_count
+									   : SIGNAL_MAX_STREAMS);
+	for (unsigned i = 0; i < out->stream_count; i++) {
+		const struct sdp_stream *m = &sdp->media[i];
+		struct signal_stream *s = &out->streams[i];
+		s->addr = m->addr;
+		s->rtp_port = m->rtp_port;
+		s->rtcp_port = m->rtcp_port;
+		s->multicast = netaddr_is_multicast(&m->addr);
+		/* c=0.0.0.0 is RFC 2543 hold: no media flows from this side. */
+		s->enabled = m->rtp_port != 0 && m->is_udp && !s->multicast &&
+			     !netaddr_is_unspecified(&m->addr);
+	}
+}
+
+static bool sip_transaction_only(enum sip_method method)
+{
+	switch (method) {
+	case SIP_OPTIONS: case SIP_REGISTER: case SIP_MESSAGE: case SIP_PUBLISH:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static const char *sip_inspect(const uint8_t *msg, size_t len, struct signal_facts *out)
+{
+	static struct sip_msg parsed; /* large (SDP); the engine is single-threaded */
+	static const char *const reasons[SIP_STATUS_COUNT] = {
+		[SIP_ERR_EMPTY] = "sip_empty",
+		[SIP_ERR_NOT_SIP] = "sip_not_sip",
+		[SIP_ERR_TRUNCATED] = "sip_truncated",
+		[SIP_ERR_OVERSIZED] = "sip_oversized",
+		[SIP_ERR_BINARY] = "sip_binary",
+		[SIP_ERR_BAD_CONTENT_LENGTH] = "sip_bad_content_length",
+		[SIP_ERR_DUPLICATE_HEADER] = "sip_duplicate_header",
+		[SIP_ERR_NO_CALL_ID] = "sip_no_call_id",
+		[SIP_ERR_CALL_ID_TOO_LONG] = "sip_call_id_too_long",
+		[SIP_ERR_BAD_CSEQ] = "sip_bad_cseq",
+		[SIP_ERR_PARSE] = "sip_parse_error",
+	};
+	enum sip_status status = sip_parse_fast(msg, len, &parsed);
+	memset(out, 0, offsetof(struct signal_facts, streams));
+	out->proto = PROTO_SIP;
+	if (status != SIP_PARSE_OK) {
+		/* The parser keeps a Call-ID it could read before failing. */
+		if (parsed.call_id_len)
+			sip_session_key(&parsed, out);
+		return (unsigned)status < SIP_STATUS_COUNT && reasons[status] ? reasons[status]
+									       : "sip_error";
+	}
+	out->is_request = parsed.is_request;
+	out->method = (uint8_t)parsed.method;
+	out->status = (uint16_t)parsed.status;
+	sip_session_key(&parsed, out);
+	if (parsed.is_request) {
+		switch (parsed.method) {
+		case SIP_ACK:
+			out->confirms_session = true;
+			out->acknowledges = true;
+			break;
+		case SIP_BYE:
+		case SIP_CANCEL:
+			out->ends_session = true;
+			break;
+		case SIP_PRACK:
+		case SIP_UPDATE:
+		case SIP_INFO:
+			break; /* in-dialog only */
+		default:
+			out->creates_session = true;
+			out->transaction_only = sip_transaction_only(parsed.method);
+			break;
+		}
+	} else if (parsed.method == SIP_INVITE) {
+		out->confirms_session = parsed.status >= 200 && parsed.status < 300;
+		out->ends_if_unconfirmed = parsed.status >= 300;
+	}
+	if (parsed.has_sdp)
+		sip_media(&parsed.sdp, out);
+	return NULL;
+}
+
+static bool sip_is_port(const struct sara_config *cfg, uint16_t port)
+{
+	return sara_config_is_sip_port(cfg, port);
+}
+
+const struct proto_handler proto_sip = {
+	.id = PROTO_SIP,
+	.name = "sip",
+	.tcp_only = false,
+	.max_message = SIP_MAX_MESSAGE,
+	.frame = sip_frame,
+	.inspect = sip_inspect,
+	.is_port = sip_is_port,
+};

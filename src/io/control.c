@@ -1,0 +1,987 @@
+/* control.c - sarad's control socket (control.h): one command line in,
+ * one JSON document out: status, servers, sessions, drain and undrain. */
+#include "io/control.h"
+
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "engine/admission.h"
+
+#define COMMAND_MAX 256
+#define CLIENT_TIMEOUT_MS 1000
+#define CLIENTS_PER_POLL 16
+#define JSON_MAX (4u << 20)   /* a status document never grows past this */
+#define COMMAND_WORDS 8       /* "sessions --server ID --limit N" and room for mistakes */
+#define ERROR_TEXT_MAX 4096   /* an error message, with every server id listed */
+/* A session listing is the one reply that grows with the table: it stops
+ * (truncated, "size") before passing SESSIONS_JSON_MAX, so even --limit
+ * CONTROL_SESSIONS_LIMIT_MAX with hostile keys stays bounded. */
+#define SESSIONS_JSON_MAX (32u << 20)
+/* The most one listed session can take: its key escaped (\u00XX, six bytes
+ * per byte), its server id, and the numbers and names around them. */
+#define SESSION_JSON_WORST (6u * SESSION_KEY_MAX + 6u * SARA_ID_MAX + 320u)
+#define SESSIONS_TAIL_ROOM 512u /* the counts after the list */
+#define CONTROL_COMMANDS_JSON "[\"status\", \"servers\", \"sessions\", \"drain\", \"undrain\", \"ping\"]"
+
+struct control {
+	int fd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct control_view view;
+};
+
+/* ---- a bounded JSON text buffer ---- */
+
+struct json {
+	char *text;
+	size_t len, cap;
+	size_t max;           /* 0: JSON_MAX */
+	bool failed;
+	bool need_comma;      /* a value was written at the current nesting level */
+};
+
+static void json_raw(struct json *j, const char *s, size_t n)
+{
+	if (j->failed)
+		return;
+	if (j->cap - j->len <= n) {
+		size_t cap = j->cap ? j->cap : 1024;
+		char *fresh;
+		while (cap - j->len <= n)
+			cap *= 2;
+		if (cap > (j->max ? j->max : JSON_MAX) || !(fresh = realloc(j->text, cap))) {
+			j->failed = true;
+			return;
+		}
+		j->text = fresh;
+		j->cap = cap;
+	}
+	memcpy(j->text + j->len, s, n);
+	j->len += n;
+	j->text[j->len] = '\0';
+}
+
+static void json_printf(struct json *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void json_printf(struct json *j, const char *fmt, ...)
+{
+	char buf[128];
+	va_list ap;
+	int n;
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		json_raw(j, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+/* Every byte outside printable ASCII is written as \u00XX: session keys
+ * come from the wire and need not be UTF-8, and the reply must stay valid
+ * JSON (a client reads each \u00XX back as the byte XX). */
+static void json_string(struct json *j, const char *s)
+{
+	json_raw(j, "\"", 1);
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			char esc[2] = { '\\', (char)c };
+			json_raw(j, esc, 2);
+		} else if (c < 0x20 || c >= 0x7f) {
+			json_printf(j, "\\u%04x", c);
+		} else {
+			json_raw(j, s, 1);
+		}
+	}
+	json_raw(j, "\"", 1);
+}
+
+static void json_sep(struct json *j)
+{
+	if (j->need_comma)
+		json_raw(j, ", ", 2);
+	j->need_comma = true;
+}
+
+static void json_key(struct json *j, const char *key)
+{
+	json_sep(j);
+	json_string(j, key);
+	json_raw(j, ": ", 2);
+}
+
+static void json_open(struct json *j, const char *key, char bracket)
+{
+	if (key)
+		json_key(j, key);
+	else
+		json_sep(j);
+	json_raw(j, &bracket, 1);
+	j->need_comma = false;
+}
+
+static void json_close(struct json *j, char bracket)
+{
+	json_raw(j, &bracket, 1);
+	j->need_comma = true;
+}
+
+static void json_u64(struct json *j, const char *key, uint64_t value)
+{
+	json_key(j, key);
+	json_printf(j, "%llu", (unsigned long long)value);
+}
+
+/* The finished document (malloc'd), or NULL when it did not fit. */
+static char *json_finish(struct json *j)
+{
+	json_raw(j, "\n", 1);
+	if (j->failed) {
+		free(j->text);
+		return NULL;
+	}
+	return j->text;
+}
+
+static void json_bool(struct json *j, const char *key, bool value)
+{
+	json_key(j, key);
+	json_raw(j, value ? "true" : "false", value ? 4 : 5);
+}
+
+static void json_null(struct json *j, const char *key)
+{
+	json_key(j, key);
+	json_raw(j, "null", 4);
+}
+
+/* A fraction or weight with three decimals; null when not a number. */
+static void json_real(struct json *j, const char *key, double value)
+{
+	json_key(j, key);
+	if (isfinite(value))
+		json_printf(j, "%.3f", value);
+	else
+		json_raw(j, "null", 4);
+}
+
+static void json_counter_cb(void *ctx, const char *name, uint64_t value)
+{
+	json_u64(ctx, name, value);
+}
+
+/* ---- status ---- */
+
+void control_kernel_queue_stats(uint16_t num, struct kernel_queue_stats *out)
+{
+	FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "r");
+	unsigned long q;
+	memset(out, 0, sizeof(*out));
+	if (!f)
+		return;
+	while (fscanf(f, "%lu %lu %lu %lu %lu %lu %lu %lu %*d", &q, &out->portid, &out->waiting, &out->copy_mode,
+		      &out->copy_range, &out->dropped, &out->user_dropped, &out->id_sequence) == 8) {
+		if (q == num) {
+			out->found = true;
+			break;
+		}
+	}
+	fclose(f);
+}
+
+static uint64_t load_u64(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static void status_engine(struct json *j, const struct control_view *v)
+{
+	struct engine_stats st;
+	if (v->engine_lock)
+		pthread_mutex_lock(v->engine_lock);
+	engine_get_stats(v->engine, &st);
+	json_open(j, "engine", '{');
+	json_u64(j, "packets", st.packets);
+	json_u64(j, "bytes", st.bytes);
+	json_u64(j, "flows_created", st.flows_created);
+	json_u64(j, "sessions_created", st.sessions_created);
+	json_u64(j, "sessions_ended", st.sessions_ended);
+	json_u64(j, "sessions_expired", st.sessions_expired);
+	json_u64(j, "flows_expired", st.flows_expired);
+	json_u64(j, "predictions_made", st.predictions_made);
+	json_u64(j, "predictions_hit", st.predictions_hit);
+	json_u64(j, "flows_in_use", st.flows_in_use);
+	json_u64(j, "flows_capacity", st.flows_capacity);
+	json_u64(j, "sessions_in_use", st.sessions_in_use);
+	json_u64(j, "sessions_capacity", st.sessions_capacity);
+	json_u64(j, "tcp_streams_in_use", st.tcp_streams_in_use);
+	json_u64(j, "memory_bytes", st.memory_bytes);
+	json_close(j, '}');
+	json_open(j, "counters", '{');
+	engine_foreach_counter(v->engine, json_counter_cb, j);
+	json_close(j, '}');
+	if (v->engine_lock)
+		pthread_mutex_unlock(v->engine_lock);
+}
+
+static void json_thresholds(struct json *j, const char *key, const struct admission_thresholds *t)
+{
+	json_open(j, key, '{');
+	json_real(j, "t1", t->t1);
+	json_real(j, "t2", t->t2);
+	json_real(j, "t3", t->t3);
+	json_real(j, "c", t->c);
+	json_close(j, '}');
+}
+
+/* SA2C: where x stands, the thresholds as moved, and every decision. */
+static void status_admission(struct json *j, const struct control_view *v)
+{
+	enum admission_policy policy;
+	struct admission adm;
+	/* Both copied under the lock: a reload (SIGHUP) may change them. */
+	if (v->engine_lock)
+		pthread_mutex_lock(v->engine_lock);
+	adm = *engine_admission(v->engine);
+	policy = engine_config(v->engine)->admission.policy;
+	if (v->engine_lock)
+		pthread_mutex_unlock(v->engine_lock);
+	json_open(j, "admission", '{');
+	json_bool(j, "enabled", adm.enabled);
+	json_key(j, "policy");
+	json_string(j, policy == ADMISSION_POLICY_RANDOM ? "random" : "sa2c");
+	json_key(j, "zone");
+	json_string(j, admission_zone_name(admission_zone(&adm)));
+	json_real(j, "load", adm.load);
+	json_real(j, "cluster_load", adm.cluster_load);
+	json_real(j, "dispatcher_load", adm.dispatcher_load);
+	json_real(j, "new_session_load", admission_new_session_load(&adm));
+	json_real(j, "lead_s", adm.lead_s);
+	json_real(j, "load_per_session", adm.load_per_session);
+	json_real(j, "refuse_new_p", admission_refusal_probability(&adm, ADMIT_NEW_SESSION));
+	json_real(j, "refuse_established_p", admission_refusal_probability(&adm, ADMIT_ESTABLISHED));
+	json_real(j, "reopen_s", adm.reopen_s);
+	json_real(j, "refuse_new_floor", adm.refuse_new_floor);
+	json_thresholds(j, "thresholds", &adm.current);
+	json_thresholds(j, "configured", &adm.configured);
+	json_open(j, "counters", '{');
+	admission_foreach_counter(&adm, json_counter_cb, j);
+	json_close(j, '}');
+	json_close(j, '}');
+}
+
+static void status_verdicts(struct json *j, const struct verdict_counts *vc)
+{
+	static const char *const actions[2] = { "accept", "drop" };
+	json_open(j, "verdicts", '{');
+	for (unsigned a = 0; a < 2; a++) {
+		json_open(j, actions[a], '{');
+		for (unsigned r = 0; r < VERDICT_REASONS; r++) {
+			uint64_t n = load_u64(&vc->by_action_reason[a][r]);
+			if (n)
+				json_u64(j, verdict_reason_name((enum verdict_reason)r), n);
+		}
+		json_close(j, '}');
+	}
+	json_u64(j, "accepted_unmarked", load_u64(&vc->accepted_unmarked));
+	json_u64(j, "connmarks_set", load_u64(&vc->connmarks_set));
+	json_close(j, '}');
+}
+
+static void status_queues(struct json *j, const struct control_view *v)
+{
+	json_open(j, "queues", '[');
+	for (unsigned i = 0; i < v->queue_count; i++) {
+		struct nfqueue_stats st;
+		struct kernel_queue_stats k;
+		memset(&st, 0, sizeof(st));
+		if (v->queues && v->queues[i])
+			nfqueue_get_stats(v->queues[i], &st);
+		control_kernel_queue_stats(v->queue_nums[i], &k);
+		json_open(j, NULL, '{');
+		json_u64(j, "num", v->queue_nums[i]);
+		json_u64(j, "received", st.received);
+		json_u64(j, "batches", st.batches);
+		json_u64(j, "verdicts", st.verdicts);
+		json_u64(j, "verdict_errors", st.verdict_errors);
+		json_u64(j, "enobufs", st.enobufs);
+		if (k.found) {
+			json_u64(j, "kernel_waiting", k.waiting);
+			json_u64(j, "kernel_dropped", k.dropped);       /* queue full */
+			json_u64(j, "kernel_user_dropped", k.user_dropped); /* socket buffer full */
+			json_u64(j, "kernel_id_sequence", k.id_sequence);
+		}
+		json_close(j, '}');
+	}
+	json_close(j, ']');
+}
+
+static void status_announcements(struct json *j, const struct control_view *v)
+{
+	struct announce_listener_stats st;
+	json_open(j, "announcements", '{');
+	if (!v->announcements) {
+		json_key(j, "enabled");
+		json_raw(j, "false", 5);
+		json_close(j, '}');
+		return;
+	}
+	announce_listener_get_stats(v->announcements, &st);
+	json_key(j, "enabled");
+	json_raw(j, "true", 4);
+	if (v->announce_listen) {
+		json_key(j, "listen");
+		json_string(j, v->announce_listen);
+	}
+	json_u64(j, "received", st.received);
+	json_u64(j, "accepted", st.accepted);
+	json_u64(j, "rejected", st.rejected);
+	json_open(j, "rejects", '{');
+	announce_listener_foreach_reject(v->announcements, json_counter_cb, j);
+	json_close(j, '}');
+	json_close(j, '}');
+}
+
+/* The node agents' listener and each server's health as sarad sees it. */
+static void status_agents(struct json *j, const struct control_view *v, uint64_t now)
+{
+	struct agent_listener_stats st;
+	json_open(j, "agents", '{');
+	json_key(j, "enabled");
+	if (!v->agents) {
+		json_raw(j, "false", 5);
+		json_close(j, '}');
+		return;
+	}
+	json_raw(j, "true", 4);
+	if (v->agents_listen) {
+		json_key(j, "listen");
+		json_string(j, v->agents_listen);
+	}
+	agent_listener_get_stats(v->agents, &st);
+	json_u64(j, "received", st.received);
+	json_u64(j, "heartbeats", st.heartbeats);
+	json_u64(j, "loads", st.loads);
+	json_u64(j, "rejected", st.rejected);
+	json_open(j, "rejects", '{');
+	agent_listener_foreach_reject(v->agents, json_counter_cb, j);
+	json_close(j, '}');
+	json_open(j, "health", '{');
+	agent_listener_foreach_health_counter(v->agents, json_counter_cb, j);
+	json_close(j, '}');
+	json_close(j, '}');
+
+	json_open(j, "servers", '[');
+	for (unsigned i = 0; i < agent_listener_server_count(v->agents); i++) {
+		struct server_health_info info;
+		if (!agent_listener_server_info(v->agents, i, now, &info))
+			continue;
+		json_open(j, NULL, '{');
+		json_key(j, "id");
+		json_string(j, agent_listener_server_id(v->agents, i));
+		json_key(j, "state");
+		json_string(j, server_state_name(info.state));
+		json_key(j, "cause");
+		json_string(j, server_cause_name(info.cause));
+		json_key(j, "heard");
+		json_raw(j, info.heard ? "true" : "false", info.heard ? 4 : 5);
+		json_u64(j, "last_heartbeat_age_ms", info.last_beat_age_ms);
+		json_key(j, "weight_factor");
+		json_printf(j, "%.3f", info.weight_factor);
+		json_key(j, "load");
+		if (info.has_load)
+			json_printf(j, "%.4f", info.load);
+		else
+			json_raw(j, "null", 4);
+		json_u64(j, "hold_down_ms", info.hold_down_ms);
+		json_u64(j, "heartbeats", info.heartbeats);
+		json_u64(j, "heartbeats_lost", info.lost);
+		json_u64(j, "loads", info.loads);
+		json_close(j, '}');
+	}
+	json_close(j, ']');
+}
+
+static void status_conntrack(struct json *j, const struct control_view *v)
+{
+	struct ct_marks_stats st;
+	if (!v->ct)
+		return;
+	ct_marks_get_stats(v->ct, &st);
+	json_open(j, "conntrack", '{');
+	json_u64(j, "updates", st.updates);
+	json_u64(j, "missing", st.missing);
+	json_u64(j, "errors", st.errors);
+	json_u64(j, "queries", st.queries);
+	json_close(j, '}');
+}
+
+char *control_status_json(const struct control_view *v)
+{
+	struct json j = { 0 };
+	uint64_t now = v->now_ms ? v->now_ms() : v->started_ms;
+	json_open(&j, NULL, '{');
+	json_key(&j, "cluster");
+	json_string(&j, v->cluster ? v->cluster : "");
+	json_u64(&j, "uptime_s", now >= v->started_ms ? (now - v->started_ms) / 1000u : 0);
+	if (v->engine) {
+		status_engine(&j, v);
+		status_admission(&j, v);
+	}
+	if (v->verdicts)
+		status_verdicts(&j, v->verdicts);
+	status_queues(&j, v);
+	status_announcements(&j, v);
+	status_agents(&j, v, now);
+	status_conntrack(&j, v);
+	json_open(&j, "daemon", '{');
+	if (v->foreach_daemon_counter)
+		v->foreach_daemon_counter(v->daemon_ctx, json_counter_cb, &j);
+	json_close(&j, '}');
+	json_close(&j, '}');
+	return json_finish(&j);
+}
+
+/* ---- command lines and replies ---- */
+
+/* A command line split into blank-separated words (up to the line end). */
+struct command_line {
+	char text[COMMAND_MAX];
+	const char *words[COMMAND_WORDS];
+	unsigned count;
+	bool too_many;
+};
+
+static void command_split(const char *line, size_t len, struct command_line *out)
+{
+	size_t n = 0;
+	char *p;
+	memset(out, 0, sizeof(*out));
+	while (n < len && n + 1 < sizeof(out->text) && line[n] != '\r' && line[n] != '\n' && line[n] != '\0') {
+		out->text[n] = line[n];
+		n++;
+	}
+	out->text[n] = '\0';
+	for (p = out->text; *p;) {
+		while (*p == ' ' || *p == '\t')
+			*p++ = '\0';
+		if (!*p)
+			break;
+		if (out->count == COMMAND_WORDS) {
+			out->too_many = true;
+			break;
+		}
+		out->words[out->count++] = p;
+		while (*p && *p != ' ' && *p != '\t')
+			p++;
+	}
+}
+
+/* {"ok": false, "error": "..."} */
+static char *reply_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *reply_error(const char *fmt, ...)
+{
+	struct json j = { 0 };
+	char message[ERROR_TEXT_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	json_open(&j, NULL, '{');
+	json_bool(&j, "ok", false);
+	json_key(&j, "error");
+	json_string(&j, message);
+	json_close(&j, '}');
+	return json_finish(&j);
+}
+
+static void engine_lock(const struct control_view *v)
+{
+	if (v->engine_lock)
+		pthread_mutex_lock(v->engine_lock);
+}
+
+static void engine_unlock(const struct control_view *v)
+{
+	if (v->engine_lock)
+		pthread_mutex_unlock(v->engine_lock);
+}
+
+/* The index of the server called id, or -1 with err saying which ids exist. */
+static int find_server(const struct control_view *v, const char *id, char *err, size_t err_size)
+{
+	const struct sara_config *cfg;
+	int found = -1;
+	size_t used;
+	engine_lock(v);
+	cfg = engine_config(v->engine);
+	for (unsigned i = 0; i < cfg->server_count && found < 0; i++)
+		if (strcmp(cfg->servers[i].id, id) == 0)
+			found = (int)i;
+	if (found < 0) {
+		used = (size_t)snprintf(err, err_size, "no server \"%s\"; servers:", id);
+		for (unsigned i = 0; i < cfg->server_count && used < err_size; i++)
+			used += (size_t)snprintf(err + used, err_size - used, "%s %s", i ? "," : "",
+						 cfg->servers[i].id);
+	}
+	engine_unlock(v);
+	return found;
+}
+
+/* ---- servers ---- */
+
+/* One server, gathered in steps so that no two locks are ever held. */
+struct server_row {
+	struct server_config cfg;
+	struct engine_server_info engine;
+	bool has_health;
+	struct server_health_info health;
+	int drained;                  /* -1: no is_drained callback */
+};
+
+static char *command_servers(const struct control_view *v)
+{
+	struct server_row *rows = calloc(SARA_MAX_SERVERS, sizeof(*rows));
+	uint64_t now = v->now_ms ? v->now_ms() : v->started_ms;
+	struct json j = { 0 };
+	unsigned count;
+	char *reply = NULL;
+
+	if (!rows)
+		return NULL;
+	engine_lock(v);
+	count = engine_config(v->engine)->server_count;
+	for (unsigned i = 0; i < count; i++) {
+		rows[i].cfg = engine_config(v->engine)->servers[i];
+		engine_server_info(v->engine, i, &rows[i].engine);
+	}
+	engine_unlock(v);
+	for (unsigned i = 0; i < count; i++) {
+		/* The listener was made from the same configuration: same indices. */
+		if (v->agents && i < agent_listener_server_count(v->agents))
+			rows[i].has_health = agent_listener_server_info(v->agents, i, now, &rows[i].health);
+		rows[i].drained = v->is_drained ? v->is_drained(v->daemon_ctx, i) : -1;
+	}
+
+	json_open(&j, NULL, '{');
+	json_bool(&j, "agents", v->agents != NULL);
+	json_open(&j, "servers", '[');
+	for (unsigned i = 0; i < count; i++) {
+		const struct server_row *r = &rows[i];
+		char address[NETADDR_STRLEN];
+		json_open(&j, NULL, '{');
+		json_key(&j, "id");
+		json_string(&j, r->cfg.id);
+		json_key(&j, "address");
+		json_string(&j, netaddr_format(&r->cfg.address, address, sizeof(address)));
+		json_u64(&j, "mark", r->cfg.mark);
+		json_u64(&j, "table", r->cfg.table);
+		json_real(&j, "weight", r->cfg.weight);
+		json_real(&j, "weight_factor", r->engine.weight_factor);
+		json_bool(&j, "available", r->engine.available);
+		if (r->drained < 0)
+			json_null(&j, "drained");
+		else
+			json_bool(&j, "drained", r->drained);
+		json_key(&j, "state");
+		json_string(&j, r->has_health ? server_state_name(r->health.state) : "unknown");
+		json_key(&j, "cause");
+		json_string(&j, r->has_health ? server_cause_name(r->health.cause) : "no agents");
+		if (r->has_health && r->health.heard)
+			json_u64(&j, "last_heartbeat_age_ms", r->health.last_beat_age_ms);
+		else
+			json_null(&j, "last_heartbeat_age_ms");
+		json_u64(&j, "sessions", r->engine.sessions);
+		if (r->engine.load_estimate >= 0)
+			json_real(&j, "load_estimate", r->engine.load_estimate);
+		else
+			json_null(&j, "load_estimate");
+		json_close(&j, '}');
+	}
+	json_close(&j, ']');
+	json_close(&j, '}');
+	reply = json_finish(&j);
+	free(rows);
+	return reply;
+}
+
+/* ---- sessions ---- */
+
+/* What the engine's walk copies out, under engine_lock; formatted after. */
+struct session_pick {
+	int server;                   /* only this server's sessions; -1: all */
+	struct session_info *list;
+	uint32_t capacity, listed;
+	uint64_t matched;
+};
+
+static bool pick_session(void *ctx, const struct session_info *session)
+{
+	struct session_pick *p = ctx;
+	if (p->server >= 0 && session->server != p->server)
+		return true;
+	p->matched++;
+	if (p->listed < p->capacity)
+		p->list[p->listed++] = *session;
+	return true;
+}
+
+static bool parse_limit(const char *text, uint32_t *out)
+{
+	char *end;
+	unsigned long n;
+	if (!text || *text < '0' || *text > '9')
+		return false;
+	errno = 0;
+	n = strtoul(text, &end, 10);
+	if (errno || *end || n > CONTROL_SESSIONS_LIMIT_MAX)
+		return false;
+	*out = (uint32_t)n;
+	return true;
+}
+
+static char *command_sessions(const struct control_view *v, const struct command_line *cmd)
+{
+	static const char usage_text[] = "usage: sessions [--server ID] [--limit N]";
+	char ids[SARA_MAX_SERVERS][SARA_ID_MAX];
+	char err[ERROR_TEXT_MAX];
+	struct session_pick pick = { .server = -1 };
+	struct engine_stats st;
+	struct json j = { .max = SESSIONS_JSON_MAX };
+	uint32_t limit = CONTROL_SESSIONS_LIMIT_DEFAULT, written = 0;
+	uint64_t now = v->now_ms ? v->now_ms() : v->started_ms;
+	const char *filter = NULL, *cut = NULL;
+	unsigned server_count;
+	char *reply = NULL;
+
+	for (unsigned i = 1; i < cmd->count; i++) {
+		const char *arg = i + 1 < cmd->count ? cmd->words[i + 1] : NULL;
+		if (strcmp(cmd->words[i], "--server") == 0 && arg) {
+			filter = arg;
+		} else if (strcmp(cmd->words[i], "--limit") == 0 && arg) {
+			if (!parse_limit(arg, &limit))
+				return reply_error("sessions: --limit \"%s\": not a number 0-%u", arg,
+						   CONTROL_SESSIONS_LIMIT_MAX);
+		} else {
+			return reply_error("sessions: unexpected \"%s\"; %s", cmd->words[i], usage_text);
+		}
+		i++;
+	}
+	if (filter && (pick.server = find_server(v, filter, err, sizeof(err))) < 0)
+		return reply_error("%s", err);
+
+	/* Copy under the lock, format without it: the queue threads wait on
+	 * engine_lock, and copying is much quicker than printing. */
+	engine_lock(v);
+	engine_get_stats(v->engine, &st);
+	server_count = engine_config(v->engine)->server_count;
+	for (unsigned i = 0; i < server_count; i++)
+		memcpy(ids[i], engine_config(v->engine)->servers[i].id, SARA_ID_MAX);
+	pick.capacity = limit < st.sessions_in_use ? limit : st.sessions_in_use;
+	pick.list = pick.capacity ? malloc((size_t)pick.capacity * sizeof(*pick.list)) : NULL;
+	if (pick.capacity && !pick.list) {
+		engine_unlock(v);
+		return NULL;
+	}
+	engine_foreach_session(v->engine, pick_session, &pick);
+	engine_unlock(v);
+
+	json_open(&j, NULL, '{');
+	json_open(&j, "sessions", '[');
+	for (uint32_t i = 0; i < pick.listed; i++) {
+		const struct session_info *s = &pick.list[i];
+		if (j.len + SESSION_JSON_WORST + SESSIONS_TAIL_ROOM > SESSIONS_JSON_MAX) {
+			cut = "size";
+			break;
+		}
+		json_open(&j, NULL, '{');
+		json_u64(&j, "serial", s->serial);
+		json_key(&j, "proto");
+		json_string(&j, proto_name((enum proto_id)s->proto));
+		json_key(&j, "key");
+		json_string(&j, s->key);
+		if (s->server >= 0 && (unsigned)s->server < server_count) {
+			json_key(&j, "server");
+			json_string(&j, ids[s->server]);
+		} else {
+			json_null(&j, "server");
+		}
+		json_u64(&j, "flows", s->flow_count);
+		json_bool(&j, "confirmed", s->confirmed);
+		json_bool(&j, "ending", s->ending);
+		json_u64(&j, "age_ms", now > s->created_ms ? now - s->created_ms : 0);
+		json_u64(&j, "idle_ms", now > s->last_seen_ms ? now - s->last_seen_ms : 0);
+		json_close(&j, '}');
+		written++;
+	}
+	json_close(&j, ']');
+	if (!cut && written < pick.matched)
+		cut = "limit";
+	json_u64(&j, "total", st.sessions_in_use);
+	json_u64(&j, "matched", pick.matched);
+	json_u64(&j, "listed", written);
+	json_u64(&j, "limit", limit);
+	if (filter) {
+		json_key(&j, "server");
+		json_string(&j, filter);
+	}
+	json_bool(&j, "truncated", cut != NULL);
+	if (cut) {
+		json_key(&j, "truncated_by");
+		json_string(&j, cut);
+	}
+	json_close(&j, '}');
+	reply = json_finish(&j);
+	free(pick.list);
+	return reply;
+}
+
+/* ---- drain, undrain ---- */
+
+static char *command_drain(const struct control_view *v, const struct command_line *cmd, bool drain)
+{
+	const char *name = drain ? "drain" : "undrain";
+	char err[ERROR_TEXT_MAX];
+	struct engine_server_info info;
+	struct json j = { 0 };
+	bool drained;
+	int server;
+
+	if (cmd->count != 2)
+		return reply_error("usage: %s ID", name);
+	if (!v->set_drain)
+		return reply_error("%s: not supported by this sarad", name);
+	server = find_server(v, cmd->words[1], err, sizeof(err));
+	if (server < 0)
+		return reply_error("%s", err);
+	err[0] = '\0';
+	if (v->set_drain(v->daemon_ctx, (unsigned)server, drain, err, sizeof(err)) != 0)
+		return reply_error("%s %s: %s", name, cmd->words[1], err[0] ? err : "failed");
+	drained = v->is_drained ? v->is_drained(v->daemon_ctx, (unsigned)server) : drain;
+	engine_lock(v);
+	engine_server_info(v->engine, (unsigned)server, &info);
+	engine_unlock(v);
+
+	json_open(&j, NULL, '{');
+	json_bool(&j, "ok", true);
+	json_key(&j, "server");
+	json_string(&j, cmd->words[1]);
+	json_bool(&j, "drained", drained);
+	json_u64(&j, "sessions", info.sessions);  /* the ones that stay */
+	json_close(&j, '}');
+	return json_finish(&j);
+}
+
+char *control_handle_command(const struct control_view *view, const char *line, size_t len)
+{
+	struct command_line cmd;
+	const char *name;
+	command_split(line, len, &cmd);
+	name = cmd.count ? cmd.words[0] : "";
+	if (strcmp(name, "status") == 0)
+		return control_status_json(view);
+	if (strcmp(name, "ping") == 0)
+		return strdup("{\"pong\": true}\n");
+	if (strcmp(name, "servers") == 0 || strcmp(name, "sessions") == 0 || strcmp(name, "drain") == 0 ||
+	    strcmp(name, "undrain") == 0) {
+		if (!view->engine)
+			return reply_error("%s: no engine", name);
+		if (cmd.too_many)
+			return reply_error("%s: too many arguments", name);
+		if (strcmp(name, "servers") == 0)
+			return cmd.count == 1 ? command_servers(view) : reply_error("usage: servers");
+		if (strcmp(name, "sessions") == 0)
+			return command_sessions(view, &cmd);
+		return command_drain(view, &cmd, strcmp(name, "drain") == 0);
+	}
+	{
+		struct json j = { 0 };
+		json_open(&j, NULL, '{');
+		json_key(&j, "error");
+		json_string(&j, cmd.count ? "unknown command" : "empty command");
+		json_key(&j, "commands");
+		json_raw(&j, CONTROL_COMMANDS_JSON, strlen(CONTROL_COMMANDS_JSON));
+		json_close(&j, '}');
+		return json_finish(&j);
+	}
+}
+
+/* ---- the socket ---- */
+
+/* A socket file nobody listens on is left over from a crash: remove it. A
+ * live one belongs to another sarad: refuse. */
+static int clear_stale(const struct sockaddr_un *addr, char *err, size_t err_size)
+{
+	struct stat st;
+	int fd, rc;
+	if (lstat(addr->sun_path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, err_size, "control socket %s: exists and is not a socket", addr->sun_path);
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	rc = connect(fd, (const struct sockaddr *)addr, sizeof(*addr));
+	close(fd);
+	if (rc == 0) {
+		snprintf(err, err_size, "control socket %s: another process is listening on it (sarad already running?)",
+			 addr->sun_path);
+		return -1;
+	}
+	unlink(addr->sun_path);
+	return 0;
+}
+
+/* mkdir of the socket's directory (one level, e.g. /run/sara). */
+static void make_parent(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return;
+	*slash = '\0';
+	mkdir(dir, 0755);
+}
+
+struct control *control_open(const char *path, const struct control_view *view, char *err, size_t err_size)
+{
+	struct control *c = calloc(1, sizeof(*c));
+	struct sockaddr_un addr;
+	mode_t old_mask;
+	int rc;
+
+	if (!c) {
+		snprintf(err, err_size, "control socket: out of memory");
+		return NULL;
+	}
+	c->fd = -1;
+	c->view = *view;
+	if (strlen(path) >= sizeof(addr.sun_path) || path[0] == '\0') {
+		snprintf(err, err_size, "control socket %s: path empty or too long", path);
+		goto fail;
+	}
+	memset(&addr, 0, sizeof(addr));
+	addr.sun_family = AF_UNIX;
+	memcpy(addr.sun_path, path, strlen(path));
+	make_parent(path);
+	err[0] = '\0';
+	if (clear_stale(&addr, err, err_size) < 0) {
+		if (!err[0])
+			snprintf(err, err_size, "control socket %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (c->fd < 0) {
+		snprintf(err, err_size, "control socket: %s", strerror(errno));
+		goto fail;
+	}
+	old_mask = umask(0117); /* owner and group may connect */
+	rc = bind(c->fd, (struct sockaddr *)&addr, sizeof(addr));
+	umask(old_mask);
+	if (rc < 0) {
+		snprintf(err, err_size, "control socket %s: bind: %s", path, strerror(errno));
+		goto fail;
+	}
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	if (listen(c->fd, 16) < 0) {
+		snprintf(err, err_size, "control socket %s: listen: %s", path, strerror(errno));
+		goto fail;
+	}
+	return c;
+fail:
+	control_close(c);
+	return NULL;
+}
+
+void control_close(struct control *c)
+{
+	if (!c)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->path[0])
+		unlink(c->path);
+	free(c);
+}
+
+/* Reads one line (up to COMMAND_MAX bytes) within CLIENT_TIMEOUT_MS. */
+static size_t read_command(int fd, char *buf, size_t cap)
+{
+	size_t len = 0;
+	while (len + 1 < cap) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+		if (poll(&pfd, 1, CLIENT_TIMEOUT_MS) <= 0)
+			break;
+		n = read(fd, buf + len, cap - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (memchr(buf, '\n', len))
+			break;
+	}
+	buf[len] = '\0';
+	return len;
+}
+
+static void write_all(int fd, const char *text, size_t len)
+{
+	while (len) {
+		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+		ssize_t n;
+		if (poll(&pfd, 1, CLIENT_TIMEOUT_MS) <= 0)
+			return;
+		n = send(fd, text, len, MSG_NOSIGNAL);
+		if (n <= 0) {
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			return;
+		}
+		text += n;
+		len -= (size_t)n;
+	}
+}
+
+int control_poll(struct control *c, int timeout_ms, char *err, size_t err_size)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+	int served = 0, n = poll(&pfd, 1, timeout_ms);
+	if (n < 0) {
+		if (errno == EINTR)
+			return 0;
+		snprintf(err, err_size, "control socket: poll: %s", strerror(errno));
+		return -1;
+	}
+	while (n > 0 && served < CLIENTS_PER_POLL) {
+		char command[COMMAND_MAX];
+		char *reply;
+		size_t len;
+		int client = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (client < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
+				break;
+			snprintf(err, err_size, "control socket: accept: %s", strerror(errno));
+			return -1;
+		}
+		served++;
+		len = read_command(client, command, sizeof(command));
+		reply = control_handle_command(&c->view, command, len);
+		if (reply) {
+			write_all(client, reply, strlen(reply));
+			free(reply);
+		}
+		close(client);
+	}
+	return served;
+}

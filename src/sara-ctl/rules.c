@@ -1,0 +1,763 @@
+/* rules.c - generates a cluster's netfilter and policy-routing rule set
+ * (dispatcher or gateway; iptables or nft) as command lines. No I/O. */
+#include "sara-ctl/rules.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define LINE_MAX_CHARS 8192   /* one command line: 64 "nexthop via IPv6" fit */
+#define PORTS_TEXT_MAX 128    /* 16 ports of 5 digits with separators */
+#define ADDRS_TEXT_MAX ((SARA_MAX_VIPS + SARA_MAX_SERVERS) * (NETADDR_STRLEN + 2) + 8)
+
+struct builder {
+	struct rules_set *set;
+	const struct sara_config *cfg;
+	const struct rules_options *opt;
+	unsigned gateway_queue;
+};
+
+static const int families[2] = { NETADDR_IPV4, NETADDR_IPV6 };
+
+/* ---- the set: commands and their string pool ---------------------------- */
+
+static const char *pool_copy(struct rules_set *set, const char *text, size_t len)
+{
+	char *out;
+	if (set->pool_used + len + 1 > sizeof(set->pool)) {
+		set->overflow = true;
+		return NULL;
+	}
+	out = set->pool + set->pool_used;
+	memcpy(out, text, len);
+	out[len] = '\0';
+	set->pool_used += len + 1;
+	return out;
+}
+
+/* A new command whose argv starts at the next free word; words are appended
+ * with command_word() before the next command is begun. */
+static struct rules_command *command_new(struct rules_set *set, enum rules_step step)
+{
+	struct rules_command *cmd;
+	if (set->overflow || set->count == RULES_MAX_COMMANDS || set->word_count == RULES_MAX_WORDS) {
+		set->overflow = true;
+		return NULL;
+	}
+	cmd = &set->commands[set->count++];
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->step = step;
+	cmd->argv = &set->words[set->word_count];
+	set->words[set->word_count++] = NULL;
+	return cmd;
+}
+
+/* Appends one word (copied into the pool) to the command begun last. */
+static bool command_word(struct rules_set *set, struct rules_command *cmd, const char *text, size_t len)
+{
+	const char *word;
+	if (set->word_count == RULES_MAX_WORDS) {
+		set->overflow = true;
+		return false;
+	}
+	word = pool_copy(set, text, len);
+	if (!word)
+		return false;
+	cmd->argv[cmd->argc++] = word;
+	set->words[set->word_count++] = NULL;
+	return true;
+}
+
+/* Adds one command from a printf-formatted line split at spaces (no word
+ * we generate contains a space). Returns the command or NULL on overflow. */
+__attribute__((format(printf, 3, 4)))
+static struct rules_command *add(struct rules_set *set, enum rules_step step, const char *fmt, ...)
+{
+	char line[LINE_MAX_CHARS];
+	struct rules_command *cmd;
+	const char *p, *end;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line)) {
+		set->overflow = true;
+		return NULL;
+	}
+	cmd = command_new(set, step);
+	if (!cmd)
+		return NULL;
+	p = line;
+	end = line + n;
+	while (p < end) {
+		const char *word_end;
+		while (p < end && *p == ' ')
+			p++;
+		if (p == end)
+			break;
+		word_end = memchr(p, ' ', (size_t)(end - p));
+		if (!word_end)
+			word_end = end;
+		if (!command_word(set, cmd, p, (size_t)(word_end - p)))
+			return NULL;
+		p = word_end;
+	}
+	return cmd;
+}
+
+/* A comment (RULES_COMMENT) or verbatim text (RULES_TEXT): one argv word. */
+__attribute__((format(printf, 3, 4)))
+static void add_text(struct rules_set *set, enum rules_step step, const char *fmt, ...)
+{
+	char line[LINE_MAX_CHARS];
+	struct rules_command *cmd;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line)) {
+		set->overflow = true;
+		return;
+	}
+	cmd = command_new(set, step);
+	if (cmd)
+		command_word(set, cmd, line, (size_t)n);
+}
+
+/* ---- text pieces -------------------------------------------------------- */
+
+static bool has_family(const struct sara_config *cfg, int family, bool vips, bool servers)
+{
+	for (unsigned i = 0; vips && i < cfg->vip_count; i++)
+		if (cfg->vips[i].family == family)
+			return true;
+	for (unsigned i = 0; servers && i < cfg->server_count; i++)
+		if (cfg->servers[i].address.family == family)
+			return true;
+	return false;
+}
+
+static const char *host_prefix(const struct netaddr *addr, char *buf, size_t size)
+{
+	char text[NETADDR_STRLEN];
+	snprintf(buf, size, "%s/%d", netaddr_format(addr, text, sizeof(text)),
+		 addr->family == NETADDR_IPV6 ? 128 : 32);
+	return buf;
+}
+
+/* "5060" or "554,8554" (sep ",") or "554, 8554" (sep ", "). */
+static const char *ports_text(const uint16_t *ports, unsigned count, const char *sep, char *buf, size_t size)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (unsigned i = 0; i < count; i++) {
+		int n = snprintf(buf + used, size - used, "%s%u", i ? sep : "", (unsigned)ports[i]);
+		if (n < 0 || (size_t)n >= size - used)
+			break;
+		used += (size_t)n;
+	}
+	return buf;
+}
+
+/* iptables port match: "--dport 5060" or "-m multiport --dports 554,8554". */
+static const char *xt_ports(const uint16_t *ports, unsigned count, bool source, char *buf, size_t size)
+{
+	char list[PORTS_TEXT_MAX];
+	ports_text(ports, count, ",", list, sizeof(list));
+	if (count == 1)
+		snprintf(buf, size, "--%s %s", source ? "sport" : "dport", list);
+	else
+		snprintf(buf, size, "-m multiport --%s %s", source ? "sports" : "dports", list);
+	return buf;
+}
+
+/* The dispatcher's NFQUEUE target options. */
+static const char *xt_queue(const struct sara_config *cfg, char *buf, size_t size)
+{
+	if (cfg->queue.count > 1)
+		snprintf(buf, size, "NFQUEUE --queue-balance %u:%u%s", (unsigned)cfg->queue.first,
+			 (unsigned)cfg->queue.first + cfg->queue.count - 1,
+			 cfg->queue.fail_open ? " --queue-bypass" : "");
+	else
+		snprintf(buf, size, "NFQUEUE --queue-num %u%s", (unsigned)cfg->queue.first,
+			 cfg->queue.fail_open ? " --queue-bypass" : "");
+	return buf;
+}
+
+static const char *nft_queue(const struct sara_config *cfg, char *buf, size_t size)
+{
+	if (cfg->queue.count > 1)
+		snprintf(buf, size, "queue num %u-%u%s", (unsigned)cfg->queue.first,
+			 (unsigned)cfg->queue.first + cfg->queue.count - 1, cfg->queue.fail_open ? " bypass" : "");
+	else
+		snprintf(buf, size, "queue num %u%s", (unsigned)cfg->queue.first,
+			 cfg->queue.fail_open ? " bypass" : "");
+	return buf;
+}
+
+static const char *xt_binary(int family)
+{
+	return family == NETADDR_IPV6 ? "ip6tables" : "iptables";
+}
+
+static const char *ip_binary(int family)
+{
+	return family == NETADDR_IPV6 ? "ip -6" : "ip";
+}
+
+/* ---- iptables: the dispatcher's chain SARA ------------------------------- */
+
+static void xt_dispatcher(struct builder *b, int family)
+{
+	struct rules_set *set = b->set;
+	const struct sara_config *cfg = b->cfg;
+	enum rules_operation op = b->opt->operation;
+	const char *xt = xt_binary(family);
+	char queue[96], ports[PORTS_TEXT_MAX + 32], vip[NETADDR_STRLEN + 8];
+
+	if (!has_family(cfg, family, true, false))
+		return;
+	xt_queue(cfg, queue, sizeof(queue));
+	if (op == RULES_REMOVE) {
+		for (unsigned i = 0; i < cfg->vip_count; i++) {
+			if (cfg->vips[i].family != family)
+				continue;
+			host_prefix(&cfg->vips[i], vip, sizeof(vip));
+			add(set, RULES_REPEAT_UNTIL_FAIL, "%s -t mangle -D PREROUTING -d %s -j %s", xt, vip, RULES_CHAIN);
+			add(set, RULES_REPEAT_UNTIL_FAIL,
+			    "%s -t mangle -D POSTROUTING -d %s -m mark ! --mark 0 -j CONNMARK --save-mark", xt, vip);
+		}
+		add(set, RULES_MAY_FAIL, "%s -t mangle -F %s", xt, RULES_CHAIN);
+		add(set, RULES_MAY_FAIL, "%s -t mangle -X %s", xt, RULES_CHAIN);
+		return;
+	}
+
+	if (op == RULES_PRINT)
+		add_text(set, RULES_COMMENT, "%s: chain %s in table mangle, for packets to the %s VIPs",
+			 xt, RULES_CHAIN, family == NETADDR_IPV6 ? "IPv6" : "IPv4");
+	add(set, op == RULES_PRINT ? RULES_MUST : RULES_MAY_FAIL, "%s -t mangle -N %s", xt, RULES_CHAIN);
+	if (op == RULES_APPLY)
+		add(set, RULES_MUST, "%s -t mangle -F %s", xt, RULES_CHAIN);
+	if (op == RULES_PRINT)
+		add_text(set, RULES_COMMENT, "a decided connection's mark comes back from its connmark");
+	add(set, RULES_MUST, "%s -t mangle -A %s -j CONNMARK --restore-mark", xt, RULES_CHAIN);
+	if (op == RULES_PRINT)
+		add_text(set, RULES_COMMENT, "signalling always crosses to sarad");
+	if (cfg->sip_port_count) {
+		xt_ports(cfg->sip_ports, cfg->sip_port_count, false, ports, sizeof(ports));
+		add(set, RULES_MUST, "%s -t mangle -A %s -p udp %s -j %s", xt, RULES_CHAIN, ports, queue);
+		add(set, RULES_MUST, "%s -t mangle -A %s -p tcp %s -j %s", xt, RULES_CHAIN, ports, queue);
+	}
+	if (cfg->rtsp_port_count) {
+		xt_ports(cfg->rtsp_ports, cfg->rtsp_port_count, false, ports, sizeof(ports));
+		add(set, RULES_MUST, "%s -t mangle -A %s -p tcp %s -j %s", xt, RULES_CHAIN, ports, queue);
+	}
+	if (op == RULES_PRINT)
+		add_text(set, RULES_COMMENT, "decided flows stay in the kernel; the first packets of the others cross");
+	add(set, RULES_MUST, "%s -t mangle -A %s -m mark ! --mark 0 -j RETURN", xt, RULES_CHAIN);
+	add(set, RULES_MUST, "%s -t mangle -A %s -j %s", xt, RULES_CHAIN, queue);
+	if (op == RULES_PRINT)
+		add_text(set, RULES_COMMENT, "hook: packets to each VIP; the verdict's mark is saved in a later hook");
+	for (unsigned i = 0; i < cfg->vip_count; i++) {
+		if (cfg->vips[i].family != family)
+			continue;
+		host_prefix(&cfg->vips[i], vip, sizeof(vip));
+		if (op == RULES_APPLY)
+			add(set, RULES_SKIP_NEXT_IF_OK, "%s -t mangle -C PREROUTING -d %s -j %s", xt, vip, RULES_CHAIN);
+		add(set, RULES_MUST, "%s -t mangle -A PREROUTING -d %s -j %s", xt, vip, RULES_CHAIN);
+		if (op == RULES_APPLY)
+			add(set, RULES_SKIP_NEXT_IF_OK,
+			    "%s -t mangle -C POSTROUTING -d %s -m mark ! --mark 0 -j CONNMARK --save-mark", xt, vip);
+		add(set, RULES_MUST, "%s -t mangle -A POSTROUTING -d %s -m mark ! --mark 0 -j CONNMARK --save-mark",
+		    xt, vip);
+	}
+}
+
+/* ---- policy routing (both backends) -------------------------------------- */
+
+static void routes_family(struct builder *b, int family)
+{
+	struct rules_set *set = b->set;
+	const struct sara_config *cfg = b->cfg;
+	enum rules_operation op = b->opt->operation;
+	const char *ip = ip_binary(family);
+	/* In an nft listing the ip commands are not part of the script: comments. */
+	bool as_comments = op == RULES_PRINT && b->opt->backend == RULES_NFT;
+	enum rules_step must = as_comments ? RULES_COMMENT : RULES_MUST;
+	char vip[NETADDR_STRLEN + 8], addr[NETADDR_STRLEN], vip_text[NETADDR_STRLEN];
+	unsigned same_family = 0;
+
+	if (!has_family(cfg, family, true, false))
+		return;
+	for (unsigned s = 0; s < cfg->server_count; s++)
+		if (cfg->servers[s].address.family == family)
+			same_family++;
+
+	if (op == RULES_PRINT)
+		add_text(set, RULES_COMMENT, "%s policy routing: mark M -> table T -> server", ip);
+	for (unsigned s = 0; s < cfg->server_count; s++) {
+		const struct server_config *srv = &cfg->servers[s];
+		if (srv->address.family != family) {
+			if (op == RULES_PRINT)
+				add_text(set, RULES_COMMENT, "server %s has no %s address: no %s route to it", srv->id,
+					 family == NETADDR_IPV6 ? "IPv6" : "IPv4", family == NETADDR_IPV6 ? "IPv6" : "IPv4");
+			continue;
+		}
+		netaddr_format(&srv->address, addr, sizeof(addr));
+		for (unsigned v = 0; v < cfg->vip_count; v++) {
+			if (cfg->vips[v].family != family)
+				continue;
+			host_prefix(&cfg->vips[v], vip, sizeof(vip));
+			if (op == RULES_REMOVE)
+				add(set, RULES_MAY_FAIL, "%s route del %s table %" PRIu32, ip, vip, srv->table);
+			else if (as_comments)
+				add_text(set, RULES_COMMENT, "%s route replace %s via %s table %" PRIu32, ip, vip, addr,
+					 srv->table);
+			else
+				add(set, must, "%s route replace %s via %s table %" PRIu32, ip, vip, addr, srv->table);
+		}
+		if (op != RULES_PRINT)
+			add(set, RULES_REPEAT_UNTIL_FAIL, "%s rule del fwmark %" PRIu32 " lookup %" PRIu32, ip,
+			    srv->mark, srv->table);
+		if (op == RULES_REMOVE)
+			continue;
+		if (as_comments)
+			add_text(set, RULES_COMMENT, "%s rule add fwmark %" PRIu32 " lookup %" PRIu32, ip, srv->mark,
+				 srv->table);
+		else
+			add(set, RULES_MUST, "%s rule add fwmark %" PRIu32 " lookup %" PRIu32, ip, srv->mark, srv->table);
+	}
+
+	if (!cfg->queue.fail_open)
+		return;
+	if (op == RULES_PRINT)
+		add_text(set, RULES_COMMENT, "fail-open fallback: bypassed packets (mark 0) spread over the servers");
+	for (unsigned v = 0; v < cfg->vip_count; v++) {
+		char line[LINE_MAX_CHARS];
+		size_t used;
+		if (cfg->vips[v].family != family)
+			continue;
+		host_prefix(&cfg->vips[v], vip, sizeof(vip));
+		if (same_family == 0) {
+			if (op == RULES_PRINT)
+				add_text(set, RULES_COMMENT, "no server has an %s address: no fallback route for %s",
+					 family == NETADDR_IPV6 ? "IPv6" : "IPv4",
+					 netaddr_format(&cfg->vips[v], vip_text, sizeof(vip_text)));
+			continue;
+		}
+		if (op == RULES_REMOVE) {
+			add(set, RULES_MAY_FAIL, "%s route del %s", ip, vip);
+			continue;
+		}
+		used = (size_t)snprintf(line, sizeof(line), "%s route replace %s", ip, vip);
+		for (unsigned s = 0; s < cfg->server_count && used < sizeof(line); s++) {
+			if (cfg->servers[s].address.family != family)
+				continue;
+			netaddr_format(&cfg->servers[s].address, addr, sizeof(addr));
+			used += (size_t)snprintf(line + used, sizeof(line) - used, "%s via %s",
+						 same_family > 1 ? " nexthop" : "", addr);
+		}
+		if (used >= sizeof(line)) {
+			set->overflow = true;
+			return;
+		}
+		if (as_comments)
+			add_text(set, RULES_COMMENT, "%s", line);
+		else
+			add(set, RULES_MUST, "%s", line);
+	}
+}
+
+/* ---- iptables: the gateway's chain SARA-GW ------------------------------- */
+
+static void xt_gateway(struct builder *b, int family)
+{
+	struct rules_set *set = b->set;
+	const struct sara_config *cfg = b->cfg;
+	enum rules_operation op = b->opt->operation;
+	const char *xt = xt_binary(family);
+	char queue[64], ports[PORTS_TEXT_MAX + 32], src[NETADDR_STRLEN + 8];
+	struct netaddr sources[SARA_MAX_VIPS + SARA_MAX_SERVERS];
+	unsigned source_count = 0;
+
+	if (!has_family(cfg, family, true, true))
+		return;
+	/* VIPs (direct server return) and server addresses, once each. */
+	for (unsigned i = 0; i < cfg->vip_count + cfg->server_count; i++) {
+		const struct netaddr *a = i < cfg->vip_count ? &cfg->vips[i]
+							     : &cfg->servers[i - cfg->vip_count].address;
+		bool seen = false;
+		if (a->family != family)
+			continue;
+		for (unsigned k = 0; k < source_count && !seen; k++)
+			seen = netaddr_equal(&sources[k], a);
+		if (!seen)
+			sources[source_count++] = *a;
+	}
+	snprintf(queue, sizeof(queue), "NFQUEUE --queue-num %u --queue-bypass", b->gateway_queue);
+
+	if (op == RULES_REMOVE) {
+		for (unsigned i = 0; i < source_count; i++) {
+			host_prefix(&sources[i], src, sizeof(src));
+			add(set, RULES_REPEAT_UNTIL_FAIL, "%s -t mangle -D FORWARD -s %s -j %s", xt, src, RULES_GW_CHAIN);
+		}
+		add(set, RULES_MAY_FAIL, "%s -t mangle -F %s", xt, RULES_GW_CHAIN);
+		add(set, RULES_MAY_FAIL, "%s -t mangle -X %s", xt, RULES_GW_CHAIN);
+		return;
+	}
+	if (op == RULES_PRINT)
+		add_text(set, RULES_COMMENT, "%s: chain %s in table mangle: the servers' outbound signalling to sara-gw",
+			 xt, RULES_GW_CHAIN);
+	add(set, op == RULES_PRINT ? RULES_MUST : RULES_MAY_FAIL, "%s -t mangle -N %s", xt, RULES_GW_CHAIN);
+	if (op == RULES_APPLY)
+		add(set, RULES_MUST, "%s -t mangle -F %s", xt, RULES_GW_CHAIN);
+	if (cfg->sip_port_count) {
+		xt_ports(cfg->sip_ports, cfg->sip_port_count, true, ports, sizeof(ports));
+		add(set, RULES_MUST, "%s -t mangle -A %s -p udp %s -j %s", xt, RULES_GW_CHAIN, ports, queue);
+		add(set, RULES_MUST, "%s -t mangle -A %s -p tcp %s -j %s", xt, RULES_GW_CHAIN, ports, queue);
+	}
+	if (cfg->rtsp_port_count) {
+		xt_ports(cfg->rtsp_ports, cfg->rtsp_port_count, true, ports, sizeof(ports));
+		add(set, RULES_MUST, "%s -t mangle -A %s -p tcp %s -j %s", xt, RULES_GW_CHAIN, ports, queue);
+	}
+	if (op == RULES_PRINT)
+		add_text(set, RULES_COMMENT, "hook: forwarded packets from each VIP and server address");
+	for (unsigned i = 0; i < source_count; i++) {
+		host_prefix(&sources[i], src, sizeof(src));
+		if (op == RULES_APPLY)
+			add(set, RULES_SKIP_NEXT_IF_OK, "%s -t mangle -C FORWARD -s %s -j %s", xt, src, RULES_GW_CHAIN);
+		add(set, RULES_MUST, "%s -t mangle -A FORWARD -s %s -j %s", xt, src, RULES_GW_CHAIN);
+	}
+}
+
+/* ---- nft scripts ---------------------------------------------------------- */
+
+struct text_buf {
+	char *buf;
+	size_t size, used;
+	bool overflow;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void tb_printf(struct text_buf *tb, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	if (tb->overflow)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(tb->buf + tb->used, tb->size - tb->used, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= tb->size - tb->used) {
+		tb->overflow = true;
+		return;
+	}
+	tb->used += (size_t)n;
+}
+
+/* "{ a, b }" of the addresses of one family; false when there are none. */
+static bool nft_addr_set(const struct netaddr *const *addrs, unsigned count, int family, char *buf, size_t size)
+{
+	struct text_buf tb = { buf, size, 0, false };
+	char text[NETADDR_STRLEN];
+	unsigned n = 0;
+	tb_printf(&tb, "{ ");
+	for (unsigned i = 0; i < count; i++) {
+		bool seen = false;
+		if (addrs[i]->family != family)
+			continue;
+		for (unsigned k = 0; k < i && !seen; k++)
+			seen = netaddr_equal(addrs[k], addrs[i]);
+		if (seen)
+			continue;
+		tb_printf(&tb, "%s%s", n ? ", " : "", netaddr_format(addrs[i], text, sizeof(text)));
+		n++;
+	}
+	tb_printf(&tb, " }");
+	return n > 0 && !tb.overflow;
+}
+
+static void nft_dispatcher_script(const struct sara_config *cfg, struct text_buf *tb)
+{
+	const struct netaddr *vips[SARA_MAX_VIPS];
+	char set4[ADDRS_TEXT_MAX], set6[ADDRS_TEXT_MAX], queue[64], sip[PORTS_TEXT_MAX], tcp[2 * PORTS_TEXT_MAX];
+	uint16_t tcp_ports[2 * SARA_MAX_PORTS];
+	unsigned tcp_count = 0;
+	bool has4, has6;
+
+	for (unsigned i = 0; i < cfg->vip_count; i++)
+		vips[i] = &cfg->vips[i];
+	has4 = nft_addr_set(vips, cfg->vip_count, NETADDR_IPV4, set4, sizeof(set4));
+	has6 = nft_addr_set(vips, cfg->vip_count, NETADDR_IPV6, set6, sizeof(set6));
+	nft_queue(cfg, queue, sizeof(queue));
+	for (unsigned i = 0; i < cfg->sip_port_count; i++)
+		tcp_ports[tcp_count++] = cfg->sip_ports[i];
+	for (unsigned i = 0; i < cfg->rtsp_port_count; i++)
+		tcp_ports[tcp_count++] = cfg->rtsp_ports[i];
+	ports_text(cfg->sip_ports, cfg->sip_port_count, ", ", sip, sizeof(sip));
+	ports_text(tcp_ports, tcp_count, ", ", tcp, sizeof(tcp));
+
+	tb_printf(tb, "table inet %s {\n", RULES_NFT_TABLE);
+	tb_printf(tb, "\tchain prerouting {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n");
+	if (has4)
+		tb_printf(tb, "\t\tip daddr %s jump dispatch\n", set4);
+	if (has6)
+		tb_printf(tb, "\t\tip6 daddr %s jump dispatch\n", set6);
+	tb_printf(tb, "\t}\n");
+	tb_printf(tb, "\tchain dispatch {\n");
+	tb_printf(tb, "\t\t# a decided connection's mark comes back from its connmark\n");
+	tb_printf(tb, "\t\tmeta mark set ct mark\n");
+	tb_printf(tb, "\t\t# signalling always crosses to sarad\n");
+	if (cfg->sip_port_count)
+		tb_printf(tb, "\t\tudp dport %s%s%s %s\n", cfg->sip_port_count > 1 ? "{ " : "", sip,
+			  cfg->sip_port_count > 1 ? " }" : "", queue);
+	if (tcp_count)
+		tb_printf(tb, "\t\ttcp dport %s%s%s %s\n", tcp_count > 1 ? "{ " : "", tcp, tcp_count > 1 ? " }" : "",
+			  queue);
+	tb_printf(tb, "\t\t# decided flows stay in the kernel; the first packets of the others cross\n");
+	tb_printf(tb, "\t\tmeta mark != 0 return\n");
+	tb_printf(tb, "\t\t%s\n", queue);
+	tb_printf(tb, "\t}\n");
+	tb_printf(tb, "\tchain postrouting {\n\t\ttype filter hook postrouting priority mangle; policy accept;\n");
+	tb_printf(tb, "\t\t# the verdict's mark takes effect after prerouting: save it here\n");
+	if (has4)
+		tb_printf(tb, "\t\tip daddr %s meta mark != 0 ct mark set meta mark\n", set4);
+	if (has6)
+		tb_printf(tb, "\t\tip6 daddr %s meta mark != 0 ct mark set meta mark\n", set6);
+	tb_printf(tb, "\t}\n}\n");
+}
+
+static void nft_gateway_script(const struct sara_config *cfg, unsigned queue_num, struct text_buf *tb)
+{
+	const struct netaddr *sources[SARA_MAX_VIPS + SARA_MAX_SERVERS];
+	char set4[ADDRS_TEXT_MAX], set6[ADDRS_TEXT_MAX], sip[PORTS_TEXT_MAX], tcp[2 * PORTS_TEXT_MAX];
+	uint16_t tcp_ports[2 * SARA_MAX_PORTS];
+	unsigned count = 0, tcp_count = 0;
+	bool has4, has6;
+
+	for (unsigned i = 0; i < cfg->vip_count; i++)
+		sources[count++] = &cfg->vips[i];
+	for (unsigned i = 0; i < cfg->server_count; i++)
+		sources[count++] = &cfg->servers[i].address;
+	has4 = nft_addr_set(sources, count, NETADDR_IPV4, set4, sizeof(set4));
+	has6 = nft_addr_set(sources, count, NETADDR_IPV6, set6, sizeof(set6));
+	for (unsigned i = 0; i < cfg->sip_port_count; i++)
+		tcp_ports[tcp_count++] = cfg->sip_ports[i];
+	for (unsigned i = 0; i < cfg->rtsp_port_count; i++)
+		tcp_ports[tcp_count++] = cfg->rtsp_ports[i];
+	ports_text(cfg->sip_ports, cfg->sip_port_count, ", ", sip, sizeof(sip));
+	ports_text(tcp_ports, tcp_count, ", ", tcp, sizeof(tcp));
+
+	tb_printf(tb, "table inet %s {\n", RULES_NFT_GW_TABLE);
+	tb_printf(tb, "\tchain forward {\n\t\ttype filter hook forward priority mangle; policy accept;\n");
+	if (has4)
+		tb_printf(tb, "\t\tip saddr %s jump signalling\n", set4);
+	if (has6)
+		tb_printf(tb, "\t\tip6 saddr %s jump signalling\n", set6);
+	tb_printf(tb, "\t}\n\tchain signalling {\n");
+	tb_printf(tb, "\t\t# the servers' outbound signalling to sara-gw, never blocked\n");
+	if (cfg->sip_port_count)
+		tb_printf(tb, "\t\tudp sport %s%s%s queue num %u bypass\n", cfg->sip_port_count > 1 ? "{ " : "", sip,
+			  cfg->sip_port_count > 1 ? " }" : "", queue_num);
+	if (tcp_count)
+		tb_printf(tb, "\t\ttcp sport %s%s%s queue num %u bypass\n", tcp_count > 1 ? "{ " : "", tcp,
+			  tcp_count > 1 ? " }" : "", queue_num);
+	tb_printf(tb, "\t}\n}\n");
+}
+
+static void nft_rules(struct builder *b)
+{
+	struct rules_set *set = b->set;
+	/* The script is written straight into the pool, then reserved there. */
+	struct text_buf tb = { set->pool + set->pool_used, sizeof(set->pool) - set->pool_used, 0, false };
+	enum rules_operation op = b->opt->operation;
+	const char *table = b->opt->role == RULES_GATEWAY ? RULES_NFT_GW_TABLE : RULES_NFT_TABLE;
+	struct rules_command *cmd;
+	const char *script;
+
+	if (op == RULES_REMOVE) {
+		add(set, RULES_MAY_FAIL, "nft delete table inet %s", table);
+		return;
+	}
+	/* Apply replaces the table atomically: create-if-absent, delete, define. */
+	if (op == RULES_APPLY)
+		tb_printf(&tb, "table inet %s {}\ndelete table inet %s\n", table, table);
+	if (b->opt->role == RULES_GATEWAY)
+		nft_gateway_script(b->cfg, b->gateway_queue, &tb);
+	else
+		nft_dispatcher_script(b->cfg, &tb);
+	if (tb.overflow || tb.size == 0) {
+		set->overflow = true;
+		return;
+	}
+	script = tb.buf;
+	set->pool_used += tb.used + 1;
+	if (op == RULES_PRINT) {
+		/* the script is already in the pool: one word pointing at it */
+		cmd = command_new(set, RULES_TEXT);
+		if (cmd && set->word_count < RULES_MAX_WORDS) {
+			cmd->argv[cmd->argc++] = script;
+			set->words[set->word_count++] = NULL;
+		} else {
+			set->overflow = true;
+		}
+		return;
+	}
+	cmd = add(set, RULES_MUST, "nft -f -");
+	if (cmd)
+		cmd->stdin_text = script;
+}
+
+/* ---- entry points ---------------------------------------------------------- */
+
+unsigned rules_default_gateway_queue(const struct sara_config *cfg)
+{
+	return (unsigned)cfg->queue.first + cfg->queue.count;
+}
+
+bool rules_build(const struct sara_config *cfg, const struct rules_options *opt, struct rules_set *set,
+		 char *err, size_t err_size)
+{
+	struct builder b = { set, cfg, opt, 0 };
+
+	set->count = 0;
+	set->word_count = 0;
+	set->pool_used = 0;
+	set->overflow = false;
+	if (cfg->vip_count == 0 || cfg->server_count == 0) {
+		snprintf(err, err_size, "the configuration has no VIPs or no servers");
+		return false;
+	}
+	b.gateway_queue = opt->gateway_queue >= 0 ? (unsigned)opt->gateway_queue : rules_default_gateway_queue(cfg);
+	if (b.gateway_queue > 65535) {
+		snprintf(err, err_size, "gateway queue %u is above 65535", b.gateway_queue);
+		return false;
+	}
+
+	if (opt->operation == RULES_PRINT) {
+		add_text(set, RULES_COMMENT, "sara %s rules for cluster %s (%s); generated by sara-ctl rules",
+			 opt->role == RULES_GATEWAY ? "gateway" : "dispatcher", cfg->name,
+			 opt->backend == RULES_NFT ? "nft" : "iptables");
+		if (opt->role == RULES_GATEWAY)
+			add_text(set, RULES_COMMENT, "sara-gw reads queue %u", b.gateway_queue);
+		else if (cfg->queue.count > 1)
+			add_text(set, RULES_COMMENT, "sarad reads queues %u-%u, fail %s", (unsigned)cfg->queue.first,
+				 (unsigned)cfg->queue.first + cfg->queue.count - 1, cfg->queue.fail_open ? "open" : "closed");
+		else
+			add_text(set, RULES_COMMENT, "sarad reads queue %u, fail %s", (unsigned)cfg->queue.first,
+				 cfg->queue.fail_open ? "open" : "closed");
+	}
+	if (opt->backend == RULES_NFT) {
+		nft_rules(&b);
+	} else {
+		for (unsigned f = 0; f < 2; f++) {
+			if (opt->role == RULES_GATEWAY)
+				xt_gateway(&b, families[f]);
+			else
+				xt_dispatcher(&b, families[f]);
+		}
+	}
+	if (opt->role == RULES_DISPATCHER)
+		for (unsigned f = 0; f < 2; f++)
+			routes_family(&b, families[f]);
+	if (set->overflow) {
+		snprintf(err, err_size, "the rule set exceeds its capacity (%d commands, %d bytes)",
+			 RULES_MAX_COMMANDS, RULES_POOL_SIZE);
+		return false;
+	}
+	return true;
+}
+
+/* ---- text output ------------------------------------------------------------ */
+
+static bool shell_safe(const char *word)
+{
+	if (!*word)
+		return false;
+	for (const char *p = word; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      strchr("-_./:,=+@%!", *p)))
+			return false;
+	return true;
+}
+
+static void format_command(struct text_buf *tb, const struct rules_command *cmd)
+{
+	for (unsigned i = 0; i < cmd->argc; i++) {
+		const char *w = cmd->argv[i];
+		tb_printf(tb, "%s", i ? " " : "");
+		if (shell_safe(w)) {
+			tb_printf(tb, "%s", w);
+			continue;
+		}
+		tb_printf(tb, "'");
+		for (const char *p = w; *p; p++) {
+			if (*p == '\'')
+				tb_printf(tb, "'\\''");
+			else
+				tb_printf(tb, "%c", *p);
+		}
+		tb_printf(tb, "'");
+	}
+}
+
+size_t rules_format_command(const struct rules_command *cmd, char *buf, size_t size)
+{
+	struct text_buf tb = { buf, size, 0, false };
+	if (size == 0)
+		return 0;
+	buf[0] = '\0';
+	format_command(&tb, cmd);
+	return tb.overflow ? 0 : tb.used;
+}
+
+size_t rules_format(const struct rules_set *set, char *buf, size_t size)
+{
+	struct text_buf tb = { buf, size, 0, false };
+	if (size == 0)
+		return 0;
+	buf[0] = '\0';
+	for (unsigned i = 0; i < set->count; i++) {
+		const struct rules_command *cmd = &set->commands[i];
+		switch (cmd->step) {
+		case RULES_COMMENT:
+			tb_printf(&tb, "# %s\n", cmd->argv[0]);
+			break;
+		case RULES_TEXT:
+			tb_printf(&tb, "%s", cmd->argv[0]);
+			break;
+		default:
+			format_command(&tb, cmd);
+			if (cmd->stdin_text)
+				tb_printf(&tb, " <<'EOF'\n%sEOF", cmd->stdin_text);
+			tb_printf(&tb, "\n");
+			break;
+		}
+	}
+	return tb.overflow ? 0 : tb.used;
+}
+
+const char *rules_nft_probe_script(void)
+{
+	return "table inet sara_probe {\n"
+	       "\tchain probe {\n"
+	       "\t\ttype filter hook prerouting priority mangle; policy accept;\n"
+	       "\t\tmeta l4proto udp udp dport 9 queue num 0 bypass\n"
+	       "\t}\n"
+	       "}\n";
+}
+
+const char *rules_nft_baseline_script(void)
+{
+	return "table inet sara_probe {\n"
+	       "\tchain probe {\n"
+	       "\t\ttype filter hook prerouting priority mangle; policy accept;\n"
+	       "\t\tmeta l4proto udp udp dport 9 accept\n"
+	       "\t}\n"
+	       "}\n";
+}

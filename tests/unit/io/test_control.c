@@ -1,0 +1,502 @@
+/* test_control.c - the control socket's commands (servers, sessions, drain,
+ * undrain, unknown ones) through control_handle_command on a real engine
+ * fed SIP INVITEs; the reply must be one valid, bounded JSON document. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "io/agent_listener.h"
+#include "io/control.h"
+#include "engine/engine.h"
+#include "packet_builder.h"
+
+#define VIP4 "198.18.10.1"
+#define SERVER_COUNT 3
+#define SIP_PORT 5060
+#define TEXT_MAX 4096
+#define BIG_SESSIONS 100000u
+
+/* ---- the fixture: an engine, a clock, the daemon's side of drain ---- */
+
+static uint64_t test_clock_ms;
+
+static uint64_t test_now_ms(void)
+{
+	return test_clock_ms;
+}
+
+struct fixture {
+	struct sara_config cfg;
+	struct engine *engine;
+	pthread_mutex_t lock;
+	struct control_view view;
+	bool drained[SERVER_COUNT];
+	unsigned set_drain_calls;
+	unsigned last_server;
+	bool fail_set_drain;           /* set_drain answers an error */
+	bool lock_held_in_callback;    /* a callback found engine_lock taken */
+};
+
+/* The daemon's side of the interface: sarad would also tell the engine. */
+static int stub_set_drain(void *ctx, unsigned server, bool drain, char *err, size_t err_size)
+{
+	struct fixture *f = ctx;
+	if (pthread_mutex_trylock(&f->lock) != 0)
+		f->lock_held_in_callback = true;
+	else
+		pthread_mutex_unlock(&f->lock);
+	f->set_drain_calls++;
+	f->last_server = server;
+	if (f->fail_set_drain) {
+		snprintf(err, err_size, "the stub refuses");
+		return -1;
+	}
+	assert_true(server < SERVER_COUNT);
+	f->drained[server] = drain;
+	return 0;
+}
+
+static bool stub_is_drained(void *ctx, unsigned server)
+{
+	struct fixture *f = ctx;
+	if (pthread_mutex_trylock(&f->lock) != 0)
+		f->lock_held_in_callback = true;
+	else
+		pthread_mutex_unlock(&f->lock);
+	assert_true(server < SERVER_COUNT);
+	return f->drained[server];
+}
+
+static void parse_address(const char *text, struct netaddr *out)
+{
+	assert_true(netaddr_parse(span_make(text, strlen(text)), out));
+}
+
+/* Three servers s1..s3, round-robin (so calls spread predictably). */
+static struct fixture *fixture_new(uint32_t sessions)
+{
+	static const char *const addresses[SERVER_COUNT] = { "10.0.0.1", "10.0.0.2", "10.0.0.3" };
+	struct fixture *f = calloc(1, sizeof(*f));
+	char err[256];
+	assert_non_null(f);
+	test_clock_ms = 1000000;
+	sara_config_defaults(&f->cfg);
+	snprintf(f->cfg.name, sizeof(f->cfg.name), "control-test");
+	f->cfg.vip_count = 1;
+	parse_address(VIP4, &f->cfg.vips[0]);
+	f->cfg.server_count = SERVER_COUNT;
+	for (unsigned i = 0; i < SERVER_COUNT; i++) {
+		struct server_config *s = &f->cfg.servers[i];
+		snprintf(s->id, sizeof(s->id), "s%u", i + 1);
+		parse_address(addresses[i], &s->address);
+		s->mark = 0x100 + i;
+		s->table = 101 + i;
+		s->weight = 1.0;
+	}
+	f->cfg.selection.algorithm = SELECT_ROUND_ROBIN;
+	f->cfg.limits.sessions = sessions;
+	f->cfg.limits.flows = sessions * 2;
+	f->engine = engine_create(&f->cfg, NULL, test_clock_ms, err, sizeof(err));
+	if (!f->engine)
+		fail_msg("engine_create: %s", err);
+	pthread_mutex_init(&f->lock, NULL);
+	f->view.cluster = "control-test";
+	f->view.now_ms = test_now_ms;
+	f->view.started_ms = test_clock_ms;
+	f->view.engine = f->engine;
+	f->view.engine_lock = &f->lock;
+	f->view.daemon_ctx = f;
+	f->view.set_drain = stub_set_drain;
+	f->view.is_drained = stub_is_drained;
+	return f;
+}
+
+static int setup(void **state)
+{
+	*state = fixture_new(64);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	engine_destroy(f->engine);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+	return 0;
+}
+
+/* A new call: an INVITE from client:port with this Call-ID. Returns the
+ * server index it was given. */
+static int invite(struct fixture *f, const char *client, uint16_t port, const char *call_id)
+{
+	static uint8_t packet[TEXT_MAX + 100];
+	char text[TEXT_MAX];
+	struct verdict v;
+	size_t n;
+	int len = snprintf(text, sizeof(text),
+			   "INVITE sip:bob@sara.example SIP/2.0\r\n"
+			   "Via: SIP/2.0/UDP client.example:%u;branch=z9hG4bK-1\r\n"
+			   "Max-Forwards: 70\r\n"
+			   "From: <sip:alice@client.example>;tag=1928301774\r\n"
+			   "To: <sip:bob@sara.example>\r\n"
+			   "Call-ID: %s\r\n"
+			   "CSeq: 1 INVITE\r\n"
+			   "Contact: <sip:alice@client.example>\r\n"
+			   "Content-Length: 0\r\n\r\n",
+			   port, call_id);
+	assert_true(len > 0 && (size_t)len < sizeof(text));
+	n = packet_build_udp(AF_INET, client, port, VIP4, SIP_PORT, text, (size_t)len, packet, sizeof(packet));
+	assert_true(n > 0);
+	engine_packet(f->engine, packet, n, test_clock_ms, &v);
+	assert_int_equal(v.reason, REASON_SESSION);
+	assert_int_not_equal(v.session, 0);
+	return v.server;
+}
+
+/* The reply to one command line, checked to be one JSON document of
+ * printable ASCII (every wire byte escaped) ending in a newline. */
+static char *ask(struct fixture *f, const char *line)
+{
+	char *reply = control_handle_command(&f->view, line, strlen(line));
+	size_t len;
+	assert_non_null(reply);
+	len = strlen(reply);
+	assert_true(len >= 3);
+	assert_int_equal(reply[0], '{');
+	assert_int_equal(reply[len - 2], '}');
+	assert_int_equal(reply[len - 1], '\n');
+	for (size_t i = 0; i + 1 < len; i++)
+		if ((unsigned char)reply[i] < 0x20 || (unsigned char)reply[i] >= 0x7f)
+			fail_msg("byte 0x%02x at %zu of the reply to \"%s\"", (unsigned char)reply[i], i, line);
+	return reply;
+}
+
+static void assert_contains(const char *text, const char *part)
+{
+	if (!strstr(text, part))
+		fail_msg("expected %s\nin %s", part, text);
+}
+
+/* A plain loop, not strstr: ASan's strstr measures the whole haystack on
+ * every call, which is quadratic over a 100000-session listing. */
+static unsigned count_of(const char *text, const char *part)
+{
+	size_t part_len = strlen(part);
+	unsigned n = 0;
+	for (const char *p = text; *p; p++)
+		if (*p == part[0] && strncmp(p, part, part_len) == 0)
+			n++;
+	return n;
+}
+
+/* ---- servers ---- */
+
+static void test_servers_fields(void **state)
+{
+	struct fixture *f = *state;
+	char *reply;
+
+	assert_int_equal(invite(f, "192.0.2.10", 5060, "a@c"), 0);
+	assert_int_equal(invite(f, "192.0.2.10", 5062, "b@c"), 1);
+	assert_int_equal(invite(f, "192.0.2.10", 5064, "c@c"), 2);
+	assert_int_equal(invite(f, "192.0.2.10", 5066, "d@c"), 0);
+	f->drained[2] = true;
+	reply = ask(f, "servers\n");
+	print_message("%s", reply);
+	assert_contains(reply, "{\"agents\": false, \"servers\": [{\"id\": \"s1\", \"address\": \"10.0.0.1\", "
+			       "\"mark\": 256, \"table\": 101, \"weight\": 1.000, \"weight_factor\": 1.000, "
+			       "\"available\": true, \"drained\": false, \"state\": \"unknown\", \"cause\": \"no agents\", "
+			       "\"last_heartbeat_age_ms\": null, \"sessions\": 2, \"load_estimate\": null}");
+	assert_contains(reply, "{\"id\": \"s2\", \"address\": \"10.0.0.2\", \"mark\": 257, \"table\": 102");
+	assert_contains(reply, "\"drained\": true, \"state\": \"unknown\", \"cause\": \"no agents\", "
+			       "\"last_heartbeat_age_ms\": null, \"sessions\": 1,");
+	assert_int_equal(count_of(reply, "\"id\": "), SERVER_COUNT);
+	assert_false(f->lock_held_in_callback);
+	free(reply);
+
+	/* The engine's view: a server the engine takes off gets no sessions. */
+	engine_set_server_available(f->engine, 1, false);
+	reply = ask(f, "servers");
+	assert_contains(reply, "{\"id\": \"s2\", \"address\": \"10.0.0.2\", \"mark\": 257, \"table\": 102, "
+			       "\"weight\": 1.000, \"weight_factor\": 1.000, \"available\": false");
+	free(reply);
+
+	reply = ask(f, "servers extra\n");
+	assert_contains(reply, "{\"ok\": false, \"error\": \"usage: servers\"}");
+	free(reply);
+}
+
+/* With agents configured, health comes from the listener: a server not
+ * heard from yet is "unknown" with cause "none" and no heartbeat age. */
+static void test_servers_with_agents(void **state)
+{
+	struct fixture *f = *state;
+	struct agent_listener *agents = NULL;
+	struct wire_key key;
+	char err[256], *reply;
+
+	memset(&key, 7, sizeof(key));
+	f->cfg.agents.interval_ms = 1000;
+	f->cfg.agents.misses = 3;
+	parse_address("127.0.0.1", &f->cfg.agents.listen.addr);
+	for (unsigned attempt = 0; attempt < 20 && !agents; attempt++) {
+		f->cfg.agents.listen.port = (uint16_t)(40000 + (getpid() * 13 + attempt * 97) % 20000);
+		agents = agent_listener_open(&f->cfg, &key, test_now_ms, NULL, NULL, err, sizeof(err));
+	}
+	assert_non_null(agents);
+	f->view.agents = agents;
+	reply = ask(f, "servers");
+	assert_contains(reply, "{\"agents\": true, \"servers\": [{\"id\": \"s1\"");
+	assert_int_equal(count_of(reply, "\"state\": \"unknown\", \"cause\": \"none\", "
+					 "\"last_heartbeat_age_ms\": null"), SERVER_COUNT);
+	free(reply);
+	agent_listener_close(agents);
+}
+
+/* ---- sessions ---- */
+
+static void test_sessions_list_filter_limit(void **state)
+{
+	struct fixture *f = *state;
+	char *reply;
+
+	for (unsigned i = 0; i < 5; i++) {
+		char call_id[32];
+		snprintf(call_id, sizeof(call_id), "call-%u@c", i);
+		assert_int_equal(invite(f, "192.0.2.10", (uint16_t)(6000 + 2 * i), call_id), (int)(i % SERVER_COUNT));
+	}
+	test_clock_ms += 1500;
+	reply = ask(f, "sessions\n");
+	print_message("%s", reply);
+	assert_int_equal(count_of(reply, "\"serial\": "), 5);
+	assert_contains(reply, "\"proto\": \"sip\", \"key\": \"call-0@c\", \"server\": \"s1\", \"flows\": 0, "
+			       "\"confirmed\": false, \"ending\": false, \"age_ms\": 1500, \"idle_ms\": 1500}");
+	assert_contains(reply, "\"key\": \"call-4@c\", \"server\": \"s2\"");
+	assert_contains(reply, "], \"total\": 5, \"matched\": 5, \"listed\": 5, \"limit\": 1000, \"truncated\": false}");
+	free(reply);
+
+	reply = ask(f, "sessions --server s1");
+	assert_int_equal(count_of(reply, "\"serial\": "), 2);
+	assert_int_equal(count_of(reply, "\"server\": \"s1\""), 3);   /* two sessions and the filter */
+	assert_int_equal(count_of(reply, "\"server\": \"s2\""), 0);
+	assert_contains(reply, "\"total\": 5, \"matched\": 2, \"listed\": 2, \"limit\": 1000, \"server\": \"s1\", "
+			       "\"truncated\": false}");
+	free(reply);
+
+	reply = ask(f, "sessions --limit 2\r\n");
+	assert_int_equal(count_of(reply, "\"serial\": "), 2);
+	assert_contains(reply, "\"total\": 5, \"matched\": 5, \"listed\": 2, \"limit\": 2, \"truncated\": true, "
+			       "\"truncated_by\": \"limit\"}");
+	free(reply);
+
+	reply = ask(f, "sessions  --limit 1 --server s3");
+	assert_int_equal(count_of(reply, "\"serial\": "), 1);
+	assert_contains(reply, "\"key\": \"call-2@c\", \"server\": \"s3\"");
+	assert_contains(reply, "\"matched\": 1, \"listed\": 1, \"limit\": 1, \"server\": \"s3\", \"truncated\": false}");
+	free(reply);
+
+	reply = ask(f, "sessions --limit 0");
+	assert_contains(reply, "{\"sessions\": [], \"total\": 5, \"matched\": 5, \"listed\": 0, \"limit\": 0, "
+			       "\"truncated\": true, \"truncated_by\": \"limit\"}");
+	free(reply);
+
+	reply = ask(f, "sessions --limit 100001");
+	assert_contains(reply, "{\"ok\": false, \"error\": \"sessions: --limit \\\"100001\\\": not a number 0-100000\"}");
+	free(reply);
+	reply = ask(f, "sessions --limit -1");
+	assert_contains(reply, "\"ok\": false");
+	free(reply);
+	reply = ask(f, "sessions --limit");
+	assert_contains(reply, "{\"ok\": false, \"error\": \"sessions: unexpected \\\"--limit\\\"; "
+			       "usage: sessions [--server ID] [--limit N]\"}");
+	free(reply);
+	reply = ask(f, "sessions --server nope");
+	assert_contains(reply, "{\"ok\": false, \"error\": \"no server \\\"nope\\\"; servers: s1, s2, s3\"}");
+	free(reply);
+	reply = ask(f, "sessions a b c d e f g h i");
+	assert_contains(reply, "{\"ok\": false, \"error\": \"sessions: too many arguments\"}");
+	free(reply);
+}
+
+/* Call-IDs are the client's bytes: quotes, backslashes, tabs and bytes
+ * that are not UTF-8 (the SIP parser lets them through; it refuses other
+ * controls) must come out escaped, never break the document. */
+static void test_sessions_hostile_call_id(void **state)
+{
+	struct fixture *f = *state;
+	static const char hostile[] = "x\"}], \"total\": 0 \\u0000\t\xff\xc3\xa9<b>@evil";
+	char *reply;
+	invite(f, "192.0.2.10", 5060, hostile);
+	reply = ask(f, "sessions");
+	print_message("%s", reply);
+	assert_contains(reply, "\"key\": \"x\\\"}], \\\"total\\\": 0 \\\\u0000\\u0009\\u00ff\\u00c3\\u00a9<b>@evil\"");
+	assert_int_equal(count_of(reply, "\"total\": "), 1);
+	free(reply);
+
+	/* An id typed by the operator is escaped in the error too. */
+	reply = ask(f, "drain \"\x1b\xff");
+	assert_contains(reply, "{\"ok\": false, \"error\": \"no server \\\"\\\"\\u001b\\u00ff\\\"; servers: s1, s2, s3\"}");
+	free(reply);
+}
+
+/* 100000 sessions (the --limit maximum) list in one bounded document; with
+ * keys that escape to twice their size the listing stops at the size cap
+ * and still ends as valid JSON. */
+static void test_sessions_big_listing(void **state)
+{
+	struct fixture *f = fixture_new(BIG_SESSIONS);
+	char call_id[SESSION_KEY_MAX], client[32], *reply;
+	(void)state;
+
+	memset(call_id, '"', SESSION_KEY_MAX - 1);
+	for (unsigned i = 0; i < BIG_SESSIONS; i++) {
+		int n = snprintf(call_id, sizeof(call_id), "%u@big", i);
+		call_id[n] = '"';  /* then quotes to the longest key (escaped: doubled) */
+		call_id[SESSION_KEY_MAX - 1] = '\0';
+		snprintf(client, sizeof(client), "10.%u.%u.%u", 1 + i / 65536, (i / 256) % 256, i % 256);
+		invite(f, client, 5060, call_id);
+	}
+	reply = ask(f, "sessions --limit 100000");
+	print_message("quote keys: %zu bytes\n", strlen(reply));
+	assert_true(strlen(reply) <= 32u << 20);
+	assert_contains(reply, "\"total\": 100000, \"matched\": 100000, \"listed\": ");
+	assert_contains(reply, "\"limit\": 100000, \"truncated\": true, \"truncated_by\": \"size\"}");
+	assert_true(count_of(reply, "\"serial\": ") > 50000);
+	free(reply);
+
+	reply = ask(f, "sessions");
+	assert_int_equal(count_of(reply, "\"serial\": "), 1000);
+	assert_contains(reply, "\"total\": 100000, \"matched\": 100000, \"listed\": 1000, \"limit\": 1000, "
+			       "\"truncated\": true, \"truncated_by\": \"limit\"}");
+	free(reply);
+	teardown((void **)&f);
+
+	/* Ordinary Call-IDs: all 100000 fit. */
+	f = fixture_new(BIG_SESSIONS);
+	for (unsigned i = 0; i < BIG_SESSIONS; i++) {
+		snprintf(call_id, sizeof(call_id), "a84b4c76e66710-%u@pc33.atlanta.example.com", i);
+		snprintf(client, sizeof(client), "10.%u.%u.%u", 1 + i / 65536, (i / 256) % 256, i % 256);
+		invite(f, client, 5060, call_id);
+	}
+	reply = ask(f, "sessions --limit 100000");
+	print_message("ordinary keys: %zu bytes\n", strlen(reply));
+	assert_int_equal(count_of(reply, "\"serial\": "), BIG_SESSIONS);
+	assert_contains(reply, "\"total\": 100000, \"matched\": 100000, \"listed\": 100000, \"limit\": 100000, "
+			       "\"truncated\": false}");
+	free(reply);
+	teardown((void **)&f);
+}
+
+/* ---- drain, undrain ---- */
+
+static void test_drain_undrain(void **state)
+{
+	struct fixture *f = *state;
+	char *reply;
+
+	invite(f, "192.0.2.10", 5060, "a@c");
+	invite(f, "192.0.2.10", 5062, "b@c");
+	reply = ask(f, "drain s2\n");
+	assert_string_equal(reply, "{\"ok\": true, \"server\": \"s2\", \"drained\": true, \"sessions\": 1}\n");
+	free(reply);
+	assert_int_equal(f->set_drain_calls, 1);
+	assert_int_equal(f->last_server, 1);
+	assert_true(f->drained[1]);
+	assert_false(f->lock_held_in_callback);
+	reply = ask(f, "servers");
+	assert_contains(reply, "{\"id\": \"s2\", \"address\": \"10.0.0.2\", \"mark\": 257, \"table\": 102, "
+			       "\"weight\": 1.000, \"weight_factor\": 1.000, \"available\": true, \"drained\": true");
+	free(reply);
+
+	reply = ask(f, "undrain s2");
+	assert_string_equal(reply, "{\"ok\": true, \"server\": \"s2\", \"drained\": false, \"sessions\": 1}\n");
+	free(reply);
+	assert_int_equal(f->set_drain_calls, 2);
+	assert_false(f->drained[1]);
+
+	reply = ask(f, "drain s9");
+	assert_string_equal(reply, "{\"ok\": false, \"error\": \"no server \\\"s9\\\"; servers: s1, s2, s3\"}\n");
+	free(reply);
+	reply = ask(f, "undrain");
+	assert_string_equal(reply, "{\"ok\": false, \"error\": \"usage: undrain ID\"}\n");
+	free(reply);
+	reply = ask(f, "drain s1 s2");
+	assert_string_equal(reply, "{\"ok\": false, \"error\": \"usage: drain ID\"}\n");
+	free(reply);
+	assert_int_equal(f->set_drain_calls, 2);
+
+	f->fail_set_drain = true;
+	reply = ask(f, "drain s3");
+	assert_string_equal(reply, "{\"ok\": false, \"error\": \"drain s3: the stub refuses\"}\n");
+	free(reply);
+	assert_int_equal(f->last_server, 2);
+	assert_false(f->drained[2]);
+}
+
+static void test_null_callbacks(void **state)
+{
+	struct fixture *f = *state;
+	char *reply;
+	f->view.set_drain = NULL;
+	f->view.is_drained = NULL;
+	reply = ask(f, "drain s1");
+	assert_string_equal(reply, "{\"ok\": false, \"error\": \"drain: not supported by this sarad\"}\n");
+	free(reply);
+	reply = ask(f, "undrain s1");
+	assert_string_equal(reply, "{\"ok\": false, \"error\": \"undrain: not supported by this sarad\"}\n");
+	free(reply);
+	reply = ask(f, "servers");
+	assert_int_equal(count_of(reply, "\"drained\": null"), SERVER_COUNT);
+	free(reply);
+	assert_int_equal(f->set_drain_calls, 0);
+
+	/* Without an engine nothing but status and ping makes sense. */
+	f->view.engine = NULL;
+	reply = ask(f, "sessions");
+	assert_string_equal(reply, "{\"ok\": false, \"error\": \"sessions: no engine\"}\n");
+	free(reply);
+}
+
+/* ---- other commands ---- */
+
+static void test_unknown_and_old_commands(void **state)
+{
+	struct fixture *f = *state;
+	char *reply = ask(f, "bogus\n");
+	assert_string_equal(reply, "{\"error\": \"unknown command\", \"commands\": [\"status\", \"servers\", "
+				   "\"sessions\", \"drain\", \"undrain\", \"ping\"]}\n");
+	free(reply);
+	reply = ask(f, " \t\r\n");
+	assert_contains(reply, "{\"error\": \"empty command\", \"commands\": [");
+	free(reply);
+	reply = ask(f, "ping\n");
+	assert_string_equal(reply, "{\"pong\": true}\n");
+	free(reply);
+	reply = ask(f, "status\n");
+	assert_contains(reply, "\"cluster\": \"control-test\"");
+	assert_contains(reply, "\"sessions_in_use\": 0");
+	free(reply);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_servers_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_servers_with_agents, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sessions_list_filter_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sessions_hostile_call_id, setup, teardown),
+		cmocka_unit_test(test_sessions_big_listing),
+		cmocka_unit_test_setup_teardown(test_drain_undrain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_null_callbacks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_and_old_commands, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
