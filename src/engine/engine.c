@@ -17,6 +17,7 @@
 #include "engine/select.h"
 #include "engine/session_table.h"
 #include "dpi/tcp_stream.h"
+#include "engine/tcp_signalling.h"
 #include "engine/timer_wheel.h"
 
 /* 4096 slots of 100 ms span 409 s, beyond the longest timer (2 x 60 s plus
@@ -83,7 +84,7 @@ static void session_end(struct engine *engine, uint32_t sid, bool expired);
 
 static bool tcp_handshake_only(const struct flow *f)
 {
-	return f->identity == FLOW_SIGNALLING && f->key.l4 == L4_TCP && !f->tcp_data_seen;
+	return f->identity == FLOW_SIGNALLING && f->key.l4 == L4_TCP && !f->tcp.data_seen;
 }
 
 static uint32_t timeout_ms_for(const struct engine *engine, const struct flow *f)
@@ -164,10 +165,7 @@ static void flow_destroy(struct engine *engine, uint32_t fid)
 	    (f->identity == FLOW_SECONDARY || f->identity == FLOW_UNPREDICTED))
 		engine->hooks.flow_removed(engine->hooks.ctx, &f->key, f->server);
 	session_detach_flow(engine, fid);
-	if (f->stream) {
-		tcp_stream_close(engine->streams, f->stream);
-		f->stream = NULL;
-	}
+	tcp_signalling_release(&f->tcp, engine->streams);
 	timer_wheel_cancel(engine->flow_timers, fid);
 	flow_table_remove(&engine->flows, fid);
 }
@@ -659,11 +657,42 @@ static void malformed_message(struct engine *engine, const struct signal_facts *
 	}
 }
 
+/* A signalling TCP packet, while its messages are taken from the stream. */
+struct tcp_message_ctx {
+	struct engine *engine;
+	uint32_t fid;
+	const struct packet *pkt;
+	const struct proto_handler *handler;
+};
+
+/* One complete message from a signalling TCP connection. */
+static bool tcp_message(void *ctx, const uint8_t *msg, size_t len)
+{
+	struct tcp_message_ctx *m = ctx;
+	struct engine *engine = m->engine;
+	struct signal_facts facts;
+	const char *reason = m->handler->inspect(msg, len, &facts);
+	uint32_t sid;
+	if (reason) {
+		malformed_message(engine, &facts, reason);
+		return true;
+	}
+	/* A TCP connection reaches one server: its sessions follow it. */
+	sid = apply_facts(engine, &facts, m->fid, &m->pkt->key, SIDE_CLIENT,
+			  engine->flows.flows[m->fid].server);
+	if (sid != SESSION_NIL)
+		engine->packet_session = sid;
+	return true;
+}
+
 /* Inspects every complete message carried by a signalling packet. */
 static void signalling_messages(struct engine *engine, uint32_t fid, const struct packet *pkt,
 				const struct proto_handler *handler)
 {
 	struct flow *f = &engine->flows.flows[fid];
+	struct tcp_message_ctx message_ctx = { engine, fid, pkt, handler };
+	struct tcp_framing framing = { handler->frame, handler->max_message };
+	struct tcp_segment segment;
 	struct signal_facts facts;
 	const char *reason;
 	uint32_t sid;
@@ -680,71 +709,12 @@ static void signalling_messages(struct engine *engine, uint32_t fid, const struc
 			engine->packet_session = sid;
 		return;
 	}
-	/* The SYN's sequence number is kept in the flow, so that a first data
-	 * segment arriving out of order is placed right; the reassembly stream
-	 * is taken only when data arrives, so that a SYN flood cannot use up
-	 * the streams. */
-	if (!f->stream && pkt->payload_len == 0) {
-		if (pkt->tcp_flags & TCP_FLAG_SYN) {
-			f->tcp_isn = pkt->tcp_seq;
-			f->tcp_isn_known = true;
-		}
-		return;
-	}
-	if (pkt->payload_len > 0)
-		f->tcp_data_seen = true; /* its timer, when it fires, applies the longer timeout */
-	if (!f->stream) {
-		f->stream = tcp_stream_open(engine->streams);
-		if (!f->stream) {
-			counter_add(&engine->counters, "tcp_streams_full", 1);
-			return;
-		}
-		if (f->tcp_isn_known && !(pkt->tcp_flags & TCP_FLAG_SYN))
-			tcp_stream_add(f->stream, f->tcp_isn, TCP_FLAG_SYN, NULL, 0);
-	}
-	switch (tcp_stream_add(f->stream, pkt->tcp_seq, pkt->tcp_flags, pkt->payload, pkt->payload_len)) {
-	case TCP_STREAM_OK:
-		break;
-	case TCP_STREAM_OVERFLOW:
-		counter_add(&engine->counters, "tcp_stream_overflow", 1);
-		break;
-	case TCP_STREAM_OOO_LIMIT:
-		/* The packet still reaches the connection's server; we give up on
-		 * the gap rather than stall the stream forever. */
-		counter_add(&engine->counters, "tcp_stream_out_of_order_limit", 1);
-		tcp_stream_resync(f->stream);
-		break;
-	case TCP_STREAM_NO_MEMORY:
-		counter_add(&engine->counters, "tcp_stream_no_memory", 1);
-		break;
-	}
-	for (;;) {
-		const uint8_t *msg;
-		size_t msg_len;
-		enum frame_result r = tcp_stream_next(f->stream, handler->frame, handler->max_message,
-						      &msg, &msg_len);
-		if (r == FRAME_NEED_MORE)
-			break;
-		if (r != FRAME_MESSAGE) {
-			counter_add(&engine->counters, "tcp_stream_unframeable", 1);
-			tcp_stream_resync(f->stream);
-			break;
-		}
-		reason = handler->inspect(msg, msg_len, &facts);
-		tcp_stream_consume(f->stream, msg_len);
-		if (reason) {
-			malformed_message(engine, &facts, reason);
-			continue;
-		}
-		/* A TCP connection reaches one server: its sessions follow it. */
-		sid = apply_facts(engine, &facts, fid, &pkt->key, SIDE_CLIENT, f->server);
-		if (sid != SESSION_NIL)
-			engine->packet_session = sid;
-	}
-	if (pkt->tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST)) {
-		tcp_stream_close(engine->streams, f->stream);
-		f->stream = NULL;
-	}
+	segment.seq = pkt->tcp_seq;
+	segment.flags = pkt->tcp_flags;
+	segment.payload = pkt->payload;
+	segment.len = pkt->payload_len;
+	tcp_signalling_segment(&f->tcp, engine->streams, &segment, &framing, &engine->counters,
+			       tcp_message, &message_ctx);
 }
 
 /* A new signalling flow. TCP connections are pinned to a server at once
@@ -1115,8 +1085,8 @@ void engine_destroy(struct engine *engine)
 	if (!engine)
 		return;
 	for (uint32_t i = 0; i < engine->flows.capacity; i++)
-		if (engine->flows.flows[i].in_use && engine->flows.flows[i].stream)
-			tcp_stream_close(engine->streams, engine->flows.flows[i].stream);
+		if (engine->flows.flows[i].in_use)
+			tcp_signalling_release(&engine->flows.flows[i].tcp, engine->streams);
 	flow_table_fini(&engine->flows);
 	session_table_fini(&engine->sessions);
 	if (engine->flow_timers)
