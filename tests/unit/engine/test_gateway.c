@@ -12,6 +12,7 @@
 
 #include "dpi/packet.h"
 #include "engine/gateway.h"
+#include "counter_query.h"
 #include "packet_builder.h"
 
 #define VIP4 "198.18.10.1"
@@ -113,22 +114,10 @@ static size_t sip_ok(char *buf, size_t size, const char *call_id)
 	return (size_t)n;
 }
 
-struct counter_query {
-	const char *name;
-	uint64_t value;
-};
-
-static void counter_visit(void *ctx, const char *name, uint64_t value)
-{
-	struct counter_query *q = ctx;
-	if (strcmp(q->name, name) == 0)
-		q->value = value;
-}
-
 static uint64_t gateway_counter(const struct gw_fixture *fx, const char *name)
 {
 	struct counter_query q = { name, 0 };
-	gateway_foreach_counter(fx->gateway, counter_visit, &q);
+	gateway_foreach_counter(fx->gateway, counter_query_visit, &q);
 	return q.value;
 }
 
