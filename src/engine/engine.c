@@ -49,18 +49,19 @@ struct engine {
 	uint32_t last_verdict_session; /* makes engine_session_info O(1) after a verdict */
 	/* Set while one packet is handled: the session its verdict follows. */
 	uint32_t packet_session;
-	/* Fix (test_engine): also set while one packet is handled, so that its
-	 * verdict can say why no session follows it: a message that would have
-	 * started one was refused (REASON_TABLE_FULL, REASON_ADMISSION,
-	 * REASON_NO_SERVER; REASON_SESSION = none), or a message did not parse.
-	 * Before, every sessionless UDP message was REASON_MALFORMED under the
-	 * malformed policy, and limits.when_full never applied to sessions. */
 	/* What admission asks of every packet until the next load report,
 	 * derived there (engine_update_admission), so the per-packet path tests
 	 * one flag instead of the policy, the switch, x and a threshold:
 	 * SA2C above T3 tries established media; the random baseline above T1
 	 * tries every packet. */
 	bool admission_tries_established, admission_tries_every_packet;
+	/* Also set while one packet is handled, so that its verdict can say
+	 * why no session follows it: a message that would have started one was
+	 * refused (REASON_TABLE_FULL, REASON_ADMISSION, REASON_NO_SERVER;
+	 * REASON_SESSION = none), or a message did not parse. The two are kept
+	 * apart because different policies apply: limits.when_full to a full
+	 * table, limits.malformed only to a message that did not parse (a
+	 * well-formed one for no session is not malformed). */
 	uint8_t packet_refusal;  /* enum verdict_reason */
 	bool packet_malformed;
 	bool packet_absorbed;    /* a refused request's ACK: dropped, never answered */
@@ -472,10 +473,10 @@ static uint32_t session_for_message(struct engine *engine, const struct signal_f
 	if (handler && handler->tcp_only && f && f->session != FLOW_NIL) {
 		uint32_t conn_sid = f->session;
 		struct session *cs = &engine->sessions.sessions[conn_sid];
-		/* Fix (test_engine): the connection's own session wins over the
-		 * table lookup. Two servers may hand out the same Session id
-		 * (counters, not random ids); the lookup then found the other
-		 * client's session, whose TEARDOWN this client's would send. */
+		/* The connection's own session wins over the table lookup: two
+		 * servers may hand out the same Session id (counters, not random
+		 * ids), and the lookup would find another client's session, which
+		 * this client's TEARDOWN would then end. */
 		if (facts->key_len && cs->key_is_connection) {
 			/* The Session id arrives: the connection's session takes it. */
 			if (session_table_rekey(&engine->sessions, conn_sid, facts->key, facts->key_len))
@@ -744,13 +745,13 @@ static uint32_t signalling_flow_create(struct engine *engine, const struct packe
 			f->server = engine->sessions.sessions[sid].server;
 		} else if (engine->packet_refusal == REASON_TABLE_FULL &&
 			   engine->cfg.limits.when_full == FULL_PASS) {
-			/* Fix (test_engine): pinned without a session, so that the
-			 * connection and the sessions of its messages stay on one
-			 * server. Before, it had no server at all (mark 0). */
+			/* Pinned without a session, so that the connection and the
+			 * sessions of its messages stay on one server rather than
+			 * going unmarked (mark 0). */
 			f->server = (int16_t)placement_server(engine, pkt->key.src, 16);
 		} else {
-			/* Fix (test_engine): refused; forget the flow, so that the
-			 * retried SYN is decided afresh. */
+			/* Refused: the flow is forgotten, so that the retried SYN
+			 * is decided afresh. */
 			timer_wheel_cancel(engine->flow_timers, fid);
 			flow_table_remove(&engine->flows, fid);
 			return FLOW_NIL;
@@ -828,16 +829,16 @@ static void packet_decided(struct engine *engine, uint32_t fid, const struct pac
 	}
 	if (f->key.l4 == L4_TCP) {
 		out->reason = out->session ? REASON_SESSION : REASON_CONNECTION;
-		/* Fix (test_engine): say why a message got no session. The
-		 * connection keeps its server whatever the policy: reassembly has
-		 * taken the bytes, so dropping the segment would not replay them. */
+		/* A message that got no session says why. The connection keeps
+		 * its server whatever the policy: reassembly has taken the bytes,
+		 * so dropping the segment would not replay them. */
 		if (!out->session && engine->packet_refusal != REASON_SESSION)
 			out->reason = engine->packet_refusal;
 		verdict_set_server(engine, out, f->server);
 	} else if (engine->packet_refusal != REASON_SESSION) {
-		/* Fix (test_engine): a message that would start a session was
-		 * refused. A full table follows limits.when_full; admission and
-		 * "no server" refusals drop (the client retries). */
+		/* A message that would start a session was refused. A full
+		 * table follows limits.when_full; admission and "no server"
+		 * refusals drop (the client retries). */
 		out->reason = engine->packet_refusal;
 		if (out->reason == REASON_TABLE_FULL && engine->cfg.limits.when_full == FULL_PASS)
 			verdict_set_server(engine, out, placement_server(engine, pkt->key.src, 16));
@@ -850,9 +851,9 @@ static void packet_decided(struct engine *engine, uint32_t fid, const struct pac
 			out->reply = REPLY_SIP_503;
 	} else {
 		/* A UDP message tied to no session: keep one client together.
-		 * Fix (test_engine): only a message that did not parse is
-		 * malformed (and follows limits.malformed); a well-formed one for
-		 * no known session (a BYE after a restart) is sessionless traffic. */
+		 * Only a message that did not parse is malformed (and follows
+		 * limits.malformed); a well-formed one for no known session (a BYE
+		 * after a restart) is sessionless traffic. */
 		out->reason = engine->packet_malformed ? REASON_MALFORMED : REASON_UNPREDICTED;
 		if (engine->packet_malformed && engine->cfg.limits.malformed == MALFORMED_DROP &&
 		    pkt->payload_len > 0) {
@@ -920,9 +921,9 @@ static void engine_decide(struct engine *engine, const struct packet *pkt, uint6
 			}
 		}
 		if (fid == FLOW_NIL) {
-			/* Fix (test_engine): an RTSP connection whose session was
-			 * refused says why (and is dropped unless the table is
-			 * merely full under when_full = pass). */
+			/* An RTSP connection whose session was refused says why
+			 * (and is dropped unless the table is merely full under
+			 * when_full = pass). */
 			out->reason = engine->packet_refusal != REASON_SESSION ? engine->packet_refusal
 									    : REASON_TABLE_FULL;
 			/* RTSP has no stateless answer before its connection is up:
