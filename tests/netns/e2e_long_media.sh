@@ -5,7 +5,6 @@
 # every media_s / 2) and keeps them and the session; no connmark is cleared
 # and no later media packet crosses to user space. Once the connections
 # leave conntrack, the next scan lacks them and the flows are removed.
-# (Before 3d01a2d, with single queries only, every second answer said "gone".)
 # Usage: tests/netns/e2e_long_media.sh [BUILD/sarad]   (root; PASS/FAIL, exit 0/1, 77 = skipped)
 set -u
 
