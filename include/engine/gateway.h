@@ -19,6 +19,9 @@ void gateway_destroy(struct gateway *gw);
  * announcements into out and returns how many. */
 size_t gateway_packet(struct gateway *gw, const uint8_t *ip, size_t len, uint64_t now_ms,
 		      struct announcement *out, size_t max);
+/* Reassembly streams held now: one per outbound connection that carried
+ * data and has not closed. */
+unsigned gateway_tcp_streams_in_use(const struct gateway *gw);
 void gateway_foreach_counter(const struct gateway *gw,
 			     void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx);
 

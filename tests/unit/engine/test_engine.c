@@ -16,6 +16,7 @@
 #include "engine/engine.h"
 #include "engine/gateway.h"
 #include "dpi/packet.h"
+#include "counter_query.h"
 #include "packet_builder.h"
 
 #define VIP4 "198.18.10.1"
@@ -234,22 +235,10 @@ static void media_packet(struct harness *h, const char *src, uint16_t sport, con
 
 /* ---- counters and sessions ---- */
 
-struct counter_query {
-	const char *name;
-	uint64_t value;
-};
-
-static void counter_visit(void *ctx, const char *name, uint64_t value)
-{
-	struct counter_query *q = ctx;
-	if (strcmp(q->name, name) == 0)
-		q->value = value;
-}
-
 static uint64_t engine_counter(const struct harness *h, const char *name)
 {
 	struct counter_query q = { name, 0 };
-	engine_foreach_counter(h->engine, counter_visit, &q);
+	engine_foreach_counter(h->engine, counter_query_visit, &q);
 	return q.value;
 }
 
