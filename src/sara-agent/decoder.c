@@ -2,7 +2,6 @@
  * (decoder.h). */
 #include "sara-agent/decoder.h"
 
-#include <limits.h>
 #include <signal.h>
 #include <time.h>
 
