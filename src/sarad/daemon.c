@@ -195,9 +195,8 @@ static int start_dispatcher(struct daemon *d, char *err, size_t err_size)
  * messages the listeners hand to the dispatcher. */
 static int start_receivers(struct daemon *d, char *err, size_t err_size)
 {
-	static const struct agent_listener_sink to_health = { .heartbeat = dispatcher_heartbeat,
-							       .load = dispatcher_load_report };
-	struct agent_listener_sink sink = to_health;
+	struct agent_listener_sink sink = { .heartbeat = dispatcher_heartbeat, .load = dispatcher_load_report,
+					    .ctx = &d->dispatcher };
 	char why[256];
 
 	if (d->cfg.gateway.listen.addr.family) {
@@ -218,7 +217,6 @@ static int start_receivers(struct daemon *d, char *err, size_t err_size)
 			snprintf(err, err_size, "agents: %s (agents.listen)", why);
 			return 1;
 		}
-		sink.ctx = &d->dispatcher;
 		d->agents = agent_listener_create(&d->cfg, monotonic_ms, &sink);
 		if (!d->agents) {
 			snprintf(err, err_size, "agents: out of memory");

@@ -27,11 +27,11 @@ static void usage(FILE *out)
 		"  -c, --config FILE   the cluster configuration\n"
 		"  -f, --foreground    stay in the foreground and log to stderr (else syslog)\n"
 		"      --check-config  validate the configuration and exit (0 ok, 2 errors)\n"
-		"One thread serves each queue of queue.first..first+count-1; with count > 1 the\n"
-		"rules spread packets over them (iptables --queue-balance).\n");
+		"sarad serves queue.first..first+count-1; with count > 1 each queue has a thread\n"
+		"and the rules spread packets over them (iptables --queue-balance).\n");
 }
 
-/* 0 to go on, else the exit status + 1 (usage printed). */
+/* -1 to go on, else the exit status (usage printed). */
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option options[] = {
@@ -47,15 +47,15 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'c': o->config_path = optarg; break;
 		case 'f': o->foreground = true; break;
 		case 'C': o->check_only = true; break;
-		case 'h': usage(stdout); return 0 + 1;
-		default: usage(stderr); return 2 + 1;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
 		}
 	}
 	if (!o->config_path || optind != argc) {
 		usage(stderr);
-		return 2 + 1;
+		return 2;
 	}
-	return 0;
+	return -1;
 }
 
 /* From start-up to exit, once the configuration is loaded. */
@@ -101,8 +101,8 @@ int main(int argc, char **argv)
 	char err[512];
 	int rc = parse_options(argc, argv, &o);
 
-	if (rc)
-		return rc - 1;
+	if (rc >= 0)
+		return rc;
 	if (!sara_config_load(o.config_path, &d->cfg, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
 		return 2;
