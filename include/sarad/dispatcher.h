@@ -50,12 +50,15 @@ struct dispatcher {
 	struct log_kinds *logs;
 };
 
-/* cfg must outlive the dispatcher; ct may be NULL. With agents, the
- * dispatcher owns a health feed fed by dispatcher_heartbeat and
- * dispatcher_load_report. 0, or -1 with err set. */
-int dispatcher_init(struct dispatcher *d, const struct sara_config *cfg, bool agents, struct ct_marks *ct,
+/* cfg must outlive the dispatcher; ct may be NULL. 0, or -1 with err set. */
+int dispatcher_init(struct dispatcher *d, const struct sara_config *cfg, struct ct_marks *ct,
 		    struct daemon_counters *counters, struct log_kinds *logs, uint64_t (*now_ms)(void),
 		    char *err, size_t err_size);
+/* Agents report from now on: the dispatcher's health feed, fed by
+ * dispatcher_heartbeat and dispatcher_load_report, starts with every server
+ * unknown (a server not heard from fails misses x interval after now_ms).
+ * 0, or -1 with err set. */
+int dispatcher_watch_health(struct dispatcher *d, uint64_t now_ms, char *err, size_t err_size);
 /* Marks of live flows stay in the kernel: their media keeps flowing to the
  * same servers while sarad restarts. */
 void dispatcher_fini(struct dispatcher *d);

@@ -167,7 +167,6 @@ static int start_loop(struct daemon *d, char *err, size_t err_size)
 /* The engine and what it writes to: conntrack, the refusal replies. */
 static int start_dispatcher(struct daemon *d, char *err, size_t err_size)
 {
-	bool agents = d->cfg.agents.listen.addr.family != 0;
 	char ct_err[256];
 	struct ct_marks *scan_ct = NULL;
 
@@ -177,8 +176,7 @@ static int start_dispatcher(struct daemon *d, char *err, size_t err_size)
 	else if (!(scan_ct = ct_marks_open(ct_err, sizeof(ct_err))))
 		log_msg(LOG_WARNING, "%s: no conntrack scan; idle media flows are asked about one by one", ct_err);
 	d->dispatcher_ready = true;
-	if (dispatcher_init(&d->dispatcher, &d->cfg, agents, d->ct, &d->counters, &d->logs, monotonic_ms, err,
-			    err_size) < 0) {
+	if (dispatcher_init(&d->dispatcher, &d->cfg, d->ct, &d->counters, &d->logs, monotonic_ms, err, err_size) < 0) {
 		ct_marks_close(scan_ct);
 		return 1;
 	}
@@ -212,6 +210,8 @@ static int start_receivers(struct daemon *d, char *err, size_t err_size)
 		}
 	}
 	if (d->cfg.agents.listen.addr.family) {
+		if (dispatcher_watch_health(&d->dispatcher, monotonic_ms(), err, err_size) < 0)
+			return 1;
 		if (!sealed_receiver_open(&d->agent_rx, &d->cfg.agents.listen, &d->key, AGENT_MAX_SKEW_MS, why,
 					  sizeof(why))) {
 			snprintf(err, err_size, "agents: %s (agents.listen)", why);

@@ -73,7 +73,7 @@ static bool hook_flow_active(void *ctx, const struct flow_key *key, int server)
 
 /* ---- life ---- */
 
-int dispatcher_init(struct dispatcher *d, const struct sara_config *cfg, bool agents, struct ct_marks *ct,
+int dispatcher_init(struct dispatcher *d, const struct sara_config *cfg, struct ct_marks *ct,
 		    struct daemon_counters *counters, struct log_kinds *logs, uint64_t (*now_ms)(void),
 		    char *err, size_t err_size)
 {
@@ -97,11 +97,18 @@ int dispatcher_init(struct dispatcher *d, const struct sara_config *cfg, bool ag
 		snprintf(err, err_size, "out of memory");
 		return -1;
 	}
-	if (agents && !(d->health = health_feed_create(d, now))) {
+	d->hooks_live = true;
+	return 0;
+}
+
+int dispatcher_watch_health(struct dispatcher *d, uint64_t now_ms, char *err, size_t err_size)
+{
+	if (!d->health)
+		d->health = health_feed_create(d, now_ms);
+	if (!d->health) {
 		snprintf(err, err_size, "agents: out of memory");
 		return -1;
 	}
-	d->hooks_live = true;
 	return 0;
 }
 

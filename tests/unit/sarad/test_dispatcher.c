@@ -33,8 +33,10 @@ static int start(void **state, bool agents)
 	daemon_counters_init(&f->counters);
 	log_kinds_init(&f->logs);
 	fixture_clock_ms = 1000000;
-	assert_int_equal(dispatcher_init(&f->d, &f->cfg, agents, NULL, &f->counters, &f->logs, fixture_now_ms, err,
+	assert_int_equal(dispatcher_init(&f->d, &f->cfg, NULL, &f->counters, &f->logs, fixture_now_ms, err,
 					 sizeof(err)), 0);
+	if (agents)
+		assert_int_equal(dispatcher_watch_health(&f->d, fixture_clock_ms, err, sizeof(err)), 0);
 	*state = f;
 	return 0;
 }

@@ -36,8 +36,10 @@ static int setup(void **state)
 	daemon_counters_init(&f->counters);
 	log_kinds_init(&f->logs);
 	fixture_clock_ms = 1000000;
-	assert_int_equal(dispatcher_init(&f->d, &f->cfg, true, NULL, &f->counters, &f->logs, fixture_now_ms, err,
+	assert_int_equal(dispatcher_init(&f->d, &f->cfg, NULL, &f->counters, &f->logs, fixture_now_ms, err,
 					 sizeof(err)), 0);
+	assert_null(f->d.health);
+	assert_int_equal(dispatcher_watch_health(&f->d, fixture_clock_ms, err, sizeof(err)), 0);
 	assert_non_null(f->d.health);
 	*state = f;
 	return 0;

@@ -59,7 +59,7 @@ static int setup(void **state)
 	daemon_counters_init(&f->counters);
 	log_kinds_init(&f->logs);
 	refusal_replies_configure(&f->replies, &f->cfg);
-	assert_int_equal(dispatcher_init(&f->d, &f->cfg, false, NULL, &f->counters, &f->logs, fixture_now_ms, err,
+	assert_int_equal(dispatcher_init(&f->d, &f->cfg, NULL, &f->counters, &f->logs, fixture_now_ms, err,
 					 sizeof(err)), 0);
 	*state = f;
 	return 0;
