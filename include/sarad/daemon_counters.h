@@ -1,0 +1,26 @@
+/* daemon_counters.h - sarad's own named event counters (connmark writes,
+ * server events, drains, reloads, conntrack scans), one set shared by the
+ * loop, the queue threads and the scan thread under one lock. */
+#ifndef SARA_SARAD_DAEMON_COUNTERS_H
+#define SARA_SARAD_DAEMON_COUNTERS_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "engine/counters.h"
+
+struct daemon_counters {
+	pthread_mutex_t lock;
+	struct counter_set set;
+};
+
+void daemon_counters_init(struct daemon_counters *c);
+void daemon_counters_destroy(struct daemon_counters *c);
+/* name: a string with static storage (counter_add). */
+void daemon_count(struct daemon_counters *c, const char *name, uint64_t n);
+uint64_t daemon_counter_get(struct daemon_counters *c, const char *name);
+/* fn for each counter, from a copy taken under the lock. */
+void daemon_counters_foreach(struct daemon_counters *c, void (*fn)(void *ctx, const char *name, uint64_t value),
+			     void *ctx);
+
+#endif
