@@ -12,7 +12,7 @@
 #include "io/config_file.h"
 #include "io/log.h"
 #include "sarad/daemon.h"
-#include "sarad/daemonize.h"
+#include "io/daemon.h"
 
 struct options {
 	const char *config_path;
@@ -65,7 +65,7 @@ static int serve(struct daemon *d, bool foreground)
 	int rc, ready_fd = -1;
 
 	if (!foreground)
-		ready_fd = daemonize();
+		ready_fd = daemonize("sarad");
 	/* Until start-up is done, errors also go to the terminal. */
 	log_open("sarad", true, !foreground);
 	signal(SIGPIPE, SIG_IGN);
@@ -81,7 +81,7 @@ static int serve(struct daemon *d, bool foreground)
 	daemon_log_config(d);
 	if (!foreground) {
 		log_open("sarad", false, true);
-		daemonize_ready(ready_fd);
+		daemon_ready(ready_fd);
 	}
 	daemon_run(d);
 	daemon_stop(d);

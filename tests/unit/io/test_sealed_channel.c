@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dpi/span.h"
 #include "io/sealed_channel.h"
 #include "io/sockaddr.h"
 
@@ -234,6 +235,26 @@ static void test_bind_error_names_the_address(void **state)
 	assert_non_null(strstr(err, "bind 198.51.100.1:7400"));
 }
 
+/* The socket under both ends: no address is refused before any system
+ * call; an address this host lacks names the address and the reason. */
+static void test_udp_bind_errors(void **state)
+{
+	struct endpoint at;
+	char err[128];
+	int fd;
+	(void)state;
+	memset(&at, 0, sizeof(at));
+	assert_int_equal(udp_bind(&at, err, sizeof(err)), -1);
+	assert_string_equal(err, "no address to listen on");
+	assert_true(endpoint_parse(span_make("192.0.2.77:7410", 15), &at));
+	assert_int_equal(udp_bind(&at, err, sizeof(err)), -1);
+	assert_true(strncmp(err, "bind 192.0.2.77:7410: ", 22) == 0);
+	assert_true(endpoint_parse(span_make("127.0.0.1:0", 11), &at));
+	fd = udp_bind(&at, err, sizeof(err));
+	assert_true(fd >= 0);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -244,6 +265,7 @@ int main(void)
 		cmocka_unit_test(test_drain_is_bounded),
 		cmocka_unit_test(test_sender_refuses_oversized_body),
 		cmocka_unit_test(test_bind_error_names_the_address),
+		cmocka_unit_test(test_udp_bind_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
