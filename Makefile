@@ -247,4 +247,4 @@ packaging: $(PROGS)
 # What the packaging targets need beyond `make deps`.
 deps-packaging:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-	  mandoc systemd debhelper dpkg-dev fakeroot lintian mmdebstrap git
+	  mandoc systemd systemd-container debhelper dpkg-dev fakeroot lintian mmdebstrap git
