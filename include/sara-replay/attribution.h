@@ -9,7 +9,8 @@
  * are merged into the first session that claims the flow; sessionless UDP
  * that looks like RTP/RTCP, from a session's client while it ran, becomes
  * that session's unpredicted media (has_unpredicted). Then every session's
- * flows are chained from first_flow in record order. Run once. */
+ * flows are chained from first_flow in record order. Running it again
+ * (after more records) redoes the chains. */
 void attribute_flows(struct replay_records *recs);
 
 #endif

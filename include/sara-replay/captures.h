@@ -20,7 +20,7 @@ struct observed_capture {
 };
 
 /* The capture of an --observed argument "ID=FILE", ID a server of cfg;
- * false when it is not one. */
+ * false when it is not one. Its path points into arg. */
 bool captures_parse_observed(const char *arg, const struct sara_config *cfg, struct observed_capture *cap);
 
 /* Everything a run reads, in its mode: the per-server captures (added to

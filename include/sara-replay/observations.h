@@ -23,7 +23,7 @@ struct observation {
 
 struct observations {
 	struct hash_key hash_key;
-	uint64_t max_entries;
+	uint64_t max_entries;    /* the table does not grow past this many entries */
 	bool out_of_memory;      /* an entry was refused: later claims may miss */
 	struct observation *slots; /* open addressing, at most half full */
 	uint32_t count, mask;

@@ -75,8 +75,8 @@ enum packet_direction replay_direction(const struct sara_config *cfg, const uint
 void replay_packet(struct replay *r, const struct captured_packet *cp);
 /* Matched mode, before the sent packets: server captured cp. */
 void replay_observe(struct replay *r, int server, const struct captured_packet *cp);
-/* After the last packet: counts the captured copies no sent packet claimed
- * (matched mode) and attributes flows to sessions (attribution.h). */
+/* Once, after the last packet: counts the captured copies no sent packet
+ * claimed (matched mode) and attributes flows to sessions (attribution.h). */
 void replay_finish(struct replay *r);
 /* A table's capacity refused something: the records are incomplete. */
 bool replay_incomplete(const struct replay *r);

@@ -67,6 +67,8 @@ static void assign_lost_media(struct replay_records *recs)
  * leaves every chain in record order. */
 static void chain_session_flows(struct replay_records *recs)
 {
+	for (uint32_t i = 0; i < recs->session_count; i++)
+		recs->sessions[i].first_flow = RECORD_NONE;
 	for (uint32_t i = recs->flow_count; i-- > 0;) {
 		struct flow_record *f = &recs->flows[i];
 		uint32_t sid;
