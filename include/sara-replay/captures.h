@@ -1,7 +1,5 @@
-/* captures.h - reads sara-replay's capture files into a replay: the files
- * replayed as they are, the per-server captures merged in timestamp order,
- * or the per-server captures loaded as observations for the sent ones.
- * Errors are reported on stderr as "sara-replay: ...". */
+/* captures.h - reads sara-replay's capture files into a replay, in the order
+ * its mode needs; errors are reported on stderr. */
 #ifndef SARA_REPLAY_CAPTURES_H
 #define SARA_REPLAY_CAPTURES_H
 

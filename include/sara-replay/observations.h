@@ -1,7 +1,5 @@
-/* observations.h - sara-replay's matched mode: how many copies of each
- * inbound packet every server captured, so that each sent packet can claim
- * the copy that arrived. Packets are compared by a fingerprint that ignores
- * what the path rewrites. A bounded table; no I/O. */
+/* observations.h - matched mode's bounded table of the packet copies each
+ * server captured, matched by a fingerprint that survives the path. No I/O. */
 #ifndef SARA_REPLAY_OBSERVATIONS_H
 #define SARA_REPLAY_OBSERVATIONS_H
 

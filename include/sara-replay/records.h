@@ -1,6 +1,5 @@
-/* records.h - what sara-replay learns from a run: one record per inbound
- * flow and session (where its packets went), in first-packet order, each
- * table with a keyed hash index and a shared capacity. No I/O. */
+/* records.h - sara-replay's flow and session records (where each one's
+ * packets went), in first-packet order, with hash indexes. No I/O. */
 #ifndef SARA_REPLAY_RECORDS_H
 #define SARA_REPLAY_RECORDS_H
 

@@ -1,8 +1,5 @@
-/* replay.h - one sara-replay run: captured packets classified by direction,
- * inbound ones fed to the engine and recorded where they went (by its
- * verdict, or by where per-server captures saw them), outbound ones fed to
- * the gateway and its announcements to the engine. Reads no files
- * (captures.h does). */
+/* replay.h - one sara-replay run: inbound packets through the engine and
+ * recorded where they went, outbound ones through the gateway. No file I/O. */
 #ifndef SARA_REPLAY_REPLAY_H
 #define SARA_REPLAY_REPLAY_H
 

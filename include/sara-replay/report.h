@@ -1,6 +1,5 @@
-/* report.h - prints a finished replay: per session its flows and the
- * servers their packets went to, the flows of no session, per-server
- * totals (observed modes) and the summary, as text or one JSON document. */
+/* report.h - prints a finished replay, per session its flows and their
+ * servers, then the totals, as text or one JSON document. */
 #ifndef SARA_REPLAY_REPORT_H
 #define SARA_REPLAY_REPORT_H
 

@@ -1,6 +1,5 @@
-/* summary.h - what a replay's records say: each session intact (all its
- * packets at one server), split or unreached, the totals, and the --check
- * verdict. No I/O. */
+/* summary.h - what a replay's records say: each session intact, split or
+ * unreached, the totals, and the --check verdict. No I/O. */
 #ifndef SARA_REPLAY_SUMMARY_H
 #define SARA_REPLAY_SUMMARY_H
 

@@ -1,6 +1,5 @@
-/* attribution.c - the pass after a replay that merges TCP handshakes into
- * their sessions, gives lost media to the session of its client, and chains
- * each session's flow records. */
+/* attribution.c - the pass after a replay: TCP handshakes into their
+ * sessions, lost media to its client's session, each session's flow chain. */
 #include <string.h>
 
 #include "sara-replay/attribution.h"

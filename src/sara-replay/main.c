@@ -1,7 +1,5 @@
 /* main.c - sara-replay: parses the options, loads the cluster's
- * configuration and wires the modules that replay captures through the
- * engine and the gateway (replay.h, captures.h) and report, per session,
- * which server each flow's packets went to (summary.h, report.h). */
+ * configuration and wires the replay, capture, summary and report modules. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,5 @@
 /* records.c - sara-replay's flow and session records: arrays in
- * first-packet order with open-addressing hash indexes, bounded by a
- * capacity shared by both tables. */
+ * first-packet order with open-addressing indexes and a capacity. */
 #include <stdlib.h>
 #include <string.h>
 

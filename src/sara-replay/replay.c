@@ -1,6 +1,5 @@
-/* replay.c - feeds captured packets through the engine (inbound) and the
- * gateway (outbound) and records, per flow and session, where each inbound
- * packet went. */
+/* replay.c - feeds captured packets through the engine and the gateway and
+ * records, per flow and session, where each inbound packet went. */
 #include <string.h>
 
 #include "sara-replay/attribution.h"

@@ -1,6 +1,5 @@
 /* replay_fixture.h - what sara-replay's unit tests share: a three-server
- * test cluster, a replay over it, hand-built packets fed as captured ones,
- * and a SIP call (INVITE with SDP, 200 OK through the gateway, ACK, RTP). */
+ * cluster, a replay over it, hand-built packets, a SIP call, hand-made records. */
 #ifndef SARA_TESTS_REPLAY_FIXTURE_H
 #define SARA_TESTS_REPLAY_FIXTURE_H
 

@@ -1,7 +1,5 @@
 /* test_captures.c - unit tests for src/sara-replay/captures.c: --observed
- * ID=FILE arguments, per-server captures merged in timestamp order or
- * claimed by the sent capture, and unreadable files; on small pcap files
- * the tests write. */
+ * arguments, merged and matched captures, unreadable files (on pcaps it writes). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,6 +1,5 @@
 /* test_observations.c - unit tests for src/sara-replay/observations.c: the
- * fingerprint that survives what the path rewrites and nothing else, copies
- * claimed in server order, unclaimed copies, and the table's bound. */
+ * fingerprint, copies claimed in server order, unclaimed copies, the bound. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,6 +1,5 @@
-/* test_records.c - unit tests for src/sara-replay/records.c: flow and
- * session records found again through their indexes as the tables grow,
- * what a new record holds, and the capacity. */
+/* test_records.c - unit tests for src/sara-replay/records.c: records found
+ * through their indexes as the tables grow, new records, the capacity. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,7 +1,5 @@
-/* test_replay.c - unit tests for src/sara-replay/replay.c (with the records
- * and attribution it drives): hand-built packets and a bundled capture fed
- * through the replay, asserting on the flow and session records, where
- * their packets went in each mode, and the counters. */
+/* test_replay.c - unit tests for src/sara-replay/replay.c: hand-built
+ * packets and a bundled capture replayed, asserting on the records in each mode. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,6 +1,5 @@
-/* test_report.c - unit tests for src/sara-replay/report.c: the text report
- * of known records, exactly, in plain and observed modes, and the JSON
- * report: well-formed, with the expected keys and values. */
+/* test_report.c - unit tests for src/sara-replay/report.c: the exact text
+ * of known records, and the JSON: well-formed, with the expected keys and values. */
 #include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>

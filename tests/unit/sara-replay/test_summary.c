@@ -1,6 +1,5 @@
-/* test_summary.c - unit tests for src/sara-replay/summary.c: each session's
- * state (intact, split, unreached) from its flows' servers, the totals, and
- * the --check verdict, on hand-made records and on replayed calls. */
+/* test_summary.c - unit tests for src/sara-replay/summary.c: session states,
+ * totals and the --check verdict, on hand-made records and replayed calls. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
