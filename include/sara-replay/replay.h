@@ -16,8 +16,6 @@
 #include "sara-replay/observations.h"
 #include "sara-replay/records.h"
 
-#define REPLAY_MAX_ANNOUNCEMENTS 16   /* per outbound packet */
-
 enum replay_mode {
 	REPLAY_PLAIN,     /* FILEs only: placement is the engine's verdict */
 	REPLAY_MERGED,    /* --observed only: the merged captures are replayed */

@@ -5,6 +5,8 @@
 #include "sara-replay/attribution.h"
 #include "sara-replay/replay.h"
 
+#define MAX_ANNOUNCEMENTS 16   /* the gateway's per outbound packet */
+
 bool replay_init(struct replay *r, const struct sara_config *cfg, enum replay_mode mode,
 		 const struct hash_key *key, uint64_t max_records, char *err, size_t err_size)
 {
@@ -159,9 +161,9 @@ static void replay_inbound(struct replay *r, const struct captured_packet *cp, c
 
 static void replay_outbound(struct replay *r, const struct captured_packet *cp)
 {
-	struct announcement ann[REPLAY_MAX_ANNOUNCEMENTS];
+	struct announcement ann[MAX_ANNOUNCEMENTS];
 	uint64_t now_ms = captured_packet_ms(cp);
-	size_t n = gateway_packet(r->gateway, cp->l3, cp->l3_len, now_ms, ann, REPLAY_MAX_ANNOUNCEMENTS);
+	size_t n = gateway_packet(r->gateway, cp->l3, cp->l3_len, now_ms, ann, MAX_ANNOUNCEMENTS);
 	r->outbound++;
 	if (r->mode == REPLAY_MERGED)
 		r->tally[r->current_server].outbound++;

@@ -178,7 +178,6 @@ static void test_matched_claims_captured_copies(void **state)
 	struct replay r;
 	uint8_t sent[3][128], seen[128];
 	size_t len[3];
-	const struct session_record *s;
 	(void)state;
 	fixture_replay(&r, &cfg, REPLAY_MATCHED, MAX_RECORDS);
 	assert_true(replay_add_observed(&r, 0));
@@ -199,8 +198,8 @@ static void test_matched_claims_captured_copies(void **state)
 	}
 	{ /* a copy of the first twice, and an outbound packet */
 		struct captured_packet cp = fixture_captured(sent[0], len[0]);
-		replay_observe(&r, 0, &cp);
 		uint8_t out[128];
+		replay_observe(&r, 0, &cp);
 		cp = fixture_captured(out, fixture_udp(FIXTURE_VIP, 20000, CLIENT_A, 40000, fixture_rtp,
 						       sizeof(fixture_rtp), out, sizeof(out)));
 		replay_observe(&r, 0, &cp);
@@ -219,7 +218,6 @@ static void test_matched_claims_captured_copies(void **state)
 	assert_int_equal(r.tally[0].outbound, 1);
 	assert_int_equal(r.tally[0].unmatched, 1);
 	assert_int_equal(r.records.session_count, 0);
-	(void)s;
 	replay_free(&r);
 }
 
