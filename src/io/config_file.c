@@ -205,11 +205,88 @@ static bool load_servers(struct load *ld, const config_setting_t *s, const char 
 	return true;
 }
 
+static bool load_float(struct load *ld, const config_setting_t *s, const struct key_spec *key,
+		       void *field, const char *label)
+{
+	double number;
+	if (is_integer(s))
+		number = (double)config_setting_get_int64(s);
+	else if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
+		number = config_setting_get_float(s);
+	else
+		return FAIL(ld, s, "%s must be a number", label);
+	if ((key->min_exclusive ? !(number > key->fmin) : !(number >= key->fmin)) || !(number <= key->fmax))
+		return FAIL(ld, s, "%s must be %s %g and at most %g, not %g", label,
+			    key->min_exclusive ? "greater than" : "at least",
+			    key->fmin, key->fmax, number);
+	memcpy(field, &number, sizeof(number));
+	return true;
+}
+
+static bool load_bool(struct load *ld, const config_setting_t *s, void *field, const char *label)
+{
+	bool flag;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return FAIL(ld, s, "%s must be true or false", label);
+	flag = config_setting_get_bool(s) != 0;
+	memcpy(field, &flag, sizeof(flag));
+	return true;
+}
+
+static bool load_text(struct load *ld, const config_setting_t *s, const struct key_spec *key,
+		      void *field, const char *label)
+{
+	const char *text;
+	if (!get_string(ld, s, label, key->size, &text))
+		return false;
+	if (key->type == KEY_IDENT) {
+		for (const char *c = text; *c; c++)
+			if (!ident_char(*c))
+				return FAIL(ld, s, "%s \"%s\" may only contain letters, "
+					    "digits, '_', '.' and '-'", label, text);
+	}
+	memcpy(field, text, strlen(text) + 1);
+	return true;
+}
+
+static bool load_choice(struct load *ld, const config_setting_t *s, const struct key_spec *key,
+			void *field, const char *label)
+{
+	char names[128];
+	size_t used = 0;
+	const char *text;
+	if (!get_string(ld, s, label, 0, &text))
+		return false;
+	for (const struct key_choice *c = key->choices; c->name; c++) {
+		if (strcmp(c->name, text) == 0) {
+			memcpy(field, &c->value, sizeof(int));
+			return true;
+		}
+	}
+	names[0] = '\0';
+	for (const struct key_choice *c = key->choices; c->name && used < sizeof(names); c++)
+		used += (size_t)snprintf(names + used, sizeof(names) - used, "%s\"%s\"",
+					 c == key->choices ? "" : ", ", c->name);
+	return FAIL(ld, s, "%s must be one of %s, not \"%s\"", label, names, text);
+}
+
+static bool load_endpoint(struct load *ld, const config_setting_t *s, void *field, const char *label)
+{
+	struct endpoint ep;
+	const char *text;
+	if (!get_string(ld, s, label, 0, &text))
+		return false;
+	if (!endpoint_parse(span_make(text, strlen(text)), &ep) || ep.port == 0)
+		return FAIL(ld, s, "%s \"%s\" must be address:port, like \"198.18.1.1:7400\" "
+			    "or \"[fd00::1]:7400\"", label, text);
+	memcpy(field, &ep, sizeof(ep));
+	return true;
+}
+
 static bool load_key(struct load *ld, const config_setting_t *s, const struct key_spec *key,
 		     void *base, const char *label)
 {
 	void *field = (char *)base + key->offset;
-	const char *text;
 	uint64_t value;
 
 	switch (key->type) {
@@ -222,74 +299,19 @@ static bool load_key(struct load *ld, const config_setting_t *s, const struct ke
 			return false;
 		store_uint(field, key->size, value);
 		return true;
-	case KEY_FLOAT: {
-		double number;
-		if (is_integer(s))
-			number = (double)config_setting_get_int64(s);
-		else if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
-			number = config_setting_get_float(s);
-		else
-			return FAIL(ld, s, "%s must be a number", label);
-		if (key->min_exclusive ? !(number > key->fmin) : !(number >= key->fmin))
-			return FAIL(ld, s, "%s must be %s %g and at most %g, not %g", label,
-				    key->min_exclusive ? "greater than" : "at least",
-				    key->fmin, key->fmax, number);
-		if (!(number <= key->fmax))
-			return FAIL(ld, s, "%s must be %s %g and at most %g, not %g", label,
-				    key->min_exclusive ? "greater than" : "at least",
-				    key->fmin, key->fmax, number);
-		memcpy(field, &number, sizeof(number));
-		return true;
-	}
-	case KEY_BOOL: {
-		bool flag;
-		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-			return FAIL(ld, s, "%s must be true or false", label);
-		flag = config_setting_get_bool(s) != 0;
-		memcpy(field, &flag, sizeof(flag));
-		return true;
-	}
+	case KEY_FLOAT:
+		return load_float(ld, s, key, field, label);
+	case KEY_BOOL:
+		return load_bool(ld, s, field, label);
 	case KEY_STRING:
 	case KEY_IDENT:
-		if (!get_string(ld, s, label, key->size, &text))
-			return false;
-		if (key->type == KEY_IDENT) {
-			for (const char *c = text; *c; c++)
-				if (!ident_char(*c))
-					return FAIL(ld, s, "%s \"%s\" may only contain letters, "
-						    "digits, '_', '.' and '-'", label, text);
-		}
-		memcpy(field, text, strlen(text) + 1);
-		return true;
-	case KEY_CHOICE: {
-		char names[128];
-		size_t used = 0;
-		if (!get_string(ld, s, label, 0, &text))
-			return false;
-		for (const struct key_choice *c = key->choices; c->name; c++) {
-			if (strcmp(c->name, text) == 0) {
-				memcpy(field, &c->value, sizeof(int));
-				return true;
-			}
-		}
-		names[0] = '\0';
-		for (const struct key_choice *c = key->choices; c->name && used < sizeof(names); c++)
-			used += (size_t)snprintf(names + used, sizeof(names) - used, "%s\"%s\"",
-						 c == key->choices ? "" : ", ", c->name);
-		return FAIL(ld, s, "%s must be one of %s, not \"%s\"", label, names, text);
-	}
+		return load_text(ld, s, key, field, label);
+	case KEY_CHOICE:
+		return load_choice(ld, s, key, field, label);
 	case KEY_ADDRESS:
 		return get_address(ld, s, label, field);
-	case KEY_ENDPOINT: {
-		struct endpoint ep;
-		if (!get_string(ld, s, label, 0, &text))
-			return false;
-		if (!endpoint_parse(span_make(text, strlen(text)), &ep) || ep.port == 0)
-			return FAIL(ld, s, "%s \"%s\" must be address:port, like \"198.18.1.1:7400\" "
-				    "or \"[fd00::1]:7400\"", label, text);
-		memcpy(field, &ep, sizeof(ep));
-		return true;
-	}
+	case KEY_ENDPOINT:
+		return load_endpoint(ld, s, field, label);
 	case KEY_PORTS:
 		return load_ports(ld, s, key, base, label);
 	case KEY_ADDRESSES:
