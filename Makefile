@@ -123,7 +123,7 @@ deps:
 	  iproute2 iptables nftables conntrack tcpdump tshark ethtool xxd procps \
 	  sip-tester baresip-core kamailio ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 \
 	  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
-	  gstreamer1.0-plugins-ugly bc gnuplot-nox
+	  gstreamer1.0-plugins-ugly bc gnuplot-nox mandoc systemd
 
 # The main job: a live cluster in network namespaces (tests/lab/lab.sh);
 # where namespaces can't be made (exit 77), the offline replay instead.
@@ -164,7 +164,7 @@ fuzz-build: $(FUZZ_BINS)
 fuzz: fuzz-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
-check: layers unit unit-asan pcap-tests fuzz e2e
+check: layers unit unit-asan pcap-tests fuzz packaging e2e
 
 bench: $(BENCH_BINS) $(PROGS) $(TOOLS)
 	tests/bench/run.sh $(BUILD)
