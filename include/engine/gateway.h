@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "engine/config.h"
+#include "engine/counters.h"
 #include "engine/signal_facts.h"
 
 struct gateway;
@@ -19,7 +20,7 @@ void gateway_destroy(struct gateway *gw);
  * announcements into out and returns how many. */
 size_t gateway_packet(struct gateway *gw, const uint8_t *ip, size_t len, uint64_t now_ms,
 		      struct announcement *out, size_t max);
-void gateway_foreach_counter(const struct gateway *gw,
-			     void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx);
+/* The gateway's event counters (COUNTER_SCOPE_GATEWAY). */
+const struct counter_set *gateway_counters(const struct gateway *gw);
 
 #endif

@@ -40,13 +40,12 @@ void agent_listener_close(struct agent_listener *l);
 int agent_listener_poll(struct agent_listener *l, int timeout_ms, char *err, size_t err_size);
 
 void agent_listener_get_stats(struct agent_listener *l, struct agent_listener_stats *out);
-/* Reject counters by reason ("wire_forged", "wire_replayed",
- * "agent_unknown_host", "not_an_agent_message", ...). */
-void agent_listener_foreach_reject(struct agent_listener *l,
-				   void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx);
-/* server_health's own counters (failures, recoveries, heartbeats_lost...). */
-void agent_listener_foreach_health_counter(struct agent_listener *l,
-					   void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx);
+/* The stats as counters (COUNTER_SCOPE_AGENTS) and the rejects by reason
+ * (COUNTER_SCOPE_AGENT_REJECT: wire_forged, agent_unknown_host...). */
+void agent_listener_get_counters(struct agent_listener *l, struct counter_set *out);
+/* server_health's own counters (COUNTER_SCOPE_HEALTH), copied under the
+ * health lock. */
+void agent_listener_get_health_counters(struct agent_listener *l, struct counter_set *out);
 /* A snapshot of one server (index in cfg->servers), taken under the health
  * lock; false for an index out of range. */
 bool agent_listener_server_info(struct agent_listener *l, unsigned server, uint64_t now_ms,

@@ -34,8 +34,8 @@ void announce_listener_close(struct announce_listener *l);
  * number handled, -1 on a fatal socket error (err filled). */
 int announce_listener_poll(struct announce_listener *l, int timeout_ms, char *err, size_t err_size);
 void announce_listener_get_stats(struct announce_listener *l, struct announce_listener_stats *out);
-/* Reject counters by reason ("forged", "replayed", "not_cluster_vip"...). */
-void announce_listener_foreach_reject(struct announce_listener *l,
-				      void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx);
+/* The stats as counters (COUNTER_SCOPE_ANNOUNCE) and the rejects by reason
+ * (COUNTER_SCOPE_ANNOUNCE_REJECT: wire_forged, announce_not_vip...). */
+void announce_listener_get_counters(struct announce_listener *l, struct counter_set *out);
 
 #endif

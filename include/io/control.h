@@ -47,9 +47,9 @@ struct control_view {
 	struct agent_listener *agents; /* NULL when agents.listen is unset */
 	const char *agents_listen;    /* "addr:port" text, for the reply */
 	struct ct_marks *ct;
-	/* The daemon's own counters (errors, overflows...). */
-	void (*foreach_daemon_counter)(void *ctx, void (*fn)(void *fn_ctx, const char *name, uint64_t value),
-				       void *fn_ctx);
+	/* Visits the daemon's own counters (COUNTER_SCOPE_DAEMON, and
+	 * COUNTER_SCOPE_REPLY while it sends replies) with counters_visit. */
+	void (*visit_daemon_counters)(void *ctx, enum counters_filter filter, counter_visit_fn fn, void *fn_ctx);
 	void *daemon_ctx;
 	/* Operator drain ("drain ID" / "undrain ID"): server is an index into
 	 * the engine's cfg->servers, already checked. A drained server takes no
@@ -79,6 +79,8 @@ struct control *control_open(const char *path, const struct control_view *view, 
 int control_poll(struct control *c, int timeout_ms, char *err, size_t err_size);
 /* Closes and unlinks the socket. */
 void control_close(struct control *c);
+/* The view the socket answers from (a copy of control_open's). */
+const struct control_view *control_get_view(const struct control *c);
 
 /* The status document (malloc'd, NUL-terminated; NULL when out of memory). */
 char *control_status_json(const struct control_view *view);

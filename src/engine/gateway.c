@@ -63,13 +63,13 @@ static void inbound_orientation(const struct flow_key *outbound, struct flow_key
 static bool emit(struct gateway *gw, const struct proto_handler *handler, const uint8_t *msg,
 		 size_t len, const struct flow_key *key, struct announcement *out)
 {
-	const char *reason = handler->inspect(msg, len, &out->facts);
-	if (reason) {
+	enum counter_id reason = handler->inspect(msg, len, &out->facts);
+	if (reason != COUNTER_NONE) {
 		counter_add(&gw->counters, reason, 1);
 		return false;
 	}
 	inbound_orientation(key, &out->conn);
-	counter_add(&gw->counters, "announcements", 1);
+	counter_add(&gw->counters, COUNTER_ANNOUNCEMENTS, 1);
 	return true;
 }
 
@@ -82,7 +82,7 @@ static struct tcp_stream *outbound_stream(struct gateway *gw, const struct packe
 			return NULL;
 		fid = flow_table_alloc(&gw->flows);
 		if (fid == FLOW_NIL) {
-			counter_add(&gw->counters, "flow_table_full", 1);
+			counter_add(&gw->counters, COUNTER_FLOW_TABLE_FULL, 1);
 			return NULL;
 		}
 		gw->flows.flows[fid].key = pkt->key;
@@ -95,7 +95,7 @@ static struct tcp_stream *outbound_stream(struct gateway *gw, const struct packe
 	if (!f->stream) {
 		f->stream = tcp_stream_open(gw->streams);
 		if (!f->stream)
-			counter_add(&gw->counters, "tcp_streams_full", 1);
+			counter_add(&gw->counters, COUNTER_TCP_STREAMS_FULL, 1);
 	}
 	return f->stream;
 }
@@ -139,7 +139,7 @@ size_t gateway_packet(struct gateway *gw, const uint8_t *ip, size_t len, uint64_
 	if (tcp_stream_add(stream, pkt.tcp_seq, pkt.tcp_flags, pkt.payload, pkt.payload_len) !=
 	    TCP_STREAM_OK) {
 		/* Overflow or too many gaps: start again at the next segment. */
-		counter_add(&gw->counters, "tcp_stream_error", 1);
+		counter_add(&gw->counters, COUNTER_TCP_STREAM_ERROR, 1);
 		tcp_stream_resync(stream);
 	}
 	while (n < max) {
@@ -150,7 +150,7 @@ size_t gateway_packet(struct gateway *gw, const uint8_t *ip, size_t len, uint64_
 		if (r == FRAME_NEED_MORE)
 			break;
 		if (r != FRAME_MESSAGE) {
-			counter_add(&gw->counters, "tcp_stream_unframeable", 1);
+			counter_add(&gw->counters, COUNTER_TCP_STREAM_UNFRAMEABLE, 1);
 			tcp_stream_resync(stream);
 			break;
 		}
@@ -206,8 +206,7 @@ void gateway_destroy(struct gateway *gw)
 	free(gw);
 }
 
-void gateway_foreach_counter(const struct gateway *gw,
-			     void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx)
+const struct counter_set *gateway_counters(const struct gateway *gw)
 {
-	counter_foreach(&gw->counters, fn, ctx);
+	return &gw->counters;
 }

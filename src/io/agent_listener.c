@@ -98,7 +98,7 @@ void agent_listener_close(struct agent_listener *l)
 	free(l);
 }
 
-static void reject(struct agent_listener *l, const char *reason, const struct sockaddr_storage *from)
+static void reject(struct agent_listener *l, enum counter_id reason, const struct sockaddr_storage *from)
 {
 	char text[ENDPOINT_STRLEN];
 	struct endpoint source;
@@ -110,7 +110,8 @@ static void reject(struct agent_listener *l, const char *reason, const struct so
 		endpoint_format(&source, text, sizeof(text));
 	else
 		snprintf(text, sizeof(text), "?");
-	log_limited(&l->reject_log, l->now_ms(), LOG_WARNING, "agent report from %s rejected: %s", text, reason);
+	log_limited(&l->reject_log, l->now_ms(), LOG_WARNING, "agent report from %s rejected: %s", text,
+		    counter_name(reason));
 }
 
 static void count_accepted(struct agent_listener *l, bool heartbeat)
@@ -128,10 +129,10 @@ static void handle_heartbeat(struct agent_listener *l, const struct wire_header 
 {
 	struct agent_heartbeat hb;
 	unsigned server = 0;
-	const char *reason = agent_heartbeat_decode(body, hdr->body_len, &hb);
-	if (!reason)
+	enum counter_id reason = agent_heartbeat_decode(body, hdr->body_len, &hb);
+	if (reason == COUNTER_NONE)
 		reason = agent_msg_check_sender(l->cfg, hdr->sender, hb.host_id, &server);
-	if (reason) {
+	if (reason != COUNTER_NONE) {
 		reject(l, reason, from);
 		return;
 	}
@@ -146,10 +147,10 @@ static void handle_load(struct agent_listener *l, const struct wire_header *hdr,
 {
 	struct agent_load load;
 	unsigned server = 0;
-	const char *reason = agent_load_decode(body, hdr->body_len, &load);
-	if (!reason)
+	enum counter_id reason = agent_load_decode(body, hdr->body_len, &load);
+	if (reason == COUNTER_NONE)
 		reason = agent_msg_check_sender(l->cfg, hdr->sender, load.host_id, &server);
-	if (reason) {
+	if (reason != COUNTER_NONE) {
 		reject(l, reason, from);
 		return;
 	}
@@ -169,7 +170,7 @@ static void handle_datagram(struct agent_listener *l, const uint8_t *msg, size_t
 	/* The replay state is only touched by this thread. */
 	verdict = wire_open(&l->key, l->replay, msg, len, clock_ms(CLOCK_REALTIME), AGENT_MAX_SKEW_MS, &hdr, &body);
 	if (verdict != WIRE_OK) {
-		reject(l, wire_verdict_name(verdict), from);
+		reject(l, wire_verdict_counter(verdict), from);
 		return;
 	}
 	switch (hdr.type) {
@@ -181,7 +182,7 @@ static void handle_datagram(struct agent_listener *l, const uint8_t *msg, size_t
 		break;
 	default:
 		/* Authentic but not for us (an announcement sent to the wrong port). */
-		reject(l, "not_an_agent_message", from);
+		reject(l, COUNTER_NOT_AN_AGENT_MESSAGE, from);
 		break;
 	}
 }
@@ -221,7 +222,7 @@ int agent_listener_poll(struct agent_listener *l, int timeout_ms, char *err, siz
 		l->stats.received++;
 		pthread_mutex_unlock(&l->lock);
 		if ((size_t)len > WIRE_MAX_MESSAGE) {
-			reject(l, "oversized", &from);
+			reject(l, COUNTER_OVERSIZED, &from);
 			continue;
 		}
 		handle_datagram(l, msg, (size_t)len, &from);
@@ -239,31 +240,22 @@ void agent_listener_get_stats(struct agent_listener *l, struct agent_listener_st
 	pthread_mutex_unlock(&l->lock);
 }
 
-void agent_listener_foreach_reject(struct agent_listener *l,
-				   void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx)
+void agent_listener_get_counters(struct agent_listener *l, struct counter_set *out)
 {
-	struct counter_set copy;
 	pthread_mutex_lock(&l->lock);
-	copy = l->rejects;
+	*out = l->rejects;
+	out->values[COUNTER_AGENTS_RECEIVED] = l->stats.received;
+	out->values[COUNTER_AGENTS_HEARTBEATS] = l->stats.heartbeats;
+	out->values[COUNTER_AGENTS_LOADS] = l->stats.loads;
+	out->values[COUNTER_AGENTS_REJECTED] = l->stats.rejected;
 	pthread_mutex_unlock(&l->lock);
-	counter_foreach(&copy, fn, ctx);
 }
 
-/* Collects server_health's counters under the lock, reports them after. */
-static void copy_counter(void *ctx, const char *name, uint64_t value)
+void agent_listener_get_health_counters(struct agent_listener *l, struct counter_set *out)
 {
-	counter_add(ctx, name, value);
-}
-
-void agent_listener_foreach_health_counter(struct agent_listener *l,
-					   void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx)
-{
-	struct counter_set copy;
-	memset(&copy, 0, sizeof(copy));
 	pthread_mutex_lock(&l->health_lock);
-	server_health_foreach_counter(l->health, copy_counter, &copy);
+	*out = *server_health_counters(l->health);
 	pthread_mutex_unlock(&l->health_lock);
-	counter_foreach(&copy, fn, ctx);
 }
 
 bool agent_listener_server_info(struct agent_listener *l, unsigned server, uint64_t now_ms,

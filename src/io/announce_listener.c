@@ -82,7 +82,7 @@ void announce_listener_close(struct announce_listener *l)
 	free(l);
 }
 
-static void reject(struct announce_listener *l, const char *reason, const struct sockaddr_storage *from)
+static void reject(struct announce_listener *l, enum counter_id reason, const struct sockaddr_storage *from)
 {
 	char text[ENDPOINT_STRLEN];
 	struct endpoint source;
@@ -94,7 +94,8 @@ static void reject(struct announce_listener *l, const char *reason, const struct
 		endpoint_format(&source, text, sizeof(text));
 	else
 		snprintf(text, sizeof(text), "?");
-	log_limited(&l->reject_log, l->now_ms(), LOG_WARNING, "announcement from %s rejected: %s", text, reason);
+	log_limited(&l->reject_log, l->now_ms(), LOG_WARNING, "announcement from %s rejected: %s", text,
+		    counter_name(reason));
 }
 
 static void handle_datagram(struct announce_listener *l, const uint8_t *msg, size_t len,
@@ -103,27 +104,27 @@ static void handle_datagram(struct announce_listener *l, const uint8_t *msg, siz
 	struct wire_header hdr;
 	struct announcement ann;
 	const uint8_t *body = NULL;
-	const char *reason;
+	enum counter_id reason;
 	enum wire_verdict verdict;
 
 	/* The replay state is only touched by this thread. */
 	verdict = wire_open(&l->key, l->replay, msg, len, clock_ms(CLOCK_REALTIME), ANNOUNCE_MAX_SKEW_MS, &hdr, &body);
 	if (verdict != WIRE_OK) {
-		reject(l, wire_verdict_name(verdict), from);
+		reject(l, wire_verdict_counter(verdict), from);
 		return;
 	}
 	if (hdr.type != WIRE_ANNOUNCE) {
-		reject(l, "not_an_announcement", from);
+		reject(l, COUNTER_NOT_AN_ANNOUNCEMENT, from);
 		return;
 	}
 	memset(&ann, 0, sizeof(ann));
 	reason = announce_decode(body, hdr.body_len, &ann);
-	if (reason) {
+	if (reason != COUNTER_NONE) {
 		reject(l, reason, from);
 		return;
 	}
 	reason = announce_check_cluster(l->cfg, &ann);
-	if (reason) {
+	if (reason != COUNTER_NONE) {
 		reject(l, reason, from);
 		return;
 	}
@@ -163,7 +164,7 @@ int announce_listener_poll(struct announce_listener *l, int timeout_ms, char *er
 		l->stats.received++;
 		pthread_mutex_unlock(&l->lock);
 		if ((size_t)len > WIRE_MAX_MESSAGE) {
-			reject(l, "oversized", &from);
+			reject(l, COUNTER_OVERSIZED, &from);
 			continue;
 		}
 		handle_datagram(l, msg, (size_t)len, &from);
@@ -178,12 +179,12 @@ void announce_listener_get_stats(struct announce_listener *l, struct announce_li
 	pthread_mutex_unlock(&l->lock);
 }
 
-void announce_listener_foreach_reject(struct announce_listener *l,
-				      void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx)
+void announce_listener_get_counters(struct announce_listener *l, struct counter_set *out)
 {
-	struct counter_set copy;
 	pthread_mutex_lock(&l->lock);
-	copy = l->rejects;
+	*out = l->rejects;
+	out->values[COUNTER_ANNOUNCE_RECEIVED] = l->stats.received;
+	out->values[COUNTER_ANNOUNCE_ACCEPTED] = l->stats.accepted;
+	out->values[COUNTER_ANNOUNCE_REJECTED] = l->stats.rejected;
 	pthread_mutex_unlock(&l->lock);
-	counter_foreach(&copy, fn, ctx);
 }

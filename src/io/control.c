@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "engine/admission.h"
+#include "io/status_counters.h"
 
 #define COMMAND_MAX 256
 #define CLIENT_TIMEOUT_MS 1000
@@ -172,9 +173,15 @@ static void json_real(struct json *j, const char *key, double value)
 		json_raw(j, "null", 4);
 }
 
-static void json_counter_cb(void *ctx, const char *name, uint64_t value)
+static void json_counter(void *ctx, const struct counter_def *def, uint64_t value)
 {
-	json_u64(ctx, name, value);
+	json_u64(ctx, def->name, value);
+}
+
+/* scope's reported counters, as members of the object open in j. */
+static void json_counters(struct json *j, const struct counter_set *set, enum counter_scope scope)
+{
+	counters_visit(set, scope, COUNTERS_REPORTED, json_counter, j);
 }
 
 /* ---- status ---- */
@@ -196,39 +203,23 @@ void control_kernel_queue_stats(uint16_t num, struct kernel_queue_stats *out)
 	fclose(f);
 }
 
-static uint64_t load_u64(const uint64_t *p)
-{
-	return __atomic_load_n(p, __ATOMIC_RELAXED);
-}
-
 static void status_engine(struct json *j, const struct control_view *v)
 {
 	struct engine_stats st;
+	struct counter_set set;
 	if (v->engine_lock)
 		pthread_mutex_lock(v->engine_lock);
 	engine_get_stats(v->engine, &st);
-	json_open(j, "engine", '{');
-	json_u64(j, "packets", st.packets);
-	json_u64(j, "bytes", st.bytes);
-	json_u64(j, "flows_created", st.flows_created);
-	json_u64(j, "sessions_created", st.sessions_created);
-	json_u64(j, "sessions_ended", st.sessions_ended);
-	json_u64(j, "sessions_expired", st.sessions_expired);
-	json_u64(j, "flows_expired", st.flows_expired);
-	json_u64(j, "predictions_made", st.predictions_made);
-	json_u64(j, "predictions_hit", st.predictions_hit);
-	json_u64(j, "flows_in_use", st.flows_in_use);
-	json_u64(j, "flows_capacity", st.flows_capacity);
-	json_u64(j, "sessions_in_use", st.sessions_in_use);
-	json_u64(j, "sessions_capacity", st.sessions_capacity);
-	json_u64(j, "tcp_streams_in_use", st.tcp_streams_in_use);
-	json_u64(j, "memory_bytes", st.memory_bytes);
-	json_close(j, '}');
-	json_open(j, "counters", '{');
-	engine_foreach_counter(v->engine, json_counter_cb, j);
-	json_close(j, '}');
+	set = *engine_counters(v->engine);
 	if (v->engine_lock)
 		pthread_mutex_unlock(v->engine_lock);
+	status_counters_engine(&st, &set);
+	json_open(j, "engine", '{');
+	json_counters(j, &set, COUNTER_SCOPE_ENGINE_STATS);
+	json_close(j, '}');
+	json_open(j, "counters", '{');
+	json_counters(j, &set, COUNTER_SCOPE_ENGINE);
+	json_close(j, '}');
 }
 
 static void json_thresholds(struct json *j, const char *key, const struct admission_thresholds *t)
@@ -245,6 +236,7 @@ static void json_thresholds(struct json *j, const char *key, const struct admiss
 static void status_admission(struct json *j, const struct control_view *v)
 {
 	enum admission_policy policy;
+	struct counter_set set = { 0 };
 	struct admission adm;
 	/* Both copied under the lock: a reload (SIGHUP) may change them. */
 	if (v->engine_lock)
@@ -272,26 +264,24 @@ static void status_admission(struct json *j, const struct control_view *v)
 	json_thresholds(j, "thresholds", &adm.current);
 	json_thresholds(j, "configured", &adm.configured);
 	json_open(j, "counters", '{');
-	admission_foreach_counter(&adm, json_counter_cb, j);
+	admission_get_counters(&adm, &set);
+	json_counters(j, &set, COUNTER_SCOPE_ADMISSION);
 	json_close(j, '}');
 	json_close(j, '}');
 }
 
 static void status_verdicts(struct json *j, const struct verdict_counts *vc)
 {
-	static const char *const actions[2] = { "accept", "drop" };
+	struct counter_set set = { 0 };
+	status_counters_verdicts(vc, &set);
 	json_open(j, "verdicts", '{');
-	for (unsigned a = 0; a < 2; a++) {
-		json_open(j, actions[a], '{');
-		for (unsigned r = 0; r < VERDICT_REASONS; r++) {
-			uint64_t n = load_u64(&vc->by_action_reason[a][r]);
-			if (n)
-				json_u64(j, verdict_reason_name((enum verdict_reason)r), n);
-		}
-		json_close(j, '}');
-	}
-	json_u64(j, "accepted_unmarked", load_u64(&vc->accepted_unmarked));
-	json_u64(j, "connmarks_set", load_u64(&vc->connmarks_set));
+	json_open(j, "accept", '{');
+	json_counters(j, &set, COUNTER_SCOPE_VERDICT_ACCEPT);
+	json_close(j, '}');
+	json_open(j, "drop", '{');
+	json_counters(j, &set, COUNTER_SCOPE_VERDICT_DROP);
+	json_close(j, '}');
+	json_counters(j, &set, COUNTER_SCOPE_VERDICTS);
 	json_close(j, '}');
 }
 
@@ -301,23 +291,17 @@ static void status_queues(struct json *j, const struct control_view *v)
 	for (unsigned i = 0; i < v->queue_count; i++) {
 		struct nfqueue_stats st;
 		struct kernel_queue_stats k;
+		struct counter_set set = { 0 };
 		memset(&st, 0, sizeof(st));
 		if (v->queues && v->queues[i])
 			nfqueue_get_stats(v->queues[i], &st);
 		control_kernel_queue_stats(v->queue_nums[i], &k);
+		status_counters_queue(&st, &k, &set);
 		json_open(j, NULL, '{');
 		json_u64(j, "num", v->queue_nums[i]);
-		json_u64(j, "received", st.received);
-		json_u64(j, "batches", st.batches);
-		json_u64(j, "verdicts", st.verdicts);
-		json_u64(j, "verdict_errors", st.verdict_errors);
-		json_u64(j, "enobufs", st.enobufs);
-		if (k.found) {
-			json_u64(j, "kernel_waiting", k.waiting);
-			json_u64(j, "kernel_dropped", k.dropped);       /* queue full */
-			json_u64(j, "kernel_user_dropped", k.user_dropped); /* socket buffer full */
-			json_u64(j, "kernel_id_sequence", k.id_sequence);
-		}
+		json_counters(j, &set, COUNTER_SCOPE_QUEUE);
+		if (k.found)
+			json_counters(j, &set, COUNTER_SCOPE_KERNEL_QUEUE);
 		json_close(j, '}');
 	}
 	json_close(j, ']');
@@ -325,7 +309,7 @@ static void status_queues(struct json *j, const struct control_view *v)
 
 static void status_announcements(struct json *j, const struct control_view *v)
 {
-	struct announce_listener_stats st;
+	struct counter_set set;
 	json_open(j, "announcements", '{');
 	if (!v->announcements) {
 		json_key(j, "enabled");
@@ -333,18 +317,16 @@ static void status_announcements(struct json *j, const struct control_view *v)
 		json_close(j, '}');
 		return;
 	}
-	announce_listener_get_stats(v->announcements, &st);
+	announce_listener_get_counters(v->announcements, &set);
 	json_key(j, "enabled");
 	json_raw(j, "true", 4);
 	if (v->announce_listen) {
 		json_key(j, "listen");
 		json_string(j, v->announce_listen);
 	}
-	json_u64(j, "received", st.received);
-	json_u64(j, "accepted", st.accepted);
-	json_u64(j, "rejected", st.rejected);
+	json_counters(j, &set, COUNTER_SCOPE_ANNOUNCE);
 	json_open(j, "rejects", '{');
-	announce_listener_foreach_reject(v->announcements, json_counter_cb, j);
+	json_counters(j, &set, COUNTER_SCOPE_ANNOUNCE_REJECT);
 	json_close(j, '}');
 	json_close(j, '}');
 }
@@ -352,7 +334,7 @@ static void status_announcements(struct json *j, const struct control_view *v)
 /* The node agents' listener and each server's health as sarad sees it. */
 static void status_agents(struct json *j, const struct control_view *v, uint64_t now)
 {
-	struct agent_listener_stats st;
+	struct counter_set set, health;
 	json_open(j, "agents", '{');
 	json_key(j, "enabled");
 	if (!v->agents) {
@@ -365,16 +347,14 @@ static void status_agents(struct json *j, const struct control_view *v, uint64_t
 		json_key(j, "listen");
 		json_string(j, v->agents_listen);
 	}
-	agent_listener_get_stats(v->agents, &st);
-	json_u64(j, "received", st.received);
-	json_u64(j, "heartbeats", st.heartbeats);
-	json_u64(j, "loads", st.loads);
-	json_u64(j, "rejected", st.rejected);
+	agent_listener_get_counters(v->agents, &set);
+	agent_listener_get_health_counters(v->agents, &health);
+	json_counters(j, &set, COUNTER_SCOPE_AGENTS);
 	json_open(j, "rejects", '{');
-	agent_listener_foreach_reject(v->agents, json_counter_cb, j);
+	json_counters(j, &set, COUNTER_SCOPE_AGENT_REJECT);
 	json_close(j, '}');
 	json_open(j, "health", '{');
-	agent_listener_foreach_health_counter(v->agents, json_counter_cb, j);
+	json_counters(j, &health, COUNTER_SCOPE_HEALTH);
 	json_close(j, '}');
 	json_close(j, '}');
 
@@ -412,14 +392,13 @@ static void status_agents(struct json *j, const struct control_view *v, uint64_t
 static void status_conntrack(struct json *j, const struct control_view *v)
 {
 	struct ct_marks_stats st;
+	struct counter_set set = { 0 };
 	if (!v->ct)
 		return;
 	ct_marks_get_stats(v->ct, &st);
+	status_counters_conntrack(&st, &set);
 	json_open(j, "conntrack", '{');
-	json_u64(j, "updates", st.updates);
-	json_u64(j, "missing", st.missing);
-	json_u64(j, "errors", st.errors);
-	json_u64(j, "queries", st.queries);
+	json_counters(j, &set, COUNTER_SCOPE_CONNTRACK);
 	json_close(j, '}');
 }
 
@@ -442,8 +421,8 @@ char *control_status_json(const struct control_view *v)
 	status_agents(&j, v, now);
 	status_conntrack(&j, v);
 	json_open(&j, "daemon", '{');
-	if (v->foreach_daemon_counter)
-		v->foreach_daemon_counter(v->daemon_ctx, json_counter_cb, &j);
+	if (v->visit_daemon_counters)
+		v->visit_daemon_counters(v->daemon_ctx, COUNTERS_REPORTED, json_counter, &j);
 	json_close(&j, '}');
 	json_close(&j, '}');
 	return json_finish(&j);
@@ -902,6 +881,11 @@ struct control *control_open(const char *path, const struct control_view *view, 
 fail:
 	control_close(c);
 	return NULL;
+}
+
+const struct control_view *control_get_view(const struct control *c)
+{
+	return &c->view;
 }
 
 void control_close(struct control *c)

@@ -755,10 +755,10 @@ static void print_event(void *ctx, const struct server_event *event)
 	}
 }
 
-static void print_health_counter(void *ctx, const char *name, uint64_t value)
+static void print_health_counter(void *ctx, const struct counter_def *def, uint64_t value)
 {
 	(void)ctx;
-	printf("counter health.%s %llu\n", name, (unsigned long long)value);
+	printf("counter health.%s %llu\n", def->name, (unsigned long long)value);
 }
 
 static void decode_one(const struct sara_config *cfg, const struct wire_key *key, struct wire_replay *replay,
@@ -768,19 +768,19 @@ static void decode_one(const struct sara_config *cfg, const struct wire_key *key
 	const uint8_t *body;
 	uint64_t now_wall = clock_ms(CLOCK_REALTIME), now = clock_ms(CLOCK_MONOTONIC);
 	enum wire_verdict verdict = wire_open(key, replay, msg, len, now_wall, DECODE_MAX_SKEW_MS, &hdr, &body);
-	const char *reason;
+	enum counter_id reason;
 	unsigned server;
 	if (verdict != WIRE_OK) {
-		printf("rejected %s len %zu\n", wire_verdict_name(verdict), len);
+		printf("rejected %s len %zu\n", counter_name(wire_verdict_counter(verdict)), len);
 		return;
 	}
 	if (hdr.type == WIRE_HEARTBEAT) {
 		struct agent_heartbeat hb;
 		reason = agent_heartbeat_decode(body, hdr.body_len, &hb);
-		if (!reason)
+		if (reason == COUNTER_NONE)
 			reason = agent_msg_check_sender(cfg, hdr.sender, hb.host_id, &server);
-		if (reason) {
-			printf("rejected %s sender %u\n", reason, hdr.sender);
+		if (reason != COUNTER_NONE) {
+			printf("rejected %s sender %u\n", counter_name(reason), hdr.sender);
 			return;
 		}
 		printf("heartbeat sender %u server %s seq %u flag %s timestamp %u age_ms %lld\n", hdr.sender,
@@ -790,10 +790,10 @@ static void decode_one(const struct sara_config *cfg, const struct wire_key *key
 	} else if (hdr.type == WIRE_LOAD) {
 		struct agent_load load;
 		reason = agent_load_decode(body, hdr.body_len, &load);
-		if (!reason)
+		if (reason == COUNTER_NONE)
 			reason = agent_msg_check_sender(cfg, hdr.sender, load.host_id, &server);
-		if (reason) {
-			printf("rejected %s sender %u\n", reason, hdr.sender);
+		if (reason != COUNTER_NONE) {
+			printf("rejected %s sender %u\n", counter_name(reason), hdr.sender);
 			return;
 		}
 		printf("load sender %u server %s", hdr.sender, cfg->servers[server].id);
@@ -871,7 +871,8 @@ static int run_decode(const struct sara_config *cfg, const struct wire_key *key,
 		       server_state_name(info.state), (unsigned long long)info.heartbeats,
 		       (unsigned long long)info.lost, (unsigned long long)info.loads);
 	}
-	server_health_foreach_counter(health, print_health_counter, NULL);
+	counters_visit(server_health_counters(health), COUNTER_SCOPE_HEALTH, COUNTERS_REPORTED, print_health_counter,
+		       NULL);
 out:
 	if (fd >= 0)
 		close(fd);

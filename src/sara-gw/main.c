@@ -133,10 +133,10 @@ static void on_packet(void *ctx, const struct nfqueue_packet *pkt)
 		g->stats.verdict_errors++;
 }
 
-static void print_counter(void *ctx, const char *name, uint64_t value)
+static void print_counter(void *ctx, const struct counter_def *def, uint64_t value)
 {
 	(void)ctx;
-	log_msg(LOG_INFO, "counter gateway.%s %llu", name, (unsigned long long)value);
+	log_msg(LOG_INFO, "counter gateway.%s %llu", def->name, (unsigned long long)value);
 }
 
 static void print_counters(const struct gw *g)
@@ -156,7 +156,8 @@ static void print_counters(const struct gw *g)
 			(unsigned long long)qs.verdict_errors);
 	}
 	if (g->gateway)
-		gateway_foreach_counter(g->gateway, print_counter, NULL);
+		counters_visit(gateway_counters(g->gateway), COUNTER_SCOPE_GATEWAY, COUNTERS_REPORTED, print_counter,
+			       NULL);
 }
 
 static int run_gateway(struct gw *g, uint16_t queue_num, bool foreground)
@@ -237,7 +238,7 @@ static const char *method_name(const struct signal_facts *f)
 }
 
 static void print_announcement(const struct wire_header *hdr, const struct announcement *ann,
-			       const char *cluster_reason, uint64_t now_ms)
+			       enum counter_id cluster_reason, uint64_t now_ms)
 {
 	const struct signal_facts *f = &ann->facts;
 	struct endpoint src, dst;
@@ -265,7 +266,7 @@ static void print_announcement(const struct wire_header *hdr, const struct annou
 		       st->addr.family ? netaddr_format(&st->addr, a, sizeof(a)) : "peer", st->rtp_port,
 		       st->rtcp_port, st->peer_rtp_port, st->peer_rtcp_port);
 	}
-	printf(" cluster %s\n", cluster_reason ? cluster_reason : "ok");
+	printf(" cluster %s\n", cluster_reason != COUNTER_NONE ? counter_name(cluster_reason) : "ok");
 }
 
 static int run_decode(struct gw *g, const struct endpoint *listen_on, unsigned long count)
@@ -288,7 +289,7 @@ static int run_decode(struct gw *g, const struct endpoint *listen_on, unsigned l
 		struct wire_header hdr;
 		const uint8_t *body;
 		struct announcement ann;
-		const char *reason;
+		enum counter_id reason;
 		uint64_t now_ms;
 		enum wire_verdict verdict;
 		ssize_t r = recv(g->sock, msg, sizeof(msg), 0);
@@ -303,7 +304,7 @@ static int run_decode(struct gw *g, const struct endpoint *listen_on, unsigned l
 		now_ms = clock_ms(CLOCK_REALTIME);
 		verdict = wire_open(&g->key, &replay, msg, (size_t)r, now_ms, DECODE_MAX_SKEW_MS, &hdr, &body);
 		if (verdict != WIRE_OK) {
-			printf("rejected %s len %zd\n", wire_verdict_name(verdict), r);
+			printf("rejected %s len %zd\n", counter_name(wire_verdict_counter(verdict)), r);
 			continue;
 		}
 		if (hdr.type != WIRE_ANNOUNCE) {
@@ -312,8 +313,8 @@ static int run_decode(struct gw *g, const struct endpoint *listen_on, unsigned l
 			continue;
 		}
 		reason = announce_decode(body, hdr.body_len, &ann);
-		if (reason) {
-			printf("rejected %s sender %u seq %llu\n", reason, hdr.sender,
+		if (reason != COUNTER_NONE) {
+			printf("rejected %s sender %u seq %llu\n", counter_name(reason), hdr.sender,
 			       (unsigned long long)hdr.seq);
 			continue;
 		}

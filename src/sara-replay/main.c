@@ -746,17 +746,17 @@ static void print_flow(const struct replay *r, FILE *out, const struct flow_reco
 	}
 }
 
-static void counter_json(void *ctx, const char *name, uint64_t value)
+static void counter_json(void *ctx, const struct counter_def *def, uint64_t value)
 {
 	bool *first = ((void **)ctx)[1];
 	FILE *out = ((void **)ctx)[0];
-	fprintf(out, "%s\"%s\": %llu", *first ? "" : ", ", name, (unsigned long long)value);
+	fprintf(out, "%s\"%s\": %llu", *first ? "" : ", ", def->name, (unsigned long long)value);
 	*first = false;
 }
 
-static void counter_text(void *ctx, const char *name, uint64_t value)
+static void counter_text(void *ctx, const struct counter_def *def, uint64_t value)
 {
-	fprintf((FILE *)ctx, " %s=%llu", name, (unsigned long long)value);
+	fprintf((FILE *)ctx, " %s=%llu", def->name, (unsigned long long)value);
 }
 
 /* Observed mode: whether a capture was given for server b. */
@@ -874,10 +874,12 @@ static struct summary report(struct replay *r, FILE *out)
 			(unsigned long long)r->inbound, (unsigned long long)r->outbound,
 			(unsigned long long)r->other, (unsigned long long)r->announcements);
 		fputs("\"engine\": {", out);
-		engine_foreach_counter(r->engine, counter_json, ctx);
+		counters_visit(engine_counters(r->engine), COUNTER_SCOPE_ENGINE, COUNTERS_REPORTED, counter_json,
+			       ctx);
 		fputs("}, \"gateway\": {", out);
 		first = true;
-		gateway_foreach_counter(r->gateway, counter_json, ctx);
+		counters_visit(gateway_counters(r->gateway), COUNTER_SCOPE_GATEWAY, COUNTERS_REPORTED, counter_json,
+			       ctx);
 		fputs("}}}\n", out);
 	} else {
 		for (unsigned b = 0; observed && b < r->cfg.server_count; b++) {
@@ -900,9 +902,11 @@ static struct summary report(struct replay *r, FILE *out)
 			fprintf(out, "packets inbound %llu outbound %llu other %llu; announcements %llu\ncounters:",
 				(unsigned long long)r->inbound, (unsigned long long)r->outbound,
 				(unsigned long long)r->other, (unsigned long long)r->announcements);
-			engine_foreach_counter(r->engine, counter_text, out);
+			counters_visit(engine_counters(r->engine), COUNTER_SCOPE_ENGINE, COUNTERS_REPORTED,
+				       counter_text, out);
 			fputs("\ngateway counters:", out);
-			gateway_foreach_counter(r->gateway, counter_text, out);
+			counters_visit(gateway_counters(r->gateway), COUNTER_SCOPE_GATEWAY, COUNTERS_REPORTED,
+				       counter_text, out);
 			fputc('\n', out);
 		}
 	}

@@ -29,6 +29,7 @@
 #include "io/log.h"
 #include "io/nfqueue.h"
 #include "io/reject_sender.h"
+#include "io/status_counters.h"
 #include "engine/wire.h"
 #include "io/key_file.h"
 
@@ -153,25 +154,26 @@ static void fail_and_stop(struct daemon *d, const char *what)
 	pthread_kill(d->main_thread, SIGTERM);
 }
 
-static void count(struct daemon *d, const char *name, uint64_t n)
+static void count(struct daemon *d, enum counter_id id, uint64_t n)
 {
 	pthread_mutex_lock(&d->counters_lock);
-	counter_add(&d->counters, name, n);
+	counter_add(&d->counters, id, n);
 	pthread_mutex_unlock(&d->counters_lock);
 }
 
-static void foreach_daemon_counter(void *ctx, void (*fn)(void *fn_ctx, const char *name, uint64_t value),
-				   void *fn_ctx)
+static void visit_daemon_counters(void *ctx, enum counters_filter filter, counter_visit_fn fn, void *fn_ctx)
 {
 	struct daemon *d = ctx;
 	struct counter_set copy;
+	struct reject_sender *replies = __atomic_load_n(&d->replies, __ATOMIC_ACQUIRE);
 	pthread_mutex_lock(&d->counters_lock);
 	copy = d->counters;
 	pthread_mutex_unlock(&d->counters_lock);
-	counter_foreach(&copy, fn, fn_ctx);
-	struct reject_sender *replies = __atomic_load_n(&d->replies, __ATOMIC_ACQUIRE);
-	if (replies)
-		reject_sender_foreach_counter(replies, fn, fn_ctx);
+	counters_visit(&copy, COUNTER_SCOPE_DAEMON, filter, fn, fn_ctx);
+	if (replies) {
+		reject_sender_get_counters(replies, &copy);
+		counters_visit(&copy, COUNTER_SCOPE_REPLY, filter, fn, fn_ctx);
+	}
 }
 
 /* ---- engine hooks (called with the engine lock held) ---- */
@@ -191,10 +193,10 @@ static void queue_mark_update(struct daemon *d, const struct flow_key *key, uint
 	/* The ring is full (a mass expiry or a failover): write inline rather
 	 * than leave a stale mark that would keep the flow away from the engine
 	 * or on a dead server. */
-	count(d, "connmark_write_inline", 1);
+	count(d, COUNTER_CONNMARK_WRITE_INLINE, 1);
 	rc = ct_marks_set(d->ct, key, mark);
 	if (rc < 0 && rc != -ENOENT)
-		count(d, "connmark_write_errors", 1);
+		count(d, COUNTER_CONNMARK_WRITE_ERRORS, 1);
 }
 
 static void hook_flow_removed(void *ctx, const struct flow_key *key, int server)
@@ -227,12 +229,12 @@ static bool hook_flow_active(void *ctx, const struct flow_key *key, int server)
 	 * alive then; one that ended since is kept one timeout longer. */
 	if (d->live && monotonic_ms() - d->live_built_ms <
 			       (uint64_t)engine_config(d->engine)->timeouts.media_s * 1000u) {
-		count(d, "conntrack_scan_answers", 1);
+		count(d, COUNTER_CONNTRACK_SCAN_ANSWERS, 1);
 		return live_set_contains(d->live, key);
 	}
 	rc = ct_marks_exists(d->ct, key, NULL);
 	if (rc < 0) {
-		count(d, "conntrack_query_errors", 1);
+		count(d, COUNTER_CONNTRACK_QUERY_ERRORS, 1);
 		return true;
 	}
 	return rc == 1;
@@ -264,7 +266,7 @@ static void hook_server_event(void *ctx, const struct server_event *ev)
 		pthread_mutex_lock(&d->engine_lock);
 		moved = engine_server_failed(d->engine, ev->server);
 		pthread_mutex_unlock(&d->engine_lock);
-		count(d, "server_failed_events", 1);
+		count(d, COUNTER_SERVER_FAILED_EVENTS, 1);
 		log_msg(LOG_WARNING, "server %s failed (%s): no new sessions; %u sessions re-pinned to the others",
 			id, server_cause_name(ev->cause), moved);
 		break;
@@ -272,12 +274,12 @@ static void hook_server_event(void *ctx, const struct server_event *ev)
 		pthread_mutex_lock(&d->engine_lock);
 		engine_set_server_available(d->engine, ev->server, false);
 		pthread_mutex_unlock(&d->engine_lock);
-		count(d, "server_draining_events", 1);
+		count(d, COUNTER_SERVER_DRAINING_EVENTS, 1);
 		log_msg(LOG_NOTICE, "server %s draining: no new sessions, planned failure in %lld ms", id,
 			(long long)(ev->planned_ms > now ? ev->planned_ms - now : 0));
 		break;
 	case SERVER_EVENT_RECOVERED:
-		count(d, "server_recovered_events", 1);
+		count(d, COUNTER_SERVER_RECOVERED_EVENTS, 1);
 		if (server_drained(d, ev->server)) {
 			log_msg(LOG_NOTICE, "server %s recovered, but drained by the operator: no new sessions", id);
 			break;
@@ -327,7 +329,7 @@ static int control_set_drain(void *ctx, unsigned server, bool drain, char *err, 
 	pthread_mutex_lock(&d->engine_lock);
 	engine_set_server_available(d->engine, server, available);
 	pthread_mutex_unlock(&d->engine_lock);
-	count(d, drain ? "operator_drains" : "operator_undrains", 1);
+	count(d, drain ? COUNTER_OPERATOR_DRAINS : COUNTER_OPERATOR_UNDRAINS, 1);
 	log_msg(LOG_NOTICE, "server %s %s by the operator%s", d->cfg.servers[server].id,
 		drain ? "drained" : "undrained",
 		drain ? ": no new sessions, its sessions stay" : available ? ": available again" : ", but unhealthy");
@@ -497,7 +499,7 @@ static void on_packet(void *ctx, const struct nfqueue_packet *pkt)
 	}
 	if (pkt->len == 0) {
 		/* Nothing to inspect (should not happen in copy-packet mode). */
-		count(d, "empty_packets", 1);
+		count(d, COUNTER_EMPTY_PACKETS, 1);
 		nfqueue_verdict(w->queue, pkt->id, true, 0, false);
 		return;
 	}
@@ -537,10 +539,10 @@ static void write_marks(struct daemon *d)
 	for (uint32_t i = 0; i < n; i++) {
 		int rc = ct_marks_set(d->ct, &batch[i].key, batch[i].mark);
 		if (rc == 0) {
-			count(d, batch[i].mark ? "connmarks_moved" : "connmarks_cleared", 1);
+			count(d, batch[i].mark ? COUNTER_CONNMARKS_MOVED : COUNTER_CONNMARKS_CLEARED, 1);
 		} else if (rc != -ENOENT) {
 			char flow[2 * ENDPOINT_STRLEN + 16];
-			count(d, "connmark_write_errors", 1);
+			count(d, COUNTER_CONNMARK_WRITE_ERRORS, 1);
 			flow_text(&batch[i].key, flow, sizeof(flow));
 			log_limited(&d->log_ct_error, monotonic_ms(), LOG_ERR, "writing connmark %u of %s: %s",
 				    batch[i].mark, flow, strerror(-rc));
@@ -648,11 +650,11 @@ static void *ct_scan_thread(void *arg)
 			d->live_built_ms = start;
 			pthread_mutex_unlock(&d->engine_lock);
 			live_set_destroy(old);
-			count(d, "conntrack_scans", 1);
-			count(d, "conntrack_scan_ms", monotonic_ms() - start);
+			count(d, COUNTER_CONNTRACK_SCANS, 1);
+			count(d, COUNTER_CONNTRACK_SCAN_MS, monotonic_ms() - start);
 		} else {
 			live_set_destroy(target.set);
-			count(d, "conntrack_scan_failures", 1);
+			count(d, COUNTER_CONNTRACK_SCAN_FAILURES, 1);
 			log_limited(&d->log_ct_scan, start, LOG_WARNING,
 				    "conntrack scan failed (%s): idle media flows are asked about one by one",
 				    entries < 0 ? strerror((int)-entries) : "more marked connections than limits.flows");
@@ -710,8 +712,7 @@ static void *control_thread(void *arg)
 struct summary {
 	char line[SUMMARY_LINE + 128];
 	size_t len;
-	const char *prefix;
-	bool any;
+	char prefix[64];
 };
 
 static void summary_flush(struct summary *s)
@@ -722,109 +723,35 @@ static void summary_flush(struct summary *s)
 	s->line[0] = '\0';
 }
 
-static void summary_add(void *ctx, const char *name, uint64_t value)
+static void summary_group(void *ctx, const char *label)
+{
+	struct summary *s = ctx;
+	summary_flush(s);
+	snprintf(s->prefix, sizeof(s->prefix), "%s", label);
+}
+
+static void summary_add(void *ctx, const struct counter_def *def, uint64_t value)
 {
 	struct summary *s = ctx;
 	int n;
 	if (s->len > SUMMARY_LINE)
 		summary_flush(s);
-	n = snprintf(s->line + s->len, sizeof(s->line) - s->len, "%s%s %llu", s->len ? ", " : "", name,
+	n = snprintf(s->line + s->len, sizeof(s->line) - s->len, "%s%s %llu", s->len ? ", " : "", def->name,
 		     (unsigned long long)value);
 	if (n > 0)
 		s->len += (size_t)n < sizeof(s->line) - s->len ? (size_t)n : sizeof(s->line) - s->len - 1;
-	s->any = true;
 }
 
+/* One line per group of the status document ("engine: packets 12, ..."). */
 static void log_counters(struct daemon *d, const char *when)
 {
-	struct summary s = { .prefix = "engine" };
-	struct engine_stats st;
-	char prefix[64];
+	struct summary s = { .len = 0 };
+	struct status_visitor visitor = { summary_group, summary_add, COUNTERS_REPORTED, &s };
 
 	log_msg(LOG_INFO, "counters (%s), uptime %llu s", when,
 		(unsigned long long)((monotonic_ms() - d->started_ms) / 1000u));
-	pthread_mutex_lock(&d->engine_lock);
-	engine_get_stats(d->engine, &st);
-	summary_add(&s, "packets", st.packets);
-	summary_add(&s, "flows_created", st.flows_created);
-	summary_add(&s, "flows_in_use", st.flows_in_use);
-	summary_add(&s, "sessions_created", st.sessions_created);
-	summary_add(&s, "sessions_in_use", st.sessions_in_use);
-	summary_add(&s, "sessions_ended", st.sessions_ended);
-	summary_add(&s, "sessions_expired", st.sessions_expired);
-	summary_add(&s, "predictions_made", st.predictions_made);
-	summary_add(&s, "predictions_hit", st.predictions_hit);
-	engine_foreach_counter(d->engine, summary_add, &s);
-	pthread_mutex_unlock(&d->engine_lock);
-	summary_flush(&s);
-
-	for (unsigned a = 0; a < 2; a++) {
-		s.prefix = a == VERDICT_ACCEPT ? "verdicts accept" : "verdicts drop";
-		for (unsigned r = 0; r < VERDICT_REASONS; r++) {
-			uint64_t n = __atomic_load_n(&d->verdicts.by_action_reason[a][r], __ATOMIC_RELAXED);
-			if (n)
-				summary_add(&s, verdict_reason_name((enum verdict_reason)r), n);
-		}
-		if (a == VERDICT_ACCEPT) {
-			summary_add(&s, "unmarked", __atomic_load_n(&d->verdicts.accepted_unmarked, __ATOMIC_RELAXED));
-			summary_add(&s, "connmarks_set", __atomic_load_n(&d->verdicts.connmarks_set, __ATOMIC_RELAXED));
-		}
-		summary_flush(&s);
-	}
-	for (unsigned i = 0; i < d->queue_count; i++) {
-		struct nfqueue_stats q;
-		struct kernel_queue_stats k;
-		nfqueue_get_stats(d->workers[i].queue, &q);
-		control_kernel_queue_stats(d->workers[i].num, &k);
-		snprintf(prefix, sizeof(prefix), "queue %u", d->workers[i].num);
-		s.prefix = prefix;
-		summary_add(&s, "received", q.received);
-		summary_add(&s, "batches", q.batches);
-		summary_add(&s, "verdicts", q.verdicts);
-		summary_add(&s, "verdict_errors", q.verdict_errors);
-		summary_add(&s, "enobufs", q.enobufs);
-		if (k.found) {
-			summary_add(&s, "kernel_dropped", k.dropped);
-			summary_add(&s, "kernel_user_dropped", k.user_dropped);
-		}
-		summary_flush(&s);
-	}
-	if (d->announcements) {
-		struct announce_listener_stats a;
-		announce_listener_get_stats(d->announcements, &a);
-		s.prefix = "announcements";
-		summary_add(&s, "received", a.received);
-		summary_add(&s, "accepted", a.accepted);
-		summary_add(&s, "rejected", a.rejected);
-		announce_listener_foreach_reject(d->announcements, summary_add, &s);
-		summary_flush(&s);
-	}
-	if (d->agents) {
-		struct agent_listener_stats a;
-		agent_listener_get_stats(d->agents, &a);
-		s.prefix = "agents";
-		summary_add(&s, "received", a.received);
-		summary_add(&s, "heartbeats", a.heartbeats);
-		summary_add(&s, "loads", a.loads);
-		summary_add(&s, "rejected", a.rejected);
-		agent_listener_foreach_reject(d->agents, summary_add, &s);
-		summary_flush(&s);
-		s.prefix = "server health";
-		agent_listener_foreach_health_counter(d->agents, summary_add, &s);
-		summary_flush(&s);
-	}
-	if (d->ct) {
-		struct ct_marks_stats c;
-		ct_marks_get_stats(d->ct, &c);
-		s.prefix = "conntrack";
-		summary_add(&s, "updates", c.updates);
-		summary_add(&s, "missing", c.missing);
-		summary_add(&s, "errors", c.errors);
-		summary_add(&s, "queries", c.queries);
-		summary_flush(&s);
-	}
-	s.prefix = "daemon";
-	foreach_daemon_counter(d, summary_add, &s);
+	if (d->control)
+		status_counters_walk(control_get_view(d->control), &visitor);
 	summary_flush(&s);
 }
 
@@ -957,7 +884,7 @@ static void reload_config(struct daemon *d)
 		goto refused;
 	__atomic_store_n(&d->retry_after_s, next->admission.retry_after_s, __ATOMIC_RELAXED);
 	open_replies_if_wanted(d, next);
-	count(d, "config_reloads", 1);
+	count(d, COUNTER_CONFIG_RELOADS, 1);
 	log_msg(LOG_NOTICE,
 		"SIGHUP: %s reloaded: selection %s; admission %s (T1 %.2f T2 %.2f T3 %.2f C %.2f); "
 		"timeouts signalling %us media %us linger %us",
@@ -969,7 +896,7 @@ static void reload_config(struct daemon *d)
 	return;
 
 refused:
-	count(d, "config_reloads_refused", 1);
+	count(d, COUNTER_CONFIG_RELOADS_REFUSED, 1);
 	log_msg(LOG_ERR, "SIGHUP: %s; keeping the running configuration", err);
 	free(next);
 }
@@ -1070,7 +997,7 @@ static int start(struct daemon *d, char *err, size_t err_size)
 	view.agents = d->agents;
 	view.agents_listen = d->agents ? d->agents_listen : NULL;
 	view.ct = d->ct;
-	view.foreach_daemon_counter = foreach_daemon_counter;
+	view.visit_daemon_counters = visit_daemon_counters;
 	view.daemon_ctx = d;
 	view.set_drain = control_set_drain;
 	view.is_drained = control_is_drained;

@@ -175,17 +175,20 @@ static void drain(struct fixture *f, int expected)
 
 struct reject_find { const char *name; uint64_t value; };
 
-static void find_reject(void *ctx, const char *name, uint64_t value)
+static void find_reject(void *ctx, const struct counter_def *def, uint64_t value)
 {
 	struct reject_find *r = ctx;
-	if (strcmp(r->name, name) == 0)
+	if (strcmp(r->name, def->name) == 0)
 		r->value = value;
 }
 
+/* The reject counter called name, as the status document lists it. */
 static uint64_t rejects(struct fixture *f, const char *name)
 {
 	struct reject_find r = { name, 0 };
-	announce_listener_foreach_reject(f->listener, find_reject, &r);
+	struct counter_set set;
+	announce_listener_get_counters(f->listener, &set);
+	counters_visit(&set, COUNTER_SCOPE_ANNOUNCE_REJECT, COUNTERS_REPORTED, find_reject, &r);
 	return r.value;
 }
 
