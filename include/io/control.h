@@ -1,7 +1,6 @@
 /* control.h - sarad's control socket: a UNIX stream socket at
  * control.socket; a client writes one command line, gets one JSON reply,
- * and the connection closes. Commands: status (everything sarad counts),
- * servers, sessions [--server ID] [--limit N], drain ID, undrain ID, ping. */
+ * and the connection closes. The commands are in control_commands.h. */
 #ifndef SARA_CONTROL_H
 #define SARA_CONTROL_H
 
@@ -12,13 +11,12 @@
 
 #include "io/agent_listener.h"
 #include "io/announce_listener.h"
+#include "io/control_commands.h"
 #include "io/ct_marks.h"
 #include "engine/engine.h"
 #include "io/nfqueue.h"
 
 #define VERDICT_REASONS 16   /* room for enum verdict_reason */
-#define CONTROL_SESSIONS_LIMIT_DEFAULT 1000u   /* sessions listed without --limit */
-#define CONTROL_SESSIONS_LIMIT_MAX 100000u
 
 /* Verdicts by action (enum verdict_action) and reason; updated with atomic
  * adds by the queue threads. */

@@ -1,5 +1,6 @@
 /* control.c - sarad's control socket (control.h): one command line in,
- * one JSON document out: status, servers, sessions, drain and undrain. */
+ * checked against the command table (control_commands.h), one JSON
+ * document out. */
 #include "io/control.h"
 
 #include <errno.h>
@@ -32,7 +33,6 @@
  * per byte), its server id, and the numbers and names around them. */
 #define SESSION_JSON_WORST (6u * SESSION_KEY_MAX + 6u * SARA_ID_MAX + 320u)
 #define SESSIONS_TAIL_ROOM 512u /* the counts after the list */
-#define CONTROL_COMMANDS_JSON "[\"status\", \"servers\", \"sessions\", \"drain\", \"undrain\", \"ping\"]"
 
 struct control {
 	int fd;
@@ -626,9 +626,8 @@ static bool parse_limit(const char *text, uint32_t *out)
 	return true;
 }
 
-static char *command_sessions(const struct control_view *v, const struct command_line *cmd)
+static char *command_sessions(const struct control_view *v, const struct control_args *args)
 {
-	static const char usage_text[] = "usage: sessions [--server ID] [--limit N]";
 	char ids[SARA_MAX_SERVERS][SARA_ID_MAX];
 	char err[ERROR_TEXT_MAX];
 	struct session_pick pick = { .server = -1 };
@@ -636,23 +635,14 @@ static char *command_sessions(const struct control_view *v, const struct command
 	struct json j = { .max = SESSIONS_JSON_MAX };
 	uint32_t limit = CONTROL_SESSIONS_LIMIT_DEFAULT, written = 0;
 	uint64_t now = v->now_ms ? v->now_ms() : v->started_ms;
-	const char *filter = NULL, *cut = NULL;
+	const char *filter = args->values[CONTROL_SESSIONS_SERVER], *cut = NULL;
+	const char *limit_text = args->values[CONTROL_SESSIONS_LIMIT];
 	unsigned server_count;
 	char *reply = NULL;
 
-	for (unsigned i = 1; i < cmd->count; i++) {
-		const char *arg = i + 1 < cmd->count ? cmd->words[i + 1] : NULL;
-		if (strcmp(cmd->words[i], "--server") == 0 && arg) {
-			filter = arg;
-		} else if (strcmp(cmd->words[i], "--limit") == 0 && arg) {
-			if (!parse_limit(arg, &limit))
-				return reply_error("sessions: --limit \"%s\": not a number 0-%u", arg,
-						   CONTROL_SESSIONS_LIMIT_MAX);
-		} else {
-			return reply_error("sessions: unexpected \"%s\"; %s", cmd->words[i], usage_text);
-		}
-		i++;
-	}
+	if (limit_text && !parse_limit(limit_text, &limit))
+		return reply_error("sessions: --limit \"%s\": not a number 0-%u", limit_text,
+				   (unsigned)CONTROL_SESSIONS_LIMIT_MAX);
 	if (filter && (pick.server = find_server(v, filter, err, sizeof(err))) < 0)
 		return reply_error("%s", err);
 
@@ -724,7 +714,7 @@ static char *command_sessions(const struct control_view *v, const struct command
 
 /* ---- drain, undrain ---- */
 
-static char *command_drain(const struct control_view *v, const struct command_line *cmd, bool drain)
+static char *command_drain(const struct control_view *v, const char *id, bool drain)
 {
 	const char *name = drain ? "drain" : "undrain";
 	char err[ERROR_TEXT_MAX];
@@ -733,16 +723,14 @@ static char *command_drain(const struct control_view *v, const struct command_li
 	bool drained;
 	int server;
 
-	if (cmd->count != 2)
-		return reply_error("usage: %s ID", name);
 	if (!v->set_drain)
 		return reply_error("%s: not supported by this sarad", name);
-	server = find_server(v, cmd->words[1], err, sizeof(err));
+	server = find_server(v, id, err, sizeof(err));
 	if (server < 0)
 		return reply_error("%s", err);
 	err[0] = '\0';
 	if (v->set_drain(v->daemon_ctx, (unsigned)server, drain, err, sizeof(err)) != 0)
-		return reply_error("%s %s: %s", name, cmd->words[1], err[0] ? err : "failed");
+		return reply_error("%s %s: %s", name, id, err[0] ? err : "failed");
 	drained = v->is_drained ? v->is_drained(v->daemon_ctx, (unsigned)server) : drain;
 	engine_lock(v);
 	engine_server_info(v->engine, (unsigned)server, &info);
@@ -751,45 +739,92 @@ static char *command_drain(const struct control_view *v, const struct command_li
 	json_open(&j, NULL, '{');
 	json_bool(&j, "ok", true);
 	json_key(&j, "server");
-	json_string(&j, cmd->words[1]);
+	json_string(&j, id);
 	json_bool(&j, "drained", drained);
 	json_u64(&j, "sessions", info.sessions);  /* the ones that stay */
 	json_close(&j, '}');
 	return json_finish(&j);
 }
 
+/* {"error": why, "commands": [every command's name]} */
+static char *reply_unknown(const char *why)
+{
+	struct json j = { 0 };
+	unsigned count;
+	const struct control_command *cmds = control_commands(&count);
+	json_open(&j, NULL, '{');
+	json_key(&j, "error");
+	json_string(&j, why);
+	json_open(&j, "commands", '[');
+	for (unsigned i = 0; i < count; i++) {
+		json_sep(&j);
+		json_string(&j, cmds[i].name);
+	}
+	json_close(&j, ']');
+	json_close(&j, '}');
+	return json_finish(&j);
+}
+
+static char *answer_status(const struct control_view *v, const struct control_args *args)
+{
+	(void)args;
+	return control_status_json(v);
+}
+
+static char *answer_ping(const struct control_view *v, const struct control_args *args)
+{
+	(void)v;
+	(void)args;
+	return strdup("{\"pong\": true}\n");
+}
+
+static char *answer_servers(const struct control_view *v, const struct control_args *args)
+{
+	(void)args;
+	return command_servers(v);
+}
+
+static char *answer_drain(const struct control_view *v, const struct control_args *args)
+{
+	return command_drain(v, args->operand, true);
+}
+
+static char *answer_undrain(const struct control_view *v, const struct control_args *args)
+{
+	return command_drain(v, args->operand, false);
+}
+
+/* What answers each command of the table. */
+typedef char *(*answer_fn)(const struct control_view *v, const struct control_args *args);
+static const answer_fn answers[CONTROL_COMMAND_COUNT] = {
+	[CONTROL_STATUS] = answer_status,
+	[CONTROL_SERVERS] = answer_servers,
+	[CONTROL_SESSIONS] = command_sessions,
+	[CONTROL_DRAIN] = answer_drain,
+	[CONTROL_UNDRAIN] = answer_undrain,
+	[CONTROL_PING] = answer_ping,
+};
+
 char *control_handle_command(const struct control_view *view, const char *line, size_t len)
 {
-	struct command_line cmd;
-	const char *name;
-	command_split(line, len, &cmd);
-	name = cmd.count ? cmd.words[0] : "";
-	if (strcmp(name, "status") == 0)
-		return control_status_json(view);
-	if (strcmp(name, "ping") == 0)
-		return strdup("{\"pong\": true}\n");
-	if (strcmp(name, "servers") == 0 || strcmp(name, "sessions") == 0 || strcmp(name, "drain") == 0 ||
-	    strcmp(name, "undrain") == 0) {
-		if (!view->engine)
-			return reply_error("%s: no engine", name);
-		if (cmd.too_many)
-			return reply_error("%s: too many arguments", name);
-		if (strcmp(name, "servers") == 0)
-			return cmd.count == 1 ? command_servers(view) : reply_error("usage: servers");
-		if (strcmp(name, "sessions") == 0)
-			return command_sessions(view, &cmd);
-		return command_drain(view, &cmd, strcmp(name, "drain") == 0);
-	}
-	{
-		struct json j = { 0 };
-		json_open(&j, NULL, '{');
-		json_key(&j, "error");
-		json_string(&j, cmd.count ? "unknown command" : "empty command");
-		json_key(&j, "commands");
-		json_raw(&j, CONTROL_COMMANDS_JSON, strlen(CONTROL_COMMANDS_JSON));
-		json_close(&j, '}');
-		return json_finish(&j);
-	}
+	const struct control_command *cmd;
+	struct command_line words;
+	struct control_args args;
+	char err[ERROR_TEXT_MAX];
+
+	command_split(line, len, &words);
+	if (words.count == 0)
+		return reply_unknown("empty command");
+	cmd = control_command_find(words.words[0]);
+	if (!cmd)
+		return reply_unknown("unknown command");
+	if (cmd->needs_engine && !view->engine)
+		return reply_error("%s: no engine", cmd->name);
+	if (words.too_many)
+		return reply_error("%s: too many arguments", cmd->name);
+	if (!control_command_parse(cmd, words.words + 1, words.count - 1, &args, err, sizeof(err)))
+		return reply_error("%s", err);
+	return answers[cmd->id](view, &args);
 }
 
 /* ---- the socket ---- */

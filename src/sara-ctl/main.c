@@ -19,6 +19,7 @@
 #include "io/clock.h"
 #include "engine/config.h"
 #include "io/config_file.h"
+#include "io/control_commands.h"
 #include <signal.h>
 #include "sara-ctl/rules.h"
 #include "engine/wire.h"
@@ -33,7 +34,7 @@
 #define STATUS_MAX (4 * 1024 * 1024) /* largest status document read (sarad caps at 4 MiB) */
 #define SESSIONS_MAX (32 * 1024 * 1024) /* largest session listing read (sarad caps at 32 MiB) */
 #define REQUEST_MAX 256              /* one command line (sarad reads up to 255 bytes) */
-#define SESSIONS_LIMIT_MAX_TEXT "100000" /* sarad's CONTROL_SESSIONS_LIMIT_MAX */
+#define SESSIONS_LIMIT_MAX_TEXT CONTROL_TEXT(CONTROL_SESSIONS_LIMIT_MAX)
 #define JSON_DEPTH_MAX 32
 #define JSON_PATH_MAX 512
 #define FORMAT_MAX (RULES_POOL_SIZE * 2)
@@ -45,11 +46,9 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: sara-ctl -c CLUSTER.cfg rules [--iptables|--nft] [--apply|--remove] [--dispatcher|--gateway]\n"
 		"                                     [--queue N]\n"
-		"       sara-ctl -c CLUSTER.cfg keygen\n"
-		"       sara-ctl -c CLUSTER.cfg status [--json]\n"
-		"       sara-ctl -c CLUSTER.cfg servers [--json]\n"
-		"       sara-ctl -c CLUSTER.cfg sessions [--server ID] [--limit N] [--json]\n"
-		"       sara-ctl -c CLUSTER.cfg drain|undrain ID [--json]\n"
+		"       sara-ctl -c CLUSTER.cfg keygen\n");
+	control_commands_print_synopsis(out, "       sara-ctl -c CLUSTER.cfg ", " [--json]");
+	fprintf(out,
 		"       sara-ctl -c CLUSTER.cfg --check-config\n"
 		"  rules         print the netfilter and policy-routing commands (default: the\n"
 		"                dispatcher's, iptables); --apply runs them idempotently,\n"
@@ -58,14 +57,9 @@ static void usage(FILE *out)
 		"                  on kernels without the nftables queue expression\n"
 		"    --gateway     the gateway's rule (sara-gw's queue) instead of the dispatcher's\n"
 		"    --queue N     the gateway's queue (default queue.first + queue.count)\n"
-		"  keygen        write a new random key to key_file (never overwrites)\n"
-		"  status        ask sarad (control.socket) for its status; --json prints it raw\n"
-		"  servers       each server: address, mark, weight, availability, drain, health,\n"
-		"                sessions and load estimate\n"
-		"  sessions      the sessions sarad follows (default at most 1000, --limit up to\n"
-		"                100000; --server ID: that server's only)\n"
-		"  drain ID      no new sessions for server ID; its current sessions stay\n"
-		"  undrain ID    server ID takes new sessions again\n"
+		"  keygen        write a new random key to key_file (never overwrites)\n");
+	control_commands_print_help(out);
+	fprintf(out,
 		"  -c, --config FILE   the cluster's configuration\n"
 		"      --check-config  validate the configuration and exit\n"
 		"Exit status: 0 done, 1 failed, 2 usage or configuration error, 3 no nft queue support.\n");
@@ -957,6 +951,7 @@ int main(int argc, char **argv)
 	struct rules_options ropt = { RULES_IPTABLES, RULES_DISPATCHER, RULES_PRINT, -1 };
 	struct sara_config *cfg = NULL;
 	const char *config_path = NULL, *command = NULL, *server = NULL, *limit = NULL, *operand = NULL;
+	const struct control_command *ask = NULL;
 	bool check_config = false, json = false, rules_flags = false, backend_set = false, role_set = false,
 	     operation_set = false;
 	char err[512];
@@ -1025,8 +1020,11 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		command = argv[optind++];
+	ask = command ? control_command_find(command) : NULL;
+	if (ask && !ask->in_sara_ctl)
+		ask = NULL;
 	/* drain and undrain take the server's id. */
-	if (command && (strcmp(command, "drain") == 0 || strcmp(command, "undrain") == 0)) {
+	if (ask && ask->operand) {
 		if (optind == argc)
 			goto usage_error;
 		operand = argv[optind++];
@@ -1037,15 +1035,13 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc || !config_path || (!command && !check_config))
 		goto usage_error;
-	if (command && strcmp(command, "rules") != 0 && strcmp(command, "keygen") != 0 &&
-	    strcmp(command, "status") != 0 && strcmp(command, "servers") != 0 && strcmp(command, "sessions") != 0 &&
-	    !operand) {
+	if (command && strcmp(command, "rules") != 0 && strcmp(command, "keygen") != 0 && !ask) {
 		fprintf(stderr, "%s: unknown command '%s'\n", program, command);
 		goto usage_error;
 	}
-	if ((rules_flags && (!command || strcmp(command, "rules") != 0)) ||
-	    (json && (!command || strcmp(command, "rules") == 0 || strcmp(command, "keygen") == 0)) ||
-	    ((server || limit) && (!command || strcmp(command, "sessions") != 0)) ||
+	if ((rules_flags && (!command || strcmp(command, "rules") != 0)) || (json && !ask) ||
+	    (server && (!ask || control_command_option(ask, "--server") < 0)) ||
+	    (limit && (!ask || control_command_option(ask, "--limit") < 0)) ||
 	    (ropt.gateway_queue >= 0 && ropt.role != RULES_GATEWAY))
 		goto usage_error;
 
@@ -1070,12 +1066,12 @@ int main(int argc, char **argv)
 		status = cmd_rules(cfg, &ropt);
 	else if (strcmp(command, "keygen") == 0)
 		status = cmd_keygen(cfg);
-	else if (strcmp(command, "servers") == 0)
+	else if (ask->id == CONTROL_SERVERS)
 		status = cmd_servers(cfg, json);
-	else if (strcmp(command, "sessions") == 0)
+	else if (ask->id == CONTROL_SESSIONS)
 		status = cmd_sessions(cfg, server, limit, json);
-	else if (operand)
-		status = cmd_drain(cfg, operand, strcmp(command, "drain") == 0, json);
+	else if (ask->id == CONTROL_DRAIN || ask->id == CONTROL_UNDRAIN)
+		status = cmd_drain(cfg, operand, ask->id == CONTROL_DRAIN, json);
 	else
 		status = cmd_status(cfg, json);
 out:

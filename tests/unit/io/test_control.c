@@ -524,6 +524,16 @@ static void test_unknown_and_old_commands(void **state)
 	reply = ask(f, "ping\n");
 	assert_string_equal(reply, "{\"pong\": true}\n");
 	free(reply);
+	/* Arguments are checked against the command table, for every command. */
+	reply = ask(f, "ping now\n");
+	assert_string_equal(reply, "{\"ok\": false, \"error\": \"usage: ping\"}\n");
+	free(reply);
+	reply = ask(f, "sessions --limit 1 a b c d e f\n");
+	assert_string_equal(reply, "{\"ok\": false, \"error\": \"sessions: too many arguments\"}\n");
+	free(reply);
+	reply = ask(f, "drain\n");
+	assert_string_equal(reply, "{\"ok\": false, \"error\": \"usage: drain ID\"}\n");
+	free(reply);
 	reply = ask(f, "status\n");
 	assert_contains(reply, "\"cluster\": \"control-test\"");
 	assert_contains(reply, "\"sessions_in_use\": 0");
