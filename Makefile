@@ -62,16 +62,20 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(DPI_LIB): $(DPI_OBJS)
-$(ENGINE_LIB): $(ENGINE_OBJS)
-$(IO_LIB): $(IO_OBJS)
+# An archive also depends on the list of its members, rewritten only when
+# it changes, so a deleted source leaves no stale object behind.
+member_list = $(shell mkdir -p $(LIBDIR) && echo '$(2)' | cmp -s - $(LIBDIR)/$(1).members || \
+                echo '$(2)' > $(LIBDIR)/$(1).members)$(LIBDIR)/$(1).members
+$(DPI_LIB): $(DPI_OBJS) $(call member_list,dpi,$(DPI_OBJS))
+$(ENGINE_LIB): $(ENGINE_OBJS) $(call member_list,engine,$(ENGINE_OBJS))
+$(IO_LIB): $(IO_OBJS) $(call member_list,io,$(IO_OBJS))
 $(LIBDIR)/%.a:
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $(filter %.o,$^)
 
 # Per program: its modules' library, the program, its unit tests.
 define program_rules
-$(LIBDIR)/lib$(1).a: $(call prog_objs,$(1))
+$(LIBDIR)/lib$(1).a: $(call prog_objs,$(1)) $(call member_list,$(1),$(call prog_objs,$(1)))
 $(BUILD)/$(1): $(BUILD)/obj/src/$(1)/main.o $(LIBDIR)/lib$(1).a $(LAYER_LIBS)
 	$$(CC) $$(CFLAGS) -o $$@ $$^ $$(IO_LIBS)
 $(BUILD)/tests/$(1)/%: tests/unit/$(1)/%.c $(LIBDIR)/lib$(1).a $(LAYER_LIBS)

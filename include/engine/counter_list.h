@@ -99,14 +99,15 @@
 	  "RTSP connections that expired without a message, with their session")                            \
 	X(TCP_STREAMS_FULL, "tcp_streams_full", EVENTS, COUNTER_IN_ENGINE | COUNTER_IN_GATEWAY,               \
 	  "TCP signalling flows left unreassembled: no stream free")                                         \
-	X(TCP_STREAM_OVERFLOW, "tcp_stream_overflow", EVENTS, COUNTER_IN_ENGINE,                              \
+	X(TCP_STREAM_OVERFLOW, "tcp_stream_overflow", EVENTS, COUNTER_IN_ENGINE | COUNTER_IN_GATEWAY,         \
 	  "TCP segments dropped from reassembly: stream buffer full")                                        \
-	X(TCP_STREAM_OUT_OF_ORDER_LIMIT, "tcp_stream_out_of_order_limit", EVENTS, COUNTER_IN_ENGINE,          \
+	X(TCP_STREAM_OUT_OF_ORDER_LIMIT, "tcp_stream_out_of_order_limit", EVENTS,                             \
+	  COUNTER_IN_ENGINE | COUNTER_IN_GATEWAY,                                                            \
 	  "TCP streams resynchronised after too many out-of-order segments")                                 \
-	X(TCP_STREAM_NO_MEMORY, "tcp_stream_no_memory", EVENTS, COUNTER_IN_ENGINE,                            \
+	X(TCP_STREAM_NO_MEMORY, "tcp_stream_no_memory", EVENTS, COUNTER_IN_ENGINE | COUNTER_IN_GATEWAY,       \
 	  "TCP segments dropped from reassembly: segment pool exhausted")                                    \
 	X(TCP_STREAM_ERROR, "tcp_stream_error", EVENTS, COUNTER_IN_GATEWAY,                                   \
-	  "outbound TCP streams resynchronised after an overflow or too many gaps")                          \
+	  "outbound TCP segments lost to reassembly (overflow, too many gaps, no memory)")                   \
 	X(TCP_STREAM_UNFRAMEABLE, "tcp_stream_unframeable", EVENTS, COUNTER_IN_ENGINE | COUNTER_IN_GATEWAY,   \
 	  "TCP streams resynchronised: no message framing found")                                            \
 	X(ANNOUNCEMENT_INVALID, "announcement_invalid", EVENTS, COUNTER_IN_ENGINE,                            \
@@ -335,6 +336,20 @@
 	  "replies not sent: over admission.replies_per_s")                                                  \
 	X(REPLY_UNBUILDABLE, "reply_unbuildable", TOTAL, COUNTER_IN_REPLY,                                    \
 	  "replies that could not be built from the refused packet")                                         \
-	X(REPLY_SEND_ERRORS, "reply_send_errors", TOTAL, COUNTER_IN_REPLY, "replies the raw socket refused")
+	X(REPLY_SEND_ERRORS, "reply_send_errors", TOTAL, COUNTER_IN_REPLY, "replies the raw socket refused") \
+                                                                                                              \
+	/* sara-gw's own: its announcer (struct announcer_stats) and verdicts, then its queue. */     \
+	X(GW_PACKETS, "packets", TOTAL, COUNTER_IN_GW_DAEMON, "outbound packets the gateway inspected")       \
+	X(GW_ANNOUNCEMENTS, "announcements", TOTAL, COUNTER_IN_GW_DAEMON, "announcements made")               \
+	X(GW_SENT, "sent", TOTAL, COUNTER_IN_GW_DAEMON, "announcements sent to sarad")                        \
+	X(GW_SEND_ERRORS, "send_errors", TOTAL, COUNTER_IN_GW_DAEMON, "announcements the socket refused")     \
+	X(GW_ENCODE_ERRORS, "encode_errors", TOTAL, COUNTER_IN_GW_DAEMON,                                     \
+	  "announcements too large to encode")                                                               \
+	X(GW_VERDICT_ERRORS, "verdict_errors", TOTAL, COUNTER_IN_GW_DAEMON,                                   \
+	  "packets whose verdict could not be sent")                                                         \
+	X(GW_QUEUE_RECEIVED, "received", TOTAL, COUNTER_IN_GW_QUEUE, "packets read from sara-gw's queue")     \
+	X(GW_QUEUE_ENOBUFS, "enobufs", TOTAL, COUNTER_IN_GW_QUEUE, "reads that found the socket buffer overrun") \
+	X(GW_QUEUE_VERDICT_ERRORS, "verdict_errors", TOTAL, COUNTER_IN_GW_QUEUE,                              \
+	  "the queue's own count of verdicts the kernel refused")
 
 #endif

@@ -42,6 +42,8 @@ enum counter_scope {
 	COUNTER_SCOPE_CONNTRACK,      /* connmark writes: "conntrack" */
 	COUNTER_SCOPE_DAEMON,         /* sarad's own events: "daemon" */
 	COUNTER_SCOPE_REPLY,          /* replies to refused packets: "daemon" */
+	COUNTER_SCOPE_GW_DAEMON,      /* sara-gw's own: its "counter NAME" log lines */
+	COUNTER_SCOPE_GW_QUEUE,       /* sara-gw's queue: "counter queue.NAME" */
 	COUNTER_SCOPE_COUNT
 };
 
@@ -65,6 +67,8 @@ enum counter_scope {
 #define COUNTER_IN_CONNTRACK COUNTER_IN(CONNTRACK)
 #define COUNTER_IN_DAEMON COUNTER_IN(DAEMON)
 #define COUNTER_IN_REPLY COUNTER_IN(REPLY)
+#define COUNTER_IN_GW_DAEMON COUNTER_IN(GW_DAEMON)
+#define COUNTER_IN_GW_QUEUE COUNTER_IN(GW_QUEUE)
 
 /* One row of the table. */
 struct counter_def {

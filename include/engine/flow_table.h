@@ -9,6 +9,7 @@
 
 #include "dpi/flow_key.h"
 #include "engine/hash.h"
+#include "engine/tcp_signalling.h"
 
 #define FLOW_NIL UINT32_MAX
 
@@ -19,8 +20,6 @@ enum flow_match {
 	MATCH_TO_DEST_FROM_ADDR, /* destination address+port and source address; any source port */
 	MATCH_TO_DEST,     /* destination address+port; any source */
 };
-
-struct tcp_stream;
 
 /* The first cache line holds everything a known media packet touches
  * (key, owning session and its serial, server, identity, status, last
@@ -39,12 +38,9 @@ struct flow {
 	uint64_t packets;        /* signalling flows: packets handled */
 	uint32_t index_next;     /* chain in its index; free-list link when unused */
 	uint32_t session_prev, session_next; /* the owning session's flow list */
-	struct tcp_stream *stream; /* signalling reassembly, or NULL */
+	struct tcp_signalling tcp; /* signalling TCP: its reassembly */
 	uint64_t hint_serial;    /* shared SIP signalling flows: last session seen */
 	uint32_t hint_session;
-	uint32_t tcp_isn;        /* signalling TCP: the SYN's sequence number */
-	bool tcp_isn_known;
-	bool tcp_data_seen;      /* false: a handshake only (maybe a SYN flood) */
 	uint8_t match;           /* enum flow_match */
 	uint8_t proto;           /* enum proto_id for signalling flows */
 	bool in_use;

@@ -20,6 +20,9 @@ void gateway_destroy(struct gateway *gw);
  * announcements into out and returns how many. */
 size_t gateway_packet(struct gateway *gw, const uint8_t *ip, size_t len, uint64_t now_ms,
 		      struct announcement *out, size_t max);
+/* Reassembly streams held now: one per outbound connection that carried
+ * data and has not closed. */
+unsigned gateway_tcp_streams_in_use(const struct gateway *gw);
 /* The gateway's event counters (COUNTER_SCOPE_GATEWAY). */
 const struct counter_set *gateway_counters(const struct gateway *gw);
 

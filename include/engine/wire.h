@@ -1,5 +1,5 @@
 /* wire.h - authenticated UDP control messages between sara programs
- * (gateway announcements now, agent reports later): a fixed header, a body,
+ * (gateway announcements, agent reports): a fixed header, a body,
  * and a libsodium crypto_auth tag over both. Receivers reject forged,
  * replayed and stale messages and say which. */
 #ifndef SARA_WIRE_H

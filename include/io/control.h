@@ -14,9 +14,12 @@
 #include "io/control_commands.h"
 #include "io/ct_marks.h"
 #include "engine/engine.h"
+#include "engine/server_health.h"
+#include "io/event_loop.h"
 #include "io/nfqueue.h"
 
 #define VERDICT_REASONS 16   /* room for enum verdict_reason */
+#define CONTROL_COMMAND_MAX 256   /* room for one command line and its NUL */
 
 /* Verdicts by action (enum verdict_action) and reason; updated with atomic
  * adds by the queue threads. */
@@ -26,10 +29,11 @@ struct verdict_counts {
 	uint64_t connmarks_set;       /* accepts that also wrote the flow's connmark */
 };
 
-/* What the replies read; every pointer except engine may be NULL.
- * Lock order: the control module takes engine_lock only around engine_*
- * calls, and never holds it while it calls the agent listener or the
- * callbacks below (the listener takes engine_lock under its own lock). */
+/* What the replies read; every pointer except engine may be NULL. The
+ * control module takes engine_lock only around engine_* calls, and never
+ * holds it while it calls the callbacks below (they take it themselves).
+ * The listeners and server health are read without a lock: the thread
+ * that serves the socket is the one that feeds them. */
 struct control_view {
 	const char *cluster;
 	uint64_t (*now_ms)(void);     /* the daemon's monotonic clock */
@@ -44,6 +48,7 @@ struct control_view {
 	const char *announce_listen;  /* "addr:port" text, for the reply */
 	struct agent_listener *agents; /* NULL when agents.listen is unset */
 	const char *agents_listen;    /* "addr:port" text, for the reply */
+	const struct server_health *health; /* each server's health; NULL without agents */
 	struct ct_marks *ct;
 	/* Visits the daemon's own counters (COUNTER_SCOPE_DAEMON, and
 	 * COUNTER_SCOPE_REPLY while it sends replies) with counters_visit. */
@@ -70,15 +75,22 @@ struct kernel_queue_stats {
 };
 void control_kernel_queue_stats(uint16_t queue_num, struct kernel_queue_stats *out);
 
+/* Most clients served at once; more wait in the listen backlog. */
+#define CONTROL_CLIENTS_MAX 16
+
 /* Creates the socket (replacing a stale one, refusing a live one). */
 struct control *control_open(const char *path, const struct control_view *view, char *err, size_t err_size);
-/* Serves waiting clients for up to timeout_ms. Returns the number served,
- * -1 on a fatal socket error (err filled). */
-int control_poll(struct control *c, int timeout_ms, char *err, size_t err_size);
-/* Closes and unlinks the socket. */
+/* Serves the socket from loop, never blocking it: the listening socket and
+ * each client's are watched by the loop; a client's command is answered
+ * when its line is complete, at its end of input, or after a second
+ * without input; a reply the socket buffer cannot take at once is written
+ * as the client reads it, and dropped after a second without progress.
+ * on_fatal (with the reason) when accepting fails for good. 0, or -1 with
+ * err set. */
+int control_attach(struct control *c, struct event_loop *loop, void (*on_fatal)(void *ctx, const char *err),
+		   void *fatal_ctx, char *err, size_t err_size);
+/* Closes every client and the socket (and leaves the loop), and unlinks it. */
 void control_close(struct control *c);
-/* The view the socket answers from (a copy of control_open's). */
-const struct control_view *control_get_view(const struct control *c);
 
 /* The status document (malloc'd, NUL-terminated; NULL when out of memory). */
 char *control_status_json(const struct control_view *view);

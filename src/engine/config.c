@@ -220,12 +220,11 @@ static bool port_listed_twice(const uint16_t *ports, unsigned count, unsigned *d
 	return false;
 }
 
-bool sara_config_check(const struct sara_config *cfg, struct config_problem *problem)
+static bool check_addresses_and_ports(const struct sara_config *cfg, struct config_problem *problem)
 {
 	char text[NETADDR_STRLEN];
 	unsigned dup;
 
-	memset(problem, 0, sizeof(*problem));
 
 	if (cfg->vip_count == 0 || cfg->vip_count > SARA_MAX_VIPS)
 		return RULE_FAIL(AT("vips", "vips"), "vips must list 1 to %d addresses", SARA_MAX_VIPS);
@@ -256,6 +255,12 @@ bool sara_config_check(const struct sara_config *cfg, struct config_problem *pro
 					 cfg->sip_ports[i]);
 		}
 	}
+	return true;
+}
+
+static bool check_servers(const struct sara_config *cfg, struct config_problem *problem)
+{
+	char text[NETADDR_STRLEN];
 
 	if (cfg->server_count == 0 || cfg->server_count > SARA_MAX_SERVERS)
 		return RULE_FAIL(AT("servers", "servers"), "servers must list 1 to %d servers", SARA_MAX_SERVERS);
@@ -304,7 +309,11 @@ bool sara_config_check(const struct sara_config *cfg, struct config_problem *pro
 						 j, o->id);
 		}
 	}
+	return true;
+}
 
+static bool check_queue_admission_limits(const struct sara_config *cfg, struct config_problem *problem)
+{
 	if ((uint32_t)cfg->queue.first + cfg->queue.count > 65536u)
 		return RULE_FAIL(AT("queue", "queue.count"), "queue: first %u + count %u goes past "
 				 "queue 65535", cfg->queue.first, cfg->queue.count);
@@ -331,6 +340,13 @@ bool sara_config_check(const struct sara_config *cfg, struct config_problem *pro
 		return RULE_FAIL(AT("limits", "limits.flows"), "limits: flows (%u) must be at least "
 				 "sessions (%u)", cfg->limits.flows, cfg->limits.sessions);
 	return true;
+}
+
+bool sara_config_check(const struct sara_config *cfg, struct config_problem *problem)
+{
+	memset(problem, 0, sizeof(*problem));
+	return check_addresses_and_ports(cfg, problem) && check_servers(cfg, problem) &&
+	       check_queue_admission_limits(cfg, problem);
 }
 
 /* ---- public ---------------------------------------------------------------- *//* ---- public ---------------------------------------------------------------- */

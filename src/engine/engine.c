@@ -17,6 +17,7 @@
 #include "engine/select.h"
 #include "engine/session_table.h"
 #include "dpi/tcp_stream.h"
+#include "engine/tcp_signalling.h"
 #include "engine/timer_wheel.h"
 
 /* 4096 slots of 100 ms span 409 s, beyond the longest timer (2 x 60 s plus
@@ -48,18 +49,19 @@ struct engine {
 	uint32_t last_verdict_session; /* makes engine_session_info O(1) after a verdict */
 	/* Set while one packet is handled: the session its verdict follows. */
 	uint32_t packet_session;
-	/* Fix (test_engine): also set while one packet is handled, so that its
-	 * verdict can say why no session follows it: a message that would have
-	 * started one was refused (REASON_TABLE_FULL, REASON_ADMISSION,
-	 * REASON_NO_SERVER; REASON_SESSION = none), or a message did not parse.
-	 * Before, every sessionless UDP message was REASON_MALFORMED under the
-	 * malformed policy, and limits.when_full never applied to sessions. */
 	/* What admission asks of every packet until the next load report,
 	 * derived there (engine_update_admission), so the per-packet path tests
 	 * one flag instead of the policy, the switch, x and a threshold:
 	 * SA2C above T3 tries established media; the random baseline above T1
 	 * tries every packet. */
 	bool admission_tries_established, admission_tries_every_packet;
+	/* Also set while one packet is handled, so that its verdict can say
+	 * why no session follows it: a message that would have started one was
+	 * refused (REASON_TABLE_FULL, REASON_ADMISSION, REASON_NO_SERVER;
+	 * REASON_SESSION = none), or a message did not parse. The two are kept
+	 * apart because different policies apply: limits.when_full to a full
+	 * table, limits.malformed only to a message that did not parse (a
+	 * well-formed one for no session is not malformed). */
 	uint8_t packet_refusal;  /* enum verdict_reason */
 	bool packet_malformed;
 	bool packet_absorbed;    /* a refused request's ACK: dropped, never answered */
@@ -83,7 +85,7 @@ static void session_end(struct engine *engine, uint32_t sid, bool expired);
 
 static bool tcp_handshake_only(const struct flow *f)
 {
-	return f->identity == FLOW_SIGNALLING && f->key.l4 == L4_TCP && !f->tcp_data_seen;
+	return f->identity == FLOW_SIGNALLING && f->key.l4 == L4_TCP && !f->tcp.data_seen;
 }
 
 static uint32_t timeout_ms_for(const struct engine *engine, const struct flow *f)
@@ -164,10 +166,7 @@ static void flow_destroy(struct engine *engine, uint32_t fid)
 	    (f->identity == FLOW_SECONDARY || f->identity == FLOW_UNPREDICTED))
 		engine->hooks.flow_removed(engine->hooks.ctx, &f->key, f->server);
 	session_detach_flow(engine, fid);
-	if (f->stream) {
-		tcp_stream_close(engine->streams, f->stream);
-		f->stream = NULL;
-	}
+	tcp_signalling_release(&f->tcp, engine->streams);
 	timer_wheel_cancel(engine->flow_timers, fid);
 	flow_table_remove(&engine->flows, fid);
 }
@@ -474,10 +473,10 @@ static uint32_t session_for_message(struct engine *engine, const struct signal_f
 	if (handler && handler->tcp_only && f && f->session != FLOW_NIL) {
 		uint32_t conn_sid = f->session;
 		struct session *cs = &engine->sessions.sessions[conn_sid];
-		/* Fix (test_engine): the connection's own session wins over the
-		 * table lookup. Two servers may hand out the same Session id
-		 * (counters, not random ids); the lookup then found the other
-		 * client's session, whose TEARDOWN this client's would send. */
+		/* The connection's own session wins over the table lookup: two
+		 * servers may hand out the same Session id (counters, not random
+		 * ids), and the lookup would find another client's session, which
+		 * this client's TEARDOWN would then end. */
 		if (facts->key_len && cs->key_is_connection) {
 			/* The Session id arrives: the connection's session takes it. */
 			if (session_table_rekey(&engine->sessions, conn_sid, facts->key, facts->key_len))
@@ -660,11 +659,42 @@ static void malformed_message(struct engine *engine, const struct signal_facts *
 	}
 }
 
+/* A signalling TCP packet, while its messages are taken from the stream. */
+struct tcp_message_ctx {
+	struct engine *engine;
+	uint32_t fid;
+	const struct packet *pkt;
+	const struct proto_handler *handler;
+};
+
+/* One complete message from a signalling TCP connection. */
+static bool tcp_message(void *ctx, const uint8_t *msg, size_t len)
+{
+	struct tcp_message_ctx *m = ctx;
+	struct engine *engine = m->engine;
+	struct signal_facts facts;
+	enum counter_id reason = m->handler->inspect(msg, len, &facts);
+	uint32_t sid;
+	if (reason != COUNTER_NONE) {
+		malformed_message(engine, &facts, reason);
+		return true;
+	}
+	/* A TCP connection reaches one server: its sessions follow it. */
+	sid = apply_facts(engine, &facts, m->fid, &m->pkt->key, SIDE_CLIENT,
+			  engine->flows.flows[m->fid].server);
+	if (sid != SESSION_NIL)
+		engine->packet_session = sid;
+	return true;
+}
+
 /* Inspects every complete message carried by a signalling packet. */
 static void signalling_messages(struct engine *engine, uint32_t fid, const struct packet *pkt,
 				const struct proto_handler *handler)
 {
 	struct flow *f = &engine->flows.flows[fid];
+	struct tcp_message_ctx message_ctx = { engine, fid, pkt, handler };
+	struct tcp_framing framing = { handler->frame, handler->max_message };
+	struct tcp_segment segment;
 	struct signal_facts facts;
 	enum counter_id reason;
 	uint32_t sid;
@@ -681,71 +711,12 @@ static void signalling_messages(struct engine *engine, uint32_t fid, const struc
 			engine->packet_session = sid;
 		return;
 	}
-	/* The SYN's sequence number is kept in the flow, so that a first data
-	 * segment arriving out of order is placed right; the reassembly stream
-	 * is taken only when data arrives, so that a SYN flood cannot use up
-	 * the streams. */
-	if (!f->stream && pkt->payload_len == 0) {
-		if (pkt->tcp_flags & TCP_FLAG_SYN) {
-			f->tcp_isn = pkt->tcp_seq;
-			f->tcp_isn_known = true;
-		}
-		return;
-	}
-	if (pkt->payload_len > 0)
-		f->tcp_data_seen = true; /* its timer, when it fires, applies the longer timeout */
-	if (!f->stream) {
-		f->stream = tcp_stream_open(engine->streams);
-		if (!f->stream) {
-			counter_add(&engine->counters, COUNTER_TCP_STREAMS_FULL, 1);
-			return;
-		}
-		if (f->tcp_isn_known && !(pkt->tcp_flags & TCP_FLAG_SYN))
-			tcp_stream_add(f->stream, f->tcp_isn, TCP_FLAG_SYN, NULL, 0);
-	}
-	switch (tcp_stream_add(f->stream, pkt->tcp_seq, pkt->tcp_flags, pkt->payload, pkt->payload_len)) {
-	case TCP_STREAM_OK:
-		break;
-	case TCP_STREAM_OVERFLOW:
-		counter_add(&engine->counters, COUNTER_TCP_STREAM_OVERFLOW, 1);
-		break;
-	case TCP_STREAM_OOO_LIMIT:
-		/* The packet still reaches the connection's server; we give up on
-		 * the gap rather than stall the stream forever. */
-		counter_add(&engine->counters, COUNTER_TCP_STREAM_OUT_OF_ORDER_LIMIT, 1);
-		tcp_stream_resync(f->stream);
-		break;
-	case TCP_STREAM_NO_MEMORY:
-		counter_add(&engine->counters, COUNTER_TCP_STREAM_NO_MEMORY, 1);
-		break;
-	}
-	for (;;) {
-		const uint8_t *msg;
-		size_t msg_len;
-		enum frame_result r = tcp_stream_next(f->stream, handler->frame, handler->max_message,
-						      &msg, &msg_len);
-		if (r == FRAME_NEED_MORE)
-			break;
-		if (r != FRAME_MESSAGE) {
-			counter_add(&engine->counters, COUNTER_TCP_STREAM_UNFRAMEABLE, 1);
-			tcp_stream_resync(f->stream);
-			break;
-		}
-		reason = handler->inspect(msg, msg_len, &facts);
-		tcp_stream_consume(f->stream, msg_len);
-		if (reason != COUNTER_NONE) {
-			malformed_message(engine, &facts, reason);
-			continue;
-		}
-		/* A TCP connection reaches one server: its sessions follow it. */
-		sid = apply_facts(engine, &facts, fid, &pkt->key, SIDE_CLIENT, f->server);
-		if (sid != SESSION_NIL)
-			engine->packet_session = sid;
-	}
-	if (pkt->tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST)) {
-		tcp_stream_close(engine->streams, f->stream);
-		f->stream = NULL;
-	}
+	segment.seq = pkt->tcp_seq;
+	segment.flags = pkt->tcp_flags;
+	segment.payload = pkt->payload;
+	segment.len = pkt->payload_len;
+	tcp_signalling_segment(&f->tcp, engine->streams, &segment, &framing, &engine->counters,
+			       tcp_message, &message_ctx);
 }
 
 /* A new signalling flow. TCP connections are pinned to a server at once
@@ -775,13 +746,13 @@ static uint32_t signalling_flow_create(struct engine *engine, const struct packe
 			f->server = engine->sessions.sessions[sid].server;
 		} else if (engine->packet_refusal == REASON_TABLE_FULL &&
 			   engine->cfg.limits.when_full == FULL_PASS) {
-			/* Fix (test_engine): pinned without a session, so that the
-			 * connection and the sessions of its messages stay on one
-			 * server. Before, it had no server at all (mark 0). */
+			/* Pinned without a session, so that the connection and the
+			 * sessions of its messages stay on one server rather than
+			 * going unmarked (mark 0). */
 			f->server = (int16_t)placement_server(engine, pkt->key.src, 16);
 		} else {
-			/* Fix (test_engine): refused; forget the flow, so that the
-			 * retried SYN is decided afresh. */
+			/* Refused: the flow is forgotten, so that the retried SYN
+			 * is decided afresh. */
 			timer_wheel_cancel(engine->flow_timers, fid);
 			flow_table_remove(&engine->flows, fid);
 			return FLOW_NIL;
@@ -859,16 +830,16 @@ static void packet_decided(struct engine *engine, uint32_t fid, const struct pac
 	}
 	if (f->key.l4 == L4_TCP) {
 		out->reason = out->session ? REASON_SESSION : REASON_CONNECTION;
-		/* Fix (test_engine): say why a message got no session. The
-		 * connection keeps its server whatever the policy: reassembly has
-		 * taken the bytes, so dropping the segment would not replay them. */
+		/* A message that got no session says why. The connection keeps
+		 * its server whatever the policy: reassembly has taken the bytes,
+		 * so dropping the segment would not replay them. */
 		if (!out->session && engine->packet_refusal != REASON_SESSION)
 			out->reason = engine->packet_refusal;
 		verdict_set_server(engine, out, f->server);
 	} else if (engine->packet_refusal != REASON_SESSION) {
-		/* Fix (test_engine): a message that would start a session was
-		 * refused. A full table follows limits.when_full; admission and
-		 * "no server" refusals drop (the client retries). */
+		/* A message that would start a session was refused. A full
+		 * table follows limits.when_full; admission and "no server"
+		 * refusals drop (the client retries). */
 		out->reason = engine->packet_refusal;
 		if (out->reason == REASON_TABLE_FULL && engine->cfg.limits.when_full == FULL_PASS)
 			verdict_set_server(engine, out, placement_server(engine, pkt->key.src, 16));
@@ -881,9 +852,9 @@ static void packet_decided(struct engine *engine, uint32_t fid, const struct pac
 			out->reply = REPLY_SIP_503;
 	} else {
 		/* A UDP message tied to no session: keep one client together.
-		 * Fix (test_engine): only a message that did not parse is
-		 * malformed (and follows limits.malformed); a well-formed one for
-		 * no known session (a BYE after a restart) is sessionless traffic. */
+		 * Only a message that did not parse is malformed (and follows
+		 * limits.malformed); a well-formed one for no known session (a BYE
+		 * after a restart) is sessionless traffic. */
 		out->reason = engine->packet_malformed ? REASON_MALFORMED : REASON_UNPREDICTED;
 		if (engine->packet_malformed && engine->cfg.limits.malformed == MALFORMED_DROP &&
 		    pkt->payload_len > 0) {
@@ -951,9 +922,9 @@ static void engine_decide(struct engine *engine, const struct packet *pkt, uint6
 			}
 		}
 		if (fid == FLOW_NIL) {
-			/* Fix (test_engine): an RTSP connection whose session was
-			 * refused says why (and is dropped unless the table is
-			 * merely full under when_full = pass). */
+			/* An RTSP connection whose session was refused says why
+			 * (and is dropped unless the table is merely full under
+			 * when_full = pass). */
 			out->reason = engine->packet_refusal != REASON_SESSION ? engine->packet_refusal
 									    : REASON_TABLE_FULL;
 			/* RTSP has no stateless answer before its connection is up:
@@ -1128,8 +1099,8 @@ void engine_destroy(struct engine *engine)
 	if (!engine)
 		return;
 	for (uint32_t i = 0; i < engine->flows.capacity; i++)
-		if (engine->flows.flows[i].in_use && engine->flows.flows[i].stream)
-			tcp_stream_close(engine->streams, engine->flows.flows[i].stream);
+		if (engine->flows.flows[i].in_use)
+			tcp_signalling_release(&engine->flows.flows[i].tcp, engine->streams);
 	flow_table_fini(&engine->flows);
 	session_table_fini(&engine->sessions);
 	if (engine->flow_timers)

@@ -12,6 +12,7 @@
 #include "dpi/ipfrag.h"
 #include "dpi/packet.h"
 #include "dpi/tcp_stream.h"
+#include "engine/tcp_signalling.h"
 #include "engine/timer_wheel.h"
 
 #define GATEWAY_TIMER_SLOTS 512
@@ -38,8 +39,7 @@ static void gateway_flow_expired(void *ctx, uint32_t fid)
 		timer_wheel_schedule(gw->timers, fid, f->last_seen_ms + timeout);
 		return;
 	}
-	if (f->stream)
-		tcp_stream_close(gw->streams, f->stream);
+	tcp_signalling_release(&f->tcp, gw->streams);
 	flow_table_remove(&gw->flows, fid);
 }
 
@@ -73,7 +73,9 @@ static bool emit(struct gateway *gw, const struct proto_handler *handler, const 
 	return true;
 }
 
-static struct tcp_stream *outbound_stream(struct gateway *gw, const struct packet *pkt)
+/* The outbound connection's flow, made on its first packet; NULL for a
+ * stray RST (nothing to follow) or a full table. */
+static struct flow *outbound_flow(struct gateway *gw, const struct packet *pkt)
 {
 	uint32_t fid = flow_table_lookup_exact(&gw->flows, &pkt->key);
 	struct flow *f;
@@ -92,12 +94,25 @@ static struct tcp_stream *outbound_stream(struct gateway *gw, const struct packe
 	}
 	f = &gw->flows.flows[fid];
 	f->last_seen_ms = gw->now_ms;
-	if (!f->stream) {
-		f->stream = tcp_stream_open(gw->streams);
-		if (!f->stream)
-			counter_add(&gw->counters, COUNTER_TCP_STREAMS_FULL, 1);
-	}
-	return f->stream;
+	return f;
+}
+
+/* Where the messages of one outbound TCP packet become announcements. */
+struct announcement_batch {
+	struct gateway *gw;
+	const struct proto_handler *handler;
+	const struct flow_key *key;
+	struct announcement *out;
+	size_t n, max;
+};
+
+/* One complete message; the rest stay buffered once out is full. */
+static bool announce_message(void *ctx, const uint8_t *msg, size_t len)
+{
+	struct announcement_batch *b = ctx;
+	if (emit(b->gw, b->handler, msg, len, b->key, &b->out[b->n]))
+		b->n++;
+	return b->n < b->max;
 }
 
 size_t gateway_packet(struct gateway *gw, const uint8_t *ip, size_t len, uint64_t now_ms,
@@ -105,9 +120,11 @@ size_t gateway_packet(struct gateway *gw, const uint8_t *ip, size_t len, uint64_
 {
 	struct packet pkt;
 	const struct proto_handler *handler;
-	struct tcp_stream *stream;
+	struct flow *f;
+	struct tcp_segment segment;
+	struct tcp_framing framing;
+	struct announcement_batch batch;
 	enum packet_status status;
-	size_t n = 0;
 	if (now_ms > gw->now_ms)
 		gw->now_ms = now_ms;
 	timer_wheel_advance(gw->timers, gw->now_ms, gateway_flow_expired, gw);
@@ -130,35 +147,19 @@ size_t gateway_packet(struct gateway *gw, const uint8_t *ip, size_t len, uint64_
 		return 0;
 	if (pkt.key.l4 == L4_UDP) {
 		if (pkt.payload_len && emit(gw, handler, pkt.payload, pkt.payload_len, &pkt.key, &out[0]))
-			n = 1;
-		return n;
-	}
-	stream = outbound_stream(gw, &pkt);
-	if (!stream)
+			return 1;
 		return 0;
-	if (tcp_stream_add(stream, pkt.tcp_seq, pkt.tcp_flags, pkt.payload, pkt.payload_len) !=
-	    TCP_STREAM_OK) {
-		/* Overflow or too many gaps: start again at the next segment. */
+	}
+	f = outbound_flow(gw, &pkt);
+	if (!f)
+		return 0;
+	segment = (struct tcp_segment){ pkt.tcp_seq, pkt.tcp_flags, pkt.payload, pkt.payload_len };
+	framing = (struct tcp_framing){ handler->frame, handler->max_message };
+	batch = (struct announcement_batch){ gw, handler, &pkt.key, out, 0, max };
+	if (tcp_signalling_segment(&f->tcp, gw->streams, &segment, &framing, &gw->counters,
+				   announce_message, &batch) == TCP_SIGNALLING_SEGMENT_LOST)
 		counter_add(&gw->counters, COUNTER_TCP_STREAM_ERROR, 1);
-		tcp_stream_resync(stream);
-	}
-	while (n < max) {
-		const uint8_t *msg;
-		size_t msg_len;
-		enum frame_result r = tcp_stream_next(stream, handler->frame, handler->max_message,
-						      &msg, &msg_len);
-		if (r == FRAME_NEED_MORE)
-			break;
-		if (r != FRAME_MESSAGE) {
-			counter_add(&gw->counters, COUNTER_TCP_STREAM_UNFRAMEABLE, 1);
-			tcp_stream_resync(stream);
-			break;
-		}
-		if (emit(gw, handler, msg, msg_len, &pkt.key, &out[n]))
-			n++;
-		tcp_stream_consume(stream, msg_len);
-	}
-	return n;
+	return batch.n;
 }
 
 struct gateway *gateway_create(const struct sara_config *cfg, uint64_t now_ms, char *err,
@@ -194,8 +195,8 @@ void gateway_destroy(struct gateway *gw)
 	if (!gw)
 		return;
 	for (uint32_t i = 0; i < gw->flows.capacity; i++)
-		if (gw->flows.flows[i].in_use && gw->flows.flows[i].stream)
-			tcp_stream_close(gw->streams, gw->flows.flows[i].stream);
+		if (gw->flows.flows[i].in_use)
+			tcp_signalling_release(&gw->flows.flows[i].tcp, gw->streams);
 	flow_table_fini(&gw->flows);
 	if (gw->timers)
 		timer_wheel_destroy(gw->timers);
@@ -204,6 +205,11 @@ void gateway_destroy(struct gateway *gw)
 	if (gw->fragments)
 		ipfrag_table_destroy(gw->fragments);
 	free(gw);
+}
+
+unsigned gateway_tcp_streams_in_use(const struct gateway *gw)
+{
+	return tcp_stream_pool_in_use(gw->streams);
 }
 
 const struct counter_set *gateway_counters(const struct gateway *gw)

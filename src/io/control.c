@@ -1,27 +1,20 @@
-/* control.c - sarad's control socket (control.h): one command line in,
+/* control.c - sarad's control commands (control.h): one command line in,
  * checked against the command table (control_commands.h), one JSON
- * document out. */
+ * document out. The socket that carries them is control_socket.c. */
 #include "io/control.h"
 
 #include <errno.h>
 #include <math.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include "engine/admission.h"
 #include "io/status_counters.h"
 
-#define COMMAND_MAX 256
-#define CLIENT_TIMEOUT_MS 1000
-#define CLIENTS_PER_POLL 16
+#define COMMAND_MAX CONTROL_COMMAND_MAX
 #define JSON_MAX (4u << 20)   /* a status document never grows past this */
 #define COMMAND_WORDS 8       /* "sessions --server ID --limit N" and room for mistakes */
 #define ERROR_TEXT_MAX 4096   /* an error message, with every server id listed */
@@ -33,12 +26,6 @@
  * per byte), its server id, and the numbers and names around them. */
 #define SESSION_JSON_WORST (6u * SESSION_KEY_MAX + 6u * SARA_ID_MAX + 320u)
 #define SESSIONS_TAIL_ROOM 512u /* the counts after the list */
-
-struct control {
-	int fd;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	struct control_view view;
-};
 
 /* ---- a bounded JSON text buffer ---- */
 
@@ -334,7 +321,7 @@ static void status_announcements(struct json *j, const struct control_view *v)
 /* The node agents' listener and each server's health as sarad sees it. */
 static void status_agents(struct json *j, const struct control_view *v, uint64_t now)
 {
-	struct counter_set set, health;
+	struct counter_set set;
 	json_open(j, "agents", '{');
 	json_key(j, "enabled");
 	if (!v->agents) {
@@ -348,20 +335,20 @@ static void status_agents(struct json *j, const struct control_view *v, uint64_t
 		json_string(j, v->agents_listen);
 	}
 	agent_listener_get_counters(v->agents, &set);
-	agent_listener_get_health_counters(v->agents, &health);
 	json_counters(j, &set, COUNTER_SCOPE_AGENTS);
 	json_open(j, "rejects", '{');
 	json_counters(j, &set, COUNTER_SCOPE_AGENT_REJECT);
 	json_close(j, '}');
 	json_open(j, "health", '{');
-	json_counters(j, &health, COUNTER_SCOPE_HEALTH);
+	if (v->health)
+		json_counters(j, server_health_counters(v->health), COUNTER_SCOPE_HEALTH);
 	json_close(j, '}');
 	json_close(j, '}');
 
 	json_open(j, "servers", '[');
 	for (unsigned i = 0; i < agent_listener_server_count(v->agents); i++) {
 		struct server_health_info info;
-		if (!agent_listener_server_info(v->agents, i, now, &info))
+		if (!v->health || !server_health_get(v->health, i, now, &info))
 			continue;
 		json_open(j, NULL, '{');
 		json_key(j, "id");
@@ -543,9 +530,9 @@ static char *command_servers(const struct control_view *v)
 	}
 	engine_unlock(v);
 	for (unsigned i = 0; i < count; i++) {
-		/* The listener was made from the same configuration: same indices. */
-		if (v->agents && i < agent_listener_server_count(v->agents))
-			rows[i].has_health = agent_listener_server_info(v->agents, i, now, &rows[i].health);
+		/* Health was made from the same configuration: same indices. */
+		if (v->health)
+			rows[i].has_health = server_health_get(v->health, i, now, &rows[i].health);
 		rows[i].drained = v->is_drained ? v->is_drained(v->daemon_ctx, i) : -1;
 	}
 
@@ -825,182 +812,4 @@ char *control_handle_command(const struct control_view *view, const char *line, 
 	if (!control_command_parse(cmd, words.words + 1, words.count - 1, &args, err, sizeof(err)))
 		return reply_error("%s", err);
 	return answers[cmd->id](view, &args);
-}
-
-/* ---- the socket ---- */
-
-/* A socket file nobody listens on is left over from a crash: remove it. A
- * live one belongs to another sarad: refuse. */
-static int clear_stale(const struct sockaddr_un *addr, char *err, size_t err_size)
-{
-	struct stat st;
-	int fd, rc;
-	if (lstat(addr->sun_path, &st) < 0)
-		return errno == ENOENT ? 0 : -1;
-	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(err, err_size, "control socket %s: exists and is not a socket", addr->sun_path);
-		return -1;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return 0;
-	rc = connect(fd, (const struct sockaddr *)addr, sizeof(*addr));
-	close(fd);
-	if (rc == 0) {
-		snprintf(err, err_size, "control socket %s: another process is listening on it (sarad already running?)",
-			 addr->sun_path);
-		return -1;
-	}
-	unlink(addr->sun_path);
-	return 0;
-}
-
-/* mkdir of the socket's directory (one level, e.g. /run/sara). */
-static void make_parent(const char *path)
-{
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char *slash;
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return;
-	*slash = '\0';
-	mkdir(dir, 0755);
-}
-
-struct control *control_open(const char *path, const struct control_view *view, char *err, size_t err_size)
-{
-	struct control *c = calloc(1, sizeof(*c));
-	struct sockaddr_un addr;
-	mode_t old_mask;
-	int rc;
-
-	if (!c) {
-		snprintf(err, err_size, "control socket: out of memory");
-		return NULL;
-	}
-	c->fd = -1;
-	c->view = *view;
-	if (strlen(path) >= sizeof(addr.sun_path) || path[0] == '\0') {
-		snprintf(err, err_size, "control socket %s: path empty or too long", path);
-		goto fail;
-	}
-	memset(&addr, 0, sizeof(addr));
-	addr.sun_family = AF_UNIX;
-	memcpy(addr.sun_path, path, strlen(path));
-	make_parent(path);
-	err[0] = '\0';
-	if (clear_stale(&addr, err, err_size) < 0) {
-		if (!err[0])
-			snprintf(err, err_size, "control socket %s: %s", path, strerror(errno));
-		goto fail;
-	}
-	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (c->fd < 0) {
-		snprintf(err, err_size, "control socket: %s", strerror(errno));
-		goto fail;
-	}
-	old_mask = umask(0117); /* owner and group may connect */
-	rc = bind(c->fd, (struct sockaddr *)&addr, sizeof(addr));
-	umask(old_mask);
-	if (rc < 0) {
-		snprintf(err, err_size, "control socket %s: bind: %s", path, strerror(errno));
-		goto fail;
-	}
-	snprintf(c->path, sizeof(c->path), "%s", path);
-	if (listen(c->fd, 16) < 0) {
-		snprintf(err, err_size, "control socket %s: listen: %s", path, strerror(errno));
-		goto fail;
-	}
-	return c;
-fail:
-	control_close(c);
-	return NULL;
-}
-
-const struct control_view *control_get_view(const struct control *c)
-{
-	return &c->view;
-}
-
-void control_close(struct control *c)
-{
-	if (!c)
-		return;
-	if (c->fd >= 0)
-		close(c->fd);
-	if (c->path[0])
-		unlink(c->path);
-	free(c);
-}
-
-/* Reads one line (up to COMMAND_MAX bytes) within CLIENT_TIMEOUT_MS. */
-static size_t read_command(int fd, char *buf, size_t cap)
-{
-	size_t len = 0;
-	while (len + 1 < cap) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		ssize_t n;
-		if (poll(&pfd, 1, CLIENT_TIMEOUT_MS) <= 0)
-			break;
-		n = read(fd, buf + len, cap - 1 - len);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (memchr(buf, '\n', len))
-			break;
-	}
-	buf[len] = '\0';
-	return len;
-}
-
-static void write_all(int fd, const char *text, size_t len)
-{
-	while (len) {
-		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-		ssize_t n;
-		if (poll(&pfd, 1, CLIENT_TIMEOUT_MS) <= 0)
-			return;
-		n = send(fd, text, len, MSG_NOSIGNAL);
-		if (n <= 0) {
-			if (n < 0 && (errno == EINTR || errno == EAGAIN))
-				continue;
-			return;
-		}
-		text += n;
-		len -= (size_t)n;
-	}
-}
-
-int control_poll(struct control *c, int timeout_ms, char *err, size_t err_size)
-{
-	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-	int served = 0, n = poll(&pfd, 1, timeout_ms);
-	if (n < 0) {
-		if (errno == EINTR)
-			return 0;
-		snprintf(err, err_size, "control socket: poll: %s", strerror(errno));
-		return -1;
-	}
-	while (n > 0 && served < CLIENTS_PER_POLL) {
-		char command[COMMAND_MAX];
-		char *reply;
-		size_t len;
-		int client = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (client < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
-				break;
-			snprintf(err, err_size, "control socket: accept: %s", strerror(errno));
-			return -1;
-		}
-		served++;
-		len = read_command(client, command, sizeof(command));
-		reply = control_handle_command(&c->view, command, len);
-		if (reply) {
-			write_all(client, reply, strlen(reply));
-			free(reply);
-		}
-		close(client);
-	}
-	return served;
 }

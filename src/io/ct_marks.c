@@ -53,9 +53,10 @@ static bool key_of_entry(const struct nf_conntrack *entry, struct flow_key *key)
 
 /* Answers a GET (found, its mark) or, while ct_marks_dump runs, passes
  * each marked UDP/TCP entry on. Returns CONTINUE, not STOP: STOP leaves
- * the kernel's ACK for a GET unread on the socket, and the next query then
- * read that ACK as its own answer ("no such entry"): every second query of
- * an existing entry said it was gone (tests/netns/ct_marks_query.sh). */
+ * the kernel's ACK for a GET unread on the socket, and the next query
+ * would read that ACK as its own answer ("no such entry"), so every second
+ * query of an existing entry would say it is gone
+ * (tests/netns/ct_marks_query.sh). */
 static int entry_callback(enum nf_conntrack_msg_type type, struct nf_conntrack *entry, void *data)
 {
 	struct ct_marks *ct = data;

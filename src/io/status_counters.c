@@ -135,9 +135,9 @@ static void walk_listeners(const struct control_view *v, const struct status_vis
 		vis->group(vis->ctx, "agents");
 		visit(vis, &set, COUNTER_SCOPE_AGENTS);
 		visit(vis, &set, COUNTER_SCOPE_AGENT_REJECT);
-		agent_listener_get_health_counters(v->agents, &set);
 		vis->group(vis->ctx, "server health");
-		visit(vis, &set, COUNTER_SCOPE_HEALTH);
+		if (v->health)
+			visit(vis, server_health_counters(v->health), COUNTER_SCOPE_HEALTH);
 	}
 }
 

@@ -20,8 +20,8 @@ set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if [ $# -gt 0 ] && [ -d "$1" ]; then export SARA_BIN_DIR; SARA_BIN_DIR=$(cd "$1" && pwd); fi
 export SARA_LAB_PREFIX=${SARA_LAB_PREFIX:-sara-exp-}
-. "$HERE/../lab/lib.sh"
-. "$HERE/../lab/overload_lib.sh"
+. "$HERE/../netns/lib.sh"
+. "$HERE/../netns/overload_lib.sh"
 
 slow=${SLOWSTART_S:-20}
 runs=${SLOWSTART_RUNS:-$slow 0}

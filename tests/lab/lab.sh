@@ -13,7 +13,7 @@
 # LAB_KEEP=1 keeps the run dir (/tmp/sara-lab.XXXXXX: config, logs, captures).
 # Exit: 0 every session intact, 1 a check failed, 77 no root / no namespaces.
 set -uo pipefail
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../netns/lib.sh"
 
 usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
 

@@ -2,7 +2,7 @@
 # ct_marks_query.sh - sarad's conntrack queries (ct_marks_exists, behind the
 # engine's flow_active hook) answer right every time, in a namespace's own
 # conntrack table: an existing entry is present on every one of repeated
-# queries (it used to be absent on every second one: an unread ACK), with its
+# queries (an unread netlink ACK would make every second one absent), with its
 # mark; a missing one is absent; answers do not leak from one query into the next;
 # the dump sarad's conntrack scan makes lists the marked entries only.
 # Usage: tests/netns/ct_marks_query.sh [BUILD/tools/ct_query]   (root; exit 0/1, 77 = skipped)

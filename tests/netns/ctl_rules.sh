@@ -28,7 +28,7 @@ trap cleanup EXIT
 for tool in ip iptables ip6tables iptables-save ip6tables-save; do
 	command -v "$tool" >/dev/null || skip "$tool not installed"
 done
-[ -x "$ctl" ] || skip "$ctl not built (make BUILD=... BUILD/sara-ctl)"
+[ -x "$ctl" ] || { echo "FAIL: $ctl not built (make BUILD=... BUILD/sara-ctl)"; exit 1; }
 ctl=$(cd "$(dirname "$ctl")" && pwd)/$(basename "$ctl")
 ip netns add "$ns" 2>/dev/null || skip "cannot create network namespaces"
 

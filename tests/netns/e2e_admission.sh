@@ -8,14 +8,14 @@
 # Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 LAB_PREFIX=sara-e2e-ad-
-. "$(dirname "${BASH_SOURCE[0]}")/../lab/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 E2E_CFG_EXTRA='agents = { listen = "198.18.2.1:7400"; interval_ms = 200; misses = 3; };
 admission = { enabled = true; reject = "503"; retry_after_s = 7; rtsp_reject = "reset";
               reopen_s = 3; lead_s = 0; };'
 e2e_setup 110
 CTL=$(lab_bin sara-ctl) AGENT=$(lab_bin sara-agent)
-"$AGENT" --help 2>&1 | grep -q -- --app-load || { echo "skip: sara-agent has no --app-load"; exit 77; }
+"$AGENT" --help 2>&1 | grep -q -- --app-load || { e2e_fail "sara-agent (${AGENT:-not built}) has no --app-load"; exit 1; }
 e2e_cap_client_start 100 || { e2e_fail "client capture"; exit 1; }
 lab_cap_start 100 || { e2e_fail "captures"; exit 1; }
 lab_start_sip_servers 70 || { e2e_fail "sipp servers"; exit 1; }

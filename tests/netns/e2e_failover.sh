@@ -7,7 +7,7 @@
 # Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 LAB_PREFIX=sara-e2e-fv-
-. "$(dirname "${BASH_SOURCE[0]}")/../lab/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # No slow start: a server whose agent answers after sarad has counted it
 # failed would join ramping and miss its round-robin turns (agent_sarad
@@ -19,7 +19,7 @@ selection = { algorithm = "round-robin"; slow_start_s = 0; };
 admission = { enabled = false; };'
 e2e_setup 110
 CTL=$(lab_bin sara-ctl) AGENT=$(lab_bin sara-agent)
-"$CTL" --help 2>&1 | grep -q drain || { echo "skip: sara-ctl has no drain command"; exit 77; }
+"$CTL" --help 2>&1 | grep -q drain || { e2e_fail "sara-ctl (${CTL:-not built}) has no drain command"; exit 1; }
 lab_cap_start 100 || { e2e_fail "captures"; exit 1; }
 lab_start_sip_servers 70 || { e2e_fail "sipp servers"; exit 1; }
 declare -A AGENT_PID

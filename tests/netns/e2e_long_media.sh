@@ -5,7 +5,6 @@
 # every media_s / 2) and keeps them and the session; no connmark is cleared
 # and no later media packet crosses to user space. Once the connections
 # leave conntrack, the next scan lacks them and the flows are removed.
-# (Before 3d01a2d, with single queries only, every second answer said "gone".)
 # Usage: tests/netns/e2e_long_media.sh [BUILD/sarad]   (root; PASS/FAIL, exit 0/1, 77 = skipped)
 set -u
 
@@ -41,7 +40,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 IF=sL
-. "$(dirname "${BASH_SOURCE[0]}")/../lab/one_server.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/one_server_lib.sh"
 
 one_server_up
 

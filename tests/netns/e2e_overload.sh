@@ -9,16 +9,18 @@
 set -uo pipefail
 export SARA_LAB_PREFIX=sara-e2e-ovl-
 export OV_SELECTION=round-robin   # identical servers: admission alone (see tests/bench/goodput.sh)
-. "$(dirname "${BASH_SOURCE[0]}")/../lab/lib.sh"
-. "$(dirname "${BASH_SOURCE[0]}")/../lab/overload_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/overload_lib.sh"
 
 seconds=18        # offered time per mode
 w1=8              # rates over [w1, seconds + 4] s of sipp's time (see goodput.sh)
 load_x=2
 
 why=$(lab_check_env) || { echo "skip: $why"; exit 77; }
-missing=$(ov_missing | tr '\n' ' ')
+missing=$(ov_missing_external | tr '\n' ' ')
 [ -z "$missing" ] || { echo "skip: missing $missing"; exit 77; }
+missing=$(ov_missing_built | tr '\n' ' ')
+[ -z "$missing" ] || { echo "FAIL: not built in ${SARA_BIN_DIR:-$LAB_ROOT/build}: $missing"; exit 1; }
 trap e2e_cleanup EXIT
 trap 'exit 130' INT TERM
 lab_init

@@ -5,14 +5,14 @@
 # one server, calls on all 3 servers. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 LAB_PREFIX=sara-e2e-prx-
-. "$(dirname "${BASH_SOURCE[0]}")/../lab/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 command -v kamailio >/dev/null || { echo "skip: kamailio not installed"; exit 77; }
 
 e2e_setup 110
 lab_cap_start 100 || { e2e_fail "captures"; exit 1; }
 lab_start_sip_servers 70 || { e2e_fail "sipp servers"; exit 1; }
 mkdir -p "$LAB_RUN/kam"
-lab_bg kamailio cli timeout 80 kamailio -f "$LAB_HERE/kamailio-lab.cfg" -DD -E -Y "$LAB_RUN/kam" \
+lab_bg kamailio cli timeout 80 kamailio -f "$LAB_DIR/kamailio-lab.cfg" -DD -E -Y "$LAB_RUN/kam" \
 	-P "$LAB_RUN/kam/kamailio.pid" -m 32 -M 8
 KAM=$LAB_BGPID
 lab_wait_listen cli udp 5060 "$KAM" && lab_wait_listen cli tcp 5060 "$KAM" ||

@@ -5,7 +5,7 @@
 # packets per flow. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 LAB_PREFIX=sara-e2e-rtsp-
-. "$(dirname "${BASH_SOURCE[0]}")/../lab/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 e2e_setup 110
 lab_cap_start 100 || { e2e_fail "captures"; exit 1; }

@@ -2,10 +2,10 @@
 # e2e_sip_udp_tcp: concurrent sipp calls over UDP and TCP (RTP both ways, hold + resume
 # re-INVITEs) through sarad + sara-gw in the lab: every packet of every call at exactly one
 # server, calls spread over all 3 servers, media crossing into user space a few packets per flow.
-# Exit 0 pass, 1 fail, 77 skip (no root/namespaces, or sarad/sara-gw not built).
+# Exit 0 pass, 1 fail (sarad or sara-gw not built or not starting too), 77 skip (no root/namespaces).
 set -uo pipefail
 LAB_PREFIX=sara-e2e-sip-
-. "$(dirname "${BASH_SOURCE[0]}")/../lab/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 e2e_setup 110
 lab_cap_start 100 || { e2e_fail "captures"; exit 1; }

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # run.sh - runs every tests/netns/*.sh (smoke and e2e tests in network namespaces), one at
-# a time: exit 0 = pass, 77 = skip, anything else = fail. One line per test, then
+# a time, except itself and the harness they source (lib.sh, *_lib.sh): exit 0 = pass,
+# 77 = skip, anything else = fail. One line per test, then
 # "e2e: N passed, N failed, N skipped"; exit 1 if any failed.
 #   tests/netns/run.sh [-v] [BUILD_DIR] [NAME...]   (NAME: a test's file name, .sh optional)
 # BUILD_DIR (default build) is where the programs are: exported as SARA_BIN_DIR (the e2e
-# tests, through tests/lab/lib.sh), and a test whose header says "Usage: ... [BUILD/prog]"
+# tests, through lib.sh), and a test whose header says "Usage: ... [BUILD/prog]"
 # gets BUILD_DIR/prog as its argument (the smoke tests).
 # -v prints each test's output; otherwise only a failed test's output (last 40 lines).
 # TEST_TIMEOUT (seconds, default 150) bounds each test.
@@ -19,7 +20,9 @@ tests=()
 if [ $# -gt 0 ]; then
 	for n in "$@"; do tests+=("$HERE/${n%.sh}.sh"); done
 else
-	for f in "$HERE"/*.sh; do [ "$(basename "$f")" = run.sh ] || tests+=("$f"); done
+	for f in "$HERE"/*.sh; do
+		case $(basename "$f") in run.sh | lib.sh | *_lib.sh) ;; *) tests+=("$f") ;; esac
+	done
 fi
 pass=0 fail=0 skip=0
 out=$(mktemp /tmp/sara-netns-run.XXXXXX)

@@ -40,7 +40,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 IF=sA
-. "$(dirname "${BASH_SOURCE[0]}")/../lab/one_server.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/one_server_lib.sh"
 
 one_server_up
 

@@ -219,8 +219,9 @@ static void test_multipart_sdp_part(void **state)
 	assert_int_equal(msg.sdp.media[0].rtp_port, 49170);
 }
 
-/* A part repeating its Content-Type made libosip2 leak (fuzzing); the
- * multipart walk is ours now: the first Content-Type of a part counts. */
+/* libosip2 leaks on a part that repeats its Content-Type (found by
+ * fuzzing), so sara walks multipart bodies itself: the first Content-Type
+ * of a part counts. */
 static void test_multipart_quoted_boundary_repeated_type(void **state)
 {
 	(void)state;

@@ -513,7 +513,7 @@ static void test_lead_predicts_admitted_load(void **state)
 }
 
 /* A reload that turns the lead off: later admissions leave x_new at x
- * (before the fix, the learned b still raised it with each one). */
+ * (the b learned while the lead was on must not raise it with each one). */
 static void test_lead_switched_off_by_reload(void **state)
 {
 	struct lead_plant plant;

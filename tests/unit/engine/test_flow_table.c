@@ -113,7 +113,7 @@ static void test_alloc_returns_clean_entry(void **state)
 	assert_int_equal(table.flows[id].session_next, FLOW_NIL);
 	assert_int_equal(table.flows[id].hint_session, FLOW_NIL);
 	assert_int_equal(table.flows[id].packets, 0);
-	assert_null(table.flows[id].stream);
+	assert_null(table.flows[id].tcp.stream);
 	flow_table_fini(&table);
 }
 

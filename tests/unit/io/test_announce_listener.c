@@ -1,7 +1,8 @@
-/* test_announce_listener.c - sarad's announcement socket over loopback:
- * sealed announcements reach the engine; forged, replayed, garbage and
- * foreign ones are rejected and counted by reason; the control socket's
- * status document reports them. */
+/* test_announce_listener.c - announcements over a loopback sealed
+ * receiver, checked by the listener: sealed announcements reach its sink
+ * (here the engine); forged, replayed, garbage and foreign ones are
+ * rejected and counted by reason; the control socket's status document
+ * reports them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,6 +33,7 @@ struct fixture {
 	struct engine *engine;
 	pthread_mutex_t lock;
 	struct announce_listener *listener;
+	struct sealed_receiver receiver;
 	struct wire_key key;
 	uint16_t port;
 	int sender;
@@ -56,6 +58,17 @@ static void parse_address(const char *text, struct netaddr *out)
 {
 	assert_true(netaddr_parse(span_make(text, strlen(text)), out));
 }
+
+/* The listener's sink: what sarad's dispatcher does with an announcement. */
+static void to_engine(void *ctx, const struct announcement *ann)
+{
+	struct fixture *f = ctx;
+	pthread_mutex_lock(&f->lock);
+	engine_announce(f->engine, ann, test_now_ms());
+	pthread_mutex_unlock(&f->lock);
+}
+
+static uint64_t engine_counter(struct fixture *f, enum counter_id id);
 
 static int setup(void **state)
 {
@@ -83,13 +96,16 @@ static int setup(void **state)
 	f->engine = engine_create(&f->cfg, NULL, test_now_ms(), err, sizeof(err));
 	assert_non_null(f->engine);
 	/* A loopback port unlikely to be taken; try a few. */
-	for (unsigned attempt = 0; attempt < 20 && !f->listener; attempt++) {
+	f->receiver.fd = -1;
+	for (unsigned attempt = 0; attempt < 20 && f->receiver.fd < 0; attempt++) {
 		f->port = (uint16_t)(40000 + (getpid() * 13 + attempt * 101) % 20000);
 		parse_address("127.0.0.1", &f->cfg.gateway.listen.addr);
 		f->cfg.gateway.listen.port = f->port;
-		f->listener = announce_listener_open(&f->cfg, &f->key, f->engine, &f->lock, test_now_ms, err,
-						     sizeof(err));
+		(void)sealed_receiver_open(&f->receiver, &f->cfg.gateway.listen, &f->key, ANNOUNCE_MAX_SKEW_MS, err,
+					   sizeof(err));
 	}
+	assert_true(f->receiver.fd >= 0);
+	f->listener = announce_listener_create(&f->cfg, test_now_ms, to_engine, f);
 	assert_non_null(f->listener);
 	f->sender = socket(AF_INET, SOCK_DGRAM, 0);
 	assert_true(f->sender >= 0);
@@ -102,7 +118,8 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	close(f->sender);
-	announce_listener_close(f->listener);
+	announce_listener_destroy(f->listener);
+	sealed_receiver_close(&f->receiver);
 	engine_destroy(f->engine);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
@@ -163,12 +180,15 @@ static size_t seal(struct fixture *f, const struct wire_key *key, const struct a
 
 static void drain(struct fixture *f, int expected)
 {
+	struct sealed_receiver_handler h = announce_listener_handler(f->listener);
 	char err[256];
 	int handled = 0;
-	for (int i = 0; i < 20 && handled < expected; i++) {
-		int n = announce_listener_poll(f->listener, 100, err, sizeof(err));
+	for (int i = 0; i < 200 && handled < expected; i++) {
+		int n = sealed_receiver_drain(&f->receiver, 256, &h, err, sizeof(err));
 		assert_true(n >= 0);
 		handled += n;
+		if (handled < expected)
+			usleep(10000);
 	}
 	assert_int_equal(handled, expected);
 }
@@ -190,6 +210,11 @@ static uint64_t rejects(struct fixture *f, const char *name)
 	announce_listener_get_counters(f->listener, &set);
 	counters_visit(&set, COUNTER_SCOPE_ANNOUNCE_REJECT, COUNTERS_REPORTED, find_reject, &r);
 	return r.value;
+}
+
+static uint64_t engine_counter(struct fixture *f, enum counter_id id)
+{
+	return counter_get(engine_counters(f->engine), id);
 }
 
 static void test_accepts_and_rejects(void **state)
@@ -225,6 +250,24 @@ static void test_accepts_and_rejects(void **state)
 	assert_int_equal(rejects(f, "wire_forged"), 1);
 	assert_int_equal(rejects(f, "announce_not_vip"), 1);
 	assert_int_equal(rejects(f, "wire_bad_magic") + rejects(f, "wire_truncated"), 1);
+	/* Only the accepted one reached the sink. */
+	assert_int_equal(engine_counter(f, COUNTER_ANNOUNCEMENTS), 1);
+}
+
+/* A datagram longer than any sealed message: counted as oversized. */
+static void test_oversized(void **state)
+{
+	struct fixture *f = *state;
+	struct announce_listener_stats st;
+	static uint8_t big[WIRE_MAX_MESSAGE + 100];
+	memset(big, 0x5a, sizeof(big));
+	send_raw(f, big, sizeof(big));
+	drain(f, 1);
+	announce_listener_get_stats(f->listener, &st);
+	assert_int_equal(st.received, 1);
+	assert_int_equal(st.rejected, 1);
+	assert_int_equal(rejects(f, "oversized"), 1);
+	assert_int_equal(engine_counter(f, COUNTER_ANNOUNCEMENTS), 0);
 }
 
 static void test_status_reports_announcements(void **state)
@@ -277,6 +320,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_accepts_and_rejects, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_oversized, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_reports_announcements, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

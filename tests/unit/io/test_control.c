@@ -234,31 +234,32 @@ static void test_servers_fields(void **state)
 	free(reply);
 }
 
-/* With agents configured, health comes from the listener: a server not
+/* With agents configured, health comes from server health: a server not
  * heard from yet is "unknown" with cause "none" and no heartbeat age. */
 static void test_servers_with_agents(void **state)
 {
 	struct fixture *f = *state;
-	struct agent_listener *agents = NULL;
-	struct wire_key key;
-	char err[256], *reply;
+	struct agent_listener *agents;
+	struct server_health *health;
+	char *reply;
 
-	memset(&key, 7, sizeof(key));
 	f->cfg.agents.interval_ms = 1000;
 	f->cfg.agents.misses = 3;
-	parse_address("127.0.0.1", &f->cfg.agents.listen.addr);
-	for (unsigned attempt = 0; attempt < 20 && !agents; attempt++) {
-		f->cfg.agents.listen.port = (uint16_t)(40000 + (getpid() * 13 + attempt * 97) % 20000);
-		agents = agent_listener_open(&f->cfg, &key, test_now_ms, NULL, NULL, err, sizeof(err));
-	}
+	agents = agent_listener_create(&f->cfg, test_now_ms, NULL);
+	health = server_health_create(&f->cfg, test_now_ms(), NULL, NULL);
 	assert_non_null(agents);
+	assert_non_null(health);
 	f->view.agents = agents;
+	f->view.health = health;
 	reply = ask(f, "servers");
 	assert_contains(reply, "{\"agents\": true, \"servers\": [{\"id\": \"s1\"");
 	assert_int_equal(count_of(reply, "\"state\": \"unknown\", \"cause\": \"none\", "
 					 "\"last_heartbeat_age_ms\": null"), SERVER_COUNT);
 	free(reply);
-	agent_listener_close(agents);
+	f->view.agents = NULL;
+	f->view.health = NULL;
+	server_health_destroy(health);
+	agent_listener_destroy(agents);
 }
 
 /* ---- sessions ---- */

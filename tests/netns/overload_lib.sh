@@ -2,7 +2,7 @@
 # tests/bench/slowstart.sh, tests/netns/e2e_overload.sh): SIP servers of known capacity
 # (tests/tools/sip_load_server), an agent per server reporting that server's own load,
 # sarad configured per admission mode, and sipp offering calls with media.
-# Sourced after tests/lab/lib.sh; bash only.
+# Sourced after tests/netns/lib.sh; bash only.
 
 OV_INVITE_US=${OV_INVITE_US:-70000}    # service time of a new INVITE on a server
 OV_OTHER_US=${OV_OTHER_US:-15000}      # of every other message (ACK, BYE, retransmissions)
@@ -16,15 +16,24 @@ declare -A OV_SRV_PIDS OV_AGENT_PIDS
 # ov_capacity: calls/s one server completes (1 s / (INVITE + ACK + BYE service times))
 ov_capacity() { awk -v i="$OV_INVITE_US" -v o="$OV_OTHER_US" 'BEGIN { printf "%.2f", 1e6 / (i + 2 * o) }'; }
 
-# ov_missing: prints what the experiments need and is not there (empty = all there)
-ov_missing() {
+# ov_missing: prints what the experiments need and is not there (empty = all there):
+# ov_missing_built (sara's programs and tools, from the build) and ov_missing_external
+# (installed programs and files)
+ov_missing_built() {
 	local p
 	for p in sip_load_server; do [ -x "${SARA_BIN_DIR:-$LAB_ROOT/build}/tools/$p" ] || echo "tools/$p"; done
 	for p in sarad sara-gw sara-ctl sara-agent; do [ -n "$(lab_bin "$p")" ] || echo "$p"; done
+	return 0
+}
+
+ov_missing_external() {
+	local p
 	for p in sipp editcap /usr/bin/python3; do command -v "$p" >/dev/null 2>&1 || echo "$p"; done
 	[ -f /usr/share/sip-tester/g711a.pcap ] || echo "/usr/share/sip-tester/g711a.pcap"
 	return 0
 }
+
+ov_missing() { ov_missing_built; ov_missing_external; }
 
 # ov_write_config MODE FILE [SLOW_START_S]: a sarad config for the lab with admission
 # MODE: off (disabled), sa2c (SA2C, 503 + Retry-After) or random (the session-unaware
@@ -40,7 +49,7 @@ ov_write_config() {
 	*) lab_die "unknown admission mode $mode"; return 1 ;;
 	esac
 	cat >"$file" <<EOF
-# written by tests/lab/overload_lib.sh: admission $mode
+# written by tests/netns/overload_lib.sh: admission $mode
 name = "${LAB_PREFIX%-}";
 vips = [ "$LAB_VIP" ];
 ports = { sip = [ 5060 ]; rtsp = [ 8554 ]; };

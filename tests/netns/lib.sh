@@ -1,6 +1,8 @@
-# lib.sh - the sara lab: a real cluster in network namespaces (client, router,
-# dispatcher, gateway, LAN bridge, 3 servers) plus helpers to run programs in it.
-# Sourced by tests/lab/lab.sh and tests/netns/e2e_*.sh; bash only.
+# lib.sh - the namespace harness: the sara lab, a real cluster in network namespaces
+# (client, router, dispatcher, gateway, LAN bridge, 3 servers), helpers to run programs
+# in it, and the e2e tests' set-up and checks. Sourced by tests/netns/e2e_*.sh, the lab
+# (tests/lab/lab.sh, whose configs and scenarios it reads from tests/lab/) and the
+# experiments; bash only.
 #
 # Addressing (IPv4, prefix $LAB_PREFIX, default "sara-lab-"):
 #   cli  c0 198.18.0.10/24 (+.11 .12)              default via 198.18.0.1
@@ -13,8 +15,8 @@
 # Usage: set LAB_PREFIX (optional), source this file, call lab_init, then lab_up ...;
 # install `trap lab_cleanup EXIT` so everything is torn down even on failure.
 
-LAB_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-LAB_ROOT=$(cd "$LAB_HERE/../.." && pwd)
+LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+LAB_DIR=$LAB_ROOT/tests/lab    # the lab's cluster template, proxy config and scenarios
 LAB_PREFIX=${LAB_PREFIX:-${SARA_LAB_PREFIX:-sara-lab-}}
 LAB_VIP=198.18.77.20
 LAB_CLI_IPS=(198.18.0.10 198.18.0.11 198.18.0.12)
@@ -277,7 +279,7 @@ lab_leftovers() {
 # ---------------------------------------------------------------- cluster config + key
 lab_config() {   # writes $LAB_RUN/cluster.cfg and $LAB_RUN/cluster.key; sets LAB_CFG
 	LAB_CFG=$LAB_RUN/cluster.cfg
-	sed -e "s|@NAME@|${LAB_PREFIX%-}|g" -e "s|@RUN@|$LAB_RUN|g" "$LAB_HERE/cluster.cfg.in" >"$LAB_CFG"
+	sed -e "s|@NAME@|${LAB_PREFIX%-}|g" -e "s|@RUN@|$LAB_RUN|g" "$LAB_DIR/cluster.cfg.in" >"$LAB_CFG"
 	local ctl
 	ctl=$(lab_bin sara-ctl)
 	if [ -n "$ctl" ] && "$ctl" -c "$LAB_CFG" keygen >"$LAB_RUN/logs/keygen.log" 2>&1 &&
@@ -384,7 +386,7 @@ LAB_GW_PID=
 lab_start_sarad() {
 	local bin i
 	bin=$(lab_bin sarad)
-	lab_prog_works "$bin" || { lab_log "sarad not built yet"; return 1; }
+	lab_prog_works "$bin" || { lab_log "sarad is not built in ${SARA_BIN_DIR:-$LAB_ROOT/build}"; return 1; }
 	lab_bg sarad dsp timeout "${1:-120}" "$bin" -c "$LAB_CFG" --foreground
 	LAB_SARAD_PID=$LAB_BGPID
 	# ready when its queue is bound (peer_portid != 0 in the netns' nfnetlink_queue)
@@ -400,7 +402,7 @@ lab_start_sarad() {
 lab_start_gw() {
 	local bin i
 	bin=$(lab_bin sara-gw)
-	lab_prog_works "$bin" || { lab_log "sara-gw not built yet"; return 1; }
+	lab_prog_works "$bin" || { lab_log "sara-gw is not built in ${SARA_BIN_DIR:-$LAB_ROOT/build}"; return 1; }
 	# the queue the gateway rule feeds (sara-ctl's choice, or the fallback's 0)
 	local q
 	q=$(lab_in gw iptables-save -t mangle 2>/dev/null | grep -o -- '--queue-num [0-9]*' | head -1 | cut -d' ' -f2)
@@ -423,7 +425,7 @@ lab_assets() {
 	editcap -r /usr/share/sip-tester/g711a.pcap "$LAB_RUN/g711a-short.pcap" 1-120 >/dev/null
 	cp /usr/share/sip-tester/g711a.pcap "$LAB_RUN/"
 	cp "$LAB_ROOT/pcaps/lab/uas-media.xml" "$LAB_ROOT/pcaps/lab/uac-hold.xml" \
-		"$LAB_ROOT/pcaps/lab/uac-media.xml" "$LAB_HERE/uac-long.xml" "$LAB_RUN/"
+		"$LAB_ROOT/pcaps/lab/uac-media.xml" "$LAB_DIR/uac-long.xml" "$LAB_RUN/"
 }
 
 # lab_wait_listen NS tcp|udp PORT [PID]: bounded wait until something listens on PORT
@@ -650,7 +652,9 @@ e2e_cleanup() {
 }
 
 # e2e_setup: environment check (77 when impossible), the lab, its rules, sarad and sara-gw.
-# Without sarad the test is skipped, unless E2E_ALLOW_NO_SARAD=1 (to develop the harness).
+# A sarad or sara-gw that is not built or does not start fails the test (exit 1): a skip
+# would hide the daemon's own failure. E2E_ALLOW_NO_SARAD=1 runs on without them (to
+# develop the harness).
 e2e_setup() {
 	local why
 	why=$(lab_check_env) || { echo "skip: $why"; exit 77; }
@@ -669,14 +673,19 @@ e2e_setup() {
 		if [ "${E2E_ALLOW_NO_SARAD:-0}" = 1 ]; then
 			echo "warning: running WITHOUT sarad (E2E_ALLOW_NO_SARAD=1)"; E2E_SARAD=0
 		else
-			echo "skip: sarad is not built or does not start (see $LAB_RUN/logs/sarad.log)"
+			e2e_fail "sarad is not built or does not start"
 			[ -s "$LAB_RUN/logs/sarad.log" ] && tail -5 "$LAB_RUN/logs/sarad.log"
-			exit 77
+			exit 1
 		fi
 	fi
 	if ! lab_start_gw "${1:-110}"; then
-		if [ "${E2E_ALLOW_NO_SARAD:-0}" = 1 ]; then echo "warning: running WITHOUT sara-gw"
-		else echo "skip: sara-gw is not built or does not start"; exit 77; fi
+		if [ "${E2E_ALLOW_NO_SARAD:-0}" = 1 ]; then
+			echo "warning: running WITHOUT sara-gw"
+		else
+			e2e_fail "sara-gw is not built or does not start"
+			[ -s "$LAB_RUN/logs/sara-gw.log" ] && tail -5 "$LAB_RUN/logs/sara-gw.log"
+			exit 1
+		fi
 	fi
 }
 

@@ -1,4 +1,4 @@
-# one_server.sh - sourced by tests/netns/sarad_smoke.sh and e2e_long_media.sh:
+# one_server_lib.sh - sourced by tests/netns/sarad_smoke.sh and e2e_long_media.sh:
 # a client, a dispatcher and one server in three namespaces, policy routing
 # for mark 1 only (a packet reaching the server proves sarad marked it), the
 # plan's rules fail-closed, and the tests' helpers (check, control, status,

@@ -1,0 +1,75 @@
+/* sealed_channel.h - the cluster's authenticated UDP messages (engine/wire.h
+ * on a socket): a sender that stamps and seals, a receiver that opens,
+ * checks and hands each accepted message to its owner. Agents' reports and
+ * the gateway's announcements both travel on it. */
+#ifndef SARA_SEALED_CHANNEL_H
+#define SARA_SEALED_CHANNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dpi/netaddr.h"
+#include "engine/counters.h"
+#include "engine/wire.h"
+
+struct sealed_sender {
+	int fd;
+	struct endpoint to;
+	struct wire_key key;
+	uint32_t sender;
+	uint64_t seq;                /* starts at the wall clock in microseconds */
+	uint64_t sent, send_errors;  /* a full socket buffer counts, never blocks */
+};
+
+/* A UDP socket towards `to`, sealing with key as sender_id. False with err
+ * set ("socket: REASON", "no address to send to"). */
+bool sealed_sender_open(struct sealed_sender *s, const struct endpoint *to, const struct wire_key *key,
+			uint32_t sender_id, char *err, size_t err_size);
+/* Seals type + body (at most WIRE_MAX_BODY bytes) with the next sequence
+ * number and the wall clock, and sends it without blocking. */
+bool sealed_send(struct sealed_sender *s, uint8_t type, const uint8_t *body, size_t body_len);
+void sealed_sender_close(struct sealed_sender *s);
+
+/* Why a datagram was refused: a wire verdict (forged, replayed, stale...),
+ * or SEALED_OVERSIZED for one longer than any sealed message. */
+#define SEALED_OVERSIZED WIRE_VERDICT_COUNT
+/* The counter of a refusal reason (COUNTER_WIRE_FORGED...,
+ * COUNTER_OVERSIZED); COUNTER_NONE for WIRE_OK and reasons out of range. */
+enum counter_id sealed_reject_counter(int reason);
+
+struct sealed_message {
+	struct wire_header hdr;
+	const uint8_t *body;         /* hdr.body_len bytes, valid during the call */
+	struct endpoint from;
+};
+
+struct sealed_receiver_handler {
+	void (*accept)(void *ctx, const struct sealed_message *msg);
+	/* reason: an enum wire_verdict, or SEALED_OVERSIZED */
+	void (*reject)(void *ctx, int reason, const struct endpoint *from);
+	void *ctx;
+};
+
+struct sealed_receiver {
+	int fd;
+	struct wire_key key;
+	struct wire_replay *replay;  /* per-sender windows (large): heap */
+	uint64_t max_skew_ms;
+	uint64_t received, accepted, rejected;
+};
+
+/* Binds a UDP socket at `at`. False with err set ("bind ADDR: REASON"). */
+bool sealed_receiver_open(struct sealed_receiver *r, const struct endpoint *at, const struct wire_key *key,
+			  uint64_t max_skew_ms, char *err, size_t err_size);
+/* Reads what is waiting (at most max datagrams, never blocking) and hands
+ * each to the handler. Returns the number read, or -1 with err set. */
+int sealed_receiver_drain(struct sealed_receiver *r, unsigned max, const struct sealed_receiver_handler *h,
+			  char *err, size_t err_size);
+void sealed_receiver_close(struct sealed_receiver *r);
+
+/* A close-on-exec UDP socket bound to at (SO_REUSEADDR), or -1 with err
+ * set to "socket: REASON" or "bind ADDR: REASON". */
+int udp_bind(const struct endpoint *at, char *err, size_t err_size);
+
+#endif

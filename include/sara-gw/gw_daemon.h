@@ -1,0 +1,28 @@
+/* gw_daemon.h - sara-gw's run: the servers' outbound signalling taken from
+ * an NFQUEUE on one event loop, announced to sarad over the sealed channel
+ * before the packet is accepted (always: fail-open); SIGUSR1 logs the
+ * counters, SIGHUP is said not to reload, SIGTERM/SIGINT stop. */
+#ifndef SARA_GW_DAEMON_H
+#define SARA_GW_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/config.h"
+#include "engine/wire.h"
+
+#define GW_QUEUE_MAX_LEN 4096       /* kernel queue length (packets) */
+#define GW_RCVBUF_BYTES (4u << 20)  /* bursts of replies must not overflow the socket */
+
+struct gw_settings {
+	const struct sara_config *cfg;
+	const struct wire_key *key;
+	uint32_t sender;            /* the sender id of the announcements */
+	uint16_t queue_num;
+	bool foreground;            /* else a daemon logging to syslog */
+};
+
+/* Returns the exit status: 0, or 1 when start-up or the queue failed. */
+int gw_run(const struct gw_settings *settings);
+
+#endif

@@ -1,0 +1,96 @@
+/* dispatcher.h - sarad's one engine and what changes it: the engine behind
+ * its lock and its hooks (connmark writes queued in the mark ring, flows
+ * asked about through conntrack or the last scan), server health (its
+ * health feed), operator drains, gateway announcements, configuration
+ * reloads, and the periodic tick that advances engine time, writes the
+ * queued connmarks and feeds slow start and admission. */
+#ifndef SARA_SARAD_DISPATCHER_H
+#define SARA_SARAD_DISPATCHER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/agent_msg.h"
+#include "engine/config.h"
+#include "engine/engine.h"
+#include "engine/live_set.h"
+#include "io/ct_marks.h"
+#include "sarad/cpu_load.h"
+#include "sarad/daemon_counters.h"
+#include "sarad/log_kinds.h"
+#include "sarad/mark_ring.h"
+
+#define DISPATCHER_MARK_RING_SIZE 65536u   /* connmark writes waiting for the tick */
+#define DISPATCHER_MARKS_PER_TICK 4096u    /* written per tick, outside the lock */
+
+struct health_feed;
+
+/* The loop thread calls every function below except where one says
+ * otherwise; engine_lock guards the engine, the mark ring and the live set
+ * against the queue threads (queue.count > 1) and the conntrack scan. */
+struct dispatcher {
+	const struct sara_config *cfg;     /* the start-up configuration (restart-only keys) */
+	uint64_t (*now_ms)(void);          /* the engine's monotonic clock */
+	pthread_mutex_t engine_lock;
+	struct engine *engine;
+	bool hooks_live;                   /* false while the engine is torn down */
+	struct ct_marks *ct;               /* NULL: connmarks are left alone */
+	struct mark_ring marks;
+	struct mark_update *mark_batch;    /* DISPATCHER_MARKS_PER_TICK, written by the tick */
+	/* The conntrack scan's answer for the flow_active hook (NULL until a
+	 * scan completed) and when that scan started. */
+	struct live_set *live;
+	uint64_t live_built_ms;
+	struct health_feed *health;        /* NULL when agents.listen is unset */
+	bool drained[SARA_MAX_SERVERS];    /* operator drain: no new sessions */
+	struct cpu_load own_load;          /* also when slow start and admission were last fed */
+	struct daemon_counters *counters;
+	struct log_kinds *logs;
+};
+
+/* cfg must outlive the dispatcher; ct may be NULL. 0, or -1 with err set. */
+int dispatcher_init(struct dispatcher *d, const struct sara_config *cfg, struct ct_marks *ct,
+		    struct daemon_counters *counters, struct log_kinds *logs, uint64_t (*now_ms)(void),
+		    char *err, size_t err_size);
+/* Agents report from now on: the dispatcher's health feed, fed by
+ * dispatcher_heartbeat and dispatcher_load_report, starts with every server
+ * unknown (a server not heard from fails misses x interval after now_ms).
+ * 0, or -1 with err set. */
+int dispatcher_watch_health(struct dispatcher *d, uint64_t now_ms, char *err, size_t err_size);
+/* Marks of live flows stay in the kernel: their media keeps flowing to the
+ * same servers while sarad restarts. */
+void dispatcher_fini(struct dispatcher *d);
+
+/* Decides a batch of packets under one lock (any packet thread). */
+void dispatcher_decide(struct dispatcher *d, const struct engine_input *in, size_t count, uint64_t now_ms,
+		       struct verdict *out);
+/* A checked announcement from the gateway (announce_listener's sink). */
+void dispatcher_announce(void *dispatcher, const struct announcement *ann);
+/* Checked agent reports of server (agent_listener's sinks). */
+void dispatcher_heartbeat(void *dispatcher, unsigned server, const struct agent_heartbeat *hb);
+void dispatcher_load_report(void *dispatcher, unsigned server, const struct agent_load *load);
+
+/* Every 100 ms: engine time, queued connmark writes, and once per agents
+ * interval the slow-start factors and the admission loads. */
+void dispatcher_tick(struct dispatcher *d, uint64_t now_ms);
+/* Missed heartbeats become failures: at least every agents.interval_ms / 2. */
+void dispatcher_health_tick(struct dispatcher *d, uint64_t now_ms);
+
+/* The operator's drain (sara-ctl drain/undrain), combined with health.
+ * 0, or -1 with err set for an unknown server. */
+int dispatcher_set_drain(struct dispatcher *d, unsigned server, bool drain, char *err, size_t err_size);
+bool dispatcher_is_drained(const struct dispatcher *d, unsigned server);
+/* Health says server may serve (up, or not heard from yet; always without agents). */
+bool dispatcher_server_healthy(const struct dispatcher *d, unsigned server, uint64_t now_ms);
+
+/* The running configuration's live keys replaced (engine_reconfigure). */
+bool dispatcher_reconfigure(struct dispatcher *d, const struct sara_config *next, char *err, size_t err_size);
+/* timeouts.media_s as running (reloadable); any thread. */
+uint32_t dispatcher_media_s(struct dispatcher *d);
+/* A completed conntrack scan started at built_ms replaces the last one
+ * (the scan thread); the old set is freed. */
+void dispatcher_set_live(struct dispatcher *d, struct live_set *set, uint64_t built_ms);
+
+#endif

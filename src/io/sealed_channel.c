@@ -1,0 +1,188 @@
+/* sealed_channel.c - authenticated UDP messages on a socket (sealed_channel.h). */
+#include "io/sealed_channel.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "io/clock.h"
+#include "io/sockaddr.h"
+
+int udp_bind(const struct endpoint *at, char *err, size_t err_size)
+{
+	struct sockaddr_storage ss;
+	socklen_t ss_len = endpoint_to_sockaddr(at, &ss);
+	char where[ENDPOINT_STRLEN];
+	int fd, one = 1;
+
+	endpoint_format(at, where, sizeof(where));
+	if (ss_len == 0) {
+		snprintf(err, err_size, "no address to listen on");
+		return -1;
+	}
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, err_size, "socket: %s", strerror(errno));
+		return -1;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, ss_len) < 0) {
+		snprintf(err, err_size, "bind %s: %s", where, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* ---- sender ---- */
+
+bool sealed_sender_open(struct sealed_sender *s, const struct endpoint *to, const struct wire_key *key,
+			uint32_t sender_id, char *err, size_t err_size)
+{
+	struct sockaddr_storage ss;
+
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	if (endpoint_to_sockaddr(to, &ss) == 0) {
+		snprintf(err, err_size, "no address to send to");
+		return false;
+	}
+	s->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s->fd < 0) {
+		snprintf(err, err_size, "socket: %s", strerror(errno));
+		return false;
+	}
+	s->to = *to;
+	s->key = *key;
+	s->sender = sender_id;
+	/* A restarted sender must not be taken for a replay of its old self. */
+	s->seq = clock_us(CLOCK_REALTIME);
+	return true;
+}
+
+bool sealed_send(struct sealed_sender *s, uint8_t type, const uint8_t *body, size_t body_len)
+{
+	uint8_t msg[WIRE_MAX_MESSAGE];
+	struct sockaddr_storage ss;
+	socklen_t ss_len = endpoint_to_sockaddr(&s->to, &ss);
+	struct wire_header hdr = {
+		.type = type,
+		.body_len = (uint16_t)body_len,
+		.sender = s->sender,
+		.seq = s->seq++,
+		.time_ms = clock_ms(CLOCK_REALTIME),
+	};
+	size_t len = body_len <= WIRE_MAX_BODY ? wire_seal(&s->key, &hdr, body, msg, sizeof(msg)) : 0;
+
+	if (len == 0 || s->fd < 0 ||
+	    sendto(s->fd, msg, len, MSG_DONTWAIT, (struct sockaddr *)&ss, ss_len) != (ssize_t)len) {
+		s->send_errors++;
+		return false;
+	}
+	s->sent++;
+	return true;
+}
+
+void sealed_sender_close(struct sealed_sender *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	sodium_memzero(&s->key, sizeof(s->key));
+}
+
+/* ---- receiver ---- */
+
+bool sealed_receiver_open(struct sealed_receiver *r, const struct endpoint *at, const struct wire_key *key,
+			  uint64_t max_skew_ms, char *err, size_t err_size)
+{
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+	r->replay = calloc(1, sizeof(*r->replay));
+	if (!r->replay) {
+		snprintf(err, err_size, "out of memory");
+		return false;
+	}
+	r->fd = udp_bind(at, err, err_size);
+	if (r->fd < 0) {
+		free(r->replay);
+		r->replay = NULL;
+		return false;
+	}
+	r->key = *key;
+	r->max_skew_ms = max_skew_ms;
+	return true;
+}
+
+enum counter_id sealed_reject_counter(int reason)
+{
+	if (reason == SEALED_OVERSIZED)
+		return COUNTER_OVERSIZED;
+	return reason >= 0 && reason < WIRE_VERDICT_COUNT ? wire_verdict_counter((enum wire_verdict)reason)
+							  : COUNTER_NONE;
+}
+
+static void reject(struct sealed_receiver *r, const struct sealed_receiver_handler *h, int reason,
+		   const struct endpoint *from)
+{
+	r->rejected++;
+	if (h->reject)
+		h->reject(h->ctx, reason, from);
+}
+
+int sealed_receiver_drain(struct sealed_receiver *r, unsigned max, const struct sealed_receiver_handler *h,
+			  char *err, size_t err_size)
+{
+	/* One byte more than the largest message, so oversized ones show. */
+	uint8_t buf[WIRE_MAX_MESSAGE + 1];
+	int handled = 0;
+
+	while ((unsigned)handled < max) {
+		struct sockaddr_storage ss;
+		socklen_t ss_len = sizeof(ss);
+		struct sealed_message msg;
+		enum wire_verdict verdict;
+		ssize_t len = recvfrom(r->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC,
+				       (struct sockaddr *)&ss, &ss_len);
+		if (len < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				break;
+			snprintf(err, err_size, "recv: %s", strerror(errno));
+			return -1;
+		}
+		handled++;
+		r->received++;
+		memset(&msg, 0, sizeof(msg));
+		if (!endpoint_from_sockaddr(&ss, &msg.from))
+			memset(&msg.from, 0, sizeof(msg.from));
+		if ((size_t)len > WIRE_MAX_MESSAGE) {
+			reject(r, h, SEALED_OVERSIZED, &msg.from);
+			continue;
+		}
+		verdict = wire_open(&r->key, r->replay, buf, (size_t)len, clock_ms(CLOCK_REALTIME),
+				    r->max_skew_ms, &msg.hdr, &msg.body);
+		if (verdict != WIRE_OK) {
+			reject(r, h, (int)verdict, &msg.from);
+			continue;
+		}
+		r->accepted++;
+		h->accept(h->ctx, &msg);
+	}
+	return handled;
+}
+
+void sealed_receiver_close(struct sealed_receiver *r)
+{
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+	free(r->replay);
+	r->replay = NULL;
+	sodium_memzero(&r->key, sizeof(r->key));
+}

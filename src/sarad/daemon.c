@@ -1,0 +1,406 @@
+/* daemon.c - sarad's parts wired around one event loop (daemon.h). */
+#include "sarad/daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io/clock.h"
+#include "io/key_file.h"
+#include "io/log.h"
+#include "sarad/counter_log.h"
+#include "sarad/health_feed.h"
+#include "sarad/reload.h"
+
+#define TICK_MS 100                /* engine time, connmark writes, slow start and admission */
+#define CHECK_MS 1000              /* kernel queue overflow, rate-limit summaries */
+#define HEALTH_TICK_MAX_MS 200     /* missed heartbeats looked for at least this often */
+#define DATAGRAMS_PER_WAKE 256     /* then the loop serves the others */
+
+/* The engine's clock, also handed to the listeners and the control socket. */
+static uint64_t monotonic_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
+}
+
+/* A part failed for good (any thread): the loop stops, exit 1. */
+static void fail_and_stop(void *ctx, const char *what)
+{
+	struct daemon *d = ctx;
+	log_msg(LOG_ERR, "%s", what);
+	__atomic_store_n(&d->exit_code, 1, __ATOMIC_RELAXED);
+	pthread_kill(d->main_thread, SIGTERM);
+}
+
+/* ---- what the control socket asks ---- */
+
+static void visit_daemon_counters(void *ctx, enum counters_filter filter, counter_visit_fn fn, void *fn_ctx)
+{
+	struct daemon *d = ctx;
+	daemon_counters_visit(&d->counters, filter, fn, fn_ctx);
+	refusal_replies_visit_counters(&d->replies, filter, fn, fn_ctx);
+}
+
+static int control_set_drain(void *ctx, unsigned server, bool drain, char *err, size_t err_size)
+{
+	struct daemon *d = ctx;
+	return dispatcher_set_drain(&d->dispatcher, server, drain, err, err_size);
+}
+
+static bool control_is_drained(void *ctx, unsigned server)
+{
+	struct daemon *d = ctx;
+	return dispatcher_is_drained(&d->dispatcher, server);
+}
+
+/* ---- the loop's callbacks ---- */
+
+static void on_signal(void *ctx, int signo)
+{
+	struct daemon *d = ctx;
+	switch (signo) {
+	case SIGUSR1:
+		counter_log_write(&d->view, "SIGUSR1");
+		break;
+	case SIGHUP:
+		if (reload_config(&d->dispatcher, &d->replies) && d->scanning) {
+			uint64_t period = ct_scan_period_ms(&d->dispatcher);   /* media_s may have changed */
+			if (period != d->scan_period_ms && event_loop_set_interval(d->loop, d->scan_timer, period))
+				d->scan_period_ms = period;
+		}
+		break;
+	default:
+		log_msg(LOG_INFO, "%s: stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
+		event_loop_stop(d->loop);
+		break;
+	}
+}
+
+static void on_tick(void *ctx)
+{
+	struct daemon *d = ctx;
+	dispatcher_tick(&d->dispatcher, monotonic_ms());
+}
+
+static void on_check(void *ctx)
+{
+	struct daemon *d = ctx;
+	uint64_t now = monotonic_ms();
+	queue_set_check_overflow(&d->queues, d->cfg.queue.fail_open, now);
+	log_kinds_flush(&d->logs, now);
+}
+
+static void on_health_tick(void *ctx)
+{
+	struct daemon *d = ctx;
+	dispatcher_health_tick(&d->dispatcher, monotonic_ms());
+}
+
+static void on_scan_due(void *ctx)
+{
+	struct daemon *d = ctx;
+	ct_scan_wake(&d->scan);
+}
+
+/* queue.count == 1: the queue is one more fd of the loop. */
+static void on_queue(void *ctx, int fd, uint32_t events)
+{
+	struct daemon *d = ctx;
+	char err[256];
+	(void)fd;
+	(void)events;
+	if (queue_worker_receive(&d->queues.workers[0], 0, err, sizeof(err)) < 0) {
+		event_loop_remove_fd(d->loop, nfqueue_fd(d->queues.workers[0].queue));
+		fail_and_stop(d, err);
+	}
+}
+
+static void drain_receiver(struct daemon *d, struct sealed_receiver *rx, struct sealed_receiver_handler h,
+			   const char *what)
+{
+	char err[256], text[300];
+	if (sealed_receiver_drain(rx, DATAGRAMS_PER_WAKE, &h, err, sizeof(err)) < 0) {
+		event_loop_remove_fd(d->loop, rx->fd);
+		snprintf(text, sizeof(text), "%s: %s", what, err);
+		fail_and_stop(d, text);
+	}
+}
+
+static void on_announcements(void *ctx, int fd, uint32_t events)
+{
+	struct daemon *d = ctx;
+	(void)fd;
+	(void)events;
+	drain_receiver(d, &d->announce_rx, announce_listener_handler(d->announcements), "announcements");
+}
+
+/* Agent reports; server health then lets time pass too. */
+static void on_agents(void *ctx, int fd, uint32_t events)
+{
+	struct daemon *d = ctx;
+	(void)fd;
+	(void)events;
+	drain_receiver(d, &d->agent_rx, agent_listener_handler(d->agents), "agents");
+	dispatcher_health_tick(&d->dispatcher, monotonic_ms());
+}
+
+/* ---- start ---- */
+
+/* The loop first: its signal mask must be in place before any thread. */
+static int start_loop(struct daemon *d, char *err, size_t err_size)
+{
+	static const int signals[] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
+	d->main_thread = pthread_self();
+	d->loop = event_loop_create(err, err_size);
+	if (!d->loop)
+		return 1;
+	if (event_loop_add_signals(d->loop, signals, sizeof(signals) / sizeof(signals[0]), on_signal, d, err,
+				   err_size) < 0)
+		return 1;
+	return 0;
+}
+
+/* The engine and what it writes to: conntrack, the refusal replies. */
+static int start_dispatcher(struct daemon *d, char *err, size_t err_size)
+{
+	char ct_err[256];
+	struct ct_marks *scan_ct = NULL;
+
+	d->ct = ct_marks_open(ct_err, sizeof(ct_err));
+	if (!d->ct)
+		log_msg(LOG_WARNING, "%s: connmarks of ended flows will not be cleared", ct_err);
+	else if (!(scan_ct = ct_marks_open(ct_err, sizeof(ct_err))))
+		log_msg(LOG_WARNING, "%s: no conntrack scan; idle media flows are asked about one by one", ct_err);
+	d->dispatcher_ready = true;
+	if (dispatcher_init(&d->dispatcher, &d->cfg, d->ct, &d->counters, &d->logs, monotonic_ms, err, err_size) < 0) {
+		ct_marks_close(scan_ct);
+		return 1;
+	}
+	if (scan_ct) {
+		d->scanning = true;
+		if (ct_scan_start(&d->scan, &d->dispatcher, scan_ct, err, err_size) < 0)
+			return 1;
+	}
+	refusal_replies_configure(&d->replies, &d->cfg);
+	return 0;
+}
+
+/* Announcements and agent reports: a sealed receiver each, whose checked
+ * messages the listeners hand to the dispatcher. */
+static int start_receivers(struct daemon *d, char *err, size_t err_size)
+{
+	struct agent_listener_sink sink = { .heartbeat = dispatcher_heartbeat, .load = dispatcher_load_report,
+					    .ctx = &d->dispatcher };
+	char why[256];
+
+	if (d->cfg.gateway.listen.addr.family) {
+		if (!sealed_receiver_open(&d->announce_rx, &d->cfg.gateway.listen, &d->key, ANNOUNCE_MAX_SKEW_MS, why,
+					  sizeof(why))) {
+			snprintf(err, err_size, "announcements: %s (gateway.listen)", why);
+			return 1;
+		}
+		d->announcements = announce_listener_create(&d->cfg, monotonic_ms, dispatcher_announce, &d->dispatcher);
+		if (!d->announcements) {
+			snprintf(err, err_size, "announcements: out of memory");
+			return 1;
+		}
+	}
+	if (d->cfg.agents.listen.addr.family) {
+		if (dispatcher_watch_health(&d->dispatcher, monotonic_ms(), err, err_size) < 0)
+			return 1;
+		if (!sealed_receiver_open(&d->agent_rx, &d->cfg.agents.listen, &d->key, AGENT_MAX_SKEW_MS, why,
+					  sizeof(why))) {
+			snprintf(err, err_size, "agents: %s (agents.listen)", why);
+			return 1;
+		}
+		d->agents = agent_listener_create(&d->cfg, monotonic_ms, &sink);
+		if (!d->agents) {
+			snprintf(err, err_size, "agents: out of memory");
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int start_control(struct daemon *d, char *err, size_t err_size)
+{
+	struct control_view *v = &d->view;
+	memset(v, 0, sizeof(*v));
+	v->cluster = d->cfg.name;
+	v->now_ms = monotonic_ms;
+	v->started_ms = d->started_ms;
+	v->engine = d->dispatcher.engine;
+	v->engine_lock = &d->dispatcher.engine_lock;
+	v->verdicts = &d->verdicts;
+	v->queues = d->queues.queues;
+	v->queue_nums = d->queues.nums;
+	v->queue_count = d->queues.count;
+	v->announcements = d->announcements;
+	v->announce_listen = d->announcements ? d->announce_listen : NULL;
+	v->agents = d->agents;
+	v->agents_listen = d->agents ? d->agents_listen : NULL;
+	v->health = health_feed_health(d->dispatcher.health);
+	v->ct = d->ct;
+	v->visit_daemon_counters = visit_daemon_counters;
+	v->daemon_ctx = d;
+	v->set_drain = control_set_drain;
+	v->is_drained = control_is_drained;
+	d->control = control_open(d->cfg.control.socket, v, err, err_size);
+	if (!d->control || control_attach(d->control, d->loop, fail_and_stop, d, err, err_size) < 0)
+		return 1;
+	return 0;
+}
+
+/* Timers, and the fds the loop serves. */
+static int watch(struct daemon *d, char *err, size_t err_size)
+{
+	uint64_t health_ms = d->cfg.agents.interval_ms / 2;
+	struct event_loop *l = d->loop;
+
+	if (health_ms < 1)
+		health_ms = 1;
+	if (health_ms > HEALTH_TICK_MAX_MS)
+		health_ms = HEALTH_TICK_MAX_MS;
+	if (event_loop_add_timer(l, TICK_MS, on_tick, d, err, err_size) < 0 ||
+	    event_loop_add_timer(l, CHECK_MS, on_check, d, err, err_size) < 0)
+		return 1;
+	if (d->agents && (event_loop_add_timer(l, health_ms, on_health_tick, d, err, err_size) < 0 ||
+			  event_loop_add_fd(l, d->agent_rx.fd, on_agents, d, err, err_size) < 0))
+		return 1;
+	if (d->announcements && event_loop_add_fd(l, d->announce_rx.fd, on_announcements, d, err, err_size) < 0)
+		return 1;
+	if (d->scanning) {
+		d->scan_period_ms = ct_scan_period_ms(&d->dispatcher);
+		d->scan_timer = event_loop_add_timer(l, d->scan_period_ms, on_scan_due, d, err, err_size);
+		if (d->scan_timer < 0)
+			return 1;
+	}
+	if (d->queues.count == 1 &&
+	    event_loop_add_fd(l, nfqueue_fd(d->queues.workers[0].queue), on_queue, d, err, err_size) < 0)
+		return 1;
+	return 0;
+}
+
+int daemon_start(struct daemon *d, char *err, size_t err_size)
+{
+	struct queue_shared shared = { .dispatcher = &d->dispatcher, .verdicts = &d->verdicts,
+				       .replies = &d->replies, .counters = &d->counters, .logs = &d->logs };
+	int rc;
+
+	d->started_ms = monotonic_ms();
+	d->announce_rx.fd = d->agent_rx.fd = -1;
+	d->scan_timer = -1;
+	daemon_counters_init(&d->counters);
+	log_kinds_init(&d->logs);
+	if (d->cfg.gateway.listen.addr.family || d->cfg.agents.listen.addr.family) {
+		if (!key_file_load(d->cfg.key_file, &d->key, err, err_size))
+			return 2;
+	}
+	if (d->cfg.gateway.listen.addr.family)
+		endpoint_format(&d->cfg.gateway.listen, d->announce_listen, sizeof(d->announce_listen));
+	if (d->cfg.agents.listen.addr.family)
+		endpoint_format(&d->cfg.agents.listen, d->agents_listen, sizeof(d->agents_listen));
+	if ((rc = start_loop(d, err, err_size)) || (rc = start_dispatcher(d, err, err_size)))
+		return rc;
+	d->queues.on_fatal = fail_and_stop;
+	d->queues.fatal_ctx = d;
+	if ((rc = queue_set_open(&d->queues, &d->cfg, &shared, err, err_size)) ||
+	    (rc = start_receivers(d, err, err_size)) || (rc = start_control(d, err, err_size)) ||
+	    (rc = watch(d, err, err_size)))
+		return rc;
+	return queue_set_start_threads(&d->queues, err, err_size) < 0 ? 1 : 0;
+}
+
+/* ---- run, stop ---- */
+
+void daemon_log_config(const struct daemon *d)
+{
+	const struct sara_config *cfg = &d->cfg;
+	char vips[256] = "", text[NETADDR_STRLEN];
+	size_t len = 0;
+	for (unsigned i = 0; i < cfg->vip_count && len < sizeof(vips) - NETADDR_STRLEN - 2; i++) {
+		netaddr_format(&cfg->vips[i], text, sizeof(text));
+		len += (size_t)snprintf(vips + len, sizeof(vips) - len, "%s%s", i ? " " : "", text);
+	}
+	log_msg(LOG_INFO, "cluster %s (%s): vips %s; %u servers; selection %s; queues %u..%u %s",
+		cfg->name, cfg->path, vips, cfg->server_count, selection_algorithm_name(cfg->selection.algorithm),
+		cfg->queue.first, cfg->queue.first + cfg->queue.count - 1,
+		cfg->queue.fail_open ? "fail-open" : "fail-closed");
+	for (unsigned i = 0; i < cfg->server_count; i++) {
+		netaddr_format(&cfg->servers[i].address, text, sizeof(text));
+		log_msg(LOG_INFO, "server %s: address %s mark %u table %u weight %.2f", cfg->servers[i].id, text,
+			cfg->servers[i].mark, cfg->servers[i].table, cfg->servers[i].weight);
+	}
+	log_msg(LOG_INFO, "limits: flows %u sessions %u (when full: %s); timeouts signalling %u s media %u s "
+		"linger %u s; announcements %s; control socket %s",
+		cfg->limits.flows, cfg->limits.sessions, cfg->limits.when_full == FULL_DROP ? "drop" : "pass",
+		cfg->timeouts.signalling_s, cfg->timeouts.media_s, cfg->timeouts.linger_s,
+		d->announcements ? d->announce_listen : "off (gateway.listen unset)", cfg->control.socket);
+	if (d->agents)
+		log_msg(LOG_INFO, "agents: listen %s, heartbeat every %u ms, failed after %u missed", d->agents_listen,
+			cfg->agents.interval_ms, cfg->agents.misses);
+	else
+		log_msg(LOG_INFO, "agents: off (agents.listen unset): servers are never failed");
+}
+
+void daemon_run(struct daemon *d)
+{
+	char err[256];
+	if (event_loop_run(d->loop, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "%s", err);
+		__atomic_store_n(&d->exit_code, 1, __ATOMIC_RELAXED);
+	}
+}
+
+void daemon_stop(struct daemon *d)
+{
+	queue_set_stop(&d->queues);
+	if (d->scanning)
+		ct_scan_stop(&d->scan);
+	d->scanning = false;
+}
+
+void daemon_log_final(struct daemon *d)
+{
+	/* Say what the rate limits held back before the final counters. */
+	log_kinds_flush(&d->logs, monotonic_ms() + 24u * 3600u * 1000u);
+	counter_log_write(&d->view, "final");
+}
+
+static void close_receiver(struct daemon *d, struct sealed_receiver *rx)
+{
+	if (rx->fd < 0)
+		return;
+	if (d->loop)
+		event_loop_remove_fd(d->loop, rx->fd);
+	sealed_receiver_close(rx);
+}
+
+void daemon_free(struct daemon *d)
+{
+	control_close(d->control);
+	d->control = NULL;
+	close_receiver(d, &d->announce_rx);
+	close_receiver(d, &d->agent_rx);
+	announce_listener_destroy(d->announcements);
+	agent_listener_destroy(d->agents);
+	if (d->queues.count == 1 && d->loop)
+		event_loop_remove_fd(d->loop, nfqueue_fd(d->queues.workers[0].queue));
+	queue_set_close(&d->queues);
+	if (d->dispatcher_ready)
+		dispatcher_fini(&d->dispatcher);
+	ct_marks_close(d->ct);
+	refusal_replies_close(&d->replies);
+	event_loop_destroy(d->loop);
+	d->loop = NULL;
+	daemon_counters_destroy(&d->counters);
+	memset(&d->key, 0, sizeof(d->key));
+}
+
+int daemon_exit_code(const struct daemon *d)
+{
+	return __atomic_load_n(&d->exit_code, __ATOMIC_RELAXED);
+}

@@ -1,0 +1,291 @@
+/* dispatcher.c - sarad's engine and what changes it (dispatcher.h). */
+#include "sarad/dispatcher.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "io/clock.h"
+#include "io/log.h"
+#include "sarad/flow_text.h"
+#include "sarad/health_feed.h"
+
+/* ---- engine hooks (called with the engine lock held) ---- */
+
+static void queue_mark_update(struct dispatcher *d, const struct flow_key *key, uint32_t mark)
+{
+	int rc;
+	if (!d->hooks_live || !d->ct)
+		return;
+	if (mark_ring_push(&d->marks, key, mark))
+		return;
+	/* The ring is full (a mass expiry or a failover): write inline rather
+	 * than leave a stale mark that would keep the flow away from the engine
+	 * or on a dead server. */
+	daemon_count(d->counters, COUNTER_CONNMARK_WRITE_INLINE, 1);
+	rc = ct_marks_set(d->ct, key, mark);
+	if (rc < 0 && rc != -ENOENT)
+		daemon_count(d->counters, COUNTER_CONNMARK_WRITE_ERRORS, 1);
+}
+
+static void hook_flow_removed(void *ctx, const struct flow_key *key, int server)
+{
+	(void)server;
+	queue_mark_update(ctx, key, 0);
+}
+
+/* A flow re-pinned off a failed server: its kernel connmark must follow,
+ * or its packets would keep going to the dead server by the fast path. */
+static void hook_flow_moved(void *ctx, const struct flow_key *key, int server, uint32_t mark)
+{
+	(void)server;
+	queue_mark_update(ctx, key, mark);
+}
+
+/* The engine's flow_active hook: a media flow kept in the kernel by its
+ * connmark is alive while its conntrack entry exists (the entry's own
+ * timeout follows the packets). An error answers true: better keep a flow
+ * than cut it. */
+static bool hook_flow_active(void *ctx, const struct flow_key *key, int server)
+{
+	struct dispatcher *d = ctx;
+	int rc;
+	(void)server;
+	if (!d->ct)
+		return false;
+	/* A scan started less than media_s ago saw every connection the engine
+	 * can ask about (idle for media_s, so older than the scan) that was
+	 * alive then; one that ended since is kept one timeout longer. */
+	if (d->live && d->now_ms() - d->live_built_ms <
+			       (uint64_t)engine_config(d->engine)->timeouts.media_s * 1000u) {
+		daemon_count(d->counters, COUNTER_CONNTRACK_SCAN_ANSWERS, 1);
+		return live_set_contains(d->live, key);
+	}
+	rc = ct_marks_exists(d->ct, key, NULL);
+	if (rc < 0) {
+		daemon_count(d->counters, COUNTER_CONNTRACK_QUERY_ERRORS, 1);
+		return true;
+	}
+	return rc == 1;
+}
+
+/* ---- life ---- */
+
+int dispatcher_init(struct dispatcher *d, const struct sara_config *cfg, struct ct_marks *ct,
+		    struct daemon_counters *counters, struct log_kinds *logs, uint64_t (*now_ms)(void),
+		    char *err, size_t err_size)
+{
+	struct engine_hooks hooks = { .ctx = d, .flow_removed = hook_flow_removed, .flow_active = hook_flow_active,
+				      .flow_moved = hook_flow_moved };
+	uint64_t now = now_ms();
+
+	memset(d, 0, sizeof(*d));
+	d->cfg = cfg;
+	d->now_ms = now_ms;
+	d->ct = ct;
+	d->counters = counters;
+	d->logs = logs;
+	pthread_mutex_init(&d->engine_lock, NULL);
+	cpu_load_init(&d->own_load, cfg->queue.count, now);
+	d->engine = engine_create(cfg, &hooks, now, err, err_size);
+	if (!d->engine)
+		return -1;
+	d->mark_batch = calloc(DISPATCHER_MARKS_PER_TICK, sizeof(*d->mark_batch));
+	if (!d->mark_batch || !mark_ring_init(&d->marks, DISPATCHER_MARK_RING_SIZE)) {
+		snprintf(err, err_size, "out of memory");
+		return -1;
+	}
+	d->hooks_live = true;
+	return 0;
+}
+
+int dispatcher_watch_health(struct dispatcher *d, uint64_t now_ms, char *err, size_t err_size)
+{
+	if (!d->health)
+		d->health = health_feed_create(d, now_ms);
+	if (!d->health) {
+		snprintf(err, err_size, "agents: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+void dispatcher_fini(struct dispatcher *d)
+{
+	health_feed_destroy(d->health);   /* before the engine its events use */
+	d->health = NULL;
+	d->hooks_live = false;
+	engine_destroy(d->engine);
+	d->engine = NULL;
+	live_set_destroy(d->live);
+	d->live = NULL;
+	mark_ring_free(&d->marks);
+	free(d->mark_batch);
+	d->mark_batch = NULL;
+	pthread_mutex_destroy(&d->engine_lock);
+}
+
+/* ---- input ---- */
+
+void dispatcher_decide(struct dispatcher *d, const struct engine_input *in, size_t count, uint64_t now_ms,
+		       struct verdict *out)
+{
+	pthread_mutex_lock(&d->engine_lock);
+	engine_packet_batch(d->engine, in, count, now_ms, out);
+	pthread_mutex_unlock(&d->engine_lock);
+}
+
+void dispatcher_announce(void *dispatcher, const struct announcement *ann)
+{
+	struct dispatcher *d = dispatcher;
+	uint64_t now = d->now_ms();
+	pthread_mutex_lock(&d->engine_lock);
+	engine_announce(d->engine, ann, now);
+	pthread_mutex_unlock(&d->engine_lock);
+}
+
+void dispatcher_heartbeat(void *dispatcher, unsigned server, const struct agent_heartbeat *hb)
+{
+	struct dispatcher *d = dispatcher;
+	if (d->health)
+		health_feed_heartbeat(d->health, server, hb, d->now_ms(), clock_ms(CLOCK_REALTIME));
+}
+
+void dispatcher_load_report(void *dispatcher, unsigned server, const struct agent_load *load)
+{
+	struct dispatcher *d = dispatcher;
+	if (d->health)
+		health_feed_load(d->health, server, load, d->now_ms());
+}
+
+/* ---- time ---- */
+
+/* Pops a batch under the lock, writes it without. */
+static void write_marks(struct dispatcher *d)
+{
+	uint32_t n;
+	pthread_mutex_lock(&d->engine_lock);
+	n = mark_ring_pop(&d->marks, d->mark_batch, DISPATCHER_MARKS_PER_TICK);
+	pthread_mutex_unlock(&d->engine_lock);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct mark_update *u = &d->mark_batch[i];
+		int rc = ct_marks_set(d->ct, &u->key, u->mark);
+		if (rc == 0) {
+			daemon_count(d->counters, u->mark ? COUNTER_CONNMARKS_MOVED : COUNTER_CONNMARKS_CLEARED, 1);
+		} else if (rc != -ENOENT) {
+			char flow[FLOW_TEXT_MAX];
+			daemon_count(d->counters, COUNTER_CONNMARK_WRITE_ERRORS, 1);
+			flow_text(&u->key, flow, sizeof(flow));
+			log_limited(&d->logs->ct_error, d->now_ms(), LOG_ERR, "writing connmark %u of %s: %s", u->mark,
+				    flow, strerror(-rc));
+		}
+	}
+}
+
+/* Once per agents interval: slow-start factors from health, then the
+ * admission controller's cluster and dispatcher loads. */
+static void feed_selection_and_admission(struct dispatcher *d, uint64_t now_ms)
+{
+	double factor[SARA_MAX_SERVERS];
+	double own_load = cpu_load_sample(&d->own_load, now_ms);
+	for (unsigned i = 0; i < d->cfg->server_count; i++) {
+		struct server_health_info info;
+		/* An unavailable server's factor is left alone: the recovery
+		 * event sets it, and this snapshot may predate that event. */
+		factor[i] = -1;
+		if (!d->health)
+			factor[i] = 1.0;
+		else if (health_feed_info(d->health, i, now_ms, &info) && info.available)
+			factor[i] = info.weight_factor;
+	}
+	pthread_mutex_lock(&d->engine_lock);
+	for (unsigned i = 0; i < d->cfg->server_count; i++)
+		if (factor[i] >= 0)
+			engine_set_server_weight_factor(d->engine, i, factor[i]);
+	engine_update_admission(d->engine, now_ms, own_load);
+	pthread_mutex_unlock(&d->engine_lock);
+}
+
+void dispatcher_tick(struct dispatcher *d, uint64_t now_ms)
+{
+	pthread_mutex_lock(&d->engine_lock);
+	engine_advance(d->engine, now_ms);
+	pthread_mutex_unlock(&d->engine_lock);
+	if (d->ct)
+		write_marks(d);
+	if (now_ms - d->own_load.fed_ms >= d->cfg->agents.interval_ms)
+		feed_selection_and_admission(d, now_ms);
+}
+
+void dispatcher_health_tick(struct dispatcher *d, uint64_t now_ms)
+{
+	if (d->health)
+		health_feed_tick(d->health, now_ms);
+}
+
+/* ---- operator drain ---- */
+
+bool dispatcher_server_healthy(const struct dispatcher *d, unsigned server, uint64_t now_ms)
+{
+	struct server_health_info info;
+	if (!d->health)
+		return true;
+	return health_feed_info(d->health, server, now_ms, &info) && info.available;
+}
+
+int dispatcher_set_drain(struct dispatcher *d, unsigned server, bool drain, char *err, size_t err_size)
+{
+	bool available;
+	if (server >= d->cfg->server_count) {
+		snprintf(err, err_size, "no server %u", server);
+		return -1;
+	}
+	d->drained[server] = drain;
+	available = !drain && dispatcher_server_healthy(d, server, d->now_ms());
+	pthread_mutex_lock(&d->engine_lock);
+	engine_set_server_available(d->engine, server, available);
+	pthread_mutex_unlock(&d->engine_lock);
+	daemon_count(d->counters, drain ? COUNTER_OPERATOR_DRAINS : COUNTER_OPERATOR_UNDRAINS, 1);
+	log_msg(LOG_NOTICE, "server %s %s by the operator%s", d->cfg->servers[server].id,
+		drain ? "drained" : "undrained",
+		drain ? ": no new sessions, its sessions stay" : available ? ": available again" : ", but unhealthy");
+	return 0;
+}
+
+bool dispatcher_is_drained(const struct dispatcher *d, unsigned server)
+{
+	return server < d->cfg->server_count && d->drained[server];
+}
+
+/* ---- configuration and the conntrack scan ---- */
+
+bool dispatcher_reconfigure(struct dispatcher *d, const struct sara_config *next, char *err, size_t err_size)
+{
+	bool ok;
+	pthread_mutex_lock(&d->engine_lock);
+	ok = engine_reconfigure(d->engine, next, err, err_size);
+	pthread_mutex_unlock(&d->engine_lock);
+	return ok;
+}
+
+uint32_t dispatcher_media_s(struct dispatcher *d)
+{
+	uint32_t media_s;
+	pthread_mutex_lock(&d->engine_lock);
+	media_s = engine_config(d->engine)->timeouts.media_s;
+	pthread_mutex_unlock(&d->engine_lock);
+	return media_s;
+}
+
+void dispatcher_set_live(struct dispatcher *d, struct live_set *set, uint64_t built_ms)
+{
+	struct live_set *old;
+	pthread_mutex_lock(&d->engine_lock);
+	old = d->live;
+	d->live = set;
+	d->live_built_ms = built_ms;
+	pthread_mutex_unlock(&d->engine_lock);
+	live_set_destroy(old);
+}
