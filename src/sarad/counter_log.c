@@ -3,7 +3,6 @@
 #include "sarad/counter_log.h"
 
 #include <stdio.h>
-#include <string.h>
 
 #include "io/log.h"
 #include "io/status_counters.h"

@@ -99,6 +99,15 @@ static void test_names_are_stable(void **state)
 	/* One counter kept by two owners. */
 	assert_int_equal(counter_def(COUNTER_FLOW_TABLE_FULL)->scopes, COUNTER_IN_ENGINE | COUNTER_IN_GATEWAY);
 	assert_int_equal(counter_def(COUNTER_WIRE_REPLAYED)->scopes, COUNTER_IN_REJECTS);
+	/* The shared TCP signalling loop counts for the engine and the gateway:
+	 * both report what it counts. */
+	assert_int_equal(counter_def(COUNTER_TCP_STREAMS_FULL)->scopes, COUNTER_IN_ENGINE | COUNTER_IN_GATEWAY);
+	assert_int_equal(counter_def(COUNTER_TCP_STREAM_OVERFLOW)->scopes, COUNTER_IN_ENGINE | COUNTER_IN_GATEWAY);
+	assert_int_equal(counter_def(COUNTER_TCP_STREAM_OUT_OF_ORDER_LIMIT)->scopes,
+			 COUNTER_IN_ENGINE | COUNTER_IN_GATEWAY);
+	assert_int_equal(counter_def(COUNTER_TCP_STREAM_NO_MEMORY)->scopes, COUNTER_IN_ENGINE | COUNTER_IN_GATEWAY);
+	assert_int_equal(counter_def(COUNTER_TCP_STREAM_UNFRAMEABLE)->scopes,
+			 COUNTER_IN_ENGINE | COUNTER_IN_GATEWAY);
 	assert_int_equal(counter_def(COUNTER_ENGINE_FLOWS_IN_USE)->kind, COUNTER_KIND_GAUGE);
 }
 
