@@ -72,6 +72,7 @@
 #include <stdint.h>
 
 #include "engine/config.h"
+#include "engine/counters.h"
 
 enum admission_kind { ADMIT_NEW_SESSION = 0, ADMIT_ESTABLISHED, ADMIT_KIND_COUNT };
 
@@ -168,9 +169,8 @@ const char *admission_zone_name(enum admission_zone zone);
 uint64_t admission_count(const struct admission *adm, enum admission_verdict verdict,
 			 enum admission_kind kind, enum admission_zone zone);
 
-/* Every counter, zeros included, in a fixed order, with static names such
- * as "admission_refused_new_shed" or "admission_load_clamped". */
-void admission_foreach_counter(const struct admission *adm,
-			       void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx);
+/* Writes every decision and input counter into out (COUNTER_SCOPE_ADMISSION:
+ * admission_refused_new_shed, admission_load_clamped...). */
+void admission_get_counters(const struct admission *adm, struct counter_set *out);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "engine/config.h"
+#include "engine/counters.h"
 
 /* Heartbeat (DESIGN.md section 8): host id u32, sequence u16, flag u8,
  * timestamp u32, big-endian, 11 bytes. */
@@ -60,12 +61,11 @@ struct agent_load {
 size_t agent_heartbeat_encode(const struct agent_heartbeat *hb, uint8_t *out, size_t cap);
 size_t agent_load_encode(const struct agent_load *load, uint8_t *out, size_t cap);
 
-/* NULL on success, else a short static reason usable as a counter name
- * ("agent_truncated", "agent_trailing_bytes", "agent_bad_host",
- * "agent_bad_flag", "agent_load_out_of_range"). Never read past len; on
- * failure *out is zeroed. */
-const char *agent_heartbeat_decode(const uint8_t *buf, size_t len, struct agent_heartbeat *out);
-const char *agent_load_decode(const uint8_t *buf, size_t len, struct agent_load *out);
+/* COUNTER_NONE on success, else the reason's counter
+ * (COUNTER_AGENT_TRUNCATED, _TRAILING_BYTES, _BAD_HOST, _BAD_FLAG,
+ * _LOAD_OUT_OF_RANGE). Never read past len; on failure *out is zeroed. */
+enum counter_id agent_heartbeat_decode(const uint8_t *buf, size_t len, struct agent_heartbeat *out);
+enum counter_id agent_load_decode(const uint8_t *buf, size_t len, struct agent_load *out);
 
 /* A fraction to fixed point: NaN and values above 1 become AGENT_LOAD_SCALE,
  * values below 0 become 0, the rest round to nearest. */
@@ -74,9 +74,9 @@ uint16_t agent_load_to_fixed(double fraction);
 double agent_load_from_fixed(uint16_t fixed);
 
 /* The wire sender id and the body's host id must both name the same
- * configured server (index + 1). NULL and *server set on success, else a
- * reason ("agent_unknown_host", "agent_host_mismatch"). */
-const char *agent_msg_check_sender(const struct sara_config *cfg, uint32_t wire_sender, uint32_t host_id,
+ * configured server (index + 1). COUNTER_NONE and *server set on success,
+ * else COUNTER_AGENT_UNKNOWN_HOST or COUNTER_AGENT_HOST_MISMATCH. */
+enum counter_id agent_msg_check_sender(const struct sara_config *cfg, uint32_t wire_sender, uint32_t host_id,
 				   unsigned *server);
 
 const char *agent_flag_name(uint8_t flag);               /* "up", "app_down", "drain", "?" */

@@ -8,15 +8,17 @@
 #include <stdint.h>
 
 #include "engine/config.h"
+#include "engine/counters.h"
 #include "engine/signal_facts.h"
 
 /* Returns the encoded length, 0 if cap is too small. */
 size_t announce_encode(const struct announcement *ann, uint8_t *out, size_t cap);
-/* NULL on success, else a short static reason usable as a counter name. */
-const char *announce_decode(const uint8_t *buf, size_t len, struct announcement *out);
-/* NULL when the announcement only names what the cluster owns: its
- * signalling flow is to a VIP on a configured signalling port; else a
- * reason (counter name). sarad calls this before engine_announce. */
-const char *announce_check_cluster(const struct sara_config *cfg, const struct announcement *ann);
+/* COUNTER_NONE on success, else the counter of the reason
+ * (COUNTER_ANNOUNCE_TRUNCATED...). */
+enum counter_id announce_decode(const uint8_t *buf, size_t len, struct announcement *out);
+/* COUNTER_NONE when the announcement only names what the cluster owns: its
+ * signalling flow is to a VIP on a configured signalling port; else the
+ * reason's counter. sarad calls this before engine_announce. */
+enum counter_id announce_check_cluster(const struct sara_config *cfg, const struct announcement *ann);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "engine/config.h"
+#include "engine/counters.h"
 #include "dpi/flow_key.h"
 #include "engine/signal_facts.h"
 
@@ -39,6 +40,7 @@ enum verdict_reason {
 	REASON_TABLE_FULL,
 	REASON_NO_SERVER,       /* no server available */
 	REASON_ADMISSION,       /* refused by admission control */
+	VERDICT_REASON_COUNT
 };
 
 /* What the adapter should answer a refused packet with, besides dropping it
@@ -137,9 +139,9 @@ struct engine_server_info {
 };
 bool engine_server_info(const struct engine *engine, unsigned server, struct engine_server_info *out);
 void engine_get_stats(const struct engine *engine, struct engine_stats *out);
-/* Calls fn for every non-zero named counter (drops, malformed reasons...). */
-void engine_foreach_counter(const struct engine *engine,
-			    void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx);
+/* The engine's event counters (COUNTER_SCOPE_ENGINE: drops, malformed
+ * reasons...); read them under the lock that serialises the engine. */
+const struct counter_set *engine_counters(const struct engine *engine);
 /* Server availability, for drain (sessions keep their server). */
 void engine_set_server_available(struct engine *engine, unsigned server, bool available);
 /* A server failed: it gets no new sessions, and its sessions (with their
@@ -167,6 +169,8 @@ const struct admission *engine_admission(const struct engine *engine);
 const struct sara_config *engine_config(const struct engine *engine);
 
 const char *flow_identity_name(enum flow_identity identity);
-const char *verdict_reason_name(enum verdict_reason reason);
+/* The counter of a verdict (COUNTER_SCOPE_VERDICT_ACCEPT or _DROP);
+ * COUNTER_NONE when out of range. */
+enum counter_id verdict_counter(enum verdict_action action, enum verdict_reason reason);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "engine/config.h"
+#include "engine/counters.h"
 #include "engine/signal_facts.h"
 
 struct gateway;
@@ -22,7 +23,7 @@ size_t gateway_packet(struct gateway *gw, const uint8_t *ip, size_t len, uint64_
 /* Reassembly streams held now: one per outbound connection that carried
  * data and has not closed. */
 unsigned gateway_tcp_streams_in_use(const struct gateway *gw);
-void gateway_foreach_counter(const struct gateway *gw,
-			     void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx);
+/* The gateway's event counters (COUNTER_SCOPE_GATEWAY). */
+const struct counter_set *gateway_counters(const struct gateway *gw);
 
 #endif

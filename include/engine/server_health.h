@@ -10,6 +10,7 @@
 
 #include "engine/agent_msg.h"
 #include "engine/config.h"
+#include "engine/counters.h"
 
 /* Recovery hysteresis. A failed or application-down server comes back only
  * after K consecutive UP heartbeats (consecutive: none missed, i.e. at most
@@ -151,10 +152,7 @@ bool server_health_get(const struct server_health *h, unsigned server, uint64_t 
 		       struct server_health_info *out);
 const char *server_state_name(enum server_state state);   /* "unknown", "up", ... */
 const char *server_cause_name(enum server_cause cause);   /* "none", "missed", ... */
-/* heartbeats, heartbeats_lost, heartbeats_reordered, agent_restarts, loads,
- * load_clamped, load_nan, load_empty, failures, drains, recoveries, recoveries_held,
- * bad_server. */
-void server_health_foreach_counter(const struct server_health *h,
-				   void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx);
+/* Server health's event counters (COUNTER_SCOPE_HEALTH). */
+const struct counter_set *server_health_counters(const struct server_health *h);
 
 #endif

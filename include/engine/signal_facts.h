@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "engine/config.h"
+#include "engine/counters.h"
 #include "dpi/flow_key.h"
 #include "dpi/framing.h"
 #include "dpi/netaddr.h"
@@ -55,9 +56,9 @@ struct signal_facts {
 	struct signal_stream streams[SIGNAL_MAX_STREAMS];
 };
 
-/* Turns one framed message into facts. Returns NULL on success, else a
- * short static reason (a counter name, e.g. "sip_truncated"). */
-typedef const char *(*signal_inspect_fn)(const uint8_t *msg, size_t len, struct signal_facts *out);
+/* Turns one framed message into facts. Returns COUNTER_NONE on success,
+ * else the counter of the reason (COUNTER_SIP_TRUNCATED...). */
+typedef enum counter_id (*signal_inspect_fn)(const uint8_t *msg, size_t len, struct signal_facts *out);
 
 /* One const descriptor per signalling protocol (STYLE.md practice 5): the
  * engine and the gateway never switch on protocol names. */

@@ -49,7 +49,7 @@ enum tcp_signalling_result {
 /* Feeds one segment: a SYN's sequence number is kept, a stream is taken on
  * the first data, every complete message is handed to on_message, and a FIN
  * or RST releases the stream once its messages are out. Errors are counted
- * in counters under the reason's name; the stream resynchronises by itself
+ * in counters under the reason's id (COUNTER_TCP_STREAM_OVERFLOW...); the stream resynchronises by itself
  * where waiting could never help. */
 enum tcp_signalling_result tcp_signalling_segment(struct tcp_signalling *state,
 						  struct tcp_stream_pool *pool,

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/counters.h"
+
 #define WIRE_MAGIC 0x53415241u   /* "SARA" */
 #define WIRE_VERSION 1
 #define WIRE_HEADER_SIZE 28      /* magic u32, version u8, type u8, body_len u16,
@@ -58,6 +60,8 @@ size_t wire_seal(const struct wire_key *key, const struct wire_header *hdr, cons
 enum wire_verdict wire_open(const struct wire_key *key, struct wire_replay *replay, const uint8_t *msg,
 			    size_t len, uint64_t now_wall_ms, uint32_t max_skew_ms, struct wire_header *hdr,
 			    const uint8_t **body);
-const char *wire_verdict_name(enum wire_verdict verdict);  /* a counter name */
+/* The counter of a rejected message (COUNTER_WIRE_FORGED...); COUNTER_NONE
+ * for WIRE_OK and verdicts out of range. */
+enum counter_id wire_verdict_counter(enum wire_verdict verdict);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "engine/agent_msg.h"
 #include "engine/config.h"
+#include "engine/counters.h"
 #include "io/sealed_channel.h"
 
 /* Agents whose clock differs from ours by more than this are stale. */
@@ -43,10 +44,9 @@ void agent_listener_destroy(struct agent_listener *l);
 struct sealed_receiver_handler agent_listener_handler(struct agent_listener *l);
 
 void agent_listener_get_stats(const struct agent_listener *l, struct agent_listener_stats *out);
-/* Reject counters by reason ("wire_forged", "wire_replayed",
- * "agent_unknown_host", "not_an_agent_message", ...). */
-void agent_listener_foreach_reject(const struct agent_listener *l,
-				   void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx);
+/* The stats as counters (COUNTER_SCOPE_AGENTS) and the rejects by reason
+ * (COUNTER_SCOPE_AGENT_REJECT: wire_forged, agent_unknown_host...). */
+void agent_listener_get_counters(const struct agent_listener *l, struct counter_set *out);
 unsigned agent_listener_server_count(const struct agent_listener *l);
 const char *agent_listener_server_id(const struct agent_listener *l, unsigned server);
 

@@ -12,6 +12,7 @@
 
 #include "engine/announce_codec.h"
 #include "engine/config.h"
+#include "engine/counters.h"
 #include "io/sealed_channel.h"
 
 /* Senders whose clock differs from ours by more than this are stale. */
@@ -37,8 +38,8 @@ void announce_listener_destroy(struct announce_listener *l);
 struct sealed_receiver_handler announce_listener_handler(struct announce_listener *l);
 
 void announce_listener_get_stats(const struct announce_listener *l, struct announce_listener_stats *out);
-/* Reject counters by reason ("wire_forged", "wire_replayed", "announce_not_vip"...). */
-void announce_listener_foreach_reject(const struct announce_listener *l,
-				      void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx);
+/* The stats as counters (COUNTER_SCOPE_ANNOUNCE) and the rejects by reason
+ * (COUNTER_SCOPE_ANNOUNCE_REJECT: wire_forged, announce_not_vip...). */
+void announce_listener_get_counters(const struct announce_listener *l, struct counter_set *out);
 
 #endif

@@ -1,7 +1,6 @@
 /* control.h - sarad's control socket: a UNIX stream socket at
  * control.socket; a client writes one command line, gets one JSON reply,
- * and the connection closes. Commands: status (everything sarad counts),
- * servers, sessions [--server ID] [--limit N], drain ID, undrain ID, ping. */
+ * and the connection closes. The commands are in control_commands.h. */
 #ifndef SARA_CONTROL_H
 #define SARA_CONTROL_H
 
@@ -12,6 +11,7 @@
 
 #include "io/agent_listener.h"
 #include "io/announce_listener.h"
+#include "io/control_commands.h"
 #include "io/ct_marks.h"
 #include "engine/engine.h"
 #include "engine/server_health.h"
@@ -20,8 +20,6 @@
 
 #define VERDICT_REASONS 16   /* room for enum verdict_reason */
 #define CONTROL_COMMAND_MAX 256   /* room for one command line and its NUL */
-#define CONTROL_SESSIONS_LIMIT_DEFAULT 1000u   /* sessions listed without --limit */
-#define CONTROL_SESSIONS_LIMIT_MAX 100000u
 
 /* Verdicts by action (enum verdict_action) and reason; updated with atomic
  * adds by the queue threads. */
@@ -52,9 +50,9 @@ struct control_view {
 	const char *agents_listen;    /* "addr:port" text, for the reply */
 	const struct server_health *health; /* each server's health; NULL without agents */
 	struct ct_marks *ct;
-	/* The daemon's own counters (errors, overflows...). */
-	void (*foreach_daemon_counter)(void *ctx, void (*fn)(void *fn_ctx, const char *name, uint64_t value),
-				       void *fn_ctx);
+	/* Visits the daemon's own counters (COUNTER_SCOPE_DAEMON, and
+	 * COUNTER_SCOPE_REPLY while it sends replies) with counters_visit. */
+	void (*visit_daemon_counters)(void *ctx, enum counters_filter filter, counter_visit_fn fn, void *fn_ctx);
 	void *daemon_ctx;
 	/* Operator drain ("drain ID" / "undrain ID"): server is an index into
 	 * the engine's cfg->servers, already checked. A drained server takes no

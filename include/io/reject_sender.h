@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/counters.h"
+
 /* What one send call did. */
 enum reject_send_result {
 	REJECT_SEND_OK = 0,
@@ -63,11 +65,8 @@ void reply_bucket_init(struct reply_bucket *bucket, uint32_t replies_per_s);
 /* True (and one token spent) when a reply may go out at now_ms. */
 bool reply_bucket_take(struct reply_bucket *bucket, uint64_t now_ms);
 
-/* Every counter, zeros included, in a fixed order: "reply_sent_503",
- * "reply_sent_reset", "reply_rate_limited", "reply_unbuildable",
- * "reply_send_errors". */
-void reject_sender_foreach_counter(struct reject_sender *rs,
-				   void (*fn)(void *ctx, const char *name, uint64_t value),
-				   void *ctx);
+/* The counters (COUNTER_SCOPE_REPLY: reply_sent_503, reply_rate_limited...),
+ * copied under the sender's lock. */
+void reject_sender_get_counters(struct reject_sender *rs, struct counter_set *out);
 
 #endif

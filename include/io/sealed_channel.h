@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "dpi/netaddr.h"
+#include "engine/counters.h"
 #include "engine/wire.h"
 
 struct sealed_sender {
@@ -33,6 +34,9 @@ void sealed_sender_close(struct sealed_sender *s);
 /* Why a datagram was refused: a wire verdict (forged, replayed, stale...),
  * or SEALED_OVERSIZED for one longer than any sealed message. */
 #define SEALED_OVERSIZED WIRE_VERDICT_COUNT
+/* The counter of a refusal reason (COUNTER_WIRE_FORGED...,
+ * COUNTER_OVERSIZED); COUNTER_NONE for WIRE_OK and reasons out of range. */
+enum counter_id sealed_reject_counter(int reason);
 
 struct sealed_message {
 	struct wire_header hdr;

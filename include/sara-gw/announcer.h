@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "engine/config.h"
+#include "engine/counters.h"
 #include "engine/gateway.h"
 
 #define ANNOUNCER_MAX_PER_PACKET 16  /* a TCP segment may end several messages */
@@ -35,5 +36,8 @@ void announcer_destroy(struct announcer *a);
 /* One outbound IP datagram; returns the number of announcements it made
  * (each sent, or counted as an encode or send error). */
 size_t announcer_packet(struct announcer *a, const uint8_t *ip, size_t len, uint64_t now_ms);
+/* Writes the stats into out (COUNTER_SCOPE_GW_DAEMON: packets,
+ * announcements, sent, send_errors, encode_errors). */
+void announcer_get_counters(const struct announcer *a, struct counter_set *out);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "dpi/netaddr.h"
 #include "engine/config.h"
+#include "engine/counters.h"
 #include "engine/signal_facts.h"
 #include "io/sealed_channel.h"
 
@@ -16,9 +17,10 @@
 
 /* "announce sender 7 seq N age_ms N udp SRC -> DST sip response invite 200
  * key "CALL" flags confirms media replace streams 1 [on ADDR rtp P rtcp P
- * peer 0/0] cluster ok"; cluster_reason NULL means ok. now_ms: wall clock. */
+ * peer 0/0] cluster ok"; cluster_reason COUNTER_NONE means ok (else its
+ * name). now_ms: wall clock. */
 void gw_decoder_print_announcement(FILE *out, const struct wire_header *hdr, const struct announcement *ann,
-				   const char *cluster_reason, uint64_t now_ms);
+				   enum counter_id cluster_reason, uint64_t now_ms);
 /* One authenticated message: an announcement printed, anything else said. */
 void gw_decoder_message(FILE *out, const struct sara_config *cfg, const struct sealed_message *msg);
 

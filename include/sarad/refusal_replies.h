@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "engine/config.h"
+#include "engine/counters.h"
 #include "engine/engine.h"
 #include "io/reject_sender.h"
 
@@ -23,9 +24,10 @@ void refusal_replies_configure(struct refusal_replies *r, const struct sara_conf
 /* The answer of one refused packet (in: the packet, v: its drop verdict). */
 void refusal_replies_send(struct refusal_replies *r, const struct engine_input *in, const struct verdict *v,
 			  uint64_t now_ms);
-/* The sender's counters; nothing while it is closed. */
-void refusal_replies_foreach_counter(struct refusal_replies *r,
-				     void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx);
+/* counters_visit over the sender's counters (COUNTER_SCOPE_REPLY); nothing
+ * while it is closed. */
+void refusal_replies_visit_counters(struct refusal_replies *r, enum counters_filter filter, counter_visit_fn fn,
+				    void *ctx);
 void refusal_replies_close(struct refusal_replies *r);
 
 #endif

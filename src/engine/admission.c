@@ -13,25 +13,27 @@
 /* b's smoothing: the previous value's share at each report. */
 #define LEAD_SMOOTHING 0.7
 
-#define ZONE_NAMES(verdict, kind)                                                  \
-	{ "admission_" verdict "_" kind "_off", "admission_" verdict "_" kind "_normal", \
-	  "admission_" verdict "_" kind "_shed", "admission_" verdict "_" kind "_closed", \
-	  "admission_" verdict "_" kind "_degrade", "admission_" verdict "_" kind "_full" }
+#define ZONE_COUNTERS(VERDICT, KIND)                                                        \
+	{ COUNTER_ADMISSION_##VERDICT##_##KIND##_OFF, COUNTER_ADMISSION_##VERDICT##_##KIND##_NORMAL, \
+	  COUNTER_ADMISSION_##VERDICT##_##KIND##_SHED, COUNTER_ADMISSION_##VERDICT##_##KIND##_CLOSED, \
+	  COUNTER_ADMISSION_##VERDICT##_##KIND##_DEGRADE, COUNTER_ADMISSION_##VERDICT##_##KIND##_FULL }
 
-static const char *const decision_names[ADMISSION_VERDICT_COUNT][ADMIT_KIND_COUNT][ADMISSION_ZONE_COUNT] = {
-	[ADMISSION_ADMITTED] = { ZONE_NAMES("admitted", "new"), ZONE_NAMES("admitted", "established") },
-	[ADMISSION_REFUSED] = { ZONE_NAMES("refused", "new"), ZONE_NAMES("refused", "established") },
+static const enum counter_id decision_counters[ADMISSION_VERDICT_COUNT][ADMIT_KIND_COUNT][ADMISSION_ZONE_COUNT] = {
+	[ADMISSION_ADMITTED] = { [ADMIT_NEW_SESSION] = ZONE_COUNTERS(ADMITTED, NEW),
+				 [ADMIT_ESTABLISHED] = ZONE_COUNTERS(ADMITTED, ESTABLISHED) },
+	[ADMISSION_REFUSED] = { [ADMIT_NEW_SESSION] = ZONE_COUNTERS(REFUSED, NEW),
+				[ADMIT_ESTABLISHED] = ZONE_COUNTERS(REFUSED, ESTABLISHED) },
 };
 
-static const char *const event_names[ADMISSION_EV_COUNT] = {
-	[ADMISSION_EV_REPORT] = "admission_reports",
-	[ADMISSION_EV_REPORT_STALE] = "admission_reports_stale",
-	[ADMISSION_EV_REPORT_EMPTY] = "admission_reports_empty",
-	[ADMISSION_EV_LOAD_CLAMPED] = "admission_load_clamped",
-	[ADMISSION_EV_LOAD_INVALID] = "admission_load_invalid",
-	[ADMISSION_EV_WEIGHT_INVALID] = "admission_weight_invalid",
-	[ADMISSION_EV_THRESHOLDS_MOVED] = "admission_thresholds_moved",
-	[ADMISSION_EV_THRESHOLDS_RESET] = "admission_thresholds_reset",
+static const enum counter_id event_counters[ADMISSION_EV_COUNT] = {
+	[ADMISSION_EV_REPORT] = COUNTER_ADMISSION_REPORTS,
+	[ADMISSION_EV_REPORT_STALE] = COUNTER_ADMISSION_REPORTS_STALE,
+	[ADMISSION_EV_REPORT_EMPTY] = COUNTER_ADMISSION_REPORTS_EMPTY,
+	[ADMISSION_EV_LOAD_CLAMPED] = COUNTER_ADMISSION_LOAD_CLAMPED,
+	[ADMISSION_EV_LOAD_INVALID] = COUNTER_ADMISSION_LOAD_INVALID,
+	[ADMISSION_EV_WEIGHT_INVALID] = COUNTER_ADMISSION_WEIGHT_INVALID,
+	[ADMISSION_EV_THRESHOLDS_MOVED] = COUNTER_ADMISSION_THRESHOLDS_MOVED,
+	[ADMISSION_EV_THRESHOLDS_RESET] = COUNTER_ADMISSION_THRESHOLDS_RESET,
 };
 
 static const char *const zone_names[ADMISSION_ZONE_COUNT] = {
@@ -353,13 +355,12 @@ uint64_t admission_count(const struct admission *adm, enum admission_verdict ver
 	return adm->decisions[verdict][kind][zone];
 }
 
-void admission_foreach_counter(const struct admission *adm,
-			       void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx)
+void admission_get_counters(const struct admission *adm, struct counter_set *out)
 {
 	for (unsigned v = 0; v < ADMISSION_VERDICT_COUNT; v++)
 		for (unsigned k = 0; k < ADMIT_KIND_COUNT; k++)
 			for (unsigned z = 0; z < ADMISSION_ZONE_COUNT; z++)
-				fn(ctx, decision_names[v][k][z], adm->decisions[v][k][z]);
+				out->values[decision_counters[v][k][z]] = adm->decisions[v][k][z];
 	for (unsigned e = 0; e < ADMISSION_EV_COUNT; e++)
-		fn(ctx, event_names[e], adm->events[e]);
+		out->values[event_counters[e]] = adm->events[e];
 }

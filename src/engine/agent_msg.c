@@ -29,21 +29,21 @@ size_t agent_load_encode(const struct agent_load *load, uint8_t *out, size_t cap
 }
 
 /* Both bodies have a fixed size: anything else is refused, not guessed at. */
-static const char *check_size(size_t len, size_t want)
+static enum counter_id check_size(size_t len, size_t want)
 {
 	if (len < want)
-		return "agent_truncated";
+		return COUNTER_AGENT_TRUNCATED;
 	if (len > want)
-		return "agent_trailing_bytes";
-	return NULL;
+		return COUNTER_AGENT_TRAILING_BYTES;
+	return COUNTER_NONE;
 }
 
-const char *agent_heartbeat_decode(const uint8_t *buf, size_t len, struct agent_heartbeat *out)
+enum counter_id agent_heartbeat_decode(const uint8_t *buf, size_t len, struct agent_heartbeat *out)
 {
 	struct agent_heartbeat hb;
-	const char *reason = check_size(len, AGENT_HEARTBEAT_SIZE);
+	enum counter_id reason = check_size(len, AGENT_HEARTBEAT_SIZE);
 	memset(out, 0, sizeof(*out));
-	if (reason)
+	if (reason != COUNTER_NONE)
 		return reason;
 	memset(&hb, 0, sizeof(hb));
 	hb.host_id = get_be32(buf);
@@ -51,33 +51,33 @@ const char *agent_heartbeat_decode(const uint8_t *buf, size_t len, struct agent_
 	hb.flag = buf[6];
 	hb.timestamp = get_be32(buf + 7);
 	if (hb.host_id == 0)
-		return "agent_bad_host";
+		return COUNTER_AGENT_BAD_HOST;
 	if (hb.flag >= AGENT_FLAG_COUNT)
-		return "agent_bad_flag";
+		return COUNTER_AGENT_BAD_FLAG;
 	*out = hb;
-	return NULL;
+	return COUNTER_NONE;
 }
 
-const char *agent_load_decode(const uint8_t *buf, size_t len, struct agent_load *out)
+enum counter_id agent_load_decode(const uint8_t *buf, size_t len, struct agent_load *out)
 {
 	struct agent_load load;
-	const char *reason = check_size(len, AGENT_LOAD_SIZE);
+	enum counter_id reason = check_size(len, AGENT_LOAD_SIZE);
 	memset(out, 0, sizeof(*out));
-	if (reason)
+	if (reason != COUNTER_NONE)
 		return reason;
 	memset(&load, 0, sizeof(load));
 	load.host_id = get_be32(buf);
 	if (load.host_id == 0)
-		return "agent_bad_host";
+		return COUNTER_AGENT_BAD_HOST;
 	for (unsigned i = 0; i < AGENT_LOAD_COMPONENTS; i++) {
 		load.fixed[i] = get_be16(buf + 4 + 2 * i);
 		/* Our encoder clamps, so a larger value is a broken or hostile
 		 * agent, except the one that says "not counted". */
 		if (load.fixed[i] > AGENT_LOAD_SCALE && load.fixed[i] != AGENT_LOAD_NOT_REPORTED)
-			return "agent_load_out_of_range";
+			return COUNTER_AGENT_LOAD_OUT_OF_RANGE;
 	}
 	*out = load;
-	return NULL;
+	return COUNTER_NONE;
 }
 
 uint16_t agent_load_to_fixed(double fraction)
@@ -96,16 +96,16 @@ double agent_load_from_fixed(uint16_t fixed)
 	return (double)fixed / AGENT_LOAD_SCALE;
 }
 
-const char *agent_msg_check_sender(const struct sara_config *cfg, uint32_t wire_sender, uint32_t host_id,
+enum counter_id agent_msg_check_sender(const struct sara_config *cfg, uint32_t wire_sender, uint32_t host_id,
 				   unsigned *server)
 {
 	if (wire_sender == 0 || wire_sender > cfg->server_count)
-		return "agent_unknown_host";
+		return COUNTER_AGENT_UNKNOWN_HOST;
 	/* A key holder may only speak for the host it signs as. */
 	if (host_id != wire_sender)
-		return "agent_host_mismatch";
+		return COUNTER_AGENT_HOST_MISMATCH;
 	*server = wire_sender - 1;
-	return NULL;
+	return COUNTER_NONE;
 }
 
 const char *agent_flag_name(uint8_t flag)

@@ -165,16 +165,16 @@ static unsigned method_count(uint8_t proto)
 	return proto == PROTO_SIP ? SIP_METHOD_COUNT : proto == PROTO_RTSP ? RTSP_METHOD_COUNT : 0;
 }
 
-static const char *decode_facts(struct reader *r, struct signal_facts *f)
+static enum counter_id decode_facts(struct reader *r, struct signal_facts *f)
 {
 	uint8_t flags, media_op, count;
 	if (!get_u8(r, &f->proto) || !get_u8(r, &flags) || !get_u8(r, &f->method) ||
 	    !get_u16(r, &f->status) || !get_u8(r, &media_op) || !get_u16(r, &f->key_len))
-		return "announce_truncated";
+		return COUNTER_ANNOUNCE_TRUNCATED;
 	if (f->proto != PROTO_SIP && f->proto != PROTO_RTSP)
-		return "announce_bad_proto";
+		return COUNTER_ANNOUNCE_BAD_PROTO;
 	if (flags & ~FACT_ALL)
-		return "announce_bad_flags";
+		return COUNTER_ANNOUNCE_BAD_FLAGS;
 	f->is_request = flags & FACT_IS_REQUEST;
 	f->creates_session = flags & FACT_CREATES;
 	f->confirms_session = flags & FACT_CONFIRMS;
@@ -182,84 +182,84 @@ static const char *decode_facts(struct reader *r, struct signal_facts *f)
 	f->ends_if_unconfirmed = flags & FACT_ENDS_IF_UNCONFIRMED;
 	f->transaction_only = flags & FACT_TRANSACTION_ONLY;
 	if (f->method >= method_count(f->proto))
-		return "announce_bad_method";
+		return COUNTER_ANNOUNCE_BAD_METHOD;
 	if (f->is_request ? f->status != 0 : f->status > STATUS_MAX)
-		return "announce_bad_status";
+		return COUNTER_ANNOUNCE_BAD_STATUS;
 	if (media_op > MEDIA_MERGE)
-		return "announce_bad_media_op";
+		return COUNTER_ANNOUNCE_BAD_MEDIA_OP;
 	f->media_op = media_op;
 	if (f->key_len >= SESSION_KEY_MAX)
-		return "announce_bad_key";
+		return COUNTER_ANNOUNCE_BAD_KEY;
 	if (!get_bytes(r, f->key, f->key_len))
-		return "announce_truncated";
+		return COUNTER_ANNOUNCE_TRUNCATED;
 	if (memchr(f->key, '\0', f->key_len))
-		return "announce_bad_key";
+		return COUNTER_ANNOUNCE_BAD_KEY;
 	f->key[f->key_len] = '\0';
 	if (!get_u8(r, &count))
-		return "announce_truncated";
+		return COUNTER_ANNOUNCE_TRUNCATED;
 	if (count > SIGNAL_MAX_STREAMS)
-		return "announce_too_many_streams";
+		return COUNTER_ANNOUNCE_TOO_MANY_STREAMS;
 	for (unsigned i = 0; i < count; i++) {
 		struct signal_stream *s = &f->streams[i];
 		uint8_t sflags, family;
 		if (!get_u8(r, &sflags) || !get_u8(r, &family))
-			return "announce_truncated";
+			return COUNTER_ANNOUNCE_TRUNCATED;
 		if (sflags & ~STREAM_ALL)
-			return "announce_bad_stream_flags";
+			return COUNTER_ANNOUNCE_BAD_STREAM_FLAGS;
 		if (!host_family(family, &s->addr.family))
-			return "announce_bad_family";
+			return COUNTER_ANNOUNCE_BAD_FAMILY;
 		s->enabled = sflags & STREAM_ENABLED;
 		s->multicast = sflags & STREAM_MULTICAST;
 		if (!get_bytes(r, s->addr.bytes, addr_size(s->addr.family)) || !get_u16(r, &s->rtp_port) ||
 		    !get_u16(r, &s->rtcp_port) || !get_u16(r, &s->peer_rtp_port) ||
 		    !get_u16(r, &s->peer_rtcp_port))
-			return "announce_truncated";
+			return COUNTER_ANNOUNCE_TRUNCATED;
 		/* An enabled stream is one the engine will pin: it needs a port. */
 		if (s->enabled && s->rtp_port == 0)
-			return "announce_bad_stream";
+			return COUNTER_ANNOUNCE_BAD_STREAM;
 	}
 	f->stream_count = count;
-	return NULL;
+	return COUNTER_NONE;
 }
 
-const char *announce_decode(const uint8_t *buf, size_t len, struct announcement *out)
+enum counter_id announce_decode(const uint8_t *buf, size_t len, struct announcement *out)
 {
 	struct reader r = { .p = buf, .len = len };
 	struct flow_key *conn = &out->conn;
 	uint8_t version, family;
-	const char *reason;
+	enum counter_id reason;
 	memset(out, 0, sizeof(*out));
-	reason = "announce_truncated";
+	reason = COUNTER_ANNOUNCE_TRUNCATED;
 	if (!get_u8(&r, &version))
 		goto fail;
 	if (version != ANNOUNCE_CODEC_VERSION) {
-		reason = "announce_bad_version";
+		reason = COUNTER_ANNOUNCE_BAD_VERSION;
 		goto fail;
 	}
 	if (!get_u8(&r, &family) || !get_u8(&r, &conn->l4) || !get_u16(&r, &conn->sport) ||
 	    !get_u16(&r, &conn->dport))
 		goto fail;
 	if (!host_family(family, &conn->family) || conn->family == 0) {
-		reason = "announce_bad_family";
+		reason = COUNTER_ANNOUNCE_BAD_FAMILY;
 		goto fail;
 	}
 	if (conn->l4 != L4_TCP && conn->l4 != L4_UDP) {
-		reason = "announce_bad_l4";
+		reason = COUNTER_ANNOUNCE_BAD_L4;
 		goto fail;
 	}
 	if (!get_bytes(&r, conn->src, addr_size(conn->family)) ||
 	    !get_bytes(&r, conn->dst, addr_size(conn->family))) {
-		reason = "announce_truncated";
+		reason = COUNTER_ANNOUNCE_TRUNCATED;
 		goto fail;
 	}
 	reason = decode_facts(&r, &out->facts);
-	if (reason)
+	if (reason != COUNTER_NONE)
 		goto fail;
 	if (r.pos != len) {
-		reason = "announce_trailing_bytes";
+		reason = COUNTER_ANNOUNCE_TRAILING_BYTES;
 		goto fail;
 	}
-	return NULL;
+	return COUNTER_NONE;
 
 fail:
 	/* Nothing half-decoded reaches a caller that ignores the reason. */
@@ -279,19 +279,19 @@ static bool is_loopback(const struct netaddr *a)
 	return false;
 }
 
-const char *announce_check_cluster(const struct sara_config *cfg, const struct announcement *ann)
+enum counter_id announce_check_cluster(const struct sara_config *cfg, const struct announcement *ann)
 {
 	const struct proto_handler *handler = proto_by_id((enum proto_id)ann->facts.proto);
 	struct endpoint dst;
 	flow_key_dst(&ann->conn, &dst);
 	if (!sara_config_is_vip(cfg, &dst.addr))
-		return "announce_not_vip";
+		return COUNTER_ANNOUNCE_NOT_VIP;
 	if (!handler)
-		return "announce_bad_proto";
+		return COUNTER_ANNOUNCE_BAD_PROTO;
 	if (handler->tcp_only && ann->conn.l4 != L4_TCP)
-		return "announce_wrong_transport";
+		return COUNTER_ANNOUNCE_WRONG_TRANSPORT;
 	if (!handler->is_port(cfg, dst.port))
-		return "announce_not_signalling_port";
+		return COUNTER_ANNOUNCE_NOT_SIGNALLING_PORT;
 	for (unsigned i = 0; i < ann->facts.stream_count && i < SIGNAL_MAX_STREAMS; i++) {
 		const struct signal_stream *s = &ann->facts.streams[i];
 		/* family 0 means "the signalling peer's address": nothing to check. */
@@ -299,7 +299,7 @@ const char *announce_check_cluster(const struct sara_config *cfg, const struct a
 			continue;
 		if (netaddr_is_unspecified(&s->addr) || is_loopback(&s->addr) ||
 		    netaddr_is_multicast(&s->addr))
-			return "announce_bad_stream_addr";
+			return COUNTER_ANNOUNCE_BAD_STREAM_ADDR;
 	}
-	return NULL;
+	return COUNTER_NONE;
 }

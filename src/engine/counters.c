@@ -1,43 +1,41 @@
-/* counters.c - named event counters (counters.h). */
+/* counters.c - the counter table, built from counter_list.h, and its
+ * visitor (counters.h). */
 #include "engine/counters.h"
 
-#include <string.h>
+#include <stddef.h>
 
-static int counter_find(const struct counter_set *set, const char *name)
+static const struct counter_def table[COUNTER_COUNT] = {
+#define COUNTER_ROW(id, name_text, kind_token, scope_bits, help_text) \
+	[COUNTER_##id] = { name_text, help_text, COUNTER_KIND_##kind_token, (scope_bits) },
+	COUNTER_LIST(COUNTER_ROW)
+#undef COUNTER_ROW
+};
+
+const struct counter_def *counter_def(enum counter_id id)
 {
-	for (unsigned i = 0; i < set->count; i++)
-		if (set->names[i] == name || strcmp(set->names[i], name) == 0)
-			return (int)i;
-	return -1;
+	return id > COUNTER_NONE && id < COUNTER_COUNT ? &table[id] : NULL;
 }
 
-void counter_add(struct counter_set *set, const char *name, uint64_t n)
+const char *counter_name(enum counter_id id)
 {
-	int i = counter_find(set, name);
-	if (i < 0) {
-		if (set->count >= COUNTERS_MAX - 1) {
-			name = "counters_overflow";
-			i = counter_find(set, name);
-		}
-		if (i < 0) {
-			i = (int)set->count++;
-			set->names[i] = name;
-			set->values[i] = 0;
-		}
+	const struct counter_def *def = counter_def(id);
+	return def ? def->name : "none";
+}
+
+void counters_visit(const struct counter_set *set, enum counter_scope scope, enum counters_filter filter,
+		    counter_visit_fn fn, void *ctx)
+{
+	uint32_t bit;
+	if ((unsigned)scope >= COUNTER_SCOPE_COUNT)
+		return;
+	bit = 1u << scope;
+	for (unsigned id = COUNTER_NONE + 1; id < COUNTER_COUNT; id++) {
+		const struct counter_def *def = &table[id];
+		uint64_t value = set->values[id];
+		if (!(def->scopes & bit))
+			continue;
+		if (filter == COUNTERS_REPORTED && def->kind == COUNTER_KIND_EVENTS && value == 0)
+			continue;
+		fn(ctx, def, value);
 	}
-	set->values[i] += n;
-}
-
-uint64_t counter_get(const struct counter_set *set, const char *name)
-{
-	int i = counter_find(set, name);
-	return i < 0 ? 0 : set->values[i];
-}
-
-void counter_foreach(const struct counter_set *set,
-		     void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx)
-{
-	for (unsigned i = 0; i < set->count; i++)
-		if (set->values[i])
-			fn(ctx, set->names[i], set->values[i]);
 }

@@ -177,7 +177,7 @@ static uint32_t flow_create(struct engine *engine, const struct flow_key *key, e
 	uint32_t fid = flow_table_alloc(&engine->flows);
 	struct flow *f;
 	if (fid == FLOW_NIL) {
-		counter_add(&engine->counters, "flow_table_full", 1);
+		counter_add(&engine->counters, COUNTER_FLOW_TABLE_FULL, 1);
 		return FLOW_NIL;
 	}
 	f = &engine->flows.flows[fid];
@@ -278,7 +278,7 @@ static bool media_address_ok(struct engine *engine, enum media_side side, const 
 {
 	if (side == SIDE_CLIENT) {
 		if (is_cluster_address(engine, addr)) {
-			counter_add(&engine->counters, "media_client_names_cluster", 1);
+			counter_add(&engine->counters, COUNTER_MEDIA_CLIENT_NAMES_CLUSTER, 1);
 			return false;
 		}
 		return true;
@@ -286,8 +286,8 @@ static bool media_address_ok(struct engine *engine, enum media_side side, const 
 	if (sara_config_is_vip(&engine->cfg, addr))
 		return true;
 	counter_add(&engine->counters, sara_config_server_by_address(&engine->cfg, addr) >= 0
-					       ? "media_server_direct"
-					       : "media_outside_cluster", 1);
+					       ? COUNTER_MEDIA_SERVER_DIRECT
+					       : COUNTER_MEDIA_OUTSIDE_CLUSTER, 1);
 	return false;
 }
 
@@ -332,7 +332,7 @@ static void session_update_media(struct engine *engine, uint32_t sid, const stru
 				continue;
 		}
 		if (slot >= SESSION_MAX_STREAMS) {
-			counter_add(&engine->counters, "media_streams_over_limit", 1);
+			counter_add(&engine->counters, COUNTER_MEDIA_STREAMS_OVER_LIMIT, 1);
 			continue;
 		}
 		if (slot >= s->stream_count) {
@@ -381,20 +381,20 @@ static uint32_t session_create(struct engine *engine, const struct signal_facts 
 		uint64_t h = hash_bytes(&engine->placement_key, key, key_len);
 		engine->refused_hash[h % REFUSED_KEYS] = h;
 		engine->refused_ms[h % REFUSED_KEYS] = engine->now_ms;
-		counter_add(&engine->counters, "admission_refused", 1);
+		counter_add(&engine->counters, COUNTER_ADMISSION_REFUSED, 1);
 		engine->packet_refusal = REASON_ADMISSION;
 		return SESSION_NIL;
 	}
 	if (server < 0)
 		server = selector_pick(engine->selector, key, key_len);
 	if (server < 0) {
-		counter_add(&engine->counters, "no_server_available", 1);
+		counter_add(&engine->counters, COUNTER_NO_SERVER_AVAILABLE, 1);
 		engine->packet_refusal = REASON_NO_SERVER;
 		return SESSION_NIL;
 	}
 	sid = session_table_add(&engine->sessions, (enum proto_id)facts->proto, key, key_len);
 	if (sid == SESSION_NIL) {
-		counter_add(&engine->counters, "session_table_full", 1);
+		counter_add(&engine->counters, COUNTER_SESSION_TABLE_FULL, 1);
 		engine->packet_refusal = REASON_TABLE_FULL;
 		return SESSION_NIL;
 	}
@@ -509,14 +509,15 @@ static uint32_t apply_facts(struct engine *engine, const struct signal_facts *fa
 		uint64_t h = hash_bytes(&engine->placement_key, facts->key, facts->key_len);
 		if (engine->refused_hash[h % REFUSED_KEYS] == h &&
 		    engine->now_ms - engine->refused_ms[h % REFUSED_KEYS] <= REFUSED_MEMORY_MS) {
-			counter_add(&engine->counters, "admission_ack_absorbed", 1);
+			counter_add(&engine->counters, COUNTER_ADMISSION_ACK_ABSORBED, 1);
 			engine->packet_refusal = REASON_ADMISSION;
 			engine->packet_absorbed = true;
 			return SESSION_NIL;
 		}
 	}
 	if (sid == SESSION_NIL) {
-		counter_add(&engine->counters, facts->proto == PROTO_SIP ? "sip_no_session" : "rtsp_no_session", 1);
+		counter_add(&engine->counters,
+			    facts->proto == PROTO_SIP ? COUNTER_SIP_NO_SESSION : COUNTER_RTSP_NO_SESSION, 1);
 		return SESSION_NIL;
 	}
 	s = &engine->sessions.sessions[sid];
@@ -559,7 +560,7 @@ static void flow_timer_expired(void *ctx, uint32_t fid)
 	if (!f->in_use)
 		return;
 	if (engine->now_ms >= f->last_seen_ms + timeout && media_kept_in_kernel(engine, f)) {
-		counter_add(&engine->counters, "flows_kept_by_kernel", 1);
+		counter_add(&engine->counters, COUNTER_FLOWS_KEPT_BY_KERNEL, 1);
 		f->last_seen_ms = engine->now_ms;
 		if (f->session != FLOW_NIL)
 			engine->sessions.sessions[f->session].last_seen_ms = engine->now_ms;
@@ -578,7 +579,7 @@ static void flow_timer_expired(void *ctx, uint32_t fid)
 		if (handshake_only && sid != FLOW_NIL && engine->sessions.sessions[sid].in_use &&
 		    engine->sessions.sessions[sid].key_is_connection &&
 		    engine->sessions.sessions[sid].flow_count == 0) {
-			counter_add(&engine->counters, "tcp_handshake_only_expired", 1);
+			counter_add(&engine->counters, COUNTER_TCP_HANDSHAKE_ONLY_EXPIRED, 1);
 			session_end(engine, sid, true);
 		}
 	}
@@ -643,7 +644,7 @@ static void verdict_from_session(struct engine *engine, uint32_t sid, struct ver
  * still be read (a Call-ID before a bad header), it follows its session, so
  * one bad message does not tear a call apart. */
 static void malformed_message(struct engine *engine, const struct signal_facts *facts,
-			      const char *reason)
+			      enum counter_id reason)
 {
 	uint32_t sid;
 	counter_add(&engine->counters, reason, 1);
@@ -672,9 +673,9 @@ static bool tcp_message(void *ctx, const uint8_t *msg, size_t len)
 	struct tcp_message_ctx *m = ctx;
 	struct engine *engine = m->engine;
 	struct signal_facts facts;
-	const char *reason = m->handler->inspect(msg, len, &facts);
+	enum counter_id reason = m->handler->inspect(msg, len, &facts);
 	uint32_t sid;
-	if (reason) {
+	if (reason != COUNTER_NONE) {
 		malformed_message(engine, &facts, reason);
 		return true;
 	}
@@ -695,13 +696,13 @@ static void signalling_messages(struct engine *engine, uint32_t fid, const struc
 	struct tcp_framing framing = { handler->frame, handler->max_message };
 	struct tcp_segment segment;
 	struct signal_facts facts;
-	const char *reason;
+	enum counter_id reason;
 	uint32_t sid;
 	if (pkt->key.l4 == L4_UDP) {
 		if (pkt->payload_len == 0)
 			return;
 		reason = handler->inspect(pkt->payload, pkt->payload_len, &facts);
-		if (reason) {
+		if (reason != COUNTER_NONE) {
 			malformed_message(engine, &facts, reason);
 			return;
 		}
@@ -915,7 +916,7 @@ static void engine_decide(struct engine *engine, const struct packet *pkt, uint6
 				if (fid != FLOW_NIL && sid != FLOW_NIL)
 					session_attach_flow(engine, sid, fid);
 			} else {
-				counter_add(&engine->counters, "flow_unpredicted", 1);
+				counter_add(&engine->counters, COUNTER_FLOW_UNPREDICTED, 1);
 				fid = flow_create(engine, &pkt->key, MATCH_EXACT, FLOW_UNPREDICTED,
 						  placement_server(engine, pkt->key.src, 16));
 			}
@@ -942,6 +943,18 @@ static void engine_decide(struct engine *engine, const struct packet *pkt, uint6
 	packet_decided(engine, fid, pkt, out);
 }
 
+/* The counter of a datagram packet_decode refused. */
+static enum counter_id packet_status_counter(enum packet_status status)
+{
+	static const enum counter_id counters[PACKET_STATUS_COUNT] = {
+		[PACKET_FRAGMENT] = COUNTER_PACKET_FRAGMENT,
+		[PACKET_TRUNCATED] = COUNTER_PACKET_TRUNCATED,
+		[PACKET_MALFORMED] = COUNTER_PACKET_MALFORMED,
+		[PACKET_UNSUPPORTED] = COUNTER_PACKET_UNSUPPORTED,
+	};
+	return (unsigned)status < PACKET_STATUS_COUNT ? counters[status] : COUNTER_PACKET_MALFORMED;
+}
+
 /* One datagram already decoded into pkt with status (bucket as in
  * engine_decide: fragments and undecodable packets have none). */
 static void engine_packet_decoded(struct engine *engine, const uint8_t *ip, size_t len,
@@ -963,7 +976,7 @@ static void engine_packet_decoded(struct engine *engine, const uint8_t *ip, size
 			out->reason = REASON_FRAGMENT_HELD;
 			return;
 		case IPFRAG_DROPPED:
-			counter_add(&engine->counters, "fragment_dropped", 1);
+			counter_add(&engine->counters, COUNTER_FRAGMENT_DROPPED, 1);
 			out->reason = REASON_NOT_IP;
 			return;
 		case IPFRAG_COMPLETE:
@@ -972,7 +985,7 @@ static void engine_packet_decoded(struct engine *engine, const uint8_t *ip, size
 		}
 	}
 	if (status != PACKET_OK) {
-		counter_add(&engine->counters, packet_status_name(status), 1);
+		counter_add(&engine->counters, packet_status_counter(status), 1);
 		out->reason = REASON_NOT_IP;
 		if (engine->cfg.limits.malformed == MALFORMED_DROP && status != PACKET_UNSUPPORTED)
 			out->action = VERDICT_DROP;
@@ -1026,7 +1039,7 @@ void engine_announce(struct engine *engine, const struct announcement *ann, uint
 	engine_advance(engine, now_ms);
 	if (ann->facts.proto == PROTO_NONE || ann->facts.proto >= PROTO_COUNT ||
 	    ann->facts.stream_count > SIGNAL_MAX_STREAMS || ann->facts.key_len >= SESSION_KEY_MAX) {
-		counter_add(&engine->counters, "announcement_invalid", 1);
+		counter_add(&engine->counters, COUNTER_ANNOUNCEMENT_INVALID, 1);
 		return;
 	}
 	fid = flow_table_lookup_exact(&engine->flows, &ann->conn);
@@ -1034,7 +1047,7 @@ void engine_announce(struct engine *engine, const struct announcement *ann, uint
 		fid = FLOW_NIL;
 	if (fid != FLOW_NIL && ann->conn.l4 == L4_TCP)
 		pinned = engine->flows.flows[fid].server;
-	counter_add(&engine->counters, "announcements", 1);
+	counter_add(&engine->counters, COUNTER_ANNOUNCEMENTS, 1);
 	apply_facts(engine, &ann->facts, fid, &ann->conn, SIDE_SERVER, pinned);
 }
 
@@ -1163,10 +1176,9 @@ void engine_get_stats(const struct engine *engine, struct engine_stats *out)
 			    tcp_stream_pool_bytes(engine->streams);
 }
 
-void engine_foreach_counter(const struct engine *engine,
-			    void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx)
+const struct counter_set *engine_counters(const struct engine *engine)
 {
-	counter_foreach(&engine->counters, fn, ctx);
+	return &engine->counters;
 }
 
 void engine_set_server_available(struct engine *engine, unsigned server, bool available)
@@ -1222,7 +1234,7 @@ uint32_t engine_server_failed(struct engine *engine, unsigned server)
 			flow_move(engine, f, target);
 	}
 	if (moved)
-		counter_add(&engine->counters, "sessions_repinned", moved);
+		counter_add(&engine->counters, COUNTER_SESSIONS_REPINNED, moved);
 	return moved;
 }
 
@@ -1301,11 +1313,35 @@ const char *flow_identity_name(enum flow_identity identity)
 	return "unknown";
 }
 
-const char *verdict_reason_name(enum verdict_reason reason)
+enum counter_id verdict_counter(enum verdict_action action, enum verdict_reason reason)
 {
-	static const char *const names[] = {
-		"session", "connection", "unpredicted", "not_vip", "not_ip", "fragment_held",
-		"malformed", "table_full", "no_server", "admission",
+	static const enum counter_id counters[2][VERDICT_REASON_COUNT] = {
+		[VERDICT_ACCEPT] = {
+			[REASON_SESSION] = COUNTER_ACCEPT_SESSION,
+			[REASON_CONNECTION] = COUNTER_ACCEPT_CONNECTION,
+			[REASON_UNPREDICTED] = COUNTER_ACCEPT_UNPREDICTED,
+			[REASON_NOT_VIP] = COUNTER_ACCEPT_NOT_VIP,
+			[REASON_NOT_IP] = COUNTER_ACCEPT_NOT_IP,
+			[REASON_FRAGMENT_HELD] = COUNTER_ACCEPT_FRAGMENT_HELD,
+			[REASON_MALFORMED] = COUNTER_ACCEPT_MALFORMED,
+			[REASON_TABLE_FULL] = COUNTER_ACCEPT_TABLE_FULL,
+			[REASON_NO_SERVER] = COUNTER_ACCEPT_NO_SERVER,
+			[REASON_ADMISSION] = COUNTER_ACCEPT_ADMISSION,
+		},
+		[VERDICT_DROP] = {
+			[REASON_SESSION] = COUNTER_DROP_SESSION,
+			[REASON_CONNECTION] = COUNTER_DROP_CONNECTION,
+			[REASON_UNPREDICTED] = COUNTER_DROP_UNPREDICTED,
+			[REASON_NOT_VIP] = COUNTER_DROP_NOT_VIP,
+			[REASON_NOT_IP] = COUNTER_DROP_NOT_IP,
+			[REASON_FRAGMENT_HELD] = COUNTER_DROP_FRAGMENT_HELD,
+			[REASON_MALFORMED] = COUNTER_DROP_MALFORMED,
+			[REASON_TABLE_FULL] = COUNTER_DROP_TABLE_FULL,
+			[REASON_NO_SERVER] = COUNTER_DROP_NO_SERVER,
+			[REASON_ADMISSION] = COUNTER_DROP_ADMISSION,
+		},
 	};
-	return (unsigned)reason < sizeof(names) / sizeof(names[0]) ? names[reason] : "unknown";
+	if ((unsigned)action > VERDICT_DROP || (unsigned)reason >= VERDICT_REASON_COUNT)
+		return COUNTER_NONE;
+	return counters[action][reason];
 }

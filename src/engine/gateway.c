@@ -63,13 +63,13 @@ static void inbound_orientation(const struct flow_key *outbound, struct flow_key
 static bool emit(struct gateway *gw, const struct proto_handler *handler, const uint8_t *msg,
 		 size_t len, const struct flow_key *key, struct announcement *out)
 {
-	const char *reason = handler->inspect(msg, len, &out->facts);
-	if (reason) {
+	enum counter_id reason = handler->inspect(msg, len, &out->facts);
+	if (reason != COUNTER_NONE) {
 		counter_add(&gw->counters, reason, 1);
 		return false;
 	}
 	inbound_orientation(key, &out->conn);
-	counter_add(&gw->counters, "announcements", 1);
+	counter_add(&gw->counters, COUNTER_ANNOUNCEMENTS, 1);
 	return true;
 }
 
@@ -84,7 +84,7 @@ static struct flow *outbound_flow(struct gateway *gw, const struct packet *pkt)
 			return NULL;
 		fid = flow_table_alloc(&gw->flows);
 		if (fid == FLOW_NIL) {
-			counter_add(&gw->counters, "flow_table_full", 1);
+			counter_add(&gw->counters, COUNTER_FLOW_TABLE_FULL, 1);
 			return NULL;
 		}
 		gw->flows.flows[fid].key = pkt->key;
@@ -158,7 +158,7 @@ size_t gateway_packet(struct gateway *gw, const uint8_t *ip, size_t len, uint64_
 	batch = (struct announcement_batch){ gw, handler, &pkt.key, out, 0, max };
 	if (tcp_signalling_segment(&f->tcp, gw->streams, &segment, &framing, &gw->counters,
 				   announce_message, &batch) == TCP_SIGNALLING_SEGMENT_LOST)
-		counter_add(&gw->counters, "tcp_stream_error", 1);
+		counter_add(&gw->counters, COUNTER_TCP_STREAM_ERROR, 1);
 	return batch.n;
 }
 
@@ -212,8 +212,7 @@ unsigned gateway_tcp_streams_in_use(const struct gateway *gw)
 	return tcp_stream_pool_in_use(gw->streams);
 }
 
-void gateway_foreach_counter(const struct gateway *gw,
-			     void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx)
+const struct counter_set *gateway_counters(const struct gateway *gw)
 {
-	counter_foreach(&gw->counters, fn, ctx);
+	return &gw->counters;
 }

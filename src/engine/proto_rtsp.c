@@ -39,26 +39,26 @@ static void rtsp_media(const struct rtsp_msg *msg, struct signal_facts *out)
 	}
 }
 
-static const char *rtsp_inspect(const uint8_t *msg, size_t len, struct signal_facts *out)
+static enum counter_id rtsp_inspect(const uint8_t *msg, size_t len, struct signal_facts *out)
 {
-	static const char *const reasons[RTSP_STATUS_COUNT] = {
-		[RTSP_ERR_EMPTY] = "rtsp_empty",
-		[RTSP_ERR_NOT_RTSP] = "rtsp_not_rtsp",
-		[RTSP_ERR_TRUNCATED] = "rtsp_truncated",
-		[RTSP_ERR_OVERSIZED] = "rtsp_oversized",
-		[RTSP_ERR_BINARY] = "rtsp_binary",
-		[RTSP_ERR_BAD_CONTENT_LENGTH] = "rtsp_bad_content_length",
-		[RTSP_ERR_DUPLICATE_HEADER] = "rtsp_duplicate_header",
-		[RTSP_ERR_BAD_CSEQ] = "rtsp_bad_cseq",
-		[RTSP_ERR_BAD_SESSION] = "rtsp_bad_session",
-		[RTSP_ERR_BAD_TRANSPORT] = "rtsp_bad_transport",
+	static const enum counter_id reasons[RTSP_STATUS_COUNT] = {
+		[RTSP_ERR_EMPTY] = COUNTER_RTSP_EMPTY,
+		[RTSP_ERR_NOT_RTSP] = COUNTER_RTSP_NOT_RTSP,
+		[RTSP_ERR_TRUNCATED] = COUNTER_RTSP_TRUNCATED,
+		[RTSP_ERR_OVERSIZED] = COUNTER_RTSP_OVERSIZED,
+		[RTSP_ERR_BINARY] = COUNTER_RTSP_BINARY,
+		[RTSP_ERR_BAD_CONTENT_LENGTH] = COUNTER_RTSP_BAD_CONTENT_LENGTH,
+		[RTSP_ERR_DUPLICATE_HEADER] = COUNTER_RTSP_DUPLICATE_HEADER,
+		[RTSP_ERR_BAD_CSEQ] = COUNTER_RTSP_BAD_CSEQ,
+		[RTSP_ERR_BAD_SESSION] = COUNTER_RTSP_BAD_SESSION,
+		[RTSP_ERR_BAD_TRANSPORT] = COUNTER_RTSP_BAD_TRANSPORT,
 	};
 	struct rtsp_msg parsed;
 	enum rtsp_status status = rtsp_parse(msg, len, &parsed);
 	memset(out, 0, offsetof(struct signal_facts, streams));
 	if (status != RTSP_OK)
 		return (unsigned)status < RTSP_STATUS_COUNT && reasons[status] ? reasons[status]
-									        : "rtsp_error";
+									        : COUNTER_RTSP_ERROR;
 	out->proto = PROTO_RTSP;
 	out->is_request = parsed.is_request;
 	out->method = (uint8_t)parsed.method;
@@ -76,7 +76,7 @@ static const char *rtsp_inspect(const uint8_t *msg, size_t len, struct signal_fa
 	if (parsed.transport_count > 0 &&
 	    (parsed.is_request ? parsed.method == RTSP_SETUP : parsed.status / 100 == 2))
 		rtsp_media(&parsed, out);
-	return NULL;
+	return COUNTER_NONE;
 }
 
 static bool rtsp_is_port(const struct sara_config *cfg, uint16_t port)

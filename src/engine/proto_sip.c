@@ -56,21 +56,21 @@ static bool sip_transaction_only(enum sip_method method)
 	}
 }
 
-static const char *sip_inspect(const uint8_t *msg, size_t len, struct signal_facts *out)
+static enum counter_id sip_inspect(const uint8_t *msg, size_t len, struct signal_facts *out)
 {
 	static struct sip_msg parsed; /* large (SDP); the engine is single-threaded */
-	static const char *const reasons[SIP_STATUS_COUNT] = {
-		[SIP_ERR_EMPTY] = "sip_empty",
-		[SIP_ERR_NOT_SIP] = "sip_not_sip",
-		[SIP_ERR_TRUNCATED] = "sip_truncated",
-		[SIP_ERR_OVERSIZED] = "sip_oversized",
-		[SIP_ERR_BINARY] = "sip_binary",
-		[SIP_ERR_BAD_CONTENT_LENGTH] = "sip_bad_content_length",
-		[SIP_ERR_DUPLICATE_HEADER] = "sip_duplicate_header",
-		[SIP_ERR_NO_CALL_ID] = "sip_no_call_id",
-		[SIP_ERR_CALL_ID_TOO_LONG] = "sip_call_id_too_long",
-		[SIP_ERR_BAD_CSEQ] = "sip_bad_cseq",
-		[SIP_ERR_PARSE] = "sip_parse_error",
+	static const enum counter_id reasons[SIP_STATUS_COUNT] = {
+		[SIP_ERR_EMPTY] = COUNTER_SIP_EMPTY,
+		[SIP_ERR_NOT_SIP] = COUNTER_SIP_NOT_SIP,
+		[SIP_ERR_TRUNCATED] = COUNTER_SIP_TRUNCATED,
+		[SIP_ERR_OVERSIZED] = COUNTER_SIP_OVERSIZED,
+		[SIP_ERR_BINARY] = COUNTER_SIP_BINARY,
+		[SIP_ERR_BAD_CONTENT_LENGTH] = COUNTER_SIP_BAD_CONTENT_LENGTH,
+		[SIP_ERR_DUPLICATE_HEADER] = COUNTER_SIP_DUPLICATE_HEADER,
+		[SIP_ERR_NO_CALL_ID] = COUNTER_SIP_NO_CALL_ID,
+		[SIP_ERR_CALL_ID_TOO_LONG] = COUNTER_SIP_CALL_ID_TOO_LONG,
+		[SIP_ERR_BAD_CSEQ] = COUNTER_SIP_BAD_CSEQ,
+		[SIP_ERR_PARSE] = COUNTER_SIP_PARSE_ERROR,
 	};
 	enum sip_status status = sip_parse_fast(msg, len, &parsed);
 	memset(out, 0, offsetof(struct signal_facts, streams));
@@ -80,7 +80,7 @@ static const char *sip_inspect(const uint8_t *msg, size_t len, struct signal_fac
 		if (parsed.call_id_len)
 			sip_session_key(&parsed, out);
 		return (unsigned)status < SIP_STATUS_COUNT && reasons[status] ? reasons[status]
-									       : "sip_error";
+									       : COUNTER_SIP_ERROR;
 	}
 	out->is_request = parsed.is_request;
 	out->method = (uint8_t)parsed.method;
@@ -111,7 +111,7 @@ static const char *sip_inspect(const uint8_t *msg, size_t len, struct signal_fac
 	}
 	if (parsed.has_sdp)
 		sip_media(&parsed.sdp, out);
-	return NULL;
+	return COUNTER_NONE;
 }
 
 static bool sip_is_port(const struct sara_config *cfg, uint16_t port)

@@ -117,7 +117,7 @@ static void go_down(struct server_health *h, unsigned server, enum server_state 
 		} else {
 			s->hold_down_ms = h->base_hold_down_ms;
 		}
-		counter_add(&h->counters, "failures", 1);
+		counter_add(&h->counters, COUNTER_FAILURES, 1);
 	}
 	s->state = state;
 	s->cause = cause;
@@ -139,7 +139,7 @@ static void come_up(struct server_health *h, unsigned server, uint64_t now_ms)
 	s->up_ms = now_ms;
 	s->ramping = true;
 	s->was_admitted = true;
-	counter_add(&h->counters, "recoveries", 1);
+	counter_add(&h->counters, COUNTER_RECOVERIES, 1);
 	event.weight_factor = server_health_weight_factor(h, server, now_ms);
 	emit(h, &event);
 }
@@ -155,14 +155,14 @@ static bool accept_sequence(struct server_health *h, struct server_entry *s, uin
 	}
 	ahead = (int16_t)(uint16_t)(seq - s->last_seq);
 	if (ahead <= 0 && ahead > -SERVER_HEALTH_REORDER_WINDOW) {
-		counter_add(&h->counters, "heartbeats_reordered", 1);
+		counter_add(&h->counters, COUNTER_HEARTBEATS_REORDERED, 1);
 		return false;
 	}
 	if (ahead > 1 && ahead - 1 <= LOST_GAP_MAX) {
 		s->lost += (uint64_t)(ahead - 1);
-		counter_add(&h->counters, "heartbeats_lost", (uint64_t)(ahead - 1));
+		counter_add(&h->counters, COUNTER_HEARTBEATS_LOST, (uint64_t)(ahead - 1));
 	} else if (ahead <= 0 || ahead - 1 > LOST_GAP_MAX) {
-		counter_add(&h->counters, "agent_restarts", 1);
+		counter_add(&h->counters, COUNTER_AGENT_RESTARTS, 1);
 	}
 	s->last_seq = seq;
 	return true;
@@ -194,7 +194,7 @@ static void heartbeat_up(struct server_health *h, unsigned server, uint64_t gap_
 	/* A server never heard from before cannot have flapped: it joins after
 	 * K beats without a hold-down (a sarad started before its agents). */
 	if (!s->down_unheard && now_ms - s->down_ms < s->hold_down_ms) {
-		counter_add(&h->counters, "recoveries_held", 1);
+		counter_add(&h->counters, COUNTER_RECOVERIES_HELD, 1);
 		return;
 	}
 	come_up(h, server, now_ms);
@@ -221,7 +221,7 @@ static void heartbeat_drain(struct server_health *h, unsigned server, uint32_t p
 	if (s->state == SERVER_DRAINING && s->planned_wall_s == planned_wall_s)
 		return;
 	if (s->state != SERVER_DRAINING)
-		counter_add(&h->counters, "drains", 1);
+		counter_add(&h->counters, COUNTER_DRAINS, 1);
 	s->state = SERVER_DRAINING;
 	s->cause = SERVER_CAUSE_NONE;
 	s->planned_ms = planned_ms;
@@ -236,13 +236,13 @@ void server_health_heartbeat(struct server_health *h, unsigned server, const str
 	struct server_entry *s;
 	uint64_t gap_ms;
 	if (server >= h->server_count) {
-		counter_add(&h->counters, "bad_server", 1);
+		counter_add(&h->counters, COUNTER_BAD_SERVER, 1);
 		return;
 	}
 	s = &h->servers[server];
 	if (!accept_sequence(h, s, hb->seq))
 		return;
-	counter_add(&h->counters, "heartbeats", 1);
+	counter_add(&h->counters, COUNTER_HEALTH_HEARTBEATS, 1);
 	s->heartbeats++;
 	gap_ms = now_ms - s->last_beat_ms;
 	s->last_beat_ms = now_ms;
@@ -266,7 +266,7 @@ void server_health_heartbeat(struct server_health *h, unsigned server, const str
 		heartbeat_drain(h, server, hb->timestamp, now_ms, now_wall_ms);
 		break;
 	default:
-		counter_add(&h->counters, "bad_flag", 1);
+		counter_add(&h->counters, COUNTER_BAD_FLAG, 1);
 		break;
 	}
 }
@@ -274,15 +274,15 @@ void server_health_heartbeat(struct server_health *h, unsigned server, const str
 static double clamp_component(struct server_health *h, double v)
 {
 	if (isnan(v)) {
-		counter_add(&h->counters, "load_nan", 1);
+		counter_add(&h->counters, COUNTER_LOAD_NAN, 1);
 		return 1.0;
 	}
 	if (v < 0.0) {
-		counter_add(&h->counters, "load_clamped", 1);
+		counter_add(&h->counters, COUNTER_LOAD_CLAMPED, 1);
 		return 0.0;
 	}
 	if (v > 1.0) {
-		counter_add(&h->counters, "load_clamped", 1);
+		counter_add(&h->counters, COUNTER_LOAD_CLAMPED, 1);
 		return 1.0;
 	}
 	return v;
@@ -326,12 +326,12 @@ void server_health_load_counted(struct server_health *h, unsigned server,
 	struct server_entry *s;
 	(void)now_ms;
 	if (server >= h->server_count) {
-		counter_add(&h->counters, "bad_server", 1);
+		counter_add(&h->counters, COUNTER_BAD_SERVER, 1);
 		return;
 	}
 	counted &= SERVER_HEALTH_COUNT_ALL;
 	if (counted == 0) {
-		counter_add(&h->counters, "load_empty", 1);
+		counter_add(&h->counters, COUNTER_LOAD_EMPTY, 1);
 		return;
 	}
 	s = &h->servers[server];
@@ -344,7 +344,7 @@ void server_health_load_counted(struct server_health *h, unsigned server,
 	s->load = event.load;
 	s->has_load = true;
 	s->loads++;
-	counter_add(&h->counters, "loads", 1);
+	counter_add(&h->counters, COUNTER_HEALTH_LOADS, 1);
 	emit(h, &event);
 }
 
@@ -478,8 +478,7 @@ const char *server_cause_name(enum server_cause cause)
 	return "?";
 }
 
-void server_health_foreach_counter(const struct server_health *h,
-				   void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx)
+const struct counter_set *server_health_counters(const struct server_health *h)
 {
-	counter_foreach(&h->counters, fn, ctx);
+	return &h->counters;
 }

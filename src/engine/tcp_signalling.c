@@ -16,16 +16,16 @@ static enum tcp_signalling_result add_segment(struct tcp_stream *stream,
 		return TCP_SIGNALLING_OK;
 	case TCP_STREAM_OVERFLOW:
 		/* The stream has already dropped the oversized message. */
-		counter_add(counters, "tcp_stream_overflow", 1);
+		counter_add(counters, COUNTER_TCP_STREAM_OVERFLOW, 1);
 		return TCP_SIGNALLING_SEGMENT_LOST;
 	case TCP_STREAM_OOO_LIMIT:
 		/* The packet still reaches the connection's server; we give up on
 		 * the gap rather than stall the stream forever. */
-		counter_add(counters, "tcp_stream_out_of_order_limit", 1);
+		counter_add(counters, COUNTER_TCP_STREAM_OUT_OF_ORDER_LIMIT, 1);
 		tcp_stream_resync(stream);
 		return TCP_SIGNALLING_SEGMENT_LOST;
 	case TCP_STREAM_NO_MEMORY:
-		counter_add(counters, "tcp_stream_no_memory", 1);
+		counter_add(counters, COUNTER_TCP_STREAM_NO_MEMORY, 1);
 		return TCP_SIGNALLING_SEGMENT_LOST;
 	}
 	return TCP_SIGNALLING_SEGMENT_LOST;
@@ -55,7 +55,7 @@ enum tcp_signalling_result tcp_signalling_segment(struct tcp_signalling *state,
 	if (!state->stream) {
 		state->stream = tcp_stream_open(pool);
 		if (!state->stream) {
-			counter_add(counters, "tcp_streams_full", 1);
+			counter_add(counters, COUNTER_TCP_STREAMS_FULL, 1);
 			return TCP_SIGNALLING_NO_STREAM;
 		}
 		if (state->isn_known && !(segment->flags & TCP_FLAG_SYN))
@@ -71,7 +71,7 @@ enum tcp_signalling_result tcp_signalling_segment(struct tcp_signalling *state,
 		if (r == FRAME_NEED_MORE)
 			break;
 		if (r != FRAME_MESSAGE) {
-			counter_add(counters, "tcp_stream_unframeable", 1);
+			counter_add(counters, COUNTER_TCP_STREAM_UNFRAMEABLE, 1);
 			tcp_stream_resync(state->stream);
 			break;
 		}

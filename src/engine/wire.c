@@ -108,18 +108,18 @@ enum wire_verdict wire_open(const struct wire_key *key, struct wire_replay *repl
 	return WIRE_OK;
 }
 
-const char *wire_verdict_name(enum wire_verdict verdict)
+enum counter_id wire_verdict_counter(enum wire_verdict verdict)
 {
-	static const char *const names[WIRE_VERDICT_COUNT] = {
-		[WIRE_OK] = "wire_ok",
-		[WIRE_TRUNCATED] = "wire_truncated",
-		[WIRE_BAD_MAGIC] = "wire_bad_magic",
-		[WIRE_FORGED] = "wire_forged",
-		[WIRE_REPLAYED] = "wire_replayed",
-		[WIRE_STALE] = "wire_stale",
-		[WIRE_TOO_MANY_SENDERS] = "wire_too_many_senders",
+	static const enum counter_id counters[WIRE_VERDICT_COUNT] = {
+		[WIRE_OK] = COUNTER_NONE,
+		[WIRE_TRUNCATED] = COUNTER_WIRE_TRUNCATED,
+		[WIRE_BAD_MAGIC] = COUNTER_WIRE_BAD_MAGIC,
+		[WIRE_FORGED] = COUNTER_WIRE_FORGED,
+		[WIRE_REPLAYED] = COUNTER_WIRE_REPLAYED,
+		[WIRE_STALE] = COUNTER_WIRE_STALE,
+		[WIRE_TOO_MANY_SENDERS] = COUNTER_WIRE_TOO_MANY_SENDERS,
 	};
 	if ((unsigned)verdict >= WIRE_VERDICT_COUNT)
-		return "wire_unknown";
-	return names[verdict];
+		return COUNTER_NONE;
+	return counters[verdict];
 }

@@ -38,7 +38,7 @@ void agent_listener_destroy(struct agent_listener *l)
 	free(l);
 }
 
-static void reject(struct agent_listener *l, const char *reason, const struct endpoint *from)
+static void reject(struct agent_listener *l, enum counter_id reason, const struct endpoint *from)
 {
 	char text[ENDPOINT_STRLEN];
 	counter_add(&l->rejects, reason, 1);
@@ -47,7 +47,8 @@ static void reject(struct agent_listener *l, const char *reason, const struct en
 		endpoint_format(from, text, sizeof(text));
 	else
 		snprintf(text, sizeof(text), "?");
-	log_limited(&l->reject_log, l->now_ms(), LOG_WARNING, "agent report from %s rejected: %s", text, reason);
+	log_limited(&l->reject_log, l->now_ms(), LOG_WARNING, "agent report from %s rejected: %s", text,
+		    counter_name(reason));
 }
 
 /* The receiver refused the datagram: forged, replayed, stale, oversized... */
@@ -55,17 +56,17 @@ static void on_reject(void *ctx, int reason, const struct endpoint *from)
 {
 	struct agent_listener *l = ctx;
 	l->stats.received++;
-	reject(l, reason == SEALED_OVERSIZED ? "oversized" : wire_verdict_name((enum wire_verdict)reason), from);
+	reject(l, sealed_reject_counter(reason), from);
 }
 
 static void handle_heartbeat(struct agent_listener *l, const struct sealed_message *msg)
 {
 	struct agent_heartbeat hb;
 	unsigned server = 0;
-	const char *reason = agent_heartbeat_decode(msg->body, msg->hdr.body_len, &hb);
-	if (!reason)
+	enum counter_id reason = agent_heartbeat_decode(msg->body, msg->hdr.body_len, &hb);
+	if (reason == COUNTER_NONE)
 		reason = agent_msg_check_sender(l->cfg, msg->hdr.sender, hb.host_id, &server);
-	if (reason) {
+	if (reason != COUNTER_NONE) {
 		reject(l, reason, &msg->from);
 		return;
 	}
@@ -78,10 +79,10 @@ static void handle_load(struct agent_listener *l, const struct sealed_message *m
 {
 	struct agent_load load;
 	unsigned server = 0;
-	const char *reason = agent_load_decode(msg->body, msg->hdr.body_len, &load);
-	if (!reason)
+	enum counter_id reason = agent_load_decode(msg->body, msg->hdr.body_len, &load);
+	if (reason == COUNTER_NONE)
 		reason = agent_msg_check_sender(l->cfg, msg->hdr.sender, load.host_id, &server);
-	if (reason) {
+	if (reason != COUNTER_NONE) {
 		reject(l, reason, &msg->from);
 		return;
 	}
@@ -103,7 +104,7 @@ static void on_accept(void *ctx, const struct sealed_message *msg)
 		break;
 	default:
 		/* Authentic but not for us (an announcement sent to the wrong port). */
-		reject(l, "not_an_agent_message", &msg->from);
+		reject(l, COUNTER_NOT_AN_AGENT_MESSAGE, &msg->from);
 		break;
 	}
 }
@@ -118,10 +119,13 @@ void agent_listener_get_stats(const struct agent_listener *l, struct agent_liste
 	*out = l->stats;
 }
 
-void agent_listener_foreach_reject(const struct agent_listener *l,
-				   void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx)
+void agent_listener_get_counters(const struct agent_listener *l, struct counter_set *out)
 {
-	counter_foreach(&l->rejects, fn, ctx);
+	*out = l->rejects;
+	out->values[COUNTER_AGENTS_RECEIVED] = l->stats.received;
+	out->values[COUNTER_AGENTS_HEARTBEATS] = l->stats.heartbeats;
+	out->values[COUNTER_AGENTS_LOADS] = l->stats.loads;
+	out->values[COUNTER_AGENTS_REJECTED] = l->stats.rejected;
 }
 
 unsigned agent_listener_server_count(const struct agent_listener *l)

@@ -39,7 +39,7 @@ void announce_listener_destroy(struct announce_listener *l)
 	free(l);
 }
 
-static void reject(struct announce_listener *l, const char *reason, const struct endpoint *from)
+static void reject(struct announce_listener *l, enum counter_id reason, const struct endpoint *from)
 {
 	char text[ENDPOINT_STRLEN];
 	counter_add(&l->rejects, reason, 1);
@@ -48,7 +48,8 @@ static void reject(struct announce_listener *l, const char *reason, const struct
 		endpoint_format(from, text, sizeof(text));
 	else
 		snprintf(text, sizeof(text), "?");
-	log_limited(&l->reject_log, l->now_ms(), LOG_WARNING, "announcement from %s rejected: %s", text, reason);
+	log_limited(&l->reject_log, l->now_ms(), LOG_WARNING, "announcement from %s rejected: %s", text,
+		    counter_name(reason));
 }
 
 /* The receiver refused the datagram: forged, replayed, stale, oversized... */
@@ -56,25 +57,25 @@ static void on_reject(void *ctx, int reason, const struct endpoint *from)
 {
 	struct announce_listener *l = ctx;
 	l->stats.received++;
-	reject(l, reason == SEALED_OVERSIZED ? "oversized" : wire_verdict_name((enum wire_verdict)reason), from);
+	reject(l, sealed_reject_counter(reason), from);
 }
 
 static void on_accept(void *ctx, const struct sealed_message *msg)
 {
 	struct announce_listener *l = ctx;
 	struct announcement ann;
-	const char *reason;
+	enum counter_id reason;
 
 	l->stats.received++;
 	if (msg->hdr.type != WIRE_ANNOUNCE) {
-		reject(l, "not_an_announcement", &msg->from);
+		reject(l, COUNTER_NOT_AN_ANNOUNCEMENT, &msg->from);
 		return;
 	}
 	memset(&ann, 0, sizeof(ann));
 	reason = announce_decode(msg->body, msg->hdr.body_len, &ann);
-	if (!reason)
+	if (reason == COUNTER_NONE)
 		reason = announce_check_cluster(l->cfg, &ann);
-	if (reason) {
+	if (reason != COUNTER_NONE) {
 		reject(l, reason, &msg->from);
 		return;
 	}
@@ -93,8 +94,10 @@ void announce_listener_get_stats(const struct announce_listener *l, struct annou
 	*out = l->stats;
 }
 
-void announce_listener_foreach_reject(const struct announce_listener *l,
-				      void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx)
+void announce_listener_get_counters(const struct announce_listener *l, struct counter_set *out)
 {
-	counter_foreach(&l->rejects, fn, ctx);
+	*out = l->rejects;
+	out->values[COUNTER_ANNOUNCE_RECEIVED] = l->stats.received;
+	out->values[COUNTER_ANNOUNCE_ACCEPTED] = l->stats.accepted;
+	out->values[COUNTER_ANNOUNCE_REJECTED] = l->stats.rejected;
 }

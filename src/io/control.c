@@ -1,6 +1,6 @@
 /* control.c - sarad's control commands (control.h): one command line in,
- * one JSON document out: status, servers, sessions, drain and undrain.
- * The socket that carries them is control_socket.c. */
+ * checked against the command table (control_commands.h), one JSON
+ * document out. The socket that carries them is control_socket.c. */
 #include "io/control.h"
 
 #include <errno.h>
@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "engine/admission.h"
+#include "io/status_counters.h"
 
 #define COMMAND_MAX CONTROL_COMMAND_MAX
 #define JSON_MAX (4u << 20)   /* a status document never grows past this */
@@ -25,7 +26,6 @@
  * per byte), its server id, and the numbers and names around them. */
 #define SESSION_JSON_WORST (6u * SESSION_KEY_MAX + 6u * SARA_ID_MAX + 320u)
 #define SESSIONS_TAIL_ROOM 512u /* the counts after the list */
-#define CONTROL_COMMANDS_JSON "[\"status\", \"servers\", \"sessions\", \"drain\", \"undrain\", \"ping\"]"
 
 /* ---- a bounded JSON text buffer ---- */
 
@@ -160,9 +160,15 @@ static void json_real(struct json *j, const char *key, double value)
 		json_raw(j, "null", 4);
 }
 
-static void json_counter_cb(void *ctx, const char *name, uint64_t value)
+static void json_counter(void *ctx, const struct counter_def *def, uint64_t value)
 {
-	json_u64(ctx, name, value);
+	json_u64(ctx, def->name, value);
+}
+
+/* scope's reported counters, as members of the object open in j. */
+static void json_counters(struct json *j, const struct counter_set *set, enum counter_scope scope)
+{
+	counters_visit(set, scope, COUNTERS_REPORTED, json_counter, j);
 }
 
 /* ---- status ---- */
@@ -184,39 +190,23 @@ void control_kernel_queue_stats(uint16_t num, struct kernel_queue_stats *out)
 	fclose(f);
 }
 
-static uint64_t load_u64(const uint64_t *p)
-{
-	return __atomic_load_n(p, __ATOMIC_RELAXED);
-}
-
 static void status_engine(struct json *j, const struct control_view *v)
 {
 	struct engine_stats st;
+	struct counter_set set;
 	if (v->engine_lock)
 		pthread_mutex_lock(v->engine_lock);
 	engine_get_stats(v->engine, &st);
-	json_open(j, "engine", '{');
-	json_u64(j, "packets", st.packets);
-	json_u64(j, "bytes", st.bytes);
-	json_u64(j, "flows_created", st.flows_created);
-	json_u64(j, "sessions_created", st.sessions_created);
-	json_u64(j, "sessions_ended", st.sessions_ended);
-	json_u64(j, "sessions_expired", st.sessions_expired);
-	json_u64(j, "flows_expired", st.flows_expired);
-	json_u64(j, "predictions_made", st.predictions_made);
-	json_u64(j, "predictions_hit", st.predictions_hit);
-	json_u64(j, "flows_in_use", st.flows_in_use);
-	json_u64(j, "flows_capacity", st.flows_capacity);
-	json_u64(j, "sessions_in_use", st.sessions_in_use);
-	json_u64(j, "sessions_capacity", st.sessions_capacity);
-	json_u64(j, "tcp_streams_in_use", st.tcp_streams_in_use);
-	json_u64(j, "memory_bytes", st.memory_bytes);
-	json_close(j, '}');
-	json_open(j, "counters", '{');
-	engine_foreach_counter(v->engine, json_counter_cb, j);
-	json_close(j, '}');
+	set = *engine_counters(v->engine);
 	if (v->engine_lock)
 		pthread_mutex_unlock(v->engine_lock);
+	status_counters_engine(&st, &set);
+	json_open(j, "engine", '{');
+	json_counters(j, &set, COUNTER_SCOPE_ENGINE_STATS);
+	json_close(j, '}');
+	json_open(j, "counters", '{');
+	json_counters(j, &set, COUNTER_SCOPE_ENGINE);
+	json_close(j, '}');
 }
 
 static void json_thresholds(struct json *j, const char *key, const struct admission_thresholds *t)
@@ -233,6 +223,7 @@ static void json_thresholds(struct json *j, const char *key, const struct admiss
 static void status_admission(struct json *j, const struct control_view *v)
 {
 	enum admission_policy policy;
+	struct counter_set set = { 0 };
 	struct admission adm;
 	/* Both copied under the lock: a reload (SIGHUP) may change them. */
 	if (v->engine_lock)
@@ -260,26 +251,24 @@ static void status_admission(struct json *j, const struct control_view *v)
 	json_thresholds(j, "thresholds", &adm.current);
 	json_thresholds(j, "configured", &adm.configured);
 	json_open(j, "counters", '{');
-	admission_foreach_counter(&adm, json_counter_cb, j);
+	admission_get_counters(&adm, &set);
+	json_counters(j, &set, COUNTER_SCOPE_ADMISSION);
 	json_close(j, '}');
 	json_close(j, '}');
 }
 
 static void status_verdicts(struct json *j, const struct verdict_counts *vc)
 {
-	static const char *const actions[2] = { "accept", "drop" };
+	struct counter_set set = { 0 };
+	status_counters_verdicts(vc, &set);
 	json_open(j, "verdicts", '{');
-	for (unsigned a = 0; a < 2; a++) {
-		json_open(j, actions[a], '{');
-		for (unsigned r = 0; r < VERDICT_REASONS; r++) {
-			uint64_t n = load_u64(&vc->by_action_reason[a][r]);
-			if (n)
-				json_u64(j, verdict_reason_name((enum verdict_reason)r), n);
-		}
-		json_close(j, '}');
-	}
-	json_u64(j, "accepted_unmarked", load_u64(&vc->accepted_unmarked));
-	json_u64(j, "connmarks_set", load_u64(&vc->connmarks_set));
+	json_open(j, "accept", '{');
+	json_counters(j, &set, COUNTER_SCOPE_VERDICT_ACCEPT);
+	json_close(j, '}');
+	json_open(j, "drop", '{');
+	json_counters(j, &set, COUNTER_SCOPE_VERDICT_DROP);
+	json_close(j, '}');
+	json_counters(j, &set, COUNTER_SCOPE_VERDICTS);
 	json_close(j, '}');
 }
 
@@ -289,23 +278,17 @@ static void status_queues(struct json *j, const struct control_view *v)
 	for (unsigned i = 0; i < v->queue_count; i++) {
 		struct nfqueue_stats st;
 		struct kernel_queue_stats k;
+		struct counter_set set = { 0 };
 		memset(&st, 0, sizeof(st));
 		if (v->queues && v->queues[i])
 			nfqueue_get_stats(v->queues[i], &st);
 		control_kernel_queue_stats(v->queue_nums[i], &k);
+		status_counters_queue(&st, &k, &set);
 		json_open(j, NULL, '{');
 		json_u64(j, "num", v->queue_nums[i]);
-		json_u64(j, "received", st.received);
-		json_u64(j, "batches", st.batches);
-		json_u64(j, "verdicts", st.verdicts);
-		json_u64(j, "verdict_errors", st.verdict_errors);
-		json_u64(j, "enobufs", st.enobufs);
-		if (k.found) {
-			json_u64(j, "kernel_waiting", k.waiting);
-			json_u64(j, "kernel_dropped", k.dropped);       /* queue full */
-			json_u64(j, "kernel_user_dropped", k.user_dropped); /* socket buffer full */
-			json_u64(j, "kernel_id_sequence", k.id_sequence);
-		}
+		json_counters(j, &set, COUNTER_SCOPE_QUEUE);
+		if (k.found)
+			json_counters(j, &set, COUNTER_SCOPE_KERNEL_QUEUE);
 		json_close(j, '}');
 	}
 	json_close(j, ']');
@@ -313,7 +296,7 @@ static void status_queues(struct json *j, const struct control_view *v)
 
 static void status_announcements(struct json *j, const struct control_view *v)
 {
-	struct announce_listener_stats st;
+	struct counter_set set;
 	json_open(j, "announcements", '{');
 	if (!v->announcements) {
 		json_key(j, "enabled");
@@ -321,18 +304,16 @@ static void status_announcements(struct json *j, const struct control_view *v)
 		json_close(j, '}');
 		return;
 	}
-	announce_listener_get_stats(v->announcements, &st);
+	announce_listener_get_counters(v->announcements, &set);
 	json_key(j, "enabled");
 	json_raw(j, "true", 4);
 	if (v->announce_listen) {
 		json_key(j, "listen");
 		json_string(j, v->announce_listen);
 	}
-	json_u64(j, "received", st.received);
-	json_u64(j, "accepted", st.accepted);
-	json_u64(j, "rejected", st.rejected);
+	json_counters(j, &set, COUNTER_SCOPE_ANNOUNCE);
 	json_open(j, "rejects", '{');
-	announce_listener_foreach_reject(v->announcements, json_counter_cb, j);
+	json_counters(j, &set, COUNTER_SCOPE_ANNOUNCE_REJECT);
 	json_close(j, '}');
 	json_close(j, '}');
 }
@@ -340,7 +321,7 @@ static void status_announcements(struct json *j, const struct control_view *v)
 /* The node agents' listener and each server's health as sarad sees it. */
 static void status_agents(struct json *j, const struct control_view *v, uint64_t now)
 {
-	struct agent_listener_stats st;
+	struct counter_set set;
 	json_open(j, "agents", '{');
 	json_key(j, "enabled");
 	if (!v->agents) {
@@ -353,17 +334,14 @@ static void status_agents(struct json *j, const struct control_view *v, uint64_t
 		json_key(j, "listen");
 		json_string(j, v->agents_listen);
 	}
-	agent_listener_get_stats(v->agents, &st);
-	json_u64(j, "received", st.received);
-	json_u64(j, "heartbeats", st.heartbeats);
-	json_u64(j, "loads", st.loads);
-	json_u64(j, "rejected", st.rejected);
+	agent_listener_get_counters(v->agents, &set);
+	json_counters(j, &set, COUNTER_SCOPE_AGENTS);
 	json_open(j, "rejects", '{');
-	agent_listener_foreach_reject(v->agents, json_counter_cb, j);
+	json_counters(j, &set, COUNTER_SCOPE_AGENT_REJECT);
 	json_close(j, '}');
 	json_open(j, "health", '{');
 	if (v->health)
-		server_health_foreach_counter(v->health, json_counter_cb, j);
+		json_counters(j, server_health_counters(v->health), COUNTER_SCOPE_HEALTH);
 	json_close(j, '}');
 	json_close(j, '}');
 
@@ -401,14 +379,13 @@ static void status_agents(struct json *j, const struct control_view *v, uint64_t
 static void status_conntrack(struct json *j, const struct control_view *v)
 {
 	struct ct_marks_stats st;
+	struct counter_set set = { 0 };
 	if (!v->ct)
 		return;
 	ct_marks_get_stats(v->ct, &st);
+	status_counters_conntrack(&st, &set);
 	json_open(j, "conntrack", '{');
-	json_u64(j, "updates", st.updates);
-	json_u64(j, "missing", st.missing);
-	json_u64(j, "errors", st.errors);
-	json_u64(j, "queries", st.queries);
+	json_counters(j, &set, COUNTER_SCOPE_CONNTRACK);
 	json_close(j, '}');
 }
 
@@ -431,8 +408,8 @@ char *control_status_json(const struct control_view *v)
 	status_agents(&j, v, now);
 	status_conntrack(&j, v);
 	json_open(&j, "daemon", '{');
-	if (v->foreach_daemon_counter)
-		v->foreach_daemon_counter(v->daemon_ctx, json_counter_cb, &j);
+	if (v->visit_daemon_counters)
+		v->visit_daemon_counters(v->daemon_ctx, COUNTERS_REPORTED, json_counter, &j);
 	json_close(&j, '}');
 	json_close(&j, '}');
 	return json_finish(&j);
@@ -636,9 +613,8 @@ static bool parse_limit(const char *text, uint32_t *out)
 	return true;
 }
 
-static char *command_sessions(const struct control_view *v, const struct command_line *cmd)
+static char *command_sessions(const struct control_view *v, const struct control_args *args)
 {
-	static const char usage_text[] = "usage: sessions [--server ID] [--limit N]";
 	char ids[SARA_MAX_SERVERS][SARA_ID_MAX];
 	char err[ERROR_TEXT_MAX];
 	struct session_pick pick = { .server = -1 };
@@ -646,23 +622,14 @@ static char *command_sessions(const struct control_view *v, const struct command
 	struct json j = { .max = SESSIONS_JSON_MAX };
 	uint32_t limit = CONTROL_SESSIONS_LIMIT_DEFAULT, written = 0;
 	uint64_t now = v->now_ms ? v->now_ms() : v->started_ms;
-	const char *filter = NULL, *cut = NULL;
+	const char *filter = args->values[CONTROL_SESSIONS_SERVER], *cut = NULL;
+	const char *limit_text = args->values[CONTROL_SESSIONS_LIMIT];
 	unsigned server_count;
 	char *reply = NULL;
 
-	for (unsigned i = 1; i < cmd->count; i++) {
-		const char *arg = i + 1 < cmd->count ? cmd->words[i + 1] : NULL;
-		if (strcmp(cmd->words[i], "--server") == 0 && arg) {
-			filter = arg;
-		} else if (strcmp(cmd->words[i], "--limit") == 0 && arg) {
-			if (!parse_limit(arg, &limit))
-				return reply_error("sessions: --limit \"%s\": not a number 0-%u", arg,
-						   CONTROL_SESSIONS_LIMIT_MAX);
-		} else {
-			return reply_error("sessions: unexpected \"%s\"; %s", cmd->words[i], usage_text);
-		}
-		i++;
-	}
+	if (limit_text && !parse_limit(limit_text, &limit))
+		return reply_error("sessions: --limit \"%s\": not a number 0-%u", limit_text,
+				   (unsigned)CONTROL_SESSIONS_LIMIT_MAX);
 	if (filter && (pick.server = find_server(v, filter, err, sizeof(err))) < 0)
 		return reply_error("%s", err);
 
@@ -734,7 +701,7 @@ static char *command_sessions(const struct control_view *v, const struct command
 
 /* ---- drain, undrain ---- */
 
-static char *command_drain(const struct control_view *v, const struct command_line *cmd, bool drain)
+static char *command_drain(const struct control_view *v, const char *id, bool drain)
 {
 	const char *name = drain ? "drain" : "undrain";
 	char err[ERROR_TEXT_MAX];
@@ -743,16 +710,14 @@ static char *command_drain(const struct control_view *v, const struct command_li
 	bool drained;
 	int server;
 
-	if (cmd->count != 2)
-		return reply_error("usage: %s ID", name);
 	if (!v->set_drain)
 		return reply_error("%s: not supported by this sarad", name);
-	server = find_server(v, cmd->words[1], err, sizeof(err));
+	server = find_server(v, id, err, sizeof(err));
 	if (server < 0)
 		return reply_error("%s", err);
 	err[0] = '\0';
 	if (v->set_drain(v->daemon_ctx, (unsigned)server, drain, err, sizeof(err)) != 0)
-		return reply_error("%s %s: %s", name, cmd->words[1], err[0] ? err : "failed");
+		return reply_error("%s %s: %s", name, id, err[0] ? err : "failed");
 	drained = v->is_drained ? v->is_drained(v->daemon_ctx, (unsigned)server) : drain;
 	engine_lock(v);
 	engine_server_info(v->engine, (unsigned)server, &info);
@@ -761,43 +726,90 @@ static char *command_drain(const struct control_view *v, const struct command_li
 	json_open(&j, NULL, '{');
 	json_bool(&j, "ok", true);
 	json_key(&j, "server");
-	json_string(&j, cmd->words[1]);
+	json_string(&j, id);
 	json_bool(&j, "drained", drained);
 	json_u64(&j, "sessions", info.sessions);  /* the ones that stay */
 	json_close(&j, '}');
 	return json_finish(&j);
 }
 
+/* {"error": why, "commands": [every command's name]} */
+static char *reply_unknown(const char *why)
+{
+	struct json j = { 0 };
+	unsigned count;
+	const struct control_command *cmds = control_commands(&count);
+	json_open(&j, NULL, '{');
+	json_key(&j, "error");
+	json_string(&j, why);
+	json_open(&j, "commands", '[');
+	for (unsigned i = 0; i < count; i++) {
+		json_sep(&j);
+		json_string(&j, cmds[i].name);
+	}
+	json_close(&j, ']');
+	json_close(&j, '}');
+	return json_finish(&j);
+}
+
+static char *answer_status(const struct control_view *v, const struct control_args *args)
+{
+	(void)args;
+	return control_status_json(v);
+}
+
+static char *answer_ping(const struct control_view *v, const struct control_args *args)
+{
+	(void)v;
+	(void)args;
+	return strdup("{\"pong\": true}\n");
+}
+
+static char *answer_servers(const struct control_view *v, const struct control_args *args)
+{
+	(void)args;
+	return command_servers(v);
+}
+
+static char *answer_drain(const struct control_view *v, const struct control_args *args)
+{
+	return command_drain(v, args->operand, true);
+}
+
+static char *answer_undrain(const struct control_view *v, const struct control_args *args)
+{
+	return command_drain(v, args->operand, false);
+}
+
+/* What answers each command of the table. */
+typedef char *(*answer_fn)(const struct control_view *v, const struct control_args *args);
+static const answer_fn answers[CONTROL_COMMAND_COUNT] = {
+	[CONTROL_STATUS] = answer_status,
+	[CONTROL_SERVERS] = answer_servers,
+	[CONTROL_SESSIONS] = command_sessions,
+	[CONTROL_DRAIN] = answer_drain,
+	[CONTROL_UNDRAIN] = answer_undrain,
+	[CONTROL_PING] = answer_ping,
+};
+
 char *control_handle_command(const struct control_view *view, const char *line, size_t len)
 {
-	struct command_line cmd;
-	const char *name;
-	command_split(line, len, &cmd);
-	name = cmd.count ? cmd.words[0] : "";
-	if (strcmp(name, "status") == 0)
-		return control_status_json(view);
-	if (strcmp(name, "ping") == 0)
-		return strdup("{\"pong\": true}\n");
-	if (strcmp(name, "servers") == 0 || strcmp(name, "sessions") == 0 || strcmp(name, "drain") == 0 ||
-	    strcmp(name, "undrain") == 0) {
-		if (!view->engine)
-			return reply_error("%s: no engine", name);
-		if (cmd.too_many)
-			return reply_error("%s: too many arguments", name);
-		if (strcmp(name, "servers") == 0)
-			return cmd.count == 1 ? command_servers(view) : reply_error("usage: servers");
-		if (strcmp(name, "sessions") == 0)
-			return command_sessions(view, &cmd);
-		return command_drain(view, &cmd, strcmp(name, "drain") == 0);
-	}
-	{
-		struct json j = { 0 };
-		json_open(&j, NULL, '{');
-		json_key(&j, "error");
-		json_string(&j, cmd.count ? "unknown command" : "empty command");
-		json_key(&j, "commands");
-		json_raw(&j, CONTROL_COMMANDS_JSON, strlen(CONTROL_COMMANDS_JSON));
-		json_close(&j, '}');
-		return json_finish(&j);
-	}
+	const struct control_command *cmd;
+	struct command_line words;
+	struct control_args args;
+	char err[ERROR_TEXT_MAX];
+
+	command_split(line, len, &words);
+	if (words.count == 0)
+		return reply_unknown("empty command");
+	cmd = control_command_find(words.words[0]);
+	if (!cmd)
+		return reply_unknown("unknown command");
+	if (cmd->needs_engine && !view->engine)
+		return reply_error("%s: no engine", cmd->name);
+	if (words.too_many)
+		return reply_error("%s: too many arguments", cmd->name);
+	if (!control_command_parse(cmd, words.words + 1, words.count - 1, &args, err, sizeof(err)))
+		return reply_error("%s", err);
+	return answers[cmd->id](view, &args);
 }

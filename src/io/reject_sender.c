@@ -44,29 +44,12 @@
 
 #define TOKEN 1000u /* thousandths */
 
-enum reply_counter {
-	REPLY_COUNTER_SENT_503 = 0,
-	REPLY_COUNTER_SENT_RESET,
-	REPLY_COUNTER_RATE_LIMITED,
-	REPLY_COUNTER_UNBUILDABLE,
-	REPLY_COUNTER_SEND_ERRORS,
-	REPLY_COUNTER_COUNT
-};
-
-static const char *const counter_names[REPLY_COUNTER_COUNT] = {
-	[REPLY_COUNTER_SENT_503] = "reply_sent_503",
-	[REPLY_COUNTER_SENT_RESET] = "reply_sent_reset",
-	[REPLY_COUNTER_RATE_LIMITED] = "reply_rate_limited",
-	[REPLY_COUNTER_UNBUILDABLE] = "reply_unbuildable",
-	[REPLY_COUNTER_SEND_ERRORS] = "reply_send_errors",
-};
-
 struct reject_sender {
 	int raw4;                 /* AF_INET, IPPROTO_RAW (implies IP_HDRINCL) */
 	int raw6;                 /* AF_INET6, IPPROTO_RAW; -1 without IPv6 */
 	pthread_mutex_t lock;     /* guards bucket and counters, never held over I/O */
 	struct reply_bucket bucket;
-	uint64_t counters[REPLY_COUNTER_COUNT];
+	struct counter_set counters; /* COUNTER_SCOPE_REPLY */
 	struct log_limit send_log; /* log_limited() serialises it */
 };
 
@@ -100,10 +83,10 @@ bool reply_bucket_take(struct reply_bucket *bucket, uint64_t now_ms)
 	return true;
 }
 
-static void count(struct reject_sender *rs, enum reply_counter counter)
+static void count(struct reject_sender *rs, enum counter_id counter)
 {
 	pthread_mutex_lock(&rs->lock);
-	rs->counters[counter]++;
+	counter_add(&rs->counters, counter, 1);
 	pthread_mutex_unlock(&rs->lock);
 }
 
@@ -113,7 +96,7 @@ static bool take_token(struct reject_sender *rs, uint64_t now_ms)
 	pthread_mutex_lock(&rs->lock);
 	bool allowed = reply_bucket_take(&rs->bucket, now_ms);
 	if (!allowed)
-		rs->counters[REPLY_COUNTER_RATE_LIMITED]++;
+		counter_add(&rs->counters, COUNTER_REPLY_RATE_LIMITED, 1);
 	pthread_mutex_unlock(&rs->lock);
 	return allowed;
 }
@@ -186,7 +169,7 @@ void reject_sender_close(struct reject_sender *rs)
  * key's source; counts and logs a failure. */
 static int send_reply(struct reject_sender *rs, const struct flow_key *key,
 		      const uint8_t *datagram, size_t len, const char *what,
-		      enum reply_counter sent_counter, uint64_t now_ms)
+		      enum counter_id sent_counter, uint64_t now_ms)
 {
 	struct endpoint client;
 	struct sockaddr_storage ss;
@@ -206,7 +189,7 @@ static int send_reply(struct reject_sender *rs, const struct flow_key *key,
 		error = n < 0 ? errno : EMSGSIZE;
 	}
 
-	count(rs, REPLY_COUNTER_SEND_ERRORS);
+	count(rs, COUNTER_REPLY_SEND_ERRORS);
 	char to[ENDPOINT_STRLEN], reason[128];
 	flow_key_src(key, &client);
 	endpoint_format(&client, to, sizeof(to));
@@ -220,7 +203,7 @@ int reject_sender_sip_503(struct reject_sender *rs, const uint8_t *ip, size_t le
 {
 	struct packet request;
 	if (packet_decode(ip, len, &request) != PACKET_OK || request.key.l4 != L4_UDP) {
-		count(rs, REPLY_COUNTER_UNBUILDABLE);
+		count(rs, COUNTER_REPLY_UNBUILDABLE);
 		return REJECT_SEND_UNBUILDABLE;
 	}
 	/* The token before the build: under a flood the 503 (a full SIP
@@ -238,10 +221,10 @@ int reject_sender_sip_503(struct reject_sender *rs, const uint8_t *ip, size_t le
 						      sizeof(datagram))
 				    : 0;
 	if (total == 0) {
-		count(rs, REPLY_COUNTER_UNBUILDABLE);
+		count(rs, COUNTER_REPLY_UNBUILDABLE);
 		return REJECT_SEND_UNBUILDABLE;
 	}
-	return send_reply(rs, &request.key, datagram, total, "SIP 503", REPLY_COUNTER_SENT_503,
+	return send_reply(rs, &request.key, datagram, total, "SIP 503", COUNTER_REPLY_SENT_503,
 			  now_ms);
 }
 
@@ -254,23 +237,17 @@ int reject_sender_tcp_reset(struct reject_sender *rs, const uint8_t *ip, size_t 
 	if (packet_decode(ip, len, &seg) == PACKET_OK)
 		total = tcp_reset_build(&seg, datagram, sizeof(datagram));
 	if (total == 0) {
-		count(rs, REPLY_COUNTER_UNBUILDABLE);
+		count(rs, COUNTER_REPLY_UNBUILDABLE);
 		return REJECT_SEND_UNBUILDABLE;
 	}
 	if (!take_token(rs, now_ms))
 		return REJECT_SEND_RATE_LIMITED;
-	return send_reply(rs, &seg.key, datagram, total, "TCP RST", REPLY_COUNTER_SENT_RESET, now_ms);
+	return send_reply(rs, &seg.key, datagram, total, "TCP RST", COUNTER_REPLY_SENT_RESET, now_ms);
 }
 
-void reject_sender_foreach_counter(struct reject_sender *rs,
-				   void (*fn)(void *ctx, const char *name, uint64_t value),
-				   void *ctx)
+void reject_sender_get_counters(struct reject_sender *rs, struct counter_set *out)
 {
-	uint64_t snapshot[REPLY_COUNTER_COUNT];
 	pthread_mutex_lock(&rs->lock);
-	memcpy(snapshot, rs->counters, sizeof(snapshot));
+	*out = rs->counters;
 	pthread_mutex_unlock(&rs->lock);
-	/* fn runs unlocked: it may be slow (formatting, a socket write). */
-	for (unsigned i = 0; i < REPLY_COUNTER_COUNT; i++)
-		fn(ctx, counter_names[i], snapshot[i]);
 }

@@ -120,6 +120,14 @@ bool sealed_receiver_open(struct sealed_receiver *r, const struct endpoint *at, 
 	return true;
 }
 
+enum counter_id sealed_reject_counter(int reason)
+{
+	if (reason == SEALED_OVERSIZED)
+		return COUNTER_OVERSIZED;
+	return reason >= 0 && reason < WIRE_VERDICT_COUNT ? wire_verdict_counter((enum wire_verdict)reason)
+							  : COUNTER_NONE;
+}
+
 static void reject(struct sealed_receiver *r, const struct sealed_receiver_handler *h, int reason,
 		   const struct endpoint *from)
 {

@@ -51,11 +51,11 @@ static void print_heartbeat(struct agent_decoder *d, const struct wire_header *h
 	uint64_t now_wall = clock_ms(CLOCK_REALTIME);
 	struct agent_heartbeat hb;
 	unsigned server;
-	const char *reason = agent_heartbeat_decode(body, hdr->body_len, &hb);
-	if (!reason)
+	enum counter_id reason = agent_heartbeat_decode(body, hdr->body_len, &hb);
+	if (reason == COUNTER_NONE)
 		reason = agent_msg_check_sender(d->cfg, hdr->sender, hb.host_id, &server);
-	if (reason) {
-		fprintf(d->out, "rejected %s sender %u\n", reason, hdr->sender);
+	if (reason != COUNTER_NONE) {
+		fprintf(d->out, "rejected %s sender %u\n", counter_name(reason), hdr->sender);
 		return;
 	}
 	fprintf(d->out, "heartbeat sender %u server %s seq %u flag %s timestamp %u age_ms %lld\n", hdr->sender,
@@ -70,11 +70,11 @@ static void print_load(struct agent_decoder *d, const struct wire_header *hdr, c
 	struct server_health_info info;
 	struct agent_load load;
 	unsigned server;
-	const char *reason = agent_load_decode(body, hdr->body_len, &load);
-	if (!reason)
+	enum counter_id reason = agent_load_decode(body, hdr->body_len, &load);
+	if (reason == COUNTER_NONE)
 		reason = agent_msg_check_sender(d->cfg, hdr->sender, load.host_id, &server);
-	if (reason) {
-		fprintf(d->out, "rejected %s sender %u\n", reason, hdr->sender);
+	if (reason != COUNTER_NONE) {
+		fprintf(d->out, "rejected %s sender %u\n", counter_name(reason), hdr->sender);
 		return;
 	}
 	fprintf(d->out, "load sender %u server %s", hdr->sender, d->cfg->servers[server].id);
@@ -96,20 +96,20 @@ void agent_decoder_message(struct agent_decoder *d, const struct sealed_message 
 	else if (msg->hdr.type == WIRE_LOAD)
 		print_load(d, &msg->hdr, msg->body);
 	else
-		fprintf(d->out, "rejected not_an_agent_message type %u sender %u\n", msg->hdr.type, msg->hdr.sender);
+		fprintf(d->out, "rejected %s type %u sender %u\n", counter_name(COUNTER_NOT_AN_AGENT_MESSAGE),
+			msg->hdr.type, msg->hdr.sender);
 }
 
 void agent_decoder_refused(struct agent_decoder *d, int reason, const struct endpoint *from)
 {
 	char where[ENDPOINT_STRLEN];
-	fprintf(d->out, "rejected %s from %s\n",
-		reason == SEALED_OVERSIZED ? "oversized" : wire_verdict_name((enum wire_verdict)reason),
+	fprintf(d->out, "rejected %s from %s\n", counter_name(sealed_reject_counter(reason)),
 		endpoint_format(from, where, sizeof(where)));
 }
 
-static void print_counter(void *ctx, const char *name, uint64_t value)
+static void print_counter(void *ctx, const struct counter_def *def, uint64_t value)
 {
-	fprintf(ctx, "counter health.%s %llu\n", name, (unsigned long long)value);
+	fprintf(ctx, "counter health.%s %llu\n", def->name, (unsigned long long)value);
 }
 
 void agent_decoder_summary(struct agent_decoder *d)
@@ -121,7 +121,8 @@ void agent_decoder_summary(struct agent_decoder *d)
 			server_state_name(info.state), (unsigned long long)info.heartbeats,
 			(unsigned long long)info.lost, (unsigned long long)info.loads);
 	}
-	server_health_foreach_counter(d->health, print_counter, d->out);
+	counters_visit(server_health_counters(d->health), COUNTER_SCOPE_HEALTH, COUNTERS_REPORTED, print_counter,
+		       d->out);
 }
 
 /* ---- the receiver on its event loop ---- */

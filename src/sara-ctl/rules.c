@@ -280,23 +280,15 @@ static void xt_dispatcher(struct builder *b, int family)
 
 /* ---- policy routing (both backends) -------------------------------------- */
 
-static void routes_family(struct builder *b, int family)
+/* Each server's route in its table, and the rule that sends its mark there. */
+static void server_routes(struct builder *b, int family, bool as_comments)
 {
 	struct rules_set *set = b->set;
 	const struct sara_config *cfg = b->cfg;
 	enum rules_operation op = b->opt->operation;
 	const char *ip = ip_binary(family);
-	/* In an nft listing the ip commands are not part of the script: comments. */
-	bool as_comments = op == RULES_PRINT && b->opt->backend == RULES_NFT;
 	enum rules_step must = as_comments ? RULES_COMMENT : RULES_MUST;
-	char vip[NETADDR_STRLEN + 8], addr[NETADDR_STRLEN], vip_text[NETADDR_STRLEN];
-	unsigned same_family = 0;
-
-	if (!has_family(cfg, family, true, false))
-		return;
-	for (unsigned s = 0; s < cfg->server_count; s++)
-		if (cfg->servers[s].address.family == family)
-			same_family++;
+	char vip[NETADDR_STRLEN + 8], addr[NETADDR_STRLEN];
 
 	if (op == RULES_PRINT)
 		add_text(set, RULES_COMMENT, "%s policy routing: mark M -> table T -> server", ip);
@@ -332,9 +324,22 @@ static void routes_family(struct builder *b, int family)
 		else
 			add(set, RULES_MUST, "%s rule add fwmark %" PRIu32 " lookup %" PRIu32, ip, srv->mark, srv->table);
 	}
+}
 
-	if (!cfg->queue.fail_open)
-		return;
+/* With queue.fail_open: each VIP's main-table route over every server of
+ * the family (what sarad does not mark still reaches a server). */
+static void fallback_routes(struct builder *b, int family, bool as_comments)
+{
+	struct rules_set *set = b->set;
+	const struct sara_config *cfg = b->cfg;
+	enum rules_operation op = b->opt->operation;
+	const char *ip = ip_binary(family);
+	char vip[NETADDR_STRLEN + 8], addr[NETADDR_STRLEN], vip_text[NETADDR_STRLEN];
+	unsigned same_family = 0;
+
+	for (unsigned s = 0; s < cfg->server_count; s++)
+		if (cfg->servers[s].address.family == family)
+			same_family++;
 	if (op == RULES_PRINT)
 		add_text(set, RULES_COMMENT, "fail-open fallback: bypassed packets (mark 0) spread over the servers");
 	for (unsigned v = 0; v < cfg->vip_count; v++) {
@@ -371,6 +376,17 @@ static void routes_family(struct builder *b, int family)
 		else
 			add(set, RULES_MUST, "%s", line);
 	}
+}
+
+static void routes_family(struct builder *b, int family)
+{
+	/* In an nft listing the ip commands are not part of the script: comments. */
+	bool as_comments = b->opt->operation == RULES_PRINT && b->opt->backend == RULES_NFT;
+	if (!has_family(b->cfg, family, true, false))
+		return;
+	server_routes(b, family, as_comments);
+	if (b->cfg->queue.fail_open)
+		fallback_routes(b, family, as_comments);
 }
 
 /* ---- iptables: the gateway's chain SARA-GW ------------------------------- */

@@ -44,3 +44,12 @@ size_t announcer_packet(struct announcer *a, const uint8_t *ip, size_t len, uint
 		announce(a, &anns[i]);
 	return n;
 }
+
+void announcer_get_counters(const struct announcer *a, struct counter_set *out)
+{
+	out->values[COUNTER_GW_PACKETS] = a->stats.packets;
+	out->values[COUNTER_GW_ANNOUNCEMENTS] = a->stats.announcements;
+	out->values[COUNTER_GW_SENT] = a->stats.sent;
+	out->values[COUNTER_GW_SEND_ERRORS] = a->stats.send_errors;
+	out->values[COUNTER_GW_ENCODE_ERRORS] = a->stats.encode_errors;
+}

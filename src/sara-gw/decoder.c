@@ -33,7 +33,7 @@ static void print_flags(FILE *out, const struct signal_facts *f)
 }
 
 void gw_decoder_print_announcement(FILE *out, const struct wire_header *hdr, const struct announcement *ann,
-				   const char *cluster_reason, uint64_t now_ms)
+				   enum counter_id cluster_reason, uint64_t now_ms)
 {
 	const struct signal_facts *f = &ann->facts;
 	struct endpoint src, dst;
@@ -55,22 +55,22 @@ void gw_decoder_print_announcement(FILE *out, const struct wire_header *hdr, con
 			st->multicast ? " multicast" : "", st->addr.family ? netaddr_format(&st->addr, a, sizeof(a)) : "peer",
 			st->rtp_port, st->rtcp_port, st->peer_rtp_port, st->peer_rtcp_port);
 	}
-	fprintf(out, " cluster %s\n", cluster_reason ? cluster_reason : "ok");
+	fprintf(out, " cluster %s\n", cluster_reason != COUNTER_NONE ? counter_name(cluster_reason) : "ok");
 }
 
 void gw_decoder_message(FILE *out, const struct sara_config *cfg, const struct sealed_message *msg)
 {
 	const struct wire_header *hdr = &msg->hdr;
 	struct announcement ann;
-	const char *reason;
+	enum counter_id reason;
 	if (hdr->type != WIRE_ANNOUNCE) {
 		fprintf(out, "message type %u sender %u seq %llu len %u\n", hdr->type, hdr->sender,
 			(unsigned long long)hdr->seq, hdr->body_len);
 		return;
 	}
 	reason = announce_decode(msg->body, hdr->body_len, &ann);
-	if (reason) {
-		fprintf(out, "rejected %s sender %u seq %llu\n", reason, hdr->sender, (unsigned long long)hdr->seq);
+	if (reason != COUNTER_NONE) {
+		fprintf(out, "rejected %s sender %u seq %llu\n", counter_name(reason), hdr->sender, (unsigned long long)hdr->seq);
 		return;
 	}
 	gw_decoder_print_announcement(out, hdr, &ann, announce_check_cluster(cfg, &ann), clock_ms(CLOCK_REALTIME));
@@ -96,8 +96,7 @@ static void on_refuse(void *ctx, int reason, const struct endpoint *from)
 {
 	char where[ENDPOINT_STRLEN];
 	(void)ctx;
-	printf("rejected %s from %s\n",
-	       reason == SEALED_OVERSIZED ? "oversized" : wire_verdict_name((enum wire_verdict)reason),
+	printf("rejected %s from %s\n", counter_name(sealed_reject_counter(reason)),
 	       endpoint_format(from, where, sizeof(where)));
 }
 

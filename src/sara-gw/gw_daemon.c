@@ -55,26 +55,26 @@ static void on_queue(void *ctx, int fd, uint32_t events)
 	}
 }
 
-static void log_counter(void *ctx, const char *name, uint64_t value)
+/* "counter PREFIXname value"; ctx is the prefix. */
+static void log_counter(void *ctx, const struct counter_def *def, uint64_t value)
 {
-	log_msg(LOG_INFO, "counter %s%s %llu", (const char *)ctx, name, (unsigned long long)value);
+	log_msg(LOG_INFO, "counter %s%s %llu", (const char *)ctx, def->name, (unsigned long long)value);
 }
 
 static void log_counters(const struct gw *g)
 {
-	const struct announcer_stats *st = &g->announcer.stats;
+	struct counter_set set = { 0 };
 	struct nfqueue_stats qs;
-	log_counter("", "packets", st->packets);
-	log_counter("", "announcements", st->announcements);
-	log_counter("", "sent", st->sent);
-	log_counter("", "send_errors", st->send_errors);
-	log_counter("", "encode_errors", st->encode_errors);
-	log_counter("", "verdict_errors", g->verdict_errors);
+	announcer_get_counters(&g->announcer, &set);
+	set.values[COUNTER_GW_VERDICT_ERRORS] = g->verdict_errors;
 	nfqueue_get_stats(g->queue, &qs);
-	log_counter("", "queue.received", qs.received);
-	log_counter("", "queue.enobufs", qs.enobufs);
-	log_counter("", "queue.verdict_errors", qs.verdict_errors);
-	gateway_foreach_counter(g->announcer.gateway, log_counter, "gateway.");
+	set.values[COUNTER_GW_QUEUE_RECEIVED] = qs.received;
+	set.values[COUNTER_GW_QUEUE_ENOBUFS] = qs.enobufs;
+	set.values[COUNTER_GW_QUEUE_VERDICT_ERRORS] = qs.verdict_errors;
+	counters_visit(&set, COUNTER_SCOPE_GW_DAEMON, COUNTERS_ALL, log_counter, "");
+	counters_visit(&set, COUNTER_SCOPE_GW_QUEUE, COUNTERS_ALL, log_counter, "queue.");
+	counters_visit(gateway_counters(g->announcer.gateway), COUNTER_SCOPE_GATEWAY, COUNTERS_REPORTED, log_counter,
+		       "gateway.");
 }
 
 static void on_signal(void *ctx, int signo)

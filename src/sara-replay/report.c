@@ -97,9 +97,9 @@ static void sessions_text(const struct replay *r, FILE *out)
 	}
 }
 
-static void counter_text(void *ctx, const char *name, uint64_t value)
+static void counter_text(void *ctx, const struct counter_def *def, uint64_t value)
 {
-	fprintf((FILE *)ctx, " %s=%llu", name, (unsigned long long)value);
+	fprintf((FILE *)ctx, " %s=%llu", def->name, (unsigned long long)value);
 }
 
 static void totals_text(const struct replay *r, const struct replay_summary *sum, bool verbose, FILE *out)
@@ -125,9 +125,9 @@ static void totals_text(const struct replay *r, const struct replay_summary *sum
 	fprintf(out, "packets inbound %llu outbound %llu other %llu; announcements %llu\ncounters:",
 		(unsigned long long)r->inbound, (unsigned long long)r->outbound, (unsigned long long)r->other,
 		(unsigned long long)r->announcements);
-	engine_foreach_counter(r->engine, counter_text, out);
+	counters_visit(engine_counters(r->engine), COUNTER_SCOPE_ENGINE, COUNTERS_REPORTED, counter_text, out);
 	fputs("\ngateway counters:", out);
-	gateway_foreach_counter(r->gateway, counter_text, out);
+	counters_visit(gateway_counters(r->gateway), COUNTER_SCOPE_GATEWAY, COUNTERS_REPORTED, counter_text, out);
 	fputc('\n', out);
 }
 
@@ -245,10 +245,10 @@ struct counter_list {
 	bool first;
 };
 
-static void counter_json(void *ctx, const char *name, uint64_t value)
+static void counter_json(void *ctx, const struct counter_def *def, uint64_t value)
 {
 	struct counter_list *list = ctx;
-	fprintf(list->out, "%s\"%s\": %llu", list->first ? "" : ", ", name, (unsigned long long)value);
+	fprintf(list->out, "%s\"%s\": %llu", list->first ? "" : ", ", def->name, (unsigned long long)value);
 	list->first = false;
 }
 
@@ -260,10 +260,10 @@ static void totals_json(const struct replay *r, FILE *out)
 		(unsigned long long)r->inbound, (unsigned long long)r->outbound, (unsigned long long)r->other,
 		(unsigned long long)r->announcements);
 	fputs("\"engine\": {", out);
-	engine_foreach_counter(r->engine, counter_json, &list);
+	counters_visit(engine_counters(r->engine), COUNTER_SCOPE_ENGINE, COUNTERS_REPORTED, counter_json, &list);
 	fputs("}, \"gateway\": {", out);
 	list.first = true;
-	gateway_foreach_counter(r->gateway, counter_json, &list);
+	counters_visit(gateway_counters(r->gateway), COUNTER_SCOPE_GATEWAY, COUNTERS_REPORTED, counter_json, &list);
 	fputs("}}}\n", out);
 }
 

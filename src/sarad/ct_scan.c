@@ -40,12 +40,12 @@ static void scan_once(struct ct_scan *s)
 		entries = ct_marks_dump(s->ct, scan_entry, &target);
 	if (entries >= 0 && !live_set_full(target.set)) {
 		dispatcher_set_live(d, target.set, start);
-		daemon_count(d->counters, "conntrack_scans", 1);
-		daemon_count(d->counters, "conntrack_scan_ms", d->now_ms() - start);
+		daemon_count(d->counters, COUNTER_CONNTRACK_SCANS, 1);
+		daemon_count(d->counters, COUNTER_CONNTRACK_SCAN_MS, d->now_ms() - start);
 		return;
 	}
 	live_set_destroy(target.set);
-	daemon_count(d->counters, "conntrack_scan_failures", 1);
+	daemon_count(d->counters, COUNTER_CONNTRACK_SCAN_FAILURES, 1);
 	log_limited(&d->logs->ct_scan, start, LOG_WARNING,
 		    "conntrack scan failed (%s): idle media flows are asked about one by one",
 		    entries < 0 ? strerror((int)-entries) : "more marked connections than limits.flows");

@@ -37,12 +37,11 @@ static void fail_and_stop(void *ctx, const char *what)
 
 /* ---- what the control socket asks ---- */
 
-static void foreach_daemon_counter(void *ctx, void (*fn)(void *fn_ctx, const char *name, uint64_t value),
-				   void *fn_ctx)
+static void visit_daemon_counters(void *ctx, enum counters_filter filter, counter_visit_fn fn, void *fn_ctx)
 {
 	struct daemon *d = ctx;
-	daemon_counters_foreach(&d->counters, fn, fn_ctx);
-	refusal_replies_foreach_counter(&d->replies, fn, fn_ctx);
+	daemon_counters_visit(&d->counters, filter, fn, fn_ctx);
+	refusal_replies_visit_counters(&d->replies, filter, fn, fn_ctx);
 }
 
 static int control_set_drain(void *ctx, unsigned server, bool drain, char *err, size_t err_size)
@@ -245,7 +244,7 @@ static int start_control(struct daemon *d, char *err, size_t err_size)
 	v->agents_listen = d->agents ? d->agents_listen : NULL;
 	v->health = health_feed_health(d->dispatcher.health);
 	v->ct = d->ct;
-	v->foreach_daemon_counter = foreach_daemon_counter;
+	v->visit_daemon_counters = visit_daemon_counters;
 	v->daemon_ctx = d;
 	v->set_drain = control_set_drain;
 	v->is_drained = control_is_drained;

@@ -24,10 +24,10 @@ static void queue_mark_update(struct dispatcher *d, const struct flow_key *key, 
 	/* The ring is full (a mass expiry or a failover): write inline rather
 	 * than leave a stale mark that would keep the flow away from the engine
 	 * or on a dead server. */
-	daemon_count(d->counters, "connmark_write_inline", 1);
+	daemon_count(d->counters, COUNTER_CONNMARK_WRITE_INLINE, 1);
 	rc = ct_marks_set(d->ct, key, mark);
 	if (rc < 0 && rc != -ENOENT)
-		daemon_count(d->counters, "connmark_write_errors", 1);
+		daemon_count(d->counters, COUNTER_CONNMARK_WRITE_ERRORS, 1);
 }
 
 static void hook_flow_removed(void *ctx, const struct flow_key *key, int server)
@@ -60,12 +60,12 @@ static bool hook_flow_active(void *ctx, const struct flow_key *key, int server)
 	 * alive then; one that ended since is kept one timeout longer. */
 	if (d->live && d->now_ms() - d->live_built_ms <
 			       (uint64_t)engine_config(d->engine)->timeouts.media_s * 1000u) {
-		daemon_count(d->counters, "conntrack_scan_answers", 1);
+		daemon_count(d->counters, COUNTER_CONNTRACK_SCAN_ANSWERS, 1);
 		return live_set_contains(d->live, key);
 	}
 	rc = ct_marks_exists(d->ct, key, NULL);
 	if (rc < 0) {
-		daemon_count(d->counters, "conntrack_query_errors", 1);
+		daemon_count(d->counters, COUNTER_CONNTRACK_QUERY_ERRORS, 1);
 		return true;
 	}
 	return rc == 1;
@@ -173,10 +173,10 @@ static void write_marks(struct dispatcher *d)
 		const struct mark_update *u = &d->mark_batch[i];
 		int rc = ct_marks_set(d->ct, &u->key, u->mark);
 		if (rc == 0) {
-			daemon_count(d->counters, u->mark ? "connmarks_moved" : "connmarks_cleared", 1);
+			daemon_count(d->counters, u->mark ? COUNTER_CONNMARKS_MOVED : COUNTER_CONNMARKS_CLEARED, 1);
 		} else if (rc != -ENOENT) {
 			char flow[FLOW_TEXT_MAX];
-			daemon_count(d->counters, "connmark_write_errors", 1);
+			daemon_count(d->counters, COUNTER_CONNMARK_WRITE_ERRORS, 1);
 			flow_text(&u->key, flow, sizeof(flow));
 			log_limited(&d->logs->ct_error, d->now_ms(), LOG_ERR, "writing connmark %u of %s: %s", u->mark,
 				    flow, strerror(-rc));
@@ -247,7 +247,7 @@ int dispatcher_set_drain(struct dispatcher *d, unsigned server, bool drain, char
 	pthread_mutex_lock(&d->engine_lock);
 	engine_set_server_available(d->engine, server, available);
 	pthread_mutex_unlock(&d->engine_lock);
-	daemon_count(d->counters, drain ? "operator_drains" : "operator_undrains", 1);
+	daemon_count(d->counters, drain ? COUNTER_OPERATOR_DRAINS : COUNTER_OPERATOR_UNDRAINS, 1);
 	log_msg(LOG_NOTICE, "server %s %s by the operator%s", d->cfg->servers[server].id,
 		drain ? "drained" : "undrained",
 		drain ? ": no new sessions, its sessions stay" : available ? ": available again" : ", but unhealthy");

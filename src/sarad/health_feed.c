@@ -17,7 +17,7 @@ static void server_failed(struct dispatcher *d, const struct server_event *ev, c
 	pthread_mutex_lock(&d->engine_lock);
 	moved = engine_server_failed(d->engine, ev->server);
 	pthread_mutex_unlock(&d->engine_lock);
-	daemon_count(d->counters, "server_failed_events", 1);
+	daemon_count(d->counters, COUNTER_SERVER_FAILED_EVENTS, 1);
 	log_msg(LOG_WARNING, "server %s failed (%s): no new sessions; %u sessions re-pinned to the others", id,
 		server_cause_name(ev->cause), moved);
 }
@@ -27,14 +27,14 @@ static void server_draining(struct dispatcher *d, const struct server_event *ev,
 	pthread_mutex_lock(&d->engine_lock);
 	engine_set_server_available(d->engine, ev->server, false);
 	pthread_mutex_unlock(&d->engine_lock);
-	daemon_count(d->counters, "server_draining_events", 1);
+	daemon_count(d->counters, COUNTER_SERVER_DRAINING_EVENTS, 1);
 	log_msg(LOG_NOTICE, "server %s draining: no new sessions, planned failure in %lld ms", id,
 		(long long)(ev->planned_ms > now ? ev->planned_ms - now : 0));
 }
 
 static void server_recovered(struct dispatcher *d, const struct server_event *ev, const char *id)
 {
-	daemon_count(d->counters, "server_recovered_events", 1);
+	daemon_count(d->counters, COUNTER_SERVER_RECOVERED_EVENTS, 1);
 	if (dispatcher_is_drained(d, ev->server)) {
 		log_msg(LOG_NOTICE, "server %s recovered, but drained by the operator: no new sessions", id);
 		return;

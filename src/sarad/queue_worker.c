@@ -89,7 +89,7 @@ static void on_packet(void *ctx, const struct nfqueue_packet *pkt)
 	}
 	if (pkt->len == 0) {
 		/* Nothing to inspect (should not happen in copy-packet mode). */
-		daemon_count(w->shared->counters, "empty_packets", 1);
+		daemon_count(w->shared->counters, COUNTER_EMPTY_PACKETS, 1);
 		nfqueue_verdict(w->queue, pkt->id, true, 0, false);
 		return;
 	}

@@ -33,12 +33,15 @@ void refusal_replies_send(struct refusal_replies *r, const struct engine_input *
 		reject_sender_tcp_reset(sender, in->ip, in->len, now_ms);
 }
 
-void refusal_replies_foreach_counter(struct refusal_replies *r,
-				     void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx)
+void refusal_replies_visit_counters(struct refusal_replies *r, enum counters_filter filter, counter_visit_fn fn,
+				    void *ctx)
 {
 	struct reject_sender *sender = __atomic_load_n(&r->sender, __ATOMIC_ACQUIRE);
-	if (sender)
-		reject_sender_foreach_counter(sender, fn, ctx);
+	struct counter_set set;
+	if (!sender)
+		return;
+	reject_sender_get_counters(sender, &set);
+	counters_visit(&set, COUNTER_SCOPE_REPLY, filter, fn, ctx);
 }
 
 void refusal_replies_close(struct refusal_replies *r)

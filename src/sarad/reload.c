@@ -20,7 +20,7 @@ bool reload_config(struct dispatcher *d, struct refusal_replies *replies)
 	if (!dispatcher_reconfigure(d, next, err, sizeof(err)))
 		goto refused;
 	refusal_replies_configure(replies, next);
-	daemon_count(d->counters, "config_reloads", 1);
+	daemon_count(d->counters, COUNTER_CONFIG_RELOADS, 1);
 	log_msg(LOG_NOTICE,
 		"SIGHUP: %s reloaded: selection %s; admission %s (T1 %.2f T2 %.2f T3 %.2f C %.2f); "
 		"timeouts signalling %us media %us linger %us",
@@ -32,7 +32,7 @@ bool reload_config(struct dispatcher *d, struct refusal_replies *replies)
 	return true;
 
 refused:
-	daemon_count(d->counters, "config_reloads_refused", 1);
+	daemon_count(d->counters, COUNTER_CONFIG_RELOADS_REFUSED, 1);
 	log_msg(LOG_ERR, "SIGHUP: %s; keeping the running configuration", err);
 	free(next);
 	return false;

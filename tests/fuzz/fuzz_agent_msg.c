@@ -44,14 +44,14 @@ static void check_bodies(const uint8_t *data, size_t size)
 	uint8_t again[32];
 	static const struct agent_heartbeat zero_hb;
 	static const struct agent_load zero_load;
-	if (agent_heartbeat_decode(data, size, &hb)) {
+	if (agent_heartbeat_decode(data, size, &hb) != COUNTER_NONE) {
 		if (memcmp(&hb, &zero_hb, sizeof(hb)) != 0)
 			abort();
 	} else if (hb.flag >= AGENT_FLAG_COUNT || hb.host_id == 0 ||
 		   agent_heartbeat_encode(&hb, again, sizeof(again)) != size || memcmp(again, data, size) != 0) {
 		abort();
 	}
-	if (agent_load_decode(data, size, &load)) {
+	if (agent_load_decode(data, size, &load) != COUNTER_NONE) {
 		if (memcmp(&load, &zero_load, sizeof(load)) != 0)
 			abort();
 	} else {
@@ -155,11 +155,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct agent_heartbeat hb;
 		struct agent_load load;
 		check_bodies(body, hdr.body_len);
-		if (hdr.type == WIRE_HEARTBEAT && !agent_heartbeat_decode(body, hdr.body_len, &hb) &&
-		    !agent_msg_check_sender(&cfg, hdr.sender, hb.host_id, &server) && server >= cfg.server_count)
+		if (hdr.type == WIRE_HEARTBEAT && agent_heartbeat_decode(body, hdr.body_len, &hb) == COUNTER_NONE &&
+		    agent_msg_check_sender(&cfg, hdr.sender, hb.host_id, &server) == COUNTER_NONE &&
+		    server >= cfg.server_count)
 			abort();
-		if (hdr.type == WIRE_LOAD && !agent_load_decode(body, hdr.body_len, &load) &&
-		    !agent_msg_check_sender(&cfg, hdr.sender, load.host_id, &server) && server >= cfg.server_count)
+		if (hdr.type == WIRE_LOAD && agent_load_decode(body, hdr.body_len, &load) == COUNTER_NONE &&
+		    agent_msg_check_sender(&cfg, hdr.sender, load.host_id, &server) == COUNTER_NONE &&
+		    server >= cfg.server_count)
 			abort();
 	}
 	run_script(data, size);

@@ -40,8 +40,8 @@ static void check_decode(const uint8_t *data, size_t size)
 {
 	struct announcement ann;
 	uint8_t again[WIRE_MAX_BODY];
-	const char *reason = announce_decode(data, size, &ann);
-	if (reason) {
+	enum counter_id reason = announce_decode(data, size, &ann);
+	if (reason != COUNTER_NONE) {
 		static const struct announcement zero;
 		if (memcmp(&ann, &zero, sizeof(ann)) != 0)
 			abort();
@@ -72,7 +72,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The input as a received datagram; fresh replay state per input. */
 	memset(&replay, 0, sizeof(replay));
 	verdict = wire_open(&key, &replay, data, size, FUZZ_NOW_MS, FUZZ_SKEW_MS, &hdr, &body);
-	if ((unsigned)verdict >= WIRE_VERDICT_COUNT || !wire_verdict_name(verdict))
+	if ((unsigned)verdict >= WIRE_VERDICT_COUNT ||
+	    (verdict == WIRE_OK) != (wire_verdict_counter(verdict) == COUNTER_NONE))
 		abort();
 	if (verdict == WIRE_OK) {
 		if (body != data + WIRE_HEADER_SIZE ||

@@ -397,16 +397,16 @@ struct seen {
 	bool names_ok;
 };
 
-static void collect(void *ctx, const char *name, uint64_t value)
+static void collect(void *ctx, const struct counter_def *def, uint64_t value)
 {
 	struct seen *seen = ctx;
 	seen->calls++;
 	seen->sum += value;
-	if (!name || strncmp(name, "admission_", 10) != 0)
+	if (strncmp(def->name, "admission_", 10) != 0)
 		seen->names_ok = false;
-	if (name && strcmp(name, "admission_refused_new_shed") == 0)
+	if (strcmp(def->name, "admission_refused_new_shed") == 0)
 		seen->refused_new_shed = value;
-	if (name && strcmp(name, "admission_load_clamped") == 0)
+	if (strcmp(def->name, "admission_load_clamped") == 0)
 		seen->load_clamped = value;
 }
 
@@ -549,10 +549,11 @@ static void test_lead_off_follows_x(void **state)
 	assert_true(highest > 0.8);
 }
 
-static void test_foreach_counter(void **state)
+static void test_counters(void **state)
 {
 	(void)state;
 	struct admission adm;
+	struct counter_set set = { 0 };
 	struct seen seen = { .names_ok = true };
 
 	make_admission(&adm, true, 1.0);
@@ -560,7 +561,8 @@ static void test_foreach_counter(void **state)
 	admission_report_dispatcher_load(&adm, 0.7);
 	unsigned refused = refusals(&adm, ADMIT_NEW_SESSION, 100);
 	(void)refusals(&adm, ADMIT_ESTABLISHED, 10);
-	admission_foreach_counter(&adm, collect, &seen);
+	admission_get_counters(&adm, &set);
+	counters_visit(&set, COUNTER_SCOPE_ADMISSION, COUNTERS_ALL, collect, &seen);
 	assert_true(seen.names_ok);
 	assert_int_equal(seen.calls,
 			 ADMISSION_VERDICT_COUNT * ADMIT_KIND_COUNT * ADMISSION_ZONE_COUNT + ADMISSION_EV_COUNT);
@@ -590,7 +592,7 @@ int main(void)
 		cmocka_unit_test(test_lead_predicts_admitted_load),
 		cmocka_unit_test(test_lead_off_follows_x),
 		cmocka_unit_test(test_lead_switched_off_by_reload),
-		cmocka_unit_test(test_foreach_counter),
+		cmocka_unit_test(test_counters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

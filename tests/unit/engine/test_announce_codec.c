@@ -110,7 +110,7 @@ static void assert_round_trip(const struct announcement *ann)
 	size_t len = announce_encode(ann, buf, sizeof(buf));
 	assert_true(len > 0);
 	memset(&got, 0xa5, sizeof(got));
-	assert_null(announce_decode(buf, len, &got));
+	assert_int_equal(announce_decode(buf, len, &got), COUNTER_NONE);
 	/* Whole-struct equality: the decoder leaves no byte undefined. */
 	assert_memory_equal(&got, ann, sizeof(got));
 }
@@ -124,7 +124,7 @@ static void test_round_trip_every_field(void **state)
 	everything(&ann);
 	assert_round_trip(&ann);
 	len = announce_encode(&ann, buf, sizeof(buf));
-	assert_null(announce_decode(buf, len, &got));
+	assert_int_equal(announce_decode(buf, len, &got), COUNTER_NONE);
 	assert_int_equal(got.conn.family, NETADDR_IPV6);
 	assert_int_equal(got.conn.l4, L4_TCP);
 	assert_int_equal(got.conn.sport, 40123);
@@ -203,13 +203,13 @@ static void test_truncated_at_every_length(void **state)
 		uint8_t *copy = malloc(cut ? cut : 1);
 		assert_non_null(copy);
 		memcpy(copy, buf, cut);
-		assert_string_equal(announce_decode(copy, cut, &got), "announce_truncated");
+		assert_string_equal(counter_name(announce_decode(copy, cut, &got)), "announce_truncated");
 		assert_true(all_zero(&got, sizeof(got)));
 		free(copy);
 	}
 	buf[len] = 0;
-	assert_string_equal(announce_decode(buf, len + 1, &got), "announce_trailing_bytes");
-	assert_null(announce_decode(buf, len, &got));
+	assert_string_equal(counter_name(announce_decode(buf, len + 1, &got)), "announce_trailing_bytes");
+	assert_int_equal(announce_decode(buf, len, &got), COUNTER_NONE);
 }
 
 /* Encodes sip_ok, patches one byte, expects reason. */
@@ -223,12 +223,12 @@ static void expect_patched(size_t offset, uint8_t value, const char *reason)
 	assert_true(offset < len);
 	buf[offset] = value;
 	if (reason) {
-		const char *r = announce_decode(buf, len, &got);
-		assert_non_null(r);
-		assert_string_equal(r, reason);
+		enum counter_id r = announce_decode(buf, len, &got);
+		assert_int_not_equal(r, COUNTER_NONE);
+		assert_string_equal(counter_name(r), reason);
 		assert_true(all_zero(&got, sizeof(got)));
 	} else {
-		assert_null(announce_decode(buf, len, &got));
+		assert_int_equal(announce_decode(buf, len, &got), COUNTER_NONE);
 	}
 }
 
@@ -276,7 +276,7 @@ static void test_enabled_stream_needs_port(void **state)
 	ann.facts.streams[0].rtp_port = 0;
 	len = announce_encode(&ann, buf, sizeof(buf));
 	assert_true(len > 0);
-	assert_string_equal(announce_decode(buf, len, &got), "announce_bad_stream");
+	assert_string_equal(counter_name(announce_decode(buf, len, &got)), "announce_bad_stream");
 	ann.facts.streams[0].enabled = false;
 	assert_round_trip(&ann);
 }
@@ -292,11 +292,11 @@ static void test_flipped_bit_anywhere(void **state)
 	len = announce_encode(&ann, buf, sizeof(buf));
 	for (size_t byte = 0; byte < len; byte++) {
 		for (int bit = 0; bit < 8; bit++) {
-			const char *r;
+			enum counter_id r;
 			buf[byte] ^= (uint8_t)(1u << bit);
 			r = announce_decode(buf, len, &got);
 			buf[byte] ^= (uint8_t)(1u << bit);
-			if (r) {
+			if (r != COUNTER_NONE) {
 				refused++;
 				assert_true(all_zero(&got, sizeof(got)));
 			} else {
@@ -338,9 +338,9 @@ static void expect_stream_addr(const struct sara_config *cfg, const char *stream
 	ann.facts.streams[0].addr = addr(stream);
 	ann.facts.streams[0].enabled = enabled;
 	if (reason)
-		assert_string_equal(announce_check_cluster(cfg, &ann), reason);
+		assert_string_equal(counter_name(announce_check_cluster(cfg, &ann)), reason);
 	else
-		assert_null(announce_check_cluster(cfg, &ann));
+		assert_int_equal(announce_check_cluster(cfg, &ann), COUNTER_NONE);
 }
 
 static void test_check_cluster(void **state)
@@ -350,28 +350,28 @@ static void test_check_cluster(void **state)
 	(void)state;
 	cluster(&cfg);
 	sip_ok(&ann);
-	assert_null(announce_check_cluster(&cfg, &ann));
+	assert_int_equal(announce_check_cluster(&cfg, &ann), COUNTER_NONE);
 
 	set_conn(&ann, L4_UDP, "198.18.0.10", 5060, "198.18.2.11", 5060);
-	assert_string_equal(announce_check_cluster(&cfg, &ann), "announce_not_vip");
+	assert_string_equal(counter_name(announce_check_cluster(&cfg, &ann)), "announce_not_vip");
 	set_conn(&ann, L4_UDP, "198.18.0.10", 5060, "198.18.77.20", 5061);
-	assert_string_equal(announce_check_cluster(&cfg, &ann), "announce_not_signalling_port");
+	assert_string_equal(counter_name(announce_check_cluster(&cfg, &ann)), "announce_not_signalling_port");
 	set_conn(&ann, L4_UDP, "198.18.0.10", 5060, "198.18.77.20", 8554);
-	assert_string_equal(announce_check_cluster(&cfg, &ann), "announce_not_signalling_port");
+	assert_string_equal(counter_name(announce_check_cluster(&cfg, &ann)), "announce_not_signalling_port");
 	set_conn(&ann, L4_TCP, "198.18.0.10", 40000, "198.18.77.20", 5060);
-	assert_null(announce_check_cluster(&cfg, &ann));
+	assert_int_equal(announce_check_cluster(&cfg, &ann), COUNTER_NONE);
 
 	everything(&ann);  /* RTSP over TCP to [fd00:77::20]:8554 */
 	ann.facts.streams[3].enabled = false;  /* the multicast one */
-	assert_null(announce_check_cluster(&cfg, &ann));
+	assert_int_equal(announce_check_cluster(&cfg, &ann), COUNTER_NONE);
 	ann.conn.l4 = L4_UDP;
-	assert_string_equal(announce_check_cluster(&cfg, &ann), "announce_wrong_transport");
+	assert_string_equal(counter_name(announce_check_cluster(&cfg, &ann)), "announce_wrong_transport");
 	ann.conn.l4 = L4_TCP;
 	ann.conn.dport = 5060;
-	assert_string_equal(announce_check_cluster(&cfg, &ann), "announce_not_signalling_port");
+	assert_string_equal(counter_name(announce_check_cluster(&cfg, &ann)), "announce_not_signalling_port");
 	ann.conn.dport = 8554;
 	ann.facts.proto = PROTO_NONE;
-	assert_string_equal(announce_check_cluster(&cfg, &ann), "announce_bad_proto");
+	assert_string_equal(counter_name(announce_check_cluster(&cfg, &ann)), "announce_bad_proto");
 
 	expect_stream_addr(&cfg, "0.0.0.0", true, "announce_bad_stream_addr");
 	expect_stream_addr(&cfg, "127.0.0.1", true, "announce_bad_stream_addr");
@@ -388,7 +388,7 @@ static void test_check_cluster(void **state)
 	/* Family 0: "the signalling peer's address". */
 	sip_ok(&ann);
 	memset(&ann.facts.streams[0].addr, 0, sizeof(ann.facts.streams[0].addr));
-	assert_null(announce_check_cluster(&cfg, &ann));
+	assert_int_equal(announce_check_cluster(&cfg, &ann), COUNTER_NONE);
 }
 
 /* ---- end to end: what sara-gw sends is what sarad reads ---- */
@@ -475,9 +475,9 @@ static void test_gateway_seal_open_decode(void **state)
 	len = wire_seal(&key, &hdr, body, msg, sizeof(msg));
 	assert_true(len > 0);
 	assert_int_equal(wire_open(&key, replay, msg, len, hdr.time_ms, 5000, &got_hdr, &got_body), WIRE_OK);
-	assert_null(announce_decode(got_body, got_hdr.body_len, &got));
+	assert_int_equal(announce_decode(got_body, got_hdr.body_len, &got), COUNTER_NONE);
 	assert_same_announcement(&got, &out[0]);
-	assert_null(announce_check_cluster(&cfg, &got));
+	assert_int_equal(announce_check_cluster(&cfg, &got), COUNTER_NONE);
 	assert_int_equal(got.conn.dport, 5060);
 	assert_int_equal(got.facts.status, 200);
 	assert_string_equal(got.facts.key, "e2e-1@198.18.0.10");

@@ -16,7 +16,6 @@
 #include "engine/engine.h"
 #include "engine/gateway.h"
 #include "dpi/packet.h"
-#include "counter_query.h"
 #include "packet_builder.h"
 
 #define VIP4 "198.18.10.1"
@@ -235,11 +234,9 @@ static void media_packet(struct harness *h, const char *src, uint16_t sport, con
 
 /* ---- counters and sessions ---- */
 
-static uint64_t engine_counter(const struct harness *h, const char *name)
+static uint64_t engine_counter(const struct harness *h, enum counter_id id)
 {
-	struct counter_query q = { name, 0 };
-	engine_foreach_counter(h->engine, counter_query_visit, &q);
-	return q.value;
+	return counter_get(engine_counters(h->engine), id);
 }
 
 static struct session_info session_of(const struct harness *h, uint64_t serial)
@@ -452,7 +449,7 @@ static void test_invite_answer_media_follows(void **state)
 
 	answer_call(h, CLIENT4, VIP4, "call-1@client.example", 1, 20000, "");
 	assert_true(session_of(h, session).confirmed);
-	assert_int_equal(engine_counter(h, "announcements"), 1);
+	assert_int_equal(engine_counter(h, COUNTER_ANNOUNCEMENTS), 1);
 
 	/* RTP and RTCP (port + 1) of both sides: secondary, same server. */
 	media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
@@ -714,7 +711,7 @@ static void test_hold_and_disabled_streams(void **state)
 	assert_follows(h, &v, FLOW_SIGNALLING, session, server);
 	media_packet(h, CLIENT4, 40001, VIP4, 30004, &v);
 	assert_unpredicted(&v);
-	assert_int_equal(engine_counter(h, "media_client_names_cluster"), 0);
+	assert_int_equal(engine_counter(h, COUNTER_MEDIA_CLIENT_NAMES_CLUSTER), 0);
 
 	/* Resume. */
 	client_invite(h, CLIENT4, VIP4, "hold@c", 4, sdp_audio(sdp, sizeof(sdp), CLIENT4, 40000, ""), &v);
@@ -906,7 +903,7 @@ static void test_media_kept_in_kernel_keeps_session(void **state)
 		advance_ms(h, SIGNALLING_S * 1000);
 	assert_true(session_exists(h, session));
 	assert_true(h->flow_active_queries > 0);
-	assert_true(engine_counter(h, "flows_kept_by_kernel") > 0);
+	assert_true(engine_counter(h, COUNTER_FLOWS_KEPT_BY_KERNEL) > 0);
 	assert_int_equal(stats_of(h).sessions_expired, 0);
 
 	h->kernel_carries_media = false;
@@ -1293,8 +1290,8 @@ static void test_syn_flood_takes_no_streams(void **state)
 		advance_ms(h, 5000);
 		assert_true(session_exists(h, session));
 		assert_int_equal(stats_of(h).sessions_in_use, 1);
-		assert_int_equal(engine_counter(h, "tcp_handshake_only_expired"), 24);
-		assert_int_equal(engine_counter(h, "tcp_streams_full"), 0);
+		assert_int_equal(engine_counter(h, COUNTER_TCP_HANDSHAKE_ONLY_EXPIRED), 24);
+		assert_int_equal(engine_counter(h, COUNTER_TCP_STREAMS_FULL), 0);
 	}
 	harness_free(h);
 }
@@ -1361,7 +1358,7 @@ static void test_malformed_sip_counted(void **state)
 
 	(void)state;
 	client_udp(h, CLIENT4, SIP_PORT, VIP4, SIP_PORT, truncated, strlen(truncated), &v);
-	assert_int_equal(engine_counter(h, "sip_truncated"), 1);
+	assert_int_equal(engine_counter(h, COUNTER_SIP_TRUNCATED), 1);
 	assert_int_equal(v.reason, REASON_MALFORMED);
 	assert_int_equal(v.session, 0);
 	/* Passed (the malformed policy's default), and placed somewhere. */
@@ -1369,7 +1366,7 @@ static void test_malformed_sip_counted(void **state)
 	assert_true(v.server >= 0);
 
 	client_udp(h, CLIENT4, SIP_PORT, VIP4, SIP_PORT, http, strlen(http), &v);
-	assert_int_equal(engine_counter(h, "sip_not_sip"), 1);
+	assert_int_equal(engine_counter(h, COUNTER_SIP_NOT_SIP), 1);
 	assert_int_equal(v.reason, REASON_MALFORMED);
 	assert_int_equal(stats_of(h).sessions_created, 0);
 	harness_free(h);
@@ -1401,7 +1398,7 @@ static void test_orphan_message_is_not_malformed(void **state)
 	assert_int_equal(v.reason, REASON_UNPREDICTED);
 	assert_int_equal(v.session, 0);
 	assert_true(v.server >= 0);
-	assert_int_equal(engine_counter(h, "sip_no_session"), 1);
+	assert_int_equal(engine_counter(h, COUNTER_SIP_NO_SESSION), 1);
 	harness_free(h);
 }
 
@@ -1430,9 +1427,9 @@ static void test_sdp_naming_cluster_address(void **state)
 	(void)state;
 	client_invite(h, CLIENT4, VIP4, "sneaky-1@c", 1, sdp_audio(sdp, sizeof(sdp), VIP4, 20000, ""), &v);
 	assert_int_not_equal(v.session, 0);
-	assert_int_equal(engine_counter(h, "media_client_names_cluster"), 1);
+	assert_int_equal(engine_counter(h, COUNTER_MEDIA_CLIENT_NAMES_CLUSTER), 1);
 	client_invite(h, CLIENT4, VIP4, "sneaky-2@c", 1, sdp_audio(sdp, sizeof(sdp), "10.0.0.2", 20000, ""), &v);
-	assert_int_equal(engine_counter(h, "media_client_names_cluster"), 2);
+	assert_int_equal(engine_counter(h, COUNTER_MEDIA_CLIENT_NAMES_CLUSTER), 2);
 	assert_int_equal(stats_of(h).predictions_made, 0);
 	harness_free(h);
 }
@@ -1469,7 +1466,7 @@ static void flood_unpredicted(void (*tweak)(struct sara_config *cfg), enum verdi
 		if (expect == VERDICT_ACCEPT)
 			assert_marked(h, &v, v.server);
 	}
-	assert_int_equal(engine_counter(h, "flow_table_full"), full);
+	assert_int_equal(engine_counter(h, COUNTER_FLOW_TABLE_FULL), full);
 	assert_int_equal(stats_of(h).flows_in_use, 16);
 	/* A flow admitted before the flood still gets its verdict. */
 	media_packet(h, "203.0.113.66", 10000, VIP4, 30000, &v);
@@ -1507,7 +1504,7 @@ static void session_table_full(void (*tweak)(struct sara_config *cfg), enum verd
 	assert_int_equal(v.reason, REASON_TABLE_FULL);
 	assert_int_equal(v.action, expect);
 	assert_int_equal(v.session, 0);
-	assert_int_equal(engine_counter(h, "session_table_full"), 1);
+	assert_int_equal(engine_counter(h, COUNTER_SESSION_TABLE_FULL), 1);
 	assert_int_equal(stats_of(h).sessions_in_use, 4);
 	/* Established calls carry on. */
 	client_sends(h, CLIENT4, VIP4, "ACK", "call-0@c", 1, &v);
@@ -1676,9 +1673,10 @@ static void test_stats(void **state)
 	assert_int_equal(stats.predictions_hit, 1);
 	assert_true(stats.flows_in_use >= 3);
 	assert_true(stats.memory_bytes >= (size_t)stats.flows_capacity * 64);
-	assert_int_equal(engine_counter(h, "flow_unpredicted"), 1);
+	assert_int_equal(engine_counter(h, COUNTER_FLOW_UNPREDICTED), 1);
 	assert_string_equal(flow_identity_name(FLOW_SECONDARY), "secondary");
-	assert_string_equal(verdict_reason_name(REASON_TABLE_FULL), "table_full");
+	assert_string_equal(counter_name(verdict_counter(VERDICT_DROP, REASON_TABLE_FULL)), "table_full");
+	assert_int_equal(verdict_counter(VERDICT_DROP, VERDICT_REASON_COUNT), COUNTER_NONE);
 	harness_free(h);
 }
 
@@ -1705,7 +1703,7 @@ static void test_failed_server_sessions_repinned_evenly(void **state)
 	assert_int_equal(info.sessions, 3);  /* round-robin */
 
 	assert_int_equal(engine_server_failed(h->engine, 0), 3);
-	assert_int_equal(engine_counter(h, "sessions_repinned"), 3);
+	assert_int_equal(engine_counter(h, COUNTER_SESSIONS_REPINNED), 3);
 	/* Every seen media flow of the moved calls was reported with its new
 	 * mark (the connmark must follow). */
 	assert_true(h->flows_moved >= 3);
@@ -1812,11 +1810,11 @@ static void test_admission_sheds_new_keeps_established(void **state)
 	assert_int_equal(v.action, VERDICT_DROP);
 	assert_int_equal(v.reason, REASON_ADMISSION);
 	assert_int_equal(v.reply, REPLY_NONE);
-	assert_int_equal(engine_counter(h, "admission_ack_absorbed"), 1);
+	assert_int_equal(engine_counter(h, COUNTER_ADMISSION_ACK_ABSORBED), 1);
 	/* An ACK of a call never refused is not absorbed. */
 	client_sends(h, CLIENT4_B, VIP4, "ACK", "other@client", 1, &v);
 	assert_int_equal(v.action, VERDICT_ACCEPT);
-	assert_int_equal(engine_counter(h, "admission_ack_absorbed"), 1);
+	assert_int_equal(engine_counter(h, COUNTER_ADMISSION_ACK_ABSORBED), 1);
 	client_tcp(h, rtsp.client, rtsp.client_port, rtsp.vip, rtsp.vip_port, rtsp.client_seq, TCP_FLAG_SYN,
 		   NULL, 0, &v);
 	assert_int_equal(v.action, VERDICT_DROP);

@@ -12,7 +12,6 @@
 
 #include "dpi/packet.h"
 #include "engine/gateway.h"
-#include "counter_query.h"
 #include "packet_builder.h"
 
 #define VIP4 "198.18.10.1"
@@ -114,11 +113,9 @@ static size_t sip_ok(char *buf, size_t size, const char *call_id)
 	return (size_t)n;
 }
 
-static uint64_t gateway_counter(const struct gw_fixture *fx, const char *name)
+static uint64_t gateway_counter(const struct gw_fixture *fx, enum counter_id id)
 {
-	struct counter_query q = { name, 0 };
-	gateway_foreach_counter(fx->gateway, counter_query_visit, &q);
-	return q.value;
+	return counter_get(gateway_counters(fx->gateway), id);
 }
 
 /* The announcement names the client -> VIP connection and the call. */
@@ -153,8 +150,8 @@ static void test_split_message_after_syn_announced(void **state)
 	assert_int_equal(gateway_tcp_streams_in_use(fx->gateway), 1);
 	assert_int_equal(server_segment(fx, 0, TCP_FLAG_ACK | TCP_FLAG_PSH, text, cut), 1);
 	assert_announces(&fx->out[0], "split@c");
-	assert_int_equal(gateway_counter(fx, "announcements"), 1);
-	assert_int_equal(gateway_counter(fx, "tcp_stream_unframeable"), 0);
+	assert_int_equal(gateway_counter(fx, COUNTER_ANNOUNCEMENTS), 1);
+	assert_int_equal(gateway_counter(fx, COUNTER_TCP_STREAM_UNFRAMEABLE), 0);
 }
 
 /* A FIN releases the connection's stream once the message it carries is
@@ -208,7 +205,7 @@ static void test_oversized_message_counted(void **state)
 	syn_ack(fx);
 	assert_int_equal(server_segment(fx, 0, TCP_FLAG_ACK, big, 300), 0);
 	assert_int_equal(server_segment(fx, 300, TCP_FLAG_ACK, big + 300, 400), 0);
-	assert_int_equal(gateway_counter(fx, "tcp_stream_error"), 1);
+	assert_int_equal(gateway_counter(fx, COUNTER_TCP_STREAM_ERROR), 1);
 	assert_int_equal(server_segment(fx, 700, TCP_FLAG_ACK | TCP_FLAG_PSH, text, len), 1);
 	assert_announces(&fx->out[0], "after@c");
 }

@@ -292,16 +292,19 @@ static void test_too_many_senders(void **state)
 	free(replay);
 }
 
-static void test_verdict_names(void **state)
+static void test_verdict_counters(void **state)
 {
 	(void)state;
-	for (int v = 0; v < WIRE_VERDICT_COUNT; v++) {
-		assert_non_null(wire_verdict_name((enum wire_verdict)v));
-		for (int w = 0; w < v; w++)
-			assert_string_not_equal(wire_verdict_name((enum wire_verdict)v),
-						wire_verdict_name((enum wire_verdict)w));
+	assert_int_equal(wire_verdict_counter(WIRE_OK), COUNTER_NONE);
+	for (int v = WIRE_OK + 1; v < WIRE_VERDICT_COUNT; v++) {
+		enum counter_id id = wire_verdict_counter((enum wire_verdict)v);
+		assert_int_not_equal(id, COUNTER_NONE);
+		assert_true(strncmp(counter_name(id), "wire_", 5) == 0);
+		for (int w = WIRE_OK + 1; w < v; w++)
+			assert_int_not_equal(id, wire_verdict_counter((enum wire_verdict)w));
 	}
-	assert_non_null(wire_verdict_name(WIRE_VERDICT_COUNT));
+	assert_string_equal(counter_name(wire_verdict_counter(WIRE_FORGED)), "wire_forged");
+	assert_int_equal(wire_verdict_counter(WIRE_VERDICT_COUNT), COUNTER_NONE);
 }
 
 int main(void)
@@ -318,7 +321,7 @@ int main(void)
 		cmocka_unit_test(test_reordered_within_window),
 		cmocka_unit_test(test_stale_past_and_future),
 		cmocka_unit_test(test_too_many_senders),
-		cmocka_unit_test(test_verdict_names),
+		cmocka_unit_test(test_verdict_counters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -193,17 +193,20 @@ static void drain(struct fixture *f, int expected)
 
 struct reject_find { const char *name; uint64_t value; };
 
-static void find_counter(void *ctx, const char *name, uint64_t value)
+static void find_counter(void *ctx, const struct counter_def *def, uint64_t value)
 {
 	struct reject_find *r = ctx;
-	if (strcmp(r->name, name) == 0)
+	if (strcmp(r->name, def->name) == 0)
 		r->value = value;
 }
 
+/* The reject counter called name, as the status document lists it. */
 static uint64_t rejects(struct fixture *f, const char *name)
 {
 	struct reject_find r = { name, 0 };
-	agent_listener_foreach_reject(f->listener, find_counter, &r);
+	struct counter_set set;
+	agent_listener_get_counters(f->listener, &set);
+	counters_visit(&set, COUNTER_SCOPE_AGENT_REJECT, COUNTERS_REPORTED, find_counter, &r);
 	return r.value;
 }
 

@@ -466,6 +466,50 @@ static void test_null_callbacks(void **state)
 	free(reply);
 }
 
+/* ---- status: every counter from the one table ---- */
+
+/* The daemon's counters as sarad keeps them: a set of its scope. */
+static void stub_visit_daemon_counters(void *ctx, enum counters_filter filter, counter_visit_fn fn, void *fn_ctx)
+{
+	struct counter_set set = { 0 };
+	(void)ctx;
+	counter_add(&set, COUNTER_CONFIG_RELOADS, 2);
+	counters_visit(&set, COUNTER_SCOPE_DAEMON, filter, fn, fn_ctx);
+}
+
+static void test_status_counters(void **state)
+{
+	static const char not_sip[] = "this is not a SIP message\r\n\r\n";
+	struct fixture *f = *state;
+	struct verdict_counts verdicts = { 0 };
+	uint8_t packet[256];
+	struct verdict v;
+	char *reply;
+	size_t n;
+
+	assert_int_equal(invite(f, "192.0.2.10", 5060, "a@c"), 0);
+	n = packet_build_udp(AF_INET, "192.0.2.11", 5060, VIP4, SIP_PORT, not_sip, strlen(not_sip), packet,
+			     sizeof(packet));
+	engine_packet(f->engine, packet, n, test_clock_ms, &v);
+	verdicts.by_action_reason[VERDICT_ACCEPT][REASON_SESSION] = 1;
+	verdicts.by_action_reason[VERDICT_DROP][REASON_MALFORMED] = 4;
+	verdicts.accepted_unmarked = 3;
+	f->view.verdicts = &verdicts;
+	f->view.visit_daemon_counters = stub_visit_daemon_counters;
+	reply = ask(f, "status\n");
+	assert_contains(reply, "\"engine\": {\"packets\": 2, \"bytes\": ");
+	assert_contains(reply, "\"flows_capacity\": 128, \"sessions_in_use\": 1, \"sessions_capacity\": 64, ");
+	/* Events are listed once they happened, totals always. */
+	assert_contains(reply, "\"counters\": {\"sip_not_sip\": 1}");
+	assert_contains(reply, "\"admission_admitted_new_off\": 0, \"admission_admitted_new_normal\": 1, ");
+	assert_contains(reply, "\"admission_thresholds_reset\": 0}}");
+	assert_contains(reply, "\"verdicts\": {\"accept\": {\"session\": 1}, \"drop\": {\"malformed\": 4}, "
+			       "\"accepted_unmarked\": 3, \"connmarks_set\": 0}");
+	assert_contains(reply, "\"announcements\": {\"enabled\": false}");
+	assert_contains(reply, "\"daemon\": {\"config_reloads\": 2}");
+	free(reply);
+}
+
 /* ---- other commands ---- */
 
 static void test_unknown_and_old_commands(void **state)
@@ -480,6 +524,16 @@ static void test_unknown_and_old_commands(void **state)
 	free(reply);
 	reply = ask(f, "ping\n");
 	assert_string_equal(reply, "{\"pong\": true}\n");
+	free(reply);
+	/* Arguments are checked against the command table, for every command. */
+	reply = ask(f, "ping now\n");
+	assert_string_equal(reply, "{\"ok\": false, \"error\": \"usage: ping\"}\n");
+	free(reply);
+	reply = ask(f, "sessions --limit 1 a b c d e f\n");
+	assert_string_equal(reply, "{\"ok\": false, \"error\": \"sessions: too many arguments\"}\n");
+	free(reply);
+	reply = ask(f, "drain\n");
+	assert_string_equal(reply, "{\"ok\": false, \"error\": \"usage: drain ID\"}\n");
 	free(reply);
 	reply = ask(f, "status\n");
 	assert_contains(reply, "\"cluster\": \"control-test\"");
@@ -497,6 +551,7 @@ int main(void)
 		cmocka_unit_test(test_sessions_big_listing),
 		cmocka_unit_test_setup_teardown(test_drain_undrain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_null_callbacks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_and_old_commands, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -92,8 +92,9 @@ struct counters {
 	unsigned names;
 };
 
-static void collect(void *ctx, const char *name, uint64_t value)
+static void collect(void *ctx, const struct counter_def *def, uint64_t value)
 {
+	const char *name = def->name;
 	struct counters *c = ctx;
 	c->names++;
 	if (strcmp(name, "reply_sent_503") == 0)
@@ -113,7 +114,9 @@ static void collect(void *ctx, const char *name, uint64_t value)
 static struct counters read_counters(struct reject_sender *rs)
 {
 	struct counters c = { 0 };
-	reject_sender_foreach_counter(rs, collect, &c);
+	struct counter_set set;
+	reject_sender_get_counters(rs, &set);
+	counters_visit(&set, COUNTER_SCOPE_REPLY, COUNTERS_REPORTED, collect, &c);
 	assert_int_equal(c.names, 5);
 	return c;
 }

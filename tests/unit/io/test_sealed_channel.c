@@ -237,6 +237,21 @@ static void test_bind_error_names_the_address(void **state)
 
 /* The socket under both ends: no address is refused before any system
  * call; an address this host lacks names the address and the reason. */
+/* A refusal's counter: what the listeners count and the decoders print. */
+static void test_reject_counters(void **state)
+{
+	(void)state;
+	assert_int_equal(sealed_reject_counter(SEALED_OVERSIZED), COUNTER_OVERSIZED);
+	assert_string_equal(counter_name(sealed_reject_counter(SEALED_OVERSIZED)), "oversized");
+	assert_int_equal(sealed_reject_counter(WIRE_FORGED), COUNTER_WIRE_FORGED);
+	assert_int_equal(sealed_reject_counter(WIRE_REPLAYED), COUNTER_WIRE_REPLAYED);
+	assert_int_equal(sealed_reject_counter(WIRE_OK), COUNTER_NONE);
+	assert_int_equal(sealed_reject_counter(-1), COUNTER_NONE);
+	assert_int_equal(sealed_reject_counter(SEALED_OVERSIZED + 1), COUNTER_NONE);
+	for (int reason = WIRE_OK + 1; reason <= SEALED_OVERSIZED; reason++)
+		assert_true(counter_def(sealed_reject_counter(reason))->scopes & COUNTER_IN_REJECTS);
+}
+
 static void test_udp_bind_errors(void **state)
 {
 	struct endpoint at;
@@ -266,6 +281,7 @@ int main(void)
 		cmocka_unit_test(test_sender_refuses_oversized_body),
 		cmocka_unit_test(test_bind_error_names_the_address),
 		cmocka_unit_test(test_udp_bind_errors),
+		cmocka_unit_test(test_reject_counters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

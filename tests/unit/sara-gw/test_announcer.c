@@ -101,8 +101,8 @@ static void test_reply_with_sdp_makes_one_announcement(void **state)
 	assert_true(len > 0);
 	assert_int_equal(announcer_packet(&f->announcer, ip, len, 1000), 1);
 	assert_int_equal(f->sender.calls, 1);
-	assert_null(announce_decode(f->sender.bodies[0], f->sender.lens[0], &ann));
-	assert_null(announce_check_cluster(&f->cfg, &ann));
+	assert_int_equal(announce_decode(f->sender.bodies[0], f->sender.lens[0], &ann), COUNTER_NONE);
+	assert_int_equal(announce_check_cluster(&f->cfg, &ann), COUNTER_NONE);
 	assert_string_equal(ann.facts.key, "call-1@sara-B");
 	assert_int_equal(ann.facts.status, 200);
 	assert_false(ann.facts.is_request);
@@ -129,9 +129,19 @@ static void test_packets_without_news(void **state)
 	assert_int_equal(f->announcer.stats.announcements, 0);
 }
 
+/* "name value " for each counter visited. */
+static void append_counter(void *ctx, const struct counter_def *def, uint64_t value)
+{
+	char *text = ctx;
+	size_t used = strlen(text);
+	snprintf(text + used, 256 - used, "%s %llu ", def->name, (unsigned long long)value);
+}
+
 static void test_failed_sends_are_counted(void **state)
 {
 	struct fixture *f = *state;
+	struct counter_set set = { 0 };
+	char text[256] = "";
 	uint8_t ip[2048];
 	size_t len = reply_with_sdp("call-2@sara-B", ip, sizeof(ip));
 	f->sender.refuse = true;
@@ -139,6 +149,11 @@ static void test_failed_sends_are_counted(void **state)
 	assert_int_equal(f->sender.calls, 1);
 	assert_int_equal(f->announcer.stats.sent, 0);
 	assert_int_equal(f->announcer.stats.send_errors, 1);
+	/* sara-gw logs them under these names, zeros included, in this order
+	 * (verdict_errors is the daemon's, not the announcer's). */
+	announcer_get_counters(&f->announcer, &set);
+	counters_visit(&set, COUNTER_SCOPE_GW_DAEMON, COUNTERS_ALL, append_counter, text);
+	assert_string_equal(text, "packets 1 announcements 1 sent 0 send_errors 1 encode_errors 0 verdict_errors 0 ");
 }
 
 static void test_decode_line(void **state)
@@ -153,8 +168,8 @@ static void test_decode_line(void **state)
 	FILE *out = open_memstream(&text, &size);
 	assert_non_null(out);
 	assert_int_equal(announcer_packet(&f->announcer, ip, len, 1000), 1);
-	assert_null(announce_decode(f->sender.bodies[0], f->sender.lens[0], &ann));
-	gw_decoder_print_announcement(out, &hdr, &ann, NULL, 1700000000250ull);
+	assert_int_equal(announce_decode(f->sender.bodies[0], f->sender.lens[0], &ann), COUNTER_NONE);
+	gw_decoder_print_announcement(out, &hdr, &ann, COUNTER_NONE, 1700000000250ull);
 	msg.hdr.body_len = (uint16_t)f->sender.lens[0];
 	msg.body = f->sender.bodies[0];
 	msg.hdr.type = WIRE_HEARTBEAT;

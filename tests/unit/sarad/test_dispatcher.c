@@ -62,20 +62,9 @@ static int teardown(void **state)
 	return 0;
 }
 
-struct counter_find { const char *name; uint64_t value; };
-
-static void find_counter(void *ctx, const char *name, uint64_t value)
+static uint64_t engine_counter(struct fixture *f, enum counter_id id)
 {
-	struct counter_find *c = ctx;
-	if (strcmp(c->name, name) == 0)
-		c->value = value;
-}
-
-static uint64_t engine_counter(struct fixture *f, const char *name)
-{
-	struct counter_find c = { name, 0 };
-	engine_foreach_counter(f->d.engine, find_counter, &c);
-	return c.value;
+	return counter_get(engine_counters(f->d.engine), id);
 }
 
 static struct engine_server_info engine_view(struct fixture *f, unsigned server)
@@ -115,13 +104,13 @@ static void test_announcement_reaches_engine(void **state)
 	struct fixture *f = *state;
 	struct announcement ann;
 	make_announcement(&ann);
-	assert_int_equal(engine_counter(f, "announcements"), 0);
+	assert_int_equal(engine_counter(f, COUNTER_ANNOUNCEMENTS), 0);
 	dispatcher_announce(&f->d, &ann);
-	assert_int_equal(engine_counter(f, "announcements"), 1);
+	assert_int_equal(engine_counter(f, COUNTER_ANNOUNCEMENTS), 1);
 	ann.facts.proto = PROTO_NONE;   /* the engine's own check still applies */
 	dispatcher_announce(&f->d, &ann);
-	assert_int_equal(engine_counter(f, "announcements"), 1);
-	assert_int_equal(engine_counter(f, "announcement_invalid"), 1);
+	assert_int_equal(engine_counter(f, COUNTER_ANNOUNCEMENTS), 1);
+	assert_int_equal(engine_counter(f, COUNTER_ANNOUNCEMENT_INVALID), 1);
 }
 
 static void test_agent_report_reaches_health_and_selection(void **state)
@@ -172,8 +161,8 @@ static void test_operator_drain(void **state)
 	assert_false(dispatcher_is_drained(&f->d, 0));
 	assert_true(engine_view(f, 0).available);
 	assert_true(fixture_logged("server s1 undrained by the operator: available again"));
-	assert_int_equal(daemon_counter_get(&f->counters, "operator_drains"), 1);
-	assert_int_equal(daemon_counter_get(&f->counters, "operator_undrains"), 1);
+	assert_int_equal(daemon_counter_get(&f->counters, COUNTER_OPERATOR_DRAINS), 1);
+	assert_int_equal(daemon_counter_get(&f->counters, COUNTER_OPERATOR_UNDRAINS), 1);
 	assert_int_equal(dispatcher_set_drain(&f->d, 5, true, err, sizeof(err)), -1);
 	assert_string_equal(err, "no server 5");
 	assert_false(dispatcher_is_drained(&f->d, 5));

@@ -119,7 +119,7 @@ static void test_silent_server_fails_then_recovers(void **state)
 	assert_int_equal(state_of(f, 0), SERVER_UP);
 	assert_false(engine_view(f, 1).available);
 	assert_true(engine_view(f, 0).available);
-	assert_int_equal(daemon_counter_get(&f->counters, "server_failed_events"), 1);
+	assert_int_equal(daemon_counter_get(&f->counters, COUNTER_SERVER_FAILED_EVENTS), 1);
 	snprintf(expected, sizeof(expected), "server s2 failed (%s)", server_cause_name(SERVER_CAUSE_MISSED));
 	assert_true(fixture_logged(expected));
 
@@ -133,7 +133,7 @@ static void test_silent_server_fails_then_recovers(void **state)
 	assert_int_equal(state_of(f, 1), SERVER_UP);
 	assert_true(engine_view(f, 1).available);
 	assert_true(engine_view(f, 1).weight_factor < 0.5);   /* slow start over 10 s */
-	assert_int_equal(daemon_counter_get(&f->counters, "server_recovered_events"), 1);
+	assert_int_equal(daemon_counter_get(&f->counters, COUNTER_SERVER_RECOVERED_EVENTS), 1);
 	assert_true(fixture_logged("server s2 recovered: available again, slow start over 10 s"));
 }
 
@@ -146,7 +146,7 @@ static void test_drain_heartbeat_stops_new_sessions(void **state)
 	assert_int_equal(state_of(f, 0), SERVER_DRAINING);
 	assert_false(engine_view(f, 0).available);
 	assert_true(engine_view(f, 1).available);
-	assert_int_equal(daemon_counter_get(&f->counters, "server_draining_events"), 1);
+	assert_int_equal(daemon_counter_get(&f->counters, COUNTER_SERVER_DRAINING_EVENTS), 1);
 	assert_true(fixture_logged("server s1 draining: no new sessions, planned failure in"));
 }
 
@@ -158,7 +158,7 @@ static void test_application_down_fails_server(void **state)
 	beat(f, 1, AGENT_APP_DOWN, 0);
 	assert_int_equal(state_of(f, 1), SERVER_APP_DOWN);
 	assert_false(engine_view(f, 1).available);
-	assert_int_equal(daemon_counter_get(&f->counters, "server_failed_events"), 1);
+	assert_int_equal(daemon_counter_get(&f->counters, COUNTER_SERVER_FAILED_EVENTS), 1);
 	snprintf(expected, sizeof(expected), "server s2 failed (%s)", server_cause_name(SERVER_CAUSE_APP_DOWN));
 	assert_true(fixture_logged(expected));
 }
@@ -181,7 +181,7 @@ static void test_recovery_keeps_operator_drain(void **state)
 		beat(f, 1, AGENT_UP, 0);
 	}
 	assert_int_equal(state_of(f, 1), SERVER_UP);
-	assert_int_equal(daemon_counter_get(&f->counters, "server_recovered_events"), 1);
+	assert_int_equal(daemon_counter_get(&f->counters, COUNTER_SERVER_RECOVERED_EVENTS), 1);
 	assert_false(engine_view(f, 1).available);
 	assert_true(fixture_logged("server s2 recovered, but drained by the operator: no new sessions"));
 }

@@ -94,8 +94,8 @@ static void test_live_keys_applied(void **state)
 	assert_true(reload_config(&f->d, &f->replies));
 	assert_true(weight_of(f, 0) > 2.4 && weight_of(f, 0) < 2.6);
 	assert_int_equal(engine_config(f->d.engine)->timeouts.signalling_s, 40);
-	assert_int_equal(daemon_counter_get(&f->counters, "config_reloads"), 1);
-	assert_int_equal(daemon_counter_get(&f->counters, "config_reloads_refused"), 0);
+	assert_int_equal(daemon_counter_get(&f->counters, COUNTER_CONFIG_RELOADS), 1);
+	assert_int_equal(daemon_counter_get(&f->counters, COUNTER_CONFIG_RELOADS_REFUSED), 0);
 	snprintf(expected, sizeof(expected), "SIGHUP: %s reloaded: selection ", f->path);
 	assert_true(fixture_logged(expected));
 	assert_true(fixture_logged("timeouts signalling 40s media 30s linger 1s"));
@@ -114,8 +114,8 @@ static void test_restart_only_keys_refused(void **state)
 	write_config(f, 0, 1.0, 30, 7);   /* a server's mark */
 	assert_false(reload_config(&f->d, &f->replies));
 	assert_int_equal(engine_config(f->d.engine)->servers[1].mark, 2);
-	assert_int_equal(daemon_counter_get(&f->counters, "config_reloads_refused"), 2);
-	assert_int_equal(daemon_counter_get(&f->counters, "config_reloads"), 0);
+	assert_int_equal(daemon_counter_get(&f->counters, COUNTER_CONFIG_RELOADS_REFUSED), 2);
+	assert_int_equal(daemon_counter_get(&f->counters, COUNTER_CONFIG_RELOADS), 0);
 }
 
 static void test_broken_file_refused(void **state)
@@ -130,7 +130,7 @@ static void test_broken_file_refused(void **state)
 	snprintf(expected, sizeof(expected), "SIGHUP: %s:", f->path);
 	assert_true(fixture_logged(expected));
 	assert_true(fixture_logged("; keeping the running configuration"));
-	assert_int_equal(daemon_counter_get(&f->counters, "config_reloads_refused"), 1);
+	assert_int_equal(daemon_counter_get(&f->counters, COUNTER_CONFIG_RELOADS_REFUSED), 1);
 	assert_string_equal(engine_config(f->d.engine)->name, "reload-test");
 }
 

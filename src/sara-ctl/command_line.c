@@ -1,0 +1,180 @@
+/* command_line.c - sara-ctl's command line (command_line.h). */
+#include "sara-ctl/command_line.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sara-ctl/ctl.h"
+
+#define LIMIT_MAX_TEXT CONTROL_TEXT(CONTROL_SESSIONS_LIMIT_MAX)
+
+enum { OPT_IPTABLES = 256, OPT_NFT, OPT_APPLY, OPT_REMOVE, OPT_DISPATCHER, OPT_GATEWAY, OPT_QUEUE, OPT_JSON,
+       OPT_CHECK_CONFIG, OPT_SERVER, OPT_LIMIT };
+
+static const struct option long_options[] = {
+	{ "config", required_argument, NULL, 'c' },         { "iptables", no_argument, NULL, OPT_IPTABLES },
+	{ "nft", no_argument, NULL, OPT_NFT },               { "apply", no_argument, NULL, OPT_APPLY },
+	{ "remove", no_argument, NULL, OPT_REMOVE },         { "dispatcher", no_argument, NULL, OPT_DISPATCHER },
+	{ "gateway", no_argument, NULL, OPT_GATEWAY },       { "queue", required_argument, NULL, OPT_QUEUE },
+	{ "json", no_argument, NULL, OPT_JSON },             { "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
+	{ "server", required_argument, NULL, OPT_SERVER },   { "limit", required_argument, NULL, OPT_LIMIT },
+	{ "help", no_argument, NULL, 'h' },                  { NULL, 0, NULL, 0 },
+};
+
+void command_line_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: sara-ctl -c CLUSTER.cfg rules [--iptables|--nft] [--apply|--remove] [--dispatcher|--gateway]\n"
+		"                                     [--queue N]\n"
+		"       sara-ctl -c CLUSTER.cfg keygen\n");
+	control_commands_print_synopsis(out, "       sara-ctl -c CLUSTER.cfg ", " [--json]");
+	fprintf(out,
+		"       sara-ctl -c CLUSTER.cfg --check-config\n"
+		"  rules         print the netfilter and policy-routing commands (default: the\n"
+		"                dispatcher's, iptables); --apply runs them idempotently,\n"
+		"                --remove removes what --apply added\n"
+		"    --nft         an nft script instead (table inet sara); --apply --nft refuses\n"
+		"                  on kernels without the nftables queue expression\n"
+		"    --gateway     the gateway's rule (sara-gw's queue) instead of the dispatcher's\n"
+		"    --queue N     the gateway's queue (default queue.first + queue.count)\n"
+		"  keygen        write a new random key to key_file (never overwrites)\n");
+	control_commands_print_help(out);
+	fprintf(out,
+		"  -c, --config FILE   the cluster's configuration\n"
+		"      --check-config  validate the configuration and exit\n"
+		"Exit status: 0 done, 1 failed, 2 usage or configuration error, 3 no nft queue support.\n");
+}
+
+static int usage_error(void)
+{
+	command_line_usage(stderr);
+	return EXIT_USAGE;
+}
+
+/* A server id or number on sarad's command line: one word, printable. */
+static bool plain_word(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > max)
+		return false;
+	for (; *s; s++)
+		if (*s <= ' ' || *s >= 0x7f)
+			return false;
+	return true;
+}
+
+/* Records a rules flag; twice the same kind is a usage error. */
+static int rules_flag(struct command_line *cl, bool *kind_set)
+{
+	if (*kind_set)
+		return usage_error();
+	*kind_set = cl->rules_flags = true;
+	return COMMAND_LINE_PARSED;
+}
+
+static int take_option(struct command_line *cl, int opt, const char *arg)
+{
+	char *end;
+	long q;
+	switch (opt) {
+	case 'c': cl->config_path = arg; return COMMAND_LINE_PARSED;
+	case OPT_IPTABLES: case OPT_NFT:
+		cl->rules.backend = opt == OPT_NFT ? RULES_NFT : RULES_IPTABLES;
+		return rules_flag(cl, &cl->backend_set);
+	case OPT_APPLY: case OPT_REMOVE:
+		cl->rules.operation = opt == OPT_APPLY ? RULES_APPLY : RULES_REMOVE;
+		return rules_flag(cl, &cl->operation_set);
+	case OPT_DISPATCHER: case OPT_GATEWAY:
+		cl->rules.role = opt == OPT_GATEWAY ? RULES_GATEWAY : RULES_DISPATCHER;
+		return rules_flag(cl, &cl->role_set);
+	case OPT_QUEUE:
+		errno = 0;
+		q = strtol(arg, &end, 10);
+		if (errno || *end || end == arg || q < 0 || q > 65535) {
+			fprintf(stderr, "%s: --queue %s: not a queue number (0-65535)\n", CTL_PROGRAM, arg);
+			return EXIT_USAGE;
+		}
+		cl->rules.gateway_queue = (int)q;
+		cl->rules_flags = true;
+		return COMMAND_LINE_PARSED;
+	case OPT_JSON: cl->json = true; return COMMAND_LINE_PARSED;
+	case OPT_SERVER:
+		if (!plain_word(arg, SARA_ID_MAX - 1)) {
+			fprintf(stderr, "%s: --server %s: not a server id\n", CTL_PROGRAM, arg);
+			return EXIT_USAGE;
+		}
+		cl->server = arg;
+		return COMMAND_LINE_PARSED;
+	case OPT_LIMIT:
+		if (!plain_word(arg, strlen(LIMIT_MAX_TEXT)) || strspn(arg, "0123456789") != strlen(arg) ||
+		    atol(arg) > CONTROL_SESSIONS_LIMIT_MAX) {
+			fprintf(stderr, "%s: --limit %s: not a number 0-%s\n", CTL_PROGRAM, arg, LIMIT_MAX_TEXT);
+			return EXIT_USAGE;
+		}
+		cl->limit = arg;
+		return COMMAND_LINE_PARSED;
+	case OPT_CHECK_CONFIG: cl->check_config = true; return COMMAND_LINE_PARSED;
+	case 'h': command_line_usage(stdout); return 0;
+	default: return usage_error();
+	}
+}
+
+/* An option value for the sarad command, when the command takes it. */
+static bool give_option(struct sarad_request *req, const char *option, const char *value)
+{
+	int i = req->command ? control_command_option(req->command, option) : -1;
+	if (!value)
+		return true;
+	if (i < 0)
+		return false;
+	req->args.values[i] = value;
+	return true;
+}
+
+/* The command and its operand (the words after the options). */
+static int take_command(struct command_line *cl, char **words, int count)
+{
+	const struct control_command *ask;
+	int used = 0;
+	if (used < count)
+		cl->command = words[used++];
+	ask = cl->command ? control_command_find(cl->command) : NULL;
+	cl->sarad.command = ask && ask->in_sara_ctl ? ask : NULL;
+	if (cl->sarad.command && cl->sarad.command->operand) {
+		if (used == count)
+			return usage_error();
+		cl->sarad.args.operand = words[used++];
+		if (!plain_word(cl->sarad.args.operand, SARA_ID_MAX - 1)) {
+			fprintf(stderr, "%s: %s %s: not a server id\n", CTL_PROGRAM, cl->command, cl->sarad.args.operand);
+			return EXIT_USAGE;
+		}
+	}
+	if (used < count || !cl->config_path || (!cl->command && !cl->check_config))
+		return usage_error();
+	if (cl->command && strcmp(cl->command, "rules") != 0 && strcmp(cl->command, "keygen") != 0 &&
+	    !cl->sarad.command) {
+		fprintf(stderr, "%s: unknown command '%s'\n", CTL_PROGRAM, cl->command);
+		return usage_error();
+	}
+	cl->sarad.json = cl->json;
+	if ((cl->rules_flags && (!cl->command || strcmp(cl->command, "rules") != 0)) ||
+	    (cl->json && !cl->sarad.command) || !give_option(&cl->sarad, "--server", cl->server) ||
+	    !give_option(&cl->sarad, "--limit", cl->limit) ||
+	    (cl->rules.gateway_queue >= 0 && cl->rules.role != RULES_GATEWAY))
+		return usage_error();
+	return COMMAND_LINE_PARSED;
+}
+
+int command_line_parse(int argc, char **argv, struct command_line *out)
+{
+	int opt, status;
+	memset(out, 0, sizeof(*out));
+	out->rules = (struct rules_options){ RULES_IPTABLES, RULES_DISPATCHER, RULES_PRINT, -1 };
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "c:h", long_options, NULL)) != -1)
+		if ((status = take_option(out, opt, optarg)) != COMMAND_LINE_PARSED)
+			return status;
+	return take_command(out, argv + optind, argc - optind);
+}
