@@ -119,11 +119,11 @@ deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 	  build-essential pkg-config clang libclang-rt-14-dev binutils \
 	  libnetfilter-queue-dev libnetfilter-conntrack-dev libmnl-dev libosip2-dev \
-	  libconfig-dev libpcap-dev libsodium-dev libcmocka-dev python3 \
+	  libconfig-dev libpcap-dev libsodium-dev libcmocka-dev libmicrohttpd-dev libsystemd-dev python3 \
 	  iproute2 iptables nftables conntrack tcpdump tshark ethtool xxd procps \
 	  sip-tester baresip-core kamailio ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 \
 	  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
-	  gstreamer1.0-plugins-ugly bc gnuplot-nox mandoc systemd
+	  gstreamer1.0-plugins-ugly bc gnuplot-nox mandoc systemd prometheus
 
 # The main job: a live cluster in network namespaces (tests/lab/lab.sh);
 # where namespaces can't be made (exit 77), the offline replay instead.
