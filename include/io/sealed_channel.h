@@ -12,6 +12,7 @@
 #include "dpi/netaddr.h"
 #include "engine/counters.h"
 #include "engine/wire.h"
+#include "io/log.h"
 
 struct sealed_sender {
 	int fd;
@@ -37,6 +38,21 @@ void sealed_sender_close(struct sealed_sender *s);
 /* The counter of a refusal reason (COUNTER_WIRE_FORGED...,
  * COUNTER_OVERSIZED); COUNTER_NONE for WIRE_OK and reasons out of range. */
 enum counter_id sealed_reject_counter(int reason);
+
+/* An owner's account of the messages it refused (the receiver's refusals
+ * and its own): counted by reason, logged at most 5 lines per 10 s. */
+struct sealed_rejects {
+	const char *what;            /* "agent report", "announcement" */
+	struct counter_set counts;
+	uint64_t total;
+	struct log_limit log;
+};
+
+/* what must have static storage; kind is the log limit's name. */
+void sealed_rejects_init(struct sealed_rejects *r, const char *what, const char *kind);
+/* Counts reason and logs "WHAT from ADDR rejected: REASON" (rate-limited). */
+void sealed_rejects_add(struct sealed_rejects *r, enum counter_id reason, const struct endpoint *from,
+			uint64_t now_ms);
 
 struct sealed_message {
 	struct wire_header hdr;

@@ -186,3 +186,23 @@ void sealed_receiver_close(struct sealed_receiver *r)
 	r->replay = NULL;
 	sodium_memzero(&r->key, sizeof(r->key));
 }
+
+void sealed_rejects_init(struct sealed_rejects *r, const char *what, const char *kind)
+{
+	memset(r, 0, sizeof(*r));
+	r->what = what;
+	r->log = (struct log_limit)LOG_LIMIT_INIT(kind, 5, 10000);
+}
+
+void sealed_rejects_add(struct sealed_rejects *r, enum counter_id reason, const struct endpoint *from,
+			uint64_t now_ms)
+{
+	char text[ENDPOINT_STRLEN];
+	counter_add(&r->counts, reason, 1);
+	r->total++;
+	if (from && from->addr.family)
+		endpoint_format(from, text, sizeof(text));
+	else
+		snprintf(text, sizeof(text), "?");
+	log_limited(&r->log, now_ms, LOG_WARNING, "%s from %s rejected: %s", r->what, text, counter_name(reason));
+}
