@@ -663,9 +663,12 @@ e2e_setup() {
 	lab_init
 	lab_up || { e2e_fail "lab topology"; exit 1; }
 	lab_config
-	# a test's own config sections (agents, admission...), appended; its own
-	# selection group replaces the template's
-	case ${E2E_CFG_EXTRA:-} in *"selection ="*) sed -i '/^selection = /d' "$LAB_CFG" ;; esac
+	# a test's own config sections (agents, admission...), appended; a one-line group
+	# of the template it names again (selection, queue...) is replaced by its own
+	local key
+	for key in $(printf '%s\n' "${E2E_CFG_EXTRA:-}" | sed -n 's/^\([a-z_]*\) *=.*/\1/p'); do
+		sed -i "/^$key *= *{.*};/d" "$LAB_CFG"
+	done
 	[ -n "${E2E_CFG_EXTRA:-}" ] && printf '%s\n' "$E2E_CFG_EXTRA" >>"$LAB_CFG"
 	lab_rules || { e2e_fail "dispatcher/gateway rules"; exit 1; }
 	E2E_SARAD=1
