@@ -244,11 +244,11 @@ struct metrics_http *metrics_http_start(const struct endpoint *listen_at, const 
 	if (fd < 0)
 		goto fail_lock;
 	m->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL,
-				     NULL, on_request, m, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+				     NULL, on_request, m, MHD_OPTION_EXTERNAL_LOGGER, on_library_message, NULL,
+				     MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_HTTP_CONNECTIONS,
 				     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)METRICS_HTTP_PER_CLIENT,
-				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_HTTP_TIMEOUT_S,
-				     MHD_OPTION_EXTERNAL_LOGGER, on_library_message, NULL, MHD_OPTION_END);
+				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_HTTP_TIMEOUT_S, MHD_OPTION_END);
 	if (!m->daemon) {
 		snprintf(err, err_size, "metrics: the HTTP server (libmicrohttpd) did not start");
 		close(fd);

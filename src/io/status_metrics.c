@@ -330,6 +330,6 @@ void status_metrics_render(const struct status_snapshot *s, struct metrics_text 
 	servers(t, s);
 	if (s->has_conntrack)
 		metrics_counters(t, "sara_conntrack_", COUNTER_SCOPE_CONNTRACK, one(&s->conntrack, &series), 1);
-	metrics_counters(t, "sara_", COUNTER_SCOPE_DAEMON, one(&s->daemon, &series), 1);
-	metrics_counters(t, "sara_", COUNTER_SCOPE_REPLY, &series, 1);
+	metrics_counters(t, "sara_daemon_", COUNTER_SCOPE_DAEMON, one(&s->daemon, &series), 1);
+	metrics_counters(t, "sara_daemon_", COUNTER_SCOPE_REPLY, &series, 1);
 }
