@@ -23,7 +23,8 @@ typedef void (*metrics_render_fn)(const void *snapshot, struct metrics_text *out
 
 struct metrics_http;
 
-/* Binds listen (a port in use fails here, with err saying so) and starts
+/* Binds listen (a port in use fails here: err is "ADDR:PORT: cannot bind:
+ * REASON", for the caller to say which setting named it) and starts
  * the server's thread; prefix names the server's own counters
  * (PREFIX_metrics_scrapes_total...). Scrapes get 503 until the first
  * publish. Call it after the signals are blocked: the thread inherits the

@@ -202,24 +202,24 @@ static int bind_listener(const struct endpoint *at, char *err, size_t err_size)
 
 	endpoint_format(at, where, sizeof(where));
 	if (len == 0) {
-		snprintf(err, err_size, "metrics.listen %s: not an IPv4 or IPv6 endpoint", where);
+		snprintf(err, err_size, "%s: not an IPv4 or IPv6 endpoint", where);
 		return -1;
 	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
-		snprintf(err, err_size, "metrics.listen %s: socket: %s", where, strerror(errno));
+		snprintf(err, err_size, "%s: socket: %s", where, strerror(errno));
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, (const struct sockaddr *)&ss, len) < 0) {
-		snprintf(err, err_size, "metrics.listen %s: cannot bind: %s", where, strerror(errno));
+		snprintf(err, err_size, "%s: cannot bind: %s", where, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	if (listen(fd, LISTEN_BACKLOG) < 0) {
-		snprintf(err, err_size, "metrics.listen %s: listen: %s", where, strerror(errno));
+		snprintf(err, err_size, "%s: listen: %s", where, strerror(errno));
 		close(fd);
 		return -1;
 	}

@@ -274,6 +274,7 @@ static int start_control(struct daemon *d, char *err, size_t err_size)
 static int start_metrics(struct daemon *d, char *err, size_t err_size)
 {
 	size_t size = status_snapshot_size(d->view.queue_count);
+	char why[256];
 	if (!d->cfg.metrics.listen.addr.family)
 		return 0;
 	d->metrics_snapshot = calloc(1, size);
@@ -281,9 +282,11 @@ static int start_metrics(struct daemon *d, char *err, size_t err_size)
 		snprintf(err, err_size, "metrics: out of memory");
 		return 1;
 	}
-	d->metrics = metrics_http_start(&d->cfg.metrics.listen, "sara", size, render_metrics, err, err_size);
-	if (!d->metrics)
+	d->metrics = metrics_http_start(&d->cfg.metrics.listen, "sara", size, render_metrics, why, sizeof(why));
+	if (!d->metrics) {
+		snprintf(err, err_size, "metrics.listen %s", why);
 		return 1;
+	}
 	on_metrics(d);
 	return event_loop_add_timer(d->loop, METRICS_SNAPSHOT_MS, on_metrics, d, err, err_size) < 0 ? 1 : 0;
 }

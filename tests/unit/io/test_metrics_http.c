@@ -172,7 +172,7 @@ static void test_port_in_use(void **state)
 	(void)state;
 	assert_non_null(m);
 	assert_null(metrics_http_start(&at, "test", 8, render_test, err, sizeof(err)));
-	snprintf(want, sizeof(want), "metrics.listen 127.0.0.1:%u: cannot bind: ", (unsigned)port);
+	snprintf(want, sizeof(want), "127.0.0.1:%u: cannot bind: ", (unsigned)port);
 	if (strncmp(err, want, strlen(want)) != 0 || !strstr(err, strerror(EADDRINUSE)))
 		fail_msg("unexpected error: %s", err);
 	metrics_http_stop(m);
