@@ -30,10 +30,13 @@ LAB_GW_ARGS="--metrics $GW_EP"
 e2e_setup 110
 AGENT=$(lab_bin sara-agent) SARAD=$(lab_bin sarad)
 lab_start_sip_servers 80 || { e2e_fail "sipp servers"; exit 1; }
+# s1's agent has a probe that always answers, for sara_agent_probe_up.
 for i in 0 1 2; do
 	s=${LAB_SERVERS[i]}
+	probe=()
+	[ "$i" = 0 ] && probe=(--probe cmd:true)
 	lab_bg "agent-$s" "$s" timeout 100 "$AGENT" -c "$LAB_CFG" --id "$s" --foreground \
-		--metrics "${LAB_SERVER_IPS[i]}:$AGENT_PORT"
+		--metrics "${LAB_SERVER_IPS[i]}:$AGENT_PORT" "${probe[@]}"
 done
 
 # scrape NS ENDPOINT [PATH]: the page (or whatever the server answers) on stdout
@@ -134,15 +137,25 @@ code=$(lab_in dsp curl -s -o /dev/null -w '%{http_code}' "http://$SARAD_EP/")
 
 gw_page=$(scrape gw $GW_EP)
 valid sara-gw "$gw_page"
+echo "$gw_page" >"$LAB_RUN/gw.prom"
 n=$(value "$gw_page" sara_gw_announcements_total)
 [ "${n:-0}" -gt 0 ] && e2e_ok "sara-gw announced $n" || e2e_fail "sara_gw_announcements_total ${n:-absent}"
 for i in 0 1 2; do
 	page=$(scrape "${LAB_SERVERS[i]}" "${LAB_SERVER_IPS[i]}:$AGENT_PORT")
-	[ "$i" = 0 ] && valid "sara-agent s1" "$page"
+	[ "$i" = 0 ] && valid "sara-agent s1" "$page" && echo "$page" >"$LAB_RUN/agent.prom"
 	n=$(value "$page" sara_agent_reports_total)
 	[ "${n:-0}" -gt 5 ] && e2e_ok "agent ${LAB_SERVERS[i]} reported $n rounds" ||
 		e2e_fail "agent ${LAB_SERVERS[i]}: sara_agent_reports_total ${n:-absent}"
 done
+
+# Every metric the Grafana dashboard reads is on one of the pages.
+missing=""
+for name in $(grep -o 'sara_[a-z0-9_]*' "$LAB_ROOT/conf/grafana/sara-dashboard.json" | sort -u); do
+	cat "$LAB_RUN/sarad.prom" "$LAB_RUN/gw.prom" "$LAB_RUN/agent.prom" | grep -q "^# TYPE $name " ||
+		missing="$missing $name"
+done
+[ -z "$missing" ] && e2e_ok "every metric of conf/grafana/sara-dashboard.json is served" ||
+	e2e_fail "the dashboard reads metrics no page has:$missing"
 
 # A port in use: a second sarad (its own queue and socket, no listeners) and a second
 # agent on s1's port stop at start, saying so.
