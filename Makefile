@@ -170,6 +170,7 @@ bench: $(BENCH_BINS) $(PROGS) $(TOOLS)
 	tests/bench/run.sh $(BUILD)
 	tests/bench/goodput.sh $(BUILD)
 	tests/bench/slowstart.sh $(BUILD)
+	tests/bench/metrics_cost.sh $(BUILD)
 
 clean:
 	rm -rf build build-asan build-fuzz
