@@ -6,7 +6,7 @@
 # One static library per layer, each linked only with what its layer may use:
 #   dpi/         libsara-dpi.a     stateless parsers              libosip2
 #   src/engine/  libsara-engine.a  I/O-free decisions             + libsodium, libm
-#   src/io/      libsara-io.a      adapters to kernel and files   + nfqueue, conntrack, mnl, pcap, libconfig
+#   src/io/      libsara-io.a      adapters to kernel and files   + nfqueue, conntrack, mnl, pcap, libconfig, microhttpd
 #   src/PROGRAM/ libsara-PROGRAM.a a program's own modules; main.c wires them
 # `make layers` checks the rules (tests/layers/check.sh).
 
@@ -27,7 +27,7 @@ CFLAGS    += -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror -Wshadow -Ws
 pkg        = $(shell pkg-config --libs $(1) 2>/dev/null || echo "-l$(1)-missing")
 DPI_LIBS    := $(call pkg,libosip2)
 ENGINE_LIBS := $(DPI_LIBS) $(call pkg,libsodium) -lm
-IO_LIBS     := $(ENGINE_LIBS) $(call pkg,libnetfilter_queue libnetfilter_conntrack libmnl libpcap libconfig) -lpthread
+IO_LIBS     := $(ENGINE_LIBS) $(call pkg,libnetfilter_queue libnetfilter_conntrack libmnl libpcap libconfig libmicrohttpd) -lpthread
 TEST_LIBS   := $(call pkg,cmocka)
 
 LIBDIR    := $(BUILD)/lib
@@ -170,6 +170,7 @@ bench: $(BENCH_BINS) $(PROGS) $(TOOLS)
 	tests/bench/run.sh $(BUILD)
 	tests/bench/goodput.sh $(BUILD)
 	tests/bench/slowstart.sh $(BUILD)
+	tests/bench/metrics_cost.sh $(BUILD)
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -74,6 +74,7 @@ struct sara_config {
 		enum malformed_policy malformed;
 	} limits;
 	struct { char socket[108]; } control;
+	struct { struct endpoint listen; } metrics;               /* family 0 = off */
 };
 
 /* Fills every documented default (no VIPs, no servers). */

@@ -128,6 +128,9 @@ static const struct key_spec limit_keys[] = {
 static const struct key_spec control_keys[] = {
 	STRING_KEY(KEY_STRING, "socket", CFG, control.socket, false),
 };
+static const struct key_spec metrics_keys[] = {
+	PLAIN_KEY(KEY_ENDPOINT, "listen", CFG, metrics.listen, false),
+};
 
 static const struct key_table port_table = TABLE(port_keys);
 static const struct key_table queue_table = TABLE(queue_keys);
@@ -138,6 +141,7 @@ static const struct key_table selection_table = TABLE(selection_keys);
 static const struct key_table admission_table = TABLE(admission_keys);
 static const struct key_table limit_table = TABLE(limit_keys);
 static const struct key_table control_table = TABLE(control_keys);
+static const struct key_table metrics_table = TABLE(metrics_keys);
 
 static const struct key_spec top_keys[] = {
 	STRING_KEY(KEY_IDENT, "name", CFG, name, true),
@@ -153,6 +157,7 @@ static const struct key_spec top_keys[] = {
 	GROUP_KEY("admission", admission_table),
 	GROUP_KEY("limits", limit_table),
 	GROUP_KEY("control", control_table),
+	GROUP_KEY("metrics", metrics_table),
 };
 const struct key_table config_top_keys = TABLE(top_keys);
 
@@ -501,6 +506,8 @@ static const char *restart_only_change(const struct sara_config *a, const struct
 		return "limits.fragments";
 	if (strcmp(a->control.socket, b->control.socket) != 0)
 		return "control.socket";
+	if (!endpoint_equal(&a->metrics.listen, &b->metrics.listen))
+		return "metrics.listen";
 	return NULL;
 }
 

@@ -3,13 +3,16 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "io/clock.h"
 #include "io/daemon.h"
 #include "io/event_loop.h"
 #include "io/log.h"
+#include "io/metrics_http.h"
 #include "io/sealed_channel.h"
+#include "sara-agent/agent_metrics.h"
 #include "sara-agent/load_readers.h"
 #include "sara-agent/reporter.h"
 
@@ -22,6 +25,13 @@ struct agent {
 	struct event_loop *loop;
 	int timer;
 	bool last_sent;
+	uint64_t started_ms;
+	/* The last round, and the counts since start, for the metrics. */
+	uint64_t reports, probe_failures;
+	bool app_up, have_load;
+	double components[AGENT_LOAD_COMPONENTS];
+	struct metrics_http *metrics;  /* NULL without --metrics */
+	struct agent_snapshot snapshot;
 };
 
 static uint32_t wall_s(void)
@@ -43,6 +53,11 @@ static void report(struct agent *a, bool print)
 	load = reporter_load(&a->reporter, components);
 	sent &= reporter_send_load(&a->reporter, &load);
 	a->last_sent = sent;
+	a->reports++;
+	a->probe_failures += !app_up;
+	a->app_up = app_up;
+	a->have_load = true;
+	memcpy(a->components, components, sizeof(a->components));
 	if (print || a->set->verbose) {
 		reporter_format(&a->reporter, &hb, a->probe.kind == PROBE_NONE ? "none" : app_up ? "ok" : "failed",
 				components, sent, line, sizeof(line));
@@ -66,6 +81,44 @@ static void on_timer(void *ctx)
 		return;
 	}
 	report_and_rearm(a);
+}
+
+/* A snapshot for the metrics endpoint, rendered in its own thread. */
+static void on_metrics(void *ctx)
+{
+	struct agent *a = ctx;
+	struct agent_snapshot *s = &a->snapshot;
+	memset(s, 0, sizeof(*s));
+	snprintf(s->server, sizeof(s->server), "%s", a->set->cfg->servers[a->set->server].id);
+	s->uptime_ms = clock_ms(CLOCK_MONOTONIC) - a->started_ms;
+	s->reports = a->reports;
+	s->sent = a->channel.sent;
+	s->send_errors = a->channel.send_errors;
+	s->probing = a->probe.kind != PROBE_NONE;
+	s->probe_up = a->app_up;
+	s->probe_failures = a->probe_failures;
+	s->draining = a->reporter.draining;
+	s->have_load = a->have_load;
+	s->counted = a->set->counted;
+	memcpy(s->load, a->components, sizeof(s->load));
+	metrics_http_publish(a->metrics, s);
+}
+
+/* --metrics: after the signals are blocked (the server's thread inherits
+ * the mask). */
+static bool start_metrics(struct agent *a, char *err, size_t err_size)
+{
+	char why[200];
+	if (!a->set->metrics.addr.family || a->set->once)
+		return true;
+	a->metrics = metrics_http_start(&a->set->metrics, "sara_agent", sizeof(a->snapshot), agent_metrics_render, why,
+					sizeof(why));
+	if (!a->metrics) {
+		snprintf(err, err_size, "--metrics %s", why);
+		return false;
+	}
+	on_metrics(a);
+	return event_loop_add_timer(a->loop, METRICS_SNAPSHOT_MS, on_metrics, a, err, err_size) >= 0;
 }
 
 /* A drain or its cancellation goes out at once, not at the next tick. */
@@ -118,8 +171,9 @@ static bool start(struct agent *a, char *err, size_t err_size)
 	a->timer = event_loop_add_timer(a->loop, AGENT_FIRST_REPORT_MS, on_timer, a, err, err_size);
 	if (a->timer < 0)
 		return false;
-	return s->once || event_loop_add_signals(a->loop, signals, sizeof(signals) / sizeof(signals[0]),
-						 on_signal, a, err, err_size) == 0;
+	return s->once || (event_loop_add_signals(a->loop, signals, sizeof(signals) / sizeof(signals[0]), on_signal,
+						  a, err, err_size) == 0 &&
+			   start_metrics(a, err, err_size));
 }
 
 static int serve(struct agent *a)
@@ -134,6 +188,8 @@ static int serve(struct agent *a)
 	log_msg(LOG_INFO, "server %s (sender %u) reporting to %s every %u ms", s->cfg->servers[s->server].id,
 		s->server + 1, endpoint_format(&s->cfg->agents.listen, where, sizeof(where)),
 		s->cfg->agents.interval_ms);
+	if (a->metrics)
+		log_msg(LOG_INFO, "metrics: http://%s/metrics", endpoint_format(&s->metrics, where, sizeof(where)));
 	if (event_loop_run(a->loop, err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "%s", err);
 		return 1;
@@ -145,7 +201,7 @@ static int serve(struct agent *a)
 
 int agent_run(const struct agent_settings *settings)
 {
-	struct agent a = { .set = settings, .timer = -1 };
+	struct agent a = { .set = settings, .timer = -1, .started_ms = clock_ms(CLOCK_MONOTONIC) };
 	bool daemon = !settings->foreground && !settings->once;
 	int status = 1, ready_fd = daemon ? daemonize("sara-agent") : -1;
 	char err[256];
@@ -161,6 +217,7 @@ int agent_run(const struct agent_settings *settings)
 	}
 	status = serve(&a);
 out:
+	metrics_http_stop(a.metrics);
 	event_loop_destroy(a.loop);
 	sealed_sender_close(&a.channel);
 	return status;

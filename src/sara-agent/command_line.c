@@ -18,7 +18,8 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: sara-agent -c CLUSTER.cfg --id ID [--probe sip|rtsp|cmd:COMMAND] [--drain-in N]\n"
 		"                  [--app-load file:PATH] [--components LIST]\n"
-		"                  [--foreground] [--check-config] [--once] [--verbose]\n"
+		"                  [--metrics ADDR:PORT] [--foreground] [--check-config] [--once]\n"
+		"                  [--verbose]\n"
 		"       sara-agent -c CLUSTER.cfg --decode [--listen ADDR:PORT] [--count N]\n"
 		"The node agent: every agents.interval_ms sends a heartbeat and a load report\n"
 		"(CPU, memory, socket buffers, I/O queue, SIP/RTSP backlog, from /proc) to\n"
@@ -38,6 +39,8 @@ static void usage(FILE *out)
 		"      --components LIST  the components that count, comma-separated from cpu,\n"
 		"                      memory, network, io, backlog (default all); the others are\n"
 		"                      sent as not reported and sarad leaves them out\n"
+		"      --metrics EP    serve the agent's counters to Prometheus: GET /metrics over\n"
+		"                      HTTP on ADDR:PORT or [ADDR]:PORT (default off)\n"
 		"      --foreground    stay in the foreground and log to stderr (else daemon, syslog)\n"
 		"      --check-config  validate the configuration, the key file and the id, and exit\n"
 		"      --once          send one heartbeat and one load report, print them, exit\n"
@@ -129,6 +132,11 @@ static bool take_option(struct command_line *cl, int opt, const char *arg)
 		}
 		fprintf(stderr, "sara-agent: --app-load %s: want file:PATH\n", arg);
 		return false;
+	case 'M':
+		if (endpoint_parse(span_make(arg, strlen(arg)), &a->metrics) && a->metrics.port != 0)
+			return true;
+		fprintf(stderr, "sara-agent: --metrics %s: want ADDR:PORT or [ADDR]:PORT\n", arg);
+		return false;
 	case 'K':
 		if (parse_components(arg, &a->counted))
 			return true;
@@ -149,6 +157,7 @@ int parse_command_line(int argc, char **argv, struct command_line *cl)
 		{ "verbose", no_argument, NULL, 'v' }, { "decode", no_argument, NULL, 'D' },
 		{ "listen", required_argument, NULL, 'l' }, { "count", required_argument, NULL, 'n' },
 		{ "app-load", required_argument, NULL, 'A' }, { "components", required_argument, NULL, 'K' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ "root", required_argument, NULL, 'R' },  /* tests: a fake tree holding proc/ */
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};

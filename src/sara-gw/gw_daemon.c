@@ -4,15 +4,18 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "io/clock.h"
 #include "io/daemon.h"
 #include "io/event_loop.h"
 #include "io/log.h"
+#include "io/metrics_http.h"
 #include "io/nfqueue.h"
 #include "io/sealed_channel.h"
 #include "sara-gw/announcer.h"
+#include "sara-gw/gw_metrics.h"
 
 struct gw {
 	const struct gw_settings *set;
@@ -22,6 +25,9 @@ struct gw {
 	struct event_loop *loop;
 	uint64_t verdict_errors;
 	int status;
+	uint64_t started_ms;
+	struct metrics_http *metrics;   /* NULL without --metrics */
+	struct gw_snapshot snapshot;    /* the loop's copy for it */
 };
 
 static bool send_sealed(void *ctx, const uint8_t *body, size_t len)
@@ -61,20 +67,57 @@ static void log_counter(void *ctx, const struct counter_def *def, uint64_t value
 	log_msg(LOG_INFO, "counter %s%s %llu", (const char *)ctx, def->name, (unsigned long long)value);
 }
 
+/* COUNTER_SCOPE_GW_DAEMON and COUNTER_SCOPE_GW_QUEUE into set. */
+static void gather_counters(const struct gw *g, struct counter_set *set)
+{
+	struct nfqueue_stats qs;
+	announcer_get_counters(&g->announcer, set);
+	set->values[COUNTER_GW_VERDICT_ERRORS] = g->verdict_errors;
+	nfqueue_get_stats(g->queue, &qs);
+	set->values[COUNTER_GW_QUEUE_RECEIVED] = qs.received;
+	set->values[COUNTER_GW_QUEUE_ENOBUFS] = qs.enobufs;
+	set->values[COUNTER_GW_QUEUE_VERDICT_ERRORS] = qs.verdict_errors;
+}
+
 static void log_counters(const struct gw *g)
 {
 	struct counter_set set = { 0 };
-	struct nfqueue_stats qs;
-	announcer_get_counters(&g->announcer, &set);
-	set.values[COUNTER_GW_VERDICT_ERRORS] = g->verdict_errors;
-	nfqueue_get_stats(g->queue, &qs);
-	set.values[COUNTER_GW_QUEUE_RECEIVED] = qs.received;
-	set.values[COUNTER_GW_QUEUE_ENOBUFS] = qs.enobufs;
-	set.values[COUNTER_GW_QUEUE_VERDICT_ERRORS] = qs.verdict_errors;
+	gather_counters(g, &set);
 	counters_visit(&set, COUNTER_SCOPE_GW_DAEMON, COUNTERS_ALL, log_counter, "");
 	counters_visit(&set, COUNTER_SCOPE_GW_QUEUE, COUNTERS_ALL, log_counter, "queue.");
 	counters_visit(gateway_counters(g->announcer.gateway), COUNTER_SCOPE_GATEWAY, COUNTERS_REPORTED, log_counter,
 		       "gateway.");
+}
+
+/* A snapshot for the metrics endpoint, rendered in its own thread. */
+static void on_metrics(void *ctx)
+{
+	struct gw *g = ctx;
+	struct gw_snapshot *s = &g->snapshot;
+	memset(s, 0, sizeof(*s));
+	s->uptime_ms = clock_ms(CLOCK_MONOTONIC) - g->started_ms;
+	s->queue_num = g->set->queue_num;
+	gather_counters(g, &s->counters);
+	s->gateway = *gateway_counters(g->announcer.gateway);
+	control_kernel_queue_stats(s->queue_num, &s->kernel);
+	metrics_http_publish(g->metrics, s);
+}
+
+/* --metrics: after the signals are blocked (the server's thread inherits
+ * the mask). */
+static bool start_metrics(struct gw *g, char *err, size_t err_size)
+{
+	char why[256];
+	if (!g->set->metrics.addr.family)
+		return true;
+	g->metrics = metrics_http_start(&g->set->metrics, "sara_gw", sizeof(g->snapshot), gw_metrics_render, why,
+					sizeof(why));
+	if (!g->metrics) {
+		snprintf(err, err_size, "--metrics %s", why);
+		return false;
+	}
+	on_metrics(g);
+	return event_loop_add_timer(g->loop, METRICS_SNAPSHOT_MS, on_metrics, g, err, err_size) >= 0;
 }
 
 static void on_signal(void *ctx, int signo)
@@ -113,12 +156,13 @@ static bool start(struct gw *g, char *err, size_t err_size)
 	g->loop = event_loop_create(err, err_size);
 	return g->loop && event_loop_add_fd(g->loop, nfqueue_fd(g->queue), on_queue, g, err, err_size) == 0 &&
 	       event_loop_add_signals(g->loop, signals, sizeof(signals) / sizeof(signals[0]), on_signal, g, err,
-				      err_size) == 0;
+				      err_size) == 0 &&
+	       start_metrics(g, err, err_size);
 }
 
 int gw_run(const struct gw_settings *settings)
 {
-	struct gw g = { .set = settings, .channel = { .fd = -1 } };
+	struct gw g = { .set = settings, .channel = { .fd = -1 }, .started_ms = clock_ms(CLOCK_MONOTONIC) };
 	int ready_fd = settings->foreground ? -1 : daemonize("sara-gw");
 	char err[512], where[ENDPOINT_STRLEN];
 
@@ -133,12 +177,15 @@ int gw_run(const struct gw_settings *settings)
 	}
 	log_msg(LOG_INFO, "queue %u, announcing to %s as sender %u", settings->queue_num,
 		endpoint_format(&settings->cfg->gateway.listen, where, sizeof(where)), settings->sender);
+	if (g.metrics)
+		log_msg(LOG_INFO, "metrics: http://%s/metrics", endpoint_format(&settings->metrics, where, sizeof(where)));
 	if (event_loop_run(g.loop, err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "%s", err);
 		g.status = 1;
 	}
 	log_counters(&g);
 out:
+	metrics_http_stop(g.metrics);
 	event_loop_destroy(g.loop);
 	if (g.queue)
 		nfqueue_close(g.queue);

@@ -16,6 +16,7 @@
 
 struct command_line {
 	const char *config_path, *listen_text;
+	struct endpoint metrics;
 	bool foreground, check_config, decode, queue_given;
 	unsigned long id, queue_num, count;
 };
@@ -23,7 +24,8 @@ struct command_line {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: sara-gw -c CLUSTER.cfg [--id N] [--queue N] [--foreground] [--check-config]\n"
+		"usage: sara-gw -c CLUSTER.cfg [--id N] [--queue N] [--metrics ADDR:PORT] [--foreground]\n"
+		"               [--check-config]\n"
 		"       sara-gw -c CLUSTER.cfg --decode [--listen ADDR:PORT] [--count N]\n"
 		"The gateway companion: inspects the servers' outbound signalling taken from\n"
 		"an NFQUEUE, announces the media flows it learns to sarad (gateway.listen,\n"
@@ -32,6 +34,8 @@ static void usage(FILE *out)
 		"      --id N          sender id in announcements (default 1; one per gateway)\n"
 		"      --queue N       NFQUEUE number (default queue.first + queue.count: the\n"
 		"                      first number after sarad's queues, so both can share a host)\n"
+		"      --metrics EP    serve the counters to Prometheus: GET /metrics over HTTP on\n"
+		"                      ADDR:PORT or [ADDR]:PORT (default off)\n"
 		"      --foreground    stay in the foreground and log to stderr (else daemon, syslog)\n"
 		"      --check-config  validate the configuration and the key file and exit\n"
 		"      --decode        receive announcements instead and print them, one a line\n"
@@ -60,7 +64,8 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
 		{ "queue", required_argument, NULL, 'q' }, { "foreground", no_argument, NULL, 'f' },
 		{ "check-config", no_argument, NULL, 'C' }, { "decode", no_argument, NULL, 'D' },
 		{ "listen", required_argument, NULL, 'l' }, { "count", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "metrics", required_argument, NULL, 'M' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
 	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
@@ -83,6 +88,12 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
 		case 'C': cl->check_config = true; break;
 		case 'D': cl->decode = true; break;
 		case 'l': cl->listen_text = optarg; break;
+		case 'M':
+			if (!endpoint_parse(span_make(optarg, strlen(optarg)), &cl->metrics) || cl->metrics.port == 0) {
+				fprintf(stderr, "sara-gw: --metrics %s: want ADDR:PORT or [ADDR]:PORT\n", optarg);
+				return 2;
+			}
+			break;
 		case 'n':
 			if (!parse_number(optarg, ULONG_MAX, &cl->count)) {
 				fprintf(stderr, "sara-gw: --count %s: want a number\n", optarg);
@@ -155,5 +166,6 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	return gw_run(&(struct gw_settings){ .cfg = &cfg, .key = &key, .sender = (uint32_t)cl.id,
-					     .queue_num = (uint16_t)cl.queue_num, .foreground = cl.foreground });
+					     .queue_num = (uint16_t)cl.queue_num, .metrics = cl.metrics,
+					     .foreground = cl.foreground });
 }

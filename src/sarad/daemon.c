@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include "io/clock.h"
 #include "io/key_file.h"
 #include "io/log.h"
+#include "io/status_metrics.h"
 #include "sarad/counter_log.h"
 #include "sarad/health_feed.h"
 #include "sarad/reload.h"
@@ -97,6 +99,20 @@ static void on_health_tick(void *ctx)
 {
 	struct daemon *d = ctx;
 	dispatcher_health_tick(&d->dispatcher, monotonic_ms());
+}
+
+/* A snapshot for the metrics endpoint: copied here, rendered in its
+ * thread. One a scrape holds is skipped; the next tick brings a newer one. */
+static void on_metrics(void *ctx)
+{
+	struct daemon *d = ctx;
+	status_snapshot_take(&d->view, d->metrics_snapshot);
+	metrics_http_publish(d->metrics, d->metrics_snapshot);
+}
+
+static void render_metrics(const void *snapshot, struct metrics_text *out)
+{
+	status_metrics_render(snapshot, out);
 }
 
 static void on_scan_due(void *ctx)
@@ -254,6 +270,27 @@ static int start_control(struct daemon *d, char *err, size_t err_size)
 	return 0;
 }
 
+/* metrics.listen: the endpoint reads what the control socket reads. */
+static int start_metrics(struct daemon *d, char *err, size_t err_size)
+{
+	size_t size = status_snapshot_size(d->view.queue_count);
+	char why[256];
+	if (!d->cfg.metrics.listen.addr.family)
+		return 0;
+	d->metrics_snapshot = calloc(1, size);
+	if (!d->metrics_snapshot) {
+		snprintf(err, err_size, "metrics: out of memory");
+		return 1;
+	}
+	d->metrics = metrics_http_start(&d->cfg.metrics.listen, "sara", size, render_metrics, why, sizeof(why));
+	if (!d->metrics) {
+		snprintf(err, err_size, "metrics.listen %s", why);
+		return 1;
+	}
+	on_metrics(d);
+	return event_loop_add_timer(d->loop, METRICS_SNAPSHOT_MS, on_metrics, d, err, err_size) < 0 ? 1 : 0;
+}
+
 /* Timers, and the fds the loop serves. */
 static int watch(struct daemon *d, char *err, size_t err_size)
 {
@@ -309,7 +346,7 @@ int daemon_start(struct daemon *d, char *err, size_t err_size)
 	d->queues.fatal_ctx = d;
 	if ((rc = queue_set_open(&d->queues, &d->cfg, &shared, err, err_size)) ||
 	    (rc = start_receivers(d, err, err_size)) || (rc = start_control(d, err, err_size)) ||
-	    (rc = watch(d, err, err_size)))
+	    (rc = start_metrics(d, err, err_size)) || (rc = watch(d, err, err_size)))
 		return rc;
 	return queue_set_start_threads(&d->queues, err, err_size) < 0 ? 1 : 0;
 }
@@ -344,6 +381,10 @@ void daemon_log_config(const struct daemon *d)
 			cfg->agents.interval_ms, cfg->agents.misses);
 	else
 		log_msg(LOG_INFO, "agents: off (agents.listen unset): servers are never failed");
+	if (d->metrics) {
+		char where[ENDPOINT_STRLEN];
+		log_msg(LOG_INFO, "metrics: http://%s/metrics", endpoint_format(&cfg->metrics.listen, where, sizeof(where)));
+	}
 }
 
 void daemon_run(struct daemon *d)
@@ -381,6 +422,10 @@ static void close_receiver(struct daemon *d, struct sealed_receiver *rx)
 
 void daemon_free(struct daemon *d)
 {
+	metrics_http_stop(d->metrics);
+	d->metrics = NULL;
+	free(d->metrics_snapshot);
+	d->metrics_snapshot = NULL;
 	control_close(d->control);
 	d->control = NULL;
 	close_receiver(d, &d->announce_rx);

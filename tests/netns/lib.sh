@@ -407,7 +407,9 @@ lab_start_gw() {
 	local q
 	q=$(lab_in gw iptables-save -t mangle 2>/dev/null | grep -o -- '--queue-num [0-9]*' | head -1 | cut -d' ' -f2)
 	q=${q:-0}
-	lab_bg sara-gw gw timeout "${1:-120}" "$bin" -c "$LAB_CFG" --queue "$q" --foreground
+	# LAB_GW_ARGS: further options (a test's --metrics)
+	# shellcheck disable=SC2086
+	lab_bg sara-gw gw timeout "${1:-120}" "$bin" -c "$LAB_CFG" --queue "$q" --foreground ${LAB_GW_ARGS:-}
 	LAB_GW_PID=$LAB_BGPID
 	for ((i = 0; i < 50; i++)); do
 		lab_alive "$LAB_GW_PID" || { lab_log "sara-gw exited: $(tail -3 "$LAB_RUN/logs/sara-gw.log")"; return 1; }

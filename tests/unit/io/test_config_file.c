@@ -192,6 +192,7 @@ static void test_defaults(void **state)
 	assert_true(cfg.queue.fail_open);
 	assert_int_equal(cfg.gateway.listen.addr.family, 0);
 	assert_int_equal(cfg.agents.listen.addr.family, 0);
+	assert_int_equal(cfg.metrics.listen.addr.family, 0);
 	assert_int_equal(cfg.agents.interval_ms, 1000);
 	assert_int_equal(cfg.agents.misses, 3);
 	assert_int_equal(cfg.timeouts.signalling_s, 60);
@@ -250,6 +251,7 @@ static void test_accepted_forms(void **state)
 		     "selection = { algorithm = \"least-sessions\"; };\n"
 		     "ports = { sip = [ 5060, 5080 ]; rtsp = [ ]; };\n"
 		     "agents = { listen = \"[fd00::1]:7400\"; };\n"
+		     "metrics = { listen = \"127.0.0.1:9100\"; };\n"
 		     "timeouts = { signalling_s = 10; media_s = 60; linger_s = 0; };\n",
 		     &cfg);
 	assert_int_equal(cfg.servers[1].mark, 2147483648u);
@@ -265,6 +267,8 @@ static void test_accepted_forms(void **state)
 	assert_int_equal(cfg.rtsp_port_count, 0);
 	assert_int_equal(cfg.agents.listen.addr.family, NETADDR_IPV6);
 	assert_int_equal(cfg.agents.listen.port, 7400);
+	assert_int_equal(cfg.metrics.listen.addr.family, NETADDR_IPV4);
+	assert_int_equal(cfg.metrics.listen.port, 9100);
 }
 
 /* ---- error classes ----------------------------------------------------------- */
@@ -597,6 +601,9 @@ static void test_reload_check(void **state)
 	next = running;
 	snprintf(next.control.socket, sizeof(next.control.socket), "/run/other.sock");
 	expect_reload_refused(&running, &next, "control.socket");
+	next = running;
+	assert_true(endpoint_parse(span_make("127.0.0.1:9101", 14), &next.metrics.listen));
+	expect_reload_refused(&running, &next, "metrics.listen");
 	/* Invalid as a whole (T1 above T2): config_validate's reason. */
 	next = running;
 	next.admission.t1 = 0.95;
