@@ -515,6 +515,17 @@ static uint32_t apply_facts(struct engine *engine, const struct signal_facts *fa
 			return SESSION_NIL;
 		}
 	}
+	/* Under the hash selection every dispatcher derives a session's server
+	 * from its key alone, so a message of a session begun on another
+	 * dispatcher (an in-dialog BYE after an ECMP change) or before a
+	 * restart, or the server's answer the gateway announces to every
+	 * dispatcher, takes the session up where its first request went. It
+	 * is established: admission does not apply. */
+	if (sid == SESSION_NIL && facts->key_len && engine->cfg.selection.algorithm == SELECT_HASH) {
+		sid = session_create(engine, facts, facts->key, facts->key_len, pinned_server, conn, false);
+		if (sid != SESSION_NIL)
+			counter_add(&engine->counters, COUNTER_SESSIONS_ADOPTED, 1);
+	}
 	if (sid == SESSION_NIL) {
 		counter_add(&engine->counters,
 			    facts->proto == PROTO_SIP ? COUNTER_SIP_NO_SESSION : COUNTER_RTSP_NO_SESSION, 1);
@@ -739,7 +750,10 @@ static uint32_t signalling_flow_create(struct engine *engine, const struct packe
 		uint32_t sid;
 		memset(&facts, 0, offsetof(struct signal_facts, streams));
 		facts.proto = (uint8_t)handler->id;
-		sid = session_create(engine, &facts, key, key_len, -1, &pkt->key, true);
+		/* Only a SYN can be refused: a connection met mid-stream (begun on
+		 * another dispatcher, or before a restart) is established. */
+		sid = session_create(engine, &facts, key, key_len, -1, &pkt->key,
+				     (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN);
 		if (sid != SESSION_NIL) {
 			engine->sessions.sessions[sid].key_is_connection = true;
 			session_attach_flow(engine, sid, fid);
