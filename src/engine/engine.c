@@ -499,6 +499,20 @@ static uint32_t session_for_message(struct engine *engine, const struct signal_f
 	return sid;
 }
 
+/* The server a signalling TCP connection gets at its SYN: RTSP's by its
+ * connection session's key, other protocols' by the flow key. */
+static int connection_server(struct engine *engine, const struct signal_facts *facts,
+			     const struct flow_key *conn)
+{
+	const struct proto_handler *handler = proto_by_id((enum proto_id)facts->proto);
+	if (handler && handler->tcp_only) {
+		char key[SESSION_KEY_MAX];
+		size_t key_len = connection_key(conn, key, sizeof(key));
+		return selector_pick(engine->selector, key, key_len);
+	}
+	return selector_pick(engine->selector, conn, sizeof(*conn));
+}
+
 /* Applies one message's facts. side: whose message it is. */
 static uint32_t apply_facts(struct engine *engine, const struct signal_facts *facts, uint32_t fid,
 			    const struct flow_key *conn, enum media_side side, int pinned_server)
@@ -522,6 +536,10 @@ static uint32_t apply_facts(struct engine *engine, const struct signal_facts *fa
 	 * dispatcher, takes the session up where its first request went. It
 	 * is established: admission does not apply. */
 	if (sid == SESSION_NIL && facts->key_len && engine->cfg.selection.algorithm == SELECT_HASH) {
+		/* A session on a TCP connection is at the connection's server,
+		 * which is derived from the connection, as at its SYN. */
+		if (pinned_server < 0 && conn && conn->l4 == L4_TCP)
+			pinned_server = connection_server(engine, facts, conn);
 		sid = session_create(engine, facts, facts->key, facts->key_len, pinned_server, conn, false);
 		if (sid != SESSION_NIL)
 			counter_add(&engine->counters, COUNTER_SESSIONS_ADOPTED, 1);
