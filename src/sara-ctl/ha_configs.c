@@ -171,8 +171,9 @@ bool ha_conntrackd_config(const struct sara_config *cfg, const struct netaddr *s
 		"\tNetlinkBufferSizeMaxGrowth 8388608\n",
 	    cfg->limits.flows < 1048576u ? 2 * cfg->limits.flows : 2097152u, dir, cfg->name, dir, cfg->name);
 	/* conntrackd filters by address, not by mark: the VIPs' flows are
-	 * exactly the ones sara decides. */
-	put(&t, "\tFilter From Kernelspace {\n\t\tProtocol Accept {\n\t\t\tUDP\n\t\t\tTCP\n\t\t}\n"
+	 * exactly the ones sara decides. In user space: conntrackd 1.4.7's
+	 * kernel-space filter let no flow to an accepted address through. */
+	put(&t, "\tFilter From Userspace {\n\t\tProtocol Accept {\n\t\t\tUDP\n\t\t\tTCP\n\t\t}\n"
 		"\t\tAddress Accept {\n");
 	for (unsigned i = 0; i < cfg->vip_count; i++)
 		put(&t, "\t\t\t%s_address %s\n", cfg->vips[i].family == NETADDR_IPV6 ? "IPv6" : "IPv4",
