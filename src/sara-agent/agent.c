@@ -112,7 +112,8 @@ static bool start(struct agent *a, char *err, size_t err_size)
 	unsigned to_count = sara_config_dispatcher_endpoints(s->cfg, &s->cfg->agents.listen, to,
 							     SEALED_MAX_DESTINATIONS);
 	if (to_count == 0) {
-		snprintf(err, err_size, "%.100s: nowhere to report to (agents.listen unset or a wildcard, no ha.dispatchers)", s->cfg->path);
+		snprintf(err, err_size, "%.100s: nowhere to report to (agents.listen unset or a wildcard, "
+			 "no ha.dispatchers)", s->cfg->path);
 		return false;
 	}
 	if (!sealed_sender_open_many(&a->channel, to, to_count, s->key, s->server + 1, err, err_size))

@@ -105,7 +105,8 @@ static bool start(struct gw *g, char *err, size_t err_size)
 							     SEALED_MAX_DESTINATIONS);
 
 	if (to_count == 0) {
-		snprintf(err, err_size, "%.100s: nowhere to announce to (gateway.listen unset or a wildcard, no ha.dispatchers)", s->cfg->path);
+		snprintf(err, err_size, "%.100s: nowhere to announce to (gateway.listen unset or a wildcard, "
+			 "no ha.dispatchers)", s->cfg->path);
 		return false;
 	}
 	if (!sealed_sender_open_many(&g->channel, to, to_count, s->key, s->sender, err, err_size) ||
