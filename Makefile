@@ -123,7 +123,7 @@ deps:
 	  iproute2 iptables nftables conntrack tcpdump tshark ethtool xxd procps \
 	  sip-tester baresip-core kamailio ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 \
 	  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
-	  gstreamer1.0-plugins-ugly bc gnuplot-nox mandoc systemd prometheus
+	  gstreamer1.0-plugins-ugly bc gnuplot-nox mandoc systemd prometheus bird2 conntrackd keepalived
 
 # The main job: a live cluster in network namespaces (tests/lab/lab.sh);
 # where namespaces can't be made (exit 77), the offline replay instead.
@@ -171,6 +171,7 @@ bench: $(BENCH_BINS) $(PROGS) $(TOOLS)
 	tests/bench/goodput.sh $(BUILD)
 	tests/bench/slowstart.sh $(BUILD)
 	tests/bench/metrics_cost.sh $(BUILD)
+	tests/bench/ha_failover.sh $(BUILD)
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -83,6 +83,8 @@
 	  "SIP messages of no known session that cannot start one")                                          \
 	X(RTSP_NO_SESSION, "rtsp_no_session", EVENTS, COUNTER_IN_ENGINE,                                      \
 	  "RTSP messages of no known session that cannot start one")                                         \
+	X(SESSIONS_ADOPTED, "sessions_adopted", EVENTS, COUNTER_IN_ENGINE,                                    \
+	  "sessions begun elsewhere taken up by their hashed server (selection.algorithm hash)")            \
 	X(MEDIA_CLIENT_NAMES_CLUSTER, "media_client_names_cluster", EVENTS, COUNTER_IN_ENGINE,                \
 	  "client media streams naming a cluster address (ignored)")                                         \
 	X(MEDIA_SERVER_DIRECT, "media_server_direct", EVENTS, COUNTER_IN_ENGINE,                              \

@@ -14,21 +14,31 @@
 #include "engine/wire.h"
 #include "io/log.h"
 
+/* Every active dispatcher hears every sender (ha.dispatchers). */
+#define SEALED_MAX_DESTINATIONS 8
+
 struct sealed_sender {
 	int fd;
-	struct endpoint to;
+	unsigned to_count;
+	struct endpoint to[SEALED_MAX_DESTINATIONS];
 	struct wire_key key;
 	uint32_t sender;
 	uint64_t seq;                /* starts at the wall clock in microseconds */
-	uint64_t sent, send_errors;  /* a full socket buffer counts, never blocks */
+	uint64_t sent, send_errors;  /* per datagram; a full socket buffer counts, never blocks */
 };
 
 /* A UDP socket towards `to`, sealing with key as sender_id. False with err
  * set ("socket: REASON", "no address to send to"). */
 bool sealed_sender_open(struct sealed_sender *s, const struct endpoint *to, const struct wire_key *key,
 			uint32_t sender_id, char *err, size_t err_size);
-/* Seals type + body (at most WIRE_MAX_BODY bytes) with the next sequence
- * number and the wall clock, and sends it without blocking. */
+/* The same towards count destinations of one address family (1 to
+ * SEALED_MAX_DESTINATIONS): each message goes to every one of them. */
+bool sealed_sender_open_many(struct sealed_sender *s, const struct endpoint *to, unsigned count,
+			     const struct wire_key *key, uint32_t sender_id, char *err, size_t err_size);
+/* Seals type + body (at most WIRE_MAX_BODY bytes) once, with the next
+ * sequence number and the wall clock, and sends it to every destination
+ * without blocking (each receiver keeps its own replay window). True when
+ * every destination's send went out. */
 bool sealed_send(struct sealed_sender *s, uint8_t type, const uint8_t *body, size_t body_len);
 void sealed_sender_close(struct sealed_sender *s);
 

@@ -499,6 +499,20 @@ static uint32_t session_for_message(struct engine *engine, const struct signal_f
 	return sid;
 }
 
+/* The server a signalling TCP connection gets at its SYN: RTSP's by its
+ * connection session's key, other protocols' by the flow key. */
+static int connection_server(struct engine *engine, const struct signal_facts *facts,
+			     const struct flow_key *conn)
+{
+	const struct proto_handler *handler = proto_by_id((enum proto_id)facts->proto);
+	if (handler && handler->tcp_only) {
+		char key[SESSION_KEY_MAX];
+		size_t key_len = connection_key(conn, key, sizeof(key));
+		return selector_pick(engine->selector, key, key_len);
+	}
+	return selector_pick(engine->selector, conn, sizeof(*conn));
+}
+
 /* Applies one message's facts. side: whose message it is. */
 static uint32_t apply_facts(struct engine *engine, const struct signal_facts *facts, uint32_t fid,
 			    const struct flow_key *conn, enum media_side side, int pinned_server)
@@ -514,6 +528,21 @@ static uint32_t apply_facts(struct engine *engine, const struct signal_facts *fa
 			engine->packet_absorbed = true;
 			return SESSION_NIL;
 		}
+	}
+	/* Under the hash selection every dispatcher derives a session's server
+	 * from its key alone, so a message of a session begun on another
+	 * dispatcher (an in-dialog BYE after an ECMP change) or before a
+	 * restart, or the server's answer the gateway announces to every
+	 * dispatcher, takes the session up where its first request went. It
+	 * is established: admission does not apply. */
+	if (sid == SESSION_NIL && facts->key_len && engine->cfg.selection.algorithm == SELECT_HASH) {
+		/* A session on a TCP connection is at the connection's server,
+		 * which is derived from the connection, as at its SYN. */
+		if (pinned_server < 0 && conn && conn->l4 == L4_TCP)
+			pinned_server = connection_server(engine, facts, conn);
+		sid = session_create(engine, facts, facts->key, facts->key_len, pinned_server, conn, false);
+		if (sid != SESSION_NIL)
+			counter_add(&engine->counters, COUNTER_SESSIONS_ADOPTED, 1);
 	}
 	if (sid == SESSION_NIL) {
 		counter_add(&engine->counters,
@@ -739,7 +768,10 @@ static uint32_t signalling_flow_create(struct engine *engine, const struct packe
 		uint32_t sid;
 		memset(&facts, 0, offsetof(struct signal_facts, streams));
 		facts.proto = (uint8_t)handler->id;
-		sid = session_create(engine, &facts, key, key_len, -1, &pkt->key, true);
+		/* Only a SYN can be refused: a connection met mid-stream (begun on
+		 * another dispatcher, or before a restart) is established. */
+		sid = session_create(engine, &facts, key, key_len, -1, &pkt->key,
+				     (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN);
 		if (sid != SESSION_NIL) {
 			engine->sessions.sessions[sid].key_is_connection = true;
 			session_attach_flow(engine, sid, fid);

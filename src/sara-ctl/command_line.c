@@ -11,7 +11,7 @@
 #define LIMIT_MAX_TEXT CONTROL_TEXT(CONTROL_SESSIONS_LIMIT_MAX)
 
 enum { OPT_IPTABLES = 256, OPT_NFT, OPT_APPLY, OPT_REMOVE, OPT_DISPATCHER, OPT_GATEWAY, OPT_QUEUE, OPT_JSON,
-       OPT_CHECK_CONFIG, OPT_SERVER, OPT_LIMIT };
+       OPT_CHECK_CONFIG, OPT_SERVER, OPT_LIMIT, OPT_SELF };
 
 static const struct option long_options[] = {
 	{ "config", required_argument, NULL, 'c' },         { "iptables", no_argument, NULL, OPT_IPTABLES },
@@ -20,7 +20,8 @@ static const struct option long_options[] = {
 	{ "gateway", no_argument, NULL, OPT_GATEWAY },       { "queue", required_argument, NULL, OPT_QUEUE },
 	{ "json", no_argument, NULL, OPT_JSON },             { "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
 	{ "server", required_argument, NULL, OPT_SERVER },   { "limit", required_argument, NULL, OPT_LIMIT },
-	{ "help", no_argument, NULL, 'h' },                  { NULL, 0, NULL, 0 },
+	{ "self", required_argument, NULL, OPT_SELF },       { "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
 
 void command_line_usage(FILE *out)
@@ -28,7 +29,8 @@ void command_line_usage(FILE *out)
 	fprintf(out,
 		"usage: sara-ctl -c CLUSTER.cfg rules [--iptables|--nft] [--apply|--remove] [--dispatcher|--gateway]\n"
 		"                                     [--queue N]\n"
-		"       sara-ctl -c CLUSTER.cfg keygen\n");
+		"       sara-ctl -c CLUSTER.cfg keygen\n"
+		"       sara-ctl -c CLUSTER.cfg bird|conntrackd [--self ADDR]\n");
 	control_commands_print_synopsis(out, "       sara-ctl -c CLUSTER.cfg ", " [--json]");
 	fprintf(out,
 		"       sara-ctl -c CLUSTER.cfg --check-config\n"
@@ -39,7 +41,13 @@ void command_line_usage(FILE *out)
 		"                  on kernels without the nftables queue expression\n"
 		"    --gateway     the gateway's rule (sara-gw's queue) instead of the dispatcher's\n"
 		"    --queue N     the gateway's queue (default queue.first + queue.count)\n"
-		"  keygen        write a new random key to key_file (never overwrites)\n");
+		"  keygen        write a new random key to key_file (never overwrites)\n"
+		"  bird          print this dispatcher's BIRD 2 configuration: the VIPs to ha.router\n"
+		"                over BGP (with BFD), while sarad is healthy\n"
+		"  conntrackd    print this dispatcher's conntrackd configuration: FTFW with the\n"
+		"                other ha.dispatchers, the VIPs' flows only\n"
+		"    --self ADDR   this dispatcher's address in ha.dispatchers (default: the one\n"
+		"                  configured on this host)\n");
 	control_commands_print_help(out);
 	fprintf(out,
 		"  -c, --config FILE   the cluster's configuration\n"
@@ -63,6 +71,11 @@ static bool plain_word(const char *s, size_t max)
 		if (*s <= ' ' || *s >= 0x7f)
 			return false;
 	return true;
+}
+
+bool command_line_is_ha(const char *command)
+{
+	return strcmp(command, "bird") == 0 || strcmp(command, "conntrackd") == 0;
 }
 
 /* Records a rules flag; twice the same kind is a usage error. */
@@ -116,6 +129,7 @@ static int take_option(struct command_line *cl, int opt, const char *arg)
 		cl->limit = arg;
 		return COMMAND_LINE_PARSED;
 	case OPT_CHECK_CONFIG: cl->check_config = true; return COMMAND_LINE_PARSED;
+	case OPT_SELF: cl->self = arg; return COMMAND_LINE_PARSED;
 	case 'h': command_line_usage(stdout); return 0;
 	default: return usage_error();
 	}
@@ -154,7 +168,7 @@ static int take_command(struct command_line *cl, char **words, int count)
 	if (used < count || !cl->config_path || (!cl->command && !cl->check_config))
 		return usage_error();
 	if (cl->command && strcmp(cl->command, "rules") != 0 && strcmp(cl->command, "keygen") != 0 &&
-	    !cl->sarad.command) {
+	    !command_line_is_ha(cl->command) && !cl->sarad.command) {
 		fprintf(stderr, "%s: unknown command '%s'\n", CTL_PROGRAM, cl->command);
 		return usage_error();
 	}
@@ -162,7 +176,8 @@ static int take_command(struct command_line *cl, char **words, int count)
 	if ((cl->rules_flags && (!cl->command || strcmp(cl->command, "rules") != 0)) ||
 	    (cl->json && !cl->sarad.command) || !give_option(&cl->sarad, "--server", cl->server) ||
 	    !give_option(&cl->sarad, "--limit", cl->limit) ||
-	    (cl->rules.gateway_queue >= 0 && cl->rules.role != RULES_GATEWAY))
+	    (cl->rules.gateway_queue >= 0 && cl->rules.role != RULES_GATEWAY) ||
+	    (cl->self && (!cl->command || !command_line_is_ha(cl->command))))
 		return usage_error();
 	return COMMAND_LINE_PARSED;
 }

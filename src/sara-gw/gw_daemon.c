@@ -143,8 +143,16 @@ static bool start(struct gw *g, char *err, size_t err_size)
 		.conntrack = false,
 	};
 	char why[384];
+	struct endpoint to[SEALED_MAX_DESTINATIONS];
+	unsigned to_count = sara_config_dispatcher_endpoints(s->cfg, &s->cfg->gateway.listen, to,
+							     SEALED_MAX_DESTINATIONS);
 
-	if (!sealed_sender_open(&g->channel, &s->cfg->gateway.listen, s->key, s->sender, err, err_size) ||
+	if (to_count == 0) {
+		snprintf(err, err_size, "%.100s: nowhere to announce to (gateway.listen unset or a wildcard, "
+			 "no ha.dispatchers)", s->cfg->path);
+		return false;
+	}
+	if (!sealed_sender_open_many(&g->channel, to, to_count, s->key, s->sender, err, err_size) ||
 	    !announcer_init(&g->announcer, s->cfg, clock_ms(CLOCK_MONOTONIC), send_sealed, &g->channel, err,
 			    err_size))
 		return false;
@@ -175,8 +183,9 @@ int gw_run(const struct gw_settings *settings)
 		log_open("sara-gw", false, true);
 		daemon_ready(ready_fd);
 	}
-	log_msg(LOG_INFO, "queue %u, announcing to %s as sender %u", settings->queue_num,
-		endpoint_format(&settings->cfg->gateway.listen, where, sizeof(where)), settings->sender);
+	log_msg(LOG_INFO, "queue %u, announcing to %s%s as sender %u", settings->queue_num,
+		endpoint_format(&g.channel.to[0], where, sizeof(where)),
+		g.channel.to_count > 1 ? " and the other ha.dispatchers" : "", settings->sender);
 	if (g.metrics)
 		log_msg(LOG_INFO, "metrics: http://%s/metrics", endpoint_format(&settings->metrics, where, sizeof(where)));
 	if (event_loop_run(g.loop, err, sizeof(err)) < 0) {

@@ -428,6 +428,75 @@ static uint64_t established_call(struct harness *h, const char *client, const ch
 	return session;
 }
 
+
+/* ================= several dispatchers: the hash selection ================= */
+
+static void use_hash(struct sara_config *cfg)
+{
+	cfg->selection.algorithm = SELECT_HASH;
+}
+
+/* Dispatcher b never saw the INVITE (ECMP sent it to a): the server's
+ * answer announced by the gateway, then the in-dialog requests, take the
+ * session up at a's server, and the media the answer predicts follows. */
+static void test_hash_session_adopted_by_another_dispatcher(void **state)
+{
+	struct harness *a = harness_new(use_hash), *b = harness_new(use_hash);
+	struct verdict v;
+	uint64_t session;
+	int server = -1;
+	unsigned seen[SERVER_COUNT] = { 0 };
+	char name[64];
+	(void)state;
+
+	/* the pick is a's and b's alike, whatever the key */
+	for (unsigned i = 0; i < 12; i++) {
+		snprintf(name, sizeof(name), "spread-%u@client.example", i);
+		session = start_call(a, CLIENT4, VIP4, name, CLIENT4, (uint16_t)(30000 + 2 * i), &server);
+		client_invite(b, CLIENT4, VIP4, name, 1, NULL, &v);
+		assert_int_equal(v.server, server);
+		seen[server]++;
+	}
+	for (unsigned i = 0; i < SERVER_COUNT; i++)
+		assert_true(seen[i] > 0);
+
+	session = established_call(a, CLIENT4, VIP4, "moved@client.example", 40000, 20000, &server);
+	assert_int_equal(engine_counter(a, COUNTER_SESSIONS_ADOPTED), 0);
+	answer_call(b, CLIENT4, VIP4, "moved@client.example", 1, 20000, "");
+	assert_int_equal(engine_counter(b, COUNTER_SESSIONS_ADOPTED), 1);
+	media_packet(b, CLIENT4, 40000, VIP4, 20000, &v);
+	assert_int_equal(v.identity, FLOW_SECONDARY);
+	assert_int_equal(v.server, server);
+	client_sends(b, CLIENT4, VIP4, "BYE", "moved@client.example", 2, &v);
+	assert_int_equal(v.server, server);
+	assert_int_equal(v.reason, REASON_SESSION);
+	assert_int_equal(v.action, VERDICT_ACCEPT);
+
+	/* an in-dialog request alone adopts too */
+	start_call(a, CLIENT4_B, VIP4, "only-a@client.example", CLIENT4_B, 42000, &server);
+	client_sends(b, CLIENT4_B, VIP4, "UPDATE", "only-a@client.example", 3, &v);
+	assert_int_equal(engine_counter(b, COUNTER_SESSIONS_ADOPTED), 2);
+	assert_int_equal(v.reason, REASON_SESSION);
+	assert_int_equal(v.server, server);
+	(void)session;
+	harness_free(a);
+	harness_free(b);
+}
+
+/* Other selections cannot derive a pick: an unknown in-dialog request
+ * stays sessionless (placed by the client's address), as before. */
+static void test_no_adoption_without_hash(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	struct verdict v;
+	(void)state;
+	client_sends(h, CLIENT4, VIP4, "BYE", "unknown@client.example", 2, &v);
+	assert_int_equal(v.reason, REASON_UNPREDICTED);
+	assert_int_equal(engine_counter(h, COUNTER_SESSIONS_ADOPTED), 0);
+	assert_int_equal(engine_counter(h, COUNTER_SIP_NO_SESSION), 1);
+	harness_free(h);
+}
+
 /* ================= SIP over UDP: calls and their media ================= */
 
 static void test_invite_answer_media_follows(void **state)
@@ -1993,6 +2062,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_invite_answer_media_follows),
+		cmocka_unit_test(test_hash_session_adopted_by_another_dispatcher),
+		cmocka_unit_test(test_no_adoption_without_hash),
 		cmocka_unit_test(test_sdp_rtcp_attribute),
 		cmocka_unit_test(test_sdp_rtcp_mux),
 		cmocka_unit_test(test_offer_only_source_wildcard),

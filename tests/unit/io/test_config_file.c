@@ -104,6 +104,58 @@ static void run_cases(const struct error_case *cases, size_t count)
 	"  " second "\n" \
 	");\n"
 
+
+static bool endpoint_equal_for_test(const struct endpoint *a, const struct endpoint *b)
+{
+	return netaddr_equal(&a->addr, &b->addr) && a->port == b->port;
+}
+
+/* ---- several dispatchers: the ha group ------------------------------------- */
+
+static void test_ha_group(void **state)
+{
+	static const struct error_case cases[] = {
+		{ BASE "ha = { dispatchers = [ \"198.18.2.1\", \"198.18.2.1\" ]; };\n", 4,
+		  "ha.dispatchers[1] 198.18.2.1 is listed twice" },
+		{ BASE "ha = { dispatchers = [ \"198.18.2.1\", \"fd00::2\" ]; };\n", 4,
+		  "ha.dispatchers: IPv4 and IPv6 addresses mixed" },
+		{ BASE "ha = { dispatchers = [ \"198.18.10.1\" ]; };\n", 4,
+		  "ha.dispatchers[0] 198.18.10.1 is not a dispatcher's own unicast address" },
+		{ BASE "ha = { router = \"198.18.1.1\"; asn = 65001; };\n", 4,
+		  "ha.router needs ha.asn and ha.router_asn" },
+		{ BASE "ha = { sync_group = \"198.18.1.1\"; };\n", 4,
+		  "ha.sync_group 198.18.1.1 is not a multicast address" },
+	};
+	struct sara_config *cfg = malloc(sizeof(*cfg));
+	struct endpoint to[SARA_MAX_DISPATCHERS];
+	char text[NETADDR_STRLEN];
+	(void)state;
+	assert_non_null(cfg);
+	RUN_CASES(cases);
+	/* one dispatcher: the listen endpoint itself; a wildcard is nowhere */
+	expect_loads(BASE "gateway = { listen = \"198.18.2.1:7401\"; };\n", cfg);
+	assert_int_equal(cfg->ha.dispatcher_count, 0);
+	assert_true(cfg->ha.bfd);
+	assert_int_equal(cfg->ha.bfd_interval_ms, 100);
+	assert_int_equal(cfg->ha.sync_port, 3780);
+	assert_int_equal(sara_config_dispatcher_endpoints(cfg, &cfg->gateway.listen, to, SARA_MAX_DISPATCHERS), 1);
+	assert_true(endpoint_equal_for_test(&to[0], &cfg->gateway.listen));
+	expect_loads(BASE "gateway = { listen = \"0.0.0.0:7401\"; };\n", cfg);
+	assert_int_equal(sara_config_dispatcher_endpoints(cfg, &cfg->gateway.listen, to, SARA_MAX_DISPATCHERS), 0);
+	/* several: every dispatcher at the listen port */
+	expect_loads(BASE "gateway = { listen = \"0.0.0.0:7401\"; };\n"
+		     "ha = { dispatchers = [ \"198.18.2.1\", \"198.18.2.2\" ]; router = \"198.18.1.1\";\n"
+		     "       asn = 65001; router_asn = 65000; bfd = false; sync_interface = \"lan0\"; };\n", cfg);
+	assert_int_equal(sara_config_dispatcher_endpoints(cfg, &cfg->gateway.listen, to, SARA_MAX_DISPATCHERS), 2);
+	assert_string_equal(netaddr_format(&to[1].addr, text, sizeof(text)), "198.18.2.2");
+	assert_int_equal(to[1].port, 7401);
+	assert_int_equal(sara_config_dispatcher_endpoints(cfg, &cfg->gateway.listen, to, 1), 1);
+	assert_false(cfg->ha.bfd);
+	assert_int_equal(cfg->ha.asn, 65001);
+	assert_string_equal(cfg->ha.sync_interface, "lan0");
+	free(cfg);
+}
+
 /* ---- the shipped configs --------------------------------------------------- */
 
 static void test_example_config_loads(void **state)
@@ -658,6 +710,7 @@ int main(void)
 		cmocka_unit_test(test_validate_programmatic),
 		cmocka_unit_test(test_lookups),
 		cmocka_unit_test(test_reload_check),
+		cmocka_unit_test(test_ha_group),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
