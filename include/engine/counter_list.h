@@ -69,6 +69,14 @@
 	  "datagrams of a protocol sara does not decide (passed)")                                           \
 	X(FRAGMENT_DROPPED, "fragment_dropped", EVENTS, COUNTER_IN_ENGINE,                                     \
 	  "IP fragments dropped by reassembly (limits, overlaps)")                                            \
+	X(ICMP_ERROR_FOLLOWED, "icmp_error_followed", EVENTS, COUNTER_IN_ENGINE,                              \
+	  "ICMP errors to a VIP sent to the server of the flow they quote")                                  \
+	X(ICMP_ERROR_NO_FLOW, "icmp_error_no_flow", EVENTS, COUNTER_IN_ENGINE,                                \
+	  "ICMP errors to a VIP quoting no known flow, placed by the client's address hash")                 \
+	X(ICMP_ERROR_MALFORMED, "icmp_error_malformed", EVENTS, COUNTER_IN_ENGINE,                            \
+	  "ICMP errors to a VIP whose quoted datagram cannot be read (passed unmarked)")                      \
+	X(ICMP_ERROR_QUOTE_UNSUPPORTED, "icmp_error_quote_unsupported", EVENTS, COUNTER_IN_ENGINE,            \
+	  "ICMP errors to a VIP quoting a datagram without ports (passed unmarked)")                          \
 	X(FLOW_TABLE_FULL, "flow_table_full", EVENTS, COUNTER_IN_ENGINE | COUNTER_IN_GATEWAY,                 \
 	  "new flows that found the flow table full")                                                        \
 	X(SESSION_TABLE_FULL, "session_table_full", EVENTS, COUNTER_IN_ENGINE,                                \

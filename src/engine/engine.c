@@ -943,6 +943,89 @@ static void engine_decide(struct engine *engine, const struct packet *pkt, uint6
 	packet_decided(engine, fid, pkt, out);
 }
 
+/* ---- ICMP errors ---- */
+
+/* The flow an ICMP error quotes, as the engine knows it: the quoted
+ * datagram left a VIP for a client, so the flow that reaches the VIP is its
+ * reverse (a media flow, a signalling flow, or a prediction of either). */
+static uint32_t icmp_quoted_flow(struct engine *engine, const struct flow_key *quoted,
+				 struct flow_key *inbound)
+{
+	struct endpoint sender;
+	uint32_t fid;
+	flow_key_src(quoted, &sender);
+	*inbound = *quoted;
+	memcpy(inbound->src, quoted->dst, 16);
+	memcpy(inbound->dst, quoted->src, 16);
+	inbound->sport = quoted->dport;
+	inbound->dport = quoted->sport;
+	if (!sara_config_is_vip(&engine->cfg, &sender.addr))
+		return FLOW_NIL;
+	fid = flow_table_lookup_exact(&engine->flows, inbound);
+	if (fid == FLOW_NIL)
+		fid = flow_table_lookup_wildcard(&engine->flows, inbound);
+	return fid;
+}
+
+/* An ICMP error to a VIP goes where the packet it quotes came from, as in
+ * IPVS (ip_vs_in_icmp): fragmentation needed and packet too big must reach
+ * the server whose TCP segment was too large (path MTU discovery), port
+ * unreachable the server still streaming to a closed port. Returns false
+ * for anything else (not an error, not to a VIP), left to the caller. The
+ * error neither refreshes nor creates the flow: it says nothing of the
+ * flow being alive. */
+static bool icmp_error_decided(struct engine *engine, const uint8_t *ip, size_t len, struct verdict *out)
+{
+	struct icmp_error error;
+	enum icmp_error_status status = packet_decode_icmp_error(ip, len, &error);
+	const struct flow *f;
+	struct flow_key inbound;
+	uint32_t fid;
+	int server;
+	if (status == ICMP_NOT_AN_ERROR || !sara_config_is_vip(&engine->cfg, &error.dst))
+		return false;
+	if (status != ICMP_ERROR_OK) {
+		/* Passed unmarked, as before sara read ICMP errors at all. */
+		counter_add(&engine->counters, status == ICMP_ERROR_QUOTE_UNSUPPORTED
+						       ? COUNTER_ICMP_ERROR_QUOTE_UNSUPPORTED
+						       : COUNTER_ICMP_ERROR_MALFORMED, 1);
+		out->reason = REASON_NOT_IP;
+		return true;
+	}
+	fid = icmp_quoted_flow(engine, &error.quoted, &inbound);
+	out->key = inbound;
+	if (fid == FLOW_NIL) {
+		/* Where an unknown flow from that client would be placed. */
+		counter_add(&engine->counters, COUNTER_ICMP_ERROR_NO_FLOW, 1);
+		out->identity = FLOW_UNPREDICTED;
+		out->reason = REASON_UNPREDICTED;
+		verdict_set_server(engine, out, placement_server(engine, inbound.src, 16));
+		return true;
+	}
+	f = &engine->flows.flows[fid];
+	out->identity = f->identity;
+	server = f->server;
+	if (f->session != FLOW_NIL) {
+		verdict_from_session(engine, f->session, out);
+		server = out->server;
+		out->reason = REASON_SESSION;
+	} else if (f->identity == FLOW_SIGNALLING && f->hint_session != FLOW_NIL &&
+		   engine->sessions.sessions[f->hint_session].in_use &&
+		   engine->sessions.sessions[f->hint_session].serial == f->hint_serial) {
+		/* A shared signalling flow: its server is its latest session's. */
+		out->session = f->hint_serial;
+		out->reason = REASON_SESSION;
+	} else {
+		out->reason = f->key.l4 == L4_TCP && f->identity == FLOW_SIGNALLING ? REASON_CONNECTION
+										    : REASON_UNPREDICTED;
+	}
+	if (server < 0)
+		server = placement_server(engine, inbound.src, 16);
+	counter_add(&engine->counters, COUNTER_ICMP_ERROR_FOLLOWED, 1);
+	verdict_set_server(engine, out, server);
+	return true;
+}
+
 /* The counter of a datagram packet_decode refused. */
 static enum counter_id packet_status_counter(enum packet_status status)
 {
@@ -984,6 +1067,8 @@ static void engine_packet_decoded(struct engine *engine, const uint8_t *ip, size
 			break;
 		}
 	}
+	if (status == PACKET_UNSUPPORTED && icmp_error_decided(engine, ip, len, out))
+		return;
 	if (status != PACKET_OK) {
 		counter_add(&engine->counters, packet_status_counter(status), 1);
 		out->reason = REASON_NOT_IP;

@@ -1989,6 +1989,186 @@ static void test_admission_fed_by_server_loads(void **state)
 	harness_free(h);
 }
 
+/* ================= ICMP errors ================= */
+
+/* An ICMP error from `from` to the VIP about a UDP or TCP datagram the
+ * cluster sent from vip:vip_port to client:client_port, quoting its IP
+ * header and 8 bytes (what a router quotes at the least). */
+static void icmp_error_about(struct harness *h, const char *from, uint8_t type, uint8_t code, uint32_t rest,
+			     uint8_t l4, const char *vip, uint16_t vip_port, const char *client,
+			     uint16_t client_port, struct verdict *v)
+{
+	static const char data[64] = "SIP/2.0 200 OK";
+	uint8_t sent[256], error[512];
+	int family = family_of(vip);
+	size_t n = l4 == L4_TCP ? packet_build_tcp(family, vip, vip_port, client, client_port, 7, TCP_FLAG_ACK,
+						   data, sizeof(data), sent, sizeof(sent))
+				: packet_build_udp(family, vip, vip_port, client, client_port, data, sizeof(data),
+						   sent, sizeof(sent));
+	size_t quote = (family == NETADDR_IPV4 ? 20 : 40) + 8;
+	size_t m = packet_build_icmp_error(family, from, vip, type, code, rest, sent, quote, error, sizeof(error));
+	assert_true(n > quote && m > 0);
+	feed_datagram(h, error, m, v);
+}
+
+/* Port unreachable from a client that closed its RTP port: the server
+ * still streaming there hears of it, whichever server each call has. */
+static void test_icmp_port_unreachable_follows_media(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	static const char *const calls[3] = { "icmp-a@c", "icmp-b@c", "icmp-c@c" };
+	uint64_t session[3];
+	int server[3];
+	struct verdict v;
+	uint64_t flows_before;
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		session[i] = established_call(h, CLIENT4, VIP4, calls[i], (uint16_t)(40000 + 10 * i),
+					      (uint16_t)(20000 + 10 * i), &server[i]);
+	assert_true(server[0] != server[1] && server[1] != server[2] && server[0] != server[2]);
+	/* Call 0's client media was seen (a secondary flow); calls 1 and 2
+	 * are only predicted: RTP exact, RTCP too. */
+	media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session[0], server[0]);
+	flows_before = stats_of(h).flows_created;
+	for (int i = 2; i >= 0; i--) {
+		icmp_error_about(h, CLIENT4, 3, 3, 0, L4_UDP, VIP4, (uint16_t)(20000 + 10 * i), CLIENT4,
+				 (uint16_t)(40000 + 10 * i), &v);
+		assert_follows(h, &v, i == 0 ? FLOW_SECONDARY : FLOW_ANNOUNCED, session[i], server[i]);
+		assert_false(v.new_flow);
+		/* The verdict names the flow it followed, oriented to the VIP. */
+		assert_int_equal(v.key.l4, L4_UDP);
+		assert_int_equal(v.key.sport, 40000 + 10 * i);
+		assert_int_equal(v.key.dport, 20000 + 10 * i);
+		icmp_error_about(h, CLIENT4, 3, 3, 0, L4_UDP, VIP4, (uint16_t)(20001 + 10 * i), CLIENT4,
+				 (uint16_t)(40001 + 10 * i), &v);
+		assert_int_equal(v.session, session[i]);
+		assert_marked(h, &v, server[i]);
+	}
+	assert_int_equal(engine_counter(h, COUNTER_ICMP_ERROR_FOLLOWED), 6);
+	assert_int_equal(engine_counter(h, COUNTER_PACKET_UNSUPPORTED), 0);
+	/* The errors neither made flows nor turned predictions into flows. */
+	assert_int_equal(stats_of(h).flows_created, flows_before);
+	media_packet(h, CLIENT4, 40010, VIP4, 20010, &v);
+	assert_true(v.new_flow);
+	assert_follows(h, &v, FLOW_SECONDARY, session[1], server[1]);
+	harness_free(h);
+}
+
+/* Fragmentation needed for a server's segment on a SIP/TCP connection:
+ * path MTU discovery needs it at the connection's server. */
+static void test_icmp_fragmentation_needed_follows_tcp(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	struct tcp_conn a = { CLIENT4, VIP4, 50000, SIP_PORT, 1000, 90000 };
+	struct tcp_conn b = { CLIENT4, VIP4, 50001, SIP_PORT, 2000, 80000 };
+	char sdp[1024], invite[TEXT_MAX];
+	struct verdict v;
+	int server_a, server_b;
+	uint64_t session_a;
+
+	(void)state;
+	tcp_open(h, &a, &v);
+	server_a = v.server;
+	tcp_open(h, &b, &v);
+	server_b = v.server;
+	assert_int_not_equal(server_a, server_b);
+	/* Before any message: the connection alone decides. */
+	icmp_error_about(h, "203.0.113.1", 3, 4, 1400, L4_TCP, VIP4, SIP_PORT, CLIENT4, 50001, &v);
+	assert_int_equal(v.identity, FLOW_SIGNALLING);
+	assert_int_equal(v.reason, REASON_CONNECTION);
+	assert_marked(h, &v, server_b);
+	/* With a call on it: its session. */
+	tcp_client_send(h, &a, sip_request(invite, sizeof(invite), "INVITE", "tcp-icmp@c", 1,
+					   sdp_audio(sdp, sizeof(sdp), CLIENT4, 40000, "")), &v);
+	session_a = v.session;
+	assert_int_not_equal(session_a, 0);
+	icmp_error_about(h, "203.0.113.1", 3, 4, 1400, L4_TCP, VIP4, SIP_PORT, CLIENT4, 50000, &v);
+	assert_int_equal(v.identity, FLOW_SIGNALLING);
+	assert_int_equal(v.reason, REASON_SESSION);
+	assert_marked(h, &v, server_a);
+	/* Another port of the client: no such connection. */
+	icmp_error_about(h, "203.0.113.1", 3, 4, 1400, L4_TCP, VIP4, SIP_PORT, CLIENT4, 50002, &v);
+	assert_int_equal(v.reason, REASON_UNPREDICTED);
+	assert_int_equal(engine_counter(h, COUNTER_ICMP_ERROR_FOLLOWED), 2);
+	assert_int_equal(engine_counter(h, COUNTER_ICMP_ERROR_NO_FLOW), 1);
+	harness_free(h);
+}
+
+/* IPv6: packet too big for the server's RTP, and a time exceeded about
+ * the shared UDP signalling flow (its latest call's server). */
+static void test_icmp6_packet_too_big_follows_media(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	struct verdict v;
+	int server, server_b;
+	uint64_t session, session_b;
+
+	(void)state;
+	session = established_call(h, CLIENT6, VIP6, "v6-icmp@c", 40000, 20000, &server);
+	icmp_error_about(h, "2001:db8::fe", 2, 0, 1280, L4_UDP, VIP6, 20000, CLIENT6, 40000, &v);
+	assert_follows(h, &v, FLOW_ANNOUNCED, session, server);
+	assert_int_equal(v.key.family, NETADDR_IPV6);
+	session_b = established_call(h, CLIENT6, VIP6, "v6-icmp-b@c", 40010, 20010, &server_b);
+	assert_int_not_equal(server, server_b);
+	icmp_error_about(h, "2001:db8::fe", 3, 0, 0, L4_UDP, VIP6, SIP_PORT, CLIENT6, SIP_PORT, &v);
+	assert_int_equal(v.identity, FLOW_SIGNALLING);
+	assert_int_equal(v.session, session_b);
+	assert_marked(h, &v, server_b);
+	assert_int_equal(engine_counter(h, COUNTER_ICMP_ERROR_FOLLOWED), 2);
+	harness_free(h);
+}
+
+/* An error about a flow nobody knows goes where an unknown flow from that
+ * client goes (the sessionless placement policy); unreadable errors and
+ * non-errors pass unmarked as before. */
+static void test_icmp_error_unknown_flow_and_malformed(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	uint8_t sent[128], error[256];
+	struct verdict v, media;
+	size_t n, m;
+
+	(void)state;
+	icmp_error_about(h, CLIENT4_B, 3, 3, 0, L4_UDP, VIP4, 31000, CLIENT4_B, 41000, &v);
+	assert_unpredicted(&v);
+	assert_int_equal(engine_counter(h, COUNTER_ICMP_ERROR_NO_FLOW), 1);
+	assert_int_equal(stats_of(h).flows_created, 0);
+	media_packet(h, CLIENT4_B, 41002, VIP4, 31002, &media);
+	assert_unpredicted(&media);
+	assert_int_equal(v.server, media.server);
+	assert_int_equal(v.mark, media.mark);
+
+	/* A quote cut inside its UDP header. */
+	n = packet_build_udp(NETADDR_IPV4, VIP4, 31000, CLIENT4_B, 41000, "x", 1, sent, sizeof(sent));
+	m = packet_build_icmp_error(NETADDR_IPV4, CLIENT4_B, VIP4, 3, 3, 0, sent, 24, error, sizeof(error));
+	assert_true(n > 0 && m > 0);
+	feed_datagram(h, error, m, &v);
+	assert_int_equal(v.reason, REASON_NOT_IP);
+	assert_int_equal(v.action, VERDICT_ACCEPT);
+	assert_int_equal(v.mark, 0);
+	assert_int_equal(engine_counter(h, COUNTER_ICMP_ERROR_MALFORMED), 1);
+	/* An echo request to the VIP is still no business of sara's. */
+	m = packet_build_icmp_error(NETADDR_IPV4, CLIENT4_B, VIP4, 8, 0, 0, sent, n, error, sizeof(error));
+	feed_datagram(h, error, m, &v);
+	assert_int_equal(v.reason, REASON_NOT_IP);
+	assert_int_equal(v.mark, 0);
+	assert_int_equal(engine_counter(h, COUNTER_PACKET_UNSUPPORTED), 1);
+	/* An error quoting a datagram that did not come from a VIP. */
+	n = packet_build_udp(NETADDR_IPV4, "10.0.0.1", 31000, CLIENT4_B, 41002, "x", 1, sent, sizeof(sent));
+	m = packet_build_icmp_error(NETADDR_IPV4, CLIENT4_B, VIP4, 3, 3, 0, sent, n, error, sizeof(error));
+	feed_datagram(h, error, m, &v);
+	assert_int_equal(engine_counter(h, COUNTER_ICMP_ERROR_NO_FLOW), 2);
+	/* An error to an address outside the cluster is not sara's either. */
+	m = packet_build_icmp_error(NETADDR_IPV4, CLIENT4_B, "192.0.2.99", 3, 3, 0, sent, n, error, sizeof(error));
+	feed_datagram(h, error, m, &v);
+	assert_int_equal(v.mark, 0);
+	assert_int_equal(engine_counter(h, COUNTER_PACKET_UNSUPPORTED), 2);
+	assert_int_equal(engine_counter(h, COUNTER_ICMP_ERROR_FOLLOWED), 0);
+	harness_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2035,6 +2215,10 @@ int main(void)
 		cmocka_unit_test(test_admission_spares_sip_over_tcp),
 		cmocka_unit_test(test_admission_random_policy),
 		cmocka_unit_test(test_admission_fed_by_server_loads),
+		cmocka_unit_test(test_icmp_port_unreachable_follows_media),
+		cmocka_unit_test(test_icmp_fragmentation_needed_follows_tcp),
+		cmocka_unit_test(test_icmp6_packet_too_big_follows_media),
+		cmocka_unit_test(test_icmp_error_unknown_flow_and_malformed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
