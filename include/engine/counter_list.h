@@ -97,7 +97,7 @@
 	  "server media streams naming a server's own address, not a VIP (ignored)")                         \
 	X(MEDIA_OUTSIDE_CLUSTER, "media_outside_cluster", EVENTS, COUNTER_IN_ENGINE,                          \
 	  "server media streams naming an address outside the cluster (ignored)")                            \
-	X(MEDIA_STREAMS_OVER_LIMIT, "media_streams_over_limit", EVENTS, COUNTER_IN_ENGINE,                    \
+	X(MEDIA_STREAMS_OVER_LIMIT, "media_streams_over_limit", EVENTS, COUNTER_IN_ENGINE | COUNTER_IN_GATEWAY, \
 	  "media streams beyond a session's stream limit (ignored)")                                         \
 	X(FLOW_UNPREDICTED, "flow_unpredicted", EVENTS, COUNTER_IN_ENGINE,                                    \
 	  "media flows no signalling predicted, placed by source hash")                                      \
@@ -256,6 +256,8 @@
 	  "announcements with an enabled stream on port 0")                                                  \
 	X(ANNOUNCE_TRAILING_BYTES, "announce_trailing_bytes", EVENTS, COUNTER_IN_ANNOUNCE_REJECT,             \
 	  "announcements with bytes after their last field")                                                 \
+	X(ANNOUNCE_BAD_EXTENSION, "announce_bad_extension", EVENTS, COUNTER_IN_ANNOUNCE_REJECT,               \
+	  "announcements with an optional field of the wrong size, value or count")                          \
 	X(ANNOUNCE_NOT_VIP, "announce_not_vip", EVENTS, COUNTER_IN_ANNOUNCE_REJECT,                           \
 	  "announcements of a flow not to a VIP")                                                            \
 	X(ANNOUNCE_WRONG_TRANSPORT, "announce_wrong_transport", EVENTS, COUNTER_IN_ANNOUNCE_REJECT,           \

@@ -12,11 +12,15 @@
 #include "engine/signal_facts.h"
 
 #define SESSION_NIL UINT32_MAX
-#define SESSION_MAX_STREAMS 4
+/* Offers carry up to 8 m= lines in practice (audio, video, RTCP-less
+ * BFCP, T.140 ...); the rest are counted (media_streams_over_limit). */
+#define SESSION_MAX_STREAMS SIGNAL_MAX_STREAMS
 
-/* One media stream as both sides described it. Ports 0 = side unknown. */
+/* One media stream as both sides described it. Ports 0 = side unknown.
+ * A side's RTCP address is its RTP address unless a=rtcp named another. */
 struct session_stream {
 	struct netaddr client_addr, server_addr;
+	struct netaddr client_rtcp_addr, server_rtcp_addr;
 	uint16_t client_rtp, client_rtcp, server_rtp, server_rtcp;
 };
 

@@ -246,26 +246,29 @@ static void predictions_rebuild(struct engine *engine, uint32_t sid)
 		const struct session_stream *st = &s->streams[i];
 		uint16_t client_ports[2] = { st->client_rtp, st->client_rtcp };
 		uint16_t server_ports[2] = { st->server_rtp, st->server_rtcp };
+		const struct netaddr *client_addrs[2] = { &st->client_addr, &st->client_rtcp_addr };
+		const struct netaddr *server_addrs[2] = { &st->server_addr, &st->server_rtcp_addr };
 		for (unsigned p = 0; p < 2; p++) {
 			bool client_known = client_ports[p] != 0;
 			bool server_known = server_ports[p] != 0;
-			if (p == 1 && client_ports[1] == client_ports[0] && server_ports[1] == server_ports[0])
+			if (p == 1 && client_ports[1] == client_ports[0] && server_ports[1] == server_ports[0] &&
+			    netaddr_equal(client_addrs[1], client_addrs[0]) &&
+			    netaddr_equal(server_addrs[1], server_addrs[0]))
 				break; /* rtcp-mux: one flow */
 			if (client_known && server_known)
-				predict_one(engine, sid, MATCH_EXACT, &st->client_addr, client_ports[p],
-					    &st->server_addr, server_ports[p]);
+				predict_one(engine, sid, MATCH_EXACT, client_addrs[p], client_ports[p],
+					    server_addrs[p], server_ports[p]);
 			if (client_known)
-				predict_one(engine, sid, MATCH_FROM_SOURCE, &st->client_addr,
+				predict_one(engine, sid, MATCH_FROM_SOURCE, client_addrs[p],
 					    client_ports[p], NULL, 0);
 			if (server_known) {
-				const struct netaddr *from = st->client_addr.family ? &st->client_addr
-										    : &s->peer;
+				const struct netaddr *from = client_addrs[p]->family ? client_addrs[p] : &s->peer;
 				if (from->family)
 					predict_one(engine, sid, MATCH_TO_DEST_FROM_ADDR, from, 0,
-						    &st->server_addr, server_ports[p]);
+						    server_addrs[p], server_ports[p]);
 				else
 					predict_one(engine, sid, MATCH_TO_DEST, NULL, 0,
-						    &st->server_addr, server_ports[p]);
+						    server_addrs[p], server_ports[p]);
 			}
 		}
 	}
@@ -291,18 +294,31 @@ static bool media_address_ok(struct engine *engine, enum media_side side, const 
 	return false;
 }
 
-static void stream_set_side(struct session_stream *st, enum media_side side,
-			    const struct netaddr *addr, uint16_t rtp, uint16_t rtcp)
+static void stream_set_side(struct session_stream *st, enum media_side side, const struct netaddr *addr,
+			    uint16_t rtp, const struct netaddr *rtcp_addr, uint16_t rtcp)
 {
 	if (side == SIDE_CLIENT) {
 		st->client_addr = *addr;
+		st->client_rtcp_addr = *rtcp_addr;
 		st->client_rtp = rtp;
 		st->client_rtcp = rtcp;
 	} else {
 		st->server_addr = *addr;
+		st->server_rtcp_addr = *rtcp_addr;
 		st->server_rtp = rtp;
 		st->server_rtcp = rtcp;
 	}
+}
+
+/* Where a usable stream's RTCP goes: a=rtcp's own address when it passes
+ * the same check as the RTP address, else the RTP address. */
+static struct netaddr stream_rtcp_addr(struct engine *engine, enum media_side side,
+				       const struct signal_stream *fs, const struct netaddr *addr)
+{
+	if (fs->rtcp_addr.family && !netaddr_equal(&fs->rtcp_addr, addr) &&
+	    media_address_ok(engine, side, &fs->rtcp_addr))
+		return fs->rtcp_addr;
+	return *addr;
 }
 
 /* Applies the streams one side described. conn is the signalling flow,
@@ -340,19 +356,21 @@ static void session_update_media(struct engine *engine, uint32_t sid, const stru
 			s->stream_count = (uint8_t)(slot + 1);
 		}
 		if (usable) {
-			stream_set_side(&s->streams[slot], side, &addr, fs->rtp_port, fs->rtcp_port);
-			if (side == SIDE_SERVER && fs->peer_rtp_port && !s->streams[slot].client_rtp)
-				stream_set_side(&s->streams[slot], SIDE_CLIENT,
-						s->peer.family ? &s->peer : &client_end.addr,
-						fs->peer_rtp_port, fs->peer_rtcp_port);
+			struct netaddr rtcp_addr = stream_rtcp_addr(engine, side, fs, &addr);
+			stream_set_side(&s->streams[slot], side, &addr, fs->rtp_port, &rtcp_addr, fs->rtcp_port);
+			if (side == SIDE_SERVER && fs->peer_rtp_port && !s->streams[slot].client_rtp) {
+				const struct netaddr *peer = s->peer.family ? &s->peer : &client_end.addr;
+				stream_set_side(&s->streams[slot], SIDE_CLIENT, peer, fs->peer_rtp_port, peer,
+						fs->peer_rtcp_port);
+			}
 		} else {
-			stream_set_side(&s->streams[slot], side, &none, 0, 0);
+			stream_set_side(&s->streams[slot], side, &none, 0, &none, 0);
 		}
 	}
 	if (facts->media_op == MEDIA_REPLACE) {
 		/* m= lines the new description dropped are gone on this side. */
 		for (unsigned slot = facts->stream_count; slot < s->stream_count; slot++)
-			stream_set_side(&s->streams[slot], side, &none, 0, 0);
+			stream_set_side(&s->streams[slot], side, &none, 0, &none, 0);
 	}
 	predictions_rebuild(engine, sid);
 }
@@ -531,6 +549,8 @@ static uint32_t apply_facts(struct engine *engine, const struct signal_facts *fa
 		s->confirmed = true;
 	if (facts->media_op != MEDIA_NONE)
 		session_update_media(engine, sid, facts, side, conn);
+	if (facts->streams_ignored)
+		counter_add(&engine->counters, COUNTER_MEDIA_STREAMS_OVER_LIMIT, facts->streams_ignored);
 	if (!s->ending && (facts->ends_session || (facts->ends_if_unconfirmed && !s->confirmed) ||
 			   (s->transaction_only && !facts->is_request && facts->status >= 200))) {
 		s->ending = true;

@@ -1989,6 +1989,88 @@ static void test_admission_fed_by_server_loads(void **state)
 	harness_free(h);
 }
 
+/* ================= Protocol corners ================= */
+
+/* a=rtcp:PORT IN IP4 ADDR: RTCP is predicted from (and to) that address,
+ * not the m=/c= one; a client naming a cluster address there is ignored
+ * (RTCP stays at its RTP address). */
+static void test_sdp_rtcp_attribute_address(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	char sdp[1024];
+	struct verdict v;
+	int server;
+	uint64_t session;
+
+	(void)state;
+	client_invite(h, CLIENT4, VIP4, "rtcp-addr@c", 1,
+		      sdp_audio(sdp, sizeof(sdp), CLIENT4, 40000, "a=rtcp:40100 IN IP4 " CLIENT4_B "\r\n"), &v);
+	session = v.session;
+	server = v.server;
+	answer_call(h, CLIENT4, VIP4, "rtcp-addr@c", 1, 20000, "a=rtcp:20100 IN IP4 " VIP4 "\r\n");
+	media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+	media_packet(h, CLIENT4_B, 40100, VIP4, 20100, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+	/* Not from the RTP address. */
+	media_packet(h, CLIENT4, 40100, VIP4, 20100, &v);
+	assert_unpredicted(&v);
+
+	/* A client's a=rtcp naming the VIP: counted, RTCP at the RTP address. */
+	client_invite(h, CLIENT6, VIP6, "rtcp-vip@c", 1,
+		      sdp_audio(sdp, sizeof(sdp), CLIENT6, 40000, "a=rtcp:40100 IN IP6 " VIP6 "\r\n"), &v);
+	session = v.session;
+	server = v.server;
+	assert_int_equal(engine_counter(h, COUNTER_MEDIA_CLIENT_NAMES_CLUSTER), 1);
+	answer_call(h, CLIENT6, VIP6, "rtcp-vip@c", 1, 20000, "");
+	media_packet(h, CLIENT6, 40100, VIP6, 20001, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+	harness_free(h);
+}
+
+/* An SDP body with count audio m= lines at addr, ports base + 10 i. */
+static const char *sdp_many(char *buf, size_t size, const char *addr, unsigned count, uint16_t base)
+{
+	char media[2048];
+	size_t used = 0;
+	for (unsigned i = 0; i < count; i++) {
+		int n = snprintf(media + used, sizeof(media) - used, "m=%s %u RTP/AVP 0\r\n",
+				 i % 2 ? "video" : "audio", (unsigned)(base + 10 * i));
+		assert_true(n > 0 && (size_t)n < sizeof(media) - used);
+		used += (size_t)n;
+	}
+	return sdp_make(buf, size, addr, media);
+}
+
+/* Eight streams a session (audio, video, their RTCP, BFCP, T.140 ...);
+ * a ninth is counted, on both sides. */
+static void test_eight_streams_then_counted(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	char sdp[4096], text[TEXT_MAX];
+	struct verdict v;
+	int server;
+	uint64_t session;
+
+	(void)state;
+	client_invite(h, CLIENT4, VIP4, "many@c", 1, sdp_many(sdp, sizeof(sdp), CLIENT4, 9, 40000), &v);
+	session = v.session;
+	server = v.server;
+	assert_int_equal(engine_counter(h, COUNTER_MEDIA_STREAMS_OVER_LIMIT), 1);
+	sip_response(text, sizeof(text), 200, "many@c", 1, "INVITE", sdp_many(sdp, sizeof(sdp), VIP4, 9, 20000));
+	assert_int_equal(server_udp(h, VIP4, SIP_PORT, CLIENT4, SIP_PORT, text), 1);
+	assert_int_equal(counter_get(gateway_counters(h->gateway), COUNTER_MEDIA_STREAMS_OVER_LIMIT), 1);
+	for (unsigned i = 0; i < 8; i++) {
+		media_packet(h, CLIENT4, (uint16_t)(40000 + 10 * i), VIP4, (uint16_t)(20000 + 10 * i), &v);
+		assert_follows(h, &v, FLOW_SECONDARY, session, server);
+		media_packet(h, CLIENT4, (uint16_t)(40001 + 10 * i), VIP4, (uint16_t)(20001 + 10 * i), &v);
+		assert_follows(h, &v, FLOW_SECONDARY, session, server);
+	}
+	media_packet(h, CLIENT4, 40080, VIP4, 20080, &v);
+	assert_unpredicted(&v);
+	harness_free(h);
+}
+
 /* ================= ICMP errors ================= */
 
 /* An ICMP error from `from` to the VIP about a UDP or TCP datagram the
@@ -2215,6 +2297,8 @@ int main(void)
 		cmocka_unit_test(test_admission_spares_sip_over_tcp),
 		cmocka_unit_test(test_admission_random_policy),
 		cmocka_unit_test(test_admission_fed_by_server_loads),
+		cmocka_unit_test(test_sdp_rtcp_attribute_address),
+		cmocka_unit_test(test_eight_streams_then_counted),
 		cmocka_unit_test(test_icmp_port_unreachable_follows_media),
 		cmocka_unit_test(test_icmp_fragmentation_needed_follows_tcp),
 		cmocka_unit_test(test_icmp6_packet_too_big_follows_media),
