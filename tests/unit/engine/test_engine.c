@@ -2071,6 +2071,145 @@ static void test_eight_streams_then_counted(void **state)
 	harness_free(h);
 }
 
+/* A request from the client with an SDP body (NULL: none). */
+static void client_request_sdp(struct harness *h, const char *client, const char *vip, const char *method,
+			       const char *call_id, unsigned cseq, const char *sdp, struct verdict *v)
+{
+	char text[TEXT_MAX];
+	sip_request(text, sizeof(text), method, call_id, cseq, sdp);
+	client_udp(h, client, SIP_PORT, vip, SIP_PORT, text, strlen(text), v);
+}
+
+/* Early media: a 183 Session Progress carrying the answer predicts the
+ * server's media before any 200; the 200 without SDP changes nothing. */
+static void test_183_early_media_predicted(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	char sdp[1024];
+	struct verdict v;
+	int server;
+	uint64_t session;
+
+	(void)state;
+	session = start_call(h, CLIENT4, VIP4, "early@c", CLIENT4, 40000, &server);
+	server_answers(h, CLIENT4, VIP4, 183, "early@c", 1, "INVITE", sdp_audio(sdp, sizeof(sdp), VIP4, 20000, ""));
+	assert_false(session_of(h, session).confirmed);
+	/* The server's port is known from the 183 alone: media to it from
+	 * the client's address follows, from whatever port (a NAT's). */
+	media_packet(h, CLIENT4, 45000, VIP4, 20000, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+	media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+	media_packet(h, CLIENT4, 40001, VIP4, 20001, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+	/* PRACK for the reliable 183, in the dialog: no new session. */
+	client_sends(h, CLIENT4, VIP4, "PRACK", "early@c", 2, &v);
+	assert_follows(h, &v, FLOW_SIGNALLING, session, server);
+	server_answers(h, CLIENT4, VIP4, 200, "early@c", 2, "PRACK", NULL);
+	assert_false(session_of(h, session).confirmed);
+	server_answers(h, CLIENT4, VIP4, 200, "early@c", 1, "INVITE", NULL);
+	assert_true(session_of(h, session).confirmed);
+	media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+	assert_int_equal(stats_of(h).sessions_created, 1);
+	harness_free(h);
+}
+
+/* Late offer through PRACK: INVITE without SDP, the offer in a reliable
+ * 183, the answer in the PRACK; then media of the early dialog, and an
+ * UPDATE whose offer and answer move both sides' ports. */
+static void test_prack_answer_and_update_move_media(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	char sdp[1024];
+	struct verdict v;
+	int server;
+	uint64_t session;
+
+	(void)state;
+	client_request_sdp(h, CLIENT4, VIP4, "INVITE", "late@c", 1, NULL, &v);
+	session = v.session;
+	server = v.server;
+	assert_int_not_equal(session, 0);
+	server_answers(h, CLIENT4, VIP4, 183, "late@c", 1, "INVITE", sdp_audio(sdp, sizeof(sdp), VIP4, 20000, ""));
+	client_request_sdp(h, CLIENT4, VIP4, "PRACK", "late@c", 2, sdp_audio(sdp, sizeof(sdp), CLIENT4, 40000, ""),
+			   &v);
+	assert_follows(h, &v, FLOW_SIGNALLING, session, server);
+	server_answers(h, CLIENT4, VIP4, 200, "late@c", 2, "PRACK", NULL);
+	media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+
+	/* UPDATE in the early dialog: new ports on both sides. */
+	client_request_sdp(h, CLIENT4, VIP4, "UPDATE", "late@c", 3, sdp_audio(sdp, sizeof(sdp), CLIENT4, 40010, ""),
+			   &v);
+	assert_follows(h, &v, FLOW_SIGNALLING, session, server);
+	server_answers(h, CLIENT4, VIP4, 200, "late@c", 3, "UPDATE", sdp_audio(sdp, sizeof(sdp), VIP4, 20010, ""));
+	/* A 200 to UPDATE is not a 200 to the INVITE. */
+	assert_false(session_of(h, session).confirmed);
+	media_packet(h, CLIENT4, 45010, VIP4, 20010, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+	media_packet(h, CLIENT4, 40010, VIP4, 20010, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+	assert_true(v.new_flow);
+	media_packet(h, CLIENT4, 40011, VIP4, 20011, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+	/* The RTCP pair the UPDATE left was never seen: no longer predicted. */
+	media_packet(h, CLIENT4, 40001, VIP4, 20001, &v);
+	assert_unpredicted(&v);
+	/* The flow already seen stays with the call. */
+	media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+
+	/* Still unconfirmed: a final error to the INVITE ends it. */
+	server_answers(h, CLIENT4, VIP4, 486, "late@c", 1, "INVITE", NULL);
+	assert_true(session_of(h, session).ending);
+	harness_free(h);
+}
+
+/* UPDATE and PRACK of no known dialog start nothing (they are in-dialog). */
+static void test_update_prack_unknown_dialog(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	char sdp[1024];
+	struct verdict v;
+
+	(void)state;
+	client_request_sdp(h, CLIENT4, VIP4, "UPDATE", "stray@c", 5, sdp_audio(sdp, sizeof(sdp), CLIENT4, 40000, ""),
+			   &v);
+	assert_int_equal(v.session, 0);
+	assert_int_equal(v.reason, REASON_UNPREDICTED);
+	client_sends(h, CLIENT4, VIP4, "PRACK", "stray@c", 6, &v);
+	assert_int_equal(v.session, 0);
+	assert_int_equal(stats_of(h).sessions_created, 0);
+	assert_int_equal(engine_counter(h, COUNTER_SIP_NO_SESSION), 2);
+	assert_int_equal(stats_of(h).predictions_made, 0);
+	harness_free(h);
+}
+
+/* An UPDATE in a confirmed call (session refresh with a new offer), its
+ * offer refused with 488: the call and its seen media carry on. */
+static void test_update_refused_keeps_call(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	char sdp[1024];
+	struct verdict v;
+	int server;
+	uint64_t session;
+
+	(void)state;
+	session = established_call(h, CLIENT4, VIP4, "upd@c", 40000, 20000, &server);
+	media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
+	client_request_sdp(h, CLIENT4, VIP4, "UPDATE", "upd@c", 2, sdp_audio(sdp, sizeof(sdp), CLIENT4, 40020, ""),
+			   &v);
+	assert_follows(h, &v, FLOW_SIGNALLING, session, server);
+	server_answers(h, CLIENT4, VIP4, 488, "upd@c", 2, "UPDATE", NULL);
+	assert_false(session_of(h, session).ending);
+	advance_ms(h, LINGER_S * 1000 + TICK_SLACK_MS);
+	media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+	harness_free(h);
+}
+
 /* ================= ICMP errors ================= */
 
 /* An ICMP error from `from` to the VIP about a UDP or TCP datagram the
@@ -2299,6 +2438,10 @@ int main(void)
 		cmocka_unit_test(test_admission_fed_by_server_loads),
 		cmocka_unit_test(test_sdp_rtcp_attribute_address),
 		cmocka_unit_test(test_eight_streams_then_counted),
+		cmocka_unit_test(test_183_early_media_predicted),
+		cmocka_unit_test(test_prack_answer_and_update_move_media),
+		cmocka_unit_test(test_update_prack_unknown_dialog),
+		cmocka_unit_test(test_update_refused_keeps_call),
 		cmocka_unit_test(test_icmp_port_unreachable_follows_media),
 		cmocka_unit_test(test_icmp_fragmentation_needed_follows_tcp),
 		cmocka_unit_test(test_icmp6_packet_too_big_follows_media),
