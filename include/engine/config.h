@@ -14,6 +14,10 @@
 #define SARA_MAX_SERVERS 64
 #define SARA_ID_MAX 32
 #define SARA_PATH_MAX 256
+/* timeouts.signalling_s's range; a session's own signalling timeout (an
+ * RTSP server's Session: ;timeout=) is held to it too. */
+#define SARA_SIGNALLING_S_MIN 10
+#define SARA_SIGNALLING_S_MAX 60
 
 enum selection_algorithm {
 	SELECT_SHELL = 0,      /* short-term forecasted least loaded (DESIGN 7) */

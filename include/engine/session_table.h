@@ -32,6 +32,7 @@ struct session {
 	bool key_is_connection;     /* RTSP before its Session: id is known */
 	bool confirmed, ending, transaction_only;
 	int16_t server;
+	uint16_t signalling_s;      /* the session's own signalling timeout; 0: timeouts.signalling_s */
 	uint8_t stream_count;
 	uint32_t index_next;        /* hash chain; free-list link when unused */
 	uint32_t flows_head;        /* flows owned by this session */

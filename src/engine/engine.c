@@ -88,10 +88,20 @@ static bool tcp_handshake_only(const struct flow *f)
 	return f->identity == FLOW_SIGNALLING && f->key.l4 == L4_TCP && !f->tcp.data_seen;
 }
 
+/* A session's signalling timeout: its own (an RTSP server's keep-alive
+ * window) or the configured one. Its idle limit is twice that. */
+static uint32_t session_signalling_ms(const struct engine *engine, const struct session *s)
+{
+	return (s->signalling_s ? s->signalling_s : engine->cfg.timeouts.signalling_s) * 1000u;
+}
+
 static uint32_t timeout_ms_for(const struct engine *engine, const struct flow *f)
 {
 	if (tcp_handshake_only(f) && engine->cfg.timeouts.signalling_s * 1000u > HANDSHAKE_ONLY_TIMEOUT_MS)
 		return HANDSHAKE_ONLY_TIMEOUT_MS;
+	/* An RTSP control connection keeps its session's signalling timeout. */
+	if (f->identity == FLOW_SIGNALLING && f->session != FLOW_NIL)
+		return session_signalling_ms(engine, &engine->sessions.sessions[f->session]);
 	if (f->identity == FLOW_SIGNALLING || f->identity == FLOW_ANNOUNCED)
 		return engine->cfg.timeouts.signalling_s * 1000u;
 	return engine->cfg.timeouts.media_s * 1000u;
@@ -381,8 +391,24 @@ static void session_schedule(struct engine *engine, uint32_t sid)
 {
 	struct session *s = &engine->sessions.sessions[sid];
 	uint64_t at = s->ending ? engine->now_ms + engine->cfg.timeouts.linger_s * 1000ull
-				: s->last_seen_ms + 2ull * engine->cfg.timeouts.signalling_s * 1000ull;
+				: s->last_seen_ms + 2ull * session_signalling_ms(engine, s);
 	timer_wheel_schedule(engine->session_timers, sid, at);
+}
+
+/* The signalling timeout a server gave the session (RTSP Session:
+ * ;timeout=N: it drops the session after N s without a keep-alive), held
+ * to timeouts.signalling_s's range; the idle timer is set from it now. */
+static void session_set_timeout(struct engine *engine, uint32_t sid, uint32_t timeout_s)
+{
+	struct session *s = &engine->sessions.sessions[sid];
+	uint32_t bounded = timeout_s < SARA_SIGNALLING_S_MIN ? SARA_SIGNALLING_S_MIN
+			 : timeout_s > SARA_SIGNALLING_S_MAX ? SARA_SIGNALLING_S_MAX
+							     : timeout_s;
+	if (s->signalling_s == bounded)
+		return;
+	s->signalling_s = (uint16_t)bounded;
+	if (!s->ending)
+		session_schedule(engine, sid);
 }
 
 /* admit: the session starts with a client's request the adapter can
@@ -547,6 +573,8 @@ static uint32_t apply_facts(struct engine *engine, const struct signal_facts *fa
 	}
 	if (facts->confirms_session)
 		s->confirmed = true;
+	if (facts->session_timeout_s)
+		session_set_timeout(engine, sid, facts->session_timeout_s);
 	if (facts->media_op != MEDIA_NONE)
 		session_update_media(engine, sid, facts, side, conn);
 	if (facts->streams_ignored)
@@ -624,9 +652,10 @@ static void session_timer_expired(void *ctx, uint32_t sid)
 {
 	struct engine *engine = ctx;
 	struct session *s = &engine->sessions.sessions[sid];
-	uint64_t idle_limit = 2ull * engine->cfg.timeouts.signalling_s * 1000ull;
+	uint64_t idle_limit;
 	if (!s->in_use)
 		return;
+	idle_limit = 2ull * session_signalling_ms(engine, s);
 	if (!s->ending)
 		s->last_seen_ms = session_latest_activity(engine, sid);
 	if (s->ending) {

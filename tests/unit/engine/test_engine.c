@@ -2210,6 +2210,67 @@ static void test_update_refused_keeps_call(void **state)
 	harness_free(h);
 }
 
+/* The RTSP server's Session: ;timeout= sets the session's signalling
+ * timeout (idle limit twice it), held to timeouts.signalling_s's range. */
+static void rtsp_timeout_case(const char *timeout, unsigned expected_s)
+{
+	struct harness *h = harness_new(NULL);
+	struct tcp_conn c = { CLIENT4, VIP4, 40312, RTSP_PORT, 500, 8000 };
+	char text[TEXT_MAX], session_header[64];
+	struct verdict v;
+	int server;
+	uint64_t session, idle_ms = 2ull * expected_s * 1000;
+
+	session = rtsp_setup(h, &c, 5000, 6000, "T1", &server);
+	tcp_client_send(h, &c, rtsp_request(text, sizeof(text), "PLAY", 2, "T1", NULL), &v);
+	snprintf(session_header, sizeof(session_header), "T1;%s", timeout);
+	assert_int_equal(tcp_server_send(h, &c, rtsp_reply(text, sizeof(text), 2, session_header, NULL)), 1);
+	assert_string_equal(session_of(h, session).key, "T1");
+	advance_ms(h, idle_ms - 1000);
+	assert_true(session_exists(h, session));
+	advance_ms(h, 1000 + TICK_SLACK_MS);
+	assert_false(session_exists(h, session));
+	assert_int_equal(stats_of(h).sessions_expired, 1);
+	harness_free(h);
+}
+
+static void test_rtsp_session_timeout_honoured(void **state)
+{
+	(void)state;
+	assert_int_not_equal(SIGNALLING_S, 15);
+	rtsp_timeout_case("timeout=15", 15);      /* shorter than the config's */
+	rtsp_timeout_case("timeout=45", 45);      /* longer */
+	rtsp_timeout_case("timeout=3", SARA_SIGNALLING_S_MIN);
+	rtsp_timeout_case("timeout=600", SARA_SIGNALLING_S_MAX);
+}
+
+/* Without a timeout the configured one holds; a keep-alive inside the
+ * server's window keeps the session past the configured idle limit. */
+static void test_rtsp_session_timeout_keepalive(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	struct tcp_conn c = { CLIENT4, VIP4, 40312, RTSP_PORT, 500, 8000 };
+	char text[TEXT_MAX];
+	struct verdict v;
+	int server;
+	uint64_t session;
+
+	(void)state;
+	session = rtsp_setup(h, &c, 5000, 6000, "K1", &server);
+	assert_int_equal(tcp_server_send(h, &c, rtsp_reply(text, sizeof(text), 1, "K1;timeout=50", NULL)), 1);
+	for (unsigned cseq = 2; cseq < 6; cseq++) {
+		advance_ms(h, 45 * 1000);
+		tcp_client_send(h, &c, rtsp_request(text, sizeof(text), "GET_PARAMETER", cseq, "K1", NULL), &v);
+		assert_follows(h, &v, FLOW_SIGNALLING, session, server);
+	}
+	/* 180 s of keep-alives 45 s apart, each past twice the configured
+	 * 20 s: one session all along, on its server. */
+	assert_true(session_exists(h, session));
+	assert_int_equal(stats_of(h).sessions_expired, 0);
+	assert_int_equal(stats_of(h).sessions_created, 1);
+	harness_free(h);
+}
+
 /* ================= ICMP errors ================= */
 
 /* An ICMP error from `from` to the VIP about a UDP or TCP datagram the
@@ -2442,6 +2503,8 @@ int main(void)
 		cmocka_unit_test(test_prack_answer_and_update_move_media),
 		cmocka_unit_test(test_update_prack_unknown_dialog),
 		cmocka_unit_test(test_update_refused_keeps_call),
+		cmocka_unit_test(test_rtsp_session_timeout_honoured),
+		cmocka_unit_test(test_rtsp_session_timeout_keepalive),
 		cmocka_unit_test(test_icmp_port_unreachable_follows_media),
 		cmocka_unit_test(test_icmp_fragmentation_needed_follows_tcp),
 		cmocka_unit_test(test_icmp6_packet_too_big_follows_media),
