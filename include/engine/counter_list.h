@@ -91,6 +91,12 @@
 	  "SIP messages of no known session that cannot start one")                                          \
 	X(RTSP_NO_SESSION, "rtsp_no_session", EVENTS, COUNTER_IN_ENGINE,                                      \
 	  "RTSP messages of no known session that cannot start one")                                         \
+	X(RTSP_CONNECTION_AFFINITY, "rtsp_connection_affinity", EVENTS, COUNTER_IN_ENGINE,                    \
+	  "new RTSP connections sent to the server of their client's live RTSP session")                     \
+	X(RTSP_CONNECTION_JOINED, "rtsp_connection_joined", EVENTS, COUNTER_IN_ENGINE,                        \
+	  "RTSP connections continuing an earlier connection's session (same Session id), joined to it")     \
+	X(RTSP_CONNECTION_NOT_JOINED, "rtsp_connection_not_joined", EVENTS, COUNTER_IN_ENGINE,                \
+	  "RTSP connections continuing their client's session that is on another server (kept apart)")       \
 	X(MEDIA_CLIENT_NAMES_CLUSTER, "media_client_names_cluster", EVENTS, COUNTER_IN_ENGINE,                \
 	  "client media streams naming a cluster address (ignored)")                                         \
 	X(MEDIA_SERVER_DIRECT, "media_server_direct", EVENTS, COUNTER_IN_ENGINE,                              \

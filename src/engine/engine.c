@@ -26,6 +26,7 @@
 #define TIMER_TICK_MS 100
 #define FRAGMENT_TIMEOUT_MS 5000
 #define REFUSED_KEYS 4096        /* recent refusals remembered for their ACKs */
+#define RTSP_AFFINITY_SLOTS 4096 /* clients whose RTSP session a new connection may continue */
 #define REFUSED_MEMORY_MS 32000  /* RFC 3261 Timer H: the 503's ACK comes within 64 * T1 */
 
 enum media_side { SIDE_CLIENT = 0, SIDE_SERVER };
@@ -72,6 +73,11 @@ struct engine {
 	 * overwrites the slot. */
 	uint64_t refused_hash[REFUSED_KEYS];
 	uint64_t refused_ms[REFUSED_KEYS];
+	/* The latest RTSP session with a Session id per client address (by
+	 * hash; a newer one overwrites the slot). An RTSP client may carry
+	 * its session on over a new TCP connection, and the SYN must go to
+	 * a server before any Session: header is seen: to the session's. */
+	struct { uint64_t serial; uint32_t sid; } rtsp_affinity[RTSP_AFFINITY_SLOTS];
 };
 
 static void session_end(struct engine *engine, uint32_t sid, bool expired);
@@ -502,6 +508,91 @@ static size_t connection_key(const struct flow_key *conn, char *buf, size_t size
 	return n < 0 ? 0 : ((size_t)n < size ? (size_t)n : size - 1);
 }
 
+/* ---- RTSP sessions over several connections ---- */
+
+static unsigned rtsp_affinity_slot(const struct engine *engine, const struct netaddr *client)
+{
+	return (unsigned)(hash_bytes(&engine->placement_key, client->bytes, sizeof(client->bytes)) %
+			  RTSP_AFFINITY_SLOTS);
+}
+
+/* sid has its Session id: its client's next connections go to its server. */
+static void rtsp_affinity_note(struct engine *engine, uint32_t sid)
+{
+	const struct session *s = &engine->sessions.sessions[sid];
+	unsigned slot;
+	if (!s->peer.family)
+		return;
+	slot = rtsp_affinity_slot(engine, &s->peer);
+	engine->rtsp_affinity[slot].serial = s->serial;
+	engine->rtsp_affinity[slot].sid = sid;
+}
+
+/* Whether a session still has a control connection in use: one that
+ * neither closed (FIN, RST) nor went idle past its timeout. */
+static bool session_connection_open(const struct engine *engine, const struct session *s)
+{
+	for (uint32_t fid = s->flows_head; fid != FLOW_NIL; fid = engine->flows.flows[fid].session_next) {
+		const struct flow *f = &engine->flows.flows[fid];
+		if (f->identity == FLOW_SIGNALLING && !f->tcp.closed && f->status != FLOW_INACTIVE)
+			return true;
+	}
+	return false;
+}
+
+/* The server of this client's latest RTSP session, for its new connection,
+ * when that session lives on without a control connection: the client
+ * carries it on over a new one (RTSP sessions outlive connections; clients
+ * reconnect to send PLAY or TEARDOWN), which cannot be moved once its SYN
+ * is answered. -1: no such session, or its server takes no new
+ * connections. A client's parallel sessions, each on its own open
+ * connection, are still spread. */
+static int rtsp_affinity_server(struct engine *engine, const struct netaddr *client)
+{
+	unsigned slot = rtsp_affinity_slot(engine, client);
+	uint32_t sid = engine->rtsp_affinity[slot].sid;
+	const struct session *s;
+	if (engine->rtsp_affinity[slot].serial == 0 || sid >= engine->sessions.capacity)
+		return -1;
+	s = &engine->sessions.sessions[sid];
+	if (!s->in_use || s->serial != engine->rtsp_affinity[slot].serial || s->ending || s->server < 0 ||
+	    !netaddr_equal(&s->peer, client) || !selector_is_available(engine->selector, (unsigned)s->server) ||
+	    session_connection_open(engine, s))
+		return -1;
+	counter_add(&engine->counters, COUNTER_RTSP_CONNECTION_AFFINITY, 1);
+	return s->server;
+}
+
+/* A connection's first Session id names sid, a session its client holds
+ * through an earlier connection: the connection (and whatever its own
+ * session conn_sid had) joins sid when it reached sid's server, and
+ * conn_sid ends. False when sid is another client's (two servers may hand
+ * out one id) or on another server: the connection then stays apart. */
+static bool rtsp_connection_join(struct engine *engine, uint32_t sid, uint32_t conn_sid, uint32_t fid,
+				 const struct flow_key *conn)
+{
+	struct session *s = &engine->sessions.sessions[sid];
+	struct endpoint client_end, vip_end;
+	if (sid == conn_sid || s->proto != PROTO_RTSP || s->key_is_connection || s->ending)
+		return false;
+	key_endpoints(conn, &client_end, &vip_end);
+	if (!netaddr_equal(&s->peer, &client_end.addr))
+		return false;
+	if (s->server != engine->flows.flows[fid].server) {
+		counter_add(&engine->counters, COUNTER_RTSP_CONNECTION_NOT_JOINED, 1);
+		return false;
+	}
+	while (engine->sessions.sessions[conn_sid].flows_head != FLOW_NIL) {
+		uint32_t moved = engine->sessions.sessions[conn_sid].flows_head;
+		session_detach_flow(engine, moved);
+		session_attach_flow(engine, sid, moved);
+	}
+	session_end(engine, conn_sid, false);
+	counter_add(&engine->counters, COUNTER_RTSP_CONNECTION_JOINED, 1);
+	rtsp_affinity_note(engine, sid);
+	return true;
+}
+
 /* Finds or makes the session a message belongs to. flow is the signalling
  * flow it came on (FLOW_NIL for announcements of unseen flows). */
 static uint32_t session_for_message(struct engine *engine, const struct signal_facts *facts,
@@ -522,10 +613,15 @@ static uint32_t session_for_message(struct engine *engine, const struct signal_f
 		 * ids), and the lookup would find another client's session, which
 		 * this client's TEARDOWN would then end. */
 		if (facts->key_len && cs->key_is_connection) {
-			/* The Session id arrives: the connection's session takes it. */
-			if (session_table_rekey(&engine->sessions, conn_sid, facts->key, facts->key_len))
-				cs->key_is_connection = false;
-			sid = conn_sid;
+			/* The Session id arrives: the connection's session takes it,
+			 * unless the connection continues one its client holds. */
+			if (sid == SESSION_NIL || !rtsp_connection_join(engine, sid, conn_sid, fid, conn)) {
+				if (session_table_rekey(&engine->sessions, conn_sid, facts->key, facts->key_len)) {
+					cs->key_is_connection = false;
+					rtsp_affinity_note(engine, conn_sid);
+				}
+				sid = conn_sid;
+			}
 		} else if (!facts->key_len ||
 			   (cs->key_len == facts->key_len &&
 			    memcmp(cs->key, facts->key, facts->key_len) == 0)) {
@@ -785,10 +881,13 @@ static uint32_t signalling_flow_create(struct engine *engine, const struct packe
 		char key[SESSION_KEY_MAX];
 		struct signal_facts facts;
 		size_t key_len = connection_key(&pkt->key, key, sizeof(key));
+		struct endpoint client_end, vip_end;
 		uint32_t sid;
 		memset(&facts, 0, offsetof(struct signal_facts, streams));
 		facts.proto = (uint8_t)handler->id;
-		sid = session_create(engine, &facts, key, key_len, -1, &pkt->key, true);
+		key_endpoints(&pkt->key, &client_end, &vip_end);
+		sid = session_create(engine, &facts, key, key_len, rtsp_affinity_server(engine, &client_end.addr),
+				     &pkt->key, true);
 		if (sid != SESSION_NIL) {
 			engine->sessions.sessions[sid].key_is_connection = true;
 			session_attach_flow(engine, sid, fid);

@@ -2271,6 +2271,112 @@ static void test_rtsp_session_timeout_keepalive(void **state)
 	harness_free(h);
 }
 
+/* The client closes its RTSP connection (FIN) and carries the session on
+ * over a new one: the new connection goes to the session's server, and
+ * its first Session: header joins it to the session. */
+static void test_rtsp_session_continued_on_new_connection(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	struct tcp_conn a = { CLIENT4, VIP4, 40312, RTSP_PORT, 100, 1000 };
+	struct tcp_conn b = { CLIENT4, VIP4, 40314, RTSP_PORT, 300, 3000 };
+	char text[TEXT_MAX];
+	struct verdict v;
+	int server;
+	uint64_t session;
+
+	(void)state;
+	session = rtsp_setup(h, &a, 5000, 6000, "J1", &server);
+	tcp_client_send(h, &a, rtsp_request(text, sizeof(text), "PLAY", 2, "J1", NULL), &v);
+	media_packet(h, CLIENT4, 5000, VIP4, 6000, &v);
+	client_tcp(h, a.client, a.client_port, a.vip, a.vip_port, a.client_seq, TCP_FLAG_FIN | TCP_FLAG_ACK, NULL, 0,
+		   &v);
+	assert_follows(h, &v, FLOW_SIGNALLING, session, server);
+
+	/* Round-robin would send this SYN to the next server. */
+	tcp_open(h, &b, &v);
+	assert_marked(h, &v, server);
+	assert_int_equal(engine_counter(h, COUNTER_RTSP_CONNECTION_AFFINITY), 1);
+	assert_int_not_equal(v.session, session); /* not known yet */
+	assert_int_equal(stats_of(h).sessions_in_use, 2);
+	tcp_client_send(h, &b, rtsp_request(text, sizeof(text), "GET_PARAMETER", 3, "J1", NULL), &v);
+	assert_follows(h, &v, FLOW_SIGNALLING, session, server);
+	assert_int_equal(engine_counter(h, COUNTER_RTSP_CONNECTION_JOINED), 1);
+	assert_int_equal(stats_of(h).sessions_in_use, 1);
+	assert_int_equal(session_of(h, session).flow_count >= 3, true);
+	/* The server's reply on the new connection, then the TEARDOWN. */
+	assert_int_equal(tcp_server_send(h, &b, rtsp_reply(text, sizeof(text), 3, "J1", NULL)), 1);
+	tcp_client_send(h, &b, rtsp_request(text, sizeof(text), "TEARDOWN", 4, "J1", NULL), &v);
+	assert_follows(h, &v, FLOW_SIGNALLING, session, server);
+	assert_true(session_of(h, session).ending);
+	advance_ms(h, LINGER_S * 1000 + TICK_SLACK_MS);
+	assert_false(session_exists(h, session));
+	assert_int_equal(stats_of(h).sessions_in_use, 0);
+	harness_free(h);
+}
+
+/* A connection gone quiet (no FIN: a NAT forgot it) counts as gone once
+ * idle past the signalling timeout; while the first connection is open, a
+ * client's next connection is a session of its own, spread as usual. */
+static void test_rtsp_affinity_only_without_open_connection(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	struct tcp_conn a = { CLIENT4, VIP4, 40312, RTSP_PORT, 100, 1000 };
+	struct tcp_conn b = { CLIENT4, VIP4, 40314, RTSP_PORT, 300, 3000 };
+	struct tcp_conn c = { CLIENT4, VIP4, 40316, RTSP_PORT, 500, 5000 };
+	char text[TEXT_MAX];
+	struct verdict v;
+	int server_a, server_b;
+	uint64_t session_a, session_b;
+
+	(void)state;
+	session_a = rtsp_setup(h, &a, 5000, 6000, "Q1", &server_a);
+	session_b = rtsp_setup(h, &b, 5010, 6010, "Q2", &server_b);
+	assert_int_not_equal(server_a, server_b);
+	assert_int_equal(engine_counter(h, COUNTER_RTSP_CONNECTION_AFFINITY), 0);
+	/* Both connections fall silent; the media keeps the sessions. */
+	for (int i = 0; i < 4; i++) {
+		advance_ms(h, SIGNALLING_S * 1000 / 3);
+		media_packet(h, CLIENT4, 5000, VIP4, 6000, &v);
+		media_packet(h, CLIENT4, 5010, VIP4, 6010, &v);
+	}
+	assert_true(session_exists(h, session_a) && session_exists(h, session_b));
+	/* The latest session's (Q2) server takes the client's new connection. */
+	tcp_open(h, &c, &v);
+	assert_marked(h, &v, server_b);
+	assert_int_equal(engine_counter(h, COUNTER_RTSP_CONNECTION_AFFINITY), 1);
+	tcp_client_send(h, &c, rtsp_request(text, sizeof(text), "PLAY", 3, "Q2", NULL), &v);
+	assert_follows(h, &v, FLOW_SIGNALLING, session_b, server_b);
+	harness_free(h);
+}
+
+/* The session's server takes no new connections (drained): the new
+ * connection goes elsewhere and, naming the session, stays apart. */
+static void test_rtsp_continuation_on_other_server_not_joined(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	struct tcp_conn a = { CLIENT4, VIP4, 40312, RTSP_PORT, 100, 1000 };
+	struct tcp_conn b = { CLIENT4, VIP4, 40314, RTSP_PORT, 300, 3000 };
+	char text[TEXT_MAX];
+	struct verdict v;
+	int server;
+	uint64_t session;
+
+	(void)state;
+	session = rtsp_setup(h, &a, 5000, 6000, "N1", &server);
+	client_tcp(h, a.client, a.client_port, a.vip, a.vip_port, a.client_seq, TCP_FLAG_RST, NULL, 0, &v);
+	engine_set_server_available(h->engine, (unsigned)server, false);
+	tcp_open(h, &b, &v);
+	assert_int_not_equal(v.server, server);
+	assert_int_equal(engine_counter(h, COUNTER_RTSP_CONNECTION_AFFINITY), 0);
+	tcp_client_send(h, &b, rtsp_request(text, sizeof(text), "PLAY", 2, "N1", NULL), &v);
+	assert_int_not_equal(v.session, session);
+	assert_int_not_equal(v.server, server);
+	assert_int_equal(engine_counter(h, COUNTER_RTSP_CONNECTION_NOT_JOINED), 1);
+	assert_int_equal(engine_counter(h, COUNTER_RTSP_CONNECTION_JOINED), 0);
+	assert_true(session_exists(h, session));
+	harness_free(h);
+}
+
 /* ================= ICMP errors ================= */
 
 /* An ICMP error from `from` to the VIP about a UDP or TCP datagram the
@@ -2505,6 +2611,9 @@ int main(void)
 		cmocka_unit_test(test_update_refused_keeps_call),
 		cmocka_unit_test(test_rtsp_session_timeout_honoured),
 		cmocka_unit_test(test_rtsp_session_timeout_keepalive),
+		cmocka_unit_test(test_rtsp_session_continued_on_new_connection),
+		cmocka_unit_test(test_rtsp_affinity_only_without_open_connection),
+		cmocka_unit_test(test_rtsp_continuation_on_other_server_not_joined),
 		cmocka_unit_test(test_icmp_port_unreachable_follows_media),
 		cmocka_unit_test(test_icmp_fragmentation_needed_follows_tcp),
 		cmocka_unit_test(test_icmp6_packet_too_big_follows_media),
