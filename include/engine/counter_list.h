@@ -91,6 +91,12 @@
 	  "SIP messages of no known session that cannot start one")                                          \
 	X(RTSP_NO_SESSION, "rtsp_no_session", EVENTS, COUNTER_IN_ENGINE,                                      \
 	  "RTSP messages of no known session that cannot start one")                                         \
+	X(ENDING_REQUESTS_AWAITED, "ending_requests_awaited", EVENTS, COUNTER_IN_ENGINE,                      \
+	  "BYEs and CANCELs whose session waits for their final response (or Timer F)")                      \
+	X(ENDING_REQUESTS_ANSWERED, "ending_requests_answered", EVENTS, COUNTER_IN_ENGINE,                    \
+	  "BYEs and CANCELs whose final response was seen: their session lingers, then ends")                \
+	X(ENDING_REQUESTS_UNANSWERED, "ending_requests_unanswered", EVENTS, COUNTER_IN_ENGINE,                \
+	  "sessions ended by Timer F, their BYE or CANCEL never answered")                                   \
 	X(RTSP_CONNECTION_AFFINITY, "rtsp_connection_affinity", EVENTS, COUNTER_IN_ENGINE,                    \
 	  "new RTSP connections sent to the server of their client's live RTSP session")                     \
 	X(RTSP_CONNECTION_JOINED, "rtsp_connection_joined", EVENTS, COUNTER_IN_ENGINE,                        \

@@ -69,6 +69,10 @@ struct proto_handler {
 	enum proto_id id;
 	const char *name;             /* "sip", "rtsp" */
 	bool tcp_only;                /* RTSP: sessions follow the control connection */
+	/* How long a request that ends a session (SIP BYE, CANCEL) may go
+	 * unanswered and be retransmitted: SIP's Timer F, 64 T1 = 32 s
+	 * (RFC 3261 17.1.2.2); 0 when its protocol does not retransmit. */
+	uint32_t ending_request_timeout_ms;
 	size_t max_message;
 	framer_fn frame;
 	signal_inspect_fn inspect;

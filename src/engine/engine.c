@@ -508,6 +508,38 @@ static size_t connection_key(const struct flow_key *conn, char *buf, size_t size
 	return n < 0 ? 0 : ((size_t)n < size ? (size_t)n : size - 1);
 }
 
+/* An unanswered BYE (or CANCEL) is retransmitted until its final response
+ * or Timer F, each copy needing the session's server (another answers
+ * 481 and the call never ends there): an ending session waits for the
+ * final response to its ending request, seen from either side (a client's
+ * request answered through the gateway, a server's answered by the client),
+ * and lingers only from then; without one it ends when Timer F passes. A
+ * request after the response (a retransmission whose answer was lost, an
+ * authenticated retry) waits again. */
+static void session_ending_transaction(struct engine *engine, uint32_t sid, const struct signal_facts *facts)
+{
+	const struct proto_handler *handler = proto_by_id((enum proto_id)facts->proto);
+	struct session *s = &engine->sessions.sessions[sid];
+	uint64_t wait_ms;
+	if (!handler || handler->ending_request_timeout_ms == 0)
+		return;
+	if (facts->is_request && facts->ends_session) {
+		if (s->end_awaited)
+			return; /* a retransmission: Timer F runs from the first */
+		s->end_awaited = facts->method;
+		wait_ms = handler->ending_request_timeout_ms;
+		if (wait_ms < engine->cfg.timeouts.linger_s * 1000ull)
+			wait_ms = engine->cfg.timeouts.linger_s * 1000ull;
+		counter_add(&engine->counters, COUNTER_ENDING_REQUESTS_AWAITED, 1);
+		timer_wheel_schedule(engine->session_timers, sid, engine->now_ms + wait_ms);
+	} else if (!facts->is_request && facts->status >= 200 && s->end_awaited &&
+		   facts->method == s->end_awaited) {
+		s->end_awaited = 0;
+		counter_add(&engine->counters, COUNTER_ENDING_REQUESTS_ANSWERED, 1);
+		session_schedule(engine, sid);
+	}
+}
+
 /* ---- RTSP sessions over several connections ---- */
 
 static unsigned rtsp_affinity_slot(const struct engine *engine, const struct netaddr *client)
@@ -680,6 +712,8 @@ static uint32_t apply_facts(struct engine *engine, const struct signal_facts *fa
 		s->ending = true;
 		session_schedule(engine, sid);
 	}
+	if (s->ending)
+		session_ending_transaction(engine, sid, facts);
 	return sid;
 }
 
@@ -755,6 +789,8 @@ static void session_timer_expired(void *ctx, uint32_t sid)
 	if (!s->ending)
 		s->last_seen_ms = session_latest_activity(engine, sid);
 	if (s->ending) {
+		if (s->end_awaited)
+			counter_add(&engine->counters, COUNTER_ENDING_REQUESTS_UNANSWERED, 1);
 		session_end(engine, sid, false);
 	} else if (engine->now_ms < s->last_seen_ms + idle_limit) {
 		timer_wheel_schedule(engine->session_timers, sid, s->last_seen_ms + idle_limit);

@@ -131,6 +131,7 @@ const struct proto_handler proto_sip = {
 	.id = PROTO_SIP,
 	.name = "sip",
 	.tcp_only = false,
+	.ending_request_timeout_ms = 64 * 500,
 	.max_message = SIP_MAX_MESSAGE,
 	.frame = sip_frame,
 	.inspect = sip_inspect,

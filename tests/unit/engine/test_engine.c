@@ -738,12 +738,18 @@ static void test_bye_ends_after_linger(void **state)
 	assert_follows(h, &v, FLOW_SIGNALLING, session, server);
 	assert_true(session_of(h, session).ending);
 
-	/* Within the linger, the 200 OK to BYE and late media still follow. */
+	/* Until the answer, and within the linger after it, retransmissions
+	 * and late media still follow. */
 	advance_ms(h, LINGER_S * 1000 / 2);
 	media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
 	assert_follows(h, &v, FLOW_SECONDARY, session, server);
 	client_sends(h, CLIENT4, VIP4, "BYE", "bye@c", 2, &v); /* retransmission */
 	assert_follows(h, &v, FLOW_SIGNALLING, session, server);
+	server_answers(h, CLIENT4, VIP4, 200, "bye@c", 2, "BYE", NULL);
+	advance_ms(h, LINGER_S * 1000 / 2);
+	client_sends(h, CLIENT4, VIP4, "BYE", "bye@c", 2, &v); /* the 200 was lost */
+	assert_follows(h, &v, FLOW_SIGNALLING, session, server);
+	server_answers(h, CLIENT4, VIP4, 200, "bye@c", 2, "BYE", NULL);
 	assert_int_equal(h->sessions_removed, 0);
 
 	advance_ms(h, LINGER_S * 1000 + TICK_SLACK_MS);
@@ -774,6 +780,7 @@ static void test_cancel_ends_call(void **state)
 	session = start_call(h, CLIENT4, VIP4, "cancel@c", CLIENT4, 40000, NULL);
 	client_sends(h, CLIENT4, VIP4, "CANCEL", "cancel@c", 1, &v);
 	assert_int_equal(v.session, session);
+	server_answers(h, CLIENT4, VIP4, 200, "cancel@c", 1, "CANCEL", NULL);
 	server_answers(h, CLIENT4, VIP4, 487, "cancel@c", 1, "INVITE", NULL);
 	advance_ms(h, LINGER_S * 1000 + TICK_SLACK_MS);
 	assert_false(session_exists(h, session));
@@ -2377,6 +2384,144 @@ static void test_rtsp_continuation_on_other_server_not_joined(void **state)
 	harness_free(h);
 }
 
+/* ---- BYE and Timer F ---- */
+
+#define TIMER_F_MS 32000
+
+/* A BYE nobody answers is retransmitted for Timer F (32 s): every copy
+ * reaches the call's server (a server that never saw the call answers
+ * 481, and the call's own never hears it ended), then the session ends. */
+static void test_unanswered_bye_kept_until_timer_f(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	static const unsigned retransmit_ms[] = { 500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500 };
+	struct verdict v;
+	int server;
+	uint64_t session, start;
+
+	(void)state;
+	session = established_call(h, CLIENT4, VIP4, "silent@c", 40000, 20000, &server);
+	client_sends(h, CLIENT4, VIP4, "BYE", "silent@c", 2, &v);
+	start = h->now;
+	assert_true(session_of(h, session).ending);
+	assert_int_equal(engine_counter(h, COUNTER_ENDING_REQUESTS_AWAITED), 1);
+	for (size_t i = 0; i < sizeof(retransmit_ms) / sizeof(retransmit_ms[0]); i++) {
+		advance_ms(h, start + retransmit_ms[i] - h->now);
+		client_sends(h, CLIENT4, VIP4, "BYE", "silent@c", 2, &v);
+		assert_follows(h, &v, FLOW_SIGNALLING, session, server);
+	}
+	/* Retransmissions did not move Timer F. */
+	advance_ms(h, start + TIMER_F_MS + TICK_SLACK_MS - h->now);
+	assert_false(session_exists(h, session));
+	assert_int_equal(engine_counter(h, COUNTER_ENDING_REQUESTS_UNANSWERED), 1);
+	assert_int_equal(engine_counter(h, COUNTER_ENDING_REQUESTS_ANSWERED), 0);
+	assert_int_equal(stats_of(h).sessions_ended, 1);
+	harness_free(h);
+}
+
+/* The server answers the BYE 20 s late: the session waits for it, then
+ * lingers. */
+static void test_late_answer_to_bye_then_linger(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	struct verdict v;
+	int server;
+	uint64_t session;
+
+	(void)state;
+	session = established_call(h, CLIENT4, VIP4, "slow@c", 40000, 20000, &server);
+	client_sends(h, CLIENT4, VIP4, "BYE", "slow@c", 2, &v);
+	for (int i = 0; i < 5; i++) {
+		advance_ms(h, 4000);
+		client_sends(h, CLIENT4, VIP4, "BYE", "slow@c", 2, &v);
+		assert_follows(h, &v, FLOW_SIGNALLING, session, server);
+	}
+	/* A provisional answer does not complete the transaction. */
+	server_answers(h, CLIENT4, VIP4, 100, "slow@c", 2, "BYE", NULL);
+	advance_ms(h, LINGER_S * 1000 + TICK_SLACK_MS);
+	assert_true(session_exists(h, session));
+	server_answers(h, CLIENT4, VIP4, 200, "slow@c", 2, "BYE", NULL);
+	assert_int_equal(engine_counter(h, COUNTER_ENDING_REQUESTS_ANSWERED), 1);
+	advance_ms(h, LINGER_S * 1000 - 500);
+	assert_true(session_exists(h, session));
+	advance_ms(h, 500 + TICK_SLACK_MS);
+	assert_false(session_exists(h, session));
+	assert_int_equal(engine_counter(h, COUNTER_ENDING_REQUESTS_UNANSWERED), 0);
+	harness_free(h);
+}
+
+/* The server hangs up: its BYE comes through the gateway, the client's
+ * 200 through the engine. A 200 to something else completes nothing. */
+static void test_server_bye_answered_by_client(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	char text[TEXT_MAX];
+	struct verdict v;
+	int server;
+	uint64_t session;
+
+	(void)state;
+	session = established_call(h, CLIENT4, VIP4, "hangup@c", 40000, 20000, &server);
+	sip_request(text, sizeof(text), "BYE", "hangup@c", 7, NULL);
+	assert_int_equal(server_udp(h, VIP4, SIP_PORT, CLIENT4, SIP_PORT, text), 1);
+	assert_true(session_of(h, session).ending);
+	sip_response(text, sizeof(text), 200, "hangup@c", 6, "INFO", NULL);
+	client_udp(h, CLIENT4, SIP_PORT, VIP4, SIP_PORT, text, strlen(text), &v);
+	advance_ms(h, LINGER_S * 1000 + TICK_SLACK_MS);
+	assert_true(session_exists(h, session));
+	sip_response(text, sizeof(text), 200, "hangup@c", 7, "BYE", NULL);
+	client_udp(h, CLIENT4, SIP_PORT, VIP4, SIP_PORT, text, strlen(text), &v);
+	assert_follows(h, &v, FLOW_SIGNALLING, session, server);
+	advance_ms(h, LINGER_S * 1000 + TICK_SLACK_MS);
+	assert_false(session_exists(h, session));
+	harness_free(h);
+}
+
+/* A BYE challenged (407) and sent again with credentials: the second BYE
+ * waits for its own answer. */
+static void test_challenged_bye_waits_again(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	struct verdict v;
+	int server;
+	uint64_t session;
+
+	(void)state;
+	session = established_call(h, CLIENT4, VIP4, "auth@c", 40000, 20000, &server);
+	client_sends(h, CLIENT4, VIP4, "BYE", "auth@c", 2, &v);
+	server_answers(h, CLIENT4, VIP4, 407, "auth@c", 2, "BYE", NULL);
+	advance_ms(h, LINGER_S * 1000 / 2);
+	client_sends(h, CLIENT4, VIP4, "BYE", "auth@c", 3, &v);
+	assert_follows(h, &v, FLOW_SIGNALLING, session, server);
+	advance_ms(h, LINGER_S * 1000 + TICK_SLACK_MS);
+	assert_true(session_exists(h, session));
+	server_answers(h, CLIENT4, VIP4, 200, "auth@c", 3, "BYE", NULL);
+	advance_ms(h, LINGER_S * 1000 + TICK_SLACK_MS);
+	assert_false(session_exists(h, session));
+	assert_int_equal(engine_counter(h, COUNTER_ENDING_REQUESTS_AWAITED), 2);
+	assert_int_equal(engine_counter(h, COUNTER_ENDING_REQUESTS_ANSWERED), 2);
+	harness_free(h);
+}
+
+/* RTSP does not retransmit over its connection: TEARDOWN lingers only. */
+static void test_teardown_not_awaited(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	struct tcp_conn c = { CLIENT4, VIP4, 40312, RTSP_PORT, 500, 8000 };
+	char text[TEXT_MAX];
+	struct verdict v;
+	int server;
+	uint64_t session;
+
+	(void)state;
+	session = rtsp_setup(h, &c, 5000, 6000, "TD1", &server);
+	tcp_client_send(h, &c, rtsp_request(text, sizeof(text), "TEARDOWN", 2, "TD1", NULL), &v);
+	assert_int_equal(engine_counter(h, COUNTER_ENDING_REQUESTS_AWAITED), 0);
+	advance_ms(h, LINGER_S * 1000 + TICK_SLACK_MS);
+	assert_false(session_exists(h, session));
+	harness_free(h);
+}
+
 /* ================= ICMP errors ================= */
 
 /* An ICMP error from `from` to the VIP about a UDP or TCP datagram the
@@ -2614,6 +2759,11 @@ int main(void)
 		cmocka_unit_test(test_rtsp_session_continued_on_new_connection),
 		cmocka_unit_test(test_rtsp_affinity_only_without_open_connection),
 		cmocka_unit_test(test_rtsp_continuation_on_other_server_not_joined),
+		cmocka_unit_test(test_unanswered_bye_kept_until_timer_f),
+		cmocka_unit_test(test_late_answer_to_bye_then_linger),
+		cmocka_unit_test(test_server_bye_answered_by_client),
+		cmocka_unit_test(test_challenged_bye_waits_again),
+		cmocka_unit_test(test_teardown_not_awaited),
 		cmocka_unit_test(test_icmp_port_unreachable_follows_media),
 		cmocka_unit_test(test_icmp_fragmentation_needed_follows_tcp),
 		cmocka_unit_test(test_icmp6_packet_too_big_follows_media),
