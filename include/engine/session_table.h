@@ -31,6 +31,7 @@ struct session {
 	bool in_use;
 	bool key_is_connection;     /* RTSP before its Session: id is known */
 	bool confirmed, ending, transaction_only;
+	bool server_heard;          /* the gateway announced one of its messages: its answers are seen */
 	uint8_t end_awaited;        /* the ending request (SIP BYE, CANCEL) still unanswered; 0: none */
 	int16_t server;
 	uint16_t signalling_s;      /* the session's own signalling timeout; 0: timeouts.signalling_s */

@@ -515,13 +515,16 @@ static size_t connection_key(const struct flow_key *conn, char *buf, size_t size
  * request answered through the gateway, a server's answered by the client),
  * and lingers only from then; without one it ends when Timer F passes. A
  * request after the response (a retransmission whose answer was lost, an
- * authenticated retry) waits again. */
+ * authenticated retry) waits again. A session the gateway never spoke of
+ * (no gateway, or it missed the call) lingers as soon as it ends: its
+ * answer would never be seen, and waiting would hold its media flows'
+ * connmarks for Timer F after every call. */
 static void session_ending_transaction(struct engine *engine, uint32_t sid, const struct signal_facts *facts)
 {
 	const struct proto_handler *handler = proto_by_id((enum proto_id)facts->proto);
 	struct session *s = &engine->sessions.sessions[sid];
 	uint64_t wait_ms;
-	if (!handler || handler->ending_request_timeout_ms == 0)
+	if (!handler || handler->ending_request_timeout_ms == 0 || !s->server_heard)
 		return;
 	if (facts->is_request && facts->ends_session) {
 		if (s->end_awaited)
@@ -694,6 +697,8 @@ static uint32_t apply_facts(struct engine *engine, const struct signal_facts *fa
 	}
 	s = &engine->sessions.sessions[sid];
 	s->last_seen_ms = engine->now_ms;
+	if (side == SIDE_SERVER)
+		s->server_heard = true;
 	if (!s->peer.family && side == SIDE_CLIENT && conn) {
 		struct endpoint client_end, vip_end;
 		key_endpoints(conn, &client_end, &vip_end);

@@ -2503,6 +2503,27 @@ static void test_challenged_bye_waits_again(void **state)
 	harness_free(h);
 }
 
+/* No gateway spoke of the call (none deployed): the BYE's answer would
+ * never be seen, so the session lingers from the BYE as it always did. */
+static void test_bye_without_gateway_lingers(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	char sdp[1024];
+	struct verdict v;
+	uint64_t session;
+
+	(void)state;
+	client_invite(h, CLIENT4, VIP4, "nogw@c", 1, sdp_audio(sdp, sizeof(sdp), CLIENT4, 40000, ""), &v);
+	session = v.session;
+	client_sends(h, CLIENT4, VIP4, "ACK", "nogw@c", 1, &v);
+	client_sends(h, CLIENT4, VIP4, "BYE", "nogw@c", 2, &v);
+	assert_true(session_of(h, session).ending);
+	assert_int_equal(engine_counter(h, COUNTER_ENDING_REQUESTS_AWAITED), 0);
+	advance_ms(h, LINGER_S * 1000 + TICK_SLACK_MS);
+	assert_false(session_exists(h, session));
+	harness_free(h);
+}
+
 /* RTSP does not retransmit over its connection: TEARDOWN lingers only. */
 static void test_teardown_not_awaited(void **state)
 {
@@ -2763,6 +2784,7 @@ int main(void)
 		cmocka_unit_test(test_late_answer_to_bye_then_linger),
 		cmocka_unit_test(test_server_bye_answered_by_client),
 		cmocka_unit_test(test_challenged_bye_waits_again),
+		cmocka_unit_test(test_bye_without_gateway_lingers),
 		cmocka_unit_test(test_teardown_not_awaited),
 		cmocka_unit_test(test_icmp_port_unreachable_follows_media),
 		cmocka_unit_test(test_icmp_fragmentation_needed_follows_tcp),
