@@ -1,6 +1,7 @@
 /* engine.c - the decision engine (engine.h): flow lookup, signalling
- * inspection, session bookkeeping, media prediction, expiry and verdicts.
- * Pure: packets and announcements in, verdicts and hook calls out. */
+ * inspection, session bookkeeping, media prediction, expiry and verdicts,
+ * ICMP errors after the flow they quote. Pure: packets and announcements
+ * in, verdicts and hook calls out. */
 #include "engine/engine.h"
 
 #include <math.h>
