@@ -16,6 +16,10 @@
 #define SARA_PATH_MAX 256
 #define SARA_MAX_DISPATCHERS 8
 #define SARA_IFNAME_MAX 16
+/* timeouts.signalling_s's range; a session's own signalling timeout (an
+ * RTSP server's Session: ;timeout=) is held to it too. */
+#define SARA_SIGNALLING_S_MIN 10
+#define SARA_SIGNALLING_S_MAX 60
 
 enum selection_algorithm {
 	SELECT_SHELL = 0,      /* short-term forecasted least loaded (DESIGN 7) */

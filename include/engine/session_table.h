@@ -12,11 +12,15 @@
 #include "engine/signal_facts.h"
 
 #define SESSION_NIL UINT32_MAX
-#define SESSION_MAX_STREAMS 4
+/* Offers carry up to 8 m= lines in practice (audio, video, RTCP-less
+ * BFCP, T.140 ...); the rest are counted (media_streams_over_limit). */
+#define SESSION_MAX_STREAMS SIGNAL_MAX_STREAMS
 
-/* One media stream as both sides described it. Ports 0 = side unknown. */
+/* One media stream as both sides described it. Ports 0 = side unknown.
+ * A side's RTCP address is its RTP address unless a=rtcp named another. */
 struct session_stream {
 	struct netaddr client_addr, server_addr;
+	struct netaddr client_rtcp_addr, server_rtcp_addr;
 	uint16_t client_rtp, client_rtcp, server_rtp, server_rtcp;
 };
 
@@ -27,7 +31,10 @@ struct session {
 	bool in_use;
 	bool key_is_connection;     /* RTSP before its Session: id is known */
 	bool confirmed, ending, transaction_only;
+	bool server_heard;          /* the gateway announced one of its messages: its answers are seen */
+	uint8_t end_awaited;        /* the ending request (SIP BYE, CANCEL) still unanswered; 0: none */
 	int16_t server;
+	uint16_t signalling_s;      /* the session's own signalling timeout; 0: timeouts.signalling_s */
 	uint8_t stream_count;
 	uint32_t index_next;        /* hash chain; free-list link when unused */
 	uint32_t flows_head;        /* flows owned by this session */

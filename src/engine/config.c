@@ -92,7 +92,7 @@ static const struct key_spec agent_keys[] = {
 	UINT_KEY("misses", CFG, agents.misses, 1, 100),
 };
 static const struct key_spec timeout_keys[] = {
-	UINT_KEY("signalling_s", CFG, timeouts.signalling_s, 10, 60),  /* DESIGN 4 */
+	UINT_KEY("signalling_s", CFG, timeouts.signalling_s, SARA_SIGNALLING_S_MIN, SARA_SIGNALLING_S_MAX), /* DESIGN 4 */
 	UINT_KEY("media_s", CFG, timeouts.media_s, 10, 60),
 	UINT_KEY("linger_s", CFG, timeouts.linger_s, 0, 60),
 };

@@ -1,6 +1,7 @@
 /* engine.c - the decision engine (engine.h): flow lookup, signalling
- * inspection, session bookkeeping, media prediction, expiry and verdicts.
- * Pure: packets and announcements in, verdicts and hook calls out. */
+ * inspection, session bookkeeping, media prediction, expiry and verdicts,
+ * ICMP errors after the flow they quote. Pure: packets and announcements
+ * in, verdicts and hook calls out. */
 #include "engine/engine.h"
 
 #include <math.h>
@@ -26,6 +27,7 @@
 #define TIMER_TICK_MS 100
 #define FRAGMENT_TIMEOUT_MS 5000
 #define REFUSED_KEYS 4096        /* recent refusals remembered for their ACKs */
+#define RTSP_AFFINITY_SLOTS 4096 /* clients whose RTSP session a new connection may continue */
 #define REFUSED_MEMORY_MS 32000  /* RFC 3261 Timer H: the 503's ACK comes within 64 * T1 */
 
 enum media_side { SIDE_CLIENT = 0, SIDE_SERVER };
@@ -72,6 +74,11 @@ struct engine {
 	 * overwrites the slot. */
 	uint64_t refused_hash[REFUSED_KEYS];
 	uint64_t refused_ms[REFUSED_KEYS];
+	/* The latest RTSP session with a Session id per client address (by
+	 * hash; a newer one overwrites the slot). An RTSP client may carry
+	 * its session on over a new TCP connection, and the SYN must go to
+	 * a server before any Session: header is seen: to the session's. */
+	struct { uint64_t serial; uint32_t sid; } rtsp_affinity[RTSP_AFFINITY_SLOTS];
 };
 
 static void session_end(struct engine *engine, uint32_t sid, bool expired);
@@ -88,10 +95,20 @@ static bool tcp_handshake_only(const struct flow *f)
 	return f->identity == FLOW_SIGNALLING && f->key.l4 == L4_TCP && !f->tcp.data_seen;
 }
 
+/* A session's signalling timeout: its own (an RTSP server's keep-alive
+ * window) or the configured one. Its idle limit is twice that. */
+static uint32_t session_signalling_ms(const struct engine *engine, const struct session *s)
+{
+	return (s->signalling_s ? s->signalling_s : engine->cfg.timeouts.signalling_s) * 1000u;
+}
+
 static uint32_t timeout_ms_for(const struct engine *engine, const struct flow *f)
 {
 	if (tcp_handshake_only(f) && engine->cfg.timeouts.signalling_s * 1000u > HANDSHAKE_ONLY_TIMEOUT_MS)
 		return HANDSHAKE_ONLY_TIMEOUT_MS;
+	/* An RTSP control connection keeps its session's signalling timeout. */
+	if (f->identity == FLOW_SIGNALLING && f->session != FLOW_NIL)
+		return session_signalling_ms(engine, &engine->sessions.sessions[f->session]);
 	if (f->identity == FLOW_SIGNALLING || f->identity == FLOW_ANNOUNCED)
 		return engine->cfg.timeouts.signalling_s * 1000u;
 	return engine->cfg.timeouts.media_s * 1000u;
@@ -246,26 +263,29 @@ static void predictions_rebuild(struct engine *engine, uint32_t sid)
 		const struct session_stream *st = &s->streams[i];
 		uint16_t client_ports[2] = { st->client_rtp, st->client_rtcp };
 		uint16_t server_ports[2] = { st->server_rtp, st->server_rtcp };
+		const struct netaddr *client_addrs[2] = { &st->client_addr, &st->client_rtcp_addr };
+		const struct netaddr *server_addrs[2] = { &st->server_addr, &st->server_rtcp_addr };
 		for (unsigned p = 0; p < 2; p++) {
 			bool client_known = client_ports[p] != 0;
 			bool server_known = server_ports[p] != 0;
-			if (p == 1 && client_ports[1] == client_ports[0] && server_ports[1] == server_ports[0])
+			if (p == 1 && client_ports[1] == client_ports[0] && server_ports[1] == server_ports[0] &&
+			    netaddr_equal(client_addrs[1], client_addrs[0]) &&
+			    netaddr_equal(server_addrs[1], server_addrs[0]))
 				break; /* rtcp-mux: one flow */
 			if (client_known && server_known)
-				predict_one(engine, sid, MATCH_EXACT, &st->client_addr, client_ports[p],
-					    &st->server_addr, server_ports[p]);
+				predict_one(engine, sid, MATCH_EXACT, client_addrs[p], client_ports[p],
+					    server_addrs[p], server_ports[p]);
 			if (client_known)
-				predict_one(engine, sid, MATCH_FROM_SOURCE, &st->client_addr,
+				predict_one(engine, sid, MATCH_FROM_SOURCE, client_addrs[p],
 					    client_ports[p], NULL, 0);
 			if (server_known) {
-				const struct netaddr *from = st->client_addr.family ? &st->client_addr
-										    : &s->peer;
+				const struct netaddr *from = client_addrs[p]->family ? client_addrs[p] : &s->peer;
 				if (from->family)
 					predict_one(engine, sid, MATCH_TO_DEST_FROM_ADDR, from, 0,
-						    &st->server_addr, server_ports[p]);
+						    server_addrs[p], server_ports[p]);
 				else
 					predict_one(engine, sid, MATCH_TO_DEST, NULL, 0,
-						    &st->server_addr, server_ports[p]);
+						    server_addrs[p], server_ports[p]);
 			}
 		}
 	}
@@ -291,18 +311,31 @@ static bool media_address_ok(struct engine *engine, enum media_side side, const 
 	return false;
 }
 
-static void stream_set_side(struct session_stream *st, enum media_side side,
-			    const struct netaddr *addr, uint16_t rtp, uint16_t rtcp)
+static void stream_set_side(struct session_stream *st, enum media_side side, const struct netaddr *addr,
+			    uint16_t rtp, const struct netaddr *rtcp_addr, uint16_t rtcp)
 {
 	if (side == SIDE_CLIENT) {
 		st->client_addr = *addr;
+		st->client_rtcp_addr = *rtcp_addr;
 		st->client_rtp = rtp;
 		st->client_rtcp = rtcp;
 	} else {
 		st->server_addr = *addr;
+		st->server_rtcp_addr = *rtcp_addr;
 		st->server_rtp = rtp;
 		st->server_rtcp = rtcp;
 	}
+}
+
+/* Where a usable stream's RTCP goes: a=rtcp's own address when it passes
+ * the same check as the RTP address, else the RTP address. */
+static struct netaddr stream_rtcp_addr(struct engine *engine, enum media_side side,
+				       const struct signal_stream *fs, const struct netaddr *addr)
+{
+	if (fs->rtcp_addr.family && !netaddr_equal(&fs->rtcp_addr, addr) &&
+	    media_address_ok(engine, side, &fs->rtcp_addr))
+		return fs->rtcp_addr;
+	return *addr;
 }
 
 /* Applies the streams one side described. conn is the signalling flow,
@@ -340,19 +373,21 @@ static void session_update_media(struct engine *engine, uint32_t sid, const stru
 			s->stream_count = (uint8_t)(slot + 1);
 		}
 		if (usable) {
-			stream_set_side(&s->streams[slot], side, &addr, fs->rtp_port, fs->rtcp_port);
-			if (side == SIDE_SERVER && fs->peer_rtp_port && !s->streams[slot].client_rtp)
-				stream_set_side(&s->streams[slot], SIDE_CLIENT,
-						s->peer.family ? &s->peer : &client_end.addr,
-						fs->peer_rtp_port, fs->peer_rtcp_port);
+			struct netaddr rtcp_addr = stream_rtcp_addr(engine, side, fs, &addr);
+			stream_set_side(&s->streams[slot], side, &addr, fs->rtp_port, &rtcp_addr, fs->rtcp_port);
+			if (side == SIDE_SERVER && fs->peer_rtp_port && !s->streams[slot].client_rtp) {
+				const struct netaddr *peer = s->peer.family ? &s->peer : &client_end.addr;
+				stream_set_side(&s->streams[slot], SIDE_CLIENT, peer, fs->peer_rtp_port, peer,
+						fs->peer_rtcp_port);
+			}
 		} else {
-			stream_set_side(&s->streams[slot], side, &none, 0, 0);
+			stream_set_side(&s->streams[slot], side, &none, 0, &none, 0);
 		}
 	}
 	if (facts->media_op == MEDIA_REPLACE) {
 		/* m= lines the new description dropped are gone on this side. */
 		for (unsigned slot = facts->stream_count; slot < s->stream_count; slot++)
-			stream_set_side(&s->streams[slot], side, &none, 0, 0);
+			stream_set_side(&s->streams[slot], side, &none, 0, &none, 0);
 	}
 	predictions_rebuild(engine, sid);
 }
@@ -363,8 +398,24 @@ static void session_schedule(struct engine *engine, uint32_t sid)
 {
 	struct session *s = &engine->sessions.sessions[sid];
 	uint64_t at = s->ending ? engine->now_ms + engine->cfg.timeouts.linger_s * 1000ull
-				: s->last_seen_ms + 2ull * engine->cfg.timeouts.signalling_s * 1000ull;
+				: s->last_seen_ms + 2ull * session_signalling_ms(engine, s);
 	timer_wheel_schedule(engine->session_timers, sid, at);
+}
+
+/* The signalling timeout a server gave the session (RTSP Session:
+ * ;timeout=N: it drops the session after N s without a keep-alive), held
+ * to timeouts.signalling_s's range; the idle timer is set from it now. */
+static void session_set_timeout(struct engine *engine, uint32_t sid, uint32_t timeout_s)
+{
+	struct session *s = &engine->sessions.sessions[sid];
+	uint32_t bounded = timeout_s < SARA_SIGNALLING_S_MIN ? SARA_SIGNALLING_S_MIN
+			 : timeout_s > SARA_SIGNALLING_S_MAX ? SARA_SIGNALLING_S_MAX
+							     : timeout_s;
+	if (s->signalling_s == bounded)
+		return;
+	s->signalling_s = (uint16_t)bounded;
+	if (!s->ending)
+		session_schedule(engine, sid);
 }
 
 /* admit: the session starts with a client's request the adapter can
@@ -458,6 +509,126 @@ static size_t connection_key(const struct flow_key *conn, char *buf, size_t size
 	return n < 0 ? 0 : ((size_t)n < size ? (size_t)n : size - 1);
 }
 
+/* An unanswered BYE (or CANCEL) is retransmitted until its final response
+ * or Timer F, each copy needing the session's server (another answers
+ * 481 and the call never ends there): an ending session waits for the
+ * final response to its ending request, seen from either side (a client's
+ * request answered through the gateway, a server's answered by the client),
+ * and lingers only from then; without one it ends when Timer F passes. A
+ * request after the response (a retransmission whose answer was lost, an
+ * authenticated retry) waits again. A session the gateway never spoke of
+ * (no gateway, or it missed the call) lingers as soon as it ends: its
+ * answer would never be seen, and waiting would hold its media flows'
+ * connmarks for Timer F after every call. */
+static void session_ending_transaction(struct engine *engine, uint32_t sid, const struct signal_facts *facts)
+{
+	const struct proto_handler *handler = proto_by_id((enum proto_id)facts->proto);
+	struct session *s = &engine->sessions.sessions[sid];
+	uint64_t wait_ms;
+	if (!handler || handler->ending_request_timeout_ms == 0 || !s->server_heard)
+		return;
+	if (facts->is_request && facts->ends_session) {
+		if (s->end_awaited)
+			return; /* a retransmission: Timer F runs from the first */
+		s->end_awaited = facts->method;
+		wait_ms = handler->ending_request_timeout_ms;
+		if (wait_ms < engine->cfg.timeouts.linger_s * 1000ull)
+			wait_ms = engine->cfg.timeouts.linger_s * 1000ull;
+		counter_add(&engine->counters, COUNTER_ENDING_REQUESTS_AWAITED, 1);
+		timer_wheel_schedule(engine->session_timers, sid, engine->now_ms + wait_ms);
+	} else if (!facts->is_request && facts->status >= 200 && s->end_awaited &&
+		   facts->method == s->end_awaited) {
+		s->end_awaited = 0;
+		counter_add(&engine->counters, COUNTER_ENDING_REQUESTS_ANSWERED, 1);
+		session_schedule(engine, sid);
+	}
+}
+
+/* ---- RTSP sessions over several connections ---- */
+
+static unsigned rtsp_affinity_slot(const struct engine *engine, const struct netaddr *client)
+{
+	return (unsigned)(hash_bytes(&engine->placement_key, client->bytes, sizeof(client->bytes)) %
+			  RTSP_AFFINITY_SLOTS);
+}
+
+/* sid has its Session id: its client's next connections go to its server. */
+static void rtsp_affinity_note(struct engine *engine, uint32_t sid)
+{
+	const struct session *s = &engine->sessions.sessions[sid];
+	unsigned slot;
+	if (!s->peer.family)
+		return;
+	slot = rtsp_affinity_slot(engine, &s->peer);
+	engine->rtsp_affinity[slot].serial = s->serial;
+	engine->rtsp_affinity[slot].sid = sid;
+}
+
+/* Whether a session still has a control connection in use: one that
+ * neither closed (FIN, RST) nor went idle past its timeout. */
+static bool session_connection_open(const struct engine *engine, const struct session *s)
+{
+	for (uint32_t fid = s->flows_head; fid != FLOW_NIL; fid = engine->flows.flows[fid].session_next) {
+		const struct flow *f = &engine->flows.flows[fid];
+		if (f->identity == FLOW_SIGNALLING && !f->tcp.closed && f->status != FLOW_INACTIVE)
+			return true;
+	}
+	return false;
+}
+
+/* The server of this client's latest RTSP session, for its new connection,
+ * when that session lives on without a control connection: the client
+ * carries it on over a new one (RTSP sessions outlive connections; clients
+ * reconnect to send PLAY or TEARDOWN), which cannot be moved once its SYN
+ * is answered. -1: no such session, or its server takes no new
+ * connections. A client's parallel sessions, each on its own open
+ * connection, are still spread. */
+static int rtsp_affinity_server(struct engine *engine, const struct netaddr *client)
+{
+	unsigned slot = rtsp_affinity_slot(engine, client);
+	uint32_t sid = engine->rtsp_affinity[slot].sid;
+	const struct session *s;
+	if (engine->rtsp_affinity[slot].serial == 0 || sid >= engine->sessions.capacity)
+		return -1;
+	s = &engine->sessions.sessions[sid];
+	if (!s->in_use || s->serial != engine->rtsp_affinity[slot].serial || s->ending || s->server < 0 ||
+	    !netaddr_equal(&s->peer, client) || !selector_is_available(engine->selector, (unsigned)s->server) ||
+	    session_connection_open(engine, s))
+		return -1;
+	counter_add(&engine->counters, COUNTER_RTSP_CONNECTION_AFFINITY, 1);
+	return s->server;
+}
+
+/* A connection's first Session id names sid, a session its client holds
+ * through an earlier connection: the connection (and whatever its own
+ * session conn_sid had) joins sid when it reached sid's server, and
+ * conn_sid ends. False when sid is another client's (two servers may hand
+ * out one id) or on another server: the connection then stays apart. */
+static bool rtsp_connection_join(struct engine *engine, uint32_t sid, uint32_t conn_sid, uint32_t fid,
+				 const struct flow_key *conn)
+{
+	struct session *s = &engine->sessions.sessions[sid];
+	struct endpoint client_end, vip_end;
+	if (sid == conn_sid || s->proto != PROTO_RTSP || s->key_is_connection || s->ending)
+		return false;
+	key_endpoints(conn, &client_end, &vip_end);
+	if (!netaddr_equal(&s->peer, &client_end.addr))
+		return false;
+	if (s->server != engine->flows.flows[fid].server) {
+		counter_add(&engine->counters, COUNTER_RTSP_CONNECTION_NOT_JOINED, 1);
+		return false;
+	}
+	while (engine->sessions.sessions[conn_sid].flows_head != FLOW_NIL) {
+		uint32_t moved = engine->sessions.sessions[conn_sid].flows_head;
+		session_detach_flow(engine, moved);
+		session_attach_flow(engine, sid, moved);
+	}
+	session_end(engine, conn_sid, false);
+	counter_add(&engine->counters, COUNTER_RTSP_CONNECTION_JOINED, 1);
+	rtsp_affinity_note(engine, sid);
+	return true;
+}
+
 /* Finds or makes the session a message belongs to. flow is the signalling
  * flow it came on (FLOW_NIL for announcements of unseen flows). */
 static uint32_t session_for_message(struct engine *engine, const struct signal_facts *facts,
@@ -478,10 +649,15 @@ static uint32_t session_for_message(struct engine *engine, const struct signal_f
 		 * ids), and the lookup would find another client's session, which
 		 * this client's TEARDOWN would then end. */
 		if (facts->key_len && cs->key_is_connection) {
-			/* The Session id arrives: the connection's session takes it. */
-			if (session_table_rekey(&engine->sessions, conn_sid, facts->key, facts->key_len))
-				cs->key_is_connection = false;
-			sid = conn_sid;
+			/* The Session id arrives: the connection's session takes it,
+			 * unless the connection continues one its client holds. */
+			if (sid == SESSION_NIL || !rtsp_connection_join(engine, sid, conn_sid, fid, conn)) {
+				if (session_table_rekey(&engine->sessions, conn_sid, facts->key, facts->key_len)) {
+					cs->key_is_connection = false;
+					rtsp_affinity_note(engine, conn_sid);
+				}
+				sid = conn_sid;
+			}
 		} else if (!facts->key_len ||
 			   (cs->key_len == facts->key_len &&
 			    memcmp(cs->key, facts->key, facts->key_len) == 0)) {
@@ -551,6 +727,8 @@ static uint32_t apply_facts(struct engine *engine, const struct signal_facts *fa
 	}
 	s = &engine->sessions.sessions[sid];
 	s->last_seen_ms = engine->now_ms;
+	if (side == SIDE_SERVER)
+		s->server_heard = true;
 	if (!s->peer.family && side == SIDE_CLIENT && conn) {
 		struct endpoint client_end, vip_end;
 		key_endpoints(conn, &client_end, &vip_end);
@@ -558,13 +736,19 @@ static uint32_t apply_facts(struct engine *engine, const struct signal_facts *fa
 	}
 	if (facts->confirms_session)
 		s->confirmed = true;
+	if (facts->session_timeout_s)
+		session_set_timeout(engine, sid, facts->session_timeout_s);
 	if (facts->media_op != MEDIA_NONE)
 		session_update_media(engine, sid, facts, side, conn);
+	if (facts->streams_ignored)
+		counter_add(&engine->counters, COUNTER_MEDIA_STREAMS_OVER_LIMIT, facts->streams_ignored);
 	if (!s->ending && (facts->ends_session || (facts->ends_if_unconfirmed && !s->confirmed) ||
 			   (s->transaction_only && !facts->is_request && facts->status >= 200))) {
 		s->ending = true;
 		session_schedule(engine, sid);
 	}
+	if (s->ending)
+		session_ending_transaction(engine, sid, facts);
 	return sid;
 }
 
@@ -633,12 +817,15 @@ static void session_timer_expired(void *ctx, uint32_t sid)
 {
 	struct engine *engine = ctx;
 	struct session *s = &engine->sessions.sessions[sid];
-	uint64_t idle_limit = 2ull * engine->cfg.timeouts.signalling_s * 1000ull;
+	uint64_t idle_limit;
 	if (!s->in_use)
 		return;
+	idle_limit = 2ull * session_signalling_ms(engine, s);
 	if (!s->ending)
 		s->last_seen_ms = session_latest_activity(engine, sid);
 	if (s->ending) {
+		if (s->end_awaited)
+			counter_add(&engine->counters, COUNTER_ENDING_REQUESTS_UNANSWERED, 1);
 		session_end(engine, sid, false);
 	} else if (engine->now_ms < s->last_seen_ms + idle_limit) {
 		timer_wheel_schedule(engine->session_timers, sid, s->last_seen_ms + idle_limit);
@@ -765,13 +952,15 @@ static uint32_t signalling_flow_create(struct engine *engine, const struct packe
 		char key[SESSION_KEY_MAX];
 		struct signal_facts facts;
 		size_t key_len = connection_key(&pkt->key, key, sizeof(key));
+		struct endpoint client_end, vip_end;
 		uint32_t sid;
 		memset(&facts, 0, offsetof(struct signal_facts, streams));
 		facts.proto = (uint8_t)handler->id;
+		key_endpoints(&pkt->key, &client_end, &vip_end);
 		/* Only a SYN can be refused: a connection met mid-stream (begun on
 		 * another dispatcher, or before a restart) is established. */
-		sid = session_create(engine, &facts, key, key_len, -1, &pkt->key,
-				     (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN);
+		sid = session_create(engine, &facts, key, key_len, rtsp_affinity_server(engine, &client_end.addr),
+				     &pkt->key, (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN);
 		if (sid != SESSION_NIL) {
 			engine->sessions.sessions[sid].key_is_connection = true;
 			session_attach_flow(engine, sid, fid);
@@ -975,6 +1164,89 @@ static void engine_decide(struct engine *engine, const struct packet *pkt, uint6
 	packet_decided(engine, fid, pkt, out);
 }
 
+/* ---- ICMP errors ---- */
+
+/* The flow an ICMP error quotes, as the engine knows it: the quoted
+ * datagram left a VIP for a client, so the flow that reaches the VIP is its
+ * reverse (a media flow, a signalling flow, or a prediction of either). */
+static uint32_t icmp_quoted_flow(struct engine *engine, const struct flow_key *quoted,
+				 struct flow_key *inbound)
+{
+	struct endpoint sender;
+	uint32_t fid;
+	flow_key_src(quoted, &sender);
+	*inbound = *quoted;
+	memcpy(inbound->src, quoted->dst, 16);
+	memcpy(inbound->dst, quoted->src, 16);
+	inbound->sport = quoted->dport;
+	inbound->dport = quoted->sport;
+	if (!sara_config_is_vip(&engine->cfg, &sender.addr))
+		return FLOW_NIL;
+	fid = flow_table_lookup_exact(&engine->flows, inbound);
+	if (fid == FLOW_NIL)
+		fid = flow_table_lookup_wildcard(&engine->flows, inbound);
+	return fid;
+}
+
+/* An ICMP error to a VIP goes where the packet it quotes came from, as in
+ * IPVS (ip_vs_in_icmp): fragmentation needed and packet too big must reach
+ * the server whose TCP segment was too large (path MTU discovery), port
+ * unreachable the server still streaming to a closed port. Returns false
+ * for anything else (not an error, not to a VIP), left to the caller. The
+ * error neither refreshes nor creates the flow: it says nothing of the
+ * flow being alive. */
+static bool icmp_error_decided(struct engine *engine, const uint8_t *ip, size_t len, struct verdict *out)
+{
+	struct icmp_error error;
+	enum icmp_error_status status = packet_decode_icmp_error(ip, len, &error);
+	const struct flow *f;
+	struct flow_key inbound;
+	uint32_t fid;
+	int server;
+	if (status == ICMP_NOT_AN_ERROR || !sara_config_is_vip(&engine->cfg, &error.dst))
+		return false;
+	if (status != ICMP_ERROR_OK) {
+		/* Passed unmarked, as before sara read ICMP errors at all. */
+		counter_add(&engine->counters, status == ICMP_ERROR_QUOTE_UNSUPPORTED
+						       ? COUNTER_ICMP_ERROR_QUOTE_UNSUPPORTED
+						       : COUNTER_ICMP_ERROR_MALFORMED, 1);
+		out->reason = REASON_NOT_IP;
+		return true;
+	}
+	fid = icmp_quoted_flow(engine, &error.quoted, &inbound);
+	out->key = inbound;
+	if (fid == FLOW_NIL) {
+		/* Where an unknown flow from that client would be placed. */
+		counter_add(&engine->counters, COUNTER_ICMP_ERROR_NO_FLOW, 1);
+		out->identity = FLOW_UNPREDICTED;
+		out->reason = REASON_UNPREDICTED;
+		verdict_set_server(engine, out, placement_server(engine, inbound.src, 16));
+		return true;
+	}
+	f = &engine->flows.flows[fid];
+	out->identity = f->identity;
+	server = f->server;
+	if (f->session != FLOW_NIL) {
+		verdict_from_session(engine, f->session, out);
+		server = out->server;
+		out->reason = REASON_SESSION;
+	} else if (f->identity == FLOW_SIGNALLING && f->hint_session != FLOW_NIL &&
+		   engine->sessions.sessions[f->hint_session].in_use &&
+		   engine->sessions.sessions[f->hint_session].serial == f->hint_serial) {
+		/* A shared signalling flow: its server is its latest session's. */
+		out->session = f->hint_serial;
+		out->reason = REASON_SESSION;
+	} else {
+		out->reason = f->key.l4 == L4_TCP && f->identity == FLOW_SIGNALLING ? REASON_CONNECTION
+										    : REASON_UNPREDICTED;
+	}
+	if (server < 0)
+		server = placement_server(engine, inbound.src, 16);
+	counter_add(&engine->counters, COUNTER_ICMP_ERROR_FOLLOWED, 1);
+	verdict_set_server(engine, out, server);
+	return true;
+}
+
 /* The counter of a datagram packet_decode refused. */
 static enum counter_id packet_status_counter(enum packet_status status)
 {
@@ -1016,6 +1288,8 @@ static void engine_packet_decoded(struct engine *engine, const uint8_t *ip, size
 			break;
 		}
 	}
+	if (status == PACKET_UNSUPPORTED && icmp_error_decided(engine, ip, len, out))
+		return;
 	if (status != PACKET_OK) {
 		counter_add(&engine->counters, packet_status_counter(status), 1);
 		out->reason = REASON_NOT_IP;

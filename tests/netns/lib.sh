@@ -465,11 +465,12 @@ lab_start_sip_servers() {
 }
 
 LAB_RTSP_PIDS=()
-lab_start_rtsp_servers() {
+lab_start_rtsp_servers() {   # lab_start_rtsp_servers [LIFETIME [gst-rtsp-server.py options]]
 	local life=${1:-80} s i=0
+	shift $(($# > 0 ? 1 : 0))
 	for s in "${LAB_SERVERS[@]}"; do
 		lab_bg "rtsp-$s" "$s" timeout $((life + 5)) /usr/bin/python3 "$LAB_ROOT/pcaps/lab/gst-rtsp-server.py" \
-			--addr "$LAB_VIP" --port 8554 --lifetime "$life"
+			--addr "$LAB_VIP" --port 8554 --lifetime "$life" "$@"
 		LAB_RTSP_PIDS+=("$LAB_BGPID")
 	done
 	for s in "${LAB_SERVERS[@]}"; do
