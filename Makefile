@@ -30,6 +30,9 @@ ENGINE_LIBS := $(DPI_LIBS) $(call pkg,libsodium) -lm
 IO_LIBS     := $(ENGINE_LIBS) $(call pkg,libnetfilter_queue libnetfilter_conntrack libmnl libpcap libconfig) -lpthread
 TEST_LIBS   := $(call pkg,cmocka)
 
+# The project's one version: debian/changelog's first entry ("sara (0.1.0) ...").
+SARA_VERSION := $(shell awk -F'[()]' 'NR == 1 { print $$2 }' debian/changelog)
+
 LIBDIR    := $(BUILD)/lib
 obj        = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 DPI_OBJS    := $(call obj,$(wildcard dpi/*.c))
@@ -61,6 +64,10 @@ all: $(LAYER_LIBS) $(PROGS) $(UNIT_BINS) $(TOOLS)
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# Only the version module sees the version, so a new one rebuilds one file.
+$(BUILD)/obj/src/io/version.o: CFLAGS += -DSARA_VERSION='"$(SARA_VERSION)"'
+$(BUILD)/obj/src/io/version.o: debian/changelog
 
 # An archive also depends on the list of its members, rewritten only when
 # it changes, so a deleted source leaves no stale object behind.
@@ -111,7 +118,7 @@ FUZZ_LIB_SRCS := $(wildcard dpi/*.c src/engine/*.c src/io/*.c)
 build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard include/*/*.h)
 	@mkdir -p build-fuzz
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -iquote include -fsanitize=fuzzer,address,undefined \
-	  -fno-sanitize-recover=all -o $@ $< $(FUZZ_LIB_SRCS) $(IO_LIBS)
+	  -fno-sanitize-recover=all -DSARA_VERSION='"$(SARA_VERSION)"' -o $@ $< $(FUZZ_LIB_SRCS) $(IO_LIBS)
 
 # Build and test dependencies, plus the real programs the lab and the e2e
 # tests run (SIP: sipp, baresip, kamailio; RTSP: gst-rtsp-server, ffmpeg).

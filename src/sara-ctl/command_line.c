@@ -6,12 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/version.h"
 #include "sara-ctl/ctl.h"
 
 #define LIMIT_MAX_TEXT CONTROL_TEXT(CONTROL_SESSIONS_LIMIT_MAX)
 
 enum { OPT_IPTABLES = 256, OPT_NFT, OPT_APPLY, OPT_REMOVE, OPT_DISPATCHER, OPT_GATEWAY, OPT_QUEUE, OPT_JSON,
-       OPT_CHECK_CONFIG, OPT_SERVER, OPT_LIMIT };
+       OPT_CHECK_CONFIG, OPT_SERVER, OPT_LIMIT, OPT_VERSION };
 
 static const struct option long_options[] = {
 	{ "config", required_argument, NULL, 'c' },         { "iptables", no_argument, NULL, OPT_IPTABLES },
@@ -20,7 +21,8 @@ static const struct option long_options[] = {
 	{ "gateway", no_argument, NULL, OPT_GATEWAY },       { "queue", required_argument, NULL, OPT_QUEUE },
 	{ "json", no_argument, NULL, OPT_JSON },             { "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
 	{ "server", required_argument, NULL, OPT_SERVER },   { "limit", required_argument, NULL, OPT_LIMIT },
-	{ "help", no_argument, NULL, 'h' },                  { NULL, 0, NULL, 0 },
+	{ "help", no_argument, NULL, 'h' },                  { "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
 };
 
 void command_line_usage(FILE *out)
@@ -32,6 +34,7 @@ void command_line_usage(FILE *out)
 	control_commands_print_synopsis(out, "       sara-ctl -c CLUSTER.cfg ", " [--json]");
 	fprintf(out,
 		"       sara-ctl -c CLUSTER.cfg --check-config\n"
+		"       sara-ctl --version\n"
 		"  rules         print the netfilter and policy-routing commands (default: the\n"
 		"                dispatcher's, iptables); --apply runs them idempotently,\n"
 		"                --remove removes what --apply added\n"
@@ -44,6 +47,7 @@ void command_line_usage(FILE *out)
 	fprintf(out,
 		"  -c, --config FILE   the cluster's configuration\n"
 		"      --check-config  validate the configuration and exit\n"
+		"      --version       print the version and exit\n"
 		"Exit status: 0 done, 1 failed, 2 usage or configuration error, 3 no nft queue support.\n");
 }
 
@@ -117,6 +121,7 @@ static int take_option(struct command_line *cl, int opt, const char *arg)
 		return COMMAND_LINE_PARSED;
 	case OPT_CHECK_CONFIG: cl->check_config = true; return COMMAND_LINE_PARSED;
 	case 'h': command_line_usage(stdout); return 0;
+	case OPT_VERSION: version_print(stdout, CTL_PROGRAM); return 0;
 	default: return usage_error();
 	}
 }

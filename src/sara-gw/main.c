@@ -11,6 +11,7 @@
 #include "io/config_file.h"
 #include "io/key_file.h"
 #include "io/log.h"
+#include "io/version.h"
 #include "sara-gw/decoder.h"
 #include "sara-gw/gw_daemon.h"
 
@@ -25,6 +26,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: sara-gw -c CLUSTER.cfg [--id N] [--queue N] [--foreground] [--check-config]\n"
 		"       sara-gw -c CLUSTER.cfg --decode [--listen ADDR:PORT] [--count N]\n"
+		"       sara-gw --version\n"
 		"The gateway companion: inspects the servers' outbound signalling taken from\n"
 		"an NFQUEUE, announces the media flows it learns to sarad (gateway.listen,\n"
 		"authenticated with key_file), then accepts the packet.\n"
@@ -37,6 +39,7 @@ static void usage(FILE *out)
 		"      --decode        receive announcements instead and print them, one a line\n"
 		"      --listen EP     address for --decode (default gateway.listen)\n"
 		"      --count N       with --decode: exit after N datagrams\n"
+		"      --version       print the version and exit\n"
 		"SIGUSR1 prints the counters; SIGTERM/SIGINT print them and exit.\n");
 }
 
@@ -60,7 +63,7 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
 		{ "queue", required_argument, NULL, 'q' }, { "foreground", no_argument, NULL, 'f' },
 		{ "check-config", no_argument, NULL, 'C' }, { "decode", no_argument, NULL, 'D' },
 		{ "listen", required_argument, NULL, 'l' }, { "count", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 },
 	};
 	int opt;
 	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
@@ -90,6 +93,7 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
 			}
 			break;
 		case 'h': usage(stdout); return 0;
+		case 'V': version_print(stdout, "sara-gw"); return 0;
 		default: usage(stderr); return 2;
 		}
 	}

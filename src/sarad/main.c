@@ -13,6 +13,7 @@
 #include "io/log.h"
 #include "sarad/daemon.h"
 #include "io/daemon.h"
+#include "io/version.h"
 
 struct options {
 	const char *config_path;
@@ -24,9 +25,11 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: sarad -c CLUSTER.cfg [--foreground] [--check-config]\n"
+		"       sarad --version\n"
 		"  -c, --config FILE   the cluster configuration\n"
 		"  -f, --foreground    stay in the foreground and log to stderr (else syslog)\n"
 		"      --check-config  validate the configuration and exit (0 ok, 2 errors)\n"
+		"      --version       print the version and exit\n"
 		"sarad serves queue.first..first+count-1; with count > 1 each queue has a thread\n"
 		"and the rules spread packets over them (iptables --queue-balance).\n");
 }
@@ -39,6 +42,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -48,6 +52,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'f': o->foreground = true; break;
 		case 'C': o->check_only = true; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': version_print(stdout, "sarad"); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
