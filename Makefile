@@ -6,7 +6,8 @@
 # One static library per layer, each linked only with what its layer may use:
 #   dpi/         libsara-dpi.a     stateless parsers              libosip2
 #   src/engine/  libsara-engine.a  I/O-free decisions             + libsodium, libm
-#   src/io/      libsara-io.a      adapters to kernel and files   + nfqueue, conntrack, mnl, pcap, libconfig
+#   src/io/      libsara-io.a      adapters to kernel and files   + nfqueue, conntrack, mnl, pcap, libconfig,
+#                                                                  libsystemd (sd_notify)
 #   src/PROGRAM/ libsara-PROGRAM.a a program's own modules; main.c wires them
 # `make layers` checks the rules (tests/layers/check.sh).
 
@@ -27,7 +28,8 @@ CFLAGS    += -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror -Wshadow -Ws
 pkg        = $(shell pkg-config --libs $(1) 2>/dev/null || echo "-l$(1)-missing")
 DPI_LIBS    := $(call pkg,libosip2)
 ENGINE_LIBS := $(DPI_LIBS) $(call pkg,libsodium) -lm
-IO_LIBS     := $(ENGINE_LIBS) $(call pkg,libnetfilter_queue libnetfilter_conntrack libmnl libpcap libconfig) -lpthread
+IO_LIBS     := $(ENGINE_LIBS) $(call pkg,libnetfilter_queue libnetfilter_conntrack libmnl libpcap libconfig libsystemd) \
+               -lpthread
 TEST_LIBS   := $(call pkg,cmocka)
 
 # The project's one version: debian/changelog's first entry ("sara (0.1.0) ...").

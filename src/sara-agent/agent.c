@@ -9,6 +9,7 @@
 #include "io/daemon.h"
 #include "io/event_loop.h"
 #include "io/log.h"
+#include "io/service_notify.h"
 #include "io/sealed_channel.h"
 #include "sara-agent/load_readers.h"
 #include "sara-agent/reporter.h"
@@ -118,14 +119,16 @@ static bool start(struct agent *a, char *err, size_t err_size)
 	a->timer = event_loop_add_timer(a->loop, AGENT_FIRST_REPORT_MS, on_timer, a, err, err_size);
 	if (a->timer < 0)
 		return false;
-	return s->once || event_loop_add_signals(a->loop, signals, sizeof(signals) / sizeof(signals[0]),
-						 on_signal, a, err, err_size) == 0;
+	return s->once || (event_loop_add_signals(a->loop, signals, sizeof(signals) / sizeof(signals[0]),
+						  on_signal, a, err, err_size) == 0 &&
+			   service_watchdog_attach(a->loop, err, err_size) == 0);
 }
 
 static int serve(struct agent *a)
 {
 	const struct agent_settings *s = a->set;
-	char where[ENDPOINT_STRLEN], err[256];
+	char where[ENDPOINT_STRLEN], err[256], status[160];
+	int rc = 0;
 	if (s->once) {
 		if (event_loop_run(a->loop, err, sizeof(err)) < 0)
 			log_msg(LOG_ERR, "%s", err);
@@ -134,10 +137,15 @@ static int serve(struct agent *a)
 	log_msg(LOG_INFO, "server %s (sender %u) reporting to %s every %u ms", s->cfg->servers[s->server].id,
 		s->server + 1, endpoint_format(&s->cfg->agents.listen, where, sizeof(where)),
 		s->cfg->agents.interval_ms);
+	snprintf(status, sizeof(status), "server %s reporting to %s", s->cfg->servers[s->server].id, where);
+	service_notify_ready(status);
 	if (event_loop_run(a->loop, err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "%s", err);
-		return 1;
+		rc = 1;
 	}
+	service_notify_stopping();
+	if (rc)
+		return rc;
 	log_msg(LOG_INFO, "stopping: sent %llu, send errors %llu", (unsigned long long)a->channel.sent,
 		(unsigned long long)a->channel.send_errors);
 	return 0;

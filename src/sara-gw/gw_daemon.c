@@ -11,6 +11,7 @@
 #include "io/event_loop.h"
 #include "io/log.h"
 #include "io/nfqueue.h"
+#include "io/service_notify.h"
 #include "io/sealed_channel.h"
 #include "sara-gw/announcer.h"
 
@@ -113,14 +114,15 @@ static bool start(struct gw *g, char *err, size_t err_size)
 	g->loop = event_loop_create(err, err_size);
 	return g->loop && event_loop_add_fd(g->loop, nfqueue_fd(g->queue), on_queue, g, err, err_size) == 0 &&
 	       event_loop_add_signals(g->loop, signals, sizeof(signals) / sizeof(signals[0]), on_signal, g, err,
-				      err_size) == 0;
+				      err_size) == 0 &&
+	       service_watchdog_attach(g->loop, err, err_size) == 0;
 }
 
 int gw_run(const struct gw_settings *settings)
 {
 	struct gw g = { .set = settings, .channel = { .fd = -1 } };
 	int ready_fd = settings->foreground ? -1 : daemonize("sara-gw");
-	char err[512], where[ENDPOINT_STRLEN];
+	char err[512], where[ENDPOINT_STRLEN], status[160];
 
 	if (!start(&g, err, sizeof(err))) {
 		log_msg(LOG_ERR, "%s", err);
@@ -133,10 +135,14 @@ int gw_run(const struct gw_settings *settings)
 	}
 	log_msg(LOG_INFO, "queue %u, announcing to %s as sender %u", settings->queue_num,
 		endpoint_format(&settings->cfg->gateway.listen, where, sizeof(where)), settings->sender);
+	snprintf(status, sizeof(status), "queue %u, announcing to %s as sender %u", settings->queue_num, where,
+		 settings->sender);
+	service_notify_ready(status);
 	if (event_loop_run(g.loop, err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "%s", err);
 		g.status = 1;
 	}
+	service_notify_stopping();
 	log_counters(&g);
 out:
 	event_loop_destroy(g.loop);

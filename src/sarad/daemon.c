@@ -11,6 +11,7 @@
 #include "io/clock.h"
 #include "io/key_file.h"
 #include "io/log.h"
+#include "io/service_notify.h"
 #include "sarad/counter_log.h"
 #include "sarad/health_feed.h"
 #include "sarad/reload.h"
@@ -66,11 +67,13 @@ static void on_signal(void *ctx, int signo)
 		counter_log_write(&d->view, "SIGUSR1");
 		break;
 	case SIGHUP:
+		service_notify_reloading();
 		if (reload_config(&d->dispatcher, &d->replies) && d->scanning) {
 			uint64_t period = ct_scan_period_ms(&d->dispatcher);   /* media_s may have changed */
 			if (period != d->scan_period_ms && event_loop_set_interval(d->loop, d->scan_timer, period))
 				d->scan_period_ms = period;
 		}
+		service_notify_ready(NULL);   /* a refused file leaves the old one serving */
 		break;
 	default:
 		log_msg(LOG_INFO, "%s: stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
@@ -265,7 +268,8 @@ static int watch(struct daemon *d, char *err, size_t err_size)
 	if (health_ms > HEALTH_TICK_MAX_MS)
 		health_ms = HEALTH_TICK_MAX_MS;
 	if (event_loop_add_timer(l, TICK_MS, on_tick, d, err, err_size) < 0 ||
-	    event_loop_add_timer(l, CHECK_MS, on_check, d, err, err_size) < 0)
+	    event_loop_add_timer(l, CHECK_MS, on_check, d, err, err_size) < 0 ||
+	    service_watchdog_attach(l, err, err_size) < 0)
 		return 1;
 	if (d->agents && (event_loop_add_timer(l, health_ms, on_health_tick, d, err, err_size) < 0 ||
 			  event_loop_add_fd(l, d->agent_rx.fd, on_agents, d, err, err_size) < 0))

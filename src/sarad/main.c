@@ -11,6 +11,7 @@
 #include "io/clock.h"
 #include "io/config_file.h"
 #include "io/log.h"
+#include "io/service_notify.h"
 #include "sarad/daemon.h"
 #include "io/daemon.h"
 #include "io/version.h"
@@ -66,7 +67,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 /* From start-up to exit, once the configuration is loaded. */
 static int serve(struct daemon *d, bool foreground)
 {
-	char err[512];
+	char err[512], status[160];
 	int rc, ready_fd = -1;
 
 	if (!foreground)
@@ -88,7 +89,14 @@ static int serve(struct daemon *d, bool foreground)
 		log_open("sarad", false, true);
 		daemon_ready(ready_fd);
 	}
+	/* The same point as daemon_ready: queues, listeners and the control
+	 * socket are up. A start-up that failed never gets here, so systemd
+	 * sees the exit instead. */
+	snprintf(status, sizeof(status), "cluster %s: serving queues %u..%u", d->cfg.name, d->cfg.queue.first,
+		 d->cfg.queue.first + d->cfg.queue.count - 1);
+	service_notify_ready(status);
 	daemon_run(d);
+	service_notify_stopping();
 	daemon_stop(d);
 	daemon_log_final(d);
 	rc = daemon_exit_code(d);

@@ -2,6 +2,9 @@
 # sarad_smoke.sh - sarad end to end in three network namespaces: a SIP
 # INVITE with SDP and its RTP from a client reach the server through
 # sarad's marks, and only the first RTP packet crosses to user space.
+# sarad runs as systemd's Type=notify would: a fake NOTIFY_SOCKET (and
+# WATCHDOG_USEC) receives READY=1 only once the control socket exists,
+# RELOADING=1/READY=1 around each SIGHUP, WATCHDOG=1, STOPPING=1.
 # Usage: tests/netns/sarad_smoke.sh [BUILD/sarad]   (root; PASS/FAIL, exit 0/1, 77 = skipped)
 # SARA_VERBOSE=1 also prints sarad's log and the status document.
 set -u
@@ -27,8 +30,9 @@ if ! ip netns add "$NS_CLI" 2>/dev/null; then
 fi
 
 WORK=$(mktemp -d /tmp/sara-A-smoke.XXXXXX)
-SARAD_PID= DAEMON_PID= TCPDUMP_PID=
+SARAD_PID= DAEMON_PID= TCPDUMP_PID= NOTIFY_PIDS=
 cleanup() {
+	for pid in $NOTIFY_PIDS; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
 	# sarad itself (child of timeout), then timeout: neither may outlive the test.
 	[ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null
 	[ -n "$SARAD_PID" ] && kill "$SARAD_PID" 2>/dev/null && wait "$SARAD_PID" 2>/dev/null
@@ -55,22 +59,53 @@ selection = { algorithm = "round-robin"; };
 control = { socket = "$WORK/sarad.sock"; };
 EOF
 
+# notify_listener SOCKET LOG: a service manager's notification socket; each
+# line received is logged with "ctl" or "noctl": whether sarad's control
+# socket existed when it came.
+notify_listener() {
+	timeout 60 "$PY" - "$1" "$WORK/sarad.sock" "$2" <<'PYN' &
+import os, socket, sys
+path, ctl, log = sys.argv[1:4]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(path)
+with open(log, "w", buffering=1) as out:
+    while True:
+        msg = s.recv(4096).decode(errors="replace")
+        there = "ctl" if os.path.exists(ctl) else "noctl"
+        for line in msg.split("\n"):
+            out.write("%s %s\n" % (there, line))
+PYN
+	NOTIFY_PIDS="$NOTIFY_PIDS $!"
+	for _ in $(seq 50); do [ -S "$1" ] && return; sleep 0.1; done
+}
+notify_listener "$WORK/notify.sock" "$WORK/notify.log"
+notify_listener "$WORK/notify2.sock" "$WORK/notify2.log"
+
 $IS timeout 50 tcpdump -i sA-s0 --immediate-mode -U -n -s 0 -w "$WORK/server.pcap" 'udp' \
 	>"$WORK/tcpdump.log" 2>&1 &
 TCPDUMP_PID=$!
-$ID timeout 55 "$SARAD" -c "$WORK/cluster.cfg" --foreground >"$WORK/sarad.log" 2>&1 &
+NOTIFY_SOCKET=$WORK/notify.sock WATCHDOG_USEC=400000 \
+	$ID timeout 55 "$SARAD" -c "$WORK/cluster.cfg" --foreground >"$WORK/sarad.log" 2>&1 &
 SARAD_PID=$!
 set +e
 
 for _ in $(seq 50); do [ -S "$WORK/sarad.sock" ] && break; sleep 0.1; done
 check "sarad started and serves its control socket" test -S "$WORK/sarad.sock"
 DAEMON_PID=$(pgrep -P "$SARAD_PID" | head -1)
+for _ in $(seq 30); do grep -q READY=1 "$WORK/notify.log" && break; sleep 0.1; done
+check "READY=1 sent once the control socket existed: $(grep -m1 READY=1 "$WORK/notify.log")" \
+	grep -qx "ctl READY=1" "$WORK/notify.log"
+check "and never before it" bash -c "! grep -q '^noctl READY=1' '$WORK/notify.log'"
+check "STATUS= says what it serves: $(grep -m1 STATUS= "$WORK/notify.log")" \
+	grep -q "STATUS=cluster sara-A-smoke: serving queues 0..0" "$WORK/notify.log"
 
 # A second sarad cannot take queue 0: a clear message and exit 1.
 sed "s|$WORK/sarad.sock|$WORK/second.sock|" "$WORK/cluster.cfg" >"$WORK/second.cfg"
-$ID timeout 10 "$SARAD" -c "$WORK/second.cfg" --foreground >"$WORK/second.log" 2>&1
+NOTIFY_SOCKET=$WORK/notify2.sock $ID timeout 10 "$SARAD" -c "$WORK/second.cfg" --foreground \
+	>"$WORK/second.log" 2>&1
 rc=$?
 check "a second sarad on the same queue exits 1 (got $rc)" test "$rc" -eq 1
+check "and never says READY=1 (systemd sees the start fail)" bash -c "! grep -q READY=1 '$WORK/notify2.log'"
 check "and says the queue is owned: $(grep -o 'queue 0: bind failed.*' "$WORK/second.log" | head -1)" \
 	grep -q "queue 0: bind failed" "$WORK/second.log"
 
@@ -198,6 +233,10 @@ check "a broken file is refused with file:line: $(grep -o "SIGHUP: $WORK/cluster
 STATUS=$(status)
 check "sarad runs on with the last good configuration" \
 	test "$(jget "$STATUS" "d['admission']['configured']['t1']")" = "0.7"
+reloads=$(grep -c "RELOADING=1" "$WORK/notify.log")
+readies=$(grep -c "READY=1" "$WORK/notify.log")
+check "each SIGHUP said RELOADING=1 then READY=1 ($reloads reloads, $readies READY=1)" \
+	test "$reloads" -eq 3 -a "$readies" -eq 4 -a "$(grep -E '^ctl (RELOADING|READY)=1' "$WORK/notify.log" | tail -1)" = "ctl READY=1"
 cp "$WORK/cluster.orig" "$WORK/cluster.cfg"
 
 # SIGUSR1 logs the counters; SIGTERM stops cleanly with the final ones.
@@ -206,6 +245,9 @@ cp "$WORK/cluster.orig" "$WORK/cluster.cfg"
 check "SIGUSR1 logs the counters" grep -q "counters (SIGUSR1)" "$WORK/sarad.log"
 kill -TERM "$SARAD_PID"; wait "$SARAD_PID"; rc=$?; SARAD_PID= DAEMON_PID=
 check "sarad stops on SIGTERM with status 0 (got $rc)" test "$rc" -eq 0
+kicks=$(grep -c "WATCHDOG=1" "$WORK/notify.log")
+check "WATCHDOG=1 came from the loop every 200 ms ($kicks in the run)" test "$kicks" -ge 20
+check "STOPPING=1 on the way out" grep -q "STOPPING=1" "$WORK/notify.log"
 check "and logs its final counters" grep -q "counters (final)" "$WORK/sarad.log"
 malformed_lines=$(grep -c "malformed signalling: udp" "$WORK/sarad.log")
 suppressed=$(grep -o "malformed signalling: suppressed [0-9]* similar messages" "$WORK/sarad.log" | head -1)
