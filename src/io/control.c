@@ -581,7 +581,7 @@ static char *command_servers(const struct control_view *v)
 /* ---- sessions ---- */
 
 /* What the engine's walk copies out, under engine_lock; formatted after. */
-struct session_pick {
+struct session_listing {
 	int server;                   /* only this server's sessions; -1: all */
 	struct session_info *list;
 	uint32_t capacity, listed;
@@ -590,7 +590,7 @@ struct session_pick {
 
 static bool pick_session(void *ctx, const struct session_info *session)
 {
-	struct session_pick *p = ctx;
+	struct session_listing *p = ctx;
 	if (p->server >= 0 && session->server != p->server)
 		return true;
 	p->matched++;
@@ -617,7 +617,7 @@ static char *command_sessions(const struct control_view *v, const struct control
 {
 	char ids[SARA_MAX_SERVERS][SARA_ID_MAX];
 	char err[ERROR_TEXT_MAX];
-	struct session_pick pick = { .server = -1 };
+	struct session_listing pick = { .server = -1 };
 	struct engine_stats st;
 	struct json j = { .max = SESSIONS_JSON_MAX };
 	uint32_t limit = CONTROL_SESSIONS_LIMIT_DEFAULT, written = 0;
