@@ -251,6 +251,7 @@ static int start_control(struct daemon *d, char *err, size_t err_size)
 	v->daemon_ctx = d;
 	v->set_drain = control_set_drain;
 	v->is_drained = control_is_drained;
+	v->refusals = &d->refusals;
 	d->control = control_open(d->cfg.control.socket, v, err, err_size);
 	if (!d->control || control_attach(d->control, d->loop, fail_and_stop, d, err, err_size) < 0)
 		return 1;
@@ -291,7 +292,8 @@ static int watch(struct daemon *d, char *err, size_t err_size)
 int daemon_start(struct daemon *d, char *err, size_t err_size)
 {
 	struct queue_shared shared = { .dispatcher = &d->dispatcher, .verdicts = &d->verdicts,
-				       .replies = &d->replies, .counters = &d->counters, .logs = &d->logs };
+				       .replies = &d->replies, .counters = &d->counters, .logs = &d->logs,
+				       .refusals = &d->refusals };
 	int rc;
 
 	d->started_ms = monotonic_ms();
@@ -299,6 +301,7 @@ int daemon_start(struct daemon *d, char *err, size_t err_size)
 	d->scan_timer = -1;
 	daemon_counters_init(&d->counters);
 	log_kinds_init(&d->logs);
+	refusal_log_init(&d->refusals);
 	if (d->cfg.gateway.listen.addr.family || d->cfg.agents.listen.addr.family) {
 		if (!key_file_load(d->cfg.key_file, &d->key, err, err_size))
 			return 2;
@@ -401,6 +404,7 @@ void daemon_free(struct daemon *d)
 	event_loop_destroy(d->loop);
 	d->loop = NULL;
 	daemon_counters_destroy(&d->counters);
+	refusal_log_destroy(&d->refusals);
 	memset(&d->key, 0, sizeof(d->key));
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "io/clock.h"
 #include "io/log.h"
 #include "sarad/flow_text.h"
 
@@ -13,6 +14,8 @@ static void log_verdict_event(const struct queue_shared *s, const struct verdict
 	struct log_limit *lim;
 	const char *what;
 	char flow[FLOW_TEXT_MAX];
+	if (s->refusals && refusal_reason(v->reason))
+		refusal_log_record(s->refusals, v, now, clock_ms(CLOCK_REALTIME));
 	switch (v->reason) {
 	case REASON_MALFORMED: lim = &s->logs->malformed; what = "malformed signalling"; break;
 	case REASON_TABLE_FULL: lim = &s->logs->table_full; what = "table full"; break;

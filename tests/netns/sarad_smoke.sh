@@ -2,6 +2,8 @@
 # sarad_smoke.sh - sarad end to end in three network namespaces: a SIP
 # INVITE with SDP and its RTP from a client reach the server through
 # sarad's marks, and only the first RTP packet crosses to user space.
+# sara-ctl finds the call by its Call-ID (its server, why, its flows and
+# their packets) and lists the flood's refusals.
 # sarad runs as systemd's Type=notify would: a fake NOTIFY_SOCKET (and
 # WATCHDOG_USEC) receives READY=1 only once the control socket exists,
 # RELOADING=1/READY=1 around each SIGHUP, WATCHDOG=1, STOPPING=1.
@@ -10,6 +12,7 @@
 set -u
 
 SARAD=${1:-build/sarad}
+CTL=$(dirname "$SARAD")/sara-ctl
 P=sara-A-smk
 NS_CLI=$P-cli NS_DSP=$P-dsp NS_SRV=$P-srv
 VIP=198.18.77.20 CLI=198.18.0.10 SRV=198.18.2.11
@@ -22,8 +25,8 @@ fi
 for tool in ip iptables tcpdump conntrack "$PY"; do
 	command -v "$tool" >/dev/null 2>&1 || { echo "SKIP: $tool not installed"; exit 77; }
 done
-if [ ! -x "$SARAD" ]; then
-	echo "FAIL: $SARAD not built"; exit 1
+if [ ! -x "$SARAD" ] || [ ! -x "$CTL" ]; then
+	echo "FAIL: $SARAD or $CTL not built"; exit 1
 fi
 if ! ip netns add "$NS_CLI" 2>/dev/null; then
 	echo "SKIP: cannot create network namespaces"; exit 77
@@ -162,6 +165,31 @@ returned=$($ID iptables -t mangle -L SARA -v -n -x | awk '/RETURN/ && /mark matc
 echo "     iptables: $returned packets took the kernel fast path (RETURN on the restored mark)"
 check "later RTP packets stayed in the kernel" test "${returned:-0}" -ge $((RTP_PACKETS - 3))
 
+# The operator's question: where is this call? sara-ctl sessions --key.
+CALL=sara-A-smoke-1@$CLI
+CALL_JSON=$($ID "$CTL" -c "$WORK/cluster.cfg" sessions --key "$CALL" --json)
+CALL_TEXT=$($ID "$CTL" -c "$WORK/cluster.cfg" sessions --key "$CALL")
+echo "$CALL_TEXT" | sed 's/^/     /'
+flows_from() { # flows_from SRC DST EXPR: EXPR (on f) of each of the call's flows from SRC to DST
+	jget "$CALL_JSON" "[$3 for f in d['sessions'][0]['flow_list'] if f['src'] == '$1' and f['dst'] == '$2']"
+}
+check "sessions --key finds the call on s1, client $CLI" \
+	test "$(jget "$CALL_JSON" "(d['matched'], d['sessions'][0]['server'], d['sessions'][0]['client'])")" = "(1, 's1', '$CLI')"
+check "and says why: selected by round-robin, weight 1" \
+	test "$(jget "$CALL_JSON" "(d['sessions'][0]['pick']['how'], d['sessions'][0]['pick']['algorithm'], d['sessions'][0]['pick']['weight'])")" = "('selected', 'round-robin', 1.0)"
+check "its RTP flow: secondary, to $VIP:6000 on s1, the 1..3 packets sarad saw of $RTP_PACKETS" \
+	test "$(flows_from $CLI:7000 $VIP:6000 "(f['kind'], f['server'], 1 <= f['packets'] <= 3)")" = "[('secondary', 's1', True)]"
+check "its signalling flow: the INVITE, shared, on s1" \
+	test "$(flows_from $CLI:5060 $VIP:5060 "(f['kind'], f['packets'], f['shared'], f['server'])")" = "[('signalling', 1, True, 's1')]"
+check "the text view names the server and the RTP flow" \
+	bash -c 'grep -q "^server:   s1" <<<"$1" && grep -Eq "^secondary +udp +$2:7000 +$3:6000 +s1 " <<<"$1"' _ "$CALL_TEXT" "$CLI" "$VIP"
+check "--json-lines: the session on one line" \
+	test "$($ID "$CTL" -c "$WORK/cluster.cfg" sessions --key "$CALL" --json-lines | wc -l)" -eq 1
+$ID "$CTL" -c "$WORK/cluster.cfg" sessions --key nobody@nowhere >/dev/null 2>&1
+check "an unknown key: exit status 1" test $? -eq 1
+check "sessions --client $CLI lists the call" \
+	test "$(jget "$($ID "$CTL" -c "$WORK/cluster.cfg" sessions --client $CLI --json)" "[s['key'] for s in d['sessions']]")" = "['$CALL']"
+
 # BYE ends the session after the linger: sarad clears the RTP flow's
 # connmark, so its next packet crosses to sarad again (and is re-pinned).
 $IC "$PY" - "$CLI" "$VIP" <<'EOF'
@@ -207,6 +235,10 @@ alive=$(jget "$STATUS" "d['cluster']")
 echo "     after $FLOOD garbage datagrams: queue verdicts ${flood_after:-?} (was $after)"
 check "sarad answered every flood packet" test "${flood_after:-0}" -ge $((${after:-0} + FLOOD))
 check "sarad is alive after the flood" test -n "$alive"
+REFUSED=$($ID "$CTL" -c "$WORK/cluster.cfg" refused --since 10 --json)
+echo "     refused: $(jget "$REFUSED" "d['counts']") ($(jget "$REFUSED" "d['listed']") listed)"
+check "sara-ctl refused counts the flood as malformed, from $CLI:5062" \
+	test "$(jget "$REFUSED" "(d['counts']['malformed'] >= $FLOOD // 2, {r['client'] for r in d['refusals']})")" = "(True, {'$CLI:5062'})"
 
 # SIGHUP reloads the config file's live keys (a weight, admission, a
 # timeout); a change only a restart can apply, or a broken file, is refused
