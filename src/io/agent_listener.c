@@ -29,7 +29,7 @@ struct agent_listener *agent_listener_create(const struct sara_config *cfg, uint
 	l->now_ms = now_ms;
 	if (sink)
 		l->sink = *sink;
-	l->reject_log = (struct log_limit)LOG_LIMIT_INIT("agent report rejected", 5, 10000);
+	l->reject_log = (struct log_limit)LOG_LIMIT_INIT("agent_report_rejected", 5, 10000);
 	return l;
 }
 
@@ -47,8 +47,11 @@ static void reject(struct agent_listener *l, enum counter_id reason, const struc
 		endpoint_format(from, text, sizeof(text));
 	else
 		snprintf(text, sizeof(text), "?");
-	log_limited(&l->reject_log, l->now_ms(), LOG_WARNING, "agent report from %s rejected: %s", text,
-		    counter_name(reason));
+	struct log_event e;
+	log_event_begin(&e, "agent_report_rejected");
+	log_event_str(&e, "from", text);
+	log_event_str(&e, "reason", counter_name(reason));
+	log_event_limited(&l->reject_log, l->now_ms(), LOG_WARNING, &e);
 }
 
 /* The receiver refused the datagram: forged, replayed, stale, oversized... */

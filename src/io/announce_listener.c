@@ -30,7 +30,7 @@ struct announce_listener *announce_listener_create(const struct sara_config *cfg
 	l->now_ms = now_ms;
 	l->sink = sink;
 	l->sink_ctx = sink_ctx;
-	l->reject_log = (struct log_limit)LOG_LIMIT_INIT("announcement rejected", 5, 10000);
+	l->reject_log = (struct log_limit)LOG_LIMIT_INIT("announcement_rejected", 5, 10000);
 	return l;
 }
 
@@ -48,8 +48,11 @@ static void reject(struct announce_listener *l, enum counter_id reason, const st
 		endpoint_format(from, text, sizeof(text));
 	else
 		snprintf(text, sizeof(text), "?");
-	log_limited(&l->reject_log, l->now_ms(), LOG_WARNING, "announcement from %s rejected: %s", text,
-		    counter_name(reason));
+	struct log_event e;
+	log_event_begin(&e, "announcement_rejected");
+	log_event_str(&e, "from", text);
+	log_event_str(&e, "reason", counter_name(reason));
+	log_event_limited(&l->reject_log, l->now_ms(), LOG_WARNING, &e);
 }
 
 /* The receiver refused the datagram: forged, replayed, stale, oversized... */

@@ -19,9 +19,12 @@ static void notify(const char *state)
 {
 	int rc = sd_notify(0, state);
 	if (rc < 0 && !send_failure_logged) {
+		struct log_event e;
 		send_failure_logged = true;
-		log_msg(LOG_WARNING, "event=notify_failed state=%.*s error=\"%s\"", (int)strcspn(state, "\n"),
-			state, strerror(-rc));
+		log_event_begin(&e, "notify_failed");
+		log_event_fmt(&e, "state", "%.*s", (int)strcspn(state, "\n"), state);
+		log_event_str(&e, "error", strerror(-rc));
+		log_event_emit(&e, LOG_WARNING);
 	}
 }
 

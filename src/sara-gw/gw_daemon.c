@@ -13,6 +13,7 @@
 #include "io/nfqueue.h"
 #include "io/service_notify.h"
 #include "io/sealed_channel.h"
+#include "io/version.h"
 #include "sara-gw/announcer.h"
 
 struct gw {
@@ -50,19 +51,35 @@ static void on_queue(void *ctx, int fd, uint32_t events)
 	(void)fd;
 	(void)events;
 	if (nfqueue_receive(g->queue, 0, on_packet, g, err, sizeof(err)) < 0 && errno != EINTR) {
-		log_msg(LOG_ERR, "queue %u: %s", g->set->queue_num, err);
+		struct log_event e;
+		log_event_begin(&e, "queue_failed");
+		log_event_u64(&e, "queue", g->set->queue_num);
+		log_event_str(&e, "error", err);
+		log_event_emit(&e, LOG_ERR);
 		g->status = 1;
 		event_loop_stop(g->loop);
 	}
 }
 
-/* "counter PREFIXname value"; ctx is the prefix. */
+/* A counter as a field of the line being built (ctx). */
 static void log_counter(void *ctx, const struct counter_def *def, uint64_t value)
 {
-	log_msg(LOG_INFO, "counter %s%s %llu", (const char *)ctx, def->name, (unsigned long long)value);
+	log_event_u64(ctx, def->name, value);
 }
 
-static void log_counters(const struct gw *g)
+/* "event=counters when=WHEN group=GROUP name=value ..." for one scope. */
+static void log_counter_group(const struct counter_set *set, enum counter_scope scope, enum counters_filter filter,
+			      const char *when, const char *group)
+{
+	struct log_event e;
+	log_event_begin(&e, "counters");
+	log_event_str(&e, "when", when);
+	log_event_str(&e, "group", group);
+	counters_visit(set, scope, filter, log_counter, &e);
+	log_event_emit(&e, LOG_INFO);
+}
+
+static void log_counters(const struct gw *g, const char *when)
 {
 	struct counter_set set = { 0 };
 	struct nfqueue_stats qs;
@@ -72,21 +89,29 @@ static void log_counters(const struct gw *g)
 	set.values[COUNTER_GW_QUEUE_RECEIVED] = qs.received;
 	set.values[COUNTER_GW_QUEUE_ENOBUFS] = qs.enobufs;
 	set.values[COUNTER_GW_QUEUE_VERDICT_ERRORS] = qs.verdict_errors;
-	counters_visit(&set, COUNTER_SCOPE_GW_DAEMON, COUNTERS_ALL, log_counter, "");
-	counters_visit(&set, COUNTER_SCOPE_GW_QUEUE, COUNTERS_ALL, log_counter, "queue.");
-	counters_visit(gateway_counters(g->announcer.gateway), COUNTER_SCOPE_GATEWAY, COUNTERS_REPORTED, log_counter,
-		       "gateway.");
+	log_counter_group(&set, COUNTER_SCOPE_GW_DAEMON, COUNTERS_ALL, when, "daemon");
+	log_counter_group(&set, COUNTER_SCOPE_GW_QUEUE, COUNTERS_ALL, when, "queue");
+	log_counter_group(gateway_counters(g->announcer.gateway), COUNTER_SCOPE_GATEWAY, COUNTERS_REPORTED, when,
+			  "gateway");
 }
 
 static void on_signal(void *ctx, int signo)
 {
 	struct gw *g = ctx;
-	if (signo == SIGUSR1)
-		log_counters(g);
-	else if (signo == SIGHUP)
-		log_msg(LOG_WARNING, "SIGHUP: sara-gw has no configuration reload; restart it to apply changes");
-	else
+	struct log_event e;
+	if (signo == SIGUSR1) {
+		log_counters(g, "SIGUSR1");
+	} else if (signo == SIGHUP) {
+		log_event_begin(&e, "reload");
+		log_event_str(&e, "result", "unsupported");
+		log_event_str(&e, "msg", "sara-gw has no configuration reload; restart it to apply changes");
+		log_event_emit(&e, LOG_WARNING);
+	} else {
+		log_event_begin(&e, "stopping");
+		log_event_str(&e, "signal", signo == SIGINT ? "SIGINT" : "SIGTERM");
+		log_event_emit(&e, LOG_INFO);
 		event_loop_stop(g->loop);
+	}
 }
 
 static bool start(struct gw *g, char *err, size_t err_size)
@@ -123,9 +148,10 @@ int gw_run(const struct gw_settings *settings)
 	struct gw g = { .set = settings, .channel = { .fd = -1 } };
 	int ready_fd = settings->foreground ? -1 : daemonize("sara-gw");
 	char err[512], where[ENDPOINT_STRLEN], status[160];
+	struct log_event e;
 
 	if (!start(&g, err, sizeof(err))) {
-		log_msg(LOG_ERR, "%s", err);
+		log_error_event("start_failed", err);
 		g.status = 1;
 		goto out;
 	}
@@ -133,17 +159,25 @@ int gw_run(const struct gw_settings *settings)
 		log_open("sara-gw", false, true);
 		daemon_ready(ready_fd);
 	}
-	log_msg(LOG_INFO, "queue %u, announcing to %s as sender %u", settings->queue_num,
-		endpoint_format(&settings->cfg->gateway.listen, where, sizeof(where)), settings->sender);
+	log_event_begin(&e, "start");
+	log_event_str(&e, "prog", "sara-gw");
+	log_event_str(&e, "version", sara_version());
+	log_event_u64(&e, "queue", settings->queue_num);
+	log_event_str(&e, "announce_to", endpoint_format(&settings->cfg->gateway.listen, where, sizeof(where)));
+	log_event_u64(&e, "sender", settings->sender);
+	log_event_emit(&e, LOG_INFO);
 	snprintf(status, sizeof(status), "queue %u, announcing to %s as sender %u", settings->queue_num, where,
 		 settings->sender);
 	service_notify_ready(status);
 	if (event_loop_run(g.loop, err, sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "%s", err);
+		log_error_event("loop_failed", err);
 		g.status = 1;
 	}
 	service_notify_stopping();
-	log_counters(&g);
+	log_counters(&g, "final");
+	log_event_begin(&e, "stop");
+	log_event_u64(&e, "status", (uint64_t)g.status);
+	log_event_emit(&e, g.status ? LOG_ERR : LOG_INFO);
 out:
 	event_loop_destroy(g.loop);
 	if (g.queue)

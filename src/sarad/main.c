@@ -68,6 +68,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 static int serve(struct daemon *d, bool foreground)
 {
 	char err[512], status[160];
+	struct log_event e;
 	int rc, ready_fd = -1;
 
 	if (!foreground)
@@ -77,13 +78,18 @@ static int serve(struct daemon *d, bool foreground)
 	signal(SIGPIPE, SIG_IGN);
 	rc = daemon_start(d, err, sizeof(err));
 	if (rc != 0) {
-		log_msg(LOG_ERR, "%s", err);
+		log_error_event("start_failed", err);
 		daemon_stop(d);
 		daemon_free(d);
 		log_close();
 		return rc;
 	}
-	log_msg(LOG_INFO, "sarad started (pid %ld)", (long)getpid());
+	log_event_begin(&e, "start");
+	log_event_str(&e, "prog", "sarad");
+	log_event_str(&e, "version", sara_version());
+	log_event_i64(&e, "pid", (int64_t)getpid());
+	log_event_str(&e, "cluster", d->cfg.name);
+	log_event_emit(&e, LOG_INFO);
 	daemon_log_config(d);
 	if (!foreground) {
 		log_open("sarad", false, true);
@@ -101,7 +107,11 @@ static int serve(struct daemon *d, bool foreground)
 	daemon_log_final(d);
 	rc = daemon_exit_code(d);
 	daemon_free(d);
-	log_msg(LOG_INFO, "sarad stopped%s", rc ? " after an error" : "");
+	log_event_begin(&e, "stop");
+	log_event_u64(&e, "status", (uint64_t)rc);
+	if (rc)
+		log_event_str(&e, "msg", "after an error");
+	log_event_emit(&e, rc ? LOG_ERR : LOG_INFO);
 	log_close();
 	return rc;
 }
@@ -117,7 +127,7 @@ int main(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	if (!sara_config_load(o.config_path, &d->cfg, err, sizeof(err))) {
-		fprintf(stderr, "%s\n", err);
+		log_early_error("sarad", "%s", err);
 		return 2;
 	}
 	if (o.check_only) {

@@ -248,20 +248,20 @@ sed -e 's/weight = 1.0;/weight = 2.5;/' -e 's/signalling_s = 30;/signalling_s = 
 	"$WORK/cluster.orig" >"$WORK/cluster.cfg"
 echo 'admission = { enabled = true; t1 = 0.7; t2 = 0.8; t3 = 0.9; c = 0.95; };' >>"$WORK/cluster.cfg"
 [ -n "$DAEMON_PID" ] && kill -HUP "$DAEMON_PID"; sleep 0.3
-check "reload logged: $(grep -o 'SIGHUP: .*reloaded.*' "$WORK/sarad.log" | head -1)" \
-	grep -q "SIGHUP: $WORK/cluster.cfg reloaded" "$WORK/sarad.log"
+check "reload logged: $(grep -o 'event=reload result=applied.*' "$WORK/sarad.log" | head -1)" \
+	grep -q "event=reload result=applied config=$WORK/cluster.cfg " "$WORK/sarad.log"
 STATUS=$(status)
 check "the reloaded admission is on with T1 0.7" \
 	test "$(jget "$STATUS" "d['admission']['enabled'] and d['admission']['configured']['t1']")" = "0.7"
 check "the reloaded weight is 2.5" test "$(jget "$(control servers)" "d['servers'][0]['weight']")" = "2.5"
 sed -e 's/first = 0;/first = 1;/' "$WORK/cluster.orig" >"$WORK/cluster.cfg"
 [ -n "$DAEMON_PID" ] && kill -HUP "$DAEMON_PID"; sleep 0.3
-check "a queue change is refused: $(grep -o 'SIGHUP: .*queue.first.*' "$WORK/sarad.log" | head -1)" \
-	grep -q "queue.first/count changed: restart to apply; keeping the running configuration" "$WORK/sarad.log"
+check "a queue change is refused: $(grep -o 'event=reload result=refused .*queue.first.*' "$WORK/sarad.log" | head -1)" \
+	grep -q "event=reload result=refused error=\"$WORK/cluster.cfg: queue.first/count changed: restart to apply\" msg=\"keeping the running configuration\"" "$WORK/sarad.log"
 printf 'name = "broken"\nvips = [ ;\n' >"$WORK/cluster.cfg"
 [ -n "$DAEMON_PID" ] && kill -HUP "$DAEMON_PID"; sleep 0.3
-check "a broken file is refused with file:line: $(grep -o "SIGHUP: $WORK/cluster.cfg:[0-9]*:.*" "$WORK/sarad.log" | head -1)" \
-	grep -q "SIGHUP: $WORK/cluster.cfg:[0-9]*: .*keeping the running configuration" "$WORK/sarad.log"
+check "a broken file is refused with file:line: $(grep -o "event=reload result=refused error=\"$WORK/cluster.cfg:[0-9]*:.*" "$WORK/sarad.log" | head -1)" \
+	grep -q "event=reload result=refused error=\"$WORK/cluster.cfg:[0-9]*: .* msg=\"keeping the running configuration\"" "$WORK/sarad.log"
 STATUS=$(status)
 check "sarad runs on with the last good configuration" \
 	test "$(jget "$STATUS" "d['admission']['configured']['t1']")" = "0.7"
@@ -274,15 +274,15 @@ cp "$WORK/cluster.orig" "$WORK/cluster.cfg"
 # SIGUSR1 logs the counters; SIGTERM stops cleanly with the final ones.
 # (SARAD_PID is timeout(1), which forwards TERM but not USR1: signal its child.)
 [ -n "$DAEMON_PID" ] && kill -USR1 "$DAEMON_PID"; sleep 0.3
-check "SIGUSR1 logs the counters" grep -q "counters (SIGUSR1)" "$WORK/sarad.log"
+check "SIGUSR1 logs the counters" grep -q "event=counters when=SIGUSR1 uptime_s=" "$WORK/sarad.log"
 kill -TERM "$SARAD_PID"; wait "$SARAD_PID"; rc=$?; SARAD_PID= DAEMON_PID=
 check "sarad stops on SIGTERM with status 0 (got $rc)" test "$rc" -eq 0
 kicks=$(grep -c "WATCHDOG=1" "$WORK/notify.log")
 check "WATCHDOG=1 came from the loop every 200 ms ($kicks in the run)" test "$kicks" -ge 20
 check "STOPPING=1 on the way out" grep -q "STOPPING=1" "$WORK/notify.log"
-check "and logs its final counters" grep -q "counters (final)" "$WORK/sarad.log"
-malformed_lines=$(grep -c "malformed signalling: udp" "$WORK/sarad.log")
-suppressed=$(grep -o "malformed signalling: suppressed [0-9]* similar messages" "$WORK/sarad.log" | head -1)
+check "and logs its final counters" grep -q "event=counters when=final group=engine packets=" "$WORK/sarad.log"
+malformed_lines=$(grep -c "event=refused reason=malformed flow=\"udp " "$WORK/sarad.log")
+suppressed=$(grep -o "event=suppressed kind=refused_malformed count=[0-9]*" "$WORK/sarad.log" | head -1)
 echo "     log: $malformed_lines malformed-signalling lines, then \"${suppressed:-no summary}\""
 check "the flood's log lines were rate-limited" test "$malformed_lines" -le 5 -a -n "$suppressed"
 
