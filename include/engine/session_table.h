@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "engine/hash.h"
+#include "dpi/flow_key.h"
 #include "dpi/netaddr.h"
 #include "engine/signal_facts.h"
 
@@ -15,6 +16,24 @@
 /* Offers carry up to 8 m= lines in practice (audio, video, RTCP-less
  * BFCP, T.140 ...); the rest are counted (media_streams_over_limit). */
 #define SESSION_MAX_STREAMS SIGNAL_MAX_STREAMS
+
+/* How a session's server was chosen, kept from that moment for the
+ * operator's "which server, and why" (sara-ctl sessions --key). */
+enum session_pick_how {
+	PICK_SELECTED = 0,   /* selection.algorithm chose it for this session */
+	PICK_CONNECTION,     /* the server of the TCP connection it came on (chosen at the SYN) */
+	PICK_MOVED,          /* its server failed: re-pinned to the one with the fewest sessions per weight */
+};
+
+struct session_pick {
+	uint8_t how;              /* enum session_pick_how */
+	uint8_t algorithm;        /* enum selection_algorithm in force then */
+	int16_t from_server;      /* PICK_MOVED: the server that failed; -1 otherwise */
+	float load;               /* the chosen server's load estimate then (0..1); < 0: no load reports yet */
+	float weight;             /* its weight in use then: weight x slow-start factor */
+	uint32_t sessions;        /* the sessions it held just before */
+	uint64_t at_ms;
+};
 
 /* One media stream as both sides described it. Ports 0 = side unknown.
  * A side's RTCP address is its RTP address unless a=rtcp named another. */
@@ -42,6 +61,12 @@ struct session {
 	uint64_t serial;
 	uint64_t created_ms, last_seen_ms;
 	struct netaddr peer;        /* the client's signalling address */
+	/* The signalling flow its latest client message came on. A SIP flow
+	 * over UDP, or a SIP connection, is not owned by one session (a trunk
+	 * carries many calls), so it is not among the session's flows; the
+	 * key finds it. family 0: none yet. */
+	struct flow_key signalling;
+	struct session_pick pick;   /* how server was chosen */
 	struct session_stream streams[SESSION_MAX_STREAMS];
 };
 

@@ -52,15 +52,15 @@ enum counter_id sealed_reject_counter(int reason);
 /* An owner's account of the messages it refused (the receiver's refusals
  * and its own): counted by reason, logged at most 5 lines per 10 s. */
 struct sealed_rejects {
-	const char *what;            /* "agent report", "announcement" */
+	const char *event;           /* the log event: "agent_report_rejected" */
 	struct counter_set counts;
 	uint64_t total;
 	struct log_limit log;
 };
 
-/* what must have static storage; kind is the log limit's name. */
-void sealed_rejects_init(struct sealed_rejects *r, const char *what, const char *kind);
-/* Counts reason and logs "WHAT from ADDR rejected: REASON" (rate-limited). */
+/* event (static storage) names the log event and its rate limit. */
+void sealed_rejects_init(struct sealed_rejects *r, const char *event);
+/* Counts reason and logs "event=EVENT from=ADDR reason=REASON" (rate-limited). */
 void sealed_rejects_add(struct sealed_rejects *r, enum counter_id reason, const struct endpoint *from,
 			uint64_t now_ms);
 

@@ -18,7 +18,8 @@ struct command_line {
 	const char *command;         /* NULL: only --check-config */
 	const char *server, *limit;  /* --server, --limit */
 	const char *self;            /* --self (bird, conntrackd) */
-	bool check_config, json, rules_flags, backend_set, role_set, operation_set;
+	const char *key, *client, *since; /* --key, --client, --since */
+	bool check_config, json, json_lines, rules_flags, backend_set, role_set, operation_set;
 	struct rules_options rules;
 	struct sarad_request sarad;  /* .command NULL: not a sarad command */
 };

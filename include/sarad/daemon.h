@@ -42,6 +42,7 @@ struct daemon {
 	int scan_timer;
 	uint64_t scan_period_ms;
 	struct refusal_replies replies;
+	struct refusal_log refusals;     /* the latest refusals, for "sara-ctl refused" */
 	struct verdict_counts verdicts;
 	struct queue_set queues;
 	struct wire_key key;

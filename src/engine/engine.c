@@ -418,6 +418,23 @@ static void session_set_timeout(struct engine *engine, uint32_t sid, uint32_t ti
 		session_schedule(engine, sid);
 }
 
+/* What the selector knew of server as it was chosen, before the session
+ * was counted on it. */
+static struct session_pick pick_record(const struct engine *engine, enum session_pick_how how, int server,
+				       int from_server)
+{
+	return (struct session_pick){
+		.how = (uint8_t)how,
+		.algorithm = (uint8_t)engine->cfg.selection.algorithm,
+		.from_server = (int16_t)from_server,
+		.load = (float)selector_estimate(engine->selector, (unsigned)server),
+		.weight = (float)(engine->cfg.servers[server].weight *
+				  selector_weight_factor(engine->selector, (unsigned)server)),
+		.sessions = selector_sessions(engine->selector, (unsigned)server),
+		.at_ms = engine->now_ms,
+	};
+}
+
 /* admit: the session starts with a client's request the adapter can
  * still refuse (a UDP message, or the SYN of an RTSP connection). */
 static uint32_t session_create(struct engine *engine, const struct signal_facts *facts,
@@ -451,6 +468,7 @@ static uint32_t session_create(struct engine *engine, const struct signal_facts 
 	}
 	s = &engine->sessions.sessions[sid];
 	s->server = (int16_t)server;
+	s->pick = pick_record(engine, pinned_server >= 0 ? PICK_CONNECTION : PICK_SELECTED, server, -1);
 	s->created_ms = s->last_seen_ms = engine->now_ms;
 	s->transaction_only = facts->transaction_only;
 	if (conn) {
@@ -464,9 +482,13 @@ static uint32_t session_create(struct engine *engine, const struct signal_facts 
 	return sid;
 }
 
-static void session_info_fill(const struct session *s, struct session_info *out)
+static void session_info_fill(const struct session_table *table, uint32_t sid, struct session_info *out)
 {
+	const struct session *s = &table->sessions[sid];
 	memset(out, 0, sizeof(*out));
+	out->slot = sid;
+	out->client = s->peer;
+	out->pick = s->pick;
 	out->serial = s->serial;
 	out->proto = s->proto;
 	memcpy(out->key, s->key, s->key_len);
@@ -483,7 +505,7 @@ static void session_end(struct engine *engine, uint32_t sid, bool expired)
 	struct session *s = &engine->sessions.sessions[sid];
 	if (engine->hooks.session_removed) {
 		struct session_info info;
-		session_info_fill(s, &info);
+		session_info_fill(&engine->sessions, sid, &info);
 		engine->hooks.session_removed(engine->hooks.ctx, &info);
 	}
 	while (s->flows_head != FLOW_NIL)
@@ -1000,12 +1022,13 @@ static void packet_decided(struct engine *engine, uint32_t fid, const struct pac
 	out->identity = f->identity;
 	f->last_seen_ms = engine->now_ms;
 	f->status = FLOW_ESTABLISHED;
+	/* The flow's second cache line: engine_packet_batch prefetches it with
+	 * the first. */
+	f->packets++;
 	if (f->identity != FLOW_SIGNALLING) {
-		/* A known media packet reads and writes only its flow's first
-		 * cache line: the session's serial is copied there, the session's
-		 * idle timer asks its flows (session_latest_activity) instead of
-		 * being refreshed here, and the per-flow packet count (second
-		 * line) is kept for signalling flows only. */
+		/* A known media packet reads no session: the session's serial is
+		 * copied into the flow, and the session's idle timer asks its
+		 * flows (session_latest_activity) instead of being refreshed here. */
 		if (f->session != FLOW_NIL) {
 			out->session = f->session_serial;
 			engine->last_verdict_session = f->session;
@@ -1024,7 +1047,6 @@ static void packet_decided(struct engine *engine, uint32_t fid, const struct pac
 		verdict_set_server(engine, out, f->server);
 		return;
 	}
-	f->packets++;
 	handler = proto_by_id((enum proto_id)f->proto);
 	engine->packet_session = SESSION_NIL;
 	if (handler)
@@ -1032,6 +1054,7 @@ static void packet_decided(struct engine *engine, uint32_t fid, const struct pac
 	f = &engine->flows.flows[fid]; /* unchanged, but re-read after callbacks */
 	if (engine->packet_session != SESSION_NIL) {
 		struct session *s = &engine->sessions.sessions[engine->packet_session];
+		s->signalling = f->key;
 		verdict_from_session(engine, engine->packet_session, out);
 		f->hint_session = engine->packet_session;
 		f->hint_serial = s->serial;
@@ -1427,18 +1450,63 @@ bool engine_session_info(const struct engine *engine, uint64_t serial, struct se
 	uint32_t hint = engine->last_verdict_session;
 	if (hint < engine->sessions.capacity && engine->sessions.sessions[hint].in_use &&
 	    engine->sessions.sessions[hint].serial == serial) {
-		session_info_fill(&engine->sessions.sessions[hint], out);
+		session_info_fill(&engine->sessions, hint, out);
 		return true;
 	}
 	/* Otherwise linear in capacity: for reports and the control socket. */
 	for (uint32_t i = 0; i < engine->sessions.capacity; i++) {
 		const struct session *s = &engine->sessions.sessions[i];
 		if (s->in_use && s->serial == serial) {
-			session_info_fill(s, out);
+			session_info_fill(&engine->sessions, i, out);
 			return true;
 		}
 	}
 	return false;
+}
+
+unsigned engine_find_sessions(const struct engine *engine, const char *key, size_t key_len,
+			      struct session_info *out, unsigned max)
+{
+	unsigned found = 0;
+	for (unsigned proto = PROTO_NONE + 1; proto < PROTO_COUNT && found < max; proto++) {
+		uint32_t sid = session_table_lookup(&engine->sessions, (enum proto_id)proto, key, key_len);
+		if (sid != SESSION_NIL)
+			session_info_fill(&engine->sessions, sid, &out[found++]);
+	}
+	return found;
+}
+
+uint32_t engine_session_flows(const struct engine *engine, const struct session_info *session,
+			      struct flow_info *out, uint32_t max)
+{
+	const struct session *s;
+	uint32_t count = 0;
+	if (session->slot >= engine->sessions.capacity)
+		return 0;
+	s = &engine->sessions.sessions[session->slot];
+	if (!s->in_use || s->serial != session->serial)
+		return 0;
+	for (uint32_t fid = s->flows_head; fid != FLOW_NIL; fid = engine->flows.flows[fid].session_next) {
+		const struct flow *f = &engine->flows.flows[fid];
+		if (count < max)
+			out[count] = (struct flow_info){ .key = f->key, .identity = f->identity, .status = f->status,
+							 .match = f->match, .server = f->server,
+							 .packets = f->packets, .last_seen_ms = f->last_seen_ms };
+		count++;
+	}
+	if (s->signalling.family) {
+		uint32_t fid = flow_table_lookup_exact(&engine->flows, &s->signalling);
+		const struct flow *f = fid != FLOW_NIL ? &engine->flows.flows[fid] : NULL;
+		if (f && f->session != session->slot) {
+			if (count < max)
+				out[count] = (struct flow_info){ .key = f->key, .identity = f->identity,
+								 .status = f->status, .match = f->match,
+								 .server = f->server, .packets = f->packets,
+								 .last_seen_ms = f->last_seen_ms, .shared = true };
+			count++;
+		}
+	}
+	return count;
 }
 
 void engine_foreach_session(const struct engine *engine,
@@ -1448,7 +1516,7 @@ void engine_foreach_session(const struct engine *engine,
 		struct session_info info;
 		if (!engine->sessions.sessions[i].in_use)
 			continue;
-		session_info_fill(&engine->sessions.sessions[i], &info);
+		session_info_fill(&engine->sessions, i, &info);
 		if (!fn(ctx, &info))
 			return;
 	}
@@ -1519,6 +1587,7 @@ uint32_t engine_server_failed(struct engine *engine, unsigned server)
 		if (target < 0)
 			break;
 		selector_session_removed(engine->selector, server);
+		s->pick = pick_record(engine, PICK_MOVED, target, (int)server);
 		selector_session_added(engine->selector, (unsigned)target);
 		s->server = (int16_t)target;
 		for (uint32_t fid = s->flows_head; fid != FLOW_NIL; fid = engine->flows.flows[fid].session_next)
@@ -1606,6 +1675,37 @@ const struct admission *engine_admission(const struct engine *engine)
 const struct sara_config *engine_config(const struct engine *engine)
 {
 	return &engine->cfg;
+}
+
+const char *flow_status_name(enum flow_status status)
+{
+	switch (status) {
+	case FLOW_NEW: return "new";
+	case FLOW_ESTABLISHED: return "established";
+	case FLOW_INACTIVE: return "inactive";
+	}
+	return "unknown";
+}
+
+const char *flow_match_name(unsigned match)
+{
+	switch (match) {
+	case MATCH_EXACT: return "exact";
+	case MATCH_FROM_SOURCE: return "from-source";
+	case MATCH_TO_DEST_FROM_ADDR: return "to-dest-from-addr";
+	case MATCH_TO_DEST: return "to-dest";
+	}
+	return "unknown";
+}
+
+const char *session_pick_how_name(unsigned how)
+{
+	switch (how) {
+	case PICK_SELECTED: return "selected";
+	case PICK_CONNECTION: return "connection";
+	case PICK_MOVED: return "moved";
+	}
+	return "unknown";
 }
 
 const char *flow_identity_name(enum flow_identity identity)

@@ -39,6 +39,9 @@ static void sip_media(const struct sdp_info *sdp, struct signal_facts *out)
 	for (unsigned i = 0; i < out->stream_count; i++) {
 		const struct sdp_stream *m = &sdp->media[i];
 		struct signal_stream *s = &out->streams[i];
+		/* Nothing of the stream may be left from the caller's stack: the
+		 * gateway puts every field on the wire (peer ports stay 0, SDP has
+		 * none). */
 		memset(s, 0, sizeof(*s));
 		s->addr = m->addr;
 		/* a=rtcp:PORT IN IP4 ADDR (RFC 3605): RTCP elsewhere than RTP. */

@@ -28,7 +28,7 @@ struct agent_listener *agent_listener_create(const struct sara_config *cfg, uint
 	l->now_ms = now_ms;
 	if (sink)
 		l->sink = *sink;
-	sealed_rejects_init(&l->rejects, "agent report", "agent report rejected");
+	sealed_rejects_init(&l->rejects, "agent_report_rejected");
 	return l;
 }
 

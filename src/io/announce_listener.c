@@ -29,7 +29,7 @@ struct announce_listener *announce_listener_create(const struct sara_config *cfg
 	l->now_ms = now_ms;
 	l->sink = sink;
 	l->sink_ctx = sink_ctx;
-	sealed_rejects_init(&l->rejects, "announcement", "announcement rejected");
+	sealed_rejects_init(&l->rejects, "announcement_rejected");
 	return l;
 }
 

@@ -214,22 +214,27 @@ void sealed_receiver_close(struct sealed_receiver *r)
 	sodium_memzero(&r->key, sizeof(r->key));
 }
 
-void sealed_rejects_init(struct sealed_rejects *r, const char *what, const char *kind)
+void sealed_rejects_init(struct sealed_rejects *r, const char *event)
 {
 	memset(r, 0, sizeof(*r));
-	r->what = what;
-	r->log = (struct log_limit)LOG_LIMIT_INIT(kind, 5, 10000);
+	r->event = event;
+	r->log = (struct log_limit)LOG_LIMIT_INIT(event, 5, 10000);
 }
 
 void sealed_rejects_add(struct sealed_rejects *r, enum counter_id reason, const struct endpoint *from,
 			uint64_t now_ms)
 {
 	char text[ENDPOINT_STRLEN];
+	struct log_event e;
+
 	counter_add(&r->counts, reason, 1);
 	r->total++;
 	if (from && from->addr.family)
 		endpoint_format(from, text, sizeof(text));
 	else
 		snprintf(text, sizeof(text), "?");
-	log_limited(&r->log, now_ms, LOG_WARNING, "%s from %s rejected: %s", r->what, text, counter_name(reason));
+	log_event_begin(&e, r->event);
+	log_event_str(&e, "from", text);
+	log_event_str(&e, "reason", counter_name(reason));
+	log_event_limited(&r->log, now_ms, LOG_WARNING, &e);
 }

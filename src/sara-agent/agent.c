@@ -11,6 +11,8 @@
 #include "io/event_loop.h"
 #include "io/log.h"
 #include "io/metrics_http.h"
+#include "io/service_notify.h"
+#include "io/version.h"
 #include "io/sealed_channel.h"
 #include "sara-agent/agent_metrics.h"
 #include "sara-agent/load_readers.h"
@@ -125,24 +127,36 @@ static bool start_metrics(struct agent *a, char *err, size_t err_size)
 static void on_signal(void *ctx, int signo)
 {
 	struct agent *a = ctx;
+	struct log_event e;
 	switch (signo) {
 	case SIGUSR1:
 		a->reporter.draining = true;
 		a->reporter.drain_at_s = wall_s() + a->set->drain_in_s;
-		log_msg(LOG_INFO, "draining: planned failure at %u (in %u s)", a->reporter.drain_at_s,
-			a->set->drain_in_s);
+		log_event_begin(&e, "draining");
+		log_event_u64(&e, "planned_failure_at", a->reporter.drain_at_s);
+		log_event_u64(&e, "in_s", a->set->drain_in_s);
+		log_event_emit(&e, LOG_NOTICE);
 		report_and_rearm(a);
 		break;
 	case SIGUSR2:
-		if (a->reporter.draining)
-			log_msg(LOG_INFO, "drain cancelled: up again");
+		if (a->reporter.draining) {
+			log_event_begin(&e, "drain_cancelled");
+			log_event_str(&e, "msg", "up again");
+			log_event_emit(&e, LOG_NOTICE);
+		}
 		a->reporter.draining = false;
 		report_and_rearm(a);
 		break;
 	case SIGHUP:
-		log_msg(LOG_WARNING, "SIGHUP: sara-agent has no configuration reload; restart it to apply changes");
+		log_event_begin(&e, "reload");
+		log_event_str(&e, "result", "unsupported");
+		log_event_str(&e, "msg", "sara-agent has no configuration reload; restart it to apply changes");
+		log_event_emit(&e, LOG_WARNING);
 		break;
 	default:
+		log_event_begin(&e, "stopping");
+		log_event_str(&e, "signal", signo == SIGINT ? "SIGINT" : "SIGTERM");
+		log_event_emit(&e, LOG_INFO);
 		event_loop_stop(a->loop);
 		break;
 	}
@@ -181,30 +195,46 @@ static bool start(struct agent *a, char *err, size_t err_size)
 		return false;
 	return s->once || (event_loop_add_signals(a->loop, signals, sizeof(signals) / sizeof(signals[0]), on_signal,
 						  a, err, err_size) == 0 &&
-			   start_metrics(a, err, err_size));
+			   start_metrics(a, err, err_size) && service_watchdog_attach(a->loop, err, err_size) == 0);
 }
 
 static int serve(struct agent *a)
 {
 	const struct agent_settings *s = a->set;
-	char where[ENDPOINT_STRLEN], err[256];
+	char where[ENDPOINT_STRLEN], err[256], status[160];
+	struct log_event e;
+	int rc = 0;
 	if (s->once) {
 		if (event_loop_run(a->loop, err, sizeof(err)) < 0)
-			log_msg(LOG_ERR, "%s", err);
+			log_error_event("loop_failed", err);
 		return a->last_sent ? 0 : 1;
 	}
-	log_msg(LOG_INFO, "server %s (sender %u) reporting to %s every %u ms", s->cfg->servers[s->server].id,
-		s->server + 1, endpoint_format(&s->cfg->agents.listen, where, sizeof(where)),
-		s->cfg->agents.interval_ms);
-	if (a->metrics)
-		log_msg(LOG_INFO, "metrics: http://%s/metrics", endpoint_format(&s->metrics, where, sizeof(where)));
-	if (event_loop_run(a->loop, err, sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "%s", err);
-		return 1;
+	log_event_begin(&e, "start");
+	log_event_str(&e, "prog", "sara-agent");
+	log_event_str(&e, "version", sara_version());
+	log_event_str(&e, "server", s->cfg->servers[s->server].id);
+	log_event_u64(&e, "sender", s->server + 1);
+	log_event_str(&e, "report_to", endpoint_format(&s->cfg->agents.listen, where, sizeof(where)));
+	log_event_u64(&e, "interval_ms", s->cfg->agents.interval_ms);
+	log_event_emit(&e, LOG_INFO);
+	snprintf(status, sizeof(status), "server %s reporting to %s", s->cfg->servers[s->server].id, where);
+	service_notify_ready(status);
+	if (a->metrics) {
+		log_event_begin(&e, "metrics");
+		log_event_str(&e, "listen", endpoint_format(&s->metrics, where, sizeof(where)));
+		log_event_emit(&e, LOG_INFO);
 	}
-	log_msg(LOG_INFO, "stopping: sent %llu, send errors %llu", (unsigned long long)a->channel.sent,
-		(unsigned long long)a->channel.send_errors);
-	return 0;
+	if (event_loop_run(a->loop, err, sizeof(err)) < 0) {
+		log_error_event("loop_failed", err);
+		rc = 1;
+	}
+	service_notify_stopping();
+	log_event_begin(&e, "stop");
+	log_event_u64(&e, "status", (uint64_t)rc);
+	log_event_u64(&e, "sent", a->channel.sent);
+	log_event_u64(&e, "send_errors", a->channel.send_errors);
+	log_event_emit(&e, rc ? LOG_ERR : LOG_INFO);
+	return rc;
 }
 
 int agent_run(const struct agent_settings *settings)
@@ -216,7 +246,7 @@ int agent_run(const struct agent_settings *settings)
 
 	a.channel.fd = -1;
 	if (!start(&a, err, sizeof(err))) {
-		log_msg(LOG_ERR, "%s", err);
+		log_error_event("start_failed", err);
 		goto out;
 	}
 	if (daemon) {

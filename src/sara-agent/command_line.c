@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine/server_health.h"
+#include "io/version.h"
 
 #define DEFAULT_DRAIN_IN_S 30
 #define DEFAULT_PROBE_FAILURES 2      /* consecutive failed probes before APP_DOWN */
@@ -21,6 +22,7 @@ static void usage(FILE *out)
 		"                  [--metrics ADDR:PORT] [--foreground] [--check-config] [--once]\n"
 		"                  [--verbose]\n"
 		"       sara-agent -c CLUSTER.cfg --decode [--listen ADDR:PORT] [--count N]\n"
+		"       sara-agent --version\n"
 		"The node agent: every agents.interval_ms sends a heartbeat and a load report\n"
 		"(CPU, memory, socket buffers, I/O queue, SIP/RTSP backlog, from /proc) to\n"
 		"agents.listen, authenticated with key_file.\n"
@@ -48,7 +50,8 @@ static void usage(FILE *out)
 		"      --decode        receive agent messages instead, print them and the health\n"
 		"                      events they cause (failed / draining / recovered)\n"
 		"      --listen EP     address for --decode (default agents.listen); implies --decode\n"
-		"      --count N       with --decode: exit after N datagrams\n",
+		"      --count N       with --decode: exit after N datagrams\n"
+		"      --version       print the version and exit\n",
 		DEFAULT_PROBE_FAILURES, DEFAULT_DRAIN_IN_S);
 }
 
@@ -159,7 +162,7 @@ int parse_command_line(int argc, char **argv, struct command_line *cl)
 		{ "app-load", required_argument, NULL, 'A' }, { "components", required_argument, NULL, 'K' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "root", required_argument, NULL, 'R' },  /* tests: a fake tree holding proc/ */
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 },
 	};
 	int opt;
 	*cl = (struct command_line){ .agent = { .root = "/", .drain_in_s = DEFAULT_DRAIN_IN_S,
@@ -168,6 +171,10 @@ int parse_command_line(int argc, char **argv, struct command_line *cl)
 	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
 		if (opt == 'h') {
 			usage(stdout);
+			return 0;
+		}
+		if (opt == 'V') {
+			version_print(stdout, "sara-agent");
 			return 0;
 		}
 		if (opt == '?') {

@@ -13,7 +13,9 @@
 #include "io/log.h"
 #include "io/metrics_http.h"
 #include "io/nfqueue.h"
+#include "io/service_notify.h"
 #include "io/sealed_channel.h"
+#include "io/version.h"
 #include "sara-gw/announcer.h"
 #include "sara-gw/gw_metrics.h"
 
@@ -55,16 +57,20 @@ static void on_queue(void *ctx, int fd, uint32_t events)
 	(void)fd;
 	(void)events;
 	if (nfqueue_receive(g->queue, 0, on_packet, g, err, sizeof(err)) < 0 && errno != EINTR) {
-		log_msg(LOG_ERR, "queue %u: %s", g->set->queue_num, err);
+		struct log_event e;
+		log_event_begin(&e, "queue_failed");
+		log_event_u64(&e, "queue", g->set->queue_num);
+		log_event_str(&e, "error", err);
+		log_event_emit(&e, LOG_ERR);
 		g->status = 1;
 		event_loop_stop(g->loop);
 	}
 }
 
-/* "counter PREFIXname value"; ctx is the prefix. */
+/* A counter as a field of the line being built (ctx). */
 static void log_counter(void *ctx, const struct counter_def *def, uint64_t value)
 {
-	log_msg(LOG_INFO, "counter %s%s %llu", (const char *)ctx, def->name, (unsigned long long)value);
+	log_event_u64(ctx, def->name, value);
 }
 
 /* COUNTER_SCOPE_GW_DAEMON and COUNTER_SCOPE_GW_QUEUE into set. */
@@ -79,14 +85,26 @@ static void gather_counters(const struct gw *g, struct counter_set *set)
 	set->values[COUNTER_GW_QUEUE_VERDICT_ERRORS] = qs.verdict_errors;
 }
 
-static void log_counters(const struct gw *g)
+/* "event=counters when=WHEN group=GROUP name=value ..." for one scope. */
+static void log_counter_group(const struct counter_set *set, enum counter_scope scope, enum counters_filter filter,
+			      const char *when, const char *group)
+{
+	struct log_event e;
+	log_event_begin(&e, "counters");
+	log_event_str(&e, "when", when);
+	log_event_str(&e, "group", group);
+	counters_visit(set, scope, filter, log_counter, &e);
+	log_event_emit(&e, LOG_INFO);
+}
+
+static void log_counters(const struct gw *g, const char *when)
 {
 	struct counter_set set = { 0 };
 	gather_counters(g, &set);
-	counters_visit(&set, COUNTER_SCOPE_GW_DAEMON, COUNTERS_ALL, log_counter, "");
-	counters_visit(&set, COUNTER_SCOPE_GW_QUEUE, COUNTERS_ALL, log_counter, "queue.");
-	counters_visit(gateway_counters(g->announcer.gateway), COUNTER_SCOPE_GATEWAY, COUNTERS_REPORTED, log_counter,
-		       "gateway.");
+	log_counter_group(&set, COUNTER_SCOPE_GW_DAEMON, COUNTERS_ALL, when, "daemon");
+	log_counter_group(&set, COUNTER_SCOPE_GW_QUEUE, COUNTERS_ALL, when, "queue");
+	log_counter_group(gateway_counters(g->announcer.gateway), COUNTER_SCOPE_GATEWAY, COUNTERS_REPORTED, when,
+			  "gateway");
 }
 
 /* A snapshot for the metrics endpoint, rendered in its own thread. */
@@ -123,12 +141,20 @@ static bool start_metrics(struct gw *g, char *err, size_t err_size)
 static void on_signal(void *ctx, int signo)
 {
 	struct gw *g = ctx;
-	if (signo == SIGUSR1)
-		log_counters(g);
-	else if (signo == SIGHUP)
-		log_msg(LOG_WARNING, "SIGHUP: sara-gw has no configuration reload; restart it to apply changes");
-	else
+	struct log_event e;
+	if (signo == SIGUSR1) {
+		log_counters(g, "SIGUSR1");
+	} else if (signo == SIGHUP) {
+		log_event_begin(&e, "reload");
+		log_event_str(&e, "result", "unsupported");
+		log_event_str(&e, "msg", "sara-gw has no configuration reload; restart it to apply changes");
+		log_event_emit(&e, LOG_WARNING);
+	} else {
+		log_event_begin(&e, "stopping");
+		log_event_str(&e, "signal", signo == SIGINT ? "SIGINT" : "SIGTERM");
+		log_event_emit(&e, LOG_INFO);
 		event_loop_stop(g->loop);
+	}
 }
 
 static bool start(struct gw *g, char *err, size_t err_size)
@@ -165,17 +191,18 @@ static bool start(struct gw *g, char *err, size_t err_size)
 	return g->loop && event_loop_add_fd(g->loop, nfqueue_fd(g->queue), on_queue, g, err, err_size) == 0 &&
 	       event_loop_add_signals(g->loop, signals, sizeof(signals) / sizeof(signals[0]), on_signal, g, err,
 				      err_size) == 0 &&
-	       start_metrics(g, err, err_size);
+	       start_metrics(g, err, err_size) && service_watchdog_attach(g->loop, err, err_size) == 0;
 }
 
 int gw_run(const struct gw_settings *settings)
 {
 	struct gw g = { .set = settings, .channel = { .fd = -1 }, .started_ms = clock_ms(CLOCK_MONOTONIC) };
 	int ready_fd = settings->foreground ? -1 : daemonize("sara-gw");
-	char err[512], where[ENDPOINT_STRLEN];
+	char err[512], where[ENDPOINT_STRLEN], status[160];
+	struct log_event e;
 
 	if (!start(&g, err, sizeof(err))) {
-		log_msg(LOG_ERR, "%s", err);
+		log_error_event("start_failed", err);
 		g.status = 1;
 		goto out;
 	}
@@ -183,16 +210,31 @@ int gw_run(const struct gw_settings *settings)
 		log_open("sara-gw", false, true);
 		daemon_ready(ready_fd);
 	}
-	log_msg(LOG_INFO, "queue %u, announcing to %s%s as sender %u", settings->queue_num,
-		endpoint_format(&g.channel.to[0], where, sizeof(where)),
-		g.channel.to_count > 1 ? " and the other ha.dispatchers" : "", settings->sender);
-	if (g.metrics)
-		log_msg(LOG_INFO, "metrics: http://%s/metrics", endpoint_format(&settings->metrics, where, sizeof(where)));
+	log_event_begin(&e, "start");
+	log_event_str(&e, "prog", "sara-gw");
+	log_event_str(&e, "version", sara_version());
+	log_event_u64(&e, "queue", settings->queue_num);
+	log_event_str(&e, "announce_to", endpoint_format(&g.channel.to[0], where, sizeof(where)));
+	log_event_u64(&e, "dispatchers", g.channel.to_count);
+	log_event_u64(&e, "sender", settings->sender);
+	log_event_emit(&e, LOG_INFO);
+	snprintf(status, sizeof(status), "queue %u, announcing to %s as sender %u", settings->queue_num, where,
+		 settings->sender);
+	service_notify_ready(status);
+	if (g.metrics) {
+		log_event_begin(&e, "metrics");
+		log_event_str(&e, "listen", endpoint_format(&settings->metrics, where, sizeof(where)));
+		log_event_emit(&e, LOG_INFO);
+	}
 	if (event_loop_run(g.loop, err, sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "%s", err);
+		log_error_event("loop_failed", err);
 		g.status = 1;
 	}
-	log_counters(&g);
+	service_notify_stopping();
+	log_counters(&g, "final");
+	log_event_begin(&e, "stop");
+	log_event_u64(&e, "status", (uint64_t)g.status);
+	log_event_emit(&e, g.status ? LOG_ERR : LOG_INFO);
 out:
 	metrics_http_stop(g.metrics);
 	event_loop_destroy(g.loop);

@@ -11,6 +11,7 @@
 #include "io/config_file.h"
 #include "io/key_file.h"
 #include "io/log.h"
+#include "io/version.h"
 #include "sara-gw/decoder.h"
 #include "sara-gw/gw_daemon.h"
 
@@ -27,6 +28,7 @@ static void usage(FILE *out)
 		"usage: sara-gw -c CLUSTER.cfg [--id N] [--queue N] [--metrics ADDR:PORT] [--foreground]\n"
 		"               [--check-config]\n"
 		"       sara-gw -c CLUSTER.cfg --decode [--listen ADDR:PORT] [--count N]\n"
+		"       sara-gw --version\n"
 		"The gateway companion: inspects the servers' outbound signalling taken from\n"
 		"an NFQUEUE, announces the media flows it learns to sarad (gateway.listen,\n"
 		"authenticated with key_file), then accepts the packet.\n"
@@ -41,6 +43,7 @@ static void usage(FILE *out)
 		"      --decode        receive announcements instead and print them, one a line\n"
 		"      --listen EP     address for --decode (default gateway.listen)\n"
 		"      --count N       with --decode: exit after N datagrams\n"
+		"      --version       print the version and exit\n"
 		"SIGUSR1 prints the counters; SIGTERM/SIGINT print them and exit.\n");
 }
 
@@ -65,7 +68,7 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
 		{ "check-config", no_argument, NULL, 'C' }, { "decode", no_argument, NULL, 'D' },
 		{ "listen", required_argument, NULL, 'l' }, { "count", required_argument, NULL, 'n' },
 		{ "metrics", required_argument, NULL, 'M' }, { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{ "version", no_argument, NULL, 'V' },       { NULL, 0, NULL, 0 },
 	};
 	int opt;
 	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
@@ -101,6 +104,7 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
 			}
 			break;
 		case 'h': usage(stdout); return 0;
+		case 'V': version_print(stdout, "sara-gw"); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -138,11 +142,11 @@ int main(int argc, char **argv)
 	if ((rc = parse_command_line(argc, argv, &cl)) >= 0)
 		return rc;
 	if (!sara_config_load(cl.config_path, &cfg, err, sizeof(err))) {
-		fprintf(stderr, "%s\n", err);
+		log_early_error("sara-gw", "%s", err);
 		return 2;
 	}
 	if (!key_file_load(cfg.key_file, &key, err, sizeof(err))) {
-		fprintf(stderr, "sara-gw: key_file %s\n", err);
+		log_early_error("sara-gw", "key_file %s", err);
 		return 2;
 	}
 	if (cl.decode)

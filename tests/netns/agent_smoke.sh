@@ -192,10 +192,10 @@ check "a drain left alone becomes a planned failure" grep -q "^event failed serv
 
 kill -HUP $A1; sleep 0.5
 check "SIGHUP is said to need a restart, and sara-agent runs on" \
-	bash -c "kill -0 $A1 && grep -q 'SIGHUP: sara-agent has no configuration reload' '$WORK/agent1.log'"
+	bash -c "kill -0 $A1 && grep -q 'event=reload result=unsupported msg=\"sara-agent has no configuration reload' '$WORK/agent1.log'"
 kill -TERM $A1; wait $A1; a1_status=$?
 check "sara-agent exits 0 on SIGTERM, no send errors" \
-	bash -c "test $a1_status -eq 0 && grep -q 'stopping: sent [1-9][0-9]*, send errors 0' '$WORK/agent1.log'"
+	bash -c "test $a1_status -eq 0 && grep -q 'event=stop status=0 sent=[1-9][0-9]* send_errors=0$' '$WORK/agent1.log'"
 kill -TERM $A2; wait $A2
 wait_count "$WORK/decode.log" "^event failed server s2 cause missed" 2 3
 check "s2 failed once its agent stopped" \

@@ -14,6 +14,7 @@
 
 #include "engine/admission.h"
 #include "engine/engine.h"
+#include "engine/flow_table.h"
 #include "engine/gateway.h"
 #include "dpi/packet.h"
 #include "packet_builder.h"
@@ -2792,6 +2793,166 @@ static void test_icmp_error_unknown_flow_and_malformed(void **state)
 	harness_free(h);
 }
 
+/* ================= what sara-ctl sessions --key reads ================= */
+
+/* The flow of flows[0..count) with this key, or fail. */
+static const struct flow_info *flow_with(const struct flow_info *flows, uint32_t count, const char *src,
+					 uint16_t sport, const char *dst, uint16_t dport)
+{
+	struct netaddr s, d;
+	parse_address(src, &s);
+	parse_address(dst, &d);
+	for (uint32_t i = 0; i < count; i++)
+		if (flows[i].key.sport == sport && flows[i].key.dport == dport &&
+		    memcmp(flows[i].key.src, s.bytes, 16) == 0 && memcmp(flows[i].key.dst, d.bytes, 16) == 0)
+			return &flows[i];
+	fail_msg("no flow %s:%u -> %s:%u", src, sport, dst, dport);
+	return NULL;
+}
+
+/* A call found by its Call-ID: its client, its flows with a packet count
+ * each (signalling and media alike), and the predictions not yet seen. */
+static void test_session_found_by_key_with_flows(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	struct session_info found[PROTO_COUNT], other;
+	struct flow_info flows[16];
+	const struct flow_info *f;
+	struct netaddr client;
+	struct verdict v;
+	int server;
+	uint64_t session;
+	uint32_t count;
+
+	(void)state;
+	session = established_call(h, CLIENT4, VIP4, "key-1@c", 40000, 20000, &server);
+	established_call(h, CLIENT4_B, VIP4, "key-2@c", 41000, 21000, NULL);
+	for (int i = 0; i < 5; i++)
+		media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
+	media_packet(h, CLIENT4, 40001, VIP4, 20001, &v);
+
+	assert_int_equal(engine_find_sessions(h->engine, "key-1@c", 7, found, PROTO_COUNT), 1);
+	assert_int_equal(found[0].serial, session);
+	assert_int_equal(found[0].proto, PROTO_SIP);
+	assert_int_equal(found[0].server, server);
+	parse_address(CLIENT4, &client);
+	assert_true(netaddr_equal(&found[0].client, &client));
+	assert_int_equal(engine_find_sessions(h->engine, "key-1@", 6, found + 1, 1), 0);
+	assert_int_equal(engine_find_sessions(h->engine, "key-3@c", 7, found + 1, 1), 0);
+
+	count = engine_session_flows(h->engine, &found[0], flows, 16);
+	assert_int_equal(count, found[0].flow_count + 1);
+	/* INVITE and ACK on the signalling flow it shares with no other call
+	 * here (key-2 comes from another address). */
+	f = flow_with(flows, count, CLIENT4, SIP_PORT, VIP4, SIP_PORT);
+	assert_int_equal(f->identity, FLOW_SIGNALLING);
+	assert_true(f->shared);
+	assert_int_equal(f->packets, 2);
+	assert_int_equal(f->server, server);
+	f = flow_with(flows, count, CLIENT4, 40000, VIP4, 20000);
+	assert_false(f->shared);
+	assert_int_equal(f->identity, FLOW_SECONDARY);
+	assert_int_equal(f->match, MATCH_EXACT);
+	assert_int_equal(f->packets, 5);
+	assert_int_equal(f->server, server);
+	assert_int_equal(flow_with(flows, count, CLIENT4, 40001, VIP4, 20001)->packets, 1);
+	/* A prediction no packet has hit yet counts none. */
+	for (uint32_t i = 0; i < count; i++)
+		if (flows[i].identity == FLOW_ANNOUNCED)
+			assert_int_equal(flows[i].packets, 0);
+	/* Bounded: the count says how many there are beyond max. */
+	assert_int_equal(engine_session_flows(h->engine, &found[0], flows, 1), count);
+
+	/* An ended session has no flows to show, and its slot's next tenant
+	 * is not mistaken for it. */
+	other = found[0];
+	client_sends(h, CLIENT4, VIP4, "BYE", "key-1@c", 2, &v);
+	server_answers(h, CLIENT4, VIP4, 200, "key-1@c", 2, "BYE", NULL);
+	advance_ms(h, LINGER_S * 1000 + TICK_SLACK_MS);
+	assert_int_equal(engine_find_sessions(h->engine, "key-1@c", 7, found, 1), 0);
+	assert_int_equal(engine_session_flows(h->engine, &other, flows, 16), 0);
+	other.slot = UINT32_MAX;
+	assert_int_equal(engine_session_flows(h->engine, &other, flows, 16), 0);
+	harness_free(h);
+}
+
+static void least_sessions_config(struct sara_config *cfg)
+{
+	cfg->selection.algorithm = SELECT_LEAST_SESSIONS;
+	cfg->servers[0].weight = 2.0;
+}
+
+/* Which server, and why: the algorithm, and the server's load estimate,
+ * weight and sessions as they were at the pick; a failed server's
+ * sessions say they were moved, and from where. */
+static void test_session_pick_reason(void **state)
+{
+	struct harness *h = harness_new(least_sessions_config);
+	struct session_info info;
+	uint64_t first, second;
+	int server;
+
+	(void)state;
+	engine_report_server_load(h->engine, 0, 0.25);
+	first = start_call(h, CLIENT4, VIP4, "why-1@c", CLIENT4, 40000, &server);
+	assert_int_equal(server, 0);   /* none has sessions: the first */
+	info = session_of(h, first);
+	assert_int_equal(info.pick.how, PICK_SELECTED);
+	assert_string_equal(session_pick_how_name(info.pick.how), "selected");
+	assert_int_equal(info.pick.algorithm, SELECT_LEAST_SESSIONS);
+	assert_float_equal(info.pick.load, 0.25, 1e-6);
+	assert_float_equal(info.pick.weight, 2.0, 1e-6);
+	assert_int_equal(info.pick.sessions, 0);
+	assert_int_equal(info.pick.from_server, -1);
+	assert_int_equal(info.pick.at_ms, h->now);
+
+	advance_ms(h, 500);
+	second = start_call(h, CLIENT4_B, VIP4, "why-2@c", CLIENT4_B, 41000, &server);
+	info = session_of(h, second);
+	assert_int_equal(server, 1);   /* 0 per 1.0 beats 1 per 2.0 */
+	assert_true(info.pick.load < 0); /* no load report from server 1 */
+	assert_float_equal(info.pick.weight, 1.0, 1e-6);
+	assert_int_equal(info.pick.at_ms, h->now);
+
+	advance_ms(h, 500);
+	assert_int_equal(engine_server_failed(h->engine, 0), 1);
+	info = session_of(h, first);
+	assert_int_equal(info.pick.how, PICK_MOVED);
+	assert_string_equal(session_pick_how_name(info.pick.how), "moved");
+	assert_int_equal(info.pick.from_server, 0);
+	assert_int_equal(info.server, 2);   /* none yet on server 2, server 1 holds one */
+	assert_int_equal(info.pick.sessions, 0);
+	assert_int_equal(info.pick.at_ms, h->now);
+	harness_free(h);
+}
+
+/* A session that starts inside a TCP connection takes the connection's
+ * server, chosen at its SYN: "connection". */
+static void test_session_pick_follows_connection(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	struct tcp_conn c = { CLIENT4, VIP4, 50000, SIP_PORT, 1000, 90000 };
+	char invite[TEXT_MAX];
+	struct session_info info;
+	struct flow_info flow;
+	struct verdict v;
+
+	(void)state;
+	tcp_open(h, &c, &v);
+	sip_request(invite, sizeof(invite), "INVITE", "tcp-why@c", 1, NULL);
+	tcp_client_send(h, &c, invite, &v);
+	info = session_of(h, v.session);
+	assert_int_equal(info.pick.how, PICK_CONNECTION);
+	assert_string_equal(session_pick_how_name(info.pick.how), "connection");
+	assert_int_equal(info.pick.algorithm, SELECT_ROUND_ROBIN);
+	/* The connection it came on, shared: its SYN and the INVITE. */
+	assert_int_equal(engine_session_flows(h->engine, &info, &flow, 1), 1);
+	assert_true(flow.shared);
+	assert_int_equal(flow.key.l4, L4_TCP);
+	assert_int_equal(flow.packets, 2);
+	harness_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2861,6 +3022,9 @@ int main(void)
 		cmocka_unit_test(test_icmp_fragmentation_needed_follows_tcp),
 		cmocka_unit_test(test_icmp6_packet_too_big_follows_media),
 		cmocka_unit_test(test_icmp_error_unknown_flow_and_malformed),
+		cmocka_unit_test(test_session_found_by_key_with_flows),
+		cmocka_unit_test(test_session_pick_reason),
+		cmocka_unit_test(test_session_pick_follows_connection),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -96,9 +96,9 @@ static void test_live_keys_applied(void **state)
 	assert_int_equal(engine_config(f->d.engine)->timeouts.signalling_s, 40);
 	assert_int_equal(daemon_counter_get(&f->counters, COUNTER_CONFIG_RELOADS), 1);
 	assert_int_equal(daemon_counter_get(&f->counters, COUNTER_CONFIG_RELOADS_REFUSED), 0);
-	snprintf(expected, sizeof(expected), "SIGHUP: %s reloaded: selection ", f->path);
+	snprintf(expected, sizeof(expected), "event=reload result=applied config=%s selection=", f->path);
 	assert_true(fixture_logged(expected));
-	assert_true(fixture_logged("timeouts signalling 40s media 30s linger 1s"));
+	assert_true(fixture_logged(" signalling_s=40 media_s=30 linger_s=1"));
 }
 
 static void test_restart_only_keys_refused(void **state)
@@ -106,7 +106,9 @@ static void test_restart_only_keys_refused(void **state)
 	struct fixture *f = *state;
 	write_config(f, 1, 2.5, 40, 2);   /* the live keys change too: nothing is applied */
 	assert_false(reload_config(&f->d, &f->replies));
-	assert_true(fixture_logged("queue.first/count changed: restart to apply; keeping the running configuration"));
+	assert_true(fixture_logged("event=reload result=refused error="));
+	assert_true(fixture_logged(": queue.first/count changed: restart to apply\" "
+				   "msg=\"keeping the running configuration\""));
 	assert_int_equal(engine_config(f->d.engine)->queue.first, 0);
 	assert_true(weight_of(f, 0) > 0.9 && weight_of(f, 0) < 1.1);
 	assert_int_equal(engine_config(f->d.engine)->timeouts.signalling_s, 30);
@@ -127,9 +129,9 @@ static void test_broken_file_refused(void **state)
 	fputs("name = \"broken\"\nvips = [ ;\n", out);
 	fclose(out);
 	assert_false(reload_config(&f->d, &f->replies));
-	snprintf(expected, sizeof(expected), "SIGHUP: %s:", f->path);
+	snprintf(expected, sizeof(expected), "event=reload result=refused error=\"%s:", f->path);
 	assert_true(fixture_logged(expected));
-	assert_true(fixture_logged("; keeping the running configuration"));
+	assert_true(fixture_logged(" msg=\"keeping the running configuration\""));
 	assert_int_equal(daemon_counter_get(&f->counters, COUNTER_CONFIG_RELOADS_REFUSED), 1);
 	assert_string_equal(engine_config(f->d.engine)->name, "reload-test");
 }
