@@ -215,8 +215,9 @@ int gw_run(const struct gw_settings *settings)
 	log_event_str(&e, "version", sara_version());
 	log_event_u64(&e, "queue", settings->queue_num);
 	log_event_str(&e, "announce_to", endpoint_format(&g.channel.to[0], where, sizeof(where)));
-	log_event_u64(&e, "dispatchers", g.channel.to_count);
 	log_event_u64(&e, "sender", settings->sender);
+	if (g.channel.to_count > 1)
+		log_event_u64(&e, "dispatchers", g.channel.to_count);
 	log_event_emit(&e, LOG_INFO);
 	snprintf(status, sizeof(status), "queue %u, announcing to %s as sender %u", settings->queue_num, where,
 		 settings->sender);

@@ -34,7 +34,7 @@ for ((i = 0; i < 50; i++)); do
 	sleep 0.1
 done
 grep -m1 'selection' "$LAB_RUN/logs/sarad.log" | sed 's/^/sarad: /'
-grep -q 'selection shell; queues 0\.\.1' "$LAB_RUN/logs/sarad.log" ||
+grep -q 'event=config .*selection=shell queues=0\.\.1' "$LAB_RUN/logs/sarad.log" ||
 	e2e_fail "sarad does not report selection shell on queues 0..1 (logs/sarad.log)"
 
 lab_cap_start 100 || { e2e_fail "captures"; exit 1; }
