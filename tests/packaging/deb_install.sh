@@ -3,13 +3,15 @@
 # warnings fail), then `apt-get install ./sara_*.deb` in a fresh Debian root
 # made by mmdebstrap (the host's release, with systemd; the dependencies
 # from the archive) and the installed programs run there: --help,
-# --check-config on the shipped example, a replay of a bundled capture, a
-# missing config, the units installed but not enabled. Then, where
-# systemd-nspawn can boot that root (its own network namespace), the units
-# run under systemd: sarad@, sara-gw@ and sara-agent@ start with their
-# sandboxes, sara-ctl reaches sarad's socket, a reload applies a good file
-# and refuses a broken one, a cluster without a config fails, a stop
-# removes the socket. Where no fresh root can be made (no mmdebstrap, no
+# --version (the package's), --check-config on the shipped example, a
+# replay of a bundled capture, a missing config, the units installed but not
+# enabled. Then, where systemd-nspawn can boot that root (its own network
+# namespace), the units run under systemd: sarad@, sara-gw@ and sara-agent@
+# start with their sandboxes (Type=notify: sarad's STATUS=, every watchdog
+# fed), the journal holds sarad's events at their priority, sara-ctl reaches
+# sarad's socket, a reload applies a good file and refuses a broken one, a
+# cluster without a config fails (its error at priority err), a stop removes
+# the socket. Where no fresh root can be made (no mmdebstrap, no
 # archive), the package is unpacked with dpkg -x and its programs run on
 # this machine instead; the closing lines say what was possible.
 set -u
@@ -78,6 +80,18 @@ boot_and_check_units() {
 		in_container systemctl start sarad@lab sara-gw@lab sara-agent@lab
 	sleep 3
 	check "the three units are active" in_container systemctl is-active sarad@lab sara-gw@lab sara-agent@lab
+	# Type=notify: READY=1 with its STATUS= line; the watchdog fed from the loop.
+	serving() { local text; text=$(in_container systemctl show -p StatusText --value sarad@lab); echo "$text";
+		[ "$text" = "cluster lab: serving queues 0..0" ]; }
+	check "sarad@lab said READY=1 with its status" serving
+	fed() { local unit t; for unit in sarad@lab sara-gw@lab sara-agent@lab; do
+		t=$(in_container systemctl show -p WatchdogTimestampMonotonic --value "$unit"); echo "$unit $t";
+		[ "${t:-0}" -gt 0 ] || return 1; done; }
+	check "the three units feed their watchdogs" fed
+	# The journal: one event a line, at its priority.
+	journal_events() { in_container journalctl --no-pager -u sarad@lab -p info..info -o cat | grep -q '^event=start prog=sarad ' &&
+		in_container journalctl --no-pager -u sarad@lab -p info..info -o cat | grep -q '^event=config cluster=lab '; }
+	check "the journal has sarad's events at priority info" journal_events
 	check "sara-ctl status through /run/sara/lab.sock" in_container sara-ctl -c /etc/sara/lab.cfg status
 	agent_heard() { local out; out=$(in_container sara-ctl -c /etc/sara/lab.cfg servers); echo "$out";
 		grep -Eq '^s1 .* [0-9.]+s ' <<<"$out"; }
@@ -94,8 +108,8 @@ boot_and_check_units() {
 	sed -i 's/signalling_s = 99/signalling_s = 60/' "$cfg"
 	no_config() { in_container systemctl start sarad@nope; sleep 2;
 		in_container systemctl is-failed sarad@nope &&
-		in_container journalctl --no-pager -u sarad@nope | grep -q 'nope.cfg: cannot read'; }
-	check "sarad@nope without /etc/sara/nope.cfg: failed, the file named" no_config
+		in_container journalctl --no-pager -u sarad@nope -p err -o cat | grep -q '^sarad: /etc/sara/nope.cfg: cannot read'; }
+	check "sarad@nope without /etc/sara/nope.cfg: failed, the file named at priority err" no_config
 	stopped() { in_container systemctl stop sarad@lab sara-gw@lab sara-agent@lab && ! in_container test -e /run/sara/lab.sock; }
 	check "systemctl stop removes the control socket" stopped
 	in_container systemctl poweroff >/dev/null 2>&1
@@ -154,8 +168,11 @@ examples=/usr/share/doc/sara/examples
 example_cfg=$examples/example.cfg
 [ "$root" = "$tmp/unpacked" ] && example_cfg=$root$example_cfg
 
+version=$(dpkg-deb -f "$deb" Version)
 for prog in /usr/sbin/sarad /usr/sbin/sara-gw /usr/sbin/sara-agent /usr/sbin/sara-ctl /usr/bin/sara-replay; do
 	check "${prog##*/} --help" in_root "$prog" --help
+	says_version() { [ "$(in_root "$1" --version)" = "${1##*/} $version" ]; }
+	check "${prog##*/} --version: ${prog##*/} $version" says_version "$prog"
 done
 check "sarad --check-config -c $examples/example.cfg" in_root /usr/sbin/sarad --check-config -c "$example_cfg"
 # The bundled capture: three calls, each on one server, media predicted.
