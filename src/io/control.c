@@ -195,15 +195,8 @@ void control_kernel_queue_stats(uint16_t num, struct kernel_queue_stats *out)
 
 static void status_engine(struct json *j, const struct control_view *v)
 {
-	struct engine_stats st;
 	struct counter_set set;
-	if (v->engine_lock)
-		pthread_mutex_lock(v->engine_lock);
-	engine_get_stats(v->engine, &st);
-	set = *engine_counters(v->engine);
-	if (v->engine_lock)
-		pthread_mutex_unlock(v->engine_lock);
-	status_counters_engine(&st, &set);
+	status_counters_engine_view(v, &set);
 	json_open(j, "engine", '{');
 	json_counters(j, &set, COUNTER_SCOPE_ENGINE_STATS);
 	json_close(j, '}');

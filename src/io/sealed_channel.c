@@ -16,28 +16,19 @@
 
 int udp_bind(const struct endpoint *at, char *err, size_t err_size)
 {
-	struct sockaddr_storage ss;
-	socklen_t ss_len = endpoint_to_sockaddr(at, &ss);
 	char where[ENDPOINT_STRLEN];
-	int fd, one = 1;
+	enum bind_failure failed;
+	int fd = endpoint_bind(at, SOCK_DGRAM, false, &failed);
 
-	endpoint_format(at, where, sizeof(where));
-	if (ss_len == 0) {
+	if (fd >= 0)
+		return fd;
+	if (failed == BIND_NO_ADDRESS)
 		snprintf(err, err_size, "no address to listen on");
-		return -1;
-	}
-	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
+	else if (failed == BIND_SOCKET)
 		snprintf(err, err_size, "socket: %s", strerror(errno));
-		return -1;
-	}
-	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, ss_len) < 0) {
-		snprintf(err, err_size, "bind %s: %s", where, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
+	else
+		snprintf(err, err_size, "bind %s: %s", endpoint_format(at, where, sizeof(where)), strerror(errno));
+	return -1;
 }
 
 /* ---- sender ---- */
