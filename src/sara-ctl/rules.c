@@ -212,6 +212,39 @@ static const char *ip_binary(int family)
 	return family == NETADDR_IPV6 ? "ip -6" : "ip";
 }
 
+/* ---- iptables: chains in table mangle (both roles) ------------------------ */
+
+/* The chain, made (or flushed when applying over an older set). */
+static void xt_chain_create(struct rules_set *set, enum rules_operation op, const char *xt, const char *chain)
+{
+	add(set, op == RULES_PRINT ? RULES_MUST : RULES_MAY_FAIL, "%s -t mangle -N %s", xt, chain);
+	if (op == RULES_APPLY)
+		add(set, RULES_MUST, "%s -t mangle -F %s", xt, chain);
+}
+
+static void xt_chain_delete(struct rules_set *set, const char *xt, const char *chain)
+{
+	add(set, RULES_MAY_FAIL, "%s -t mangle -F %s", xt, chain);
+	add(set, RULES_MAY_FAIL, "%s -t mangle -X %s", xt, chain);
+}
+
+/* SIP (UDP and TCP) and RTSP (TCP) to target: packets to the signalling
+ * ports, or from them (from_ports: the servers' replies). */
+static void xt_signalling(struct rules_set *set, const struct sara_config *cfg, const char *xt, const char *chain,
+			  bool from_ports, const char *target)
+{
+	char ports[PORTS_TEXT_MAX + 32];
+	if (cfg->sip_port_count) {
+		xt_ports(cfg->sip_ports, cfg->sip_port_count, from_ports, ports, sizeof(ports));
+		add(set, RULES_MUST, "%s -t mangle -A %s -p udp %s -j %s", xt, chain, ports, target);
+		add(set, RULES_MUST, "%s -t mangle -A %s -p tcp %s -j %s", xt, chain, ports, target);
+	}
+	if (cfg->rtsp_port_count) {
+		xt_ports(cfg->rtsp_ports, cfg->rtsp_port_count, from_ports, ports, sizeof(ports));
+		add(set, RULES_MUST, "%s -t mangle -A %s -p tcp %s -j %s", xt, chain, ports, target);
+	}
+}
+
 /* ---- iptables: the dispatcher's chain SARA ------------------------------- */
 
 static void xt_dispatcher(struct builder *b, int family)
@@ -220,7 +253,7 @@ static void xt_dispatcher(struct builder *b, int family)
 	const struct sara_config *cfg = b->cfg;
 	enum rules_operation op = b->opt->operation;
 	const char *xt = xt_binary(family);
-	char queue[96], ports[PORTS_TEXT_MAX + 32], vip[NETADDR_STRLEN + 8];
+	char queue[96], vip[NETADDR_STRLEN + 8];
 
 	if (!has_family(cfg, family, true, false))
 		return;
@@ -234,31 +267,20 @@ static void xt_dispatcher(struct builder *b, int family)
 			add(set, RULES_REPEAT_UNTIL_FAIL,
 			    "%s -t mangle -D POSTROUTING -d %s -m mark ! --mark 0 -j CONNMARK --save-mark", xt, vip);
 		}
-		add(set, RULES_MAY_FAIL, "%s -t mangle -F %s", xt, RULES_CHAIN);
-		add(set, RULES_MAY_FAIL, "%s -t mangle -X %s", xt, RULES_CHAIN);
+		xt_chain_delete(set, xt, RULES_CHAIN);
 		return;
 	}
 
 	if (op == RULES_PRINT)
 		add_text(set, RULES_COMMENT, "%s: chain %s in table mangle, for packets to the %s VIPs",
 			 xt, RULES_CHAIN, family == NETADDR_IPV6 ? "IPv6" : "IPv4");
-	add(set, op == RULES_PRINT ? RULES_MUST : RULES_MAY_FAIL, "%s -t mangle -N %s", xt, RULES_CHAIN);
-	if (op == RULES_APPLY)
-		add(set, RULES_MUST, "%s -t mangle -F %s", xt, RULES_CHAIN);
+	xt_chain_create(set, op, xt, RULES_CHAIN);
 	if (op == RULES_PRINT)
 		add_text(set, RULES_COMMENT, "a decided connection's mark comes back from its connmark");
 	add(set, RULES_MUST, "%s -t mangle -A %s -j CONNMARK --restore-mark", xt, RULES_CHAIN);
 	if (op == RULES_PRINT)
 		add_text(set, RULES_COMMENT, "signalling always crosses to sarad");
-	if (cfg->sip_port_count) {
-		xt_ports(cfg->sip_ports, cfg->sip_port_count, false, ports, sizeof(ports));
-		add(set, RULES_MUST, "%s -t mangle -A %s -p udp %s -j %s", xt, RULES_CHAIN, ports, queue);
-		add(set, RULES_MUST, "%s -t mangle -A %s -p tcp %s -j %s", xt, RULES_CHAIN, ports, queue);
-	}
-	if (cfg->rtsp_port_count) {
-		xt_ports(cfg->rtsp_ports, cfg->rtsp_port_count, false, ports, sizeof(ports));
-		add(set, RULES_MUST, "%s -t mangle -A %s -p tcp %s -j %s", xt, RULES_CHAIN, ports, queue);
-	}
+	xt_signalling(set, cfg, xt, RULES_CHAIN, false, queue);
 	if (op == RULES_PRINT)
 		add_text(set, RULES_COMMENT, "decided flows stay in the kernel; the first packets of the others cross");
 	add(set, RULES_MUST, "%s -t mangle -A %s -m mark ! --mark 0 -j RETURN", xt, RULES_CHAIN);
@@ -399,7 +421,7 @@ static void xt_gateway(struct builder *b, int family)
 	const struct sara_config *cfg = b->cfg;
 	enum rules_operation op = b->opt->operation;
 	const char *xt = xt_binary(family);
-	char queue[64], ports[PORTS_TEXT_MAX + 32], src[NETADDR_STRLEN + 8];
+	char queue[64], src[NETADDR_STRLEN + 8];
 	struct netaddr sources[SARA_MAX_VIPS + SARA_MAX_SERVERS];
 	unsigned source_count = 0;
 
@@ -424,25 +446,14 @@ static void xt_gateway(struct builder *b, int family)
 			host_prefix(&sources[i], src, sizeof(src));
 			add(set, RULES_REPEAT_UNTIL_FAIL, "%s -t mangle -D FORWARD -s %s -j %s", xt, src, RULES_GW_CHAIN);
 		}
-		add(set, RULES_MAY_FAIL, "%s -t mangle -F %s", xt, RULES_GW_CHAIN);
-		add(set, RULES_MAY_FAIL, "%s -t mangle -X %s", xt, RULES_GW_CHAIN);
+		xt_chain_delete(set, xt, RULES_GW_CHAIN);
 		return;
 	}
 	if (op == RULES_PRINT)
 		add_text(set, RULES_COMMENT, "%s: chain %s in table mangle: the servers' outbound signalling to sara-gw",
 			 xt, RULES_GW_CHAIN);
-	add(set, op == RULES_PRINT ? RULES_MUST : RULES_MAY_FAIL, "%s -t mangle -N %s", xt, RULES_GW_CHAIN);
-	if (op == RULES_APPLY)
-		add(set, RULES_MUST, "%s -t mangle -F %s", xt, RULES_GW_CHAIN);
-	if (cfg->sip_port_count) {
-		xt_ports(cfg->sip_ports, cfg->sip_port_count, true, ports, sizeof(ports));
-		add(set, RULES_MUST, "%s -t mangle -A %s -p udp %s -j %s", xt, RULES_GW_CHAIN, ports, queue);
-		add(set, RULES_MUST, "%s -t mangle -A %s -p tcp %s -j %s", xt, RULES_GW_CHAIN, ports, queue);
-	}
-	if (cfg->rtsp_port_count) {
-		xt_ports(cfg->rtsp_ports, cfg->rtsp_port_count, true, ports, sizeof(ports));
-		add(set, RULES_MUST, "%s -t mangle -A %s -p tcp %s -j %s", xt, RULES_GW_CHAIN, ports, queue);
-	}
+	xt_chain_create(set, op, xt, RULES_GW_CHAIN);
+	xt_signalling(set, cfg, xt, RULES_GW_CHAIN, true, queue);
 	if (op == RULES_PRINT)
 		add_text(set, RULES_COMMENT, "hook: forwarded packets from each VIP and server address");
 	for (unsigned i = 0; i < source_count; i++) {
