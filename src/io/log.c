@@ -5,6 +5,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -369,4 +370,21 @@ void log_error_event(const char *name, const char *error)
 	log_event_begin(&e, name);
 	log_event_str(&e, "error", error);
 	log_event_emit(&e, LOG_ERR);
+}
+
+void log_stopping_event(int signo)
+{
+	struct log_event e;
+	log_event_begin(&e, "stopping");
+	log_event_str(&e, "signal", signo == SIGINT ? "SIGINT" : "SIGTERM");
+	log_event_emit(&e, LOG_INFO);
+}
+
+void log_reload_unsupported_event(const char *prog)
+{
+	struct log_event e;
+	log_event_begin(&e, "reload");
+	log_event_str(&e, "result", "unsupported");
+	log_event_fmt(&e, "msg", "%s has no configuration reload; restart it to apply changes", prog);
+	log_event_emit(&e, LOG_WARNING);
 }

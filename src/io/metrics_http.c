@@ -277,3 +277,18 @@ void metrics_http_get_stats(const struct metrics_http *m, struct metrics_http_st
 	out->publishes = read_count(&m->publishes);
 	out->skipped = read_count(&m->skipped);
 }
+
+bool metrics_http_start_publishing(struct metrics_http **out, struct event_loop *loop, const char *setting,
+				   const struct endpoint *listen, const char *prefix, size_t snapshot_size,
+				   metrics_render_fn render, event_timer_fn publish, void *ctx, char *err,
+				   size_t err_size)
+{
+	char why[256];
+	*out = metrics_http_start(listen, prefix, snapshot_size, render, why, sizeof(why));
+	if (!*out) {
+		snprintf(err, err_size, "%s %s", setting, why);
+		return false;
+	}
+	publish(ctx);
+	return event_loop_add_timer(loop, METRICS_SNAPSHOT_MS, publish, ctx, err, err_size) >= 0;
+}
