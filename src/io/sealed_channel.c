@@ -77,6 +77,20 @@ bool sealed_sender_open_many(struct sealed_sender *s, const struct endpoint *to,
 	return true;
 }
 
+bool sealed_sender_open_dispatchers(struct sealed_sender *s, const struct sara_config *cfg,
+				    const struct endpoint *listen, const char *setting, const char *what,
+				    const struct wire_key *key, uint32_t sender_id, char *err, size_t err_size)
+{
+	struct endpoint to[SEALED_MAX_DESTINATIONS];
+	unsigned count = sara_config_dispatcher_endpoints(cfg, listen, to, SEALED_MAX_DESTINATIONS);
+	if (count == 0) {
+		snprintf(err, err_size, "%.100s: nowhere to %s (%s unset or a wildcard, no ha.dispatchers)", cfg->path,
+			 what, setting);
+		return false;
+	}
+	return sealed_sender_open_many(s, to, count, key, sender_id, err, err_size);
+}
+
 bool sealed_send(struct sealed_sender *s, uint8_t type, const uint8_t *body, size_t body_len)
 {
 	uint8_t msg[WIRE_MAX_MESSAGE];

@@ -163,15 +163,8 @@ static bool start(struct agent *a, char *err, size_t err_size)
 		snprintf(err, err_size, "%s: root directory name too long", s->root);
 		return false;
 	}
-	struct endpoint to[SEALED_MAX_DESTINATIONS];
-	unsigned to_count = sara_config_dispatcher_endpoints(s->cfg, &s->cfg->agents.listen, to,
-							     SEALED_MAX_DESTINATIONS);
-	if (to_count == 0) {
-		snprintf(err, err_size, "%.100s: nowhere to report to (agents.listen unset or a wildcard, "
-			 "no ha.dispatchers)", s->cfg->path);
-		return false;
-	}
-	if (!sealed_sender_open_many(&a->channel, to, to_count, s->key, s->server + 1, err, err_size))
+	if (!sealed_sender_open_dispatchers(&a->channel, s->cfg, &s->cfg->agents.listen, "agents.listen",
+					    "report to", s->key, s->server + 1, err, err_size))
 		return false;
 	reporter_init(&a->reporter, &a->channel, s->server + 1, s->counted, s->probe_failures_needed);
 	load_readers_prime(&a->readers, clock_ms(CLOCK_MONOTONIC));

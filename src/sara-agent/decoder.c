@@ -44,58 +44,61 @@ void agent_decoder_destroy(struct agent_decoder *d)
 	d->health = NULL;
 }
 
-static void print_heartbeat(struct agent_decoder *d, const struct wire_header *hdr, const uint8_t *body)
+static void print_heartbeat(struct agent_decoder *d, const struct wire_header *hdr, unsigned server,
+			    const struct agent_heartbeat *hb)
 {
 	uint64_t now_wall = clock_ms(CLOCK_REALTIME);
-	struct agent_heartbeat hb;
-	unsigned server;
-	enum counter_id reason = agent_heartbeat_decode(body, hdr->body_len, &hb);
-	if (reason == COUNTER_NONE)
-		reason = agent_msg_check_sender(d->cfg, hdr->sender, hb.host_id, &server);
-	if (reason != COUNTER_NONE) {
-		fprintf(d->out, "rejected %s sender %u\n", counter_name(reason), hdr->sender);
-		return;
-	}
 	fprintf(d->out, "heartbeat sender %u server %s seq %u flag %s timestamp %u age_ms %lld\n", hdr->sender,
-		d->cfg->servers[server].id, hb.seq, agent_flag_name(hb.flag), hb.timestamp,
+		d->cfg->servers[server].id, hb->seq, agent_flag_name(hb->flag), hb->timestamp,
 		(long long)(now_wall - hdr->time_ms));
-	server_health_heartbeat(d->health, server, &hb, clock_ms(CLOCK_MONOTONIC), now_wall);
+	server_health_heartbeat(d->health, server, hb, clock_ms(CLOCK_MONOTONIC), now_wall);
 }
 
-static void print_load(struct agent_decoder *d, const struct wire_header *hdr, const uint8_t *body)
+static void print_load(struct agent_decoder *d, const struct wire_header *hdr, unsigned server,
+		       const struct agent_load *load)
 {
 	uint64_t now = clock_ms(CLOCK_MONOTONIC);
 	struct server_health_info info;
-	struct agent_load load;
-	unsigned server;
-	enum counter_id reason = agent_load_decode(body, hdr->body_len, &load);
-	if (reason == COUNTER_NONE)
-		reason = agent_msg_check_sender(d->cfg, hdr->sender, load.host_id, &server);
-	if (reason != COUNTER_NONE) {
-		fprintf(d->out, "rejected %s sender %u\n", counter_name(reason), hdr->sender);
-		return;
-	}
 	fprintf(d->out, "load sender %u server %s", hdr->sender, d->cfg->servers[server].id);
 	for (unsigned i = 0; i < AGENT_LOAD_COMPONENTS; i++) {
-		if (load.fixed[i] == AGENT_LOAD_NOT_REPORTED)
+		if (load->fixed[i] == AGENT_LOAD_NOT_REPORTED)
 			fprintf(d->out, " %s -", agent_load_component_name(i));
 		else
-			fprintf(d->out, " %s %.4f", agent_load_component_name(i), agent_load_from_fixed(load.fixed[i]));
+			fprintf(d->out, " %s %.4f", agent_load_component_name(i), agent_load_from_fixed(load->fixed[i]));
 	}
-	server_health_load_report(d->health, server, &load, now);
+	server_health_load_report(d->health, server, load, now);
 	server_health_get(d->health, server, now, &info);
 	fprintf(d->out, " combined %.4f\n", info.load);
 }
 
 void agent_decoder_message(struct agent_decoder *d, const struct sealed_message *msg)
 {
-	if (msg->hdr.type == WIRE_HEARTBEAT)
-		print_heartbeat(d, &msg->hdr, msg->body);
-	else if (msg->hdr.type == WIRE_LOAD)
-		print_load(d, &msg->hdr, msg->body);
-	else
+	const struct wire_header *hdr = &msg->hdr;
+	struct agent_heartbeat hb;
+	struct agent_load load;
+	enum counter_id reason;
+	uint32_t host_id;
+	unsigned server;
+
+	if (hdr->type == WIRE_HEARTBEAT) {
+		reason = agent_heartbeat_decode(msg->body, hdr->body_len, &hb);
+		host_id = hb.host_id;
+	} else if (hdr->type == WIRE_LOAD) {
+		reason = agent_load_decode(msg->body, hdr->body_len, &load);
+		host_id = load.host_id;
+	} else {
 		fprintf(d->out, "rejected %s type %u sender %u\n", counter_name(COUNTER_NOT_AN_AGENT_MESSAGE),
-			msg->hdr.type, msg->hdr.sender);
+			hdr->type, hdr->sender);
+		return;
+	}
+	if (reason == COUNTER_NONE)
+		reason = agent_msg_check_sender(d->cfg, hdr->sender, host_id, &server);
+	if (reason != COUNTER_NONE)
+		fprintf(d->out, "rejected %s sender %u\n", counter_name(reason), hdr->sender);
+	else if (hdr->type == WIRE_HEARTBEAT)
+		print_heartbeat(d, hdr, server, &hb);
+	else
+		print_load(d, hdr, server, &load);
 }
 
 void agent_decoder_refused(struct agent_decoder *d, int reason, const struct endpoint *from)

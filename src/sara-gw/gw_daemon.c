@@ -156,16 +156,9 @@ static bool start(struct gw *g, char *err, size_t err_size)
 		.conntrack = false,
 	};
 	char why[384];
-	struct endpoint to[SEALED_MAX_DESTINATIONS];
-	unsigned to_count = sara_config_dispatcher_endpoints(s->cfg, &s->cfg->gateway.listen, to,
-							     SEALED_MAX_DESTINATIONS);
 
-	if (to_count == 0) {
-		snprintf(err, err_size, "%.100s: nowhere to announce to (gateway.listen unset or a wildcard, "
-			 "no ha.dispatchers)", s->cfg->path);
-		return false;
-	}
-	if (!sealed_sender_open_many(&g->channel, to, to_count, s->key, s->sender, err, err_size) ||
+	if (!sealed_sender_open_dispatchers(&g->channel, s->cfg, &s->cfg->gateway.listen, "gateway.listen",
+					    "announce to", s->key, s->sender, err, err_size) ||
 	    !announcer_init(&g->announcer, s->cfg, clock_ms(CLOCK_MONOTONIC), send_sealed, &g->channel, err,
 			    err_size))
 		return false;
