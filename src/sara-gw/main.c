@@ -45,6 +45,15 @@ static void usage(FILE *out)
 		"SIGUSR1 prints the counters; SIGTERM/SIGINT print them and exit.\n");
 }
 
+/* optarg as --name's number 0..max; false after saying what is wanted. */
+static bool take_number(const char *name, unsigned long max, const char *want, unsigned long *out)
+{
+	if (option_number(optarg, max, out))
+		return true;
+	fprintf(stderr, "sara-gw: --%s %s: want %s\n", name, optarg, want);
+	return false;
+}
+
 /* -1 to go on, else the exit status. */
 static int parse_command_line(int argc, char **argv, struct command_line *cl)
 {
@@ -61,16 +70,12 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
 		switch (opt) {
 		case 'c': cl->config_path = optarg; break;
 		case 'i':
-			if (!option_number(optarg, UINT32_MAX, &cl->id)) {
-				fprintf(stderr, "sara-gw: --id %s: want a number 0..4294967295\n", optarg);
+			if (!take_number("id", UINT32_MAX, "a number 0..4294967295", &cl->id))
 				return 2;
-			}
 			break;
 		case 'q':
-			if (!option_number(optarg, UINT16_MAX, &cl->queue_num)) {
-				fprintf(stderr, "sara-gw: --queue %s: want a number 0..65535\n", optarg);
+			if (!take_number("queue", UINT16_MAX, "a number 0..65535", &cl->queue_num))
 				return 2;
-			}
 			cl->queue_given = true;
 			break;
 		case 'f': cl->foreground = true; break;
@@ -84,10 +89,8 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
 			}
 			break;
 		case 'n':
-			if (!option_number(optarg, ULONG_MAX, &cl->count)) {
-				fprintf(stderr, "sara-gw: --count %s: want a number\n", optarg);
+			if (!take_number("count", ULONG_MAX, "a number", &cl->count))
 				return 2;
-			}
 			break;
 		case 'h': usage(stdout); return 0;
 		case 'V': version_print(stdout, "sara-gw"); return 0;
