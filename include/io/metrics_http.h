@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "dpi/netaddr.h"
+#include "io/event_loop.h"
 #include "io/metrics_text.h"
 
 #define METRICS_SNAPSHOT_MS 1000        /* how often owners publish: values are this old at most */
@@ -31,6 +32,14 @@ struct metrics_http;
  * mask. NULL with err set on failure. */
 struct metrics_http *metrics_http_start(const struct endpoint *listen, const char *prefix, size_t snapshot_size,
 					metrics_render_fn render, char *err, size_t err_size);
+/* For a daemon on an event loop: metrics_http_start into *out, then the
+ * owner's first snapshot (publish(ctx), which publishes to *out) at once
+ * and again every METRICS_SNAPSHOT_MS. False with err "SETTING REASON",
+ * setting being what named listen; *out is then NULL or to be stopped. */
+bool metrics_http_start_publishing(struct metrics_http **out, struct event_loop *loop, const char *setting,
+				   const struct endpoint *listen, const char *prefix, size_t snapshot_size,
+				   metrics_render_fn render, event_timer_fn publish, void *ctx, char *err,
+				   size_t err_size);
 /* From the owner's thread: copies snapshot (snapshot_size bytes) for the
  * next scrapes. When a scrape is copying the last one at this moment it
  * returns false at once, having copied nothing: publish again later. */

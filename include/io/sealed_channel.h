@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "dpi/netaddr.h"
+#include "engine/config.h"
 #include "engine/counters.h"
 #include "engine/wire.h"
 #include "io/log.h"
@@ -35,6 +36,12 @@ bool sealed_sender_open(struct sealed_sender *s, const struct endpoint *to, cons
  * SEALED_MAX_DESTINATIONS): each message goes to every one of them. */
 bool sealed_sender_open_many(struct sealed_sender *s, const struct endpoint *to, unsigned count,
 			     const struct wire_key *key, uint32_t sender_id, char *err, size_t err_size);
+/* The same towards the dispatchers that take what is sent to listen
+ * (sara_config_dispatcher_endpoints); false with err "PATH: nowhere to
+ * WHAT (SETTING unset or a wildcard, no ha.dispatchers)" when there are none. */
+bool sealed_sender_open_dispatchers(struct sealed_sender *s, const struct sara_config *cfg,
+				    const struct endpoint *listen, const char *setting, const char *what,
+				    const struct wire_key *key, uint32_t sender_id, char *err, size_t err_size);
 /* Seals type + body (at most WIRE_MAX_BODY bytes) once, with the next
  * sequence number and the wall clock, and sends it to every destination
  * without blocking (each receiver keeps its own replay window). True when

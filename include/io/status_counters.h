@@ -15,6 +15,9 @@
 
 /* COUNTER_SCOPE_ENGINE_STATS. */
 void status_counters_engine(const struct engine_stats *st, struct counter_set *out);
+/* COUNTER_SCOPE_ENGINE_STATS, COUNTER_SCOPE_ENGINE and COUNTER_SCOPE_ADMISSION
+ * of view's engine, read under the view's engine lock. */
+void status_counters_engine_view(const struct control_view *view, struct counter_set *out);
 /* COUNTER_SCOPE_QUEUE, and COUNTER_SCOPE_KERNEL_QUEUE from k (report that
  * scope only when k->found). */
 void status_counters_queue(const struct nfqueue_stats *q, const struct kernel_queue_stats *k,

@@ -28,30 +28,30 @@ size_t agent_load_encode(const struct agent_load *load, uint8_t *out, size_t cap
 	return AGENT_LOAD_SIZE;
 }
 
-/* Both bodies have a fixed size: anything else is refused, not guessed at. */
-static enum counter_id check_size(size_t len, size_t want)
+/* What both bodies start with: a fixed size (anything else is refused, not
+ * guessed at) and a non-zero host id. Clears out (out_size bytes) first, so
+ * a refused message leaves nothing behind. */
+static enum counter_id body_host(const uint8_t *buf, size_t len, size_t want, void *out, size_t out_size,
+				 uint32_t *host_id)
 {
+	memset(out, 0, out_size);
 	if (len < want)
 		return COUNTER_AGENT_TRUNCATED;
 	if (len > want)
 		return COUNTER_AGENT_TRAILING_BYTES;
-	return COUNTER_NONE;
+	*host_id = get_be32(buf);
+	return *host_id ? COUNTER_NONE : COUNTER_AGENT_BAD_HOST;
 }
 
 enum counter_id agent_heartbeat_decode(const uint8_t *buf, size_t len, struct agent_heartbeat *out)
 {
-	struct agent_heartbeat hb;
-	enum counter_id reason = check_size(len, AGENT_HEARTBEAT_SIZE);
-	memset(out, 0, sizeof(*out));
+	struct agent_heartbeat hb = { 0 };
+	enum counter_id reason = body_host(buf, len, AGENT_HEARTBEAT_SIZE, out, sizeof(*out), &hb.host_id);
 	if (reason != COUNTER_NONE)
 		return reason;
-	memset(&hb, 0, sizeof(hb));
-	hb.host_id = get_be32(buf);
 	hb.seq = get_be16(buf + 4);
 	hb.flag = buf[6];
 	hb.timestamp = get_be32(buf + 7);
-	if (hb.host_id == 0)
-		return COUNTER_AGENT_BAD_HOST;
 	if (hb.flag >= AGENT_FLAG_COUNT)
 		return COUNTER_AGENT_BAD_FLAG;
 	*out = hb;
@@ -60,15 +60,10 @@ enum counter_id agent_heartbeat_decode(const uint8_t *buf, size_t len, struct ag
 
 enum counter_id agent_load_decode(const uint8_t *buf, size_t len, struct agent_load *out)
 {
-	struct agent_load load;
-	enum counter_id reason = check_size(len, AGENT_LOAD_SIZE);
-	memset(out, 0, sizeof(*out));
+	struct agent_load load = { 0 };
+	enum counter_id reason = body_host(buf, len, AGENT_LOAD_SIZE, out, sizeof(*out), &load.host_id);
 	if (reason != COUNTER_NONE)
 		return reason;
-	memset(&load, 0, sizeof(load));
-	load.host_id = get_be32(buf);
-	if (load.host_id == 0)
-		return COUNTER_AGENT_BAD_HOST;
 	for (unsigned i = 0; i < AGENT_LOAD_COMPONENTS; i++) {
 		load.fixed[i] = get_be16(buf + 4 + 2 * i);
 		/* Our encoder clamps, so a larger value is a broken or hostile

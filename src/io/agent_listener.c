@@ -50,53 +50,42 @@ static void on_reject(void *ctx, int reason, const struct endpoint *from)
 	reject(l, sealed_reject_counter(reason), from);
 }
 
-static void handle_heartbeat(struct agent_listener *l, const struct sealed_message *msg)
-{
-	struct agent_heartbeat hb;
-	unsigned server = 0;
-	enum counter_id reason = agent_heartbeat_decode(msg->body, msg->hdr.body_len, &hb);
-	if (reason == COUNTER_NONE)
-		reason = agent_msg_check_sender(l->cfg, msg->hdr.sender, hb.host_id, &server);
-	if (reason != COUNTER_NONE) {
-		reject(l, reason, &msg->from);
-		return;
-	}
-	if (l->sink.heartbeat)
-		l->sink.heartbeat(l->sink.ctx, server, &hb);
-	l->stats.heartbeats++;
-}
-
-static void handle_load(struct agent_listener *l, const struct sealed_message *msg)
-{
-	struct agent_load load;
-	unsigned server = 0;
-	enum counter_id reason = agent_load_decode(msg->body, msg->hdr.body_len, &load);
-	if (reason == COUNTER_NONE)
-		reason = agent_msg_check_sender(l->cfg, msg->hdr.sender, load.host_id, &server);
-	if (reason != COUNTER_NONE) {
-		reject(l, reason, &msg->from);
-		return;
-	}
-	if (l->sink.load)
-		l->sink.load(l->sink.ctx, server, &load);
-	l->stats.loads++;
-}
-
 static void on_accept(void *ctx, const struct sealed_message *msg)
 {
 	struct agent_listener *l = ctx;
+	struct agent_heartbeat hb;
+	struct agent_load load;
+	enum counter_id reason;
+	uint32_t host_id = 0;
+	unsigned server = 0;
+
 	l->stats.received++;
 	switch (msg->hdr.type) {
 	case WIRE_HEARTBEAT:
-		handle_heartbeat(l, msg);
+		reason = agent_heartbeat_decode(msg->body, msg->hdr.body_len, &hb);
+		host_id = hb.host_id;
 		break;
 	case WIRE_LOAD:
-		handle_load(l, msg);
+		reason = agent_load_decode(msg->body, msg->hdr.body_len, &load);
+		host_id = load.host_id;
 		break;
 	default:
 		/* Authentic but not for us (an announcement sent to the wrong port). */
-		reject(l, COUNTER_NOT_AN_AGENT_MESSAGE, &msg->from);
+		reason = COUNTER_NOT_AN_AGENT_MESSAGE;
 		break;
+	}
+	if (reason == COUNTER_NONE)
+		reason = agent_msg_check_sender(l->cfg, msg->hdr.sender, host_id, &server);
+	if (reason != COUNTER_NONE) {
+		reject(l, reason, &msg->from);
+	} else if (msg->hdr.type == WIRE_HEARTBEAT) {
+		if (l->sink.heartbeat)
+			l->sink.heartbeat(l->sink.ctx, server, &hb);
+		l->stats.heartbeats++;
+	} else {
+		if (l->sink.load)
+			l->sink.load(l->sink.ctx, server, &load);
+		l->stats.loads++;
 	}
 }
 

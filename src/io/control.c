@@ -14,6 +14,7 @@
 
 #include "engine/admission.h"
 #include "engine/flow_table.h"
+#include "io/heap_text.h"
 #include "io/status_counters.h"
 
 #define COMMAND_MAX CONTROL_COMMAND_MAX
@@ -42,23 +43,8 @@ struct json {
 
 static void json_raw(struct json *j, const char *s, size_t n)
 {
-	if (j->failed)
-		return;
-	if (j->cap - j->len <= n) {
-		size_t cap = j->cap ? j->cap : 1024;
-		char *fresh;
-		while (cap - j->len <= n)
-			cap *= 2;
-		if (cap > (j->max ? j->max : JSON_MAX) || !(fresh = realloc(j->text, cap))) {
-			j->failed = true;
-			return;
-		}
-		j->text = fresh;
-		j->cap = cap;
-	}
-	memcpy(j->text + j->len, s, n);
-	j->len += n;
-	j->text[j->len] = '\0';
+	if (!j->failed && !heap_text_append(&j->text, &j->len, &j->cap, s, n, 1024, j->max ? j->max : JSON_MAX))
+		j->failed = true;
 }
 
 static void json_printf(struct json *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -195,15 +181,8 @@ void control_kernel_queue_stats(uint16_t num, struct kernel_queue_stats *out)
 
 static void status_engine(struct json *j, const struct control_view *v)
 {
-	struct engine_stats st;
 	struct counter_set set;
-	if (v->engine_lock)
-		pthread_mutex_lock(v->engine_lock);
-	engine_get_stats(v->engine, &st);
-	set = *engine_counters(v->engine);
-	if (v->engine_lock)
-		pthread_mutex_unlock(v->engine_lock);
-	status_counters_engine(&st, &set);
+	status_counters_engine_view(v, &set);
 	json_open(j, "engine", '{');
 	json_counters(j, &set, COUNTER_SCOPE_ENGINE_STATS);
 	json_close(j, '}');

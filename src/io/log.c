@@ -5,6 +5,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,16 +186,23 @@ static void emit_suppressed_locked(const struct log_limit *lim, uint64_t count)
 	emit_locked(LOG_WARNING, e.text);
 }
 
-void log_limited(struct log_limit *lim, uint64_t now_ms, int priority, const char *fmt, ...)
+/* Takes log_lock (the caller releases it) and first reports what lim held
+ * back; whether this message may go. */
+static bool limit_lock(struct log_limit *lim, uint64_t now_ms)
 {
 	uint64_t report;
 	bool allowed;
-	va_list ap;
 	pthread_mutex_lock(&log_lock);
 	allowed = log_limit_check(lim, now_ms, &report);
 	if (report)
 		emit_suppressed_locked(lim, report);
-	if (allowed) {
+	return allowed;
+}
+
+void log_limited(struct log_limit *lim, uint64_t now_ms, int priority, const char *fmt, ...)
+{
+	va_list ap;
+	if (limit_lock(lim, now_ms)) {
 		va_start(ap, fmt);
 		vemit(priority, fmt, ap);
 		va_end(ap);
@@ -351,13 +359,7 @@ void log_event_emit(const struct log_event *e, int priority)
 
 void log_event_limited(struct log_limit *lim, uint64_t now_ms, int priority, const struct log_event *e)
 {
-	uint64_t report;
-	bool allowed;
-	pthread_mutex_lock(&log_lock);
-	allowed = log_limit_check(lim, now_ms, &report);
-	if (report)
-		emit_suppressed_locked(lim, report);
-	if (allowed)
+	if (limit_lock(lim, now_ms))
 		emit_locked(priority, e->text);
 	pthread_mutex_unlock(&log_lock);
 }
@@ -368,4 +370,21 @@ void log_error_event(const char *name, const char *error)
 	log_event_begin(&e, name);
 	log_event_str(&e, "error", error);
 	log_event_emit(&e, LOG_ERR);
+}
+
+void log_stopping_event(int signo)
+{
+	struct log_event e;
+	log_event_begin(&e, "stopping");
+	log_event_str(&e, "signal", signo == SIGINT ? "SIGINT" : "SIGTERM");
+	log_event_emit(&e, LOG_INFO);
+}
+
+void log_reload_unsupported_event(const char *prog)
+{
+	struct log_event e;
+	log_event_begin(&e, "reload");
+	log_event_str(&e, "result", "unsupported");
+	log_event_fmt(&e, "msg", "%s has no configuration reload; restart it to apply changes", prog);
+	log_event_emit(&e, LOG_WARNING);
 }

@@ -195,27 +195,17 @@ static void on_library_message(void *cls, const char *fmt, va_list ap)
 /* The listening socket is ours, so that a port in use is told by name. */
 static int bind_listener(const struct endpoint *at, char *err, size_t err_size)
 {
-	struct sockaddr_storage ss;
-	unsigned len = endpoint_to_sockaddr(at, &ss);
 	char where[ENDPOINT_STRLEN];
-	int fd, one = 1;
+	enum bind_failure failed;
+	int fd = endpoint_bind(at, SOCK_STREAM | SOCK_NONBLOCK, true, &failed);
 
 	endpoint_format(at, where, sizeof(where));
-	if (len == 0) {
-		snprintf(err, err_size, "%s: not an IPv4 or IPv6 endpoint", where);
-		return -1;
-	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
-		snprintf(err, err_size, "%s: socket: %s", where, strerror(errno));
-		return -1;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ss.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)&ss, len) < 0) {
-		snprintf(err, err_size, "%s: cannot bind: %s", where, strerror(errno));
-		close(fd);
+		if (failed == BIND_NO_ADDRESS)
+			snprintf(err, err_size, "%s: not an IPv4 or IPv6 endpoint", where);
+		else
+			snprintf(err, err_size, "%s: %s: %s", where, failed == BIND_SOCKET ? "socket" : "cannot bind",
+				 strerror(errno));
 		return -1;
 	}
 	if (listen(fd, LISTEN_BACKLOG) < 0) {
@@ -286,4 +276,19 @@ void metrics_http_get_stats(const struct metrics_http *m, struct metrics_http_st
 	out->failures = read_count(&m->failures);
 	out->publishes = read_count(&m->publishes);
 	out->skipped = read_count(&m->skipped);
+}
+
+bool metrics_http_start_publishing(struct metrics_http **out, struct event_loop *loop, const char *setting,
+				   const struct endpoint *listen, const char *prefix, size_t snapshot_size,
+				   metrics_render_fn render, event_timer_fn publish, void *ctx, char *err,
+				   size_t err_size)
+{
+	char why[256];
+	*out = metrics_http_start(listen, prefix, snapshot_size, render, why, sizeof(why));
+	if (!*out) {
+		snprintf(err, err_size, "%s %s", setting, why);
+		return false;
+	}
+	publish(ctx);
+	return event_loop_add_timer(loop, METRICS_SNAPSHOT_MS, publish, ctx, err, err_size) >= 0;
 }

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/heap_text.h"
+
 void metrics_text_reset(struct metrics_text *t)
 {
 	t->len = 0;
@@ -24,23 +26,8 @@ void metrics_text_free(struct metrics_text *t)
 
 void metrics_text_raw(struct metrics_text *t, const char *s, size_t n)
 {
-	if (t->failed)
-		return;
-	if (t->cap - t->len <= n) {
-		size_t cap = t->cap ? t->cap : 16384;
-		char *fresh;
-		while (cap - t->len <= n)
-			cap *= 2;
-		if (cap > METRICS_TEXT_MAX || !(fresh = realloc(t->text, cap))) {
-			t->failed = true;
-			return;
-		}
-		t->text = fresh;
-		t->cap = cap;
-	}
-	memcpy(t->text + t->len, s, n);
-	t->len += n;
-	t->text[t->len] = '\0';
+	if (!t->failed && !heap_text_append(&t->text, &t->len, &t->cap, s, n, 16384, METRICS_TEXT_MAX))
+		t->failed = true;
 }
 
 static void text_str(struct metrics_text *t, const char *s)

@@ -16,28 +16,19 @@
 
 int udp_bind(const struct endpoint *at, char *err, size_t err_size)
 {
-	struct sockaddr_storage ss;
-	socklen_t ss_len = endpoint_to_sockaddr(at, &ss);
 	char where[ENDPOINT_STRLEN];
-	int fd, one = 1;
+	enum bind_failure failed;
+	int fd = endpoint_bind(at, SOCK_DGRAM, false, &failed);
 
-	endpoint_format(at, where, sizeof(where));
-	if (ss_len == 0) {
+	if (fd >= 0)
+		return fd;
+	if (failed == BIND_NO_ADDRESS)
 		snprintf(err, err_size, "no address to listen on");
-		return -1;
-	}
-	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
+	else if (failed == BIND_SOCKET)
 		snprintf(err, err_size, "socket: %s", strerror(errno));
-		return -1;
-	}
-	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, ss_len) < 0) {
-		snprintf(err, err_size, "bind %s: %s", where, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
+	else
+		snprintf(err, err_size, "bind %s: %s", endpoint_format(at, where, sizeof(where)), strerror(errno));
+	return -1;
 }
 
 /* ---- sender ---- */
@@ -84,6 +75,20 @@ bool sealed_sender_open_many(struct sealed_sender *s, const struct endpoint *to,
 	/* A restarted sender must not be taken for a replay of its old self. */
 	s->seq = clock_us(CLOCK_REALTIME);
 	return true;
+}
+
+bool sealed_sender_open_dispatchers(struct sealed_sender *s, const struct sara_config *cfg,
+				    const struct endpoint *listen, const char *setting, const char *what,
+				    const struct wire_key *key, uint32_t sender_id, char *err, size_t err_size)
+{
+	struct endpoint to[SEALED_MAX_DESTINATIONS];
+	unsigned count = sara_config_dispatcher_endpoints(cfg, listen, to, SEALED_MAX_DESTINATIONS);
+	if (count == 0) {
+		snprintf(err, err_size, "%.100s: nowhere to %s (%s unset or a wildcard, no ha.dispatchers)", cfg->path,
+			 what, setting);
+		return false;
+	}
+	return sealed_sender_open_many(s, to, count, key, sender_id, err, err_size);
 }
 
 bool sealed_send(struct sealed_sender *s, uint8_t type, const uint8_t *body, size_t body_len)

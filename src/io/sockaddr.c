@@ -1,9 +1,11 @@
 /* sockaddr.c - endpoints to and from the socket API's address structures. */
 #include "io/sockaddr.h"
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 unsigned endpoint_to_sockaddr(const struct endpoint *e, struct sockaddr_storage *ss)
 {
@@ -43,4 +45,33 @@ bool endpoint_from_sockaddr(const struct sockaddr_storage *ss, struct endpoint *
 		return true;
 	}
 	return false;
+}
+
+int endpoint_bind(const struct endpoint *at, int type, bool v6only, enum bind_failure *failed)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = endpoint_to_sockaddr(at, &ss);
+	int fd, one = 1, saved;
+
+	if (len == 0) {
+		*failed = BIND_NO_ADDRESS;
+		errno = EAFNOSUPPORT;
+		return -1;
+	}
+	fd = socket(ss.ss_family, type | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*failed = BIND_SOCKET;
+		return -1;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (v6only && ss.ss_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&ss, len) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		*failed = BIND_BIND;
+		return -1;
+	}
+	return fd;
 }

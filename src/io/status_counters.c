@@ -70,18 +70,23 @@ static void visit(const struct status_visitor *vis, const struct counter_set *se
 	counters_visit(set, scope, vis->filter, vis->counter, vis->ctx);
 }
 
-static void walk_engine(const struct control_view *v, const struct status_visitor *vis)
+void status_counters_engine_view(const struct control_view *v, struct counter_set *out)
 {
 	struct engine_stats st;
-	struct counter_set set;
 	if (v->engine_lock)
 		pthread_mutex_lock(v->engine_lock);
 	engine_get_stats(v->engine, &st);
-	set = *engine_counters(v->engine);
-	admission_get_counters(engine_admission(v->engine), &set);
+	*out = *engine_counters(v->engine);
+	admission_get_counters(engine_admission(v->engine), out);
 	if (v->engine_lock)
 		pthread_mutex_unlock(v->engine_lock);
-	status_counters_engine(&st, &set);
+	status_counters_engine(&st, out);
+}
+
+static void walk_engine(const struct control_view *v, const struct status_visitor *vis)
+{
+	struct counter_set set;
+	status_counters_engine_view(v, &set);
 	vis->group(vis->ctx, "engine");
 	visit(vis, &set, COUNTER_SCOPE_ENGINE_STATS);
 	visit(vis, &set, COUNTER_SCOPE_ENGINE);

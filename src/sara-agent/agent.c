@@ -110,17 +110,10 @@ static void on_metrics(void *ctx)
  * the mask). */
 static bool start_metrics(struct agent *a, char *err, size_t err_size)
 {
-	char why[200];
 	if (!a->set->metrics.addr.family || a->set->once)
 		return true;
-	a->metrics = metrics_http_start(&a->set->metrics, "sara_agent", sizeof(a->snapshot), agent_metrics_render, why,
-					sizeof(why));
-	if (!a->metrics) {
-		snprintf(err, err_size, "--metrics %s", why);
-		return false;
-	}
-	on_metrics(a);
-	return event_loop_add_timer(a->loop, METRICS_SNAPSHOT_MS, on_metrics, a, err, err_size) >= 0;
+	return metrics_http_start_publishing(&a->metrics, a->loop, "--metrics", &a->set->metrics, "sara_agent",
+					     sizeof(a->snapshot), agent_metrics_render, on_metrics, a, err, err_size);
 }
 
 /* A drain or its cancellation goes out at once, not at the next tick. */
@@ -148,15 +141,10 @@ static void on_signal(void *ctx, int signo)
 		report_and_rearm(a);
 		break;
 	case SIGHUP:
-		log_event_begin(&e, "reload");
-		log_event_str(&e, "result", "unsupported");
-		log_event_str(&e, "msg", "sara-agent has no configuration reload; restart it to apply changes");
-		log_event_emit(&e, LOG_WARNING);
+		log_reload_unsupported_event("sara-agent");
 		break;
 	default:
-		log_event_begin(&e, "stopping");
-		log_event_str(&e, "signal", signo == SIGINT ? "SIGINT" : "SIGTERM");
-		log_event_emit(&e, LOG_INFO);
+		log_stopping_event(signo);
 		event_loop_stop(a->loop);
 		break;
 	}
@@ -175,15 +163,8 @@ static bool start(struct agent *a, char *err, size_t err_size)
 		snprintf(err, err_size, "%s: root directory name too long", s->root);
 		return false;
 	}
-	struct endpoint to[SEALED_MAX_DESTINATIONS];
-	unsigned to_count = sara_config_dispatcher_endpoints(s->cfg, &s->cfg->agents.listen, to,
-							     SEALED_MAX_DESTINATIONS);
-	if (to_count == 0) {
-		snprintf(err, err_size, "%.100s: nowhere to report to (agents.listen unset or a wildcard, "
-			 "no ha.dispatchers)", s->cfg->path);
-		return false;
-	}
-	if (!sealed_sender_open_many(&a->channel, to, to_count, s->key, s->server + 1, err, err_size))
+	if (!sealed_sender_open_dispatchers(&a->channel, s->cfg, &s->cfg->agents.listen, "agents.listen",
+					    "report to", s->key, s->server + 1, err, err_size))
 		return false;
 	reporter_init(&a->reporter, &a->channel, s->server + 1, s->counted, s->probe_failures_needed);
 	load_readers_prime(&a->readers, clock_ms(CLOCK_MONOTONIC));

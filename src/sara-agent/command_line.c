@@ -1,7 +1,6 @@
 /* command_line.c - sara-agent's options (command_line.h). */
 #include "sara-agent/command_line.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -9,6 +8,7 @@
 #include <string.h>
 
 #include "engine/server_health.h"
+#include "io/program_start.h"
 #include "io/version.h"
 
 #define DEFAULT_DRAIN_IN_S 30
@@ -55,18 +55,6 @@ static void usage(FILE *out)
 		DEFAULT_PROBE_FAILURES, DEFAULT_DRAIN_IN_S);
 }
 
-static bool parse_number(const char *text, unsigned long max, unsigned long *out)
-{
-	char *end;
-	unsigned long v;
-	errno = 0;
-	v = strtoul(text, &end, 10);
-	if (errno || end == text || *end != '\0' || text[0] == '-' || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
 bool parse_components(const char *text, unsigned *out)
 {
 	unsigned bits = 0;
@@ -110,21 +98,21 @@ static bool take_option(struct command_line *cl, int opt, const char *arg)
 		fprintf(stderr, "sara-agent: --probe %s: want sip, rtsp or cmd:COMMAND\n", arg);
 		return false;
 	case 'F':
-		if (parse_number(arg, 100, &n) && n > 0) {
+		if (option_number(arg, 100, &n) && n > 0) {
 			a->probe_failures_needed = (unsigned)n;
 			return true;
 		}
 		fprintf(stderr, "sara-agent: --probe-failures %s: want 1..100\n", arg);
 		return false;
 	case 'd':
-		if (parse_number(arg, 86400, &n)) {
+		if (option_number(arg, 86400, &n)) {
 			a->drain_in_s = (uint32_t)n;
 			return true;
 		}
 		fprintf(stderr, "sara-agent: --drain-in %s: want 0..86400 seconds\n", arg);
 		return false;
 	case 'n':
-		if (parse_number(arg, ULONG_MAX, &cl->count))
+		if (option_number(arg, ULONG_MAX, &cl->count))
 			return true;
 		fprintf(stderr, "sara-agent: --count %s: want a number\n", arg);
 		return false;

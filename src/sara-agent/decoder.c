@@ -7,10 +7,8 @@
 
 #include "engine/agent_msg.h"
 #include "io/clock.h"
-#include "io/event_loop.h"
+#include "io/decode_loop.h"
 #include "io/log.h"
-
-#define DRAIN_BATCH 64  /* datagrams read per wake-up at most */
 
 static void print_event(void *ctx, const struct server_event *event)
 {
@@ -46,58 +44,61 @@ void agent_decoder_destroy(struct agent_decoder *d)
 	d->health = NULL;
 }
 
-static void print_heartbeat(struct agent_decoder *d, const struct wire_header *hdr, const uint8_t *body)
+static void print_heartbeat(struct agent_decoder *d, const struct wire_header *hdr, unsigned server,
+			    const struct agent_heartbeat *hb)
 {
 	uint64_t now_wall = clock_ms(CLOCK_REALTIME);
-	struct agent_heartbeat hb;
-	unsigned server;
-	enum counter_id reason = agent_heartbeat_decode(body, hdr->body_len, &hb);
-	if (reason == COUNTER_NONE)
-		reason = agent_msg_check_sender(d->cfg, hdr->sender, hb.host_id, &server);
-	if (reason != COUNTER_NONE) {
-		fprintf(d->out, "rejected %s sender %u\n", counter_name(reason), hdr->sender);
-		return;
-	}
 	fprintf(d->out, "heartbeat sender %u server %s seq %u flag %s timestamp %u age_ms %lld\n", hdr->sender,
-		d->cfg->servers[server].id, hb.seq, agent_flag_name(hb.flag), hb.timestamp,
+		d->cfg->servers[server].id, hb->seq, agent_flag_name(hb->flag), hb->timestamp,
 		(long long)(now_wall - hdr->time_ms));
-	server_health_heartbeat(d->health, server, &hb, clock_ms(CLOCK_MONOTONIC), now_wall);
+	server_health_heartbeat(d->health, server, hb, clock_ms(CLOCK_MONOTONIC), now_wall);
 }
 
-static void print_load(struct agent_decoder *d, const struct wire_header *hdr, const uint8_t *body)
+static void print_load(struct agent_decoder *d, const struct wire_header *hdr, unsigned server,
+		       const struct agent_load *load)
 {
 	uint64_t now = clock_ms(CLOCK_MONOTONIC);
 	struct server_health_info info;
-	struct agent_load load;
-	unsigned server;
-	enum counter_id reason = agent_load_decode(body, hdr->body_len, &load);
-	if (reason == COUNTER_NONE)
-		reason = agent_msg_check_sender(d->cfg, hdr->sender, load.host_id, &server);
-	if (reason != COUNTER_NONE) {
-		fprintf(d->out, "rejected %s sender %u\n", counter_name(reason), hdr->sender);
-		return;
-	}
 	fprintf(d->out, "load sender %u server %s", hdr->sender, d->cfg->servers[server].id);
 	for (unsigned i = 0; i < AGENT_LOAD_COMPONENTS; i++) {
-		if (load.fixed[i] == AGENT_LOAD_NOT_REPORTED)
+		if (load->fixed[i] == AGENT_LOAD_NOT_REPORTED)
 			fprintf(d->out, " %s -", agent_load_component_name(i));
 		else
-			fprintf(d->out, " %s %.4f", agent_load_component_name(i), agent_load_from_fixed(load.fixed[i]));
+			fprintf(d->out, " %s %.4f", agent_load_component_name(i), agent_load_from_fixed(load->fixed[i]));
 	}
-	server_health_load_report(d->health, server, &load, now);
+	server_health_load_report(d->health, server, load, now);
 	server_health_get(d->health, server, now, &info);
 	fprintf(d->out, " combined %.4f\n", info.load);
 }
 
 void agent_decoder_message(struct agent_decoder *d, const struct sealed_message *msg)
 {
-	if (msg->hdr.type == WIRE_HEARTBEAT)
-		print_heartbeat(d, &msg->hdr, msg->body);
-	else if (msg->hdr.type == WIRE_LOAD)
-		print_load(d, &msg->hdr, msg->body);
-	else
+	const struct wire_header *hdr = &msg->hdr;
+	struct agent_heartbeat hb;
+	struct agent_load load;
+	enum counter_id reason;
+	uint32_t host_id;
+	unsigned server;
+
+	if (hdr->type == WIRE_HEARTBEAT) {
+		reason = agent_heartbeat_decode(msg->body, hdr->body_len, &hb);
+		host_id = hb.host_id;
+	} else if (hdr->type == WIRE_LOAD) {
+		reason = agent_load_decode(msg->body, hdr->body_len, &load);
+		host_id = load.host_id;
+	} else {
 		fprintf(d->out, "rejected %s type %u sender %u\n", counter_name(COUNTER_NOT_AN_AGENT_MESSAGE),
-			msg->hdr.type, msg->hdr.sender);
+			hdr->type, hdr->sender);
+		return;
+	}
+	if (reason == COUNTER_NONE)
+		reason = agent_msg_check_sender(d->cfg, hdr->sender, host_id, &server);
+	if (reason != COUNTER_NONE)
+		fprintf(d->out, "rejected %s sender %u\n", counter_name(reason), hdr->sender);
+	else if (hdr->type == WIRE_HEARTBEAT)
+		print_heartbeat(d, hdr, server, &hb);
+	else
+		print_load(d, hdr, server, &load);
 }
 
 void agent_decoder_refused(struct agent_decoder *d, int reason, const struct endpoint *from)
@@ -129,10 +130,7 @@ void agent_decoder_summary(struct agent_decoder *d)
 
 struct decode_run {
 	struct agent_decoder decoder;
-	struct sealed_receiver receiver;
-	struct event_loop *loop;
-	unsigned long count;
-	int status;
+	struct decode_loop io;
 };
 
 static void on_accept(void *ctx, const struct sealed_message *msg)
@@ -149,19 +147,10 @@ static void on_datagrams(void *ctx, int fd, uint32_t events)
 {
 	struct decode_run *run = ctx;
 	struct sealed_receiver_handler handler = { on_accept, on_refuse, &run->decoder };
-	unsigned long left = run->count ? run->count - run->receiver.received : DRAIN_BATCH;
-	char err[256];
 	(void)fd;
 	(void)events;
 	server_health_tick(run->decoder.health, clock_ms(CLOCK_MONOTONIC));
-	if (sealed_receiver_drain(&run->receiver, left < DRAIN_BATCH ? (unsigned)left : DRAIN_BATCH, &handler, err,
-				  sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "%s", err);
-		run->status = 1;
-		event_loop_stop(run->loop);
-	}
-	if (run->count && run->receiver.received >= run->count)
-		event_loop_stop(run->loop);
+	decode_loop_drain(&run->io, &handler);
 }
 
 static void on_tick(void *ctx)
@@ -170,52 +159,40 @@ static void on_tick(void *ctx)
 	server_health_tick(run->decoder.health, clock_ms(CLOCK_MONOTONIC));
 }
 
-/* SIGUSR1, SIGUSR2 and SIGHUP are taken and ignored: a stray drain signal
- * must not kill the decoder. */
-static void on_signal(void *ctx, int signo)
-{
-	struct decode_run *run = ctx;
-	if (signo == SIGTERM || signo == SIGINT)
-		event_loop_stop(run->loop);
-}
-
+/* SIGUSR1, SIGUSR2 and SIGHUP are taken (and ignored by
+ * decode_loop_on_signal): a stray drain signal must not kill the decoder. */
 static bool start(struct decode_run *run, char *err, size_t err_size)
 {
 	static const int signals[] = { SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGHUP };
-	run->loop = event_loop_create(err, err_size);
-	return run->loop &&
-	       event_loop_add_fd(run->loop, run->receiver.fd, on_datagrams, run, err, err_size) == 0 &&
-	       event_loop_add_timer(run->loop, AGENT_DECODE_TICK_MS, on_tick, run, err, err_size) >= 0 &&
-	       event_loop_add_signals(run->loop, signals, sizeof(signals) / sizeof(signals[0]), on_signal, run,
-				      err, err_size) == 0;
+	run->io.loop = event_loop_create(err, err_size);
+	return run->io.loop &&
+	       event_loop_add_fd(run->io.loop, run->io.receiver.fd, on_datagrams, run, err, err_size) == 0 &&
+	       event_loop_add_timer(run->io.loop, AGENT_DECODE_TICK_MS, on_tick, run, err, err_size) >= 0 &&
+	       event_loop_add_signals(run->io.loop, signals, sizeof(signals) / sizeof(signals[0]),
+				      decode_loop_on_signal, &run->io, err, err_size) == 0;
 }
 
 int agent_decode_run(const struct sara_config *cfg, const struct wire_key *key, const struct endpoint *at,
 		     unsigned long count)
 {
-	struct decode_run run = { .count = count, .receiver = { .fd = -1 } };
-	char where[ENDPOINT_STRLEN], err[256];
+	struct decode_run run = { .io = { .count = count, .receiver = { .fd = -1 } } };
+	char err[256];
 
 	if (!agent_decoder_init(&run.decoder, cfg, stdout)) {
 		log_msg(LOG_ERR, "out of memory");
 		return 1;
 	}
-	if (!sealed_receiver_open(&run.receiver, at, key, AGENT_DECODE_MAX_SKEW_MS, err, sizeof(err)) ||
+	if (!sealed_receiver_open(&run.io.receiver, at, key, AGENT_DECODE_MAX_SKEW_MS, err, sizeof(err)) ||
 	    !start(&run, err, sizeof(err))) {
 		log_msg(LOG_ERR, "%s", err);
-		run.status = 1;
+		run.io.status = 1;
 		goto out;
 	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("listening %s\n", endpoint_format(at, where, sizeof(where)));
-	if (event_loop_run(run.loop, err, sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "%s", err);
-		run.status = 1;
-	}
+	decode_loop_run(&run.io, at);
 	agent_decoder_summary(&run.decoder);
 out:
-	event_loop_destroy(run.loop);
-	sealed_receiver_close(&run.receiver);
+	event_loop_destroy(run.io.loop);
+	sealed_receiver_close(&run.io.receiver);
 	agent_decoder_destroy(&run.decoder);
-	return run.status;
+	return run.io.status;
 }

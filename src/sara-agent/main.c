@@ -4,25 +4,18 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "io/config_file.h"
-#include "io/key_file.h"
 #include "io/log.h"
+#include "io/program_start.h"
 #include "sara-agent/agent.h"
 #include "sara-agent/command_line.h"
 #include "sara-agent/decoder.h"
 
 static int decode(const struct command_line *cl, const struct sara_config *cfg, const struct wire_key *key)
 {
-	struct endpoint at = cfg->agents.listen;
-	const char *text = cl->listen_text;
-	if (text && !endpoint_parse(span_make(text, strlen(text)), &at)) {
-		fprintf(stderr, "sara-agent: --listen %s: want ADDR:PORT or [ADDR]:PORT\n", text);
+	struct endpoint at;
+	if (!decode_endpoint("sara-agent", cl->listen_text, &cfg->agents.listen, "agents.listen", cl->config_path,
+			     &at))
 		return 2;
-	}
-	if (at.addr.family == 0) {
-		fprintf(stderr, "sara-agent: %s: agents.listen is not set and no --listen given\n", cl->config_path);
-		return 2;
-	}
 	return agent_decode_run(cfg, key, &at, cl->count);
 }
 
@@ -47,20 +40,14 @@ int main(int argc, char **argv)
 	static struct sara_config cfg;  /* large: not on the stack */
 	struct command_line cl;
 	struct wire_key key;
-	char err[512], where[ENDPOINT_STRLEN];
+	char where[ENDPOINT_STRLEN];
 	int rc;
 
 	log_open("sara-agent", true, false);
 	if ((rc = parse_command_line(argc, argv, &cl)) >= 0)
 		return rc;
-	if (!sara_config_load(cl.config_path, &cfg, err, sizeof(err))) {
-		log_early_error("sara-agent", "%s", err);
+	if (!program_load_config("sara-agent", cl.config_path, &cfg, &key))
 		return 2;
-	}
-	if (!key_file_load(cfg.key_file, &key, err, sizeof(err))) {
-		log_early_error("sara-agent", "key_file %s", err);
-		return 2;
-	}
 	if (cl.decode)
 		return decode(&cl, &cfg, &key);
 	if (!find_server(&cl, &cfg, &cl.agent.server))

@@ -12,34 +12,11 @@
 #include "dpi/span.h"
 #include "io/sockaddr.h"
 #include "sara-ctl/ctl.h"
+#include "sara-ctl/text_buf.h"
 
 #define HA_DEFAULT_SYNC_GROUP "225.0.0.50"  /* conntrackd's documented group */
 
-/* An append-only text buffer: the first overflow sticks. */
-struct text {
-	char *buf;
-	size_t size, len;
-	bool overflow;
-};
-
-__attribute__((format(printf, 2, 3)))
-static void put(struct text *t, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-	if (t->overflow)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(t->buf + t->len, t->size - t->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= t->size - t->len) {
-		t->overflow = true;
-		return;
-	}
-	t->len += (size_t)n;
-}
-
-static bool finish(struct text *t, char *err, size_t err_size)
+static bool finish(struct text_buf *t, char *err, size_t err_size)
 {
 	if (!t->overflow)
 		return true;
@@ -69,7 +46,7 @@ int ha_self_index(const struct sara_config *cfg, const struct netaddr *self, cha
 bool ha_bird_config(const struct sara_config *cfg, const struct netaddr *self, char *buf, size_t size,
 		    char *err, size_t err_size)
 {
-	struct text t = { buf, size, 0, false };
+	struct text_buf t = { buf, size, 0, false };
 	char a[NETADDR_STRLEN], r[NETADDR_STRLEN];
 	const char *family = cfg->ha.router.family == NETADDR_IPV6 ? "ipv6" : "ipv4";
 	unsigned announced = 0;
@@ -80,16 +57,16 @@ bool ha_bird_config(const struct sara_config *cfg, const struct netaddr *self, c
 		snprintf(err, err_size, "%s: ha.router is not set (the BGP neighbour)", cfg->path);
 		return false;
 	}
-	put(&t, "# BIRD 2 configuration of dispatcher %s in cluster %s, made by sara-ctl bird.\n",
+	text_buf_printf(&t, "# BIRD 2 configuration of dispatcher %s in cluster %s, made by sara-ctl bird.\n",
 	    addr_text(self, a), cfg->name);
-	put(&t, "# The VIPs go to the router %s over BGP while sarad is healthy: sara-ha-check\n"
+	text_buf_printf(&t, "# The VIPs go to the router %s over BGP while sarad is healthy: sara-ha-check\n"
 		"# enables protocol %s when sarad answers and disables it when it stops.\n",
 	    addr_text(&cfg->ha.router, r), HA_BIRD_VIPS_PROTOCOL);
 	if (self->family == NETADDR_IPV4)
-		put(&t, "router id %s;\n", a);
-	put(&t, "\nprotocol device {\n}\n");
+		text_buf_printf(&t, "router id %s;\n", a);
+	text_buf_printf(&t, "\nprotocol device {\n}\n");
 	if (cfg->ha.bfd)
-		put(&t, "\nprotocol bfd sara_bfd {\n"
+		text_buf_printf(&t, "\nprotocol bfd sara_bfd {\n"
 			"\tinterface \"*\" {\n"
 			"\t\tmin rx interval %u ms;\n"
 			"\t\tmin tx interval %u ms;\n"
@@ -98,26 +75,26 @@ bool ha_bird_config(const struct sara_config *cfg, const struct netaddr *self, c
 		    cfg->ha.bfd_interval_ms, cfg->ha.bfd_interval_ms, cfg->ha.bfd_multiplier);
 	/* Disabled until the health check has seen sarad answer: a dispatcher
 	 * whose daemon is not up yet draws no traffic. */
-	put(&t, "\nprotocol static %s {\n\t%s;\n\tdisabled;\n", HA_BIRD_VIPS_PROTOCOL, family);
+	text_buf_printf(&t, "\nprotocol static %s {\n\t%s;\n\tdisabled;\n", HA_BIRD_VIPS_PROTOCOL, family);
 	for (unsigned i = 0; i < cfg->vip_count; i++) {
 		if (cfg->vips[i].family != cfg->ha.router.family)
 			continue;
-		put(&t, "\troute %s/%u blackhole;\n", addr_text(&cfg->vips[i], a),
+		text_buf_printf(&t, "\troute %s/%u blackhole;\n", addr_text(&cfg->vips[i], a),
 		    cfg->vips[i].family == NETADDR_IPV6 ? 128 : 32);
 		announced++;
 	}
-	put(&t, "}\n");
+	text_buf_printf(&t, "}\n");
 	if (announced == 0) {
 		snprintf(err, err_size, "%s: no VIP of ha.router's address family to announce", cfg->path);
 		return false;
 	}
-	put(&t, "\nprotocol bgp %s {\n"
+	text_buf_printf(&t, "\nprotocol bgp %s {\n"
 		"\tlocal as %u;\n"
 		"\tneighbor %s as %u;\n",
 	    HA_BIRD_BGP_PROTOCOL, cfg->ha.asn, r, cfg->ha.router_asn);
 	if (cfg->ha.bfd)
-		put(&t, "\tbfd on;\n");
-	put(&t, "\t%s {\n\t\timport none;\n\t\texport where proto = \"%s\";\n\t};\n}\n", family,
+		text_buf_printf(&t, "\tbfd on;\n");
+	text_buf_printf(&t, "\t%s {\n\t\timport none;\n\t\texport where proto = \"%s\";\n\t};\n}\n", family,
 	    HA_BIRD_VIPS_PROTOCOL);
 	return finish(&t, err, err_size);
 }
@@ -125,7 +102,7 @@ bool ha_bird_config(const struct sara_config *cfg, const struct netaddr *self, c
 bool ha_conntrackd_config(const struct sara_config *cfg, const struct netaddr *self, char *buf, size_t size,
 			  char *err, size_t err_size)
 {
-	struct text t = { buf, size, 0, false };
+	struct text_buf t = { buf, size, 0, false };
 	char a[NETADDR_STRLEN], p[NETADDR_STRLEN], dir[SARA_PATH_MAX];
 	const char *v = self->family == NETADDR_IPV6 ? "IPv6" : "IPv4";
 	const char *slash = strrchr(cfg->control.socket, '/');
@@ -137,14 +114,14 @@ bool ha_conntrackd_config(const struct sara_config *cfg, const struct netaddr *s
 	 * dispatcher even when several share a file system (the lab) */
 	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - cfg->control.socket) : 1,
 		 slash ? cfg->control.socket : ".");
-	put(&t, "# conntrackd configuration of dispatcher %s in cluster %s, made by sara-ctl conntrackd.\n"
+	text_buf_printf(&t, "# conntrackd configuration of dispatcher %s in cluster %s, made by sara-ctl conntrackd.\n"
 		"# FTFW replication of the VIPs' conntrack entries and their marks between the\n"
 		"# dispatchers, written straight into the kernel's table (no external cache):\n"
 		"# every dispatcher's connmark fast path knows every decided flow.\n",
 	    addr_text(self, a), cfg->name);
-	put(&t, "Sync {\n\tMode FTFW {\n\t\tDisableExternalCache yes\n\t}\n");
+	text_buf_printf(&t, "Sync {\n\tMode FTFW {\n\t\tDisableExternalCache yes\n\t}\n");
 	if (cfg->ha.dispatcher_count == 2) {
-		put(&t, "\tUDP {\n\t\t%s_address %s\n\t\t%s_Destination_Address %s\n\t\tPort %u\n", v, a, v,
+		text_buf_printf(&t, "\tUDP {\n\t\t%s_address %s\n\t\t%s_Destination_Address %s\n\t\tPort %u\n", v, a, v,
 		    addr_text(&cfg->ha.dispatchers[1 - me], p), cfg->ha.sync_port);
 	} else {
 		struct netaddr group = cfg->ha.sync_group;
@@ -155,13 +132,13 @@ bool ha_conntrackd_config(const struct sara_config *cfg, const struct netaddr *s
 		}
 		if (!group.family)
 			netaddr_parse(span_make(HA_DEFAULT_SYNC_GROUP, strlen(HA_DEFAULT_SYNC_GROUP)), &group);
-		put(&t, "\tMulticast {\n\t\t%s_address %s\n\t\tGroup %u\n\t\t%s_interface %s\n", v,
+		text_buf_printf(&t, "\tMulticast {\n\t\t%s_address %s\n\t\tGroup %u\n\t\t%s_interface %s\n", v,
 		    addr_text(&group, p), cfg->ha.sync_port, v, a);
 	}
 	if (cfg->ha.sync_interface[0])
-		put(&t, "\t\tInterface %s\n", cfg->ha.sync_interface);
-	put(&t, "\t\tChecksum on\n\t}\n}\n");
-	put(&t, "General {\n"
+		text_buf_printf(&t, "\t\tInterface %s\n", cfg->ha.sync_interface);
+	text_buf_printf(&t, "\t\tChecksum on\n\t}\n}\n");
+	text_buf_printf(&t, "General {\n"
 		"\tHashSize 32768\n"
 		"\tHashLimit %u\n"
 		"\tSyslog on\n"
@@ -173,12 +150,12 @@ bool ha_conntrackd_config(const struct sara_config *cfg, const struct netaddr *s
 	/* conntrackd filters by address, not by mark: the VIPs' flows are
 	 * exactly the ones sara decides. In user space: conntrackd 1.4.7's
 	 * kernel-space filter let no flow to an accepted address through. */
-	put(&t, "\tFilter From Userspace {\n\t\tProtocol Accept {\n\t\t\tUDP\n\t\t\tTCP\n\t\t}\n"
+	text_buf_printf(&t, "\tFilter From Userspace {\n\t\tProtocol Accept {\n\t\t\tUDP\n\t\t\tTCP\n\t\t}\n"
 		"\t\tAddress Accept {\n");
 	for (unsigned i = 0; i < cfg->vip_count; i++)
-		put(&t, "\t\t\t%s_address %s\n", cfg->vips[i].family == NETADDR_IPV6 ? "IPv6" : "IPv4",
+		text_buf_printf(&t, "\t\t\t%s_address %s\n", cfg->vips[i].family == NETADDR_IPV6 ? "IPv6" : "IPv4",
 		    addr_text(&cfg->vips[i], a));
-	put(&t, "\t\t}\n\t}\n}\n");
+	text_buf_printf(&t, "\t\t}\n\t}\n}\n");
 	return finish(&t, err, err_size);
 }
 

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sara-ctl/text_buf.h"
+
 #define LINE_MAX_CHARS 8192   /* one command line: 64 "nexthop via IPv6" fit */
 #define PORTS_TEXT_MAX 128    /* 16 ports of 5 digits with separators */
 #define ADDRS_TEXT_MAX ((SARA_MAX_VIPS + SARA_MAX_SERVERS) * (NETADDR_STRLEN + 2) + 8)
@@ -210,6 +212,39 @@ static const char *ip_binary(int family)
 	return family == NETADDR_IPV6 ? "ip -6" : "ip";
 }
 
+/* ---- iptables: chains in table mangle (both roles) ------------------------ */
+
+/* The chain, made (or flushed when applying over an older set). */
+static void xt_chain_create(struct rules_set *set, enum rules_operation op, const char *xt, const char *chain)
+{
+	add(set, op == RULES_PRINT ? RULES_MUST : RULES_MAY_FAIL, "%s -t mangle -N %s", xt, chain);
+	if (op == RULES_APPLY)
+		add(set, RULES_MUST, "%s -t mangle -F %s", xt, chain);
+}
+
+static void xt_chain_delete(struct rules_set *set, const char *xt, const char *chain)
+{
+	add(set, RULES_MAY_FAIL, "%s -t mangle -F %s", xt, chain);
+	add(set, RULES_MAY_FAIL, "%s -t mangle -X %s", xt, chain);
+}
+
+/* SIP (UDP and TCP) and RTSP (TCP) to target: packets to the signalling
+ * ports, or from them (from_ports: the servers' replies). */
+static void xt_signalling(struct rules_set *set, const struct sara_config *cfg, const char *xt, const char *chain,
+			  bool from_ports, const char *target)
+{
+	char ports[PORTS_TEXT_MAX + 32];
+	if (cfg->sip_port_count) {
+		xt_ports(cfg->sip_ports, cfg->sip_port_count, from_ports, ports, sizeof(ports));
+		add(set, RULES_MUST, "%s -t mangle -A %s -p udp %s -j %s", xt, chain, ports, target);
+		add(set, RULES_MUST, "%s -t mangle -A %s -p tcp %s -j %s", xt, chain, ports, target);
+	}
+	if (cfg->rtsp_port_count) {
+		xt_ports(cfg->rtsp_ports, cfg->rtsp_port_count, from_ports, ports, sizeof(ports));
+		add(set, RULES_MUST, "%s -t mangle -A %s -p tcp %s -j %s", xt, chain, ports, target);
+	}
+}
+
 /* ---- iptables: the dispatcher's chain SARA ------------------------------- */
 
 static void xt_dispatcher(struct builder *b, int family)
@@ -218,7 +253,7 @@ static void xt_dispatcher(struct builder *b, int family)
 	const struct sara_config *cfg = b->cfg;
 	enum rules_operation op = b->opt->operation;
 	const char *xt = xt_binary(family);
-	char queue[96], ports[PORTS_TEXT_MAX + 32], vip[NETADDR_STRLEN + 8];
+	char queue[96], vip[NETADDR_STRLEN + 8];
 
 	if (!has_family(cfg, family, true, false))
 		return;
@@ -232,31 +267,20 @@ static void xt_dispatcher(struct builder *b, int family)
 			add(set, RULES_REPEAT_UNTIL_FAIL,
 			    "%s -t mangle -D POSTROUTING -d %s -m mark ! --mark 0 -j CONNMARK --save-mark", xt, vip);
 		}
-		add(set, RULES_MAY_FAIL, "%s -t mangle -F %s", xt, RULES_CHAIN);
-		add(set, RULES_MAY_FAIL, "%s -t mangle -X %s", xt, RULES_CHAIN);
+		xt_chain_delete(set, xt, RULES_CHAIN);
 		return;
 	}
 
 	if (op == RULES_PRINT)
 		add_text(set, RULES_COMMENT, "%s: chain %s in table mangle, for packets to the %s VIPs",
 			 xt, RULES_CHAIN, family == NETADDR_IPV6 ? "IPv6" : "IPv4");
-	add(set, op == RULES_PRINT ? RULES_MUST : RULES_MAY_FAIL, "%s -t mangle -N %s", xt, RULES_CHAIN);
-	if (op == RULES_APPLY)
-		add(set, RULES_MUST, "%s -t mangle -F %s", xt, RULES_CHAIN);
+	xt_chain_create(set, op, xt, RULES_CHAIN);
 	if (op == RULES_PRINT)
 		add_text(set, RULES_COMMENT, "a decided connection's mark comes back from its connmark");
 	add(set, RULES_MUST, "%s -t mangle -A %s -j CONNMARK --restore-mark", xt, RULES_CHAIN);
 	if (op == RULES_PRINT)
 		add_text(set, RULES_COMMENT, "signalling always crosses to sarad");
-	if (cfg->sip_port_count) {
-		xt_ports(cfg->sip_ports, cfg->sip_port_count, false, ports, sizeof(ports));
-		add(set, RULES_MUST, "%s -t mangle -A %s -p udp %s -j %s", xt, RULES_CHAIN, ports, queue);
-		add(set, RULES_MUST, "%s -t mangle -A %s -p tcp %s -j %s", xt, RULES_CHAIN, ports, queue);
-	}
-	if (cfg->rtsp_port_count) {
-		xt_ports(cfg->rtsp_ports, cfg->rtsp_port_count, false, ports, sizeof(ports));
-		add(set, RULES_MUST, "%s -t mangle -A %s -p tcp %s -j %s", xt, RULES_CHAIN, ports, queue);
-	}
+	xt_signalling(set, cfg, xt, RULES_CHAIN, false, queue);
 	if (op == RULES_PRINT)
 		add_text(set, RULES_COMMENT, "decided flows stay in the kernel; the first packets of the others cross");
 	add(set, RULES_MUST, "%s -t mangle -A %s -m mark ! --mark 0 -j RETURN", xt, RULES_CHAIN);
@@ -397,7 +421,7 @@ static void xt_gateway(struct builder *b, int family)
 	const struct sara_config *cfg = b->cfg;
 	enum rules_operation op = b->opt->operation;
 	const char *xt = xt_binary(family);
-	char queue[64], ports[PORTS_TEXT_MAX + 32], src[NETADDR_STRLEN + 8];
+	char queue[64], src[NETADDR_STRLEN + 8];
 	struct netaddr sources[SARA_MAX_VIPS + SARA_MAX_SERVERS];
 	unsigned source_count = 0;
 
@@ -422,25 +446,14 @@ static void xt_gateway(struct builder *b, int family)
 			host_prefix(&sources[i], src, sizeof(src));
 			add(set, RULES_REPEAT_UNTIL_FAIL, "%s -t mangle -D FORWARD -s %s -j %s", xt, src, RULES_GW_CHAIN);
 		}
-		add(set, RULES_MAY_FAIL, "%s -t mangle -F %s", xt, RULES_GW_CHAIN);
-		add(set, RULES_MAY_FAIL, "%s -t mangle -X %s", xt, RULES_GW_CHAIN);
+		xt_chain_delete(set, xt, RULES_GW_CHAIN);
 		return;
 	}
 	if (op == RULES_PRINT)
 		add_text(set, RULES_COMMENT, "%s: chain %s in table mangle: the servers' outbound signalling to sara-gw",
 			 xt, RULES_GW_CHAIN);
-	add(set, op == RULES_PRINT ? RULES_MUST : RULES_MAY_FAIL, "%s -t mangle -N %s", xt, RULES_GW_CHAIN);
-	if (op == RULES_APPLY)
-		add(set, RULES_MUST, "%s -t mangle -F %s", xt, RULES_GW_CHAIN);
-	if (cfg->sip_port_count) {
-		xt_ports(cfg->sip_ports, cfg->sip_port_count, true, ports, sizeof(ports));
-		add(set, RULES_MUST, "%s -t mangle -A %s -p udp %s -j %s", xt, RULES_GW_CHAIN, ports, queue);
-		add(set, RULES_MUST, "%s -t mangle -A %s -p tcp %s -j %s", xt, RULES_GW_CHAIN, ports, queue);
-	}
-	if (cfg->rtsp_port_count) {
-		xt_ports(cfg->rtsp_ports, cfg->rtsp_port_count, true, ports, sizeof(ports));
-		add(set, RULES_MUST, "%s -t mangle -A %s -p tcp %s -j %s", xt, RULES_GW_CHAIN, ports, queue);
-	}
+	xt_chain_create(set, op, xt, RULES_GW_CHAIN);
+	xt_signalling(set, cfg, xt, RULES_GW_CHAIN, true, queue);
 	if (op == RULES_PRINT)
 		add_text(set, RULES_COMMENT, "hook: forwarded packets from each VIP and server address");
 	for (unsigned i = 0; i < source_count; i++) {
@@ -453,36 +466,13 @@ static void xt_gateway(struct builder *b, int family)
 
 /* ---- nft scripts ---------------------------------------------------------- */
 
-struct text_buf {
-	char *buf;
-	size_t size, used;
-	bool overflow;
-};
-
-__attribute__((format(printf, 2, 3)))
-static void tb_printf(struct text_buf *tb, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-	if (tb->overflow)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(tb->buf + tb->used, tb->size - tb->used, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= tb->size - tb->used) {
-		tb->overflow = true;
-		return;
-	}
-	tb->used += (size_t)n;
-}
-
 /* "{ a, b }" of the addresses of one family; false when there are none. */
 static bool nft_addr_set(const struct netaddr *const *addrs, unsigned count, int family, char *buf, size_t size)
 {
 	struct text_buf tb = { buf, size, 0, false };
 	char text[NETADDR_STRLEN];
 	unsigned n = 0;
-	tb_printf(&tb, "{ ");
+	text_buf_printf(&tb, "{ ");
 	for (unsigned i = 0; i < count; i++) {
 		bool seen = false;
 		if (addrs[i]->family != family)
@@ -491,10 +481,10 @@ static bool nft_addr_set(const struct netaddr *const *addrs, unsigned count, int
 			seen = netaddr_equal(addrs[k], addrs[i]);
 		if (seen)
 			continue;
-		tb_printf(&tb, "%s%s", n ? ", " : "", netaddr_format(addrs[i], text, sizeof(text)));
+		text_buf_printf(&tb, "%s%s", n ? ", " : "", netaddr_format(addrs[i], text, sizeof(text)));
 		n++;
 	}
-	tb_printf(&tb, " }");
+	text_buf_printf(&tb, " }");
 	return n > 0 && !tb.overflow;
 }
 
@@ -537,32 +527,32 @@ static void nft_dispatcher_script(const struct sara_config *cfg, struct text_buf
 	nft_queue(cfg, queue, sizeof(queue));
 	nft_signalling_ports(cfg, &ports);
 
-	tb_printf(tb, "table inet %s {\n", RULES_NFT_TABLE);
-	tb_printf(tb, "\tchain prerouting {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n");
+	text_buf_printf(tb, "table inet %s {\n", RULES_NFT_TABLE);
+	text_buf_printf(tb, "\tchain prerouting {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n");
 	if (has4)
-		tb_printf(tb, "\t\tip daddr %s jump dispatch\n", set4);
+		text_buf_printf(tb, "\t\tip daddr %s jump dispatch\n", set4);
 	if (has6)
-		tb_printf(tb, "\t\tip6 daddr %s jump dispatch\n", set6);
-	tb_printf(tb, "\t}\n");
-	tb_printf(tb, "\tchain dispatch {\n");
-	tb_printf(tb, "\t\t# a decided connection's mark comes back from its connmark\n");
-	tb_printf(tb, "\t\tmeta mark set ct mark\n");
-	tb_printf(tb, "\t\t# signalling always crosses to sarad\n");
+		text_buf_printf(tb, "\t\tip6 daddr %s jump dispatch\n", set6);
+	text_buf_printf(tb, "\t}\n");
+	text_buf_printf(tb, "\tchain dispatch {\n");
+	text_buf_printf(tb, "\t\t# a decided connection's mark comes back from its connmark\n");
+	text_buf_printf(tb, "\t\tmeta mark set ct mark\n");
+	text_buf_printf(tb, "\t\t# signalling always crosses to sarad\n");
 	if (ports.udp_count)
-		tb_printf(tb, "\t\tudp dport %s %s\n", ports.udp, queue);
+		text_buf_printf(tb, "\t\tudp dport %s %s\n", ports.udp, queue);
 	if (ports.tcp_count)
-		tb_printf(tb, "\t\ttcp dport %s %s\n", ports.tcp, queue);
-	tb_printf(tb, "\t\t# decided flows stay in the kernel; the first packets of the others cross\n");
-	tb_printf(tb, "\t\tmeta mark != 0 return\n");
-	tb_printf(tb, "\t\t%s\n", queue);
-	tb_printf(tb, "\t}\n");
-	tb_printf(tb, "\tchain postrouting {\n\t\ttype filter hook postrouting priority mangle; policy accept;\n");
-	tb_printf(tb, "\t\t# the verdict's mark takes effect after prerouting: save it here\n");
+		text_buf_printf(tb, "\t\ttcp dport %s %s\n", ports.tcp, queue);
+	text_buf_printf(tb, "\t\t# decided flows stay in the kernel; the first packets of the others cross\n");
+	text_buf_printf(tb, "\t\tmeta mark != 0 return\n");
+	text_buf_printf(tb, "\t\t%s\n", queue);
+	text_buf_printf(tb, "\t}\n");
+	text_buf_printf(tb, "\tchain postrouting {\n\t\ttype filter hook postrouting priority mangle; policy accept;\n");
+	text_buf_printf(tb, "\t\t# the verdict's mark takes effect after prerouting: save it here\n");
 	if (has4)
-		tb_printf(tb, "\t\tip daddr %s meta mark != 0 ct mark set meta mark\n", set4);
+		text_buf_printf(tb, "\t\tip daddr %s meta mark != 0 ct mark set meta mark\n", set4);
 	if (has6)
-		tb_printf(tb, "\t\tip6 daddr %s meta mark != 0 ct mark set meta mark\n", set6);
-	tb_printf(tb, "\t}\n}\n");
+		text_buf_printf(tb, "\t\tip6 daddr %s meta mark != 0 ct mark set meta mark\n", set6);
+	text_buf_printf(tb, "\t}\n}\n");
 }
 
 static void nft_gateway_script(const struct sara_config *cfg, unsigned queue_num, struct text_buf *tb)
@@ -581,19 +571,19 @@ static void nft_gateway_script(const struct sara_config *cfg, unsigned queue_num
 	has6 = nft_addr_set(sources, count, NETADDR_IPV6, set6, sizeof(set6));
 	nft_signalling_ports(cfg, &ports);
 
-	tb_printf(tb, "table inet %s {\n", RULES_NFT_GW_TABLE);
-	tb_printf(tb, "\tchain forward {\n\t\ttype filter hook forward priority mangle; policy accept;\n");
+	text_buf_printf(tb, "table inet %s {\n", RULES_NFT_GW_TABLE);
+	text_buf_printf(tb, "\tchain forward {\n\t\ttype filter hook forward priority mangle; policy accept;\n");
 	if (has4)
-		tb_printf(tb, "\t\tip saddr %s jump signalling\n", set4);
+		text_buf_printf(tb, "\t\tip saddr %s jump signalling\n", set4);
 	if (has6)
-		tb_printf(tb, "\t\tip6 saddr %s jump signalling\n", set6);
-	tb_printf(tb, "\t}\n\tchain signalling {\n");
-	tb_printf(tb, "\t\t# the servers' outbound signalling to sara-gw, never blocked\n");
+		text_buf_printf(tb, "\t\tip6 saddr %s jump signalling\n", set6);
+	text_buf_printf(tb, "\t}\n\tchain signalling {\n");
+	text_buf_printf(tb, "\t\t# the servers' outbound signalling to sara-gw, never blocked\n");
 	if (ports.udp_count)
-		tb_printf(tb, "\t\tudp sport %s queue num %u bypass\n", ports.udp, queue_num);
+		text_buf_printf(tb, "\t\tudp sport %s queue num %u bypass\n", ports.udp, queue_num);
 	if (ports.tcp_count)
-		tb_printf(tb, "\t\ttcp sport %s queue num %u bypass\n", ports.tcp, queue_num);
-	tb_printf(tb, "\t}\n}\n");
+		text_buf_printf(tb, "\t\ttcp sport %s queue num %u bypass\n", ports.tcp, queue_num);
+	text_buf_printf(tb, "\t}\n}\n");
 }
 
 static void nft_rules(struct builder *b)
@@ -612,7 +602,7 @@ static void nft_rules(struct builder *b)
 	}
 	/* Apply replaces the table atomically: create-if-absent, delete, define. */
 	if (op == RULES_APPLY)
-		tb_printf(&tb, "table inet %s {}\ndelete table inet %s\n", table, table);
+		text_buf_printf(&tb, "table inet %s {}\ndelete table inet %s\n", table, table);
 	if (b->opt->role == RULES_GATEWAY)
 		nft_gateway_script(b->cfg, b->gateway_queue, &tb);
 	else
@@ -716,19 +706,19 @@ static void format_command(struct text_buf *tb, const struct rules_command *cmd)
 {
 	for (unsigned i = 0; i < cmd->argc; i++) {
 		const char *w = cmd->argv[i];
-		tb_printf(tb, "%s", i ? " " : "");
+		text_buf_printf(tb, "%s", i ? " " : "");
 		if (shell_safe(w)) {
-			tb_printf(tb, "%s", w);
+			text_buf_printf(tb, "%s", w);
 			continue;
 		}
-		tb_printf(tb, "'");
+		text_buf_printf(tb, "'");
 		for (const char *p = w; *p; p++) {
 			if (*p == '\'')
-				tb_printf(tb, "'\\''");
+				text_buf_printf(tb, "'\\''");
 			else
-				tb_printf(tb, "%c", *p);
+				text_buf_printf(tb, "%c", *p);
 		}
-		tb_printf(tb, "'");
+		text_buf_printf(tb, "'");
 	}
 }
 
@@ -752,16 +742,16 @@ size_t rules_format(const struct rules_set *set, char *buf, size_t size)
 		const struct rules_command *cmd = &set->commands[i];
 		switch (cmd->step) {
 		case RULES_COMMENT:
-			tb_printf(&tb, "# %s\n", cmd->argv[0]);
+			text_buf_printf(&tb, "# %s\n", cmd->argv[0]);
 			break;
 		case RULES_TEXT:
-			tb_printf(&tb, "%s", cmd->argv[0]);
+			text_buf_printf(&tb, "%s", cmd->argv[0]);
 			break;
 		default:
 			format_command(&tb, cmd);
 			if (cmd->stdin_text)
-				tb_printf(&tb, " <<'EOF'\n%sEOF", cmd->stdin_text);
-			tb_printf(&tb, "\n");
+				text_buf_printf(&tb, " <<'EOF'\n%sEOF", cmd->stdin_text);
+			text_buf_printf(&tb, "\n");
 			break;
 		}
 	}

@@ -9,10 +9,8 @@
 #include "dpi/sip.h"
 #include "engine/announce_codec.h"
 #include "io/clock.h"
-#include "io/event_loop.h"
+#include "io/decode_loop.h"
 #include "io/log.h"
-
-#define DRAIN_BATCH 64  /* datagrams read per wake-up at most */
 
 static const char *method_name(const struct signal_facts *f)
 {
@@ -85,10 +83,7 @@ void gw_decoder_message(FILE *out, const struct sara_config *cfg, const struct s
 
 struct decode_run {
 	const struct sara_config *cfg;
-	struct sealed_receiver receiver;
-	struct event_loop *loop;
-	unsigned long count;
-	int status;
+	struct decode_loop io;
 };
 
 static void on_accept(void *ctx, const struct sealed_message *msg)
@@ -109,52 +104,32 @@ static void on_datagrams(void *ctx, int fd, uint32_t events)
 {
 	struct decode_run *run = ctx;
 	struct sealed_receiver_handler handler = { on_accept, on_refuse, run };
-	unsigned long left = run->count ? run->count - run->receiver.received : DRAIN_BATCH;
-	char err[256];
 	(void)fd;
 	(void)events;
-	if (sealed_receiver_drain(&run->receiver, left < DRAIN_BATCH ? (unsigned)left : DRAIN_BATCH, &handler, err,
-				  sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "%s", err);
-		run->status = 1;
-		event_loop_stop(run->loop);
-	}
-	if (run->count && run->receiver.received >= run->count)
-		event_loop_stop(run->loop);
-}
-
-/* SIGUSR1 and SIGHUP are taken and ignored, as in the gateway. */
-static void on_signal(void *ctx, int signo)
-{
-	struct decode_run *run = ctx;
-	if (signo == SIGTERM || signo == SIGINT)
-		event_loop_stop(run->loop);
+	decode_loop_drain(&run->io, &handler);
 }
 
 int gw_decode_run(const struct sara_config *cfg, const struct wire_key *key, const struct endpoint *at,
 		  unsigned long count)
 {
+	/* SIGUSR1 and SIGHUP are taken and ignored, as in the gateway. */
 	static const int signals[] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
-	struct decode_run run = { .cfg = cfg, .count = count, .receiver = { .fd = -1 } };
-	char where[ENDPOINT_STRLEN], err[256];
+	struct decode_run run = { .cfg = cfg, .io = { .count = count, .receiver = { .fd = -1 } } };
+	struct decode_loop *d = &run.io;
+	char err[256];
 
-	if (!sealed_receiver_open(&run.receiver, at, key, GW_DECODE_MAX_SKEW_MS, err, sizeof(err)) ||
-	    !(run.loop = event_loop_create(err, sizeof(err))) ||
-	    event_loop_add_fd(run.loop, run.receiver.fd, on_datagrams, &run, err, sizeof(err)) < 0 ||
-	    event_loop_add_signals(run.loop, signals, sizeof(signals) / sizeof(signals[0]), on_signal, &run, err,
-				   sizeof(err)) < 0) {
+	if (!sealed_receiver_open(&d->receiver, at, key, GW_DECODE_MAX_SKEW_MS, err, sizeof(err)) ||
+	    !(d->loop = event_loop_create(err, sizeof(err))) ||
+	    event_loop_add_fd(d->loop, d->receiver.fd, on_datagrams, &run, err, sizeof(err)) < 0 ||
+	    event_loop_add_signals(d->loop, signals, sizeof(signals) / sizeof(signals[0]), decode_loop_on_signal, d,
+				   err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "%s", err);
-		run.status = 1;
+		d->status = 1;
 		goto out;
 	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("listening %s\n", endpoint_format(at, where, sizeof(where)));
-	if (event_loop_run(run.loop, err, sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "%s", err);
-		run.status = 1;
-	}
+	decode_loop_run(d, at);
 out:
-	event_loop_destroy(run.loop);
-	sealed_receiver_close(&run.receiver);
-	return run.status;
+	event_loop_destroy(d->loop);
+	sealed_receiver_close(&d->receiver);
+	return d->status;
 }

@@ -125,34 +125,21 @@ static void on_metrics(void *ctx)
  * the mask). */
 static bool start_metrics(struct gw *g, char *err, size_t err_size)
 {
-	char why[256];
 	if (!g->set->metrics.addr.family)
 		return true;
-	g->metrics = metrics_http_start(&g->set->metrics, "sara_gw", sizeof(g->snapshot), gw_metrics_render, why,
-					sizeof(why));
-	if (!g->metrics) {
-		snprintf(err, err_size, "--metrics %s", why);
-		return false;
-	}
-	on_metrics(g);
-	return event_loop_add_timer(g->loop, METRICS_SNAPSHOT_MS, on_metrics, g, err, err_size) >= 0;
+	return metrics_http_start_publishing(&g->metrics, g->loop, "--metrics", &g->set->metrics, "sara_gw",
+					     sizeof(g->snapshot), gw_metrics_render, on_metrics, g, err, err_size);
 }
 
 static void on_signal(void *ctx, int signo)
 {
 	struct gw *g = ctx;
-	struct log_event e;
 	if (signo == SIGUSR1) {
 		log_counters(g, "SIGUSR1");
 	} else if (signo == SIGHUP) {
-		log_event_begin(&e, "reload");
-		log_event_str(&e, "result", "unsupported");
-		log_event_str(&e, "msg", "sara-gw has no configuration reload; restart it to apply changes");
-		log_event_emit(&e, LOG_WARNING);
+		log_reload_unsupported_event("sara-gw");
 	} else {
-		log_event_begin(&e, "stopping");
-		log_event_str(&e, "signal", signo == SIGINT ? "SIGINT" : "SIGTERM");
-		log_event_emit(&e, LOG_INFO);
+		log_stopping_event(signo);
 		event_loop_stop(g->loop);
 	}
 }
@@ -169,16 +156,9 @@ static bool start(struct gw *g, char *err, size_t err_size)
 		.conntrack = false,
 	};
 	char why[384];
-	struct endpoint to[SEALED_MAX_DESTINATIONS];
-	unsigned to_count = sara_config_dispatcher_endpoints(s->cfg, &s->cfg->gateway.listen, to,
-							     SEALED_MAX_DESTINATIONS);
 
-	if (to_count == 0) {
-		snprintf(err, err_size, "%.100s: nowhere to announce to (gateway.listen unset or a wildcard, "
-			 "no ha.dispatchers)", s->cfg->path);
-		return false;
-	}
-	if (!sealed_sender_open_many(&g->channel, to, to_count, s->key, s->sender, err, err_size) ||
+	if (!sealed_sender_open_dispatchers(&g->channel, s->cfg, &s->cfg->gateway.listen, "gateway.listen",
+					    "announce to", s->key, s->sender, err, err_size) ||
 	    !announcer_init(&g->announcer, s->cfg, clock_ms(CLOCK_MONOTONIC), send_sealed, &g->channel, err,
 			    err_size))
 		return false;

@@ -1,16 +1,14 @@
 /* main.c - sara-gw, the gateway companion: options and the configuration,
  * then the announcing gateway on its NFQUEUE or, with --decode, the
  * receiver that prints announcements. */
-#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/config_file.h"
-#include "io/key_file.h"
 #include "io/log.h"
+#include "io/program_start.h"
 #include "io/version.h"
 #include "sara-gw/decoder.h"
 #include "sara-gw/gw_daemon.h"
@@ -47,16 +45,13 @@ static void usage(FILE *out)
 		"SIGUSR1 prints the counters; SIGTERM/SIGINT print them and exit.\n");
 }
 
-static bool parse_number(const char *text, unsigned long max, unsigned long *out)
+/* optarg as --name's number 0..max; false after saying what is wanted. */
+static bool take_number(const char *name, unsigned long max, const char *want, unsigned long *out)
 {
-	char *end;
-	unsigned long v;
-	errno = 0;
-	v = strtoul(text, &end, 10);
-	if (errno || end == text || *end != '\0' || text[0] == '-' || v > max)
-		return false;
-	*out = v;
-	return true;
+	if (option_number(optarg, max, out))
+		return true;
+	fprintf(stderr, "sara-gw: --%s %s: want %s\n", name, optarg, want);
+	return false;
 }
 
 /* -1 to go on, else the exit status. */
@@ -75,16 +70,12 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
 		switch (opt) {
 		case 'c': cl->config_path = optarg; break;
 		case 'i':
-			if (!parse_number(optarg, UINT32_MAX, &cl->id)) {
-				fprintf(stderr, "sara-gw: --id %s: want a number 0..4294967295\n", optarg);
+			if (!take_number("id", UINT32_MAX, "a number 0..4294967295", &cl->id))
 				return 2;
-			}
 			break;
 		case 'q':
-			if (!parse_number(optarg, UINT16_MAX, &cl->queue_num)) {
-				fprintf(stderr, "sara-gw: --queue %s: want a number 0..65535\n", optarg);
+			if (!take_number("queue", UINT16_MAX, "a number 0..65535", &cl->queue_num))
 				return 2;
-			}
 			cl->queue_given = true;
 			break;
 		case 'f': cl->foreground = true; break;
@@ -98,10 +89,8 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
 			}
 			break;
 		case 'n':
-			if (!parse_number(optarg, ULONG_MAX, &cl->count)) {
-				fprintf(stderr, "sara-gw: --count %s: want a number\n", optarg);
+			if (!take_number("count", ULONG_MAX, "a number", &cl->count))
 				return 2;
-			}
 			break;
 		case 'h': usage(stdout); return 0;
 		case 'V': version_print(stdout, "sara-gw"); return 0;
@@ -117,16 +106,9 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
 
 static int decode(const struct command_line *cl, const struct sara_config *cfg, const struct wire_key *key)
 {
-	struct endpoint at = cfg->gateway.listen;
-	const char *text = cl->listen_text;
-	if (text && !endpoint_parse(span_make(text, strlen(text)), &at)) {
-		fprintf(stderr, "sara-gw: --listen %s: want ADDR:PORT or [ADDR]:PORT\n", text);
+	struct endpoint at;
+	if (!decode_endpoint("sara-gw", cl->listen_text, &cfg->gateway.listen, "gateway.listen", cl->config_path, &at))
 		return 2;
-	}
-	if (at.addr.family == 0) {
-		fprintf(stderr, "sara-gw: %s: gateway.listen is not set and no --listen given\n", cl->config_path);
-		return 2;
-	}
 	return gw_decode_run(cfg, key, &at, cl->count);
 }
 
@@ -135,20 +117,14 @@ int main(int argc, char **argv)
 	static struct sara_config cfg;  /* large: not on the stack */
 	struct command_line cl = { .id = 1 };
 	struct wire_key key;
-	char err[512], where[ENDPOINT_STRLEN];
+	char where[ENDPOINT_STRLEN];
 	int rc;
 
 	log_open("sara-gw", true, false);
 	if ((rc = parse_command_line(argc, argv, &cl)) >= 0)
 		return rc;
-	if (!sara_config_load(cl.config_path, &cfg, err, sizeof(err))) {
-		log_early_error("sara-gw", "%s", err);
+	if (!program_load_config("sara-gw", cl.config_path, &cfg, &key))
 		return 2;
-	}
-	if (!key_file_load(cfg.key_file, &key, err, sizeof(err))) {
-		log_early_error("sara-gw", "key_file %s", err);
-		return 2;
-	}
 	if (cl.decode)
 		return decode(&cl, &cfg, &key);
 	if (cfg.gateway.listen.addr.family == 0) {

@@ -56,6 +56,17 @@ static void usage(FILE *out)
 		"      --version       print the version and exit\n");
 }
 
+/* optarg added to a repeatable option's list; false after saying it is full. */
+static bool take_repeated(const char *name, const char **list, unsigned *count, unsigned max)
+{
+	if (*count == max) {
+		fprintf(stderr, "sara-replay: at most %u --%s\n", max, name);
+		return false;
+	}
+	list[(*count)++] = optarg;
+	return true;
+}
+
 /* KEEP_GOING, or the exit status (--help, a usage error). */
 static int parse_options(int argc, char **argv, struct options *opt)
 {
@@ -72,18 +83,12 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		switch (c) {
 		case 'c': opt->config_path = optarg; break;
 		case 'V':
-			if (opt->extra_vip_count == SARA_MAX_VIPS) {
-				fprintf(stderr, "sara-replay: at most %d --vip\n", SARA_MAX_VIPS);
+			if (!take_repeated("vip", opt->extra_vips, &opt->extra_vip_count, SARA_MAX_VIPS))
 				return 2;
-			}
-			opt->extra_vips[opt->extra_vip_count++] = optarg;
 			break;
 		case 'O':
-			if (opt->observed_count == SARA_MAX_SERVERS) {
-				fprintf(stderr, "sara-replay: at most %d --observed\n", SARA_MAX_SERVERS);
+			if (!take_repeated("observed", opt->observed, &opt->observed_count, SARA_MAX_SERVERS))
 				return 2;
-			}
-			opt->observed[opt->observed_count++] = optarg;
 			break;
 		case 'j': opt->json = true; break;
 		case 'k': opt->check = true; break;

@@ -69,6 +69,38 @@ static void *array_reserve(void *items, uint32_t count, uint32_t *capacity, size
 	return fresh;
 }
 
+static uint64_t flow_hash_at(const struct replay_records *recs, uint32_t id)
+{
+	return flow_hash(recs, &recs->flows[id].key, recs->flows[id].session);
+}
+
+static uint64_t session_hash_at(const struct replay_records *recs, uint32_t id)
+{
+	return session_hash(recs, recs->sessions[id].serial);
+}
+
+/* Room for record id (under max_records) in index, whose entries 0..id-1
+ * hash_at inserts again when it was rebuilt, then in the array items as
+ * array_reserve; NULL when refused, items unchanged. */
+static void *record_room(const struct replay_records *recs, struct record_index *index,
+			 uint64_t (*hash_at)(const struct replay_records *, uint32_t), uint32_t id, void *items,
+			 uint32_t *capacity, size_t item_size, uint32_t first)
+{
+	if (id >= recs->max_records)
+		return NULL;
+	switch (index_reserve(index, id + 1)) {
+	case INDEX_NO_MEMORY:
+		return NULL;
+	case INDEX_REBUILT:
+		for (uint32_t i = 0; i < id; i++)
+			index_insert(index, hash_at(recs, i), i);
+		break;
+	case INDEX_ROOM:
+		break;
+	}
+	return array_reserve(items, id, capacity, item_size, first);
+}
+
 void records_init(struct replay_records *recs, const struct hash_key *key, uint64_t max_records)
 {
 	memset(recs, 0, sizeof(*recs));
@@ -102,23 +134,13 @@ static uint32_t flow_lookup(const struct replay_records *recs, const struct flow
 static uint32_t flow_create(struct replay_records *recs, const struct flow_key *key, uint64_t session)
 {
 	uint32_t id = recs->flow_count;
-	struct flow_record *f;
-	if (id >= recs->max_records)
-		goto refused;
-	f = array_reserve(recs->flows, id, &recs->flow_capacity, sizeof(*f), 1024);
-	if (!f)
-		goto refused;
-	recs->flows = f;
-	switch (index_reserve(&recs->flow_index, id + 1)) {
-	case INDEX_NO_MEMORY:
-		goto refused;
-	case INDEX_REBUILT:
-		for (uint32_t i = 0; i < id; i++)
-			index_insert(&recs->flow_index, flow_hash(recs, &recs->flows[i].key, recs->flows[i].session), i);
-		break;
-	case INDEX_ROOM:
-		break;
+	struct flow_record *f = record_room(recs, &recs->flow_index, flow_hash_at, id, recs->flows,
+					    &recs->flow_capacity, sizeof(*f), 1024);
+	if (!f) {
+		recs->out_of_memory = true;
+		return RECORD_NONE;
 	}
+	recs->flows = f;
 	f = &recs->flows[id];
 	memset(f, 0, sizeof(*f));
 	f->key = *key;
@@ -127,9 +149,6 @@ static uint32_t flow_create(struct replay_records *recs, const struct flow_key *
 	index_insert(&recs->flow_index, flow_hash(recs, key, session), id);
 	recs->flow_count++;
 	return id;
-refused:
-	recs->out_of_memory = true;
-	return RECORD_NONE;
 }
 
 uint32_t records_flow(struct replay_records *recs, const struct flow_key *key, uint64_t session, bool create)
@@ -157,23 +176,13 @@ static uint32_t session_lookup(const struct replay_records *recs, uint64_t seria
 static uint32_t session_create(struct replay_records *recs, uint64_t serial)
 {
 	uint32_t id = recs->session_count;
-	struct session_record *s;
-	if (id >= recs->max_records)
-		goto refused;
-	s = array_reserve(recs->sessions, id, &recs->session_capacity, sizeof(*s), 256);
-	if (!s)
-		goto refused;
-	recs->sessions = s;
-	switch (index_reserve(&recs->session_index, id + 1)) {
-	case INDEX_NO_MEMORY:
-		goto refused;
-	case INDEX_REBUILT:
-		for (uint32_t i = 0; i < id; i++)
-			index_insert(&recs->session_index, session_hash(recs, recs->sessions[i].serial), i);
-		break;
-	case INDEX_ROOM:
-		break;
+	struct session_record *s = record_room(recs, &recs->session_index, session_hash_at, id, recs->sessions,
+					       &recs->session_capacity, sizeof(*s), 256);
+	if (!s) {
+		recs->out_of_memory = true;
+		return RECORD_NONE;
 	}
+	recs->sessions = s;
 	s = &recs->sessions[id];
 	memset(s, 0, sizeof(*s));
 	s->serial = serial;
@@ -183,9 +192,6 @@ static uint32_t session_create(struct replay_records *recs, uint64_t serial)
 	index_insert(&recs->session_index, session_hash(recs, serial), id);
 	recs->session_count++;
 	return id;
-refused:
-	recs->out_of_memory = true;
-	return RECORD_NONE;
 }
 
 uint32_t records_session(struct replay_records *recs, uint64_t serial, bool create)

@@ -78,14 +78,10 @@ static void on_signal(void *ctx, int signo)
 		}
 		service_notify_ready(NULL);   /* a refused file leaves the old one serving */
 		break;
-	default: {
-		struct log_event e;
-		log_event_begin(&e, "stopping");
-		log_event_str(&e, "signal", signo == SIGINT ? "SIGINT" : "SIGTERM");
-		log_event_emit(&e, LOG_INFO);
+	default:
+		log_stopping_event(signo);
 		event_loop_stop(d->loop);
 		break;
-	}
 	}
 }
 
@@ -309,7 +305,6 @@ static int start_control(struct daemon *d, char *err, size_t err_size)
 static int start_metrics(struct daemon *d, char *err, size_t err_size)
 {
 	size_t size = status_snapshot_size(d->view.queue_count);
-	char why[256];
 	if (!d->cfg.metrics.listen.addr.family)
 		return 0;
 	d->metrics_snapshot = calloc(1, size);
@@ -317,13 +312,10 @@ static int start_metrics(struct daemon *d, char *err, size_t err_size)
 		snprintf(err, err_size, "metrics: out of memory");
 		return 1;
 	}
-	d->metrics = metrics_http_start(&d->cfg.metrics.listen, "sara", size, render_metrics, why, sizeof(why));
-	if (!d->metrics) {
-		snprintf(err, err_size, "metrics.listen %s", why);
-		return 1;
-	}
-	on_metrics(d);
-	return event_loop_add_timer(d->loop, METRICS_SNAPSHOT_MS, on_metrics, d, err, err_size) < 0 ? 1 : 0;
+	return metrics_http_start_publishing(&d->metrics, d->loop, "metrics.listen", &d->cfg.metrics.listen, "sara",
+					     size, render_metrics, on_metrics, d, err, err_size)
+		       ? 0
+		       : 1;
 }
 
 /* Timers, and the fds the loop serves. */
