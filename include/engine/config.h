@@ -36,6 +36,10 @@ struct server_config {
 	uint32_t mark;   /* fwmark, unique, > 0 */
 	uint32_t table;  /* policy-routing table */
 	double weight;   /* > 0 */
+	/* Never read from a file: set in sarad's running table (server_slots.h)
+	 * for a server removed by a reload whose sessions still drain, and for
+	 * a free slot (id empty). */
+	bool retired;
 };
 
 struct sara_config {
@@ -99,11 +103,12 @@ bool sara_config_validate(const struct sara_config *cfg, char *err, size_t err_s
 const char *selection_algorithm_name(enum selection_algorithm algorithm);
 
 /* Whether next may replace running in a live daemon (SIGHUP). Live keys:
- * timeouts.*, selection.algorithm, servers' weight, admission.* except
- * replies_per_s, limits.when_full and limits.malformed. Any other key
- * differing makes it false, with "KEY changed: restart to apply" in err
- * (the first one found): the kernel rules, sockets, table sizes and the
- * servers' indexes that sessions hold were all set up from it. */
+ * timeouts.*, selection.algorithm, the servers (added, removed, their
+ * weight: server_slots.h maps them onto the running table by id),
+ * admission.* except replies_per_s, limits.when_full and limits.malformed.
+ * A server still running keeps its address, mark and table. Any other key
+ * differing makes it false, with "KEY changed: ..." in err (the first one
+ * found): the kernel rules, sockets and table sizes were set up from it. */
 bool sara_config_reload_check(const struct sara_config *running, const struct sara_config *next,
 			 char *err, size_t err_size);
 

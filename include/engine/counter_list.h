@@ -116,6 +116,8 @@
 	  "announcements applied (engine) or made (gateway)")                                                \
 	X(SESSIONS_REPINNED, "sessions_repinned", EVENTS, COUNTER_IN_ENGINE,                                  \
 	  "sessions moved off a failed server")                                                              \
+	X(TCP_CONNECTIONS_ADOPTED, "tcp_connections_adopted", EVENTS, COUNTER_IN_ENGINE,                      \
+	  "signalling TCP connections met in their middle, kept on the server their connmark names")         \
 	/* Signalling that failed to parse (enum sip_status, enum rtsp_status). */                          \
 	X(SIP_EMPTY, "sip_empty", EVENTS, COUNTER_IN_SIGNALLING, "empty SIP messages")                        \
 	X(SIP_NOT_SIP, "sip_not_sip", EVENTS, COUNTER_IN_SIGNALLING,                                          \

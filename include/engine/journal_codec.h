@@ -30,6 +30,7 @@ struct journal_header {
 	uint16_t version;
 	char cluster[SARA_ID_MAX * 2];
 	uint64_t created_wall_ms;
+	uint64_t next_serial;    /* the engine's next session serial when the file was begun */
 };
 
 struct journal_record {

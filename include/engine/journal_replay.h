@@ -57,6 +57,9 @@ bool journal_replay_finish(struct journal_replay *r);
 size_t journal_replay_session_count(const struct journal_replay *r);
 const struct session_record *journal_replay_session(const struct journal_replay *r, size_t i,
 						    const struct session_flow_record **flows, size_t *flow_count);
+/* Above every serial the images name (their headers' next serial
+ * included): where a restarted engine's serials go on from. */
+uint64_t journal_replay_next_serial(const struct journal_replay *r);
 /* The last record of server id, or NULL. */
 const struct server_record *journal_replay_server(const struct journal_replay *r, const char *id);
 

@@ -27,12 +27,14 @@ struct session {
 	bool in_use;
 	bool key_is_connection;     /* RTSP before its Session: id is known */
 	bool confirmed, ending, transaction_only;
+	bool journal_dirty;         /* changed since the journal was last told */
 	int16_t server;
 	uint8_t stream_count;
 	uint32_t index_next;        /* hash chain; free-list link when unused */
 	uint32_t flows_head;        /* flows owned by this session */
 	uint32_t flow_count;
 	uint64_t serial;
+	uint32_t journal_version;   /* of the last record the journal was told */
 	uint64_t created_ms, last_seen_ms;
 	struct netaddr peer;        /* the client's signalling address */
 	struct session_stream streams[SESSION_MAX_STREAMS];

@@ -433,7 +433,8 @@ static bool ports_equal(const uint16_t *a, unsigned a_count, const uint16_t *b, 
 	return true;
 }
 
-/* The first restart-only key that differs, or NULL. A key added to struct
+/* The first restart-only key that differs, or NULL. Servers are compared
+ * by id (running may be sarad's running table: server_slots.h). A key added to struct
  * sara_config counts as live unless it is listed here: list it when a
  * running sarad cannot apply it (engine_reconfigure copies the whole
  * config once this says nothing differs). */
@@ -451,19 +452,22 @@ static const char *restart_only_change(const struct sara_config *a, const struct
 		return "ports.sip";
 	if (!ports_equal(a->rtsp_ports, a->rtsp_port_count, b->rtsp_ports, b->rtsp_port_count))
 		return "ports.rtsp";
-	if (a->server_count != b->server_count)
-		return "servers (their number)";
-	for (unsigned i = 0; i < a->server_count; i++) {
-		const struct server_config *x = &a->servers[i], *y = &b->servers[i];
+	/* A server is its id: one still running keeps its address, mark and
+	 * table (its sessions' connmarks and routes name them). */
+	for (unsigned i = 0; i < b->server_count; i++) {
+		const struct server_config *y = &b->servers[i];
 		const char *field = NULL;
-		if (strcmp(x->id, y->id) != 0)
-			field = "id";
-		else if (!netaddr_equal(&x->address, &y->address))
-			field = "address";
-		else if (x->mark != y->mark)
-			field = "mark";
-		else if (x->table != y->table)
-			field = "table";
+		for (unsigned j = 0; j < a->server_count && !field; j++) {
+			const struct server_config *x = &a->servers[j];
+			if (!x->id[0] || strcmp(x->id, y->id) != 0)
+				continue;
+			if (!netaddr_equal(&x->address, &y->address))
+				field = "address";
+			else if (x->mark != y->mark)
+				field = "mark";
+			else if (x->table != y->table)
+				field = "table";
+		}
 		if (field) {
 			snprintf(key, key_size, "servers[%u].%s", i, field);
 			return key;
@@ -512,6 +516,12 @@ bool sara_config_reload_check(const struct sara_config *running, const struct sa
 	if (!sara_config_validate(next, err, err_size))
 		return false;
 	changed = restart_only_change(running, next, key, sizeof(key));
+	if (changed && strncmp(changed, "servers[", 8) == 0) {
+		snprintf(err, err_size, "%s: %s changed: a server keeps its address, mark and table while it "
+			 "runs; add the new one under another id and remove the old one, or restart", next->path,
+			 changed);
+		return false;
+	}
 	if (changed) {
 		snprintf(err, err_size, "%s: %s changed: restart to apply", next->path, changed);
 		return false;

@@ -8,7 +8,8 @@
  * A record, all integers big-endian:
  *   u8 sync (JOURNAL_SYNC), u8 type, u16 payload length,
  *   u32 CRC-32C of the type, the length and the payload, then the payload:
- *   HEADER   u16 format version, u8 name length, name, u64 created (wall ms)
+ *   HEADER   u16 format version, u8 name length, name, u64 created (wall ms),
+ *            u64 next session serial
  *   SERVER   u8 id length, id, addr, u32 mark, u32 table
  *   SESSION  u64 serial, u32 version, u8 proto, u8 flags (SESSION_*),
  *            u8 server id length, server id, u16 key length, key,
@@ -200,6 +201,7 @@ size_t journal_encode_header(const struct journal_header *h, uint8_t *out, size_
 	put_u16(&w, h->version);
 	put_string(&w, h->cluster, sizeof(h->cluster));
 	put_u64(&w, h->created_wall_ms);
+	put_u64(&w, h->next_serial);
 	return finish(&w, JOURNAL_HEADER);
 }
 
@@ -359,6 +361,7 @@ static void read_header(struct reader *r, struct journal_header *h)
 	h->version = get_u16(r);
 	get_string(r, h->cluster, sizeof(h->cluster));
 	h->created_wall_ms = get_u64(r);
+	h->next_serial = get_u64(r);
 }
 
 static void read_server(struct reader *r, struct server_record *s)

@@ -32,6 +32,7 @@ struct journal_replay {
 	struct server_record servers[JOURNAL_REPLAY_SERVERS_MAX];
 	unsigned server_count;
 	struct journal_replay_stats stats;
+	uint64_t next_serial;
 	/* journal_replay_finish's output */
 	uint32_t *live;                      /* indexes of live sessions, by serial */
 	uint32_t live_count;
@@ -217,13 +218,19 @@ static void apply_server(struct journal_replay *r, const struct server_record *r
 	r->servers[r->server_count++] = *rec;
 }
 
+static void serial_seen(struct journal_replay *r, uint64_t serial)
+{
+	if (serial < UINT64_MAX && serial + 1 > r->next_serial)
+		r->next_serial = serial + 1;
+}
+
 static bool apply(struct journal_replay *r, const struct journal_record *rec)
 {
 	switch (rec->type) {
 	case JOURNAL_SERVER: apply_server(r, &rec->u.server); return true;
-	case JOURNAL_SESSION: return apply_session(r, &rec->u.session);
-	case JOURNAL_FLOW: return apply_flow(r, &rec->u.flow);
-	case JOURNAL_END: return apply_end(r, rec->u.end_serial);
+	case JOURNAL_SESSION: serial_seen(r, rec->u.session.serial); return apply_session(r, &rec->u.session);
+	case JOURNAL_FLOW: serial_seen(r, rec->u.flow.serial); return apply_flow(r, &rec->u.flow);
+	case JOURNAL_END: serial_seen(r, rec->u.end_serial); return apply_end(r, rec->u.end_serial);
 	default: return true;   /* a second header (a file appended to another): nothing to apply */
 	}
 }
@@ -250,6 +257,8 @@ enum journal_image_status journal_replay_add(struct journal_replay *r, const uin
 	if (strcmp(rec.u.header.cluster, cluster) != 0)
 		return rep->status = JOURNAL_IMAGE_CLUSTER;
 	rep->records = 1;
+	if (rec.u.header.next_serial > r->next_serial)
+		r->next_serial = rec.u.header.next_serial;
 	while ((status = journal_decode(buf, len, &offset, &rec)) == JOURNAL_READ_RECORD) {
 		if (!apply(r, &rec)) {
 			r->no_memory = true;
@@ -328,6 +337,11 @@ const struct session_record *journal_replay_session(const struct journal_replay 
 	*flows = &r->gathered[r->gathered_first[i]];
 	*flow_count = r->gathered_first[i + 1] - r->gathered_first[i];
 	return &r->sessions[r->live[i]].rec;
+}
+
+uint64_t journal_replay_next_serial(const struct journal_replay *r)
+{
+	return r->next_serial;
 }
 
 const struct server_record *journal_replay_server(const struct journal_replay *r, const char *id)

@@ -84,7 +84,7 @@ static void image_add(struct image *im, size_t n)
 
 static void image_start(struct image *im, const char *cluster, uint16_t version)
 {
-	struct journal_header h = { .version = version, .created_wall_ms = 1700000000000ull };
+	struct journal_header h = { .version = version, .created_wall_ms = 1700000000000ull, .next_serial = 2 };
 	snprintf(h.cluster, sizeof(h.cluster), "%s", cluster);
 	im->len = 0;
 	image_add(im, journal_encode_magic(im->buf, IMAGE_MAX));
@@ -115,7 +115,8 @@ static void test_records_round_trip(void **state)
 	struct session_record s = session(42, 7, "a84b4c76e66710@pc33.example.com", "media2");
 	struct session_flow_record f = flow(42, 7000);
 	struct server_record srv = { .id = "media2", .address = addr("10.0.0.2"), .mark = 0x101, .table = 102 };
-	struct journal_header h = { .version = JOURNAL_FORMAT_VERSION, .cluster = CLUSTER, .created_wall_ms = 99 };
+	struct journal_header h = { .version = JOURNAL_FORMAT_VERSION, .cluster = CLUSTER, .created_wall_ms = 99,
+				    .next_serial = 1234 };
 	size_t n, off;
 	(void)state;
 
@@ -405,6 +406,7 @@ static void test_replay_two_images(void **state)
 	s = journal_replay_session(r, 1, &flows, &n);
 	assert_int_equal(s->serial, 3);
 	assert_int_equal(journal_replay_server(r, "s3")->mark, 33);
+	assert_int_equal(journal_replay_next_serial(r), 4);   /* after c, the highest named */
 	assert_null(journal_replay_server(r, "s9"));
 	journal_replay_destroy(r);
 }
@@ -450,6 +452,7 @@ static void test_replay_many_sessions(void **state)
 	assert_int_equal(journal_replay_add(r, buf, len, CLUSTER, &rep), JOURNAL_IMAGE_OK);
 	assert_true(journal_replay_finish(r));
 	assert_int_equal(journal_replay_session_count(r), 2500);
+	assert_int_equal(journal_replay_next_serial(r), 5001);
 	for (size_t i = 0; i < 2500; i++)
 		assert_int_equal(journal_replay_session(r, i, &flows, &n)->serial, 2 * i + 1);
 	journal_replay_destroy(r);
