@@ -78,7 +78,14 @@ struct sara_config {
 		enum malformed_policy malformed;
 	} limits;
 	struct { char socket[108]; } control;
+	/* state.journal: where sarad journals its sessions so that a restart
+	 * keeps them ("/var/lib/sara/NAME.journal" by default), or "off". */
+	struct { char journal[SARA_PATH_MAX]; } state;
 };
+
+#define SARA_JOURNAL_OFF "off"
+/* Whether cfg journals sessions (state.journal is a path). */
+bool sara_config_journal_on(const struct sara_config *cfg);
 
 /* Fills every documented default (no VIPs, no servers). */
 void sara_config_defaults(struct sara_config *cfg);

@@ -43,6 +43,11 @@ bool engine_journal_walk(struct engine *engine, uint32_t *cursor, uint32_t max_s
 uint64_t engine_next_serial(const struct engine *engine);
 void engine_raise_next_serial(struct engine *engine, uint64_t serial);
 
+/* A server the running table lacks but journaled sessions name (removed
+ * while sarad was down): back on a slot as retired, so that its sessions
+ * drain there. The slot, or -1 with err (server_slots_add_retired). */
+int engine_add_retired_server(struct engine *engine, const struct server_config *srv, char *err, size_t err_size);
+
 enum engine_restore {
 	ENGINE_RESTORED = 0,
 	ENGINE_RESTORE_NO_SERVER,   /* rec->server names no server of the running table */

@@ -32,6 +32,12 @@ struct slot_plan {
 bool server_slots_plan(const struct sara_config *running, const bool in_use[SARA_MAX_SERVERS],
 		       const struct sara_config *next, struct slot_plan *plan, char *err, size_t err_size);
 
+/* A server of the running table's past (a journal names it) back on a
+ * slot as retired: its sessions drain there. False with err when its id,
+ * address, mark or table is in use or no slot is left. */
+bool server_slots_add_retired(struct sara_config *running, const struct server_config *srv, int *slot, char *err,
+			      size_t err_size);
+
 /* A running table's slot of server id (retired included), or -1. */
 int server_slots_find(const struct sara_config *running, const char *id);
 /* Whether slot s serves: listed in the file (neither retired nor free). */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/agent_msg.h"
 #include "engine/config_schema.h"
 
 /* Enums are written through an int; the compiler must agree. */
@@ -128,6 +129,9 @@ static const struct key_spec limit_keys[] = {
 static const struct key_spec control_keys[] = {
 	STRING_KEY(KEY_STRING, "socket", CFG, control.socket, false),
 };
+static const struct key_spec state_keys[] = {
+	STRING_KEY(KEY_STRING, "journal", CFG, state.journal, false),
+};
 
 static const struct key_table port_table = TABLE(port_keys);
 static const struct key_table queue_table = TABLE(queue_keys);
@@ -138,6 +142,7 @@ static const struct key_table selection_table = TABLE(selection_keys);
 static const struct key_table admission_table = TABLE(admission_keys);
 static const struct key_table limit_table = TABLE(limit_keys);
 static const struct key_table control_table = TABLE(control_keys);
+static const struct key_table state_table = TABLE(state_keys);
 
 static const struct key_spec top_keys[] = {
 	STRING_KEY(KEY_IDENT, "name", CFG, name, true),
@@ -153,6 +158,7 @@ static const struct key_spec top_keys[] = {
 	GROUP_KEY("admission", admission_table),
 	GROUP_KEY("limits", limit_table),
 	GROUP_KEY("control", control_table),
+	GROUP_KEY("state", state_table),
 };
 const struct key_table config_top_keys = TABLE(top_keys);
 
@@ -302,6 +308,10 @@ static bool check_servers(const struct sara_config *cfg, struct config_problem *
 				return RULE_FAIL(AT("servers", "servers.[%u].mark", i), "servers[%u].mark %u is "
 						 "already used by servers[%u] (\"%s\")", i, s->mark,
 						 j, o->id);
+			if (agent_sender_id(s->id) == agent_sender_id(o->id))
+				return RULE_FAIL(AT("servers", "servers.[%u].id", i), "servers[%u].id \"%s\" and "
+						 "servers[%u].id \"%s\" give their agents the same sender id; rename "
+						 "one", i, s->id, j, o->id);
 			/* one table per server: two servers in one table share a route */
 			if (s->table == o->table)
 				return RULE_FAIL(AT("servers", "servers.[%u].table", i), "servers[%u].table %u is "
@@ -334,6 +344,10 @@ static bool check_queue_admission_limits(const struct sara_config *cfg, struct c
 	if (!(cfg->admission.alpha >= 0.0 && cfg->admission.alpha <= 1.0))
 		return RULE_FAIL(AT("admission", "admission.alpha"),
 				 "admission: alpha (%g) must be between 0 and 1", cfg->admission.alpha);
+
+	if (cfg->state.journal[0] && strcmp(cfg->state.journal, SARA_JOURNAL_OFF) != 0 && cfg->state.journal[0] != '/')
+		return RULE_FAIL(AT("state", "state.journal"), "state.journal \"%s\" must be an absolute path or "
+				 "\"" SARA_JOURNAL_OFF "\"", cfg->state.journal);
 
 	/* every session holds at least one flow */
 	if (cfg->limits.flows < cfg->limits.sessions)
@@ -505,6 +519,8 @@ static const char *restart_only_change(const struct sara_config *a, const struct
 		return "limits.fragments";
 	if (strcmp(a->control.socket, b->control.socket) != 0)
 		return "control.socket";
+	if (strcmp(a->state.journal, b->state.journal) != 0)
+		return "state.journal";
 	return NULL;
 }
 
@@ -527,6 +543,11 @@ bool sara_config_reload_check(const struct sara_config *running, const struct sa
 		return false;
 	}
 	return true;
+}
+
+bool sara_config_journal_on(const struct sara_config *cfg)
+{
+	return cfg->state.journal[0] == '/';
 }
 
 bool sara_config_is_vip(const struct sara_config *cfg, const struct netaddr *addr)

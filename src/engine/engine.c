@@ -1513,6 +1513,27 @@ bool engine_journal_walk(struct engine *engine, uint32_t *cursor, uint32_t max_s
 	return end >= engine->sessions.capacity;
 }
 
+int engine_add_retired_server(struct engine *engine, const struct server_config *srv, char *err, size_t err_size)
+{
+	struct sara_config *running = malloc(sizeof(*running));
+	bool fresh[SARA_MAX_SERVERS] = { false };
+	int slot = -1;
+	if (!running) {
+		snprintf(err, err_size, "out of memory");
+		return -1;
+	}
+	*running = engine->cfg;
+	if (server_slots_add_retired(running, srv, &slot, err, err_size)) {
+		fresh[slot] = true;
+		if (selector_set_servers(engine->selector, running, fresh))
+			engine->cfg = *running;
+		else
+			slot = -1;
+	}
+	free(running);
+	return slot;
+}
+
 uint64_t engine_next_serial(const struct engine *engine)
 {
 	return engine->sessions.next_serial;

@@ -66,6 +66,36 @@ static bool clashes_with_retired(const struct slot_plan *plan, const bool taken[
 	return true;
 }
 
+bool server_slots_add_retired(struct sara_config *running, const struct server_config *srv, int *slot, char *err,
+			      size_t err_size)
+{
+	unsigned s, free_slot = running->server_count;
+	for (s = 0; s < running->server_count; s++) {
+		const struct server_config *r = &running->servers[s];
+		if (!r->id[0]) {
+			if (free_slot == running->server_count)
+				free_slot = s;
+			continue;
+		}
+		if (strcmp(r->id, srv->id) == 0 || netaddr_equal(&r->address, &srv->address) || r->mark == srv->mark ||
+		    r->table == srv->table) {
+			snprintf(err, err_size, "server \"%s\" clashes with server \"%s\" (id, address, mark or table)",
+				 srv->id, r->id);
+			return false;
+		}
+	}
+	if (free_slot == SARA_MAX_SERVERS) {
+		snprintf(err, err_size, "server \"%s\": no room (%d servers at most)", srv->id, SARA_MAX_SERVERS);
+		return false;
+	}
+	running->servers[free_slot] = *srv;
+	running->servers[free_slot].retired = true;
+	if (free_slot == running->server_count)
+		running->server_count++;
+	*slot = (int)free_slot;
+	return true;
+}
+
 bool server_slots_plan(const struct sara_config *running, const bool in_use[SARA_MAX_SERVERS],
 		       const struct sara_config *next, struct slot_plan *plan, char *err, size_t err_size)
 {

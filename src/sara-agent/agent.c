@@ -108,9 +108,11 @@ static bool start(struct agent *a, char *err, size_t err_size)
 		snprintf(err, err_size, "%s: root directory name too long", s->root);
 		return false;
 	}
-	if (!sealed_sender_open(&a->channel, &s->cfg->agents.listen, s->key, s->server + 1, err, err_size))
+	if (!sealed_sender_open(&a->channel, &s->cfg->agents.listen, s->key, agent_sender_id(s->cfg->servers[s->server].id),
+				err, err_size))
 		return false;
-	reporter_init(&a->reporter, &a->channel, s->server + 1, s->counted, s->probe_failures_needed);
+	reporter_init(&a->reporter, &a->channel, agent_sender_id(s->cfg->servers[s->server].id), s->counted,
+		      s->probe_failures_needed);
 	load_readers_prime(&a->readers, clock_ms(CLOCK_MONOTONIC));
 	a->loop = event_loop_create(err, err_size);
 	if (!a->loop)
@@ -132,7 +134,7 @@ static int serve(struct agent *a)
 		return a->last_sent ? 0 : 1;
 	}
 	log_msg(LOG_INFO, "server %s (sender %u) reporting to %s every %u ms", s->cfg->servers[s->server].id,
-		s->server + 1, endpoint_format(&s->cfg->agents.listen, where, sizeof(where)),
+		agent_sender_id(s->cfg->servers[s->server].id), endpoint_format(&s->cfg->agents.listen, where, sizeof(where)),
 		s->cfg->agents.interval_ms);
 	if (event_loop_run(a->loop, err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "%s", err);
