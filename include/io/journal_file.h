@@ -36,7 +36,8 @@ bool journal_file_init(struct journal_file *j, const char *path, char *err, size
 bool journal_file_read(const struct journal_file *j, struct journal_bytes *previous, struct journal_bytes *current,
 		       char *err, size_t err_size);
 void journal_bytes_free(struct journal_bytes *b);
-/* Moves an unusable file aside as path.rejected-UNIXTIME; its new name in moved_to. */
+/* Moves an unusable file aside as path.rejected-UNIXTIME (.N when that
+ * exists); its new name in moved_to. */
 bool journal_file_set_aside(const char *path, char *moved_to, size_t moved_size, char *err, size_t err_size);
 /* The current file replaced by bytes as a whole (written to path.tmp,
  * fsync'd, renamed over path, the directory fsync'd), the previous file

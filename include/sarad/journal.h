@@ -45,6 +45,7 @@ struct session_journal {
 	bool snapshot;                          /* the start's compaction: the batch only grows */
 	bool compacting;                        /* a compaction's walk is under way */
 	uint32_t cursor;
+	uint32_t walk_slots;                    /* per step: JOURNAL_WALK_SLOTS */
 	uint64_t compact_at;                    /* the file size that starts the next one */
 	uint64_t (*now_ms)(void);
 	struct log_limit errors;

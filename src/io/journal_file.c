@@ -95,7 +95,11 @@ void journal_bytes_free(struct journal_bytes *b)
 
 bool journal_file_set_aside(const char *path, char *moved_to, size_t moved_size, char *err, size_t err_size)
 {
-	snprintf(moved_to, moved_size, "%s.rejected-%lld", path, (long long)time(NULL));
+	long long now = (long long)time(NULL);
+	/* never over an earlier one */
+	snprintf(moved_to, moved_size, "%s.rejected-%lld", path, now);
+	for (unsigned n = 1; access(moved_to, F_OK) == 0 && n < 1000; n++)
+		snprintf(moved_to, moved_size, "%s.rejected-%lld.%u", path, now, n);
 	if (rename(path, moved_to) < 0) {
 		snprintf(err, err_size, "%s: cannot move it aside: %s", path, strerror(errno));
 		return false;

@@ -197,11 +197,15 @@ static void read_image(struct session_journal *j, struct journal_replay *r, cons
 		log_msg(LOG_ERR, "journal %s: out of memory while reading it", path);
 		return;
 	}
-	if (journal_file_set_aside(path, set_aside, set_aside_size, err, sizeof(err)))
-		log_msg(LOG_ERR, "journal %s: %s (format %u, cluster \"%s\"): not used, moved to %s", path,
-			journal_image_status_text(status), rep->header.version, rep->header.cluster, set_aside);
-	else
+	if (!journal_file_set_aside(path, set_aside, set_aside_size, err, sizeof(err)))
 		log_msg(LOG_ERR, "journal %s: %s: not used; %s", path, journal_image_status_text(status), err);
+	else if (status == JOURNAL_IMAGE_VERSION || status == JOURNAL_IMAGE_CLUSTER)
+		log_msg(LOG_ERR, "journal %s: %s (format %u, cluster \"%s\"; this sarad: format %u, cluster \"%s\"): "
+			"not used, moved to %s", path, journal_image_status_text(status), rep->header.version,
+			rep->header.cluster, JOURNAL_FORMAT_VERSION, j->cluster, set_aside);
+	else
+		log_msg(LOG_ERR, "journal %s: %s: not used, moved to %s", path, journal_image_status_text(status),
+			set_aside);
 }
 
 /* The slot of a journaled session's server: the running table's, or one
@@ -303,6 +307,7 @@ struct session_journal *session_journal_open(const struct sara_config *cfg, stru
 	j->engine = engine;
 	j->counters = counters;
 	j->now_ms = now_ms;
+	j->walk_slots = JOURNAL_WALK_SLOTS;
 	j->errors = (struct log_limit)LOG_LIMIT_INIT("journal", 5, 10000);
 	snprintf(j->cluster, sizeof(j->cluster), "%s", cfg->name);
 	if (!journal_file_init(&j->file, cfg->state.journal, err, err_size))
@@ -379,7 +384,7 @@ bool session_journal_step(struct session_journal *j)
 		j->compacting = true;
 		j->cursor = 0;
 	}
-	if (!engine_journal_walk(j->engine, &j->cursor, JOURNAL_WALK_SLOTS)) {
+	if (!engine_journal_walk(j->engine, &j->cursor, j->walk_slots)) {
 		session_journal_write(j);
 		return false;
 	}
