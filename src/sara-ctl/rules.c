@@ -308,21 +308,26 @@ static void server_routes(struct builder *b, int family, bool as_comments)
 			if (op == RULES_REMOVE)
 				add(set, RULES_MAY_FAIL, "%s route del %s table %" PRIu32, ip, vip, srv->table);
 			else if (as_comments)
-				add_text(set, RULES_COMMENT, "%s route replace %s via %s table %" PRIu32, ip, vip, addr,
-					 srv->table);
+				add_text(set, RULES_COMMENT, "%s route replace %s via %s table %" PRIu32 " proto %d", ip,
+					 vip, addr, srv->table, RULES_RT_PROTO);
 			else
-				add(set, must, "%s route replace %s via %s table %" PRIu32, ip, vip, addr, srv->table);
+				add(set, must, "%s route replace %s via %s table %" PRIu32 " proto %d", ip, vip, addr,
+				    srv->table, RULES_RT_PROTO);
 		}
-		if (op != RULES_PRINT)
+		if (op == RULES_REMOVE) {
 			add(set, RULES_REPEAT_UNTIL_FAIL, "%s rule del fwmark %" PRIu32 " lookup %" PRIu32, ip,
 			    srv->mark, srv->table);
-		if (op == RULES_REMOVE)
 			continue;
+		}
+		/* Applied, a rule already there stays: deleting and adding it
+		 * again would leave its mark unrouted for a moment. */
 		if (as_comments)
-			add_text(set, RULES_COMMENT, "%s rule add fwmark %" PRIu32 " lookup %" PRIu32, ip, srv->mark,
-				 srv->table);
+			add_text(set, RULES_COMMENT, "%s rule add fwmark %" PRIu32 " lookup %" PRIu32 " protocol %d", ip,
+				 srv->mark, srv->table, RULES_RT_PROTO);
 		else
-			add(set, RULES_MUST, "%s rule add fwmark %" PRIu32 " lookup %" PRIu32, ip, srv->mark, srv->table);
+			add(set, op == RULES_APPLY ? RULES_ADD_RULE : RULES_MUST,
+			    "%s rule add fwmark %" PRIu32 " lookup %" PRIu32 " protocol %d", ip, srv->mark, srv->table,
+			    RULES_RT_PROTO);
 	}
 }
 
