@@ -3,6 +3,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "io/clock.h"
@@ -11,10 +12,16 @@
 #include "io/log.h"
 #include "io/sealed_channel.h"
 #include "sara-agent/load_readers.h"
+#include "sara-agent/reload.h"
 #include "sara-agent/reporter.h"
 
 struct agent {
 	const struct agent_settings *set;
+	/* The running configuration, key and server: the settings' at start,
+	 * a reload's since. The probe and the readers point into cfg. */
+	struct sara_config cfg;
+	struct wire_key key;
+	unsigned server;
 	struct probe probe;
 	struct load_readers readers;
 	struct sealed_sender channel;
@@ -54,7 +61,7 @@ static void report(struct agent *a, bool print)
 static void report_and_rearm(struct agent *a)
 {
 	report(a, false);
-	event_loop_set_interval(a->loop, a->timer, a->set->cfg->agents.interval_ms);
+	event_loop_set_interval(a->loop, a->timer, a->cfg.agents.interval_ms);
 }
 
 static void on_timer(void *ctx)
@@ -66,6 +73,49 @@ static void on_timer(void *ctx)
 		return;
 	}
 	report_and_rearm(a);
+}
+
+/* SIGHUP: the file and key read again; the channel opened again when its
+ * destination or key changed (same sender id, a fresh sequence). */
+static void reload(struct agent *a)
+{
+	struct agent_reload *next = malloc(sizeof(*next));
+	struct sealed_sender channel = { .fd = -1 };
+	char err[512], where[ENDPOINT_STRLEN];
+	uint32_t sender = agent_sender_id(a->cfg.servers[a->server].id);
+	if (!next) {
+		log_msg(LOG_ERR, "SIGHUP: out of memory; keeping the running configuration");
+		return;
+	}
+	if (!a->set->config_path ||
+	    !agent_reload_read(a->set->config_path, a->cfg.servers[a->server].id, &a->cfg, &a->key, next, err,
+			       sizeof(err))) {
+		log_msg(LOG_ERR, "SIGHUP: %s; keeping the running configuration",
+			a->set->config_path ? err : "no configuration file to read");
+		free(next);
+		return;
+	}
+	if (next->channel_changed &&
+	    !sealed_sender_open(&channel, &next->cfg.agents.listen, &next->key, sender, err, sizeof(err))) {
+		log_msg(LOG_ERR, "SIGHUP: %s; keeping the running configuration", err);
+		free(next);
+		return;
+	}
+	if (next->channel_changed) {
+		sealed_sender_close(&a->channel);
+		a->channel = channel;
+	}
+	a->cfg = next->cfg;
+	a->key = next->key;
+	a->server = next->server;
+	probe_configure(&a->probe, &a->cfg, a->server);
+	if (next->interval_changed)
+		event_loop_set_interval(a->loop, a->timer, a->cfg.agents.interval_ms);
+	log_msg(LOG_NOTICE, "SIGHUP: %s reloaded: server %s (sender %u) reporting to %s every %u ms%s",
+		a->set->config_path, a->cfg.servers[a->server].id, sender,
+		endpoint_format(&a->cfg.agents.listen, where, sizeof(where)), a->cfg.agents.interval_ms,
+		next->channel_changed ? " (channel opened again)" : "");
+	free(next);
 }
 
 /* A drain or its cancellation goes out at once, not at the next tick. */
@@ -87,7 +137,7 @@ static void on_signal(void *ctx, int signo)
 		report_and_rearm(a);
 		break;
 	case SIGHUP:
-		log_msg(LOG_WARNING, "SIGHUP: sara-agent has no configuration reload; restart it to apply changes");
+		reload(a);
 		break;
 	default:
 		event_loop_stop(a->loop);
@@ -102,16 +152,19 @@ static bool start(struct agent *a, char *err, size_t err_size)
 	static const int signals[] = { SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGHUP };
 	const struct agent_settings *s = a->set;
 
+	a->cfg = *s->cfg;
+	a->key = *s->key;
+	a->server = s->server;
 	a->probe = s->probe;
-	probe_configure(&a->probe, s->cfg, s->server);
-	if (!load_readers_init(&a->readers, s->root, s->cfg, s->app_load_path)) {
+	probe_configure(&a->probe, &a->cfg, a->server);
+	if (!load_readers_init(&a->readers, s->root, &a->cfg, s->app_load_path)) {
 		snprintf(err, err_size, "%s: root directory name too long", s->root);
 		return false;
 	}
-	if (!sealed_sender_open(&a->channel, &s->cfg->agents.listen, s->key, agent_sender_id(s->cfg->servers[s->server].id),
+	if (!sealed_sender_open(&a->channel, &a->cfg.agents.listen, &a->key, agent_sender_id(a->cfg.servers[a->server].id),
 				err, err_size))
 		return false;
-	reporter_init(&a->reporter, &a->channel, agent_sender_id(s->cfg->servers[s->server].id), s->counted,
+	reporter_init(&a->reporter, &a->channel, agent_sender_id(a->cfg.servers[a->server].id), s->counted,
 		      s->probe_failures_needed);
 	load_readers_prime(&a->readers, clock_ms(CLOCK_MONOTONIC));
 	a->loop = event_loop_create(err, err_size);
@@ -133,9 +186,9 @@ static int serve(struct agent *a)
 			log_msg(LOG_ERR, "%s", err);
 		return a->last_sent ? 0 : 1;
 	}
-	log_msg(LOG_INFO, "server %s (sender %u) reporting to %s every %u ms", s->cfg->servers[s->server].id,
-		agent_sender_id(s->cfg->servers[s->server].id), endpoint_format(&s->cfg->agents.listen, where, sizeof(where)),
-		s->cfg->agents.interval_ms);
+	log_msg(LOG_INFO, "server %s (sender %u) reporting to %s every %u ms", a->cfg.servers[a->server].id,
+		agent_sender_id(a->cfg.servers[a->server].id), endpoint_format(&a->cfg.agents.listen, where, sizeof(where)),
+		a->cfg.agents.interval_ms);
 	if (event_loop_run(a->loop, err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "%s", err);
 		return 1;
@@ -147,7 +200,8 @@ static int serve(struct agent *a)
 
 int agent_run(const struct agent_settings *settings)
 {
-	struct agent a = { .set = settings, .timer = -1 };
+	static struct agent a;  /* large (a configuration): not on the stack */
+	a = (struct agent){ .set = settings, .timer = -1 };
 	bool daemon = !settings->foreground && !settings->once;
 	int status = 1, ready_fd = daemon ? daemonize("sara-agent") : -1;
 	char err[256];

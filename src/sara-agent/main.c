@@ -78,5 +78,6 @@ int main(int argc, char **argv)
 	}
 	cl.agent.cfg = &cfg;
 	cl.agent.key = &key;
+	cl.agent.config_path = cl.config_path;
 	return agent_run(&cl.agent);
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "io/clock.h"
@@ -13,9 +14,14 @@
 #include "io/nfqueue.h"
 #include "io/sealed_channel.h"
 #include "sara-gw/announcer.h"
+#include "sara-gw/gw_reload.h"
 
 struct gw {
 	const struct gw_settings *set;
+	/* The running configuration and key: the settings' at start, a
+	 * reload's since. */
+	struct sara_config cfg;
+	struct wire_key key;
 	struct sealed_sender channel;
 	struct announcer announcer;
 	struct nfqueue *queue;
@@ -77,13 +83,48 @@ static void log_counters(const struct gw *g)
 		       "gateway.");
 }
 
+/* SIGHUP: the file and key read again; the channel opened again when its
+ * destination or key changed (same sender id, a fresh sequence). */
+static void reload(struct gw *g)
+{
+	struct gw_reload *next = malloc(sizeof(*next));
+	struct sealed_sender channel = { .fd = -1 };
+	char err[512], where[ENDPOINT_STRLEN];
+	if (!next) {
+		log_msg(LOG_ERR, "SIGHUP: out of memory; keeping the running configuration");
+		return;
+	}
+	if (!g->set->config_path ||
+	    !gw_reload_read(g->set->config_path, &g->cfg, &g->key, g->set->queue_given, next, err, sizeof(err)) ||
+	    !gateway_reconfigure(g->announcer.gateway, &next->cfg, err, sizeof(err)) ||
+	    (next->channel_changed &&
+	     !sealed_sender_open(&channel, &next->cfg.gateway.listen, &next->key, g->set->sender, err, sizeof(err)))) {
+		log_msg(LOG_ERR, "SIGHUP: %s; keeping the running configuration",
+			g->set->config_path ? err : "no configuration file to read");
+		/* the gateway may have taken the new file: put the running one back */
+		gateway_reconfigure(g->announcer.gateway, &g->cfg, err, sizeof(err));
+		free(next);
+		return;
+	}
+	if (next->channel_changed) {
+		sealed_sender_close(&g->channel);
+		g->channel = channel;
+	}
+	g->cfg = next->cfg;
+	g->key = next->key;
+	log_msg(LOG_NOTICE, "SIGHUP: %s reloaded: %u VIPs, %u servers; announcing to %s%s", g->set->config_path,
+		g->cfg.vip_count, g->cfg.server_count, endpoint_format(&g->cfg.gateway.listen, where, sizeof(where)),
+		next->channel_changed ? " (channel opened again)" : "");
+	free(next);
+}
+
 static void on_signal(void *ctx, int signo)
 {
 	struct gw *g = ctx;
 	if (signo == SIGUSR1)
 		log_counters(g);
 	else if (signo == SIGHUP)
-		log_msg(LOG_WARNING, "SIGHUP: sara-gw has no configuration reload; restart it to apply changes");
+		reload(g);
 	else
 		event_loop_stop(g->loop);
 }
@@ -101,8 +142,10 @@ static bool start(struct gw *g, char *err, size_t err_size)
 	};
 	char why[384];
 
-	if (!sealed_sender_open(&g->channel, &s->cfg->gateway.listen, s->key, s->sender, err, err_size) ||
-	    !announcer_init(&g->announcer, s->cfg, clock_ms(CLOCK_MONOTONIC), send_sealed, &g->channel, err,
+	g->cfg = *s->cfg;
+	g->key = *s->key;
+	if (!sealed_sender_open(&g->channel, &g->cfg.gateway.listen, &g->key, s->sender, err, err_size) ||
+	    !announcer_init(&g->announcer, &g->cfg, clock_ms(CLOCK_MONOTONIC), send_sealed, &g->channel, err,
 			    err_size))
 		return false;
 	g->queue = nfqueue_open(&opt, why, sizeof(why));
@@ -118,9 +161,11 @@ static bool start(struct gw *g, char *err, size_t err_size)
 
 int gw_run(const struct gw_settings *settings)
 {
-	struct gw g = { .set = settings, .channel = { .fd = -1 } };
+	static struct gw g;  /* large (a configuration): not on the stack */
 	int ready_fd = settings->foreground ? -1 : daemonize("sara-gw");
 	char err[512], where[ENDPOINT_STRLEN];
+
+	g = (struct gw){ .set = settings, .channel = { .fd = -1 } };
 
 	if (!start(&g, err, sizeof(err))) {
 		log_msg(LOG_ERR, "%s", err);
@@ -132,7 +177,7 @@ int gw_run(const struct gw_settings *settings)
 		daemon_ready(ready_fd);
 	}
 	log_msg(LOG_INFO, "queue %u, announcing to %s as sender %u", settings->queue_num,
-		endpoint_format(&settings->cfg->gateway.listen, where, sizeof(where)), settings->sender);
+		endpoint_format(&g.cfg.gateway.listen, where, sizeof(where)), settings->sender);
 	if (event_loop_run(g.loop, err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "%s", err);
 		g.status = 1;

@@ -37,7 +37,8 @@ static void usage(FILE *out)
 		"      --decode        receive announcements instead and print them, one a line\n"
 		"      --listen EP     address for --decode (default gateway.listen)\n"
 		"      --count N       with --decode: exit after N datagrams\n"
-		"SIGUSR1 prints the counters; SIGTERM/SIGINT print them and exit.\n");
+		"SIGUSR1 prints the counters; SIGHUP reads the configuration and key again;\n"
+		"SIGTERM/SIGINT print the counters and exit.\n");
 }
 
 static bool parse_number(const char *text, unsigned long max, unsigned long *out)
@@ -155,5 +156,6 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	return gw_run(&(struct gw_settings){ .cfg = &cfg, .key = &key, .sender = (uint32_t)cl.id,
-					     .queue_num = (uint16_t)cl.queue_num, .foreground = cl.foreground });
+					     .queue_num = (uint16_t)cl.queue_num, .queue_given = cl.queue_given,
+					     .config_path = cl.config_path, .foreground = cl.foreground });
 }
