@@ -27,15 +27,20 @@ struct engine_journal_hooks {
 	void (*flow_decided)(void *ctx, const struct session_flow_record *rec);
 	/* A session ended or expired: final for its serial. */
 	void (*session_ended)(void *ctx, uint64_t serial);
+	/* A signalling TCP connection pinned to a server with no session of
+	 * its own (SIP over TCP: its calls follow it), and its end. */
+	void (*connection_pinned)(void *ctx, const struct connection_record *rec);
+	void (*connection_closed)(void *ctx, const struct flow_key *key);
 };
 
 /* NULL turns the journal's hooks off. */
 void engine_set_journal(struct engine *engine, const struct engine_journal_hooks *hooks);
 
 /* A compaction's walk: tells session_changed (with a new version) and
- * flow_decided for every session in the slots from *cursor on, at most
- * max_slots of them per call; *cursor moves on. True once the walk has
- * reached the end of the table. */
+ * flow_decided for every session, then connection_pinned for every pinned
+ * connection, in the slots from *cursor on (sessions' then flows'), at
+ * most max_slots of them per call; *cursor moves on. True once the walk
+ * has reached the end of both tables. */
 bool engine_journal_walk(struct engine *engine, uint32_t *cursor, uint32_t max_slots);
 
 /* The serial the next session will get; raised (never lowered) to serial
@@ -64,5 +69,8 @@ enum engine_restore {
  * active now. Journal hooks are not called. */
 enum engine_restore engine_restore_session(struct engine *engine, const struct session_record *rec,
 					   const struct session_flow_record *flows, size_t flow_count);
+/* Re-creates a journaled connection pinned to rec->server (an index): its
+ * next segment resynchronises reassembly, its calls follow it. */
+enum engine_restore engine_restore_connection(struct engine *engine, const struct connection_record *rec);
 
 #endif

@@ -24,6 +24,8 @@ enum journal_record_type {
 	JOURNAL_SESSION,      /* a session created or changed: its whole state */
 	JOURNAL_FLOW,         /* a flow a session decided */
 	JOURNAL_END,          /* a session ended: final for its serial */
+	JOURNAL_CONNECTION,   /* a signalling TCP connection pinned without a session */
+	JOURNAL_CONNECTION_END, /* ... gone */
 };
 
 struct journal_header {
@@ -41,6 +43,8 @@ struct journal_record {
 		struct session_record session;   /* server is ENGINE_NO_SERVER (-1) when read */
 		struct session_flow_record flow;
 		uint64_t end_serial;
+		struct connection_record connection;   /* server is -1 when read */
+		struct flow_key connection_end;
 	} u;
 };
 
@@ -52,6 +56,8 @@ size_t journal_encode_server(const struct server_record *s, uint8_t *out, size_t
 size_t journal_encode_session(const struct session_record *s, uint8_t *out, size_t cap);
 size_t journal_encode_flow(const struct session_flow_record *f, uint8_t *out, size_t cap);
 size_t journal_encode_end(uint64_t serial, uint8_t *out, size_t cap);
+size_t journal_encode_connection(const struct connection_record *c, uint8_t *out, size_t cap);
+size_t journal_encode_connection_end(const struct flow_key *key, uint8_t *out, size_t cap);
 
 enum journal_read {
 	JOURNAL_READ_RECORD = 0, /* *out holds a record; *offset moved past it */

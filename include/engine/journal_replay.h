@@ -57,6 +57,11 @@ bool journal_replay_finish(struct journal_replay *r);
 size_t journal_replay_session_count(const struct journal_replay *r);
 const struct session_record *journal_replay_session(const struct journal_replay *r, size_t i,
 						    const struct session_flow_record **flows, size_t *flow_count);
+/* After journal_replay_finish: the signalling TCP connections still
+ * pinned (the last record of each key, unless it ended). */
+size_t journal_replay_connection_count(const struct journal_replay *r);
+const struct connection_record *journal_replay_connection(const struct journal_replay *r, size_t i);
+
 /* Above every serial the images name (their headers' next serial
  * included): where a restarted engine's serials go on from. */
 uint64_t journal_replay_next_serial(const struct journal_replay *r);

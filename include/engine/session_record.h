@@ -37,6 +37,16 @@ struct session_flow_record {
 	struct flow_key key;
 };
 
+/* A signalling TCP connection pinned to a server with no session of its
+ * own (SIP over TCP: every call on it follows it). The kernel cannot keep
+ * it: the dispatcher sees one direction of it, so its conntrack entry stays
+ * SYN_SENT and marks nothing after the SYN. */
+struct connection_record {
+	struct flow_key key;
+	int server;              /* the engine's server index; not stored */
+	char server_id[SARA_ID_MAX]; /* what is stored */
+};
+
 /* A server as sessions name it: enough to keep routing a removed server's
  * sessions to it until they end. */
 struct server_record {

@@ -30,6 +30,7 @@ struct journal_restore_report {
 	struct journal_image_report previous, current;
 	char set_aside[2][SARA_PATH_MAX + 48];  /* foreign files moved aside ("" when none) */
 	uint64_t restored, dropped_no_server, dropped_other, servers_retired;
+	uint64_t connections_restored, connections_dropped;
 	uint64_t bytes_rejected;                /* torn, corrupt or foreign */
 	uint64_t snapshot_bytes;                /* the compacted file */
 };

@@ -235,9 +235,29 @@ static void journal_flow(struct engine *engine, uint32_t fid)
 	engine->journal.flow_decided(engine->journal.ctx, &rec);
 }
 
+/* A connection pinned with no session of its own: its calls follow it. */
+static bool pinned_connection(const struct flow *f)
+{
+	return f->in_use && f->identity == FLOW_SIGNALLING && f->key.l4 == L4_TCP && f->session == FLOW_NIL &&
+	       f->server >= 0;
+}
+
+static void journal_connection(struct engine *engine, const struct flow *f)
+{
+	struct connection_record rec;
+	if (!engine->journal.connection_pinned || !pinned_connection(f))
+		return;
+	memset(&rec, 0, sizeof(rec));
+	rec.key = f->key;
+	rec.server = f->server;
+	engine->journal.connection_pinned(engine->journal.ctx, &rec);
+}
+
 static void flow_destroy(struct engine *engine, uint32_t fid)
 {
 	struct flow *f = &engine->flows.flows[fid];
+	if (engine->journal.connection_closed && pinned_connection(f))
+		engine->journal.connection_closed(engine->journal.ctx, &f->key);
 	/* Only flows the kernel may forward by connmark: signalling always
 	 * crosses into user space, so its connmark never decides anything, and
 	 * clearing it would cost a netlink request per expired flow. */
@@ -874,6 +894,7 @@ static uint32_t signalling_flow_create(struct engine *engine, const struct packe
 	} else {
 		f->server = (int16_t)(adopted >= 0 ? adopted
 						   : selector_pick(engine->selector, &pkt->key, sizeof(pkt->key)));
+		journal_connection(engine, f);
 	}
 	return fid;
 }
@@ -1493,11 +1514,17 @@ void engine_set_journal(struct engine *engine, const struct engine_journal_hooks
 
 bool engine_journal_walk(struct engine *engine, uint32_t *cursor, uint32_t max_slots)
 {
-	uint32_t end = *cursor + max_slots;
-	if (end > engine->sessions.capacity || end < *cursor)
-		end = engine->sessions.capacity;
+	uint64_t total = (uint64_t)engine->sessions.capacity + engine->flows.capacity;
+	uint64_t end = (uint64_t)*cursor + max_slots;
+	if (end > total)
+		end = total;
 	journal_flush(engine);
-	for (uint32_t sid = *cursor; sid < end; sid++) {
+	for (uint64_t slot = *cursor; slot < end; slot++) {
+		uint32_t sid = (uint32_t)slot;
+		if (slot >= engine->sessions.capacity) {
+			journal_connection(engine, &engine->flows.flows[slot - engine->sessions.capacity]);
+			continue;
+		}
 		struct session *s = &engine->sessions.sessions[sid];
 		if (!s->in_use)
 			continue;
@@ -1509,8 +1536,8 @@ bool engine_journal_walk(struct engine *engine, uint32_t *cursor, uint32_t max_s
 				journal_flow(engine, fid);
 		}
 	}
-	*cursor = end;
-	return end >= engine->sessions.capacity;
+	*cursor = (uint32_t)end;
+	return end >= total;
 }
 
 int engine_add_retired_server(struct engine *engine, const struct server_config *srv, char *err, size_t err_size)
@@ -1567,6 +1594,31 @@ static bool restore_flow(struct engine *engine, uint32_t sid, const struct sessi
 	}
 	session_attach_flow(engine, sid, fid);
 	return true;
+}
+
+enum engine_restore engine_restore_connection(struct engine *engine, const struct connection_record *rec)
+{
+	const struct proto_handler *handler;
+	uint32_t fid;
+	struct flow *f;
+	if (rec->server < 0 || (unsigned)rec->server >= engine->cfg.server_count ||
+	    !engine->cfg.servers[rec->server].id[0])
+		return ENGINE_RESTORE_NO_SERVER;
+	handler = proto_for_port(&engine->cfg, L4_TCP, rec->key.dport);
+	if (!handler)
+		handler = proto_for_port(&engine->cfg, L4_TCP, rec->key.sport);
+	if (rec->key.l4 != L4_TCP || !handler)
+		return ENGINE_RESTORE_INVALID;
+	if (flow_table_lookup_exact(&engine->flows, &rec->key) != FLOW_NIL)
+		return ENGINE_RESTORE_DUPLICATE;
+	fid = flow_create(engine, &rec->key, MATCH_EXACT, FLOW_SIGNALLING, rec->server);
+	if (fid == FLOW_NIL)
+		return ENGINE_RESTORE_TABLE_FULL;
+	f = &engine->flows.flows[fid];
+	f->proto = (uint8_t)handler->id;
+	f->status = FLOW_ESTABLISHED;
+	f->tcp.data_seen = true;   /* its next segment resynchronises reassembly */
+	return ENGINE_RESTORED;
 }
 
 enum engine_restore engine_restore_session(struct engine *engine, const struct session_record *rec,

@@ -19,6 +19,10 @@
  *   FLOW     u64 serial, u8 identity, u8 family, u8 l4, u16 sport,
  *            u16 dport, src (4|16 bytes), dst (4|16 bytes)
  *   END      u64 serial
+ *   CONNECTION      key, u8 server id length, server id
+ *   CONNECTION_END  key
+ * key (FLOW's from its family on): u8 family, u8 l4, u16 sport, u16 dport,
+ * src, dst
  * addr: u8 family (0|4|6), then 0, 4 or 16 bytes. Families travel as 4/6,
  * not as the host's AF_* numbers.
  */
@@ -247,21 +251,43 @@ size_t journal_encode_session(const struct session_record *s, uint8_t *out, size
 	return finish(&w, JOURNAL_SESSION);
 }
 
+static void put_key(struct writer *w, const struct flow_key *key)
+{
+	if (disk_family(key->family) == 0)
+		w->bad = true;
+	put_u8(w, disk_family(key->family));
+	put_u8(w, key->l4);
+	put_u16(w, key->sport);
+	put_u16(w, key->dport);
+	put_bytes(w, key->src, addr_size(key->family));
+	put_bytes(w, key->dst, addr_size(key->family));
+}
+
 size_t journal_encode_flow(const struct session_flow_record *f, uint8_t *out, size_t cap)
 {
 	struct writer w;
 	begin(&w, out, cap);
-	if (disk_family(f->key.family) == 0)
-		w.bad = true;
 	put_u64(&w, f->serial);
 	put_u8(&w, f->identity);
-	put_u8(&w, disk_family(f->key.family));
-	put_u8(&w, f->key.l4);
-	put_u16(&w, f->key.sport);
-	put_u16(&w, f->key.dport);
-	put_bytes(&w, f->key.src, addr_size(f->key.family));
-	put_bytes(&w, f->key.dst, addr_size(f->key.family));
+	put_key(&w, &f->key);
 	return finish(&w, JOURNAL_FLOW);
+}
+
+size_t journal_encode_connection(const struct connection_record *c, uint8_t *out, size_t cap)
+{
+	struct writer w;
+	begin(&w, out, cap);
+	put_key(&w, &c->key);
+	put_string(&w, c->server_id, sizeof(c->server_id));
+	return finish(&w, JOURNAL_CONNECTION);
+}
+
+size_t journal_encode_connection_end(const struct flow_key *key, uint8_t *out, size_t cap)
+{
+	struct writer w;
+	begin(&w, out, cap);
+	put_key(&w, key);
+	return finish(&w, JOURNAL_CONNECTION_END);
 }
 
 size_t journal_encode_end(uint64_t serial, uint8_t *out, size_t cap)
@@ -414,17 +440,34 @@ static void read_session(struct reader *r, struct session_record *s)
 		r->bad = true;
 }
 
+static void read_key(struct reader *r, struct flow_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->family = host_family(r, get_u8(r), false);
+	key->l4 = get_u8(r);
+	key->sport = get_u16(r);
+	key->dport = get_u16(r);
+	get_bytes(r, key->src, addr_size(key->family));
+	get_bytes(r, key->dst, addr_size(key->family));
+	if (key->l4 != L4_UDP && key->l4 != L4_TCP)
+		r->bad = true;
+}
+
 static void read_flow(struct reader *r, struct session_flow_record *f)
 {
 	f->serial = get_u64(r);
 	f->identity = get_u8(r);
-	f->key.family = host_family(r, get_u8(r), false);
-	f->key.l4 = get_u8(r);
-	f->key.sport = get_u16(r);
-	f->key.dport = get_u16(r);
-	get_bytes(r, f->key.src, addr_size(f->key.family));
-	get_bytes(r, f->key.dst, addr_size(f->key.family));
-	if (f->serial == 0 || (f->key.l4 != L4_UDP && f->key.l4 != L4_TCP))
+	read_key(r, &f->key);
+	if (f->serial == 0)
+		r->bad = true;
+}
+
+static void read_connection(struct reader *r, struct connection_record *c)
+{
+	read_key(r, &c->key);
+	get_string(r, c->server_id, sizeof(c->server_id));
+	c->server = -1;
+	if (c->key.l4 != L4_TCP || c->server_id[0] == '\0')
 		r->bad = true;
 }
 
@@ -465,6 +508,11 @@ enum journal_read journal_decode(const uint8_t *buf, size_t len, size_t *offset,
 	case JOURNAL_END:
 		out->u.end_serial = get_u64(&r);
 		r.bad |= out->u.end_serial == 0;
+		break;
+	case JOURNAL_CONNECTION: read_connection(&r, &out->u.connection); break;
+	case JOURNAL_CONNECTION_END:
+		read_key(&r, &out->u.connection_end);
+		r.bad |= out->u.connection_end.l4 != L4_TCP;
 		break;
 	default: r.bad = true; break;
 	}

@@ -20,6 +20,11 @@ struct replay_flow {
 	uint32_t next;
 };
 
+struct replay_connection {
+	struct connection_record rec;
+	bool ended;
+};
+
 struct journal_replay {
 	struct replay_session *sessions;     /* in first-seen order */
 	uint32_t session_count, session_cap;
@@ -29,6 +34,13 @@ struct journal_replay {
 	uint64_t *slot_serial;
 	uint32_t *slot_index;
 	uint32_t slot_mask;                  /* slots - 1; 0 before the first session */
+	/* connections by key, open addressing over conn_index */
+	struct replay_connection *conns;
+	uint32_t conn_count, conn_cap;
+	uint32_t *conn_index;                /* SLOT_EMPTY or an index in conns */
+	uint32_t conn_mask;
+	uint32_t *live_conns;                /* journal_replay_finish's */
+	uint32_t live_conn_count;
 	struct server_record servers[JOURNAL_REPLAY_SERVERS_MAX];
 	unsigned server_count;
 	struct journal_replay_stats stats;
@@ -57,6 +69,9 @@ void journal_replay_destroy(struct journal_replay *r)
 	free(r->live);
 	free(r->gathered);
 	free(r->gathered_first);
+	free(r->conns);
+	free(r->conn_index);
+	free(r->live_conns);
 	free(r);
 }
 
@@ -204,6 +219,72 @@ static bool apply_end(struct journal_replay *r, uint64_t serial)
 	return true;
 }
 
+/* ---- connections ---- */
+
+static uint32_t key_hash(const struct flow_key *key, uint32_t mask)
+{
+	const uint8_t *p = (const uint8_t *)key;
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < sizeof(*key); i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h & mask;
+}
+
+static uint32_t *conn_slot(struct journal_replay *r, const struct flow_key *key)
+{
+	for (uint32_t i = key_hash(key, r->conn_mask);; i = (i + 1) & r->conn_mask) {
+		uint32_t *slot = &r->conn_index[i];
+		if (*slot == SLOT_EMPTY || memcmp(&r->conns[*slot].rec.key, key, sizeof(*key)) == 0)
+			return slot;
+	}
+}
+
+static bool grow_conn_index(struct journal_replay *r)
+{
+	uint32_t slots = r->conn_mask ? (r->conn_mask + 1) * 2 : 256;
+	uint32_t *index;
+	if (slots > (1u << 30) || !(index = malloc(slots * sizeof(*index))))
+		return false;
+	free(r->conn_index);
+	r->conn_index = index;
+	memset(index, 0xff, slots * sizeof(*index));
+	r->conn_mask = slots - 1;
+	for (uint32_t c = 0; c < r->conn_count; c++)
+		*conn_slot(r, &r->conns[c].rec.key) = c;
+	return true;
+}
+
+/* key's entry (made on first sight), or NULL when out of memory. */
+static struct replay_connection *conn_entry(struct journal_replay *r, const struct flow_key *key)
+{
+	uint32_t *slot;
+	if ((r->conn_count + 1) * 2 > (r->conn_mask ? r->conn_mask + 1 : 0) && !grow_conn_index(r))
+		return NULL;
+	slot = conn_slot(r, key);
+	if (*slot != SLOT_EMPTY)
+		return &r->conns[*slot];
+	if (r->conn_count == r->conn_cap && !grow((void **)&r->conns, &r->conn_cap, sizeof(*r->conns)))
+		return NULL;
+	*slot = r->conn_count;
+	memset(&r->conns[r->conn_count], 0, sizeof(r->conns[0]));
+	r->conns[r->conn_count].rec.key = *key;
+	r->conns[r->conn_count].ended = true;
+	return &r->conns[r->conn_count++];
+}
+
+/* The last record of a key wins: a connection ended and a new one with the
+ * same four-tuple pinned again is the new one. */
+static bool apply_connection(struct journal_replay *r, const struct connection_record *rec, bool ended)
+{
+	struct replay_connection *c = conn_entry(r, &rec->key);
+	if (!c)
+		return false;
+	if (!ended)
+		c->rec = *rec;
+	c->ended = ended;
+	return true;
+}
+
 static void apply_server(struct journal_replay *r, const struct server_record *rec)
 {
 	for (unsigned i = 0; i < r->server_count; i++)
@@ -231,6 +312,9 @@ static bool apply(struct journal_replay *r, const struct journal_record *rec)
 	case JOURNAL_SESSION: serial_seen(r, rec->u.session.serial); return apply_session(r, &rec->u.session);
 	case JOURNAL_FLOW: serial_seen(r, rec->u.flow.serial); return apply_flow(r, &rec->u.flow);
 	case JOURNAL_END: serial_seen(r, rec->u.end_serial); return apply_end(r, rec->u.end_serial);
+	case JOURNAL_CONNECTION: return apply_connection(r, &rec->u.connection, false);
+	case JOURNAL_CONNECTION_END:
+		return apply_connection(r, &(struct connection_record){ .key = rec->u.connection_end }, true);
 	default: return true;   /* a second header (a file appended to another): nothing to apply */
 	}
 }
@@ -321,7 +405,27 @@ bool journal_replay_finish(struct journal_replay *r)
 			r->gathered[gathered++] = r->flows[f].rec;
 	}
 	r->gathered_first[r->live_count] = gathered;
+	free(r->live_conns);
+	r->live_conn_count = 0;
+	r->live_conns = malloc(((size_t)r->conn_count + 1) * sizeof(*r->live_conns));
+	if (!r->live_conns)
+		return false;
+	for (uint32_t c = 0; c < r->conn_count; c++)
+		if (!r->conns[c].ended)
+			r->live_conns[r->live_conn_count++] = c;
 	return true;
+}
+
+size_t journal_replay_connection_count(const struct journal_replay *r)
+{
+	return r->live_conns ? r->live_conn_count : 0;
+}
+
+const struct connection_record *journal_replay_connection(const struct journal_replay *r, size_t i)
+{
+	if (!r->live_conns || i >= r->live_conn_count)
+		return NULL;
+	return &r->conns[r->live_conns[i]].rec;
 }
 
 size_t journal_replay_session_count(const struct journal_replay *r)

@@ -82,13 +82,15 @@ static void open_journal(struct dispatcher *d, const struct sara_config *cfg)
 	char err[512];
 	d->journal = session_journal_open(cfg, d->engine, d->counters, d->now_ms, clock_ms(CLOCK_REALTIME), rep, err,
 					  sizeof(err));
-	if (rep->restored || rep->dropped_no_server || rep->dropped_other || rep->bytes_rejected)
+	if (rep->restored || rep->dropped_no_server || rep->dropped_other || rep->bytes_rejected ||
+	    rep->connections_restored || rep->connections_dropped)
 		log_msg(LOG_NOTICE,
-			"journal %s: %llu sessions restored; %llu not (%llu of servers gone, %llu others); %llu servers "
-			"retired; %llu bytes not trusted",
+			"journal %s: %llu sessions restored; %llu not (%llu of servers gone, %llu others); %llu TCP "
+			"connections restored, %llu not; %llu servers retired; %llu bytes not trusted",
 			cfg->state.journal, (unsigned long long)rep->restored,
 			(unsigned long long)(rep->dropped_no_server + rep->dropped_other),
 			(unsigned long long)rep->dropped_no_server, (unsigned long long)rep->dropped_other,
+			(unsigned long long)rep->connections_restored, (unsigned long long)rep->connections_dropped,
 			(unsigned long long)rep->servers_retired, (unsigned long long)rep->bytes_rejected);
 	if (!d->journal)
 		log_msg(LOG_WARNING, "%s: sessions will not survive a restart", err);

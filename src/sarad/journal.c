@@ -100,6 +100,37 @@ static void on_session_ended(void *ctx, uint64_t serial)
 		batch_add(j, n);
 }
 
+static void on_connection_pinned(void *ctx, const struct connection_record *rec)
+{
+	struct session_journal *j = ctx;
+	const struct sara_config *running = engine_config(j->engine);
+	struct connection_record named = *rec;
+	size_t n;
+	if (rec->server < 0 || (unsigned)rec->server >= running->server_count)
+		return;
+	memcpy(named.server_id, running->servers[rec->server].id, sizeof(named.server_id));
+	if (!batch_room(j)) {
+		lost_record(j);
+		return;
+	}
+	n = journal_encode_connection(&named, j->batch + j->batch_len, j->batch_cap - j->batch_len);
+	if (n)
+		batch_add(j, n);
+}
+
+static void on_connection_closed(void *ctx, const struct flow_key *key)
+{
+	struct session_journal *j = ctx;
+	size_t n;
+	if (!batch_room(j)) {
+		lost_record(j);
+		return;
+	}
+	n = journal_encode_connection_end(key, j->batch + j->batch_len, j->batch_cap - j->batch_len);
+	if (n)
+		batch_add(j, n);
+}
+
 void session_journal_write(struct session_journal *j)
 {
 	int rc;
@@ -256,6 +287,14 @@ static void restore(struct session_journal *j, const struct journal_replay *r, s
 		else
 			report->dropped_other++;
 	}
+	for (size_t i = 0; i < journal_replay_connection_count(r); i++) {
+		struct connection_record rec = *journal_replay_connection(r, i);
+		rec.server = server_slot(j, r, rec.server_id, report);
+		if (engine_restore_connection(j->engine, &rec) == ENGINE_RESTORED)
+			report->connections_restored++;
+		else
+			report->connections_dropped++;
+	}
 }
 
 /* The whole state into one new file. */
@@ -263,7 +302,9 @@ static bool compact_at_start(struct session_journal *j, uint64_t wall_ms, struct
 			     char *err, size_t err_size)
 {
 	struct engine_journal_hooks hooks = { .ctx = j, .session_changed = on_session_changed,
-					      .flow_decided = on_flow_decided, .session_ended = on_session_ended };
+					      .flow_decided = on_flow_decided, .session_ended = on_session_ended,
+					      .connection_pinned = on_connection_pinned,
+					      .connection_closed = on_connection_closed };
 	uint32_t cursor = 0;
 	bool ok;
 	j->snapshot = true;

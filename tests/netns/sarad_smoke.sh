@@ -53,6 +53,7 @@ queue = { first = 0; count = 1; fail_open = false; };
 timeouts = { signalling_s = 30; media_s = 30; linger_s = 1; };
 selection = { algorithm = "round-robin"; };
 control = { socket = "$WORK/sarad.sock"; };
+state = { journal = "$WORK/sarad.journal"; };
 EOF
 
 $IS timeout 50 tcpdump -i sA-s0 --immediate-mode -U -n -s 0 -w "$WORK/server.pcap" 'udp' \

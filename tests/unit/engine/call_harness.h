@@ -40,8 +40,9 @@ struct call_harness {
 	bool kernel_carries_media;           /* the flow_active hook's answer */
 	uint8_t *image;                      /* the journal, as sarad would write it */
 	size_t image_len;
-	unsigned sessions_changed, flows_decided, sessions_ended;
+	unsigned sessions_changed, flows_decided, sessions_ended, connections_pinned, connections_closed;
 	unsigned flows_moved;
+	bool forget_connections;             /* a restart without the journal's connections */
 };
 
 static inline struct netaddr ch_addr(const char *text)
@@ -114,6 +115,23 @@ static inline void ch_on_session_ended(void *ctx, uint64_t serial)
 	h->sessions_ended++;
 }
 
+static inline void ch_on_connection_pinned(void *ctx, const struct connection_record *rec)
+{
+	struct call_harness *h = ctx;
+	struct connection_record named = *rec;
+	const struct sara_config *running = engine_config(h->engine);
+	snprintf(named.server_id, sizeof(named.server_id), "%s", running->servers[rec->server].id);
+	ch_image_put(h, journal_encode_connection(&named, h->image + h->image_len, CH_IMAGE_MAX - h->image_len));
+	h->connections_pinned++;
+}
+
+static inline void ch_on_connection_closed(void *ctx, const struct flow_key *key)
+{
+	struct call_harness *h = ctx;
+	ch_image_put(h, journal_encode_connection_end(key, h->image + h->image_len, CH_IMAGE_MAX - h->image_len));
+	h->connections_closed++;
+}
+
 static inline bool ch_on_flow_active(void *ctx, const struct flow_key *key, int server)
 {
 	struct call_harness *h = ctx;
@@ -147,7 +165,9 @@ static inline struct engine *ch_engine_new(struct call_harness *h, const struct 
 	struct engine_hooks hooks = { .ctx = h, .flow_active = ch_on_flow_active, .flow_moved = ch_on_flow_moved };
 	struct engine_journal_hooks journal = { .ctx = h, .session_changed = ch_on_session_changed,
 						.flow_decided = ch_on_flow_decided,
-						.session_ended = ch_on_session_ended };
+						.session_ended = ch_on_session_ended,
+						.connection_pinned = ch_on_connection_pinned,
+						.connection_closed = ch_on_connection_closed };
 	char err[256];
 	struct engine *e = engine_create(cfg, &hooks, h->now, err, sizeof(err));
 	if (!e)
@@ -200,7 +220,9 @@ static inline unsigned ch_restart(struct call_harness *h, const struct sara_conf
 	struct journal_image_report rep;
 	struct engine_journal_hooks journal = { .ctx = h, .session_changed = ch_on_session_changed,
 						.flow_decided = ch_on_flow_decided,
-						.session_ended = ch_on_session_ended };
+						.session_ended = ch_on_session_ended,
+						.connection_pinned = ch_on_connection_pinned,
+						.connection_closed = ch_on_connection_closed };
 	unsigned restored = 0;
 	uint32_t cursor = 0;
 	assert_non_null(r);
@@ -223,6 +245,14 @@ static inline unsigned ch_restart(struct call_harness *h, const struct sara_conf
 				rec.server = (int)s;
 		if (engine_restore_session(h->engine, &rec, flows, n) == ENGINE_RESTORED)
 			restored++;
+	}
+	for (size_t i = 0; i < journal_replay_connection_count(r) && !h->forget_connections; i++) {
+		struct connection_record rec = *journal_replay_connection(r, i);
+		rec.server = -1;
+		for (unsigned s = 0; s < h->cfg.server_count; s++)
+			if (strcmp(h->cfg.servers[s].id, rec.server_id) == 0)
+				rec.server = (int)s;
+		engine_restore_connection(h->engine, &rec);
 	}
 	journal_replay_destroy(r);
 	/* the compaction at start: a new image from what was restored */

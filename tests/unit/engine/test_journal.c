@@ -150,6 +150,21 @@ static void test_records_round_trip(void **state)
 	assert_int_equal(journal_decode(buf, n, &off, &rec), JOURNAL_READ_RECORD);
 	assert_int_equal(rec.type, JOURNAL_END);
 	assert_int_equal(rec.u.end_serial, 42);
+
+	{
+		struct connection_record c = { .key = f.key, .server = -1, .server_id = "media3" };
+		c.key.l4 = 6;
+		n = journal_encode_connection(&c, buf, sizeof(buf));
+		off = 0;
+		assert_int_equal(journal_decode(buf, n, &off, &rec), JOURNAL_READ_RECORD);
+		assert_int_equal(rec.type, JOURNAL_CONNECTION);
+		assert_memory_equal(&rec.u.connection, &c, sizeof(c));
+		n = journal_encode_connection_end(&c.key, buf, sizeof(buf));
+		off = 0;
+		assert_int_equal(journal_decode(buf, n, &off, &rec), JOURNAL_READ_RECORD);
+		assert_int_equal(rec.type, JOURNAL_CONNECTION_END);
+		assert_memory_equal(&rec.u.connection_end, &c.key, sizeof(c.key));
+	}
 }
 
 static void test_encoders_refuse(void **state)
@@ -459,6 +474,32 @@ static void test_replay_many_sessions(void **state)
 	free(buf);
 }
 
+/* Connections: the last record of a four-tuple wins. */
+static void test_replay_connections(void **state)
+{
+	static struct image im;
+	struct journal_image_report rep;
+	struct journal_replay *r;
+	struct connection_record a = { .key = flow(0, 40000).key, .server_id = "s1" };
+	struct connection_record b = { .key = flow(0, 40001).key, .server_id = "s2" };
+	struct connection_record a2 = a;
+	(void)state;
+	a.key.l4 = b.key.l4 = 6;
+	a2 = a;
+	snprintf(a2.server_id, sizeof(a2.server_id), "s3");
+	image_start(&im, CLUSTER, JOURNAL_FORMAT_VERSION);
+	image_add(&im, journal_encode_connection(&a, im.buf + im.len, IMAGE_MAX - im.len));
+	image_add(&im, journal_encode_connection(&b, im.buf + im.len, IMAGE_MAX - im.len));
+	image_add(&im, journal_encode_connection_end(&a.key, im.buf + im.len, IMAGE_MAX - im.len));
+	image_add(&im, journal_encode_connection_end(&b.key, im.buf + im.len, IMAGE_MAX - im.len));
+	image_add(&im, journal_encode_connection(&a2, im.buf + im.len, IMAGE_MAX - im.len));  /* reused */
+	r = replay_of(&im, &rep);
+	assert_int_equal(journal_replay_connection_count(r), 1);
+	assert_string_equal(journal_replay_connection(r, 0)->server_id, "s3");
+	assert_null(journal_replay_connection(r, 1));
+	journal_replay_destroy(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -475,6 +516,7 @@ int main(void)
 		cmocka_unit_test(test_replay_two_images),
 		cmocka_unit_test(test_replay_flows_without_session),
 		cmocka_unit_test(test_replay_many_sessions),
+		cmocka_unit_test(test_replay_connections),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,8 +2,8 @@
  * and started again): the journal's records replayed into a new engine
  * keep every call's in-dialog requests (re-INVITE, UPDATE, BYE) and media,
  * every RTSP session's requests (PAUSE, PLAY, TEARDOWN) and media, on
- * their servers; a SIP/TCP connection met in its middle stays where its
- * connmark says; serials carry over; a server the new configuration lacks
+ * their servers; a SIP/TCP connection comes back pinned (or, unjournaled,
+ * stays where its connmark says); serials carry over; a server the new configuration lacks
  * takes no session back. */
 #include "call_harness.h"
 
@@ -139,8 +139,43 @@ static void test_restored_media_kept_by_kernel(void **state)
 	ch_free(h);
 }
 
-/* SIP over TCP: the connection decided before the restart is met in its
- * middle; its connmark keeps it (and the calls on it) on its server. */
+/* SIP over TCP: the connection comes back from the journal, pinned to its
+ * server; the calls on it follow it. */
+static void test_sip_tcp_connection_restored(void **state)
+{
+	struct call_harness *h = ch_new(NULL);
+	struct ch_tcp c = { C1, 40100, CH_SIP_PORT, 1000, 9000 };
+	char text[CH_TEXT_MAX], sdp[512];
+	struct verdict v;
+	int server;
+	uint64_t call;
+	(void)state;
+	ch_call(h, C2, "x@x", 7000, 6000, &server);
+	ch_tcp_open(h, &c, &v);
+	server = v.server;
+	assert_int_equal(h->connections_pinned, 1);
+	ch_tcp_client(h, &c, TCP_FLAG_ACK | TCP_FLAG_PSH,
+		      ch_request(text, sizeof(text), "INVITE", "tcp@x", 1, ch_sdp(sdp, sizeof(sdp), C1, 7200)), 0, &v);
+	call = v.session;
+	ch_assert_to(h, &v, call, server);
+
+	assert_int_equal(ch_restart(h, NULL), 2);
+	assert_int_equal(h->connections_pinned, 2);   /* the compaction wrote it again */
+	ch_tcp_client(h, &c, TCP_FLAG_ACK | TCP_FLAG_PSH,
+		      ch_request(text, sizeof(text), "INVITE", "tcp@x", 2, ch_sdp(sdp, sizeof(sdp), C1, 7300)), 0, &v);
+	ch_assert_to(h, &v, call, server);
+	ch_tcp_client(h, &c, TCP_FLAG_ACK | TCP_FLAG_PSH, ch_request(text, sizeof(text), "BYE", "tcp@x", 3, NULL), 0,
+		      &v);
+	ch_assert_to(h, &v, call, server);
+	assert_int_equal(engine_counter_of(h, COUNTER_TCP_CONNECTIONS_ADOPTED), 0);
+	/* the connection idles out: its end is journaled */
+	ch_advance_ms(h, 3 * CH_SIGNALLING_S * 1000);
+	assert_int_equal(h->connections_closed, 1);
+	ch_free(h);
+}
+
+/* Without the journal's record of it, a connection met in its middle stays
+ * where its connmark says (where the kernel tracks both directions). */
 static void test_sip_tcp_connection_adopted(void **state)
 {
 	struct call_harness *h = ch_new(NULL);
@@ -161,6 +196,7 @@ static void test_sip_tcp_connection_adopted(void **state)
 	call = v.session;
 	ch_assert_to(h, &v, call, server);
 
+	h->forget_connections = true;
 	assert_int_equal(ch_restart(h, NULL), 2);
 	/* a pure ACK, then the re-INVITE, each with the connection's connmark */
 	ch_tcp_client(h, &c, TCP_FLAG_ACK, NULL, mark, &v);
@@ -288,6 +324,7 @@ int main(void)
 		cmocka_unit_test(test_serials_and_second_restart),
 		cmocka_unit_test(test_one_record_per_packet),
 		cmocka_unit_test(test_restored_media_kept_by_kernel),
+		cmocka_unit_test(test_sip_tcp_connection_restored),
 		cmocka_unit_test(test_sip_tcp_connection_adopted),
 		cmocka_unit_test(test_adoption_needs_a_known_mark),
 		cmocka_unit_test(test_rtsp_session_survives),
