@@ -210,6 +210,74 @@ static const char *ip_binary(int family)
 	return family == NETADDR_IPV6 ? "ip -6" : "ip";
 }
 
+struct text_buf {
+	char *buf;
+	size_t size, used;
+	bool overflow;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void tb_printf(struct text_buf *tb, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	if (tb->overflow)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(tb->buf + tb->used, tb->size - tb->used, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= tb->size - tb->used) {
+		tb->overflow = true;
+		return;
+	}
+	tb->used += (size_t)n;
+}
+
+/* ---- iptables: our chains, printed or replaced in one transaction -------- */
+
+#define CHAIN_SCRIPT_MAX 8192
+
+/* One rule of chain: printed, a command; applied, a line of the restore
+ * script that replaces the chain in one transaction (iptables-restore
+ * --noflush), so that no packet meets it half-built. */
+__attribute__((format(printf, 5, 6)))
+static void chain_rule(struct builder *b, struct text_buf *script, const char *xt, const char *chain,
+		       const char *fmt, ...)
+{
+	char rule[LINE_MAX_CHARS];
+	va_list ap;
+	int n;
+	va_start(ap, fmt);
+	n = vsnprintf(rule, sizeof(rule), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(rule)) {
+		b->set->overflow = true;
+		return;
+	}
+	if (b->opt->operation == RULES_APPLY)
+		tb_printf(script, "-A %s %s\n", chain, rule);
+	else
+		add(b->set, RULES_MUST, "%s -t mangle -A %s %s", xt, chain, rule);
+}
+
+/* Applied: the restore command carrying the chain's script. */
+static void chain_commit(struct builder *b, struct text_buf *script, const char *xt)
+{
+	struct rules_command *cmd;
+	const char *text;
+	if (b->opt->operation != RULES_APPLY)
+		return;
+	tb_printf(script, "COMMIT\n");
+	if (script->overflow) {
+		b->set->overflow = true;
+		return;
+	}
+	text = pool_copy(b->set, script->buf, script->used);
+	cmd = add(b->set, RULES_MUST, "%s-restore --noflush", xt);
+	if (cmd && text)
+		cmd->stdin_text = text;
+}
+
 /* ---- iptables: the dispatcher's chain SARA ------------------------------- */
 
 static void xt_dispatcher(struct builder *b, int family)
@@ -218,7 +286,8 @@ static void xt_dispatcher(struct builder *b, int family)
 	const struct sara_config *cfg = b->cfg;
 	enum rules_operation op = b->opt->operation;
 	const char *xt = xt_binary(family);
-	char queue[96], ports[PORTS_TEXT_MAX + 32], vip[NETADDR_STRLEN + 8];
+	char queue[96], ports[PORTS_TEXT_MAX + 32], vip[NETADDR_STRLEN + 8], script_text[CHAIN_SCRIPT_MAX];
+	struct text_buf script = { script_text, sizeof(script_text), 0, false };
 
 	if (!has_family(cfg, family, true, false))
 		return;
@@ -237,30 +306,31 @@ static void xt_dispatcher(struct builder *b, int family)
 		return;
 	}
 
-	if (op == RULES_PRINT)
+	if (op == RULES_PRINT) {
 		add_text(set, RULES_COMMENT, "%s: chain %s in table mangle, for packets to the %s VIPs",
 			 xt, RULES_CHAIN, family == NETADDR_IPV6 ? "IPv6" : "IPv4");
-	add(set, op == RULES_PRINT ? RULES_MUST : RULES_MAY_FAIL, "%s -t mangle -N %s", xt, RULES_CHAIN);
-	if (op == RULES_APPLY)
-		add(set, RULES_MUST, "%s -t mangle -F %s", xt, RULES_CHAIN);
+		add(set, RULES_MUST, "%s -t mangle -N %s", xt, RULES_CHAIN);
+	}
+	tb_printf(&script, "*mangle\n:%s - [0:0]\n", RULES_CHAIN);
 	if (op == RULES_PRINT)
 		add_text(set, RULES_COMMENT, "a decided connection's mark comes back from its connmark");
-	add(set, RULES_MUST, "%s -t mangle -A %s -j CONNMARK --restore-mark", xt, RULES_CHAIN);
+	chain_rule(b, &script, xt, RULES_CHAIN, "-j CONNMARK --restore-mark");
 	if (op == RULES_PRINT)
 		add_text(set, RULES_COMMENT, "signalling always crosses to sarad");
 	if (cfg->sip_port_count) {
 		xt_ports(cfg->sip_ports, cfg->sip_port_count, false, ports, sizeof(ports));
-		add(set, RULES_MUST, "%s -t mangle -A %s -p udp %s -j %s", xt, RULES_CHAIN, ports, queue);
-		add(set, RULES_MUST, "%s -t mangle -A %s -p tcp %s -j %s", xt, RULES_CHAIN, ports, queue);
+		chain_rule(b, &script, xt, RULES_CHAIN, "-p udp %s -j %s", ports, queue);
+		chain_rule(b, &script, xt, RULES_CHAIN, "-p tcp %s -j %s", ports, queue);
 	}
 	if (cfg->rtsp_port_count) {
 		xt_ports(cfg->rtsp_ports, cfg->rtsp_port_count, false, ports, sizeof(ports));
-		add(set, RULES_MUST, "%s -t mangle -A %s -p tcp %s -j %s", xt, RULES_CHAIN, ports, queue);
+		chain_rule(b, &script, xt, RULES_CHAIN, "-p tcp %s -j %s", ports, queue);
 	}
 	if (op == RULES_PRINT)
 		add_text(set, RULES_COMMENT, "decided flows stay in the kernel; the first packets of the others cross");
-	add(set, RULES_MUST, "%s -t mangle -A %s -m mark ! --mark 0 -j RETURN", xt, RULES_CHAIN);
-	add(set, RULES_MUST, "%s -t mangle -A %s -j %s", xt, RULES_CHAIN, queue);
+	chain_rule(b, &script, xt, RULES_CHAIN, "-m mark ! --mark 0 -j RETURN");
+	chain_rule(b, &script, xt, RULES_CHAIN, "-j %s", queue);
+	chain_commit(b, &script, xt);
 	if (op == RULES_PRINT)
 		add_text(set, RULES_COMMENT, "hook: packets to each VIP; the verdict's mark is saved in a later hook");
 	for (unsigned i = 0; i < cfg->vip_count; i++) {
@@ -402,7 +472,8 @@ static void xt_gateway(struct builder *b, int family)
 	const struct sara_config *cfg = b->cfg;
 	enum rules_operation op = b->opt->operation;
 	const char *xt = xt_binary(family);
-	char queue[64], ports[PORTS_TEXT_MAX + 32], src[NETADDR_STRLEN + 8];
+	char queue[64], ports[PORTS_TEXT_MAX + 32], src[NETADDR_STRLEN + 8], script_text[CHAIN_SCRIPT_MAX];
+	struct text_buf script = { script_text, sizeof(script_text), 0, false };
 	struct netaddr sources[SARA_MAX_VIPS + SARA_MAX_SERVERS];
 	unsigned source_count = 0;
 
@@ -431,21 +502,22 @@ static void xt_gateway(struct builder *b, int family)
 		add(set, RULES_MAY_FAIL, "%s -t mangle -X %s", xt, RULES_GW_CHAIN);
 		return;
 	}
-	if (op == RULES_PRINT)
+	if (op == RULES_PRINT) {
 		add_text(set, RULES_COMMENT, "%s: chain %s in table mangle: the servers' outbound signalling to sara-gw",
 			 xt, RULES_GW_CHAIN);
-	add(set, op == RULES_PRINT ? RULES_MUST : RULES_MAY_FAIL, "%s -t mangle -N %s", xt, RULES_GW_CHAIN);
-	if (op == RULES_APPLY)
-		add(set, RULES_MUST, "%s -t mangle -F %s", xt, RULES_GW_CHAIN);
+		add(set, RULES_MUST, "%s -t mangle -N %s", xt, RULES_GW_CHAIN);
+	}
+	tb_printf(&script, "*mangle\n:%s - [0:0]\n", RULES_GW_CHAIN);
 	if (cfg->sip_port_count) {
 		xt_ports(cfg->sip_ports, cfg->sip_port_count, true, ports, sizeof(ports));
-		add(set, RULES_MUST, "%s -t mangle -A %s -p udp %s -j %s", xt, RULES_GW_CHAIN, ports, queue);
-		add(set, RULES_MUST, "%s -t mangle -A %s -p tcp %s -j %s", xt, RULES_GW_CHAIN, ports, queue);
+		chain_rule(b, &script, xt, RULES_GW_CHAIN, "-p udp %s -j %s", ports, queue);
+		chain_rule(b, &script, xt, RULES_GW_CHAIN, "-p tcp %s -j %s", ports, queue);
 	}
 	if (cfg->rtsp_port_count) {
 		xt_ports(cfg->rtsp_ports, cfg->rtsp_port_count, true, ports, sizeof(ports));
-		add(set, RULES_MUST, "%s -t mangle -A %s -p tcp %s -j %s", xt, RULES_GW_CHAIN, ports, queue);
+		chain_rule(b, &script, xt, RULES_GW_CHAIN, "-p tcp %s -j %s", ports, queue);
 	}
+	chain_commit(b, &script, xt);
 	if (op == RULES_PRINT)
 		add_text(set, RULES_COMMENT, "hook: forwarded packets from each VIP and server address");
 	for (unsigned i = 0; i < source_count; i++) {
@@ -457,29 +529,6 @@ static void xt_gateway(struct builder *b, int family)
 }
 
 /* ---- nft scripts ---------------------------------------------------------- */
-
-struct text_buf {
-	char *buf;
-	size_t size, used;
-	bool overflow;
-};
-
-__attribute__((format(printf, 2, 3)))
-static void tb_printf(struct text_buf *tb, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-	if (tb->overflow)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(tb->buf + tb->used, tb->size - tb->used, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= tb->size - tb->used) {
-		tb->overflow = true;
-		return;
-	}
-	tb->used += (size_t)n;
-}
 
 /* "{ a, b }" of the addresses of one family; false when there are none. */
 static bool nft_addr_set(const struct netaddr *const *addrs, unsigned count, int family, char *buf, size_t size)

@@ -230,9 +230,14 @@ static void test_example_apply_is_idempotent(void **state)
 	load_example(&cfg);
 	set = build(&cfg, RULES_IPTABLES, RULES_DISPATCHER, RULES_APPLY, -1);
 	text = format_steps(set);
-	/* the chain may exist, is flushed, hooks are checked before added, an ip rule
+	/* the chain is replaced whole, hooks are checked before added, an ip rule
 	 * in place is kept (never deleted and added again) */
-	assert_non_null(strstr(text, "may-fail: iptables -t mangle -N SARA\nmust: iptables -t mangle -F SARA\n"));
+	/* the chain is replaced in one transaction: no packet meets it half-built */
+	assert_non_null(strstr(text, "must: iptables-restore --noflush\n*mangle\n:SARA - [0:0]\n"
+				     "-A SARA -j CONNMARK --restore-mark\n"
+				     "-A SARA -p udp --dport 5060 -j NFQUEUE --queue-num 0 --queue-bypass\n"));
+	assert_non_null(strstr(text, "-A SARA -j NFQUEUE --queue-num 0 --queue-bypass\nCOMMIT\n"));
+	assert_null(strstr(text, "-F SARA"));
 	assert_non_null(strstr(text, "check: iptables -t mangle -C PREROUTING -d 198.18.77.20/32 -j SARA\n"
 				     "must: iptables -t mangle -A PREROUTING -d 198.18.77.20/32 -j SARA\n"));
 	assert_non_null(strstr(text, "add-rule: ip rule add fwmark 1 lookup 101 protocol 83\n"));
