@@ -26,7 +26,8 @@ static void with_servers(struct sara_config *cfg, unsigned count, const struct s
 {
 	cfg->server_count = count;
 	memset(cfg->servers, 0, sizeof(cfg->servers));
-	memcpy(cfg->servers, list, count * sizeof(*list));
+	if (count)
+		memcpy(cfg->servers, list, count * sizeof(*list));
 }
 
 static struct slot_plan plan_ok(const struct sara_config *running, const bool in_use[], const struct sara_config *next)
