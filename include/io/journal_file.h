@@ -18,6 +18,7 @@ struct journal_file {
 	char old_path[SARA_PATH_MAX + 8];    /* path + ".old" */
 	int fd;                              /* the current file, O_APPEND; -1 when none */
 	uint64_t size;                       /* its length */
+	int lock_fd;                         /* path.lock, flock'ed while this sarad uses the journal */
 };
 
 /* A whole file in memory. */
@@ -30,6 +31,12 @@ struct journal_bytes {
 /* Names the files (path, path.old); opens nothing. False when the path is
  * too long. */
 bool journal_file_init(struct journal_file *j, const char *path, char *err, size_t err_size);
+/* Takes the journal for this process (flock on path.lock, released when
+ * the process ends, however): a second sarad of the cluster on the host
+ * must not replace the file the first one appends to. False with err
+ * ("... in use by another process") when it is taken. */
+bool journal_file_lock(struct journal_file *j, char *err, size_t err_size);
+void journal_file_unlock(struct journal_file *j);
 /* Reads the previous file (present only when a compaction was cut short)
  * and the current one. A missing file is not an error (exists false).
  * Errors as "path: reason". */

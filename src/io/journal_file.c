@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@ bool journal_file_init(struct journal_file *j, const char *path, char *err, size
 {
 	memset(j, 0, sizeof(*j));
 	j->fd = -1;
+	j->lock_fd = -1;
 	if (strlen(path) + sizeof(".rejected-18446744073709551615") > sizeof(j->path)) {
 		snprintf(err, err_size, "%s: path too long", path);
 		return false;
@@ -24,6 +26,33 @@ bool journal_file_init(struct journal_file *j, const char *path, char *err, size
 	snprintf(j->path, sizeof(j->path), "%s", path);
 	snprintf(j->old_path, sizeof(j->old_path), "%s.old", path);
 	return true;
+}
+
+bool journal_file_lock(struct journal_file *j, char *err, size_t err_size)
+{
+	char lock_path[SARA_PATH_MAX + 8];
+	snprintf(lock_path, sizeof(lock_path), "%s.lock", j->path);
+	j->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, JOURNAL_FILE_MODE);
+	if (j->lock_fd < 0) {
+		snprintf(err, err_size, "%s: %s", lock_path, strerror(errno));
+		return false;
+	}
+	if (flock(j->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		snprintf(err, err_size, "%s: %s", j->path,
+			 errno == EWOULDBLOCK ? "in use by another process (another sarad of this cluster?)"
+					      : strerror(errno));
+		close(j->lock_fd);
+		j->lock_fd = -1;
+		return false;
+	}
+	return true;
+}
+
+void journal_file_unlock(struct journal_file *j)
+{
+	if (j->lock_fd >= 0)
+		close(j->lock_fd);
+	j->lock_fd = -1;
 }
 
 /* The whole of path; exists false when there is none. */

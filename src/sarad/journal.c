@@ -353,6 +353,11 @@ struct session_journal *session_journal_open(const struct sara_config *cfg, stru
 	snprintf(j->cluster, sizeof(j->cluster), "%s", cfg->name);
 	if (!journal_file_init(&j->file, cfg->state.journal, err, err_size))
 		goto fail_free;
+	if (!journal_file_lock(&j->file, err, err_size)) {
+		/* neither read nor written: the other one's */
+		report->read = false;
+		goto fail_free;
+	}
 	r = journal_replay_create();
 	if (!r) {
 		snprintf(err, err_size, "journal: out of memory");
@@ -392,6 +397,7 @@ fail_free:
 	journal_bytes_free(&current);
 	journal_replay_destroy(r);
 	journal_file_close(&j->file);
+	journal_file_unlock(&j->file);
 	free(j->batch);
 	free(j);
 	return NULL;
@@ -453,6 +459,7 @@ void session_journal_close(struct session_journal *j)
 	session_journal_write(j);
 	engine_set_journal(j->engine, NULL);
 	journal_file_close(&j->file);
+	journal_file_unlock(&j->file);
 	free(j->batch);
 	free(j);
 }

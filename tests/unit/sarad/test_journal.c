@@ -4,7 +4,7 @@
  * and never trusted (a foreign file is moved aside); a compaction cut
  * short at any point loses nothing; a server the configuration no longer
  * lists comes back retired so that its sessions drain; a journal that
- * cannot be written leaves sarad without one. */
+ * cannot be written, or that another sarad holds, leaves sarad without one. */
 #include "engine/call_harness.h"
 
 #include <dirent.h>
@@ -49,6 +49,7 @@ static void kill_journal(struct fixture *f)
 	if (!f->j)
 		return;
 	journal_file_close(&f->j->file);
+	journal_file_unlock(&f->j->file);   /* what the process's end does */
 	free(f->j->batch);
 	free(f->j);
 	f->j = NULL;
@@ -371,9 +372,30 @@ static void test_unwritable(void **state)
 	char err[512];
 	snprintf(cfg.state.journal, sizeof(cfg.state.journal), "%s/no/such/dir/x.journal", f->dir);
 	assert_null(session_journal_open(&cfg, f->h->engine, NULL, now_ms, 0, &rep, err, sizeof(err)));
-	assert_non_null(strstr(err, "no/such/dir/x.journal.tmp"));
-	assert_true(rep.read);
+	assert_non_null(strstr(err, "no/such/dir/x.journal"));
 	assert_int_equal(rep.restored, 0);
+}
+
+/* A second sarad of the cluster on the host leaves the first one's
+ * journal alone: it runs without one. */
+static void test_second_sarad(void **state)
+{
+	struct fixture *f = *state;
+	struct journal_restore_report rep;
+	struct engine *other;
+	char err[512];
+	int server;
+	start(f, NULL);
+	call(f, C1, "a@x", 6000, &server);
+	other = ch_engine_new(f->h, &f->h->cfg);
+	assert_null(session_journal_open(&f->h->cfg, other, NULL, now_ms, 0, &rep, err, sizeof(err)));
+	assert_non_null(strstr(err, "in use by another process"));
+	assert_false(rep.read);
+	engine_destroy(other);
+	/* the first one's file is whole, and still its own */
+	call(f, C2, "b@x", 6002, &server);
+	start(f, NULL);
+	assert_int_equal(f->report.restored, 2);
 }
 
 int main(void)
@@ -388,6 +410,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_server_removed_meanwhile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_removed_server_mark_taken, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unwritable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_second_sarad, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
