@@ -6,7 +6,8 @@
 # One static library per layer, each linked only with what its layer may use:
 #   dpi/         libsara-dpi.a     stateless parsers              libosip2
 #   src/engine/  libsara-engine.a  I/O-free decisions             + libsodium, libm
-#   src/io/      libsara-io.a      adapters to kernel and files   + nfqueue, conntrack, mnl, pcap, libconfig
+#   src/io/      libsara-io.a      adapters to kernel and files   + nfqueue, conntrack, mnl, pcap, libconfig,
+#                                                                  libmicrohttpd (metrics), libsystemd (sd_notify)
 #   src/PROGRAM/ libsara-PROGRAM.a a program's own modules; main.c wires them
 # `make layers` checks the rules (tests/layers/check.sh).
 
@@ -27,8 +28,12 @@ CFLAGS    += -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror -Wshadow -Ws
 pkg        = $(shell pkg-config --libs $(1) 2>/dev/null || echo "-l$(1)-missing")
 DPI_LIBS    := $(call pkg,libosip2)
 ENGINE_LIBS := $(DPI_LIBS) $(call pkg,libsodium) -lm
-IO_LIBS     := $(ENGINE_LIBS) $(call pkg,libnetfilter_queue libnetfilter_conntrack libmnl libpcap libconfig) -lpthread
+IO_LIBS     := $(ENGINE_LIBS) $(call pkg,libnetfilter_queue libnetfilter_conntrack libmnl libpcap libconfig libmicrohttpd \
+                 libsystemd) -lpthread
 TEST_LIBS   := $(call pkg,cmocka)
+
+# The project's one version: debian/changelog's first entry ("sara (0.1.0) ...").
+SARA_VERSION := $(shell awk -F'[()]' 'NR == 1 { print $$2 }' debian/changelog)
 
 LIBDIR    := $(BUILD)/lib
 obj        = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -61,6 +66,10 @@ all: $(LAYER_LIBS) $(PROGS) $(UNIT_BINS) $(TOOLS)
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# Only the version module sees the version, so a new one rebuilds one file.
+$(BUILD)/obj/src/io/version.o: CFLAGS += -DSARA_VERSION='"$(SARA_VERSION)"'
+$(BUILD)/obj/src/io/version.o: debian/changelog
 
 # An archive also depends on the list of its members, rewritten only when
 # it changes, so a deleted source leaves no stale object behind.
@@ -116,7 +125,7 @@ FUZZ_LIB_SRCS := $(wildcard dpi/*.c src/engine/*.c src/io/*.c)
 build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard include/*/*.h)
 	@mkdir -p build-fuzz
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -iquote include -fsanitize=fuzzer,address,undefined \
-	  -fno-sanitize-recover=all -o $@ $< $(FUZZ_LIB_SRCS) $(IO_LIBS)
+	  -fno-sanitize-recover=all -DSARA_VERSION='"$(SARA_VERSION)"' -o $@ $< $(FUZZ_LIB_SRCS) $(IO_LIBS)
 
 # Build and test dependencies, plus the real programs the lab and the e2e
 # tests run (SIP: sipp, baresip, kamailio; RTSP: gst-rtsp-server, ffmpeg).
@@ -128,7 +137,7 @@ deps:
 	  iproute2 iptables nftables conntrack tcpdump tshark ethtool xxd procps \
 	  sip-tester baresip-core kamailio ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 \
 	  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
-	  gstreamer1.0-plugins-ugly bc gnuplot-nox mandoc systemd prometheus
+	  gstreamer1.0-plugins-ugly bc gnuplot-nox mandoc systemd prometheus bird2 conntrackd keepalived
 
 # The main job: a live cluster in network namespaces (tests/lab/lab.sh);
 # where namespaces can't be made (exit 77), the offline replay instead.
@@ -175,6 +184,8 @@ bench: $(BENCH_BINS) $(PROGS) $(TOOLS)
 	tests/bench/run.sh $(BUILD)
 	tests/bench/goodput.sh $(BUILD)
 	tests/bench/slowstart.sh $(BUILD)
+	tests/bench/metrics_cost.sh $(BUILD)
+	tests/bench/ha_failover.sh $(BUILD)
 
 clean:
 	rm -rf build build-asan build-fuzz

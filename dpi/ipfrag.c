@@ -8,6 +8,7 @@
 #include <sys/random.h>
 
 #include "dpi/byte_order.h"
+#include "dpi/byte_ranges.h"
 #include "dpi/inet_checksum.h"
 
 #define IPV4_HEADER_MIN 20
@@ -25,9 +26,6 @@
 #define MAX_RANGES 16
 #define NO_INDEX UINT32_MAX
 
-struct byte_range {
-	uint32_t start, end; /* payload offsets, [start, end) */
-};
 
 struct datagram {
 	bool in_use;
@@ -300,34 +298,11 @@ static bool overlaps_agree(const struct datagram *d, uint32_t start, uint32_t en
 	return true;
 }
 
-/* Adds [start, end) to the sorted range list, merging what it touches. */
+/* Adds [start, end) (payload offsets) to the sorted range list, merging
+ * what it touches. */
 static bool add_range(struct datagram *d, uint32_t start, uint32_t end)
 {
-	struct byte_range merged[MAX_RANGES + 1];
-	unsigned count = 0;
-	bool placed = false;
-	for (unsigned i = 0; i < d->range_count; i++) {
-		struct byte_range r = d->ranges[i];
-		if (r.end < start) {
-			merged[count++] = r;
-		} else if (r.start > end) {
-			if (!placed) {
-				merged[count++] = (struct byte_range){ start, end };
-				placed = true;
-			}
-			merged[count++] = r;
-		} else {
-			start = r.start < start ? r.start : start;
-			end = r.end > end ? r.end : end;
-		}
-	}
-	if (!placed)
-		merged[count++] = (struct byte_range){ start, end };
-	if (count > MAX_RANGES)
-		return false;
-	memcpy(d->ranges, merged, count * sizeof(merged[0]));
-	d->range_count = count;
-	return true;
+	return byte_ranges_add(d->ranges, &d->range_count, MAX_RANGES, start, end);
 }
 
 /* Rewrites the stored header for the whole datagram; false when the result

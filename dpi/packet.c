@@ -1,5 +1,6 @@
 /* packet.c - decodes one raw IPv4/IPv6 datagram (no link layer) into a flow
- * key and an L4 payload, reading only [ip, ip+len) and trusting no length. */
+ * key and an L4 payload, or an ICMP error into the flow it quotes, reading
+ * only [ip, ip+len) and trusting no length. */
 #include "dpi/packet.h"
 
 #include <string.h>
@@ -220,4 +221,167 @@ const char *packet_status_name(enum packet_status status)
 		break;
 	}
 	return "unknown";
+}
+
+/* ---- ICMP errors and the datagram they quote ---- */
+
+#define L4_ICMP 1
+#define L4_ICMPV6 58
+#define ICMP_HEADER_LEN 8
+/* RFC 792: an error quotes the IP header and at least 64 bits of data. */
+#define QUOTED_TRANSPORT_MIN 8
+
+static bool icmp_type_is_error(uint8_t family, uint8_t type)
+{
+	if (family == NETADDR_IPV4)
+		return type == ICMP_DEST_UNREACHABLE || type == ICMP_SOURCE_QUENCH ||
+		       type == ICMP_TIME_EXCEEDED || type == ICMP_PARAMETER_PROBLEM;
+	return type == ICMP6_DEST_UNREACHABLE || type == ICMP6_PACKET_TOO_BIG ||
+	       type == ICMP6_TIME_EXCEEDED || type == ICMP6_PARAMETER_PROBLEM;
+}
+
+/* Walks an IPv6 extension header chain inside [ip, ip+end) from the fixed
+ * header: *proto and *pos name the first header that is not an extension,
+ * *fragment the offset and M-flag field of a fragment header (0 without
+ * one, or for an atomic fragment). False when a header runs past end or
+ * the chain is too long. */
+static bool ipv6_upper_layer(const uint8_t *ip, size_t end, uint8_t *proto, size_t *pos,
+			     uint16_t *fragment)
+{
+	uint8_t next = ip[6];
+	size_t at = IPV6_HEADER_LEN;
+	*fragment = 0;
+	for (unsigned count = 0; count <= IPV6_MAX_EXTENSION_HEADERS; count++) {
+		size_t header_len;
+		switch (next) {
+		case IPV6_NEXT_HOP_BY_HOP:
+		case IPV6_NEXT_ROUTING:
+		case IPV6_NEXT_DEST_OPTIONS:
+			if (end - at < 2)
+				return false;
+			header_len = ((size_t)ip[at + 1] + 1) * 8;
+			break;
+		case IPV6_NEXT_AUTH:
+			if (end - at < 2)
+				return false;
+			header_len = ((size_t)ip[at + 1] + 2) * 4;
+			break;
+		case IPV6_NEXT_FRAGMENT:
+			header_len = IPV6_FRAGMENT_HEADER_LEN;
+			if (end - at < header_len)
+				return false;
+			*fragment = read_be16(ip + at + 2) & 0xfff9;
+			break;
+		default:
+			*proto = next;
+			*pos = at;
+			return true;
+		}
+		if (header_len > end - at)
+			return false;
+		next = ip[at];
+		at += header_len;
+	}
+	return false;
+}
+
+/* The quoted datagram in [q, q+len): its IP header (of the error's own
+ * family) and the ports from the first bytes of its transport header. Its
+ * length fields are not checked against len: the quote is a prefix. */
+static enum icmp_error_status decode_quote(uint8_t family, const uint8_t *q, size_t len,
+					   struct flow_key *out)
+{
+	uint8_t proto;
+	size_t l4;
+	memset(out, 0, sizeof(*out));
+	if (len < 1 || (q[0] >> 4) != (family == NETADDR_IPV4 ? 4 : 6))
+		return ICMP_ERROR_MALFORMED;
+	if (family == NETADDR_IPV4) {
+		if (len < IPV4_HEADER_MIN)
+			return ICMP_ERROR_MALFORMED;
+		l4 = (size_t)(q[0] & 0x0f) * 4;
+		if (l4 < IPV4_HEADER_MIN || l4 > len)
+			return ICMP_ERROR_MALFORMED;
+		proto = q[9];
+		if ((read_be16(q + 6) & IPV4_OFFSET_MASK) != 0)
+			return ICMP_ERROR_QUOTE_UNSUPPORTED;
+		memcpy(out->src, q + 12, 4);
+		memcpy(out->dst, q + 16, 4);
+	} else {
+		uint16_t fragment;
+		if (len < IPV6_HEADER_LEN)
+			return ICMP_ERROR_MALFORMED;
+		if (!ipv6_upper_layer(q, len, &proto, &l4, &fragment))
+			return ICMP_ERROR_MALFORMED;
+		/* A first fragment still begins with the transport header. */
+		if ((fragment & 0xfff8) != 0)
+			return ICMP_ERROR_QUOTE_UNSUPPORTED;
+		memcpy(out->src, q + 8, 16);
+		memcpy(out->dst, q + 24, 16);
+	}
+	if (proto != L4_TCP && proto != L4_UDP)
+		return ICMP_ERROR_QUOTE_UNSUPPORTED;
+	if (len - l4 < QUOTED_TRANSPORT_MIN)
+		return ICMP_ERROR_MALFORMED;
+	out->family = family;
+	out->l4 = proto;
+	out->sport = read_be16(q + l4);
+	out->dport = read_be16(q + l4 + 2);
+	return ICMP_ERROR_OK;
+}
+
+enum icmp_error_status packet_decode_icmp_error(const uint8_t *ip, size_t len, struct icmp_error *out)
+{
+	const uint8_t *icmp;
+	size_t icmp_len;
+	memset(out, 0, sizeof(*out));
+	if (ip == NULL || len < 1)
+		return ICMP_NOT_AN_ERROR;
+	if (ip[0] >> 4 == 4) {
+		if (len < IPV4_HEADER_MIN || ip[9] != L4_ICMP)
+			return ICMP_NOT_AN_ERROR;
+		size_t header_len = (size_t)(ip[0] & 0x0f) * 4;
+		size_t total_len = read_be16(ip + 2);
+		if (header_len < IPV4_HEADER_MIN || total_len < header_len || total_len > len)
+			return ICMP_ERROR_MALFORMED;
+		if (read_be16(ip + 6) & (IPV4_FLAG_MORE_FRAGMENTS | IPV4_OFFSET_MASK))
+			return ICMP_NOT_AN_ERROR;
+		out->src.family = out->dst.family = NETADDR_IPV4;
+		memcpy(out->src.bytes, ip + 12, 4);
+		memcpy(out->dst.bytes, ip + 16, 4);
+		icmp = ip + header_len;
+		icmp_len = total_len - header_len;
+	} else if (ip[0] >> 4 == 6) {
+		uint8_t proto;
+		size_t pos;
+		uint16_t fragment;
+		if (len < IPV6_HEADER_LEN)
+			return ICMP_NOT_AN_ERROR;
+		size_t end = IPV6_HEADER_LEN + (size_t)read_be16(ip + 4);
+		if (end > len)
+			return ICMP_NOT_AN_ERROR;
+		if (!ipv6_upper_layer(ip, end, &proto, &pos, &fragment) || proto != L4_ICMPV6 ||
+		    fragment != 0)
+			return ICMP_NOT_AN_ERROR;
+		out->src.family = out->dst.family = NETADDR_IPV6;
+		memcpy(out->src.bytes, ip + 8, 16);
+		memcpy(out->dst.bytes, ip + 24, 16);
+		icmp = ip + pos;
+		icmp_len = end - pos;
+	} else {
+		return ICMP_NOT_AN_ERROR;
+	}
+	if (icmp_len < ICMP_HEADER_LEN)
+		return ICMP_ERROR_MALFORMED;
+	if (!icmp_type_is_error(out->src.family, icmp[0]))
+		return ICMP_NOT_AN_ERROR;
+	out->type = icmp[0];
+	out->code = icmp[1];
+	if (out->src.family == NETADDR_IPV4 && out->type == ICMP_DEST_UNREACHABLE &&
+	    out->code == ICMP_CODE_FRAGMENTATION_NEEDED)
+		out->mtu = read_be16(icmp + 6);
+	else if (out->src.family == NETADDR_IPV6 && out->type == ICMP6_PACKET_TOO_BIG)
+		out->mtu = read_be32(icmp + 4);
+	return decode_quote(out->src.family, icmp + ICMP_HEADER_LEN, icmp_len - ICMP_HEADER_LEN,
+			    &out->quoted);
 }

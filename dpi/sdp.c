@@ -105,8 +105,10 @@ static void apply_media_attributes(sdp_message_t *sdp, int pos_media, struct sdp
 		else if (span_eq_nocase(f, "rtcp") && media->rtp_port != 0)
 			apply_rtcp_attribute(sdp_message_a_att_value_get(sdp, pos_media, pos), media);
 	}
-	if (media->rtcp_mux && media->rtp_port != 0)
+	if (media->rtcp_mux && media->rtp_port != 0) {
 		media->rtcp_port = media->rtp_port;
+		media->rtcp_addr = media->addr;
+	}
 }
 
 static bool proto_is_tcp(const char *proto)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dpi/byte_ranges.h"
 #include "dpi/packet.h"
 
 /* Out-of-order ranges held per stream. Signalling rarely has more than one
@@ -12,9 +13,6 @@
 #define TCP_STREAM_MAX_HELD 8
 #define NO_INDEX UINT32_MAX
 
-struct held_range {
-	size_t start, end; /* buffer positions, [start, end) */
-};
 
 /* The buffer holds the window [next_seq - length, ...): `length` contiguous
  * bytes from `start`, then held ranges at their sequence position. */
@@ -27,7 +25,7 @@ struct tcp_stream {
 	size_t start;        /* first unconsumed byte */
 	size_t length;       /* contiguous bytes at start */
 	unsigned held_count;
-	struct held_range held[TCP_STREAM_MAX_HELD]; /* sorted, disjoint, past start+length */
+	struct byte_range held[TCP_STREAM_MAX_HELD]; /* sorted, disjoint, past start+length */
 	uint32_t free_next;
 	struct tcp_stream_pool *pool;
 };
@@ -164,7 +162,7 @@ static void absorb_held(struct tcp_stream *stream)
 {
 	while (stream->held_count > 0) {
 		size_t contiguous_end = stream->start + stream->length;
-		struct held_range first = stream->held[0];
+		struct byte_range first = stream->held[0];
 		if (first.start > contiguous_end)
 			break;
 		if (first.end > contiguous_end) {
@@ -178,35 +176,13 @@ static void absorb_held(struct tcp_stream *stream)
 	}
 }
 
-/* Records [start, end) as held, merging ranges it overlaps or touches;
- * false (nothing changed) when that would exceed the bound. */
+/* Records [start, end) (buffer positions) as held, merging ranges it
+ * overlaps or touches; false (nothing changed) when that would exceed the
+ * bound. Positions fit 32 bits: tcp_buffer is at most 16 MiB. */
 static bool hold_range(struct tcp_stream *stream, size_t start, size_t end)
 {
-	struct held_range merged[TCP_STREAM_MAX_HELD + 1];
-	unsigned count = 0;
-	bool placed = false;
-	for (unsigned i = 0; i < stream->held_count; i++) {
-		struct held_range r = stream->held[i];
-		if (r.end < start) {
-			merged[count++] = r;
-		} else if (r.start > end) {
-			if (!placed) {
-				merged[count++] = (struct held_range){ start, end };
-				placed = true;
-			}
-			merged[count++] = r;
-		} else {
-			start = r.start < start ? r.start : start;
-			end = r.end > end ? r.end : end;
-		}
-	}
-	if (!placed)
-		merged[count++] = (struct held_range){ start, end };
-	if (count > TCP_STREAM_MAX_HELD)
-		return false;
-	memcpy(stream->held, merged, count * sizeof(merged[0]));
-	stream->held_count = count;
-	return true;
+	return byte_ranges_add(stream->held, &stream->held_count, TCP_STREAM_MAX_HELD, (uint32_t)start,
+			       (uint32_t)end);
 }
 
 enum tcp_stream_status tcp_stream_add(struct tcp_stream *stream, uint32_t seq, uint8_t flags,

@@ -1,5 +1,6 @@
 /* packet.h - decoding of one raw IPv4/IPv6 datagram into a flow key and an
- * L4 payload. Pure: reads only [ip, ip+len), allocates nothing. */
+ * L4 payload, or of an ICMP error into the flow it quotes. Pure: reads only
+ * [ip, ip+len), allocates nothing. */
 #ifndef SARA_PACKET_H
 #define SARA_PACKET_H
 
@@ -39,5 +40,38 @@ struct packet {
 
 enum packet_status packet_decode(const uint8_t *ip, size_t len, struct packet *out);
 const char *packet_status_name(enum packet_status status);
+
+/* An ICMP or ICMPv6 error (RFC 792, RFC 4443) and the datagram it quotes:
+ * the quoted IP header and the first 8 bytes of its transport header name
+ * the flow whose packet caused the error. */
+enum icmp_error_status {
+	ICMP_ERROR_OK = 0,
+	ICMP_NOT_AN_ERROR,            /* not ICMP, an informational type (echo...), or fragmented */
+	ICMP_ERROR_MALFORMED,         /* the error's headers or its quote cannot be read */
+	ICMP_ERROR_QUOTE_UNSUPPORTED, /* the quote has no ports: not TCP/UDP, or a later fragment */
+	ICMP_ERROR_STATUS_COUNT
+};
+
+#define ICMP_DEST_UNREACHABLE 3      /* code 4: fragmentation needed */
+#define ICMP_CODE_FRAGMENTATION_NEEDED 4
+#define ICMP_SOURCE_QUENCH 4
+#define ICMP_TIME_EXCEEDED 11
+#define ICMP_PARAMETER_PROBLEM 12
+#define ICMP6_DEST_UNREACHABLE 1
+#define ICMP6_PACKET_TOO_BIG 2
+#define ICMP6_TIME_EXCEEDED 3
+#define ICMP6_PARAMETER_PROBLEM 4
+
+struct icmp_error {
+	uint8_t type, code;
+	uint32_t mtu;             /* fragmentation needed, packet too big: the next hop's MTU; else 0 */
+	struct netaddr src, dst;  /* the error's own addresses */
+	struct flow_key quoted;   /* the quoted datagram's flow, as its sender sent it */
+};
+
+/* Reads only [ip, ip+len); a quote cut short of its IP header plus 8
+ * bytes of transport header is malformed, whatever its length field says
+ * (errors quote a prefix of the datagram). */
+enum icmp_error_status packet_decode_icmp_error(const uint8_t *ip, size_t len, struct icmp_error *out);
 
 #endif

@@ -169,6 +169,10 @@ const char *admission_zone_name(enum admission_zone zone);
 uint64_t admission_count(const struct admission *adm, enum admission_verdict verdict,
 			 enum admission_kind kind, enum admission_zone zone);
 
+/* The counter of one decision (admission_admitted_new_shed...); COUNTER_NONE
+ * out of range. */
+enum counter_id admission_decision_counter(enum admission_verdict verdict, enum admission_kind kind,
+					   enum admission_zone zone);
 /* Writes every decision and input counter into out (COUNTER_SCOPE_ADMISSION:
  * admission_refused_new_shed, admission_load_clamped...). */
 void admission_get_counters(const struct admission *adm, struct counter_set *out);

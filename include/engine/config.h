@@ -14,6 +14,12 @@
 #define SARA_MAX_SERVERS 64
 #define SARA_ID_MAX 32
 #define SARA_PATH_MAX 256
+#define SARA_MAX_DISPATCHERS 8
+#define SARA_IFNAME_MAX 16
+/* timeouts.signalling_s's range; a session's own signalling timeout (an
+ * RTSP server's Session: ;timeout=) is held to it too. */
+#define SARA_SIGNALLING_S_MIN 10
+#define SARA_SIGNALLING_S_MAX 60
 
 enum selection_algorithm {
 	SELECT_SHELL = 0,      /* short-term forecasted least loaded (DESIGN 7) */
@@ -81,6 +87,22 @@ struct sara_config {
 	/* state.journal: where sarad journals its sessions so that a restart
 	 * keeps them ("/var/lib/sara/NAME.journal" by default), or "off". */
 	struct { char journal[SARA_PATH_MAX]; } state;
+	struct { struct endpoint listen; } metrics;               /* family 0 = off */
+	/* Several active dispatchers (docs/high-availability.md): where the
+	 * gateway and the agents send, and what sara-ctl bird / conntrackd
+	 * generate. dispatcher_count 0: one dispatcher, at gateway.listen and
+	 * agents.listen. */
+	struct {
+		unsigned dispatcher_count;
+		struct netaddr dispatchers[SARA_MAX_DISPATCHERS];
+		struct netaddr router;        /* BGP neighbour; family 0 = unset */
+		uint32_t asn, router_asn;     /* 0 = unset */
+		bool bfd;
+		uint32_t bfd_interval_ms, bfd_multiplier;
+		char sync_interface[SARA_IFNAME_MAX];  /* conntrackd's link; "" = any */
+		uint16_t sync_port;
+		struct netaddr sync_group;    /* conntrackd multicast, 3 or more dispatchers */
+	} ha;
 };
 
 #define SARA_JOURNAL_OFF "off"
@@ -118,6 +140,13 @@ const char *selection_algorithm_name(enum selection_algorithm algorithm);
  * found): the kernel rules, sockets and table sizes were set up from it. */
 bool sara_config_reload_check(const struct sara_config *running, const struct sara_config *next,
 			 char *err, size_t err_size);
+
+/* Where a sender (sara-gw, sara-agent) sends what a dispatcher listens
+ * for at listen (gateway.listen, agents.listen): every ha.dispatchers
+ * address at listen's port, or listen itself when none is listed. Returns
+ * the count written (at most cap), 0 when there is nowhere to send. */
+unsigned sara_config_dispatcher_endpoints(const struct sara_config *cfg, const struct endpoint *listen,
+					  struct endpoint *out, unsigned cap);
 
 /* Lookups used on the packet path. */
 bool sara_config_is_vip(const struct sara_config *cfg, const struct netaddr *addr);

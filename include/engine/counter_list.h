@@ -69,6 +69,14 @@
 	  "datagrams of a protocol sara does not decide (passed)")                                           \
 	X(FRAGMENT_DROPPED, "fragment_dropped", EVENTS, COUNTER_IN_ENGINE,                                     \
 	  "IP fragments dropped by reassembly (limits, overlaps)")                                            \
+	X(ICMP_ERROR_FOLLOWED, "icmp_error_followed", EVENTS, COUNTER_IN_ENGINE,                              \
+	  "ICMP errors to a VIP sent to the server of the flow they quote")                                  \
+	X(ICMP_ERROR_NO_FLOW, "icmp_error_no_flow", EVENTS, COUNTER_IN_ENGINE,                                \
+	  "ICMP errors to a VIP quoting no known flow, placed by the client's address hash")                 \
+	X(ICMP_ERROR_MALFORMED, "icmp_error_malformed", EVENTS, COUNTER_IN_ENGINE,                            \
+	  "ICMP errors to a VIP whose quoted datagram cannot be read (passed unmarked)")                      \
+	X(ICMP_ERROR_QUOTE_UNSUPPORTED, "icmp_error_quote_unsupported", EVENTS, COUNTER_IN_ENGINE,            \
+	  "ICMP errors to a VIP quoting a datagram without ports (passed unmarked)")                          \
 	X(FLOW_TABLE_FULL, "flow_table_full", EVENTS, COUNTER_IN_ENGINE | COUNTER_IN_GATEWAY,                 \
 	  "new flows that found the flow table full")                                                        \
 	X(SESSION_TABLE_FULL, "session_table_full", EVENTS, COUNTER_IN_ENGINE,                                \
@@ -83,13 +91,27 @@
 	  "SIP messages of no known session that cannot start one")                                          \
 	X(RTSP_NO_SESSION, "rtsp_no_session", EVENTS, COUNTER_IN_ENGINE,                                      \
 	  "RTSP messages of no known session that cannot start one")                                         \
+	X(SESSIONS_ADOPTED, "sessions_adopted", EVENTS, COUNTER_IN_ENGINE,                                    \
+	  "sessions begun elsewhere taken up by their hashed server (selection.algorithm hash)")            \
+	X(ENDING_REQUESTS_AWAITED, "ending_requests_awaited", EVENTS, COUNTER_IN_ENGINE,                      \
+	  "BYEs and CANCELs whose session waits for their final response (or Timer F)")                      \
+	X(ENDING_REQUESTS_ANSWERED, "ending_requests_answered", EVENTS, COUNTER_IN_ENGINE,                    \
+	  "BYEs and CANCELs whose final response was seen: their session lingers, then ends")                \
+	X(ENDING_REQUESTS_UNANSWERED, "ending_requests_unanswered", EVENTS, COUNTER_IN_ENGINE,                \
+	  "sessions ended by Timer F, their BYE or CANCEL never answered")                                   \
+	X(RTSP_CONNECTION_AFFINITY, "rtsp_connection_affinity", EVENTS, COUNTER_IN_ENGINE,                    \
+	  "new RTSP connections sent to the server of their client's live RTSP session")                     \
+	X(RTSP_CONNECTION_JOINED, "rtsp_connection_joined", EVENTS, COUNTER_IN_ENGINE,                        \
+	  "RTSP connections continuing an earlier connection's session (same Session id), joined to it")     \
+	X(RTSP_CONNECTION_NOT_JOINED, "rtsp_connection_not_joined", EVENTS, COUNTER_IN_ENGINE,                \
+	  "RTSP connections continuing their client's session that is on another server (kept apart)")       \
 	X(MEDIA_CLIENT_NAMES_CLUSTER, "media_client_names_cluster", EVENTS, COUNTER_IN_ENGINE,                \
 	  "client media streams naming a cluster address (ignored)")                                         \
 	X(MEDIA_SERVER_DIRECT, "media_server_direct", EVENTS, COUNTER_IN_ENGINE,                              \
 	  "server media streams naming a server's own address, not a VIP (ignored)")                         \
 	X(MEDIA_OUTSIDE_CLUSTER, "media_outside_cluster", EVENTS, COUNTER_IN_ENGINE,                          \
 	  "server media streams naming an address outside the cluster (ignored)")                            \
-	X(MEDIA_STREAMS_OVER_LIMIT, "media_streams_over_limit", EVENTS, COUNTER_IN_ENGINE,                    \
+	X(MEDIA_STREAMS_OVER_LIMIT, "media_streams_over_limit", EVENTS, COUNTER_IN_ENGINE | COUNTER_IN_GATEWAY, \
 	  "media streams beyond a session's stream limit (ignored)")                                         \
 	X(FLOW_UNPREDICTED, "flow_unpredicted", EVENTS, COUNTER_IN_ENGINE,                                    \
 	  "media flows no signalling predicted, placed by source hash")                                      \
@@ -250,6 +272,8 @@
 	  "announcements with an enabled stream on port 0")                                                  \
 	X(ANNOUNCE_TRAILING_BYTES, "announce_trailing_bytes", EVENTS, COUNTER_IN_ANNOUNCE_REJECT,             \
 	  "announcements with bytes after their last field")                                                 \
+	X(ANNOUNCE_BAD_EXTENSION, "announce_bad_extension", EVENTS, COUNTER_IN_ANNOUNCE_REJECT,               \
+	  "announcements with an optional field of the wrong size, value or count")                          \
 	X(ANNOUNCE_NOT_VIP, "announce_not_vip", EVENTS, COUNTER_IN_ANNOUNCE_REJECT,                           \
 	  "announcements of a flow not to a VIP")                                                            \
 	X(ANNOUNCE_WRONG_TRANSPORT, "announce_wrong_transport", EVENTS, COUNTER_IN_ANNOUNCE_REJECT,           \

@@ -85,6 +85,8 @@ struct counter_set {
 
 /* The row of id; NULL for COUNTER_NONE and ids out of range. */
 const struct counter_def *counter_def(enum counter_id id);
+/* The id of a row counter_def returned (what a visitor gets back). */
+enum counter_id counter_id_of(const struct counter_def *def);
 /* id's name; "none" for COUNTER_NONE and ids out of range. */
 const char *counter_name(enum counter_id id);
 

@@ -10,6 +10,7 @@
 
 #include "engine/config.h"
 #include "engine/counters.h"
+#include "engine/session_table.h"
 #include "dpi/flow_key.h"
 #include "engine/signal_facts.h"
 
@@ -72,6 +73,23 @@ struct session_info {
 	bool confirmed, ending;
 	uint32_t flow_count;
 	uint64_t created_ms, last_seen_ms;
+	struct netaddr client;   /* the client's signalling address; family 0: not known */
+	struct session_pick pick; /* how server was chosen (session_table.h) */
+	uint32_t slot;           /* its place in the table: engine_session_flows finds it there */
+};
+
+/* One flow of a session, for the control socket. */
+struct flow_info {
+	struct flow_key key;     /* a wildcard prediction's unknown end is zero */
+	uint8_t identity;        /* enum flow_identity */
+	uint8_t status;          /* enum flow_status */
+	uint8_t match;           /* enum flow_match (flow_table.h): which ends of key are known */
+	int server;
+	uint64_t packets;        /* packets the engine decided on it (a media flow's later
+				  * packets stay in the kernel, by connmark, and are not seen) */
+	uint64_t last_seen_ms;
+	bool shared;             /* the signalling flow its messages came on, which it does not
+				  * own: packets counts every session's on it */
 };
 
 /* Told when the engine forgets a media flow (one the kernel may forward by
@@ -135,6 +153,18 @@ bool engine_session_info(const struct engine *engine, uint64_t serial, struct se
  * (the control socket's session listing). Linear in the table's capacity. */
 void engine_foreach_session(const struct engine *engine,
 			    bool (*fn)(void *ctx, const struct session_info *session), void *ctx);
+/* The sessions whose key is key[0..key_len), at most one per protocol, in
+ * protocol order, at most max into out. Returns how many were found. One
+ * index lookup per protocol. */
+unsigned engine_find_sessions(const struct engine *engine, const char *key, size_t key_len,
+			      struct session_info *out, unsigned max);
+/* The flows of session (a snapshot from engine_foreach_session or
+ * engine_find_sessions): those it owns, newest first, then the shared
+ * signalling flow its latest message came on, if it still exists; at most
+ * max into out. Returns how many there are (possibly more than max), 0
+ * when the session has ended since. */
+uint32_t engine_session_flows(const struct engine *engine, const struct session_info *session,
+			      struct flow_info *out, uint32_t max);
 
 /* One server as the selector sees it, for sara-ctl servers. */
 struct engine_server_info {
@@ -184,6 +214,11 @@ const struct admission *engine_admission(const struct engine *engine);
 const struct sara_config *engine_config(const struct engine *engine);
 
 const char *flow_identity_name(enum flow_identity identity);
+const char *flow_status_name(enum flow_status status);
+/* "exact", "from-source", "to-dest-from-addr", "to-dest" (enum flow_match). */
+const char *flow_match_name(unsigned match);
+/* "selected", "connection", "moved" (enum session_pick_how). */
+const char *session_pick_how_name(unsigned how);
 /* The counter of a verdict (COUNTER_SCOPE_VERDICT_ACCEPT or _DROP);
  * COUNTER_NONE when out of range. */
 enum counter_id verdict_counter(enum verdict_action action, enum verdict_reason reason);

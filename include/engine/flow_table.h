@@ -21,11 +21,12 @@ enum flow_match {
 	MATCH_TO_DEST,     /* destination address+port; any source */
 };
 
-/* The first cache line holds everything a known media packet touches
- * (key, owning session and its serial, server, identity, status, last
- * seen), so that one prefetched line serves it; the rest is for signalling
- * and bookkeeping (index_next is not needed there: the exact index finds
- * an entry through its bucket's tags). */
+/* The first cache line holds everything a known media packet reads (key,
+ * owning session and its serial, server, identity, status, last seen); it
+ * writes only its packet count on the second, which the batch path
+ * prefetches with the first. The rest is for signalling and bookkeeping
+ * (index_next is not needed on the first line: the exact index finds an
+ * entry through its bucket's tags). */
 struct flow {
 	struct flow_key key;
 	uint32_t session;        /* owning session, FLOW_NIL when none */
@@ -35,7 +36,7 @@ struct flow {
 	uint64_t last_seen_ms;
 	uint64_t session_serial; /* the owning session's serial, 0 when none */
 	/* second cache line */
-	uint64_t packets;        /* signalling flows: packets handled */
+	uint64_t packets;        /* packets the engine decided on this flow */
 	uint32_t index_next;     /* chain in its index; free-list link when unused */
 	uint32_t session_prev, session_next; /* the owning session's flow list */
 	struct tcp_signalling tcp; /* signalling TCP: its reassembly */

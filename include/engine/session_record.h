@@ -18,6 +18,8 @@ struct session_record {
 	uint32_t version;        /* +1 per record of this session: the highest wins */
 	uint8_t proto;           /* enum proto_id */
 	bool confirmed, key_is_connection, transaction_only;
+	bool server_heard;       /* its answers are seen through the gateway */
+	uint16_t signalling_s;   /* its own signalling timeout; 0: timeouts.signalling_s */
 	int server;              /* the engine's server index; not stored */
 	char server_id[SARA_ID_MAX]; /* what is stored: the server by id */
 	uint16_t key_len;

@@ -8,15 +8,38 @@
 #include <stdint.h>
 
 #include "engine/hash.h"
+#include "dpi/flow_key.h"
 #include "dpi/netaddr.h"
 #include "engine/signal_facts.h"
 
 #define SESSION_NIL UINT32_MAX
-#define SESSION_MAX_STREAMS 4
+/* Offers carry up to 8 m= lines in practice (audio, video, RTCP-less
+ * BFCP, T.140 ...); the rest are counted (media_streams_over_limit). */
+#define SESSION_MAX_STREAMS SIGNAL_MAX_STREAMS
 
-/* One media stream as both sides described it. Ports 0 = side unknown. */
+/* How a session's server was chosen, kept from that moment for the
+ * operator's "which server, and why" (sara-ctl sessions --key). */
+enum session_pick_how {
+	PICK_SELECTED = 0,   /* selection.algorithm chose it for this session */
+	PICK_CONNECTION,     /* the server of the TCP connection it came on (chosen at the SYN) */
+	PICK_MOVED,          /* its server failed: re-pinned to the one with the fewest sessions per weight */
+};
+
+struct session_pick {
+	uint8_t how;              /* enum session_pick_how */
+	uint8_t algorithm;        /* enum selection_algorithm in force then */
+	int16_t from_server;      /* PICK_MOVED: the server that failed; -1 otherwise */
+	float load;               /* the chosen server's load estimate then (0..1); < 0: no load reports yet */
+	float weight;             /* its weight in use then: weight x slow-start factor */
+	uint32_t sessions;        /* the sessions it held just before */
+	uint64_t at_ms;
+};
+
+/* One media stream as both sides described it. Ports 0 = side unknown.
+ * A side's RTCP address is its RTP address unless a=rtcp named another. */
 struct session_stream {
 	struct netaddr client_addr, server_addr;
+	struct netaddr client_rtcp_addr, server_rtcp_addr;
 	uint16_t client_rtp, client_rtcp, server_rtp, server_rtcp;
 };
 
@@ -28,7 +51,10 @@ struct session {
 	bool key_is_connection;     /* RTSP before its Session: id is known */
 	bool confirmed, ending, transaction_only;
 	bool journal_dirty;         /* changed since the journal was last told */
+	bool server_heard;          /* the gateway announced one of its messages: its answers are seen */
+	uint8_t end_awaited;        /* the ending request (SIP BYE, CANCEL) still unanswered; 0: none */
 	int16_t server;
+	uint16_t signalling_s;      /* the session's own signalling timeout; 0: timeouts.signalling_s */
 	uint8_t stream_count;
 	uint32_t index_next;        /* hash chain; free-list link when unused */
 	uint32_t flows_head;        /* flows owned by this session */
@@ -37,6 +63,12 @@ struct session {
 	uint32_t journal_version;   /* of the last record the journal was told */
 	uint64_t created_ms, last_seen_ms;
 	struct netaddr peer;        /* the client's signalling address */
+	/* The signalling flow its latest client message came on. A SIP flow
+	 * over UDP, or a SIP connection, is not owned by one session (a trunk
+	 * carries many calls), so it is not among the session's flows; the
+	 * key finds it. family 0: none yet. */
+	struct flow_key signalling;
+	struct session_pick pick;   /* how server was chosen */
 	struct session_stream streams[SESSION_MAX_STREAMS];
 };
 

@@ -34,6 +34,7 @@ struct signal_stream {
 	bool enabled;          /* false: port 0, hold to 0.0.0.0, interleaved, TCP media */
 	bool multicast;        /* not pinned: needs no prediction */
 	struct netaddr addr;   /* family 0: the signalling peer's address */
+	struct netaddr rtcp_addr; /* family 0: RTCP at addr (a=rtcp: may name another) */
 	uint16_t rtp_port, rtcp_port;
 	uint16_t peer_rtp_port, peer_rtcp_port; /* 0 when unknown */
 };
@@ -51,8 +52,10 @@ struct signal_facts {
 	bool ends_if_unconfirmed; /* final error to INVITE: ends only a call not yet set up */
 	bool transaction_only;    /* OPTIONS, REGISTER, MESSAGE...: ends after its final response */
 	bool acknowledges;        /* SIP ACK: completes the transaction of the request it follows */
+	uint32_t session_timeout_s; /* RTSP Session: ;timeout= (the server's keep-alive window), 0: none */
 	uint8_t media_op;         /* enum media_op */
 	uint8_t stream_count;
+	uint8_t streams_ignored;  /* described beyond SIGNAL_MAX_STREAMS (not announced) */
 	struct signal_stream streams[SIGNAL_MAX_STREAMS];
 };
 
@@ -66,6 +69,10 @@ struct proto_handler {
 	enum proto_id id;
 	const char *name;             /* "sip", "rtsp" */
 	bool tcp_only;                /* RTSP: sessions follow the control connection */
+	/* How long a request that ends a session (SIP BYE, CANCEL) may go
+	 * unanswered and be retransmitted: SIP's Timer F, 64 T1 = 32 s
+	 * (RFC 3261 17.1.2.2); 0 when its protocol does not retransmit. */
+	uint32_t ending_request_timeout_ms;
 	size_t max_message;
 	framer_fn frame;
 	signal_inspect_fn inspect;

@@ -19,6 +19,7 @@ struct tcp_signalling {
 	uint32_t isn;              /* the SYN's sequence number, when isn_known */
 	bool isn_known;
 	bool data_seen;            /* false: a handshake only (maybe a SYN flood) */
+	bool closed;               /* a FIN or RST came (since the last SYN) */
 };
 
 /* One TCP segment of the flow. */

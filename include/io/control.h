@@ -17,6 +17,7 @@
 #include "engine/server_health.h"
 #include "io/event_loop.h"
 #include "io/nfqueue.h"
+#include "io/refusal_log.h"
 
 #define VERDICT_REASONS 16   /* room for enum verdict_reason */
 #define CONTROL_COMMAND_MAX 256   /* room for one command line and its NUL */
@@ -63,6 +64,9 @@ struct control_view {
 	/* Whether the operator drained server (the "drained" of "servers" and
 	 * of drain's reply); same calling rules. NULL: "drained" is null. */
 	bool (*is_drained)(void *ctx, unsigned server);
+	/* The recent refusals ("refused"); NULL: refused answers that this
+	 * sarad records none. */
+	struct refusal_log *refusals;
 };
 
 struct control;

@@ -12,11 +12,13 @@
 /* Plain integers: the help text spells them (CONTROL_TEXT). */
 #define CONTROL_SESSIONS_LIMIT_DEFAULT 1000     /* sessions listed without --limit */
 #define CONTROL_SESSIONS_LIMIT_MAX 100000
+#define CONTROL_REFUSED_SINCE_DEFAULT 60       /* seconds of refusals without --since */
+#define CONTROL_REFUSED_SINCE_MAX 300          /* REFUSAL_WINDOW_S: what sarad counts */
 #define CONTROL_TEXT_(n) #n
 #define CONTROL_TEXT(n) CONTROL_TEXT_(n)
 
-#define CONTROL_OPTIONS_MAX 2
-#define CONTROL_USAGE_MAX 128   /* "sessions [--server ID] [--limit N]" and room */
+#define CONTROL_OPTIONS_MAX 4
+#define CONTROL_USAGE_MAX 128   /* "sessions [--server ID] [--limit N] [--key CALL-ID] [--client ADDR]" */
 
 enum control_command_id {
 	CONTROL_STATUS,
@@ -24,12 +26,14 @@ enum control_command_id {
 	CONTROL_SESSIONS,
 	CONTROL_DRAIN,
 	CONTROL_UNDRAIN,
+	CONTROL_REFUSED,
 	CONTROL_PING,
 	CONTROL_COMMAND_COUNT
 };
 
-/* The option indices of sessions (struct control_args values). */
-enum { CONTROL_SESSIONS_SERVER = 0, CONTROL_SESSIONS_LIMIT = 1 };
+/* The option indices of sessions and refused (struct control_args values). */
+enum { CONTROL_SESSIONS_SERVER = 0, CONTROL_SESSIONS_LIMIT = 1, CONTROL_SESSIONS_KEY = 2, CONTROL_SESSIONS_CLIENT = 3 };
+enum { CONTROL_REFUSED_SINCE = 0 };
 
 /* "--limit N": an option and the name of its value. */
 struct control_option {

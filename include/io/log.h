@@ -1,11 +1,19 @@
-/* log.h - sarad's log: one line per event to stderr and/or syslog, with
- * per-kind rate limiting so that floods print "suppressed N" instead. */
+/* log.h - the daemons' log: one line per event to stderr and/or syslog,
+ * events written as "event=NAME key=value ..." (logfmt: a value with a
+ * blank, a quote, '=' or a byte outside printable ASCII is quoted and
+ * escaped), with per-kind rate limiting so that floods print one
+ * "event=suppressed" line instead. Under journald (stderr is the journal
+ * stream: JOURNAL_STREAM), stderr lines carry their priority as a "<N>"
+ * prefix instead of a time stamp, which journald reads as the priority. */
 #ifndef SARA_LOG_H
 #define SARA_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <syslog.h>   /* LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG */
+
+#define LOG_LINE_MAX 1024
 
 /* Where lines go. Both may be on; none silences everything. */
 void log_open(const char *ident, bool to_stderr, bool to_syslog);
@@ -17,10 +25,10 @@ void log_msg(int priority, const char *fmt, ...) __attribute__((format(printf, 2
 
 /* One rate limiter per message kind: at most `burst` lines per `interval_ms`
  * window; the rest are counted and reported once the window has passed, as
- * "KIND: suppressed N messages in the last S s". Not thread-safe by itself:
+ * "event=suppressed kind=KIND count=N". Not thread-safe by itself:
  * log_limited() serialises through the log's lock. */
 struct log_limit {
-	const char *kind;        /* static string, the prefix of the suppressed line */
+	const char *kind;        /* static string, a plain word: the suppressed line's kind= */
 	uint32_t burst;
 	uint32_t interval_ms;
 	bool started;
@@ -46,5 +54,44 @@ void log_limited(struct log_limit *lim, uint64_t now_ms, int priority, const cha
 	__attribute__((format(printf, 4, 5)));
 /* Prints the pending suppressed line of lim if its window has passed. */
 void log_limit_flush(struct log_limit *lim, uint64_t now_ms);
+
+/* ---- events ---- */
+
+/* One event line, built field by field: log_event_begin, the fields, then
+ * log_event_emit. A field that does not fit ends the line with
+ * "truncated=true"; the fields after it are dropped. */
+struct log_event {
+	char text[LOG_LINE_MAX];
+	size_t len;
+	bool truncated;
+};
+
+/* "event=NAME"; name is a plain word. */
+void log_event_begin(struct log_event *e, const char *name);
+/* " key=value", value quoted and escaped when it must be; NULL is "-".
+ * Keys are plain words. */
+void log_event_str(struct log_event *e, const char *key, const char *value);
+void log_event_u64(struct log_event *e, const char *key, uint64_t value);
+void log_event_i64(struct log_event *e, const char *key, int64_t value);
+void log_event_bool(struct log_event *e, const char *key, bool value);
+/* value with `decimals` digits after the point. */
+void log_event_real(struct log_event *e, const char *key, double value, int decimals);
+/* value formatted by fmt, then as log_event_str. */
+void log_event_fmt(struct log_event *e, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The line as built so far. */
+const char *log_event_text(const struct log_event *e);
+void log_event_emit(const struct log_event *e, int priority);
+/* Rate-limited as log_limited. */
+void log_event_limited(struct log_limit *lim, uint64_t now_ms, int priority, const struct log_event *e);
+/* "event=NAME error=TEXT" at LOG_ERR: a failure whose text says it all. */
+void log_error_event(const char *name, const char *error);
+
+/* Whether stderr lines go to journald (and carry "<N>" priorities). */
+bool log_stderr_is_journal(void);
+
+/* A start-up error before the log is open (a configuration that does not
+ * load): "PROG: TEXT" on stderr as a person reads it, with journald's "<3>"
+ * (error) in front when stderr is the journal. */
+void log_early_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

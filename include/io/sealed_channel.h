@@ -12,22 +12,33 @@
 #include "dpi/netaddr.h"
 #include "engine/counters.h"
 #include "engine/wire.h"
+#include "io/log.h"
+
+/* Every active dispatcher hears every sender (ha.dispatchers). */
+#define SEALED_MAX_DESTINATIONS 8
 
 struct sealed_sender {
 	int fd;
-	struct endpoint to;
+	unsigned to_count;
+	struct endpoint to[SEALED_MAX_DESTINATIONS];
 	struct wire_key key;
 	uint32_t sender;
 	uint64_t seq;                /* starts at the wall clock in microseconds */
-	uint64_t sent, send_errors;  /* a full socket buffer counts, never blocks */
+	uint64_t sent, send_errors;  /* per datagram; a full socket buffer counts, never blocks */
 };
 
 /* A UDP socket towards `to`, sealing with key as sender_id. False with err
  * set ("socket: REASON", "no address to send to"). */
 bool sealed_sender_open(struct sealed_sender *s, const struct endpoint *to, const struct wire_key *key,
 			uint32_t sender_id, char *err, size_t err_size);
-/* Seals type + body (at most WIRE_MAX_BODY bytes) with the next sequence
- * number and the wall clock, and sends it without blocking. */
+/* The same towards count destinations of one address family (1 to
+ * SEALED_MAX_DESTINATIONS): each message goes to every one of them. */
+bool sealed_sender_open_many(struct sealed_sender *s, const struct endpoint *to, unsigned count,
+			     const struct wire_key *key, uint32_t sender_id, char *err, size_t err_size);
+/* Seals type + body (at most WIRE_MAX_BODY bytes) once, with the next
+ * sequence number and the wall clock, and sends it to every destination
+ * without blocking (each receiver keeps its own replay window). True when
+ * every destination's send went out. */
 bool sealed_send(struct sealed_sender *s, uint8_t type, const uint8_t *body, size_t body_len);
 void sealed_sender_close(struct sealed_sender *s);
 
@@ -37,6 +48,21 @@ void sealed_sender_close(struct sealed_sender *s);
 /* The counter of a refusal reason (COUNTER_WIRE_FORGED...,
  * COUNTER_OVERSIZED); COUNTER_NONE for WIRE_OK and reasons out of range. */
 enum counter_id sealed_reject_counter(int reason);
+
+/* An owner's account of the messages it refused (the receiver's refusals
+ * and its own): counted by reason, logged at most 5 lines per 10 s. */
+struct sealed_rejects {
+	const char *event;           /* the log event: "agent_report_rejected" */
+	struct counter_set counts;
+	uint64_t total;
+	struct log_limit log;
+};
+
+/* event (static storage) names the log event and its rate limit. */
+void sealed_rejects_init(struct sealed_rejects *r, const char *event);
+/* Counts reason and logs "event=EVENT from=ADDR reason=REASON" (rate-limited). */
+void sealed_rejects_add(struct sealed_rejects *r, enum counter_id reason, const struct endpoint *from,
+			uint64_t now_ms);
 
 struct sealed_message {
 	struct wire_header hdr;

@@ -1,7 +1,8 @@
 /* agent.h - the node agent's run: every agents.interval_ms one probe, one
- * heartbeat and one load report to sarad, on one event loop that also takes
- * SIGUSR1 (drain), SIGUSR2 (undrain), SIGHUP (the configuration and key
- * read again: reload.h) and SIGTERM/SIGINT (stop). */
+ * heartbeat and one load report to sarad (and, with --metrics, its counters
+ * on GET /metrics), on one event loop that also takes SIGUSR1 (drain),
+ * SIGUSR2 (undrain), SIGHUP (the configuration and key read again:
+ * reload.h) and SIGTERM/SIGINT (stop). */
 #ifndef SARA_AGENT_AGENT_H
 #define SARA_AGENT_AGENT_H
 
@@ -25,6 +26,7 @@ struct agent_settings {
 	unsigned counted;             /* bit i set: load component i is reported */
 	const char *root;             /* "/", or a fake tree holding proc/ */
 	const char *app_load_path;    /* the backlog from this file; NULL: from /proc */
+	struct endpoint metrics;      /* --metrics: where GET /metrics is served; family 0 = off */
 	bool verbose;                 /* log every report */
 	bool foreground;              /* else a daemon logging to syslog */
 	bool once;                    /* one report, printed; exit 0 when it was sent */

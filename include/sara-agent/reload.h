@@ -17,7 +17,7 @@ struct agent_reload {
 	struct sara_config cfg;       /* the file as read */
 	struct wire_key key;
 	unsigned server;              /* the agent's server in cfg */
-	bool channel_changed;         /* agents.listen or the key: the sealed channel is opened again */
+	bool channel_changed;         /* agents.listen, ha.dispatchers or the key: the channel opened again */
 	bool interval_changed;
 };
 

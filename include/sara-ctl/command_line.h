@@ -17,7 +17,9 @@ struct command_line {
 	const char *config_path;
 	const char *command;         /* NULL: only --check-config */
 	const char *server, *limit;  /* --server, --limit */
-	bool check_config, json, rules_flags, backend_set, role_set, operation_set;
+	const char *self;            /* --self (bird, conntrackd) */
+	const char *key, *client, *since; /* --key, --client, --since */
+	bool check_config, json, json_lines, rules_flags, backend_set, role_set, operation_set;
 	struct rules_options rules;
 	struct sarad_request sarad;  /* .command NULL: not a sarad command */
 };
@@ -27,5 +29,7 @@ struct command_line {
  * (0 for --help, usage on stdout). */
 int command_line_parse(int argc, char **argv, struct command_line *out);
 void command_line_usage(FILE *out);
+/* bird or conntrackd: a command that prints another program's configuration. */
+bool command_line_is_ha(const char *command);
 
 #endif

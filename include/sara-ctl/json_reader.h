@@ -27,6 +27,14 @@ struct json_walk {
  * (scalar may have been called for what came before). */
 bool json_walk_document(const char *doc, size_t len, json_scalar_fn scalar, void *ctx);
 
+/* The elements of the array that is member's value in the document's
+ * top-level object, each handed over as the text it was written as
+ * (elem[0..len): an object, array or scalar, blanks around it left out).
+ * false when doc is malformed, as json_walk_document, or member is not an
+ * array (fn may have been called for the elements before the fault). */
+typedef void (*json_element_fn)(void *ctx, const char *elem, size_t len);
+bool json_array_elements(const char *doc, size_t len, const char *member, json_element_fn fn, void *ctx);
+
 /* For a terminal: a string's inside with its escapes undone (\u00XX is the
  * byte XX, as sarad writes bytes outside printable ASCII), then every byte
  * outside printable ASCII shown as '?'. Cut to fit size (NUL included). */

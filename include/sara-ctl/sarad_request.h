@@ -9,12 +9,13 @@
 
 #include "engine/config.h"
 #include "io/control_commands.h"
+#include "sara-ctl/render.h"
 
 /* What the command line asked, already checked against the command. */
 struct sarad_request {
 	const struct control_command *command;
 	struct control_args args;    /* its operand and option values */
-	bool json;                   /* print the reply raw */
+	enum render_format format;   /* text, the reply raw, or JSON lines */
 };
 
 /* "sessions --server s1 --limit 5\n" into line; false when it does not fit. */

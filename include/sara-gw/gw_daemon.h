@@ -1,8 +1,8 @@
 /* gw_daemon.h - sara-gw's run: the servers' outbound signalling taken from
  * an NFQUEUE on one event loop, announced to sarad over the sealed channel
- * before the packet is accepted (always: fail-open); SIGUSR1 logs the
- * counters, SIGHUP reads the configuration again (gw_reload.h),
- * SIGTERM/SIGINT stop. */
+ * before the packet is accepted (always: fail-open); the counters on
+ * GET /metrics with --metrics; SIGUSR1 logs the counters, SIGHUP reads the
+ * configuration again (gw_reload.h), SIGTERM/SIGINT stop. */
 #ifndef SARA_GW_DAEMON_H
 #define SARA_GW_DAEMON_H
 
@@ -22,6 +22,7 @@ struct gw_settings {
 	uint16_t queue_num;
 	bool queue_given;           /* --queue: the queue does not follow the file */
 	const char *config_path;    /* read again on SIGHUP */
+	struct endpoint metrics;    /* --metrics: where GET /metrics is served; family 0 = off */
 	bool foreground;            /* else a daemon logging to syslog */
 };
 

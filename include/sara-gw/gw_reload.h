@@ -16,7 +16,7 @@
 struct gw_reload {
 	struct sara_config cfg;       /* the file as read */
 	struct wire_key key;
-	bool channel_changed;         /* gateway.listen or the key: the sealed channel is opened again */
+	bool channel_changed;         /* gateway.listen, ha.dispatchers or the key: the channel opened again */
 };
 
 /* Reads path against the running cfg and key. queue_given: the queue came

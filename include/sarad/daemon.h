@@ -1,6 +1,6 @@
 /* daemon.h - sarad's parts wired around one event loop: the dispatcher,
  * the queues, the announcement and agent receivers, the control socket,
- * the timers and the signals; started in dependency order, run until
+ * the metrics endpoint, the timers and the signals; started in dependency order, run until
  * SIGTERM or SIGINT, stopped and freed in reverse. */
 #ifndef SARA_SARAD_DAEMON_H
 #define SARA_SARAD_DAEMON_H
@@ -16,7 +16,9 @@
 #include "io/announce_listener.h"
 #include "io/control.h"
 #include "io/event_loop.h"
+#include "io/metrics_http.h"
 #include "io/sealed_channel.h"
+#include "io/status_snapshot.h"
 #include "sarad/ct_scan.h"
 #include "sarad/daemon_counters.h"
 #include "sarad/dispatcher.h"
@@ -40,6 +42,7 @@ struct daemon {
 	int scan_timer;
 	uint64_t scan_period_ms;
 	struct refusal_replies replies;
+	struct refusal_log refusals;     /* the latest refusals, for "sara-ctl refused" */
 	struct verdict_counts verdicts;
 	struct queue_set queues;
 	struct wire_key key;
@@ -51,6 +54,8 @@ struct daemon {
 	char agents_listen[ENDPOINT_STRLEN];
 	struct control *control;
 	struct control_view view;        /* what the control socket and the counters log read */
+	struct metrics_http *metrics;    /* NULL when metrics.listen is unset */
+	struct status_snapshot *metrics_snapshot; /* the loop's copy, taken every METRICS_SNAPSHOT_MS */
 };
 
 /* d->cfg loaded. Opens and wires everything; threads start last. Returns

@@ -12,6 +12,7 @@
 #include "engine/engine.h"
 #include "io/control.h"
 #include "io/nfqueue.h"
+#include "io/refusal_log.h"
 #include "sarad/daemon_counters.h"
 #include "sarad/dispatcher.h"
 #include "sarad/log_kinds.h"
@@ -24,6 +25,7 @@ struct queue_shared {
 	struct refusal_replies *replies;
 	struct daemon_counters *counters;
 	struct log_kinds *logs;
+	struct refusal_log *refusals;      /* NULL: not kept */
 };
 
 /* One queued packet waiting for the end of its batch. */

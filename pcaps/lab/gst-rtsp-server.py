@@ -4,8 +4,9 @@
 Serves rtsp://ADDR:PORT/test with two streams, shared between clients:
   stream=0  H.264 constrained-baseline, small (default 160x120@10, ~120 kbit/s), PT 96
   stream=1  PCMU 8 kHz sine, PT 0, 20 ms packets
-UDP unicast and TCP interleaved transports are both allowed.
-Exits by itself after --lifetime seconds, or on SIGINT/SIGTERM.
+UDP unicast and TCP interleaved transports are both allowed. --session-timeout N
+gives sessions that keep-alive window (sent as "Session: id;timeout=N"; gst's own
+60 s goes unsaid). Exits by itself after --lifetime seconds, or on SIGINT/SIGTERM.
 """
 import argparse
 import signal
@@ -29,6 +30,7 @@ def main():
     ap.add_argument("--height", type=int, default=120)
     ap.add_argument("--fps", type=int, default=10)
     ap.add_argument("--kbps", type=int, default=120)
+    ap.add_argument("--session-timeout", type=int, default=0)
     args = ap.parse_args()
 
     Gst.init(None)
@@ -50,6 +52,10 @@ def main():
     factory.set_shared(True)
     factory.set_protocols(GstRtsp.RTSPLowerTrans.UDP | GstRtsp.RTSPLowerTrans.TCP)
     server.get_mount_points().add_factory(args.path, factory)
+    if args.session_timeout:
+        def new_session(_client, session):
+            session.set_timeout(args.session_timeout)
+        server.connect("client-connected", lambda _server, client: client.connect("new-session", new_session))
     if server.attach(None) == 0:
         print("gst-rtsp-server: cannot listen on %s:%d" % (args.addr, args.port), file=sys.stderr)
         return 1

@@ -355,6 +355,15 @@ uint64_t admission_count(const struct admission *adm, enum admission_verdict ver
 	return adm->decisions[verdict][kind][zone];
 }
 
+enum counter_id admission_decision_counter(enum admission_verdict verdict, enum admission_kind kind,
+					   enum admission_zone zone)
+{
+	if ((unsigned)verdict >= ADMISSION_VERDICT_COUNT || (unsigned)kind >= ADMIT_KIND_COUNT ||
+	    (unsigned)zone >= ADMISSION_ZONE_COUNT)
+		return COUNTER_NONE;
+	return decision_counters[verdict][kind][zone];
+}
+
 void admission_get_counters(const struct admission *adm, struct counter_set *out)
 {
 	for (unsigned v = 0; v < ADMISSION_VERDICT_COUNT; v++)

@@ -18,9 +18,19 @@
  *           u8 stream_count (<= SIGNAL_MAX_STREAMS), then per stream:
  *           u8 flags (STREAM_*), u8 family (0|4|6), addr (0|4|16 bytes),
  *           u16 rtp, u16 rtcp, u16 peer_rtp, u16 peer_rtcp
+ *   then optional fields, each u8 type, u8 length, value:
+ *     EXT_RTCP_ADDR: u8 stream index, u8 family (4|6), addr (4|16 bytes)
+ *     EXT_SESSION_TIMEOUT: u32 seconds
+ * An optional field is written only when it differs from its default
+ * (RTCP at the stream's address, no timeout), so a message without them is
+ * byte for byte what the layout was before they existed.
  * Address families travel as 4/6, not as the host's AF_* numbers.
  */
 #define ANNOUNCE_CODEC_VERSION 1
+
+/* Types far from the counts and flags a stray byte would hold. */
+#define EXT_RTCP_ADDR 0xa1
+#define EXT_SESSION_TIMEOUT 0xa2
 
 #define FACT_IS_REQUEST 0x01
 #define FACT_CREATES 0x02
@@ -61,6 +71,12 @@ static void put_u16(struct writer *w, uint16_t v)
 {
 	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
 	put_bytes(w, b, 2);
+}
+
+static void put_u32(struct writer *w, uint32_t v)
+{
+	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+	put_bytes(w, b, 4);
 }
 
 static uint8_t wire_family(uint8_t family)
@@ -118,6 +134,21 @@ size_t announce_encode(const struct announcement *ann, uint8_t *out, size_t cap)
 		put_u16(&w, s->peer_rtp_port);
 		put_u16(&w, s->peer_rtcp_port);
 	}
+	for (unsigned i = 0; i < streams; i++) {
+		const struct netaddr *a = &f->streams[i].rtcp_addr;
+		if (wire_family(a->family) == 0)
+			continue;
+		put_u8(&w, EXT_RTCP_ADDR);
+		put_u8(&w, (uint8_t)(2 + addr_size(a->family)));
+		put_u8(&w, (uint8_t)i);
+		put_u8(&w, wire_family(a->family));
+		put_bytes(&w, a->bytes, addr_size(a->family));
+	}
+	if (f->session_timeout_s) {
+		put_u8(&w, EXT_SESSION_TIMEOUT);
+		put_u8(&w, 4);
+		put_u32(&w, f->session_timeout_s);
+	}
 	return w.overflow ? 0 : w.len;
 }
 
@@ -146,6 +177,15 @@ static bool get_u16(struct reader *r, uint16_t *v)
 	if (!get_bytes(r, b, 2))
 		return false;
 	*v = (uint16_t)(b[0] << 8 | b[1]);
+	return true;
+}
+
+static bool get_u32(struct reader *r, uint32_t *v)
+{
+	uint8_t b[4];
+	if (!get_bytes(r, b, 4))
+		return false;
+	*v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 	return true;
 }
 
@@ -222,6 +262,43 @@ static enum counter_id decode_facts(struct reader *r, struct signal_facts *f)
 	return COUNTER_NONE;
 }
 
+/* The optional fields after the streams, up to the end of the message, in
+ * the one order the encoder writes them (RTCP addresses by stream, then the
+ * timeout), so that what is accepted re-encodes to the same bytes. A byte
+ * that starts no known field is trailing garbage. */
+static enum counter_id decode_extensions(struct reader *r, struct signal_facts *f)
+{
+	bool timeout_seen = false;
+	int last_index = -1;
+	while (r->pos < r->len) {
+		uint8_t type = r->p[r->pos], len, index, family;
+		struct reader value;
+		if (type != EXT_RTCP_ADDR && type != EXT_SESSION_TIMEOUT)
+			return COUNTER_ANNOUNCE_TRAILING_BYTES;
+		r->pos++;
+		if (!get_u8(r, &len) || r->len - r->pos < len)
+			return COUNTER_ANNOUNCE_TRUNCATED;
+		value = (struct reader){ .p = r->p + r->pos, .len = len };
+		r->pos += len;
+		if (type == EXT_SESSION_TIMEOUT) {
+			if (timeout_seen || len != 4 || !get_u32(&value, &f->session_timeout_s) ||
+			    f->session_timeout_s == 0)
+				return COUNTER_ANNOUNCE_BAD_EXTENSION;
+			timeout_seen = true;
+			continue;
+		}
+		if (timeout_seen || !get_u8(&value, &index) || !get_u8(&value, &family) ||
+		    index >= f->stream_count || (int)index <= last_index)
+			return COUNTER_ANNOUNCE_BAD_EXTENSION;
+		last_index = index;
+		struct netaddr *a = &f->streams[index].rtcp_addr;
+		if (!host_family(family, &a->family) || a->family == 0 ||
+		    len != 2 + addr_size(a->family) || !get_bytes(&value, a->bytes, addr_size(a->family)))
+			return COUNTER_ANNOUNCE_BAD_EXTENSION;
+	}
+	return COUNTER_NONE;
+}
+
 enum counter_id announce_decode(const uint8_t *buf, size_t len, struct announcement *out)
 {
 	struct reader r = { .p = buf, .len = len };
@@ -255,10 +332,9 @@ enum counter_id announce_decode(const uint8_t *buf, size_t len, struct announcem
 	reason = decode_facts(&r, &out->facts);
 	if (reason != COUNTER_NONE)
 		goto fail;
-	if (r.pos != len) {
-		reason = COUNTER_ANNOUNCE_TRAILING_BYTES;
+	reason = decode_extensions(&r, &out->facts);
+	if (reason != COUNTER_NONE)
 		goto fail;
-	}
 	return COUNTER_NONE;
 
 fail:
@@ -294,12 +370,17 @@ enum counter_id announce_check_cluster(const struct sara_config *cfg, const stru
 		return COUNTER_ANNOUNCE_NOT_SIGNALLING_PORT;
 	for (unsigned i = 0; i < ann->facts.stream_count && i < SIGNAL_MAX_STREAMS; i++) {
 		const struct signal_stream *s = &ann->facts.streams[i];
-		/* family 0 means "the signalling peer's address": nothing to check. */
-		if (!s->enabled || s->addr.family == 0)
+		if (!s->enabled)
 			continue;
-		if (netaddr_is_unspecified(&s->addr) || is_loopback(&s->addr) ||
-		    netaddr_is_multicast(&s->addr))
-			return COUNTER_ANNOUNCE_BAD_STREAM_ADDR;
+		for (unsigned k = 0; k < 2; k++) {
+			const struct netaddr *a = k == 0 ? &s->addr : &s->rtcp_addr;
+			/* family 0: the signalling peer's address, or RTCP at
+			 * the RTP address: nothing to check. */
+			if (a->family == 0)
+				continue;
+			if (netaddr_is_unspecified(a) || is_loopback(a) || netaddr_is_multicast(a))
+				return COUNTER_ANNOUNCE_BAD_STREAM_ADDR;
+		}
 	}
 	return COUNTER_NONE;
 }

@@ -93,7 +93,7 @@ static const struct key_spec agent_keys[] = {
 	UINT_KEY("misses", CFG, agents.misses, 1, 100),
 };
 static const struct key_spec timeout_keys[] = {
-	UINT_KEY("signalling_s", CFG, timeouts.signalling_s, 10, 60),  /* DESIGN 4 */
+	UINT_KEY("signalling_s", CFG, timeouts.signalling_s, SARA_SIGNALLING_S_MIN, SARA_SIGNALLING_S_MAX), /* DESIGN 4 */
 	UINT_KEY("media_s", CFG, timeouts.media_s, 10, 60),
 	UINT_KEY("linger_s", CFG, timeouts.linger_s, 0, 60),
 };
@@ -133,6 +133,23 @@ static const struct key_spec state_keys[] = {
 	STRING_KEY(KEY_STRING, "journal", CFG, state.journal, false),
 };
 
+static const struct key_spec metrics_keys[] = {
+	PLAIN_KEY(KEY_ENDPOINT, "listen", CFG, metrics.listen, false),
+};
+
+static const struct key_spec ha_keys[] = {
+	ARRAY_KEY(KEY_ADDRESSES, "dispatchers", CFG, ha.dispatchers, ha.dispatcher_count, false),
+	PLAIN_KEY(KEY_ADDRESS, "router", CFG, ha.router, false),
+	UINT_KEY("asn", CFG, ha.asn, 1, 4294967295u),
+	UINT_KEY("router_asn", CFG, ha.router_asn, 1, 4294967295u),
+	BOOL_KEY("bfd", CFG, ha.bfd),
+	UINT_KEY("bfd_interval_ms", CFG, ha.bfd_interval_ms, 10, 10000),
+	UINT_KEY("bfd_multiplier", CFG, ha.bfd_multiplier, 2, 255),
+	STRING_KEY(KEY_IDENT, "sync_interface", CFG, ha.sync_interface, false),
+	UINT_KEY("sync_port", CFG, ha.sync_port, 1, 65535),
+	PLAIN_KEY(KEY_ADDRESS, "sync_group", CFG, ha.sync_group, false),
+};
+
 static const struct key_table port_table = TABLE(port_keys);
 static const struct key_table queue_table = TABLE(queue_keys);
 static const struct key_table gateway_table = TABLE(gateway_keys);
@@ -143,6 +160,8 @@ static const struct key_table admission_table = TABLE(admission_keys);
 static const struct key_table limit_table = TABLE(limit_keys);
 static const struct key_table control_table = TABLE(control_keys);
 static const struct key_table state_table = TABLE(state_keys);
+static const struct key_table metrics_table = TABLE(metrics_keys);
+static const struct key_table ha_table = TABLE(ha_keys);
 
 static const struct key_spec top_keys[] = {
 	STRING_KEY(KEY_IDENT, "name", CFG, name, true),
@@ -159,6 +178,8 @@ static const struct key_spec top_keys[] = {
 	GROUP_KEY("limits", limit_table),
 	GROUP_KEY("control", control_table),
 	GROUP_KEY("state", state_table),
+	GROUP_KEY("metrics", metrics_table),
+	GROUP_KEY("ha", ha_table),
 };
 const struct key_table config_top_keys = TABLE(top_keys);
 
@@ -356,11 +377,37 @@ static bool check_queue_admission_limits(const struct sara_config *cfg, struct c
 	return true;
 }
 
+static bool check_ha(const struct sara_config *cfg, struct config_problem *problem)
+{
+	char text[NETADDR_STRLEN];
+
+	for (unsigned i = 0; i < cfg->ha.dispatcher_count; i++) {
+		const struct netaddr *a = &cfg->ha.dispatchers[i];
+		if (netaddr_is_unspecified(a) || netaddr_is_multicast(a) || sara_config_is_vip(cfg, a))
+			return RULE_FAIL(AT("ha", "ha.dispatchers.[%u]", i), "ha.dispatchers[%u] %s is not "
+					 "a dispatcher's own unicast address", i, netaddr_format(a, text, sizeof(text)));
+		for (unsigned j = 0; j < i; j++)
+			if (netaddr_equal(a, &cfg->ha.dispatchers[j]))
+				return RULE_FAIL(AT("ha", "ha.dispatchers.[%u]", i), "ha.dispatchers[%u] %s is "
+						 "listed twice", i, netaddr_format(a, text, sizeof(text)));
+		/* conntrackd speaks one family on its sync link */
+		if (a->family != cfg->ha.dispatchers[0].family)
+			return RULE_FAIL(AT("ha", "ha.dispatchers.[%u]", i), "ha.dispatchers: IPv4 and IPv6 "
+					 "addresses mixed");
+	}
+	if (cfg->ha.router.family && (cfg->ha.asn == 0 || cfg->ha.router_asn == 0))
+		return RULE_FAIL(AT("ha", "ha.router"), "ha.router needs ha.asn and ha.router_asn");
+	if (cfg->ha.sync_group.family && !netaddr_is_multicast(&cfg->ha.sync_group))
+		return RULE_FAIL(AT("ha", "ha.sync_group"), "ha.sync_group %s is not a multicast address",
+				 netaddr_format(&cfg->ha.sync_group, text, sizeof(text)));
+	return true;
+}
+
 bool sara_config_check(const struct sara_config *cfg, struct config_problem *problem)
 {
 	memset(problem, 0, sizeof(*problem));
 	return check_addresses_and_ports(cfg, problem) && check_servers(cfg, problem) &&
-	       check_queue_admission_limits(cfg, problem);
+	       check_queue_admission_limits(cfg, problem) && check_ha(cfg, problem);
 }
 
 /* ---- public ---------------------------------------------------------------- *//* ---- public ---------------------------------------------------------------- */
@@ -406,6 +453,11 @@ void sara_config_defaults(struct sara_config *cfg)
 	cfg->limits.tcp_buffer = 16384;
 	cfg->limits.fragments = 1024;
 	cfg->limits.malformed = MALFORMED_PASS;
+	/* BFD at 100 ms x 3: a dead dispatcher's routes go within 0.3 s */
+	cfg->ha.bfd = true;
+	cfg->ha.bfd_interval_ms = 100;
+	cfg->ha.bfd_multiplier = 3;
+	cfg->ha.sync_port = 3780;  /* conntrackd's customary port */
 	/* control.socket and key_file depend on the name: config_load fills them */
 }
 bool sara_config_validate(const struct sara_config *cfg, char *err, size_t err_size)
@@ -521,6 +573,8 @@ static const char *restart_only_change(const struct sara_config *a, const struct
 		return "control.socket";
 	if (strcmp(a->state.journal, b->state.journal) != 0)
 		return "state.journal";
+	if (!endpoint_equal(&a->metrics.listen, &b->metrics.listen))
+		return "metrics.listen";
 	return NULL;
 }
 
@@ -548,6 +602,24 @@ bool sara_config_reload_check(const struct sara_config *running, const struct sa
 bool sara_config_journal_on(const struct sara_config *cfg)
 {
 	return cfg->state.journal[0] == '/';
+}
+
+unsigned sara_config_dispatcher_endpoints(const struct sara_config *cfg, const struct endpoint *listen,
+					  struct endpoint *out, unsigned cap)
+{
+	unsigned n = 0;
+	if (cfg->ha.dispatcher_count == 0) {
+		if (cap == 0 || !listen->addr.family || netaddr_is_unspecified(&listen->addr))
+			return 0;
+		out[0] = *listen;
+		return 1;
+	}
+	for (unsigned i = 0; i < cfg->ha.dispatcher_count && n < cap; i++) {
+		out[n].addr = cfg->ha.dispatchers[i];
+		out[n].port = listen->port;
+		n++;
+	}
+	return listen->port ? n : 0;
 }
 
 bool sara_config_is_vip(const struct sara_config *cfg, const struct netaddr *addr)

@@ -16,6 +16,13 @@ const struct counter_def *counter_def(enum counter_id id)
 	return id > COUNTER_NONE && id < COUNTER_COUNT ? &table[id] : NULL;
 }
 
+enum counter_id counter_id_of(const struct counter_def *def)
+{
+	if (!def || def <= &table[COUNTER_NONE] || def >= &table[COUNTER_COUNT])
+		return COUNTER_NONE;
+	return (enum counter_id)(def - table);
+}
+
 const char *counter_name(enum counter_id id)
 {
 	const struct counter_def *def = counter_def(id);

@@ -1,6 +1,7 @@
 /* engine.c - the decision engine (engine.h): flow lookup, signalling
- * inspection, session bookkeeping, media prediction, expiry and verdicts.
- * Pure: packets and announcements in, verdicts and hook calls out. */
+ * inspection, session bookkeeping, media prediction, expiry and verdicts,
+ * ICMP errors after the flow they quote. Pure: packets and announcements
+ * in, verdicts and hook calls out. */
 #include "engine/engine.h"
 
 #include <math.h>
@@ -28,6 +29,7 @@
 #define TIMER_TICK_MS 100
 #define FRAGMENT_TIMEOUT_MS 5000
 #define REFUSED_KEYS 4096        /* recent refusals remembered for their ACKs */
+#define RTSP_AFFINITY_SLOTS 4096 /* clients whose RTSP session a new connection may continue */
 #define REFUSED_MEMORY_MS 32000  /* RFC 3261 Timer H: the 503's ACK comes within 64 * T1 */
 #define JOURNAL_DUE_MAX 16       /* sessions one packet changes (a TCP segment carries several messages) */
 
@@ -84,6 +86,11 @@ struct engine {
 	/* The connmark the packet being handled arrived with (0: none): what
 	 * the kernel remembers of a connection decided before a restart. */
 	uint32_t packet_ct_mark;
+	/* The latest RTSP session with a Session id per client address (by
+	 * hash; a newer one overwrites the slot). An RTSP client may carry
+	 * its session on over a new TCP connection, and the SYN must go to
+	 * a server before any Session: header is seen: to the session's. */
+	struct { uint64_t serial; uint32_t sid; } rtsp_affinity[RTSP_AFFINITY_SLOTS];
 };
 
 static void session_end(struct engine *engine, uint32_t sid, bool expired);
@@ -100,10 +107,20 @@ static bool tcp_handshake_only(const struct flow *f)
 	return f->identity == FLOW_SIGNALLING && f->key.l4 == L4_TCP && !f->tcp.data_seen;
 }
 
+/* A session's signalling timeout: its own (an RTSP server's keep-alive
+ * window) or the configured one. Its idle limit is twice that. */
+static uint32_t session_signalling_ms(const struct engine *engine, const struct session *s)
+{
+	return (s->signalling_s ? s->signalling_s : engine->cfg.timeouts.signalling_s) * 1000u;
+}
+
 static uint32_t timeout_ms_for(const struct engine *engine, const struct flow *f)
 {
 	if (tcp_handshake_only(f) && engine->cfg.timeouts.signalling_s * 1000u > HANDSHAKE_ONLY_TIMEOUT_MS)
 		return HANDSHAKE_ONLY_TIMEOUT_MS;
+	/* An RTSP control connection keeps its session's signalling timeout. */
+	if (f->identity == FLOW_SIGNALLING && f->session != FLOW_NIL)
+		return session_signalling_ms(engine, &engine->sessions.sessions[f->session]);
 	if (f->identity == FLOW_SIGNALLING || f->identity == FLOW_ANNOUNCED)
 		return engine->cfg.timeouts.signalling_s * 1000u;
 	return engine->cfg.timeouts.media_s * 1000u;
@@ -179,6 +196,8 @@ static void session_record_fill(const struct session *s, struct session_record *
 	rec->confirmed = s->confirmed;
 	rec->key_is_connection = s->key_is_connection;
 	rec->transaction_only = s->transaction_only;
+	rec->server_heard = s->server_heard;
+	rec->signalling_s = s->signalling_s;
 	rec->server = s->server;
 	rec->key_len = s->key_len;
 	memcpy(rec->key, s->key, s->key_len);
@@ -345,26 +364,29 @@ static void predictions_rebuild(struct engine *engine, uint32_t sid)
 		const struct session_stream *st = &s->streams[i];
 		uint16_t client_ports[2] = { st->client_rtp, st->client_rtcp };
 		uint16_t server_ports[2] = { st->server_rtp, st->server_rtcp };
+		const struct netaddr *client_addrs[2] = { &st->client_addr, &st->client_rtcp_addr };
+		const struct netaddr *server_addrs[2] = { &st->server_addr, &st->server_rtcp_addr };
 		for (unsigned p = 0; p < 2; p++) {
 			bool client_known = client_ports[p] != 0;
 			bool server_known = server_ports[p] != 0;
-			if (p == 1 && client_ports[1] == client_ports[0] && server_ports[1] == server_ports[0])
+			if (p == 1 && client_ports[1] == client_ports[0] && server_ports[1] == server_ports[0] &&
+			    netaddr_equal(client_addrs[1], client_addrs[0]) &&
+			    netaddr_equal(server_addrs[1], server_addrs[0]))
 				break; /* rtcp-mux: one flow */
 			if (client_known && server_known)
-				predict_one(engine, sid, MATCH_EXACT, &st->client_addr, client_ports[p],
-					    &st->server_addr, server_ports[p]);
+				predict_one(engine, sid, MATCH_EXACT, client_addrs[p], client_ports[p],
+					    server_addrs[p], server_ports[p]);
 			if (client_known)
-				predict_one(engine, sid, MATCH_FROM_SOURCE, &st->client_addr,
+				predict_one(engine, sid, MATCH_FROM_SOURCE, client_addrs[p],
 					    client_ports[p], NULL, 0);
 			if (server_known) {
-				const struct netaddr *from = st->client_addr.family ? &st->client_addr
-										    : &s->peer;
+				const struct netaddr *from = client_addrs[p]->family ? client_addrs[p] : &s->peer;
 				if (from->family)
 					predict_one(engine, sid, MATCH_TO_DEST_FROM_ADDR, from, 0,
-						    &st->server_addr, server_ports[p]);
+						    server_addrs[p], server_ports[p]);
 				else
 					predict_one(engine, sid, MATCH_TO_DEST, NULL, 0,
-						    &st->server_addr, server_ports[p]);
+						    server_addrs[p], server_ports[p]);
 			}
 		}
 	}
@@ -390,18 +412,31 @@ static bool media_address_ok(struct engine *engine, enum media_side side, const 
 	return false;
 }
 
-static void stream_set_side(struct session_stream *st, enum media_side side,
-			    const struct netaddr *addr, uint16_t rtp, uint16_t rtcp)
+static void stream_set_side(struct session_stream *st, enum media_side side, const struct netaddr *addr,
+			    uint16_t rtp, const struct netaddr *rtcp_addr, uint16_t rtcp)
 {
 	if (side == SIDE_CLIENT) {
 		st->client_addr = *addr;
+		st->client_rtcp_addr = *rtcp_addr;
 		st->client_rtp = rtp;
 		st->client_rtcp = rtcp;
 	} else {
 		st->server_addr = *addr;
+		st->server_rtcp_addr = *rtcp_addr;
 		st->server_rtp = rtp;
 		st->server_rtcp = rtcp;
 	}
+}
+
+/* Where a usable stream's RTCP goes: a=rtcp's own address when it passes
+ * the same check as the RTP address, else the RTP address. */
+static struct netaddr stream_rtcp_addr(struct engine *engine, enum media_side side,
+				       const struct signal_stream *fs, const struct netaddr *addr)
+{
+	if (fs->rtcp_addr.family && !netaddr_equal(&fs->rtcp_addr, addr) &&
+	    media_address_ok(engine, side, &fs->rtcp_addr))
+		return fs->rtcp_addr;
+	return *addr;
 }
 
 /* Applies the streams one side described. conn is the signalling flow,
@@ -439,19 +474,21 @@ static void session_update_media(struct engine *engine, uint32_t sid, const stru
 			s->stream_count = (uint8_t)(slot + 1);
 		}
 		if (usable) {
-			stream_set_side(&s->streams[slot], side, &addr, fs->rtp_port, fs->rtcp_port);
-			if (side == SIDE_SERVER && fs->peer_rtp_port && !s->streams[slot].client_rtp)
-				stream_set_side(&s->streams[slot], SIDE_CLIENT,
-						s->peer.family ? &s->peer : &client_end.addr,
-						fs->peer_rtp_port, fs->peer_rtcp_port);
+			struct netaddr rtcp_addr = stream_rtcp_addr(engine, side, fs, &addr);
+			stream_set_side(&s->streams[slot], side, &addr, fs->rtp_port, &rtcp_addr, fs->rtcp_port);
+			if (side == SIDE_SERVER && fs->peer_rtp_port && !s->streams[slot].client_rtp) {
+				const struct netaddr *peer = s->peer.family ? &s->peer : &client_end.addr;
+				stream_set_side(&s->streams[slot], SIDE_CLIENT, peer, fs->peer_rtp_port, peer,
+						fs->peer_rtcp_port);
+			}
 		} else {
-			stream_set_side(&s->streams[slot], side, &none, 0, 0);
+			stream_set_side(&s->streams[slot], side, &none, 0, &none, 0);
 		}
 	}
 	if (facts->media_op == MEDIA_REPLACE) {
 		/* m= lines the new description dropped are gone on this side. */
 		for (unsigned slot = facts->stream_count; slot < s->stream_count; slot++)
-			stream_set_side(&s->streams[slot], side, &none, 0, 0);
+			stream_set_side(&s->streams[slot], side, &none, 0, &none, 0);
 	}
 	predictions_rebuild(engine, sid);
 }
@@ -462,8 +499,42 @@ static void session_schedule(struct engine *engine, uint32_t sid)
 {
 	struct session *s = &engine->sessions.sessions[sid];
 	uint64_t at = s->ending ? engine->now_ms + engine->cfg.timeouts.linger_s * 1000ull
-				: s->last_seen_ms + 2ull * engine->cfg.timeouts.signalling_s * 1000ull;
+				: s->last_seen_ms + 2ull * session_signalling_ms(engine, s);
 	timer_wheel_schedule(engine->session_timers, sid, at);
+}
+
+/* The signalling timeout a server gave the session (RTSP Session:
+ * ;timeout=N: it drops the session after N s without a keep-alive), held
+ * to timeouts.signalling_s's range; the idle timer is set from it now. */
+static void session_set_timeout(struct engine *engine, uint32_t sid, uint32_t timeout_s)
+{
+	struct session *s = &engine->sessions.sessions[sid];
+	uint32_t bounded = timeout_s < SARA_SIGNALLING_S_MIN ? SARA_SIGNALLING_S_MIN
+			 : timeout_s > SARA_SIGNALLING_S_MAX ? SARA_SIGNALLING_S_MAX
+							     : timeout_s;
+	if (s->signalling_s == bounded)
+		return;
+	s->signalling_s = (uint16_t)bounded;
+	journal_touch(engine, sid);
+	if (!s->ending)
+		session_schedule(engine, sid);
+}
+
+/* What the selector knew of server as it was chosen, before the session
+ * was counted on it. */
+static struct session_pick pick_record(const struct engine *engine, enum session_pick_how how, int server,
+				       int from_server)
+{
+	return (struct session_pick){
+		.how = (uint8_t)how,
+		.algorithm = (uint8_t)engine->cfg.selection.algorithm,
+		.from_server = (int16_t)from_server,
+		.load = (float)selector_estimate(engine->selector, (unsigned)server),
+		.weight = (float)(engine->cfg.servers[server].weight *
+				  selector_weight_factor(engine->selector, (unsigned)server)),
+		.sessions = selector_sessions(engine->selector, (unsigned)server),
+		.at_ms = engine->now_ms,
+	};
 }
 
 /* admit: the session starts with a client's request the adapter can
@@ -499,6 +570,7 @@ static uint32_t session_create(struct engine *engine, const struct signal_facts 
 	}
 	s = &engine->sessions.sessions[sid];
 	s->server = (int16_t)server;
+	s->pick = pick_record(engine, pinned_server >= 0 ? PICK_CONNECTION : PICK_SELECTED, server, -1);
 	s->created_ms = s->last_seen_ms = engine->now_ms;
 	s->transaction_only = facts->transaction_only;
 	if (conn) {
@@ -513,9 +585,13 @@ static uint32_t session_create(struct engine *engine, const struct signal_facts 
 	return sid;
 }
 
-static void session_info_fill(const struct session *s, struct session_info *out)
+static void session_info_fill(const struct session_table *table, uint32_t sid, struct session_info *out)
 {
+	const struct session *s = &table->sessions[sid];
 	memset(out, 0, sizeof(*out));
+	out->slot = sid;
+	out->client = s->peer;
+	out->pick = s->pick;
 	out->serial = s->serial;
 	out->proto = s->proto;
 	memcpy(out->key, s->key, s->key_len);
@@ -535,7 +611,7 @@ static void session_end(struct engine *engine, uint32_t sid, bool expired)
 		engine->journal.session_ended(engine->journal.ctx, s->serial);
 	if (engine->hooks.session_removed) {
 		struct session_info info;
-		session_info_fill(s, &info);
+		session_info_fill(&engine->sessions, sid, &info);
 		engine->hooks.session_removed(engine->hooks.ctx, &info);
 	}
 	while (s->flows_head != FLOW_NIL)
@@ -561,6 +637,127 @@ static size_t connection_key(const struct flow_key *conn, char *buf, size_t size
 	return n < 0 ? 0 : ((size_t)n < size ? (size_t)n : size - 1);
 }
 
+/* An unanswered BYE (or CANCEL) is retransmitted until its final response
+ * or Timer F, each copy needing the session's server (another answers
+ * 481 and the call never ends there): an ending session waits for the
+ * final response to its ending request, seen from either side (a client's
+ * request answered through the gateway, a server's answered by the client),
+ * and lingers only from then; without one it ends when Timer F passes. A
+ * request after the response (a retransmission whose answer was lost, an
+ * authenticated retry) waits again. A session the gateway never spoke of
+ * (no gateway, or it missed the call) lingers as soon as it ends: its
+ * answer would never be seen, and waiting would hold its media flows'
+ * connmarks for Timer F after every call. */
+static void session_ending_transaction(struct engine *engine, uint32_t sid, const struct signal_facts *facts)
+{
+	const struct proto_handler *handler = proto_by_id((enum proto_id)facts->proto);
+	struct session *s = &engine->sessions.sessions[sid];
+	uint64_t wait_ms;
+	if (!handler || handler->ending_request_timeout_ms == 0 || !s->server_heard)
+		return;
+	if (facts->is_request && facts->ends_session) {
+		if (s->end_awaited)
+			return; /* a retransmission: Timer F runs from the first */
+		s->end_awaited = facts->method;
+		wait_ms = handler->ending_request_timeout_ms;
+		if (wait_ms < engine->cfg.timeouts.linger_s * 1000ull)
+			wait_ms = engine->cfg.timeouts.linger_s * 1000ull;
+		counter_add(&engine->counters, COUNTER_ENDING_REQUESTS_AWAITED, 1);
+		timer_wheel_schedule(engine->session_timers, sid, engine->now_ms + wait_ms);
+	} else if (!facts->is_request && facts->status >= 200 && s->end_awaited &&
+		   facts->method == s->end_awaited) {
+		s->end_awaited = 0;
+		counter_add(&engine->counters, COUNTER_ENDING_REQUESTS_ANSWERED, 1);
+		session_schedule(engine, sid);
+	}
+}
+
+/* ---- RTSP sessions over several connections ---- */
+
+static unsigned rtsp_affinity_slot(const struct engine *engine, const struct netaddr *client)
+{
+	return (unsigned)(hash_bytes(&engine->placement_key, client->bytes, sizeof(client->bytes)) %
+			  RTSP_AFFINITY_SLOTS);
+}
+
+/* sid has its Session id: its client's next connections go to its server. */
+static void rtsp_affinity_note(struct engine *engine, uint32_t sid)
+{
+	const struct session *s = &engine->sessions.sessions[sid];
+	unsigned slot;
+	if (!s->peer.family)
+		return;
+	slot = rtsp_affinity_slot(engine, &s->peer);
+	engine->rtsp_affinity[slot].serial = s->serial;
+	engine->rtsp_affinity[slot].sid = sid;
+}
+
+/* Whether a session still has a control connection in use: one that
+ * neither closed (FIN, RST) nor went idle past its timeout. */
+static bool session_connection_open(const struct engine *engine, const struct session *s)
+{
+	for (uint32_t fid = s->flows_head; fid != FLOW_NIL; fid = engine->flows.flows[fid].session_next) {
+		const struct flow *f = &engine->flows.flows[fid];
+		if (f->identity == FLOW_SIGNALLING && !f->tcp.closed && f->status != FLOW_INACTIVE)
+			return true;
+	}
+	return false;
+}
+
+/* The server of this client's latest RTSP session, for its new connection,
+ * when that session lives on without a control connection: the client
+ * carries it on over a new one (RTSP sessions outlive connections; clients
+ * reconnect to send PLAY or TEARDOWN), which cannot be moved once its SYN
+ * is answered. -1: no such session, or its server takes no new
+ * connections. A client's parallel sessions, each on its own open
+ * connection, are still spread. */
+static int rtsp_affinity_server(struct engine *engine, const struct netaddr *client)
+{
+	unsigned slot = rtsp_affinity_slot(engine, client);
+	uint32_t sid = engine->rtsp_affinity[slot].sid;
+	const struct session *s;
+	if (engine->rtsp_affinity[slot].serial == 0 || sid >= engine->sessions.capacity)
+		return -1;
+	s = &engine->sessions.sessions[sid];
+	if (!s->in_use || s->serial != engine->rtsp_affinity[slot].serial || s->ending || s->server < 0 ||
+	    !netaddr_equal(&s->peer, client) || !selector_is_available(engine->selector, (unsigned)s->server) ||
+	    session_connection_open(engine, s))
+		return -1;
+	counter_add(&engine->counters, COUNTER_RTSP_CONNECTION_AFFINITY, 1);
+	return s->server;
+}
+
+/* A connection's first Session id names sid, a session its client holds
+ * through an earlier connection: the connection (and whatever its own
+ * session conn_sid had) joins sid when it reached sid's server, and
+ * conn_sid ends. False when sid is another client's (two servers may hand
+ * out one id) or on another server: the connection then stays apart. */
+static bool rtsp_connection_join(struct engine *engine, uint32_t sid, uint32_t conn_sid, uint32_t fid,
+				 const struct flow_key *conn)
+{
+	struct session *s = &engine->sessions.sessions[sid];
+	struct endpoint client_end, vip_end;
+	if (sid == conn_sid || s->proto != PROTO_RTSP || s->key_is_connection || s->ending)
+		return false;
+	key_endpoints(conn, &client_end, &vip_end);
+	if (!netaddr_equal(&s->peer, &client_end.addr))
+		return false;
+	if (s->server != engine->flows.flows[fid].server) {
+		counter_add(&engine->counters, COUNTER_RTSP_CONNECTION_NOT_JOINED, 1);
+		return false;
+	}
+	while (engine->sessions.sessions[conn_sid].flows_head != FLOW_NIL) {
+		uint32_t moved = engine->sessions.sessions[conn_sid].flows_head;
+		session_detach_flow(engine, moved);
+		session_attach_flow(engine, sid, moved);
+		journal_flow(engine, moved);   /* its connection now continues sid */
+	}
+	session_end(engine, conn_sid, false);
+	counter_add(&engine->counters, COUNTER_RTSP_CONNECTION_JOINED, 1);
+	rtsp_affinity_note(engine, sid);
+	return true;
+}
+
 /* Finds or makes the session a message belongs to. flow is the signalling
  * flow it came on (FLOW_NIL for announcements of unseen flows). */
 static uint32_t session_for_message(struct engine *engine, const struct signal_facts *facts,
@@ -581,12 +778,16 @@ static uint32_t session_for_message(struct engine *engine, const struct signal_f
 		 * ids), and the lookup would find another client's session, which
 		 * this client's TEARDOWN would then end. */
 		if (facts->key_len && cs->key_is_connection) {
-			/* The Session id arrives: the connection's session takes it. */
-			if (session_table_rekey(&engine->sessions, conn_sid, facts->key, facts->key_len)) {
-				cs->key_is_connection = false;
-				journal_touch(engine, conn_sid);
+			/* The Session id arrives: the connection's session takes it,
+			 * unless the connection continues one its client holds. */
+			if (sid == SESSION_NIL || !rtsp_connection_join(engine, sid, conn_sid, fid, conn)) {
+				if (session_table_rekey(&engine->sessions, conn_sid, facts->key, facts->key_len)) {
+					cs->key_is_connection = false;
+					rtsp_affinity_note(engine, conn_sid);
+					journal_touch(engine, conn_sid);
+				}
+				sid = conn_sid;
 			}
-			sid = conn_sid;
 		} else if (!facts->key_len ||
 			   (cs->key_len == facts->key_len &&
 			    memcmp(cs->key, facts->key, facts->key_len) == 0)) {
@@ -602,6 +803,20 @@ static uint32_t session_for_message(struct engine *engine, const struct signal_f
 		sid = session_create(engine, facts, facts->key, facts->key_len, pinned_server, conn,
 				     side == SIDE_CLIENT && (!conn || conn->l4 != L4_TCP));
 	return sid;
+}
+
+/* The server a signalling TCP connection gets at its SYN: RTSP's by its
+ * connection session's key, other protocols' by the flow key. */
+static int connection_server(struct engine *engine, const struct signal_facts *facts,
+			     const struct flow_key *conn)
+{
+	const struct proto_handler *handler = proto_by_id((enum proto_id)facts->proto);
+	if (handler && handler->tcp_only) {
+		char key[SESSION_KEY_MAX];
+		size_t key_len = connection_key(conn, key, sizeof(key));
+		return selector_pick(engine->selector, key, key_len);
+	}
+	return selector_pick(engine->selector, conn, sizeof(*conn));
 }
 
 /* Applies one message's facts. side: whose message it is. */
@@ -620,6 +835,21 @@ static uint32_t apply_facts(struct engine *engine, const struct signal_facts *fa
 			return SESSION_NIL;
 		}
 	}
+	/* Under the hash selection every dispatcher derives a session's server
+	 * from its key alone, so a message of a session begun on another
+	 * dispatcher (an in-dialog BYE after an ECMP change) or before a
+	 * restart, or the server's answer the gateway announces to every
+	 * dispatcher, takes the session up where its first request went. It
+	 * is established: admission does not apply. */
+	if (sid == SESSION_NIL && facts->key_len && engine->cfg.selection.algorithm == SELECT_HASH) {
+		/* A session on a TCP connection is at the connection's server,
+		 * which is derived from the connection, as at its SYN. */
+		if (pinned_server < 0 && conn && conn->l4 == L4_TCP)
+			pinned_server = connection_server(engine, facts, conn);
+		sid = session_create(engine, facts, facts->key, facts->key_len, pinned_server, conn, false);
+		if (sid != SESSION_NIL)
+			counter_add(&engine->counters, COUNTER_SESSIONS_ADOPTED, 1);
+	}
 	if (sid == SESSION_NIL) {
 		counter_add(&engine->counters,
 			    facts->proto == PROTO_SIP ? COUNTER_SIP_NO_SESSION : COUNTER_RTSP_NO_SESSION, 1);
@@ -627,6 +857,10 @@ static uint32_t apply_facts(struct engine *engine, const struct signal_facts *fa
 	}
 	s = &engine->sessions.sessions[sid];
 	s->last_seen_ms = engine->now_ms;
+	if (side == SIDE_SERVER && !s->server_heard) {
+		s->server_heard = true;
+		journal_touch(engine, sid);
+	}
 	if (!s->peer.family && side == SIDE_CLIENT && conn) {
 		struct endpoint client_end, vip_end;
 		key_endpoints(conn, &client_end, &vip_end);
@@ -637,15 +871,21 @@ static uint32_t apply_facts(struct engine *engine, const struct signal_facts *fa
 		s->confirmed = true;
 		journal_touch(engine, sid);
 	}
+	if (facts->session_timeout_s)
+		session_set_timeout(engine, sid, facts->session_timeout_s);
 	if (facts->media_op != MEDIA_NONE) {
 		session_update_media(engine, sid, facts, side, conn);
 		journal_touch(engine, sid);
 	}
+	if (facts->streams_ignored)
+		counter_add(&engine->counters, COUNTER_MEDIA_STREAMS_OVER_LIMIT, facts->streams_ignored);
 	if (!s->ending && (facts->ends_session || (facts->ends_if_unconfirmed && !s->confirmed) ||
 			   (s->transaction_only && !facts->is_request && facts->status >= 200))) {
 		s->ending = true;
 		session_schedule(engine, sid);
 	}
+	if (s->ending)
+		session_ending_transaction(engine, sid, facts);
 	return sid;
 }
 
@@ -714,12 +954,15 @@ static void session_timer_expired(void *ctx, uint32_t sid)
 {
 	struct engine *engine = ctx;
 	struct session *s = &engine->sessions.sessions[sid];
-	uint64_t idle_limit = 2ull * engine->cfg.timeouts.signalling_s * 1000ull;
+	uint64_t idle_limit;
 	if (!s->in_use)
 		return;
+	idle_limit = 2ull * session_signalling_ms(engine, s);
 	if (!s->ending)
 		s->last_seen_ms = session_latest_activity(engine, sid);
 	if (s->ending) {
+		if (s->end_awaited)
+			counter_add(&engine->counters, COUNTER_ENDING_REQUESTS_UNANSWERED, 1);
 		session_end(engine, sid, false);
 	} else if (engine->now_ms < s->last_seen_ms + idle_limit) {
 		timer_wheel_schedule(engine->session_timers, sid, s->last_seen_ms + idle_limit);
@@ -867,12 +1110,17 @@ static uint32_t signalling_flow_create(struct engine *engine, const struct packe
 		char key[SESSION_KEY_MAX];
 		struct signal_facts facts;
 		size_t key_len = connection_key(&pkt->key, key, sizeof(key));
+		struct endpoint client_end, vip_end;
 		uint32_t sid;
 		memset(&facts, 0, offsetof(struct signal_facts, streams));
 		facts.proto = (uint8_t)handler->id;
-		/* An adopted connection is past admission: refusing it now
-		 * would break what is established. */
-		sid = session_create(engine, &facts, key, key_len, adopted, &pkt->key, adopted < 0);
+		key_endpoints(&pkt->key, &client_end, &vip_end);
+		/* Only a SYN can be refused: a connection met mid-stream (begun on
+		 * another dispatcher, or before a restart) is established. One
+		 * whose connmark names a server stays there. */
+		sid = session_create(engine, &facts, key, key_len,
+				     adopted >= 0 ? adopted : rtsp_affinity_server(engine, &client_end.addr), &pkt->key,
+				     adopted < 0 && (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN);
 		if (sid != SESSION_NIL) {
 			engine->sessions.sessions[sid].key_is_connection = true;
 			session_attach_flow(engine, sid, fid);
@@ -915,12 +1163,13 @@ static void packet_decided(struct engine *engine, uint32_t fid, const struct pac
 	out->identity = f->identity;
 	f->last_seen_ms = engine->now_ms;
 	f->status = FLOW_ESTABLISHED;
+	/* The flow's second cache line: engine_packet_batch prefetches it with
+	 * the first. */
+	f->packets++;
 	if (f->identity != FLOW_SIGNALLING) {
-		/* A known media packet reads and writes only its flow's first
-		 * cache line: the session's serial is copied there, the session's
-		 * idle timer asks its flows (session_latest_activity) instead of
-		 * being refreshed here, and the per-flow packet count (second
-		 * line) is kept for signalling flows only. */
+		/* A known media packet reads no session: the session's serial is
+		 * copied into the flow, and the session's idle timer asks its
+		 * flows (session_latest_activity) instead of being refreshed here. */
 		if (f->session != FLOW_NIL) {
 			out->session = f->session_serial;
 			engine->last_verdict_session = f->session;
@@ -939,7 +1188,6 @@ static void packet_decided(struct engine *engine, uint32_t fid, const struct pac
 		verdict_set_server(engine, out, f->server);
 		return;
 	}
-	f->packets++;
 	handler = proto_by_id((enum proto_id)f->proto);
 	engine->packet_session = SESSION_NIL;
 	if (handler)
@@ -947,6 +1195,7 @@ static void packet_decided(struct engine *engine, uint32_t fid, const struct pac
 	f = &engine->flows.flows[fid]; /* unchanged, but re-read after callbacks */
 	if (engine->packet_session != SESSION_NIL) {
 		struct session *s = &engine->sessions.sessions[engine->packet_session];
+		s->signalling = f->key;
 		verdict_from_session(engine, engine->packet_session, out);
 		f->hint_session = engine->packet_session;
 		f->hint_serial = s->serial;
@@ -1082,6 +1331,89 @@ static void engine_decide(struct engine *engine, const struct packet *pkt, uint6
 	packet_decided(engine, fid, pkt, out);
 }
 
+/* ---- ICMP errors ---- */
+
+/* The flow an ICMP error quotes, as the engine knows it: the quoted
+ * datagram left a VIP for a client, so the flow that reaches the VIP is its
+ * reverse (a media flow, a signalling flow, or a prediction of either). */
+static uint32_t icmp_quoted_flow(struct engine *engine, const struct flow_key *quoted,
+				 struct flow_key *inbound)
+{
+	struct endpoint sender;
+	uint32_t fid;
+	flow_key_src(quoted, &sender);
+	*inbound = *quoted;
+	memcpy(inbound->src, quoted->dst, 16);
+	memcpy(inbound->dst, quoted->src, 16);
+	inbound->sport = quoted->dport;
+	inbound->dport = quoted->sport;
+	if (!sara_config_is_vip(&engine->cfg, &sender.addr))
+		return FLOW_NIL;
+	fid = flow_table_lookup_exact(&engine->flows, inbound);
+	if (fid == FLOW_NIL)
+		fid = flow_table_lookup_wildcard(&engine->flows, inbound);
+	return fid;
+}
+
+/* An ICMP error to a VIP goes where the packet it quotes came from, as in
+ * IPVS (ip_vs_in_icmp): fragmentation needed and packet too big must reach
+ * the server whose TCP segment was too large (path MTU discovery), port
+ * unreachable the server still streaming to a closed port. Returns false
+ * for anything else (not an error, not to a VIP), left to the caller. The
+ * error neither refreshes nor creates the flow: it says nothing of the
+ * flow being alive. */
+static bool icmp_error_decided(struct engine *engine, const uint8_t *ip, size_t len, struct verdict *out)
+{
+	struct icmp_error error;
+	enum icmp_error_status status = packet_decode_icmp_error(ip, len, &error);
+	const struct flow *f;
+	struct flow_key inbound;
+	uint32_t fid;
+	int server;
+	if (status == ICMP_NOT_AN_ERROR || !sara_config_is_vip(&engine->cfg, &error.dst))
+		return false;
+	if (status != ICMP_ERROR_OK) {
+		/* Passed unmarked, as before sara read ICMP errors at all. */
+		counter_add(&engine->counters, status == ICMP_ERROR_QUOTE_UNSUPPORTED
+						       ? COUNTER_ICMP_ERROR_QUOTE_UNSUPPORTED
+						       : COUNTER_ICMP_ERROR_MALFORMED, 1);
+		out->reason = REASON_NOT_IP;
+		return true;
+	}
+	fid = icmp_quoted_flow(engine, &error.quoted, &inbound);
+	out->key = inbound;
+	if (fid == FLOW_NIL) {
+		/* Where an unknown flow from that client would be placed. */
+		counter_add(&engine->counters, COUNTER_ICMP_ERROR_NO_FLOW, 1);
+		out->identity = FLOW_UNPREDICTED;
+		out->reason = REASON_UNPREDICTED;
+		verdict_set_server(engine, out, placement_server(engine, inbound.src, 16));
+		return true;
+	}
+	f = &engine->flows.flows[fid];
+	out->identity = f->identity;
+	server = f->server;
+	if (f->session != FLOW_NIL) {
+		verdict_from_session(engine, f->session, out);
+		server = out->server;
+		out->reason = REASON_SESSION;
+	} else if (f->identity == FLOW_SIGNALLING && f->hint_session != FLOW_NIL &&
+		   engine->sessions.sessions[f->hint_session].in_use &&
+		   engine->sessions.sessions[f->hint_session].serial == f->hint_serial) {
+		/* A shared signalling flow: its server is its latest session's. */
+		out->session = f->hint_serial;
+		out->reason = REASON_SESSION;
+	} else {
+		out->reason = f->key.l4 == L4_TCP && f->identity == FLOW_SIGNALLING ? REASON_CONNECTION
+										    : REASON_UNPREDICTED;
+	}
+	if (server < 0)
+		server = placement_server(engine, inbound.src, 16);
+	counter_add(&engine->counters, COUNTER_ICMP_ERROR_FOLLOWED, 1);
+	verdict_set_server(engine, out, server);
+	return true;
+}
+
 /* The counter of a datagram packet_decode refused. */
 static enum counter_id packet_status_counter(enum packet_status status)
 {
@@ -1123,6 +1455,8 @@ static void engine_packet_decoded(struct engine *engine, const uint8_t *ip, size
 			break;
 		}
 	}
+	if (status == PACKET_UNSUPPORTED && icmp_error_decided(engine, ip, len, out))
+		return;
 	if (status != PACKET_OK) {
 		counter_add(&engine->counters, packet_status_counter(status), 1);
 		out->reason = REASON_NOT_IP;
@@ -1263,18 +1597,63 @@ bool engine_session_info(const struct engine *engine, uint64_t serial, struct se
 	uint32_t hint = engine->last_verdict_session;
 	if (hint < engine->sessions.capacity && engine->sessions.sessions[hint].in_use &&
 	    engine->sessions.sessions[hint].serial == serial) {
-		session_info_fill(&engine->sessions.sessions[hint], out);
+		session_info_fill(&engine->sessions, hint, out);
 		return true;
 	}
 	/* Otherwise linear in capacity: for reports and the control socket. */
 	for (uint32_t i = 0; i < engine->sessions.capacity; i++) {
 		const struct session *s = &engine->sessions.sessions[i];
 		if (s->in_use && s->serial == serial) {
-			session_info_fill(s, out);
+			session_info_fill(&engine->sessions, i, out);
 			return true;
 		}
 	}
 	return false;
+}
+
+unsigned engine_find_sessions(const struct engine *engine, const char *key, size_t key_len,
+			      struct session_info *out, unsigned max)
+{
+	unsigned found = 0;
+	for (unsigned proto = PROTO_NONE + 1; proto < PROTO_COUNT && found < max; proto++) {
+		uint32_t sid = session_table_lookup(&engine->sessions, (enum proto_id)proto, key, key_len);
+		if (sid != SESSION_NIL)
+			session_info_fill(&engine->sessions, sid, &out[found++]);
+	}
+	return found;
+}
+
+uint32_t engine_session_flows(const struct engine *engine, const struct session_info *session,
+			      struct flow_info *out, uint32_t max)
+{
+	const struct session *s;
+	uint32_t count = 0;
+	if (session->slot >= engine->sessions.capacity)
+		return 0;
+	s = &engine->sessions.sessions[session->slot];
+	if (!s->in_use || s->serial != session->serial)
+		return 0;
+	for (uint32_t fid = s->flows_head; fid != FLOW_NIL; fid = engine->flows.flows[fid].session_next) {
+		const struct flow *f = &engine->flows.flows[fid];
+		if (count < max)
+			out[count] = (struct flow_info){ .key = f->key, .identity = f->identity, .status = f->status,
+							 .match = f->match, .server = f->server,
+							 .packets = f->packets, .last_seen_ms = f->last_seen_ms };
+		count++;
+	}
+	if (s->signalling.family) {
+		uint32_t fid = flow_table_lookup_exact(&engine->flows, &s->signalling);
+		const struct flow *f = fid != FLOW_NIL ? &engine->flows.flows[fid] : NULL;
+		if (f && f->session != session->slot) {
+			if (count < max)
+				out[count] = (struct flow_info){ .key = f->key, .identity = f->identity,
+								 .status = f->status, .match = f->match,
+								 .server = f->server, .packets = f->packets,
+								 .last_seen_ms = f->last_seen_ms, .shared = true };
+			count++;
+		}
+	}
+	return count;
 }
 
 void engine_foreach_session(const struct engine *engine,
@@ -1284,7 +1663,7 @@ void engine_foreach_session(const struct engine *engine,
 		struct session_info info;
 		if (!engine->sessions.sessions[i].in_use)
 			continue;
-		session_info_fill(&engine->sessions.sessions[i], &info);
+		session_info_fill(&engine->sessions, i, &info);
 		if (!fn(ctx, &info))
 			return;
 	}
@@ -1355,6 +1734,7 @@ uint32_t engine_server_failed(struct engine *engine, unsigned server)
 		if (target < 0)
 			break;
 		selector_session_removed(engine->selector, server);
+		s->pick = pick_record(engine, PICK_MOVED, target, (int)server);
 		selector_session_added(engine->selector, (unsigned)target);
 		s->server = (int16_t)target;
 		for (uint32_t fid = s->flows_head; fid != FLOW_NIL; fid = engine->flows.flows[fid].session_next)
@@ -1649,6 +2029,8 @@ enum engine_restore engine_restore_session(struct engine *engine, const struct s
 	s->confirmed = rec->confirmed;
 	s->key_is_connection = rec->key_is_connection;
 	s->transaction_only = rec->transaction_only;
+	s->server_heard = rec->server_heard;
+	s->signalling_s = rec->signalling_s;
 	s->journal_version = rec->version;
 	s->created_ms = rec->created_ms < engine->now_ms ? rec->created_ms : engine->now_ms;
 	s->last_seen_ms = engine->now_ms;
@@ -1662,6 +2044,37 @@ enum engine_restore engine_restore_session(struct engine *engine, const struct s
 			break;
 	predictions_rebuild(engine, sid);
 	return ENGINE_RESTORED;
+}
+
+const char *flow_status_name(enum flow_status status)
+{
+	switch (status) {
+	case FLOW_NEW: return "new";
+	case FLOW_ESTABLISHED: return "established";
+	case FLOW_INACTIVE: return "inactive";
+	}
+	return "unknown";
+}
+
+const char *flow_match_name(unsigned match)
+{
+	switch (match) {
+	case MATCH_EXACT: return "exact";
+	case MATCH_FROM_SOURCE: return "from-source";
+	case MATCH_TO_DEST_FROM_ADDR: return "to-dest-from-addr";
+	case MATCH_TO_DEST: return "to-dest";
+	}
+	return "unknown";
+}
+
+const char *session_pick_how_name(unsigned how)
+{
+	switch (how) {
+	case PICK_SELECTED: return "selected";
+	case PICK_CONNECTION: return "connection";
+	case PICK_MOVED: return "moved";
+	}
+	return "unknown";
 }
 
 const char *flow_identity_name(enum flow_identity identity)

@@ -14,6 +14,8 @@
 _Static_assert(sizeof(struct flow_exact_bucket) == 64, "an exact bucket is one cache line");
 _Static_assert(offsetof(struct flow, session_serial) + sizeof(uint64_t) <= 64,
 	       "a known media packet's fields fit in the flow's first cache line");
+_Static_assert(offsetof(struct flow, packets) + sizeof(uint64_t) <= 128,
+	       "a flow's packet count is on its second cache line");
 
 /* The part of a key each wildcard index hashes: one side's endpoint. */
 struct endpoint_hash_key {
@@ -262,9 +264,12 @@ void flow_table_prefetch_chain(const struct flow_table *table, uint64_t bucket)
 			break;
 		}
 	}
-	/* The entry's first line: all a known media packet touches. */
-	if (id != FLOW_NIL)
+	/* The entry's first line, all a known media packet reads, and the
+	 * second, where its packet count is written. */
+	if (id != FLOW_NIL) {
 		__builtin_prefetch(&table->flows[id]);
+		__builtin_prefetch(&table->flows[id].packets, 1);
+	}
 }
 
 uint32_t flow_table_lookup_wildcard(const struct flow_table *table, const struct flow_key *key)

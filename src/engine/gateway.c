@@ -70,6 +70,8 @@ static bool emit(struct gateway *gw, const struct proto_handler *handler, const 
 	}
 	inbound_orientation(key, &out->conn);
 	counter_add(&gw->counters, COUNTER_ANNOUNCEMENTS, 1);
+	if (out->facts.streams_ignored)
+		counter_add(&gw->counters, COUNTER_MEDIA_STREAMS_OVER_LIMIT, out->facts.streams_ignored);
 	return true;
 }
 

@@ -13,9 +13,10 @@
  *   SERVER   u8 id length, id, addr, u32 mark, u32 table
  *   SESSION  u64 serial, u32 version, u8 proto, u8 flags (SESSION_*),
  *            u8 server id length, server id, u16 key length, key,
- *            u64 created (ms), addr peer, u8 stream count, per stream:
- *            addr client, addr server, u16 client rtp, client rtcp,
- *            server rtp, server rtcp
+ *            u64 created (ms), addr peer, u16 signalling timeout (s, 0:
+ *            the configured one), u8 stream count, per stream: addr
+ *            client, addr server, addr client rtcp, addr server rtcp,
+ *            u16 client rtp, client rtcp, server rtp, server rtcp
  *   FLOW     u64 serial, u8 identity, u8 family, u8 l4, u16 sport,
  *            u16 dport, src (4|16 bytes), dst (4|16 bytes)
  *   END      u64 serial
@@ -31,7 +32,8 @@
 #define SESSION_CONFIRMED 0x01
 #define SESSION_KEY_IS_CONNECTION 0x02
 #define SESSION_TRANSACTION_ONLY 0x04
-#define SESSION_FLAGS_ALL 0x07
+#define SESSION_SERVER_HEARD 0x08
+#define SESSION_FLAGS_ALL 0x0f
 
 static const uint32_t crc32c_table[256] = {
 	0x00000000u, 0xf26b8303u, 0xe13b70f7u, 0x1350f3f4u, 0xc79a971fu, 0x35f1141cu,
@@ -225,7 +227,8 @@ size_t journal_encode_session(const struct session_record *s, uint8_t *out, size
 	struct writer w;
 	uint8_t flags = (uint8_t)((s->confirmed ? SESSION_CONFIRMED : 0) |
 				  (s->key_is_connection ? SESSION_KEY_IS_CONNECTION : 0) |
-				  (s->transaction_only ? SESSION_TRANSACTION_ONLY : 0));
+				  (s->transaction_only ? SESSION_TRANSACTION_ONLY : 0) |
+				  (s->server_heard ? SESSION_SERVER_HEARD : 0));
 	begin(&w, out, cap);
 	if (s->key_len >= SESSION_KEY_MAX || s->stream_count > SESSION_MAX_STREAMS)
 		w.bad = true;
@@ -238,11 +241,14 @@ size_t journal_encode_session(const struct session_record *s, uint8_t *out, size
 	put_bytes(&w, s->key, s->key_len < SESSION_KEY_MAX ? s->key_len : 0);
 	put_u64(&w, s->created_ms);
 	put_addr(&w, &s->peer);
+	put_u16(&w, s->signalling_s);
 	put_u8(&w, s->stream_count);
 	for (unsigned i = 0; i < s->stream_count && i < SESSION_MAX_STREAMS; i++) {
 		const struct session_stream *st = &s->streams[i];
 		put_addr(&w, &st->client_addr);
 		put_addr(&w, &st->server_addr);
+		put_addr(&w, &st->client_rtcp_addr);
+		put_addr(&w, &st->server_rtcp_addr);
 		put_u16(&w, st->client_rtp);
 		put_u16(&w, st->client_rtcp);
 		put_u16(&w, st->server_rtp);
@@ -412,6 +418,7 @@ static void read_session(struct reader *r, struct session_record *s)
 	s->confirmed = flags & SESSION_CONFIRMED;
 	s->key_is_connection = flags & SESSION_KEY_IS_CONNECTION;
 	s->transaction_only = flags & SESSION_TRANSACTION_ONLY;
+	s->server_heard = flags & SESSION_SERVER_HEARD;
 	s->server = -1;
 	get_string(r, s->server_id, sizeof(s->server_id));
 	s->key_len = get_u16(r);
@@ -422,6 +429,7 @@ static void read_session(struct reader *r, struct session_record *s)
 	get_bytes(r, s->key, s->key_len);
 	s->created_ms = get_u64(r);
 	get_addr(r, &s->peer);
+	s->signalling_s = get_u16(r);
 	s->stream_count = get_u8(r);
 	if (s->stream_count > SESSION_MAX_STREAMS) {
 		r->bad = true;
@@ -431,6 +439,8 @@ static void read_session(struct reader *r, struct session_record *s)
 		struct session_stream *st = &s->streams[i];
 		get_addr(r, &st->client_addr);
 		get_addr(r, &st->server_addr);
+		get_addr(r, &st->client_rtcp_addr);
+		get_addr(r, &st->server_rtcp_addr);
 		st->client_rtp = get_u16(r);
 		st->client_rtcp = get_u16(r);
 		st->server_rtp = get_u16(r);

@@ -67,6 +67,7 @@ static enum counter_id rtsp_inspect(const uint8_t *msg, size_t len, struct signa
 		memcpy(out->key, parsed.session_id, parsed.session_id_len);
 		out->key[parsed.session_id_len] = '\0';
 		out->key_len = (uint16_t)parsed.session_id_len;
+		out->session_timeout_s = parsed.session_timeout_s;
 	}
 	if (parsed.is_request) {
 		out->creates_session = true;

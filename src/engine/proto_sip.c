@@ -30,13 +30,24 @@ static void sip_session_key(const struct sip_msg *msg, struct signal_facts *out)
 
 static void sip_media(const struct sdp_info *sdp, struct signal_facts *out)
 {
+	unsigned described = sdp->media_count + sdp->media_ignored;
 	out->media_op = MEDIA_REPLACE;
 	out->stream_count = (uint8_t)(sdp->media_count < SIGNAL_MAX_STREAMS ? sdp->media_count
 									   : SIGNAL_MAX_STREAMS);
+	out->streams_ignored = (uint8_t)(described - out->stream_count < UINT8_MAX ? described - out->stream_count
+										    : UINT8_MAX);
 	for (unsigned i = 0; i < out->stream_count; i++) {
 		const struct sdp_stream *m = &sdp->media[i];
 		struct signal_stream *s = &out->streams[i];
+		/* Nothing of the stream may be left from the caller's stack: the
+		 * gateway puts every field on the wire (peer ports stay 0, SDP has
+		 * none). */
+		memset(s, 0, sizeof(*s));
 		s->addr = m->addr;
+		/* a=rtcp:PORT IN IP4 ADDR (RFC 3605): RTCP elsewhere than RTP. */
+		if (m->rtcp_addr.family && !netaddr_equal(&m->rtcp_addr, &m->addr) &&
+		    !netaddr_is_unspecified(&m->rtcp_addr))
+			s->rtcp_addr = m->rtcp_addr;
 		s->rtp_port = m->rtp_port;
 		s->rtcp_port = m->rtcp_port;
 		s->multicast = netaddr_is_multicast(&m->addr);
@@ -123,6 +134,7 @@ const struct proto_handler proto_sip = {
 	.id = PROTO_SIP,
 	.name = "sip",
 	.tcp_only = false,
+	.ending_request_timeout_ms = 64 * 500,
 	.max_message = SIP_MAX_MESSAGE,
 	.frame = sip_frame,
 	.inspect = sip_inspect,

@@ -39,6 +39,10 @@ enum tcp_signalling_result tcp_signalling_segment(struct tcp_signalling *state,
 						  tcp_message_fn on_message, void *ctx)
 {
 	enum tcp_signalling_result result;
+	if (segment->flags & (TCP_FLAG_FIN | TCP_FLAG_RST))
+		state->closed = true;
+	else if (segment->flags & TCP_FLAG_SYN)
+		state->closed = false;
 	/* The SYN's sequence number is kept in the state, so that a first data
 	 * segment arriving out of order is placed right; the stream is taken
 	 * only when data arrives, so that a SYN flood cannot use up the

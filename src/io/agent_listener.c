@@ -15,8 +15,7 @@ struct agent_listener {
 	uint64_t (*now_ms)(void);
 	struct agent_listener_sink sink;
 	struct agent_listener_stats stats;
-	struct counter_set rejects;
-	struct log_limit reject_log;
+	struct sealed_rejects rejects;
 };
 
 struct agent_listener *agent_listener_create(const struct sara_config *cfg, uint64_t (*now_ms)(void),
@@ -29,7 +28,7 @@ struct agent_listener *agent_listener_create(const struct sara_config *cfg, uint
 	l->now_ms = now_ms;
 	if (sink)
 		l->sink = *sink;
-	l->reject_log = (struct log_limit)LOG_LIMIT_INIT("agent report rejected", 5, 10000);
+	sealed_rejects_init(&l->rejects, "agent_report_rejected");
 	return l;
 }
 
@@ -40,15 +39,7 @@ void agent_listener_destroy(struct agent_listener *l)
 
 static void reject(struct agent_listener *l, enum counter_id reason, const struct endpoint *from)
 {
-	char text[ENDPOINT_STRLEN];
-	counter_add(&l->rejects, reason, 1);
-	l->stats.rejected++;
-	if (from && from->addr.family)
-		endpoint_format(from, text, sizeof(text));
-	else
-		snprintf(text, sizeof(text), "?");
-	log_limited(&l->reject_log, l->now_ms(), LOG_WARNING, "agent report from %s rejected: %s", text,
-		    counter_name(reason));
+	sealed_rejects_add(&l->rejects, reason, from, l->now_ms());
 }
 
 /* The receiver refused the datagram: forged, replayed, stale, oversized... */
@@ -117,15 +108,16 @@ struct sealed_receiver_handler agent_listener_handler(struct agent_listener *l)
 void agent_listener_get_stats(const struct agent_listener *l, struct agent_listener_stats *out)
 {
 	*out = l->stats;
+	out->rejected = l->rejects.total;
 }
 
 void agent_listener_get_counters(const struct agent_listener *l, struct counter_set *out)
 {
-	*out = l->rejects;
+	*out = l->rejects.counts;
 	out->values[COUNTER_AGENTS_RECEIVED] = l->stats.received;
 	out->values[COUNTER_AGENTS_HEARTBEATS] = l->stats.heartbeats;
 	out->values[COUNTER_AGENTS_LOADS] = l->stats.loads;
-	out->values[COUNTER_AGENTS_REJECTED] = l->stats.rejected;
+	out->values[COUNTER_AGENTS_REJECTED] = l->rejects.total;
 }
 
 unsigned agent_listener_server_count(const struct agent_listener *l)

@@ -16,8 +16,7 @@ struct announce_listener {
 	announce_sink_fn sink;
 	void *sink_ctx;
 	struct announce_listener_stats stats;
-	struct counter_set rejects;
-	struct log_limit reject_log;
+	struct sealed_rejects rejects;
 };
 
 struct announce_listener *announce_listener_create(const struct sara_config *cfg, uint64_t (*now_ms)(void),
@@ -30,7 +29,7 @@ struct announce_listener *announce_listener_create(const struct sara_config *cfg
 	l->now_ms = now_ms;
 	l->sink = sink;
 	l->sink_ctx = sink_ctx;
-	l->reject_log = (struct log_limit)LOG_LIMIT_INIT("announcement rejected", 5, 10000);
+	sealed_rejects_init(&l->rejects, "announcement_rejected");
 	return l;
 }
 
@@ -41,15 +40,7 @@ void announce_listener_destroy(struct announce_listener *l)
 
 static void reject(struct announce_listener *l, enum counter_id reason, const struct endpoint *from)
 {
-	char text[ENDPOINT_STRLEN];
-	counter_add(&l->rejects, reason, 1);
-	l->stats.rejected++;
-	if (from && from->addr.family)
-		endpoint_format(from, text, sizeof(text));
-	else
-		snprintf(text, sizeof(text), "?");
-	log_limited(&l->reject_log, l->now_ms(), LOG_WARNING, "announcement from %s rejected: %s", text,
-		    counter_name(reason));
+	sealed_rejects_add(&l->rejects, reason, from, l->now_ms());
 }
 
 /* The receiver refused the datagram: forged, replayed, stale, oversized... */
@@ -92,12 +83,13 @@ struct sealed_receiver_handler announce_listener_handler(struct announce_listene
 void announce_listener_get_stats(const struct announce_listener *l, struct announce_listener_stats *out)
 {
 	*out = l->stats;
+	out->rejected = l->rejects.total;
 }
 
 void announce_listener_get_counters(const struct announce_listener *l, struct counter_set *out)
 {
-	*out = l->rejects;
+	*out = l->rejects.counts;
 	out->values[COUNTER_ANNOUNCE_RECEIVED] = l->stats.received;
 	out->values[COUNTER_ANNOUNCE_ACCEPTED] = l->stats.accepted;
-	out->values[COUNTER_ANNOUNCE_REJECTED] = l->stats.rejected;
+	out->values[COUNTER_ANNOUNCE_REJECTED] = l->rejects.total;
 }

@@ -10,13 +10,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/admission.h"
+#include "engine/flow_table.h"
 #include "io/status_counters.h"
 
 #define COMMAND_MAX CONTROL_COMMAND_MAX
 #define JSON_MAX (4u << 20)   /* a status document never grows past this */
-#define COMMAND_WORDS 8       /* "sessions --server ID --limit N" and room for mistakes */
+#define COMMAND_WORDS 12      /* "sessions --server ID --limit N --key K --client A" and room */
 #define ERROR_TEXT_MAX 4096   /* an error message, with every server id listed */
 /* A session listing is the one reply that grows with the table: it stops
  * (truncated, "size") before passing SESSIONS_JSON_MAX, so even --limit
@@ -24,8 +26,9 @@
 #define SESSIONS_JSON_MAX (32u << 20)
 /* The most one listed session can take: its key escaped (\u00XX, six bytes
  * per byte), its server id, and the numbers and names around them. */
-#define SESSION_JSON_WORST (6u * SESSION_KEY_MAX + 6u * SARA_ID_MAX + 320u)
+#define SESSION_JSON_WORST (6u * SESSION_KEY_MAX + 6u * SARA_ID_MAX + 384u)
 #define SESSIONS_TAIL_ROOM 512u /* the counts after the list */
+#define SESSION_FLOWS_MAX 64    /* flows shown of one session (sessions --key); more are counted */
 
 /* ---- a bounded JSON text buffer ---- */
 
@@ -585,8 +588,9 @@ static char *command_servers(const struct control_view *v)
 /* ---- sessions ---- */
 
 /* What the engine's walk copies out, under engine_lock; formatted after. */
-struct session_pick {
+struct session_listing {
 	int server;                   /* only this server's sessions; -1: all */
+	const struct netaddr *client; /* only this client's sessions; NULL: all */
 	struct session_info *list;
 	uint32_t capacity, listed;
 	uint64_t matched;
@@ -594,8 +598,10 @@ struct session_pick {
 
 static bool pick_session(void *ctx, const struct session_info *session)
 {
-	struct session_pick *p = ctx;
+	struct session_listing *p = ctx;
 	if (p->server >= 0 && session->server != p->server)
+		return true;
+	if (p->client && !netaddr_equal(&session->client, p->client))
 		return true;
 	p->matched++;
 	if (p->listed < p->capacity)
@@ -617,23 +623,211 @@ static bool parse_limit(const char *text, uint32_t *out)
 	return true;
 }
 
+/* The session's client address, or null. */
+static void json_client(struct json *j, const struct netaddr *client)
+{
+	char text[NETADDR_STRLEN];
+	if (client->family)
+		json_string(j, netaddr_format(client, text, sizeof(text)));
+	else
+		json_raw(j, "null", 4);
+}
+
+/* A server index as its id, or null. */
+static void json_server_id(struct json *j, const char *key, int server, char ids[][SARA_ID_MAX], unsigned count)
+{
+	if (server >= 0 && (unsigned)server < count) {
+		json_key(j, key);
+		json_string(j, ids[server]);
+	} else {
+		json_null(j, key);
+	}
+}
+
+/* What every session entry says, listing or detail. */
+static void json_session_head(struct json *j, const struct session_info *s, char ids[][SARA_ID_MAX],
+			      unsigned server_count, uint64_t now)
+{
+	json_u64(j, "serial", s->serial);
+	json_key(j, "proto");
+	json_string(j, proto_name((enum proto_id)s->proto));
+	json_key(j, "key");
+	json_string(j, s->key);
+	json_key(j, "client");
+	json_client(j, &s->client);
+	json_server_id(j, "server", s->server, ids, server_count);
+	json_u64(j, "flows", s->flow_count);
+	json_bool(j, "confirmed", s->confirmed);
+	json_bool(j, "ending", s->ending);
+	json_u64(j, "age_ms", now > s->created_ms ? now - s->created_ms : 0);
+	json_u64(j, "idle_ms", now > s->last_seen_ms ? now - s->last_seen_ms : 0);
+}
+
+/* The server ids, copied under the lock (a reload may rename nothing, but
+ * the copy keeps formatting outside it). Returns the server count. */
+static unsigned copy_server_ids(const struct control_view *v, char ids[][SARA_ID_MAX])
+{
+	const struct sara_config *cfg = engine_config(v->engine);
+	for (unsigned i = 0; i < cfg->server_count; i++)
+		memcpy(ids[i], cfg->servers[i].id, SARA_ID_MAX);
+	return cfg->server_count;
+}
+
+/* ---- sessions --key: one session in full ---- */
+
+struct session_detail {
+	struct session_info info;
+	uint32_t flow_count;                      /* all it has; the first SESSION_FLOWS_MAX are kept */
+	struct flow_info flows[SESSION_FLOWS_MAX];
+};
+
+/* One end of a flow: "addr:port", "addr:*" for any port, "*" when the
+ * prediction does not know it (flow_match). */
+static void flow_end(const struct flow_info *f, bool source, char *buf, size_t size)
+{
+	bool known = source ? f->match != MATCH_TO_DEST : f->match != MATCH_FROM_SOURCE;
+	struct endpoint e;
+	char addr[NETADDR_STRLEN];
+	if (!known) {
+		snprintf(buf, size, "*");
+		return;
+	}
+	if (source)
+		flow_key_src(&f->key, &e);
+	else
+		flow_key_dst(&f->key, &e);
+	if (source && f->match == MATCH_TO_DEST_FROM_ADDR) {
+		snprintf(buf, size, "%s%s%s:*", e.addr.family == NETADDR_IPV6 ? "[" : "",
+			 netaddr_format(&e.addr, addr, sizeof(addr)), e.addr.family == NETADDR_IPV6 ? "]" : "");
+		return;
+	}
+	endpoint_format(&e, buf, size);
+}
+
+static void json_flow(struct json *j, const struct flow_info *f, char ids[][SARA_ID_MAX], unsigned server_count,
+		      uint64_t now)
+{
+	char text[ENDPOINT_STRLEN + 8];
+	json_open(j, NULL, '{');
+	json_key(j, "kind");
+	json_string(j, flow_identity_name((enum flow_identity)f->identity));
+	json_key(j, "transport");
+	json_string(j, f->key.l4 == L4_TCP ? "tcp" : "udp");
+	json_key(j, "src");
+	flow_end(f, true, text, sizeof(text));
+	json_string(j, text);
+	json_key(j, "dst");
+	flow_end(f, false, text, sizeof(text));
+	json_string(j, text);
+	json_key(j, "match");
+	json_string(j, flow_match_name(f->match));
+	json_server_id(j, "server", f->server, ids, server_count);
+	json_key(j, "state");
+	json_string(j, flow_status_name((enum flow_status)f->status));
+	json_u64(j, "packets", f->packets);
+	json_u64(j, "idle_ms", now > f->last_seen_ms ? now - f->last_seen_ms : 0);
+	json_bool(j, "shared", f->shared);
+	json_close(j, '}');
+}
+
+/* Which server, and why: how it was chosen and what the selector knew. */
+static void json_pick(struct json *j, const struct session_pick *p, char ids[][SARA_ID_MAX], unsigned server_count,
+		      uint64_t now)
+{
+	json_open(j, "pick", '{');
+	json_key(j, "how");
+	json_string(j, session_pick_how_name(p->how));
+	json_key(j, "algorithm");
+	json_string(j, p->how == PICK_MOVED ? "even" : selection_algorithm_name((enum selection_algorithm)p->algorithm));
+	if (p->load >= 0)
+		json_real(j, "load", p->load);
+	else
+		json_null(j, "load");
+	json_real(j, "weight", p->weight);
+	json_u64(j, "sessions", p->sessions);
+	json_server_id(j, "from_server", p->from_server, ids, server_count);
+	json_u64(j, "age_ms", now > p->at_ms ? now - p->at_ms : 0);
+	json_close(j, '}');
+}
+
+static char *session_by_key(const struct control_view *v, const char *key)
+{
+	char ids[SARA_MAX_SERVERS][SARA_ID_MAX];
+	struct session_detail *found = calloc(PROTO_COUNT, sizeof(*found));
+	struct session_info infos[PROTO_COUNT];
+	uint64_t now = v->now_ms ? v->now_ms() : v->started_ms;
+	struct json j = { 0 };
+	unsigned count, server_count;
+	char *reply;
+
+	if (!found)
+		return NULL;
+	engine_lock(v);
+	server_count = copy_server_ids(v, ids);
+	count = engine_find_sessions(v->engine, key, strlen(key), infos, PROTO_COUNT);
+	for (unsigned i = 0; i < count; i++) {
+		found[i].info = infos[i];
+		found[i].flow_count = engine_session_flows(v->engine, &infos[i], found[i].flows, SESSION_FLOWS_MAX);
+	}
+	engine_unlock(v);
+
+	json_open(&j, NULL, '{');
+	json_key(&j, "key");
+	json_string(&j, key);
+	json_u64(&j, "matched", count);
+	json_open(&j, "sessions", '[');
+	for (unsigned i = 0; i < count; i++) {
+		const struct session_detail *d = &found[i];
+		uint32_t listed = d->flow_count < SESSION_FLOWS_MAX ? d->flow_count : SESSION_FLOWS_MAX;
+		json_open(&j, NULL, '{');
+		json_session_head(&j, &d->info, ids, server_count, now);
+		json_pick(&j, &d->info.pick, ids, server_count, now);
+		json_open(&j, "flow_list", '[');
+		for (uint32_t f = 0; f < listed; f++)
+			json_flow(&j, &d->flows[f], ids, server_count, now);
+		json_close(&j, ']');
+		json_u64(&j, "flows_listed", listed);
+		json_u64(&j, "flows_total", d->flow_count);
+		json_close(&j, '}');
+	}
+	json_close(&j, ']');
+	json_close(&j, '}');
+	reply = json_finish(&j);
+	free(found);
+	return reply;
+}
+
+/* ---- sessions: the listing ---- */
+
 static char *command_sessions(const struct control_view *v, const struct control_args *args)
 {
 	char ids[SARA_MAX_SERVERS][SARA_ID_MAX];
 	char err[ERROR_TEXT_MAX];
-	struct session_pick pick = { .server = -1 };
+	struct session_listing pick = { .server = -1 };
 	struct engine_stats st;
 	struct json j = { .max = SESSIONS_JSON_MAX };
+	struct netaddr client;
 	uint32_t limit = CONTROL_SESSIONS_LIMIT_DEFAULT, written = 0;
 	uint64_t now = v->now_ms ? v->now_ms() : v->started_ms;
 	const char *filter = args->values[CONTROL_SESSIONS_SERVER], *cut = NULL;
 	const char *limit_text = args->values[CONTROL_SESSIONS_LIMIT];
+	const char *key = args->values[CONTROL_SESSIONS_KEY], *client_text = args->values[CONTROL_SESSIONS_CLIENT];
 	unsigned server_count;
 	char *reply = NULL;
 
+	if (key) {
+		if (filter || limit_text || client_text)
+			return reply_error("sessions: --key names one session; it takes no other option");
+		return session_by_key(v, key);
+	}
 	if (limit_text && !parse_limit(limit_text, &limit))
 		return reply_error("sessions: --limit \"%s\": not a number 0-%u", limit_text,
 				   (unsigned)CONTROL_SESSIONS_LIMIT_MAX);
+	if (client_text) {
+		if (!netaddr_parse(span_make(client_text, strlen(client_text)), &client))
+			return reply_error("sessions: --client \"%s\": not an IPv4 or IPv6 address", client_text);
+		pick.client = &client;
+	}
 	if (filter && (pick.server = find_server(v, filter, err, sizeof(err))) < 0)
 		return reply_error("%s", err);
 
@@ -641,9 +835,7 @@ static char *command_sessions(const struct control_view *v, const struct control
 	 * engine_lock, and copying is much quicker than printing. */
 	engine_lock(v);
 	engine_get_stats(v->engine, &st);
-	server_count = engine_config(v->engine)->server_count;
-	for (unsigned i = 0; i < server_count; i++)
-		memcpy(ids[i], engine_config(v->engine)->servers[i].id, SARA_ID_MAX);
+	server_count = copy_server_ids(v, ids);
 	pick.capacity = limit < st.sessions_in_use ? limit : st.sessions_in_use;
 	pick.list = pick.capacity ? malloc((size_t)pick.capacity * sizeof(*pick.list)) : NULL;
 	if (pick.capacity && !pick.list) {
@@ -656,28 +848,12 @@ static char *command_sessions(const struct control_view *v, const struct control
 	json_open(&j, NULL, '{');
 	json_open(&j, "sessions", '[');
 	for (uint32_t i = 0; i < pick.listed; i++) {
-		const struct session_info *s = &pick.list[i];
 		if (j.len + SESSION_JSON_WORST + SESSIONS_TAIL_ROOM > SESSIONS_JSON_MAX) {
 			cut = "size";
 			break;
 		}
 		json_open(&j, NULL, '{');
-		json_u64(&j, "serial", s->serial);
-		json_key(&j, "proto");
-		json_string(&j, proto_name((enum proto_id)s->proto));
-		json_key(&j, "key");
-		json_string(&j, s->key);
-		if (s->server >= 0 && (unsigned)s->server < server_count) {
-			json_key(&j, "server");
-			json_string(&j, ids[s->server]);
-		} else {
-			json_null(&j, "server");
-		}
-		json_u64(&j, "flows", s->flow_count);
-		json_bool(&j, "confirmed", s->confirmed);
-		json_bool(&j, "ending", s->ending);
-		json_u64(&j, "age_ms", now > s->created_ms ? now - s->created_ms : 0);
-		json_u64(&j, "idle_ms", now > s->last_seen_ms ? now - s->last_seen_ms : 0);
+		json_session_head(&j, &pick.list[i], ids, server_count, now);
 		json_close(&j, '}');
 		written++;
 	}
@@ -692,6 +868,10 @@ static char *command_sessions(const struct control_view *v, const struct control
 		json_key(&j, "server");
 		json_string(&j, filter);
 	}
+	if (client_text) {
+		json_key(&j, "client");
+		json_client(&j, &client);
+	}
 	json_bool(&j, "truncated", cut != NULL);
 	if (cut) {
 		json_key(&j, "truncated_by");
@@ -700,6 +880,100 @@ static char *command_sessions(const struct control_view *v, const struct control
 	json_close(&j, '}');
 	reply = json_finish(&j);
 	free(pick.list);
+	return reply;
+}
+
+/* ---- refused ---- */
+
+static const char *refusal_action_name(const struct refusal *r)
+{
+	if (r->action == VERDICT_DROP)
+		return "dropped";
+	return r->marked ? "accepted" : "accepted_unmarked";
+}
+
+static void json_wall_time(struct json *j, const char *key, uint64_t wall_ms)
+{
+	time_t secs = (time_t)(wall_ms / 1000u);
+	struct tm tm;
+	char text[40];
+	gmtime_r(&secs, &tm);
+	strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &tm);
+	json_key(j, key);
+	json_printf(j, "\"%s.%03uZ\"", text, (unsigned)(wall_ms % 1000u));
+}
+
+static void json_refusal(struct json *j, const struct refusal *r, uint64_t now)
+{
+	char text[ENDPOINT_STRLEN];
+	struct endpoint e;
+	json_open(j, NULL, '{');
+	json_wall_time(j, "time", r->wall_ms);
+	json_u64(j, "age_ms", now > r->mono_ms ? now - r->mono_ms : 0);
+	json_key(j, "transport");
+	json_string(j, r->key.l4 == L4_TCP ? "tcp" : r->key.l4 == L4_UDP ? "udp" : "ip");
+	flow_key_src(&r->key, &e);
+	json_key(j, "client");
+	json_string(j, endpoint_format(&e, text, sizeof(text)));
+	flow_key_dst(&r->key, &e);
+	json_key(j, "vip");
+	json_string(j, endpoint_format(&e, text, sizeof(text)));
+	json_key(j, "reason");
+	json_string(j, refusal_reason_name(r->reason));
+	json_key(j, "action");
+	json_string(j, refusal_action_name(r));
+	json_key(j, "reply");
+	if (r->action == VERDICT_DROP && r->reply == REPLY_SIP_503)
+		json_string(j, "sip_503");
+	else if (r->action == VERDICT_DROP && r->reply == REPLY_TCP_RESET)
+		json_string(j, "tcp_reset");
+	else
+		json_raw(j, "null", 4);
+	json_close(j, '}');
+}
+
+static char *command_refused(const struct control_view *v, const struct control_args *args)
+{
+	const char *since_text = args->values[CONTROL_REFUSED_SINCE];
+	uint64_t now = v->now_ms ? v->now_ms() : v->started_ms;
+	uint64_t counts[VERDICT_REASON_COUNT], total = 0;
+	uint32_t since = CONTROL_REFUSED_SINCE_DEFAULT;
+	struct refusal *list;
+	struct json j = { 0 };
+	unsigned listed;
+	char *reply;
+
+	if (!v->refusals)
+		return reply_error("refused: this sarad records no refusals");
+	if (since_text && (!parse_limit(since_text, &since) || since < 1 || since > CONTROL_REFUSED_SINCE_MAX))
+		return reply_error("refused: --since \"%s\": not a number of seconds 1-%u", since_text,
+				   (unsigned)CONTROL_REFUSED_SINCE_MAX);
+	list = malloc(REFUSAL_RING * sizeof(*list));
+	if (!list)
+		return NULL;
+	listed = refusal_log_read(v->refusals, now, since, counts, list, REFUSAL_RING);
+
+	json_open(&j, NULL, '{');
+	json_u64(&j, "since_s", since);
+	json_open(&j, "counts", '{');
+	for (unsigned r = 0; r < VERDICT_REASON_COUNT; r++) {
+		if (!refusal_reason(r))
+			continue;
+		json_u64(&j, refusal_reason_name(r), counts[r]);
+		total += counts[r];
+	}
+	json_close(&j, '}');
+	json_u64(&j, "total", total);
+	json_open(&j, "refusals", '[');
+	for (unsigned i = 0; i < listed; i++)
+		json_refusal(&j, &list[i], now);
+	json_close(&j, ']');
+	json_u64(&j, "listed", listed);
+	/* The ring keeps the latest REFUSAL_RING: older ones of the window are only counted. */
+	json_u64(&j, "not_listed", total > listed ? total - listed : 0);
+	json_close(&j, '}');
+	reply = json_finish(&j);
+	free(list);
 	return reply;
 }
 
@@ -793,6 +1067,7 @@ static const answer_fn answers[CONTROL_COMMAND_COUNT] = {
 	[CONTROL_SESSIONS] = command_sessions,
 	[CONTROL_DRAIN] = answer_drain,
 	[CONTROL_UNDRAIN] = answer_undrain,
+	[CONTROL_REFUSED] = command_refused,
 	[CONTROL_PING] = answer_ping,
 };
 

@@ -12,13 +12,23 @@ static const struct control_command commands[CONTROL_COMMAND_COUNT] = {
 	{ CONTROL_SERVERS, "servers", NULL, { { NULL, NULL } },
 	  "each server: address, mark, weight, availability, drain, health,\nsessions and load estimate", true,
 	  true },
-	{ CONTROL_SESSIONS, "sessions", NULL, { { "--server", "ID" }, { "--limit", "N" } },
+	{ CONTROL_SESSIONS, "sessions", NULL,
+	  { { "--server", "ID" }, { "--limit", "N" }, { "--key", "CALL-ID" }, { "--client", "ADDR" } },
 	  "the sessions sarad follows (default at most " CONTROL_TEXT(CONTROL_SESSIONS_LIMIT_DEFAULT)
-	  ", --limit up to\n" CONTROL_TEXT(CONTROL_SESSIONS_LIMIT_MAX) "; --server ID: that server's only)",
+	  ", --limit up to\n" CONTROL_TEXT(CONTROL_SESSIONS_LIMIT_MAX)
+	  "; --server ID: that server's only, --client ADDR: that\n"
+	  "client's only); --key CALL-ID: one session (SIP Call-ID, RTSP\n"
+	  "Session id): its client, its server and why, its flows with\n"
+	  "their packet counts",
 	  true, true },
 	{ CONTROL_DRAIN, "drain", "ID", { { NULL, NULL } },
 	  "no new sessions for server ID; its current sessions stay", true, true },
 	{ CONTROL_UNDRAIN, "undrain", "ID", { { NULL, NULL } }, "server ID takes new sessions again", true, true },
+	{ CONTROL_REFUSED, "refused", NULL, { { "--since", "S" } },
+	  "what was refused in the last S seconds (default " CONTROL_TEXT(CONTROL_REFUSED_SINCE_DEFAULT)
+	  ", at most " CONTROL_TEXT(CONTROL_REFUSED_SINCE_MAX) "),\n"
+	  "and why: counts by reason, and the latest refusals one by one",
+	  false, true },
 	{ CONTROL_PING, "ping", NULL, { { NULL, NULL } }, "answers {\"pong\": true} while sarad serves", false,
 	  false },
 };

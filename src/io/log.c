@@ -1,14 +1,19 @@
-/* log.c - sarad's log (log.h): formatted lines to stderr and/or syslog,
- * and per-kind rate limiting with a "suppressed N" summary line. */
+/* log.c - the daemons' log (log.h): lines to stderr (a journal stream
+ * gets "<N>" priorities) and/or syslog, event lines built field by field
+ * with logfmt quoting, and per-kind rate limiting with a summary line. */
 #include "io/log.h"
 
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
-#define LOG_LINE_MAX 1024
+#define TRUNCATED_TAIL " truncated=true"
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool log_to_stderr = true;
@@ -16,12 +21,27 @@ static bool log_to_syslog;
 static const char *log_ident = "sara";
 static void (*log_sink)(void *ctx, int priority, const char *line);
 static void *log_sink_ctx;
+static bool log_to_journal;    /* stderr is journald's stream */
+
+/* systemd sets JOURNAL_STREAM=DEVICE:INODE for the stream it connected to
+ * stdout and stderr; stderr is the journal while it is still that stream
+ * (not when a child's stderr was redirected elsewhere). */
+static bool stderr_is_journal_stream(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	if (!env || sscanf(env, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 void log_open(const char *ident, bool to_stderr, bool to_syslog)
 {
 	pthread_mutex_lock(&log_lock);
 	log_ident = ident ? ident : "sara";
 	log_to_stderr = to_stderr;
+	log_to_journal = to_stderr && stderr_is_journal_stream();
 	if (to_syslog && !log_to_syslog)
 		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	log_to_syslog = to_syslog;
@@ -55,10 +75,35 @@ static const char *priority_name(int priority)
 	}
 }
 
+void log_early_error(const char *prog, const char *fmt, ...)
+{
+	char text[LOG_LINE_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s%s: %s\n", stderr_is_journal_stream() ? "<3>" : "", prog, text);
+	fflush(stderr);
+}
+
+bool log_stderr_is_journal(void)
+{
+	bool journal;
+	pthread_mutex_lock(&log_lock);
+	journal = log_to_journal;
+	pthread_mutex_unlock(&log_lock);
+	return journal;
+}
+
 /* Caller holds log_lock. One write per line so that threads do not interleave. */
 static void emit_locked(int priority, const char *line)
 {
-	if (log_to_stderr) {
+	if (log_to_journal) {
+		/* journald stamps the time and the program; SyslogLevelPrefix=
+		 * (on by default) takes the priority from "<N>". */
+		fprintf(stderr, "<%d>%s\n", priority & LOG_PRIMASK, line);
+		fflush(stderr);
+	} else if (log_to_stderr) {
 		char stamp[32];
 		struct timespec ts;
 		struct tm tm;
@@ -132,10 +177,12 @@ uint64_t log_limit_expire(struct log_limit *lim, uint64_t now_ms)
 
 static void emit_suppressed_locked(const struct log_limit *lim, uint64_t count)
 {
-	char line[LOG_LINE_MAX];
-	snprintf(line, sizeof(line), "%s: suppressed %llu similar messages", lim->kind,
-		 (unsigned long long)count);
-	emit_locked(LOG_WARNING, line);
+	struct log_event e;
+	log_event_begin(&e, "suppressed");
+	log_event_str(&e, "kind", lim->kind);
+	log_event_u64(&e, "count", count);
+	log_event_u64(&e, "window_s", lim->interval_ms / 1000u);
+	emit_locked(LOG_WARNING, e.text);
 }
 
 void log_limited(struct log_limit *lim, uint64_t now_ms, int priority, const char *fmt, ...)
@@ -163,4 +210,162 @@ void log_limit_flush(struct log_limit *lim, uint64_t now_ms)
 	if (report)
 		emit_suppressed_locked(lim, report);
 	pthread_mutex_unlock(&log_lock);
+}
+
+/* ---- events ---- */
+
+static bool needs_quotes(const char *value)
+{
+	if (!*value)
+		return true;
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+		if (*p <= ' ' || *p >= 0x7f || *p == '"' || *p == '=' || *p == '\\')
+			return true;
+	return false;
+}
+
+/* Ends the line with the truncation mark; nothing is added after it. */
+static void event_truncate(struct log_event *e)
+{
+	if (e->truncated)
+		return;
+	memcpy(e->text + e->len, TRUNCATED_TAIL, sizeof(TRUNCATED_TAIL));
+	e->len += sizeof(TRUNCATED_TAIL) - 1;
+	e->truncated = true;
+}
+
+/* Appends text[0..n) when it fits with room for the truncation mark; else
+ * truncates. */
+static void event_append(struct log_event *e, const char *text, size_t n)
+{
+	size_t room = sizeof(e->text) - sizeof(TRUNCATED_TAIL);
+	if (e->truncated)
+		return;
+	if (e->len + n > room) {
+		event_truncate(e);
+		return;
+	}
+	memcpy(e->text + e->len, text, n);
+	e->len += n;
+	e->text[e->len] = '\0';
+}
+
+void log_event_begin(struct log_event *e, const char *name)
+{
+	e->len = 0;
+	e->truncated = false;
+	e->text[0] = '\0';
+	event_append(e, "event=", 6);
+	event_append(e, name, strlen(name));
+}
+
+void log_event_str(struct log_event *e, const char *key, const char *value)
+{
+	/* Each byte escapes to at most 4 ("\xHH"); a field never outgrows a line. */
+	char field[LOG_LINE_MAX];
+	size_t n = 0, key_len = strlen(key);
+	if (!value)
+		value = "-";
+	if (key_len + 4 > sizeof(field)) {
+		event_truncate(e);
+		return;
+	}
+	field[n++] = ' ';
+	memcpy(field + n, key, key_len);
+	n += key_len;
+	field[n++] = '=';
+	if (!needs_quotes(value)) {
+		size_t len = strlen(value);
+		if (n + len > sizeof(field)) {
+			event_truncate(e);
+			return;
+		}
+		memcpy(field + n, value, len);
+		event_append(e, field, n + len);
+		return;
+	}
+	field[n++] = '"';
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+		if (n + 5 > sizeof(field)) {
+			event_truncate(e);
+			return;
+		}
+		switch (*p) {
+		case '"': field[n++] = '\\'; field[n++] = '"'; break;
+		case '\\': field[n++] = '\\'; field[n++] = '\\'; break;
+		case '\n': field[n++] = '\\'; field[n++] = 'n'; break;
+		case '\r': field[n++] = '\\'; field[n++] = 'r'; break;
+		case '\t': field[n++] = '\\'; field[n++] = 't'; break;
+		default:
+			if (*p < 0x20 || *p >= 0x7f)
+				n += (size_t)snprintf(field + n, 5, "\\x%02x", *p);
+			else
+				field[n++] = (char)*p;
+		}
+	}
+	field[n++] = '"';
+	event_append(e, field, n);
+}
+
+void log_event_fmt(struct log_event *e, const char *key, const char *fmt, ...)
+{
+	char value[LOG_LINE_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(value, sizeof(value), fmt, ap);
+	va_end(ap);
+	log_event_str(e, key, value);
+}
+
+void log_event_u64(struct log_event *e, const char *key, uint64_t value)
+{
+	log_event_fmt(e, key, "%" PRIu64, value);
+}
+
+void log_event_i64(struct log_event *e, const char *key, int64_t value)
+{
+	log_event_fmt(e, key, "%" PRId64, value);
+}
+
+void log_event_bool(struct log_event *e, const char *key, bool value)
+{
+	log_event_str(e, key, value ? "true" : "false");
+}
+
+void log_event_real(struct log_event *e, const char *key, double value, int decimals)
+{
+	log_event_fmt(e, key, "%.*f", decimals, value);
+}
+
+const char *log_event_text(const struct log_event *e)
+{
+	return e->text;
+}
+
+void log_event_emit(const struct log_event *e, int priority)
+{
+	pthread_mutex_lock(&log_lock);
+	emit_locked(priority, e->text);
+	pthread_mutex_unlock(&log_lock);
+}
+
+void log_event_limited(struct log_limit *lim, uint64_t now_ms, int priority, const struct log_event *e)
+{
+	uint64_t report;
+	bool allowed;
+	pthread_mutex_lock(&log_lock);
+	allowed = log_limit_check(lim, now_ms, &report);
+	if (report)
+		emit_suppressed_locked(lim, report);
+	if (allowed)
+		emit_locked(priority, e->text);
+	pthread_mutex_unlock(&log_lock);
+}
+
+void log_error_event(const char *name, const char *error)
+{
+	struct log_event e;
+	log_event_begin(&e, name);
+	log_event_str(&e, "error", error);
+	log_event_emit(&e, LOG_ERR);
 }

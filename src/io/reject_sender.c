@@ -139,7 +139,7 @@ struct reject_sender *reject_sender_open(uint32_t replies_per_s, char *err, size
 		goto fail_sockets;
 	}
 	reply_bucket_init(&rs->bucket, replies_per_s);
-	rs->send_log = (struct log_limit)LOG_LIMIT_INIT("reply send failed", 5, 10000);
+	rs->send_log = (struct log_limit)LOG_LIMIT_INIT("reply_send_failed", 5, 10000);
 	return rs;
 
 fail_sockets:
@@ -191,10 +191,15 @@ static int send_reply(struct reject_sender *rs, const struct flow_key *key,
 
 	count(rs, COUNTER_REPLY_SEND_ERRORS);
 	char to[ENDPOINT_STRLEN], reason[128];
+	struct log_event e;
 	flow_key_src(key, &client);
 	endpoint_format(&client, to, sizeof(to));
-	log_limited(&rs->send_log, now_ms, LOG_WARNING, "sending a %s to %s (%zu bytes): %s", what, to,
-		    len, strerror_r(error, reason, sizeof(reason)));
+	log_event_begin(&e, "reply_send_failed");
+	log_event_str(&e, "reply", what);
+	log_event_str(&e, "to", to);
+	log_event_u64(&e, "bytes", len);
+	log_event_str(&e, "error", strerror_r(error, reason, sizeof(reason)));
+	log_event_limited(&rs->send_log, now_ms, LOG_WARNING, &e);
 	return REJECT_SEND_FAILED;
 }
 

@@ -45,20 +45,40 @@ int udp_bind(const struct endpoint *at, char *err, size_t err_size)
 bool sealed_sender_open(struct sealed_sender *s, const struct endpoint *to, const struct wire_key *key,
 			uint32_t sender_id, char *err, size_t err_size)
 {
+	return sealed_sender_open_many(s, to, 1, key, sender_id, err, err_size);
+}
+
+bool sealed_sender_open_many(struct sealed_sender *s, const struct endpoint *to, unsigned count,
+			     const struct wire_key *key, uint32_t sender_id, char *err, size_t err_size)
+{
 	struct sockaddr_storage ss;
+	int family = 0;
 
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
-	if (endpoint_to_sockaddr(to, &ss) == 0) {
-		snprintf(err, err_size, "no address to send to");
+	if (count == 0 || count > SEALED_MAX_DESTINATIONS) {
+		snprintf(err, err_size, count ? "more than %d destinations" : "no address to send to",
+			 SEALED_MAX_DESTINATIONS);
 		return false;
 	}
-	s->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	for (unsigned i = 0; i < count; i++) {
+		if (endpoint_to_sockaddr(&to[i], &ss) == 0) {
+			snprintf(err, err_size, "no address to send to");
+			return false;
+		}
+		if (family && ss.ss_family != family) {
+			snprintf(err, err_size, "destinations mix IPv4 and IPv6");
+			return false;
+		}
+		family = ss.ss_family;
+		s->to[i] = to[i];
+	}
+	s->fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s->fd < 0) {
 		snprintf(err, err_size, "socket: %s", strerror(errno));
 		return false;
 	}
-	s->to = *to;
+	s->to_count = count;
 	s->key = *key;
 	s->sender = sender_id;
 	/* A restarted sender must not be taken for a replay of its old self. */
@@ -69,8 +89,6 @@ bool sealed_sender_open(struct sealed_sender *s, const struct endpoint *to, cons
 bool sealed_send(struct sealed_sender *s, uint8_t type, const uint8_t *body, size_t body_len)
 {
 	uint8_t msg[WIRE_MAX_MESSAGE];
-	struct sockaddr_storage ss;
-	socklen_t ss_len = endpoint_to_sockaddr(&s->to, &ss);
 	struct wire_header hdr = {
 		.type = type,
 		.body_len = (uint16_t)body_len,
@@ -79,14 +97,23 @@ bool sealed_send(struct sealed_sender *s, uint8_t type, const uint8_t *body, siz
 		.time_ms = clock_ms(CLOCK_REALTIME),
 	};
 	size_t len = body_len <= WIRE_MAX_BODY ? wire_seal(&s->key, &hdr, body, msg, sizeof(msg)) : 0;
+	bool all = s->to_count > 0;
 
-	if (len == 0 || s->fd < 0 ||
-	    sendto(s->fd, msg, len, MSG_DONTWAIT, (struct sockaddr *)&ss, ss_len) != (ssize_t)len) {
+	if (len == 0 || s->fd < 0) {
 		s->send_errors++;
 		return false;
 	}
-	s->sent++;
-	return true;
+	for (unsigned i = 0; i < s->to_count; i++) {
+		struct sockaddr_storage ss;
+		socklen_t ss_len = endpoint_to_sockaddr(&s->to[i], &ss);
+		if (sendto(s->fd, msg, len, MSG_DONTWAIT, (struct sockaddr *)&ss, ss_len) != (ssize_t)len) {
+			s->send_errors++;
+			all = false;
+		} else {
+			s->sent++;
+		}
+	}
+	return all;
 }
 
 void sealed_sender_close(struct sealed_sender *s)
@@ -185,4 +212,29 @@ void sealed_receiver_close(struct sealed_receiver *r)
 	free(r->replay);
 	r->replay = NULL;
 	sodium_memzero(&r->key, sizeof(r->key));
+}
+
+void sealed_rejects_init(struct sealed_rejects *r, const char *event)
+{
+	memset(r, 0, sizeof(*r));
+	r->event = event;
+	r->log = (struct log_limit)LOG_LIMIT_INIT(event, 5, 10000);
+}
+
+void sealed_rejects_add(struct sealed_rejects *r, enum counter_id reason, const struct endpoint *from,
+			uint64_t now_ms)
+{
+	char text[ENDPOINT_STRLEN];
+	struct log_event e;
+
+	counter_add(&r->counts, reason, 1);
+	r->total++;
+	if (from && from->addr.family)
+		endpoint_format(from, text, sizeof(text));
+	else
+		snprintf(text, sizeof(text), "?");
+	log_event_begin(&e, r->event);
+	log_event_str(&e, "from", text);
+	log_event_str(&e, "reason", counter_name(reason));
+	log_event_limited(&r->log, now_ms, LOG_WARNING, &e);
 }

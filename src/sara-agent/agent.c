@@ -4,13 +4,18 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "io/clock.h"
 #include "io/daemon.h"
 #include "io/event_loop.h"
 #include "io/log.h"
+#include "io/metrics_http.h"
+#include "io/service_notify.h"
+#include "io/version.h"
 #include "io/sealed_channel.h"
+#include "sara-agent/agent_metrics.h"
 #include "sara-agent/load_readers.h"
 #include "sara-agent/reload.h"
 #include "sara-agent/reporter.h"
@@ -29,6 +34,13 @@ struct agent {
 	struct event_loop *loop;
 	int timer;
 	bool last_sent;
+	uint64_t started_ms;
+	/* The last round, and the counts since start, for the metrics. */
+	uint64_t reports, probe_failures;
+	bool app_up, have_load;
+	double components[AGENT_LOAD_COMPONENTS];
+	struct metrics_http *metrics;  /* NULL without --metrics */
+	struct agent_snapshot snapshot;
 };
 
 static uint32_t wall_s(void)
@@ -50,6 +62,11 @@ static void report(struct agent *a, bool print)
 	load = reporter_load(&a->reporter, components);
 	sent &= reporter_send_load(&a->reporter, &load);
 	a->last_sent = sent;
+	a->reports++;
+	a->probe_failures += !app_up;
+	a->app_up = app_up;
+	a->have_load = true;
+	memcpy(a->components, components, sizeof(a->components));
 	if (print || a->set->verbose) {
 		reporter_format(&a->reporter, &hb, a->probe.kind == PROBE_NONE ? "none" : app_up ? "ok" : "failed",
 				components, sent, line, sizeof(line));
@@ -75,29 +92,44 @@ static void on_timer(void *ctx)
 	report_and_rearm(a);
 }
 
-/* SIGHUP: the file and key read again; the channel opened again when its
- * destination or key changed (same sender id, a fresh sequence). */
+/* "event=reload result=refused error=... msg=..." */
+static void log_reload_refused(const char *error)
+{
+	struct log_event e;
+	log_event_begin(&e, "reload");
+	log_event_str(&e, "result", "refused");
+	log_event_str(&e, "error", error);
+	log_event_str(&e, "msg", "keeping the running configuration");
+	log_event_emit(&e, LOG_ERR);
+}
+
+/* SIGHUP: the file and key read again; the channel opened again, to every
+ * dispatcher as at start, when its destinations or key changed (same
+ * sender id, a fresh sequence). */
 static void reload(struct agent *a)
 {
 	struct agent_reload *next = malloc(sizeof(*next));
 	struct sealed_sender channel = { .fd = -1 };
+	struct endpoint to[SEALED_MAX_DESTINATIONS];
+	unsigned to_count;
 	char err[512], where[ENDPOINT_STRLEN];
 	uint32_t sender = agent_sender_id(a->cfg.servers[a->server].id);
+	struct log_event e;
 	if (!next) {
-		log_msg(LOG_ERR, "SIGHUP: out of memory; keeping the running configuration");
+		log_reload_refused("out of memory");
 		return;
 	}
 	if (!a->set->config_path ||
 	    !agent_reload_read(a->set->config_path, a->cfg.servers[a->server].id, &a->cfg, &a->key, next, err,
 			       sizeof(err))) {
-		log_msg(LOG_ERR, "SIGHUP: %s; keeping the running configuration",
-			a->set->config_path ? err : "no configuration file to read");
+		log_reload_refused(a->set->config_path ? err : "no configuration file to read");
 		free(next);
 		return;
 	}
+	to_count = sara_config_dispatcher_endpoints(&next->cfg, &next->cfg.agents.listen, to, SEALED_MAX_DESTINATIONS);
 	if (next->channel_changed &&
-	    !sealed_sender_open(&channel, &next->cfg.agents.listen, &next->key, sender, err, sizeof(err))) {
-		log_msg(LOG_ERR, "SIGHUP: %s; keeping the running configuration", err);
+	    (to_count == 0 || !sealed_sender_open_many(&channel, to, to_count, &next->key, sender, err, sizeof(err)))) {
+		log_reload_refused(to_count ? err : "nowhere to report to");
 		free(next);
 		return;
 	}
@@ -111,35 +143,91 @@ static void reload(struct agent *a)
 	probe_configure(&a->probe, &a->cfg, a->server);
 	if (next->interval_changed)
 		event_loop_set_interval(a->loop, a->timer, a->cfg.agents.interval_ms);
-	log_msg(LOG_NOTICE, "SIGHUP: %s reloaded: server %s (sender %u) reporting to %s every %u ms%s",
-		a->set->config_path, a->cfg.servers[a->server].id, sender,
-		endpoint_format(&a->cfg.agents.listen, where, sizeof(where)), a->cfg.agents.interval_ms,
-		next->channel_changed ? " (channel opened again)" : "");
+	log_event_begin(&e, "reload");
+	log_event_str(&e, "result", "applied");
+	log_event_str(&e, "config", a->set->config_path);
+	log_event_str(&e, "server", a->cfg.servers[a->server].id);
+	log_event_u64(&e, "sender", sender);
+	log_event_str(&e, "report_to", endpoint_format(&a->channel.to[0], where, sizeof(where)));
+	if (a->channel.to_count > 1)
+		log_event_u64(&e, "dispatchers", a->channel.to_count);
+	log_event_u64(&e, "interval_ms", a->cfg.agents.interval_ms);
+	log_event_bool(&e, "channel_reopened", next->channel_changed);
+	log_event_emit(&e, LOG_NOTICE);
 	free(next);
+}
+
+/* A snapshot for the metrics endpoint, rendered in its own thread. */
+static void on_metrics(void *ctx)
+{
+	struct agent *a = ctx;
+	struct agent_snapshot *s = &a->snapshot;
+	memset(s, 0, sizeof(*s));
+	snprintf(s->server, sizeof(s->server), "%s", a->cfg.servers[a->server].id);
+	s->uptime_ms = clock_ms(CLOCK_MONOTONIC) - a->started_ms;
+	s->reports = a->reports;
+	s->sent = a->channel.sent;
+	s->send_errors = a->channel.send_errors;
+	s->probing = a->probe.kind != PROBE_NONE;
+	s->probe_up = a->app_up;
+	s->probe_failures = a->probe_failures;
+	s->draining = a->reporter.draining;
+	s->have_load = a->have_load;
+	s->counted = a->set->counted;
+	memcpy(s->load, a->components, sizeof(s->load));
+	metrics_http_publish(a->metrics, s);
+}
+
+/* --metrics: after the signals are blocked (the server's thread inherits
+ * the mask). */
+static bool start_metrics(struct agent *a, char *err, size_t err_size)
+{
+	char why[200];
+	if (!a->set->metrics.addr.family || a->set->once)
+		return true;
+	a->metrics = metrics_http_start(&a->set->metrics, "sara_agent", sizeof(a->snapshot), agent_metrics_render, why,
+					sizeof(why));
+	if (!a->metrics) {
+		snprintf(err, err_size, "--metrics %s", why);
+		return false;
+	}
+	on_metrics(a);
+	return event_loop_add_timer(a->loop, METRICS_SNAPSHOT_MS, on_metrics, a, err, err_size) >= 0;
 }
 
 /* A drain or its cancellation goes out at once, not at the next tick. */
 static void on_signal(void *ctx, int signo)
 {
 	struct agent *a = ctx;
+	struct log_event e;
 	switch (signo) {
 	case SIGUSR1:
 		a->reporter.draining = true;
 		a->reporter.drain_at_s = wall_s() + a->set->drain_in_s;
-		log_msg(LOG_INFO, "draining: planned failure at %u (in %u s)", a->reporter.drain_at_s,
-			a->set->drain_in_s);
+		log_event_begin(&e, "draining");
+		log_event_u64(&e, "planned_failure_at", a->reporter.drain_at_s);
+		log_event_u64(&e, "in_s", a->set->drain_in_s);
+		log_event_emit(&e, LOG_NOTICE);
 		report_and_rearm(a);
 		break;
 	case SIGUSR2:
-		if (a->reporter.draining)
-			log_msg(LOG_INFO, "drain cancelled: up again");
+		if (a->reporter.draining) {
+			log_event_begin(&e, "drain_cancelled");
+			log_event_str(&e, "msg", "up again");
+			log_event_emit(&e, LOG_NOTICE);
+		}
 		a->reporter.draining = false;
 		report_and_rearm(a);
 		break;
 	case SIGHUP:
+		service_notify_reloading();
 		reload(a);
+		service_notify_ready(NULL);   /* a refused file leaves the old one serving */
 		break;
 	default:
+		log_event_begin(&e, "stopping");
+		log_event_str(&e, "signal", signo == SIGINT ? "SIGINT" : "SIGTERM");
+		log_event_emit(&e, LOG_INFO);
 		event_loop_stop(a->loop);
 		break;
 	}
@@ -161,8 +249,16 @@ static bool start(struct agent *a, char *err, size_t err_size)
 		snprintf(err, err_size, "%s: root directory name too long", s->root);
 		return false;
 	}
-	if (!sealed_sender_open(&a->channel, &a->cfg.agents.listen, &a->key, agent_sender_id(a->cfg.servers[a->server].id),
-				err, err_size))
+	struct endpoint to[SEALED_MAX_DESTINATIONS];
+	unsigned to_count = sara_config_dispatcher_endpoints(&a->cfg, &a->cfg.agents.listen, to,
+							     SEALED_MAX_DESTINATIONS);
+	if (to_count == 0) {
+		snprintf(err, err_size, "%.100s: nowhere to report to (agents.listen unset or a wildcard, "
+			 "no ha.dispatchers)", a->cfg.path);
+		return false;
+	}
+	if (!sealed_sender_open_many(&a->channel, to, to_count, &a->key, agent_sender_id(a->cfg.servers[a->server].id),
+				     err, err_size))
 		return false;
 	reporter_init(&a->reporter, &a->channel, agent_sender_id(a->cfg.servers[a->server].id), s->counted,
 		      s->probe_failures_needed);
@@ -173,42 +269,61 @@ static bool start(struct agent *a, char *err, size_t err_size)
 	a->timer = event_loop_add_timer(a->loop, AGENT_FIRST_REPORT_MS, on_timer, a, err, err_size);
 	if (a->timer < 0)
 		return false;
-	return s->once || event_loop_add_signals(a->loop, signals, sizeof(signals) / sizeof(signals[0]),
-						 on_signal, a, err, err_size) == 0;
+	return s->once || (event_loop_add_signals(a->loop, signals, sizeof(signals) / sizeof(signals[0]), on_signal,
+						  a, err, err_size) == 0 &&
+			   start_metrics(a, err, err_size) && service_watchdog_attach(a->loop, err, err_size) == 0);
 }
 
 static int serve(struct agent *a)
 {
 	const struct agent_settings *s = a->set;
-	char where[ENDPOINT_STRLEN], err[256];
+	char where[ENDPOINT_STRLEN], err[256], status[160];
+	struct log_event e;
+	int rc = 0;
 	if (s->once) {
 		if (event_loop_run(a->loop, err, sizeof(err)) < 0)
-			log_msg(LOG_ERR, "%s", err);
+			log_error_event("loop_failed", err);
 		return a->last_sent ? 0 : 1;
 	}
-	log_msg(LOG_INFO, "server %s (sender %u) reporting to %s every %u ms", a->cfg.servers[a->server].id,
-		agent_sender_id(a->cfg.servers[a->server].id), endpoint_format(&a->cfg.agents.listen, where, sizeof(where)),
-		a->cfg.agents.interval_ms);
-	if (event_loop_run(a->loop, err, sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "%s", err);
-		return 1;
+	log_event_begin(&e, "start");
+	log_event_str(&e, "prog", "sara-agent");
+	log_event_str(&e, "version", sara_version());
+	log_event_str(&e, "server", a->cfg.servers[a->server].id);
+	log_event_u64(&e, "sender", agent_sender_id(a->cfg.servers[a->server].id));
+	log_event_str(&e, "report_to", endpoint_format(&a->cfg.agents.listen, where, sizeof(where)));
+	log_event_u64(&e, "interval_ms", a->cfg.agents.interval_ms);
+	log_event_emit(&e, LOG_INFO);
+	snprintf(status, sizeof(status), "server %s reporting to %s", a->cfg.servers[a->server].id, where);
+	service_notify_ready(status);
+	if (a->metrics) {
+		log_event_begin(&e, "metrics");
+		log_event_str(&e, "listen", endpoint_format(&s->metrics, where, sizeof(where)));
+		log_event_emit(&e, LOG_INFO);
 	}
-	log_msg(LOG_INFO, "stopping: sent %llu, send errors %llu", (unsigned long long)a->channel.sent,
-		(unsigned long long)a->channel.send_errors);
-	return 0;
+	if (event_loop_run(a->loop, err, sizeof(err)) < 0) {
+		log_error_event("loop_failed", err);
+		rc = 1;
+	}
+	service_notify_stopping();
+	log_event_begin(&e, "stop");
+	log_event_u64(&e, "status", (uint64_t)rc);
+	log_event_u64(&e, "sent", a->channel.sent);
+	log_event_u64(&e, "send_errors", a->channel.send_errors);
+	log_event_emit(&e, rc ? LOG_ERR : LOG_INFO);
+	return rc;
 }
 
 int agent_run(const struct agent_settings *settings)
 {
-	static struct agent a;  /* large (a configuration): not on the stack */
-	a = (struct agent){ .set = settings, .timer = -1 };
+	static struct agent a;  /* large (a configuration, a metrics snapshot): not on the stack */
+	a = (struct agent){ .set = settings, .timer = -1, .started_ms = clock_ms(CLOCK_MONOTONIC) };
 	bool daemon = !settings->foreground && !settings->once;
 	int status = 1, ready_fd = daemon ? daemonize("sara-agent") : -1;
 	char err[256];
 
 	a.channel.fd = -1;
 	if (!start(&a, err, sizeof(err))) {
-		log_msg(LOG_ERR, "%s", err);
+		log_error_event("start_failed", err);
 		goto out;
 	}
 	if (daemon) {
@@ -217,6 +332,7 @@ int agent_run(const struct agent_settings *settings)
 	}
 	status = serve(&a);
 out:
+	metrics_http_stop(a.metrics);
 	event_loop_destroy(a.loop);
 	sealed_sender_close(&a.channel);
 	return status;

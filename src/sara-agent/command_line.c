@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine/server_health.h"
+#include "io/version.h"
 
 #define DEFAULT_DRAIN_IN_S 30
 #define DEFAULT_PROBE_FAILURES 2      /* consecutive failed probes before APP_DOWN */
@@ -18,8 +19,10 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: sara-agent -c CLUSTER.cfg --id ID [--probe sip|rtsp|cmd:COMMAND] [--drain-in N]\n"
 		"                  [--app-load file:PATH] [--components LIST]\n"
-		"                  [--foreground] [--check-config] [--once] [--verbose]\n"
+		"                  [--metrics ADDR:PORT] [--foreground] [--check-config] [--once]\n"
+		"                  [--verbose]\n"
 		"       sara-agent -c CLUSTER.cfg --decode [--listen ADDR:PORT] [--count N]\n"
+		"       sara-agent --version\n"
 		"The node agent: every agents.interval_ms sends a heartbeat and a load report\n"
 		"(CPU, memory, socket buffers, I/O queue, SIP/RTSP backlog, from /proc) to\n"
 		"agents.listen, authenticated with key_file.\n"
@@ -38,6 +41,8 @@ static void usage(FILE *out)
 		"      --components LIST  the components that count, comma-separated from cpu,\n"
 		"                      memory, network, io, backlog (default all); the others are\n"
 		"                      sent as not reported and sarad leaves them out\n"
+		"      --metrics EP    serve the agent's counters to Prometheus: GET /metrics over\n"
+		"                      HTTP on ADDR:PORT or [ADDR]:PORT (default off)\n"
 		"      --foreground    stay in the foreground and log to stderr (else daemon, syslog)\n"
 		"      --check-config  validate the configuration, the key file and the id, and exit\n"
 		"      --once          send one heartbeat and one load report, print them, exit\n"
@@ -45,7 +50,8 @@ static void usage(FILE *out)
 		"      --decode        receive agent messages instead, print them and the health\n"
 		"                      events they cause (failed / draining / recovered)\n"
 		"      --listen EP     address for --decode (default agents.listen); implies --decode\n"
-		"      --count N       with --decode: exit after N datagrams\n",
+		"      --count N       with --decode: exit after N datagrams\n"
+		"      --version       print the version and exit\n",
 		DEFAULT_PROBE_FAILURES, DEFAULT_DRAIN_IN_S);
 }
 
@@ -129,6 +135,11 @@ static bool take_option(struct command_line *cl, int opt, const char *arg)
 		}
 		fprintf(stderr, "sara-agent: --app-load %s: want file:PATH\n", arg);
 		return false;
+	case 'M':
+		if (endpoint_parse(span_make(arg, strlen(arg)), &a->metrics) && a->metrics.port != 0)
+			return true;
+		fprintf(stderr, "sara-agent: --metrics %s: want ADDR:PORT or [ADDR]:PORT\n", arg);
+		return false;
 	case 'K':
 		if (parse_components(arg, &a->counted))
 			return true;
@@ -149,8 +160,9 @@ int parse_command_line(int argc, char **argv, struct command_line *cl)
 		{ "verbose", no_argument, NULL, 'v' }, { "decode", no_argument, NULL, 'D' },
 		{ "listen", required_argument, NULL, 'l' }, { "count", required_argument, NULL, 'n' },
 		{ "app-load", required_argument, NULL, 'A' }, { "components", required_argument, NULL, 'K' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ "root", required_argument, NULL, 'R' },  /* tests: a fake tree holding proc/ */
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 },
 	};
 	int opt;
 	*cl = (struct command_line){ .agent = { .root = "/", .drain_in_s = DEFAULT_DRAIN_IN_S,
@@ -159,6 +171,10 @@ int parse_command_line(int argc, char **argv, struct command_line *cl)
 	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
 		if (opt == 'h') {
 			usage(stdout);
+			return 0;
+		}
+		if (opt == 'V') {
+			version_print(stdout, "sara-agent");
 			return 0;
 		}
 		if (opt == '?') {

@@ -54,11 +54,11 @@ int main(int argc, char **argv)
 	if ((rc = parse_command_line(argc, argv, &cl)) >= 0)
 		return rc;
 	if (!sara_config_load(cl.config_path, &cfg, err, sizeof(err))) {
-		fprintf(stderr, "%s\n", err);
+		log_early_error("sara-agent", "%s", err);
 		return 2;
 	}
 	if (!key_file_load(cfg.key_file, &key, err, sizeof(err))) {
-		fprintf(stderr, "sara-agent: key_file %s\n", err);
+		log_early_error("sara-agent", "key_file %s", err);
 		return 2;
 	}
 	if (cl.decode)

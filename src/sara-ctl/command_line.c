@@ -6,12 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dpi/netaddr.h"
+#include "engine/signal_facts.h"
+#include "io/version.h"
 #include "sara-ctl/ctl.h"
 
 #define LIMIT_MAX_TEXT CONTROL_TEXT(CONTROL_SESSIONS_LIMIT_MAX)
+#define SINCE_MAX_TEXT CONTROL_TEXT(CONTROL_REFUSED_SINCE_MAX)
 
 enum { OPT_IPTABLES = 256, OPT_NFT, OPT_APPLY, OPT_REMOVE, OPT_DISPATCHER, OPT_GATEWAY, OPT_QUEUE, OPT_JSON,
-       OPT_CHECK_CONFIG, OPT_SERVER, OPT_LIMIT };
+       OPT_CHECK_CONFIG, OPT_SERVER, OPT_LIMIT, OPT_SELF, OPT_VERSION, OPT_KEY, OPT_CLIENT, OPT_SINCE,
+       OPT_JSON_LINES };
 
 static const struct option long_options[] = {
 	{ "config", required_argument, NULL, 'c' },         { "iptables", no_argument, NULL, OPT_IPTABLES },
@@ -20,7 +25,11 @@ static const struct option long_options[] = {
 	{ "gateway", no_argument, NULL, OPT_GATEWAY },       { "queue", required_argument, NULL, OPT_QUEUE },
 	{ "json", no_argument, NULL, OPT_JSON },             { "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
 	{ "server", required_argument, NULL, OPT_SERVER },   { "limit", required_argument, NULL, OPT_LIMIT },
-	{ "help", no_argument, NULL, 'h' },                  { NULL, 0, NULL, 0 },
+	{ "self", required_argument, NULL, OPT_SELF },
+	{ "key", required_argument, NULL, OPT_KEY },         { "client", required_argument, NULL, OPT_CLIENT },
+	{ "since", required_argument, NULL, OPT_SINCE },     { "json-lines", no_argument, NULL, OPT_JSON_LINES },
+	{ "help", no_argument, NULL, 'h' },                  { "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
 };
 
 void command_line_usage(FILE *out)
@@ -28,10 +37,12 @@ void command_line_usage(FILE *out)
 	fprintf(out,
 		"usage: sara-ctl -c CLUSTER.cfg rules [--iptables|--nft] [--apply|--remove] [--dispatcher|--gateway]\n"
 		"                                     [--queue N]\n"
-		"       sara-ctl -c CLUSTER.cfg keygen\n");
-	control_commands_print_synopsis(out, "       sara-ctl -c CLUSTER.cfg ", " [--json]");
+		"       sara-ctl -c CLUSTER.cfg keygen\n"
+		"       sara-ctl -c CLUSTER.cfg bird|conntrackd [--self ADDR]\n");
+	control_commands_print_synopsis(out, "       sara-ctl -c CLUSTER.cfg ", " [--json|--json-lines]");
 	fprintf(out,
 		"       sara-ctl -c CLUSTER.cfg --check-config\n"
+		"       sara-ctl --version\n"
 		"  rules         print the netfilter and policy-routing commands (default: the\n"
 		"                dispatcher's, iptables); --apply runs them idempotently,\n"
 		"                --remove removes what --apply added\n"
@@ -39,11 +50,20 @@ void command_line_usage(FILE *out)
 		"                  on kernels without the nftables queue expression\n"
 		"    --gateway     the gateway's rule (sara-gw's queue) instead of the dispatcher's\n"
 		"    --queue N     the gateway's queue (default queue.first + queue.count)\n"
-		"  keygen        write a new random key to key_file (never overwrites)\n");
+		"  keygen        write a new random key to key_file (never overwrites)\n"
+		"  bird          print this dispatcher's BIRD 2 configuration: the VIPs to ha.router\n"
+		"                over BGP (with BFD), while sarad is healthy\n"
+		"  conntrackd    print this dispatcher's conntrackd configuration: FTFW with the\n"
+		"                other ha.dispatchers, the VIPs' flows only\n"
+		"    --self ADDR   this dispatcher's address in ha.dispatchers (default: the one\n"
+		"                  configured on this host)\n");
 	control_commands_print_help(out);
 	fprintf(out,
 		"  -c, --config FILE   the cluster's configuration\n"
+		"      --json          sarad's reply as it is (one JSON document)\n"
+		"      --json-lines    one JSON object a line: each server, session or refusal\n"
 		"      --check-config  validate the configuration and exit\n"
+		"      --version       print the version and exit\n"
 		"Exit status: 0 done, 1 failed, 2 usage or configuration error, 3 no nft queue support.\n");
 }
 
@@ -63,6 +83,11 @@ static bool plain_word(const char *s, size_t max)
 		if (*s <= ' ' || *s >= 0x7f)
 			return false;
 	return true;
+}
+
+bool command_line_is_ha(const char *command)
+{
+	return strcmp(command, "bird") == 0 || strcmp(command, "conntrackd") == 0;
 }
 
 /* Records a rules flag; twice the same kind is a usage error. */
@@ -100,6 +125,33 @@ static int take_option(struct command_line *cl, int opt, const char *arg)
 		cl->rules_flags = true;
 		return COMMAND_LINE_PARSED;
 	case OPT_JSON: cl->json = true; return COMMAND_LINE_PARSED;
+	case OPT_JSON_LINES: cl->json_lines = true; return COMMAND_LINE_PARSED;
+	case OPT_KEY:
+		/* One word on sarad's command line, as a Call-ID or Session id is. */
+		if (!plain_word(arg, SESSION_KEY_MAX - 1)) {
+			fprintf(stderr, "%s: --key %s: not a session key (one word, printable, at most %d bytes)\n",
+				CTL_PROGRAM, arg, SESSION_KEY_MAX - 1);
+			return EXIT_USAGE;
+		}
+		cl->key = arg;
+		return COMMAND_LINE_PARSED;
+	case OPT_CLIENT: {
+		struct netaddr addr;
+		if (!netaddr_parse(span_make(arg, strlen(arg)), &addr)) {
+			fprintf(stderr, "%s: --client %s: not an IPv4 or IPv6 address\n", CTL_PROGRAM, arg);
+			return EXIT_USAGE;
+		}
+		cl->client = arg;
+		return COMMAND_LINE_PARSED;
+	}
+	case OPT_SINCE:
+		if (!plain_word(arg, strlen(SINCE_MAX_TEXT)) || strspn(arg, "0123456789") != strlen(arg) ||
+		    atol(arg) < 1 || atol(arg) > CONTROL_REFUSED_SINCE_MAX) {
+			fprintf(stderr, "%s: --since %s: not a number of seconds 1-%s\n", CTL_PROGRAM, arg, SINCE_MAX_TEXT);
+			return EXIT_USAGE;
+		}
+		cl->since = arg;
+		return COMMAND_LINE_PARSED;
 	case OPT_SERVER:
 		if (!plain_word(arg, SARA_ID_MAX - 1)) {
 			fprintf(stderr, "%s: --server %s: not a server id\n", CTL_PROGRAM, arg);
@@ -116,7 +168,9 @@ static int take_option(struct command_line *cl, int opt, const char *arg)
 		cl->limit = arg;
 		return COMMAND_LINE_PARSED;
 	case OPT_CHECK_CONFIG: cl->check_config = true; return COMMAND_LINE_PARSED;
+	case OPT_SELF: cl->self = arg; return COMMAND_LINE_PARSED;
 	case 'h': command_line_usage(stdout); return 0;
+	case OPT_VERSION: version_print(stdout, CTL_PROGRAM); return 0;
 	default: return usage_error();
 	}
 }
@@ -154,16 +208,23 @@ static int take_command(struct command_line *cl, char **words, int count)
 	if (used < count || !cl->config_path || (!cl->command && !cl->check_config))
 		return usage_error();
 	if (cl->command && strcmp(cl->command, "rules") != 0 && strcmp(cl->command, "keygen") != 0 &&
-	    !cl->sarad.command) {
+	    !command_line_is_ha(cl->command) && !cl->sarad.command) {
 		fprintf(stderr, "%s: unknown command '%s'\n", CTL_PROGRAM, cl->command);
 		return usage_error();
 	}
-	cl->sarad.json = cl->json;
+	cl->sarad.format = cl->json ? RENDER_JSON : cl->json_lines ? RENDER_JSON_LINES : RENDER_TEXT;
 	if ((cl->rules_flags && (!cl->command || strcmp(cl->command, "rules") != 0)) ||
-	    (cl->json && !cl->sarad.command) || !give_option(&cl->sarad, "--server", cl->server) ||
-	    !give_option(&cl->sarad, "--limit", cl->limit) ||
-	    (cl->rules.gateway_queue >= 0 && cl->rules.role != RULES_GATEWAY))
+	    ((cl->json || cl->json_lines) && !cl->sarad.command) || (cl->json && cl->json_lines) ||
+	    !give_option(&cl->sarad, "--server", cl->server) || !give_option(&cl->sarad, "--limit", cl->limit) ||
+	    !give_option(&cl->sarad, "--key", cl->key) || !give_option(&cl->sarad, "--client", cl->client) ||
+	    !give_option(&cl->sarad, "--since", cl->since) ||
+	    (cl->rules.gateway_queue >= 0 && cl->rules.role != RULES_GATEWAY) ||
+	    (cl->self && (!cl->command || !command_line_is_ha(cl->command))))
 		return usage_error();
+	if (cl->key && (cl->server || cl->limit || cl->client)) {
+		fprintf(stderr, "%s: sessions --key names one session; it takes no other option\n", CTL_PROGRAM);
+		return EXIT_USAGE;
+	}
 	return COMMAND_LINE_PARSED;
 }
 

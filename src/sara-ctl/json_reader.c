@@ -109,6 +109,76 @@ bool json_walk_document(const char *doc, size_t len, json_scalar_fn scalar, void
 	return p && json_space(p, w.end) == w.end;
 }
 
+static void json_ignore(struct json_walk *w, const char *text, size_t len, bool string)
+{
+	(void)w;
+	(void)text;
+	(void)len;
+	(void)string;
+}
+
+/* member's array at p (after its key): each element to fn; the position
+ * after the array, or NULL. */
+static const char *json_elements(struct json_walk *w, const char *p, json_element_fn fn, void *ctx)
+{
+	if (p >= w->end || *p != '[')
+		return NULL;
+	p = json_space(p + 1, w->end);
+	if (p < w->end && *p == ']')
+		return p + 1;
+	while (p < w->end) {
+		const char *after = json_value(w, p, 2);
+		if (!after)
+			return NULL;
+		fn(ctx, p, (size_t)(after - p));
+		p = json_space(after, w->end);
+		if (p < w->end && *p == ',') {
+			p = json_space(p + 1, w->end);
+			continue;
+		}
+		return p < w->end && *p == ']' ? p + 1 : NULL;
+	}
+	return NULL;
+}
+
+bool json_array_elements(const char *doc, size_t len, const char *member, json_element_fn fn, void *ctx)
+{
+	struct json_walk w;
+	size_t member_len = strlen(member);
+	bool found = false;
+	const char *p;
+	memset(&w, 0, sizeof(w));
+	w.end = doc + len;
+	w.scalar = json_ignore;
+	p = json_space(doc, w.end);
+	if (p >= w.end || *p != '{')
+		return false;
+	p = json_space(p + 1, w.end);
+	if (p < w.end && *p == '}')
+		return false;
+	while (p < w.end) {
+		const char *key = p + 1, *value = json_key(&w, p, 0);
+		if (!value)
+			return false;
+		if (!found && (size_t)(w.end - key) > member_len && memcmp(key, member, member_len) == 0 &&
+		    key[member_len] == '"') {
+			found = true;
+			p = json_elements(&w, value, fn, ctx);
+		} else {
+			p = json_value(&w, value, 1);
+		}
+		if (!p)
+			return false;
+		p = json_space(p, w.end);
+		if (p < w.end && *p == ',') {
+			p = json_space(p + 1, w.end);
+			continue;
+		}
+		return found && p < w.end && *p == '}' && json_space(p + 1, w.end) == w.end;
+	}
+	return false;
+}
+
 void json_text(const char *p, size_t len, char *out, size_t size)
 {
 	static const char escapes[] = "\"\"\\\\//b\bf\fn\nr\rt\t";

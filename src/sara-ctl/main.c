@@ -1,5 +1,6 @@
 /* main.c - sara-ctl: parses the command line, loads the cluster's
- * configuration and runs one command: rules (rules_apply), keygen, or one
+ * configuration and runs one command: rules (rules_apply), keygen, bird or
+ * conntrackd (ha_configs), or one
  * of sarad's commands over its control socket (sarad_request). */
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include "io/config_file.h"
 #include "sara-ctl/command_line.h"
 #include "sara-ctl/ctl.h"
+#include "sara-ctl/ha_configs.h"
 #include "sara-ctl/keygen.h"
 #include "sara-ctl/rules_apply.h"
 #include "sara-ctl/sarad_request.h"
@@ -39,6 +41,8 @@ static int run(const struct command_line *cl)
 		status = rules_apply(cfg, &cl->rules);
 	else if (strcmp(cl->command, "keygen") == 0)
 		status = keygen_write(cfg);
+	else if (command_line_is_ha(cl->command))
+		status = ha_configs_run(cfg, cl->command, cl->self);
 	else
 		status = sarad_request_run(cfg, &cl->sarad);
 out:

@@ -20,6 +20,15 @@ static void print_raw(FILE *out, const char *doc, size_t len)
 		fputc('\n', out);
 }
 
+/* One element of a reply's list as a line of its own (sarad writes no
+ * line break inside a reply). */
+static void print_line(void *ctx, const char *elem, size_t len)
+{
+	FILE *out = ctx;
+	fwrite(elem, 1, len, out);
+	fputc('\n', out);
+}
+
 /* ---- status: "path: value" ---- */
 
 /* "path: text" with the common escapes undone (\uXXXX is left as written). */
@@ -51,9 +60,10 @@ static void status_scalar(struct json_walk *w, const char *p, size_t len, bool s
 	fputc('\n', out);
 }
 
-int render_status(const char *doc, size_t len, bool json, FILE *out, FILE *err)
+int render_status(const char *doc, size_t len, enum render_format format, FILE *out, FILE *err)
 {
-	if (json) {
+	/* One document: as it is, whether JSON or JSON lines were asked. */
+	if (format != RENDER_TEXT) {
 		print_raw(out, doc, len);
 		return 0;
 	}
@@ -68,7 +78,7 @@ int render_status(const char *doc, size_t len, bool json, FILE *out, FILE *err)
 /* ---- tables ---- */
 
 /* One column of a text table: the JSON member it shows and how. */
-enum cell_format { CELL_TEXT, CELL_YES_NO, CELL_SECONDS, CELL_FIXED2 };
+enum cell_format { CELL_TEXT, CELL_YES_NO, CELL_SECONDS, CELL_FIXED2, CELL_SHARED };
 struct table_column {
 	const char *member, *header;
 	enum cell_format format;
@@ -93,6 +103,7 @@ static const struct table_column server_columns[] = {
 static const struct table_column session_columns[] = {
 	{ "serial", "SERIAL", CELL_TEXT },
 	{ "proto", "PROTO", CELL_TEXT },
+	{ "client", "CLIENT", CELL_TEXT },
 	{ "server", "SERVER", CELL_TEXT },
 	{ "flows", "FLOWS", CELL_TEXT },
 	{ "confirmed", "CONFIRMED", CELL_YES_NO },
@@ -100,6 +111,28 @@ static const struct table_column session_columns[] = {
 	{ "age_ms", "AGE", CELL_SECONDS },
 	{ "idle_ms", "IDLE", CELL_SECONDS },
 	{ "key", "KEY", CELL_TEXT },
+};
+
+static const struct table_column flow_columns[] = {
+	{ "kind", "KIND", CELL_TEXT },
+	{ "transport", "PROTO", CELL_TEXT },
+	{ "src", "SOURCE", CELL_TEXT },
+	{ "dst", "DESTINATION", CELL_TEXT },
+	{ "server", "SERVER", CELL_TEXT },
+	{ "state", "STATE", CELL_TEXT },
+	{ "packets", "PACKETS", CELL_TEXT },
+	{ "idle_ms", "IDLE", CELL_SECONDS },
+	{ "shared", "OWNED", CELL_SHARED },
+};
+
+static const struct table_column refusal_columns[] = {
+	{ "time", "TIME", CELL_TEXT },
+	{ "transport", "PROTO", CELL_TEXT },
+	{ "client", "CLIENT", CELL_TEXT },
+	{ "vip", "VIP", CELL_TEXT },
+	{ "reason", "REASON", CELL_TEXT },
+	{ "action", "ACTION", CELL_TEXT },
+	{ "reply", "REPLY", CELL_TEXT },
 };
 
 /* A reply read twice: once to measure the columns, once to print. Top-level
@@ -136,6 +169,9 @@ static void cell_format(const struct table_column *col, const char *p, size_t le
 		return;
 	case CELL_FIXED2:
 		snprintf(out, size, "%.2f", strtod(text, NULL));
+		return;
+	case CELL_SHARED:
+		snprintf(out, size, "%s", strcmp(text, "true") == 0 ? "shared" : "own");
 		return;
 	case CELL_TEXT:
 		break;
@@ -243,10 +279,21 @@ static bool table_print(struct reply_table *t, const char *doc, size_t len)
 	return ok;
 }
 
+/* Both passes over a nested array's rows (sessions[0].flow_list). */
+static bool table_render_rows(struct reply_table *t, const char *doc, size_t len)
+{
+	t->row = -1;
+	if (!json_walk_document(doc, len, table_scalar, t))
+		return false;
+	table_flush_row(t);
+	return table_print(t, doc, len);
+}
+
 /* Reads the reply into t (its top-level members, the widths of array's
  * rows), prints it raw with --json, reports an error reply, else prints
- * the table when there are columns. The caller prints what follows from t. */
-static int render_table(struct reply_table *t, const char *doc, size_t len, bool json, FILE *err)
+ * array's elements a line each with --json-lines, or the table when there
+ * are columns. The caller prints what follows from t. */
+static int render_table(struct reply_table *t, const char *doc, size_t len, enum render_format format, FILE *err)
 {
 	const char *error;
 	t->row = -1;
@@ -257,14 +304,19 @@ static int render_table(struct reply_table *t, const char *doc, size_t len, bool
 	}
 	table_flush_row(t);
 	error = reply_member(t, "error");
-	if (json)
+	if (format == RENDER_JSON || (format == RENDER_JSON_LINES && (error || !t->array[0])))
 		print_raw(t->out, doc, len);
 	if (error) {
 		fflush(t->out);
 		fprintf(err, "%s: sarad: %s\n", CTL_PROGRAM, error);
 		return EXIT_FAILED;
 	}
-	if (!json && t->column_count && !table_print(t, doc, len))
+	if (format == RENDER_JSON_LINES && t->array[0] &&
+	    !json_array_elements(doc, len, t->array, print_line, t->out)) {
+		fprintf(err, "%s: sarad's answer has no \"%s\" list\n", CTL_PROGRAM, t->array);
+		return EXIT_FAILED;
+	}
+	if (format == RENDER_TEXT && t->column_count && !table_print(t, doc, len))
 		return EXIT_FAILED;
 	return 0;
 }
@@ -284,28 +336,31 @@ static struct reply_table *table_new(const char *array, const struct table_colum
 	return t;
 }
 
-int render_servers(const char *doc, size_t len, bool json, FILE *out, FILE *err)
+int render_servers(const char *doc, size_t len, enum render_format format, FILE *out, FILE *err)
 {
 	struct reply_table *t = table_new("servers", server_columns,
 					  sizeof(server_columns) / sizeof(server_columns[0]), out, err);
-	int status = t ? render_table(t, doc, len, json, err) : EXIT_FAILED;
+	int status = t ? render_table(t, doc, len, format, err) : EXIT_FAILED;
 	free(t);
 	return status;
 }
 
-int render_sessions(const char *doc, size_t len, bool json, const char *server, FILE *out, FILE *err)
+int render_sessions(const char *doc, size_t len, enum render_format format, const char *server, const char *client,
+		    FILE *out, FILE *err)
 {
 	struct reply_table *t = table_new("sessions", session_columns,
 					  sizeof(session_columns) / sizeof(session_columns[0]), out, err);
 	const char *matched, *truncated_by;
-	int status = t ? render_table(t, doc, len, json, err) : EXIT_FAILED;
+	int status = t ? render_table(t, doc, len, format, err) : EXIT_FAILED;
 
-	if (status != 0 || json)
+	if (status != 0 || format == RENDER_JSON)
 		goto out;
 	matched = reply_member(t, "matched");
 	truncated_by = reply_member(t, "truncated_by");
-	fprintf(out, "%s of %s sessions%s%s listed (%s in the table)\n", member_or(t, "listed"),
-		matched ? matched : "?", server ? " of server " : "", server ? server : "", member_or(t, "total"));
+	if (format == RENDER_TEXT)
+		fprintf(out, "%s of %s sessions%s%s%s%s listed (%s in the table)\n", member_or(t, "listed"),
+			matched ? matched : "?", server ? " of server " : "", server ? server : "",
+			client ? " of client " : "", client ? client : "", member_or(t, "total"));
 	fflush(out);
 	if (truncated_by && strcmp(truncated_by, "size") == 0)
 		fprintf(err, "%s: the listing stopped at sarad's size cap; narrow it with --server ID\n", CTL_PROGRAM);
@@ -317,13 +372,13 @@ out:
 	return status;
 }
 
-int render_drain(const char *doc, size_t len, bool json, const char *server, FILE *out, FILE *err)
+int render_drain(const char *doc, size_t len, enum render_format format, const char *server, FILE *out, FILE *err)
 {
 	struct reply_table *t = table_new("", NULL, 0, out, err);
 	const char *drained;
-	int status = t ? render_table(t, doc, len, json, err) : EXIT_FAILED;
+	int status = t ? render_table(t, doc, len, format, err) : EXIT_FAILED;
 
-	if (status != 0 || json)
+	if (status != 0 || format != RENDER_TEXT)
 		goto out;
 	drained = reply_member(t, "drained");
 	if (drained && strcmp(drained, "true") == 0)
@@ -331,6 +386,186 @@ int render_drain(const char *doc, size_t len, bool json, const char *server, FIL
 			member_or(t, "sessions"));
 	else
 		fprintf(out, "server %s undrained: takes new sessions (%s current)\n", server, member_or(t, "sessions"));
+out:
+	free(t);
+	return status;
+}
+
+/* ---- sessions --key: each session, its server and why, its flows ---- */
+
+#define DETAIL_SESSIONS_MAX 4     /* one per protocol, and room */
+#define DETAIL_FIELDS_MAX 32
+#define DETAIL_PREFIX_MAX 32      /* "sessions[1]." */
+
+/* A session's own members ("key", "pick.load"), kept by name. */
+struct detail_fields {
+	unsigned count;
+	struct { char name[32]; char value[CELL_MAX]; bool string; } field[DETAIL_FIELDS_MAX];
+};
+
+struct session_detail_walk {
+	unsigned sessions;
+	struct detail_fields fields[DETAIL_SESSIONS_MAX];
+};
+
+/* sessions[N].member and sessions[N].pick.member; the flows' members are
+ * the flow table's. */
+static void detail_scalar(struct json_walk *w, const char *p, size_t len, bool string)
+{
+	struct session_detail_walk *d = w->ctx;
+	struct detail_fields *f;
+	unsigned long index;
+	char *after;
+	const char *member;
+	if (strncmp(w->path, "sessions[", 9) != 0)
+		return;
+	index = strtoul(w->path + 9, &after, 10);
+	if (after[0] != ']' || after[1] != '.' || index >= DETAIL_SESSIONS_MAX)
+		return;
+	member = after + 2;
+	if (strchr(member, '[') || strlen(member) >= sizeof(f->field[0].name))
+		return;
+	if (index + 1 > d->sessions)
+		d->sessions = (unsigned)index + 1;
+	f = &d->fields[index];
+	if (f->count == DETAIL_FIELDS_MAX)
+		return;
+	snprintf(f->field[f->count].name, sizeof(f->field[0].name), "%s", member);
+	json_text(p, len, f->field[f->count].value, sizeof(f->field[0].value));
+	f->field[f->count++].string = string;
+}
+
+static const char *field_or(const struct detail_fields *f, const char *name, const char *otherwise)
+{
+	for (unsigned i = 0; i < f->count; i++)
+		if (strcmp(f->field[i].name, name) == 0)
+			return strcmp(f->field[i].value, "null") == 0 && !f->field[i].string ? otherwise
+											  : f->field[i].value;
+	return otherwise;
+}
+
+static double field_seconds(const struct detail_fields *f, const char *name)
+{
+	return strtod(field_or(f, name, "0"), NULL) / 1000.0;
+}
+
+/* "selected by shell: load estimate 0.25, weight 1.00, 3 sessions then, 12.5 s ago" */
+static void print_pick(FILE *out, const struct detail_fields *f, const char *server)
+{
+	const char *how = field_or(f, "pick.how", "?"), *load = field_or(f, "pick.load", NULL);
+	char load_text[48];
+	if (load)
+		snprintf(load_text, sizeof(load_text), "load estimate %.2f", strtod(load, NULL));
+	else
+		snprintf(load_text, sizeof(load_text), "no load report yet");
+	if (strcmp(how, "moved") == 0)
+		fprintf(out, "why:      moved from %s when it failed, to the server with the fewest sessions per weight",
+			field_or(f, "pick.from_server", "?"));
+	else if (strcmp(how, "connection") == 0)
+		fprintf(out, "why:      the server of its TCP connection (%s chose it at the SYN)",
+			field_or(f, "pick.algorithm", "?"));
+	else
+		fprintf(out, "why:      chosen by %s", field_or(f, "pick.algorithm", "?"));
+	fprintf(out, ": %s %s, weight %.2f, %s sessions, %.1fs ago\n", server, load_text,
+		strtod(field_or(f, "pick.weight", "0"), NULL), field_or(f, "pick.sessions", "?"),
+		field_seconds(f, "pick.age_ms"));
+}
+
+int render_session_detail(const char *doc, size_t len, enum render_format format, FILE *out, FILE *err)
+{
+	struct reply_table *t = table_new("sessions", NULL, 0, out, err);
+	struct session_detail_walk *d = calloc(1, sizeof(*d));
+	int status = EXIT_FAILED;
+
+	if (!t || !d)
+		goto out;
+	if ((status = render_table(t, doc, len, format, err)) != 0)
+		goto out;
+	if (strcmp(member_or(t, "matched"), "0") == 0) {
+		fflush(out);
+		fprintf(err, "%s: no session with key \"%s\"\n", CTL_PROGRAM, member_or(t, "key"));
+		status = EXIT_FAILED;
+		goto out;
+	}
+	if (format != RENDER_TEXT)
+		goto out;
+	if (!json_walk_document(doc, len, detail_scalar, d)) {
+		status = EXIT_FAILED;
+		goto out;
+	}
+	for (unsigned i = 0; i < d->sessions; i++) {
+		const struct detail_fields *f = &d->fields[i];
+		const char *server = field_or(f, "server", "-");
+		char array[DETAIL_PREFIX_MAX + 16];
+		struct reply_table *flows;
+		if (i)
+			fputc('\n', out);
+		fprintf(out, "session:  %s %s (serial %s)\n", field_or(f, "proto", "?"), field_or(f, "key", "?"),
+			field_or(f, "serial", "?"));
+		fprintf(out, "client:   %s\n", field_or(f, "client", "unknown"));
+		fprintf(out, "server:   %s\n", server);
+		print_pick(out, f, server);
+		fprintf(out, "state:    %s%s, age %.1fs, idle %.1fs\n",
+			strcmp(field_or(f, "confirmed", "false"), "true") == 0 ? "confirmed" : "not confirmed",
+			strcmp(field_or(f, "ending", "false"), "true") == 0 ? ", ending" : "",
+			field_seconds(f, "age_ms"), field_seconds(f, "idle_ms"));
+		fprintf(out, "flows:    %s (packets: those sarad decided; a media flow's later packets stay in the "
+			"kernel)\n", field_or(f, "flows_total", "?"));
+		snprintf(array, sizeof(array), "sessions[%u].flow_list", i);
+		flows = table_new(array, flow_columns, sizeof(flow_columns) / sizeof(flow_columns[0]), out, err);
+		if (!flows || !table_render_rows(flows, doc, len)) {
+			free(flows);
+			status = EXIT_FAILED;
+			goto out;
+		}
+		free(flows);
+		if (strcmp(field_or(f, "flows_listed", "0"), field_or(f, "flows_total", "0")) != 0)
+			fprintf(out, "(%s of %s flows listed)\n", field_or(f, "flows_listed", "?"),
+				field_or(f, "flows_total", "?"));
+	}
+out:
+	free(d);
+	free(t);
+	return status;
+}
+
+/* ---- refused ---- */
+
+/* "counts.admission" and the like: "admission 3, table_full 0, ..." */
+struct refusal_counts {
+	char text[512];
+	size_t len;
+};
+
+static void counts_scalar(struct json_walk *w, const char *p, size_t len, bool string)
+{
+	struct refusal_counts *c = w->ctx;
+	int n;
+	if (string || strncmp(w->path, "counts.", 7) != 0 || c->len >= sizeof(c->text))
+		return;
+	n = snprintf(c->text + c->len, sizeof(c->text) - c->len, "%s%s %.*s", c->len ? ", " : "", w->path + 7,
+		     (int)len, p);
+	if (n > 0)
+		c->len += (size_t)n;
+}
+
+int render_refused(const char *doc, size_t len, enum render_format format, FILE *out, FILE *err)
+{
+	struct reply_table *t = table_new("refusals", refusal_columns,
+					  sizeof(refusal_columns) / sizeof(refusal_columns[0]), out, err);
+	struct refusal_counts counts = { .len = 0 };
+	const char *not_listed;
+	int status = t ? render_table(t, doc, len, format, err) : EXIT_FAILED;
+
+	if (status != 0 || format != RENDER_TEXT)
+		goto out;
+	json_walk_document(doc, len, counts_scalar, &counts);
+	fprintf(out, "%s refused in the last %s s: %s\n", member_or(t, "total"), member_or(t, "since_s"),
+		counts.len ? counts.text : "?");
+	not_listed = reply_member(t, "not_listed");
+	if (not_listed && strcmp(not_listed, "0") != 0)
+		fprintf(out, "(the %s listed are the latest; %s older ones are only counted)\n", member_or(t, "listed"),
+			not_listed);
 out:
 	free(t);
 	return status;

@@ -552,12 +552,36 @@ static bool nft_addr_set(const struct netaddr *const *addrs, unsigned count, int
 	return n > 0 && !tb.overflow;
 }
 
+/* The signalling ports as nft matches: "5060" or "{ 5060, 5061 }" for UDP
+ * (SIP) and for TCP (SIP and RTSP). */
+struct nft_ports {
+	char udp[PORTS_TEXT_MAX + 4];
+	char tcp[2 * PORTS_TEXT_MAX + 4];
+	unsigned udp_count, tcp_count;
+};
+
+static void nft_signalling_ports(const struct sara_config *cfg, struct nft_ports *out)
+{
+	uint16_t tcp_ports[2 * SARA_MAX_PORTS];
+	char list[2 * PORTS_TEXT_MAX];
+
+	out->tcp_count = 0;
+	for (unsigned i = 0; i < cfg->sip_port_count; i++)
+		tcp_ports[out->tcp_count++] = cfg->sip_ports[i];
+	for (unsigned i = 0; i < cfg->rtsp_port_count; i++)
+		tcp_ports[out->tcp_count++] = cfg->rtsp_ports[i];
+	out->udp_count = cfg->sip_port_count;
+	ports_text(cfg->sip_ports, cfg->sip_port_count, ", ", list, sizeof(list));
+	snprintf(out->udp, sizeof(out->udp), out->udp_count > 1 ? "{ %s }" : "%s", list);
+	ports_text(tcp_ports, out->tcp_count, ", ", list, sizeof(list));
+	snprintf(out->tcp, sizeof(out->tcp), out->tcp_count > 1 ? "{ %s }" : "%s", list);
+}
+
 static void nft_dispatcher_script(const struct sara_config *cfg, struct text_buf *tb)
 {
 	const struct netaddr *vips[SARA_MAX_VIPS];
-	char set4[ADDRS_TEXT_MAX], set6[ADDRS_TEXT_MAX], queue[64], sip[PORTS_TEXT_MAX], tcp[2 * PORTS_TEXT_MAX];
-	uint16_t tcp_ports[2 * SARA_MAX_PORTS];
-	unsigned tcp_count = 0;
+	char set4[ADDRS_TEXT_MAX], set6[ADDRS_TEXT_MAX], queue[64];
+	struct nft_ports ports;
 	bool has4, has6;
 
 	for (unsigned i = 0; i < cfg->vip_count; i++)
@@ -565,12 +589,7 @@ static void nft_dispatcher_script(const struct sara_config *cfg, struct text_buf
 	has4 = nft_addr_set(vips, cfg->vip_count, NETADDR_IPV4, set4, sizeof(set4));
 	has6 = nft_addr_set(vips, cfg->vip_count, NETADDR_IPV6, set6, sizeof(set6));
 	nft_queue(cfg, queue, sizeof(queue));
-	for (unsigned i = 0; i < cfg->sip_port_count; i++)
-		tcp_ports[tcp_count++] = cfg->sip_ports[i];
-	for (unsigned i = 0; i < cfg->rtsp_port_count; i++)
-		tcp_ports[tcp_count++] = cfg->rtsp_ports[i];
-	ports_text(cfg->sip_ports, cfg->sip_port_count, ", ", sip, sizeof(sip));
-	ports_text(tcp_ports, tcp_count, ", ", tcp, sizeof(tcp));
+	nft_signalling_ports(cfg, &ports);
 
 	tb_printf(tb, "table inet %s {\n", RULES_NFT_TABLE);
 	tb_printf(tb, "\tchain prerouting {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n");
@@ -583,12 +602,10 @@ static void nft_dispatcher_script(const struct sara_config *cfg, struct text_buf
 	tb_printf(tb, "\t\t# a decided connection's mark comes back from its connmark\n");
 	tb_printf(tb, "\t\tmeta mark set ct mark\n");
 	tb_printf(tb, "\t\t# signalling always crosses to sarad\n");
-	if (cfg->sip_port_count)
-		tb_printf(tb, "\t\tudp dport %s%s%s %s\n", cfg->sip_port_count > 1 ? "{ " : "", sip,
-			  cfg->sip_port_count > 1 ? " }" : "", queue);
-	if (tcp_count)
-		tb_printf(tb, "\t\ttcp dport %s%s%s %s\n", tcp_count > 1 ? "{ " : "", tcp, tcp_count > 1 ? " }" : "",
-			  queue);
+	if (ports.udp_count)
+		tb_printf(tb, "\t\tudp dport %s %s\n", ports.udp, queue);
+	if (ports.tcp_count)
+		tb_printf(tb, "\t\ttcp dport %s %s\n", ports.tcp, queue);
 	tb_printf(tb, "\t\t# decided flows stay in the kernel; the first packets of the others cross\n");
 	tb_printf(tb, "\t\tmeta mark != 0 return\n");
 	tb_printf(tb, "\t\t%s\n", queue);
@@ -605,9 +622,9 @@ static void nft_dispatcher_script(const struct sara_config *cfg, struct text_buf
 static void nft_gateway_script(const struct sara_config *cfg, unsigned queue_num, struct text_buf *tb)
 {
 	const struct netaddr *sources[SARA_MAX_VIPS + SARA_MAX_SERVERS];
-	char set4[ADDRS_TEXT_MAX], set6[ADDRS_TEXT_MAX], sip[PORTS_TEXT_MAX], tcp[2 * PORTS_TEXT_MAX];
-	uint16_t tcp_ports[2 * SARA_MAX_PORTS];
-	unsigned count = 0, tcp_count = 0;
+	char set4[ADDRS_TEXT_MAX], set6[ADDRS_TEXT_MAX];
+	struct nft_ports ports;
+	unsigned count = 0;
 	bool has4, has6;
 
 	for (unsigned i = 0; i < cfg->vip_count; i++)
@@ -616,12 +633,7 @@ static void nft_gateway_script(const struct sara_config *cfg, unsigned queue_num
 		sources[count++] = &cfg->servers[i].address;
 	has4 = nft_addr_set(sources, count, NETADDR_IPV4, set4, sizeof(set4));
 	has6 = nft_addr_set(sources, count, NETADDR_IPV6, set6, sizeof(set6));
-	for (unsigned i = 0; i < cfg->sip_port_count; i++)
-		tcp_ports[tcp_count++] = cfg->sip_ports[i];
-	for (unsigned i = 0; i < cfg->rtsp_port_count; i++)
-		tcp_ports[tcp_count++] = cfg->rtsp_ports[i];
-	ports_text(cfg->sip_ports, cfg->sip_port_count, ", ", sip, sizeof(sip));
-	ports_text(tcp_ports, tcp_count, ", ", tcp, sizeof(tcp));
+	nft_signalling_ports(cfg, &ports);
 
 	tb_printf(tb, "table inet %s {\n", RULES_NFT_GW_TABLE);
 	tb_printf(tb, "\tchain forward {\n\t\ttype filter hook forward priority mangle; policy accept;\n");
@@ -631,12 +643,10 @@ static void nft_gateway_script(const struct sara_config *cfg, unsigned queue_num
 		tb_printf(tb, "\t\tip6 saddr %s jump signalling\n", set6);
 	tb_printf(tb, "\t}\n\tchain signalling {\n");
 	tb_printf(tb, "\t\t# the servers' outbound signalling to sara-gw, never blocked\n");
-	if (cfg->sip_port_count)
-		tb_printf(tb, "\t\tudp sport %s%s%s queue num %u bypass\n", cfg->sip_port_count > 1 ? "{ " : "", sip,
-			  cfg->sip_port_count > 1 ? " }" : "", queue_num);
-	if (tcp_count)
-		tb_printf(tb, "\t\ttcp sport %s%s%s queue num %u bypass\n", tcp_count > 1 ? "{ " : "", tcp,
-			  tcp_count > 1 ? " }" : "", queue_num);
+	if (ports.udp_count)
+		tb_printf(tb, "\t\tudp sport %s queue num %u bypass\n", ports.udp, queue_num);
+	if (ports.tcp_count)
+		tb_printf(tb, "\t\ttcp sport %s queue num %u bypass\n", ports.tcp, queue_num);
 	tb_printf(tb, "\t}\n}\n");
 }
 

@@ -26,20 +26,26 @@ bool sarad_request_line(const struct sarad_request *req, char *line, size_t size
 
 static int render(const struct sarad_request *req, const char *doc, size_t len)
 {
+	const char *const *values = req->args.values;
 	switch (req->command->id) {
 	case CONTROL_SERVERS:
-		return render_servers(doc, len, req->json, stdout, stderr);
+		return render_servers(doc, len, req->format, stdout, stderr);
 	case CONTROL_SESSIONS:
-		return render_sessions(doc, len, req->json, req->args.values[CONTROL_SESSIONS_SERVER], stdout, stderr);
+		if (values[CONTROL_SESSIONS_KEY])
+			return render_session_detail(doc, len, req->format, stdout, stderr);
+		return render_sessions(doc, len, req->format, values[CONTROL_SESSIONS_SERVER],
+				       values[CONTROL_SESSIONS_CLIENT], stdout, stderr);
+	case CONTROL_REFUSED:
+		return render_refused(doc, len, req->format, stdout, stderr);
 	case CONTROL_DRAIN:
 	case CONTROL_UNDRAIN:
-		return render_drain(doc, len, req->json, req->args.operand, stdout, stderr);
+		return render_drain(doc, len, req->format, req->args.operand, stdout, stderr);
 	case CONTROL_STATUS:
 	case CONTROL_PING:
 	case CONTROL_COMMAND_COUNT:
 		break;
 	}
-	return render_status(doc, len, req->json, stdout, stderr);
+	return render_status(doc, len, req->format, stdout, stderr);
 }
 
 int sarad_request_run(const struct sara_config *cfg, const struct sarad_request *req)

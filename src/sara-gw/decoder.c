@@ -51,10 +51,15 @@ void gw_decoder_print_announcement(FILE *out, const struct wire_header *hdr, con
 		f->stream_count);
 	for (unsigned i = 0; i < f->stream_count; i++) {
 		const struct signal_stream *st = &f->streams[i];
-		fprintf(out, " [%s%s %s rtp %u rtcp %u peer %u/%u]", st->enabled ? "on" : "off",
+		fprintf(out, " [%s%s %s rtp %u rtcp %u peer %u/%u", st->enabled ? "on" : "off",
 			st->multicast ? " multicast" : "", st->addr.family ? netaddr_format(&st->addr, a, sizeof(a)) : "peer",
 			st->rtp_port, st->rtcp_port, st->peer_rtp_port, st->peer_rtcp_port);
+		if (st->rtcp_addr.family)
+			fprintf(out, " rtcp_at %s", netaddr_format(&st->rtcp_addr, a, sizeof(a)));
+		fputc(']', out);
 	}
+	if (f->session_timeout_s)
+		fprintf(out, " session_timeout_s %u", (unsigned)f->session_timeout_s);
 	fprintf(out, " cluster %s\n", cluster_reason != COUNTER_NONE ? counter_name(cluster_reason) : "ok");
 }
 

@@ -5,16 +5,21 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "io/clock.h"
 #include "io/daemon.h"
 #include "io/event_loop.h"
 #include "io/log.h"
+#include "io/metrics_http.h"
 #include "io/nfqueue.h"
+#include "io/service_notify.h"
 #include "io/sealed_channel.h"
+#include "io/version.h"
 #include "sara-gw/announcer.h"
 #include "sara-gw/gw_reload.h"
+#include "sara-gw/gw_metrics.h"
 
 struct gw {
 	const struct gw_settings *set;
@@ -28,6 +33,9 @@ struct gw {
 	struct event_loop *loop;
 	uint64_t verdict_errors;
 	int status;
+	uint64_t started_ms;
+	struct metrics_http *metrics;   /* NULL without --metrics */
+	struct gw_snapshot snapshot;    /* the loop's copy for it */
 };
 
 static bool send_sealed(void *ctx, const uint8_t *body, size_t len)
@@ -55,52 +63,122 @@ static void on_queue(void *ctx, int fd, uint32_t events)
 	(void)fd;
 	(void)events;
 	if (nfqueue_receive(g->queue, 0, on_packet, g, err, sizeof(err)) < 0 && errno != EINTR) {
-		log_msg(LOG_ERR, "queue %u: %s", g->set->queue_num, err);
+		struct log_event e;
+		log_event_begin(&e, "queue_failed");
+		log_event_u64(&e, "queue", g->set->queue_num);
+		log_event_str(&e, "error", err);
+		log_event_emit(&e, LOG_ERR);
 		g->status = 1;
 		event_loop_stop(g->loop);
 	}
 }
 
-/* "counter PREFIXname value"; ctx is the prefix. */
+/* A counter as a field of the line being built (ctx). */
 static void log_counter(void *ctx, const struct counter_def *def, uint64_t value)
 {
-	log_msg(LOG_INFO, "counter %s%s %llu", (const char *)ctx, def->name, (unsigned long long)value);
+	log_event_u64(ctx, def->name, value);
 }
 
-static void log_counters(const struct gw *g)
+/* COUNTER_SCOPE_GW_DAEMON and COUNTER_SCOPE_GW_QUEUE into set. */
+static void gather_counters(const struct gw *g, struct counter_set *set)
+{
+	struct nfqueue_stats qs;
+	announcer_get_counters(&g->announcer, set);
+	set->values[COUNTER_GW_VERDICT_ERRORS] = g->verdict_errors;
+	nfqueue_get_stats(g->queue, &qs);
+	set->values[COUNTER_GW_QUEUE_RECEIVED] = qs.received;
+	set->values[COUNTER_GW_QUEUE_ENOBUFS] = qs.enobufs;
+	set->values[COUNTER_GW_QUEUE_VERDICT_ERRORS] = qs.verdict_errors;
+}
+
+/* "event=counters when=WHEN group=GROUP name=value ..." for one scope. */
+static void log_counter_group(const struct counter_set *set, enum counter_scope scope, enum counters_filter filter,
+			      const char *when, const char *group)
+{
+	struct log_event e;
+	log_event_begin(&e, "counters");
+	log_event_str(&e, "when", when);
+	log_event_str(&e, "group", group);
+	counters_visit(set, scope, filter, log_counter, &e);
+	log_event_emit(&e, LOG_INFO);
+}
+
+static void log_counters(const struct gw *g, const char *when)
 {
 	struct counter_set set = { 0 };
-	struct nfqueue_stats qs;
-	announcer_get_counters(&g->announcer, &set);
-	set.values[COUNTER_GW_VERDICT_ERRORS] = g->verdict_errors;
-	nfqueue_get_stats(g->queue, &qs);
-	set.values[COUNTER_GW_QUEUE_RECEIVED] = qs.received;
-	set.values[COUNTER_GW_QUEUE_ENOBUFS] = qs.enobufs;
-	set.values[COUNTER_GW_QUEUE_VERDICT_ERRORS] = qs.verdict_errors;
-	counters_visit(&set, COUNTER_SCOPE_GW_DAEMON, COUNTERS_ALL, log_counter, "");
-	counters_visit(&set, COUNTER_SCOPE_GW_QUEUE, COUNTERS_ALL, log_counter, "queue.");
-	counters_visit(gateway_counters(g->announcer.gateway), COUNTER_SCOPE_GATEWAY, COUNTERS_REPORTED, log_counter,
-		       "gateway.");
+	gather_counters(g, &set);
+	log_counter_group(&set, COUNTER_SCOPE_GW_DAEMON, COUNTERS_ALL, when, "daemon");
+	log_counter_group(&set, COUNTER_SCOPE_GW_QUEUE, COUNTERS_ALL, when, "queue");
+	log_counter_group(gateway_counters(g->announcer.gateway), COUNTER_SCOPE_GATEWAY, COUNTERS_REPORTED, when,
+			  "gateway");
 }
 
-/* SIGHUP: the file and key read again; the channel opened again when its
- * destination or key changed (same sender id, a fresh sequence). */
+/* A snapshot for the metrics endpoint, rendered in its own thread. */
+static void on_metrics(void *ctx)
+{
+	struct gw *g = ctx;
+	struct gw_snapshot *s = &g->snapshot;
+	memset(s, 0, sizeof(*s));
+	s->uptime_ms = clock_ms(CLOCK_MONOTONIC) - g->started_ms;
+	s->queue_num = g->set->queue_num;
+	gather_counters(g, &s->counters);
+	s->gateway = *gateway_counters(g->announcer.gateway);
+	control_kernel_queue_stats(s->queue_num, &s->kernel);
+	metrics_http_publish(g->metrics, s);
+}
+
+/* --metrics: after the signals are blocked (the server's thread inherits
+ * the mask). */
+static bool start_metrics(struct gw *g, char *err, size_t err_size)
+{
+	char why[256];
+	if (!g->set->metrics.addr.family)
+		return true;
+	g->metrics = metrics_http_start(&g->set->metrics, "sara_gw", sizeof(g->snapshot), gw_metrics_render, why,
+					sizeof(why));
+	if (!g->metrics) {
+		snprintf(err, err_size, "--metrics %s", why);
+		return false;
+	}
+	on_metrics(g);
+	return event_loop_add_timer(g->loop, METRICS_SNAPSHOT_MS, on_metrics, g, err, err_size) >= 0;
+}
+
+/* "event=reload result=refused error=... msg=..." */
+static void log_reload_refused(const char *error)
+{
+	struct log_event e;
+	log_event_begin(&e, "reload");
+	log_event_str(&e, "result", "refused");
+	log_event_str(&e, "error", error);
+	log_event_str(&e, "msg", "keeping the running configuration");
+	log_event_emit(&e, LOG_ERR);
+}
+
+/* SIGHUP: the file and key read again; the channel opened again, to every
+ * dispatcher as at start, when its destinations or key changed (same
+ * sender id, a fresh sequence). */
 static void reload(struct gw *g)
 {
 	struct gw_reload *next = malloc(sizeof(*next));
 	struct sealed_sender channel = { .fd = -1 };
-	char err[512], where[ENDPOINT_STRLEN];
+	struct endpoint to[SEALED_MAX_DESTINATIONS];
+	unsigned to_count = 0;
+	char err[512] = "nowhere to announce to", where[ENDPOINT_STRLEN];
+	struct log_event e;
 	if (!next) {
-		log_msg(LOG_ERR, "SIGHUP: out of memory; keeping the running configuration");
+		log_reload_refused("out of memory");
 		return;
 	}
-	if (!g->set->config_path ||
-	    !gw_reload_read(g->set->config_path, &g->cfg, &g->key, g->set->queue_given, next, err, sizeof(err)) ||
+	if (g->set->config_path &&
+	    gw_reload_read(g->set->config_path, &g->cfg, &g->key, g->set->queue_given, next, err, sizeof(err)))
+		to_count = sara_config_dispatcher_endpoints(&next->cfg, &next->cfg.gateway.listen, to,
+							    SEALED_MAX_DESTINATIONS);
+	if (!g->set->config_path || to_count == 0 ||
 	    !gateway_reconfigure(g->announcer.gateway, &next->cfg, err, sizeof(err)) ||
 	    (next->channel_changed &&
-	     !sealed_sender_open(&channel, &next->cfg.gateway.listen, &next->key, g->set->sender, err, sizeof(err)))) {
-		log_msg(LOG_ERR, "SIGHUP: %s; keeping the running configuration",
-			g->set->config_path ? err : "no configuration file to read");
+	     !sealed_sender_open_many(&channel, to, to_count, &next->key, g->set->sender, err, sizeof(err)))) {
+		log_reload_refused(g->set->config_path ? err : "no configuration file to read");
 		/* the gateway may have taken the new file: put the running one back */
 		gateway_reconfigure(g->announcer.gateway, &g->cfg, err, sizeof(err));
 		free(next);
@@ -112,21 +190,35 @@ static void reload(struct gw *g)
 	}
 	g->cfg = next->cfg;
 	g->key = next->key;
-	log_msg(LOG_NOTICE, "SIGHUP: %s reloaded: %u VIPs, %u servers; announcing to %s%s", g->set->config_path,
-		g->cfg.vip_count, g->cfg.server_count, endpoint_format(&g->cfg.gateway.listen, where, sizeof(where)),
-		next->channel_changed ? " (channel opened again)" : "");
+	log_event_begin(&e, "reload");
+	log_event_str(&e, "result", "applied");
+	log_event_str(&e, "config", g->set->config_path);
+	log_event_u64(&e, "vips", g->cfg.vip_count);
+	log_event_u64(&e, "servers", g->cfg.server_count);
+	log_event_str(&e, "announce_to", endpoint_format(&g->channel.to[0], where, sizeof(where)));
+	if (g->channel.to_count > 1)
+		log_event_u64(&e, "dispatchers", g->channel.to_count);
+	log_event_bool(&e, "channel_reopened", next->channel_changed);
+	log_event_emit(&e, LOG_NOTICE);
 	free(next);
 }
 
 static void on_signal(void *ctx, int signo)
 {
 	struct gw *g = ctx;
-	if (signo == SIGUSR1)
-		log_counters(g);
-	else if (signo == SIGHUP)
+	struct log_event e;
+	if (signo == SIGUSR1) {
+		log_counters(g, "SIGUSR1");
+	} else if (signo == SIGHUP) {
+		service_notify_reloading();
 		reload(g);
-	else
+		service_notify_ready(NULL);   /* a refused file leaves the old one serving */
+	} else {
+		log_event_begin(&e, "stopping");
+		log_event_str(&e, "signal", signo == SIGINT ? "SIGINT" : "SIGTERM");
+		log_event_emit(&e, LOG_INFO);
 		event_loop_stop(g->loop);
+	}
 }
 
 static bool start(struct gw *g, char *err, size_t err_size)
@@ -141,10 +233,18 @@ static bool start(struct gw *g, char *err, size_t err_size)
 		.conntrack = false,
 	};
 	char why[384];
+	struct endpoint to[SEALED_MAX_DESTINATIONS];
+	unsigned to_count;
 
 	g->cfg = *s->cfg;
 	g->key = *s->key;
-	if (!sealed_sender_open(&g->channel, &g->cfg.gateway.listen, &g->key, s->sender, err, err_size) ||
+	to_count = sara_config_dispatcher_endpoints(&g->cfg, &g->cfg.gateway.listen, to, SEALED_MAX_DESTINATIONS);
+	if (to_count == 0) {
+		snprintf(err, err_size, "%.100s: nowhere to announce to (gateway.listen unset or a wildcard, "
+			 "no ha.dispatchers)", s->cfg->path);
+		return false;
+	}
+	if (!sealed_sender_open_many(&g->channel, to, to_count, &g->key, s->sender, err, err_size) ||
 	    !announcer_init(&g->announcer, &g->cfg, clock_ms(CLOCK_MONOTONIC), send_sealed, &g->channel, err,
 			    err_size))
 		return false;
@@ -156,19 +256,21 @@ static bool start(struct gw *g, char *err, size_t err_size)
 	g->loop = event_loop_create(err, err_size);
 	return g->loop && event_loop_add_fd(g->loop, nfqueue_fd(g->queue), on_queue, g, err, err_size) == 0 &&
 	       event_loop_add_signals(g->loop, signals, sizeof(signals) / sizeof(signals[0]), on_signal, g, err,
-				      err_size) == 0;
+				      err_size) == 0 &&
+	       start_metrics(g, err, err_size) && service_watchdog_attach(g->loop, err, err_size) == 0;
 }
 
 int gw_run(const struct gw_settings *settings)
 {
-	static struct gw g;  /* large (a configuration): not on the stack */
+	static struct gw g;  /* large (a configuration, a metrics snapshot): not on the stack */
 	int ready_fd = settings->foreground ? -1 : daemonize("sara-gw");
-	char err[512], where[ENDPOINT_STRLEN];
+	char err[512], where[ENDPOINT_STRLEN], status[160];
+	struct log_event e;
 
-	g = (struct gw){ .set = settings, .channel = { .fd = -1 } };
+	g = (struct gw){ .set = settings, .channel = { .fd = -1 }, .started_ms = clock_ms(CLOCK_MONOTONIC) };
 
 	if (!start(&g, err, sizeof(err))) {
-		log_msg(LOG_ERR, "%s", err);
+		log_error_event("start_failed", err);
 		g.status = 1;
 		goto out;
 	}
@@ -176,14 +278,34 @@ int gw_run(const struct gw_settings *settings)
 		log_open("sara-gw", false, true);
 		daemon_ready(ready_fd);
 	}
-	log_msg(LOG_INFO, "queue %u, announcing to %s as sender %u", settings->queue_num,
-		endpoint_format(&g.cfg.gateway.listen, where, sizeof(where)), settings->sender);
+	log_event_begin(&e, "start");
+	log_event_str(&e, "prog", "sara-gw");
+	log_event_str(&e, "version", sara_version());
+	log_event_u64(&e, "queue", settings->queue_num);
+	log_event_str(&e, "announce_to", endpoint_format(&g.channel.to[0], where, sizeof(where)));
+	log_event_u64(&e, "sender", settings->sender);
+	if (g.channel.to_count > 1)
+		log_event_u64(&e, "dispatchers", g.channel.to_count);
+	log_event_emit(&e, LOG_INFO);
+	snprintf(status, sizeof(status), "queue %u, announcing to %s as sender %u", settings->queue_num, where,
+		 settings->sender);
+	service_notify_ready(status);
+	if (g.metrics) {
+		log_event_begin(&e, "metrics");
+		log_event_str(&e, "listen", endpoint_format(&settings->metrics, where, sizeof(where)));
+		log_event_emit(&e, LOG_INFO);
+	}
 	if (event_loop_run(g.loop, err, sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "%s", err);
+		log_error_event("loop_failed", err);
 		g.status = 1;
 	}
-	log_counters(&g);
+	service_notify_stopping();
+	log_counters(&g, "final");
+	log_event_begin(&e, "stop");
+	log_event_u64(&e, "status", (uint64_t)g.status);
+	log_event_emit(&e, g.status ? LOG_ERR : LOG_INFO);
 out:
+	metrics_http_stop(g.metrics);
 	event_loop_destroy(g.loop);
 	if (g.queue)
 		nfqueue_close(g.queue);

@@ -11,11 +11,13 @@
 #include "io/config_file.h"
 #include "io/key_file.h"
 #include "io/log.h"
+#include "io/version.h"
 #include "sara-gw/decoder.h"
 #include "sara-gw/gw_daemon.h"
 
 struct command_line {
 	const char *config_path, *listen_text;
+	struct endpoint metrics;
 	bool foreground, check_config, decode, queue_given;
 	unsigned long id, queue_num, count;
 };
@@ -23,8 +25,10 @@ struct command_line {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: sara-gw -c CLUSTER.cfg [--id N] [--queue N] [--foreground] [--check-config]\n"
+		"usage: sara-gw -c CLUSTER.cfg [--id N] [--queue N] [--metrics ADDR:PORT] [--foreground]\n"
+		"               [--check-config]\n"
 		"       sara-gw -c CLUSTER.cfg --decode [--listen ADDR:PORT] [--count N]\n"
+		"       sara-gw --version\n"
 		"The gateway companion: inspects the servers' outbound signalling taken from\n"
 		"an NFQUEUE, announces the media flows it learns to sarad (gateway.listen,\n"
 		"authenticated with key_file), then accepts the packet.\n"
@@ -32,11 +36,14 @@ static void usage(FILE *out)
 		"      --id N          sender id in announcements (default 1; one per gateway)\n"
 		"      --queue N       NFQUEUE number (default queue.first + queue.count: the\n"
 		"                      first number after sarad's queues, so both can share a host)\n"
+		"      --metrics EP    serve the counters to Prometheus: GET /metrics over HTTP on\n"
+		"                      ADDR:PORT or [ADDR]:PORT (default off)\n"
 		"      --foreground    stay in the foreground and log to stderr (else daemon, syslog)\n"
 		"      --check-config  validate the configuration and the key file and exit\n"
 		"      --decode        receive announcements instead and print them, one a line\n"
 		"      --listen EP     address for --decode (default gateway.listen)\n"
 		"      --count N       with --decode: exit after N datagrams\n"
+		"      --version       print the version and exit\n"
 		"SIGUSR1 prints the counters; SIGHUP reads the configuration and key again;\n"
 		"SIGTERM/SIGINT print the counters and exit.\n");
 }
@@ -61,7 +68,8 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
 		{ "queue", required_argument, NULL, 'q' }, { "foreground", no_argument, NULL, 'f' },
 		{ "check-config", no_argument, NULL, 'C' }, { "decode", no_argument, NULL, 'D' },
 		{ "listen", required_argument, NULL, 'l' }, { "count", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "metrics", required_argument, NULL, 'M' }, { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },       { NULL, 0, NULL, 0 },
 	};
 	int opt;
 	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
@@ -84,6 +92,12 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
 		case 'C': cl->check_config = true; break;
 		case 'D': cl->decode = true; break;
 		case 'l': cl->listen_text = optarg; break;
+		case 'M':
+			if (!endpoint_parse(span_make(optarg, strlen(optarg)), &cl->metrics) || cl->metrics.port == 0) {
+				fprintf(stderr, "sara-gw: --metrics %s: want ADDR:PORT or [ADDR]:PORT\n", optarg);
+				return 2;
+			}
+			break;
 		case 'n':
 			if (!parse_number(optarg, ULONG_MAX, &cl->count)) {
 				fprintf(stderr, "sara-gw: --count %s: want a number\n", optarg);
@@ -91,6 +105,7 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
 			}
 			break;
 		case 'h': usage(stdout); return 0;
+		case 'V': version_print(stdout, "sara-gw"); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -128,11 +143,11 @@ int main(int argc, char **argv)
 	if ((rc = parse_command_line(argc, argv, &cl)) >= 0)
 		return rc;
 	if (!sara_config_load(cl.config_path, &cfg, err, sizeof(err))) {
-		fprintf(stderr, "%s\n", err);
+		log_early_error("sara-gw", "%s", err);
 		return 2;
 	}
 	if (!key_file_load(cfg.key_file, &key, err, sizeof(err))) {
-		fprintf(stderr, "sara-gw: key_file %s\n", err);
+		log_early_error("sara-gw", "key_file %s", err);
 		return 2;
 	}
 	if (cl.decode)
@@ -157,5 +172,6 @@ int main(int argc, char **argv)
 	}
 	return gw_run(&(struct gw_settings){ .cfg = &cfg, .key = &key, .sender = (uint32_t)cl.id,
 					     .queue_num = (uint16_t)cl.queue_num, .queue_given = cl.queue_given,
-					     .config_path = cl.config_path, .foreground = cl.foreground });
+					     .config_path = cl.config_path, .metrics = cl.metrics,
+					     .foreground = cl.foreground });
 }

@@ -9,6 +9,7 @@
 #include "engine/config.h"
 #include "engine/hash.h"
 #include "io/config_file.h"
+#include "io/version.h"
 #include "sara-replay/captures.h"
 #include "sara-replay/replay.h"
 #include "sara-replay/report.h"
@@ -34,6 +35,7 @@ static void usage(FILE *out)
 		"usage: sara-replay -c CLUSTER.cfg [--vip ADDR]... [--json] [--check] [--verbose] FILE...\n"
 		"       sara-replay -c CLUSTER.cfg [options] --observed ID=FILE... [SENT-FILE...]\n"
 		"       sara-replay -c CLUSTER.cfg --check-config\n"
+		"       sara-replay --version\n"
 		"Replays pcap/pcapng captures through sara's engine: packets to a VIP are\n"
 		"inbound (dispatcher), packets from a VIP or server are outbound (gateway).\n"
 		"  -c, --config FILE   the cluster's configuration\n"
@@ -50,7 +52,8 @@ static void usage(FILE *out)
 		"      --check         exit 1 if a session is split or unreached, or media went\n"
 		"                      unpredicted\n"
 		"      --check-config  validate the configuration and exit\n"
-		"  -v, --verbose       also print packet and counter totals\n");
+		"  -v, --verbose       also print packet and counter totals\n"
+		"      --version       print the version and exit\n");
 }
 
 /* KEEP_GOING, or the exit status (--help, a usage error). */
@@ -61,6 +64,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		{ "observed", required_argument, NULL, 'O' }, { "json", no_argument, NULL, 'j' },
 		{ "check", no_argument, NULL, 'k' }, { "check-config", no_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -86,6 +90,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		case 'C': opt->check_config = true; break;
 		case 'v': opt->verbose = true; break;
 		case 'h': usage(stdout); return 0;
+		case 'R': version_print(stdout, "sara-replay"); return 0;
 		default: usage(stderr); return 2;
 		}
 	}

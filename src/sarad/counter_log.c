@@ -9,47 +9,65 @@
 
 #define SUMMARY_LINE 900   /* a line is flushed once it passes this length */
 
-/* Counters gathered into lines of "PREFIX: name value, name value...". */
+/* Counters gathered into lines of "event=counters when=W group=G name=value ...". */
 struct summary {
-	char line[SUMMARY_LINE + 128];
-	size_t len;
-	char prefix[64];
+	struct log_event line;
+	bool has_counters;        /* line holds a counter to say */
+	const char *when;
+	char group[64];
 };
+
+static void summary_start(struct summary *s)
+{
+	log_event_begin(&s->line, "counters");
+	log_event_str(&s->line, "when", s->when);
+	log_event_str(&s->line, "group", s->group);
+	s->has_counters = false;
+}
 
 static void summary_flush(struct summary *s)
 {
-	if (s->len)
-		log_msg(LOG_INFO, "%s: %s", s->prefix, s->line);
-	s->len = 0;
-	s->line[0] = '\0';
+	if (s->has_counters)
+		log_event_emit(&s->line, LOG_INFO);
+	summary_start(s);
 }
 
+/* The status document's group label as one word: "verdicts accept" is
+ * group=verdicts_accept, "queue 0" group=queue_0. */
 static void summary_group(void *ctx, const char *label)
 {
 	struct summary *s = ctx;
-	summary_flush(s);
-	snprintf(s->prefix, sizeof(s->prefix), "%s", label);
+	if (s->has_counters)
+		log_event_emit(&s->line, LOG_INFO);
+	snprintf(s->group, sizeof(s->group), "%s", label);
+	for (char *c = s->group; *c; c++)
+		if (*c == ' ')
+			*c = '_';
+	summary_start(s);
 }
 
 static void summary_add(void *ctx, const struct counter_def *def, uint64_t value)
 {
 	struct summary *s = ctx;
-	int n;
-	if (s->len > SUMMARY_LINE)
+	if (s->line.len > SUMMARY_LINE)
 		summary_flush(s);
-	n = snprintf(s->line + s->len, sizeof(s->line) - s->len, "%s%s %llu", s->len ? ", " : "", def->name,
-		     (unsigned long long)value);
-	if (n > 0)
-		s->len += (size_t)n < sizeof(s->line) - s->len ? (size_t)n : sizeof(s->line) - s->len - 1;
+	log_event_u64(&s->line, def->name, value);
+	s->has_counters = true;
 }
 
 void counter_log_write(const struct control_view *v, const char *when)
 {
-	struct summary s = { .len = 0 };
+	struct summary s = { .when = when };
 	struct status_visitor visitor = { summary_group, summary_add, COUNTERS_REPORTED, &s };
 	uint64_t now = v->now_ms ? v->now_ms() : v->started_ms;
+	struct log_event e;
 
-	log_msg(LOG_INFO, "counters (%s), uptime %llu s", when, (unsigned long long)((now - v->started_ms) / 1000u));
+	log_event_begin(&e, "counters");
+	log_event_str(&e, "when", when);
+	log_event_u64(&e, "uptime_s", (now - v->started_ms) / 1000u);
+	log_event_emit(&e, LOG_INFO);
+	summary_start(&s);
 	status_counters_walk(v, &visitor);
-	summary_flush(&s);
+	if (s.has_counters)
+		log_event_emit(&s.line, LOG_INFO);
 }

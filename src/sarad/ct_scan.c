@@ -34,6 +34,7 @@ static void scan_once(struct ct_scan *s)
 	struct scan_target target = { NULL, d->cfg };
 	uint64_t start = d->now_ms();
 	long entries = -ENOMEM;
+	struct log_event e;
 
 	target.set = live_set_create(d->cfg->limits.flows, &s->key);
 	if (target.set)
@@ -46,9 +47,10 @@ static void scan_once(struct ct_scan *s)
 	}
 	live_set_destroy(target.set);
 	daemon_count(d->counters, COUNTER_CONNTRACK_SCAN_FAILURES, 1);
-	log_limited(&d->logs->ct_scan, start, LOG_WARNING,
-		    "conntrack scan failed (%s): idle media flows are asked about one by one",
-		    entries < 0 ? strerror((int)-entries) : "more marked connections than limits.flows");
+	log_event_begin(&e, "conntrack_scan_failed");
+	log_event_str(&e, "error", entries < 0 ? strerror((int)-entries) : "more marked connections than limits.flows");
+	log_event_str(&e, "msg", "idle media flows are asked about one by one");
+	log_event_limited(&d->logs->ct_scan, start, LOG_WARNING, &e);
 }
 
 static void *scan_thread(void *arg)

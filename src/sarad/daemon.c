@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -11,6 +12,8 @@
 #include "io/clock.h"
 #include "io/key_file.h"
 #include "io/log.h"
+#include "io/status_metrics.h"
+#include "io/service_notify.h"
 #include "sarad/counter_log.h"
 #include "sarad/health_feed.h"
 #include "sarad/reload.h"
@@ -19,6 +22,7 @@
 #define CHECK_MS 1000              /* kernel queue overflow, rate-limit summaries */
 #define HEALTH_TICK_MAX_MS 200     /* missed heartbeats looked for at least this often */
 #define DATAGRAMS_PER_WAKE 256     /* then the loop serves the others */
+#define REFUSALS_SUMMARY_S 60      /* a summary of the refusals, when there were any */
 
 /* The engine's clock, also handed to the listeners and the control socket. */
 static uint64_t monotonic_ms(void)
@@ -30,7 +34,7 @@ static uint64_t monotonic_ms(void)
 static void fail_and_stop(void *ctx, const char *what)
 {
 	struct daemon *d = ctx;
-	log_msg(LOG_ERR, "%s", what);
+	log_error_event("fatal", what);
 	__atomic_store_n(&d->exit_code, 1, __ATOMIC_RELAXED);
 	pthread_kill(d->main_thread, SIGTERM);
 }
@@ -66,16 +70,22 @@ static void on_signal(void *ctx, int signo)
 		counter_log_write(&d->view, "SIGUSR1");
 		break;
 	case SIGHUP:
+		service_notify_reloading();
 		if (reload_config(&d->dispatcher, &d->replies) && d->scanning) {
 			uint64_t period = ct_scan_period_ms(&d->dispatcher);   /* media_s may have changed */
 			if (period != d->scan_period_ms && event_loop_set_interval(d->loop, d->scan_timer, period))
 				d->scan_period_ms = period;
 		}
+		service_notify_ready(NULL);   /* a refused file leaves the old one serving */
 		break;
-	default:
-		log_msg(LOG_INFO, "%s: stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
+	default: {
+		struct log_event e;
+		log_event_begin(&e, "stopping");
+		log_event_str(&e, "signal", signo == SIGINT ? "SIGINT" : "SIGTERM");
+		log_event_emit(&e, LOG_INFO);
 		event_loop_stop(d->loop);
 		break;
+	}
 	}
 }
 
@@ -93,10 +103,46 @@ static void on_check(void *ctx)
 	log_kinds_flush(&d->logs, now);
 }
 
+/* "event=refusals window_s=60 total=N admission=N ...": what the
+ * rate-limited refusal lines of the last minute stood for. */
+static void on_refusals_summary(void *ctx)
+{
+	struct daemon *d = ctx;
+	uint64_t counts[VERDICT_REASON_COUNT], total = 0;
+	struct log_event e;
+	/* Whole seconds: this one and the 59 before it. */
+	refusal_log_read(&d->refusals, monotonic_ms(), REFUSALS_SUMMARY_S - 1, counts, NULL, 0);
+	for (unsigned r = 0; r < VERDICT_REASON_COUNT; r++)
+		total += refusal_reason(r) ? counts[r] : 0;
+	if (total == 0)
+		return;
+	log_event_begin(&e, "refusals");
+	log_event_u64(&e, "window_s", REFUSALS_SUMMARY_S);
+	log_event_u64(&e, "total", total);
+	for (unsigned r = 0; r < VERDICT_REASON_COUNT; r++)
+		if (refusal_reason(r))
+			log_event_u64(&e, refusal_reason_name(r), counts[r]);
+	log_event_emit(&e, LOG_WARNING);
+}
+
 static void on_health_tick(void *ctx)
 {
 	struct daemon *d = ctx;
 	dispatcher_health_tick(&d->dispatcher, monotonic_ms());
+}
+
+/* A snapshot for the metrics endpoint: copied here, rendered in its
+ * thread. One a scrape holds is skipped; the next tick brings a newer one. */
+static void on_metrics(void *ctx)
+{
+	struct daemon *d = ctx;
+	status_snapshot_take(&d->view, d->metrics_snapshot);
+	metrics_http_publish(d->metrics, d->metrics_snapshot);
+}
+
+static void render_metrics(const void *snapshot, struct metrics_text *out)
+{
+	status_metrics_render(snapshot, out);
 }
 
 static void on_scan_due(void *ctx)
@@ -168,12 +214,16 @@ static int start_dispatcher(struct daemon *d, char *err, size_t err_size)
 {
 	char ct_err[256];
 	struct ct_marks *scan_ct = NULL;
+	struct log_event e;
 
 	d->ct = ct_marks_open(ct_err, sizeof(ct_err));
-	if (!d->ct)
-		log_msg(LOG_WARNING, "%s: connmarks of ended flows will not be cleared", ct_err);
-	else if (!(scan_ct = ct_marks_open(ct_err, sizeof(ct_err))))
-		log_msg(LOG_WARNING, "%s: no conntrack scan; idle media flows are asked about one by one", ct_err);
+	if (!d->ct || !(scan_ct = ct_marks_open(ct_err, sizeof(ct_err)))) {
+		log_event_begin(&e, d->ct ? "conntrack_scan_unavailable" : "conntrack_unavailable");
+		log_event_str(&e, "error", ct_err);
+		log_event_str(&e, "msg", d->ct ? "idle media flows are asked about one by one"
+					       : "connmarks of ended flows will not be cleared");
+		log_event_emit(&e, LOG_WARNING);
+	}
 	d->dispatcher_ready = true;
 	if (dispatcher_init(&d->dispatcher, &d->cfg, d->ct, &d->counters, &d->logs, monotonic_ms, err, err_size) < 0) {
 		ct_marks_close(scan_ct);
@@ -249,10 +299,32 @@ static int start_control(struct daemon *d, char *err, size_t err_size)
 	v->daemon_ctx = d;
 	v->set_drain = control_set_drain;
 	v->is_drained = control_is_drained;
+	v->refusals = &d->refusals;
 	d->control = control_open(d->cfg.control.socket, v, err, err_size);
 	if (!d->control || control_attach(d->control, d->loop, fail_and_stop, d, err, err_size) < 0)
 		return 1;
 	return 0;
+}
+
+/* metrics.listen: the endpoint reads what the control socket reads. */
+static int start_metrics(struct daemon *d, char *err, size_t err_size)
+{
+	size_t size = status_snapshot_size(d->view.queue_count);
+	char why[256];
+	if (!d->cfg.metrics.listen.addr.family)
+		return 0;
+	d->metrics_snapshot = calloc(1, size);
+	if (!d->metrics_snapshot) {
+		snprintf(err, err_size, "metrics: out of memory");
+		return 1;
+	}
+	d->metrics = metrics_http_start(&d->cfg.metrics.listen, "sara", size, render_metrics, why, sizeof(why));
+	if (!d->metrics) {
+		snprintf(err, err_size, "metrics.listen %s", why);
+		return 1;
+	}
+	on_metrics(d);
+	return event_loop_add_timer(d->loop, METRICS_SNAPSHOT_MS, on_metrics, d, err, err_size) < 0 ? 1 : 0;
 }
 
 /* Timers, and the fds the loop serves. */
@@ -266,7 +338,9 @@ static int watch(struct daemon *d, char *err, size_t err_size)
 	if (health_ms > HEALTH_TICK_MAX_MS)
 		health_ms = HEALTH_TICK_MAX_MS;
 	if (event_loop_add_timer(l, TICK_MS, on_tick, d, err, err_size) < 0 ||
-	    event_loop_add_timer(l, CHECK_MS, on_check, d, err, err_size) < 0)
+	    event_loop_add_timer(l, CHECK_MS, on_check, d, err, err_size) < 0 ||
+	    event_loop_add_timer(l, REFUSALS_SUMMARY_S * 1000u, on_refusals_summary, d, err, err_size) < 0 ||
+	    service_watchdog_attach(l, err, err_size) < 0)
 		return 1;
 	if (d->agents && (event_loop_add_timer(l, health_ms, on_health_tick, d, err, err_size) < 0 ||
 			  event_loop_add_fd(l, d->agent_rx.fd, on_agents, d, err, err_size) < 0))
@@ -288,7 +362,8 @@ static int watch(struct daemon *d, char *err, size_t err_size)
 int daemon_start(struct daemon *d, char *err, size_t err_size)
 {
 	struct queue_shared shared = { .dispatcher = &d->dispatcher, .verdicts = &d->verdicts,
-				       .replies = &d->replies, .counters = &d->counters, .logs = &d->logs };
+				       .replies = &d->replies, .counters = &d->counters, .logs = &d->logs,
+				       .refusals = &d->refusals };
 	int rc;
 
 	d->started_ms = monotonic_ms();
@@ -296,6 +371,7 @@ int daemon_start(struct daemon *d, char *err, size_t err_size)
 	d->scan_timer = -1;
 	daemon_counters_init(&d->counters);
 	log_kinds_init(&d->logs);
+	refusal_log_init(&d->refusals);
 	if (d->cfg.gateway.listen.addr.family || d->cfg.agents.listen.addr.family) {
 		if (!key_file_load(d->cfg.key_file, &d->key, err, err_size))
 			return 2;
@@ -310,7 +386,7 @@ int daemon_start(struct daemon *d, char *err, size_t err_size)
 	d->queues.fatal_ctx = d;
 	if ((rc = queue_set_open(&d->queues, &d->cfg, &shared, err, err_size)) ||
 	    (rc = start_receivers(d, err, err_size)) || (rc = start_control(d, err, err_size)) ||
-	    (rc = watch(d, err, err_size)))
+	    (rc = start_metrics(d, err, err_size)) || (rc = watch(d, err, err_size)))
 		return rc;
 	return queue_set_start_threads(&d->queues, err, err_size) < 0 ? 1 : 0;
 }
@@ -321,37 +397,63 @@ void daemon_log_config(const struct daemon *d)
 {
 	const struct sara_config *cfg = &d->cfg;
 	char vips[256] = "", text[NETADDR_STRLEN];
+	struct log_event e;
 	size_t len = 0;
 	for (unsigned i = 0; i < cfg->vip_count && len < sizeof(vips) - NETADDR_STRLEN - 2; i++) {
 		netaddr_format(&cfg->vips[i], text, sizeof(text));
 		len += (size_t)snprintf(vips + len, sizeof(vips) - len, "%s%s", i ? " " : "", text);
 	}
-	log_msg(LOG_INFO, "cluster %s (%s): vips %s; %u servers; selection %s; queues %u..%u %s",
-		cfg->name, cfg->path, vips, cfg->server_count, selection_algorithm_name(cfg->selection.algorithm),
-		cfg->queue.first, cfg->queue.first + cfg->queue.count - 1,
-		cfg->queue.fail_open ? "fail-open" : "fail-closed");
+	log_event_begin(&e, "config");
+	log_event_str(&e, "cluster", cfg->name);
+	log_event_str(&e, "config", cfg->path);
+	log_event_str(&e, "vips", vips);
+	log_event_u64(&e, "servers", cfg->server_count);
+	log_event_str(&e, "selection", selection_algorithm_name(cfg->selection.algorithm));
+	log_event_fmt(&e, "queues", "%u..%u", cfg->queue.first, cfg->queue.first + cfg->queue.count - 1);
+	log_event_str(&e, "queue_policy", cfg->queue.fail_open ? "fail-open" : "fail-closed");
+	log_event_emit(&e, LOG_INFO);
 	for (unsigned i = 0; i < cfg->server_count; i++) {
-		netaddr_format(&cfg->servers[i].address, text, sizeof(text));
-		log_msg(LOG_INFO, "server %s: address %s mark %u table %u weight %.2f", cfg->servers[i].id, text,
-			cfg->servers[i].mark, cfg->servers[i].table, cfg->servers[i].weight);
+		log_event_begin(&e, "config_server");
+		log_event_str(&e, "server", cfg->servers[i].id);
+		log_event_str(&e, "address", netaddr_format(&cfg->servers[i].address, text, sizeof(text)));
+		log_event_u64(&e, "mark", cfg->servers[i].mark);
+		log_event_u64(&e, "table", cfg->servers[i].table);
+		log_event_real(&e, "weight", cfg->servers[i].weight, 2);
+		log_event_emit(&e, LOG_INFO);
 	}
-	log_msg(LOG_INFO, "limits: flows %u sessions %u (when full: %s); timeouts signalling %u s media %u s "
-		"linger %u s; announcements %s; control socket %s",
-		cfg->limits.flows, cfg->limits.sessions, cfg->limits.when_full == FULL_DROP ? "drop" : "pass",
-		cfg->timeouts.signalling_s, cfg->timeouts.media_s, cfg->timeouts.linger_s,
-		d->announcements ? d->announce_listen : "off (gateway.listen unset)", cfg->control.socket);
-	if (d->agents)
-		log_msg(LOG_INFO, "agents: listen %s, heartbeat every %u ms, failed after %u missed", d->agents_listen,
-			cfg->agents.interval_ms, cfg->agents.misses);
-	else
-		log_msg(LOG_INFO, "agents: off (agents.listen unset): servers are never failed");
+	log_event_begin(&e, "config_limits");
+	log_event_u64(&e, "flows", cfg->limits.flows);
+	log_event_u64(&e, "sessions", cfg->limits.sessions);
+	log_event_str(&e, "when_full", cfg->limits.when_full == FULL_DROP ? "drop" : "pass");
+	log_event_u64(&e, "signalling_s", cfg->timeouts.signalling_s);
+	log_event_u64(&e, "media_s", cfg->timeouts.media_s);
+	log_event_u64(&e, "linger_s", cfg->timeouts.linger_s);
+	log_event_str(&e, "announcements", d->announcements ? d->announce_listen : "off");
+	log_event_str(&e, "control_socket", cfg->control.socket);
+	log_event_emit(&e, LOG_INFO);
+	log_event_begin(&e, "config_agents");
+	if (d->agents) {
+		log_event_str(&e, "listen", d->agents_listen);
+		log_event_u64(&e, "interval_ms", cfg->agents.interval_ms);
+		log_event_u64(&e, "misses", cfg->agents.misses);
+	} else {
+		log_event_str(&e, "listen", "off");
+		log_event_str(&e, "msg", "agents.listen unset: servers are never failed");
+	}
+	log_event_emit(&e, LOG_INFO);
+	if (d->metrics) {
+		char where[ENDPOINT_STRLEN];
+		log_event_begin(&e, "metrics");
+		log_event_str(&e, "listen", endpoint_format(&cfg->metrics.listen, where, sizeof(where)));
+		log_event_emit(&e, LOG_INFO);
+	}
 }
 
 void daemon_run(struct daemon *d)
 {
 	char err[256];
 	if (event_loop_run(d->loop, err, sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "%s", err);
+		log_error_event("loop_failed", err);
 		__atomic_store_n(&d->exit_code, 1, __ATOMIC_RELAXED);
 	}
 }
@@ -382,6 +484,10 @@ static void close_receiver(struct daemon *d, struct sealed_receiver *rx)
 
 void daemon_free(struct daemon *d)
 {
+	metrics_http_stop(d->metrics);
+	d->metrics = NULL;
+	free(d->metrics_snapshot);
+	d->metrics_snapshot = NULL;
 	control_close(d->control);
 	d->control = NULL;
 	close_receiver(d, &d->announce_rx);
@@ -398,6 +504,7 @@ void daemon_free(struct daemon *d)
 	event_loop_destroy(d->loop);
 	d->loop = NULL;
 	daemon_counters_destroy(&d->counters);
+	refusal_log_destroy(&d->refusals);
 	memset(&d->key, 0, sizeof(d->key));
 }
 

@@ -214,10 +214,14 @@ static void write_marks(struct dispatcher *d)
 			daemon_count(d->counters, u->mark ? COUNTER_CONNMARKS_MOVED : COUNTER_CONNMARKS_CLEARED, 1);
 		} else if (rc != -ENOENT) {
 			char flow[FLOW_TEXT_MAX];
+			struct log_event e;
 			daemon_count(d->counters, COUNTER_CONNMARK_WRITE_ERRORS, 1);
 			flow_text(&u->key, flow, sizeof(flow));
-			log_limited(&d->logs->ct_error, d->now_ms(), LOG_ERR, "writing connmark %u of %s: %s", u->mark,
-				    flow, strerror(-rc));
+			log_event_begin(&e, "connmark_write_failed");
+			log_event_u64(&e, "mark", u->mark);
+			log_event_str(&e, "flow", flow);
+			log_event_str(&e, "error", strerror(-rc));
+			log_event_limited(&d->logs->ct_error, d->now_ms(), LOG_ERR, &e);
 		}
 	}
 }
@@ -297,6 +301,7 @@ bool dispatcher_server_healthy(const struct dispatcher *d, unsigned server, uint
 
 int dispatcher_set_drain(struct dispatcher *d, unsigned server, bool drain, char *err, size_t err_size)
 {
+	struct log_event e;
 	bool available;
 	if (server >= d->cfg->server_count) {
 		snprintf(err, err_size, "no server %u", server);
@@ -308,9 +313,13 @@ int dispatcher_set_drain(struct dispatcher *d, unsigned server, bool drain, char
 	engine_set_server_available(d->engine, server, available);
 	pthread_mutex_unlock(&d->engine_lock);
 	daemon_count(d->counters, drain ? COUNTER_OPERATOR_DRAINS : COUNTER_OPERATOR_UNDRAINS, 1);
-	log_msg(LOG_NOTICE, "server %s %s by the operator%s", d->cfg->servers[server].id,
-		drain ? "drained" : "undrained",
-		drain ? ": no new sessions, its sessions stay" : available ? ": available again" : ", but unhealthy");
+	log_event_begin(&e, drain ? "server_drained" : "server_undrained");
+	log_event_str(&e, "server", d->cfg->servers[server].id);
+	log_event_str(&e, "by", "operator");
+	log_event_bool(&e, "available", available);
+	log_event_str(&e, "msg", drain ? "no new sessions, its sessions stay" : available ? "available again"
+										  : "but unhealthy");
+	log_event_emit(&e, LOG_NOTICE);
 	return 0;
 }
 

@@ -14,31 +14,45 @@ struct health_feed {
 
 static void server_failed(struct dispatcher *d, const struct server_event *ev, const char *id)
 {
+	struct log_event e;
 	uint32_t moved;
 	pthread_mutex_lock(&d->engine_lock);
 	moved = engine_server_failed(d->engine, ev->server);
 	session_journal_write(d->journal);
 	pthread_mutex_unlock(&d->engine_lock);
 	daemon_count(d->counters, COUNTER_SERVER_FAILED_EVENTS, 1);
-	log_msg(LOG_WARNING, "server %s failed (%s): no new sessions; %u sessions re-pinned to the others", id,
-		server_cause_name(ev->cause), moved);
+	log_event_begin(&e, "server_failed");
+	log_event_str(&e, "server", id);
+	log_event_str(&e, "cause", server_cause_name(ev->cause));
+	log_event_u64(&e, "sessions_moved", moved);
+	log_event_str(&e, "msg", "no new sessions; its sessions moved to the others");
+	log_event_emit(&e, LOG_WARNING);
 }
 
 static void server_draining(struct dispatcher *d, const struct server_event *ev, const char *id, uint64_t now)
 {
+	struct log_event e;
 	pthread_mutex_lock(&d->engine_lock);
 	engine_set_server_available(d->engine, ev->server, false);
 	pthread_mutex_unlock(&d->engine_lock);
 	daemon_count(d->counters, COUNTER_SERVER_DRAINING_EVENTS, 1);
-	log_msg(LOG_NOTICE, "server %s draining: no new sessions, planned failure in %lld ms", id,
-		(long long)(ev->planned_ms > now ? ev->planned_ms - now : 0));
+	log_event_begin(&e, "server_draining");
+	log_event_str(&e, "server", id);
+	log_event_u64(&e, "planned_failure_in_ms", ev->planned_ms > now ? ev->planned_ms - now : 0);
+	log_event_str(&e, "msg", "no new sessions until the planned failure");
+	log_event_emit(&e, LOG_NOTICE);
 }
 
 static void server_recovered(struct dispatcher *d, const struct server_event *ev, const char *id)
 {
+	struct log_event e;
 	daemon_count(d->counters, COUNTER_SERVER_RECOVERED_EVENTS, 1);
+	log_event_begin(&e, "server_recovered");
+	log_event_str(&e, "server", id);
 	if (dispatcher_is_drained(d, ev->server)) {
-		log_msg(LOG_NOTICE, "server %s recovered, but drained by the operator: no new sessions", id);
+		log_event_bool(&e, "drained_by_operator", true);
+		log_event_str(&e, "msg", "no new sessions until undrained");
+		log_event_emit(&e, LOG_NOTICE);
 		return;
 	}
 	/* The factor is set here, not at the next feed: until then the server
@@ -47,20 +61,26 @@ static void server_recovered(struct dispatcher *d, const struct server_event *ev
 	engine_set_server_weight_factor(d->engine, ev->server, ev->weight_factor);
 	engine_set_server_available(d->engine, ev->server, true);
 	pthread_mutex_unlock(&d->engine_lock);
-	log_msg(LOG_NOTICE, "server %s recovered: available again, slow start over %u s", id,
-		d->cfg->selection.slow_start_s);
+	log_event_u64(&e, "slow_start_s", d->cfg->selection.slow_start_s);
+	log_event_str(&e, "msg", "available again");
+	log_event_emit(&e, LOG_NOTICE);
 }
 
 static void server_load(struct dispatcher *d, const struct server_event *ev, const char *id, uint64_t now)
 {
+	struct log_event e;
 	pthread_mutex_lock(&d->engine_lock);
 	engine_report_server_load(d->engine, ev->server, ev->load);
 	pthread_mutex_unlock(&d->engine_lock);
-	log_limited(&d->logs->load, now, LOG_DEBUG,
-		    "server %s load %.3f (cpu %.3f memory %.3f network %.3f io %.3f backlog %.3f)", id, ev->load,
-		    ev->components[AGENT_LOAD_CPU], ev->components[AGENT_LOAD_MEMORY],
-		    ev->components[AGENT_LOAD_NETWORK], ev->components[AGENT_LOAD_IO],
-		    ev->components[AGENT_LOAD_BACKLOG]);
+	log_event_begin(&e, "server_load");
+	log_event_str(&e, "server", id);
+	log_event_real(&e, "load", ev->load, 3);
+	log_event_real(&e, "cpu", ev->components[AGENT_LOAD_CPU], 3);
+	log_event_real(&e, "memory", ev->components[AGENT_LOAD_MEMORY], 3);
+	log_event_real(&e, "network", ev->components[AGENT_LOAD_NETWORK], 3);
+	log_event_real(&e, "io", ev->components[AGENT_LOAD_IO], 3);
+	log_event_real(&e, "backlog", ev->components[AGENT_LOAD_BACKLOG], 3);
+	log_event_limited(&d->logs->load, now, LOG_DEBUG, &e);
 }
 
 /* server_health's events, from inside its calls (no engine lock held):

@@ -11,8 +11,10 @@
 #include "io/clock.h"
 #include "io/config_file.h"
 #include "io/log.h"
+#include "io/service_notify.h"
 #include "sarad/daemon.h"
 #include "io/daemon.h"
+#include "io/version.h"
 
 struct options {
 	const char *config_path;
@@ -24,9 +26,11 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: sarad -c CLUSTER.cfg [--foreground] [--check-config]\n"
+		"       sarad --version\n"
 		"  -c, --config FILE   the cluster configuration\n"
 		"  -f, --foreground    stay in the foreground and log to stderr (else syslog)\n"
 		"      --check-config  validate the configuration and exit (0 ok, 2 errors)\n"
+		"      --version       print the version and exit\n"
 		"sarad serves queue.first..first+count-1; with count > 1 each queue has a thread\n"
 		"and the rules spread packets over them (iptables --queue-balance).\n");
 }
@@ -39,6 +43,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -48,6 +53,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'f': o->foreground = true; break;
 		case 'C': o->check_only = true; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': version_print(stdout, "sarad"); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -61,7 +67,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 /* From start-up to exit, once the configuration is loaded. */
 static int serve(struct daemon *d, bool foreground)
 {
-	char err[512];
+	char err[512], status[160];
+	struct log_event e;
 	int rc, ready_fd = -1;
 
 	if (!foreground)
@@ -71,24 +78,40 @@ static int serve(struct daemon *d, bool foreground)
 	signal(SIGPIPE, SIG_IGN);
 	rc = daemon_start(d, err, sizeof(err));
 	if (rc != 0) {
-		log_msg(LOG_ERR, "%s", err);
+		log_error_event("start_failed", err);
 		daemon_stop(d);
 		daemon_free(d);
 		log_close();
 		return rc;
 	}
-	log_msg(LOG_INFO, "sarad started (pid %ld)", (long)getpid());
+	log_event_begin(&e, "start");
+	log_event_str(&e, "prog", "sarad");
+	log_event_str(&e, "version", sara_version());
+	log_event_i64(&e, "pid", (int64_t)getpid());
+	log_event_str(&e, "cluster", d->cfg.name);
+	log_event_emit(&e, LOG_INFO);
 	daemon_log_config(d);
 	if (!foreground) {
 		log_open("sarad", false, true);
 		daemon_ready(ready_fd);
 	}
+	/* The same point as daemon_ready: queues, listeners and the control
+	 * socket are up. A start-up that failed never gets here, so systemd
+	 * sees the exit instead. */
+	snprintf(status, sizeof(status), "cluster %s: serving queues %u..%u", d->cfg.name, d->cfg.queue.first,
+		 d->cfg.queue.first + d->cfg.queue.count - 1);
+	service_notify_ready(status);
 	daemon_run(d);
+	service_notify_stopping();
 	daemon_stop(d);
 	daemon_log_final(d);
 	rc = daemon_exit_code(d);
 	daemon_free(d);
-	log_msg(LOG_INFO, "sarad stopped%s", rc ? " after an error" : "");
+	log_event_begin(&e, "stop");
+	log_event_u64(&e, "status", (uint64_t)rc);
+	if (rc)
+		log_event_str(&e, "msg", "after an error");
+	log_event_emit(&e, rc ? LOG_ERR : LOG_INFO);
 	log_close();
 	return rc;
 }
@@ -104,7 +127,7 @@ int main(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	if (!sara_config_load(o.config_path, &d->cfg, err, sizeof(err))) {
-		fprintf(stderr, "%s\n", err);
+		log_early_error("sarad", "%s", err);
 		return 2;
 	}
 	if (o.check_only) {

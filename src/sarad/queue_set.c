@@ -25,9 +25,13 @@ static struct nfqueue *open_queue(unsigned index, const struct sara_config *cfg,
 		/* Without the kernel's NFQUEUE conntrack glue a verdict cannot
 		 * carry the connmark; the POSTROUTING CONNMARK --save-mark rule
 		 * saves the verdict's packet mark instead. */
-		if (index == 0)
-			log_msg(LOG_NOTICE, "%s; connmarks come from the POSTROUTING CONNMARK --save-mark rule alone",
-				err);
+		if (index == 0) {
+			struct log_event e;
+			log_event_begin(&e, "queue_without_conntrack");
+			log_event_str(&e, "error", err);
+			log_event_str(&e, "msg", "connmarks come from the POSTROUTING CONNMARK --save-mark rule alone");
+			log_event_emit(&e, LOG_NOTICE);
+		}
 		opt.conntrack = false;
 		q = nfqueue_open(&opt, err, err_size);
 	}
@@ -95,11 +99,14 @@ void queue_set_check_overflow(struct queue_set *qs, bool fail_open, uint64_t now
 		struct kernel_queue_stats k;
 		control_kernel_queue_stats(w->num, &k);
 		if (k.found && (k.dropped > w->kernel_dropped || k.user_dropped > w->kernel_user_dropped)) {
-			log_limited(&qs->shared.logs->overflow, now_ms, LOG_WARNING,
-				    "queue %u overflow: %lu packets dropped because the queue was full, %lu because "
-				    "the socket buffer was full (%s)", w->num, k.dropped - w->kernel_dropped,
-				    k.user_dropped - w->kernel_user_dropped,
-				    fail_open ? "fail-open: accepted unmarked" : "fail-closed: dropped");
+			struct log_event e;
+			log_event_begin(&e, "queue_overflow");
+			log_event_u64(&e, "queue", w->num);
+			log_event_u64(&e, "queue_full", k.dropped - w->kernel_dropped);
+			log_event_u64(&e, "socket_full", k.user_dropped - w->kernel_user_dropped);
+			log_event_str(&e, "policy", fail_open ? "fail-open" : "fail-closed");
+			log_event_str(&e, "msg", fail_open ? "packets accepted unmarked" : "packets dropped");
+			log_event_limited(&qs->shared.logs->overflow, now_ms, LOG_WARNING, &e);
 			w->kernel_dropped = k.dropped;
 			w->kernel_user_dropped = k.user_dropped;
 		}

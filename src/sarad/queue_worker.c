@@ -5,24 +5,42 @@
 #include <string.h>
 #include <time.h>
 
+#include "io/clock.h"
 #include "io/log.h"
 #include "sarad/flow_text.h"
 
+/* A refusal: kept for "sara-ctl refused", logged within its kind's limit
+ * as "event=refused reason=... flow=... action=...". */
 static void log_verdict_event(const struct queue_shared *s, const struct verdict *v, uint64_t now)
 {
 	struct log_limit *lim;
-	const char *what;
+	struct log_event e;
 	char flow[FLOW_TEXT_MAX];
 	switch (v->reason) {
-	case REASON_MALFORMED: lim = &s->logs->malformed; what = "malformed signalling"; break;
-	case REASON_TABLE_FULL: lim = &s->logs->table_full; what = "table full"; break;
-	case REASON_NO_SERVER: lim = &s->logs->no_server; what = "no server available"; break;
-	case REASON_ADMISSION: lim = &s->logs->admission; what = "refused by admission control"; break;
+	case REASON_MALFORMED: lim = &s->logs->malformed; break;
+	case REASON_TABLE_FULL: lim = &s->logs->table_full; break;
+	case REASON_NO_SERVER: lim = &s->logs->no_server; break;
+	case REASON_ADMISSION: lim = &s->logs->admission; break;
 	default: return;
 	}
+	if (s->refusals)
+		refusal_log_record(s->refusals, v, now, clock_ms(CLOCK_REALTIME));
 	flow_text(&v->key, flow, sizeof(flow));
-	log_limited(lim, now, LOG_WARNING, "%s: %s, %s", what, flow,
-		    v->action == VERDICT_DROP ? "dropped" : v->mark ? "accepted" : "accepted unmarked");
+	log_event_begin(&e, "refused");
+	log_event_str(&e, "reason", refusal_reason_name(v->reason));
+	log_event_str(&e, "flow", flow);
+	log_event_str(&e, "action",
+		      v->action == VERDICT_DROP ? "dropped" : v->mark ? "accepted" : "accepted_unmarked");
+	log_event_limited(lim, now, LOG_WARNING, &e);
+}
+
+static void log_verdict_failed(struct queue_worker *w, uint64_t now)
+{
+	struct log_event e;
+	log_event_begin(&e, "verdict_failed");
+	log_event_u64(&e, "queue", w->num);
+	log_event_str(&e, "error", strerror(errno));
+	log_event_limited(&w->shared->logs->verdict_error, now, LOG_ERR, &e);
 }
 
 static void count_verdict(const struct queue_shared *s, unsigned action, unsigned reason)
@@ -42,8 +60,7 @@ static void answer_packet(struct queue_worker *w, const struct pending_packet *p
 	if (v->action == VERDICT_DROP) {
 		count_verdict(s, VERDICT_DROP, reason);
 		if (nfqueue_verdict(w->queue, pkt->id, false, 0, false) < 0)
-			log_limited(&s->logs->verdict_error, now, LOG_ERR, "queue %u: verdict failed: %s", w->num,
-				    strerror(errno));
+			log_verdict_failed(w, now);
 		if (v->reply != REPLY_NONE)
 			refusal_replies_send(s->replies, in, v, now);
 		log_verdict_event(s, v, now);
@@ -59,8 +76,7 @@ static void answer_packet(struct queue_worker *w, const struct pending_packet *p
 	if (set_connmark)
 		__atomic_fetch_add(&s->verdicts->connmarks_set, 1, __ATOMIC_RELAXED);
 	if (nfqueue_verdict(w->queue, pkt->id, true, v->mark, set_connmark) < 0)
-		log_limited(&s->logs->verdict_error, now, LOG_ERR, "queue %u: verdict failed: %s", w->num,
-			    strerror(errno));
+		log_verdict_failed(w, now);
 	log_verdict_event(s, v, now);
 }
 

@@ -14,7 +14,11 @@ void refusal_replies_configure(struct refusal_replies *r, const struct sara_conf
 		return;
 	sender = reject_sender_open(cfg->admission.replies_per_s, reply_err, sizeof(reply_err));
 	if (!sender) {
-		log_msg(LOG_WARNING, "%s: refused requests will be dropped without a 503 or RST", reply_err);
+		struct log_event e;
+		log_event_begin(&e, "replies_unavailable");
+		log_event_str(&e, "error", reply_err);
+		log_event_str(&e, "msg", "refused requests will be dropped without a 503 or RST");
+		log_event_emit(&e, LOG_WARNING);
 		return;
 	}
 	__atomic_store_n(&r->sender, sender, __ATOMIC_RELEASE);

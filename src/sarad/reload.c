@@ -14,13 +14,25 @@ static unsigned draining(const struct dispatcher *d)
 	return n;
 }
 
+/* "event=reload result=refused error=... msg=..." */
+static void log_refused(const char *error)
+{
+	struct log_event e;
+	log_event_begin(&e, "reload");
+	log_event_str(&e, "result", "refused");
+	log_event_str(&e, "error", error);
+	log_event_str(&e, "msg", "keeping the running configuration");
+	log_event_emit(&e, LOG_ERR);
+}
+
 bool reload_config(struct dispatcher *d, struct refusal_replies *replies)
 {
 	struct sara_config *next = malloc(sizeof(*next));
+	struct log_event e;
 	char err[512];
 
 	if (!next) {
-		log_msg(LOG_ERR, "SIGHUP: out of memory; keeping the running configuration");
+		log_refused("out of memory");
 		return false;
 	}
 	if (!sara_config_load(d->cfg->path, next, err, sizeof(err)))
@@ -29,19 +41,27 @@ bool reload_config(struct dispatcher *d, struct refusal_replies *replies)
 		goto refused;
 	refusal_replies_configure(replies, next);
 	daemon_count(d->counters, COUNTER_CONFIG_RELOADS, 1);
-	log_msg(LOG_NOTICE,
-		"SIGHUP: %s reloaded: %u servers (%u removed ones draining); selection %s; admission %s "
-		"(T1 %.2f T2 %.2f T3 %.2f C %.2f); timeouts signalling %us media %us linger %us",
-		next->path, next->server_count, draining(d), selection_algorithm_name(next->selection.algorithm),
-		next->admission.enabled ? "on" : "off", next->admission.t1, next->admission.t2,
-		next->admission.t3, next->admission.c, next->timeouts.signalling_s, next->timeouts.media_s,
-		next->timeouts.linger_s);
+	log_event_begin(&e, "reload");
+	log_event_str(&e, "result", "applied");
+	log_event_str(&e, "config", next->path);
+	log_event_u64(&e, "servers", next->server_count);
+	log_event_u64(&e, "draining", draining(d));   /* removed servers whose sessions remain */
+	log_event_str(&e, "selection", selection_algorithm_name(next->selection.algorithm));
+	log_event_bool(&e, "admission", next->admission.enabled);
+	log_event_real(&e, "t1", next->admission.t1, 2);
+	log_event_real(&e, "t2", next->admission.t2, 2);
+	log_event_real(&e, "t3", next->admission.t3, 2);
+	log_event_real(&e, "c", next->admission.c, 2);
+	log_event_u64(&e, "signalling_s", next->timeouts.signalling_s);
+	log_event_u64(&e, "media_s", next->timeouts.media_s);
+	log_event_u64(&e, "linger_s", next->timeouts.linger_s);
+	log_event_emit(&e, LOG_NOTICE);
 	free(next);
 	return true;
 
 refused:
 	daemon_count(d->counters, COUNTER_CONFIG_RELOADS_REFUSED, 1);
-	log_msg(LOG_ERR, "SIGHUP: %s; keeping the running configuration", err);
+	log_refused(err);
 	free(next);
 	return false;
 }

@@ -1,5 +1,6 @@
 /* fuzz_packet.c - libFuzzer target: a sequence of raw datagrams through
- * packet_decode, ipfrag_submit and tcp_stream, as the engine would feed them. */
+ * packet_decode, ipfrag_submit and tcp_stream, as the engine would feed
+ * them, and the unsupported ones through packet_decode_icmp_error. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -98,6 +99,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 		} else if (status == PACKET_OK && p.key.l4 == L4_TCP) {
 			feed_tcp(stream, &p);
+		} else if (status == PACKET_UNSUPPORTED) {
+			struct icmp_error e;
+			enum icmp_error_status icmp = packet_decode_icmp_error(ip, len, &e);
+			if (icmp >= ICMP_ERROR_STATUS_COUNT)
+				abort();
+			if (icmp == ICMP_ERROR_OK &&
+			    (e.quoted.pad != 0 || e.quoted.family != e.dst.family ||
+			     (e.quoted.l4 != L4_TCP && e.quoted.l4 != L4_UDP)))
+				abort();
 		}
 		free(ip);
 		if (ipfrag_pending(fragments) > 4 || tcp_stream_pool_bytes(pool) > 512)

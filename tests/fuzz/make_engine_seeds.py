@@ -226,6 +226,67 @@ def junk_and_announcements():
     ])
 
 
+def icmp_error(quoted_l4, vip_port, client_port, icmp_type=3, code=3, quote_len=28, client="192.0.2.10"):
+    """An ICMP error to the VIP quoting a datagram the VIP sent to a client."""
+    vip_b = bytes(map(int, "198.18.10.1".split(".")))
+    client_b = bytes(map(int, client.split(".")))
+    inner = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 1500, 1, 0x4000, 64, quoted_l4, 0, vip_b, client_b)
+    inner += struct.pack(">HHI", vip_port, client_port, 1000)
+    icmp = struct.pack(">BBHI", icmp_type, code, 0, 1200 if code == 4 else 0) + inner[:quote_len]
+    icmp = icmp[:2] + struct.pack(">H", checksum(icmp)) + icmp[4:]
+    header = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 7, 0, 64, 1, 0, client_b, vip_b)
+    header = header[:10] + struct.pack(">H", checksum(header)) + header[12:]
+    return record(RAW, header + icmp)
+
+
+def icmp_errors():
+    """A call, then ICMP errors about its RTP, its signalling, an unknown flow,
+    and a quote cut short."""
+    return sip_udp_call()[:-1] + b"".join([
+        icmp_error(17, 20000, 40000),
+        icmp_error(17, 5060, 5060, icmp_type=11, code=0),
+        icmp_error(6, 5060, 50000, code=4),
+        icmp_error(17, 31000, 41000, client="192.0.2.11"),
+        icmp_error(17, 20000, 40000, quote_len=23),
+    ])
+
+
+def sip_bye_answered_late():
+    """A BYE retransmitted for 20 s before its 200."""
+    call_id = "late-bye@client.example"
+    out = [wrapped(sip_request("INVITE", call_id, 1, sdp("192.0.2.10", 40000))),
+           wrapped(sip_response(200, call_id, 1, "INVITE", sdp("198.18.10.1", 20000)), outbound=True),
+           wrapped(sip_request("ACK", call_id, 1)),
+           wrapped(sip_request("BYE", call_id, 2), wait=10)]
+    out += [wrapped(sip_request("BYE", call_id, 2), wait=16) for _ in range(5)]
+    out.append(wrapped(sip_response(200, call_id, 2, "BYE"), outbound=True))
+    out.append(wrapped(sip_request("BYE", call_id, 2), wait=30))
+    return b"".join(out)
+
+
+def rtsp_reconnect():
+    """An RTSP session whose client closes its connection and carries on over
+    a new one."""
+    first = dict(tcp=True, client=2, cluster=RTSP, client_port=CLIENT_EPHEMERAL)
+    second = dict(tcp=True, client=2, cluster=RTSP, client_port=CLIENT_RTP)
+    setup = "RTP/AVP;unicast;client_port=40000-40001"
+    reply = "RTP/AVP;unicast;client_port=40000-40001;server_port=20000-20001"
+    return b"".join([
+        wrapped(b"", flags=SYN, **first),
+        wrapped(b"", outbound=True, flags=SYN | ACK, **first),
+        wrapped(rtsp_request("SETUP", 1, transport=setup), flags=PSH | ACK, **first),
+        wrapped(rtsp_reply(1, "R1", reply), outbound=True, flags=PSH | ACK, **first),
+        wrapped(rtsp_request("PLAY", 2, "R1"), flags=PSH | ACK, **first),
+        wrapped(b"", flags=FIN | ACK, **first),
+        rtp(client=2),
+        wrapped(b"", flags=SYN, wait=5, **second),
+        wrapped(b"", outbound=True, flags=SYN | ACK, **second),
+        wrapped(rtsp_request("GET_PARAMETER", 3, "R1"), flags=PSH | ACK, **second),
+        wrapped(rtsp_reply(3, "R1"), outbound=True, flags=PSH | ACK, **second),
+        wrapped(rtsp_request("TEARDOWN", 4, "R1"), flags=PSH | ACK, **second),
+    ])
+
+
 SEEDS = {
     "sip_udp_call": sip_udp_call(),
     "sip_udp_call_v6": sip_udp_call(v6=True, client=0, call_id="v6@client.example"),
@@ -237,6 +298,9 @@ SEEDS = {
     "rtsp_two_clients": rtsp_session(client=2, session="1") + rtsp_session(v6=True, client=3, session="1"),
     "fragmented_invite": fragmented_invite(),
     "junk_and_announcements": junk_and_announcements(),
+    "icmp_errors": icmp_errors(),
+    "sip_bye_answered_late": sip_bye_answered_late(),
+    "rtsp_reconnect": rtsp_reconnect(),
 }
 
 

@@ -194,11 +194,11 @@ check "a drain left alone becomes a planned failure" grep -q "^event failed serv
 sed -i 's/interval_ms = 200;/interval_ms = 150;/' "$WORK/cluster.cfg"
 kill -HUP $A1; sleep 0.5
 check "SIGHUP reloads the configuration (a new interval), and sara-agent runs on" \
-	bash -c "kill -0 $A1 && grep -Eq 'SIGHUP: .* reloaded: server s1 \\(sender [0-9]+\\) reporting to .* every 150 ms' '$WORK/agent1.log'"
+	bash -c "kill -0 $A1 && grep -Eq 'event=reload result=applied config=.* server=s1 sender=[0-9]+ report_to=.* interval_ms=150 ' '$WORK/agent1.log'"
 sed -i 's/interval_ms = 150;/interval_ms = 200;/' "$WORK/cluster.cfg"
 kill -TERM $A1; wait $A1; a1_status=$?
 check "sara-agent exits 0 on SIGTERM, no send errors" \
-	bash -c "test $a1_status -eq 0 && grep -q 'stopping: sent [1-9][0-9]*, send errors 0' '$WORK/agent1.log'"
+	bash -c "test $a1_status -eq 0 && grep -q 'event=stop status=0 sent=[1-9][0-9]* send_errors=0$' '$WORK/agent1.log'"
 kill -TERM $A2; wait $A2
 wait_count "$WORK/decode.log" "^event failed server s2 cause missed" 2 3
 check "s2 failed once its agent stopped" \

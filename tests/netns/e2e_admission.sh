@@ -2,9 +2,10 @@
 # e2e_admission: SA2C in the lab. Node agents report each server's load from a file
 # (sara-agent --app-load); with the loads at 0.1 calls are admitted. Two long calls are
 # set up, then every load goes to 1.0: sarad answers a new INVITE with 503 + Retry-After
-# (the copied Call-ID and CSeq), resets a new RTSP connection (TCP RST), counts both,
-# while the established calls' media keeps flowing to their servers. Loads back at 0.1:
-# the refusal of new sessions eases off over reopen_s, then new calls succeed again.
+# (the copied Call-ID and CSeq), resets a new RTSP connection (TCP RST) although the
+# servers run an RTSP server, counts both, while the established calls' media keeps
+# flowing to their servers. Loads back at 0.1: the refusal of new sessions eases off over
+# reopen_s, then new calls succeed again and the refused RTSP client gets its stream.
 # Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 LAB_PREFIX=sara-e2e-ad-
@@ -19,6 +20,11 @@ CTL=$(lab_bin sara-ctl) AGENT=$(lab_bin sara-agent)
 e2e_cap_client_start 100 || { e2e_fail "client capture"; exit 1; }
 lab_cap_start 100 || { e2e_fail "captures"; exit 1; }
 lab_start_sip_servers 70 || { e2e_fail "sipp servers"; exit 1; }
+lab_start_rtsp_servers 70 || { e2e_fail "gst-rtsp-server"; exit 1; }
+# The RTSP client (ffmpeg, which cannot bind an address) leaves from 198.18.0.11, apart
+# from the established calls' media (198.18.0.10) checked below.
+RTSP_CLIENT=198.18.0.11
+ip -n "$(lab_ns cli)" route add "$LAB_VIP/32" via 198.18.0.1 src "$RTSP_CLIENT"
 set_loads() { local s; for s in "${LAB_SERVERS[@]}"; do echo "$1" >"$LAB_RUN/load-$s"; done; }
 set_loads 0.1
 for s in "${LAB_SERVERS[@]}"; do
@@ -29,6 +35,10 @@ status_json() { lab_in dsp timeout 5 "$CTL" -c "$LAB_CFG" status --json 2>/dev/n
 # admission FIELD: a field of status' "admission" section (zone, load...)
 admission() {
 	status_json | python3 -c "import json,sys; print(json.load(sys.stdin)['admission'][sys.argv[1]])" "$1" 2>/dev/null
+}
+# daemon_counter NAME: a counter of status' "daemon" section (reply_sent_reset...)
+daemon_counter() {
+	status_json | python3 -c "import json,sys; print(json.load(sys.stdin)['daemon'].get(sys.argv[1], 0))" "$1" 2>/dev/null
 }
 wait_zone() { # wait_zone ZONE TENTHS
 	local i
@@ -71,20 +81,16 @@ grep -qi "^Call-ID: e2e-503@198.18.0.11" "$LAB_RUN/logs/invite503.out" || e2e_fa
 grep -qi "^CSeq: 4711 INVITE" "$LAB_RUN/logs/invite503.out" || e2e_fail "CSeq not copied"
 grep -qi "^Via: SIP/2.0/UDP 198.18.0.11:5070;branch=z9hG4bK-e2e-503" "$LAB_RUN/logs/invite503.out" || e2e_fail "Via not copied"
 
-# a new RTSP connection: reset at once
-lab_in cli timeout 10 python3 - "$LAB_VIP" >"$LAB_RUN/logs/rtsp-rst.out" 2>&1 <<'PY'
-import socket, sys, time
-t = time.time()
-try:
-    socket.create_connection((sys.argv[1], 8554), timeout=3)
-    print("connected")
-except ConnectionRefusedError:
-    print("refused after %.3f s" % (time.time() - t))
-except Exception as e:
-    print("error %r" % e)
-PY
-sed 's/^/  rtsp: /' "$LAB_RUN/logs/rtsp-rst.out"
-grep -q "^refused" "$LAB_RUN/logs/rtsp-rst.out" || e2e_fail "the RTSP connection was not reset"
+# a new RTSP client: its connection reset by sarad, although the servers listen on 8554
+rst_before=$(daemon_counter reply_sent_reset)
+lab_ffmpeg_play rtsp-refused udp 2; P=$LAB_BGPID
+E2E_WAIT_TENTHS=150 e2e_wait rtsp-refused=$P
+rst_refused=$(daemon_counter reply_sent_reset)
+echo "RTSP client during the overload: exit ${E2E_ST[rtsp-refused]}, reply_sent_reset $rst_before -> $rst_refused"
+grep -m1 -i 'refused' "$LAB_RUN/logs/rtsp-refused.log" | sed 's/^/  rtsp: /'
+[ "${E2E_ST[rtsp-refused]}" != 0 ] || e2e_fail "the RTSP client played while the cluster was full"
+grep -qi 'Connection refused' "$LAB_RUN/logs/rtsp-refused.log" || e2e_fail "the RTSP connection was not reset"
+[ "$rst_refused" -ge $((rst_before + 1)) ] || e2e_fail "reply_sent_reset $rst_before -> $rst_refused: sarad did not reset the RTSP connection"
 
 # a sipp call during the overload fails (503), and the servers never see its INVITE
 LAB_UAC_XML=uac-media.xml lab_sipp_uac refused u1 198.18.0.12 5064 7800 1; R=$LAB_BGPID
@@ -99,9 +105,10 @@ print(dm.get('reply_sent_503', 0), dm.get('reply_sent_reset', 0), v.get('admissi
 read -r n503 nrst ndrop <<<"$counters"
 echo "counters: reply_sent_503 $n503 reply_sent_reset $nrst, drops by admission $ndrop"
 [ "$n503" -ge 2 ] || e2e_fail "reply_sent_503 $n503, want >= 2"
-[ "$nrst" -ge 1 ] || e2e_fail "reply_sent_reset $nrst, want >= 1"
+[ "$nrst" -eq "$rst_refused" ] || e2e_fail "reply_sent_reset $nrst, want $rst_refused (the RTSP client's resets only)"
 
 set_loads 0.1
+loads_back_at=$(date +%s.%N)
 wait_zone normal 80 || e2e_fail "admission zone $(admission zone), want normal once loads are back at 0.1"
 # The reopening ramp (admission.reopen_s, 3 s here; the default is 0): below T1 the refusal
 # of new sessions eases off from 1 to 0 over reopen_s, not at once.
@@ -113,13 +120,35 @@ echo "reopening: refuse_new_p $p_first when the zone turned normal, 0 after $reo
 awk -v p="$p_first" 'BEGIN { exit !(p > 0.3) }' || e2e_fail "refuse_new_p $p_first right after the overload, want the ramp (> 0.3)"
 [ "$reopen_ms" -ge 1000 ] && [ "$reopen_ms" -le 5000 ] || e2e_fail "reopened after $reopen_ms ms, want about reopen_s = 3 s"
 LAB_UAC_XML=uac-media.xml lab_sipp_uac after u1 198.18.0.12 5066 7900 3; A=$LAB_BGPID
-E2E_WAIT_TENTHS=250 e2e_wait long=$U after=$A
+# the RTSP client refused during the overload, now admitted: it gets its stream
+lab_ffmpeg_play rtsp-admitted udp 2; P=$LAB_BGPID
+E2E_WAIT_TENTHS=250 e2e_wait long=$U after=$A rtsp-admitted=$P
+rst_admitted=$(daemon_counter reply_sent_reset)
+echo "RTSP client after the overload: exit ${E2E_ST[rtsp-admitted]}, reply_sent_reset $rst_refused -> $rst_admitted"
+[ "${E2E_ST[rtsp-admitted]}" = 0 ] || e2e_fail "the RTSP client failed once admitted (see logs/rtsp-admitted.log)"
+[ "$rst_admitted" -eq "$rst_refused" ] || e2e_fail "sarad reset $((rst_admitted - rst_refused)) RTSP connections once admitting"
 read -r ok fail < <(lab_sipp_stats after)
 echo "after the overload: $ok of 3 calls successful"
 [ "$ok" -eq 3 ] || e2e_fail "after the overload only $ok of 3 calls succeeded"
 sleep 0.3
-for p in "${LAB_UAS_PIDS[@]}"; do lab_stop TERM "$p" 20; done
+for p in "${LAB_UAS_PIDS[@]}" "${LAB_RTSP_PIDS[@]}"; do lab_stop TERM "$p" 20; done
 lab_cap_stop
+
+# The RTSP client: refused before any server saw its connection, then played from one
+# server, which sent its media to the client.
+refused_seen=0 setups=0 rtsp_servers=0
+for s in "${LAB_SERVERS[@]}"; do
+	n=$(e2e_count "$LAB_RUN/cap/$s.pcap" "ip.src == $RTSP_CLIENT && tcp.dstport == 8554 && frame.time_epoch < $loads_back_at")
+	refused_seen=$((refused_seen + n))
+	n=$(e2e_count "$LAB_RUN/cap/$s.pcap" "ip.src == $RTSP_CLIENT && tcp.dstport == 8554 && frame contains \"SETUP rtsp:\"")
+	echo "$s: $n RTSP SETUPs from the RTSP client"
+	setups=$((setups + n)); [ "$n" -gt 0 ] && rtsp_servers=$((rtsp_servers + 1))
+done
+rtp=$(e2e_count "$LAB_RUN/cap/cli.pcap" "ip.src == $LAB_VIP && ip.dst == $RTSP_CLIENT && udp && !icmp")
+echo "RTSP client: $refused_seen packets at the servers during the overload; $setups SETUPs at $rtsp_servers server(s) after it; $rtp media packets received"
+[ "$refused_seen" -eq 0 ] || e2e_fail "a server saw $refused_seen packets of the refused RTSP connection"
+[ "$setups" -eq 2 ] && [ "$rtsp_servers" -eq 1 ] || e2e_fail "$setups SETUPs (want 2: video and audio) at $rtsp_servers servers (want 1)"
+[ "$rtp" -ge 50 ] || e2e_fail "the admitted RTSP client received $rtp media packets, want >= 50"
 
 # the established calls' media during the overload: every packet still at one server
 after=$(echo "$overload_at + 0.2" | bc)

@@ -48,7 +48,7 @@ lab_stop TERM "${AGENT_PID[s2]}" 20
 wait_state s2 failed 30 || e2e_fail "s2 not failed 3 s after its agent stopped"
 failed_at=$(date +%s.%N)
 echo "s2's agent stopped at $kill_at, s2 failed at $failed_at"
-grep -h "server s2 failed" "$LAB_RUN/logs/sarad.log" | sed 's/^/sarad: /'
+grep -h "event=server_failed server=s2" "$LAB_RUN/logs/sarad.log" | sed 's/^/sarad: /'
 
 ctl drain s3 >"$LAB_RUN/logs/drain.out" 2>&1 || e2e_fail "sara-ctl drain s3: $(cat "$LAB_RUN/logs/drain.out")"
 drain_at=$(date +%s.%N)

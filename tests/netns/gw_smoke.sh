@@ -180,8 +180,8 @@ ip netns exec "$NS_DSP" $PY "$WORK/listen.py" $DSP $PORT "$WORK/dsp.log" 1 "$WOR
 ip netns exec "$NS_CLI" $PY "$WORK/client.py" $CLI "$WORK/cli.log" 2 "$WORK" & PIDS+=($!)
 ip netns exec "$NS_GW" "$GW_BIN" -c "$WORK/cluster.cfg" --foreground --id 7 2>"$WORK/gw.log" & GW_PID=$!
 PIDS+=($GW_PID)
-wait_for "$WORK/dsp.log" ready 5 && wait_for "$WORK/cli.log" ready 5 && wait_for "$WORK/gw.log" "announcing to" 5
-check "sara-gw bound queue $QUEUE" grep -q "queue $QUEUE, announcing to $DSP:$PORT as sender 7" "$WORK/gw.log"
+wait_for "$WORK/dsp.log" ready 5 && wait_for "$WORK/cli.log" ready 5 && wait_for "$WORK/gw.log" "event=start" 5
+check "sara-gw bound queue $QUEUE" grep -q "event=start prog=sara-gw version=[^ ]* queue=$QUEUE announce_to=$DSP:$PORT sender=7$" "$WORK/gw.log"
 
 ip netns exec "$NS_SRV" $PY "$WORK/server.py" $VIP $CLI call-1@sara-B
 wait_for "$WORK/cli.log" "^got" 5
@@ -212,14 +212,14 @@ check "--decode: the announcement names flow, call, status and media" \
 check "--decode: the same datagram again is a replay" grep -q "^rejected wire_replayed" "$WORK/decode.log"
 
 kill -USR1 $GW_PID; sleep 0.5
-check "SIGUSR1 prints the counters" grep -q "counter sent 1$" "$WORK/gw.log"
+check "SIGUSR1 prints the counters" grep -Eq "event=counters when=SIGUSR1 group=daemon .* sent=1( |$)" "$WORK/gw.log"
 kill -HUP $GW_PID; sleep 0.5
 check "SIGHUP reloads the configuration, and sara-gw runs on" \
-	bash -c "kill -0 $GW_PID && grep -q 'SIGHUP: .* reloaded: 1 VIPs, [0-9]* servers; announcing to $DSP:$PORT' '$WORK/gw.log'"
+	bash -c "kill -0 $GW_PID && grep -q 'event=reload result=applied config=.* vips=1 servers=[0-9]* announce_to=$DSP:$PORT ' '$WORK/gw.log'"
 kill -TERM $GW_PID; wait $GW_PID; gw_status=$?
 check "sara-gw exits 0 on SIGTERM" test "$gw_status" -eq 0
 check "counters at exit: packets 1, sent 1, no send errors" \
-	bash -c "grep -c 'counter packets 1$' '$WORK/gw.log' | grep -qx 2 && grep -q 'counter send_errors 0$' '$WORK/gw.log'"
+	bash -c "grep -Ec 'event=counters when=(SIGUSR1|final) group=daemon packets=1 ' '$WORK/gw.log' | grep -qx 2 && grep -Eq 'event=counters when=final group=daemon .* send_errors=0( |$)' '$WORK/gw.log'"
 
 # Without sara-gw the queue is bypassed: the server's replies still flow.
 ip netns exec "$NS_SRV" $PY "$WORK/server.py" $VIP $CLI call-2@sara-B

@@ -407,7 +407,9 @@ lab_start_gw() {
 	local q
 	q=$(lab_in gw iptables-save -t mangle 2>/dev/null | grep -o -- '--queue-num [0-9]*' | head -1 | cut -d' ' -f2)
 	q=${q:-0}
-	lab_bg sara-gw gw timeout "${1:-120}" "$bin" -c "$LAB_CFG" --queue "$q" --foreground
+	# LAB_GW_ARGS: further options (a test's --metrics)
+	# shellcheck disable=SC2086
+	lab_bg sara-gw gw timeout "${1:-120}" "$bin" -c "$LAB_CFG" --queue "$q" --foreground ${LAB_GW_ARGS:-}
 	LAB_GW_PID=$LAB_BGPID
 	for ((i = 0; i < 50; i++)); do
 		lab_alive "$LAB_GW_PID" || { lab_log "sara-gw exited: $(tail -3 "$LAB_RUN/logs/sara-gw.log")"; return 1; }
@@ -463,11 +465,12 @@ lab_start_sip_servers() {
 }
 
 LAB_RTSP_PIDS=()
-lab_start_rtsp_servers() {
+lab_start_rtsp_servers() {   # lab_start_rtsp_servers [LIFETIME [gst-rtsp-server.py options]]
 	local life=${1:-80} s i=0
+	shift $(($# > 0 ? 1 : 0))
 	for s in "${LAB_SERVERS[@]}"; do
 		lab_bg "rtsp-$s" "$s" timeout $((life + 5)) /usr/bin/python3 "$LAB_ROOT/pcaps/lab/gst-rtsp-server.py" \
-			--addr "$LAB_VIP" --port 8554 --lifetime "$life"
+			--addr "$LAB_VIP" --port 8554 --lifetime "$life" "$@"
 		LAB_RTSP_PIDS+=("$LAB_BGPID")
 	done
 	for s in "${LAB_SERVERS[@]}"; do
@@ -663,9 +666,12 @@ e2e_setup() {
 	lab_init
 	lab_up || { e2e_fail "lab topology"; exit 1; }
 	lab_config
-	# a test's own config sections (agents, admission...), appended; its own
-	# selection group replaces the template's
-	case ${E2E_CFG_EXTRA:-} in *"selection ="*) sed -i '/^selection = /d' "$LAB_CFG" ;; esac
+	# a test's own config sections (agents, admission...), appended; a one-line group
+	# of the template it names again (selection, queue...) is replaced by its own
+	local key
+	for key in $(printf '%s\n' "${E2E_CFG_EXTRA:-}" | sed -n 's/^\([a-z_]*\) *=.*/\1/p'); do
+		sed -i "/^$key *= *{.*};/d" "$LAB_CFG"
+	done
 	[ -n "${E2E_CFG_EXTRA:-}" ] && printf '%s\n' "$E2E_CFG_EXTRA" >>"$LAB_CFG"
 	# and a test's edits of the template's lines (sed expressions)
 	[ -n "${E2E_CFG_SED:-}" ] && sed -i -e "$E2E_CFG_SED" "$LAB_CFG"

@@ -86,7 +86,7 @@ boot_and_check_units() {
 	check "no permission refused in the units' journal" no_denials
 	sed -i 's/signalling_s = 60/signalling_s = 45/' "$cfg"
 	reload_applied() { in_container systemctl reload sarad@lab && sleep 1 &&
-		in_container journalctl --no-pager -u sarad@lab | grep -q 'reloaded.*signalling 45s'; }
+		in_container journalctl --no-pager -u sarad@lab | grep -q 'event=reload result=applied .* signalling_s=45 '; }
 	check "systemctl reload sarad@lab applies a good file" reload_applied
 	sed -i 's/signalling_s = 45/signalling_s = 99/' "$cfg"
 	reload_refused() { ! in_container systemctl reload sarad@lab 2>&1 && in_container systemctl is-active sarad@lab; }

@@ -268,4 +268,55 @@ static inline size_t packet_build_fragment(const uint8_t *datagram, size_t len, 
 	return total;
 }
 
+/* An ICMP (IPv4) or ICMPv6 error from src to dst quoting quote_len bytes of
+ * quote (normally the start of a datagram built above, as dst sent it).
+ * rest is the 32-bit field after the checksum: the next-hop MTU of
+ * "fragmentation needed" (low 16 bits) or "packet too big", else 0. */
+static inline size_t packet_build_icmp_error(int family, const char *src, const char *dst,
+					     uint8_t type, uint8_t code, uint32_t rest,
+					     const uint8_t *quote, size_t quote_len, uint8_t *buf,
+					     size_t cap)
+{
+	uint8_t s[16] = { 0 }, d[16] = { 0 };
+	size_t header = family == NETADDR_IPV4 ? PACKET_BUILDER_IPV4_HEADER : PACKET_BUILDER_IPV6_HEADER;
+	size_t icmp_len = 8 + quote_len;
+	size_t total = header + icmp_len;
+	if ((family != NETADDR_IPV4 && family != NETADDR_IPV6) || inet_pton(family, src, s) != 1 ||
+	    inet_pton(family, dst, d) != 1 || total > cap || icmp_len > 65535)
+		return 0;
+	memset(buf, 0, header + 8);
+	if (family == NETADDR_IPV4) {
+		buf[0] = 0x45;
+		packet_builder_put16(buf + 2, (uint32_t)total);
+		buf[8] = 64;
+		buf[9] = 1;
+		memcpy(buf + 12, s, 4);
+		memcpy(buf + 16, d, 4);
+		packet_builder_put16(buf + 10, inet_checksum_fold(inet_checksum_add(0, buf, 20)));
+	} else {
+		buf[0] = 0x60;
+		packet_builder_put16(buf + 4, (uint32_t)icmp_len);
+		buf[6] = 58;
+		buf[7] = 64;
+		memcpy(buf + 8, s, 16);
+		memcpy(buf + 24, d, 16);
+	}
+	uint8_t *icmp = buf + header;
+	icmp[0] = type;
+	icmp[1] = code;
+	packet_builder_put32(icmp + 4, rest);
+	if (quote_len > 0)
+		memcpy(icmp + 8, quote, quote_len);
+	uint32_t sum = 0;
+	if (family == NETADDR_IPV6) {
+		sum = inet_checksum_add(0, s, 16);
+		sum = inet_checksum_add(sum, d, 16);
+		sum += 58;
+		sum += (uint32_t)(icmp_len & 0xffff);
+	}
+	sum = inet_checksum_add(sum, icmp, icmp_len);
+	packet_builder_put16(icmp + 2, inet_checksum_fold(sum));
+	return total;
+}
+
 #endif

@@ -432,6 +432,233 @@ static void test_mutations_stay_in_bounds(void **state)
 	}
 }
 
+/* ---- ICMP errors ---- */
+
+/* Decodes an ICMP error from an exactly-sized heap copy (ASan). */
+static enum icmp_error_status icmp_copy(const uint8_t *bytes, size_t len, struct icmp_error *out)
+{
+	uint8_t *copy = malloc(len ? len : 1);
+	assert_non_null(copy);
+	memcpy(copy, bytes, len);
+	enum icmp_error_status status = packet_decode_icmp_error(copy, len, out);
+	free(copy);
+	return status;
+}
+
+/* The datagram a server sent from the VIP to a client, and an error about
+ * it from the client's side back to the VIP quoting quote_len bytes of it. */
+static size_t icmp_about_udp(int family, uint8_t type, uint8_t code, uint32_t rest, size_t quote_len,
+			     uint8_t *buf, size_t cap)
+{
+	const char *vip = family == NETADDR_IPV4 ? "198.18.0.1" : "fd00::1";
+	const char *client = family == NETADDR_IPV4 ? "192.0.2.1" : "2001:db8::1";
+	const char *router = family == NETADDR_IPV4 ? "192.0.2.254" : "2001:db8::fe";
+	uint8_t sent[512];
+	size_t n = packet_build_udp(family, vip, 6000, client, 7078, sip_options, 100, sent, sizeof(sent));
+	assert_true(n > 0);
+	if (quote_len > n)
+		quote_len = n;
+	return packet_build_icmp_error(family, router, vip, type, code, rest, sent, quote_len, buf, cap);
+}
+
+static void test_icmp_port_unreachable_ipv4(void **state)
+{
+	(void)state;
+	uint8_t buf[1024];
+	struct icmp_error e;
+	size_t n = icmp_about_udp(NETADDR_IPV4, ICMP_DEST_UNREACHABLE, 3, 0, 512, buf, sizeof(buf));
+	assert_int_equal(icmp_copy(buf, n, &e), ICMP_ERROR_OK);
+	assert_int_equal(e.type, ICMP_DEST_UNREACHABLE);
+	assert_int_equal(e.code, 3);
+	assert_int_equal(e.mtu, 0);
+	const uint8_t vip[4] = { 198, 18, 0, 1 }, client[4] = { 192, 0, 2, 1 }, router[4] = { 192, 0, 2, 254 };
+	assert_int_equal(e.dst.family, NETADDR_IPV4);
+	assert_memory_equal(e.dst.bytes, vip, 4);
+	assert_memory_equal(e.src.bytes, router, 4);
+	/* The quoted flow as its sender sent it: VIP -> client. */
+	assert_int_equal(e.quoted.family, NETADDR_IPV4);
+	assert_int_equal(e.quoted.l4, L4_UDP);
+	assert_memory_equal(e.quoted.src, vip, 4);
+	assert_memory_equal(e.quoted.dst, client, 4);
+	assert_int_equal(e.quoted.sport, 6000);
+	assert_int_equal(e.quoted.dport, 7078);
+	/* and with the zeroed tail keys compare on */
+	assert_int_equal(e.quoted.pad, 0);
+	static const uint8_t zero[12];
+	assert_memory_equal(e.quoted.src + 4, zero, 12);
+}
+
+static void test_icmp_fragmentation_needed_tcp(void **state)
+{
+	(void)state;
+	uint8_t sent[1600], buf[1024];
+	size_t n = packet_build_tcp(NETADDR_IPV4, "198.18.0.1", 5060, "192.0.2.1", 40000, 1000, 0x18,
+				    sip_options, strlen(sip_options), sent, sizeof(sent));
+	/* A router quotes the IP header and 8 bytes: exactly the minimum. */
+	size_t m = packet_build_icmp_error(NETADDR_IPV4, "203.0.113.1", "198.18.0.1", ICMP_DEST_UNREACHABLE,
+					   ICMP_CODE_FRAGMENTATION_NEEDED, 1400, sent, 28, buf, sizeof(buf));
+	assert_true(n > 28 && m > 0);
+	struct icmp_error e;
+	assert_int_equal(icmp_copy(buf, m, &e), ICMP_ERROR_OK);
+	assert_int_equal(e.mtu, 1400);
+	assert_int_equal(e.quoted.l4, L4_TCP);
+	assert_int_equal(e.quoted.sport, 5060);
+	assert_int_equal(e.quoted.dport, 40000);
+	/* One byte fewer is not a quote of 64 bits of data. */
+	m = packet_build_icmp_error(NETADDR_IPV4, "203.0.113.1", "198.18.0.1", ICMP_DEST_UNREACHABLE,
+				    ICMP_CODE_FRAGMENTATION_NEEDED, 1400, sent, 27, buf, sizeof(buf));
+	assert_int_equal(icmp_copy(buf, m, &e), ICMP_ERROR_MALFORMED);
+}
+
+static void test_icmp6_packet_too_big(void **state)
+{
+	(void)state;
+	uint8_t buf[1024];
+	struct icmp_error e;
+	size_t n = icmp_about_udp(NETADDR_IPV6, ICMP6_PACKET_TOO_BIG, 0, 1280, 512, buf, sizeof(buf));
+	assert_int_equal(icmp_copy(buf, n, &e), ICMP_ERROR_OK);
+	assert_int_equal(e.type, ICMP6_PACKET_TOO_BIG);
+	assert_int_equal(e.mtu, 1280);
+	assert_int_equal(e.dst.family, NETADDR_IPV6);
+	assert_int_equal(e.quoted.family, NETADDR_IPV6);
+	assert_int_equal(e.quoted.sport, 6000);
+	assert_int_equal(e.quoted.dport, 7078);
+	uint8_t vip[16] = { 0xfd, 0x00, [15] = 1 };
+	assert_memory_equal(e.quoted.src, vip, 16);
+	/* Destination unreachable and time exceeded are errors too. */
+	n = icmp_about_udp(NETADDR_IPV6, ICMP6_DEST_UNREACHABLE, 4, 0, 512, buf, sizeof(buf));
+	assert_int_equal(icmp_copy(buf, n, &e), ICMP_ERROR_OK);
+	n = icmp_about_udp(NETADDR_IPV6, ICMP6_TIME_EXCEEDED, 0, 0, 512, buf, sizeof(buf));
+	assert_int_equal(icmp_copy(buf, n, &e), ICMP_ERROR_OK);
+	/* An echo request is not. */
+	n = icmp_about_udp(NETADDR_IPV6, 128, 0, 0, 512, buf, sizeof(buf));
+	assert_int_equal(icmp_copy(buf, n, &e), ICMP_NOT_AN_ERROR);
+}
+
+static void test_icmp6_quote_with_extension_headers(void **state)
+{
+	(void)state;
+	uint8_t sent[512], buf[1024];
+	struct packet_spec spec = { .family = NETADDR_IPV6, .l4 = L4_TCP, .src = "fd00::1", .dst = "2001:db8::1",
+				    .sport = 554, .dport = 50000, .payload = sip_options, .payload_len = 40,
+				    .ipv6_hop_by_hop = true, .ipv6_dest_options = true };
+	size_t n = packet_build(&spec, sent, sizeof(sent));
+	struct icmp_error e;
+	/* 40 + 8 + 8 header bytes, then 8 of TCP: the shortest readable quote. */
+	for (size_t q = 0; q <= n; q++) {
+		size_t m = packet_build_icmp_error(NETADDR_IPV6, "2001:db8::fe", "fd00::1", ICMP6_PACKET_TOO_BIG,
+						   0, 1280, sent, q, buf, sizeof(buf));
+		enum icmp_error_status st = icmp_copy(buf, m, &e);
+		assert_int_equal(st, q >= 64 ? ICMP_ERROR_OK : ICMP_ERROR_MALFORMED);
+		if (st == ICMP_ERROR_OK) {
+			assert_int_equal(e.quoted.l4, L4_TCP);
+			assert_int_equal(e.quoted.sport, 554);
+			assert_int_equal(e.quoted.dport, 50000);
+		}
+	}
+}
+
+/* Every cut of a valid error: never an over-read, and nothing but the
+ * whole message (or one still holding the quote's first 28 bytes) reads. */
+static void test_icmp_truncated_at_every_length(void **state)
+{
+	(void)state;
+	uint8_t buf[1024];
+	struct icmp_error e;
+	size_t n = icmp_about_udp(NETADDR_IPV4, ICMP_TIME_EXCEEDED, 0, 0, 200, buf, sizeof(buf));
+	for (size_t len = 0; len < n; len++) {
+		enum icmp_error_status st = icmp_copy(buf, len, &e);
+		/* the outer total length now points past the bytes */
+		assert_true(st == ICMP_NOT_AN_ERROR || st == ICMP_ERROR_MALFORMED);
+	}
+	/* A quote cut anywhere below IP header + 8 bytes, with consistent lengths. */
+	uint8_t sent[512];
+	size_t s = packet_build_udp(NETADDR_IPV4, "198.18.0.1", 6000, "192.0.2.1", 7078, sip_options, 100,
+				    sent, sizeof(sent));
+	for (size_t q = 0; q <= s; q++) {
+		size_t m = packet_build_icmp_error(NETADDR_IPV4, "192.0.2.1", "198.18.0.1", ICMP_DEST_UNREACHABLE,
+						   3, 0, sent, q, buf, sizeof(buf));
+		assert_int_equal(icmp_copy(buf, m, &e), q >= 28 ? ICMP_ERROR_OK : ICMP_ERROR_MALFORMED);
+	}
+}
+
+static void test_icmp_malformed_and_unsupported_quotes(void **state)
+{
+	(void)state;
+	uint8_t sent[512], quote[512], buf[1024];
+	struct icmp_error e;
+	size_t s = packet_build_udp(NETADDR_IPV4, "198.18.0.1", 6000, "192.0.2.1", 7078, sip_options, 40,
+				    sent, sizeof(sent));
+	size_t m;
+#define ICMP4_QUOTING(q, len) \
+	packet_build_icmp_error(NETADDR_IPV4, "192.0.2.1", "198.18.0.1", ICMP_DEST_UNREACHABLE, 3, 0, q, len, buf, sizeof(buf))
+	/* An IPv6 header inside an ICMPv4 error. */
+	memcpy(quote, sent, s);
+	quote[0] = 0x65;
+	m = ICMP4_QUOTING(quote, s);
+	assert_int_equal(icmp_copy(buf, m, &e), ICMP_ERROR_MALFORMED);
+	/* A header length below 20, and one past the quote. */
+	quote[0] = 0x44;
+	m = ICMP4_QUOTING(quote, s);
+	assert_int_equal(icmp_copy(buf, m, &e), ICMP_ERROR_MALFORMED);
+	quote[0] = 0x4f; /* 60 bytes of header, 8 bytes of L4 after them needed */
+	m = ICMP4_QUOTING(quote, 60 + 7);
+	assert_int_equal(icmp_copy(buf, m, &e), ICMP_ERROR_MALFORMED);
+	m = ICMP4_QUOTING(quote, 60 + 8);
+	assert_int_equal(icmp_copy(buf, m, &e), ICMP_ERROR_OK);
+	/* A later fragment has no ports; a first one does. */
+	memcpy(quote, sent, s);
+	packet_builder_put16(quote + 6, 0x2000 | 10);
+	m = ICMP4_QUOTING(quote, s);
+	assert_int_equal(icmp_copy(buf, m, &e), ICMP_ERROR_QUOTE_UNSUPPORTED);
+	packet_builder_put16(quote + 6, 0x2000);
+	m = ICMP4_QUOTING(quote, s);
+	assert_int_equal(icmp_copy(buf, m, &e), ICMP_ERROR_OK);
+	/* SCTP, or an ICMP echo quoted: no flow sara knows. */
+	memcpy(quote, sent, s);
+	quote[9] = 132;
+	m = ICMP4_QUOTING(quote, s);
+	assert_int_equal(icmp_copy(buf, m, &e), ICMP_ERROR_QUOTE_UNSUPPORTED);
+#undef ICMP4_QUOTING
+	/* Not errors: echo, a TCP datagram, an ICMP header cut short. */
+	m = packet_build_icmp_error(NETADDR_IPV4, "192.0.2.1", "198.18.0.1", 8, 0, 0, sent, s, buf, sizeof(buf));
+	assert_int_equal(icmp_copy(buf, m, &e), ICMP_NOT_AN_ERROR);
+	assert_int_equal(icmp_copy(sent, s, &e), ICMP_NOT_AN_ERROR);
+	m = packet_build_icmp_error(NETADDR_IPV4, "192.0.2.1", "198.18.0.1", 3, 3, 0, NULL, 0, buf, sizeof(buf));
+	buf[3] = 20 + 7; /* total length: the ICMP header is 7 bytes */
+	buf[2] = 0;
+	assert_int_equal(icmp_copy(buf, 27, &e), ICMP_ERROR_MALFORMED);
+	/* A fragmented error is left alone. */
+	m = packet_build_icmp_error(NETADDR_IPV4, "192.0.2.1", "198.18.0.1", 3, 3, 0, sent, s, buf, sizeof(buf));
+	packet_builder_put16(buf + 6, 0x2000);
+	assert_int_equal(icmp_copy(buf, m, &e), ICMP_NOT_AN_ERROR);
+	assert_int_equal(packet_decode_icmp_error(NULL, 0, &e), ICMP_NOT_AN_ERROR);
+}
+
+/* Random corruption of valid errors: any status, never an over-read. */
+static void test_icmp_mutations_stay_in_bounds(void **state)
+{
+	(void)state;
+	uint8_t base4[1024], base6[1024];
+	size_t n4 = icmp_about_udp(NETADDR_IPV4, ICMP_DEST_UNREACHABLE, 3, 0, 60, base4, sizeof(base4));
+	size_t n6 = icmp_about_udp(NETADDR_IPV6, ICMP6_PACKET_TOO_BIG, 0, 1280, 80, base6, sizeof(base6));
+	uint32_t seed = 777;
+	for (int round = 0; round < 20000; round++) {
+		const uint8_t *src = round & 1 ? base6 : base4;
+		size_t n = round & 1 ? n6 : n4;
+		uint8_t copy[1024];
+		memcpy(copy, src, n);
+		for (int k = 0; k < 3; k++) {
+			seed = seed * 1103515245u + 12345u;
+			copy[(seed >> 8) % n] = (uint8_t)(seed >> 20);
+		}
+		seed = seed * 1103515245u + 12345u;
+		size_t len = (seed >> 4) % (n + 1);
+		struct icmp_error e;
+		assert_true(icmp_copy(copy, len, &e) < ICMP_ERROR_STATUS_COUNT);
+	}
+}
+
 static void test_status_names(void **state)
 {
 	(void)state;
@@ -461,6 +688,13 @@ int main(void)
 		cmocka_unit_test(test_ipv6_chain_too_long),
 		cmocka_unit_test(test_mutations_stay_in_bounds),
 		cmocka_unit_test(test_status_names),
+		cmocka_unit_test(test_icmp_port_unreachable_ipv4),
+		cmocka_unit_test(test_icmp_fragmentation_needed_tcp),
+		cmocka_unit_test(test_icmp6_packet_too_big),
+		cmocka_unit_test(test_icmp6_quote_with_extension_headers),
+		cmocka_unit_test(test_icmp_truncated_at_every_length),
+		cmocka_unit_test(test_icmp_malformed_and_unsupported_quotes),
+		cmocka_unit_test(test_icmp_mutations_stay_in_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -190,6 +190,13 @@ static void test_rtcp_mux(void **state)
 			 SDP_OK);
 	assert_true(info.media[0].rtcp_mux);
 	assert_int_equal(info.media[0].rtcp_port, 9000);
+	/* rtcp-mux wins over an a=rtcp naming another address too. */
+	assert_int_equal(parse_text(SDP_HEAD "c=IN IP4 192.0.2.10\r\nt=0 0\r\n"
+				    "m=audio 9000 UDP/TLS/RTP/SAVPF 111\r\na=rtcp:9001 IN IP4 203.0.113.9\r\n"
+				    "a=rtcp-mux\r\n", &info),
+			 SDP_OK);
+	assert_int_equal(info.media[0].rtcp_port, 9000);
+	assert_addr(&info.media[0].rtcp_addr, "192.0.2.10");
 }
 
 static void test_directions(void **state)

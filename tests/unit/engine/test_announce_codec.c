@@ -101,6 +101,19 @@ static void everything(struct announcement *ann)
 		s->peer_rtp_port = (uint16_t)(65534 - i);
 		s->peer_rtcp_port = (uint16_t)(65535 - i);
 	}
+	/* The optional fields: RTCP elsewhere for two streams, a timeout. */
+	ann->facts.streams[1].rtcp_addr = addr("198.18.2.12");
+	ann->facts.streams[6].rtcp_addr = addr("fd00::2:12");
+	ann->facts.session_timeout_s = 0x01020304;
+}
+
+/* The length of everything()'s encoding before its optional fields
+ * (6 + 4 + 18 + 6 bytes), and where each of them ends. */
+#define EVERYTHING_OPTIONAL_BYTES (2 + 2 + 4 + 2 + 2 + 16 + 2 + 4)
+static bool everything_boundary(size_t len, size_t cut)
+{
+	size_t base = len - EVERYTHING_OPTIONAL_BYTES;
+	return cut == base || cut == base + 8 || cut == base + 8 + 20;
 }
 
 static void assert_round_trip(const struct announcement *ann)
@@ -137,6 +150,14 @@ static void test_round_trip_every_field(void **state)
 	assert_int_equal(got.facts.streams[2].addr.family, NETADDR_IPV6);
 	assert_true(got.facts.streams[3].multicast);
 	assert_int_equal(got.facts.streams[7].peer_rtcp_port, 65535 - 7);
+	assert_int_equal(got.facts.streams[0].rtcp_addr.family, 0);
+	assert_int_equal(got.facts.streams[1].rtcp_addr.family, NETADDR_IPV4);
+	assert_int_equal(got.facts.streams[6].rtcp_addr.family, NETADDR_IPV6);
+	assert_int_equal(got.facts.session_timeout_s, 0x01020304);
+	/* Explicit layout of the optional fields at the end. */
+	assert_memory_equal(buf + len - EVERYTHING_OPTIONAL_BYTES,
+			    "\xa1\x06\x01\x04\xc6\x12\x02\x0c" "\xa1\x12\x06\x06", 12);
+	assert_memory_equal(buf + len - 6, "\xa2\x04\x01\x02\x03\x04", 6);
 
 	sip_ok(&ann);
 	assert_round_trip(&ann);
@@ -203,8 +224,13 @@ static void test_truncated_at_every_length(void **state)
 		uint8_t *copy = malloc(cut ? cut : 1);
 		assert_non_null(copy);
 		memcpy(copy, buf, cut);
-		assert_string_equal(counter_name(announce_decode(copy, cut, &got)), "announce_truncated");
-		assert_true(all_zero(&got, sizeof(got)));
+		if (everything_boundary(len, cut)) {
+			/* Cut between optional fields: a message with fewer. */
+			assert_int_equal(announce_decode(copy, cut, &got), COUNTER_NONE);
+		} else {
+			assert_string_equal(counter_name(announce_decode(copy, cut, &got)), "announce_truncated");
+			assert_true(all_zero(&got, sizeof(got)));
+		}
 		free(copy);
 	}
 	buf[len] = 0;
@@ -264,6 +290,68 @@ static void test_decoder_validates_every_field(void **state)
 	expect_patched(streams_at + 2, 6, "announce_truncated");  /* IPv6 wants 12 more bytes */
 	expect_patched(streams_at + 2, 0, "announce_trailing_bytes");
 	expect_patched(streams_at + 7, 0, NULL);  /* rtp 6000 -> 112 */
+}
+
+/* sip_ok with RTCP at another address and a session timeout, encoded:
+ * the optional fields are the last 8 + 6 bytes. */
+static size_t sip_ok_optional(uint8_t *buf, size_t cap)
+{
+	struct announcement ann;
+	size_t plain;
+	sip_ok(&ann);
+	plain = announce_encode(&ann, buf, cap);
+	ann.facts.streams[0].rtcp_addr = addr("198.18.2.12");
+	ann.facts.session_timeout_s = 60;
+	assert_int_equal(announce_encode(&ann, buf, cap), plain + 8 + 6);
+	return plain + 8 + 6;
+}
+
+static void expect_optional(size_t from_end, uint8_t value, const char *reason)
+{
+	uint8_t buf[WIRE_MAX_BODY];
+	struct announcement got;
+	size_t len = sip_ok_optional(buf, sizeof(buf));
+	buf[len - from_end] = value;
+	if (reason)
+		assert_string_equal(counter_name(announce_decode(buf, len, &got)), reason);
+	else
+		assert_int_equal(announce_decode(buf, len, &got), COUNTER_NONE);
+}
+
+static void test_optional_fields_validated(void **state)
+{
+	uint8_t buf[WIRE_MAX_BODY + 16];
+	struct announcement got;
+	size_t len;
+	(void)state;
+	len = sip_ok_optional(buf, sizeof(buf));
+	assert_int_equal(announce_decode(buf, len, &got), COUNTER_NONE);
+	assert_int_equal(got.facts.streams[0].rtcp_addr.family, NETADDR_IPV4);
+	assert_int_equal(got.facts.session_timeout_s, 60);
+	/* RTCP address: type, length, stream index, family. */
+	expect_optional(14, 0xa3, "announce_trailing_bytes");
+	expect_optional(13, 7, "announce_bad_extension");
+	expect_optional(13, 20, "announce_truncated");
+	expect_optional(12, 1, "announce_bad_extension"); /* one stream only */
+	expect_optional(11, 6, "announce_bad_extension"); /* 4 address bytes for IPv6 */
+	expect_optional(11, 0, "announce_bad_extension");
+	/* Timeout: length, zero. */
+	expect_optional(5, 2, "announce_bad_extension");
+	expect_optional(2, 1, NULL);
+	buf[len - 1] = 0;
+	buf[len - 2] = 0;
+	buf[len - 3] = 0;
+	buf[len - 4] = 0;
+	assert_string_equal(counter_name(announce_decode(buf, len, &got)), "announce_bad_extension");
+	/* Twice the timeout; the RTCP field after the timeout; twice for one
+	 * stream. */
+	len = sip_ok_optional(buf, sizeof(buf));
+	memcpy(buf + len, buf + len - 6, 6);
+	assert_string_equal(counter_name(announce_decode(buf, len + 6, &got)), "announce_bad_extension");
+	memcpy(buf + len, buf + len - 14, 8);
+	assert_string_equal(counter_name(announce_decode(buf, len + 8, &got)), "announce_bad_extension");
+	memmove(buf + len - 6, buf + len - 14, 8);
+	assert_string_equal(counter_name(announce_decode(buf, len + 2, &got)), "announce_bad_extension");
 }
 
 static void test_enabled_stream_needs_port(void **state)
@@ -385,6 +473,12 @@ static void test_check_cluster(void **state)
 	expect_stream_addr(&cfg, "0.0.0.0", false, NULL);
 	expect_stream_addr(&cfg, "239.1.2.3", false, NULL);
 	expect_stream_addr(&cfg, "fd00::2:11", true, NULL);
+	/* a=rtcp's address is checked like the stream's. */
+	sip_ok(&ann);
+	ann.facts.streams[0].rtcp_addr = addr("127.0.0.1");
+	assert_string_equal(counter_name(announce_check_cluster(&cfg, &ann)), "announce_bad_stream_addr");
+	ann.facts.streams[0].rtcp_addr = addr("198.18.2.12");
+	assert_int_equal(announce_check_cluster(&cfg, &ann), COUNTER_NONE);
 	/* Family 0: "the signalling peer's address". */
 	sip_ok(&ann);
 	memset(&ann.facts.streams[0].addr, 0, sizeof(ann.facts.streams[0].addr));
@@ -495,6 +589,7 @@ int main(void)
 		cmocka_unit_test(test_truncated_at_every_length),
 		cmocka_unit_test(test_decoder_validates_every_field),
 		cmocka_unit_test(test_enabled_stream_needs_port),
+		cmocka_unit_test(test_optional_fields_validated),
 		cmocka_unit_test(test_flipped_bit_anywhere),
 		cmocka_unit_test(test_check_cluster),
 		cmocka_unit_test(test_gateway_seal_open_decode),

@@ -253,6 +253,47 @@ static void test_admission_counters_fill_the_scope(void **state)
 			 adm.events[ADMISSION_EV_THRESHOLDS_RESET]);
 }
 
+/* counter_id_of gives back the id of every row; anything else is NONE. */
+static void test_id_of_a_row(void **state)
+{
+	static const struct counter_def stranger = { "stranger", "not in the table", COUNTER_KIND_EVENTS, 0 };
+	(void)state;
+	for (unsigned id = COUNTER_NONE + 1; id < COUNTER_COUNT; id++)
+		assert_int_equal(counter_id_of(counter_def((enum counter_id)id)), id);
+	assert_int_equal(counter_id_of(NULL), COUNTER_NONE);
+	assert_int_equal(counter_id_of(&stranger), COUNTER_NONE);
+}
+
+/* admission_decision_counter names the counter admission_get_counters
+ * writes each decision to. */
+static void test_admission_decision_counter(void **state)
+{
+	struct admission adm;
+	struct counter_set set = { 0 };
+	uint64_t n = 1;
+	(void)state;
+	memset(&adm, 0, sizeof(adm));
+	for (unsigned v = 0; v < ADMISSION_VERDICT_COUNT; v++)
+		for (unsigned k = 0; k < ADMIT_KIND_COUNT; k++)
+			for (unsigned z = 0; z < ADMISSION_ZONE_COUNT; z++)
+				adm.decisions[v][k][z] = n++;
+	admission_get_counters(&adm, &set);
+	for (unsigned v = 0; v < ADMISSION_VERDICT_COUNT; v++)
+		for (unsigned k = 0; k < ADMIT_KIND_COUNT; k++)
+			for (unsigned z = 0; z < ADMISSION_ZONE_COUNT; z++) {
+				enum counter_id id = admission_decision_counter(
+					(enum admission_verdict)v, (enum admission_kind)k, (enum admission_zone)z);
+				assert_int_equal(counter_get(&set, id), adm.decisions[v][k][z]);
+			}
+	assert_string_equal(counter_name(admission_decision_counter(ADMISSION_REFUSED, ADMIT_ESTABLISHED,
+								    ADMISSION_ZONE_DEGRADE)),
+			    "admission_refused_established_degrade");
+	assert_int_equal(admission_decision_counter(ADMISSION_VERDICT_COUNT, ADMIT_NEW_SESSION, ADMISSION_ZONE_OFF),
+			 COUNTER_NONE);
+	assert_int_equal(admission_decision_counter(ADMISSION_ADMITTED, ADMIT_NEW_SESSION, ADMISSION_ZONE_COUNT),
+			 COUNTER_NONE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -265,6 +306,8 @@ int main(void)
 		cmocka_unit_test(test_verdict_counters),
 		cmocka_unit_test(test_wire_verdict_counters_are_rejects),
 		cmocka_unit_test(test_admission_counters_fill_the_scope),
+		cmocka_unit_test(test_id_of_a_row),
+		cmocka_unit_test(test_admission_decision_counter),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

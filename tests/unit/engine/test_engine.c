@@ -14,6 +14,7 @@
 
 #include "engine/admission.h"
 #include "engine/engine.h"
+#include "engine/flow_table.h"
 #include "engine/gateway.h"
 #include "dpi/packet.h"
 #include "packet_builder.h"
@@ -428,6 +429,75 @@ static uint64_t established_call(struct harness *h, const char *client, const ch
 	return session;
 }
 
+
+/* ================= several dispatchers: the hash selection ================= */
+
+static void use_hash(struct sara_config *cfg)
+{
+	cfg->selection.algorithm = SELECT_HASH;
+}
+
+/* Dispatcher b never saw the INVITE (ECMP sent it to a): the server's
+ * answer announced by the gateway, then the in-dialog requests, take the
+ * session up at a's server, and the media the answer predicts follows. */
+static void test_hash_session_adopted_by_another_dispatcher(void **state)
+{
+	struct harness *a = harness_new(use_hash), *b = harness_new(use_hash);
+	struct verdict v;
+	uint64_t session;
+	int server = -1;
+	unsigned seen[SERVER_COUNT] = { 0 };
+	char name[64];
+	(void)state;
+
+	/* the pick is a's and b's alike, whatever the key */
+	for (unsigned i = 0; i < 12; i++) {
+		snprintf(name, sizeof(name), "spread-%u@client.example", i);
+		session = start_call(a, CLIENT4, VIP4, name, CLIENT4, (uint16_t)(30000 + 2 * i), &server);
+		client_invite(b, CLIENT4, VIP4, name, 1, NULL, &v);
+		assert_int_equal(v.server, server);
+		seen[server]++;
+	}
+	for (unsigned i = 0; i < SERVER_COUNT; i++)
+		assert_true(seen[i] > 0);
+
+	session = established_call(a, CLIENT4, VIP4, "moved@client.example", 40000, 20000, &server);
+	assert_int_equal(engine_counter(a, COUNTER_SESSIONS_ADOPTED), 0);
+	answer_call(b, CLIENT4, VIP4, "moved@client.example", 1, 20000, "");
+	assert_int_equal(engine_counter(b, COUNTER_SESSIONS_ADOPTED), 1);
+	media_packet(b, CLIENT4, 40000, VIP4, 20000, &v);
+	assert_int_equal(v.identity, FLOW_SECONDARY);
+	assert_int_equal(v.server, server);
+	client_sends(b, CLIENT4, VIP4, "BYE", "moved@client.example", 2, &v);
+	assert_int_equal(v.server, server);
+	assert_int_equal(v.reason, REASON_SESSION);
+	assert_int_equal(v.action, VERDICT_ACCEPT);
+
+	/* an in-dialog request alone adopts too */
+	start_call(a, CLIENT4_B, VIP4, "only-a@client.example", CLIENT4_B, 42000, &server);
+	client_sends(b, CLIENT4_B, VIP4, "UPDATE", "only-a@client.example", 3, &v);
+	assert_int_equal(engine_counter(b, COUNTER_SESSIONS_ADOPTED), 2);
+	assert_int_equal(v.reason, REASON_SESSION);
+	assert_int_equal(v.server, server);
+	(void)session;
+	harness_free(a);
+	harness_free(b);
+}
+
+/* Other selections cannot derive a pick: an unknown in-dialog request
+ * stays sessionless (placed by the client's address), as before. */
+static void test_no_adoption_without_hash(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	struct verdict v;
+	(void)state;
+	client_sends(h, CLIENT4, VIP4, "BYE", "unknown@client.example", 2, &v);
+	assert_int_equal(v.reason, REASON_UNPREDICTED);
+	assert_int_equal(engine_counter(h, COUNTER_SESSIONS_ADOPTED), 0);
+	assert_int_equal(engine_counter(h, COUNTER_SIP_NO_SESSION), 1);
+	harness_free(h);
+}
+
 /* ================= SIP over UDP: calls and their media ================= */
 
 static void test_invite_answer_media_follows(void **state)
@@ -738,12 +808,18 @@ static void test_bye_ends_after_linger(void **state)
 	assert_follows(h, &v, FLOW_SIGNALLING, session, server);
 	assert_true(session_of(h, session).ending);
 
-	/* Within the linger, the 200 OK to BYE and late media still follow. */
+	/* Until the answer, and within the linger after it, retransmissions
+	 * and late media still follow. */
 	advance_ms(h, LINGER_S * 1000 / 2);
 	media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
 	assert_follows(h, &v, FLOW_SECONDARY, session, server);
 	client_sends(h, CLIENT4, VIP4, "BYE", "bye@c", 2, &v); /* retransmission */
 	assert_follows(h, &v, FLOW_SIGNALLING, session, server);
+	server_answers(h, CLIENT4, VIP4, 200, "bye@c", 2, "BYE", NULL);
+	advance_ms(h, LINGER_S * 1000 / 2);
+	client_sends(h, CLIENT4, VIP4, "BYE", "bye@c", 2, &v); /* the 200 was lost */
+	assert_follows(h, &v, FLOW_SIGNALLING, session, server);
+	server_answers(h, CLIENT4, VIP4, 200, "bye@c", 2, "BYE", NULL);
 	assert_int_equal(h->sessions_removed, 0);
 
 	advance_ms(h, LINGER_S * 1000 + TICK_SLACK_MS);
@@ -774,6 +850,7 @@ static void test_cancel_ends_call(void **state)
 	session = start_call(h, CLIENT4, VIP4, "cancel@c", CLIENT4, 40000, NULL);
 	client_sends(h, CLIENT4, VIP4, "CANCEL", "cancel@c", 1, &v);
 	assert_int_equal(v.session, session);
+	server_answers(h, CLIENT4, VIP4, 200, "cancel@c", 1, "CANCEL", NULL);
 	server_answers(h, CLIENT4, VIP4, 487, "cancel@c", 1, "INVITE", NULL);
 	advance_ms(h, LINGER_S * 1000 + TICK_SLACK_MS);
 	assert_false(session_exists(h, session));
@@ -1989,10 +2066,899 @@ static void test_admission_fed_by_server_loads(void **state)
 	harness_free(h);
 }
 
+/* ================= Protocol corners ================= */
+
+/* a=rtcp:PORT IN IP4 ADDR: RTCP is predicted from (and to) that address,
+ * not the m=/c= one; a client naming a cluster address there is ignored
+ * (RTCP stays at its RTP address). */
+static void test_sdp_rtcp_attribute_address(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	char sdp[1024];
+	struct verdict v;
+	int server;
+	uint64_t session;
+
+	(void)state;
+	client_invite(h, CLIENT4, VIP4, "rtcp-addr@c", 1,
+		      sdp_audio(sdp, sizeof(sdp), CLIENT4, 40000, "a=rtcp:40100 IN IP4 " CLIENT4_B "\r\n"), &v);
+	session = v.session;
+	server = v.server;
+	answer_call(h, CLIENT4, VIP4, "rtcp-addr@c", 1, 20000, "a=rtcp:20100 IN IP4 " VIP4 "\r\n");
+	media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+	media_packet(h, CLIENT4_B, 40100, VIP4, 20100, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+	/* Not from the RTP address. */
+	media_packet(h, CLIENT4, 40100, VIP4, 20100, &v);
+	assert_unpredicted(&v);
+
+	/* A client's a=rtcp naming the VIP: counted, RTCP at the RTP address. */
+	client_invite(h, CLIENT6, VIP6, "rtcp-vip@c", 1,
+		      sdp_audio(sdp, sizeof(sdp), CLIENT6, 40000, "a=rtcp:40100 IN IP6 " VIP6 "\r\n"), &v);
+	session = v.session;
+	server = v.server;
+	assert_int_equal(engine_counter(h, COUNTER_MEDIA_CLIENT_NAMES_CLUSTER), 1);
+	answer_call(h, CLIENT6, VIP6, "rtcp-vip@c", 1, 20000, "");
+	media_packet(h, CLIENT6, 40100, VIP6, 20001, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+	harness_free(h);
+}
+
+/* An SDP body with count audio m= lines at addr, ports base + 10 i. */
+static const char *sdp_many(char *buf, size_t size, const char *addr, unsigned count, uint16_t base)
+{
+	char media[2048];
+	size_t used = 0;
+	for (unsigned i = 0; i < count; i++) {
+		int n = snprintf(media + used, sizeof(media) - used, "m=%s %u RTP/AVP 0\r\n",
+				 i % 2 ? "video" : "audio", (unsigned)(base + 10 * i));
+		assert_true(n > 0 && (size_t)n < sizeof(media) - used);
+		used += (size_t)n;
+	}
+	return sdp_make(buf, size, addr, media);
+}
+
+/* Eight streams a session (audio, video, their RTCP, BFCP, T.140 ...);
+ * a ninth is counted, on both sides. */
+static void test_eight_streams_then_counted(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	char sdp[4096], text[TEXT_MAX];
+	struct verdict v;
+	int server;
+	uint64_t session;
+
+	(void)state;
+	client_invite(h, CLIENT4, VIP4, "many@c", 1, sdp_many(sdp, sizeof(sdp), CLIENT4, 9, 40000), &v);
+	session = v.session;
+	server = v.server;
+	assert_int_equal(engine_counter(h, COUNTER_MEDIA_STREAMS_OVER_LIMIT), 1);
+	sip_response(text, sizeof(text), 200, "many@c", 1, "INVITE", sdp_many(sdp, sizeof(sdp), VIP4, 9, 20000));
+	assert_int_equal(server_udp(h, VIP4, SIP_PORT, CLIENT4, SIP_PORT, text), 1);
+	assert_int_equal(counter_get(gateway_counters(h->gateway), COUNTER_MEDIA_STREAMS_OVER_LIMIT), 1);
+	for (unsigned i = 0; i < 8; i++) {
+		media_packet(h, CLIENT4, (uint16_t)(40000 + 10 * i), VIP4, (uint16_t)(20000 + 10 * i), &v);
+		assert_follows(h, &v, FLOW_SECONDARY, session, server);
+		media_packet(h, CLIENT4, (uint16_t)(40001 + 10 * i), VIP4, (uint16_t)(20001 + 10 * i), &v);
+		assert_follows(h, &v, FLOW_SECONDARY, session, server);
+	}
+	media_packet(h, CLIENT4, 40080, VIP4, 20080, &v);
+	assert_unpredicted(&v);
+	harness_free(h);
+}
+
+/* A request from the client with an SDP body (NULL: none). */
+static void client_request_sdp(struct harness *h, const char *client, const char *vip, const char *method,
+			       const char *call_id, unsigned cseq, const char *sdp, struct verdict *v)
+{
+	char text[TEXT_MAX];
+	sip_request(text, sizeof(text), method, call_id, cseq, sdp);
+	client_udp(h, client, SIP_PORT, vip, SIP_PORT, text, strlen(text), v);
+}
+
+/* Early media: a 183 Session Progress carrying the answer predicts the
+ * server's media before any 200; the 200 without SDP changes nothing. */
+static void test_183_early_media_predicted(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	char sdp[1024];
+	struct verdict v;
+	int server;
+	uint64_t session;
+
+	(void)state;
+	session = start_call(h, CLIENT4, VIP4, "early@c", CLIENT4, 40000, &server);
+	server_answers(h, CLIENT4, VIP4, 183, "early@c", 1, "INVITE", sdp_audio(sdp, sizeof(sdp), VIP4, 20000, ""));
+	assert_false(session_of(h, session).confirmed);
+	/* The server's port is known from the 183 alone: media to it from
+	 * the client's address follows, from whatever port (a NAT's). */
+	media_packet(h, CLIENT4, 45000, VIP4, 20000, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+	media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+	media_packet(h, CLIENT4, 40001, VIP4, 20001, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+	/* PRACK for the reliable 183, in the dialog: no new session. */
+	client_sends(h, CLIENT4, VIP4, "PRACK", "early@c", 2, &v);
+	assert_follows(h, &v, FLOW_SIGNALLING, session, server);
+	server_answers(h, CLIENT4, VIP4, 200, "early@c", 2, "PRACK", NULL);
+	assert_false(session_of(h, session).confirmed);
+	server_answers(h, CLIENT4, VIP4, 200, "early@c", 1, "INVITE", NULL);
+	assert_true(session_of(h, session).confirmed);
+	media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+	assert_int_equal(stats_of(h).sessions_created, 1);
+	harness_free(h);
+}
+
+/* Late offer through PRACK: INVITE without SDP, the offer in a reliable
+ * 183, the answer in the PRACK; then media of the early dialog, and an
+ * UPDATE whose offer and answer move both sides' ports. */
+static void test_prack_answer_and_update_move_media(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	char sdp[1024];
+	struct verdict v;
+	int server;
+	uint64_t session;
+
+	(void)state;
+	client_request_sdp(h, CLIENT4, VIP4, "INVITE", "late@c", 1, NULL, &v);
+	session = v.session;
+	server = v.server;
+	assert_int_not_equal(session, 0);
+	server_answers(h, CLIENT4, VIP4, 183, "late@c", 1, "INVITE", sdp_audio(sdp, sizeof(sdp), VIP4, 20000, ""));
+	client_request_sdp(h, CLIENT4, VIP4, "PRACK", "late@c", 2, sdp_audio(sdp, sizeof(sdp), CLIENT4, 40000, ""),
+			   &v);
+	assert_follows(h, &v, FLOW_SIGNALLING, session, server);
+	server_answers(h, CLIENT4, VIP4, 200, "late@c", 2, "PRACK", NULL);
+	media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+
+	/* UPDATE in the early dialog: new ports on both sides. */
+	client_request_sdp(h, CLIENT4, VIP4, "UPDATE", "late@c", 3, sdp_audio(sdp, sizeof(sdp), CLIENT4, 40010, ""),
+			   &v);
+	assert_follows(h, &v, FLOW_SIGNALLING, session, server);
+	server_answers(h, CLIENT4, VIP4, 200, "late@c", 3, "UPDATE", sdp_audio(sdp, sizeof(sdp), VIP4, 20010, ""));
+	/* A 200 to UPDATE is not a 200 to the INVITE. */
+	assert_false(session_of(h, session).confirmed);
+	media_packet(h, CLIENT4, 45010, VIP4, 20010, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+	media_packet(h, CLIENT4, 40010, VIP4, 20010, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+	assert_true(v.new_flow);
+	media_packet(h, CLIENT4, 40011, VIP4, 20011, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+	/* The RTCP pair the UPDATE left was never seen: no longer predicted. */
+	media_packet(h, CLIENT4, 40001, VIP4, 20001, &v);
+	assert_unpredicted(&v);
+	/* The flow already seen stays with the call. */
+	media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+
+	/* Still unconfirmed: a final error to the INVITE ends it. */
+	server_answers(h, CLIENT4, VIP4, 486, "late@c", 1, "INVITE", NULL);
+	assert_true(session_of(h, session).ending);
+	harness_free(h);
+}
+
+/* UPDATE and PRACK of no known dialog start nothing (they are in-dialog). */
+static void test_update_prack_unknown_dialog(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	char sdp[1024];
+	struct verdict v;
+
+	(void)state;
+	client_request_sdp(h, CLIENT4, VIP4, "UPDATE", "stray@c", 5, sdp_audio(sdp, sizeof(sdp), CLIENT4, 40000, ""),
+			   &v);
+	assert_int_equal(v.session, 0);
+	assert_int_equal(v.reason, REASON_UNPREDICTED);
+	client_sends(h, CLIENT4, VIP4, "PRACK", "stray@c", 6, &v);
+	assert_int_equal(v.session, 0);
+	assert_int_equal(stats_of(h).sessions_created, 0);
+	assert_int_equal(engine_counter(h, COUNTER_SIP_NO_SESSION), 2);
+	assert_int_equal(stats_of(h).predictions_made, 0);
+	harness_free(h);
+}
+
+/* An UPDATE in a confirmed call (session refresh with a new offer), its
+ * offer refused with 488: the call and its seen media carry on. */
+static void test_update_refused_keeps_call(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	char sdp[1024];
+	struct verdict v;
+	int server;
+	uint64_t session;
+
+	(void)state;
+	session = established_call(h, CLIENT4, VIP4, "upd@c", 40000, 20000, &server);
+	media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
+	client_request_sdp(h, CLIENT4, VIP4, "UPDATE", "upd@c", 2, sdp_audio(sdp, sizeof(sdp), CLIENT4, 40020, ""),
+			   &v);
+	assert_follows(h, &v, FLOW_SIGNALLING, session, server);
+	server_answers(h, CLIENT4, VIP4, 488, "upd@c", 2, "UPDATE", NULL);
+	assert_false(session_of(h, session).ending);
+	advance_ms(h, LINGER_S * 1000 + TICK_SLACK_MS);
+	media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session, server);
+	harness_free(h);
+}
+
+/* The RTSP server's Session: ;timeout= sets the session's signalling
+ * timeout (idle limit twice it), held to timeouts.signalling_s's range. */
+static void rtsp_timeout_case(const char *timeout, unsigned expected_s)
+{
+	struct harness *h = harness_new(NULL);
+	struct tcp_conn c = { CLIENT4, VIP4, 40312, RTSP_PORT, 500, 8000 };
+	char text[TEXT_MAX], session_header[64];
+	struct verdict v;
+	int server;
+	uint64_t session, idle_ms = 2ull * expected_s * 1000;
+
+	session = rtsp_setup(h, &c, 5000, 6000, "T1", &server);
+	tcp_client_send(h, &c, rtsp_request(text, sizeof(text), "PLAY", 2, "T1", NULL), &v);
+	snprintf(session_header, sizeof(session_header), "T1;%s", timeout);
+	assert_int_equal(tcp_server_send(h, &c, rtsp_reply(text, sizeof(text), 2, session_header, NULL)), 1);
+	assert_string_equal(session_of(h, session).key, "T1");
+	advance_ms(h, idle_ms - 1000);
+	assert_true(session_exists(h, session));
+	advance_ms(h, 1000 + TICK_SLACK_MS);
+	assert_false(session_exists(h, session));
+	assert_int_equal(stats_of(h).sessions_expired, 1);
+	harness_free(h);
+}
+
+static void test_rtsp_session_timeout_honoured(void **state)
+{
+	(void)state;
+	assert_int_not_equal(SIGNALLING_S, 15);
+	rtsp_timeout_case("timeout=15", 15);      /* shorter than the config's */
+	rtsp_timeout_case("timeout=45", 45);      /* longer */
+	rtsp_timeout_case("timeout=3", SARA_SIGNALLING_S_MIN);
+	rtsp_timeout_case("timeout=600", SARA_SIGNALLING_S_MAX);
+}
+
+/* Without a timeout the configured one holds; a keep-alive inside the
+ * server's window keeps the session past the configured idle limit. */
+static void test_rtsp_session_timeout_keepalive(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	struct tcp_conn c = { CLIENT4, VIP4, 40312, RTSP_PORT, 500, 8000 };
+	char text[TEXT_MAX];
+	struct verdict v;
+	int server;
+	uint64_t session;
+
+	(void)state;
+	session = rtsp_setup(h, &c, 5000, 6000, "K1", &server);
+	assert_int_equal(tcp_server_send(h, &c, rtsp_reply(text, sizeof(text), 1, "K1;timeout=50", NULL)), 1);
+	for (unsigned cseq = 2; cseq < 6; cseq++) {
+		advance_ms(h, 45 * 1000);
+		tcp_client_send(h, &c, rtsp_request(text, sizeof(text), "GET_PARAMETER", cseq, "K1", NULL), &v);
+		assert_follows(h, &v, FLOW_SIGNALLING, session, server);
+	}
+	/* 180 s of keep-alives 45 s apart, each past twice the configured
+	 * 20 s: one session all along, on its server. */
+	assert_true(session_exists(h, session));
+	assert_int_equal(stats_of(h).sessions_expired, 0);
+	assert_int_equal(stats_of(h).sessions_created, 1);
+	harness_free(h);
+}
+
+/* The client closes its RTSP connection (FIN) and carries the session on
+ * over a new one: the new connection goes to the session's server, and
+ * its first Session: header joins it to the session. */
+static void test_rtsp_session_continued_on_new_connection(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	struct tcp_conn a = { CLIENT4, VIP4, 40312, RTSP_PORT, 100, 1000 };
+	struct tcp_conn b = { CLIENT4, VIP4, 40314, RTSP_PORT, 300, 3000 };
+	char text[TEXT_MAX];
+	struct verdict v;
+	int server;
+	uint64_t session;
+
+	(void)state;
+	session = rtsp_setup(h, &a, 5000, 6000, "J1", &server);
+	tcp_client_send(h, &a, rtsp_request(text, sizeof(text), "PLAY", 2, "J1", NULL), &v);
+	media_packet(h, CLIENT4, 5000, VIP4, 6000, &v);
+	client_tcp(h, a.client, a.client_port, a.vip, a.vip_port, a.client_seq, TCP_FLAG_FIN | TCP_FLAG_ACK, NULL, 0,
+		   &v);
+	assert_follows(h, &v, FLOW_SIGNALLING, session, server);
+
+	/* Round-robin would send this SYN to the next server. */
+	tcp_open(h, &b, &v);
+	assert_marked(h, &v, server);
+	assert_int_equal(engine_counter(h, COUNTER_RTSP_CONNECTION_AFFINITY), 1);
+	assert_int_not_equal(v.session, session); /* not known yet */
+	assert_int_equal(stats_of(h).sessions_in_use, 2);
+	tcp_client_send(h, &b, rtsp_request(text, sizeof(text), "GET_PARAMETER", 3, "J1", NULL), &v);
+	assert_follows(h, &v, FLOW_SIGNALLING, session, server);
+	assert_int_equal(engine_counter(h, COUNTER_RTSP_CONNECTION_JOINED), 1);
+	assert_int_equal(stats_of(h).sessions_in_use, 1);
+	assert_int_equal(session_of(h, session).flow_count >= 3, true);
+	/* The server's reply on the new connection, then the TEARDOWN. */
+	assert_int_equal(tcp_server_send(h, &b, rtsp_reply(text, sizeof(text), 3, "J1", NULL)), 1);
+	tcp_client_send(h, &b, rtsp_request(text, sizeof(text), "TEARDOWN", 4, "J1", NULL), &v);
+	assert_follows(h, &v, FLOW_SIGNALLING, session, server);
+	assert_true(session_of(h, session).ending);
+	advance_ms(h, LINGER_S * 1000 + TICK_SLACK_MS);
+	assert_false(session_exists(h, session));
+	assert_int_equal(stats_of(h).sessions_in_use, 0);
+	harness_free(h);
+}
+
+/* A connection gone quiet (no FIN: a NAT forgot it) counts as gone once
+ * idle past the signalling timeout; while the first connection is open, a
+ * client's next connection is a session of its own, spread as usual. */
+static void test_rtsp_affinity_only_without_open_connection(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	struct tcp_conn a = { CLIENT4, VIP4, 40312, RTSP_PORT, 100, 1000 };
+	struct tcp_conn b = { CLIENT4, VIP4, 40314, RTSP_PORT, 300, 3000 };
+	struct tcp_conn c = { CLIENT4, VIP4, 40316, RTSP_PORT, 500, 5000 };
+	char text[TEXT_MAX];
+	struct verdict v;
+	int server_a, server_b;
+	uint64_t session_a, session_b;
+
+	(void)state;
+	session_a = rtsp_setup(h, &a, 5000, 6000, "Q1", &server_a);
+	session_b = rtsp_setup(h, &b, 5010, 6010, "Q2", &server_b);
+	assert_int_not_equal(server_a, server_b);
+	assert_int_equal(engine_counter(h, COUNTER_RTSP_CONNECTION_AFFINITY), 0);
+	/* Both connections fall silent; the media keeps the sessions. */
+	for (int i = 0; i < 4; i++) {
+		advance_ms(h, SIGNALLING_S * 1000 / 3);
+		media_packet(h, CLIENT4, 5000, VIP4, 6000, &v);
+		media_packet(h, CLIENT4, 5010, VIP4, 6010, &v);
+	}
+	assert_true(session_exists(h, session_a) && session_exists(h, session_b));
+	/* The latest session's (Q2) server takes the client's new connection. */
+	tcp_open(h, &c, &v);
+	assert_marked(h, &v, server_b);
+	assert_int_equal(engine_counter(h, COUNTER_RTSP_CONNECTION_AFFINITY), 1);
+	tcp_client_send(h, &c, rtsp_request(text, sizeof(text), "PLAY", 3, "Q2", NULL), &v);
+	assert_follows(h, &v, FLOW_SIGNALLING, session_b, server_b);
+	harness_free(h);
+}
+
+/* The session's server takes no new connections (drained): the new
+ * connection goes elsewhere and, naming the session, stays apart. */
+static void test_rtsp_continuation_on_other_server_not_joined(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	struct tcp_conn a = { CLIENT4, VIP4, 40312, RTSP_PORT, 100, 1000 };
+	struct tcp_conn b = { CLIENT4, VIP4, 40314, RTSP_PORT, 300, 3000 };
+	char text[TEXT_MAX];
+	struct verdict v;
+	int server;
+	uint64_t session;
+
+	(void)state;
+	session = rtsp_setup(h, &a, 5000, 6000, "N1", &server);
+	client_tcp(h, a.client, a.client_port, a.vip, a.vip_port, a.client_seq, TCP_FLAG_RST, NULL, 0, &v);
+	engine_set_server_available(h->engine, (unsigned)server, false);
+	tcp_open(h, &b, &v);
+	assert_int_not_equal(v.server, server);
+	assert_int_equal(engine_counter(h, COUNTER_RTSP_CONNECTION_AFFINITY), 0);
+	tcp_client_send(h, &b, rtsp_request(text, sizeof(text), "PLAY", 2, "N1", NULL), &v);
+	assert_int_not_equal(v.session, session);
+	assert_int_not_equal(v.server, server);
+	assert_int_equal(engine_counter(h, COUNTER_RTSP_CONNECTION_NOT_JOINED), 1);
+	assert_int_equal(engine_counter(h, COUNTER_RTSP_CONNECTION_JOINED), 0);
+	assert_true(session_exists(h, session));
+	harness_free(h);
+}
+
+/* ---- BYE and Timer F ---- */
+
+#define TIMER_F_MS 32000
+
+/* A BYE nobody answers is retransmitted for Timer F (32 s): every copy
+ * reaches the call's server (a server that never saw the call answers
+ * 481, and the call's own never hears it ended), then the session ends. */
+static void test_unanswered_bye_kept_until_timer_f(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	static const unsigned retransmit_ms[] = { 500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500 };
+	struct verdict v;
+	int server;
+	uint64_t session, start;
+
+	(void)state;
+	session = established_call(h, CLIENT4, VIP4, "silent@c", 40000, 20000, &server);
+	client_sends(h, CLIENT4, VIP4, "BYE", "silent@c", 2, &v);
+	start = h->now;
+	assert_true(session_of(h, session).ending);
+	assert_int_equal(engine_counter(h, COUNTER_ENDING_REQUESTS_AWAITED), 1);
+	for (size_t i = 0; i < sizeof(retransmit_ms) / sizeof(retransmit_ms[0]); i++) {
+		advance_ms(h, start + retransmit_ms[i] - h->now);
+		client_sends(h, CLIENT4, VIP4, "BYE", "silent@c", 2, &v);
+		assert_follows(h, &v, FLOW_SIGNALLING, session, server);
+	}
+	/* Retransmissions did not move Timer F. */
+	advance_ms(h, start + TIMER_F_MS + TICK_SLACK_MS - h->now);
+	assert_false(session_exists(h, session));
+	assert_int_equal(engine_counter(h, COUNTER_ENDING_REQUESTS_UNANSWERED), 1);
+	assert_int_equal(engine_counter(h, COUNTER_ENDING_REQUESTS_ANSWERED), 0);
+	assert_int_equal(stats_of(h).sessions_ended, 1);
+	harness_free(h);
+}
+
+/* The server answers the BYE 20 s late: the session waits for it, then
+ * lingers. */
+static void test_late_answer_to_bye_then_linger(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	struct verdict v;
+	int server;
+	uint64_t session;
+
+	(void)state;
+	session = established_call(h, CLIENT4, VIP4, "slow@c", 40000, 20000, &server);
+	client_sends(h, CLIENT4, VIP4, "BYE", "slow@c", 2, &v);
+	for (int i = 0; i < 5; i++) {
+		advance_ms(h, 4000);
+		client_sends(h, CLIENT4, VIP4, "BYE", "slow@c", 2, &v);
+		assert_follows(h, &v, FLOW_SIGNALLING, session, server);
+	}
+	/* A provisional answer does not complete the transaction. */
+	server_answers(h, CLIENT4, VIP4, 100, "slow@c", 2, "BYE", NULL);
+	advance_ms(h, LINGER_S * 1000 + TICK_SLACK_MS);
+	assert_true(session_exists(h, session));
+	server_answers(h, CLIENT4, VIP4, 200, "slow@c", 2, "BYE", NULL);
+	assert_int_equal(engine_counter(h, COUNTER_ENDING_REQUESTS_ANSWERED), 1);
+	advance_ms(h, LINGER_S * 1000 - 500);
+	assert_true(session_exists(h, session));
+	advance_ms(h, 500 + TICK_SLACK_MS);
+	assert_false(session_exists(h, session));
+	assert_int_equal(engine_counter(h, COUNTER_ENDING_REQUESTS_UNANSWERED), 0);
+	harness_free(h);
+}
+
+/* The server hangs up: its BYE comes through the gateway, the client's
+ * 200 through the engine. A 200 to something else completes nothing. */
+static void test_server_bye_answered_by_client(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	char text[TEXT_MAX];
+	struct verdict v;
+	int server;
+	uint64_t session;
+
+	(void)state;
+	session = established_call(h, CLIENT4, VIP4, "hangup@c", 40000, 20000, &server);
+	sip_request(text, sizeof(text), "BYE", "hangup@c", 7, NULL);
+	assert_int_equal(server_udp(h, VIP4, SIP_PORT, CLIENT4, SIP_PORT, text), 1);
+	assert_true(session_of(h, session).ending);
+	sip_response(text, sizeof(text), 200, "hangup@c", 6, "INFO", NULL);
+	client_udp(h, CLIENT4, SIP_PORT, VIP4, SIP_PORT, text, strlen(text), &v);
+	advance_ms(h, LINGER_S * 1000 + TICK_SLACK_MS);
+	assert_true(session_exists(h, session));
+	sip_response(text, sizeof(text), 200, "hangup@c", 7, "BYE", NULL);
+	client_udp(h, CLIENT4, SIP_PORT, VIP4, SIP_PORT, text, strlen(text), &v);
+	assert_follows(h, &v, FLOW_SIGNALLING, session, server);
+	advance_ms(h, LINGER_S * 1000 + TICK_SLACK_MS);
+	assert_false(session_exists(h, session));
+	harness_free(h);
+}
+
+/* A BYE challenged (407) and sent again with credentials: the second BYE
+ * waits for its own answer. */
+static void test_challenged_bye_waits_again(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	struct verdict v;
+	int server;
+	uint64_t session;
+
+	(void)state;
+	session = established_call(h, CLIENT4, VIP4, "auth@c", 40000, 20000, &server);
+	client_sends(h, CLIENT4, VIP4, "BYE", "auth@c", 2, &v);
+	server_answers(h, CLIENT4, VIP4, 407, "auth@c", 2, "BYE", NULL);
+	advance_ms(h, LINGER_S * 1000 / 2);
+	client_sends(h, CLIENT4, VIP4, "BYE", "auth@c", 3, &v);
+	assert_follows(h, &v, FLOW_SIGNALLING, session, server);
+	advance_ms(h, LINGER_S * 1000 + TICK_SLACK_MS);
+	assert_true(session_exists(h, session));
+	server_answers(h, CLIENT4, VIP4, 200, "auth@c", 3, "BYE", NULL);
+	advance_ms(h, LINGER_S * 1000 + TICK_SLACK_MS);
+	assert_false(session_exists(h, session));
+	assert_int_equal(engine_counter(h, COUNTER_ENDING_REQUESTS_AWAITED), 2);
+	assert_int_equal(engine_counter(h, COUNTER_ENDING_REQUESTS_ANSWERED), 2);
+	harness_free(h);
+}
+
+/* No gateway spoke of the call (none deployed): the BYE's answer would
+ * never be seen, so the session lingers from the BYE as it always did. */
+static void test_bye_without_gateway_lingers(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	char sdp[1024];
+	struct verdict v;
+	uint64_t session;
+
+	(void)state;
+	client_invite(h, CLIENT4, VIP4, "nogw@c", 1, sdp_audio(sdp, sizeof(sdp), CLIENT4, 40000, ""), &v);
+	session = v.session;
+	client_sends(h, CLIENT4, VIP4, "ACK", "nogw@c", 1, &v);
+	client_sends(h, CLIENT4, VIP4, "BYE", "nogw@c", 2, &v);
+	assert_true(session_of(h, session).ending);
+	assert_int_equal(engine_counter(h, COUNTER_ENDING_REQUESTS_AWAITED), 0);
+	advance_ms(h, LINGER_S * 1000 + TICK_SLACK_MS);
+	assert_false(session_exists(h, session));
+	harness_free(h);
+}
+
+/* RTSP does not retransmit over its connection: TEARDOWN lingers only. */
+static void test_teardown_not_awaited(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	struct tcp_conn c = { CLIENT4, VIP4, 40312, RTSP_PORT, 500, 8000 };
+	char text[TEXT_MAX];
+	struct verdict v;
+	int server;
+	uint64_t session;
+
+	(void)state;
+	session = rtsp_setup(h, &c, 5000, 6000, "TD1", &server);
+	tcp_client_send(h, &c, rtsp_request(text, sizeof(text), "TEARDOWN", 2, "TD1", NULL), &v);
+	assert_int_equal(engine_counter(h, COUNTER_ENDING_REQUESTS_AWAITED), 0);
+	advance_ms(h, LINGER_S * 1000 + TICK_SLACK_MS);
+	assert_false(session_exists(h, session));
+	harness_free(h);
+}
+
+/* ================= ICMP errors ================= */
+
+/* An ICMP error from `from` to the VIP about a UDP or TCP datagram the
+ * cluster sent from vip:vip_port to client:client_port, quoting its IP
+ * header and 8 bytes (what a router quotes at the least). */
+static void icmp_error_about(struct harness *h, const char *from, uint8_t type, uint8_t code, uint32_t rest,
+			     uint8_t l4, const char *vip, uint16_t vip_port, const char *client,
+			     uint16_t client_port, struct verdict *v)
+{
+	static const char data[64] = "SIP/2.0 200 OK";
+	uint8_t sent[256], error[512];
+	int family = family_of(vip);
+	size_t n = l4 == L4_TCP ? packet_build_tcp(family, vip, vip_port, client, client_port, 7, TCP_FLAG_ACK,
+						   data, sizeof(data), sent, sizeof(sent))
+				: packet_build_udp(family, vip, vip_port, client, client_port, data, sizeof(data),
+						   sent, sizeof(sent));
+	size_t quote = (family == NETADDR_IPV4 ? 20 : 40) + 8;
+	size_t m = packet_build_icmp_error(family, from, vip, type, code, rest, sent, quote, error, sizeof(error));
+	assert_true(n > quote && m > 0);
+	feed_datagram(h, error, m, v);
+}
+
+/* Port unreachable from a client that closed its RTP port: the server
+ * still streaming there hears of it, whichever server each call has. */
+static void test_icmp_port_unreachable_follows_media(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	static const char *const calls[3] = { "icmp-a@c", "icmp-b@c", "icmp-c@c" };
+	uint64_t session[3];
+	int server[3];
+	struct verdict v;
+	uint64_t flows_before;
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		session[i] = established_call(h, CLIENT4, VIP4, calls[i], (uint16_t)(40000 + 10 * i),
+					      (uint16_t)(20000 + 10 * i), &server[i]);
+	assert_true(server[0] != server[1] && server[1] != server[2] && server[0] != server[2]);
+	/* Call 0's client media was seen (a secondary flow); calls 1 and 2
+	 * are only predicted: RTP exact, RTCP too. */
+	media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
+	assert_follows(h, &v, FLOW_SECONDARY, session[0], server[0]);
+	flows_before = stats_of(h).flows_created;
+	for (int i = 2; i >= 0; i--) {
+		icmp_error_about(h, CLIENT4, 3, 3, 0, L4_UDP, VIP4, (uint16_t)(20000 + 10 * i), CLIENT4,
+				 (uint16_t)(40000 + 10 * i), &v);
+		assert_follows(h, &v, i == 0 ? FLOW_SECONDARY : FLOW_ANNOUNCED, session[i], server[i]);
+		assert_false(v.new_flow);
+		/* The verdict names the flow it followed, oriented to the VIP. */
+		assert_int_equal(v.key.l4, L4_UDP);
+		assert_int_equal(v.key.sport, 40000 + 10 * i);
+		assert_int_equal(v.key.dport, 20000 + 10 * i);
+		icmp_error_about(h, CLIENT4, 3, 3, 0, L4_UDP, VIP4, (uint16_t)(20001 + 10 * i), CLIENT4,
+				 (uint16_t)(40001 + 10 * i), &v);
+		assert_int_equal(v.session, session[i]);
+		assert_marked(h, &v, server[i]);
+	}
+	assert_int_equal(engine_counter(h, COUNTER_ICMP_ERROR_FOLLOWED), 6);
+	assert_int_equal(engine_counter(h, COUNTER_PACKET_UNSUPPORTED), 0);
+	/* The errors neither made flows nor turned predictions into flows. */
+	assert_int_equal(stats_of(h).flows_created, flows_before);
+	media_packet(h, CLIENT4, 40010, VIP4, 20010, &v);
+	assert_true(v.new_flow);
+	assert_follows(h, &v, FLOW_SECONDARY, session[1], server[1]);
+	harness_free(h);
+}
+
+/* Fragmentation needed for a server's segment on a SIP/TCP connection:
+ * path MTU discovery needs it at the connection's server. */
+static void test_icmp_fragmentation_needed_follows_tcp(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	struct tcp_conn a = { CLIENT4, VIP4, 50000, SIP_PORT, 1000, 90000 };
+	struct tcp_conn b = { CLIENT4, VIP4, 50001, SIP_PORT, 2000, 80000 };
+	char sdp[1024], invite[TEXT_MAX];
+	struct verdict v;
+	int server_a, server_b;
+	uint64_t session_a;
+
+	(void)state;
+	tcp_open(h, &a, &v);
+	server_a = v.server;
+	tcp_open(h, &b, &v);
+	server_b = v.server;
+	assert_int_not_equal(server_a, server_b);
+	/* Before any message: the connection alone decides. */
+	icmp_error_about(h, "203.0.113.1", 3, 4, 1400, L4_TCP, VIP4, SIP_PORT, CLIENT4, 50001, &v);
+	assert_int_equal(v.identity, FLOW_SIGNALLING);
+	assert_int_equal(v.reason, REASON_CONNECTION);
+	assert_marked(h, &v, server_b);
+	/* With a call on it: its session. */
+	tcp_client_send(h, &a, sip_request(invite, sizeof(invite), "INVITE", "tcp-icmp@c", 1,
+					   sdp_audio(sdp, sizeof(sdp), CLIENT4, 40000, "")), &v);
+	session_a = v.session;
+	assert_int_not_equal(session_a, 0);
+	icmp_error_about(h, "203.0.113.1", 3, 4, 1400, L4_TCP, VIP4, SIP_PORT, CLIENT4, 50000, &v);
+	assert_int_equal(v.identity, FLOW_SIGNALLING);
+	assert_int_equal(v.reason, REASON_SESSION);
+	assert_marked(h, &v, server_a);
+	/* Another port of the client: no such connection. */
+	icmp_error_about(h, "203.0.113.1", 3, 4, 1400, L4_TCP, VIP4, SIP_PORT, CLIENT4, 50002, &v);
+	assert_int_equal(v.reason, REASON_UNPREDICTED);
+	assert_int_equal(engine_counter(h, COUNTER_ICMP_ERROR_FOLLOWED), 2);
+	assert_int_equal(engine_counter(h, COUNTER_ICMP_ERROR_NO_FLOW), 1);
+	harness_free(h);
+}
+
+/* IPv6: packet too big for the server's RTP, and a time exceeded about
+ * the shared UDP signalling flow (its latest call's server). */
+static void test_icmp6_packet_too_big_follows_media(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	struct verdict v;
+	int server, server_b;
+	uint64_t session, session_b;
+
+	(void)state;
+	session = established_call(h, CLIENT6, VIP6, "v6-icmp@c", 40000, 20000, &server);
+	icmp_error_about(h, "2001:db8::fe", 2, 0, 1280, L4_UDP, VIP6, 20000, CLIENT6, 40000, &v);
+	assert_follows(h, &v, FLOW_ANNOUNCED, session, server);
+	assert_int_equal(v.key.family, NETADDR_IPV6);
+	session_b = established_call(h, CLIENT6, VIP6, "v6-icmp-b@c", 40010, 20010, &server_b);
+	assert_int_not_equal(server, server_b);
+	icmp_error_about(h, "2001:db8::fe", 3, 0, 0, L4_UDP, VIP6, SIP_PORT, CLIENT6, SIP_PORT, &v);
+	assert_int_equal(v.identity, FLOW_SIGNALLING);
+	assert_int_equal(v.session, session_b);
+	assert_marked(h, &v, server_b);
+	assert_int_equal(engine_counter(h, COUNTER_ICMP_ERROR_FOLLOWED), 2);
+	harness_free(h);
+}
+
+/* An error about a flow nobody knows goes where an unknown flow from that
+ * client goes (the sessionless placement policy); unreadable errors and
+ * non-errors pass unmarked as before. */
+static void test_icmp_error_unknown_flow_and_malformed(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	uint8_t sent[128], error[256];
+	struct verdict v, media;
+	size_t n, m;
+
+	(void)state;
+	icmp_error_about(h, CLIENT4_B, 3, 3, 0, L4_UDP, VIP4, 31000, CLIENT4_B, 41000, &v);
+	assert_unpredicted(&v);
+	assert_int_equal(engine_counter(h, COUNTER_ICMP_ERROR_NO_FLOW), 1);
+	assert_int_equal(stats_of(h).flows_created, 0);
+	media_packet(h, CLIENT4_B, 41002, VIP4, 31002, &media);
+	assert_unpredicted(&media);
+	assert_int_equal(v.server, media.server);
+	assert_int_equal(v.mark, media.mark);
+
+	/* A quote cut inside its UDP header. */
+	n = packet_build_udp(NETADDR_IPV4, VIP4, 31000, CLIENT4_B, 41000, "x", 1, sent, sizeof(sent));
+	m = packet_build_icmp_error(NETADDR_IPV4, CLIENT4_B, VIP4, 3, 3, 0, sent, 24, error, sizeof(error));
+	assert_true(n > 0 && m > 0);
+	feed_datagram(h, error, m, &v);
+	assert_int_equal(v.reason, REASON_NOT_IP);
+	assert_int_equal(v.action, VERDICT_ACCEPT);
+	assert_int_equal(v.mark, 0);
+	assert_int_equal(engine_counter(h, COUNTER_ICMP_ERROR_MALFORMED), 1);
+	/* An echo request to the VIP is still no business of sara's. */
+	m = packet_build_icmp_error(NETADDR_IPV4, CLIENT4_B, VIP4, 8, 0, 0, sent, n, error, sizeof(error));
+	feed_datagram(h, error, m, &v);
+	assert_int_equal(v.reason, REASON_NOT_IP);
+	assert_int_equal(v.mark, 0);
+	assert_int_equal(engine_counter(h, COUNTER_PACKET_UNSUPPORTED), 1);
+	/* An error quoting a datagram that did not come from a VIP. */
+	n = packet_build_udp(NETADDR_IPV4, "10.0.0.1", 31000, CLIENT4_B, 41002, "x", 1, sent, sizeof(sent));
+	m = packet_build_icmp_error(NETADDR_IPV4, CLIENT4_B, VIP4, 3, 3, 0, sent, n, error, sizeof(error));
+	feed_datagram(h, error, m, &v);
+	assert_int_equal(engine_counter(h, COUNTER_ICMP_ERROR_NO_FLOW), 2);
+	/* An error to an address outside the cluster is not sara's either. */
+	m = packet_build_icmp_error(NETADDR_IPV4, CLIENT4_B, "192.0.2.99", 3, 3, 0, sent, n, error, sizeof(error));
+	feed_datagram(h, error, m, &v);
+	assert_int_equal(v.mark, 0);
+	assert_int_equal(engine_counter(h, COUNTER_PACKET_UNSUPPORTED), 2);
+	assert_int_equal(engine_counter(h, COUNTER_ICMP_ERROR_FOLLOWED), 0);
+	harness_free(h);
+}
+
+/* ================= what sara-ctl sessions --key reads ================= */
+
+/* The flow of flows[0..count) with this key, or fail. */
+static const struct flow_info *flow_with(const struct flow_info *flows, uint32_t count, const char *src,
+					 uint16_t sport, const char *dst, uint16_t dport)
+{
+	struct netaddr s, d;
+	parse_address(src, &s);
+	parse_address(dst, &d);
+	for (uint32_t i = 0; i < count; i++)
+		if (flows[i].key.sport == sport && flows[i].key.dport == dport &&
+		    memcmp(flows[i].key.src, s.bytes, 16) == 0 && memcmp(flows[i].key.dst, d.bytes, 16) == 0)
+			return &flows[i];
+	fail_msg("no flow %s:%u -> %s:%u", src, sport, dst, dport);
+	return NULL;
+}
+
+/* A call found by its Call-ID: its client, its flows with a packet count
+ * each (signalling and media alike), and the predictions not yet seen. */
+static void test_session_found_by_key_with_flows(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	struct session_info found[PROTO_COUNT], other;
+	struct flow_info flows[16];
+	const struct flow_info *f;
+	struct netaddr client;
+	struct verdict v;
+	int server;
+	uint64_t session;
+	uint32_t count;
+
+	(void)state;
+	session = established_call(h, CLIENT4, VIP4, "key-1@c", 40000, 20000, &server);
+	established_call(h, CLIENT4_B, VIP4, "key-2@c", 41000, 21000, NULL);
+	for (int i = 0; i < 5; i++)
+		media_packet(h, CLIENT4, 40000, VIP4, 20000, &v);
+	media_packet(h, CLIENT4, 40001, VIP4, 20001, &v);
+
+	assert_int_equal(engine_find_sessions(h->engine, "key-1@c", 7, found, PROTO_COUNT), 1);
+	assert_int_equal(found[0].serial, session);
+	assert_int_equal(found[0].proto, PROTO_SIP);
+	assert_int_equal(found[0].server, server);
+	parse_address(CLIENT4, &client);
+	assert_true(netaddr_equal(&found[0].client, &client));
+	assert_int_equal(engine_find_sessions(h->engine, "key-1@", 6, found + 1, 1), 0);
+	assert_int_equal(engine_find_sessions(h->engine, "key-3@c", 7, found + 1, 1), 0);
+
+	count = engine_session_flows(h->engine, &found[0], flows, 16);
+	assert_int_equal(count, found[0].flow_count + 1);
+	/* INVITE and ACK on the signalling flow it shares with no other call
+	 * here (key-2 comes from another address). */
+	f = flow_with(flows, count, CLIENT4, SIP_PORT, VIP4, SIP_PORT);
+	assert_int_equal(f->identity, FLOW_SIGNALLING);
+	assert_true(f->shared);
+	assert_int_equal(f->packets, 2);
+	assert_int_equal(f->server, server);
+	f = flow_with(flows, count, CLIENT4, 40000, VIP4, 20000);
+	assert_false(f->shared);
+	assert_int_equal(f->identity, FLOW_SECONDARY);
+	assert_int_equal(f->match, MATCH_EXACT);
+	assert_int_equal(f->packets, 5);
+	assert_int_equal(f->server, server);
+	assert_int_equal(flow_with(flows, count, CLIENT4, 40001, VIP4, 20001)->packets, 1);
+	/* A prediction no packet has hit yet counts none. */
+	for (uint32_t i = 0; i < count; i++)
+		if (flows[i].identity == FLOW_ANNOUNCED)
+			assert_int_equal(flows[i].packets, 0);
+	/* Bounded: the count says how many there are beyond max. */
+	assert_int_equal(engine_session_flows(h->engine, &found[0], flows, 1), count);
+
+	/* An ended session has no flows to show, and its slot's next tenant
+	 * is not mistaken for it. */
+	other = found[0];
+	client_sends(h, CLIENT4, VIP4, "BYE", "key-1@c", 2, &v);
+	server_answers(h, CLIENT4, VIP4, 200, "key-1@c", 2, "BYE", NULL);
+	advance_ms(h, LINGER_S * 1000 + TICK_SLACK_MS);
+	assert_int_equal(engine_find_sessions(h->engine, "key-1@c", 7, found, 1), 0);
+	assert_int_equal(engine_session_flows(h->engine, &other, flows, 16), 0);
+	other.slot = UINT32_MAX;
+	assert_int_equal(engine_session_flows(h->engine, &other, flows, 16), 0);
+	harness_free(h);
+}
+
+static void least_sessions_config(struct sara_config *cfg)
+{
+	cfg->selection.algorithm = SELECT_LEAST_SESSIONS;
+	cfg->servers[0].weight = 2.0;
+}
+
+/* Which server, and why: the algorithm, and the server's load estimate,
+ * weight and sessions as they were at the pick; a failed server's
+ * sessions say they were moved, and from where. */
+static void test_session_pick_reason(void **state)
+{
+	struct harness *h = harness_new(least_sessions_config);
+	struct session_info info;
+	uint64_t first, second;
+	int server;
+
+	(void)state;
+	engine_report_server_load(h->engine, 0, 0.25);
+	first = start_call(h, CLIENT4, VIP4, "why-1@c", CLIENT4, 40000, &server);
+	assert_int_equal(server, 0);   /* none has sessions: the first */
+	info = session_of(h, first);
+	assert_int_equal(info.pick.how, PICK_SELECTED);
+	assert_string_equal(session_pick_how_name(info.pick.how), "selected");
+	assert_int_equal(info.pick.algorithm, SELECT_LEAST_SESSIONS);
+	assert_float_equal(info.pick.load, 0.25, 1e-6);
+	assert_float_equal(info.pick.weight, 2.0, 1e-6);
+	assert_int_equal(info.pick.sessions, 0);
+	assert_int_equal(info.pick.from_server, -1);
+	assert_int_equal(info.pick.at_ms, h->now);
+
+	advance_ms(h, 500);
+	second = start_call(h, CLIENT4_B, VIP4, "why-2@c", CLIENT4_B, 41000, &server);
+	info = session_of(h, second);
+	assert_int_equal(server, 1);   /* 0 per 1.0 beats 1 per 2.0 */
+	assert_true(info.pick.load < 0); /* no load report from server 1 */
+	assert_float_equal(info.pick.weight, 1.0, 1e-6);
+	assert_int_equal(info.pick.at_ms, h->now);
+
+	advance_ms(h, 500);
+	assert_int_equal(engine_server_failed(h->engine, 0), 1);
+	info = session_of(h, first);
+	assert_int_equal(info.pick.how, PICK_MOVED);
+	assert_string_equal(session_pick_how_name(info.pick.how), "moved");
+	assert_int_equal(info.pick.from_server, 0);
+	assert_int_equal(info.server, 2);   /* none yet on server 2, server 1 holds one */
+	assert_int_equal(info.pick.sessions, 0);
+	assert_int_equal(info.pick.at_ms, h->now);
+	harness_free(h);
+}
+
+/* A session that starts inside a TCP connection takes the connection's
+ * server, chosen at its SYN: "connection". */
+static void test_session_pick_follows_connection(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	struct tcp_conn c = { CLIENT4, VIP4, 50000, SIP_PORT, 1000, 90000 };
+	char invite[TEXT_MAX];
+	struct session_info info;
+	struct flow_info flow;
+	struct verdict v;
+
+	(void)state;
+	tcp_open(h, &c, &v);
+	sip_request(invite, sizeof(invite), "INVITE", "tcp-why@c", 1, NULL);
+	tcp_client_send(h, &c, invite, &v);
+	info = session_of(h, v.session);
+	assert_int_equal(info.pick.how, PICK_CONNECTION);
+	assert_string_equal(session_pick_how_name(info.pick.how), "connection");
+	assert_int_equal(info.pick.algorithm, SELECT_ROUND_ROBIN);
+	/* The connection it came on, shared: its SYN and the INVITE. */
+	assert_int_equal(engine_session_flows(h->engine, &info, &flow, 1), 1);
+	assert_true(flow.shared);
+	assert_int_equal(flow.key.l4, L4_TCP);
+	assert_int_equal(flow.packets, 2);
+	harness_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_invite_answer_media_follows),
+		cmocka_unit_test(test_hash_session_adopted_by_another_dispatcher),
+		cmocka_unit_test(test_no_adoption_without_hash),
 		cmocka_unit_test(test_sdp_rtcp_attribute),
 		cmocka_unit_test(test_sdp_rtcp_mux),
 		cmocka_unit_test(test_offer_only_source_wildcard),
@@ -2035,6 +3001,30 @@ int main(void)
 		cmocka_unit_test(test_admission_spares_sip_over_tcp),
 		cmocka_unit_test(test_admission_random_policy),
 		cmocka_unit_test(test_admission_fed_by_server_loads),
+		cmocka_unit_test(test_sdp_rtcp_attribute_address),
+		cmocka_unit_test(test_eight_streams_then_counted),
+		cmocka_unit_test(test_183_early_media_predicted),
+		cmocka_unit_test(test_prack_answer_and_update_move_media),
+		cmocka_unit_test(test_update_prack_unknown_dialog),
+		cmocka_unit_test(test_update_refused_keeps_call),
+		cmocka_unit_test(test_rtsp_session_timeout_honoured),
+		cmocka_unit_test(test_rtsp_session_timeout_keepalive),
+		cmocka_unit_test(test_rtsp_session_continued_on_new_connection),
+		cmocka_unit_test(test_rtsp_affinity_only_without_open_connection),
+		cmocka_unit_test(test_rtsp_continuation_on_other_server_not_joined),
+		cmocka_unit_test(test_unanswered_bye_kept_until_timer_f),
+		cmocka_unit_test(test_late_answer_to_bye_then_linger),
+		cmocka_unit_test(test_server_bye_answered_by_client),
+		cmocka_unit_test(test_challenged_bye_waits_again),
+		cmocka_unit_test(test_bye_without_gateway_lingers),
+		cmocka_unit_test(test_teardown_not_awaited),
+		cmocka_unit_test(test_icmp_port_unreachable_follows_media),
+		cmocka_unit_test(test_icmp_fragmentation_needed_follows_tcp),
+		cmocka_unit_test(test_icmp6_packet_too_big_follows_media),
+		cmocka_unit_test(test_icmp_error_unknown_flow_and_malformed),
+		cmocka_unit_test(test_session_found_by_key_with_flows),
+		cmocka_unit_test(test_session_pick_reason),
+		cmocka_unit_test(test_session_pick_follows_connection),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -226,6 +226,7 @@ static void test_engine_remove_and_add(void **state)
 
 	/* s2's call ends; the next reload frees its slot, which s5 takes fresh */
 	ch_client_request(h, clients[1], "BYE", "before-1", 3, NULL, &v);
+	ch_server_ok(h, clients[1], "before-1", 3, "BYE", 0);   /* the BYE answered: the call lingers, then ends */
 	ch_assert_to(h, &v, session[1], 1);
 	ch_advance_ms(h, 3000);
 	assert_false(ch_session_exists(h, session[1]));

@@ -104,6 +104,58 @@ static void run_cases(const struct error_case *cases, size_t count)
 	"  " second "\n" \
 	");\n"
 
+
+static bool endpoint_equal_for_test(const struct endpoint *a, const struct endpoint *b)
+{
+	return netaddr_equal(&a->addr, &b->addr) && a->port == b->port;
+}
+
+/* ---- several dispatchers: the ha group ------------------------------------- */
+
+static void test_ha_group(void **state)
+{
+	static const struct error_case cases[] = {
+		{ BASE "ha = { dispatchers = [ \"198.18.2.1\", \"198.18.2.1\" ]; };\n", 4,
+		  "ha.dispatchers[1] 198.18.2.1 is listed twice" },
+		{ BASE "ha = { dispatchers = [ \"198.18.2.1\", \"fd00::2\" ]; };\n", 4,
+		  "ha.dispatchers: IPv4 and IPv6 addresses mixed" },
+		{ BASE "ha = { dispatchers = [ \"198.18.10.1\" ]; };\n", 4,
+		  "ha.dispatchers[0] 198.18.10.1 is not a dispatcher's own unicast address" },
+		{ BASE "ha = { router = \"198.18.1.1\"; asn = 65001; };\n", 4,
+		  "ha.router needs ha.asn and ha.router_asn" },
+		{ BASE "ha = { sync_group = \"198.18.1.1\"; };\n", 4,
+		  "ha.sync_group 198.18.1.1 is not a multicast address" },
+	};
+	struct sara_config *cfg = malloc(sizeof(*cfg));
+	struct endpoint to[SARA_MAX_DISPATCHERS];
+	char text[NETADDR_STRLEN];
+	(void)state;
+	assert_non_null(cfg);
+	RUN_CASES(cases);
+	/* one dispatcher: the listen endpoint itself; a wildcard is nowhere */
+	expect_loads(BASE "gateway = { listen = \"198.18.2.1:7401\"; };\n", cfg);
+	assert_int_equal(cfg->ha.dispatcher_count, 0);
+	assert_true(cfg->ha.bfd);
+	assert_int_equal(cfg->ha.bfd_interval_ms, 100);
+	assert_int_equal(cfg->ha.sync_port, 3780);
+	assert_int_equal(sara_config_dispatcher_endpoints(cfg, &cfg->gateway.listen, to, SARA_MAX_DISPATCHERS), 1);
+	assert_true(endpoint_equal_for_test(&to[0], &cfg->gateway.listen));
+	expect_loads(BASE "gateway = { listen = \"0.0.0.0:7401\"; };\n", cfg);
+	assert_int_equal(sara_config_dispatcher_endpoints(cfg, &cfg->gateway.listen, to, SARA_MAX_DISPATCHERS), 0);
+	/* several: every dispatcher at the listen port */
+	expect_loads(BASE "gateway = { listen = \"0.0.0.0:7401\"; };\n"
+		     "ha = { dispatchers = [ \"198.18.2.1\", \"198.18.2.2\" ]; router = \"198.18.1.1\";\n"
+		     "       asn = 65001; router_asn = 65000; bfd = false; sync_interface = \"lan0\"; };\n", cfg);
+	assert_int_equal(sara_config_dispatcher_endpoints(cfg, &cfg->gateway.listen, to, SARA_MAX_DISPATCHERS), 2);
+	assert_string_equal(netaddr_format(&to[1].addr, text, sizeof(text)), "198.18.2.2");
+	assert_int_equal(to[1].port, 7401);
+	assert_int_equal(sara_config_dispatcher_endpoints(cfg, &cfg->gateway.listen, to, 1), 1);
+	assert_false(cfg->ha.bfd);
+	assert_int_equal(cfg->ha.asn, 65001);
+	assert_string_equal(cfg->ha.sync_interface, "lan0");
+	free(cfg);
+}
+
 /* ---- the shipped configs --------------------------------------------------- */
 
 static void test_example_config_loads(void **state)
@@ -192,6 +244,7 @@ static void test_defaults(void **state)
 	assert_true(cfg.queue.fail_open);
 	assert_int_equal(cfg.gateway.listen.addr.family, 0);
 	assert_int_equal(cfg.agents.listen.addr.family, 0);
+	assert_int_equal(cfg.metrics.listen.addr.family, 0);
 	assert_int_equal(cfg.agents.interval_ms, 1000);
 	assert_int_equal(cfg.agents.misses, 3);
 	assert_int_equal(cfg.timeouts.signalling_s, 60);
@@ -250,6 +303,7 @@ static void test_accepted_forms(void **state)
 		     "selection = { algorithm = \"least-sessions\"; };\n"
 		     "ports = { sip = [ 5060, 5080 ]; rtsp = [ ]; };\n"
 		     "agents = { listen = \"[fd00::1]:7400\"; };\n"
+		     "metrics = { listen = \"127.0.0.1:9100\"; };\n"
 		     "timeouts = { signalling_s = 10; media_s = 60; linger_s = 0; };\n",
 		     &cfg);
 	assert_int_equal(cfg.servers[1].mark, 2147483648u);
@@ -265,6 +319,8 @@ static void test_accepted_forms(void **state)
 	assert_int_equal(cfg.rtsp_port_count, 0);
 	assert_int_equal(cfg.agents.listen.addr.family, NETADDR_IPV6);
 	assert_int_equal(cfg.agents.listen.port, 7400);
+	assert_int_equal(cfg.metrics.listen.addr.family, NETADDR_IPV4);
+	assert_int_equal(cfg.metrics.listen.port, 9100);
 }
 
 /* ---- error classes ----------------------------------------------------------- */
@@ -606,6 +662,9 @@ static void test_reload_check(void **state)
 	next = running;
 	snprintf(next.control.socket, sizeof(next.control.socket), "/run/other.sock");
 	expect_reload_refused(&running, &next, "control.socket");
+	next = running;
+	assert_true(endpoint_parse(span_make("127.0.0.1:9101", 14), &next.metrics.listen));
+	expect_reload_refused(&running, &next, "metrics.listen");
 	/* Invalid as a whole (T1 above T2): config_validate's reason. */
 	next = running;
 	next.admission.t1 = 0.95;
@@ -660,6 +719,7 @@ int main(void)
 		cmocka_unit_test(test_validate_programmatic),
 		cmocka_unit_test(test_lookups),
 		cmocka_unit_test(test_reload_check),
+		cmocka_unit_test(test_ha_group),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

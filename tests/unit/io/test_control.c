@@ -1,5 +1,5 @@
-/* test_control.c - the control socket's commands (servers, sessions, drain,
- * undrain, unknown ones) through control_handle_command on a real engine
+/* test_control.c - the control socket's commands (servers, sessions and
+ * sessions --key/--client, drain, undrain, refused, unknown ones) through control_handle_command on a real engine
  * fed SIP INVITEs; the reply must be one valid, bounded JSON document. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -293,9 +293,10 @@ static void test_sessions_list_filter_limit(void **state)
 	reply = ask(f, "sessions\n");
 	print_message("%s", reply);
 	assert_int_equal(count_of(reply, "\"serial\": "), 5);
-	assert_contains(reply, "\"proto\": \"sip\", \"key\": \"call-0@c\", \"server\": \"s1\", \"flows\": 0, "
+	assert_contains(reply, "\"proto\": \"sip\", \"key\": \"call-0@c\", \"client\": \"192.0.2.10\", "
+			       "\"server\": \"s1\", \"flows\": 0, "
 			       "\"confirmed\": false, \"ending\": false, \"age_ms\": 1500, \"idle_ms\": 1500}");
-	assert_contains(reply, "\"key\": \"call-4@c\", \"server\": \"s2\"");
+	assert_contains(reply, "\"key\": \"call-4@c\", \"client\": \"192.0.2.10\", \"server\": \"s2\"");
 	assert_contains(reply, "], \"total\": 5, \"matched\": 5, \"listed\": 5, \"limit\": 1000, \"truncated\": false}");
 	free(reply);
 
@@ -315,7 +316,7 @@ static void test_sessions_list_filter_limit(void **state)
 
 	reply = ask(f, "sessions  --limit 1 --server s3");
 	assert_int_equal(count_of(reply, "\"serial\": "), 1);
-	assert_contains(reply, "\"key\": \"call-2@c\", \"server\": \"s3\"");
+	assert_contains(reply, "\"key\": \"call-2@c\", \"client\": \"192.0.2.10\", \"server\": \"s3\"");
 	assert_contains(reply, "\"matched\": 1, \"listed\": 1, \"limit\": 1, \"server\": \"s3\", \"truncated\": false}");
 	free(reply);
 
@@ -332,12 +333,12 @@ static void test_sessions_list_filter_limit(void **state)
 	free(reply);
 	reply = ask(f, "sessions --limit");
 	assert_contains(reply, "{\"ok\": false, \"error\": \"sessions: unexpected \\\"--limit\\\"; "
-			       "usage: sessions [--server ID] [--limit N]\"}");
+			       "usage: sessions [--server ID] [--limit N] [--key CALL-ID] [--client ADDR]\"}");
 	free(reply);
 	reply = ask(f, "sessions --server nope");
 	assert_contains(reply, "{\"ok\": false, \"error\": \"no server \\\"nope\\\"; servers: s1, s2, s3\"}");
 	free(reply);
-	reply = ask(f, "sessions a b c d e f g h i");
+	reply = ask(f, "sessions a b c d e f g h i j k l");
 	assert_contains(reply, "{\"ok\": false, \"error\": \"sessions: too many arguments\"}");
 	free(reply);
 }
@@ -532,7 +533,7 @@ static void test_unknown_and_old_commands(void **state)
 	struct fixture *f = *state;
 	char *reply = ask(f, "bogus\n");
 	assert_string_equal(reply, "{\"error\": \"unknown command\", \"commands\": [\"status\", \"servers\", "
-				   "\"sessions\", \"drain\", \"undrain\", \"ping\"]}\n");
+				   "\"sessions\", \"drain\", \"undrain\", \"refused\", \"ping\"]}\n");
 	free(reply);
 	reply = ask(f, " \t\r\n");
 	assert_contains(reply, "{\"error\": \"empty command\", \"commands\": [");
@@ -544,7 +545,7 @@ static void test_unknown_and_old_commands(void **state)
 	reply = ask(f, "ping now\n");
 	assert_string_equal(reply, "{\"ok\": false, \"error\": \"usage: ping\"}\n");
 	free(reply);
-	reply = ask(f, "sessions --limit 1 a b c d e f\n");
+	reply = ask(f, "sessions --limit 1 a b c d e f g h i j\n");
 	assert_string_equal(reply, "{\"ok\": false, \"error\": \"sessions: too many arguments\"}\n");
 	free(reply);
 	reply = ask(f, "drain\n");
@@ -554,6 +555,193 @@ static void test_unknown_and_old_commands(void **state)
 	assert_contains(reply, "\"cluster\": \"control-test\"");
 	assert_contains(reply, "\"sessions_in_use\": 0");
 	free(reply);
+}
+
+/* ---- sessions --key, --client ---- */
+
+/* One UDP datagram from src:sport to the VIP's dport. */
+static struct verdict send_udp(struct fixture *f, const char *src, uint16_t sport, uint16_t dport, const char *payload,
+			       size_t len)
+{
+	static uint8_t packet[TEXT_MAX + 100];
+	struct verdict v;
+	size_t n = packet_build_udp(AF_INET, src, sport, VIP4, dport, payload, len, packet, sizeof(packet));
+	assert_true(n > 0);
+	engine_packet(f->engine, packet, n, test_clock_ms, &v);
+	return v;
+}
+
+/* An INVITE offering audio at client:rtp: the engine predicts the RTP and
+ * RTCP flows from that source. */
+static void invite_with_media(struct fixture *f, const char *client, const char *call_id, uint16_t rtp)
+{
+	char sdp[512], text[TEXT_MAX];
+	int body = snprintf(sdp, sizeof(sdp),
+			    "v=0\r\no=a 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\nm=audio %u RTP/AVP 0\r\n",
+			    client, client, rtp);
+	int len = snprintf(text, sizeof(text),
+			   "INVITE sip:bob@sara.example SIP/2.0\r\n"
+			   "Via: SIP/2.0/UDP %s:5060;branch=z9hG4bK-m\r\n"
+			   "Max-Forwards: 70\r\n"
+			   "From: <sip:alice@client.example>;tag=77\r\n"
+			   "To: <sip:bob@sara.example>\r\n"
+			   "Call-ID: %s\r\n"
+			   "CSeq: 1 INVITE\r\n"
+			   "Content-Type: application/sdp\r\n"
+			   "Content-Length: %d\r\n\r\n%s",
+			   client, call_id, body, sdp);
+	struct verdict v = send_udp(f, client, SIP_PORT, SIP_PORT, text, (size_t)len);
+	assert_int_equal(v.reason, REASON_SESSION);
+}
+
+static void test_session_by_key(void **state)
+{
+	static const char rtp[12 + 160] = { (char)0x80, 0 };
+	struct fixture *f = *state;
+	char *reply;
+
+	invite(f, "192.0.2.10", 5062, "other@c");                     /* s1 */
+	invite_with_media(f, "192.0.2.20", "media-1@c", 40000);       /* s2 */
+	test_clock_ms += 1000;
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(send_udp(f, "192.0.2.20", 40000, 20000, rtp, sizeof(rtp)).reason, REASON_SESSION);
+	test_clock_ms += 500;
+	reply = ask(f, "sessions --key media-1@c\n");
+	print_message("%s", reply);
+	assert_contains(reply, "{\"key\": \"media-1@c\", \"matched\": 1, \"sessions\": [{\"serial\": 2, \"proto\": \"sip\", "
+			       "\"key\": \"media-1@c\", \"client\": \"192.0.2.20\", \"server\": \"s2\", ");
+	/* Which server and why, as it stood at the pick. */
+	assert_contains(reply, "\"pick\": {\"how\": \"selected\", \"algorithm\": \"round-robin\", \"load\": null, "
+			       "\"weight\": 1.000, \"sessions\": 0, \"from_server\": null, \"age_ms\": 1500}");
+	/* The media flow with its packets, the signalling flow it shares. */
+	assert_contains(reply, "{\"kind\": \"secondary\", \"transport\": \"udp\", \"src\": \"192.0.2.20:40000\", "
+			       "\"dst\": \"198.18.10.1:20000\", \"match\": \"exact\", \"server\": \"s2\", "
+			       "\"state\": \"established\", \"packets\": 3, \"idle_ms\": 500, \"shared\": false}");
+	assert_contains(reply, "{\"kind\": \"signalling\", \"transport\": \"udp\", \"src\": \"192.0.2.20:5060\", "
+			       "\"dst\": \"198.18.10.1:5060\", \"match\": \"exact\", \"server\": \"s2\", "
+			       "\"state\": \"established\", \"packets\": 1, \"idle_ms\": 1500, \"shared\": true}");
+	/* The RTCP prediction, not seen yet: from its source to any VIP port. */
+	assert_contains(reply, "{\"kind\": \"announced\", \"transport\": \"udp\", \"src\": \"192.0.2.20:40001\", "
+			       "\"dst\": \"*\", \"match\": \"from-source\", \"server\": \"s2\", \"state\": \"new\", "
+			       "\"packets\": 0, ");
+	assert_int_equal(count_of(reply, "\"kind\": "), 4);  /* RTP and RTCP predictions, the RTP flow, signalling */
+	assert_contains(reply, "\"flows_listed\": 4, \"flows_total\": 4}]}");
+	free(reply);
+
+	reply = ask(f, "sessions --key nobody@c");
+	assert_string_equal(reply, "{\"key\": \"nobody@c\", \"matched\": 0, \"sessions\": []}\n");
+	free(reply);
+	reply = ask(f, "sessions --key media-1@c --server s2");
+	assert_string_equal(reply, "{\"ok\": false, \"error\": \"sessions: --key names one session; it takes no other "
+				   "option\"}\n");
+	free(reply);
+	reply = ask(f, "sessions --key");
+	assert_contains(reply, "{\"ok\": false, \"error\": \"sessions: unexpected \\\"--key\\\"; ");
+	free(reply);
+}
+
+static void test_sessions_of_a_client(void **state)
+{
+	struct fixture *f = *state;
+	char *reply;
+
+	invite(f, "192.0.2.10", 5060, "a@c");
+	invite(f, "192.0.2.20", 5060, "b@c");
+	invite(f, "192.0.2.10", 5062, "c@c");
+	reply = ask(f, "sessions --client 192.0.2.10");
+	assert_int_equal(count_of(reply, "\"serial\": "), 2);
+	assert_int_equal(count_of(reply, "\"client\": \"192.0.2.10\""), 3);  /* two sessions and the filter */
+	assert_int_equal(count_of(reply, "192.0.2.20"), 0);
+	assert_contains(reply, "\"total\": 3, \"matched\": 2, \"listed\": 2, \"limit\": 1000, \"client\": \"192.0.2.10\", "
+			       "\"truncated\": false}");
+	free(reply);
+	reply = ask(f, "sessions --client 192.0.2.20 --server s1");
+	assert_contains(reply, "\"matched\": 0, \"listed\": 0");
+	free(reply);
+	reply = ask(f, "sessions --client 192.0.2.20 --server s2");
+	assert_contains(reply, "\"key\": \"b@c\"");
+	assert_contains(reply, "\"matched\": 1, \"listed\": 1");
+	free(reply);
+	reply = ask(f, "sessions --client 192.0.2.300");
+	assert_string_equal(reply, "{\"ok\": false, \"error\": \"sessions: --client \\\"192.0.2.300\\\": not an IPv4 or "
+				   "IPv6 address\"}\n");
+	free(reply);
+}
+
+/* ---- refused ---- */
+
+static struct verdict refused_verdict(const char *client, uint16_t port, enum verdict_reason reason,
+				      enum verdict_action action, enum verdict_reply reply_kind)
+{
+	struct verdict v = { .action = (uint8_t)action, .reason = (uint8_t)reason, .reply = (uint8_t)reply_kind };
+	struct netaddr a;
+	parse_address(client, &a);
+	v.key.family = a.family;
+	v.key.l4 = L4_UDP;
+	v.key.sport = port;
+	v.key.dport = SIP_PORT;
+	memcpy(v.key.src, a.bytes, 16);
+	parse_address(VIP4, &a);
+	memcpy(v.key.dst, a.bytes, 16);
+	return v;
+}
+
+static void test_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct refusal_log *log = malloc(sizeof(*log));
+	struct verdict v;
+	char *reply;
+
+	assert_non_null(log);
+	reply = ask(f, "refused");
+	assert_string_equal(reply, "{\"ok\": false, \"error\": \"refused: this sarad records no refusals\"}\n");
+	free(reply);
+	refusal_log_init(log);
+	f->view.refusals = log;
+
+	/* 90 s ago: outside the default minute, inside --since 120. */
+	v = refused_verdict("192.0.2.30", 5060, REASON_TABLE_FULL, VERDICT_ACCEPT, REPLY_NONE);
+	refusal_log_record(log, &v, test_clock_ms - 90000, 1700000000000ull);
+	v = refused_verdict("192.0.2.31", 5070, REASON_ADMISSION, VERDICT_DROP, REPLY_SIP_503);
+	refusal_log_record(log, &v, test_clock_ms - 2000, 1700000088123ull);
+	v = refused_verdict("192.0.2.32", 5080, REASON_MALFORMED, VERDICT_DROP, REPLY_NONE);
+	refusal_log_record(log, &v, test_clock_ms - 1000, 1700000089000ull);
+
+	reply = ask(f, "refused\n");
+	print_message("%s", reply);
+	assert_string_equal(reply,
+			    "{\"since_s\": 60, \"counts\": {\"malformed\": 1, \"table_full\": 0, \"no_server\": 0, "
+			    "\"admission\": 1}, \"total\": 2, \"refusals\": ["
+			    "{\"time\": \"2023-11-14T22:14:49.000Z\", \"age_ms\": 1000, \"transport\": \"udp\", "
+			    "\"client\": \"192.0.2.32:5080\", \"vip\": \"198.18.10.1:5060\", \"reason\": \"malformed\", "
+			    "\"action\": \"dropped\", \"reply\": null}, "
+			    "{\"time\": \"2023-11-14T22:14:48.123Z\", \"age_ms\": 2000, \"transport\": \"udp\", "
+			    "\"client\": \"192.0.2.31:5070\", \"vip\": \"198.18.10.1:5060\", \"reason\": \"admission\", "
+			    "\"action\": \"dropped\", \"reply\": \"sip_503\"}], \"listed\": 2, \"not_listed\": 0}\n");
+	free(reply);
+	reply = ask(f, "refused --since 120");
+	assert_contains(reply, "\"counts\": {\"malformed\": 1, \"table_full\": 1, \"no_server\": 0, \"admission\": 1}");
+	assert_contains(reply, "\"client\": \"192.0.2.30:5060\", \"vip\": \"198.18.10.1:5060\", \"reason\": \"table_full\", "
+			       "\"action\": \"accepted_unmarked\", \"reply\": null}], \"listed\": 3");
+	free(reply);
+	reply = ask(f, "refused --since 1");
+	assert_contains(reply, "\"total\": 1, \"refusals\": [{");
+	assert_contains(reply, "\"listed\": 1, \"not_listed\": 0}");
+	free(reply);
+	reply = ask(f, "refused --since 0");
+	assert_string_equal(reply, "{\"ok\": false, \"error\": \"refused: --since \\\"0\\\": not a number of seconds "
+				   "1-300\"}\n");
+	free(reply);
+	reply = ask(f, "refused --since 301");
+	assert_contains(reply, "\"ok\": false");
+	free(reply);
+	reply = ask(f, "refused --since 1x");
+	assert_contains(reply, "\"ok\": false");
+	free(reply);
+	f->view.refusals = NULL;
+	refusal_log_destroy(log);
+	free(log);
 }
 
 int main(void)
@@ -568,6 +756,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_null_callbacks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_and_old_commands, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_session_by_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sessions_of_a_client, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include "io/control_commands.h"
 
 #define ERR_MAX 256
+#define SESSIONS_USAGE "sessions [--server ID] [--limit N] [--key CALL-ID] [--client ADDR]"
 
 static void test_table_is_consistent(void **state)
 {
@@ -98,11 +99,19 @@ static void test_options_take_their_value(void **state)
 	assert_true(parse("sessions", "--server a --server b", &args, err)); /* the last one holds */
 	assert_string_equal(args.values[CONTROL_SESSIONS_SERVER], "b");
 	assert_false(parse("sessions", "--server", &args, err));
-	assert_string_equal(err, "sessions: unexpected \"--server\"; usage: sessions [--server ID] [--limit N]");
+	assert_string_equal(err, "sessions: unexpected \"--server\"; usage: " SESSIONS_USAGE);
 	assert_false(parse("sessions", "--limit 5 s1", &args, err));
-	assert_string_equal(err, "sessions: unexpected \"s1\"; usage: sessions [--server ID] [--limit N]");
+	assert_string_equal(err, "sessions: unexpected \"s1\"; usage: " SESSIONS_USAGE);
 	assert_false(parse("sessions", "--json", &args, err));
-	assert_string_equal(err, "sessions: unexpected \"--json\"; usage: sessions [--server ID] [--limit N]");
+	assert_string_equal(err, "sessions: unexpected \"--json\"; usage: " SESSIONS_USAGE);
+	assert_true(parse("sessions", "--key a@b --client 192.0.2.1", &args, err));
+	assert_string_equal(args.values[CONTROL_SESSIONS_KEY], "a@b");
+	assert_string_equal(args.values[CONTROL_SESSIONS_CLIENT], "192.0.2.1");
+	assert_true(parse("refused", "--since 30", &args, err));
+	assert_string_equal(args.values[CONTROL_REFUSED_SINCE], "30");
+	assert_false(parse("refused", "--since", &args, err));
+	assert_string_equal(err, "refused: unexpected \"--since\"; usage: refused [--since S]");
+	assert_false(parse("refused", "--key x", &args, err));
 	assert_int_equal(control_command_option(control_command_find("sessions"), "--limit"), CONTROL_SESSIONS_LIMIT);
 	assert_int_equal(control_command_option(control_command_find("sessions"), "--json"), -1);
 	assert_int_equal(control_command_option(control_command_find("drain"), "--server"), -1);
@@ -113,7 +122,9 @@ static void test_usage_texts(void **state)
 	char usage[CONTROL_USAGE_MAX];
 	(void)state;
 	control_command_usage(control_command_find("sessions"), usage, sizeof(usage));
-	assert_string_equal(usage, "sessions [--server ID] [--limit N]");
+	assert_string_equal(usage, SESSIONS_USAGE);
+	control_command_usage(control_command_find("refused"), usage, sizeof(usage));
+	assert_string_equal(usage, "refused [--since S]");
 	control_command_usage(control_command_find("undrain"), usage, sizeof(usage));
 	assert_string_equal(usage, "undrain ID");
 	control_command_usage(control_command_find("status"), usage, sizeof(usage));
@@ -152,11 +163,12 @@ static void test_help_lists_every_command(void **state)
 	(void)state;
 	assert_string_equal(synopsis, "> status [--json]\n"
 				      "> servers [--json]\n"
-				      "> sessions [--server ID] [--limit N] [--json]\n"
-				      "> drain|undrain ID [--json]\n");
+				      "> " SESSIONS_USAGE " [--json]\n"
+				      "> drain|undrain ID [--json]\n"
+				      "> refused [--since S] [--json]\n");
 	/* Each command sara-ctl offers starts a help line; ping starts none. */
 	for (unsigned i = 0; i < count; i++) {
-		char lines[2048], line_start[64];
+		char lines[4096], line_start[64];
 		snprintf(lines, sizeof(lines), "\n%s", help);
 		snprintf(line_start, sizeof(line_start), "\n  %s ", cmds[i].name);
 		if (cmds[i].in_sara_ctl != (strstr(lines, line_start) != NULL))
@@ -167,9 +179,14 @@ static void test_help_lists_every_command(void **state)
 			    "  servers       each server: address, mark, weight, availability, drain, health,\n"
 			    "                sessions and load estimate\n"
 			    "  sessions      the sessions sarad follows (default at most 1000, --limit up to\n"
-			    "                100000; --server ID: that server's only)\n"
+			    "                100000; --server ID: that server's only, --client ADDR: that\n"
+			    "                client's only); --key CALL-ID: one session (SIP Call-ID, RTSP\n"
+			    "                Session id): its client, its server and why, its flows with\n"
+			    "                their packet counts\n"
 			    "  drain ID      no new sessions for server ID; its current sessions stay\n"
-			    "  undrain ID    server ID takes new sessions again\n");
+			    "  undrain ID    server ID takes new sessions again\n"
+			    "  refused       what was refused in the last S seconds (default 60, at most 300),\n"
+			    "                and why: counts by reason, and the latest refusals one by one\n");
 	free(synopsis);
 	free(help);
 }

@@ -421,7 +421,7 @@ static void test_send_error_counted_and_logged(void **state)
 	assert_int_equal(c.send_errors, 20);
 	assert_int_equal(c.sent_reset, 0);
 	assert_int_equal(cap.lines, 5);
-	assert_non_null(strstr(cap.last, "TCP RST to 255.255.255.255:40000"));
+	assert_non_null(strstr(cap.last, "event=reply_send_failed reply=\"TCP RST\" to=255.255.255.255:40000 bytes="));
 	reject_sender_close(rs);
 }
 

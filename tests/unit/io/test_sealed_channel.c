@@ -107,6 +107,44 @@ static void test_message_reaches_the_owner(void **state)
 	sealed_receiver_close(&r);
 }
 
+/* Several dispatchers: one sealed message, the same at every destination. */
+static void test_message_reaches_every_destination(void **state)
+{
+	struct wire_key key = key_of(1);
+	struct sealed_receiver r1, r2;
+	struct sealed_sender s;
+	struct inbox in1 = { 0 }, in2 = { 0 };
+	static const uint8_t body[] = "announcement";
+	struct endpoint to[2], mixed[2];
+	char err[128];
+	(void)state;
+
+	to[0] = open_receiver(&r1, &key);
+	to[1] = open_receiver(&r2, &key);
+	assert_true(sealed_sender_open_many(&s, to, 2, &key, 7, err, sizeof(err)));
+	assert_true(sealed_send(&s, WIRE_LOAD, body, sizeof(body)));
+	assert_int_equal(drain(&r1, 16, &in1), 1);
+	assert_int_equal(drain(&r2, 16, &in2), 1);
+	assert_int_equal(in1.accepted, 1);
+	assert_int_equal(in2.accepted, 1);
+	assert_int_equal(in1.hdr.seq, in2.hdr.seq);
+	assert_memory_equal(in2.body, body, sizeof(body));
+	assert_int_equal(s.sent, 2);
+	assert_int_equal(s.send_errors, 0);
+	sealed_sender_close(&s);
+
+	/* one family per sender; a bounded list */
+	mixed[0] = to[0];
+	assert_true(endpoint_parse(span_make("[::1]:9", 7), &mixed[1]));
+	assert_false(sealed_sender_open_many(&s, mixed, 2, &key, 7, err, sizeof(err)));
+	assert_string_equal(err, "destinations mix IPv4 and IPv6");
+	assert_false(sealed_sender_open_many(&s, to, SEALED_MAX_DESTINATIONS + 1, &key, 7, err, sizeof(err)));
+	assert_false(sealed_sender_open_many(&s, to, 0, &key, 7, err, sizeof(err)));
+	assert_string_equal(err, "no address to send to");
+	sealed_receiver_close(&r1);
+	sealed_receiver_close(&r2);
+}
+
 static void test_other_key_is_forged(void **state)
 {
 	struct wire_key key = key_of(1), other = key_of(9);
@@ -281,6 +319,7 @@ int main(void)
 		cmocka_unit_test(test_sender_refuses_oversized_body),
 		cmocka_unit_test(test_bind_error_names_the_address),
 		cmocka_unit_test(test_udp_bind_errors),
+		cmocka_unit_test(test_message_reaches_every_destination),
 		cmocka_unit_test(test_reject_counters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,5 @@
 /* test_command_line.c - sara-agent's options: defaults, the component
- * list, and refused values (exit status 2). */
+ * list, the metrics endpoint, and refused values (exit status 2). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -51,6 +51,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cl.agent.counted, SERVER_HEALTH_COUNT_ALL);
 	assert_int_equal(cl.agent.probe.kind, PROBE_NONE);
 	assert_null(cl.agent.app_load_path);
+	assert_int_equal(cl.agent.metrics.addr.family, 0);
 	assert_false(cl.agent.foreground || cl.agent.once || cl.agent.verbose || cl.decode || cl.check_config);
 }
 
@@ -60,8 +61,10 @@ static void test_values(void **state)
 	(void)state;
 	assert_int_equal(PARSE(&cl, "-c", "c.cfg", "--id", "s2", "--probe", "cmd:true", "--probe-failures", "5",
 			       "--drain-in", "0", "--app-load", "file:/run/load", "--components", "cpu,io",
-			       "--foreground", "--verbose", "--root", "/tmp/fake"),
+			       "--foreground", "--verbose", "--root", "/tmp/fake", "--metrics", "[::1]:9102"),
 			 -1);
+	assert_int_equal(cl.agent.metrics.addr.family, NETADDR_IPV6);
+	assert_int_equal(cl.agent.metrics.port, 9102);
 	assert_int_equal(cl.agent.probe.kind, PROBE_CMD);
 	assert_string_equal(cl.agent.probe.command, "true");
 	assert_int_equal(cl.agent.probe_failures_needed, 5);
@@ -113,6 +116,8 @@ static void test_refused(void **state)
 	assert_int_equal(PARSE(&cl, "-c", "c.cfg", "--app-load", "/run/load"), 2);
 	assert_int_equal(PARSE(&cl, "-c", "c.cfg", "--components", "gpu"), 2);
 	assert_int_equal(PARSE(&cl, "-c", "c.cfg", "--count", "many"), 2);
+	assert_int_equal(PARSE(&cl, "-c", "c.cfg", "--metrics", "9100"), 2);
+	assert_int_equal(PARSE(&cl, "-c", "c.cfg", "--metrics", "127.0.0.1:0"), 2);
 	assert_int_equal(PARSE(&cl, "--id", "s1"), 2);               /* no -c */
 	assert_int_equal(PARSE(&cl, "-c", "c.cfg", "extra"), 2);     /* an operand */
 	assert_int_equal(PARSE(&cl, "-c", "c.cfg", "--no-such"), 2);

@@ -47,13 +47,13 @@ static void test_sarad_commands_from_the_table(void **state)
 	assert_int_equal(cl.sarad.command->id, CONTROL_SESSIONS);
 	assert_string_equal(cl.sarad.args.values[CONTROL_SESSIONS_SERVER], "s1");
 	assert_string_equal(cl.sarad.args.values[CONTROL_SESSIONS_LIMIT], "5");
-	assert_true(cl.sarad.json);
+	assert_int_equal(cl.sarad.format, RENDER_JSON);
 	assert_int_equal(parse("-c x.cfg undrain s2"), COMMAND_LINE_PARSED);
 	assert_int_equal(cl.sarad.command->id, CONTROL_UNDRAIN);
 	assert_string_equal(cl.sarad.args.operand, "s2");
 	assert_int_equal(parse("--config x.cfg status"), COMMAND_LINE_PARSED);
 	assert_int_equal(cl.sarad.command->id, CONTROL_STATUS);
-	assert_false(cl.sarad.json);
+	assert_int_equal(cl.sarad.format, RENDER_TEXT);
 }
 
 static void test_sarad_arguments_checked(void **state)
@@ -104,6 +104,36 @@ static void test_check_config_and_help(void **state)
 	assert_int_equal(status, 0);
 }
 
+static void test_session_and_refusal_options(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("-c x.cfg sessions --key a84b4c76e66710@pc33.example --json-lines"), COMMAND_LINE_PARSED);
+	assert_int_equal(cl.sarad.command->id, CONTROL_SESSIONS);
+	assert_string_equal(cl.sarad.args.values[CONTROL_SESSIONS_KEY], "a84b4c76e66710@pc33.example");
+	assert_int_equal(cl.sarad.format, RENDER_JSON_LINES);
+	assert_int_equal(parse("-c x.cfg sessions --client 2001:db8::7 --server s1"), COMMAND_LINE_PARSED);
+	assert_string_equal(cl.sarad.args.values[CONTROL_SESSIONS_CLIENT], "2001:db8::7");
+	assert_string_equal(cl.sarad.args.values[CONTROL_SESSIONS_SERVER], "s1");
+	assert_int_equal(parse("-c x.cfg refused"), COMMAND_LINE_PARSED);
+	assert_int_equal(cl.sarad.command->id, CONTROL_REFUSED);
+	assert_null(cl.sarad.args.values[CONTROL_REFUSED_SINCE]);
+	assert_int_equal(parse("-c x.cfg refused --since 300 --json"), COMMAND_LINE_PARSED);
+	assert_string_equal(cl.sarad.args.values[CONTROL_REFUSED_SINCE], "300");
+	assert_int_equal(cl.sarad.format, RENDER_JSON);
+
+	assert_int_equal(parse("-c x.cfg sessions --key k --server s1"), EXIT_USAGE);  /* one session */
+	assert_int_equal(parse("-c x.cfg sessions --key k --limit 3"), EXIT_USAGE);
+	assert_int_equal(parse("-c x.cfg sessions --client 10.0.0.300"), EXIT_USAGE);
+	assert_int_equal(parse("-c x.cfg sessions --client h.example"), EXIT_USAGE);
+	assert_int_equal(parse("-c x.cfg refused --since 0"), EXIT_USAGE);
+	assert_int_equal(parse("-c x.cfg refused --since 301"), EXIT_USAGE);
+	assert_int_equal(parse("-c x.cfg refused --since 1m"), EXIT_USAGE);
+	assert_int_equal(parse("-c x.cfg refused --key k"), EXIT_USAGE);             /* sessions' option */
+	assert_int_equal(parse("-c x.cfg servers --since 5"), EXIT_USAGE);
+	assert_int_equal(parse("-c x.cfg status --json --json-lines"), EXIT_USAGE);
+	assert_int_equal(parse("-c x.cfg keygen --json-lines"), EXIT_USAGE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -111,6 +141,7 @@ int main(void)
 		cmocka_unit_test(test_sarad_arguments_checked),
 		cmocka_unit_test(test_rules_flags),
 		cmocka_unit_test(test_check_config_and_help),
+		cmocka_unit_test(test_session_and_refusal_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

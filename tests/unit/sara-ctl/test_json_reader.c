@@ -191,6 +191,52 @@ static void test_long_key(void **state)
 	free(doc);
 }
 
+/* The elements of one top-level list, as written. */
+struct elements {
+	char text[SEEN_MAX];
+	size_t len;
+	unsigned count;
+};
+
+static void element(void *ctx, const char *elem, size_t len)
+{
+	struct elements *e = ctx;
+	int n = snprintf(e->text + e->len, sizeof(e->text) - e->len, "<%.*s>", (int)len, elem);
+	assert_true(n > 0 && (size_t)n < sizeof(e->text) - e->len);
+	e->len += (size_t)n;
+	e->count++;
+}
+
+static bool elements_of(const char *doc, const char *member, struct elements *e)
+{
+	memset(e, 0, sizeof(*e));
+	return json_array_elements(doc, strlen(doc), member, element, e);
+}
+
+static void test_array_elements(void **state)
+{
+	static const char doc[] = "{\"a\": [1, {\"x\": [2, 3]}], \"list\": [ {\"k\": \"v,]}\"} , [4] ,\"s\\\"]\", null ], "
+				  "\"z\": {\"list\": [9]}}\n";
+	struct elements e;
+	(void)state;
+	assert_true(elements_of(doc, "list", &e));
+	assert_int_equal(e.count, 4);
+	assert_string_equal(e.text, "<{\"k\": \"v,]}\"}><[4]><\"s\\\"]\"><null>");
+	assert_true(elements_of(doc, "a", &e));
+	assert_string_equal(e.text, "<1><{\"x\": [2, 3]}>");
+	assert_true(elements_of("{\"list\": []}", "list", &e));
+	assert_int_equal(e.count, 0);
+	/* Not there, not a list, a prefix of a name, a malformed document. */
+	assert_false(elements_of(doc, "missing", &e));
+	assert_false(elements_of(doc, "li", &e));
+	assert_false(elements_of("{\"list\": 3}", "list", &e));
+	assert_false(elements_of("{\"list\": [1, 2}", "list", &e));
+	assert_false(elements_of("{\"list\": [1], \"b\": }", "list", &e));
+	assert_false(elements_of("{\"list\": [1]} x", "list", &e));
+	assert_false(elements_of("[{\"list\": [1]}]", "list", &e));
+	assert_false(elements_of("{}", "list", &e));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +248,7 @@ int main(void)
 		cmocka_unit_test(test_strings_with_escapes),
 		cmocka_unit_test(test_json_text),
 		cmocka_unit_test(test_long_key),
+		cmocka_unit_test(test_array_elements),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

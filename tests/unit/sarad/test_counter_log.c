@@ -103,18 +103,25 @@ static void test_groups_from_the_table(void **state)
 
 	fixture_log_count = 0;
 	counter_log_write(&f->view, "SIGUSR1");
-	assert_string_equal(fixture_log[0], "counters (SIGUSR1), uptime 42 s");
-	assert_non_null(strstr(line_starting("engine: packets 0, bytes 0, flows_created 0, "), ", memory_bytes "));
-	line_starting("admission: admission_admitted_new_off 0, ");
-	assert_true(fixture_logged("admission_thresholds_reset 0"));   /* long groups go on over lines */
-	assert_string_equal(line_starting("agents: "),
-			    "agents: received 2, heartbeats 0, loads 0, rejected 2, wire_forged 1, oversized 1");
-	assert_string_equal(line_starting("server health: "), "server health: heartbeats 1");
-	assert_string_equal(line_starting("daemon: "), "daemon: operator_drains 1");
+	assert_string_equal(fixture_log[0], "event=counters when=SIGUSR1 uptime_s=42");
+	assert_non_null(strstr(line_starting("event=counters when=SIGUSR1 group=engine packets=0 bytes=0 "
+					     "flows_created=0 "), " memory_bytes="));
+	line_starting("event=counters when=SIGUSR1 group=admission admission_admitted_new_off=0 ");
+	/* A long group goes on over lines, each saying its group. */
+	assert_true(fixture_logged("admission_thresholds_reset=0"));
+	assert_false(strstr(line_starting("event=counters when=SIGUSR1 group=admission admission_admitted_new_off=0 "),
+			    "admission_thresholds_reset=0"));
+	assert_string_equal(line_starting("event=counters when=SIGUSR1 group=agents "),
+			    "event=counters when=SIGUSR1 group=agents received=2 heartbeats=0 loads=0 rejected=2 "
+			    "wire_forged=1 oversized=1");
+	assert_string_equal(line_starting("event=counters when=SIGUSR1 group=server_health "),
+			    "event=counters when=SIGUSR1 group=server_health heartbeats=1");
+	assert_string_equal(line_starting("event=counters when=SIGUSR1 group=daemon "),
+			    "event=counters when=SIGUSR1 group=daemon operator_drains=1");
 	/* Nothing on lines for what the view does not have. */
-	assert_false(fixture_logged("announcements:"));
-	assert_false(fixture_logged("conntrack:"));
-	assert_false(fixture_logged("queue "));
+	assert_false(fixture_logged("group=announcements"));
+	assert_false(fixture_logged("group=conntrack"));
+	assert_false(fixture_logged("group=queue"));
 }
 
 /* Without agents, neither their line nor server health's. */
@@ -125,12 +132,12 @@ static void test_no_agents(void **state)
 	f->view.health = NULL;
 	fixture_log_count = 0;
 	counter_log_write(&f->view, "final");
-	assert_string_equal(fixture_log[0], "counters (final), uptime 42 s");
-	assert_false(fixture_logged("agents:"));
-	assert_false(fixture_logged("server health:"));
+	assert_string_equal(fixture_log[0], "event=counters when=final uptime_s=42");
+	assert_false(fixture_logged("group=agents"));
+	assert_false(fixture_logged("group=server_health"));
 	/* No daemon event yet: the group has no line. */
-	assert_false(fixture_logged("daemon:"));
-	line_starting("engine: ");
+	assert_false(fixture_logged("group=daemon"));
+	line_starting("event=counters when=final group=engine ");
 }
 
 int main(void)

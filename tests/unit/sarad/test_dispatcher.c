@@ -156,11 +156,12 @@ static void test_operator_drain(void **state)
 	assert_int_equal(dispatcher_set_drain(&f->d, 0, true, err, sizeof(err)), 0);
 	assert_true(dispatcher_is_drained(&f->d, 0));
 	assert_false(engine_view(f, 0).available);
-	assert_true(fixture_logged("server s1 drained by the operator: no new sessions, its sessions stay"));
+	assert_true(fixture_logged("event=server_drained server=s1 by=operator available=false "
+				   "msg=\"no new sessions, its sessions stay\""));
 	assert_int_equal(dispatcher_set_drain(&f->d, 0, false, err, sizeof(err)), 0);
 	assert_false(dispatcher_is_drained(&f->d, 0));
 	assert_true(engine_view(f, 0).available);
-	assert_true(fixture_logged("server s1 undrained by the operator: available again"));
+	assert_true(fixture_logged("event=server_undrained server=s1 by=operator available=true msg=\"available again\""));
 	assert_int_equal(daemon_counter_get(&f->counters, COUNTER_OPERATOR_DRAINS), 1);
 	assert_int_equal(daemon_counter_get(&f->counters, COUNTER_OPERATOR_UNDRAINS), 1);
 	assert_int_equal(dispatcher_set_drain(&f->d, 5, true, err, sizeof(err)), -1);
@@ -178,7 +179,7 @@ static void test_undrain_of_unhealthy_server(void **state)
 	assert_int_equal(dispatcher_set_drain(&f->d, 0, true, err, sizeof(err)), 0);
 	assert_int_equal(dispatcher_set_drain(&f->d, 0, false, err, sizeof(err)), 0);
 	assert_false(engine_view(f, 0).available);
-	assert_true(fixture_logged("server s1 undrained by the operator, but unhealthy"));
+	assert_true(fixture_logged("event=server_undrained server=s1 by=operator available=false msg=\"but unhealthy\""));
 }
 
 /* A recovered server ramps up: the tick hands health's growing factor to

@@ -120,7 +120,8 @@ static void test_silent_server_fails_then_recovers(void **state)
 	assert_false(engine_view(f, 1).available);
 	assert_true(engine_view(f, 0).available);
 	assert_int_equal(daemon_counter_get(&f->counters, COUNTER_SERVER_FAILED_EVENTS), 1);
-	snprintf(expected, sizeof(expected), "server s2 failed (%s)", server_cause_name(SERVER_CAUSE_MISSED));
+	snprintf(expected, sizeof(expected), "event=server_failed server=s2 cause=%s sessions_moved=",
+		 server_cause_name(SERVER_CAUSE_MISSED));
 	assert_true(fixture_logged(expected));
 
 	t = fixture_clock_ms;
@@ -134,7 +135,7 @@ static void test_silent_server_fails_then_recovers(void **state)
 	assert_true(engine_view(f, 1).available);
 	assert_true(engine_view(f, 1).weight_factor < 0.5);   /* slow start over 10 s */
 	assert_int_equal(daemon_counter_get(&f->counters, COUNTER_SERVER_RECOVERED_EVENTS), 1);
-	assert_true(fixture_logged("server s2 recovered: available again, slow start over 10 s"));
+	assert_true(fixture_logged("event=server_recovered server=s2 slow_start_s=10 msg=\"available again\""));
 }
 
 static void test_drain_heartbeat_stops_new_sessions(void **state)
@@ -147,7 +148,7 @@ static void test_drain_heartbeat_stops_new_sessions(void **state)
 	assert_false(engine_view(f, 0).available);
 	assert_true(engine_view(f, 1).available);
 	assert_int_equal(daemon_counter_get(&f->counters, COUNTER_SERVER_DRAINING_EVENTS), 1);
-	assert_true(fixture_logged("server s1 draining: no new sessions, planned failure in"));
+	assert_true(fixture_logged("event=server_draining server=s1 planned_failure_in_ms="));
 }
 
 static void test_application_down_fails_server(void **state)
@@ -159,7 +160,8 @@ static void test_application_down_fails_server(void **state)
 	assert_int_equal(state_of(f, 1), SERVER_APP_DOWN);
 	assert_false(engine_view(f, 1).available);
 	assert_int_equal(daemon_counter_get(&f->counters, COUNTER_SERVER_FAILED_EVENTS), 1);
-	snprintf(expected, sizeof(expected), "server s2 failed (%s)", server_cause_name(SERVER_CAUSE_APP_DOWN));
+	snprintf(expected, sizeof(expected), "event=server_failed server=s2 cause=%s sessions_moved=",
+		 server_cause_name(SERVER_CAUSE_APP_DOWN));
 	assert_true(fixture_logged(expected));
 }
 
@@ -183,7 +185,7 @@ static void test_recovery_keeps_operator_drain(void **state)
 	assert_int_equal(state_of(f, 1), SERVER_UP);
 	assert_int_equal(daemon_counter_get(&f->counters, COUNTER_SERVER_RECOVERED_EVENTS), 1);
 	assert_false(engine_view(f, 1).available);
-	assert_true(fixture_logged("server s2 recovered, but drained by the operator: no new sessions"));
+	assert_true(fixture_logged("event=server_recovered server=s2 drained_by_operator=true"));
 }
 
 static void test_load_report_reaches_engine(void **state)

@@ -110,6 +110,7 @@ static void bye_reaches(struct fixture *f, const char *client, const char *id, u
 {
 	struct verdict v;
 	ch_client_request(f->h, client, "BYE", id, 9, NULL, &v);
+	ch_server_ok(f->h, client, id, 9, "BYE", 0);   /* the BYE answered: the call lingers, then ends */
 	written(f);
 	ch_assert_to(f->h, &v, session, server);
 }
@@ -284,6 +285,7 @@ static void test_killed_mid_walk(void **state)
 	assert_false(session_journal_step(f->j));       /* rotated, slots 0-2 walked */
 	assert_true(f->j->compacting);
 	ch_client_request(f->h, C1, "BYE", "w7@x", 9, NULL, &v);   /* in a slot not walked yet */
+	ch_server_ok(f->h, C1, "w7@x", 9, "BYE", 0);   /* the BYE answered: the call lingers, then ends */
 	written(f);
 	ch_advance_ms(f->h, 3000);
 	written(f);
@@ -298,6 +300,7 @@ static void test_killed_mid_walk(void **state)
 		bye_reaches(f, i % 2 ? C1 : C3, id, sessions[i], servers[i]);
 	}
 	ch_client_request(f->h, C1, "BYE", "w7@x", 10, NULL, &v);
+	ch_server_ok(f->h, C1, "w7@x", 10, "BYE", 0);   /* the BYE answered: the call lingers, then ends */
 	assert_int_equal(v.session, 0);
 }
 
@@ -335,6 +338,7 @@ static void test_server_removed_meanwhile(void **state)
 	assert_true(engine_config(f->h->engine)->servers[2].retired);
 	assert_string_equal(engine_config(f->h->engine)->servers[2].id, "s2");
 	ch_client_request(f->h, C2, "BYE", "b@x", 9, NULL, &v);
+	ch_server_ok(f->h, C2, "b@x", 9, "BYE", 0);   /* the BYE answered: the call lingers, then ends */
 	written(f);
 	assert_int_equal(v.session, session[1]);
 	assert_int_equal(v.server, 2);

@@ -138,9 +138,9 @@ static void test_live_keys_applied(void **state)
 	assert_int_equal(engine_config(f->d.engine)->timeouts.signalling_s, 40);
 	assert_int_equal(daemon_counter_get(&f->counters, COUNTER_CONFIG_RELOADS), 1);
 	assert_int_equal(daemon_counter_get(&f->counters, COUNTER_CONFIG_RELOADS_REFUSED), 0);
-	snprintf(expected, sizeof(expected), "SIGHUP: %s reloaded: 2 servers (0 removed ones draining); selection ", f->path);
+	snprintf(expected, sizeof(expected), "event=reload result=applied config=%s servers=2 draining=0 selection=", f->path);
 	assert_true(fixture_logged(expected));
-	assert_true(fixture_logged("timeouts signalling 40s media 30s linger 1s"));
+	assert_true(fixture_logged(" signalling_s=40 media_s=30 linger_s=1"));
 }
 
 static void test_restart_only_keys_refused(void **state)
@@ -148,7 +148,9 @@ static void test_restart_only_keys_refused(void **state)
 	struct fixture *f = *state;
 	write_config(f, 1, 2.5, 40, 2);   /* the live keys change too: nothing is applied */
 	assert_false(reload_config(&f->d, &f->replies));
-	assert_true(fixture_logged("queue.first/count changed: restart to apply; keeping the running configuration"));
+	assert_true(fixture_logged("event=reload result=refused error="));
+	assert_true(fixture_logged(": queue.first/count changed: restart to apply\" "
+				   "msg=\"keeping the running configuration\""));
 	assert_int_equal(engine_config(f->d.engine)->queue.first, 0);
 	assert_true(weight_of(f, 0) > 0.9 && weight_of(f, 0) < 1.1);
 	assert_int_equal(engine_config(f->d.engine)->timeouts.signalling_s, 30);
@@ -169,9 +171,9 @@ static void test_broken_file_refused(void **state)
 	fputs("name = \"broken\"\nvips = [ ;\n", out);
 	fclose(out);
 	assert_false(reload_config(&f->d, &f->replies));
-	snprintf(expected, sizeof(expected), "SIGHUP: %s:", f->path);
+	snprintf(expected, sizeof(expected), "event=reload result=refused error=\"%s:", f->path);
 	assert_true(fixture_logged(expected));
-	assert_true(fixture_logged("; keeping the running configuration"));
+	assert_true(fixture_logged(" msg=\"keeping the running configuration\""));
 	assert_int_equal(daemon_counter_get(&f->counters, COUNTER_CONFIG_RELOADS_REFUSED), 1);
 	assert_string_equal(engine_config(f->d.engine)->name, "reload-test");
 }
@@ -221,7 +223,7 @@ static void test_servers_added_and_removed(void **state)
 	assert_true(reload_config(&f->d, &f->replies));
 	assert_true(fixture_logged("server s3 added (address 198.18.2.13 mark 3 table 103 weight 1.00): slow start over 10 s"));
 	assert_true(fixture_logged("server s2 removed: no new sessions; its sessions stay on it (mark 2) until they end"));
-	assert_true(fixture_logged("reloaded: 2 servers (1 removed ones draining)"));
+	assert_true(fixture_logged(" servers=2 draining=1 selection="));
 	assert_int_equal(daemon_counter_get(&f->counters, COUNTER_SERVERS_ADDED), 1);
 	assert_int_equal(daemon_counter_get(&f->counters, COUNTER_SERVERS_RETIRED), 1);
 	assert_int_equal(f->d.cfg->server_count, 3);

@@ -1,0 +1,229 @@
+# ha_lib.sh - the lab with two active dispatchers (docs/high-availability.md):
+# a router running BIRD with ECMP and BFD, dispatchers d1 and d2 each running
+# sarad, BIRD, conntrackd and sara-ha-check, the gateway, three servers and
+# clients on many addresses. Sourced after tests/netns/lib.sh, whose helpers
+# (processes, captures, servers, clients, checks) it reuses; bash only.
+#
+# Addressing (IPv4):
+#   cli  c0 198.18.0.10-.29/24                     default via 198.18.0.1
+#   rtr  r0 198.18.0.1/24, r1 198.18.1.1/24 (router segment, bridge br1 in lan)
+#        VIP by ECMP over the dispatchers' BGP routes; 198.18.2.0/24 via gw
+#   dN   up0 198.18.1.(1+N)/24, lan0 198.18.2.N/24 (server LAN)  default via 198.18.1.1
+#   gw   g0 198.18.1.254/24, g1 198.18.2.254/24
+#   lan  br1 (rtr, d1, d2, gw) and br0 (d1, d2, gw, s1..s3)
+#   sN   eth0 198.18.2.1N/24, VIP on lo, default via 198.18.2.254 src VIP
+
+HA_DISPATCHERS=(d1 d2)
+HA_CLI_IPS=()
+for ((ha_i = 10; ha_i < 30; ha_i++)); do HA_CLI_IPS+=("198.18.0.$ha_i"); done
+declare -A HA_SARAD_PID HA_CHECK_PID HA_BIRD_PID HA_CT_PID HA_CFG
+
+lab_all_ns() {
+	local n
+	for n in cli rtr "${HA_DISPATCHERS[@]}" gw lan "${LAB_SERVERS[@]}"; do lab_ns "$n"; echo; done
+}
+
+ha_up() {
+	local n ns i
+	for ns in $(lab_all_ns); do
+		lab_ns_exists "$ns" && { lab_die "netns $ns exists: another lab with prefix $LAB_PREFIX is running"; return 1; }
+	done
+	LAB_CREATED=1
+	for n in cli rtr "${HA_DISPATCHERS[@]}" gw lan "${LAB_SERVERS[@]}"; do
+		ns=$(lab_ns "$n")
+		ip netns add "$ns" || return 1
+		lab_sysctl "$n" net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+		lab_sysctl "$n" net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+		lab_sysctl "$n" net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0
+		ip -n "$ns" link set lo up
+	done
+	ip -n "$(lab_ns lan)" link add br0 type bridge stp_state 0 forward_delay 0
+	ip -n "$(lab_ns lan)" link add br1 type bridge stp_state 0 forward_delay 0
+	lab_veth cli c0 rtr r0
+	lab_veth rtr r1 lan pr
+	lab_veth gw g0 lan pg0
+	lab_veth gw g1 lan pg1
+	for n in "${HA_DISPATCHERS[@]}"; do lab_veth "$n" up0 lan "p${n}a"; lab_veth "$n" lan0 lan "p${n}b"; done
+	for n in "${LAB_SERVERS[@]}"; do lab_veth "$n" eth0 lan "p$n"; done
+	for n in pr pg0 "${HA_DISPATCHERS[@]/%/a}"; do
+		[ "$n" = pr ] || [ "$n" = pg0 ] || n=p$n
+		ip -n "$(lab_ns lan)" link set "$n" master br1; lab_dev_up lan "$n"
+	done
+	for n in pg1 "${HA_DISPATCHERS[@]/%/b}" "${LAB_SERVERS[@]}"; do
+		case $n in pg1) ;; *) n=p$n ;; esac
+		ip -n "$(lab_ns lan)" link set "$n" master br0; lab_dev_up lan "$n"
+	done
+	ip -n "$(lab_ns lan)" link set br0 up
+	ip -n "$(lab_ns lan)" link set br1 up
+
+	for i in "${HA_CLI_IPS[@]}"; do ip -n "$(lab_ns cli)" addr add "$i/24" dev c0; done
+	lab_dev_up cli c0
+	ip -n "$(lab_ns cli)" route add default via 198.18.0.1
+	ip -n "$(lab_ns rtr)" addr add 198.18.0.1/24 dev r0
+	ip -n "$(lab_ns rtr)" addr add 198.18.1.1/24 dev r1
+	lab_dev_up rtr r0; lab_dev_up rtr r1
+	# ECMP hashes on addresses (L3): a client's flows meet one dispatcher
+	lab_sysctl rtr net.ipv4.ip_forward=1 net.ipv4.fib_multipath_hash_policy=0
+	ip -n "$(lab_ns rtr)" route add 198.18.2.0/24 via 198.18.1.254
+	i=0
+	for n in "${HA_DISPATCHERS[@]}"; do
+		i=$((i + 1))
+		ip -n "$(lab_ns "$n")" addr add "198.18.1.$((1 + i))/24" dev up0
+		ip -n "$(lab_ns "$n")" addr add "198.18.2.$i/24" dev lan0
+		lab_dev_up "$n" up0; lab_dev_up "$n" lan0
+		lab_sysctl "$n" net.ipv4.ip_forward=1
+		ip -n "$(lab_ns "$n")" route add default via 198.18.1.1
+		# VIP packets no rule places are dropped, never bounced to the router
+		ip -n "$(lab_ns "$n")" route add blackhole "$LAB_VIP/32"
+	done
+	ip -n "$(lab_ns gw)" addr add 198.18.1.254/24 dev g0
+	ip -n "$(lab_ns gw)" addr add 198.18.2.254/24 dev g1
+	lab_dev_up gw g0; lab_dev_up gw g1
+	lab_sysctl gw net.ipv4.ip_forward=1
+	ip -n "$(lab_ns gw)" route add default via 198.18.1.1
+	for ((i = 0; i < ${#LAB_SERVERS[@]}; i++)); do
+		n=${LAB_SERVERS[i]}
+		lab_sysctl "$n" net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
+		ip -n "$(lab_ns "$n")" addr add "$LAB_VIP/32" dev lo
+		ip -n "$(lab_ns "$n")" addr add "${LAB_SERVER_IPS[i]}/24" dev eth0
+		lab_dev_up "$n" eth0
+		ip -n "$(lab_ns "$n")" route add default via 198.18.2.254 src "$LAB_VIP"
+	done
+}
+
+# ha_config: one config per dispatcher (HA_CFG[dN]) and the key; LAB_CFG is d1's
+ha_config() {
+	local n
+	for n in "${HA_DISPATCHERS[@]}"; do
+		mkdir -p "$LAB_RUN/$n"
+		HA_CFG[$n]=$LAB_RUN/$n/cluster.cfg
+		sed -e "s|@NAME@|${LAB_PREFIX%-}|g" -e "s|@RUN@|$LAB_RUN|g" -e "s|@DSP@|$n|g" \
+			"$LAB_DIR/ha-cluster.cfg.in" >"${HA_CFG[$n]}"
+	done
+	LAB_CFG=${HA_CFG[d1]}
+	"$(lab_bin sara-ctl)" -c "$LAB_CFG" keygen >"$LAB_RUN/logs/keygen.log" 2>&1 || return 1
+	chmod 600 "$LAB_RUN/cluster.key"
+}
+
+ha_router_bird() {
+	local n i=0
+	{
+		echo "router id 198.18.1.1;"
+		echo "protocol device { }"
+		echo "protocol kernel { ipv4 { import none; export all; }; merge paths on; }"
+		echo 'protocol bfd { interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; }; }'
+		for n in "${HA_DISPATCHERS[@]}"; do
+			i=$((i + 1))
+			echo "protocol bgp $n { local as 65000; neighbor 198.18.1.$((1 + i)) as 65001; bfd on;"
+			echo "  connect delay time 1; connect retry time 2; ipv4 { import all; export none; }; }"
+		done
+	} >"$LAB_RUN/rtr-bird.conf"
+}
+
+# ha_start_bird NS CONF: BIRD in the foreground, its socket at $LAB_RUN/NS/bird.ctl
+ha_start_bird() {
+	local ns=$1 conf=$2
+	mkdir -p "$LAB_RUN/$ns"
+	bird -p -c "$conf" >"$LAB_RUN/logs/bird-$ns.parse" 2>&1 || { lab_die "BIRD rejects $conf"; return 1; }
+	lab_bg "bird-$ns" "$ns" bird -f -c "$conf" -s "$LAB_RUN/$ns/bird.ctl" -P "$LAB_RUN/$ns/bird.pid"
+	HA_BIRD_PID[$ns]=$LAB_BGPID
+}
+
+ha_birdc() { local ns=$1; shift; birdc -s "$LAB_RUN/$ns/bird.ctl" "$@"; }
+
+# ha_start_sarad dN: sarad in dN, ready when queue 0 is bound there
+ha_start_sarad() {
+	local n=$1 i bin
+	bin=$(lab_bin sarad)
+	[ -n "$bin" ] || { lab_die "sarad is not built"; return 1; }
+	lab_bg "sarad-$n" "$n" "$bin" -c "${HA_CFG[$n]}" --foreground
+	HA_SARAD_PID[$n]=$LAB_BGPID
+	for ((i = 0; i < 50; i++)); do
+		lab_alive "${HA_SARAD_PID[$n]}" || { lab_die "sarad in $n exited: $(tail -3 "$LAB_RUN/logs/sarad-$n.log")"; return 1; }
+		lab_in "$n" awk '$1 == 0 && $2 != 0 { ok = 1 } END { exit !ok }' /proc/net/netfilter/nfnetlink_queue 2>/dev/null &&
+			return 0
+		sleep 0.1
+	done
+	lab_die "sarad in $n did not bind queue 0 in 5 s"
+}
+
+# ha_dispatcher dN: rules, conntrackd, BIRD, sarad, the health check
+ha_dispatcher() {
+	local n=$1 ctl self
+	ctl=$(lab_bin sara-ctl)
+	self=$(ip -n "$(lab_ns "$n")" -4 -o addr show dev lan0 | awk '{ sub("/.*", "", $4); print $4 }')
+	lab_in "$n" "$ctl" -c "${HA_CFG[$n]}" rules --apply >"$LAB_RUN/logs/rules-$n.log" 2>&1 ||
+		{ lab_die "sara-ctl rules --apply in $n"; return 1; }
+	# sara-ctl finds its own address among ha.dispatchers
+	lab_in "$n" "$ctl" -c "${HA_CFG[$n]}" conntrackd >"$LAB_RUN/$n/conntrackd.conf" 2>"$LAB_RUN/logs/ctgen-$n.log" ||
+		{ lab_die "sara-ctl conntrackd in $n: $(cat "$LAB_RUN/logs/ctgen-$n.log")"; return 1; }
+	lab_in "$n" "$ctl" -c "${HA_CFG[$n]}" bird --self "$self" >"$LAB_RUN/$n/bird.conf" 2>"$LAB_RUN/logs/birdgen-$n.log" ||
+		{ lab_die "sara-ctl bird in $n: $(cat "$LAB_RUN/logs/birdgen-$n.log")"; return 1; }
+	lab_bg "conntrackd-$n" "$n" conntrackd -C "$LAB_RUN/$n/conntrackd.conf"
+	HA_CT_PID[$n]=$LAB_BGPID
+	ha_wait_conntrackd "$n" || return 1
+	ha_start_bird "$n" "$LAB_RUN/$n/bird.conf" || return 1
+	ha_start_sarad "$n" || return 1
+	ha_start_check "$n"
+}
+
+# ha_wait_conntrackd dN: bounded wait until conntrackd answers on its socket
+ha_wait_conntrackd() {
+	local n=$1 i
+	for ((i = 0; i < 50; i++)); do
+		lab_alive "${HA_CT_PID[$n]}" || { lab_die "conntrackd in $n exited: $(tail -2 "$LAB_RUN/logs/conntrackd-$n.log")"; return 1; }
+		lab_in "$n" conntrackd -C "$LAB_RUN/$n/conntrackd.conf" -s >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	lab_die "conntrackd in $n does not answer"
+}
+
+ha_start_check() {
+	local n=$1
+	lab_bg "ha-check-$n" "$n" "$LAB_ROOT/conf/ha/sara-ha-check" -c "${HA_CFG[$n]}" -s "$LAB_RUN/$n/bird.ctl" \
+		-i 0.05 -x "$(lab_bin sara-ctl)"
+	HA_CHECK_PID[$n]=$LAB_BGPID
+}
+
+# ha_paths: how many next hops the router has for the VIP
+ha_paths() {
+	lab_in rtr ip route show "$LAB_VIP/32" 2>/dev/null | awk '/nexthop/ { n++ } /^198/ && /via/ { n = 1 } END { print n + 0 }'
+}
+
+# ha_wait_paths N TENTHS: bounded wait until the router has N next hops for the VIP
+ha_wait_paths() {
+	local want=$1 n=$2 i
+	for ((i = 0; i < n; i++)); do
+		[ "$(ha_paths)" -eq "$want" ] && return 0
+		sleep 0.1
+	done
+	lab_die "the router has $(ha_paths) paths to the VIP, want $want: $(lab_in rtr ip route show "$LAB_VIP/32" | tr '\n' ' ')"
+}
+
+# ha_dispatcher_of CLIENT_IP: which dispatcher the router sends this client's VIP packets to
+ha_dispatcher_of() {
+	local via
+	via=$(lab_in rtr ip route get "$LAB_VIP" from "$1" iif r0 2>/dev/null | grep -o 'via [0-9.]*' | cut -d' ' -f2)
+	case $via in 198.18.1.2) echo d1 ;; 198.18.1.3) echo d2 ;; *) echo none ;; esac
+}
+
+# ha_setup: the whole cluster up, both dispatchers announcing (exit 1 on failure)
+ha_setup() {
+	local why n
+	why=$(lab_check_env) || { echo "skip: $why"; exit 77; }
+	for n in bird birdc conntrackd; do
+		command -v "$n" >/dev/null 2>&1 || { echo "skip: $n not installed (make deps)"; exit 77; }
+	done
+	trap e2e_cleanup EXIT
+	trap 'exit 130' INT TERM
+	lab_init
+	ha_up || { e2e_fail "lab topology"; exit 1; }
+	ha_config || { e2e_fail "configs"; exit 1; }
+	ha_router_bird
+	ha_start_bird rtr "$LAB_RUN/rtr-bird.conf" || { e2e_fail "router BIRD"; exit 1; }
+	for n in "${HA_DISPATCHERS[@]}"; do ha_dispatcher "$n" || { e2e_fail "dispatcher $n"; exit 1; }; done
+	lab_in gw "$(lab_bin sara-ctl)" -c "$LAB_CFG" rules --gateway --apply >"$LAB_RUN/logs/rules-gw.log" 2>&1 ||
+		{ e2e_fail "gateway rules"; exit 1; }
+	lab_start_gw 150 || { e2e_fail "sara-gw does not start"; exit 1; }
+	ha_wait_paths 2 150 || { e2e_fail "BGP: both dispatchers' routes at the router"; exit 1; }
+}

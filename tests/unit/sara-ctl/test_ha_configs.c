@@ -1,0 +1,154 @@
+/* test_ha_configs.c - unit tests for src/sara-ctl/ha_configs.c: BIRD's and
+ * conntrackd's configurations for conf/ha/two-dispatchers.cfg (against the
+ * committed conf/ha/ files), conntrackd multicast for three dispatchers,
+ * and the configurations that cannot be made. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "dpi/span.h"
+#include "engine/config.h"
+#include "io/config_file.h"
+#include "sara-ctl/ha_configs.h"
+
+/* Tests run from the repository root (make unit) or from tests/unit. */
+static const char *repo_path(const char *name, char *buf, size_t size)
+{
+	static const char *const dirs[] = { ".", "../..", ".." };
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(buf, size, "%s/%s", dirs[i], name);
+		if (access(buf, R_OK) == 0)
+			return buf;
+	}
+	snprintf(buf, size, "%s", name);
+	return buf;
+}
+
+static char *read_text(const char *name)
+{
+	char path[256];
+	FILE *file = fopen(repo_path(name, path, sizeof(path)), "r");
+	char *text = calloc(1, HA_CONFIG_TEXT_MAX);
+	size_t len;
+	assert_non_null(file);
+	assert_non_null(text);
+	len = fread(text, 1, HA_CONFIG_TEXT_MAX - 1, file);
+	text[len] = '\0';
+	fclose(file);
+	return text;
+}
+
+static struct sara_config *load_two(void)
+{
+	struct sara_config *cfg = malloc(sizeof(*cfg));
+	char path[256], err[512];
+	bool ok;
+	assert_non_null(cfg);
+	ok = sara_config_load(repo_path("conf/ha/two-dispatchers.cfg", path, sizeof(path)), cfg, err, sizeof(err));
+	if (!ok)
+		print_error("%s\n", err);
+	assert_true(ok);
+	return cfg;
+}
+
+static struct netaddr addr(const char *text)
+{
+	struct netaddr a;
+	assert_true(netaddr_parse(span_make(text, strlen(text)), &a));
+	return a;
+}
+
+static void test_bird_matches_the_committed_file(void **state)
+{
+	struct sara_config *cfg = load_two();
+	struct netaddr self = addr("198.18.2.1");
+	char *want = read_text("conf/ha/bird-198.18.2.1.conf"), text[HA_CONFIG_TEXT_MAX], err[256];
+	(void)state;
+	assert_true(ha_bird_config(cfg, &self, text, sizeof(text), err, sizeof(err)));
+	assert_string_equal(text, want);
+	/* the other dispatcher differs in its router id only */
+	self = addr("198.18.2.2");
+	assert_true(ha_bird_config(cfg, &self, text, sizeof(text), err, sizeof(err)));
+	assert_non_null(strstr(text, "router id 198.18.2.2;\n"));
+	cfg->ha.bfd = false;
+	assert_true(ha_bird_config(cfg, &self, text, sizeof(text), err, sizeof(err)));
+	assert_null(strstr(text, "bfd"));
+	free(want);
+	free(cfg);
+}
+
+static void test_conntrackd_matches_the_committed_file(void **state)
+{
+	struct sara_config *cfg = load_two();
+	struct netaddr self = addr("198.18.2.1");
+	char *want = read_text("conf/ha/conntrackd-198.18.2.1.conf"), text[HA_CONFIG_TEXT_MAX], err[256];
+	(void)state;
+	assert_true(ha_conntrackd_config(cfg, &self, text, sizeof(text), err, sizeof(err)));
+	assert_string_equal(text, want);
+	/* the peer sends to us */
+	self = addr("198.18.2.2");
+	assert_true(ha_conntrackd_config(cfg, &self, text, sizeof(text), err, sizeof(err)));
+	assert_non_null(strstr(text, "\t\tIPv4_address 198.18.2.2\n\t\tIPv4_Destination_Address 198.18.2.1\n"));
+	free(want);
+	free(cfg);
+}
+
+static void test_three_dispatchers_use_multicast(void **state)
+{
+	struct sara_config *cfg = load_two();
+	struct netaddr self = addr("198.18.2.3");
+	char text[HA_CONFIG_TEXT_MAX], err[256];
+	(void)state;
+	cfg->ha.dispatchers[cfg->ha.dispatcher_count++] = self;
+	assert_true(ha_conntrackd_config(cfg, &self, text, sizeof(text), err, sizeof(err)));
+	assert_non_null(strstr(text, "\tMulticast {\n\t\tIPv4_address 225.0.0.50\n\t\tGroup 3780\n"
+				     "\t\tIPv4_interface 198.18.2.3\n\t\tInterface d1\n\t\tChecksum on\n\t}\n"));
+	cfg->ha.sync_group = addr("239.1.2.3");
+	assert_true(ha_conntrackd_config(cfg, &self, text, sizeof(text), err, sizeof(err)));
+	assert_non_null(strstr(text, "IPv4_address 239.1.2.3\n"));
+	cfg->ha.sync_interface[0] = '\0';
+	assert_false(ha_conntrackd_config(cfg, &self, text, sizeof(text), err, sizeof(err)));
+	assert_non_null(strstr(err, "ha.sync_interface is needed"));
+	free(cfg);
+}
+
+static void test_what_cannot_be_made(void **state)
+{
+	struct sara_config *cfg = load_two();
+	struct netaddr self = addr("198.18.2.9");
+	char text[HA_CONFIG_TEXT_MAX], err[256];
+	(void)state;
+	assert_false(ha_bird_config(cfg, &self, text, sizeof(text), err, sizeof(err)));
+	assert_non_null(strstr(err, "198.18.2.9 is not in ha.dispatchers"));
+	self = addr("198.18.2.1");
+	assert_false(ha_bird_config(cfg, &self, text, 64, err, sizeof(err)));
+	assert_non_null(strstr(err, "longer than 64 bytes"));
+	cfg->vips[0] = addr("fd00:77::20");
+	assert_false(ha_bird_config(cfg, &self, text, sizeof(text), err, sizeof(err)));
+	assert_non_null(strstr(err, "no VIP of ha.router's address family"));
+	memset(&cfg->ha.router, 0, sizeof(cfg->ha.router));
+	assert_false(ha_bird_config(cfg, &self, text, sizeof(text), err, sizeof(err)));
+	assert_non_null(strstr(err, "ha.router is not set"));
+	cfg->ha.dispatcher_count = 1;
+	assert_false(ha_conntrackd_config(cfg, &self, text, sizeof(text), err, sizeof(err)));
+	assert_non_null(strstr(err, "at least 2 dispatchers"));
+	free(cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bird_matches_the_committed_file),
+		cmocka_unit_test(test_conntrackd_matches_the_committed_file),
+		cmocka_unit_test(test_three_dispatchers_use_multicast),
+		cmocka_unit_test(test_what_cannot_be_made),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
