@@ -47,6 +47,9 @@ static struct session_record session(uint64_t serial, uint32_t version, const ch
 	s.streams[0].server_addr = addr("198.18.10.1");
 	s.streams[0].server_rtp = 6000;
 	s.streams[0].server_rtcp = 6001;
+	s.streams[0].server_rtcp_addr = addr("198.18.10.2");   /* a=rtcp naming another address */
+	s.server_heard = true;
+	s.signalling_s = 1800;
 	s.streams[1].client_addr = addr("2001:db8::10");
 	s.streams[1].client_rtp = 7002;
 	s.streams[1].client_rtcp = 7002;
@@ -154,7 +157,11 @@ static void test_records_round_trip(void **state)
 	assert_int_equal(rec.u.session.stream_count, 2);
 	assert_true(netaddr_equal(&rec.u.session.streams[1].client_addr, &s.streams[1].client_addr));
 	assert_int_equal(rec.u.session.streams[0].server_rtcp, 6001);
+	assert_true(netaddr_equal(&rec.u.session.streams[0].server_rtcp_addr, &s.streams[0].server_rtcp_addr));
+	assert_int_equal(rec.u.session.streams[1].client_rtcp_addr.family, 0);
 	assert_true(rec.u.session.confirmed);
+	assert_true(rec.u.session.server_heard);
+	assert_int_equal(rec.u.session.signalling_s, 1800);
 
 	assert_round_trip(buf, journal_encode_flow(&f, buf, sizeof(buf)), &rec);
 	assert_int_equal(rec.type, JOURNAL_FLOW);
