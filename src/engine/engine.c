@@ -2039,6 +2039,8 @@ enum engine_restore engine_restore_session(struct engine *engine, const struct s
 	memcpy(s->streams, rec->streams, sizeof(s->streams));
 	selector_session_added(engine->selector, (unsigned)rec->server);
 	session_schedule(engine, sid);
+	if (s->proto == PROTO_RTSP && !s->key_is_connection)
+		rtsp_affinity_note(engine, sid);   /* its client's next connection continues it */
 	for (size_t i = 0; i < flow_count; i++)
 		if (!restore_flow(engine, sid, &flows[i]))
 			break;
