@@ -115,6 +115,11 @@ $(BUILD)/bench/%: tests/bench/%.c $(LAYER_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(IO_LIBS)
 
+# bench_journal times sarad's own journal module.
+$(BUILD)/bench/bench_journal: tests/bench/bench_journal.c $(LIBDIR)/libsarad.a $(LAYER_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(IO_LIBS)
+
 # libFuzzer targets: clang, ASan+UBSan, the parser and engine sources compiled in.
 FUZZ_LIB_SRCS := $(wildcard dpi/*.c src/engine/*.c src/io/*.c)
 build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard include/*/*.h)

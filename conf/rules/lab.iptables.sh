@@ -29,12 +29,12 @@ ip6tables -t mangle -A SARA -j NFQUEUE --queue-num 0 --queue-bypass
 ip6tables -t mangle -A PREROUTING -d fd00:77::20/128 -j SARA
 ip6tables -t mangle -A POSTROUTING -d fd00:77::20/128 -m mark ! --mark 0 -j CONNMARK --save-mark
 # ip policy routing: mark M -> table T -> server
-ip route replace 198.18.77.20/32 via 198.18.2.11 table 101
-ip rule add fwmark 1 lookup 101
-ip route replace 198.18.77.20/32 via 198.18.2.12 table 102
-ip rule add fwmark 2 lookup 102
-ip route replace 198.18.77.20/32 via 198.18.2.13 table 103
-ip rule add fwmark 3 lookup 103
+ip route replace 198.18.77.20/32 via 198.18.2.11 table 101 proto 83
+ip rule add fwmark 1 lookup 101 protocol 83
+ip route replace 198.18.77.20/32 via 198.18.2.12 table 102 proto 83
+ip rule add fwmark 2 lookup 102 protocol 83
+ip route replace 198.18.77.20/32 via 198.18.2.13 table 103 proto 83
+ip rule add fwmark 3 lookup 103 protocol 83
 # fail-open fallback: bypassed packets (mark 0) spread over the servers
 ip route replace 198.18.77.20/32 nexthop via 198.18.2.11 nexthop via 198.18.2.12 nexthop via 198.18.2.13
 # ip -6 policy routing: mark M -> table T -> server

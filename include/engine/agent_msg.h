@@ -23,7 +23,7 @@ enum agent_flag {
 };
 
 struct agent_heartbeat {
-	uint32_t host_id;    /* the server's index in the config + 1 (0 is invalid) */
+	uint32_t host_id;    /* agent_sender_id of the server's id (0 is invalid) */
 	uint16_t seq;        /* +1 per heartbeat, wraps; gaps count lost heartbeats */
 	uint8_t flag;        /* enum agent_flag */
 	uint32_t timestamp;  /* wall clock, s since the epoch: the send time, or the
@@ -73,9 +73,18 @@ uint16_t agent_load_to_fixed(double fraction);
 /* The fraction; NaN for AGENT_LOAD_NOT_REPORTED. */
 double agent_load_from_fixed(uint16_t fixed);
 
+/* The wire sender id (and the bodies' host id) of the agent of server id:
+ * a hash of the id with the top bit set, so that a server keeps its
+ * identity wherever the file lists it while servers come and go.
+ * (Agents before it sent the server's index + 1, 1..64; still taken, as
+ * the running table's slot + 1.) */
+#define AGENT_SENDER_BY_ID 0x80000000u
+uint32_t agent_sender_id(const char *server_id);
+
 /* The wire sender id and the body's host id must both name the same
- * configured server (index + 1). COUNTER_NONE and *server set on success,
- * else COUNTER_AGENT_UNKNOWN_HOST or COUNTER_AGENT_HOST_MISMATCH. */
+ * server of cfg (a running table: its slot, retired ones included).
+ * COUNTER_NONE and *server set on success, else COUNTER_AGENT_UNKNOWN_HOST
+ * or COUNTER_AGENT_HOST_MISMATCH. */
 enum counter_id agent_msg_check_sender(const struct sara_config *cfg, uint32_t wire_sender, uint32_t host_id,
 				   unsigned *server);
 

@@ -42,6 +42,10 @@ struct server_config {
 	uint32_t mark;   /* fwmark, unique, > 0 */
 	uint32_t table;  /* policy-routing table */
 	double weight;   /* > 0 */
+	/* Never read from a file: set in sarad's running table (server_slots.h)
+	 * for a server removed by a reload whose sessions still drain, and for
+	 * a free slot (id empty). */
+	bool retired;
 };
 
 struct sara_config {
@@ -80,6 +84,9 @@ struct sara_config {
 		enum malformed_policy malformed;
 	} limits;
 	struct { char socket[108]; } control;
+	/* state.journal: where sarad journals its sessions so that a restart
+	 * keeps them ("/var/lib/sara/NAME.journal" by default), or "off". */
+	struct { char journal[SARA_PATH_MAX]; } state;
 	struct { struct endpoint listen; } metrics;               /* family 0 = off */
 	/* Several active dispatchers (docs/high-availability.md): where the
 	 * gateway and the agents send, and what sara-ctl bird / conntrackd
@@ -97,6 +104,10 @@ struct sara_config {
 		struct netaddr sync_group;    /* conntrackd multicast, 3 or more dispatchers */
 	} ha;
 };
+
+#define SARA_JOURNAL_OFF "off"
+/* Whether cfg journals sessions (state.journal is a path). */
+bool sara_config_journal_on(const struct sara_config *cfg);
 
 /* Fills every documented default (no VIPs, no servers). */
 void sara_config_defaults(struct sara_config *cfg);
@@ -121,11 +132,12 @@ bool sara_config_validate(const struct sara_config *cfg, char *err, size_t err_s
 const char *selection_algorithm_name(enum selection_algorithm algorithm);
 
 /* Whether next may replace running in a live daemon (SIGHUP). Live keys:
- * timeouts.*, selection.algorithm, servers' weight, admission.* except
- * replies_per_s, limits.when_full and limits.malformed. Any other key
- * differing makes it false, with "KEY changed: restart to apply" in err
- * (the first one found): the kernel rules, sockets, table sizes and the
- * servers' indexes that sessions hold were all set up from it. */
+ * timeouts.*, selection.algorithm, the servers (added, removed, their
+ * weight: server_slots.h maps them onto the running table by id),
+ * admission.* except replies_per_s, limits.when_full and limits.malformed.
+ * A server still running keeps its address, mark and table. Any other key
+ * differing makes it false, with "KEY changed: ..." in err (the first one
+ * found): the kernel rules, sockets and table sizes were set up from it. */
 bool sara_config_reload_check(const struct sara_config *running, const struct sara_config *next,
 			 char *err, size_t err_size);
 

@@ -138,6 +138,8 @@
 	  "announcements applied (engine) or made (gateway)")                                                \
 	X(SESSIONS_REPINNED, "sessions_repinned", EVENTS, COUNTER_IN_ENGINE,                                  \
 	  "sessions moved off a failed server")                                                              \
+	X(TCP_CONNECTIONS_ADOPTED, "tcp_connections_adopted", EVENTS, COUNTER_IN_ENGINE,                      \
+	  "signalling TCP connections met in their middle, kept on the server their connmark names")         \
 	/* Signalling that failed to parse (enum sip_status, enum rtsp_status). */                          \
 	X(SIP_EMPTY, "sip_empty", EVENTS, COUNTER_IN_SIGNALLING, "empty SIP messages")                        \
 	X(SIP_NOT_SIP, "sip_not_sip", EVENTS, COUNTER_IN_SIGNALLING,                                          \
@@ -353,6 +355,25 @@
 	X(CONFIG_RELOADS, "config_reloads", EVENTS, COUNTER_IN_DAEMON, "configuration reloads applied")      \
 	X(CONFIG_RELOADS_REFUSED, "config_reloads_refused", EVENTS, COUNTER_IN_DAEMON,                        \
 	  "configuration reloads refused (running configuration kept)")                                      \
+	X(SERVERS_ADDED, "servers_added", EVENTS, COUNTER_IN_DAEMON, "servers added by a reload")             \
+	X(SERVERS_RETIRED, "servers_retired", EVENTS, COUNTER_IN_DAEMON,                                      \
+	  "servers removed by a reload while sessions still held them (they drain)")                         \
+	X(SERVERS_FREED, "servers_freed", EVENTS, COUNTER_IN_DAEMON,                                          \
+	  "removed servers gone for good: nothing held them any more")                                       \
+	/* The session journal (state.journal). */                                                          \
+	X(JOURNAL_RECORDS, "journal_records", EVENTS, COUNTER_IN_DAEMON, "journal records written")            \
+	X(JOURNAL_WRITES, "journal_writes", EVENTS, COUNTER_IN_DAEMON,                                         \
+	  "write(2) calls that carried them (one per batch of packets that changed sessions)")               \
+	X(JOURNAL_WRITE_ERRORS, "journal_write_errors", EVENTS, COUNTER_IN_DAEMON,                            \
+	  "journal writes that failed (their sessions would not survive a restart)")                         \
+	X(JOURNAL_COMPACTIONS, "journal_compactions", EVENTS, COUNTER_IN_DAEMON,                              \
+	  "journal compactions completed (at start and as it grew)")                                        \
+	X(JOURNAL_SESSIONS_RESTORED, "journal_sessions_restored", EVENTS, COUNTER_IN_DAEMON,                  \
+	  "sessions re-created from the journal at start")                                                   \
+	X(JOURNAL_SESSIONS_DROPPED, "journal_sessions_dropped", EVENTS, COUNTER_IN_DAEMON,                    \
+	  "journaled sessions not re-created (server gone, table full, duplicate)")                          \
+	X(JOURNAL_BYTES_REJECTED, "journal_bytes_rejected", EVENTS, COUNTER_IN_DAEMON,                        \
+	  "journal bytes not trusted at start (a torn tail, corrupt records, a foreign file)")               \
 	/* Replies to refused packets (reject_sender). */                                                   \
 	X(REPLY_SENT_503, "reply_sent_503", TOTAL, COUNTER_IN_REPLY, "SIP 503 replies sent")                  \
 	X(REPLY_SENT_RESET, "reply_sent_reset", TOTAL, COUNTER_IN_REPLY, "TCP resets sent")                   \

@@ -133,7 +133,14 @@ void engine_packet(struct engine *engine, const uint8_t *ip, size_t len, uint64_
  * the same verdicts as engine_packet on each in turn, with the batch's
  * flow-table cache misses overlapped by prefetching. */
 #define ENGINE_BATCH_MAX 32
-struct engine_input { const uint8_t *ip; size_t len; };
+struct engine_input {
+	const uint8_t *ip;
+	size_t len;
+	/* The packet's connmark, 0 for none: a TCP signalling segment met in
+	 * the middle of its connection (sarad restarted) stays on the server
+	 * it names. */
+	uint32_t ct_mark;
+};
 void engine_packet_batch(struct engine *engine, const struct engine_input *in, size_t count,
 			 uint64_t now_ms, struct verdict *out);
 /* Facts the gateway learned from outbound signalling. */
@@ -195,6 +202,14 @@ void engine_update_admission(struct engine *engine, uint64_t now_ms, double disp
  * running configuration then stays. New timeouts apply to timers set from
  * now on. */
 bool engine_reconfigure(struct engine *engine, const struct sara_config *cfg, char *err, size_t err_size);
+/* engine_reconfigure, saying what became of the servers: plan->running is
+ * the engine's new running table (server_slots.h). A server the file no
+ * longer lists retires: no new sessions, its sessions keep it until they
+ * end; one the file adds starts with fresh state (the adapter gives it slow
+ * start). */
+struct slot_plan;
+bool engine_apply_config(struct engine *engine, const struct sara_config *cfg, struct slot_plan *plan, char *err,
+			 size_t err_size);
 const struct admission *engine_admission(const struct engine *engine);
 const struct sara_config *engine_config(const struct engine *engine);
 

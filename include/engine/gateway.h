@@ -16,6 +16,11 @@ struct gateway;
 struct gateway *gateway_create(const struct sara_config *cfg, uint64_t now_ms,
 			       char *err, size_t err_size);
 void gateway_destroy(struct gateway *gw);
+/* A reload: cfg (copied) replaces the running configuration; what the
+ * gateway inspects follows from its next packet on. False (nothing
+ * changed) when a table size differs (limits.tcp_streams, tcp_buffer,
+ * fragments), with err. */
+bool gateway_reconfigure(struct gateway *gw, const struct sara_config *cfg, char *err, size_t err_size);
 /* One outbound IP datagram (from a VIP or a server). Writes at most max
  * announcements into out and returns how many. */
 size_t gateway_packet(struct gateway *gw, const uint8_t *ip, size_t len, uint64_t now_ms,

@@ -20,6 +20,12 @@ void selector_destroy(struct selector *sel);
  * availability, slow start and load history are kept. False (and nothing
  * changed) when the server count differs or a weight is not > 0. */
 bool selector_reconfigure(struct selector *sel, const struct sara_config *cfg);
+/* The running server table changed (server_slots.h): the count, the ids
+ * and weights taken again; a slot in fresh[] starts anew (no sessions, no
+ * load history, full factor, available), a retired slot is unavailable,
+ * the others keep their state. False (nothing changed) for a weight not
+ * > 0 on a listed slot. */
+bool selector_set_servers(struct selector *sel, const struct sara_config *running, const bool fresh[SARA_MAX_SERVERS]);
 
 /* Availability (heartbeats, drain); all servers start available. */
 void selector_set_available(struct selector *sel, unsigned server, bool available);

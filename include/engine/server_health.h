@@ -107,6 +107,11 @@ struct server_health;
 struct server_health *server_health_create(const struct sara_config *cfg, uint64_t now_ms,
 					   server_health_event_fn on_event, void *ctx);
 void server_health_destroy(struct server_health *h);
+/* The running server table changed (server_slots.h): its new count; a slot
+ * in fresh[] starts anew (UNKNOWN, not heard from, as at start, from now_ms
+ * on), the others keep their state. */
+void server_health_set_servers(struct server_health *h, unsigned server_count, const bool fresh[SARA_MAX_SERVERS],
+			       uint64_t now_ms);
 
 /* A decoded, authenticated heartbeat of server (see agent_msg_check_sender).
  * now_ms monotonic; now_wall_ms the wall clock, to turn a drain's planned

@@ -50,6 +50,7 @@ struct session {
 	bool in_use;
 	bool key_is_connection;     /* RTSP before its Session: id is known */
 	bool confirmed, ending, transaction_only;
+	bool journal_dirty;         /* changed since the journal was last told */
 	bool server_heard;          /* the gateway announced one of its messages: its answers are seen */
 	uint8_t end_awaited;        /* the ending request (SIP BYE, CANCEL) still unanswered; 0: none */
 	int16_t server;
@@ -59,6 +60,7 @@ struct session {
 	uint32_t flows_head;        /* flows owned by this session */
 	uint32_t flow_count;
 	uint64_t serial;
+	uint32_t journal_version;   /* of the last record the journal was told */
 	uint64_t created_ms, last_seen_ms;
 	struct netaddr peer;        /* the client's signalling address */
 	/* The signalling flow its latest client message came on. A SIP flow

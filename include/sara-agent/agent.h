@@ -1,8 +1,8 @@
 /* agent.h - the node agent's run: every agents.interval_ms one probe, one
  * heartbeat and one load report to sarad (and, with --metrics, its counters
- * on GET /metrics), on one event loop that also takes
- * SIGUSR1 (drain), SIGUSR2 (undrain), SIGHUP (said, not reloaded) and
- * SIGTERM/SIGINT (stop). */
+ * on GET /metrics), on one event loop that also takes SIGUSR1 (drain),
+ * SIGUSR2 (undrain), SIGHUP (the configuration and key read again:
+ * reload.h) and SIGTERM/SIGINT (stop). */
 #ifndef SARA_AGENT_AGENT_H
 #define SARA_AGENT_AGENT_H
 
@@ -18,7 +18,8 @@
 struct agent_settings {
 	const struct sara_config *cfg;
 	const struct wire_key *key;
-	unsigned server;              /* index in cfg->servers; the sender is server + 1 */
+	unsigned server;              /* index in cfg->servers; the sender is agent_sender_id of its id */
+	const char *config_path;      /* read again on SIGHUP */
 	struct probe probe;           /* kind (and command) parsed; configured by agent_run */
 	unsigned probe_failures_needed;
 	uint32_t drain_in_s;          /* SIGUSR1: the planned failure this far ahead */

@@ -20,6 +20,10 @@
 #define RULES_GW_CHAIN "SARA-GW"
 #define RULES_NFT_TABLE "sara"
 #define RULES_NFT_GW_TABLE "sara_gw"
+/* The routing protocol number sara's policy rules and routes carry (ip
+ * rule ... protocol, ip route ... proto; unassigned in rt_protos), so that
+ * --apply can tell its own rules of removed servers from anyone else's. */
+#define RULES_RT_PROTO 83
 
 enum rules_backend { RULES_IPTABLES = 0, RULES_NFT };
 enum rules_role { RULES_DISPATCHER = 0, RULES_GATEWAY };
@@ -37,6 +41,7 @@ enum rules_step {
 	RULES_MAY_FAIL,     /* failure ignored (chain exists, route absent, ...) */
 	RULES_SKIP_NEXT_IF_OK, /* a check (-C): when it succeeds the next command is skipped */
 	RULES_REPEAT_UNTIL_FAIL, /* a delete run until it fails (at most RULES_DELETE_REPEAT_MAX) */
+	RULES_ADD_RULE,     /* "ip [-6] rule add fwmark M lookup T ...": run (must) unless the rule is there */
 };
 
 struct rules_options {

@@ -1,7 +1,8 @@
 /* gw_daemon.h - sara-gw's run: the servers' outbound signalling taken from
  * an NFQUEUE on one event loop, announced to sarad over the sealed channel
  * before the packet is accepted (always: fail-open); the counters on
- * GET /metrics with --metrics; SIGUSR1 logs the counters, SIGHUP is said not to reload, SIGTERM/SIGINT stop. */
+ * GET /metrics with --metrics; SIGUSR1 logs the counters, SIGHUP reads the
+ * configuration again (gw_reload.h), SIGTERM/SIGINT stop. */
 #ifndef SARA_GW_DAEMON_H
 #define SARA_GW_DAEMON_H
 
@@ -19,6 +20,8 @@ struct gw_settings {
 	const struct wire_key *key;
 	uint32_t sender;            /* the sender id of the announcements */
 	uint16_t queue_num;
+	bool queue_given;           /* --queue: the queue does not follow the file */
+	const char *config_path;    /* read again on SIGHUP */
 	struct endpoint metrics;    /* --metrics: where GET /metrics is served; family 0 = off */
 	bool foreground;            /* else a daemon logging to syslog */
 };

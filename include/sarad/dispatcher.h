@@ -1,9 +1,10 @@
 /* dispatcher.h - sarad's one engine and what changes it: the engine behind
  * its lock and its hooks (connmark writes queued in the mark ring, flows
- * asked about through conntrack or the last scan), server health (its
- * health feed), operator drains, gateway announcements, configuration
- * reloads, and the periodic tick that advances engine time, writes the
- * queued connmarks and feeds slow start and admission. */
+ * asked about through conntrack or the last scan), its session journal,
+ * server health (its health feed), operator drains, gateway announcements,
+ * configuration reloads (servers added, removed, re-weighted), and the
+ * periodic tick that advances engine time, writes the queued connmarks,
+ * compacts the journal and feeds slow start and admission. */
 #ifndef SARA_SARAD_DISPATCHER_H
 #define SARA_SARAD_DISPATCHER_H
 
@@ -19,6 +20,7 @@
 #include "io/ct_marks.h"
 #include "sarad/cpu_load.h"
 #include "sarad/daemon_counters.h"
+#include "sarad/journal.h"
 #include "sarad/log_kinds.h"
 #include "sarad/mark_ring.h"
 
@@ -31,7 +33,12 @@ struct health_feed;
  * otherwise; engine_lock guards the engine, the mark ring and the live set
  * against the queue threads (queue.count > 1) and the conntrack scan. */
 struct dispatcher {
-	const struct sara_config *cfg;     /* the start-up configuration (restart-only keys) */
+	/* The running configuration: restart-only keys as started, live keys
+	 * and the servers (the engine's running table: slots, retired ones
+	 * included) as last reloaded. cfg points at running; the loop thread
+	 * changes it (a reload), others read the engine's under the lock. */
+	const struct sara_config *cfg;
+	struct sara_config running;
 	uint64_t (*now_ms)(void);          /* the engine's monotonic clock */
 	pthread_mutex_t engine_lock;
 	struct engine *engine;
@@ -48,9 +55,17 @@ struct dispatcher {
 	struct cpu_load own_load;          /* also when slow start and admission were last fed */
 	struct daemon_counters *counters;
 	struct log_kinds *logs;
+	/* The session journal (NULL when off or unusable) and what its start found. */
+	struct session_journal *journal;
+	struct journal_restore_report journal_report;
+	/* Slow start of a server a reload added: when it joined (0: not ramping). */
+	uint64_t joined_ms[SARA_MAX_SERVERS];
+	uint64_t retired_checked_ms;       /* when removed servers were last looked at */
 };
 
-/* cfg must outlive the dispatcher; ct may be NULL. 0, or -1 with err set. */
+/* ct may be NULL. With state.journal on, the sessions it holds are
+ * restored first (a journal that cannot be written leaves sarad running
+ * without one: logged). 0, or -1 with err set. */
 int dispatcher_init(struct dispatcher *d, const struct sara_config *cfg, struct ct_marks *ct,
 		    struct daemon_counters *counters, struct log_kinds *logs, uint64_t (*now_ms)(void),
 		    char *err, size_t err_size);
@@ -85,7 +100,9 @@ bool dispatcher_is_drained(const struct dispatcher *d, unsigned server);
 /* Health says server may serve (up, or not heard from yet; always without agents). */
 bool dispatcher_server_healthy(const struct dispatcher *d, unsigned server, uint64_t now_ms);
 
-/* The running configuration's live keys replaced (engine_reconfigure). */
+/* A reload: the live keys replaced, servers added (slow start), removed
+ * (retired: their sessions drain) or re-weighted (engine_apply_config);
+ * health, drains and the journal follow. */
 bool dispatcher_reconfigure(struct dispatcher *d, const struct sara_config *next, char *err, size_t err_size);
 /* timeouts.media_s as running (reloadable); any thread. */
 uint32_t dispatcher_media_s(struct dispatcher *d);

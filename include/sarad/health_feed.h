@@ -25,6 +25,9 @@ void health_feed_heartbeat(struct health_feed *f, unsigned server, const struct 
 			   uint64_t now_ms, uint64_t now_wall_ms);
 void health_feed_load(struct health_feed *f, unsigned server, const struct agent_load *load, uint64_t now_ms);
 void health_feed_tick(struct health_feed *f, uint64_t now_ms);
+/* The running server table changed: fresh slots start unheard. */
+void health_feed_set_servers(struct health_feed *f, unsigned server_count, const bool fresh[SARA_MAX_SERVERS],
+			     uint64_t now_ms);
 
 /* False for an index out of range. */
 bool health_feed_info(const struct health_feed *f, unsigned server, uint64_t now_ms,

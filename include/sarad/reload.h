@@ -1,7 +1,8 @@
 /* reload.h - SIGHUP: the configuration file read again and its live keys
- * applied (engine_reconfigure); an invalid file, or one that changes a key
- * only a restart can apply, is refused, logged and counted, and the running
- * configuration stays. */
+ * applied (dispatcher_reconfigure: servers added, removed, re-weighted
+ * among them); an invalid file, or one that changes a key only a restart
+ * can apply, is refused, logged and counted, and the running configuration
+ * stays. */
 #ifndef SARA_SARAD_RELOAD_H
 #define SARA_SARAD_RELOAD_H
 

@@ -94,13 +94,34 @@ double agent_load_from_fixed(uint16_t fixed)
 enum counter_id agent_msg_check_sender(const struct sara_config *cfg, uint32_t wire_sender, uint32_t host_id,
 				   unsigned *server)
 {
-	if (wire_sender == 0 || wire_sender > cfg->server_count)
+	if (wire_sender == 0)
 		return COUNTER_AGENT_UNKNOWN_HOST;
 	/* A key holder may only speak for the host it signs as. */
 	if (host_id != wire_sender)
 		return COUNTER_AGENT_HOST_MISMATCH;
+	if (wire_sender & AGENT_SENDER_BY_ID) {
+		for (unsigned i = 0; i < cfg->server_count; i++)
+			if (cfg->servers[i].id[0] && agent_sender_id(cfg->servers[i].id) == wire_sender) {
+				*server = i;
+				return COUNTER_NONE;
+			}
+		return COUNTER_AGENT_UNKNOWN_HOST;
+	}
+	if (wire_sender > cfg->server_count || !cfg->servers[wire_sender - 1].id[0])
+		return COUNTER_AGENT_UNKNOWN_HOST;
 	*server = wire_sender - 1;
 	return COUNTER_NONE;
+}
+
+uint32_t agent_sender_id(const char *server_id)
+{
+	/* FNV-1a: fixed, so that every agent and dispatcher agree. */
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < SARA_ID_MAX && server_id[i]; i++) {
+		h ^= (uint8_t)server_id[i];
+		h *= 16777619u;
+	}
+	return h | AGENT_SENDER_BY_ID;
 }
 
 const char *agent_flag_name(uint8_t flag)

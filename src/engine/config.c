@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/agent_msg.h"
 #include "engine/config_schema.h"
 
 /* Enums are written through an int; the compiler must agree. */
@@ -128,6 +129,10 @@ static const struct key_spec limit_keys[] = {
 static const struct key_spec control_keys[] = {
 	STRING_KEY(KEY_STRING, "socket", CFG, control.socket, false),
 };
+static const struct key_spec state_keys[] = {
+	STRING_KEY(KEY_STRING, "journal", CFG, state.journal, false),
+};
+
 static const struct key_spec metrics_keys[] = {
 	PLAIN_KEY(KEY_ENDPOINT, "listen", CFG, metrics.listen, false),
 };
@@ -154,6 +159,7 @@ static const struct key_table selection_table = TABLE(selection_keys);
 static const struct key_table admission_table = TABLE(admission_keys);
 static const struct key_table limit_table = TABLE(limit_keys);
 static const struct key_table control_table = TABLE(control_keys);
+static const struct key_table state_table = TABLE(state_keys);
 static const struct key_table metrics_table = TABLE(metrics_keys);
 static const struct key_table ha_table = TABLE(ha_keys);
 
@@ -171,6 +177,7 @@ static const struct key_spec top_keys[] = {
 	GROUP_KEY("admission", admission_table),
 	GROUP_KEY("limits", limit_table),
 	GROUP_KEY("control", control_table),
+	GROUP_KEY("state", state_table),
 	GROUP_KEY("metrics", metrics_table),
 	GROUP_KEY("ha", ha_table),
 };
@@ -322,6 +329,10 @@ static bool check_servers(const struct sara_config *cfg, struct config_problem *
 				return RULE_FAIL(AT("servers", "servers.[%u].mark", i), "servers[%u].mark %u is "
 						 "already used by servers[%u] (\"%s\")", i, s->mark,
 						 j, o->id);
+			if (agent_sender_id(s->id) == agent_sender_id(o->id))
+				return RULE_FAIL(AT("servers", "servers.[%u].id", i), "servers[%u].id \"%s\" and "
+						 "servers[%u].id \"%s\" give their agents the same sender id; rename "
+						 "one", i, s->id, j, o->id);
 			/* one table per server: two servers in one table share a route */
 			if (s->table == o->table)
 				return RULE_FAIL(AT("servers", "servers.[%u].table", i), "servers[%u].table %u is "
@@ -354,6 +365,10 @@ static bool check_queue_admission_limits(const struct sara_config *cfg, struct c
 	if (!(cfg->admission.alpha >= 0.0 && cfg->admission.alpha <= 1.0))
 		return RULE_FAIL(AT("admission", "admission.alpha"),
 				 "admission: alpha (%g) must be between 0 and 1", cfg->admission.alpha);
+
+	if (cfg->state.journal[0] && strcmp(cfg->state.journal, SARA_JOURNAL_OFF) != 0 && cfg->state.journal[0] != '/')
+		return RULE_FAIL(AT("state", "state.journal"), "state.journal \"%s\" must be an absolute path or "
+				 "\"" SARA_JOURNAL_OFF "\"", cfg->state.journal);
 
 	/* every session holds at least one flow */
 	if (cfg->limits.flows < cfg->limits.sessions)
@@ -484,7 +499,8 @@ static bool ports_equal(const uint16_t *a, unsigned a_count, const uint16_t *b, 
 	return true;
 }
 
-/* The first restart-only key that differs, or NULL. A key added to struct
+/* The first restart-only key that differs, or NULL. Servers are compared
+ * by id (running may be sarad's running table: server_slots.h). A key added to struct
  * sara_config counts as live unless it is listed here: list it when a
  * running sarad cannot apply it (engine_reconfigure copies the whole
  * config once this says nothing differs). */
@@ -502,19 +518,22 @@ static const char *restart_only_change(const struct sara_config *a, const struct
 		return "ports.sip";
 	if (!ports_equal(a->rtsp_ports, a->rtsp_port_count, b->rtsp_ports, b->rtsp_port_count))
 		return "ports.rtsp";
-	if (a->server_count != b->server_count)
-		return "servers (their number)";
-	for (unsigned i = 0; i < a->server_count; i++) {
-		const struct server_config *x = &a->servers[i], *y = &b->servers[i];
+	/* A server is its id: one still running keeps its address, mark and
+	 * table (its sessions' connmarks and routes name them). */
+	for (unsigned i = 0; i < b->server_count; i++) {
+		const struct server_config *y = &b->servers[i];
 		const char *field = NULL;
-		if (strcmp(x->id, y->id) != 0)
-			field = "id";
-		else if (!netaddr_equal(&x->address, &y->address))
-			field = "address";
-		else if (x->mark != y->mark)
-			field = "mark";
-		else if (x->table != y->table)
-			field = "table";
+		for (unsigned j = 0; j < a->server_count && !field; j++) {
+			const struct server_config *x = &a->servers[j];
+			if (!x->id[0] || strcmp(x->id, y->id) != 0)
+				continue;
+			if (!netaddr_equal(&x->address, &y->address))
+				field = "address";
+			else if (x->mark != y->mark)
+				field = "mark";
+			else if (x->table != y->table)
+				field = "table";
+		}
 		if (field) {
 			snprintf(key, key_size, "servers[%u].%s", i, field);
 			return key;
@@ -552,6 +571,8 @@ static const char *restart_only_change(const struct sara_config *a, const struct
 		return "limits.fragments";
 	if (strcmp(a->control.socket, b->control.socket) != 0)
 		return "control.socket";
+	if (strcmp(a->state.journal, b->state.journal) != 0)
+		return "state.journal";
 	if (!endpoint_equal(&a->metrics.listen, &b->metrics.listen))
 		return "metrics.listen";
 	return NULL;
@@ -565,11 +586,22 @@ bool sara_config_reload_check(const struct sara_config *running, const struct sa
 	if (!sara_config_validate(next, err, err_size))
 		return false;
 	changed = restart_only_change(running, next, key, sizeof(key));
+	if (changed && strncmp(changed, "servers[", 8) == 0) {
+		snprintf(err, err_size, "%s: %s changed: a server keeps its address, mark and table while it "
+			 "runs; add the new one under another id and remove the old one, or restart", next->path,
+			 changed);
+		return false;
+	}
 	if (changed) {
 		snprintf(err, err_size, "%s: %s changed: restart to apply", next->path, changed);
 		return false;
 	}
 	return true;
+}
+
+bool sara_config_journal_on(const struct sara_config *cfg)
+{
+	return cfg->state.journal[0] == '/';
 }
 
 unsigned sara_config_dispatcher_endpoints(const struct sara_config *cfg, const struct endpoint *listen,

@@ -11,11 +11,13 @@
 
 #include "engine/admission.h"
 #include "engine/counters.h"
+#include "engine/engine_journal.h"
 #include "engine/flow_table.h"
 #include "engine/hash.h"
 #include "dpi/ipfrag.h"
 #include "dpi/packet.h"
 #include "engine/select.h"
+#include "engine/server_slots.h"
 #include "engine/session_table.h"
 #include "dpi/tcp_stream.h"
 #include "engine/tcp_signalling.h"
@@ -29,6 +31,7 @@
 #define REFUSED_KEYS 4096        /* recent refusals remembered for their ACKs */
 #define RTSP_AFFINITY_SLOTS 4096 /* clients whose RTSP session a new connection may continue */
 #define REFUSED_MEMORY_MS 32000  /* RFC 3261 Timer H: the 503's ACK comes within 64 * T1 */
+#define JOURNAL_DUE_MAX 16       /* sessions one packet changes (a TCP segment carries several messages) */
 
 enum media_side { SIDE_CLIENT = 0, SIDE_SERVER };
 
@@ -74,6 +77,15 @@ struct engine {
 	 * overwrites the slot. */
 	uint64_t refused_hash[REFUSED_KEYS];
 	uint64_t refused_ms[REFUSED_KEYS];
+	/* The journal's hooks, and the sessions whose record is due once the
+	 * packet (or announcement) being handled is done: one record per
+	 * session and packet, however many of its facts changed. */
+	struct engine_journal_hooks journal;
+	uint32_t journal_due[JOURNAL_DUE_MAX];
+	unsigned journal_due_count;
+	/* The connmark the packet being handled arrived with (0: none): what
+	 * the kernel remembers of a connection decided before a restart. */
+	uint32_t packet_ct_mark;
 	/* The latest RTSP session with a Session id per client address (by
 	 * hash; a newer one overwrites the slot). An RTSP client may carry
 	 * its session on over a new TCP connection, and the SYN must go to
@@ -173,9 +185,98 @@ static void session_detach_flow(struct engine *engine, uint32_t fid)
 	f->session_prev = f->session_next = FLOW_NIL;
 }
 
+/* ---- the journal's feed ---- */
+
+static void session_record_fill(const struct session *s, struct session_record *rec)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->serial = s->serial;
+	rec->version = s->journal_version;
+	rec->proto = s->proto;
+	rec->confirmed = s->confirmed;
+	rec->key_is_connection = s->key_is_connection;
+	rec->transaction_only = s->transaction_only;
+	rec->server_heard = s->server_heard;
+	rec->signalling_s = s->signalling_s;
+	rec->server = s->server;
+	rec->key_len = s->key_len;
+	memcpy(rec->key, s->key, s->key_len);
+	rec->created_ms = s->created_ms;
+	rec->peer = s->peer;
+	rec->stream_count = s->stream_count;
+	memcpy(rec->streams, s->streams, sizeof(rec->streams));
+}
+
+static void journal_tell_session(struct engine *engine, struct session *s)
+{
+	struct session_record rec;
+	s->journal_dirty = false;
+	s->journal_version++;
+	session_record_fill(s, &rec);
+	engine->journal.session_changed(engine->journal.ctx, &rec);
+}
+
+/* Tells the journal about every session changed since the last flush. */
+static void journal_flush(struct engine *engine)
+{
+	for (unsigned i = 0; i < engine->journal_due_count; i++) {
+		struct session *s = &engine->sessions.sessions[engine->journal_due[i]];
+		if (s->in_use && s->journal_dirty)
+			journal_tell_session(engine, s);
+	}
+	engine->journal_due_count = 0;
+}
+
+/* A session changed in what a restart needs: its record is due. */
+static void journal_touch(struct engine *engine, uint32_t sid)
+{
+	struct session *s = &engine->sessions.sessions[sid];
+	if (!engine->journal.session_changed || s->journal_dirty)
+		return;
+	if (engine->journal_due_count == JOURNAL_DUE_MAX)
+		journal_flush(engine);
+	s->journal_dirty = true;
+	engine->journal_due[engine->journal_due_count++] = sid;
+}
+
+/* A flow its session decided: a media flow just seen, or the session's
+ * own control connection. */
+static void journal_flow(struct engine *engine, uint32_t fid)
+{
+	const struct flow *f = &engine->flows.flows[fid];
+	struct session_flow_record rec;
+	if (!engine->journal.flow_decided || f->session == FLOW_NIL)
+		return;
+	memset(&rec, 0, sizeof(rec));
+	rec.serial = f->session_serial;
+	rec.identity = f->identity;
+	rec.key = f->key;
+	engine->journal.flow_decided(engine->journal.ctx, &rec);
+}
+
+/* A connection pinned with no session of its own: its calls follow it. */
+static bool pinned_connection(const struct flow *f)
+{
+	return f->in_use && f->identity == FLOW_SIGNALLING && f->key.l4 == L4_TCP && f->session == FLOW_NIL &&
+	       f->server >= 0;
+}
+
+static void journal_connection(struct engine *engine, const struct flow *f)
+{
+	struct connection_record rec;
+	if (!engine->journal.connection_pinned || !pinned_connection(f))
+		return;
+	memset(&rec, 0, sizeof(rec));
+	rec.key = f->key;
+	rec.server = f->server;
+	engine->journal.connection_pinned(engine->journal.ctx, &rec);
+}
+
 static void flow_destroy(struct engine *engine, uint32_t fid)
 {
 	struct flow *f = &engine->flows.flows[fid];
+	if (engine->journal.connection_closed && pinned_connection(f))
+		engine->journal.connection_closed(engine->journal.ctx, &f->key);
 	/* Only flows the kernel may forward by connmark: signalling always
 	 * crosses into user space, so its connmark never decides anything, and
 	 * clearing it would cost a netlink request per expired flow. */
@@ -414,6 +515,7 @@ static void session_set_timeout(struct engine *engine, uint32_t sid, uint32_t ti
 	if (s->signalling_s == bounded)
 		return;
 	s->signalling_s = (uint16_t)bounded;
+	journal_touch(engine, sid);
 	if (!s->ending)
 		session_schedule(engine, sid);
 }
@@ -479,6 +581,7 @@ static uint32_t session_create(struct engine *engine, const struct signal_facts 
 	selector_session_added(engine->selector, (unsigned)server);
 	engine->stats.sessions_created++;
 	session_schedule(engine, sid);
+	journal_touch(engine, sid);
 	return sid;
 }
 
@@ -503,6 +606,9 @@ static void session_info_fill(const struct session_table *table, uint32_t sid, s
 static void session_end(struct engine *engine, uint32_t sid, bool expired)
 {
 	struct session *s = &engine->sessions.sessions[sid];
+	s->journal_dirty = false;
+	if (engine->journal.session_ended)
+		engine->journal.session_ended(engine->journal.ctx, s->serial);
 	if (engine->hooks.session_removed) {
 		struct session_info info;
 		session_info_fill(&engine->sessions, sid, &info);
@@ -644,6 +750,7 @@ static bool rtsp_connection_join(struct engine *engine, uint32_t sid, uint32_t c
 		uint32_t moved = engine->sessions.sessions[conn_sid].flows_head;
 		session_detach_flow(engine, moved);
 		session_attach_flow(engine, sid, moved);
+		journal_flow(engine, moved);   /* its connection now continues sid */
 	}
 	session_end(engine, conn_sid, false);
 	counter_add(&engine->counters, COUNTER_RTSP_CONNECTION_JOINED, 1);
@@ -677,6 +784,7 @@ static uint32_t session_for_message(struct engine *engine, const struct signal_f
 				if (session_table_rekey(&engine->sessions, conn_sid, facts->key, facts->key_len)) {
 					cs->key_is_connection = false;
 					rtsp_affinity_note(engine, conn_sid);
+					journal_touch(engine, conn_sid);
 				}
 				sid = conn_sid;
 			}
@@ -749,19 +857,26 @@ static uint32_t apply_facts(struct engine *engine, const struct signal_facts *fa
 	}
 	s = &engine->sessions.sessions[sid];
 	s->last_seen_ms = engine->now_ms;
-	if (side == SIDE_SERVER)
+	if (side == SIDE_SERVER && !s->server_heard) {
 		s->server_heard = true;
+		journal_touch(engine, sid);
+	}
 	if (!s->peer.family && side == SIDE_CLIENT && conn) {
 		struct endpoint client_end, vip_end;
 		key_endpoints(conn, &client_end, &vip_end);
 		s->peer = client_end.addr;
+		journal_touch(engine, sid);
 	}
-	if (facts->confirms_session)
+	if (facts->confirms_session && !s->confirmed) {
 		s->confirmed = true;
+		journal_touch(engine, sid);
+	}
 	if (facts->session_timeout_s)
 		session_set_timeout(engine, sid, facts->session_timeout_s);
-	if (facts->media_op != MEDIA_NONE)
+	if (facts->media_op != MEDIA_NONE) {
 		session_update_media(engine, sid, facts, side, conn);
+		journal_touch(engine, sid);
+	}
 	if (facts->streams_ignored)
 		counter_add(&engine->counters, COUNTER_MEDIA_STREAMS_OVER_LIMIT, facts->streams_ignored);
 	if (!s->ending && (facts->ends_session || (facts->ends_if_unconfirmed && !s->confirmed) ||
@@ -957,19 +1072,40 @@ static void signalling_messages(struct engine *engine, uint32_t fid, const struc
 			       tcp_message, &message_ctx);
 }
 
+/* The server of a TCP connection already decided before this engine
+ * started (sarad restarted): a segment other than the opening SYN whose
+ * connmark names a server of the running table (retired ones included: the
+ * connection still runs there). ENGINE_NO_SERVER otherwise. */
+static int adopted_server(struct engine *engine, const struct packet *pkt)
+{
+	if (!engine->packet_ct_mark || (pkt->tcp_flags & TCP_FLAG_SYN))
+		return ENGINE_NO_SERVER;
+	for (unsigned i = 0; i < engine->cfg.server_count; i++)
+		if (engine->cfg.servers[i].id[0] && engine->cfg.servers[i].mark == engine->packet_ct_mark)
+			return (int)i;
+	return ENGINE_NO_SERVER;
+}
+
 /* A new signalling flow. TCP connections are pinned to a server at once
- * (the SYN must go somewhere); RTSP sessions begin with their connection. */
+ * (the SYN must go somewhere; a connection met in its middle stays where
+ * its connmark says); RTSP sessions begin with their connection. */
 static uint32_t signalling_flow_create(struct engine *engine, const struct packet *pkt,
 				       const struct proto_handler *handler)
 {
 	uint32_t fid = flow_create(engine, &pkt->key, MATCH_EXACT, FLOW_SIGNALLING, -1);
 	struct flow *f;
+	int adopted;
 	if (fid == FLOW_NIL)
 		return FLOW_NIL;
 	f = &engine->flows.flows[fid];
 	f->proto = (uint8_t)handler->id;
 	if (pkt->key.l4 != L4_TCP)
 		return fid;
+	adopted = adopted_server(engine, pkt);
+	if (adopted >= 0) {
+		counter_add(&engine->counters, COUNTER_TCP_CONNECTIONS_ADOPTED, 1);
+		f->tcp.data_seen = true;   /* not a handshake: its data went before */
+	}
 	if (handler->tcp_only) {
 		char key[SESSION_KEY_MAX];
 		struct signal_facts facts;
@@ -980,13 +1116,16 @@ static uint32_t signalling_flow_create(struct engine *engine, const struct packe
 		facts.proto = (uint8_t)handler->id;
 		key_endpoints(&pkt->key, &client_end, &vip_end);
 		/* Only a SYN can be refused: a connection met mid-stream (begun on
-		 * another dispatcher, or before a restart) is established. */
-		sid = session_create(engine, &facts, key, key_len, rtsp_affinity_server(engine, &client_end.addr),
-				     &pkt->key, (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN);
+		 * another dispatcher, or before a restart) is established. One
+		 * whose connmark names a server stays there. */
+		sid = session_create(engine, &facts, key, key_len,
+				     adopted >= 0 ? adopted : rtsp_affinity_server(engine, &client_end.addr), &pkt->key,
+				     adopted < 0 && (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN);
 		if (sid != SESSION_NIL) {
 			engine->sessions.sessions[sid].key_is_connection = true;
 			session_attach_flow(engine, sid, fid);
 			f->server = engine->sessions.sessions[sid].server;
+			journal_flow(engine, fid);
 		} else if (engine->packet_refusal == REASON_TABLE_FULL &&
 			   engine->cfg.limits.when_full == FULL_PASS) {
 			/* Pinned without a session, so that the connection and the
@@ -1001,7 +1140,9 @@ static uint32_t signalling_flow_create(struct engine *engine, const struct packe
 			return FLOW_NIL;
 		}
 	} else {
-		f->server = (int16_t)selector_pick(engine->selector, &pkt->key, sizeof(pkt->key));
+		f->server = (int16_t)(adopted >= 0 ? adopted
+						   : selector_pick(engine->selector, &pkt->key, sizeof(pkt->key)));
+		journal_connection(engine, f);
 	}
 	return fid;
 }
@@ -1140,6 +1281,7 @@ static void engine_decide(struct engine *engine, const struct packet *pkt, uint6
 		engine->stats.predictions_hit++;
 		engine->stats.flows_created++;
 		out->new_flow = true;
+		journal_flow(engine, fid);
 	}
 	if (fid == FLOW_NIL) {
 		/* To a signalling port, or the peer's replies on a connection a
@@ -1157,8 +1299,10 @@ static void engine_decide(struct engine *engine, const struct packet *pkt, uint6
 				engine->stats.predictions_hit++;
 				fid = flow_create(engine, &pkt->key, MATCH_EXACT, FLOW_SECONDARY,
 						  engine->flows.flows[pid].server);
-				if (fid != FLOW_NIL && sid != FLOW_NIL)
+				if (fid != FLOW_NIL && sid != FLOW_NIL) {
 					session_attach_flow(engine, sid, fid);
+					journal_flow(engine, fid);
+				}
 			} else {
 				counter_add(&engine->counters, COUNTER_FLOW_UNPREDICTED, 1);
 				fid = flow_create(engine, &pkt->key, MATCH_EXACT, FLOW_UNPREDICTED,
@@ -1284,7 +1428,7 @@ static enum counter_id packet_status_counter(enum packet_status status)
 
 /* One datagram already decoded into pkt with status (bucket as in
  * engine_decide: fragments and undecodable packets have none). */
-static void engine_packet_decoded(struct engine *engine, const uint8_t *ip, size_t len,
+static void engine_packet_decoded(struct engine *engine, const uint8_t *ip, size_t len, uint32_t ct_mark,
 				  const struct packet *pkt_in, enum packet_status status, uint64_t bucket,
 				  uint64_t now_ms, struct verdict *out)
 {
@@ -1320,7 +1464,9 @@ static void engine_packet_decoded(struct engine *engine, const uint8_t *ip, size
 			out->action = VERDICT_DROP;
 		return;
 	}
+	engine->packet_ct_mark = ct_mark;
 	engine_decide(engine, &pkt, bucket, out);
+	journal_flush(engine);
 }
 
 void engine_packet(struct engine *engine, const uint8_t *ip, size_t len, uint64_t now_ms,
@@ -1328,7 +1474,7 @@ void engine_packet(struct engine *engine, const uint8_t *ip, size_t len, uint64_
 {
 	struct packet pkt;
 	enum packet_status status = packet_decode(ip, len, &pkt);
-	engine_packet_decoded(engine, ip, len, &pkt, status, NO_BUCKET, now_ms, out);
+	engine_packet_decoded(engine, ip, len, 0, &pkt, status, NO_BUCKET, now_ms, out);
 }
 
 void engine_packet_batch(struct engine *engine, const struct engine_input *in, size_t count,
@@ -1353,8 +1499,8 @@ void engine_packet_batch(struct engine *engine, const struct engine_input *in, s
 			if (bucket[i] != NO_BUCKET)
 				flow_table_prefetch_chain(&engine->flows, bucket[i]);
 		for (size_t i = 0; i < n; i++)
-			engine_packet_decoded(engine, in[i].ip, in[i].len, &pkt[i], status[i], bucket[i],
-					      now_ms, &out[i]);
+			engine_packet_decoded(engine, in[i].ip, in[i].len, in[i].ct_mark, &pkt[i], status[i],
+					      bucket[i], now_ms, &out[i]);
 		in += n;
 		out += n;
 		count -= n;
@@ -1378,6 +1524,7 @@ void engine_announce(struct engine *engine, const struct announcement *ann, uint
 		pinned = engine->flows.flows[fid].server;
 	counter_add(&engine->counters, COUNTER_ANNOUNCEMENTS, 1);
 	apply_facts(engine, &ann->facts, fid, &ann->conn, SIDE_SERVER, pinned);
+	journal_flush(engine);
 }
 
 /* ---- life cycle and introspection ---- */
@@ -1558,7 +1705,7 @@ const struct counter_set *engine_counters(const struct engine *engine)
 void engine_set_server_available(struct engine *engine, unsigned server, bool available)
 {
 	if (server < engine->cfg.server_count)
-		selector_set_available(engine->selector, server, available);
+		selector_set_available(engine->selector, server, available && !engine->cfg.servers[server].retired);
 }
 
 static void flow_move(struct engine *engine, struct flow *f, int server)
@@ -1592,6 +1739,7 @@ uint32_t engine_server_failed(struct engine *engine, unsigned server)
 		s->server = (int16_t)target;
 		for (uint32_t fid = s->flows_head; fid != FLOW_NIL; fid = engine->flows.flows[fid].session_next)
 			flow_move(engine, &engine->flows.flows[fid], target);
+		journal_touch(engine, sid);
 		moved++;
 	}
 	for (uint32_t fid = 0; fid < engine->flows.capacity; fid++) {
@@ -1610,6 +1758,7 @@ uint32_t engine_server_failed(struct engine *engine, unsigned server)
 	}
 	if (moved)
 		counter_add(&engine->counters, COUNTER_SESSIONS_REPINNED, moved);
+	journal_flush(engine);
 	return moved;
 }
 
@@ -1653,18 +1802,74 @@ void engine_update_admission(struct engine *engine, uint64_t now_ms, double disp
 	admission_flags_refresh(engine);
 }
 
-bool engine_reconfigure(struct engine *engine, const struct sara_config *cfg, char *err, size_t err_size)
+static bool listed(const struct sara_config *cfg, const char *id)
 {
+	for (unsigned i = 0; i < cfg->server_count; i++)
+		if (strcmp(cfg->servers[i].id, id) == 0)
+			return true;
+	return false;
+}
+
+/* Which slots something still holds: sessions (the selector counts them),
+ * or flows pinned without a session. Flows are looked for only when a slot
+ * with no session might be freed (a pass over the pool, on a reload). */
+static void servers_in_use(const struct engine *engine, const struct sara_config *next,
+			   bool in_use[SARA_MAX_SERVERS])
+{
+	bool look[SARA_MAX_SERVERS] = { false }, any = false;
+	for (unsigned s = 0; s < SARA_MAX_SERVERS; s++) {
+		const struct server_config *r = &engine->cfg.servers[s];
+		in_use[s] = s < engine->cfg.server_count && selector_sessions(engine->selector, s) > 0;
+		if (s >= engine->cfg.server_count || in_use[s] || !r->id[0])
+			continue;
+		look[s] = r->retired || !listed(next, r->id);
+		any |= look[s];
+	}
+	/* A UDP signalling flow's server is only its last message's: each
+	 * message follows its own session, so it holds nothing. */
+	for (uint32_t fid = 0; any && fid < engine->flows.capacity; fid++) {
+		const struct flow *f = &engine->flows.flows[fid];
+		if (f->in_use && f->server >= 0 && f->server < SARA_MAX_SERVERS && look[f->server] &&
+		    !(f->identity == FLOW_SIGNALLING && f->key.l4 == L4_UDP))
+			in_use[f->server] = true;
+	}
+}
+
+bool engine_apply_config(struct engine *engine, const struct sara_config *cfg, struct slot_plan *plan, char *err,
+			 size_t err_size)
+{
+	bool in_use[SARA_MAX_SERVERS];
 	if (!sara_config_reload_check(&engine->cfg, cfg, err, err_size))
 		return false;
-	if (!selector_reconfigure(engine->selector, cfg)) {
+	servers_in_use(engine, cfg, in_use);
+	if (!server_slots_plan(&engine->cfg, in_use, cfg, plan, err, err_size))
+		return false;
+	if (!selector_set_servers(engine->selector, &plan->running, plan->added)) {
 		snprintf(err, err_size, "%s: servers' weights not usable", cfg->path);
 		return false;
 	}
-	engine->cfg = *cfg;
+	/* A retired server listed again serves again (health and drain, the
+	 * adapter's, still apply). */
+	for (unsigned s = 0; s < plan->running.server_count; s++)
+		if (plan->returned[s])
+			selector_set_available(engine->selector, s, true);
+	engine->cfg = plan->running;
 	admission_reconfigure(&engine->admission, cfg);
 	admission_flags_refresh(engine);
 	return true;
+}
+
+bool engine_reconfigure(struct engine *engine, const struct sara_config *cfg, char *err, size_t err_size)
+{
+	struct slot_plan *plan = malloc(sizeof(*plan));
+	bool ok;
+	if (!plan) {
+		snprintf(err, err_size, "out of memory");
+		return false;
+	}
+	ok = engine_apply_config(engine, cfg, plan, err, err_size);
+	free(plan);
+	return ok;
 }
 
 const struct admission *engine_admission(const struct engine *engine)
@@ -1675,6 +1880,172 @@ const struct admission *engine_admission(const struct engine *engine)
 const struct sara_config *engine_config(const struct engine *engine)
 {
 	return &engine->cfg;
+}
+
+/* ---- the journal: hooks, compaction walk, restore ---- */
+
+void engine_set_journal(struct engine *engine, const struct engine_journal_hooks *hooks)
+{
+	journal_flush(engine);
+	memset(&engine->journal, 0, sizeof(engine->journal));
+	if (hooks)
+		engine->journal = *hooks;
+}
+
+bool engine_journal_walk(struct engine *engine, uint32_t *cursor, uint32_t max_slots)
+{
+	uint64_t total = (uint64_t)engine->sessions.capacity + engine->flows.capacity;
+	uint64_t end = (uint64_t)*cursor + max_slots;
+	if (end > total)
+		end = total;
+	journal_flush(engine);
+	for (uint64_t slot = *cursor; slot < end; slot++) {
+		uint32_t sid = (uint32_t)slot;
+		if (slot >= engine->sessions.capacity) {
+			journal_connection(engine, &engine->flows.flows[slot - engine->sessions.capacity]);
+			continue;
+		}
+		struct session *s = &engine->sessions.sessions[sid];
+		if (!s->in_use)
+			continue;
+		if (engine->journal.session_changed)
+			journal_tell_session(engine, s);
+		for (uint32_t fid = s->flows_head; fid != FLOW_NIL; fid = engine->flows.flows[fid].session_next) {
+			uint8_t identity = engine->flows.flows[fid].identity;
+			if (identity == FLOW_SECONDARY || identity == FLOW_SIGNALLING)
+				journal_flow(engine, fid);
+		}
+	}
+	*cursor = (uint32_t)end;
+	return end >= total;
+}
+
+int engine_add_retired_server(struct engine *engine, const struct server_config *srv, char *err, size_t err_size)
+{
+	struct sara_config *running = malloc(sizeof(*running));
+	bool fresh[SARA_MAX_SERVERS] = { false };
+	int slot = -1;
+	if (!running) {
+		snprintf(err, err_size, "out of memory");
+		return -1;
+	}
+	*running = engine->cfg;
+	if (server_slots_add_retired(running, srv, &slot, err, err_size)) {
+		fresh[slot] = true;
+		if (selector_set_servers(engine->selector, running, fresh))
+			engine->cfg = *running;
+		else
+			slot = -1;
+	}
+	free(running);
+	return slot;
+}
+
+uint64_t engine_next_serial(const struct engine *engine)
+{
+	return engine->sessions.next_serial;
+}
+
+void engine_raise_next_serial(struct engine *engine, uint64_t serial)
+{
+	if (serial > engine->sessions.next_serial)
+		engine->sessions.next_serial = serial;
+}
+
+/* One decided flow of a restored session; false when the table is full. */
+static bool restore_flow(struct engine *engine, uint32_t sid, const struct session_flow_record *rec)
+{
+	struct session *s = &engine->sessions.sessions[sid];
+	uint32_t fid;
+	struct flow *f;
+	if (rec->identity != FLOW_SECONDARY && !(rec->identity == FLOW_SIGNALLING && rec->key.l4 == L4_TCP))
+		return true;   /* nothing else is journaled */
+	if (flow_table_lookup_exact(&engine->flows, &rec->key) != FLOW_NIL)
+		return true;   /* another session's already */
+	fid = flow_create(engine, &rec->key, MATCH_EXACT, (enum flow_identity)rec->identity, s->server);
+	if (fid == FLOW_NIL)
+		return false;
+	f = &engine->flows.flows[fid];
+	f->status = FLOW_ESTABLISHED;
+	if (rec->identity == FLOW_SIGNALLING) {
+		/* Its next segment resynchronises reassembly; it carried data. */
+		f->proto = s->proto;
+		f->tcp.data_seen = true;
+	}
+	session_attach_flow(engine, sid, fid);
+	return true;
+}
+
+enum engine_restore engine_restore_connection(struct engine *engine, const struct connection_record *rec)
+{
+	const struct proto_handler *handler;
+	uint32_t fid;
+	struct flow *f;
+	if (rec->server < 0 || (unsigned)rec->server >= engine->cfg.server_count ||
+	    !engine->cfg.servers[rec->server].id[0])
+		return ENGINE_RESTORE_NO_SERVER;
+	handler = proto_for_port(&engine->cfg, L4_TCP, rec->key.dport);
+	if (!handler)
+		handler = proto_for_port(&engine->cfg, L4_TCP, rec->key.sport);
+	if (rec->key.l4 != L4_TCP || !handler)
+		return ENGINE_RESTORE_INVALID;
+	if (flow_table_lookup_exact(&engine->flows, &rec->key) != FLOW_NIL)
+		return ENGINE_RESTORE_DUPLICATE;
+	fid = flow_create(engine, &rec->key, MATCH_EXACT, FLOW_SIGNALLING, rec->server);
+	if (fid == FLOW_NIL)
+		return ENGINE_RESTORE_TABLE_FULL;
+	f = &engine->flows.flows[fid];
+	f->proto = (uint8_t)handler->id;
+	f->status = FLOW_ESTABLISHED;
+	f->tcp.data_seen = true;   /* its next segment resynchronises reassembly */
+	return ENGINE_RESTORED;
+}
+
+enum engine_restore engine_restore_session(struct engine *engine, const struct session_record *rec,
+					   const struct session_flow_record *flows, size_t flow_count)
+{
+	struct session *s;
+	uint32_t sid;
+	if (rec->server < 0 || (unsigned)rec->server >= engine->cfg.server_count ||
+	    !engine->cfg.servers[rec->server].id[0])
+		return ENGINE_RESTORE_NO_SERVER;
+	if (rec->proto == PROTO_NONE || rec->proto >= PROTO_COUNT || rec->key_len == 0 ||
+	    rec->key_len >= SESSION_KEY_MAX || rec->stream_count > SESSION_MAX_STREAMS || rec->serial == 0)
+		return ENGINE_RESTORE_INVALID;
+	if (session_table_lookup(&engine->sessions, (enum proto_id)rec->proto, rec->key, rec->key_len) != SESSION_NIL)
+		return ENGINE_RESTORE_DUPLICATE;
+	sid = session_table_add(&engine->sessions, (enum proto_id)rec->proto, rec->key, rec->key_len);
+	if (sid == SESSION_NIL) {
+		counter_add(&engine->counters, COUNTER_SESSION_TABLE_FULL, 1);
+		return ENGINE_RESTORE_TABLE_FULL;
+	}
+	s = &engine->sessions.sessions[sid];
+	/* The serial it had: the control socket and the logs keep naming the
+	 * same session, and new sessions get higher ones. */
+	s->serial = rec->serial;
+	if (engine->sessions.next_serial <= rec->serial)
+		engine->sessions.next_serial = rec->serial + 1;
+	s->server = (int16_t)rec->server;
+	s->confirmed = rec->confirmed;
+	s->key_is_connection = rec->key_is_connection;
+	s->transaction_only = rec->transaction_only;
+	s->server_heard = rec->server_heard;
+	s->signalling_s = rec->signalling_s;
+	s->journal_version = rec->version;
+	s->created_ms = rec->created_ms < engine->now_ms ? rec->created_ms : engine->now_ms;
+	s->last_seen_ms = engine->now_ms;
+	s->peer = rec->peer;
+	s->stream_count = rec->stream_count;
+	memcpy(s->streams, rec->streams, sizeof(s->streams));
+	selector_session_added(engine->selector, (unsigned)rec->server);
+	session_schedule(engine, sid);
+	if (s->proto == PROTO_RTSP && !s->key_is_connection)
+		rtsp_affinity_note(engine, sid);   /* its client's next connection continues it */
+	for (size_t i = 0; i < flow_count; i++)
+		if (!restore_flow(engine, sid, &flows[i]))
+			break;
+	predictions_rebuild(engine, sid);
+	return ENGINE_RESTORED;
 }
 
 const char *flow_status_name(enum flow_status status)

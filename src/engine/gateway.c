@@ -209,6 +209,18 @@ void gateway_destroy(struct gateway *gw)
 	free(gw);
 }
 
+bool gateway_reconfigure(struct gateway *gw, const struct sara_config *cfg, char *err, size_t err_size)
+{
+	if (cfg->limits.tcp_streams != gw->cfg.limits.tcp_streams || cfg->limits.tcp_buffer != gw->cfg.limits.tcp_buffer ||
+	    cfg->limits.fragments != gw->cfg.limits.fragments) {
+		snprintf(err, err_size, "the gateway's table sizes (limits.tcp_streams, tcp_buffer, fragments) "
+			 "changed: restart to apply");
+		return false;
+	}
+	gw->cfg = *cfg;
+	return true;
+}
+
 unsigned gateway_tcp_streams_in_use(const struct gateway *gw)
 {
 	return tcp_stream_pool_in_use(gw->streams);

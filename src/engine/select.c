@@ -46,6 +46,11 @@ struct selector {
 	struct load_history load[SARA_MAX_SERVERS];
 };
 
+static uint64_t server_id_hash(const struct selector *sel, const char *id)
+{
+	return hash_bytes(&sel->hash_key, id, strnlen(id, SARA_ID_MAX));
+}
+
 struct selector *selector_create(const struct sara_config *cfg)
 {
 	struct selector *sel;
@@ -76,11 +81,9 @@ struct selector *selector_create(const struct sara_config *cfg)
 	memcpy(sel->hash_key.bytes, name_digest, sizeof(sel->hash_key.bytes));
 
 	for (unsigned i = 0; i < sel->server_count; i++) {
-		const char *id = cfg->servers[i].id;
-
 		sel->factor[i] = 1.0;
 		sel->available[i] = true;
-		sel->server_hash[i] = hash_bytes(&sel->hash_key, id, strnlen(id, SARA_ID_MAX));
+		sel->server_hash[i] = server_id_hash(sel, cfg->servers[i].id);
 	}
 	return sel;
 }
@@ -102,6 +105,40 @@ bool selector_reconfigure(struct selector *sel, const struct sara_config *cfg)
 	sel->algorithm = cfg->selection.algorithm;
 	for (unsigned i = 0; i < sel->server_count; i++)
 		sel->weight[i] = cfg->servers[i].weight;
+	return true;
+}
+
+bool selector_set_servers(struct selector *sel, const struct sara_config *running, const bool fresh[SARA_MAX_SERVERS])
+{
+	if (!sel || !running || running->server_count > SARA_MAX_SERVERS)
+		return false;
+	for (unsigned i = 0; i < running->server_count; i++) {
+		double weight = running->servers[i].weight;
+		if (!running->servers[i].retired && (!(weight > 0) || !isfinite(weight)))
+			return false;
+	}
+	sel->algorithm = running->selection.algorithm;
+	for (unsigned i = 0; i < SARA_MAX_SERVERS; i++) {
+		const struct server_config *s = &running->servers[i];
+		bool listed = i < running->server_count;
+		if (!listed || fresh[i]) {
+			sel->sessions[i] = 0;
+			sel->factor[i] = 1.0;
+			sel->ramp_credit[i] = 0;
+			memset(&sel->load[i], 0, sizeof(sel->load[i]));
+			sel->available[i] = listed && !s->retired;
+		}
+		if (!listed)
+			continue;
+		/* A retired slot keeps its weight for the sessions it still holds. */
+		sel->weight[i] = s->weight > 0 ? s->weight : 1.0;
+		if (s->retired)
+			sel->available[i] = false;
+		if (s->id[0])
+			sel->server_hash[i] = server_id_hash(sel, s->id);
+	}
+	sel->server_count = running->server_count;
+	memset(sel->rr_current, 0, sizeof(sel->rr_current));
 	return true;
 }
 

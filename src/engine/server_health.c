@@ -89,6 +89,22 @@ void server_health_destroy(struct server_health *h)
 	free(h);
 }
 
+void server_health_set_servers(struct server_health *h, unsigned server_count, const bool fresh[SARA_MAX_SERVERS],
+			       uint64_t now_ms)
+{
+	if (server_count > SARA_MAX_SERVERS)
+		server_count = SARA_MAX_SERVERS;
+	for (unsigned i = 0; i < SARA_MAX_SERVERS; i++) {
+		if (i < server_count && !fresh[i])
+			continue;
+		memset(&h->servers[i], 0, sizeof(h->servers[i]));
+		h->servers[i].state = SERVER_UNKNOWN;
+		h->servers[i].last_beat_ms = now_ms;
+		h->servers[i].hold_down_ms = h->base_hold_down_ms;
+	}
+	h->server_count = server_count;
+}
+
 static bool state_available(enum server_state state)
 {
 	return state == SERVER_UNKNOWN || state == SERVER_UP;

@@ -428,6 +428,8 @@ bool sara_config_load(const char *path, struct sara_config *cfg, char *err, size
 			 cfg->name);
 	if (cfg->key_file[0] == '\0')
 		snprintf(cfg->key_file, sizeof(cfg->key_file), "/etc/sara/%s.key", cfg->name);
+	if (cfg->state.journal[0] == '\0')
+		snprintf(cfg->state.journal, sizeof(cfg->state.journal), "/var/lib/sara/%s.journal", cfg->name);
 
 	ok = sara_config_check(cfg, &problem) || report_problem(&ld, &lc, &problem);
 

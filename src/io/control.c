@@ -330,8 +330,8 @@ static void status_agents(struct json *j, const struct control_view *v, uint64_t
 	json_open(j, "servers", '[');
 	for (unsigned i = 0; i < agent_listener_server_count(v->agents); i++) {
 		struct server_health_info info;
-		if (!v->health || !server_health_get(v->health, i, now, &info))
-			continue;
+		if (!v->health || !server_health_get(v->health, i, now, &info) || !agent_listener_server_id(v->agents, i)[0])
+			continue;   /* a free slot of the running table */
 		json_open(j, NULL, '{');
 		json_key(j, "id");
 		json_string(j, agent_listener_server_id(v->agents, i));
@@ -471,7 +471,7 @@ static int find_server(const struct control_view *v, const char *id, char *err, 
 	engine_lock(v);
 	cfg = engine_config(v->engine);
 	for (unsigned i = 0; i < cfg->server_count && found < 0; i++)
-		if (strcmp(cfg->servers[i].id, id) == 0)
+		if (cfg->servers[i].id[0] && strcmp(cfg->servers[i].id, id) == 0)
 			found = (int)i;
 	if (found < 0) {
 		used = (size_t)snprintf(err, err_size, "no server \"%s\"; servers:", id);
@@ -524,6 +524,8 @@ static char *command_servers(const struct control_view *v)
 	for (unsigned i = 0; i < count; i++) {
 		const struct server_row *r = &rows[i];
 		char address[NETADDR_STRLEN];
+		if (!r->cfg.id[0])
+			continue;   /* a free slot of the running table */
 		json_open(&j, NULL, '{');
 		json_key(&j, "id");
 		json_string(&j, r->cfg.id);
@@ -538,8 +540,10 @@ static char *command_servers(const struct control_view *v)
 			json_null(&j, "drained");
 		else
 			json_bool(&j, "drained", r->drained);
+		/* removed by a reload, its sessions draining */
+		json_bool(&j, "removed", r->cfg.retired);
 		json_key(&j, "state");
-		json_string(&j, r->has_health ? server_state_name(r->health.state) : "unknown");
+		json_string(&j, r->cfg.retired ? "removed" : r->has_health ? server_state_name(r->health.state) : "unknown");
 		json_key(&j, "cause");
 		json_string(&j, r->has_health ? server_cause_name(r->health.cause) : "no agents");
 		if (r->has_health && r->health.heard)

@@ -379,12 +379,3 @@ void log_stopping_event(int signo)
 	log_event_str(&e, "signal", signo == SIGINT ? "SIGINT" : "SIGTERM");
 	log_event_emit(&e, LOG_INFO);
 }
-
-void log_reload_unsupported_event(const char *prog)
-{
-	struct log_event e;
-	log_event_begin(&e, "reload");
-	log_event_str(&e, "result", "unsupported");
-	log_event_fmt(&e, "msg", "%s has no configuration reload; restart it to apply changes", prog);
-	log_event_emit(&e, LOG_WARNING);
-}

@@ -3,6 +3,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -16,10 +17,16 @@
 #include "io/sealed_channel.h"
 #include "sara-agent/agent_metrics.h"
 #include "sara-agent/load_readers.h"
+#include "sara-agent/reload.h"
 #include "sara-agent/reporter.h"
 
 struct agent {
 	const struct agent_settings *set;
+	/* The running configuration, key and server: the settings' at start,
+	 * a reload's since. The probe and the readers point into cfg. */
+	struct sara_config cfg;
+	struct wire_key key;
+	unsigned server;
 	struct probe probe;
 	struct load_readers readers;
 	struct sealed_sender channel;
@@ -71,7 +78,7 @@ static void report(struct agent *a, bool print)
 static void report_and_rearm(struct agent *a)
 {
 	report(a, false);
-	event_loop_set_interval(a->loop, a->timer, a->set->cfg->agents.interval_ms);
+	event_loop_set_interval(a->loop, a->timer, a->cfg.agents.interval_ms);
 }
 
 static void on_timer(void *ctx)
@@ -85,13 +92,78 @@ static void on_timer(void *ctx)
 	report_and_rearm(a);
 }
 
+/* "event=reload result=refused error=... msg=..." */
+static void log_reload_refused(const char *error)
+{
+	struct log_event e;
+	log_event_begin(&e, "reload");
+	log_event_str(&e, "result", "refused");
+	log_event_str(&e, "error", error);
+	log_event_str(&e, "msg", "keeping the running configuration");
+	log_event_emit(&e, LOG_ERR);
+}
+
+/* SIGHUP: the file and key read again; the channel opened again, to every
+ * dispatcher as at start, when its destinations or key changed (same
+ * sender id, a fresh sequence). */
+static void reload(struct agent *a)
+{
+	struct agent_reload *next = malloc(sizeof(*next));
+	struct sealed_sender channel = { .fd = -1 };
+	struct endpoint to[SEALED_MAX_DESTINATIONS];
+	unsigned to_count;
+	char err[512], where[ENDPOINT_STRLEN];
+	uint32_t sender = agent_sender_id(a->cfg.servers[a->server].id);
+	struct log_event e;
+	if (!next) {
+		log_reload_refused("out of memory");
+		return;
+	}
+	if (!a->set->config_path ||
+	    !agent_reload_read(a->set->config_path, a->cfg.servers[a->server].id, &a->cfg, &a->key, next, err,
+			       sizeof(err))) {
+		log_reload_refused(a->set->config_path ? err : "no configuration file to read");
+		free(next);
+		return;
+	}
+	to_count = sara_config_dispatcher_endpoints(&next->cfg, &next->cfg.agents.listen, to, SEALED_MAX_DESTINATIONS);
+	if (next->channel_changed &&
+	    (to_count == 0 || !sealed_sender_open_many(&channel, to, to_count, &next->key, sender, err, sizeof(err)))) {
+		log_reload_refused(to_count ? err : "nowhere to report to");
+		free(next);
+		return;
+	}
+	if (next->channel_changed) {
+		sealed_sender_close(&a->channel);
+		a->channel = channel;
+	}
+	a->cfg = next->cfg;
+	a->key = next->key;
+	a->server = next->server;
+	probe_configure(&a->probe, &a->cfg, a->server);
+	if (next->interval_changed)
+		event_loop_set_interval(a->loop, a->timer, a->cfg.agents.interval_ms);
+	log_event_begin(&e, "reload");
+	log_event_str(&e, "result", "applied");
+	log_event_str(&e, "config", a->set->config_path);
+	log_event_str(&e, "server", a->cfg.servers[a->server].id);
+	log_event_u64(&e, "sender", sender);
+	log_event_str(&e, "report_to", endpoint_format(&a->channel.to[0], where, sizeof(where)));
+	if (a->channel.to_count > 1)
+		log_event_u64(&e, "dispatchers", a->channel.to_count);
+	log_event_u64(&e, "interval_ms", a->cfg.agents.interval_ms);
+	log_event_bool(&e, "channel_reopened", next->channel_changed);
+	log_event_emit(&e, LOG_NOTICE);
+	free(next);
+}
+
 /* A snapshot for the metrics endpoint, rendered in its own thread. */
 static void on_metrics(void *ctx)
 {
 	struct agent *a = ctx;
 	struct agent_snapshot *s = &a->snapshot;
 	memset(s, 0, sizeof(*s));
-	snprintf(s->server, sizeof(s->server), "%s", a->set->cfg->servers[a->set->server].id);
+	snprintf(s->server, sizeof(s->server), "%s", a->cfg.servers[a->server].id);
 	s->uptime_ms = clock_ms(CLOCK_MONOTONIC) - a->started_ms;
 	s->reports = a->reports;
 	s->sent = a->channel.sent;
@@ -141,7 +213,9 @@ static void on_signal(void *ctx, int signo)
 		report_and_rearm(a);
 		break;
 	case SIGHUP:
-		log_reload_unsupported_event("sara-agent");
+		service_notify_reloading();
+		reload(a);
+		service_notify_ready(NULL);   /* a refused file leaves the old one serving */
 		break;
 	default:
 		log_stopping_event(signo);
@@ -157,16 +231,21 @@ static bool start(struct agent *a, char *err, size_t err_size)
 	static const int signals[] = { SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGHUP };
 	const struct agent_settings *s = a->set;
 
+	a->cfg = *s->cfg;
+	a->key = *s->key;
+	a->server = s->server;
 	a->probe = s->probe;
-	probe_configure(&a->probe, s->cfg, s->server);
-	if (!load_readers_init(&a->readers, s->root, s->cfg, s->app_load_path)) {
+	probe_configure(&a->probe, &a->cfg, a->server);
+	if (!load_readers_init(&a->readers, s->root, &a->cfg, s->app_load_path)) {
 		snprintf(err, err_size, "%s: root directory name too long", s->root);
 		return false;
 	}
-	if (!sealed_sender_open_dispatchers(&a->channel, s->cfg, &s->cfg->agents.listen, "agents.listen",
-					    "report to", s->key, s->server + 1, err, err_size))
+	if (!sealed_sender_open_dispatchers(&a->channel, &a->cfg, &a->cfg.agents.listen, "agents.listen",
+					    "report to", &a->key, agent_sender_id(a->cfg.servers[a->server].id), err,
+					    err_size))
 		return false;
-	reporter_init(&a->reporter, &a->channel, s->server + 1, s->counted, s->probe_failures_needed);
+	reporter_init(&a->reporter, &a->channel, agent_sender_id(a->cfg.servers[a->server].id), s->counted,
+		      s->probe_failures_needed);
 	load_readers_prime(&a->readers, clock_ms(CLOCK_MONOTONIC));
 	a->loop = event_loop_create(err, err_size);
 	if (!a->loop)
@@ -193,12 +272,12 @@ static int serve(struct agent *a)
 	log_event_begin(&e, "start");
 	log_event_str(&e, "prog", "sara-agent");
 	log_event_str(&e, "version", sara_version());
-	log_event_str(&e, "server", s->cfg->servers[s->server].id);
-	log_event_u64(&e, "sender", s->server + 1);
-	log_event_str(&e, "report_to", endpoint_format(&s->cfg->agents.listen, where, sizeof(where)));
-	log_event_u64(&e, "interval_ms", s->cfg->agents.interval_ms);
+	log_event_str(&e, "server", a->cfg.servers[a->server].id);
+	log_event_u64(&e, "sender", agent_sender_id(a->cfg.servers[a->server].id));
+	log_event_str(&e, "report_to", endpoint_format(&a->cfg.agents.listen, where, sizeof(where)));
+	log_event_u64(&e, "interval_ms", a->cfg.agents.interval_ms);
 	log_event_emit(&e, LOG_INFO);
-	snprintf(status, sizeof(status), "server %s reporting to %s", s->cfg->servers[s->server].id, where);
+	snprintf(status, sizeof(status), "server %s reporting to %s", a->cfg.servers[a->server].id, where);
 	service_notify_ready(status);
 	if (a->metrics) {
 		log_event_begin(&e, "metrics");
@@ -220,7 +299,8 @@ static int serve(struct agent *a)
 
 int agent_run(const struct agent_settings *settings)
 {
-	struct agent a = { .set = settings, .timer = -1, .started_ms = clock_ms(CLOCK_MONOTONIC) };
+	static struct agent a;  /* large (a configuration, a metrics snapshot): not on the stack */
+	a = (struct agent){ .set = settings, .timer = -1, .started_ms = clock_ms(CLOCK_MONOTONIC) };
 	bool daemon = !settings->foreground && !settings->once;
 	int status = 1, ready_fd = daemon ? daemonize("sara-agent") : -1;
 	char err[256];

@@ -27,7 +27,7 @@ static void usage(FILE *out)
 		"(CPU, memory, socket buffers, I/O queue, SIP/RTSP backlog, from /proc) to\n"
 		"agents.listen, authenticated with key_file.\n"
 		"  -c, --config FILE   the cluster's configuration\n"
-		"      --id ID         this server's id in the configuration (sender = its index + 1)\n"
+		"      --id ID         this server's id in the configuration (its sender id derives from it)\n"
 		"      --probe P       application probe: sip (SIP OPTIONS to the server's address\n"
 		"                      and first SIP port), rtsp (RTSP OPTIONS to its first RTSP\n"
 		"                      port) or cmd:COMMAND (exit status 0 = up); failing -> app down\n"

@@ -59,11 +59,12 @@ int main(int argc, char **argv)
 	}
 	if (cl.check_config) {
 		printf("%s: ok (server %s, sender %u, reporting to %s every %u ms, probe %s)\n", cl.config_path, cl.id,
-		       cl.agent.server + 1, endpoint_format(&cfg.agents.listen, where, sizeof(where)),
+		       agent_sender_id(cl.id), endpoint_format(&cfg.agents.listen, where, sizeof(where)),
 		       cfg.agents.interval_ms, probe_kind_name(cl.agent.probe.kind));
 		return 0;
 	}
 	cl.agent.cfg = &cfg;
 	cl.agent.key = &key;
+	cl.agent.config_path = cl.config_path;
 	return agent_run(&cl.agent);
 }

@@ -212,37 +212,50 @@ static const char *ip_binary(int family)
 	return family == NETADDR_IPV6 ? "ip -6" : "ip";
 }
 
-/* ---- iptables: chains in table mangle (both roles) ------------------------ */
 
-/* The chain, made (or flushed when applying over an older set). */
-static void xt_chain_create(struct rules_set *set, enum rules_operation op, const char *xt, const char *chain)
+/* ---- iptables: our chains, printed or replaced in one transaction -------- */
+
+#define CHAIN_SCRIPT_MAX 8192
+
+/* One rule of chain: printed, a command; applied, a line of the restore
+ * script that replaces the chain in one transaction (iptables-restore
+ * --noflush), so that no packet meets it half-built. */
+__attribute__((format(printf, 5, 6)))
+static void chain_rule(struct builder *b, struct text_buf *script, const char *xt, const char *chain,
+		       const char *fmt, ...)
 {
-	add(set, op == RULES_PRINT ? RULES_MUST : RULES_MAY_FAIL, "%s -t mangle -N %s", xt, chain);
-	if (op == RULES_APPLY)
-		add(set, RULES_MUST, "%s -t mangle -F %s", xt, chain);
+	char rule[LINE_MAX_CHARS];
+	va_list ap;
+	int n;
+	va_start(ap, fmt);
+	n = vsnprintf(rule, sizeof(rule), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(rule)) {
+		b->set->overflow = true;
+		return;
+	}
+	if (b->opt->operation == RULES_APPLY)
+		text_buf_printf(script, "-A %s %s\n", chain, rule);
+	else
+		add(b->set, RULES_MUST, "%s -t mangle -A %s %s", xt, chain, rule);
 }
 
-static void xt_chain_delete(struct rules_set *set, const char *xt, const char *chain)
+/* Applied: the restore command carrying the chain's script. */
+static void chain_commit(struct builder *b, struct text_buf *script, const char *xt)
 {
-	add(set, RULES_MAY_FAIL, "%s -t mangle -F %s", xt, chain);
-	add(set, RULES_MAY_FAIL, "%s -t mangle -X %s", xt, chain);
-}
-
-/* SIP (UDP and TCP) and RTSP (TCP) to target: packets to the signalling
- * ports, or from them (from_ports: the servers' replies). */
-static void xt_signalling(struct rules_set *set, const struct sara_config *cfg, const char *xt, const char *chain,
-			  bool from_ports, const char *target)
-{
-	char ports[PORTS_TEXT_MAX + 32];
-	if (cfg->sip_port_count) {
-		xt_ports(cfg->sip_ports, cfg->sip_port_count, from_ports, ports, sizeof(ports));
-		add(set, RULES_MUST, "%s -t mangle -A %s -p udp %s -j %s", xt, chain, ports, target);
-		add(set, RULES_MUST, "%s -t mangle -A %s -p tcp %s -j %s", xt, chain, ports, target);
+	struct rules_command *cmd;
+	const char *text;
+	if (b->opt->operation != RULES_APPLY)
+		return;
+	text_buf_printf(script, "COMMIT\n");
+	if (script->overflow) {
+		b->set->overflow = true;
+		return;
 	}
-	if (cfg->rtsp_port_count) {
-		xt_ports(cfg->rtsp_ports, cfg->rtsp_port_count, from_ports, ports, sizeof(ports));
-		add(set, RULES_MUST, "%s -t mangle -A %s -p tcp %s -j %s", xt, chain, ports, target);
-	}
+	text = pool_copy(b->set, script->buf, script->used);
+	cmd = add(b->set, RULES_MUST, "%s-restore --noflush", xt);
+	if (cmd && text)
+		cmd->stdin_text = text;
 }
 
 /* ---- iptables: the dispatcher's chain SARA ------------------------------- */
@@ -253,7 +266,8 @@ static void xt_dispatcher(struct builder *b, int family)
 	const struct sara_config *cfg = b->cfg;
 	enum rules_operation op = b->opt->operation;
 	const char *xt = xt_binary(family);
-	char queue[96], vip[NETADDR_STRLEN + 8];
+	char queue[96], ports[PORTS_TEXT_MAX + 32], vip[NETADDR_STRLEN + 8], script_text[CHAIN_SCRIPT_MAX];
+	struct text_buf script = { script_text, sizeof(script_text), 0, false };
 
 	if (!has_family(cfg, family, true, false))
 		return;
@@ -267,24 +281,36 @@ static void xt_dispatcher(struct builder *b, int family)
 			add(set, RULES_REPEAT_UNTIL_FAIL,
 			    "%s -t mangle -D POSTROUTING -d %s -m mark ! --mark 0 -j CONNMARK --save-mark", xt, vip);
 		}
-		xt_chain_delete(set, xt, RULES_CHAIN);
+		add(set, RULES_MAY_FAIL, "%s -t mangle -F %s", xt, RULES_CHAIN);
+		add(set, RULES_MAY_FAIL, "%s -t mangle -X %s", xt, RULES_CHAIN);
 		return;
 	}
 
-	if (op == RULES_PRINT)
+	if (op == RULES_PRINT) {
 		add_text(set, RULES_COMMENT, "%s: chain %s in table mangle, for packets to the %s VIPs",
 			 xt, RULES_CHAIN, family == NETADDR_IPV6 ? "IPv6" : "IPv4");
-	xt_chain_create(set, op, xt, RULES_CHAIN);
+		add(set, RULES_MUST, "%s -t mangle -N %s", xt, RULES_CHAIN);
+	}
+	text_buf_printf(&script, "*mangle\n:%s - [0:0]\n", RULES_CHAIN);
 	if (op == RULES_PRINT)
 		add_text(set, RULES_COMMENT, "a decided connection's mark comes back from its connmark");
-	add(set, RULES_MUST, "%s -t mangle -A %s -j CONNMARK --restore-mark", xt, RULES_CHAIN);
+	chain_rule(b, &script, xt, RULES_CHAIN, "-j CONNMARK --restore-mark");
 	if (op == RULES_PRINT)
 		add_text(set, RULES_COMMENT, "signalling always crosses to sarad");
-	xt_signalling(set, cfg, xt, RULES_CHAIN, false, queue);
+	if (cfg->sip_port_count) {
+		xt_ports(cfg->sip_ports, cfg->sip_port_count, false, ports, sizeof(ports));
+		chain_rule(b, &script, xt, RULES_CHAIN, "-p udp %s -j %s", ports, queue);
+		chain_rule(b, &script, xt, RULES_CHAIN, "-p tcp %s -j %s", ports, queue);
+	}
+	if (cfg->rtsp_port_count) {
+		xt_ports(cfg->rtsp_ports, cfg->rtsp_port_count, false, ports, sizeof(ports));
+		chain_rule(b, &script, xt, RULES_CHAIN, "-p tcp %s -j %s", ports, queue);
+	}
 	if (op == RULES_PRINT)
 		add_text(set, RULES_COMMENT, "decided flows stay in the kernel; the first packets of the others cross");
-	add(set, RULES_MUST, "%s -t mangle -A %s -m mark ! --mark 0 -j RETURN", xt, RULES_CHAIN);
-	add(set, RULES_MUST, "%s -t mangle -A %s -j %s", xt, RULES_CHAIN, queue);
+	chain_rule(b, &script, xt, RULES_CHAIN, "-m mark ! --mark 0 -j RETURN");
+	chain_rule(b, &script, xt, RULES_CHAIN, "-j %s", queue);
+	chain_commit(b, &script, xt);
 	if (op == RULES_PRINT)
 		add_text(set, RULES_COMMENT, "hook: packets to each VIP; the verdict's mark is saved in a later hook");
 	for (unsigned i = 0; i < cfg->vip_count; i++) {
@@ -332,21 +358,26 @@ static void server_routes(struct builder *b, int family, bool as_comments)
 			if (op == RULES_REMOVE)
 				add(set, RULES_MAY_FAIL, "%s route del %s table %" PRIu32, ip, vip, srv->table);
 			else if (as_comments)
-				add_text(set, RULES_COMMENT, "%s route replace %s via %s table %" PRIu32, ip, vip, addr,
-					 srv->table);
+				add_text(set, RULES_COMMENT, "%s route replace %s via %s table %" PRIu32 " proto %d", ip,
+					 vip, addr, srv->table, RULES_RT_PROTO);
 			else
-				add(set, must, "%s route replace %s via %s table %" PRIu32, ip, vip, addr, srv->table);
+				add(set, must, "%s route replace %s via %s table %" PRIu32 " proto %d", ip, vip, addr,
+				    srv->table, RULES_RT_PROTO);
 		}
-		if (op != RULES_PRINT)
+		if (op == RULES_REMOVE) {
 			add(set, RULES_REPEAT_UNTIL_FAIL, "%s rule del fwmark %" PRIu32 " lookup %" PRIu32, ip,
 			    srv->mark, srv->table);
-		if (op == RULES_REMOVE)
 			continue;
+		}
+		/* Applied, a rule already there stays: deleting and adding it
+		 * again would leave its mark unrouted for a moment. */
 		if (as_comments)
-			add_text(set, RULES_COMMENT, "%s rule add fwmark %" PRIu32 " lookup %" PRIu32, ip, srv->mark,
-				 srv->table);
+			add_text(set, RULES_COMMENT, "%s rule add fwmark %" PRIu32 " lookup %" PRIu32 " protocol %d", ip,
+				 srv->mark, srv->table, RULES_RT_PROTO);
 		else
-			add(set, RULES_MUST, "%s rule add fwmark %" PRIu32 " lookup %" PRIu32, ip, srv->mark, srv->table);
+			add(set, op == RULES_APPLY ? RULES_ADD_RULE : RULES_MUST,
+			    "%s rule add fwmark %" PRIu32 " lookup %" PRIu32 " protocol %d", ip, srv->mark, srv->table,
+			    RULES_RT_PROTO);
 	}
 }
 
@@ -421,7 +452,8 @@ static void xt_gateway(struct builder *b, int family)
 	const struct sara_config *cfg = b->cfg;
 	enum rules_operation op = b->opt->operation;
 	const char *xt = xt_binary(family);
-	char queue[64], src[NETADDR_STRLEN + 8];
+	char queue[64], ports[PORTS_TEXT_MAX + 32], src[NETADDR_STRLEN + 8], script_text[CHAIN_SCRIPT_MAX];
+	struct text_buf script = { script_text, sizeof(script_text), 0, false };
 	struct netaddr sources[SARA_MAX_VIPS + SARA_MAX_SERVERS];
 	unsigned source_count = 0;
 
@@ -446,14 +478,26 @@ static void xt_gateway(struct builder *b, int family)
 			host_prefix(&sources[i], src, sizeof(src));
 			add(set, RULES_REPEAT_UNTIL_FAIL, "%s -t mangle -D FORWARD -s %s -j %s", xt, src, RULES_GW_CHAIN);
 		}
-		xt_chain_delete(set, xt, RULES_GW_CHAIN);
+		add(set, RULES_MAY_FAIL, "%s -t mangle -F %s", xt, RULES_GW_CHAIN);
+		add(set, RULES_MAY_FAIL, "%s -t mangle -X %s", xt, RULES_GW_CHAIN);
 		return;
 	}
-	if (op == RULES_PRINT)
+	if (op == RULES_PRINT) {
 		add_text(set, RULES_COMMENT, "%s: chain %s in table mangle: the servers' outbound signalling to sara-gw",
 			 xt, RULES_GW_CHAIN);
-	xt_chain_create(set, op, xt, RULES_GW_CHAIN);
-	xt_signalling(set, cfg, xt, RULES_GW_CHAIN, true, queue);
+		add(set, RULES_MUST, "%s -t mangle -N %s", xt, RULES_GW_CHAIN);
+	}
+	text_buf_printf(&script, "*mangle\n:%s - [0:0]\n", RULES_GW_CHAIN);
+	if (cfg->sip_port_count) {
+		xt_ports(cfg->sip_ports, cfg->sip_port_count, true, ports, sizeof(ports));
+		chain_rule(b, &script, xt, RULES_GW_CHAIN, "-p udp %s -j %s", ports, queue);
+		chain_rule(b, &script, xt, RULES_GW_CHAIN, "-p tcp %s -j %s", ports, queue);
+	}
+	if (cfg->rtsp_port_count) {
+		xt_ports(cfg->rtsp_ports, cfg->rtsp_port_count, true, ports, sizeof(ports));
+		chain_rule(b, &script, xt, RULES_GW_CHAIN, "-p tcp %s -j %s", ports, queue);
+	}
+	chain_commit(b, &script, xt);
 	if (op == RULES_PRINT)
 		add_text(set, RULES_COMMENT, "hook: forwarded packets from each VIP and server address");
 	for (unsigned i = 0; i < source_count; i++) {

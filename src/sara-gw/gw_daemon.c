@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -17,10 +18,15 @@
 #include "io/sealed_channel.h"
 #include "io/version.h"
 #include "sara-gw/announcer.h"
+#include "sara-gw/gw_reload.h"
 #include "sara-gw/gw_metrics.h"
 
 struct gw {
 	const struct gw_settings *set;
+	/* The running configuration and key: the settings' at start, a
+	 * reload's since. */
+	struct sara_config cfg;
+	struct wire_key key;
 	struct sealed_sender channel;
 	struct announcer announcer;
 	struct nfqueue *queue;
@@ -131,13 +137,74 @@ static bool start_metrics(struct gw *g, char *err, size_t err_size)
 					     sizeof(g->snapshot), gw_metrics_render, on_metrics, g, err, err_size);
 }
 
+/* "event=reload result=refused error=... msg=..." */
+static void log_reload_refused(const char *error)
+{
+	struct log_event e;
+	log_event_begin(&e, "reload");
+	log_event_str(&e, "result", "refused");
+	log_event_str(&e, "error", error);
+	log_event_str(&e, "msg", "keeping the running configuration");
+	log_event_emit(&e, LOG_ERR);
+}
+
+/* SIGHUP: the file and key read again; the channel opened again, to every
+ * dispatcher as at start, when its destinations or key changed (same
+ * sender id, a fresh sequence). */
+static void reload(struct gw *g)
+{
+	struct gw_reload *next = malloc(sizeof(*next));
+	struct sealed_sender channel = { .fd = -1 };
+	struct endpoint to[SEALED_MAX_DESTINATIONS];
+	unsigned to_count = 0;
+	char err[512] = "nowhere to announce to", where[ENDPOINT_STRLEN];
+	struct log_event e;
+	if (!next) {
+		log_reload_refused("out of memory");
+		return;
+	}
+	if (g->set->config_path &&
+	    gw_reload_read(g->set->config_path, &g->cfg, &g->key, g->set->queue_given, next, err, sizeof(err)))
+		to_count = sara_config_dispatcher_endpoints(&next->cfg, &next->cfg.gateway.listen, to,
+							    SEALED_MAX_DESTINATIONS);
+	if (!g->set->config_path || to_count == 0 ||
+	    !gateway_reconfigure(g->announcer.gateway, &next->cfg, err, sizeof(err)) ||
+	    (next->channel_changed &&
+	     !sealed_sender_open_many(&channel, to, to_count, &next->key, g->set->sender, err, sizeof(err)))) {
+		log_reload_refused(g->set->config_path ? err : "no configuration file to read");
+		/* the gateway may have taken the new file: put the running one back */
+		gateway_reconfigure(g->announcer.gateway, &g->cfg, err, sizeof(err));
+		free(next);
+		return;
+	}
+	if (next->channel_changed) {
+		sealed_sender_close(&g->channel);
+		g->channel = channel;
+	}
+	g->cfg = next->cfg;
+	g->key = next->key;
+	log_event_begin(&e, "reload");
+	log_event_str(&e, "result", "applied");
+	log_event_str(&e, "config", g->set->config_path);
+	log_event_u64(&e, "vips", g->cfg.vip_count);
+	log_event_u64(&e, "servers", g->cfg.server_count);
+	log_event_str(&e, "announce_to", endpoint_format(&g->channel.to[0], where, sizeof(where)));
+	if (g->channel.to_count > 1)
+		log_event_u64(&e, "dispatchers", g->channel.to_count);
+	log_event_bool(&e, "channel_reopened", next->channel_changed);
+	log_event_emit(&e, LOG_NOTICE);
+	free(next);
+}
+
 static void on_signal(void *ctx, int signo)
 {
 	struct gw *g = ctx;
 	if (signo == SIGUSR1) {
 		log_counters(g, "SIGUSR1");
 	} else if (signo == SIGHUP) {
-		log_reload_unsupported_event("sara-gw");
+		service_notify_reloading();
+		reload(g);
+		service_notify_ready(NULL);   /* a refused file leaves the old one serving */
 	} else {
 		log_stopping_event(signo);
 		event_loop_stop(g->loop);
@@ -156,10 +223,11 @@ static bool start(struct gw *g, char *err, size_t err_size)
 		.conntrack = false,
 	};
 	char why[384];
-
-	if (!sealed_sender_open_dispatchers(&g->channel, s->cfg, &s->cfg->gateway.listen, "gateway.listen",
-					    "announce to", s->key, s->sender, err, err_size) ||
-	    !announcer_init(&g->announcer, s->cfg, clock_ms(CLOCK_MONOTONIC), send_sealed, &g->channel, err,
+	g->cfg = *s->cfg;
+	g->key = *s->key;
+	if (!sealed_sender_open_dispatchers(&g->channel, &g->cfg, &g->cfg.gateway.listen, "gateway.listen",
+					    "announce to", &g->key, s->sender, err, err_size) ||
+	    !announcer_init(&g->announcer, &g->cfg, clock_ms(CLOCK_MONOTONIC), send_sealed, &g->channel, err,
 			    err_size))
 		return false;
 	g->queue = nfqueue_open(&opt, why, sizeof(why));
@@ -176,10 +244,12 @@ static bool start(struct gw *g, char *err, size_t err_size)
 
 int gw_run(const struct gw_settings *settings)
 {
-	struct gw g = { .set = settings, .channel = { .fd = -1 }, .started_ms = clock_ms(CLOCK_MONOTONIC) };
+	static struct gw g;  /* large (a configuration, a metrics snapshot): not on the stack */
 	int ready_fd = settings->foreground ? -1 : daemonize("sara-gw");
 	char err[512], where[ENDPOINT_STRLEN], status[160];
 	struct log_event e;
+
+	g = (struct gw){ .set = settings, .channel = { .fd = -1 }, .started_ms = clock_ms(CLOCK_MONOTONIC) };
 
 	if (!start(&g, err, sizeof(err))) {
 		log_error_event("start_failed", err);

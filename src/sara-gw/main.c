@@ -42,7 +42,8 @@ static void usage(FILE *out)
 		"      --listen EP     address for --decode (default gateway.listen)\n"
 		"      --count N       with --decode: exit after N datagrams\n"
 		"      --version       print the version and exit\n"
-		"SIGUSR1 prints the counters; SIGTERM/SIGINT print them and exit.\n");
+		"SIGUSR1 prints the counters; SIGHUP reads the configuration and key again;\n"
+		"SIGTERM/SIGINT print the counters and exit.\n");
 }
 
 /* optarg as --name's number 0..max; false after saying what is wanted. */
@@ -146,6 +147,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	return gw_run(&(struct gw_settings){ .cfg = &cfg, .key = &key, .sender = (uint32_t)cl.id,
-					     .queue_num = (uint16_t)cl.queue_num, .metrics = cl.metrics,
+					     .queue_num = (uint16_t)cl.queue_num, .queue_given = cl.queue_given,
+					     .config_path = cl.config_path, .metrics = cl.metrics,
 					     .foreground = cl.foreground });
 }

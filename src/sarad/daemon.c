@@ -262,7 +262,8 @@ static int start_receivers(struct daemon *d, char *err, size_t err_size)
 			snprintf(err, err_size, "agents: %s (agents.listen)", why);
 			return 1;
 		}
-		d->agents = agent_listener_create(&d->cfg, monotonic_ms, &sink);
+		/* the running table: servers come and go with reloads */
+		d->agents = agent_listener_create(d->dispatcher.cfg, monotonic_ms, &sink);
 		if (!d->agents) {
 			snprintf(err, err_size, "agents: out of memory");
 			return 1;

@@ -2,12 +2,15 @@
 #include "sarad/dispatcher.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "io/clock.h"
+#include "engine/server_health.h"
+#include "engine/server_slots.h"
 #include "io/log.h"
 #include "sarad/flow_text.h"
 #include "sarad/health_feed.h"
@@ -73,6 +76,29 @@ static bool hook_flow_active(void *ctx, const struct flow_key *key, int server)
 
 /* ---- life ---- */
 
+static void open_journal(struct dispatcher *d, const struct sara_config *cfg)
+{
+	struct journal_restore_report *rep = &d->journal_report;
+	char err[512];
+	d->journal = session_journal_open(cfg, d->engine, d->counters, d->now_ms, clock_ms(CLOCK_REALTIME), rep, err,
+					  sizeof(err));
+	if (rep->restored || rep->dropped_no_server || rep->dropped_other || rep->bytes_rejected ||
+	    rep->connections_restored || rep->connections_dropped)
+		log_msg(LOG_NOTICE,
+			"journal %s: %llu sessions restored; %llu not (%llu of servers gone, %llu others); %llu TCP "
+			"connections restored, %llu not; %llu servers retired; %llu bytes not trusted",
+			cfg->state.journal, (unsigned long long)rep->restored,
+			(unsigned long long)(rep->dropped_no_server + rep->dropped_other),
+			(unsigned long long)rep->dropped_no_server, (unsigned long long)rep->dropped_other,
+			(unsigned long long)rep->connections_restored, (unsigned long long)rep->connections_dropped,
+			(unsigned long long)rep->servers_retired, (unsigned long long)rep->bytes_rejected);
+	if (!d->journal)
+		log_msg(LOG_WARNING, "%s: sessions will not survive a restart", err);
+	else
+		log_msg(LOG_INFO, "journal %s: %llu bytes after compaction", cfg->state.journal,
+			(unsigned long long)rep->snapshot_bytes);
+}
+
 int dispatcher_init(struct dispatcher *d, const struct sara_config *cfg, struct ct_marks *ct,
 		    struct daemon_counters *counters, struct log_kinds *logs, uint64_t (*now_ms)(void),
 		    char *err, size_t err_size)
@@ -82,7 +108,8 @@ int dispatcher_init(struct dispatcher *d, const struct sara_config *cfg, struct 
 	uint64_t now = now_ms();
 
 	memset(d, 0, sizeof(*d));
-	d->cfg = cfg;
+	d->running = *cfg;
+	d->cfg = &d->running;
 	d->now_ms = now_ms;
 	d->ct = ct;
 	d->counters = counters;
@@ -92,6 +119,9 @@ int dispatcher_init(struct dispatcher *d, const struct sara_config *cfg, struct 
 	d->engine = engine_create(cfg, &hooks, now, err, err_size);
 	if (!d->engine)
 		return -1;
+	if (sara_config_journal_on(cfg))
+		open_journal(d, cfg);
+	d->running = *engine_config(d->engine);
 	d->mark_batch = calloc(DISPATCHER_MARKS_PER_TICK, sizeof(*d->mark_batch));
 	if (!d->mark_batch || !mark_ring_init(&d->marks, DISPATCHER_MARK_RING_SIZE)) {
 		snprintf(err, err_size, "out of memory");
@@ -116,6 +146,8 @@ void dispatcher_fini(struct dispatcher *d)
 {
 	health_feed_destroy(d->health);   /* before the engine its events use */
 	d->health = NULL;
+	session_journal_close(d->journal);
+	d->journal = NULL;
 	d->hooks_live = false;
 	engine_destroy(d->engine);
 	d->engine = NULL;
@@ -134,6 +166,9 @@ void dispatcher_decide(struct dispatcher *d, const struct engine_input *in, size
 {
 	pthread_mutex_lock(&d->engine_lock);
 	engine_packet_batch(d->engine, in, count, now_ms, out);
+	/* Before any of these verdicts goes out: a restart after it keeps
+	 * what it decided. */
+	session_journal_write(d->journal);
 	pthread_mutex_unlock(&d->engine_lock);
 }
 
@@ -143,6 +178,7 @@ void dispatcher_announce(void *dispatcher, const struct announcement *ann)
 	uint64_t now = d->now_ms();
 	pthread_mutex_lock(&d->engine_lock);
 	engine_announce(d->engine, ann, now);
+	session_journal_write(d->journal);
 	pthread_mutex_unlock(&d->engine_lock);
 }
 
@@ -161,6 +197,8 @@ void dispatcher_load_report(void *dispatcher, unsigned server, const struct agen
 }
 
 /* ---- time ---- */
+
+static void free_retired(struct dispatcher *d, uint64_t now_ms);
 
 /* Pops a batch under the lock, writes it without. */
 static void write_marks(struct dispatcher *d)
@@ -188,6 +226,20 @@ static void write_marks(struct dispatcher *d)
 	}
 }
 
+/* The slow start of a server a reload added, 1 once it is over. */
+static double join_factor(struct dispatcher *d, unsigned server, uint64_t now_ms)
+{
+	uint64_t period = (uint64_t)d->cfg->selection.slow_start_s * 1000u, since;
+	if (!d->joined_ms[server])
+		return 1.0;
+	since = now_ms > d->joined_ms[server] ? now_ms - d->joined_ms[server] : 0;
+	if (since >= period) {
+		d->joined_ms[server] = 0;
+		return 1.0;
+	}
+	return fmax((double)since / (double)period, SERVER_HEALTH_SLOW_START_FLOOR);
+}
+
 /* Once per agents interval: slow-start factors from health, then the
  * admission controller's cluster and dispatcher loads. */
 static void feed_selection_and_admission(struct dispatcher *d, uint64_t now_ms)
@@ -203,6 +255,8 @@ static void feed_selection_and_admission(struct dispatcher *d, uint64_t now_ms)
 			factor[i] = 1.0;
 		else if (health_feed_info(d->health, i, now_ms, &info) && info.available)
 			factor[i] = info.weight_factor;
+		if (factor[i] >= 0)
+			factor[i] = fmin(factor[i], join_factor(d, i, now_ms));
 	}
 	pthread_mutex_lock(&d->engine_lock);
 	for (unsigned i = 0; i < d->cfg->server_count; i++)
@@ -214,9 +268,15 @@ static void feed_selection_and_admission(struct dispatcher *d, uint64_t now_ms)
 
 void dispatcher_tick(struct dispatcher *d, uint64_t now_ms)
 {
+	bool settle;
 	pthread_mutex_lock(&d->engine_lock);
 	engine_advance(d->engine, now_ms);
+	session_journal_write(d->journal);
+	settle = session_journal_step(d->journal);
 	pthread_mutex_unlock(&d->engine_lock);
+	if (settle)
+		session_journal_settle(d->journal);
+	free_retired(d, now_ms);
 	if (d->ct)
 		write_marks(d);
 	if (now_ms - d->own_load.fed_ms >= d->cfg->agents.interval_ms)
@@ -270,12 +330,119 @@ bool dispatcher_is_drained(const struct dispatcher *d, unsigned server)
 
 /* ---- configuration and the conntrack scan ---- */
 
+/* What a reload did to the servers, said once per server. */
+static void log_server_changes(const struct dispatcher *d, const struct slot_plan *plan, const struct sara_config *before)
+{
+	const struct sara_config *now = &plan->running;
+	for (unsigned s = 0; s < SARA_MAX_SERVERS; s++) {
+		char address[NETADDR_STRLEN];
+		if (plan->added[s])
+			log_msg(LOG_NOTICE, "server %s added (address %s mark %u table %u weight %.2f): slow start over %u s",
+				now->servers[s].id, netaddr_format(&now->servers[s].address, address, sizeof(address)),
+				now->servers[s].mark, now->servers[s].table, now->servers[s].weight,
+				d->cfg->selection.slow_start_s);
+		if (plan->retired[s])
+			log_msg(LOG_NOTICE, "server %s removed: no new sessions; its sessions stay on it (mark %u) "
+				"until they end", now->servers[s].id, now->servers[s].mark);
+		if (plan->freed[s] && s < before->server_count)
+			log_msg(LOG_NOTICE, "server %s gone: nothing holds it any more (its rules may go: sara-ctl "
+				"rules --apply)", before->servers[s].id);
+		if (plan->returned[s])
+			log_msg(LOG_NOTICE, "server %s listed again: it takes new sessions again", now->servers[s].id);
+	}
+}
+
+/* A removed server's slot is freed once nothing holds it: checked this
+ * often (a pass over the flow table) while one is retired. */
+#define RETIRED_CHECK_MS 10000u
+
+static bool retired_idle(struct dispatcher *d)
+{
+	bool idle = false;
+	pthread_mutex_lock(&d->engine_lock);
+	for (unsigned s = 0; s < d->running.server_count && !idle; s++) {
+		struct engine_server_info info;
+		idle = d->running.servers[s].retired && d->running.servers[s].id[0] &&
+		       engine_server_info(d->engine, s, &info) && info.sessions == 0;
+	}
+	pthread_mutex_unlock(&d->engine_lock);
+	return idle;
+}
+
+/* The running configuration as a file would list it: its active servers. */
+static void running_as_file(const struct sara_config *running, struct sara_config *out)
+{
+	*out = *running;
+	out->server_count = 0;
+	for (unsigned s = 0; s < running->server_count; s++)
+		if (server_slot_active(running, s))
+			out->servers[out->server_count++] = running->servers[s];
+}
+
+static void free_retired(struct dispatcher *d, uint64_t now_ms)
+{
+	struct sara_config *next;
+	char err[256];
+	if (now_ms - d->retired_checked_ms < RETIRED_CHECK_MS)
+		return;
+	d->retired_checked_ms = now_ms;
+	if (!retired_idle(d) || !(next = malloc(sizeof(*next))))
+		return;
+	running_as_file(&d->running, next);
+	if (!dispatcher_reconfigure(d, next, err, sizeof(err)))
+		log_msg(LOG_WARNING, "freeing removed servers: %s", err);
+	free(next);
+}
+
 bool dispatcher_reconfigure(struct dispatcher *d, const struct sara_config *next, char *err, size_t err_size)
 {
+	struct slot_plan *plan = malloc(sizeof(*plan));
+	struct sara_config *before = malloc(sizeof(*before));
+	bool fresh[SARA_MAX_SERVERS] = { false };
+	uint64_t now = d->now_ms();
 	bool ok;
+	if (!plan || !before) {
+		snprintf(err, err_size, "out of memory");
+		free(plan);
+		free(before);
+		return false;
+	}
+	*before = d->running;
 	pthread_mutex_lock(&d->engine_lock);
-	ok = engine_reconfigure(d->engine, next, err, err_size);
+	ok = engine_apply_config(d->engine, next, plan, err, err_size);
+	if (ok) {
+		for (unsigned s = 0; s < SARA_MAX_SERVERS; s++) {
+			fresh[s] = plan->added[s] || plan->freed[s];
+			if (plan->added[s] || plan->freed[s] || plan->retired[s]) {
+				d->drained[s] = false;
+				d->joined_ms[s] = 0;
+			}
+			/* An added server starts at the floor, not at the next feed. */
+			if (plan->added[s] && d->cfg->selection.slow_start_s > 0) {
+				d->joined_ms[s] = now ? now : 1;
+				engine_set_server_weight_factor(d->engine, s, SERVER_HEALTH_SLOW_START_FLOOR);
+			}
+			if (plan->returned[s])
+				engine_set_server_available(d->engine, s,
+							    !d->drained[s] && dispatcher_server_healthy(d, s, now));
+		}
+		d->running = plan->running;
+		if (plan->added_count || plan->retired_count || plan->freed_count || plan->returned_count) {
+			session_journal_servers(d->journal);
+			session_journal_write(d->journal);
+		}
+	}
 	pthread_mutex_unlock(&d->engine_lock);
+	if (ok && d->health)
+		health_feed_set_servers(d->health, d->running.server_count, fresh, now);
+	if (ok) {
+		daemon_count(d->counters, COUNTER_SERVERS_ADDED, plan->added_count);
+		daemon_count(d->counters, COUNTER_SERVERS_RETIRED, plan->retired_count);
+		daemon_count(d->counters, COUNTER_SERVERS_FREED, plan->freed_count);
+		log_server_changes(d, plan, before);
+	}
+	free(plan);
+	free(before);
 	return ok;
 }
 

@@ -5,6 +5,7 @@
 
 #include "io/log.h"
 #include "sarad/dispatcher.h"
+#include "sarad/journal.h"
 
 struct health_feed {
 	struct dispatcher *d;
@@ -17,6 +18,7 @@ static void server_failed(struct dispatcher *d, const struct server_event *ev, c
 	uint32_t moved;
 	pthread_mutex_lock(&d->engine_lock);
 	moved = engine_server_failed(d->engine, ev->server);
+	session_journal_write(d->journal);
 	pthread_mutex_unlock(&d->engine_lock);
 	daemon_count(d->counters, COUNTER_SERVER_FAILED_EVENTS, 1);
 	log_event_begin(&e, "server_failed");
@@ -149,6 +151,12 @@ void health_feed_load(struct health_feed *f, unsigned server, const struct agent
 void health_feed_tick(struct health_feed *f, uint64_t now_ms)
 {
 	server_health_tick(f->health, now_ms);
+}
+
+void health_feed_set_servers(struct health_feed *f, unsigned server_count, const bool fresh[SARA_MAX_SERVERS],
+			     uint64_t now_ms)
+{
+	server_health_set_servers(f->health, server_count, fresh, now_ms);
 }
 
 bool health_feed_info(const struct health_feed *f, unsigned server, uint64_t now_ms,

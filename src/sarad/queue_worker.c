@@ -112,7 +112,11 @@ static void on_packet(void *ctx, const struct nfqueue_packet *pkt)
 	if (w->pending_count == ENGINE_BATCH_MAX)
 		decide_pending(w);
 	w->pending[w->pending_count] = (struct pending_packet){ pkt->id, pkt->has_ct, pkt->ct_mark };
-	w->inputs[w->pending_count] = (struct engine_input){ pkt->payload, pkt->len };
+	/* The connmark (or, without the conntrack attribute, the mark the
+	 * rules restored from it) says where a connection decided before a
+	 * restart goes. */
+	w->inputs[w->pending_count] = (struct engine_input){ pkt->payload, pkt->len,
+							     pkt->has_ct ? pkt->ct_mark : pkt->mark };
 	w->pending_count++;
 }
 

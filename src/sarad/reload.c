@@ -6,6 +6,14 @@
 #include "io/config_file.h"
 #include "io/log.h"
 
+static unsigned draining(const struct dispatcher *d)
+{
+	unsigned n = 0;
+	for (unsigned s = 0; s < d->cfg->server_count; s++)
+		n += d->cfg->servers[s].retired && d->cfg->servers[s].id[0];
+	return n;
+}
+
 /* "event=reload result=refused error=... msg=..." */
 static void log_refused(const char *error)
 {
@@ -36,6 +44,8 @@ bool reload_config(struct dispatcher *d, struct refusal_replies *replies)
 	log_event_begin(&e, "reload");
 	log_event_str(&e, "result", "applied");
 	log_event_str(&e, "config", next->path);
+	log_event_u64(&e, "servers", next->server_count);
+	log_event_u64(&e, "draining", draining(d));   /* removed servers whose sessions remain */
 	log_event_str(&e, "selection", selection_algorithm_name(next->selection.algorithm));
 	log_event_bool(&e, "admission", next->admission.enabled);
 	log_event_real(&e, "t1", next->admission.t1, 2);

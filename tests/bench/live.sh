@@ -357,6 +357,7 @@ selection = { algorithm = "round-robin"; };
 admission = { enabled = false; };
 limits = { flows = 1000000; sessions = 500000; when_full = "pass"; };
 control = { socket = "$work/bench.sock"; };
+state = { journal = "$work/bench.journal"; };
 EOF
 }
 

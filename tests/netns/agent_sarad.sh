@@ -91,6 +91,7 @@ agents = { listen = "$DSP:$PORT"; interval_ms = $INTERVAL_MS; misses = $MISSES; 
 admission = { enabled = false; };
 key_file = "$WORK/cluster.key";
 control = { socket = "$WORK/sarad.sock"; };
+state = { journal = "$WORK/sarad.journal"; };
 EOF
 cat > "$WORK/forge.py" <<'EOF'
 # A well-formed heartbeat of s1 sealed with the wrong key.

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # ctl_rules.sh - sara-ctl rules --apply/--remove in fresh network namespaces:
-# everything is there, a second apply adds no duplicates, remove leaves
-# nothing of ours, --apply --nft refuses without the nft queue expression.
+# everything is there, a second apply adds no duplicates, a server added or
+# removed in the file gets or loses its policy rule and route while the
+# others' rules stay untouched, remove leaves nothing of ours, --apply --nft
+# refuses without the nft queue expression.
 # usage: tests/netns/ctl_rules.sh [BUILD/sara-ctl]   exit 0 PASS, 1 FAIL, 77 skip
 set -u
 
@@ -92,8 +94,41 @@ rc=$?
 echo "$out"
 [ $rc -eq 0 ] && pass "second apply exit 0" || fail "second apply exited $rc"
 check_applied "re-apply"
-case $out in *"4 rules already present"*) pass "re-apply found its 4 hooks present" ;;
-	*) fail "re-apply did not report 4 hooks already present" ;; esac
+case $out in *"7 rules already present"*) pass "re-apply found its 4 hooks and 3 ip rules present" ;;
+	*) fail "re-apply did not report 7 rules already present" ;; esac
+
+# ---- the server list changes: s3 removed, s4 added ------------------------------
+sed -e 's|{ id = "s3"; address = "198.18.2.13"; mark = 3; table = 103;|{ id = "s4"; address = "198.18.2.14"; mark = 4; table = 104;|' \
+	"$repo/conf/example.cfg" >"$tmp/changed.cfg"
+# the key file and socket of the example, wherever they are
+sed -i "s|socket = \"[^\"]*\"|socket = \"$tmp/none.sock\"|" "$tmp/changed.cfg"
+in_ns "$ctl" -c "$tmp/changed.cfg" --check-config >/dev/null 2>&1 || fail "the changed config does not load: $(in_ns "$ctl" -c "$tmp/changed.cfg" --check-config 2>&1)"
+before=$(in_ns ip rule show | grep -E 'fwmark 0x[12] ')
+out=$(in_ns "$ctl" -c "$tmp/changed.cfg" rules --apply 2>&1)
+rc=$?
+echo "$out"
+[ $rc -eq 0 ] && pass "apply of the changed list exit 0" || fail "apply of the changed list exited $rc"
+state
+after=$(in_ns ip rule show | grep -E 'fwmark 0x[12] ')
+[ "$before" = "$after" ] && pass "the rules of s1 and s2 were not touched (same priorities)" ||
+	fail "the rules of s1 and s2 changed: before [$before] after [$after]"
+expect_count "s3's rule pruned" "fwmark 0x3 " "$rules4" 0
+expect_count "s4's rule added" "fwmark 0x4 lookup 104" "$rules4" 1
+routes=$(for t in 101 102 103 104; do echo "table $t:"; in_ns ip route show table "$t" 2>/dev/null; done)
+expect_count "s3's table emptied, s4's filled" "198.18.77.20 via" "$routes" 3
+expect_count "s4's route" "198.18.77.20 via 198.18.2.14" "$routes" 1
+case $out in *"removed the IPv4 rule of mark 3 (table 103)"*) pass "the pruned rule is reported" ;;
+	*) fail "no report of the pruned rule" ;; esac
+fallback=$(in_ns ip route show 198.18.77.20/32)
+expect_count "fallback over s1 s2 s4" "nexthop via" "$fallback" 3
+expect_count "fallback without s3" "198.18.2.13" "$fallback" 0
+# a rule of someone else (another protocol) is never pruned
+in_ns ip rule add fwmark 9 lookup 109
+in_ns "$ctl" -c "$tmp/changed.cfg" rules --apply >/dev/null 2>&1 || fail "re-apply of the changed list"
+expect_count "a foreign fwmark rule stays" "fwmark 0x9 lookup 109" "$(in_ns ip rule show)" 1
+in_ns ip rule del fwmark 9 lookup 109
+in_ns "$ctl" -c "$tmp/changed.cfg" rules --remove >/dev/null 2>&1 || fail "remove of the changed list"
+in_ns "$ctl" -c "$repo/conf/example.cfg" rules --apply >/dev/null 2>&1 || fail "apply of the example again"
 
 out=$(in_ns "$ctl" -c "$repo/conf/example.cfg" rules --remove 2>&1)
 rc=$?
@@ -169,7 +204,7 @@ fi
 ip netns add "$ns_bad" || fail "cannot create $ns_bad"
 out=$(ip netns exec "$ns_bad" "$ctl" -c "$repo/conf/example.cfg" rules --apply 2>&1)
 rc=$?
-if [ $rc -eq 1 ] && [ "$(count '`ip route replace 198.18.77.20/32 via 198.18.2.11 table 101` failed' "$out")" -eq 1 ]; then
+if [ $rc -eq 1 ] && [ "$(count '`ip route replace 198.18.77.20/32 via 198.18.2.11 table 101 proto 83` failed' "$out")" -eq 1 ]; then
 	pass "unreachable server reported: $out"
 else
 	fail "unreachable server: exit $rc, output: $out"

@@ -53,6 +53,7 @@ queue = { first = 0; count = 1; fail_open = false; };
 timeouts = { signalling_s = 10; media_s = $MEDIA_S; linger_s = 1; };
 selection = { algorithm = "round-robin"; };
 control = { socket = "$WORK/sarad.sock"; };
+state = { journal = "$WORK/sarad.journal"; };
 EOF
 
 $IS timeout $((SECONDS_OF_MEDIA + 20)) tcpdump -i sL-s0 --immediate-mode -U -n -s 0 -w "$WORK/server.pcap" 'udp' \

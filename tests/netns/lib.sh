@@ -673,6 +673,8 @@ e2e_setup() {
 		sed -i "/^$key *= *{.*};/d" "$LAB_CFG"
 	done
 	[ -n "${E2E_CFG_EXTRA:-}" ] && printf '%s\n' "$E2E_CFG_EXTRA" >>"$LAB_CFG"
+	# and a test's edits of the template's lines (sed expressions)
+	[ -n "${E2E_CFG_SED:-}" ] && sed -i -e "$E2E_CFG_SED" "$LAB_CFG"
 	lab_rules || { e2e_fail "dispatcher/gateway rules"; exit 1; }
 	E2E_SARAD=1
 	if ! lab_start_sarad "${1:-110}"; then

@@ -67,6 +67,7 @@ timeouts  = { signalling_s = 30; media_s = 15; linger_s = 2; };
 limits    = { flows = 65536; sessions = 16384; when_full = "pass"; };
 admission = { $adm };
 control   = { socket = "$LAB_RUN/sarad.sock"; };
+state     = { journal = "$LAB_RUN/sarad.journal"; };
 EOF
 }
 

@@ -60,6 +60,7 @@ queue = { first = 0; count = 1; fail_open = false; };
 timeouts = { signalling_s = 30; media_s = 30; linger_s = 1; };
 selection = { algorithm = "round-robin"; };
 control = { socket = "$WORK/sarad.sock"; };
+state = { journal = "$WORK/sarad.journal"; };
 EOF
 
 # notify_listener SOCKET LOG: a service manager's notification socket; each

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -151,6 +152,9 @@ static void test_check_sender(void **state)
 	unsigned server = 99;
 	sara_config_defaults(&cfg);
 	cfg.server_count = 3;
+	snprintf(cfg.servers[0].id, sizeof(cfg.servers[0].id), "s1");
+	snprintf(cfg.servers[1].id, sizeof(cfg.servers[1].id), "s2");
+	snprintf(cfg.servers[2].id, sizeof(cfg.servers[2].id), "s3");
 	assert_string_equal(counter_name(agent_msg_check_sender(&cfg, 0, 0, &server)), "agent_unknown_host");
 	assert_string_equal(counter_name(agent_msg_check_sender(&cfg, 4, 4, &server)), "agent_unknown_host");
 	assert_string_equal(counter_name(agent_msg_check_sender(&cfg, 2, 3, &server)), "agent_host_mismatch");
@@ -159,6 +163,24 @@ static void test_check_sender(void **state)
 	assert_int_equal(server, 2);
 	assert_int_equal(agent_msg_check_sender(&cfg, 1, 1, &server), COUNTER_NONE);
 	assert_int_equal(server, 0);
+
+	/* By id: wherever the server sits in the list. */
+	assert_true(agent_sender_id("s2") & AGENT_SENDER_BY_ID);
+	assert_int_not_equal(agent_sender_id("s2"), agent_sender_id("s3"));
+	assert_int_equal(agent_sender_id("s2"), agent_sender_id("s2"));
+	assert_int_equal(agent_msg_check_sender(&cfg, agent_sender_id("s2"), agent_sender_id("s2"), &server), COUNTER_NONE);
+	assert_int_equal(server, 1);
+	cfg.servers[1] = cfg.servers[2];
+	snprintf(cfg.servers[2].id, sizeof(cfg.servers[2].id), "s2");
+	assert_int_equal(agent_msg_check_sender(&cfg, agent_sender_id("s2"), agent_sender_id("s2"), &server), COUNTER_NONE);
+	assert_int_equal(server, 2);
+	assert_string_equal(counter_name(agent_msg_check_sender(&cfg, agent_sender_id("s9"), agent_sender_id("s9"),
+								 &server)), "agent_unknown_host");
+	assert_string_equal(counter_name(agent_msg_check_sender(&cfg, agent_sender_id("s2"), 2, &server)),
+			    "agent_host_mismatch");
+	/* a free slot of a running table (no id) answers to nothing */
+	cfg.servers[0].id[0] = '\0';
+	assert_string_equal(counter_name(agent_msg_check_sender(&cfg, 1, 1, &server)), "agent_unknown_host");
 }
 
 static void test_names(void **state)

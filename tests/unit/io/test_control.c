@@ -213,10 +213,11 @@ static void test_servers_fields(void **state)
 	print_message("%s", reply);
 	assert_contains(reply, "{\"agents\": false, \"servers\": [{\"id\": \"s1\", \"address\": \"10.0.0.1\", "
 			       "\"mark\": 256, \"table\": 101, \"weight\": 1.000, \"weight_factor\": 1.000, "
-			       "\"available\": true, \"drained\": false, \"state\": \"unknown\", \"cause\": \"no agents\", "
+			       "\"available\": true, \"drained\": false, \"removed\": false, \"state\": \"unknown\", "
+			       "\"cause\": \"no agents\", "
 			       "\"last_heartbeat_age_ms\": null, \"sessions\": 2, \"load_estimate\": null}");
 	assert_contains(reply, "{\"id\": \"s2\", \"address\": \"10.0.0.2\", \"mark\": 257, \"table\": 102");
-	assert_contains(reply, "\"drained\": true, \"state\": \"unknown\", \"cause\": \"no agents\", "
+	assert_contains(reply, "\"drained\": true, \"removed\": false, \"state\": \"unknown\", \"cause\": \"no agents\", "
 			       "\"last_heartbeat_age_ms\": null, \"sessions\": 1,");
 	assert_int_equal(count_of(reply, "\"id\": "), SERVER_COUNT);
 	assert_false(f->lock_held_in_callback);
@@ -231,6 +232,20 @@ static void test_servers_fields(void **state)
 
 	reply = ask(f, "servers extra\n");
 	assert_contains(reply, "{\"ok\": false, \"error\": \"usage: servers\"}");
+	free(reply);
+
+	/* A reload removes s3, whose session drains: listed as removed. */
+	{
+		struct sara_config next = *engine_config(f->engine);
+		char err[256];
+		next.server_count = 2;
+		assert_true(engine_reconfigure(f->engine, &next, err, sizeof(err)));
+	}
+	reply = ask(f, "servers");
+	assert_contains(reply, "{\"id\": \"s3\", \"address\": \"10.0.0.3\"");
+	assert_contains(reply, "\"removed\": true, \"state\": \"removed\", \"cause\": \"no agents\", "
+			       "\"last_heartbeat_age_ms\": null, \"sessions\": 1,");
+	assert_contains(reply, "\"available\": false, \"drained\": true, \"removed\": true");
 	free(reply);
 }
 

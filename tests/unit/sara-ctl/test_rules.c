@@ -115,7 +115,7 @@ static char *format(const struct rules_set *set)
 /* APPLY/REMOVE lists with each entry's step, so the run logic is pinned too. */
 static char *format_steps(const struct rules_set *set)
 {
-	static const char *const names[] = { "comment", "text", "must", "may-fail", "check", "repeat" };
+	static const char *const names[] = { "comment", "text", "must", "may-fail", "check", "repeat", "add-rule" };
 	char *text = calloc(1, TEXT_MAX), line[2048];
 	size_t used = 0;
 	assert_non_null(text);
@@ -209,8 +209,8 @@ static void test_example_essentials(void **state)
 	assert_non_null(rest);
 	assert_true(restore < sip && sip < ret && ret < rest);
 	assert_non_null(strstr(text, "iptables -t mangle -A POSTROUTING -d 198.18.77.20/32 -m mark ! --mark 0 -j CONNMARK --save-mark\n"));
-	assert_non_null(strstr(text, "ip rule add fwmark 2 lookup 102\n"));
-	assert_non_null(strstr(text, "ip route replace 198.18.77.20/32 via 198.18.2.13 table 103\n"));
+	assert_non_null(strstr(text, "ip rule add fwmark 2 lookup 102 protocol 83\n"));
+	assert_non_null(strstr(text, "ip route replace 198.18.77.20/32 via 198.18.2.13 table 103 proto 83\n"));
 	assert_non_null(strstr(text, "ip route replace 198.18.77.20/32 nexthop via 198.18.2.11 nexthop via 198.18.2.12 nexthop via 198.18.2.13\n"));
 	assert_null(strstr(text, "INVALID"));
 	/* The IPv6 VIP is queued, but no server has an IPv6 address to route to. */
@@ -230,11 +230,17 @@ static void test_example_apply_is_idempotent(void **state)
 	load_example(&cfg);
 	set = build(&cfg, RULES_IPTABLES, RULES_DISPATCHER, RULES_APPLY, -1);
 	text = format_steps(set);
-	/* the chain may exist, is flushed, hooks are checked before added, ip rules de-duplicated */
-	assert_non_null(strstr(text, "may-fail: iptables -t mangle -N SARA\nmust: iptables -t mangle -F SARA\n"));
+	/* the chain is replaced whole, hooks are checked before added, an ip rule
+	 * in place is kept (never deleted and added again) */
+	/* the chain is replaced in one transaction: no packet meets it half-built */
+	assert_non_null(strstr(text, "must: iptables-restore --noflush\n*mangle\n:SARA - [0:0]\n"
+				     "-A SARA -j CONNMARK --restore-mark\n"
+				     "-A SARA -p udp --dport 5060 -j NFQUEUE --queue-num 0 --queue-bypass\n"));
+	assert_non_null(strstr(text, "-A SARA -j NFQUEUE --queue-num 0 --queue-bypass\nCOMMIT\n"));
+	assert_null(strstr(text, "-F SARA"));
 	assert_non_null(strstr(text, "check: iptables -t mangle -C PREROUTING -d 198.18.77.20/32 -j SARA\n"
 				     "must: iptables -t mangle -A PREROUTING -d 198.18.77.20/32 -j SARA\n"));
-	assert_non_null(strstr(text, "repeat: ip rule del fwmark 1 lookup 101\nmust: ip rule add fwmark 1 lookup 101\n"));
+	assert_non_null(strstr(text, "add-rule: ip rule add fwmark 1 lookup 101 protocol 83\n"));
 	assert_null(strstr(text, "comment:"));
 	free(text);
 	free(set);
@@ -271,12 +277,12 @@ static void test_v6_iptables_print(void **state)
 		"ip6tables -t mangle -A PREROUTING -d fd00:77::21/128 -j SARA\n"
 		"ip6tables -t mangle -A POSTROUTING -d fd00:77::21/128 -m mark ! --mark 0 -j CONNMARK --save-mark\n"
 		"# ip -6 policy routing: mark M -> table T -> server\n"
-		"ip -6 route replace fd00:77::20/128 via fd00:2::11 table 111\n"
-		"ip -6 route replace fd00:77::21/128 via fd00:2::11 table 111\n"
-		"ip -6 rule add fwmark 11 lookup 111\n"
-		"ip -6 route replace fd00:77::20/128 via fd00:2::12 table 112\n"
-		"ip -6 route replace fd00:77::21/128 via fd00:2::12 table 112\n"
-		"ip -6 rule add fwmark 12 lookup 112\n");
+		"ip -6 route replace fd00:77::20/128 via fd00:2::11 table 111 proto 83\n"
+		"ip -6 route replace fd00:77::21/128 via fd00:2::11 table 111 proto 83\n"
+		"ip -6 rule add fwmark 11 lookup 111 protocol 83\n"
+		"ip -6 route replace fd00:77::20/128 via fd00:2::12 table 112 proto 83\n"
+		"ip -6 route replace fd00:77::21/128 via fd00:2::12 table 112 proto 83\n"
+		"ip -6 rule add fwmark 12 lookup 112 protocol 83\n");
 	free(text);
 	free(set);
 }
@@ -315,12 +321,12 @@ static void test_v6_nft_print(void **state)
 		"\t}\n"
 		"}\n"
 		"# ip -6 policy routing: mark M -> table T -> server\n"
-		"# ip -6 route replace fd00:77::20/128 via fd00:2::11 table 111\n"
-		"# ip -6 route replace fd00:77::21/128 via fd00:2::11 table 111\n"
-		"# ip -6 rule add fwmark 11 lookup 111\n"
-		"# ip -6 route replace fd00:77::20/128 via fd00:2::12 table 112\n"
-		"# ip -6 route replace fd00:77::21/128 via fd00:2::12 table 112\n"
-		"# ip -6 rule add fwmark 12 lookup 112\n");
+		"# ip -6 route replace fd00:77::20/128 via fd00:2::11 table 111 proto 83\n"
+		"# ip -6 route replace fd00:77::21/128 via fd00:2::11 table 111 proto 83\n"
+		"# ip -6 rule add fwmark 11 lookup 111 protocol 83\n"
+		"# ip -6 route replace fd00:77::20/128 via fd00:2::12 table 112 proto 83\n"
+		"# ip -6 route replace fd00:77::21/128 via fd00:2::12 table 112 proto 83\n"
+		"# ip -6 rule add fwmark 12 lookup 112 protocol 83\n");
 	free(text);
 	free(set);
 }
@@ -354,7 +360,7 @@ static void test_v6_apply_and_remove_steps(void **state)
 	text = format_steps(set);
 	/* the nft script replaces the table in one transaction */
 	assert_non_null(strstr(text, "must: nft -f -\ntable inet sara {}\ndelete table inet sara\ntable inet sara {\n"));
-	assert_non_null(strstr(text, "repeat: ip -6 rule del fwmark 12 lookup 112\nmust: ip -6 rule add fwmark 12 lookup 112\n"));
+	assert_non_null(strstr(text, "add-rule: ip -6 rule add fwmark 12 lookup 112 protocol 83\n"));
 	free(text);
 	free(set);
 
@@ -413,8 +419,8 @@ static void test_largest_config_fits(void **state)
 	assert_true(sara_config_validate(&cfg, err, sizeof(err)));
 	set = build(&cfg, RULES_IPTABLES, RULES_DISPATCHER, RULES_APPLY, -1);
 	for (unsigned i = 0; i < set->count; i++)
-		if (set->commands[i].argc > 2 && strcmp(set->commands[i].argv[1], "route") == 0 &&
-		    strcmp(set->commands[i].argv[set->commands[i].argc - 2], "table") == 0)
+		if (set->commands[i].argc > 4 && strcmp(set->commands[i].argv[1], "route") == 0 &&
+		    strcmp(set->commands[i].argv[set->commands[i].argc - 4], "table") == 0)
 			routes++;
 	assert_int_equal(routes, SARA_MAX_VIPS * SARA_MAX_SERVERS);
 	free(set);
