@@ -87,6 +87,9 @@ void log_event_limited(struct log_limit *lim, uint64_t now_ms, int priority, con
 void log_error_event(const char *name, const char *error);
 /* "event=stopping signal=SIGINT|SIGTERM" at LOG_INFO: a daemon leaving its loop. */
 void log_stopping_event(int signo);
+/* "event=reload result=refused error=ERROR" at LOG_ERR: SIGHUP refused,
+ * the running configuration kept. */
+void log_reload_refused_event(const char *error);
 
 /* Whether stderr lines go to journald (and carry "<N>" priorities). */
 bool log_stderr_is_journal(void);

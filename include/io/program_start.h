@@ -18,5 +18,13 @@ bool program_load_config(const char *prog, const char *path, struct sara_config 
  * setting named setting in config_path); false after saying why. */
 bool decode_endpoint(const char *prog, const char *listen_text, const struct endpoint *configured,
 		     const char *setting, const char *config_path, struct endpoint *at);
+/* On SIGHUP: next has somewhere to send (its dispatchers behind
+ * next_listen, "nowhere to WHAT" otherwise), its key_file reads into key,
+ * and *changed says whether the channel must be opened again (other
+ * destinations or another key than running's). */
+bool program_reload_channel(const char *path, const struct sara_config *next, const struct endpoint *next_listen,
+			    const char *what, const struct sara_config *running, const struct endpoint *running_listen,
+			    const struct wire_key *running_key, struct wire_key *key, bool *changed, char *err,
+			    size_t err_size);
 
 #endif

@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "engine/byte_writer.h"
+
 #include "dpi/rtsp.h"
 #include "dpi/sip.h"
 
@@ -46,39 +48,6 @@
 
 #define STATUS_MAX 999
 
-struct writer {
-	uint8_t *p;
-	size_t cap, len;
-	bool overflow;
-};
-
-static void put_bytes(struct writer *w, const void *src, size_t n)
-{
-	if (w->overflow || w->cap - w->len < n) {
-		w->overflow = true;
-		return;
-	}
-	memcpy(w->p + w->len, src, n);
-	w->len += n;
-}
-
-static void put_u8(struct writer *w, uint8_t v)
-{
-	put_bytes(w, &v, 1);
-}
-
-static void put_u16(struct writer *w, uint16_t v)
-{
-	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
-	put_bytes(w, b, 2);
-}
-
-static void put_u32(struct writer *w, uint32_t v)
-{
-	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
-	put_bytes(w, b, 4);
-}
-
 static uint8_t wire_family(uint8_t family)
 {
 	return family == NETADDR_IPV4 ? 4 : family == NETADDR_IPV6 ? 6 : 0;
@@ -93,7 +62,7 @@ size_t announce_encode(const struct announcement *ann, uint8_t *out, size_t cap)
 {
 	const struct flow_key *conn = &ann->conn;
 	const struct signal_facts *f = &ann->facts;
-	struct writer w = { .p = out, .cap = cap };
+	struct byte_writer w = { .p = out, .cap = cap };
 	uint8_t flags = 0;
 	size_t key_len = f->key_len;
 	unsigned streams = f->stream_count;
@@ -149,7 +118,7 @@ size_t announce_encode(const struct announcement *ann, uint8_t *out, size_t cap)
 		put_u8(&w, 4);
 		put_u32(&w, f->session_timeout_s);
 	}
-	return w.overflow ? 0 : w.len;
+	return w.bad ? 0 : w.len;
 }
 
 struct reader {

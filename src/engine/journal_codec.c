@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "engine/byte_writer.h"
+
 /*
  * A record, all integers big-endian:
  *   u8 sync (JOURNAL_SYNC), u8 type, u16 payload length,
@@ -91,45 +93,6 @@ uint32_t journal_crc32c(uint32_t crc, const uint8_t *data, size_t len)
 
 /* ---- writing ---- */
 
-struct writer {
-	uint8_t *p;
-	size_t cap, len;
-	bool bad;           /* overflow, or a value the layout cannot hold */
-};
-
-static void put_bytes(struct writer *w, const void *src, size_t n)
-{
-	if (w->bad || w->cap - w->len < n) {
-		w->bad = true;
-		return;
-	}
-	memcpy(w->p + w->len, src, n);
-	w->len += n;
-}
-
-static void put_u8(struct writer *w, uint8_t v)
-{
-	put_bytes(w, &v, 1);
-}
-
-static void put_u16(struct writer *w, uint16_t v)
-{
-	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
-	put_bytes(w, b, 2);
-}
-
-static void put_u32(struct writer *w, uint32_t v)
-{
-	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
-	put_bytes(w, b, 4);
-}
-
-static void put_u64(struct writer *w, uint64_t v)
-{
-	put_u32(w, (uint32_t)(v >> 32));
-	put_u32(w, (uint32_t)v);
-}
-
 static uint8_t disk_family(uint8_t family)
 {
 	return family == NETADDR_IPV4 ? 4 : family == NETADDR_IPV6 ? 6 : 0;
@@ -141,7 +104,7 @@ static size_t addr_size(uint8_t family)
 }
 
 /* An unset address (family 0) is written as family 0 and no bytes. */
-static void put_addr(struct writer *w, const struct netaddr *a)
+static void put_addr(struct byte_writer *w, const struct netaddr *a)
 {
 	uint8_t family = disk_family(a->family);
 	if (a->family != 0 && family == 0) {
@@ -153,7 +116,7 @@ static void put_addr(struct writer *w, const struct netaddr *a)
 }
 
 /* A short string: u8 length then the bytes (no NUL). */
-static void put_string(struct writer *w, const char *s, size_t max)
+static void put_string(struct byte_writer *w, const char *s, size_t max)
 {
 	size_t n = strnlen(s, max);
 	if (n >= max || n > UINT8_MAX) {
@@ -165,7 +128,7 @@ static void put_string(struct writer *w, const char *s, size_t max)
 }
 
 /* Opens a record: the payload goes after the header, sealed by finish(). */
-static void begin(struct writer *w, uint8_t *out, size_t cap)
+static void begin(struct byte_writer *w, uint8_t *out, size_t cap)
 {
 	w->p = out;
 	w->cap = cap;
@@ -173,7 +136,7 @@ static void begin(struct writer *w, uint8_t *out, size_t cap)
 	w->bad = cap < JOURNAL_RECORD_HEADER;
 }
 
-static size_t finish(struct writer *w, uint8_t type)
+static size_t finish(struct byte_writer *w, uint8_t type)
 {
 	size_t payload = w->len - JOURNAL_RECORD_HEADER;
 	uint32_t crc;
@@ -202,7 +165,7 @@ size_t journal_encode_magic(uint8_t *out, size_t cap)
 
 size_t journal_encode_header(const struct journal_header *h, uint8_t *out, size_t cap)
 {
-	struct writer w;
+	struct byte_writer w;
 	begin(&w, out, cap);
 	put_u16(&w, h->version);
 	put_string(&w, h->cluster, sizeof(h->cluster));
@@ -213,7 +176,7 @@ size_t journal_encode_header(const struct journal_header *h, uint8_t *out, size_
 
 size_t journal_encode_server(const struct server_record *s, uint8_t *out, size_t cap)
 {
-	struct writer w;
+	struct byte_writer w;
 	begin(&w, out, cap);
 	put_string(&w, s->id, sizeof(s->id));
 	put_addr(&w, &s->address);
@@ -224,7 +187,7 @@ size_t journal_encode_server(const struct server_record *s, uint8_t *out, size_t
 
 size_t journal_encode_session(const struct session_record *s, uint8_t *out, size_t cap)
 {
-	struct writer w;
+	struct byte_writer w;
 	uint8_t flags = (uint8_t)((s->confirmed ? SESSION_CONFIRMED : 0) |
 				  (s->key_is_connection ? SESSION_KEY_IS_CONNECTION : 0) |
 				  (s->transaction_only ? SESSION_TRANSACTION_ONLY : 0) |
@@ -257,7 +220,7 @@ size_t journal_encode_session(const struct session_record *s, uint8_t *out, size
 	return finish(&w, JOURNAL_SESSION);
 }
 
-static void put_key(struct writer *w, const struct flow_key *key)
+static void put_key(struct byte_writer *w, const struct flow_key *key)
 {
 	if (disk_family(key->family) == 0)
 		w->bad = true;
@@ -271,7 +234,7 @@ static void put_key(struct writer *w, const struct flow_key *key)
 
 size_t journal_encode_flow(const struct session_flow_record *f, uint8_t *out, size_t cap)
 {
-	struct writer w;
+	struct byte_writer w;
 	begin(&w, out, cap);
 	put_u64(&w, f->serial);
 	put_u8(&w, f->identity);
@@ -281,7 +244,7 @@ size_t journal_encode_flow(const struct session_flow_record *f, uint8_t *out, si
 
 size_t journal_encode_connection(const struct connection_record *c, uint8_t *out, size_t cap)
 {
-	struct writer w;
+	struct byte_writer w;
 	begin(&w, out, cap);
 	put_key(&w, &c->key);
 	put_string(&w, c->server_id, sizeof(c->server_id));
@@ -290,7 +253,7 @@ size_t journal_encode_connection(const struct connection_record *c, uint8_t *out
 
 size_t journal_encode_connection_end(const struct flow_key *key, uint8_t *out, size_t cap)
 {
-	struct writer w;
+	struct byte_writer w;
 	begin(&w, out, cap);
 	put_key(&w, key);
 	return finish(&w, JOURNAL_CONNECTION_END);
@@ -298,7 +261,7 @@ size_t journal_encode_connection_end(const struct flow_key *key, uint8_t *out, s
 
 size_t journal_encode_end(uint64_t serial, uint8_t *out, size_t cap)
 {
-	struct writer w;
+	struct byte_writer w;
 	begin(&w, out, cap);
 	put_u64(&w, serial);
 	return finish(&w, JOURNAL_END);

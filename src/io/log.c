@@ -379,3 +379,13 @@ void log_stopping_event(int signo)
 	log_event_str(&e, "signal", signo == SIGINT ? "SIGINT" : "SIGTERM");
 	log_event_emit(&e, LOG_INFO);
 }
+
+void log_reload_refused_event(const char *error)
+{
+	struct log_event e;
+	log_event_begin(&e, "reload");
+	log_event_str(&e, "result", "refused");
+	log_event_str(&e, "error", error);
+	log_event_str(&e, "msg", "keeping the running configuration");
+	log_event_emit(&e, LOG_ERR);
+}

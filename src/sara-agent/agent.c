@@ -92,17 +92,6 @@ static void on_timer(void *ctx)
 	report_and_rearm(a);
 }
 
-/* "event=reload result=refused error=... msg=..." */
-static void log_reload_refused(const char *error)
-{
-	struct log_event e;
-	log_event_begin(&e, "reload");
-	log_event_str(&e, "result", "refused");
-	log_event_str(&e, "error", error);
-	log_event_str(&e, "msg", "keeping the running configuration");
-	log_event_emit(&e, LOG_ERR);
-}
-
 /* SIGHUP: the file and key read again; the channel opened again, to every
  * dispatcher as at start, when its destinations or key changed (same
  * sender id, a fresh sequence). */
@@ -116,20 +105,20 @@ static void reload(struct agent *a)
 	uint32_t sender = agent_sender_id(a->cfg.servers[a->server].id);
 	struct log_event e;
 	if (!next) {
-		log_reload_refused("out of memory");
+		log_reload_refused_event("out of memory");
 		return;
 	}
 	if (!a->set->config_path ||
 	    !agent_reload_read(a->set->config_path, a->cfg.servers[a->server].id, &a->cfg, &a->key, next, err,
 			       sizeof(err))) {
-		log_reload_refused(a->set->config_path ? err : "no configuration file to read");
+		log_reload_refused_event(a->set->config_path ? err : "no configuration file to read");
 		free(next);
 		return;
 	}
 	to_count = sara_config_dispatcher_endpoints(&next->cfg, &next->cfg.agents.listen, to, SEALED_MAX_DESTINATIONS);
 	if (next->channel_changed &&
 	    (to_count == 0 || !sealed_sender_open_many(&channel, to, to_count, &next->key, sender, err, sizeof(err)))) {
-		log_reload_refused(to_count ? err : "nowhere to report to");
+		log_reload_refused_event(to_count ? err : "nowhere to report to");
 		free(next);
 		return;
 	}

@@ -557,27 +557,40 @@ static void nft_signalling_ports(const struct sara_config *cfg, struct nft_ports
 	snprintf(out->tcp, sizeof(out->tcp), out->tcp_count > 1 ? "{ %s }" : "%s", list);
 }
 
+/* A base chain on hook that sends packets whose address (dir: "daddr" or
+ * "saddr") is in addrs to target; sets keeps the two sets for later rules. */
+struct nft_sets {
+	char v4[ADDRS_TEXT_MAX], v6[ADDRS_TEXT_MAX];
+	bool has4, has6;
+};
+
+static void nft_hook_jump(struct text_buf *tb, const char *hook, const char *dir, const struct netaddr **addrs,
+			  unsigned count, const char *target, struct nft_sets *sets)
+{
+	sets->has4 = nft_addr_set(addrs, count, NETADDR_IPV4, sets->v4, sizeof(sets->v4));
+	sets->has6 = nft_addr_set(addrs, count, NETADDR_IPV6, sets->v6, sizeof(sets->v6));
+	text_buf_printf(tb, "\tchain %s {\n\t\ttype filter hook %s priority mangle; policy accept;\n", hook, hook);
+	if (sets->has4)
+		text_buf_printf(tb, "\t\tip %s %s jump %s\n", dir, sets->v4, target);
+	if (sets->has6)
+		text_buf_printf(tb, "\t\tip6 %s %s jump %s\n", dir, sets->v6, target);
+	text_buf_printf(tb, "\t}\n");
+}
+
 static void nft_dispatcher_script(const struct sara_config *cfg, struct text_buf *tb)
 {
 	const struct netaddr *vips[SARA_MAX_VIPS];
-	char set4[ADDRS_TEXT_MAX], set6[ADDRS_TEXT_MAX], queue[64];
+	struct nft_sets sets;
+	char queue[64];
 	struct nft_ports ports;
-	bool has4, has6;
 
 	for (unsigned i = 0; i < cfg->vip_count; i++)
 		vips[i] = &cfg->vips[i];
-	has4 = nft_addr_set(vips, cfg->vip_count, NETADDR_IPV4, set4, sizeof(set4));
-	has6 = nft_addr_set(vips, cfg->vip_count, NETADDR_IPV6, set6, sizeof(set6));
 	nft_queue(cfg, queue, sizeof(queue));
 	nft_signalling_ports(cfg, &ports);
 
 	text_buf_printf(tb, "table inet %s {\n", RULES_NFT_TABLE);
-	text_buf_printf(tb, "\tchain prerouting {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n");
-	if (has4)
-		text_buf_printf(tb, "\t\tip daddr %s jump dispatch\n", set4);
-	if (has6)
-		text_buf_printf(tb, "\t\tip6 daddr %s jump dispatch\n", set6);
-	text_buf_printf(tb, "\t}\n");
+	nft_hook_jump(tb, "prerouting", "daddr", vips, cfg->vip_count, "dispatch", &sets);
 	text_buf_printf(tb, "\tchain dispatch {\n");
 	text_buf_printf(tb, "\t\t# a decided connection's mark comes back from its connmark\n");
 	text_buf_printf(tb, "\t\tmeta mark set ct mark\n");
@@ -592,36 +605,29 @@ static void nft_dispatcher_script(const struct sara_config *cfg, struct text_buf
 	text_buf_printf(tb, "\t}\n");
 	text_buf_printf(tb, "\tchain postrouting {\n\t\ttype filter hook postrouting priority mangle; policy accept;\n");
 	text_buf_printf(tb, "\t\t# the verdict's mark takes effect after prerouting: save it here\n");
-	if (has4)
-		text_buf_printf(tb, "\t\tip daddr %s meta mark != 0 ct mark set meta mark\n", set4);
-	if (has6)
-		text_buf_printf(tb, "\t\tip6 daddr %s meta mark != 0 ct mark set meta mark\n", set6);
+	if (sets.has4)
+		text_buf_printf(tb, "\t\tip daddr %s meta mark != 0 ct mark set meta mark\n", sets.v4);
+	if (sets.has6)
+		text_buf_printf(tb, "\t\tip6 daddr %s meta mark != 0 ct mark set meta mark\n", sets.v6);
 	text_buf_printf(tb, "\t}\n}\n");
 }
 
 static void nft_gateway_script(const struct sara_config *cfg, unsigned queue_num, struct text_buf *tb)
 {
 	const struct netaddr *sources[SARA_MAX_VIPS + SARA_MAX_SERVERS];
-	char set4[ADDRS_TEXT_MAX], set6[ADDRS_TEXT_MAX];
+	struct nft_sets sets;
 	struct nft_ports ports;
 	unsigned count = 0;
-	bool has4, has6;
 
 	for (unsigned i = 0; i < cfg->vip_count; i++)
 		sources[count++] = &cfg->vips[i];
 	for (unsigned i = 0; i < cfg->server_count; i++)
 		sources[count++] = &cfg->servers[i].address;
-	has4 = nft_addr_set(sources, count, NETADDR_IPV4, set4, sizeof(set4));
-	has6 = nft_addr_set(sources, count, NETADDR_IPV6, set6, sizeof(set6));
 	nft_signalling_ports(cfg, &ports);
 
 	text_buf_printf(tb, "table inet %s {\n", RULES_NFT_GW_TABLE);
-	text_buf_printf(tb, "\tchain forward {\n\t\ttype filter hook forward priority mangle; policy accept;\n");
-	if (has4)
-		text_buf_printf(tb, "\t\tip saddr %s jump signalling\n", set4);
-	if (has6)
-		text_buf_printf(tb, "\t\tip6 saddr %s jump signalling\n", set6);
-	text_buf_printf(tb, "\t}\n\tchain signalling {\n");
+	nft_hook_jump(tb, "forward", "saddr", sources, count, "signalling", &sets);
+	text_buf_printf(tb, "\tchain signalling {\n");
 	text_buf_printf(tb, "\t\t# the servers' outbound signalling to sara-gw, never blocked\n");
 	if (ports.udp_count)
 		text_buf_printf(tb, "\t\tudp sport %s queue num %u bypass\n", ports.udp, queue_num);

@@ -137,17 +137,6 @@ static bool start_metrics(struct gw *g, char *err, size_t err_size)
 					     sizeof(g->snapshot), gw_metrics_render, on_metrics, g, err, err_size);
 }
 
-/* "event=reload result=refused error=... msg=..." */
-static void log_reload_refused(const char *error)
-{
-	struct log_event e;
-	log_event_begin(&e, "reload");
-	log_event_str(&e, "result", "refused");
-	log_event_str(&e, "error", error);
-	log_event_str(&e, "msg", "keeping the running configuration");
-	log_event_emit(&e, LOG_ERR);
-}
-
 /* SIGHUP: the file and key read again; the channel opened again, to every
  * dispatcher as at start, when its destinations or key changed (same
  * sender id, a fresh sequence). */
@@ -160,7 +149,7 @@ static void reload(struct gw *g)
 	char err[512] = "nowhere to announce to", where[ENDPOINT_STRLEN];
 	struct log_event e;
 	if (!next) {
-		log_reload_refused("out of memory");
+		log_reload_refused_event("out of memory");
 		return;
 	}
 	if (g->set->config_path &&
@@ -171,7 +160,7 @@ static void reload(struct gw *g)
 	    !gateway_reconfigure(g->announcer.gateway, &next->cfg, err, sizeof(err)) ||
 	    (next->channel_changed &&
 	     !sealed_sender_open_many(&channel, to, to_count, &next->key, g->set->sender, err, sizeof(err)))) {
-		log_reload_refused(g->set->config_path ? err : "no configuration file to read");
+		log_reload_refused_event(g->set->config_path ? err : "no configuration file to read");
 		/* the gateway may have taken the new file: put the running one back */
 		gateway_reconfigure(g->announcer.gateway, &g->cfg, err, sizeof(err));
 		free(next);

@@ -54,6 +54,25 @@ static void lost_record(struct session_journal *j)
 		    j->file.path);
 }
 
+/* Where the next record goes (*room bytes there), or NULL when there is no
+ * room: the record is counted as lost. */
+static uint8_t *batch_reserve(struct session_journal *j, size_t *room)
+{
+	if (!batch_room(j)) {
+		lost_record(j);
+		return NULL;
+	}
+	*room = j->batch_cap - j->batch_len;
+	return j->batch + j->batch_len;
+}
+
+/* Keeps the n bytes an encoder wrote at batch_reserve's place (0: none). */
+static void batch_keep(struct session_journal *j, size_t n)
+{
+	if (n)
+		batch_add(j, n);
+}
+
 /* ---- the engine's hooks ---- */
 
 static void on_session_changed(void *ctx, const struct session_record *rec)
@@ -61,43 +80,31 @@ static void on_session_changed(void *ctx, const struct session_record *rec)
 	struct session_journal *j = ctx;
 	const struct sara_config *running = engine_config(j->engine);
 	struct session_record named = *rec;
-	size_t n;
+	size_t room;
 	if (rec->server < 0 || (unsigned)rec->server >= running->server_count)
 		return;   /* no server: nothing a restart could pin */
 	memcpy(named.server_id, running->servers[rec->server].id, sizeof(named.server_id));
-	if (!batch_room(j)) {
-		lost_record(j);
-		return;
-	}
-	n = journal_encode_session(&named, j->batch + j->batch_len, j->batch_cap - j->batch_len);
-	if (n)
-		batch_add(j, n);
+	uint8_t *at = batch_reserve(j, &room);
+	if (at)
+		batch_keep(j, journal_encode_session(&named, at, room));
 }
 
 static void on_flow_decided(void *ctx, const struct session_flow_record *rec)
 {
 	struct session_journal *j = ctx;
-	size_t n;
-	if (!batch_room(j)) {
-		lost_record(j);
-		return;
-	}
-	n = journal_encode_flow(rec, j->batch + j->batch_len, j->batch_cap - j->batch_len);
-	if (n)
-		batch_add(j, n);
+	size_t room;
+	uint8_t *at = batch_reserve(j, &room);
+	if (at)
+		batch_keep(j, journal_encode_flow(rec, at, room));
 }
 
 static void on_session_ended(void *ctx, uint64_t serial)
 {
 	struct session_journal *j = ctx;
-	size_t n;
-	if (!batch_room(j)) {
-		lost_record(j);
-		return;
-	}
-	n = journal_encode_end(serial, j->batch + j->batch_len, j->batch_cap - j->batch_len);
-	if (n)
-		batch_add(j, n);
+	size_t room;
+	uint8_t *at = batch_reserve(j, &room);
+	if (at)
+		batch_keep(j, journal_encode_end(serial, at, room));
 }
 
 static void on_connection_pinned(void *ctx, const struct connection_record *rec)
@@ -105,30 +112,22 @@ static void on_connection_pinned(void *ctx, const struct connection_record *rec)
 	struct session_journal *j = ctx;
 	const struct sara_config *running = engine_config(j->engine);
 	struct connection_record named = *rec;
-	size_t n;
+	size_t room;
 	if (rec->server < 0 || (unsigned)rec->server >= running->server_count)
 		return;
 	memcpy(named.server_id, running->servers[rec->server].id, sizeof(named.server_id));
-	if (!batch_room(j)) {
-		lost_record(j);
-		return;
-	}
-	n = journal_encode_connection(&named, j->batch + j->batch_len, j->batch_cap - j->batch_len);
-	if (n)
-		batch_add(j, n);
+	uint8_t *at = batch_reserve(j, &room);
+	if (at)
+		batch_keep(j, journal_encode_connection(&named, at, room));
 }
 
 static void on_connection_closed(void *ctx, const struct flow_key *key)
 {
 	struct session_journal *j = ctx;
-	size_t n;
-	if (!batch_room(j)) {
-		lost_record(j);
-		return;
-	}
-	n = journal_encode_connection_end(key, j->batch + j->batch_len, j->batch_cap - j->batch_len);
-	if (n)
-		batch_add(j, n);
+	size_t room;
+	uint8_t *at = batch_reserve(j, &room);
+	if (at)
+		batch_keep(j, journal_encode_connection_end(key, at, room));
 }
 
 void session_journal_write(struct session_journal *j)

@@ -14,17 +14,6 @@ static unsigned draining(const struct dispatcher *d)
 	return n;
 }
 
-/* "event=reload result=refused error=... msg=..." */
-static void log_refused(const char *error)
-{
-	struct log_event e;
-	log_event_begin(&e, "reload");
-	log_event_str(&e, "result", "refused");
-	log_event_str(&e, "error", error);
-	log_event_str(&e, "msg", "keeping the running configuration");
-	log_event_emit(&e, LOG_ERR);
-}
-
 bool reload_config(struct dispatcher *d, struct refusal_replies *replies)
 {
 	struct sara_config *next = malloc(sizeof(*next));
@@ -32,7 +21,7 @@ bool reload_config(struct dispatcher *d, struct refusal_replies *replies)
 	char err[512];
 
 	if (!next) {
-		log_refused("out of memory");
+		log_reload_refused_event("out of memory");
 		return false;
 	}
 	if (!sara_config_load(d->cfg->path, next, err, sizeof(err)))
@@ -61,7 +50,7 @@ bool reload_config(struct dispatcher *d, struct refusal_replies *replies)
 
 refused:
 	daemon_count(d->counters, COUNTER_CONFIG_RELOADS_REFUSED, 1);
-	log_refused(err);
+	log_reload_refused_event(err);
 	free(next);
 	return false;
 }
