@@ -2048,35 +2048,35 @@ enum engine_restore engine_restore_session(struct engine *engine, const struct s
 	return ENGINE_RESTORED;
 }
 
+/* Names by value, for the operator's answers; "unknown" past the end. */
+static const char *name_of(const char *const *names, size_t count, unsigned value)
+{
+	return value < count && names[value] ? names[value] : "unknown";
+}
+
 const char *flow_status_name(enum flow_status status)
 {
-	switch (status) {
-	case FLOW_NEW: return "new";
-	case FLOW_ESTABLISHED: return "established";
-	case FLOW_INACTIVE: return "inactive";
-	}
-	return "unknown";
+	static const char *const names[] = {
+		[FLOW_NEW] = "new", [FLOW_ESTABLISHED] = "established", [FLOW_INACTIVE] = "inactive",
+	};
+	return name_of(names, sizeof(names) / sizeof(names[0]), (unsigned)status);
 }
 
 const char *flow_match_name(unsigned match)
 {
-	switch (match) {
-	case MATCH_EXACT: return "exact";
-	case MATCH_FROM_SOURCE: return "from-source";
-	case MATCH_TO_DEST_FROM_ADDR: return "to-dest-from-addr";
-	case MATCH_TO_DEST: return "to-dest";
-	}
-	return "unknown";
+	static const char *const names[] = {
+		[MATCH_EXACT] = "exact", [MATCH_FROM_SOURCE] = "from-source",
+		[MATCH_TO_DEST_FROM_ADDR] = "to-dest-from-addr", [MATCH_TO_DEST] = "to-dest",
+	};
+	return name_of(names, sizeof(names) / sizeof(names[0]), match);
 }
 
 const char *session_pick_how_name(unsigned how)
 {
-	switch (how) {
-	case PICK_SELECTED: return "selected";
-	case PICK_CONNECTION: return "connection";
-	case PICK_MOVED: return "moved";
-	}
-	return "unknown";
+	static const char *const names[] = {
+		[PICK_SELECTED] = "selected", [PICK_CONNECTION] = "connection", [PICK_MOVED] = "moved",
+	};
+	return name_of(names, sizeof(names) / sizeof(names[0]), how);
 }
 
 const char *flow_identity_name(enum flow_identity identity)

@@ -99,8 +99,6 @@ static void reload(struct agent *a)
 {
 	struct agent_reload *next = malloc(sizeof(*next));
 	struct sealed_sender channel = { .fd = -1 };
-	struct endpoint to[SEALED_MAX_DESTINATIONS];
-	unsigned to_count;
 	char err[512], where[ENDPOINT_STRLEN];
 	uint32_t sender = agent_sender_id(a->cfg.servers[a->server].id);
 	struct log_event e;
@@ -115,10 +113,10 @@ static void reload(struct agent *a)
 		free(next);
 		return;
 	}
-	to_count = sara_config_dispatcher_endpoints(&next->cfg, &next->cfg.agents.listen, to, SEALED_MAX_DESTINATIONS);
 	if (next->channel_changed &&
-	    (to_count == 0 || !sealed_sender_open_many(&channel, to, to_count, &next->key, sender, err, sizeof(err)))) {
-		log_reload_refused_event(to_count ? err : "nowhere to report to");
+	    !sealed_sender_open_dispatchers(&channel, &next->cfg, &next->cfg.agents.listen, "agents.listen", "report to",
+					    &next->key, sender, err, sizeof(err))) {
+		log_reload_refused_event(err);
 		free(next);
 		return;
 	}

@@ -144,22 +144,21 @@ static void reload(struct gw *g)
 {
 	struct gw_reload *next = malloc(sizeof(*next));
 	struct sealed_sender channel = { .fd = -1 };
-	struct endpoint to[SEALED_MAX_DESTINATIONS];
-	unsigned to_count = 0;
+	bool read = false;
 	char err[512] = "nowhere to announce to", where[ENDPOINT_STRLEN];
 	struct log_event e;
 	if (!next) {
 		log_reload_refused_event("out of memory");
 		return;
 	}
-	if (g->set->config_path &&
-	    gw_reload_read(g->set->config_path, &g->cfg, &g->key, g->set->queue_given, next, err, sizeof(err)))
-		to_count = sara_config_dispatcher_endpoints(&next->cfg, &next->cfg.gateway.listen, to,
-							    SEALED_MAX_DESTINATIONS);
-	if (!g->set->config_path || to_count == 0 ||
+	if (g->set->config_path)
+		read = gw_reload_read(g->set->config_path, &g->cfg, &g->key, g->set->queue_given, next, err,
+				      sizeof(err));
+	if (!read ||
 	    !gateway_reconfigure(g->announcer.gateway, &next->cfg, err, sizeof(err)) ||
 	    (next->channel_changed &&
-	     !sealed_sender_open_many(&channel, to, to_count, &next->key, g->set->sender, err, sizeof(err)))) {
+	     !sealed_sender_open_dispatchers(&channel, &next->cfg, &next->cfg.gateway.listen, "gateway.listen",
+					     "announce to", &next->key, g->set->sender, err, sizeof(err)))) {
 		log_reload_refused_event(g->set->config_path ? err : "no configuration file to read");
 		/* the gateway may have taken the new file: put the running one back */
 		gateway_reconfigure(g->announcer.gateway, &g->cfg, err, sizeof(err));

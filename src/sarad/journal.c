@@ -75,15 +75,25 @@ static void batch_keep(struct session_journal *j, size_t n)
 
 /* ---- the engine's hooks ---- */
 
+/* Records name their server by id, which outlives its index; false when
+ * the record has no server. */
+static bool name_server(struct session_journal *j, int server, char *id, size_t id_size)
+{
+	const struct sara_config *running = engine_config(j->engine);
+	if (server < 0 || (unsigned)server >= running->server_count)
+		return false;
+	memcpy(id, running->servers[server].id, id_size < sizeof(running->servers[server].id) ? id_size
+					: sizeof(running->servers[server].id));
+	return true;
+}
+
 static void on_session_changed(void *ctx, const struct session_record *rec)
 {
 	struct session_journal *j = ctx;
-	const struct sara_config *running = engine_config(j->engine);
 	struct session_record named = *rec;
 	size_t room;
-	if (rec->server < 0 || (unsigned)rec->server >= running->server_count)
+	if (!name_server(j, rec->server, named.server_id, sizeof(named.server_id)))
 		return;   /* no server: nothing a restart could pin */
-	memcpy(named.server_id, running->servers[rec->server].id, sizeof(named.server_id));
 	uint8_t *at = batch_reserve(j, &room);
 	if (at)
 		batch_keep(j, journal_encode_session(&named, at, room));
@@ -110,12 +120,10 @@ static void on_session_ended(void *ctx, uint64_t serial)
 static void on_connection_pinned(void *ctx, const struct connection_record *rec)
 {
 	struct session_journal *j = ctx;
-	const struct sara_config *running = engine_config(j->engine);
 	struct connection_record named = *rec;
 	size_t room;
-	if (rec->server < 0 || (unsigned)rec->server >= running->server_count)
+	if (!name_server(j, rec->server, named.server_id, sizeof(named.server_id)))
 		return;
-	memcpy(named.server_id, running->servers[rec->server].id, sizeof(named.server_id));
 	uint8_t *at = batch_reserve(j, &room);
 	if (at)
 		batch_keep(j, journal_encode_connection(&named, at, room));
