@@ -134,7 +134,7 @@ deps:
 	  build-essential pkg-config clang libclang-rt-14-dev binutils \
 	  libnetfilter-queue-dev libnetfilter-conntrack-dev libmnl-dev libosip2-dev \
 	  libconfig-dev libpcap-dev libsodium-dev libcmocka-dev libmicrohttpd-dev libsystemd-dev python3 \
-	  iproute2 iptables nftables conntrack tcpdump tshark ethtool xxd procps \
+	  iproute2 iptables nftables conntrack tcpdump tshark ethtool xxd procps curl \
 	  sip-tester baresip-core kamailio ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 \
 	  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
 	  gstreamer1.0-plugins-ugly bc gnuplot-nox mandoc systemd prometheus bird2 conntrackd keepalived
