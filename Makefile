@@ -56,7 +56,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BENCH_BINS:= $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/bench_*.c))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRCS))
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 10
 
 .SECONDARY:
 .PHONY: all deps check layers unit unit-asan pcap-tests fuzz fuzz-build bench clean demo replay-demo e2e lab

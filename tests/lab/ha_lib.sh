@@ -25,9 +25,7 @@ lab_all_ns() {
 
 ha_up() {
 	local n ns i
-	for ns in $(lab_all_ns); do
-		lab_ns_exists "$ns" && { lab_die "netns $ns exists: another lab with prefix $LAB_PREFIX is running"; return 1; }
-	done
+	lab_claim_prefix || return 1
 	LAB_CREATED=1
 	for n in cli rtr "${HA_DISPATCHERS[@]}" gw lan "${LAB_SERVERS[@]}"; do
 		ns=$(lab_ns "$n")

@@ -16,7 +16,7 @@ admission = { enabled = true; reject = "503"; retry_after_s = 7; rtsp_reject = "
               reopen_s = 3; lead_s = 0; };'
 e2e_setup 110
 CTL=$(lab_bin sara-ctl) AGENT=$(lab_bin sara-agent)
-"$AGENT" --help 2>&1 | grep -q -- --app-load || { e2e_fail "sara-agent (${AGENT:-not built}) has no --app-load"; exit 1; }
+grep -q -- --app-load <<<"$("$AGENT" --help 2>&1)" || { e2e_fail "sara-agent (${AGENT:-not built}) has no --app-load"; exit 1; }
 e2e_cap_client_start 100 || { e2e_fail "client capture"; exit 1; }
 lab_cap_start 100 || { e2e_fail "captures"; exit 1; }
 lab_start_sip_servers 70 || { e2e_fail "sipp servers"; exit 1; }

@@ -19,7 +19,7 @@ selection = { algorithm = "round-robin"; slow_start_s = 0; };
 admission = { enabled = false; };'
 e2e_setup 110
 CTL=$(lab_bin sara-ctl) AGENT=$(lab_bin sara-agent)
-"$CTL" --help 2>&1 | grep -q drain || { e2e_fail "sara-ctl (${CTL:-not built}) has no drain command"; exit 1; }
+grep -q drain <<<"$("$CTL" --help 2>&1)" || { e2e_fail "sara-ctl (${CTL:-not built}) has no drain command"; exit 1; }
 lab_cap_start 100 || { e2e_fail "captures"; exit 1; }
 lab_start_sip_servers 70 || { e2e_fail "sipp servers"; exit 1; }
 declare -A AGENT_PID

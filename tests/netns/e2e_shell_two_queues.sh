@@ -16,7 +16,7 @@ queue = { first = 0; count = 2; fail_open = true; };
 agents = { listen = "198.18.2.1:7400"; interval_ms = 200; misses = 3; };'
 e2e_setup 110
 CTL=$(lab_bin sara-ctl) AGENT=$(lab_bin sara-agent)
-"$AGENT" --help 2>&1 | grep -q -- --app-load || { e2e_fail "sara-agent (${AGENT:-not built}) has no --app-load"; exit 1; }
+grep -q -- --app-load <<<"$("$AGENT" --help 2>&1)" || { e2e_fail "sara-agent (${AGENT:-not built}) has no --app-load"; exit 1; }
 ctl() { lab_in dsp timeout 5 "$CTL" -c "$LAB_CFG" "$@"; }
 
 # The rules sara-ctl generates and applied: every NFQUEUE rule spreads over queues 0 and 1.

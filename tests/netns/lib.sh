@@ -114,7 +114,30 @@ lab_all_ns() {
 	for n in cli rtr dsp gw lan "${LAB_SERVERS[@]}"; do lab_ns "$n"; echo; done
 }
 
-lab_ns_exists() { ip netns list | awk '{print $1}' | grep -qxF -- "$1"; }
+lab_ns_exists() { [ -e "/run/netns/$1" ]; }
+
+# lab_claim_prefix: a lab owns its prefix through a lock held (on an fd its processes
+# inherit) for the lab's life. Namespaces of the prefix found while the lock is free were
+# left by a run that died without its cleanup: they are removed, with a line saying so.
+# Returns 1 when a live lab holds the prefix.
+LAB_LOCK_FD=
+lab_claim_prefix() {
+	local ns p stale=""
+	mkdir -p /run/sara-lab
+	exec {LAB_LOCK_FD}>"/run/sara-lab/${LAB_PREFIX}lock"
+	if ! flock -n "$LAB_LOCK_FD"; then
+		lab_die "prefix $LAB_PREFIX is held by another running lab (/run/sara-lab/${LAB_PREFIX}lock)"
+		return 1
+	fi
+	for ns in $(lab_all_ns); do
+		lab_ns_exists "$ns" || continue
+		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+		ip netns del "$ns" 2>/dev/null || { lab_die "cannot delete the stale netns $ns"; return 1; }
+		stale="$stale $ns"
+	done
+	[ -z "$stale" ] || lab_log "removed namespaces a dead run left:$stale"
+	return 0
+}
 
 # lab_check_env: root, ip netns, iptables. Prints why and returns 77 otherwise.
 lab_check_env() {
@@ -158,12 +181,7 @@ lab_dev_up() {   # lab_dev_up NS DEV: offloads off (MTU-sized TCP, valid checksu
 LAB_CREATED=0            # 1 once lab_up created namespaces: only then does cleanup delete them
 lab_up() {
 	local n ns i
-	for ns in $(lab_all_ns); do
-		if lab_ns_exists "$ns"; then
-			lab_die "netns $ns exists: another lab with prefix $LAB_PREFIX is running (or was left: tests/lab/lab.sh down, with SARA_LAB_PREFIX=$LAB_PREFIX)"
-			return 1
-		fi
-	done
+	lab_claim_prefix || return 1
 	LAB_CREATED=1
 	for n in cli rtr dsp gw lan "${LAB_SERVERS[@]}"; do
 		ns=$(lab_ns "$n")
@@ -571,7 +589,7 @@ lab_observed_check() {
 	local replay args=() s rc=0
 	replay=$(lab_bin sara-replay)
 	[ -n "$replay" ] || return 2
-	"$replay" --help 2>&1 | grep -q -- '--observed' || return 2
+	grep -q -- '--observed' <<<"$("$replay" --help 2>&1)" || return 2
 	for s in "${LAB_SERVERS[@]}"; do args+=(--observed "$s=$LAB_RUN/cap/$s.pcap"); done
 	timeout 60 "$replay" -c "$LAB_CFG" "${args[@]}" --check --json >"$LAB_RUN/observed.json" \
 		2>"$LAB_RUN/logs/observed.err" || rc=$?

@@ -151,7 +151,7 @@ done
 # Every metric the Grafana dashboard reads is on one of the pages.
 missing=""
 for name in $(grep -o 'sara_[a-z0-9_]*' "$LAB_ROOT/conf/grafana/sara-dashboard.json" | sort -u); do
-	cat "$LAB_RUN/sarad.prom" "$LAB_RUN/gw.prom" "$LAB_RUN/agent.prom" | grep -q "^# TYPE $name " ||
+	grep -q "^# TYPE $name " "$LAB_RUN/sarad.prom" "$LAB_RUN/gw.prom" "$LAB_RUN/agent.prom" ||
 		missing="$missing $name"
 done
 [ -z "$missing" ] && e2e_ok "every metric of conf/grafana/sara-dashboard.json is served" ||
