@@ -32,9 +32,12 @@ enum full_policy { FULL_PASS = 0, FULL_DROP };       /* limits.when_full */
 enum malformed_policy { MALFORMED_PASS = 0, MALFORMED_DROP };
 enum reject_mode { REJECT_DROP = 0, REJECT_503 };             /* admission.reject (SIP) */
 enum rtsp_reject_mode { RTSP_REJECT_DROP = 0, RTSP_REJECT_RESET }; /* admission.rtsp_reject */
-/* admission.policy: SA2C, or the session-unaware baseline of the goodput
- * experiment (every packet sarad sees dropped with the new-session p). */
-enum admission_policy { ADMISSION_POLICY_SA2C = 0, ADMISSION_POLICY_RANDOM };
+/* admission.policy: SA2C, or a baseline of the goodput experiment: random
+ * (session-unaware: every packet sarad sees dropped with the new-session p)
+ * or call-limit (the model of OpenSIPS load_balancer: at most
+ * admission.call_limit calls in progress per server at weight 1, a new call
+ * to the server with the most room, refused when none has any). */
+enum admission_policy { ADMISSION_POLICY_SA2C = 0, ADMISSION_POLICY_RANDOM, ADMISSION_POLICY_CALL_LIMIT };
 
 struct server_config {
 	char id[SARA_ID_MAX];
@@ -74,6 +77,7 @@ struct sara_config {
 		enum rtsp_reject_mode rtsp_reject;
 		uint32_t retry_after_s;
 		uint32_t replies_per_s;    /* 503s and RSTs sent per second at most */
+		uint32_t call_limit;       /* call-limit: calls in progress per server at weight 1 */
 	} admission;
 	struct {
 		uint32_t flows, sessions;
@@ -130,6 +134,7 @@ bool sara_config_check(const struct sara_config *cfg, struct config_problem *pro
  * empty, after programmatic set-up in tests). */
 bool sara_config_validate(const struct sara_config *cfg, char *err, size_t err_size);
 const char *selection_algorithm_name(enum selection_algorithm algorithm);
+const char *admission_policy_name(enum admission_policy policy);
 
 /* Whether next may replace running in a live daemon (SIGHUP). Live keys:
  * timeouts.*, selection.algorithm, the servers (added, removed, their

@@ -85,6 +85,8 @@
 	  "new sessions refused: no server available")                                                       \
 	X(ADMISSION_REFUSED, "admission_refused", EVENTS, COUNTER_IN_ENGINE,                                  \
 	  "new sessions refused by admission control")                                                       \
+	X(CALL_LIMIT_REFUSED, "call_limit_refused", EVENTS, COUNTER_IN_ENGINE,                                \
+	  "new sessions refused: every server at its call limit (admission.policy call-limit)")                \
 	X(ADMISSION_ACK_ABSORBED, "admission_ack_absorbed", EVENTS, COUNTER_IN_ENGINE,                        \
 	  "ACKs of a refused INVITE's 503 dropped without a session")                                        \
 	X(SIP_NO_SESSION, "sip_no_session", EVENTS, COUNTER_IN_ENGINE,                                        \

@@ -35,6 +35,17 @@ bool selector_is_available(const struct selector *sel, unsigned server);
 void selector_session_added(struct selector *sel, unsigned server);
 void selector_session_removed(struct selector *sel, unsigned server);
 uint32_t selector_sessions(const struct selector *sel, unsigned server);
+/* Calls in progress per server (sessions not yet ending), for the
+ * call-limit policy; the engine keeps it up to date. */
+void selector_call_added(struct selector *sel, unsigned server);
+void selector_call_removed(struct selector *sel, unsigned server);
+uint32_t selector_calls(const struct selector *sel, unsigned server);
+/* call-limit: the available server with the most room under limit * its
+ * weight (times its slow-start factor) calls in progress; ties to the
+ * lower index. -1 when no server is available, SELECT_ALL_FULL when every
+ * available one is at its limit. */
+#define SELECT_ALL_FULL (-2)
+int selector_pick_below_limit(const struct selector *sel, uint32_t limit);
 /* Slow start (DESIGN.md section 7): the share of its weight a server that
  * is joining may use, 0..1 (sarad passes server_health_weight_factor).
  * Round-robin, least sessions and hash use weight * factor. Shell, whose

@@ -69,7 +69,8 @@ static const struct key_choice reject_choices[] = {
 	{ "drop", REJECT_DROP }, { "503", REJECT_503 }, { NULL, 0 },
 };
 static const struct key_choice policy_choices[] = {
-	{ "sa2c", ADMISSION_POLICY_SA2C }, { "random", ADMISSION_POLICY_RANDOM }, { NULL, 0 },
+	{ "sa2c", ADMISSION_POLICY_SA2C }, { "random", ADMISSION_POLICY_RANDOM },
+	{ "call-limit", ADMISSION_POLICY_CALL_LIMIT }, { NULL, 0 },
 };
 static const struct key_choice rtsp_reject_choices[] = {
 	{ "drop", RTSP_REJECT_DROP }, { "reset", RTSP_REJECT_RESET }, { NULL, 0 },
@@ -116,6 +117,7 @@ static const struct key_spec admission_keys[] = {
 	UINT_KEY("retry_after_s", CFG, admission.retry_after_s, 1, 3600),
 	CHOICE_KEY("rtsp_reject", CFG, admission.rtsp_reject, rtsp_reject_choices),
 	UINT_KEY("replies_per_s", CFG, admission.replies_per_s, 1, 1000000),
+	UINT_KEY("call_limit", CFG, admission.call_limit, 0, 10000000),
 };
 static const struct key_spec limit_keys[] = {
 	UINT_KEY("flows", CFG, limits.flows, 1, 100000000),
@@ -349,6 +351,11 @@ static bool check_queue_admission_limits(const struct sara_config *cfg, struct c
 		return RULE_FAIL(AT("queue", "queue.count"), "queue: first %u + count %u goes past "
 				 "queue 65535", cfg->queue.first, cfg->queue.count);
 
+	if (cfg->admission.enabled && cfg->admission.policy == ADMISSION_POLICY_CALL_LIMIT &&
+	    cfg->admission.call_limit == 0)
+		return RULE_FAIL(AT("admission", "admission.call_limit"),
+				 "admission: policy \"call-limit\" needs call_limit (calls per server) above 0");
+
 	/* SA2C thresholds must be ordered or the drop probabilities are nonsense */
 	if (!(cfg->admission.t1 < cfg->admission.t2))
 		return RULE_FAIL(AT("admission", "admission.t2"), "admission: t1 (%g) must be below t2 (%g)",
@@ -474,12 +481,22 @@ bool sara_config_validate(const struct sara_config *cfg, char *err, size_t err_s
 	return false;
 }
 
-const char *selection_algorithm_name(enum selection_algorithm algorithm)
+static const char *choice_name(const struct key_choice *choices, int value)
 {
-	for (const struct key_choice *c = algorithm_choices; c->name; c++)
-		if (c->value == (int)algorithm)
+	for (const struct key_choice *c = choices; c->name; c++)
+		if (c->value == value)
 			return c->name;
 	return "unknown";
+}
+
+const char *selection_algorithm_name(enum selection_algorithm algorithm)
+{
+	return choice_name(algorithm_choices, (int)algorithm);
+}
+
+const char *admission_policy_name(enum admission_policy policy)
+{
+	return choice_name(policy_choices, (int)policy);
 }
 
 static bool endpoint_equal(const struct endpoint *a, const struct endpoint *b)

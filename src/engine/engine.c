@@ -537,6 +537,18 @@ static struct session_pick pick_record(const struct engine *engine, enum session
 	};
 }
 
+/* A new session refused by admission: its key remembered (the ACK of the
+ * 503 is absorbed), counted, and the packet's verdict told why. */
+static uint32_t session_refused(struct engine *engine, const char *key, size_t key_len, enum counter_id counter)
+{
+	uint64_t h = hash_bytes(&engine->placement_key, key, key_len);
+	engine->refused_hash[h % REFUSED_KEYS] = h;
+	engine->refused_ms[h % REFUSED_KEYS] = engine->now_ms;
+	counter_add(&engine->counters, counter, 1);
+	engine->packet_refusal = REASON_ADMISSION;
+	return SESSION_NIL;
+}
+
 /* admit: the session starts with a client's request the adapter can
  * still refuse (a UDP message, or the SYN of an RTSP connection). */
 static uint32_t session_create(struct engine *engine, const struct signal_facts *facts,
@@ -546,14 +558,15 @@ static uint32_t session_create(struct engine *engine, const struct signal_facts 
 	uint32_t sid;
 	struct session *s;
 	int server = pinned_server;
+	bool call_limit = engine->cfg.admission.enabled &&
+			  engine->cfg.admission.policy == ADMISSION_POLICY_CALL_LIMIT;
 	if (admit && engine->cfg.admission.policy == ADMISSION_POLICY_SA2C &&
-	    !admission_decide(&engine->admission, ADMIT_NEW_SESSION)) {
-		uint64_t h = hash_bytes(&engine->placement_key, key, key_len);
-		engine->refused_hash[h % REFUSED_KEYS] = h;
-		engine->refused_ms[h % REFUSED_KEYS] = engine->now_ms;
-		counter_add(&engine->counters, COUNTER_ADMISSION_REFUSED, 1);
-		engine->packet_refusal = REASON_ADMISSION;
-		return SESSION_NIL;
+	    !admission_decide(&engine->admission, ADMIT_NEW_SESSION))
+		return session_refused(engine, key, key_len, COUNTER_ADMISSION_REFUSED);
+	if (server < 0 && admit && call_limit) {
+		server = selector_pick_below_limit(engine->selector, engine->cfg.admission.call_limit);
+		if (server == SELECT_ALL_FULL)
+			return session_refused(engine, key, key_len, COUNTER_CALL_LIMIT_REFUSED);
 	}
 	if (server < 0)
 		server = selector_pick(engine->selector, key, key_len);
@@ -579,6 +592,7 @@ static uint32_t session_create(struct engine *engine, const struct signal_facts 
 		s->peer = client_end.addr;
 	}
 	selector_session_added(engine->selector, (unsigned)server);
+	selector_call_added(engine->selector, (unsigned)server);
 	engine->stats.sessions_created++;
 	session_schedule(engine, sid);
 	journal_touch(engine, sid);
@@ -616,8 +630,11 @@ static void session_end(struct engine *engine, uint32_t sid, bool expired)
 	}
 	while (s->flows_head != FLOW_NIL)
 		flow_destroy(engine, s->flows_head);
-	if (s->server >= 0)
+	if (s->server >= 0) {
 		selector_session_removed(engine->selector, (unsigned)s->server);
+		if (!s->ending)
+			selector_call_removed(engine->selector, (unsigned)s->server);
+	}
 	timer_wheel_cancel(engine->session_timers, sid);
 	session_table_remove(&engine->sessions, sid);
 	if (expired)
@@ -882,6 +899,8 @@ static uint32_t apply_facts(struct engine *engine, const struct signal_facts *fa
 	if (!s->ending && (facts->ends_session || (facts->ends_if_unconfirmed && !s->confirmed) ||
 			   (s->transaction_only && !facts->is_request && facts->status >= 200))) {
 		s->ending = true;
+		if (s->server >= 0)
+			selector_call_removed(engine->selector, (unsigned)s->server);
 		session_schedule(engine, sid);
 	}
 	if (s->ending)
@@ -1736,6 +1755,10 @@ uint32_t engine_server_failed(struct engine *engine, unsigned server)
 		selector_session_removed(engine->selector, server);
 		s->pick = pick_record(engine, PICK_MOVED, target, (int)server);
 		selector_session_added(engine->selector, (unsigned)target);
+		if (!s->ending) {
+			selector_call_removed(engine->selector, server);
+			selector_call_added(engine->selector, (unsigned)target);
+		}
 		s->server = (int16_t)target;
 		for (uint32_t fid = s->flows_head; fid != FLOW_NIL; fid = engine->flows.flows[fid].session_next)
 			flow_move(engine, &engine->flows.flows[fid], target);
@@ -1778,8 +1801,9 @@ static void admission_flags_refresh(struct engine *engine)
 {
 	const struct admission *adm = &engine->admission;
 	bool sa2c = engine->cfg.admission.policy == ADMISSION_POLICY_SA2C;
+	bool random = engine->cfg.admission.policy == ADMISSION_POLICY_RANDOM;
 	engine->admission_tries_established = sa2c && admission_refusal_probability(adm, ADMIT_ESTABLISHED) > 0;
-	engine->admission_tries_every_packet = !sa2c && admission_refusal_probability(adm, ADMIT_NEW_SESSION) > 0;
+	engine->admission_tries_every_packet = random && admission_refusal_probability(adm, ADMIT_NEW_SESSION) > 0;
 }
 
 void engine_update_admission(struct engine *engine, uint64_t now_ms, double dispatcher_load)
@@ -2038,6 +2062,8 @@ enum engine_restore engine_restore_session(struct engine *engine, const struct s
 	s->stream_count = rec->stream_count;
 	memcpy(s->streams, rec->streams, sizeof(s->streams));
 	selector_session_added(engine->selector, (unsigned)rec->server);
+	if (!s->ending)
+		selector_call_added(engine->selector, (unsigned)rec->server);
 	session_schedule(engine, sid);
 	if (s->proto == PROTO_RTSP && !s->key_is_connection)
 		rtsp_affinity_note(engine, sid);   /* its client's next connection continues it */

@@ -35,6 +35,7 @@ struct selector {
 	double weight[SARA_MAX_SERVERS];
 	bool available[SARA_MAX_SERVERS];
 	uint32_t sessions[SARA_MAX_SERVERS];
+	uint32_t calls[SARA_MAX_SERVERS];    /* sessions not yet ending */
 	double factor[SARA_MAX_SERVERS];     /* slow start, 0..1 */
 	double ramp_credit[SARA_MAX_SERVERS]; /* shell: picks earned while ramping */
 	double rr_current[SARA_MAX_SERVERS]; /* smooth WRR running weights */
@@ -123,6 +124,7 @@ bool selector_set_servers(struct selector *sel, const struct sara_config *runnin
 		bool listed = i < running->server_count;
 		if (!listed || fresh[i]) {
 			sel->sessions[i] = 0;
+			sel->calls[i] = 0;
 			sel->factor[i] = 1.0;
 			sel->ramp_credit[i] = 0;
 			memset(&sel->load[i], 0, sizeof(sel->load[i]));
@@ -205,6 +207,44 @@ uint32_t selector_sessions(const struct selector *sel, unsigned server)
 	if (!sel || server >= sel->server_count)
 		return 0;
 	return sel->sessions[server];
+}
+
+void selector_call_added(struct selector *sel, unsigned server)
+{
+	if (sel && server < sel->server_count && sel->calls[server] < UINT32_MAX)
+		sel->calls[server]++;
+}
+
+void selector_call_removed(struct selector *sel, unsigned server)
+{
+	if (sel && server < sel->server_count && sel->calls[server] > 0)
+		sel->calls[server]--;
+}
+
+uint32_t selector_calls(const struct selector *sel, unsigned server)
+{
+	if (!sel || server >= sel->server_count)
+		return 0;
+	return sel->calls[server];
+}
+
+int selector_pick_below_limit(const struct selector *sel, uint32_t limit)
+{
+	int best = -1;
+	double best_room = 0;
+	bool any_available = false;
+	for (unsigned i = 0; sel && i < sel->server_count; i++) {
+		double room;
+		if (!sel->available[i])
+			continue;
+		any_available = true;
+		room = (double)limit * effective_weight(sel, i) - (double)sel->calls[i];
+		if (room >= 1.0 && (best < 0 || room > best_room)) {
+			best = (int)i;
+			best_room = room;
+		}
+	}
+	return best >= 0 || !any_available ? best : SELECT_ALL_FULL;
 }
 
 /* Least-squares line through (0, y0) .. (n-1, yn-1), evaluated at x = n,

@@ -217,7 +217,7 @@ static void status_admission(struct json *j, const struct control_view *v)
 	json_open(j, "admission", '{');
 	json_bool(j, "enabled", adm.enabled);
 	json_key(j, "policy");
-	json_string(j, policy == ADMISSION_POLICY_RANDOM ? "random" : "sa2c");
+	json_string(j, admission_policy_name(policy));
 	json_key(j, "zone");
 	json_string(j, admission_zone_name(admission_zone(&adm)));
 	json_real(j, "load", adm.load);

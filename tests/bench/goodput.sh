@@ -17,7 +17,7 @@
 # sent), sarad's 503s, and the CPU of sarad, sipp and the host (to show neither sarad nor
 # the load generator is the bottleneck).
 # GOODPUT_TRACE=1 samples sarad's admission state every 0.2 s into trace-MODE-X.txt (beside the CSV).
-# Env: GOODPUT_MODES ("off sa2c random"), GOODPUT_LOADS ("0.5 1 1.5 2 3"), GOODPUT_SECONDS
+# Env: GOODPUT_MODES ("off sa2c random limit"; limit: OV_CALL_LIMIT calls per server), GOODPUT_LOADS ("0.5 1 1.5 2 3"), GOODPUT_SECONDS
 # (30), GOODPUT_SELECTION (round-robin), OV_INVITE_US (70000), OV_OTHER_US (15000), GOODPUT_OUT (where goodput.csv, .txt,
 # .svg and .png go; default the run dir, which is then kept), SARA_LAB_PREFIX (sara-exp-).
 # Skips (exit 0) without root, namespaces or the programs; exit 1 when the set-up fails.
@@ -79,7 +79,7 @@ if [ "${1:-}" = --plot ]; then
 	exit 0
 fi
 
-modes=${GOODPUT_MODES:-off sa2c random}
+modes=${GOODPUT_MODES:-off sa2c random limit}
 loads=${GOODPUT_LOADS:-0.5 1 1.5 2 3}
 seconds=${GOODPUT_SECONDS:-30}
 [ "$seconds" -ge 15 ] || { echo "goodput.sh: GOODPUT_SECONDS must be at least 15"; exit 2; }

@@ -2044,6 +2044,52 @@ static void test_admission_random_policy(void **state)
 	harness_free(h);
 }
 
+static void admission_call_limit_of_one(struct sara_config *cfg)
+{
+	cfg->admission.enabled = true;
+	cfg->admission.policy = ADMISSION_POLICY_CALL_LIMIT;
+	cfg->admission.call_limit = 1;
+}
+
+/* The call-limit baseline: one call in progress per server, whatever the
+ * load; the call past the cluster's limit gets a 503, a BYE frees its
+ * server's place at once, and SA2C's load is never read. */
+static void test_admission_call_limit_policy(void **state)
+{
+	struct harness *h = harness_new(admission_call_limit_of_one);
+	unsigned used[SERVER_COUNT] = { 0 };
+	char call_id[32], sdp[1024];
+	struct verdict v;
+	int server, first_server = -1;
+
+	(void)state;
+	set_load(h, 0.99);   /* SA2C would refuse every new session here */
+	for (unsigned i = 0; i < SERVER_COUNT; i++) {
+		snprintf(call_id, sizeof(call_id), "limit-%u@client", i);
+		established_call(h, CLIENT4, VIP4, call_id, (uint16_t)(40000 + 2 * i), (uint16_t)(20000 + 2 * i), &server);
+		used[server]++;
+		if (i == 0)
+			first_server = server;
+	}
+	for (unsigned i = 0; i < SERVER_COUNT; i++)
+		assert_int_equal(used[i], 1);   /* each call to the server with room */
+	client_invite(h, CLIENT4_B, VIP4, "over@client", 1, sdp_audio(sdp, sizeof(sdp), CLIENT4_B, 42000, ""), &v);
+	assert_int_equal(v.action, VERDICT_DROP);
+	assert_int_equal(v.reason, REASON_ADMISSION);
+	assert_int_equal(v.reply, REPLY_SIP_503);
+	assert_int_equal(engine_counter(h, COUNTER_CALL_LIMIT_REFUSED), 1);
+	assert_int_equal(engine_counter(h, COUNTER_ADMISSION_REFUSED), 0);
+
+	client_sends(h, CLIENT4, VIP4, "BYE", "limit-0@client", 2, &v);
+	assert_int_equal(v.action, VERDICT_ACCEPT);
+	client_invite(h, CLIENT4_B, VIP4, "next@client", 1, sdp_audio(sdp, sizeof(sdp), CLIENT4_B, 42000, ""), &v);
+	assert_int_equal(v.action, VERDICT_ACCEPT);
+	assert_int_equal(v.reason, REASON_SESSION);
+	assert_int_equal(v.server, first_server);
+	assert_int_equal(engine_counter(h, COUNTER_CALL_LIMIT_REFUSED), 1);
+	harness_free(h);
+}
+
 /* The cluster load comes from the servers' shell estimates. */
 static void test_admission_fed_by_server_loads(void **state)
 {
@@ -3000,6 +3046,7 @@ int main(void)
 		cmocka_unit_test(test_reconfigure_live_keys),
 		cmocka_unit_test(test_admission_spares_sip_over_tcp),
 		cmocka_unit_test(test_admission_random_policy),
+		cmocka_unit_test(test_admission_call_limit_policy),
 		cmocka_unit_test(test_admission_fed_by_server_loads),
 		cmocka_unit_test(test_sdp_rtcp_attribute_address),
 		cmocka_unit_test(test_eight_streams_then_counted),

@@ -127,6 +127,37 @@ static void test_least_sessions_weighted(void **state)
 	selector_destroy(sel);
 }
 
+/* call-limit: calls fill each server up to limit * weight, the one with
+ * the most room first; then SELECT_ALL_FULL, and -1 with none available. */
+static void test_pick_below_limit(void **state)
+{
+	const double weights[] = { 1, 2 };
+	struct selector *sel = make_selector(SELECT_ROUND_ROBIN, weights, 2);
+	int server;
+
+	(void)state;
+	for (unsigned i = 0; i < 9; i++) {
+		server = selector_pick_below_limit(sel, 3);
+		assert_true(server >= 0);
+		selector_call_added(sel, (unsigned)server);
+	}
+	assert_int_equal(selector_calls(sel, 0), 3);
+	assert_int_equal(selector_calls(sel, 1), 6);
+	assert_int_equal(selector_pick_below_limit(sel, 3), SELECT_ALL_FULL);
+	selector_call_removed(sel, 0);
+	assert_int_equal(selector_pick_below_limit(sel, 3), 0);
+	selector_set_available(sel, 0, false);
+	assert_int_equal(selector_pick_below_limit(sel, 3), SELECT_ALL_FULL);
+	selector_set_available(sel, 1, false);
+	assert_int_equal(selector_pick_below_limit(sel, 3), -1);
+	selector_call_removed(sel, 1);
+	assert_int_equal(selector_calls(sel, 1), 5);
+	for (unsigned i = 0; i < 10; i++)
+		selector_call_removed(sel, 0);
+	assert_int_equal(selector_calls(sel, 0), 0);
+	selector_destroy(sel);
+}
+
 static void test_sessions_never_underflow(void **state)
 {
 	const double weights[] = { 1 };
@@ -552,6 +583,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_rejects_bad_weights),
 		cmocka_unit_test(test_round_robin_smooth_weights),
+		cmocka_unit_test(test_pick_below_limit),
 		cmocka_unit_test(test_round_robin_skips_unavailable),
 		cmocka_unit_test(test_least_sessions_weighted),
 		cmocka_unit_test(test_sessions_never_underflow),

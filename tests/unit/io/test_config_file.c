@@ -530,6 +530,8 @@ static void test_cross_key_rules(void **state)
 		{ BASE "admission = { t2 = 0.95; };\n", 4, "admission: t2 (0.95) must be below t3 (0.9)" },
 		{ BASE "admission = {\n  t3 = 0.99;\n};\n", 4,
 		  "admission: t3 (0.99) must be below c (0.98)" },
+		{ BASE "admission = { enabled = true;\n  policy = \"call-limit\"; };\n", 4,
+		  "admission: policy \"call-limit\" needs call_limit (calls per server) above 0" },
 		{ BASE "limits = { sessions = 200;\n  flows = 100; };\n", 5,
 		  "limits: flows (100) must be at least sessions (200)" },
 		{ BASE "ports = { sip = [ 5060,\n  554 ]; };\n", 5,
