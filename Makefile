@@ -59,9 +59,12 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRCS))
 FUZZ_SECONDS ?= 10
 
 .SECONDARY:
-.PHONY: all deps check layers unit unit-asan pcap-tests fuzz fuzz-build bench clean demo replay-demo e2e lab
+.PHONY: all unit-bins check-build deps check layers unit unit-asan pcap-tests fuzz fuzz-build fuzz-long soak bench clean demo replay-demo e2e lab
 
 all: $(LAYER_LIBS) $(PROGS) $(UNIT_BINS) $(TOOLS)
+unit-bins: $(UNIT_BINS)
+# Parallel sub-builds (the ASan one) on every CPU; the tests themselves stay serial.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -166,7 +169,7 @@ unit: all
 	tests/unit/run.sh $(BUILD)/tests
 
 unit-asan:
-	$(MAKE) SANITIZER=address,undefined all
+	$(MAKE) -j$(JOBS) SANITIZER=address,undefined unit-bins
 	tests/unit/run.sh build-asan/tests
 
 pcap-tests: all
@@ -178,7 +181,19 @@ fuzz-build: $(FUZZ_BINS)
 fuzz: fuzz-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
-check: layers unit unit-asan pcap-tests fuzz packaging e2e
+check: check-build layers unit unit-asan pcap-tests fuzz packaging e2e
+# What check runs, built first on every CPU (a serial build is a third of its time).
+check-build:
+	$(MAKE) -j$(JOBS) all fuzz-build
+
+# Outside CI: long fuzzing on a corpus kept between runs (tests/fuzz/long.sh),
+# and the soak run (tests/bench/soak.sh: SOAK_MINUTES, SOAK_RATE).
+FUZZ_LONG_SECONDS ?= 600
+fuzz-long: fuzz-build
+	tests/fuzz/long.sh $(FUZZ_LONG_SECONDS) $(FUZZ_BINS)
+
+soak: all
+	tests/bench/soak.sh $(BUILD)
 
 bench: $(BENCH_BINS) $(PROGS) $(TOOLS)
 	tests/bench/run.sh $(BUILD)

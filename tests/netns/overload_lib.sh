@@ -39,7 +39,7 @@ ov_missing() { ov_missing_built; ov_missing_external; }
 # MODE: off (disabled), sa2c (SA2C, 503 + Retry-After) or random (the session-unaware
 # baseline: every packet dropped with the new-session probability, no 503) or limit
 # (call-limit, OpenSIPS load_balancer's model: OV_CALL_LIMIT calls in progress per
-# server, default 26, 503 above).
+# server, default 42: 10 calls/s of about 4.2 s each, 503 above).
 # OV_ADMISSION_EXTRA is added inside the admission group (e.g. thresholds);
 # OV_SELECTION names the selection algorithm (default shell).
 ov_write_config() {
@@ -48,7 +48,7 @@ ov_write_config() {
 	off) adm="enabled = false;" ;;
 	sa2c) adm="enabled = true; policy = \"sa2c\"; reject = \"503\"; retry_after_s = 5; ${OV_ADMISSION_EXTRA:-}" ;;
 	random) adm="enabled = true; policy = \"random\"; reject = \"drop\"; ${OV_ADMISSION_EXTRA:-}" ;;
-	limit) adm="enabled = true; policy = \"call-limit\"; call_limit = ${OV_CALL_LIMIT:-26}; reject = \"503\"; retry_after_s = 5;" ;;
+	limit) adm="enabled = true; policy = \"call-limit\"; call_limit = ${OV_CALL_LIMIT:-42}; reject = \"503\"; retry_after_s = 5;" ;;
 	*) lab_die "unknown admission mode $mode"; return 1 ;;
 	esac
 	cat >"$file" <<EOF
