@@ -87,6 +87,8 @@
 	  "new sessions refused by admission control")                                                       \
 	X(CALL_LIMIT_REFUSED, "call_limit_refused", EVENTS, COUNTER_IN_ENGINE,                                \
 	  "new sessions refused: every server at its call limit (admission.policy call-limit)")                \
+	X(TCP_SYN_REFUSED, "tcp_syn_refused", EVENTS, COUNTER_IN_ENGINE,                                      \
+	  "SIP connections refused at their SYN: every new session refused (x above T2)")                    \
 	X(ADMISSION_ACK_ABSORBED, "admission_ack_absorbed", EVENTS, COUNTER_IN_ENGINE,                        \
 	  "ACKs of a refused INVITE's 503 dropped without a session")                                        \
 	X(SIP_NO_SESSION, "sip_no_session", EVENTS, COUNTER_IN_ENGINE,                                        \

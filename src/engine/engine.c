@@ -1105,6 +1105,20 @@ static int adopted_server(struct engine *engine, const struct packet *pkt)
 	return ENGINE_NO_SERVER;
 }
 
+/* A SIP connection carries many calls and sarad cannot answer inside its
+ * stream, so SA2C refuses SIP over TCP only at the SYN and only where every
+ * new session is refused (x above T2): a connection opened in the
+ * shedding zone is let in with all its calls. */
+static bool signalling_syn_refused(struct engine *engine)
+{
+	if (!engine->cfg.admission.enabled || engine->cfg.admission.policy != ADMISSION_POLICY_SA2C ||
+	    admission_zone(&engine->admission) < ADMISSION_ZONE_CLOSED)
+		return false;
+	counter_add(&engine->counters, COUNTER_TCP_SYN_REFUSED, 1);
+	engine->packet_refusal = REASON_ADMISSION;
+	return true;
+}
+
 /* A new signalling flow. TCP connections are pinned to a server at once
  * (the SYN must go somewhere; a connection met in its middle stays where
  * its connmark says); RTSP sessions begin with their connection. */
@@ -1159,6 +1173,12 @@ static uint32_t signalling_flow_create(struct engine *engine, const struct packe
 			return FLOW_NIL;
 		}
 	} else {
+		if (adopted < 0 && (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN &&
+		    signalling_syn_refused(engine)) {
+			timer_wheel_cancel(engine->flow_timers, fid);
+			flow_table_remove(&engine->flows, fid);
+			return FLOW_NIL;
+		}
 		f->server = (int16_t)(adopted >= 0 ? adopted
 						   : selector_pick(engine->selector, &pkt->key, sizeof(pkt->key)));
 		journal_connection(engine, f);
@@ -1334,11 +1354,13 @@ static void engine_decide(struct engine *engine, const struct packet *pkt, uint6
 			 * when_full = pass). */
 			out->reason = engine->packet_refusal != REASON_SESSION ? engine->packet_refusal
 									    : REASON_TABLE_FULL;
-			/* RTSP has no stateless answer before its connection is up:
-			 * a refused SYN can only be reset (or dropped). */
+			/* No stateless answer exists before a connection is up: a
+			 * refused SYN can only be reset (or dropped): RTSP's as
+			 * rtsp_reject says, SIP's as reject does (a 503 there). */
 			if (out->reason == REASON_ADMISSION && pkt->key.l4 == L4_TCP &&
 			    (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN &&
-			    engine->cfg.admission.rtsp_reject == RTSP_REJECT_RESET)
+			    (handler && !handler->tcp_only ? engine->cfg.admission.reject == REJECT_503
+							   : engine->cfg.admission.rtsp_reject == RTSP_REJECT_RESET))
 				out->reply = REPLY_TCP_RESET;
 			if (engine->cfg.limits.when_full == FULL_DROP || out->reason != REASON_TABLE_FULL)
 				out->action = VERDICT_DROP;

@@ -2023,6 +2023,45 @@ static void test_admission_spares_sip_over_tcp(void **state)
 	harness_free(h);
 }
 
+/* Where every new session is refused (x above T2), a new SIP connection is
+ * refused at its SYN (a reset, as reject = "503" answers); in the shedding
+ * zone below T2 it is let in; a retried SYN is decided afresh. */
+static void test_admission_refuses_sip_syn_above_t2(void **state)
+{
+	struct harness *h = harness_new(admission_on);
+	struct tcp_conn c = { CLIENT4, VIP4, 40710, SIP_PORT, 100, 100 };
+	struct verdict v;
+
+	(void)state;
+	set_load(h, 0.85);
+	client_tcp(h, c.client, c.client_port, c.vip, c.vip_port, c.client_seq, TCP_FLAG_SYN, NULL, 0, &v);
+	assert_int_equal(v.action, VERDICT_DROP);
+	assert_int_equal(v.reason, REASON_ADMISSION);
+	assert_int_equal(v.reply, REPLY_TCP_RESET);
+	assert_int_equal(engine_counter(h, COUNTER_TCP_SYN_REFUSED), 1);
+	set_load(h, 0.7);   /* shedding: the connection and its calls go in */
+	client_tcp(h, c.client, c.client_port, c.vip, c.vip_port, c.client_seq, TCP_FLAG_SYN, NULL, 0, &v);
+	assert_int_equal(v.action, VERDICT_ACCEPT);
+	assert_true(v.server >= 0);
+	assert_int_equal(engine_counter(h, COUNTER_TCP_SYN_REFUSED), 1);
+	harness_free(h);
+}
+
+/* With reject = "drop", the refused SYN is dropped without a reset. */
+static void test_admission_drops_sip_syn_when_configured(void **state)
+{
+	struct harness *h = harness_new(admission_on_drop);
+	struct verdict v;
+
+	(void)state;
+	set_load(h, 0.85);
+	client_tcp(h, CLIENT4, 40720, VIP4, SIP_PORT, 100, TCP_FLAG_SYN, NULL, 0, &v);
+	assert_int_equal(v.action, VERDICT_DROP);
+	assert_int_equal(v.reason, REASON_ADMISSION);
+	assert_int_equal(v.reply, REPLY_NONE);
+	harness_free(h);
+}
+
 /* The goodput experiment's baseline drops any packet, blind to sessions. */
 static void test_admission_random_policy(void **state)
 {
@@ -3045,6 +3084,8 @@ int main(void)
 		cmocka_unit_test(test_admission_silent_drop_when_configured),
 		cmocka_unit_test(test_reconfigure_live_keys),
 		cmocka_unit_test(test_admission_spares_sip_over_tcp),
+		cmocka_unit_test(test_admission_refuses_sip_syn_above_t2),
+		cmocka_unit_test(test_admission_drops_sip_syn_when_configured),
 		cmocka_unit_test(test_admission_random_policy),
 		cmocka_unit_test(test_admission_call_limit_policy),
 		cmocka_unit_test(test_admission_fed_by_server_loads),
