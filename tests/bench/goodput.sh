@@ -17,7 +17,7 @@
 # sent), sarad's 503s, and the CPU of sarad, sipp and the host (to show neither sarad nor
 # the load generator is the bottleneck).
 # GOODPUT_TRACE=1 samples sarad's admission state every 0.2 s into trace-MODE-X.txt (beside the CSV).
-# Env: GOODPUT_MODES ("off sa2c random limit"; limit: OV_CALL_LIMIT calls per server), GOODPUT_LOADS ("0.5 1 1.5 2 3"), GOODPUT_SECONDS
+# Env: GOODPUT_RUNS (1: rounds of every point, the table gives mean and spread), GOODPUT_MODES ("off sa2c random limit"; limit: OV_CALL_LIMIT calls per server), GOODPUT_LOADS ("0.5 1 1.5 2 3"), GOODPUT_SECONDS
 # (30), GOODPUT_SELECTION (round-robin), OV_INVITE_US (70000), OV_OTHER_US (15000), GOODPUT_OUT (where goodput.csv, .txt,
 # .svg and .png go; default the run dir, which is then kept), SARA_LAB_PREFIX (sara-exp-).
 # Skips (exit 0) without root, namespaces or the programs; exit 1 when the set-up fails.
@@ -38,7 +38,8 @@ plot_goodput() {
 	fi
 	ymax=$(awk -v c="$cap" 'BEGIN { printf "%.0f", c * 1.25 }')
 	for m in $(awk -F, 'NR > 1 && !seen[$1]++ { print $1 }' "$csv"); do
-		awk -F, -v m="$m" 'NR > 1 && $1 == m { print $3, $10, $13 }' "$csv" >"$work/plot-$m.dat"
+		awk -F, -v m="$m" 'NR > 1 && $1 == m { k = $3; if (!(k in n)) o[++c] = k; n[k]++; g[k] += $10; l[k] += $13 }
+			END { for (i = 1; i <= c; i++) print o[i], g[o[i]] / n[o[i]], l[o[i]] / n[o[i]] }' "$csv" >"$work/plot-$m.dat"
 		plots1="$plots1${plots1:+, }'$work/plot-$m.dat' using 1:2 with linespoints lw 2 pt 7 title 'admission $m'"
 		plots2="$plots2${plots2:+, }'$work/plot-$m.dat' using 1:3 with linespoints lw 2 pt 7 title 'admission $m'"
 	done
@@ -82,6 +83,7 @@ fi
 modes=${GOODPUT_MODES:-off sa2c random limit}
 loads=${GOODPUT_LOADS:-0.5 1 1.5 2 3}
 seconds=${GOODPUT_SECONDS:-30}
+runs=${GOODPUT_RUNS:-1}           # each point this many times (rounds of every mode and load)
 [ "$seconds" -ge 15 ] || { echo "goodput.sh: GOODPUT_SECONDS must be at least 15"; exit 2; }
 # Rates are taken over [W1, seconds + 4] s of sipp's time: a call completes 4 to 18 s after
 # its INVITE, so that window holds the calls offered in the steady state, not the first
@@ -121,7 +123,7 @@ lab_start_gw "$total_life" || exit 1
 for s in "${LAB_SERVERS[@]}"; do ov_start_agent "$s" "$LAB_CFG" "$total_life"; done
 
 csv=$out/goodput.csv
-echo "mode,load_x,offered_cps,offered_achieved_cps,attempted,successful,failed,failed_unexpected,failed_timeout,goodput_cps,server_completed_cps,rtp_per_call,media_loss_pct,sarad_503,kernel_queue_drops,sarad_cpu_pct,sipp_cpu_pct,host_cpu_pct,server_queue_dropped,server_retrans_absorbed,successful_per_offered_s,server_completed_per_offered_s" >"$csv"
+echo "mode,load_x,offered_cps,offered_achieved_cps,attempted,successful,failed,failed_unexpected,failed_timeout,goodput_cps,server_completed_cps,rtp_per_call,media_loss_pct,sarad_503,kernel_queue_drops,sarad_cpu_pct,sipp_cpu_pct,host_cpu_pct,server_queue_dropped,server_retrans_absorbed,successful_per_offered_s,server_completed_per_offered_s,run" >"$csv"
 
 host_busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat; }
 
@@ -203,19 +205,21 @@ PY
 	awk -v m="$mode" -v x="$x" -v r="$rate" -v on="$offered_now" -v el="$elapsed" -v a="$attempted" -v ok="$ok" \
 		-v f="$fail" -v u="$unexp" -v t="$tmo" -v T="$seconds" -v sc="$completed" -v rp="$rtp_per" -v gw="$gw" -v sw="$sw" \
 		-v sent="$OV_RTP_SENT" -v n5="$n503" -v qd=$((qd1 - qd0)) -v c0="$c0" -v c1="$c1" -v p0="$p0" \
-		-v p1="$p1" -v h0="$h0" -v h1="$h1" -v ht0="$ht0" -v ht1="$ht1" -v sq="$qdrop" -v sr="$retrans" 'BEGIN {
+		-v run="$run" -v p1="$p1" -v h0="$h0" -v h1="$h1" -v ht0="$ht0" -v ht1="$ht1" -v sq="$qdrop" -v sr="$retrans" 'BEGIN {
 		loss = (rp > 0) ? 100 * (1 - rp / sent) : 0; if (loss < 0) loss = 0
-		printf "%s,%s,%d,%.1f,%d,%d,%d,%d,%d,%.2f,%.2f,%.1f,%.1f,%d,%d,%.1f,%.1f,%.1f,%d,%d,%.2f,%.2f\n", m, x, r,
+		printf "%s,%s,%d,%.1f,%d,%d,%d,%d,%d,%.2f,%.2f,%.1f,%.1f,%d,%d,%.1f,%.1f,%.1f,%d,%d,%.2f,%.2f,%d\n", m, x, r,
 			(el > 0) ? on / el : 0, a, ok, f, u, t, gw, sw, rp, loss, n5, qd,
-			100 * (c1 - c0) / el, 100 * (p1 - p0) / el, (ht1 > ht0) ? 100 * (h1 - h0) / (ht1 - ht0) : 0, sq, sr, ok / T, sc / T }' >>"$csv"
+			100 * (c1 - c0) / el, 100 * (p1 - p0) / el, (ht1 > ht0) ? 100 * (h1 - h0) / (ht1 - ht0) : 0, sq, sr, ok / T, sc / T, run }' >>"$csv"
 	tail -1 "$csv" | awk -F, '{ printf "  %-6s %4sx offered %3d calls/s (achieved %5.1f): ok %5d failed %5d (503/unexpected %5d, timeout %5d) -> goodput %6.2f calls/s, servers completed %6.2f/s, media loss %5.1f%%, 503s %5d; cpu sarad %4.1f%% sipp %4.1f%% host %4.1f%%\n",
 		$1, $2, $3, $4, $6, $7, $8, $9, $10, $11, $13, $14, $16, $17, $18 }'
 }
 
 t_start=$(date +%s)
-for m in $modes; do
-	for x in $loads; do
-		point "$m" "$x" || { lab_log "point $m $x failed (logs in $LAB_RUN/logs)"; LAB_KEEP=1; exit 1; }
+for ((run = 1; run <= runs; run++)); do
+	for m in $modes; do
+		for x in $loads; do
+			point "$m" "$x" || { lab_log "point $m $x failed (logs in $LAB_RUN/logs)"; LAB_KEEP=1; exit 1; }
+		done
 	done
 done
 
@@ -228,6 +232,17 @@ txt=$out/goodput.txt
 	printf '%-7s %6s %8s %10s %10s %10s %9s %8s %8s %8s\n' mode load offered goodput servers_ok media_loss sarad_503 cpu_sarad cpu_sipp cpu_host
 	printf '%-7s %6s %8s %10s %10s %10s %9s %8s %8s %8s\n' "" "x cap" "calls/s" "calls/s" "BYEs/s" "%" "" "%" "%" "%"
 	tail -n +2 "$csv" | awk -F, '{ printf "%-7s %6s %8d %10.2f %10.2f %10.1f %9d %8.1f %8.1f %8.1f\n", $1, $2, $3, $10, $11, $13, $14, $16, $17, $18 }'
+	echo
+	echo "over $runs run(s) per point: goodput mean [min, max] as a share of capacity, media loss mean [max]"
+	printf '%-7s %6s %10s %16s %12s %14s\n' mode load goodput "share of cap" "[min, max]" "media loss %"
+	tail -n +2 "$csv" | awk -F, -v cap="$cap" '{
+		k = $1 "," $2; if (!(k in n)) order[++keys] = k
+		n[k]++; g[k] += $10; l[k] += $13
+		if (!(k in lo) || $10 < lo[k]) lo[k] = $10; if (!(k in hi) || $10 > hi[k]) hi[k] = $10
+		if (!(k in lmax) || $13 > lmax[k]) lmax[k] = $13 }
+	END { for (i = 1; i <= keys; i++) { k = order[i]; split(k, p, ",")
+		printf "%-7s %6s %10.2f %16.2f   [%.2f, %.2f] %7.1f [%.1f]\n", p[1], p[2], g[k] / n[k], g[k] / n[k] / cap,
+			lo[k] / cap, hi[k] / cap, l[k] / n[k], lmax[k] } }'
 } >"$txt"
 echo "== table ($csv)"
 cat "$txt"
