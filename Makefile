@@ -123,12 +123,20 @@ $(BUILD)/bench/bench_journal: tests/bench/bench_journal.c $(LIBDIR)/libsarad.a $
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(IO_LIBS)
 
-# libFuzzer targets: clang, ASan+UBSan, the parser and engine sources compiled in.
+# libFuzzer targets: clang, ASan+UBSan; the parser, engine and adapter
+# sources compiled once (instrumented) into one library every target links.
 FUZZ_LIB_SRCS := $(wildcard dpi/*.c src/engine/*.c src/io/*.c)
-build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard include/*/*.h)
-	@mkdir -p build-fuzz
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -iquote include -fsanitize=fuzzer,address,undefined \
-	  -fno-sanitize-recover=all -DSARA_VERSION='"$(SARA_VERSION)"' -o $@ $< $(FUZZ_LIB_SRCS) $(IO_LIBS)
+FUZZ_OBJS := $(patsubst %.c,build-fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -iquote include -fno-sanitize-recover=all \
+  -DSARA_VERSION='"$(SARA_VERSION)"'
+build-fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c $< -o $@
+build-fuzz/libsara-fuzz.a: $(FUZZ_OBJS)
+	rm -f $@ && ar rcs $@ $^
+build-fuzz/%: tests/fuzz/%.c build-fuzz/libsara-fuzz.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(IO_LIBS)
+-include $(FUZZ_OBJS:.o=.d)
 
 # Build and test dependencies, plus the real programs the lab and the e2e
 # tests run (SIP: sipp, baresip, kamailio; RTSP: gst-rtsp-server, ffmpeg).
