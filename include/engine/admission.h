@@ -58,6 +58,19 @@
  *    window plus one report interval (the default 1 s was measured with
  *    200 ms reports and a 1 s averaging window).
  *
+ *  - Calls estimate (not in the paper; admission.estimate = "calls"): for
+ *    new sessions, eq (2) reads the cluster load the calls in progress make
+ *    now, x_new = B * n, n being the calls in progress the engine counts
+ *    (admission_set_calls: from the request that starts a session to the
+ *    one that ends it) and B the load one call in progress adds, learned
+ *    at each report as l_c / (the mean of n over the lead_s the report
+ *    averages), smoothed. Why: n moves the moment a call is admitted or
+ *    ends, where the reports show it about a second late, and a
+ *    controller acting on that late signal swings between refusing all
+ *    and admitting all (the goodput experiment: x between 0.2 and 1 with
+ *    a period of about 1.5 s). Until B is learned, or with fewer than
+ *    ADMISSION_LEAD_MIN_SESSIONS calls, x_new is the lead's (or x).
+ *
  * Bad input: a load that is NaN, infinite or negative is treated as 1 (a
  * broken agent must not make the cluster look idle) and counted as
  * load_invalid; a load above 1 is clamped to 1 and counted as load_clamped;
@@ -112,6 +125,7 @@ struct admission_thresholds {
 struct admission_interval {
 	uint64_t end_ms;   /* the report that closed it */
 	uint32_t admitted;
+	uint32_t calls;    /* calls in progress at that report */
 };
 
 struct admission {
@@ -121,6 +135,9 @@ struct admission {
 	double lead_s;                         /* 0: new sessions follow x, not x_new */
 	double lead_delta;                     /* x_new - l_c before clamping (see Lead above); 0 when off */
 	double load_per_session;               /* b; 0 until learned */
+	bool estimate_calls;                   /* admission.estimate = "calls" */
+	uint32_t calls;                        /* n: calls in progress now */
+	double load_per_call;                  /* B; 0 until learned */
 	uint32_t admitted_since_report;
 	struct admission_interval intervals[ADMISSION_LEAD_HISTORY]; /* a ring, newest at intervals_head - 1 */
 	uint32_t intervals_head, intervals_count;
@@ -159,6 +176,9 @@ void admission_report_dispatcher_load(struct admission *adm, double load);
 /* True when the packet or session may pass. Every call is counted by
  * verdict, kind and zone. Disabled: always true (zone OFF). */
 bool admission_decide(struct admission *adm, enum admission_kind kind);
+
+/* n, the calls in progress now (the engine's count), for the calls estimate. */
+void admission_set_calls(struct admission *adm, uint32_t calls_in_progress);
 
 /* x_new: the load eq (2) reads for new sessions (x when the lead is off). */
 double admission_new_session_load(const struct admission *adm);

@@ -38,6 +38,8 @@ enum rtsp_reject_mode { RTSP_REJECT_DROP = 0, RTSP_REJECT_RESET }; /* admission.
  * admission.call_limit calls in progress per server at weight 1, a new call
  * to the server with the most room, refused when none has any). */
 enum admission_policy { ADMISSION_POLICY_SA2C = 0, ADMISSION_POLICY_RANDOM, ADMISSION_POLICY_CALL_LIMIT };
+/* admission.estimate: what SA2C's new-session refusal reads (admission.h). */
+enum admission_estimate { ADMISSION_ESTIMATE_LEAD = 0, ADMISSION_ESTIMATE_CALLS };
 
 struct server_config {
 	char id[SARA_ID_MAX];
@@ -78,6 +80,7 @@ struct sara_config {
 		uint32_t retry_after_s;
 		uint32_t replies_per_s;    /* 503s and RSTs sent per second at most */
 		uint32_t call_limit;       /* call-limit: calls in progress per server at weight 1 */
+		enum admission_estimate estimate;
 	} admission;
 	struct {
 		uint32_t flows, sessions;

@@ -54,6 +54,10 @@ void admission_reconfigure(struct admission *adm, const struct sara_config *cfg)
 		adm->lead_delta = 0;
 		adm->load_per_session = 0;
 	}
+	adm->estimate_calls = cfg->admission.policy == ADMISSION_POLICY_SA2C &&
+			      cfg->admission.estimate == ADMISSION_ESTIMATE_CALLS;
+	if (!adm->estimate_calls)
+		adm->load_per_call = 0;
 	adm->configured.t1 = cfg->admission.t1;
 	adm->configured.t2 = cfg->admission.t2;
 	adm->configured.t3 = cfg->admission.t3;
@@ -112,11 +116,44 @@ static void update_x(struct admission *adm)
 	adm->load = adm->cluster_load > adm->dispatcher_load ? adm->cluster_load : adm->dispatcher_load;
 }
 
-/* x_new (admission.h, Lead): what eq (2) reads for new sessions. */
+/* x_new (admission.h, Lead and Calls estimate): what eq (2) reads for new
+ * sessions. */
 static double new_session_load(const struct admission *adm)
 {
-	double cluster = fmin(fmax(adm->cluster_load + adm->lead_delta, 0.0), 1.0);
+	double cluster;
+	if (adm->estimate_calls && adm->load_per_call > 0 && adm->calls >= ADMISSION_LEAD_MIN_SESSIONS)
+		cluster = fmin(adm->load_per_call * (double)adm->calls, 1.0);
+	else
+		cluster = fmin(fmax(adm->cluster_load + adm->lead_delta, 0.0), 1.0);
 	return cluster > adm->dispatcher_load ? cluster : adm->dispatcher_load;
+}
+
+void admission_set_calls(struct admission *adm, uint32_t calls_in_progress)
+{
+	adm->calls = calls_in_progress;
+}
+
+/* B (admission.h, Calls estimate) from this report: l_c against the mean
+ * calls in progress over the lead_s it averages (1 s without a lead). */
+static void learn_load_per_call(struct admission *adm, uint64_t now_ms)
+{
+	uint64_t window_ms = adm->lead_s > 0 ? (uint64_t)(adm->lead_s * 1000.0) : 1000;
+	double calls_sum = 0, sample;
+	uint32_t reports = 0;
+	for (uint32_t i = 0; i < adm->intervals_count; i++) {
+		const struct admission_interval *in =
+			&adm->intervals[(adm->intervals_head + ADMISSION_LEAD_HISTORY - 1 - i) % ADMISSION_LEAD_HISTORY];
+		if (now_ms - in->end_ms >= window_ms)
+			break;
+		calls_sum += in->calls;
+		reports++;
+	}
+	if (!reports || calls_sum / reports < ADMISSION_LEAD_MIN_SESSIONS)
+		return;
+	sample = adm->cluster_load / (calls_sum / reports);
+	adm->load_per_call = adm->load_per_call > 0
+				     ? LEAD_SMOOTHING * adm->load_per_call + (1.0 - LEAD_SMOOTHING) * sample
+				     : sample;
 }
 
 /* Closes the interval of admissions a report ends, then (lead on) learns
@@ -129,10 +166,13 @@ static void update_lead(struct admission *adm, uint64_t now_ms)
 	uint64_t recent = 0, seen = 0, lead_ms;
 	slot->end_ms = now_ms;
 	slot->admitted = adm->admitted_since_report;
+	slot->calls = adm->calls;
 	adm->admitted_since_report = 0;
 	adm->intervals_head = (adm->intervals_head + 1) % ADMISSION_LEAD_HISTORY;
 	if (adm->intervals_count < ADMISSION_LEAD_HISTORY)
 		adm->intervals_count++;
+	if (adm->estimate_calls)
+		learn_load_per_call(adm, now_ms);
 	if (!(adm->lead_s > 0)) {
 		adm->lead_delta = 0;
 		return;

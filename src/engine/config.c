@@ -17,6 +17,7 @@ _Static_assert(sizeof(enum malformed_policy) == sizeof(int), "enum width");
 _Static_assert(sizeof(enum reject_mode) == sizeof(int), "enum width");
 _Static_assert(sizeof(enum rtsp_reject_mode) == sizeof(int), "enum width");
 _Static_assert(sizeof(enum admission_policy) == sizeof(int), "enum width");
+_Static_assert(sizeof(enum admission_estimate) == sizeof(int), "enum width");
 
 #define LABEL_MAX 96  /* "servers[63].address"; each part printed with %.40s */
 #define MARK_MAX 2147483648u  /* 2^31: the design's upper bound for fwmarks */
@@ -72,6 +73,9 @@ static const struct key_choice policy_choices[] = {
 	{ "sa2c", ADMISSION_POLICY_SA2C }, { "random", ADMISSION_POLICY_RANDOM },
 	{ "call-limit", ADMISSION_POLICY_CALL_LIMIT }, { NULL, 0 },
 };
+static const struct key_choice estimate_choices[] = {
+	{ "lead", ADMISSION_ESTIMATE_LEAD }, { "calls", ADMISSION_ESTIMATE_CALLS }, { NULL, 0 },
+};
 static const struct key_choice rtsp_reject_choices[] = {
 	{ "drop", RTSP_REJECT_DROP }, { "reset", RTSP_REJECT_RESET }, { NULL, 0 },
 };
@@ -118,6 +122,7 @@ static const struct key_spec admission_keys[] = {
 	CHOICE_KEY("rtsp_reject", CFG, admission.rtsp_reject, rtsp_reject_choices),
 	UINT_KEY("replies_per_s", CFG, admission.replies_per_s, 1, 1000000),
 	UINT_KEY("call_limit", CFG, admission.call_limit, 0, 10000000),
+	CHOICE_KEY("estimate", CFG, admission.estimate, estimate_choices),
 };
 static const struct key_spec limit_keys[] = {
 	UINT_KEY("flows", CFG, limits.flows, 1, 100000000),

@@ -560,9 +560,11 @@ static uint32_t session_create(struct engine *engine, const struct signal_facts 
 	int server = pinned_server;
 	bool call_limit = engine->cfg.admission.enabled &&
 			  engine->cfg.admission.policy == ADMISSION_POLICY_CALL_LIMIT;
-	if (admit && engine->cfg.admission.policy == ADMISSION_POLICY_SA2C &&
-	    !admission_decide(&engine->admission, ADMIT_NEW_SESSION))
-		return session_refused(engine, key, key_len, COUNTER_ADMISSION_REFUSED);
+	if (admit && engine->cfg.admission.policy == ADMISSION_POLICY_SA2C) {
+		admission_set_calls(&engine->admission, selector_calls_total(engine->selector));
+		if (!admission_decide(&engine->admission, ADMIT_NEW_SESSION))
+			return session_refused(engine, key, key_len, COUNTER_ADMISSION_REFUSED);
+	}
 	if (server < 0 && admit && call_limit) {
 		server = selector_pick_below_limit(engine->selector, engine->cfg.admission.call_limit);
 		if (server == SELECT_ALL_FULL)
@@ -1843,6 +1845,7 @@ void engine_update_admission(struct engine *engine, uint64_t now_ms, double disp
 		n++;
 	}
 	admission_report_dispatcher_load(&engine->admission, dispatcher_load);
+	admission_set_calls(&engine->admission, selector_calls_total(engine->selector));
 	if (n > 0)
 		admission_report_load(&engine->admission, now_ms, loads, weights, n);
 	admission_flags_refresh(engine);

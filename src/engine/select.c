@@ -228,6 +228,14 @@ uint32_t selector_calls(const struct selector *sel, unsigned server)
 	return sel->calls[server];
 }
 
+uint32_t selector_calls_total(const struct selector *sel)
+{
+	uint64_t total = 0;
+	for (unsigned i = 0; sel && i < sel->server_count; i++)
+		total += sel->calls[i];
+	return total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
+}
+
 int selector_pick_below_limit(const struct selector *sel, uint32_t limit)
 {
 	int best = -1;

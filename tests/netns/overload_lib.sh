@@ -47,6 +47,8 @@ ov_write_config() {
 	case $mode in
 	off) adm="enabled = false;" ;;
 	sa2c) adm="enabled = true; policy = \"sa2c\"; reject = \"503\"; retry_after_s = 5; ${OV_ADMISSION_EXTRA:-}" ;;
+	sa2c-lead) adm="enabled = true; policy = \"sa2c\"; estimate = \"lead\"; reject = \"503\"; retry_after_s = 5; ${OV_ADMISSION_EXTRA:-}" ;;
+	sa2c-calls) adm="enabled = true; policy = \"sa2c\"; estimate = \"calls\"; reject = \"503\"; retry_after_s = 5; ${OV_ADMISSION_EXTRA:-}" ;;
 	random) adm="enabled = true; policy = \"random\"; reject = \"drop\"; ${OV_ADMISSION_EXTRA:-}" ;;
 	limit) adm="enabled = true; policy = \"call-limit\"; call_limit = ${OV_CALL_LIMIT:-42}; reject = \"503\"; retry_after_s = 5;" ;;
 	*) lab_die "unknown admission mode $mode"; return 1 ;;
@@ -123,9 +125,9 @@ ov_trace_admission() {
 	for ((i = 0; i < n; i++)); do
 		ov_status_json | /usr/bin/python3 -c 'import json, sys, time
 a = json.load(sys.stdin)["admission"]; t = a["thresholds"]
-print("%.1f %s %.3f %.3f %.3f %.3f %.2f %.2f %.3f" % (time.time() - float(sys.argv[1]), a["zone"], a["load"],
+print("%.1f %s %.3f %.3f %.3f %.3f %.2f %.2f %.3f %d" % (time.time() - float(sys.argv[1]), a["zone"], a["load"],
       a["cluster_load"], t["t2"], t["t3"], a["refuse_new_p"], a["refuse_established_p"],
-      a["new_session_load"]))' "$t0" 2>/dev/null
+      a["new_session_load"], a.get("calls_in_progress", 0)))' "$t0" 2>/dev/null
 		sleep 0.2
 	done
 }

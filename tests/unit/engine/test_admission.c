@@ -512,6 +512,50 @@ static void test_lead_predicts_admitted_load(void **state)
 	assert_float_equal(adm->load, 0.0, EPSILON);
 }
 
+/* Calls estimate: B learned as l_c over the mean calls in progress of the
+ * reports in the last lead_s; then x_new = B * n follows the calls at
+ * once, both ways (a call that ends lowers it before any report), while
+ * the zone and established sessions follow x; too few calls: x. */
+static void test_calls_estimate(void **state)
+{
+	struct sara_config cfg;
+	struct admission adm;
+	uint64_t now = 1000;
+	(void)state;
+	paper_config(&cfg, true, 1.0);
+	cfg.admission.lead_s = 1.0;
+	cfg.admission.estimate = ADMISSION_ESTIMATE_CALLS;
+	admission_init(&adm, &cfg);
+	admission_set_calls(&adm, 4);   /* below ADMISSION_LEAD_MIN_SESSIONS: nothing learned */
+	report_uniform(&adm, now, 0.3);
+	assert_float_equal(adm.load_per_call, 0.0, EPSILON);
+	assert_float_equal(admission_new_session_load(&adm), 0.3, EPSILON);
+	for (unsigned i = 0; i < 25; i++) {   /* 5 s of reports at 10 calls, load 0.5 */
+		now += 200;
+		admission_set_calls(&adm, 10);
+		report_uniform(&adm, now, 0.5);
+	}
+	assert_float_equal(adm.load_per_call, 0.05, 1e-4);
+	admission_set_calls(&adm, 16);   /* six admitted since the report */
+	assert_float_equal(admission_new_session_load(&adm), 0.8, 1e-3);
+	assert_float_equal(admission_refusal_probability(&adm, ADMIT_NEW_SESSION), 1.0, 1e-2);
+	assert_int_equal(admission_zone(&adm), ADMISSION_ZONE_NORMAL);   /* x is still 0.5 */
+	admission_set_calls(&adm, 13);   /* three ended */
+	assert_float_equal(admission_new_session_load(&adm), 0.65, 1e-3);
+	assert_float_equal(admission_refusal_probability(&adm, ADMIT_NEW_SESSION), 0.25, 1e-2);
+	admission_set_calls(&adm, 30);   /* clamped at 1 */
+	assert_float_equal(admission_new_session_load(&adm), 1.0, 1e-6);
+	assert_float_equal(admission_refusal_probability(&adm, ADMIT_ESTABLISHED), 0.0, EPSILON);
+	admission_set_calls(&adm, 2);    /* too few calls to scale: x */
+	assert_float_equal(admission_new_session_load(&adm), 0.5, 1e-6);
+	/* The lead estimate (the default) ignores the calls. */
+	cfg.admission.estimate = ADMISSION_ESTIMATE_LEAD;
+	admission_reconfigure(&adm, &cfg);
+	admission_set_calls(&adm, 16);
+	assert_float_equal(adm.load_per_call, 0.0, EPSILON);
+	assert_float_equal(admission_new_session_load(&adm), 0.5, 1e-6);
+}
+
 /* A reload that turns the lead off: later admissions leave x_new at x
  * (the b learned while the lead was on must not raise it with each one). */
 static void test_lead_switched_off_by_reload(void **state)
@@ -591,6 +635,7 @@ int main(void)
 		cmocka_unit_test(test_bad_reports_ignored),
 		cmocka_unit_test(test_lead_predicts_admitted_load),
 		cmocka_unit_test(test_lead_off_follows_x),
+		cmocka_unit_test(test_calls_estimate),
 		cmocka_unit_test(test_lead_switched_off_by_reload),
 		cmocka_unit_test(test_counters),
 	};
