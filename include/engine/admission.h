@@ -58,18 +58,26 @@
  *    window plus one report interval (the default 1 s was measured with
  *    200 ms reports and a 1 s averaging window).
  *
- *  - Calls estimate (not in the paper; admission.estimate = "calls"): for
- *    new sessions, eq (2) reads the cluster load the calls in progress make
- *    now, x_new = B * n, n being the calls in progress the engine counts
- *    (admission_set_calls: from the request that starts a session to the
- *    one that ends it) and B the load one call in progress adds, learned
- *    at each report as l_c / (the mean of n over the lead_s the report
- *    averages), smoothed. Why: n moves the moment a call is admitted or
- *    ends, where the reports show it about a second late, and a
- *    controller acting on that late signal swings between refusing all
- *    and admitting all (the goodput experiment: x between 0.2 and 1 with
- *    a period of about 1.5 s). Until B is learned, or with fewer than
- *    ADMISSION_LEAD_MIN_SESSIONS calls, x_new is the lead's (or x).
+ *  - Calls estimate (not in the paper; admission.estimate = "calls"): new
+ *    sessions are decided on the calls in progress n (admission_set_calls:
+ *    from the request that starts a session to the one that ends it)
+ *    against a limit N the reports adapt:
+ *      x_new = T1 * n / N  (refusal starts at n = N, is total at N * T2 / T1)
+ *    At each report, dt seconds after the previous one: x above T1 cuts N
+ *    by ADMISSION_CALLS_CUT_PER_S * (x - T1) / (1 - T1) * dt of itself; x at
+ *    or below T1 while n is at least 0.9 N (the limit binds) raises it by
+ *    ADMISSION_CALLS_GROWTH_PER_S * dt. N starts at the first report where
+ *    x > T1 / 2 with at least ADMISSION_LEAD_MIN_SESSIONS calls, as
+ *    n * T1 / x; until then x_new is the lead's. Why: with servers whose
+ *    load is a backlog (a queue grows while more calls arrive than they
+ *    serve), x is the integral of the overload, seen about a second late,
+ *    and eq (2) on it swings between refusing all and admitting all (the
+ *    goodput experiment: x from 0.1 to 1 every 1.5 s, 72 % of capacity);
+ *    the calls in progress answer at once to every admission and every
+ *    ending call, as a fixed per-server limit does (OpenSIPS), and the
+ *    reports only move the limit, slowly, to where x sits at T1. So the
+ *    loop is stable and the cluster runs where its queues just start.
+ *    Established sessions and the zones follow x.
  *
  * Bad input: a load that is NaN, infinite or negative is treated as 1 (a
  * broken agent must not make the cluster look idle) and counted as
@@ -122,10 +130,11 @@ struct admission_thresholds {
 /* New sessions admitted between two cluster reports, for the lead. */
 #define ADMISSION_LEAD_HISTORY 256
 #define ADMISSION_LEAD_MIN_SESSIONS 5
+#define ADMISSION_CALLS_CUT_PER_S 0.5
+#define ADMISSION_CALLS_GROWTH_PER_S 0.1
 struct admission_interval {
 	uint64_t end_ms;   /* the report that closed it */
 	uint32_t admitted;
-	uint32_t calls;    /* calls in progress at that report */
 };
 
 struct admission {
@@ -137,7 +146,7 @@ struct admission {
 	double load_per_session;               /* b; 0 until learned */
 	bool estimate_calls;                   /* admission.estimate = "calls" */
 	uint32_t calls;                        /* n: calls in progress now */
-	double load_per_call;                  /* B; 0 until learned */
+	double calls_limit;                    /* N; 0 until learned */
 	uint32_t admitted_since_report;
 	struct admission_interval intervals[ADMISSION_LEAD_HISTORY]; /* a ring, newest at intervals_head - 1 */
 	uint32_t intervals_head, intervals_count;

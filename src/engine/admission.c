@@ -57,7 +57,7 @@ void admission_reconfigure(struct admission *adm, const struct sara_config *cfg)
 	adm->estimate_calls = cfg->admission.policy == ADMISSION_POLICY_SA2C &&
 			      cfg->admission.estimate == ADMISSION_ESTIMATE_CALLS;
 	if (!adm->estimate_calls)
-		adm->load_per_call = 0;
+		adm->calls_limit = 0;
 	adm->configured.t1 = cfg->admission.t1;
 	adm->configured.t2 = cfg->admission.t2;
 	adm->configured.t3 = cfg->admission.t3;
@@ -121,8 +121,8 @@ static void update_x(struct admission *adm)
 static double new_session_load(const struct admission *adm)
 {
 	double cluster;
-	if (adm->estimate_calls && adm->load_per_call > 0 && adm->calls >= ADMISSION_LEAD_MIN_SESSIONS)
-		cluster = fmin(adm->load_per_call * (double)adm->calls, 1.0);
+	if (adm->estimate_calls && adm->calls_limit > 0)
+		cluster = fmin(adm->current.t1 * (double)adm->calls / adm->calls_limit, 1.0);
 	else
 		cluster = fmin(fmax(adm->cluster_load + adm->lead_delta, 0.0), 1.0);
 	return cluster > adm->dispatcher_load ? cluster : adm->dispatcher_load;
@@ -133,27 +133,26 @@ void admission_set_calls(struct admission *adm, uint32_t calls_in_progress)
 	adm->calls = calls_in_progress;
 }
 
-/* B (admission.h, Calls estimate) from this report: l_c against the mean
- * calls in progress over the lead_s it averages (1 s without a lead). */
-static void learn_load_per_call(struct admission *adm, uint64_t now_ms)
+/* N (admission.h, Calls estimate) moved by this report, dt_ms after the
+ * previous one: cut while x is above T1, grown while it is not and the
+ * limit binds. */
+static void adapt_calls_limit(struct admission *adm, uint64_t dt_ms)
 {
-	uint64_t window_ms = adm->lead_s > 0 ? (uint64_t)(adm->lead_s * 1000.0) : 1000;
-	double calls_sum = 0, sample;
-	uint32_t reports = 0;
-	for (uint32_t i = 0; i < adm->intervals_count; i++) {
-		const struct admission_interval *in =
-			&adm->intervals[(adm->intervals_head + ADMISSION_LEAD_HISTORY - 1 - i) % ADMISSION_LEAD_HISTORY];
-		if (now_ms - in->end_ms >= window_ms)
-			break;
-		calls_sum += in->calls;
-		reports++;
-	}
-	if (!reports || calls_sum / reports < ADMISSION_LEAD_MIN_SESSIONS)
+	double x = adm->cluster_load, t1 = adm->current.t1, dt = (double)dt_ms / 1000.0;
+	double n = (double)adm->calls;
+	if (!(adm->calls_limit > 0)) {
+		if (x > t1 / 2 && n >= ADMISSION_LEAD_MIN_SESSIONS)
+			adm->calls_limit = n * t1 / x;
 		return;
-	sample = adm->cluster_load / (calls_sum / reports);
-	adm->load_per_call = adm->load_per_call > 0
-				     ? LEAD_SMOOTHING * adm->load_per_call + (1.0 - LEAD_SMOOTHING) * sample
-				     : sample;
+	}
+	if (dt > 1.0)
+		dt = 1.0;   /* a gap in the reports is no licence for a large step */
+	if (x > t1)
+		adm->calls_limit *= 1.0 - fmin(ADMISSION_CALLS_CUT_PER_S * (x - t1) / (1.0 - t1) * dt, 0.5);
+	else if (n >= 0.9 * adm->calls_limit)
+		adm->calls_limit *= 1.0 + ADMISSION_CALLS_GROWTH_PER_S * dt;
+	if (adm->calls_limit < ADMISSION_LEAD_MIN_SESSIONS)
+		adm->calls_limit = ADMISSION_LEAD_MIN_SESSIONS;
 }
 
 /* Closes the interval of admissions a report ends, then (lead on) learns
@@ -166,13 +165,10 @@ static void update_lead(struct admission *adm, uint64_t now_ms)
 	uint64_t recent = 0, seen = 0, lead_ms;
 	slot->end_ms = now_ms;
 	slot->admitted = adm->admitted_since_report;
-	slot->calls = adm->calls;
 	adm->admitted_since_report = 0;
 	adm->intervals_head = (adm->intervals_head + 1) % ADMISSION_LEAD_HISTORY;
 	if (adm->intervals_count < ADMISSION_LEAD_HISTORY)
 		adm->intervals_count++;
-	if (adm->estimate_calls)
-		learn_load_per_call(adm, now_ms);
 	if (!(adm->lead_s > 0)) {
 		adm->lead_delta = 0;
 		return;
@@ -284,6 +280,8 @@ void admission_report_load(struct admission *adm, uint64_t now_ms, const double 
 	adm->events[ADMISSION_EV_REPORT]++;
 	update_x(adm);
 	move_thresholds(adm);
+	if (adm->estimate_calls)
+		adapt_calls_limit(adm, elapsed_ms);
 	update_lead(adm, now_ms);
 	update_reopening(adm, elapsed_ms);
 }

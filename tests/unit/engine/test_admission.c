@@ -512,48 +512,60 @@ static void test_lead_predicts_admitted_load(void **state)
 	assert_float_equal(adm->load, 0.0, EPSILON);
 }
 
-/* Calls estimate: B learned as l_c over the mean calls in progress of the
- * reports in the last lead_s; then x_new = B * n follows the calls at
- * once, both ways (a call that ends lowers it before any report), while
- * the zone and established sessions follow x; too few calls: x. */
+/* Calls estimate: the limit N starts at the first loaded report as
+ * n * T1 / x; x_new = T1 * n / N follows the calls at once, both ways (a
+ * call that ends lowers it before any report); reports above T1 cut N,
+ * reports at or below it raise N only while the limit binds; the zone and
+ * established sessions follow x. */
 static void test_calls_estimate(void **state)
 {
 	struct sara_config cfg;
 	struct admission adm;
 	uint64_t now = 1000;
+	double limit;
 	(void)state;
 	paper_config(&cfg, true, 1.0);
 	cfg.admission.lead_s = 1.0;
 	cfg.admission.estimate = ADMISSION_ESTIMATE_CALLS;
 	admission_init(&adm, &cfg);
-	admission_set_calls(&adm, 4);   /* below ADMISSION_LEAD_MIN_SESSIONS: nothing learned */
-	report_uniform(&adm, now, 0.3);
-	assert_float_equal(adm.load_per_call, 0.0, EPSILON);
-	assert_float_equal(admission_new_session_load(&adm), 0.3, EPSILON);
-	for (unsigned i = 0; i < 25; i++) {   /* 5 s of reports at 10 calls, load 0.5 */
-		now += 200;
-		admission_set_calls(&adm, 10);
-		report_uniform(&adm, now, 0.5);
-	}
-	assert_float_equal(adm.load_per_call, 0.05, 1e-4);
-	admission_set_calls(&adm, 16);   /* six admitted since the report */
-	assert_float_equal(admission_new_session_load(&adm), 0.8, 1e-3);
-	assert_float_equal(admission_refusal_probability(&adm, ADMIT_NEW_SESSION), 1.0, 1e-2);
-	assert_int_equal(admission_zone(&adm), ADMISSION_ZONE_NORMAL);   /* x is still 0.5 */
-	admission_set_calls(&adm, 13);   /* three ended */
-	assert_float_equal(admission_new_session_load(&adm), 0.65, 1e-3);
-	assert_float_equal(admission_refusal_probability(&adm, ADMIT_NEW_SESSION), 0.25, 1e-2);
-	admission_set_calls(&adm, 30);   /* clamped at 1 */
-	assert_float_equal(admission_new_session_load(&adm), 1.0, 1e-6);
+	admission_set_calls(&adm, 40);
+	report_uniform(&adm, now, 0.2);   /* x below T1 / 2: nothing learned */
+	assert_float_equal(adm.calls_limit, 0.0, EPSILON);
+	assert_float_equal(admission_new_session_load(&adm), 0.2, EPSILON);
+	now += 200;
+	report_uniform(&adm, now, 0.5);   /* N = 40 * 0.6 / 0.5 */
+	assert_float_equal(adm.calls_limit, 48.0, 1e-9);
+	assert_float_equal(admission_new_session_load(&adm), 0.5, 1e-9);
+	admission_set_calls(&adm, 56);    /* admitted since the report */
+	assert_float_equal(admission_new_session_load(&adm), 0.7, 1e-9);
+	assert_float_equal(admission_refusal_probability(&adm, ADMIT_NEW_SESSION), 0.5, 1e-9);
+	assert_int_equal(admission_zone(&adm), ADMISSION_ZONE_NORMAL);   /* x is 0.5 */
 	assert_float_equal(admission_refusal_probability(&adm, ADMIT_ESTABLISHED), 0.0, EPSILON);
-	admission_set_calls(&adm, 2);    /* too few calls to scale: x */
-	assert_float_equal(admission_new_session_load(&adm), 0.5, 1e-6);
+	admission_set_calls(&adm, 44);    /* ended */
+	assert_float_equal(admission_new_session_load(&adm), 0.55, 1e-9);
+	assert_float_equal(admission_refusal_probability(&adm, ADMIT_NEW_SESSION), 0.0, EPSILON);
+	/* x at 1 for 200 ms: N cut by 0.5 * 1 * 0.2 = 10 % */
+	now += 200;
+	report_uniform(&adm, now, 1.0);
+	assert_float_equal(adm.calls_limit, 48.0 * 0.9, 1e-9);
+	/* x below T1 with the limit binding (n >= 0.9 N): +2 % per 200 ms */
+	limit = adm.calls_limit;
+	admission_set_calls(&adm, 42);
+	now += 200;
+	report_uniform(&adm, now, 0.5);
+	assert_float_equal(adm.calls_limit, limit * 1.02, 1e-9);
+	/* ... and not while it does not bind */
+	limit = adm.calls_limit;
+	admission_set_calls(&adm, 10);
+	now += 200;
+	report_uniform(&adm, now, 0.3);
+	assert_float_equal(adm.calls_limit, limit, 1e-9);
 	/* The lead estimate (the default) ignores the calls. */
 	cfg.admission.estimate = ADMISSION_ESTIMATE_LEAD;
 	admission_reconfigure(&adm, &cfg);
-	admission_set_calls(&adm, 16);
-	assert_float_equal(adm.load_per_call, 0.0, EPSILON);
-	assert_float_equal(admission_new_session_load(&adm), 0.5, 1e-6);
+	admission_set_calls(&adm, 100);
+	assert_float_equal(adm.calls_limit, 0.0, EPSILON);
+	assert_float_equal(admission_new_session_load(&adm), 0.3, 1e-9);
 }
 
 /* A reload that turns the lead off: later admissions leave x_new at x
