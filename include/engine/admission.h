@@ -58,26 +58,31 @@
  *    window plus one report interval (the default 1 s was measured with
  *    200 ms reports and a 1 s averaging window).
  *
- *  - Calls estimate (not in the paper; admission.estimate = "calls"): new
- *    sessions are decided on the calls in progress n (admission_set_calls:
- *    from the request that starts a session to the one that ends it)
- *    against a limit N the reports adapt:
- *      x_new = T1 * n / N  (refusal starts at n = N, is total at N * T2 / T1)
- *    At each report, dt seconds after the previous one: x above T1 cuts N
- *    by ADMISSION_CALLS_CUT_PER_S * (x - T1) / (1 - T1) * dt of itself; x at
- *    or below T1 while n is at least 0.9 N (the limit binds) raises it by
- *    ADMISSION_CALLS_GROWTH_PER_S * dt. N starts at the first report where
- *    x > T1 / 2 with at least ADMISSION_LEAD_MIN_SESSIONS calls, as
- *    n * T1 / x; until then x_new is the lead's. Why: with servers whose
- *    load is a backlog (a queue grows while more calls arrive than they
- *    serve), x is the integral of the overload, seen about a second late,
- *    and eq (2) on it swings between refusing all and admitting all (the
- *    goodput experiment: x from 0.1 to 1 every 1.5 s, 72 % of capacity);
- *    the calls in progress answer at once to every admission and every
- *    ending call, as a fixed per-server limit does (OpenSIPS), and the
- *    reports only move the limit, slowly, to where x sits at T1. So the
- *    loop is stable and the cluster runs where its queues just start.
- *    Established sessions and the zones follow x.
+ *  - Rate estimate (not in the paper; admission.estimate = "rate"): new
+ *    sessions are paced under a rate R the reports adapt. A bucket refills
+ *    at R a second and holds R * ADMISSION_RATE_BURST_S (at least 2); an
+ *    admitted session takes one. eq (2) reads
+ *      x_new = T1 + (T2 - T1) * max(0, 1 - 2 * tokens / bucket)
+ *    so a bucket at least half full admits, an empty one refuses, and the
+ *    refusal rises in between (admission_advance refills it with the
+ *    engine's clock).
+ *    At each report, dt seconds after the previous one: x above T1 cuts R
+ *    by ADMISSION_RATE_CUT_PER_S * (x - T1) / (1 - T1) * dt of itself;
+ *    x at or below T1 while the sessions admitted over the last lead_s came
+ *    to at least 0.9 R (the pace binds) raises it by
+ *    ADMISSION_RATE_GROWTH_PER_S * dt. R starts at the first report where
+ *    x > T1 / 2 with at least ADMISSION_LEAD_MIN_SESSIONS admitted over the
+ *    last lead_s, as that rate * T1 / x; until then x_new is the lead's.
+ *    Why: with servers whose load is a backlog (a queue that grows while
+ *    more sessions arrive than they serve), x is the integral of the
+ *    overload seen about a second late, and eq (2) on it swings between
+ *    refusing all and admitting all (the goodput experiment: x from 0.1 to
+ *    1 every 1.5 s, 72 % of capacity); a limit on the calls in progress
+ *    instead lets the calls that end together be replaced together, and
+ *    the burst of requests fills the queues. A server's capacity is a rate
+ *    of sessions; pacing sends them evenly, and the reports only move the
+ *    rate, slowly, to where x sits at T1. Established sessions and the
+ *    zones follow x.
  *
  * Bad input: a load that is NaN, infinite or negative is treated as 1 (a
  * broken agent must not make the cluster look idle) and counted as
@@ -130,8 +135,9 @@ struct admission_thresholds {
 /* New sessions admitted between two cluster reports, for the lead. */
 #define ADMISSION_LEAD_HISTORY 256
 #define ADMISSION_LEAD_MIN_SESSIONS 5
-#define ADMISSION_CALLS_CUT_PER_S 0.5
-#define ADMISSION_CALLS_GROWTH_PER_S 0.1
+#define ADMISSION_RATE_CUT_PER_S 0.5
+#define ADMISSION_RATE_GROWTH_PER_S 0.1
+#define ADMISSION_RATE_BURST_S 0.25
 struct admission_interval {
 	uint64_t end_ms;   /* the report that closed it */
 	uint32_t admitted;
@@ -144,9 +150,10 @@ struct admission {
 	double lead_s;                         /* 0: new sessions follow x, not x_new */
 	double lead_delta;                     /* x_new - l_c before clamping (see Lead above); 0 when off */
 	double load_per_session;               /* b; 0 until learned */
-	bool estimate_calls;                   /* admission.estimate = "calls" */
-	uint32_t calls;                        /* n: calls in progress now */
-	double calls_limit;                    /* N; 0 until learned */
+	bool estimate_rate;                    /* admission.estimate = "rate" */
+	double rate_limit;                     /* R, sessions a second; 0 until learned */
+	double tokens;                         /* the pacing bucket */
+	uint64_t tokens_ms;                    /* when it was last refilled */
 	uint32_t admitted_since_report;
 	struct admission_interval intervals[ADMISSION_LEAD_HISTORY]; /* a ring, newest at intervals_head - 1 */
 	uint32_t intervals_head, intervals_count;
@@ -186,8 +193,9 @@ void admission_report_dispatcher_load(struct admission *adm, double load);
  * verdict, kind and zone. Disabled: always true (zone OFF). */
 bool admission_decide(struct admission *adm, enum admission_kind kind);
 
-/* n, the calls in progress now (the engine's count), for the calls estimate. */
-void admission_set_calls(struct admission *adm, uint32_t calls_in_progress);
+/* The rate estimate's bucket refilled up to now_ms (the engine's clock,
+ * before it decides a new session). */
+void admission_advance(struct admission *adm, uint64_t now_ms);
 
 /* x_new: the load eq (2) reads for new sessions (x when the lead is off). */
 double admission_new_session_load(const struct admission *adm);

@@ -39,7 +39,7 @@ enum rtsp_reject_mode { RTSP_REJECT_DROP = 0, RTSP_REJECT_RESET }; /* admission.
  * to the server with the most room, refused when none has any). */
 enum admission_policy { ADMISSION_POLICY_SA2C = 0, ADMISSION_POLICY_RANDOM, ADMISSION_POLICY_CALL_LIMIT };
 /* admission.estimate: what SA2C's new-session refusal reads (admission.h). */
-enum admission_estimate { ADMISSION_ESTIMATE_LEAD = 0, ADMISSION_ESTIMATE_CALLS };
+enum admission_estimate { ADMISSION_ESTIMATE_LEAD = 0, ADMISSION_ESTIMATE_RATE };
 
 struct server_config {
 	char id[SARA_ID_MAX];

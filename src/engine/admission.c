@@ -54,10 +54,10 @@ void admission_reconfigure(struct admission *adm, const struct sara_config *cfg)
 		adm->lead_delta = 0;
 		adm->load_per_session = 0;
 	}
-	adm->estimate_calls = cfg->admission.policy == ADMISSION_POLICY_SA2C &&
-			      cfg->admission.estimate == ADMISSION_ESTIMATE_CALLS;
-	if (!adm->estimate_calls)
-		adm->calls_limit = 0;
+	adm->estimate_rate = cfg->admission.policy == ADMISSION_POLICY_SA2C &&
+			     cfg->admission.estimate == ADMISSION_ESTIMATE_RATE;
+	if (!adm->estimate_rate)
+		adm->rate_limit = 0;
 	adm->configured.t1 = cfg->admission.t1;
 	adm->configured.t2 = cfg->admission.t2;
 	adm->configured.t3 = cfg->admission.t3;
@@ -116,43 +116,74 @@ static void update_x(struct admission *adm)
 	adm->load = adm->cluster_load > adm->dispatcher_load ? adm->cluster_load : adm->dispatcher_load;
 }
 
-/* x_new (admission.h, Lead and Calls estimate): what eq (2) reads for new
+/* The pacing bucket's size (admission.h, Rate estimate). */
+static double rate_bucket(const struct admission *adm)
+{
+	return fmax(2.0, adm->rate_limit * ADMISSION_RATE_BURST_S);
+}
+
+/* x_new (admission.h, Lead and Rate estimate): what eq (2) reads for new
  * sessions. */
 static double new_session_load(const struct admission *adm)
 {
 	double cluster;
-	if (adm->estimate_calls && adm->calls_limit > 0)
-		cluster = fmin(adm->current.t1 * (double)adm->calls / adm->calls_limit, 1.0);
+	if (adm->estimate_rate && adm->rate_limit > 0)
+		cluster = adm->current.t1 + (adm->current.t2 - adm->current.t1) *
+						    fmax(0.0, 1.0 - 2.0 * adm->tokens / rate_bucket(adm));
 	else
 		cluster = fmin(fmax(adm->cluster_load + adm->lead_delta, 0.0), 1.0);
 	return cluster > adm->dispatcher_load ? cluster : adm->dispatcher_load;
 }
 
-void admission_set_calls(struct admission *adm, uint32_t calls_in_progress)
+void admission_advance(struct admission *adm, uint64_t now_ms)
 {
-	adm->calls = calls_in_progress;
+	if (!(adm->rate_limit > 0) || now_ms <= adm->tokens_ms)
+		return;
+	adm->tokens = fmin(adm->tokens + adm->rate_limit * (double)(now_ms - adm->tokens_ms) / 1000.0,
+			   rate_bucket(adm));
+	adm->tokens_ms = now_ms;
 }
 
-/* N (admission.h, Calls estimate) moved by this report, dt_ms after the
+/* The sessions a second admitted over the last lead_s (1 s when 0), by the
+ * intervals the reports closed. */
+static double admitted_rate(const struct admission *adm, uint64_t now_ms)
+{
+	uint64_t window_ms = adm->lead_s > 0 ? (uint64_t)(adm->lead_s * 1000.0) : 1000;
+	double admitted = 0;
+	for (uint32_t i = 0; i < adm->intervals_count; i++) {
+		const struct admission_interval *in =
+			&adm->intervals[(adm->intervals_head + ADMISSION_LEAD_HISTORY - 1 - i) % ADMISSION_LEAD_HISTORY];
+		if (now_ms - in->end_ms >= window_ms)
+			break;
+		admitted += in->admitted;
+	}
+	return admitted * 1000.0 / (double)window_ms;
+}
+
+/* R (admission.h, Rate estimate) moved by this report, dt_ms after the
  * previous one: cut while x is above T1, grown while it is not and the
- * limit binds. */
-static void adapt_calls_limit(struct admission *adm, uint64_t dt_ms)
+ * pace binds. Runs after update_lead has closed this report's interval. */
+static void adapt_rate_limit(struct admission *adm, uint64_t now_ms, uint64_t dt_ms)
 {
 	double x = adm->cluster_load, t1 = adm->current.t1, dt = (double)dt_ms / 1000.0;
-	double n = (double)adm->calls;
-	if (!(adm->calls_limit > 0)) {
-		if (x > t1 / 2 && n >= ADMISSION_LEAD_MIN_SESSIONS)
-			adm->calls_limit = n * t1 / x;
+	double rate = admitted_rate(adm, now_ms);
+	if (!(adm->rate_limit > 0)) {
+		if (x > t1 / 2 && rate * (adm->lead_s > 0 ? adm->lead_s : 1.0) >= ADMISSION_LEAD_MIN_SESSIONS) {
+			adm->rate_limit = rate * t1 / x;
+			adm->tokens = rate_bucket(adm);
+			adm->tokens_ms = now_ms;
+		}
 		return;
 	}
 	if (dt > 1.0)
 		dt = 1.0;   /* a gap in the reports is no licence for a large step */
 	if (x > t1)
-		adm->calls_limit *= 1.0 - fmin(ADMISSION_CALLS_CUT_PER_S * (x - t1) / (1.0 - t1) * dt, 0.5);
-	else if (n >= 0.9 * adm->calls_limit)
-		adm->calls_limit *= 1.0 + ADMISSION_CALLS_GROWTH_PER_S * dt;
-	if (adm->calls_limit < ADMISSION_LEAD_MIN_SESSIONS)
-		adm->calls_limit = ADMISSION_LEAD_MIN_SESSIONS;
+		adm->rate_limit *= 1.0 - fmin(ADMISSION_RATE_CUT_PER_S * (x - t1) / (1.0 - t1) * dt, 0.5);
+	else if (rate >= 0.9 * adm->rate_limit)
+		adm->rate_limit *= 1.0 + ADMISSION_RATE_GROWTH_PER_S * dt;
+	if (adm->rate_limit < 1.0)
+		adm->rate_limit = 1.0;
+	adm->tokens = fmin(adm->tokens, rate_bucket(adm));
 }
 
 /* Closes the interval of admissions a report ends, then (lead on) learns
@@ -280,9 +311,9 @@ void admission_report_load(struct admission *adm, uint64_t now_ms, const double 
 	adm->events[ADMISSION_EV_REPORT]++;
 	update_x(adm);
 	move_thresholds(adm);
-	if (adm->estimate_calls)
-		adapt_calls_limit(adm, elapsed_ms);
 	update_lead(adm, now_ms);
+	if (adm->estimate_rate)
+		adapt_rate_limit(adm, now_ms, elapsed_ms);
 	update_reopening(adm, elapsed_ms);
 }
 
@@ -380,6 +411,8 @@ bool admission_decide(struct admission *adm, enum admission_kind kind)
 		if (adm->admitted_since_report < UINT32_MAX)
 			adm->admitted_since_report++;
 		adm->lead_delta += adm->load_per_session; /* 0 while b is unlearned or the lead off */
+		if (adm->rate_limit > 0)
+			adm->tokens = fmax(adm->tokens - 1.0, 0.0);
 	}
 	return !refuse;
 }

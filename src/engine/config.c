@@ -74,7 +74,7 @@ static const struct key_choice policy_choices[] = {
 	{ "call-limit", ADMISSION_POLICY_CALL_LIMIT }, { NULL, 0 },
 };
 static const struct key_choice estimate_choices[] = {
-	{ "lead", ADMISSION_ESTIMATE_LEAD }, { "calls", ADMISSION_ESTIMATE_CALLS }, { NULL, 0 },
+	{ "lead", ADMISSION_ESTIMATE_LEAD }, { "rate", ADMISSION_ESTIMATE_RATE }, { NULL, 0 },
 };
 static const struct key_choice rtsp_reject_choices[] = {
 	{ "drop", RTSP_REJECT_DROP }, { "reset", RTSP_REJECT_RESET }, { NULL, 0 },

@@ -561,7 +561,7 @@ static uint32_t session_create(struct engine *engine, const struct signal_facts 
 	bool call_limit = engine->cfg.admission.enabled &&
 			  engine->cfg.admission.policy == ADMISSION_POLICY_CALL_LIMIT;
 	if (admit && engine->cfg.admission.policy == ADMISSION_POLICY_SA2C) {
-		admission_set_calls(&engine->admission, selector_calls_total(engine->selector));
+		admission_advance(&engine->admission, engine->now_ms);
 		if (!admission_decide(&engine->admission, ADMIT_NEW_SESSION))
 			return session_refused(engine, key, key_len, COUNTER_ADMISSION_REFUSED);
 	}
@@ -1845,7 +1845,7 @@ void engine_update_admission(struct engine *engine, uint64_t now_ms, double disp
 		n++;
 	}
 	admission_report_dispatcher_load(&engine->admission, dispatcher_load);
-	admission_set_calls(&engine->admission, selector_calls_total(engine->selector));
+	admission_advance(&engine->admission, now_ms);
 	if (n > 0)
 		admission_report_load(&engine->admission, now_ms, loads, weights, n);
 	admission_flags_refresh(engine);

@@ -512,60 +512,68 @@ static void test_lead_predicts_admitted_load(void **state)
 	assert_float_equal(adm->load, 0.0, EPSILON);
 }
 
-/* Calls estimate: the limit N starts at the first loaded report as
- * n * T1 / x; x_new = T1 * n / N follows the calls at once, both ways (a
- * call that ends lowers it before any report); reports above T1 cut N,
- * reports at or below it raise N only while the limit binds; the zone and
- * established sessions follow x. */
-static void test_calls_estimate(void **state)
+/* Rate estimate, reported every 200 ms with lead_s 1: admits n, then reports x. */
+static void rate_interval(struct admission *adm, uint64_t *now, unsigned n, double x)
+{
+	for (unsigned i = 0; i < n; i++)
+		assert_true(admission_decide(adm, ADMIT_NEW_SESSION));
+	*now += 200;
+	admission_advance(adm, *now);
+	report_uniform(adm, *now, x);
+}
+
+/* Rate estimate: R starts at the first loaded report as the admitted rate
+ * * T1 / x; the bucket paces new sessions (x_new from its fill), refills
+ * at R; reports above T1 cut R, reports at or below it raise R only while
+ * the pace binds; the zone and established sessions follow x. */
+static void test_rate_estimate(void **state)
 {
 	struct sara_config cfg;
 	struct admission adm;
 	uint64_t now = 1000;
-	double limit;
+	double rate;
 	(void)state;
 	paper_config(&cfg, true, 1.0);
 	cfg.admission.lead_s = 1.0;
-	cfg.admission.estimate = ADMISSION_ESTIMATE_CALLS;
+	cfg.admission.estimate = ADMISSION_ESTIMATE_RATE;
 	admission_init(&adm, &cfg);
-	admission_set_calls(&adm, 40);
-	report_uniform(&adm, now, 0.2);   /* x below T1 / 2: nothing learned */
-	assert_float_equal(adm.calls_limit, 0.0, EPSILON);
+	for (unsigned i = 0; i < 5; i++)   /* 20 a second, x below T1 / 2: nothing learned */
+		rate_interval(&adm, &now, 4, 0.2);
+	assert_float_equal(adm.rate_limit, 0.0, EPSILON);
 	assert_float_equal(admission_new_session_load(&adm), 0.2, EPSILON);
-	now += 200;
-	report_uniform(&adm, now, 0.5);   /* N = 40 * 0.6 / 0.5 */
-	assert_float_equal(adm.calls_limit, 48.0, 1e-9);
-	assert_float_equal(admission_new_session_load(&adm), 0.5, 1e-9);
-	admission_set_calls(&adm, 56);    /* admitted since the report */
+	rate_interval(&adm, &now, 4, 0.5);  /* R = 20 * 0.6 / 0.5, a bucket of 6 */
+	assert_float_equal(adm.rate_limit, 24.0, 1e-9);
+	assert_float_equal(admission_new_session_load(&adm), 0.6, 1e-9);
+	for (unsigned i = 0; i < 3; i++)   /* half the bucket: admitted without a draw */
+		assert_true(admission_decide(&adm, ADMIT_NEW_SESSION));
+	assert_float_equal(admission_new_session_load(&adm), 0.6, 1e-9);
+	adm.tokens = 1.5;
 	assert_float_equal(admission_new_session_load(&adm), 0.7, 1e-9);
 	assert_float_equal(admission_refusal_probability(&adm, ADMIT_NEW_SESSION), 0.5, 1e-9);
 	assert_int_equal(admission_zone(&adm), ADMISSION_ZONE_NORMAL);   /* x is 0.5 */
 	assert_float_equal(admission_refusal_probability(&adm, ADMIT_ESTABLISHED), 0.0, EPSILON);
-	admission_set_calls(&adm, 44);    /* ended */
-	assert_float_equal(admission_new_session_load(&adm), 0.55, 1e-9);
-	assert_float_equal(admission_refusal_probability(&adm, ADMIT_NEW_SESSION), 0.0, EPSILON);
-	/* x at 1 for 200 ms: N cut by 0.5 * 1 * 0.2 = 10 % */
-	now += 200;
-	report_uniform(&adm, now, 1.0);
-	assert_float_equal(adm.calls_limit, 48.0 * 0.9, 1e-9);
-	/* x below T1 with the limit binding (n >= 0.9 N): +2 % per 200 ms */
-	limit = adm.calls_limit;
-	admission_set_calls(&adm, 42);
-	now += 200;
-	report_uniform(&adm, now, 0.5);
-	assert_float_equal(adm.calls_limit, limit * 1.02, 1e-9);
-	/* ... and not while it does not bind */
-	limit = adm.calls_limit;
-	admission_set_calls(&adm, 10);
-	now += 200;
-	report_uniform(&adm, now, 0.3);
-	assert_float_equal(adm.calls_limit, limit, 1e-9);
-	/* The lead estimate (the default) ignores the calls. */
+	admission_advance(&adm, now + 125);   /* 3 tokens back */
+	assert_float_equal(adm.tokens, 4.5, 1e-9);
+	assert_float_equal(admission_new_session_load(&adm), 0.6, 1e-9);
+	admission_advance(&adm, now + 1000);  /* never above the bucket */
+	assert_float_equal(adm.tokens, 6.0, 1e-9);
+	/* x at 1 for 200 ms: R cut by 0.5 * 1 * 0.2 = 10 % */
+	rate_interval(&adm, &now, 0, 1.0);
+	assert_float_equal(adm.rate_limit, 24.0 * 0.9, 1e-9);
+	/* x below T1 with the pace binding (admitted >= 0.9 R over 1 s): +2 % */
+	rate = adm.rate_limit;
+	for (unsigned i = 0; i < 4; i++)
+		rate_interval(&adm, &now, 0, 0.55);
+	assert_float_equal(adm.rate_limit, rate, 1e-9);   /* not binding: kept */
+	adm.tokens = 30;   /* a test's shortcut: let the burst below through */
+	rate_interval(&adm, &now, 22, 0.55);
+	assert_float_equal(adm.rate_limit, rate * 1.02, 1e-9);
+	/* The lead estimate (the default) paces nothing. */
 	cfg.admission.estimate = ADMISSION_ESTIMATE_LEAD;
+	cfg.admission.lead_s = 0;
 	admission_reconfigure(&adm, &cfg);
-	admission_set_calls(&adm, 100);
-	assert_float_equal(adm.calls_limit, 0.0, EPSILON);
-	assert_float_equal(admission_new_session_load(&adm), 0.3, 1e-9);
+	assert_float_equal(adm.rate_limit, 0.0, EPSILON);
+	assert_float_equal(admission_new_session_load(&adm), 0.55, 1e-9);
 }
 
 /* A reload that turns the lead off: later admissions leave x_new at x
@@ -647,7 +655,7 @@ int main(void)
 		cmocka_unit_test(test_bad_reports_ignored),
 		cmocka_unit_test(test_lead_predicts_admitted_load),
 		cmocka_unit_test(test_lead_off_follows_x),
-		cmocka_unit_test(test_calls_estimate),
+		cmocka_unit_test(test_rate_estimate),
 		cmocka_unit_test(test_lead_switched_off_by_reload),
 		cmocka_unit_test(test_counters),
 	};
