@@ -1,21 +1,24 @@
-# ha_lib.sh - the lab with two active dispatchers (docs/high-availability.md):
-# a router running BIRD with ECMP and BFD, dispatchers d1 and d2 each running
-# sarad, BIRD, conntrackd and sara-ha-check, the gateway, three servers and
-# clients on many addresses. Sourced after tests/netns/lib.sh, whose helpers
-# (processes, captures, servers, clients, checks) it reuses; bash only.
+# ha_lib.sh - the lab with several active dispatchers (docs/high-availability.md):
+# a router running BIRD with ECMP and BFD, dispatchers d1..dN (HA_DISPATCHER_COUNT,
+# 2 by default, set before sourcing) each running sarad, BIRD, conntrackd and
+# sara-ha-check, the gateway, three servers and clients on many addresses.
+# Sourced after tests/netns/lib.sh, whose helpers (processes, captures, servers,
+# clients, checks) it reuses; bash only.
 #
 # Addressing (IPv4):
-#   cli  c0 198.18.0.10-.29/24                     default via 198.18.0.1
+#   cli  c0 198.18.0.10-.(9+10N)/24                    default via 198.18.0.1
 #   rtr  r0 198.18.0.1/24, r1 198.18.1.1/24 (router segment, bridge br1 in lan)
 #        VIP by ECMP over the dispatchers' BGP routes; 198.18.2.0/24 via gw
 #   dN   up0 198.18.1.(1+N)/24, lan0 198.18.2.N/24 (server LAN)  default via 198.18.1.1
 #   gw   g0 198.18.1.254/24, g1 198.18.2.254/24
-#   lan  br1 (rtr, d1, d2, gw) and br0 (d1, d2, gw, s1..s3)
+#   lan  br1 (rtr, dN, gw) and br0 (dN, gw, s1..s3)
 #   sN   eth0 198.18.2.1N/24, VIP on lo, default via 198.18.2.254 src VIP
 
-HA_DISPATCHERS=(d1 d2)
+HA_DISPATCHERS=()
+for ((ha_i = 1; ha_i <= ${HA_DISPATCHER_COUNT:-2}; ha_i++)); do HA_DISPATCHERS+=("d$ha_i"); done
 HA_CLI_IPS=()
-for ((ha_i = 10; ha_i < 30; ha_i++)); do HA_CLI_IPS+=("198.18.0.$ha_i"); done
+# 10 client addresses per dispatcher: ECMP gives each a few
+for ((ha_i = 10; ha_i < 10 + 10 * ${#HA_DISPATCHERS[@]}; ha_i++)); do HA_CLI_IPS+=("198.18.0.$ha_i"); done
 declare -A HA_SARAD_PID HA_CHECK_PID HA_BIRD_PID HA_CT_PID HA_CFG
 
 lab_all_ns() {
@@ -35,7 +38,8 @@ ha_up() {
 		lab_sysctl "$n" net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0
 		ip -n "$ns" link set lo up
 	done
-	ip -n "$(lab_ns lan)" link add br0 type bridge stp_state 0 forward_delay 0
+	# no multicast snooping: conntrackd's group (3 or more dispatchers) reaches every port
+	ip -n "$(lab_ns lan)" link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
 	ip -n "$(lab_ns lan)" link add br1 type bridge stp_state 0 forward_delay 0
 	lab_veth cli c0 rtr r0
 	lab_veth rtr r1 lan pr
@@ -91,12 +95,13 @@ ha_up() {
 
 # ha_config: one config per dispatcher (HA_CFG[dN]) and the key; LAB_CFG is d1's
 ha_config() {
-	local n
+	local n i list=""
+	for ((i = 1; i <= ${#HA_DISPATCHERS[@]}; i++)); do list="$list${list:+, }\"198.18.2.$i\""; done
 	for n in "${HA_DISPATCHERS[@]}"; do
 		mkdir -p "$LAB_RUN/$n"
 		HA_CFG[$n]=$LAB_RUN/$n/cluster.cfg
 		sed -e "s|@NAME@|${LAB_PREFIX%-}|g" -e "s|@RUN@|$LAB_RUN|g" -e "s|@DSP@|$n|g" \
-			"$LAB_DIR/ha-cluster.cfg.in" >"${HA_CFG[$n]}"
+			-e "s|@DISPATCHERS@|$list|g" "$LAB_DIR/ha-cluster.cfg.in" >"${HA_CFG[$n]}"
 	done
 	LAB_CFG=${HA_CFG[d1]}
 	"$(lab_bin sara-ctl)" -c "$LAB_CFG" keygen >"$LAB_RUN/logs/keygen.log" 2>&1 || return 1
@@ -198,14 +203,21 @@ ha_wait_paths() {
 	lab_die "the router has $(ha_paths) paths to the VIP, want $want: $(lab_in rtr ip route show "$LAB_VIP/32" | tr '\n' ' ')"
 }
 
+# ha_ct_media dN: dN's conntrack entries of media to the VIP with a connmark, one
+# "src= sport= dport= mark=" line each, sorted
+ha_ct_media() {
+	lab_in "$1" conntrack -L -d "$LAB_VIP" -p udp 2>/dev/null | grep 'mark=[1-9]' | grep -v 'dport=5060 ' |
+		awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^(src|sport|dport|mark)=/ && !seen[$i]++) printf "%s ", $i; print ""; delete seen }' | sort
+}
+
 # ha_dispatcher_of CLIENT_IP: which dispatcher the router sends this client's VIP packets to
 ha_dispatcher_of() {
 	local via
 	via=$(lab_in rtr ip route get "$LAB_VIP" from "$1" iif r0 2>/dev/null | grep -o 'via [0-9.]*' | cut -d' ' -f2)
-	case $via in 198.18.1.2) echo d1 ;; 198.18.1.3) echo d2 ;; *) echo none ;; esac
+	case $via in 198.18.1.[2-9]) echo "d$(( ${via##*.} - 1 ))" ;; *) echo none ;; esac
 }
 
-# ha_setup: the whole cluster up, both dispatchers announcing (exit 1 on failure)
+# ha_setup: the whole cluster up, every dispatcher announcing (exit 1 on failure)
 ha_setup() {
 	local why n
 	why=$(lab_check_env) || { echo "skip: $why"; exit 77; }
@@ -223,5 +235,5 @@ ha_setup() {
 	lab_in gw "$(lab_bin sara-ctl)" -c "$LAB_CFG" rules --gateway --apply >"$LAB_RUN/logs/rules-gw.log" 2>&1 ||
 		{ e2e_fail "gateway rules"; exit 1; }
 	lab_start_gw 150 || { e2e_fail "sara-gw does not start"; exit 1; }
-	ha_wait_paths 2 150 || { e2e_fail "BGP: both dispatchers' routes at the router"; exit 1; }
+	ha_wait_paths "${#HA_DISPATCHERS[@]}" 150 || { e2e_fail "BGP: every dispatcher's route at the router"; exit 1; }
 }
