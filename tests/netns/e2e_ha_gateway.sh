@@ -64,9 +64,9 @@ for p in $(ip netns pids "$(lab_ns gw1)"); do
 	case $(cat "/proc/$p/comm" 2>/dev/null) in keepalived) kill -KILL "$p" ;; esac
 done
 kill -KILL "${HA_GW_PID[gw1]}"
+wait "${HA_KEEPALIVED_PID[gw1]}" "${HA_GW_PID[gw1]}" 2>/dev/null
 lab_in gw1 ip link set g0 down
 lab_in gw1 ip link set g1 down
-wait "${HA_KEEPALIVED_PID[gw1]}" "${HA_GW_PID[gw1]}" 2>/dev/null
 ha_wait_master gw2 30 || e2e_fail "gw2 did not take the shared addresses in 3 s"
 echo "gw2 holds the shared addresses $(( $(date +%s%3N) - kill_ms )) ms after the kill"
 sleep 0.5
