@@ -173,6 +173,8 @@ ha_dispatcher() {
 		{ lab_die "sara-ctl conntrackd in $n: $(cat "$LAB_RUN/logs/ctgen-$n.log")"; return 1; }
 	lab_in "$n" "$ctl" -c "${HA_CFG[$n]}" bird --self "$self" >"$LAB_RUN/$n/bird.conf" 2>"$LAB_RUN/logs/birdgen-$n.log" ||
 		{ lab_die "sara-ctl bird in $n: $(cat "$LAB_RUN/logs/birdgen-$n.log")"; return 1; }
+	# HA_CT_SED: an experiment's edit of the generated conntrackd configuration
+	[ -z "${HA_CT_SED:-}" ] || sed -i -e "$HA_CT_SED" "$LAB_RUN/$n/conntrackd.conf"
 	lab_bg "conntrackd-$n" "$n" conntrackd -C "$LAB_RUN/$n/conntrackd.conf"
 	HA_CT_PID[$n]=$LAB_BGPID
 	ha_wait_conntrackd "$n" || return 1

@@ -6,10 +6,11 @@
 # in turn is stopped with SIGTERM (its route must go), started again (its
 # route must come back), and a new wave of calls from clients of every
 # dispatcher starts right after, so that calls run across every restart and
-# new ones are admitted throughout. Every dispatcher holds every media flow's
-# connmark (conntrackd multicast). Every call completes, with all its
+# new ones are admitted throughout. Every call completes, with all its
 # signalling and media at one server (the servers' captures, sara-replay
-# --observed): no restart moved a session.
+# --observed): no restart moved a session. The servers answer from disjoint
+# media port ranges: a client moved to a dispatcher its flows' connmarks
+# have not reached is placed by the answers alone (e2e_ha_split).
 # Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 LAB_PREFIX=sara-e2e-har-
@@ -19,7 +20,7 @@ HA_DISPATCHER_COUNT=3
 
 ha_setup
 lab_cap_start 100 || { e2e_fail "captures"; exit 1; }
-lab_start_sip_servers 70 || { e2e_fail "sipp servers"; exit 1; }
+LAB_UAS_MP_STEP=1000 lab_start_sip_servers 70 || { e2e_fail "sipp servers"; exit 1; }
 ndsp=${#HA_DISPATCHERS[@]}
 
 # two client addresses per dispatcher, by the router's own ECMP choice
@@ -72,17 +73,17 @@ for d in "${HA_DISPATCHERS[@]}"; do
 	echo "$(( $(date +%s%3N) - t0 )) ms: $d announcing again"
 	w=$((w + 1)); wave "$w"
 done
-# conntrackd (multicast among three) gave every dispatcher every media flow
-# any of them decided, with its connmark; 1.5 s on, the last wave's flows exist
+# conntrackd (FTFW over multicast among three): how many of the media flows
+# any dispatcher decided each one holds, 1.5 s after the last wave started.
+# A figure, not a check: in this lab it replicates part of them only
+# (docs/high-availability.md), and no session depends on it (a dispatcher
+# without a flow's mark derives its server, e2e_ha_split)
 sleep 1.5
 for d in "${HA_DISPATCHERS[@]}"; do ha_ct_media "$d" >"$LAB_RUN/ct-$d.txt"; done
 sort -u "$LAB_RUN"/ct-d*.txt >"$LAB_RUN/ct-all.txt"
 for d in "${HA_DISPATCHERS[@]}"; do
 	echo "media flows with a connmark in $d: $(wc -l <"$LAB_RUN/ct-$d.txt") of $(wc -l <"$LAB_RUN/ct-all.txt")"
-	missing=$(comm -23 "$LAB_RUN/ct-all.txt" "$LAB_RUN/ct-$d.txt")
-	[ -z "$missing" ] || e2e_fail "conntrackd did not replicate to $d: $missing"
 done
-[ -s "$LAB_RUN/ct-all.txt" ] || e2e_fail "no media flow with a connmark on any dispatcher"
 
 ok_total=0 failed_total=0
 for ((i = 0; i < ${#pids[@]}; i++)); do

@@ -9,7 +9,10 @@
 # session (selection hash, the announcements both dispatchers get): every
 # media flow of d1's it takes over gets the mark d1 gave it, and every call
 # completes with all its signalling and media at one server (the servers'
-# captures, sara-replay --observed).
+# captures, sara-replay --observed). The servers answer from disjoint media
+# port ranges: d2 never saw these calls' offers, only the answers, and two
+# sessions of one client answered with the same VIP port by two servers
+# would be told apart by the offers alone (docs/high-availability.md).
 # Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 LAB_PREFIX=sara-e2e-has-
@@ -24,7 +27,7 @@ for n in "${HA_DISPATCHERS[@]}"; do
 	lab_in "$n" iptables -I OUTPUT -p udp --dport "$sync_port" -j DROP
 done
 lab_cap_start 100 || { e2e_fail "captures"; exit 1; }
-lab_start_sip_servers 70 || { e2e_fail "sipp servers"; exit 1; }
+LAB_UAS_MP_STEP=1000 lab_start_sip_servers 70 || { e2e_fail "sipp servers"; exit 1; }
 
 # two client addresses per dispatcher, by the router's own ECMP choice
 declare -A picked
