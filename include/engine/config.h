@@ -15,6 +15,8 @@
 #define SARA_ID_MAX 32
 #define SARA_PATH_MAX 256
 #define SARA_MAX_DISPATCHERS 8
+#define SARA_MAX_GATEWAYS 8
+#define SARA_MAX_VRRP_ADDRESSES 8
 #define SARA_IFNAME_MAX 16
 /* timeouts.signalling_s's range; a session's own signalling timeout (an
  * RTSP server's Session: ;timeout=) is held to it too. */
@@ -96,9 +98,9 @@ struct sara_config {
 	struct { char journal[SARA_PATH_MAX]; } state;
 	struct { struct endpoint listen; } metrics;               /* family 0 = off */
 	/* Several active dispatchers (docs/high-availability.md): where the
-	 * gateway and the agents send, and what sara-ctl bird / conntrackd
-	 * generate. dispatcher_count 0: one dispatcher, at gateway.listen and
-	 * agents.listen. */
+	 * gateway and the agents send, and what sara-ctl bird / conntrackd /
+	 * keepalived generate. dispatcher_count 0: one dispatcher, at
+	 * gateway.listen and agents.listen. */
 	struct {
 		unsigned dispatcher_count;
 		struct netaddr dispatchers[SARA_MAX_DISPATCHERS];
@@ -109,6 +111,14 @@ struct sara_config {
 		char sync_interface[SARA_IFNAME_MAX];  /* conntrackd's link; "" = any */
 		uint16_t sync_port;
 		struct netaddr sync_group;    /* conntrackd multicast, 3 or more dispatchers */
+		/* the gateways under VRRP (keepalived): their own addresses, the
+		 * first the preferred master, and the addresses they share */
+		unsigned gateway_count;
+		struct netaddr gateways[SARA_MAX_GATEWAYS];
+		unsigned vrrp_address_count;
+		struct netaddr vrrp_addresses[SARA_MAX_VRRP_ADDRESSES];
+		uint32_t vrrp_id;             /* virtual_router_id of the first address */
+		uint32_t vrrp_advert_ms;      /* VRRPv3 advertisement interval */
 	} ha;
 };
 

@@ -1,8 +1,11 @@
 /* ha_configs.h - the configurations of the programs several active
- * dispatchers run beside sarad (docs/high-availability.md): BIRD's (the
- * VIPs announced to the router over BGP with BFD) and conntrackd's (FTFW
- * between the dispatchers, only the VIPs' flows), generated from the
- * cluster's configuration for one dispatcher. No I/O but ha_find_self. */
+ * dispatchers and gateways run beside sarad and sara-gw
+ * (docs/high-availability.md): BIRD's (the VIPs announced to the router
+ * over BGP with BFD) and conntrackd's (FTFW between the dispatchers, only
+ * the VIPs' flows) for one dispatcher, keepalived's (VRRP for the gateways'
+ * shared addresses) for one gateway, generated from the cluster's
+ * configuration. No I/O but the host's addresses (ha_find_self,
+ * ha_find_gateway_self, ha_vrrp_interfaces). */
 #ifndef SARA_CTL_HA_CONFIGS_H
 #define SARA_CTL_HA_CONFIGS_H
 
@@ -16,6 +19,11 @@
 /* BIRD's protocol names, for birdc and the health check. */
 #define HA_BIRD_VIPS_PROTOCOL "sara_vips"
 #define HA_BIRD_BGP_PROTOCOL "sara_bgp"
+/* keepalived's names: the sync group, and the instances' prefix (then
+ * _VRID, one instance per shared address). */
+#define HA_VRRP_SYNC_GROUP "sara_gateways"
+#define HA_VRRP_INSTANCE "sara_vrrp"
+#define HA_IFNAME_MAX 16  /* IFNAMSIZ */
 
 /* Which of ha.dispatchers self is (its index), or -1 with err set. */
 int ha_self_index(const struct sara_config *cfg, const struct netaddr *self, char *err, size_t err_size);
@@ -30,10 +38,21 @@ bool ha_bird_config(const struct sara_config *cfg, const struct netaddr *self, c
 bool ha_conntrackd_config(const struct sara_config *cfg, const struct netaddr *self, char *buf, size_t size,
 			  char *err, size_t err_size);
 
+/* keepalived configuration of gateway self (one of ha.gateways, whose
+ * order gives the priorities): one VRRP instance per ha.vrrp_addresses
+ * entry i on interface names[i], all in one sync group. */
+bool ha_keepalived_config(const struct sara_config *cfg, const struct netaddr *self,
+			  const char names[][HA_IFNAME_MAX], char *buf, size_t size, char *err, size_t err_size);
+
 /* The ha.dispatchers address configured on this host, if exactly one is. */
 bool ha_find_self(const struct sara_config *cfg, struct netaddr *self, char *err, size_t err_size);
+/* The ha.gateways address configured on this host, if exactly one is. */
+bool ha_find_gateway_self(const struct sara_config *cfg, struct netaddr *self, char *err, size_t err_size);
+/* names[i]: the interface of this host holding an address in the subnet of
+ * ha.vrrp_addresses[i] (where keepalived puts it). */
+bool ha_vrrp_interfaces(const struct sara_config *cfg, char names[][HA_IFNAME_MAX], char *err, size_t err_size);
 
-/* sara-ctl bird|conntrackd [--self ADDR]: prints the configuration. */
+/* sara-ctl bird|conntrackd|keepalived [--self ADDR]: prints the configuration. */
 int ha_configs_run(const struct sara_config *cfg, const char *command, const char *self_text);
 
 #endif

@@ -155,6 +155,10 @@ static const struct key_spec ha_keys[] = {
 	STRING_KEY(KEY_IDENT, "sync_interface", CFG, ha.sync_interface, false),
 	UINT_KEY("sync_port", CFG, ha.sync_port, 1, 65535),
 	PLAIN_KEY(KEY_ADDRESS, "sync_group", CFG, ha.sync_group, false),
+	ARRAY_KEY(KEY_ADDRESSES, "gateways", CFG, ha.gateways, ha.gateway_count, false),
+	ARRAY_KEY(KEY_ADDRESSES, "vrrp_addresses", CFG, ha.vrrp_addresses, ha.vrrp_address_count, false),
+	UINT_KEY("vrrp_id", CFG, ha.vrrp_id, 1, 255),
+	UINT_KEY("vrrp_advert_ms", CFG, ha.vrrp_advert_ms, 10, 40950),  /* VRRPv3: 1 to 4095 cs */
 };
 
 static const struct key_table port_table = TABLE(port_keys);
@@ -205,6 +209,7 @@ const struct key_table server_key_table = TABLE(server_keys);
 _Static_assert(sizeof(top_keys) / sizeof(top_keys[0]) <= KEYS_PER_GROUP_MAX, "seen[]");
 _Static_assert(sizeof(limit_keys) / sizeof(limit_keys[0]) <= KEYS_PER_GROUP_MAX, "seen[]");
 _Static_assert(sizeof(admission_keys) / sizeof(admission_keys[0]) <= KEYS_PER_GROUP_MAX, "seen[]");
+_Static_assert(sizeof(ha_keys) / sizeof(ha_keys[0]) <= KEYS_PER_GROUP_MAX, "seen[]");
 #undef SRV
 #undef CFG
 
@@ -389,6 +394,46 @@ static bool check_queue_admission_limits(const struct sara_config *cfg, struct c
 	return true;
 }
 
+/* An address listed in ha.gateways or ha.vrrp_addresses: unicast, no VIP,
+ * listed once in both lists together. */
+static bool vrrp_address_ok(const struct sara_config *cfg, const struct netaddr *a, const char *key, unsigned i,
+			    struct config_problem *problem)
+{
+	char text[NETADDR_STRLEN];
+	unsigned listed = 0;
+
+	netaddr_format(a, text, sizeof(text));
+	if (netaddr_is_unspecified(a) || netaddr_is_multicast(a) || sara_config_is_vip(cfg, a))
+		return RULE_FAIL(AT("ha", "ha.%s.[%u]", key, i), "ha.%s[%u] %s is not a unicast address "
+				 "of the gateways (nor a VIP)", key, i, text);
+	for (unsigned j = 0; j < cfg->ha.gateway_count; j++)
+		listed += netaddr_equal(a, &cfg->ha.gateways[j]);
+	for (unsigned j = 0; j < cfg->ha.vrrp_address_count; j++)
+		listed += netaddr_equal(a, &cfg->ha.vrrp_addresses[j]);
+	if (listed > 1)
+		return RULE_FAIL(AT("ha", "ha.%s.[%u]", key, i), "ha.%s[%u] %s is listed twice in "
+				 "ha.gateways and ha.vrrp_addresses", key, i, text);
+	return true;
+}
+
+static bool check_vrrp(const struct sara_config *cfg, struct config_problem *problem)
+{
+	for (unsigned i = 0; i < cfg->ha.gateway_count; i++)
+		if (!vrrp_address_ok(cfg, &cfg->ha.gateways[i], "gateways", i, problem))
+			return false;
+	for (unsigned i = 0; i < cfg->ha.vrrp_address_count; i++)
+		if (!vrrp_address_ok(cfg, &cfg->ha.vrrp_addresses[i], "vrrp_addresses", i, problem))
+			return false;
+	/* one VRRP instance, and one virtual router id, per shared address */
+	if (cfg->ha.vrrp_id + cfg->ha.vrrp_address_count - 1 > 255)
+		return RULE_FAIL(AT("ha", "ha.vrrp_id"), "ha.vrrp_id %u + %u addresses goes past 255",
+				 cfg->ha.vrrp_id, cfg->ha.vrrp_address_count);
+	if (cfg->ha.vrrp_advert_ms % 10)
+		return RULE_FAIL(AT("ha", "ha.vrrp_advert_ms"), "ha.vrrp_advert_ms %u is not a multiple of "
+				 "10 (VRRPv3 counts centiseconds)", cfg->ha.vrrp_advert_ms);
+	return true;
+}
+
 static bool check_ha(const struct sara_config *cfg, struct config_problem *problem)
 {
 	char text[NETADDR_STRLEN];
@@ -412,7 +457,7 @@ static bool check_ha(const struct sara_config *cfg, struct config_problem *probl
 	if (cfg->ha.sync_group.family && !netaddr_is_multicast(&cfg->ha.sync_group))
 		return RULE_FAIL(AT("ha", "ha.sync_group"), "ha.sync_group %s is not a multicast address",
 				 netaddr_format(&cfg->ha.sync_group, text, sizeof(text)));
-	return true;
+	return check_vrrp(cfg, problem);
 }
 
 bool sara_config_check(const struct sara_config *cfg, struct config_problem *problem)
@@ -470,6 +515,9 @@ void sara_config_defaults(struct sara_config *cfg)
 	cfg->ha.bfd_interval_ms = 100;
 	cfg->ha.bfd_multiplier = 3;
 	cfg->ha.sync_port = 3780;  /* conntrackd's customary port */
+	/* VRRP at 100 ms: a dead gateway's addresses move within 0.4 s */
+	cfg->ha.vrrp_id = 51;
+	cfg->ha.vrrp_advert_ms = 100;
 	/* control.socket and key_file depend on the name: config_load fills them */
 }
 bool sara_config_validate(const struct sara_config *cfg, char *err, size_t err_size)

@@ -38,7 +38,7 @@ void command_line_usage(FILE *out)
 		"usage: sara-ctl -c CLUSTER.cfg rules [--iptables|--nft] [--apply|--remove] [--dispatcher|--gateway]\n"
 		"                                     [--queue N]\n"
 		"       sara-ctl -c CLUSTER.cfg keygen\n"
-		"       sara-ctl -c CLUSTER.cfg bird|conntrackd [--self ADDR]\n");
+		"       sara-ctl -c CLUSTER.cfg bird|conntrackd|keepalived [--self ADDR]\n");
 	control_commands_print_synopsis(out, "       sara-ctl -c CLUSTER.cfg ", " [--json|--json-lines]");
 	fprintf(out,
 		"       sara-ctl -c CLUSTER.cfg --check-config\n"
@@ -55,8 +55,10 @@ void command_line_usage(FILE *out)
 		"                over BGP (with BFD), while sarad is healthy\n"
 		"  conntrackd    print this dispatcher's conntrackd configuration: FTFW with the\n"
 		"                other ha.dispatchers, the VIPs' flows only\n"
-		"    --self ADDR   this dispatcher's address in ha.dispatchers (default: the one\n"
-		"                  configured on this host)\n");
+		"  keepalived    print this gateway's keepalived configuration: VRRP for\n"
+		"                ha.vrrp_addresses among the ha.gateways\n"
+		"    --self ADDR   this dispatcher's address in ha.dispatchers, or this gateway's\n"
+		"                  in ha.gateways (default: the one configured on this host)\n");
 	control_commands_print_help(out);
 	fprintf(out,
 		"  -c, --config FILE   the cluster's configuration\n"
@@ -87,7 +89,8 @@ static bool plain_word(const char *s, size_t max)
 
 bool command_line_is_ha(const char *command)
 {
-	return strcmp(command, "bird") == 0 || strcmp(command, "conntrackd") == 0;
+	return strcmp(command, "bird") == 0 || strcmp(command, "conntrackd") == 0 ||
+	       strcmp(command, "keepalived") == 0;
 }
 
 /* Records a rules flag; twice the same kind is a usage error. */

@@ -1,5 +1,5 @@
 /* ha_configs.c - BIRD's and conntrackd's configurations for one dispatcher
- * of a cluster (ha_configs.h). */
+ * of a cluster, keepalived's for one gateway (ha_configs.h). */
 #include "sara-ctl/ha_configs.h"
 
 #include <errno.h>
@@ -15,6 +15,8 @@
 #include "sara-ctl/text_buf.h"
 
 #define HA_DEFAULT_SYNC_GROUP "225.0.0.50"  /* conntrackd's documented group */
+#define HA_VRRP_TOP_PRIORITY 200               /* the first gateway's; 255 is an address owner's */
+#define HA_VRRP_PRIORITY_STEP 10
 
 static bool finish(struct text_buf *t, char *err, size_t err_size)
 {
@@ -27,6 +29,17 @@ static bool finish(struct text_buf *t, char *err, size_t err_size)
 static const char *addr_text(const struct netaddr *a, char *buf)
 {
 	return netaddr_format(a, buf, NETADDR_STRLEN);
+}
+
+/* An interface address (or netmask) as an endpoint; false for other families. */
+static bool ifaddr_address(const struct sockaddr *sa, struct endpoint *ep)
+{
+	struct sockaddr_storage ss;
+	if (!sa || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+		return false;
+	memset(&ss, 0, sizeof(ss));
+	memcpy(&ss, sa, sa->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+	return endpoint_from_sockaddr(&ss, ep);
 }
 
 int ha_self_index(const struct sara_config *cfg, const struct netaddr *self, char *err, size_t err_size)
@@ -159,43 +172,166 @@ bool ha_conntrackd_config(const struct sara_config *cfg, const struct netaddr *s
 	return finish(&t, err, err_size);
 }
 
-bool ha_find_self(const struct sara_config *cfg, struct netaddr *self, char *err, size_t err_size)
+bool ha_keepalived_config(const struct sara_config *cfg, const struct netaddr *self,
+			  const char names[][HA_IFNAME_MAX], char *buf, size_t size, char *err, size_t err_size)
 {
-	struct ifaddrs *list = NULL;
+	struct text_buf t = { buf, size, 0, false };
+	char a[NETADDR_STRLEN], v[NETADDR_STRLEN];
+	int me = -1;
+
+	if (cfg->ha.gateway_count < 2) {
+		snprintf(err, err_size, "%s: ha.gateways must list at least 2 gateways", cfg->path);
+		return false;
+	}
+	if (cfg->ha.vrrp_address_count == 0) {
+		snprintf(err, err_size, "%s: ha.vrrp_addresses is empty: no address for the gateways to share",
+			 cfg->path);
+		return false;
+	}
+	for (unsigned i = 0; i < cfg->ha.gateway_count; i++)
+		if (netaddr_equal(&cfg->ha.gateways[i], self))
+			me = (int)i;
+	if (me < 0) {
+		snprintf(err, err_size, "%s: %s is not in ha.gateways", cfg->path, addr_text(self, a));
+		return false;
+	}
+	text_buf_printf(&t, "# keepalived configuration of gateway %s in cluster %s, made by sara-ctl keepalived.\n"
+		"# VRRP holds the gateways' shared addresses (the servers' default route, the\n"
+		"# router's next hop) on one gateway at a time, all of them together (one sync\n"
+		"# group): replies are forwarded, and announced by sara-gw, where they are.\n"
+		"# No preemption: a gateway that comes back stays backup, so a return moves no\n"
+		"# traffic.\n",
+	    addr_text(self, a), cfg->name);
+	text_buf_printf(&t, "global_defs {\n\trouter_id %s-gw%d\n\tvrrp_version 3\n}\n", cfg->name, me + 1);
+	text_buf_printf(&t, "\nvrrp_sync_group %s {\n\tgroup {\n", HA_VRRP_SYNC_GROUP);
+	for (unsigned i = 0; i < cfg->ha.vrrp_address_count; i++)
+		text_buf_printf(&t, "\t\t%s_%u\n", HA_VRRP_INSTANCE, cfg->ha.vrrp_id + i);
+	text_buf_printf(&t, "\t}\n}\n");
+	for (unsigned i = 0; i < cfg->ha.vrrp_address_count; i++) {
+		const struct netaddr *shared = &cfg->ha.vrrp_addresses[i];
+		text_buf_printf(&t, "\nvrrp_instance %s_%u {\n"
+			"\tstate BACKUP\n"
+			"\tnopreempt\n"
+			"\tinterface %s\n"
+			"\tvirtual_router_id %u\n"
+			"\tpriority %u\n"
+			"\tadvert_int %u.%02u\n"
+			"\tvirtual_ipaddress {\n\t\t%s/%u dev %s\n\t}\n}\n",
+		    HA_VRRP_INSTANCE, cfg->ha.vrrp_id + i, names[i], cfg->ha.vrrp_id + i,
+		    HA_VRRP_TOP_PRIORITY - HA_VRRP_PRIORITY_STEP * (unsigned)me, cfg->ha.vrrp_advert_ms / 1000,
+		    cfg->ha.vrrp_advert_ms % 1000 / 10, addr_text(shared, v),
+		    shared->family == NETADDR_IPV6 ? 128 : 32, names[i]);
+	}
+	return finish(&t, err, err_size);
+}
+
+/* The one address of list[0..count) configured on this host. */
+static bool find_own_address(const struct netaddr *list, unsigned count, const char *key, const char *path,
+			     struct netaddr *self, char *err, size_t err_size)
+{
+	struct ifaddrs *ifs = NULL;
 	unsigned found = 0;
 
-	if (getifaddrs(&list) < 0) {
+	if (getifaddrs(&ifs) < 0) {
 		snprintf(err, err_size, "getifaddrs: %s", strerror(errno));
 		return false;
 	}
-	for (struct ifaddrs *i = list; i; i = i->ifa_next) {
-		struct sockaddr_storage ss;
+	for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
 		struct endpoint ep;
-		if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6))
+		if (!ifaddr_address(i->ifa_addr, &ep))
 			continue;
-		memset(&ss, 0, sizeof(ss));
-		memcpy(&ss, i->ifa_addr, i->ifa_addr->sa_family == AF_INET ? sizeof(struct sockaddr_in)
-									    : sizeof(struct sockaddr_in6));
-		if (!endpoint_from_sockaddr(&ss, &ep))
-			continue;
-		for (unsigned d = 0; d < cfg->ha.dispatcher_count; d++)
-			if (netaddr_equal(&cfg->ha.dispatchers[d], &ep.addr) &&
-			    (found == 0 || !netaddr_equal(self, &ep.addr))) {
+		for (unsigned d = 0; d < count; d++)
+			if (netaddr_equal(&list[d], &ep.addr) && (found == 0 || !netaddr_equal(self, &ep.addr))) {
 				*self = ep.addr;
 				found++;
 			}
 	}
-	freeifaddrs(list);
+	freeifaddrs(ifs);
 	if (found == 1)
 		return true;
-	snprintf(err, err_size, "%s: %s of ha.dispatchers is configured on this host: name it with --self",
-		 cfg->path, found ? "more than one" : "none");
+	snprintf(err, err_size, "%s: %s of %s is configured on this host: name it with --self", path,
+		 found ? "more than one" : "none", key);
 	return false;
+}
+
+bool ha_find_self(const struct sara_config *cfg, struct netaddr *self, char *err, size_t err_size)
+{
+	return find_own_address(cfg->ha.dispatchers, cfg->ha.dispatcher_count, "ha.dispatchers", cfg->path, self,
+				err, err_size);
+}
+
+bool ha_find_gateway_self(const struct sara_config *cfg, struct netaddr *self, char *err, size_t err_size)
+{
+	return find_own_address(cfg->ha.gateways, cfg->ha.gateway_count, "ha.gateways", cfg->path, self, err,
+				err_size);
+}
+
+/* Whether a and b agree on their first bits bits. */
+static bool same_prefix(const struct netaddr *a, const struct netaddr *b, unsigned bits)
+{
+	unsigned len = a->family == NETADDR_IPV6 ? 16 : 4;
+	if (a->family != b->family)
+		return false;
+	for (unsigned i = 0; i < len && bits > 0; i++, bits = bits > 8 ? bits - 8 : 0) {
+		uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+		if ((a->bytes[i] & mask) != (b->bytes[i] & mask))
+			return false;
+	}
+	return true;
+}
+
+static unsigned mask_bits(const struct sockaddr *mask)
+{
+	struct endpoint ep;
+	unsigned bits = 0;
+	if (!ifaddr_address(mask, &ep))
+		return 0;
+	for (unsigned i = 0; i < (ep.addr.family == NETADDR_IPV6 ? 16u : 4u); i++)
+		for (uint8_t b = ep.addr.bytes[i]; b & 0x80; b = (uint8_t)(b << 1))
+			bits++;
+	return bits;
+}
+
+bool ha_vrrp_interfaces(const struct sara_config *cfg, char names[][HA_IFNAME_MAX], char *err, size_t err_size)
+{
+	struct ifaddrs *ifs = NULL;
+	char text[NETADDR_STRLEN];
+
+	if (getifaddrs(&ifs) < 0) {
+		snprintf(err, err_size, "getifaddrs: %s", strerror(errno));
+		return false;
+	}
+	for (unsigned v = 0; v < cfg->ha.vrrp_address_count; v++) {
+		const struct netaddr *want = &cfg->ha.vrrp_addresses[v];
+		names[v][0] = '\0';
+		/* the interface of an address of the host's own in the same
+		 * subnet; never the shared address itself (keepalived's /32) */
+		for (struct ifaddrs *i = ifs; i && !names[v][0]; i = i->ifa_next) {
+			struct endpoint ep;
+			unsigned bits;
+			if (!ifaddr_address(i->ifa_addr, &ep) || netaddr_equal(&ep.addr, want))
+				continue;
+			bits = mask_bits(i->ifa_netmask);
+			if (bits > 0 && bits < (want->family == NETADDR_IPV6 ? 128u : 32u) &&
+			    same_prefix(&ep.addr, want, bits))
+				snprintf(names[v], HA_IFNAME_MAX, "%s", i->ifa_name);
+		}
+		if (!names[v][0]) {
+			snprintf(err, err_size, "%s: no interface of this host has an address in the subnet of "
+				 "ha.vrrp_addresses[%u] %s", cfg->path, v, addr_text(want, text));
+			freeifaddrs(ifs);
+			return false;
+		}
+	}
+	freeifaddrs(ifs);
+	return true;
 }
 
 int ha_configs_run(const struct sara_config *cfg, const char *command, const char *self_text)
 {
 	static char text[HA_CONFIG_TEXT_MAX];
+	char names[SARA_MAX_VRRP_ADDRESSES][HA_IFNAME_MAX];
+	bool gateway = strcmp(command, "keepalived") == 0;
 	struct netaddr self;
 	char err[512];
 	bool ok;
@@ -205,11 +341,14 @@ int ha_configs_run(const struct sara_config *cfg, const char *command, const cha
 			fprintf(stderr, "%s: --self %s: not an address\n", CTL_PROGRAM, self_text);
 			return EXIT_USAGE;
 		}
-	} else if (!ha_find_self(cfg, &self, err, sizeof(err))) {
+	} else if (!(gateway ? ha_find_gateway_self : ha_find_self)(cfg, &self, err, sizeof(err))) {
 		fprintf(stderr, "%s: %s\n", CTL_PROGRAM, err);
 		return EXIT_USAGE;
 	}
-	if (strcmp(command, "bird") == 0)
+	if (gateway)
+		ok = ha_vrrp_interfaces(cfg, names, err, sizeof(err)) &&
+		     ha_keepalived_config(cfg, &self, names, text, sizeof(text), err, sizeof(err));
+	else if (strcmp(command, "bird") == 0)
 		ok = ha_bird_config(cfg, &self, text, sizeof(text), err, sizeof(err));
 	else
 		ok = ha_conntrackd_config(cfg, &self, text, sizeof(text), err, sizeof(err));

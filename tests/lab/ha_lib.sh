@@ -1,33 +1,41 @@
-# ha_lib.sh - the lab with two active dispatchers (docs/high-availability.md):
-# a router running BIRD with ECMP and BFD, dispatchers d1 and d2 each running
-# sarad, BIRD, conntrackd and sara-ha-check, the gateway, three servers and
-# clients on many addresses. Sourced after tests/netns/lib.sh, whose helpers
-# (processes, captures, servers, clients, checks) it reuses; bash only.
+# ha_lib.sh - the lab with several active dispatchers (docs/high-availability.md):
+# a router running BIRD with ECMP and BFD, dispatchers d1..dN (HA_DISPATCHER_COUNT,
+# 2 by default, set before sourcing) each running sarad, BIRD, conntrackd and
+# sara-ha-check, the gateway (or, with HA_GATEWAY_COUNT=2, gateways gw1 and
+# gw2 under keepalived VRRP), three servers and clients on many addresses.
+# Sourced after tests/netns/lib.sh, whose helpers (processes, captures, servers,
+# clients, checks) it reuses; bash only.
 #
 # Addressing (IPv4):
-#   cli  c0 198.18.0.10-.29/24                     default via 198.18.0.1
+#   cli  c0 198.18.0.10-.(9+10N)/24                    default via 198.18.0.1
 #   rtr  r0 198.18.0.1/24, r1 198.18.1.1/24 (router segment, bridge br1 in lan)
 #        VIP by ECMP over the dispatchers' BGP routes; 198.18.2.0/24 via gw
 #   dN   up0 198.18.1.(1+N)/24, lan0 198.18.2.N/24 (server LAN)  default via 198.18.1.1
-#   gw   g0 198.18.1.254/24, g1 198.18.2.254/24
-#   lan  br1 (rtr, d1, d2, gw) and br0 (d1, d2, gw, s1..s3)
+#   gw   g0 198.18.1.254/24, g1 198.18.2.254/24                default via 198.18.1.1
+#   gwN  g0 198.18.1.(251+N)/24, g1 198.18.2.(251+N)/24; the VRRP master adds
+#        198.18.1.254 and 198.18.2.254 (sara-ctl keepalived)  default via 198.18.1.1
+#   lan  br1 (rtr, dN, gateways) and br0 (dN, gateways, s1..s3)
 #   sN   eth0 198.18.2.1N/24, VIP on lo, default via 198.18.2.254 src VIP
 
-HA_DISPATCHERS=(d1 d2)
+HA_DISPATCHERS=()
+for ((ha_i = 1; ha_i <= ${HA_DISPATCHER_COUNT:-2}; ha_i++)); do HA_DISPATCHERS+=("d$ha_i"); done
 HA_CLI_IPS=()
-for ((ha_i = 10; ha_i < 30; ha_i++)); do HA_CLI_IPS+=("198.18.0.$ha_i"); done
-declare -A HA_SARAD_PID HA_CHECK_PID HA_BIRD_PID HA_CT_PID HA_CFG
+# 10 client addresses per dispatcher: ECMP gives each a few
+for ((ha_i = 10; ha_i < 10 + 10 * ${#HA_DISPATCHERS[@]}; ha_i++)); do HA_CLI_IPS+=("198.18.0.$ha_i"); done
+HA_GATEWAYS=(gw)
+[ "${HA_GATEWAY_COUNT:-1}" -eq 2 ] && HA_GATEWAYS=(gw1 gw2)
+declare -A HA_SARAD_PID HA_CHECK_PID HA_BIRD_PID HA_CT_PID HA_CFG HA_GW_PID HA_KEEPALIVED_PID
 
 lab_all_ns() {
 	local n
-	for n in cli rtr "${HA_DISPATCHERS[@]}" gw lan "${LAB_SERVERS[@]}"; do lab_ns "$n"; echo; done
+	for n in cli rtr "${HA_DISPATCHERS[@]}" "${HA_GATEWAYS[@]}" lan "${LAB_SERVERS[@]}"; do lab_ns "$n"; echo; done
 }
 
 ha_up() {
 	local n ns i
 	lab_claim_prefix || return 1
 	LAB_CREATED=1
-	for n in cli rtr "${HA_DISPATCHERS[@]}" gw lan "${LAB_SERVERS[@]}"; do
+	for n in cli rtr "${HA_DISPATCHERS[@]}" "${HA_GATEWAYS[@]}" lan "${LAB_SERVERS[@]}"; do
 		ns=$(lab_ns "$n")
 		ip netns add "$ns" || return 1
 		lab_sysctl "$n" net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
@@ -35,21 +43,21 @@ ha_up() {
 		lab_sysctl "$n" net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0
 		ip -n "$ns" link set lo up
 	done
-	ip -n "$(lab_ns lan)" link add br0 type bridge stp_state 0 forward_delay 0
+	# no multicast snooping: conntrackd's group (3 or more dispatchers) reaches every port
+	ip -n "$(lab_ns lan)" link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
 	ip -n "$(lab_ns lan)" link add br1 type bridge stp_state 0 forward_delay 0
 	lab_veth cli c0 rtr r0
 	lab_veth rtr r1 lan pr
-	lab_veth gw g0 lan pg0
-	lab_veth gw g1 lan pg1
+	# router side "a", server side "b": dN up0/lan0, gateways g0/g1
+	for n in "${HA_GATEWAYS[@]}"; do lab_veth "$n" g0 lan "p${n}a"; lab_veth "$n" g1 lan "p${n}b"; done
 	for n in "${HA_DISPATCHERS[@]}"; do lab_veth "$n" up0 lan "p${n}a"; lab_veth "$n" lan0 lan "p${n}b"; done
 	for n in "${LAB_SERVERS[@]}"; do lab_veth "$n" eth0 lan "p$n"; done
-	for n in pr pg0 "${HA_DISPATCHERS[@]/%/a}"; do
-		[ "$n" = pr ] || [ "$n" = pg0 ] || n=p$n
+	for n in pr "${HA_GATEWAYS[@]/%/a}" "${HA_DISPATCHERS[@]/%/a}"; do
+		[ "$n" = pr ] || n=p$n
 		ip -n "$(lab_ns lan)" link set "$n" master br1; lab_dev_up lan "$n"
 	done
-	for n in pg1 "${HA_DISPATCHERS[@]/%/b}" "${LAB_SERVERS[@]}"; do
-		case $n in pg1) ;; *) n=p$n ;; esac
-		ip -n "$(lab_ns lan)" link set "$n" master br0; lab_dev_up lan "$n"
+	for n in "${HA_GATEWAYS[@]/%/b}" "${HA_DISPATCHERS[@]/%/b}" "${LAB_SERVERS[@]}"; do
+		ip -n "$(lab_ns lan)" link set "p$n" master br0; lab_dev_up lan "p$n"
 	done
 	ip -n "$(lab_ns lan)" link set br0 up
 	ip -n "$(lab_ns lan)" link set br1 up
@@ -74,11 +82,16 @@ ha_up() {
 		# VIP packets no rule places are dropped, never bounced to the router
 		ip -n "$(lab_ns "$n")" route add blackhole "$LAB_VIP/32"
 	done
-	ip -n "$(lab_ns gw)" addr add 198.18.1.254/24 dev g0
-	ip -n "$(lab_ns gw)" addr add 198.18.2.254/24 dev g1
-	lab_dev_up gw g0; lab_dev_up gw g1
-	lab_sysctl gw net.ipv4.ip_forward=1
-	ip -n "$(lab_ns gw)" route add default via 198.18.1.1
+	i=0
+	for n in "${HA_GATEWAYS[@]}"; do
+		i=$((i + 1)); ha_i=$((251 + i))
+		[ "$n" = gw ] && ha_i=254
+		ip -n "$(lab_ns "$n")" addr add "198.18.1.$ha_i/24" dev g0
+		ip -n "$(lab_ns "$n")" addr add "198.18.2.$ha_i/24" dev g1
+		lab_dev_up "$n" g0; lab_dev_up "$n" g1
+		lab_sysctl "$n" net.ipv4.ip_forward=1
+		ip -n "$(lab_ns "$n")" route add default via 198.18.1.1
+	done
 	for ((i = 0; i < ${#LAB_SERVERS[@]}; i++)); do
 		n=${LAB_SERVERS[i]}
 		lab_sysctl "$n" net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
@@ -91,12 +104,15 @@ ha_up() {
 
 # ha_config: one config per dispatcher (HA_CFG[dN]) and the key; LAB_CFG is d1's
 ha_config() {
-	local n
+	local n i list="" vrrp=""
+	for ((i = 1; i <= ${#HA_DISPATCHERS[@]}; i++)); do list="$list${list:+, }\"198.18.2.$i\""; done
+	[ "${#HA_GATEWAYS[@]}" -eq 2 ] &&
+		vrrp='gateways = [ "198.18.2.252", "198.18.2.253" ]; vrrp_addresses = [ "198.18.2.254", "198.18.1.254" ];'
 	for n in "${HA_DISPATCHERS[@]}"; do
 		mkdir -p "$LAB_RUN/$n"
 		HA_CFG[$n]=$LAB_RUN/$n/cluster.cfg
 		sed -e "s|@NAME@|${LAB_PREFIX%-}|g" -e "s|@RUN@|$LAB_RUN|g" -e "s|@DSP@|$n|g" \
-			"$LAB_DIR/ha-cluster.cfg.in" >"${HA_CFG[$n]}"
+			-e "s|@DISPATCHERS@|$list|g" -e "s|@VRRP@|$vrrp|g" "$LAB_DIR/ha-cluster.cfg.in" >"${HA_CFG[$n]}"
 	done
 	LAB_CFG=${HA_CFG[d1]}
 	"$(lab_bin sara-ctl)" -c "$LAB_CFG" keygen >"$LAB_RUN/logs/keygen.log" 2>&1 || return 1
@@ -157,6 +173,8 @@ ha_dispatcher() {
 		{ lab_die "sara-ctl conntrackd in $n: $(cat "$LAB_RUN/logs/ctgen-$n.log")"; return 1; }
 	lab_in "$n" "$ctl" -c "${HA_CFG[$n]}" bird --self "$self" >"$LAB_RUN/$n/bird.conf" 2>"$LAB_RUN/logs/birdgen-$n.log" ||
 		{ lab_die "sara-ctl bird in $n: $(cat "$LAB_RUN/logs/birdgen-$n.log")"; return 1; }
+	# HA_CT_SED: an experiment's edit of the generated conntrackd configuration
+	[ -z "${HA_CT_SED:-}" ] || sed -i -e "$HA_CT_SED" "$LAB_RUN/$n/conntrackd.conf"
 	lab_bg "conntrackd-$n" "$n" conntrackd -C "$LAB_RUN/$n/conntrackd.conf"
 	HA_CT_PID[$n]=$LAB_BGPID
 	ha_wait_conntrackd "$n" || return 1
@@ -183,6 +201,61 @@ ha_start_check() {
 	HA_CHECK_PID[$n]=$LAB_BGPID
 }
 
+# ha_start_gw GW ID: sara-gw in GW with sender id ID, ready when its queue is bound
+ha_start_gw() {
+	local g=$1 id=$2 bin q i
+	bin=$(lab_bin sara-gw)
+	[ -n "$bin" ] || { lab_die "sara-gw is not built"; return 1; }
+	q=$(lab_in "$g" iptables-save -t mangle 2>/dev/null | grep -o -- '--queue-num [0-9]*' | head -1 | cut -d' ' -f2)
+	[ -n "$q" ] || { lab_die "no gateway rule in $g"; return 1; }
+	lab_bg "sara-gw-$g" "$g" "$bin" -c "$LAB_CFG" --queue "$q" --id "$id" --foreground
+	HA_GW_PID[$g]=$LAB_BGPID
+	for ((i = 0; i < 50; i++)); do
+		lab_alive "${HA_GW_PID[$g]}" || { lab_die "sara-gw in $g exited: $(tail -3 "$LAB_RUN/logs/sara-gw-$g.log")"; return 1; }
+		lab_in "$g" awk -v q="$q" '$1 == q && $2 != 0 { ok = 1 } END { exit !ok }' /proc/net/netfilter/nfnetlink_queue 2>/dev/null &&
+			return 0
+		sleep 0.1
+	done
+	lab_die "sara-gw in $g did not bind queue $q in 5 s"
+}
+
+# ha_start_keepalived GW: keepalived (VRRP only) in GW with what sara-ctl keepalived makes
+ha_start_keepalived() {
+	local g=$1
+	mkdir -p "$LAB_RUN/$g"
+	lab_in "$g" "$(lab_bin sara-ctl)" -c "$LAB_CFG" keepalived >"$LAB_RUN/$g/keepalived.conf" 2>"$LAB_RUN/logs/kagen-$g.log" ||
+		{ lab_die "sara-ctl keepalived in $g: $(cat "$LAB_RUN/logs/kagen-$g.log")"; return 1; }
+	lab_in "$g" keepalived -t -f "$LAB_RUN/$g/keepalived.conf" >"$LAB_RUN/logs/keepalived-$g.parse" 2>&1 ||
+		{ lab_die "keepalived rejects $LAB_RUN/$g/keepalived.conf: $(tail -3 "$LAB_RUN/logs/keepalived-$g.parse")"; return 1; }
+	lab_bg "keepalived-$g" "$g" keepalived --vrrp --dont-fork --log-console --log-detail -f "$LAB_RUN/$g/keepalived.conf" \
+		-p "$LAB_RUN/$g/keepalived.pid" -r "$LAB_RUN/$g/vrrp.pid"
+	HA_KEEPALIVED_PID[$g]=$LAB_BGPID
+}
+
+# ha_vrrp_master: the gateway holding both shared addresses ("none" when none holds both)
+ha_vrrp_master() {
+	local g
+	for g in "${HA_GATEWAYS[@]}"; do
+		lab_in "$g" ip -4 -o addr show dev g1 | grep -q ' 198\.18\.2\.254/' &&
+			lab_in "$g" ip -4 -o addr show dev g0 | grep -q ' 198\.18\.1\.254/' && { echo "$g"; return 0; }
+	done
+	echo none
+}
+
+# ha_wait_master GW TENTHS: bounded wait until GW alone holds the shared addresses
+ha_wait_master() {
+	local want=$1 n=$2 i g holders=0
+	for ((i = 0; i < n; i++)); do
+		holders=0
+		for g in "${HA_GATEWAYS[@]}"; do
+			lab_in "$g" ip -4 -o addr show 2>/dev/null | grep -q ' 198\.18\.[12]\.254/' && holders=$((holders + 1))
+		done
+		[ "$holders" -eq 1 ] && [ "$(ha_vrrp_master)" = "$want" ] && return 0
+		sleep 0.1
+	done
+	lab_die "VRRP: $(ha_vrrp_master) holds the shared addresses ($holders gateways hold some), want $want alone"
+}
+
 # ha_paths: how many next hops the router has for the VIP
 ha_paths() {
 	lab_in rtr ip route show "$LAB_VIP/32" 2>/dev/null | awk '/nexthop/ { n++ } /^198/ && /via/ { n = 1 } END { print n + 0 }'
@@ -198,18 +271,25 @@ ha_wait_paths() {
 	lab_die "the router has $(ha_paths) paths to the VIP, want $want: $(lab_in rtr ip route show "$LAB_VIP/32" | tr '\n' ' ')"
 }
 
+# ha_ct_media dN: dN's conntrack entries of media to the VIP with a connmark, one
+# "src= sport= dport= mark=" line each, sorted
+ha_ct_media() {
+	lab_in "$1" conntrack -L -d "$LAB_VIP" -p udp 2>/dev/null | grep 'mark=[1-9]' | grep -v 'dport=5060 ' |
+		awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^(src|sport|dport|mark)=/ && !seen[$i]++) printf "%s ", $i; print ""; delete seen }' | sort
+}
+
 # ha_dispatcher_of CLIENT_IP: which dispatcher the router sends this client's VIP packets to
 ha_dispatcher_of() {
 	local via
 	via=$(lab_in rtr ip route get "$LAB_VIP" from "$1" iif r0 2>/dev/null | grep -o 'via [0-9.]*' | cut -d' ' -f2)
-	case $via in 198.18.1.2) echo d1 ;; 198.18.1.3) echo d2 ;; *) echo none ;; esac
+	case $via in 198.18.1.[2-9]) echo "d$(( ${via##*.} - 1 ))" ;; *) echo none ;; esac
 }
 
-# ha_setup: the whole cluster up, both dispatchers announcing (exit 1 on failure)
+# ha_setup: the whole cluster up, every dispatcher announcing (exit 1 on failure)
 ha_setup() {
-	local why n
+	local why n i
 	why=$(lab_check_env) || { echo "skip: $why"; exit 77; }
-	for n in bird birdc conntrackd; do
+	for n in bird birdc conntrackd ${HA_GATEWAYS[1]:+keepalived}; do
 		command -v "$n" >/dev/null 2>&1 || { echo "skip: $n not installed (make deps)"; exit 77; }
 	done
 	trap e2e_cleanup EXIT
@@ -220,8 +300,14 @@ ha_setup() {
 	ha_router_bird
 	ha_start_bird rtr "$LAB_RUN/rtr-bird.conf" || { e2e_fail "router BIRD"; exit 1; }
 	for n in "${HA_DISPATCHERS[@]}"; do ha_dispatcher "$n" || { e2e_fail "dispatcher $n"; exit 1; }; done
-	lab_in gw "$(lab_bin sara-ctl)" -c "$LAB_CFG" rules --gateway --apply >"$LAB_RUN/logs/rules-gw.log" 2>&1 ||
-		{ e2e_fail "gateway rules"; exit 1; }
-	lab_start_gw 150 || { e2e_fail "sara-gw does not start"; exit 1; }
-	ha_wait_paths 2 150 || { e2e_fail "BGP: both dispatchers' routes at the router"; exit 1; }
+	i=0
+	for n in "${HA_GATEWAYS[@]}"; do
+		i=$((i + 1))
+		lab_in "$n" "$(lab_bin sara-ctl)" -c "$LAB_CFG" rules --gateway --apply >"$LAB_RUN/logs/rules-$n.log" 2>&1 ||
+			{ e2e_fail "gateway rules in $n"; exit 1; }
+		[ "$n" = gw ] || ha_start_keepalived "$n" || { e2e_fail "keepalived in $n"; exit 1; }
+		ha_start_gw "$n" "$i" || { e2e_fail "sara-gw in $n does not start"; exit 1; }
+	done
+	[ "${HA_GATEWAYS[0]}" = gw ] || ha_wait_master gw1 50 || { e2e_fail "VRRP: gw1 is not the master"; exit 1; }
+	ha_wait_paths "${#HA_DISPATCHERS[@]}" 150 || { e2e_fail "BGP: every dispatcher's route at the router"; exit 1; }
 }

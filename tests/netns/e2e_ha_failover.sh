@@ -54,13 +54,9 @@ lab_sipp_uac "uac-new-$ip" u1 "$ip" 5090 12000 2; names+=("uac-new-$ip"); pids+=
 sleep 2
 # conntrackd kept the victim's table: every media flow the survivor decided
 # (some only after the kill) is there, with the same connmark
-ct_media() {
-	lab_in "$1" conntrack -L -d "$LAB_VIP" -p udp 2>/dev/null | grep 'mark=[1-9]' | grep -v 'dport=5060 ' |
-		awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^(src|sport|dport|mark)=/ && !seen[$i]++) printf "%s ", $i; print ""; delete seen }' | sort
-}
 survivor=d1; [ "$victim" = d1 ] && survivor=d2
-missing=$(comm -23 <(ct_media "$survivor") <(ct_media "$victim"))
-echo "media flows with a connmark: $survivor $(ct_media "$survivor" | wc -l), $victim $(ct_media "$victim" | wc -l)"
+missing=$(comm -23 <(ha_ct_media "$survivor") <(ha_ct_media "$victim"))
+echo "media flows with a connmark: $survivor $(ha_ct_media "$survivor" | wc -l), $victim $(ha_ct_media "$victim" | wc -l)"
 [ -z "$missing" ] || e2e_fail "conntrackd did not replicate to $victim: $missing"
 ha_start_sarad "$victim" || { e2e_fail "sarad in $victim does not start again"; exit 1; }
 ha_wait_paths 2 50 || e2e_fail "$victim's route is not announced again"

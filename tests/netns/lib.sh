@@ -462,17 +462,20 @@ lab_wait_listen() {
 
 # lab_start_sip_servers [LIFETIME]: sipp UAS on every server, UDP (media from 6000) and
 # TCP (media from 16000), both on VIP:5060, answering with the VIP as media address.
+# LAB_UAS_MP_STEP (default 0): server i's media ports start i * step higher, so that
+# no two servers answer with the same VIP port.
 LAB_UAS_PIDS=()
 lab_start_sip_servers() {
-	local life=${1:-80} s
+	local life=${1:-80} s i=0 off
 	lab_assets
 	for s in "${LAB_SERVERS[@]}"; do
+		off=$((i * ${LAB_UAS_MP_STEP:-0})); i=$((i + 1))
 		lab_bg "uas-udp-$s" "$s" timeout "$life" sipp -sf uas-media.xml -t u1 -i "$LAB_VIP" -p 5060 \
-			-mi "$LAB_VIP" -mp 6000 -nostdin -trace_err -error_file "$LAB_RUN/logs/uas-udp-$s.err" \
+			-mi "$LAB_VIP" -mp $((6000 + off)) -nostdin -trace_err -error_file "$LAB_RUN/logs/uas-udp-$s.err" \
 			-trace_stat -stf "$LAB_RUN/logs/uas-udp-$s.csv" -fd 1
 		LAB_UAS_PIDS+=("$LAB_BGPID")
 		lab_bg "uas-tcp-$s" "$s" timeout "$life" sipp -sf uas-media.xml -t t1 -i "$LAB_VIP" -p 5060 \
-			-mi "$LAB_VIP" -mp 16000 -nostdin -trace_err -error_file "$LAB_RUN/logs/uas-tcp-$s.err" \
+			-mi "$LAB_VIP" -mp $((16000 + off)) -nostdin -trace_err -error_file "$LAB_RUN/logs/uas-tcp-$s.err" \
 			-trace_stat -stf "$LAB_RUN/logs/uas-tcp-$s.csv" -fd 1
 		LAB_UAS_PIDS+=("$LAB_BGPID")
 	done

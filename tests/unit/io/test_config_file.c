@@ -125,6 +125,14 @@ static void test_ha_group(void **state)
 		  "ha.router needs ha.asn and ha.router_asn" },
 		{ BASE "ha = { sync_group = \"198.18.1.1\"; };\n", 4,
 		  "ha.sync_group 198.18.1.1 is not a multicast address" },
+		{ BASE "ha = { gateways = [ \"198.18.2.252\", \"198.18.10.1\" ]; };\n", 4,
+		  "ha.gateways[1] 198.18.10.1 is not a unicast address of the gateways (nor a VIP)" },
+		{ BASE "ha = { gateways = [ \"198.18.2.252\" ]; vrrp_addresses = [ \"198.18.2.252\" ]; };\n", 4,
+		  "ha.gateways[0] 198.18.2.252 is listed twice in ha.gateways and ha.vrrp_addresses" },
+		{ BASE "ha = { vrrp_addresses = [ \"198.18.2.254\", \"198.18.1.254\" ]; vrrp_id = 255; };\n", 4,
+		  "ha.vrrp_id 255 + 2 addresses goes past 255" },
+		{ BASE "ha = { vrrp_advert_ms = 105; };\n", 4,
+		  "ha.vrrp_advert_ms 105 is not a multiple of 10 (VRRPv3 counts centiseconds)" },
 	};
 	struct sara_config *cfg = malloc(sizeof(*cfg));
 	struct endpoint to[SARA_MAX_DISPATCHERS];
@@ -153,6 +161,14 @@ static void test_ha_group(void **state)
 	assert_false(cfg->ha.bfd);
 	assert_int_equal(cfg->ha.asn, 65001);
 	assert_string_equal(cfg->ha.sync_interface, "lan0");
+	assert_int_equal(cfg->ha.vrrp_id, 51);
+	assert_int_equal(cfg->ha.vrrp_advert_ms, 100);
+	expect_loads(BASE "ha = { gateways = [ \"198.18.2.252\", \"198.18.2.253\" ];\n"
+		     "       vrrp_addresses = [ \"198.18.2.254\" ]; vrrp_id = 254; vrrp_advert_ms = 1000; };\n", cfg);
+	assert_int_equal(cfg->ha.gateway_count, 2);
+	assert_int_equal(cfg->ha.vrrp_address_count, 1);
+	assert_int_equal(cfg->ha.vrrp_id, 254);
+	assert_int_equal(cfg->ha.vrrp_advert_ms, 1000);
 	free(cfg);
 }
 

@@ -1,7 +1,8 @@
-/* test_ha_configs.c - unit tests for src/sara-ctl/ha_configs.c: BIRD's and
- * conntrackd's configurations for conf/ha/two-dispatchers.cfg (against the
- * committed conf/ha/ files), conntrackd multicast for three dispatchers,
- * and the configurations that cannot be made. */
+/* test_ha_configs.c - unit tests for src/sara-ctl/ha_configs.c: BIRD's,
+ * conntrackd's and keepalived's configurations for
+ * conf/ha/two-dispatchers.cfg (against the committed conf/ha/ files),
+ * conntrackd multicast for three dispatchers, and the configurations that
+ * cannot be made. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -142,6 +143,51 @@ static void test_what_cannot_be_made(void **state)
 	free(cfg);
 }
 
+/* the committed file's interfaces: the server LAN's, the router's */
+static const char vrrp_names[][HA_IFNAME_MAX] = { "eth1", "eth0" };
+
+static void test_keepalived_matches_the_committed_file(void **state)
+{
+	struct sara_config *cfg = load_two();
+	struct netaddr self = addr("198.18.2.252");
+	char *want = read_text("conf/ha/keepalived-198.18.2.252.conf"), text[HA_CONFIG_TEXT_MAX], err[256];
+	(void)state;
+	assert_true(ha_keepalived_config(cfg, &self, vrrp_names, text, sizeof(text), err, sizeof(err)));
+	assert_string_equal(text, want);
+	/* the second gateway: the next priority down, its own router id */
+	self = addr("198.18.2.253");
+	assert_true(ha_keepalived_config(cfg, &self, vrrp_names, text, sizeof(text), err, sizeof(err)));
+	assert_non_null(strstr(text, "\trouter_id voice-ha-gw2\n"));
+	assert_non_null(strstr(text, "\tinterface eth0\n\tvirtual_router_id 52\n\tpriority 190\n\tadvert_int 0.10\n"
+				     "\tvirtual_ipaddress {\n\t\t198.18.1.254/32 dev eth0\n"));
+	assert_null(strstr(text, "priority 200"));
+	cfg->ha.vrrp_advert_ms = 1250;
+	assert_true(ha_keepalived_config(cfg, &self, vrrp_names, text, sizeof(text), err, sizeof(err)));
+	assert_non_null(strstr(text, "\tadvert_int 1.25\n"));
+	free(want);
+	free(cfg);
+}
+
+static void test_keepalived_that_cannot_be_made(void **state)
+{
+	struct sara_config *cfg = load_two();
+	struct netaddr self = addr("198.18.2.1");
+	char text[HA_CONFIG_TEXT_MAX], err[256];
+	(void)state;
+	assert_false(ha_keepalived_config(cfg, &self, vrrp_names, text, sizeof(text), err, sizeof(err)));
+	assert_non_null(strstr(err, "198.18.2.1 is not in ha.gateways"));
+	self = addr("198.18.2.252");
+	assert_false(ha_keepalived_config(cfg, &self, vrrp_names, text, 100, err, sizeof(err)));
+	assert_non_null(strstr(err, "longer than 100 bytes"));
+	cfg->ha.vrrp_address_count = 0;
+	assert_false(ha_keepalived_config(cfg, &self, vrrp_names, text, sizeof(text), err, sizeof(err)));
+	assert_non_null(strstr(err, "ha.vrrp_addresses is empty"));
+	cfg->ha.gateway_count = 1;
+	assert_false(ha_keepalived_config(cfg, &self, vrrp_names, text, sizeof(text), err, sizeof(err)));
+	assert_non_null(strstr(err, "at least 2 gateways"));
+	free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -149,6 +195,8 @@ int main(void)
 		cmocka_unit_test(test_conntrackd_matches_the_committed_file),
 		cmocka_unit_test(test_three_dispatchers_use_multicast),
 		cmocka_unit_test(test_what_cannot_be_made),
+		cmocka_unit_test(test_keepalived_matches_the_committed_file),
+		cmocka_unit_test(test_keepalived_that_cannot_be_made),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
