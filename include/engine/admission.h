@@ -66,13 +66,17 @@
  *    so a bucket at least half full admits, an empty one refuses, and the
  *    refusal rises in between (admission_advance refills it with the
  *    engine's clock).
- *    At each report, dt seconds after the previous one: x above T1 cuts R
- *    by ADMISSION_RATE_CUT_PER_S * (x - T1) / (1 - T1) * dt of itself;
- *    x at or below T1 while the sessions admitted over the last lead_s came
- *    to at least 0.9 R (the pace binds) raises it by
- *    ADMISSION_RATE_GROWTH_PER_S * dt. R starts at the first report where
- *    x > T1 / 2 with at least ADMISSION_LEAD_MIN_SESSIONS admitted over the
- *    last lead_s, as that rate * T1 / x; until then x_new is the lead's.
+ *    R follows what the servers serve: the sessions they answered
+ *    (admission_note_answered: a 2xx to an INVITE, an RTSP PLAY's) over the
+ *    last 2 lead_s. At each report, dt seconds after the previous one: x
+ *    above T1 (the servers have a backlog, so they answer at their
+ *    capacity) sets R to at most ADMISSION_RATE_DRAIN of that answered rate,
+ *    which drains the backlog; x at or below T1 while the sessions admitted
+ *    over the last lead_s came to at least 0.9 R (the pace binds) raises R
+ *    by ADMISSION_RATE_GROWTH_PER_S * dt of itself, probing for capacity.
+ *    R starts at the first report where x is above T1 and the servers
+ *    answered at least ADMISSION_LEAD_MIN_SESSIONS; until then x_new is the
+ *    lead's. R never goes below 1 a second.
  *    Why: with servers whose load is a backlog (a queue that grows while
  *    more sessions arrive than they serve), x is the integral of the
  *    overload seen about a second late, and eq (2) on it swings between
@@ -135,12 +139,13 @@ struct admission_thresholds {
 /* New sessions admitted between two cluster reports, for the lead. */
 #define ADMISSION_LEAD_HISTORY 256
 #define ADMISSION_LEAD_MIN_SESSIONS 5
-#define ADMISSION_RATE_CUT_PER_S 0.5
-#define ADMISSION_RATE_GROWTH_PER_S 0.1
+#define ADMISSION_RATE_DRAIN 0.95
+#define ADMISSION_RATE_GROWTH_PER_S 0.2
 #define ADMISSION_RATE_BURST_S 0.25
 struct admission_interval {
 	uint64_t end_ms;   /* the report that closed it */
 	uint32_t admitted;
+	uint32_t answered; /* sessions the servers answered (rate estimate) */
 };
 
 struct admission {
@@ -155,6 +160,7 @@ struct admission {
 	double tokens;                         /* the pacing bucket */
 	uint64_t tokens_ms;                    /* when it was last refilled */
 	uint32_t admitted_since_report;
+	uint32_t answered_since_report;
 	struct admission_interval intervals[ADMISSION_LEAD_HISTORY]; /* a ring, newest at intervals_head - 1 */
 	uint32_t intervals_head, intervals_count;
 	double refuse_new_floor;               /* the reopening ramp: p for new sessions is at least this */
@@ -196,6 +202,9 @@ bool admission_decide(struct admission *adm, enum admission_kind kind);
 /* The rate estimate's bucket refilled up to now_ms (the engine's clock,
  * before it decides a new session). */
 void admission_advance(struct admission *adm, uint64_t now_ms);
+/* A session the servers answered (the rate estimate's measure of what they
+ * serve). */
+void admission_note_answered(struct admission *adm);
 
 /* x_new: the load eq (2) reads for new sessions (x when the lead is off). */
 double admission_new_session_load(const struct admission *adm);

@@ -144,45 +144,48 @@ void admission_advance(struct admission *adm, uint64_t now_ms)
 	adm->tokens_ms = now_ms;
 }
 
-/* The sessions a second admitted over the last lead_s (1 s when 0), by the
- * intervals the reports closed. */
-static double admitted_rate(const struct admission *adm, uint64_t now_ms)
+void admission_note_answered(struct admission *adm)
 {
-	uint64_t window_ms = adm->lead_s > 0 ? (uint64_t)(adm->lead_s * 1000.0) : 1000;
-	double admitted = 0;
+	if (adm->answered_since_report < UINT32_MAX)
+		adm->answered_since_report++;
+}
+
+/* Sessions a second over the last window_ms, admitted or answered, by the
+ * intervals the reports closed. */
+static double interval_rate(const struct admission *adm, uint64_t now_ms, uint64_t window_ms, bool answered)
+{
+	double sum = 0;
 	for (uint32_t i = 0; i < adm->intervals_count; i++) {
 		const struct admission_interval *in =
 			&adm->intervals[(adm->intervals_head + ADMISSION_LEAD_HISTORY - 1 - i) % ADMISSION_LEAD_HISTORY];
 		if (now_ms - in->end_ms >= window_ms)
 			break;
-		admitted += in->admitted;
+		sum += answered ? in->answered : in->admitted;
 	}
-	return admitted * 1000.0 / (double)window_ms;
+	return sum * 1000.0 / (double)window_ms;
 }
 
-/* R (admission.h, Rate estimate) moved by this report, dt_ms after the
- * previous one: cut while x is above T1, grown while it is not and the
- * pace binds. Runs after update_lead has closed this report's interval. */
+/* R (admission.h, Rate estimate) set by this report, dt_ms after the
+ * previous one. Runs after update_lead has closed this report's interval. */
 static void adapt_rate_limit(struct admission *adm, uint64_t now_ms, uint64_t dt_ms)
 {
-	double x = adm->cluster_load, t1 = adm->current.t1, dt = (double)dt_ms / 1000.0;
-	double rate = admitted_rate(adm, now_ms);
+	uint64_t lead_ms = adm->lead_s > 0 ? (uint64_t)(adm->lead_s * 1000.0) : 1000;
+	double x = adm->cluster_load, t1 = adm->current.t1, dt = fmin((double)dt_ms / 1000.0, 1.0);
+	double answered = interval_rate(adm, now_ms, 2 * lead_ms, true);
+	double drain = ADMISSION_RATE_DRAIN * answered;
 	if (!(adm->rate_limit > 0)) {
-		if (x > t1 / 2 && rate * (adm->lead_s > 0 ? adm->lead_s : 1.0) >= ADMISSION_LEAD_MIN_SESSIONS) {
-			adm->rate_limit = rate * t1 / x;
+		if (x > t1 && answered * 2.0 * (double)lead_ms / 1000.0 >= ADMISSION_LEAD_MIN_SESSIONS) {
+			adm->rate_limit = fmax(drain, 1.0);
 			adm->tokens = rate_bucket(adm);
 			adm->tokens_ms = now_ms;
 		}
 		return;
 	}
-	if (dt > 1.0)
-		dt = 1.0;   /* a gap in the reports is no licence for a large step */
 	if (x > t1)
-		adm->rate_limit *= 1.0 - fmin(ADMISSION_RATE_CUT_PER_S * (x - t1) / (1.0 - t1) * dt, 0.5);
-	else if (rate >= 0.9 * adm->rate_limit)
+		adm->rate_limit = fmin(adm->rate_limit, drain);
+	else if (interval_rate(adm, now_ms, lead_ms, false) >= 0.9 * adm->rate_limit)
 		adm->rate_limit *= 1.0 + ADMISSION_RATE_GROWTH_PER_S * dt;
-	if (adm->rate_limit < 1.0)
-		adm->rate_limit = 1.0;
+	adm->rate_limit = fmax(adm->rate_limit, 1.0);
 	adm->tokens = fmin(adm->tokens, rate_bucket(adm));
 }
 
@@ -196,7 +199,9 @@ static void update_lead(struct admission *adm, uint64_t now_ms)
 	uint64_t recent = 0, seen = 0, lead_ms;
 	slot->end_ms = now_ms;
 	slot->admitted = adm->admitted_since_report;
+	slot->answered = adm->answered_since_report;
 	adm->admitted_since_report = 0;
+	adm->answered_since_report = 0;
 	adm->intervals_head = (adm->intervals_head + 1) % ADMISSION_LEAD_HISTORY;
 	if (adm->intervals_count < ADMISSION_LEAD_HISTORY)
 		adm->intervals_count++;

@@ -888,6 +888,7 @@ static uint32_t apply_facts(struct engine *engine, const struct signal_facts *fa
 	}
 	if (facts->confirms_session && !s->confirmed) {
 		s->confirmed = true;
+		admission_note_answered(&engine->admission);
 		journal_touch(engine, sid);
 	}
 	if (facts->session_timeout_s)

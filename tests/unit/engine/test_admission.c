@@ -512,20 +512,26 @@ static void test_lead_predicts_admitted_load(void **state)
 	assert_float_equal(adm->load, 0.0, EPSILON);
 }
 
-/* Rate estimate, reported every 200 ms with lead_s 1: admits n, then reports x. */
-static void rate_interval(struct admission *adm, uint64_t *now, unsigned n, double x)
+/* Rate estimate, reported every 200 ms with lead_s 1: admits, notes
+ * answers, then reports x. */
+static unsigned rate_interval(struct admission *adm, uint64_t *now, unsigned offered, unsigned answered, double x)
 {
-	for (unsigned i = 0; i < n; i++)
-		assert_true(admission_decide(adm, ADMIT_NEW_SESSION));
+	unsigned admitted = 0;
+	for (unsigned i = 0; i < offered; i++)
+		admitted += admission_decide(adm, ADMIT_NEW_SESSION);
+	for (unsigned i = 0; i < answered; i++)
+		admission_note_answered(adm);
 	*now += 200;
 	admission_advance(adm, *now);
 	report_uniform(adm, *now, x);
+	return admitted;
 }
 
-/* Rate estimate: R starts at the first loaded report as the admitted rate
- * * T1 / x; the bucket paces new sessions (x_new from its fill), refills
- * at R; reports above T1 cut R, reports at or below it raise R only while
- * the pace binds; the zone and established sessions follow x. */
+/* Rate estimate: R starts at the first report above T1 as 0.95 of the
+ * rate the servers answered over 2 s; the bucket paces new sessions (x_new
+ * from its fill) and refills at R; reports above T1 hold R at most at that
+ * drain rate, without compounding; reports at or below T1 raise R only
+ * while the pace binds; the zone and established sessions follow x. */
 static void test_rate_estimate(void **state)
 {
 	struct sara_config cfg;
@@ -537,43 +543,45 @@ static void test_rate_estimate(void **state)
 	cfg.admission.lead_s = 1.0;
 	cfg.admission.estimate = ADMISSION_ESTIMATE_RATE;
 	admission_init(&adm, &cfg);
-	for (unsigned i = 0; i < 5; i++)   /* 20 a second, x below T1 / 2: nothing learned */
-		rate_interval(&adm, &now, 4, 0.2);
+	for (unsigned i = 0; i < 10; i++)   /* 2 s answering 20 a second, x below T1 */
+		rate_interval(&adm, &now, 4, 4, 0.5);
 	assert_float_equal(adm.rate_limit, 0.0, EPSILON);
-	assert_float_equal(admission_new_session_load(&adm), 0.2, EPSILON);
-	rate_interval(&adm, &now, 4, 0.5);  /* R = 20 * 0.6 / 0.5, a bucket of 6 */
-	assert_float_equal(adm.rate_limit, 24.0, 1e-9);
+	assert_float_equal(admission_new_session_load(&adm), 0.5, EPSILON);
+	rate_interval(&adm, &now, 0, 4, 0.7);  /* R = 0.95 * 20, a bucket of 4.75 */
+	assert_float_equal(adm.rate_limit, 19.0, 1e-9);
+	assert_float_equal(adm.tokens, 4.75, 1e-9);
 	assert_float_equal(admission_new_session_load(&adm), 0.6, 1e-9);
-	for (unsigned i = 0; i < 3; i++)   /* half the bucket: admitted without a draw */
+	for (unsigned i = 0; i < 2; i++)   /* within half the bucket: no draw */
 		assert_true(admission_decide(&adm, ADMIT_NEW_SESSION));
-	assert_float_equal(admission_new_session_load(&adm), 0.6, 1e-9);
-	adm.tokens = 1.5;
+	adm.tokens = 4.75 / 4;
 	assert_float_equal(admission_new_session_load(&adm), 0.7, 1e-9);
 	assert_float_equal(admission_refusal_probability(&adm, ADMIT_NEW_SESSION), 0.5, 1e-9);
-	assert_int_equal(admission_zone(&adm), ADMISSION_ZONE_NORMAL);   /* x is 0.5 */
+	assert_int_equal(admission_zone(&adm), ADMISSION_ZONE_SHED);   /* x is 0.7 */
 	assert_float_equal(admission_refusal_probability(&adm, ADMIT_ESTABLISHED), 0.0, EPSILON);
-	admission_advance(&adm, now + 125);   /* 3 tokens back */
-	assert_float_equal(adm.tokens, 4.5, 1e-9);
-	assert_float_equal(admission_new_session_load(&adm), 0.6, 1e-9);
+	admission_advance(&adm, now + 100);   /* 1.9 tokens back */
+	assert_float_equal(adm.tokens, 4.75 / 4 + 1.9, 1e-9);
 	admission_advance(&adm, now + 1000);  /* never above the bucket */
-	assert_float_equal(adm.tokens, 6.0, 1e-9);
-	/* x at 1 for 200 ms: R cut by 0.5 * 1 * 0.2 = 10 % */
-	rate_interval(&adm, &now, 0, 1.0);
-	assert_float_equal(adm.rate_limit, 24.0 * 0.9, 1e-9);
-	/* x below T1 with the pace binding (admitted >= 0.9 R over 1 s): +2 % */
+	assert_float_equal(adm.tokens, 4.75, 1e-9);
+	/* Overloaded for 2 s while the servers answer 10 a second: R drains to
+	 * 9.5 and stays there, however long x stays up. */
+	for (unsigned i = 0; i < 10; i++)
+		rate_interval(&adm, &now, 0, 2, 1.0);
+	assert_float_equal(adm.rate_limit, 9.5, 1e-9);
+	rate_interval(&adm, &now, 0, 2, 1.0);
+	assert_float_equal(adm.rate_limit, 9.5, 1e-9);
+	/* Below T1 but not binding: kept; binding (10 admitted in 1 s): +4 %. */
 	rate = adm.rate_limit;
-	for (unsigned i = 0; i < 4; i++)
-		rate_interval(&adm, &now, 0, 0.55);
-	assert_float_equal(adm.rate_limit, rate, 1e-9);   /* not binding: kept */
+	rate_interval(&adm, &now, 0, 2, 0.5);
+	assert_float_equal(adm.rate_limit, rate, 1e-9);
 	adm.tokens = 30;   /* a test's shortcut: let the burst below through */
-	rate_interval(&adm, &now, 22, 0.55);
-	assert_float_equal(adm.rate_limit, rate * 1.02, 1e-9);
+	assert_int_equal(rate_interval(&adm, &now, 10, 2, 0.5), 10);
+	assert_float_equal(adm.rate_limit, rate * 1.04, 1e-9);
 	/* The lead estimate (the default) paces nothing. */
 	cfg.admission.estimate = ADMISSION_ESTIMATE_LEAD;
 	cfg.admission.lead_s = 0;
 	admission_reconfigure(&adm, &cfg);
 	assert_float_equal(adm.rate_limit, 0.0, EPSILON);
-	assert_float_equal(admission_new_session_load(&adm), 0.55, 1e-9);
+	assert_float_equal(admission_new_session_load(&adm), 0.5, 1e-9);
 }
 
 /* A reload that turns the lead off: later admissions leave x_new at x
