@@ -8,58 +8,23 @@
 #include <string.h>
 
 #include "engine/counters.h"
-#include "io/log.h"
+#include "io/sealed_listener.h"
 
 struct agent_listener {
-	const struct sara_config *cfg;
-	uint64_t (*now_ms)(void);
+	struct sealed_listener base;   /* first: what the handler's ctx points to */
 	struct agent_listener_sink sink;
 	struct agent_listener_stats stats;
-	struct sealed_rejects rejects;
 };
 
-struct agent_listener *agent_listener_create(const struct sara_config *cfg, uint64_t (*now_ms)(void),
-					     const struct agent_listener_sink *sink)
+static void check_report(struct sealed_listener *base, const struct sealed_message *msg)
 {
-	struct agent_listener *l = calloc(1, sizeof(*l));
-	if (!l)
-		return NULL;
-	l->cfg = cfg;
-	l->now_ms = now_ms;
-	if (sink)
-		l->sink = *sink;
-	sealed_rejects_init(&l->rejects, "agent_report_rejected");
-	return l;
-}
-
-void agent_listener_destroy(struct agent_listener *l)
-{
-	free(l);
-}
-
-static void reject(struct agent_listener *l, enum counter_id reason, const struct endpoint *from)
-{
-	sealed_rejects_add(&l->rejects, reason, from, l->now_ms());
-}
-
-/* The receiver refused the datagram: forged, replayed, stale, oversized... */
-static void on_reject(void *ctx, int reason, const struct endpoint *from)
-{
-	struct agent_listener *l = ctx;
-	l->stats.received++;
-	reject(l, sealed_reject_counter(reason), from);
-}
-
-static void on_accept(void *ctx, const struct sealed_message *msg)
-{
-	struct agent_listener *l = ctx;
+	struct agent_listener *l = (struct agent_listener *)base;
 	struct agent_heartbeat hb;
 	struct agent_load load;
 	enum counter_id reason;
 	uint32_t host_id = 0;
 	unsigned server = 0;
 
-	l->stats.received++;
 	switch (msg->hdr.type) {
 	case WIRE_HEARTBEAT:
 		reason = agent_heartbeat_decode(msg->body, msg->hdr.body_len, &hb);
@@ -75,9 +40,9 @@ static void on_accept(void *ctx, const struct sealed_message *msg)
 		break;
 	}
 	if (reason == COUNTER_NONE)
-		reason = agent_msg_check_sender(l->cfg, msg->hdr.sender, host_id, &server);
+		reason = agent_msg_check_sender(l->base.cfg, msg->hdr.sender, host_id, &server);
 	if (reason != COUNTER_NONE) {
-		reject(l, reason, &msg->from);
+		sealed_listener_reject(&l->base, reason, &msg->from);
 	} else if (msg->hdr.type == WIRE_HEARTBEAT) {
 		if (l->sink.heartbeat)
 			l->sink.heartbeat(l->sink.ctx, server, &hb);
@@ -89,32 +54,48 @@ static void on_accept(void *ctx, const struct sealed_message *msg)
 	}
 }
 
+struct agent_listener *agent_listener_create(const struct sara_config *cfg, uint64_t (*now_ms)(void),
+					     const struct agent_listener_sink *sink)
+{
+	struct agent_listener *l = sealed_listener_create(sizeof(*l), cfg, now_ms, "agent_report_rejected",
+							  check_report);
+	if (l && sink)
+		l->sink = *sink;
+	return l;
+}
+
+void agent_listener_destroy(struct agent_listener *l)
+{
+	free(l);
+}
+
 struct sealed_receiver_handler agent_listener_handler(struct agent_listener *l)
 {
-	return (struct sealed_receiver_handler){ .accept = on_accept, .reject = on_reject, .ctx = l };
+	return sealed_listener_handler(&l->base);
 }
 
 void agent_listener_get_stats(const struct agent_listener *l, struct agent_listener_stats *out)
 {
 	*out = l->stats;
-	out->rejected = l->rejects.total;
+	out->received = l->base.received;
+	out->rejected = l->base.rejects.total;
 }
 
 void agent_listener_get_counters(const struct agent_listener *l, struct counter_set *out)
 {
-	*out = l->rejects.counts;
-	out->values[COUNTER_AGENTS_RECEIVED] = l->stats.received;
+	*out = l->base.rejects.counts;
+	out->values[COUNTER_AGENTS_RECEIVED] = l->base.received;
 	out->values[COUNTER_AGENTS_HEARTBEATS] = l->stats.heartbeats;
 	out->values[COUNTER_AGENTS_LOADS] = l->stats.loads;
-	out->values[COUNTER_AGENTS_REJECTED] = l->rejects.total;
+	out->values[COUNTER_AGENTS_REJECTED] = l->base.rejects.total;
 }
 
 unsigned agent_listener_server_count(const struct agent_listener *l)
 {
-	return l->cfg->server_count;
+	return l->base.cfg->server_count;
 }
 
 const char *agent_listener_server_id(const struct agent_listener *l, unsigned server)
 {
-	return server < l->cfg->server_count ? l->cfg->servers[server].id : "?";
+	return server < l->base.cfg->server_count ? l->base.cfg->servers[server].id : "?";
 }
