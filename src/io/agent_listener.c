@@ -3,17 +3,11 @@
  * sinks, with one reject counter per reason and rate-limited log lines. */
 #include "io/agent_listener.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "engine/counters.h"
-#include "io/sealed_listener.h"
 
 struct agent_listener {
-	struct sealed_listener base;   /* first: what the handler's ctx points to */
+	struct sealed_listener base;   /* first: the listener is freed through it */
 	struct agent_listener_sink sink;
-	struct agent_listener_stats stats;
 };
 
 static void check_report(struct sealed_listener *base, const struct sealed_message *msg)
@@ -40,62 +34,37 @@ static void check_report(struct sealed_listener *base, const struct sealed_messa
 		break;
 	}
 	if (reason == COUNTER_NONE)
-		reason = agent_msg_check_sender(l->base.cfg, msg->hdr.sender, host_id, &server);
+		reason = agent_msg_check_sender(base->cfg, msg->hdr.sender, host_id, &server);
 	if (reason != COUNTER_NONE) {
-		sealed_listener_reject(&l->base, reason, &msg->from);
+		sealed_listener_reject(base, reason, &msg->from);
 	} else if (msg->hdr.type == WIRE_HEARTBEAT) {
 		if (l->sink.heartbeat)
 			l->sink.heartbeat(l->sink.ctx, server, &hb);
-		l->stats.heartbeats++;
+		counter_add(&base->counts, COUNTER_AGENTS_HEARTBEATS, 1);
 	} else {
 		if (l->sink.load)
 			l->sink.load(l->sink.ctx, server, &load);
-		l->stats.loads++;
+		counter_add(&base->counts, COUNTER_AGENTS_LOADS, 1);
 	}
 }
 
-struct agent_listener *agent_listener_create(const struct sara_config *cfg, uint64_t (*now_ms)(void),
-					     const struct agent_listener_sink *sink)
+struct sealed_listener *agent_listener_create(const struct sara_config *cfg, uint64_t (*now_ms)(void),
+					      const struct agent_listener_sink *sink)
 {
-	struct agent_listener *l = sealed_listener_create(sizeof(*l), cfg, now_ms, "agent_report_rejected",
-							  check_report);
-	if (l && sink)
-		l->sink = *sink;
-	return l;
+	struct sealed_listener *base = sealed_listener_create(
+		sizeof(struct agent_listener), cfg, now_ms, check_report, "agent_report_rejected",
+		(struct sealed_listener_tally){ COUNTER_AGENTS_RECEIVED, COUNTER_AGENTS_REJECTED });
+	if (base && sink)
+		((struct agent_listener *)base)->sink = *sink;
+	return base;
 }
 
-void agent_listener_destroy(struct agent_listener *l)
+unsigned agent_listener_server_count(const struct sealed_listener *l)
 {
-	free(l);
+	return l->cfg->server_count;
 }
 
-struct sealed_receiver_handler agent_listener_handler(struct agent_listener *l)
+const char *agent_listener_server_id(const struct sealed_listener *l, unsigned server)
 {
-	return sealed_listener_handler(&l->base);
-}
-
-void agent_listener_get_stats(const struct agent_listener *l, struct agent_listener_stats *out)
-{
-	*out = l->stats;
-	out->received = l->base.received;
-	out->rejected = l->base.rejects.total;
-}
-
-void agent_listener_get_counters(const struct agent_listener *l, struct counter_set *out)
-{
-	*out = l->base.rejects.counts;
-	out->values[COUNTER_AGENTS_RECEIVED] = l->base.received;
-	out->values[COUNTER_AGENTS_HEARTBEATS] = l->stats.heartbeats;
-	out->values[COUNTER_AGENTS_LOADS] = l->stats.loads;
-	out->values[COUNTER_AGENTS_REJECTED] = l->base.rejects.total;
-}
-
-unsigned agent_listener_server_count(const struct agent_listener *l)
-{
-	return l->base.cfg->server_count;
-}
-
-const char *agent_listener_server_id(const struct agent_listener *l, unsigned server)
-{
-	return server < l->base.cfg->server_count ? l->base.cfg->servers[server].id : "?";
+	return server < l->cfg->server_count ? l->cfg->servers[server].id : "?";
 }

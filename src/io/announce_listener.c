@@ -3,18 +3,14 @@
  * with one reject counter per reason and rate-limited log lines. */
 #include "io/announce_listener.h"
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "engine/counters.h"
-#include "io/sealed_listener.h"
 
 struct announce_listener {
-	struct sealed_listener base;   /* first: what the handler's ctx points to */
+	struct sealed_listener base;   /* first: the listener is freed through it */
 	announce_sink_fn sink;
 	void *sink_ctx;
-	struct announce_listener_stats stats;
 };
 
 static void check_announcement(struct sealed_listener *base, const struct sealed_message *msg)
@@ -37,42 +33,19 @@ static void check_announcement(struct sealed_listener *base, const struct sealed
 	}
 	if (l->sink)
 		l->sink(l->sink_ctx, &ann);
-	l->stats.accepted++;
+	counter_add(&base->counts, COUNTER_ANNOUNCE_ACCEPTED, 1);
 }
 
-struct announce_listener *announce_listener_create(const struct sara_config *cfg, uint64_t (*now_ms)(void),
-						   announce_sink_fn sink, void *sink_ctx)
+struct sealed_listener *announce_listener_create(const struct sara_config *cfg, uint64_t (*now_ms)(void),
+						 announce_sink_fn sink, void *sink_ctx)
 {
-	struct announce_listener *l = sealed_listener_create(sizeof(*l), cfg, now_ms, "announcement_rejected",
-							     check_announcement);
+	struct sealed_listener *base = sealed_listener_create(
+		sizeof(struct announce_listener), cfg, now_ms, check_announcement, "announcement_rejected",
+		(struct sealed_listener_tally){ COUNTER_ANNOUNCE_RECEIVED, COUNTER_ANNOUNCE_REJECTED });
+	struct announce_listener *l = (struct announce_listener *)base;
 	if (l) {
 		l->sink = sink;
 		l->sink_ctx = sink_ctx;
 	}
-	return l;
-}
-
-void announce_listener_destroy(struct announce_listener *l)
-{
-	free(l);
-}
-
-struct sealed_receiver_handler announce_listener_handler(struct announce_listener *l)
-{
-	return sealed_listener_handler(&l->base);
-}
-
-void announce_listener_get_stats(const struct announce_listener *l, struct announce_listener_stats *out)
-{
-	*out = l->stats;
-	out->received = l->base.received;
-	out->rejected = l->base.rejects.total;
-}
-
-void announce_listener_get_counters(const struct announce_listener *l, struct counter_set *out)
-{
-	*out = l->base.rejects.counts;
-	out->values[COUNTER_ANNOUNCE_RECEIVED] = l->base.received;
-	out->values[COUNTER_ANNOUNCE_ACCEPTED] = l->stats.accepted;
-	out->values[COUNTER_ANNOUNCE_REJECTED] = l->base.rejects.total;
+	return base;
 }

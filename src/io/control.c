@@ -298,7 +298,7 @@ static void status_announcements(struct json *j, const struct control_view *v)
 		json_close(j);
 		return;
 	}
-	announce_listener_get_counters(v->announcements, &set);
+	sealed_listener_get_counters(v->announcements, &set);
 	json_key(j, "enabled");
 	json_raw(j, "true", 4);
 	if (v->announce_listen) {
@@ -326,7 +326,7 @@ static void status_agents(struct json *j, const struct control_view *v, uint64_t
 		json_key(j, "listen");
 		json_string(j, v->agents_listen);
 	}
-	agent_listener_get_counters(v->agents, &set);
+	sealed_listener_get_counters(v->agents, &set);
 	json_counters(j, &set, COUNTER_SCOPE_AGENTS);
 	json_counter_object(j, "rejects", &set, COUNTER_SCOPE_AGENT_REJECT);
 	json_open(j, "health", '{');
