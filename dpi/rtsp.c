@@ -119,28 +119,11 @@ static bool is_url_char(uint8_t c)
 	return c > 0x20 && c != 0x7f;
 }
 
-static bool is_lws(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* Trims spaces, tabs and the CR/LF of folded header lines. */
-static struct span lws_trim(struct span s)
-{
-	while (s.len > 0 && is_lws(s.ptr[0])) {
-		s.ptr++;
-		s.len--;
-	}
-	while (s.len > 0 && is_lws(s.ptr[s.len - 1]))
-		s.len--;
-	return s;
-}
-
 /* Trimmed, then without one pair of surrounding double quotes: Transport
  * values appear both as mode=play and mode="PLAY". */
 static struct span unquote(struct span s)
 {
-	s = lws_trim(s);
+	s = span_trim_lws(s);
 	if (s.len >= 2 && s.ptr[0] == '"' && s.ptr[s.len - 1] == '"') {
 		s.ptr++;
 		s.len -= 2;
@@ -422,7 +405,7 @@ static bool is_all_digits(struct span s)
 static enum rtsp_status parse_content_length(struct span value, bool *seen, uint32_t *length)
 {
 	uint32_t parsed;
-	value = lws_trim(value);
+	value = span_trim_lws(value);
 	if (!span_to_u32(value, UINT32_MAX, &parsed))
 		return is_all_digits(value) ? RTSP_ERR_OVERSIZED : RTSP_ERR_BAD_CONTENT_LENGTH;
 	if (parsed > RTSP_MAX_MESSAGE)
@@ -438,7 +421,7 @@ static enum rtsp_status parse_content_length(struct span value, bool *seen, uint
 static enum rtsp_status parse_cseq(struct span value, struct rtsp_msg *out)
 {
 	uint32_t cseq;
-	if (!span_to_u32(lws_trim(value), UINT32_MAX, &cseq))
+	if (!span_to_u32(span_trim_lws(value), UINT32_MAX, &cseq))
 		return RTSP_ERR_BAD_CSEQ;
 	if (out->has_cseq && out->cseq != cseq)
 		return RTSP_ERR_DUPLICATE_HEADER;
@@ -455,7 +438,7 @@ static enum rtsp_status parse_session(struct span value, struct rtsp_msg *out)
 	uint32_t timeout = 0;
 
 	split_outside_quotes(&value, ';', &id);
-	id = lws_trim(id);
+	id = span_trim_lws(id);
 	if (id.len == 0 || id.len > RTSP_SESSION_ID_MAX)
 		return RTSP_ERR_BAD_SESSION;
 	for (size_t i = 0; i < id.len; i++)
@@ -466,9 +449,9 @@ static enum rtsp_status parse_session(struct span value, struct rtsp_msg *out)
 		struct span name;
 		split_outside_quotes(&value, ';', &param);
 		bool has_value = span_split(&param, '=', &name);
-		if (!SPAN_IS(lws_trim(name), "timeout"))
+		if (!SPAN_IS(span_trim_lws(name), "timeout"))
 			continue;
-		if (!has_value || !span_to_u32(lws_trim(param), UINT32_MAX, &timeout))
+		if (!has_value || !span_to_u32(span_trim_lws(param), UINT32_MAX, &timeout))
 			return RTSP_ERR_BAD_SESSION;
 	}
 
@@ -494,8 +477,8 @@ static bool parse_number_pair(struct span value, uint32_t max, uint32_t pair[2])
 	struct span first;
 	value = unquote(value);
 	if (span_split(&value, '-', &first))
-		return span_to_u32(lws_trim(first), max, &pair[0]) &&
-		       span_to_u32(lws_trim(value), max, &pair[1]);
+		return span_to_u32(span_trim_lws(first), max, &pair[0]) &&
+		       span_to_u32(span_trim_lws(value), max, &pair[1]);
 	if (!span_to_u32(first, max, &pair[0]) || pair[0] >= max)
 		return false;
 	pair[1] = pair[0] + 1;
@@ -605,7 +588,7 @@ enum transport_kind { TRANSPORT_RTP, TRANSPORT_OTHER, TRANSPORT_MALFORMED };
 static enum transport_kind parse_transport_protocol(struct span id, bool *lower_tcp)
 {
 	struct span protocol, profile, lower;
-	id = lws_trim(id);
+	id = span_trim_lws(id);
 	if (id.len == 0)
 		return TRANSPORT_MALFORMED;
 	for (size_t i = 0; i < id.len; i++)
@@ -638,11 +621,11 @@ static bool parse_transport_param(struct span param, struct rtsp_transport *t, b
 	struct span name, value;
 	uint32_t pair[2], ttl;
 
-	param = lws_trim(param);
+	param = span_trim_lws(param);
 	if (param.len == 0)
 		return true; /* "...;;" or a trailing ';' */
 	bool has_value = span_split(&param, '=', &name);
-	name = lws_trim(name);
+	name = span_trim_lws(name);
 	value = param;
 
 	if (SPAN_IS(name, "unicast"))
@@ -726,7 +709,7 @@ static enum rtsp_status parse_transport(struct span value, struct rtsp_msg *out)
 
 	while (value.len > 0) {
 		split_outside_quotes(&value, ',', &spec);
-		spec = lws_trim(spec);
+		spec = span_trim_lws(spec);
 		if (spec.len == 0)
 			continue;
 		any = true;
@@ -789,7 +772,7 @@ static int next_header(const uint8_t **cursor, const uint8_t *head_end, struct h
 	for (size_t i = 0; i < h->name.len; i++)
 		if (!is_token_char((uint8_t)h->name.ptr[i]))
 			return -1;
-	h->value = lws_trim(span_make(colon + 1, (size_t)(line_end - colon - 1)));
+	h->value = span_trim_lws(span_make(colon + 1, (size_t)(line_end - colon - 1)));
 	return 1;
 }
 
@@ -798,7 +781,7 @@ static bool content_type_is_sdp(struct span value)
 {
 	struct span media_type;
 	span_split(&value, ';', &media_type);
-	return SPAN_IS(lws_trim(media_type), "application/sdp");
+	return SPAN_IS(span_trim_lws(media_type), "application/sdp");
 }
 
 /* Walks the fields once, filling out; returns the first error. */

@@ -14,14 +14,7 @@
 #define SIP_METHOD_NAME_MAX 64   /* longest request method token we accept */
 #define SIP_CSEQ_MAX 2147483647u /* RFC 3261 8.1.1.5: less than 2**31 */
 
-static const char *const method_tokens[SIP_METHOD_COUNT] = {
-	[SIP_METHOD_UNKNOWN] = "", [SIP_INVITE] = "INVITE", [SIP_ACK] = "ACK",
-	[SIP_BYE] = "BYE", [SIP_CANCEL] = "CANCEL", [SIP_PRACK] = "PRACK",
-	[SIP_UPDATE] = "UPDATE", [SIP_OPTIONS] = "OPTIONS", [SIP_REGISTER] = "REGISTER",
-	[SIP_SUBSCRIBE] = "SUBSCRIBE", [SIP_NOTIFY] = "NOTIFY", [SIP_INFO] = "INFO",
-	[SIP_REFER] = "REFER", [SIP_MESSAGE] = "MESSAGE", [SIP_PUBLISH] = "PUBLISH",
-};
-
+/* A method's wire token is its name in upper case. */
 static const char *const method_names[SIP_METHOD_COUNT] = {
 	[SIP_METHOD_UNKNOWN] = "unknown", [SIP_INVITE] = "invite", [SIP_ACK] = "ack",
 	[SIP_BYE] = "bye", [SIP_CANCEL] = "cancel", [SIP_PRACK] = "prack",
@@ -59,14 +52,24 @@ const char *sip_method_name(enum sip_method method)
 	return method_names[method];
 }
 
-/* Method tokens are case-sensitive (RFC 3261 7.1). */
+/* Whether token is name in upper case: method tokens are case-sensitive
+ * (RFC 3261 7.1), so "invite" is no INVITE. */
+static bool is_token_of(struct span token, const char *name)
+{
+	size_t n = strlen(name);
+	if (token.len != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (token.ptr[i] != (name[i] >= 'a' && name[i] <= 'z' ? name[i] - 'a' + 'A' : name[i]))
+			return false;
+	return true;
+}
+
 static enum sip_method method_from_span(struct span token)
 {
-	for (int m = SIP_METHOD_UNKNOWN + 1; m < SIP_METHOD_COUNT; m++) {
-		size_t n = strlen(method_tokens[m]);
-		if (token.len == n && memcmp(token.ptr, method_tokens[m], n) == 0)
+	for (int m = SIP_METHOD_UNKNOWN + 1; m < SIP_METHOD_COUNT; m++)
+		if (is_token_of(token, method_names[m]))
 			return (enum sip_method)m;
-	}
 	return SIP_METHOD_UNKNOWN;
 }
 

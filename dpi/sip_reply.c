@@ -105,28 +105,11 @@ static int echoed_of(struct span name)
 	return -1;
 }
 
-static bool is_lws_byte(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* The value without leading and trailing linear white space (folds too). */
-static struct span trim_lws(struct span v)
-{
-	while (v.len > 0 && is_lws_byte(v.ptr[0])) {
-		v.ptr++;
-		v.len--;
-	}
-	while (v.len > 0 && is_lws_byte(v.ptr[v.len - 1]))
-		v.len--;
-	return v;
-}
-
 /* False when the value is empty or holds a control byte other than HT and
  * the line breaks of its folds. */
 static bool value_is_clean(struct span v)
 {
-	v = trim_lws(v);
+	v = span_trim_lws(v);
 	if (v.len == 0)
 		return false;
 	for (size_t i = 0; i < v.len; i++) {
@@ -141,9 +124,9 @@ static bool value_is_clean(struct span v)
  * goes back byte for byte, not unfolded into something else. */
 static bool is_one_word(struct span v)
 {
-	v = trim_lws(v);
+	v = span_trim_lws(v);
 	for (size_t i = 0; i < v.len; i++)
-		if (is_lws_byte(v.ptr[i]))
+		if (span_is_lws(v.ptr[i]))
 			return false;
 	return true;
 }
@@ -153,7 +136,7 @@ static bool is_one_word(struct span v)
  * collapsing the run instead can change how libosip2 splits a Via. */
 static void put_unfolded(struct writer *w, struct span v)
 {
-	v = trim_lws(v);
+	v = span_trim_lws(v);
 	size_t i = 0;
 	while (i < v.len) {
 		if (v.ptr[i] == '\r' || v.ptr[i] == '\n') {
@@ -196,12 +179,12 @@ static enum to_tag to_tag_of(struct span v)
 			angle--;
 		else if (c == ';' && angle == 0) {
 			size_t j = i + 1;
-			while (j < v.len && is_lws_byte(v.ptr[j]))
+			while (j < v.len && span_is_lws(v.ptr[j]))
 				j++;
 			if (v.len - j < 3 || !span_eq_nocase(span_make(v.ptr + j, 3), "tag"))
 				continue;
 			j += 3;
-			while (j < v.len && is_lws_byte(v.ptr[j]))
+			while (j < v.len && span_is_lws(v.ptr[j]))
 				j++;
 			if (j < v.len && v.ptr[j] == '=')
 				return TO_TAG_PRESENT;
@@ -312,12 +295,12 @@ size_t sip_reply_503(const uint8_t *request, size_t len, uint32_t retry_after_s,
 		if (e == ECHO_TO && to_tag == TO_TAG_ABSENT) {
 			char tag[32];
 			uint64_t hash = 0xcbf29ce484222325ull;
-			hash = fnv1a(hash, trim_lws(echoed[ECHO_CALL_ID]));
-			hash = fnv1a(hash, trim_lws(echoed[ECHO_FROM]));
-			hash = fnv1a(hash, trim_lws(echoed[ECHO_CSEQ]));
-			hash = fnv1a(hash, trim_lws(first_via));
+			hash = fnv1a(hash, span_trim_lws(echoed[ECHO_CALL_ID]));
+			hash = fnv1a(hash, span_trim_lws(echoed[ECHO_FROM]));
+			hash = fnv1a(hash, span_trim_lws(echoed[ECHO_CSEQ]));
+			hash = fnv1a(hash, span_trim_lws(first_via));
 			/* "<sip:b@h>;" in a request libosip2 took: no ";;" */
-			struct span to = trim_lws(echoed[ECHO_TO]);
+			struct span to = span_trim_lws(echoed[ECHO_TO]);
 			bool dangling = to.ptr[to.len - 1] == ';';
 			snprintf(tag, sizeof(tag), "%stag=sara%016" PRIx64, dangling ? "" : ";", hash);
 			put_str(&w, tag);

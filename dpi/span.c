@@ -27,15 +27,36 @@ bool span_prefix_nocase(struct span s, const char *literal)
 	return span_eq_nocase(span_make(s.ptr, n), literal);
 }
 
-struct span span_trim(struct span s)
+static bool is_blank(char c)
 {
-	while (s.len > 0 && (s.ptr[0] == ' ' || s.ptr[0] == '\t')) {
+	return c == ' ' || c == '\t';
+}
+
+bool span_is_lws(char c)
+{
+	return is_blank(c) || c == '\r' || c == '\n';
+}
+
+/* s without the leading and trailing bytes drop says to drop. */
+static struct span trim_where(struct span s, bool (*drop)(char))
+{
+	while (s.len > 0 && drop(s.ptr[0])) {
 		s.ptr++;
 		s.len--;
 	}
-	while (s.len > 0 && (s.ptr[s.len - 1] == ' ' || s.ptr[s.len - 1] == '\t'))
+	while (s.len > 0 && drop(s.ptr[s.len - 1]))
 		s.len--;
 	return s;
+}
+
+struct span span_trim(struct span s)
+{
+	return trim_where(s, is_blank);
+}
+
+struct span span_trim_lws(struct span s)
+{
+	return trim_where(s, span_is_lws);
 }
 
 bool span_to_u32(struct span s, uint32_t max, uint32_t *out)

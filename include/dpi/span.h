@@ -24,6 +24,10 @@ bool span_eq_nocase(struct span s, const char *literal);
 bool span_prefix_nocase(struct span s, const char *literal);
 /* Drops leading and trailing spaces and tabs. */
 struct span span_trim(struct span s);
+/* Linear white space: space, tab, and the CR and LF of folded header lines. */
+bool span_is_lws(char c);
+/* Drops leading and trailing linear white space (folds too). */
+struct span span_trim_lws(struct span s);
 /* Decimal digits only, no sign, value <= max; false on empty, overflow or junk. */
 bool span_to_u32(struct span s, uint32_t max, uint32_t *out);
 /* Splits s at the first `sep`: head is before it, s becomes what follows.

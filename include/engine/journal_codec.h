@@ -58,6 +58,9 @@ size_t journal_encode_flow(const struct session_flow_record *f, uint8_t *out, si
 size_t journal_encode_end(uint64_t serial, uint8_t *out, size_t cap);
 size_t journal_encode_connection(const struct connection_record *c, uint8_t *out, size_t cap);
 size_t journal_encode_connection_end(const struct flow_key *key, uint8_t *out, size_t cap);
+/* Any record by its type: the encoder above that type names (0 for an
+ * unknown type). */
+size_t journal_encode_record(const struct journal_record *rec, uint8_t *out, size_t cap);
 
 enum journal_read {
 	JOURNAL_READ_RECORD = 0, /* *out holds a record; *offset moved past it */

@@ -45,9 +45,9 @@ struct control_view {
 	struct nfqueue *const *queues;
 	const uint16_t *queue_nums;
 	unsigned queue_count;
-	struct announce_listener *announcements;
+	struct sealed_listener *announcements;
 	const char *announce_listen;  /* "addr:port" text, for the reply */
-	struct agent_listener *agents; /* NULL when agents.listen is unset */
+	struct sealed_listener *agents; /* NULL when agents.listen is unset */
 	const char *agents_listen;    /* "addr:port" text, for the reply */
 	const struct server_health *health; /* each server's health; NULL without agents */
 	struct ct_marks *ct;

@@ -5,12 +5,14 @@
 
 #include <stdbool.h>
 
+#include "io/program_options.h"
 #include "sara-agent/agent.h"
 
 struct command_line {
 	struct agent_settings agent;  /* cfg, key and server are the caller's to fill */
-	const char *config_path, *id, *listen_text;
-	bool check_config, decode;
+	struct program_options shared;  /* -c, --check-config */
+	const char *id, *listen_text;
+	bool decode;
 	unsigned long count;          /* --decode: datagrams before exiting; 0 = no limit */
 };
 

@@ -47,10 +47,10 @@ struct daemon {
 	struct queue_set queues;
 	struct wire_key key;
 	struct sealed_receiver announce_rx;
-	struct announce_listener *announcements;   /* NULL when gateway.listen is unset */
+	struct sealed_listener *announcements;   /* NULL when gateway.listen is unset */
 	char announce_listen[ENDPOINT_STRLEN];
 	struct sealed_receiver agent_rx;
-	struct agent_listener *agents;             /* NULL when agents.listen is unset */
+	struct sealed_listener *agents;              /* NULL when agents.listen is unset */
 	char agents_listen[ENDPOINT_STRLEN];
 	struct control *control;
 	struct control_view view;        /* what the control socket and the counters log read */

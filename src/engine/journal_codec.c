@@ -267,6 +267,20 @@ size_t journal_encode_end(uint64_t serial, uint8_t *out, size_t cap)
 	return finish(&w, JOURNAL_END);
 }
 
+size_t journal_encode_record(const struct journal_record *rec, uint8_t *out, size_t cap)
+{
+	switch ((enum journal_record_type)rec->type) {
+	case JOURNAL_HEADER: return journal_encode_header(&rec->u.header, out, cap);
+	case JOURNAL_SERVER: return journal_encode_server(&rec->u.server, out, cap);
+	case JOURNAL_SESSION: return journal_encode_session(&rec->u.session, out, cap);
+	case JOURNAL_FLOW: return journal_encode_flow(&rec->u.flow, out, cap);
+	case JOURNAL_END: return journal_encode_end(rec->u.end_serial, out, cap);
+	case JOURNAL_CONNECTION: return journal_encode_connection(&rec->u.connection, out, cap);
+	case JOURNAL_CONNECTION_END: return journal_encode_connection_end(&rec->u.connection_end, out, cap);
+	}
+	return 0;
+}
+
 /* ---- reading ---- */
 
 struct reader {

@@ -169,28 +169,17 @@ static struct replay_session *session_entry(struct journal_replay *r, uint64_t s
 
 /* ---- records ---- */
 
-static bool apply_session(struct journal_replay *r, const struct session_record *rec)
+static void update_session(struct journal_replay *r, struct replay_session *s, const struct session_record *rec)
 {
-	struct replay_session *s = session_entry(r, rec->serial);
-	if (!s)
-		return false;
-	if (s->ended)
-		return true;
 	if (s->rec.version == 0 && s->rec.key_len == 0)
 		r->stats.sessions_seen++;
 	/* The highest version wins; a tie goes to the later record. */
 	if (s->rec.key_len == 0 || rec->version >= s->rec.version)
 		s->rec = *rec;
-	return true;
 }
 
-static bool apply_flow(struct journal_replay *r, const struct session_flow_record *rec)
+static bool add_flow(struct journal_replay *r, struct replay_session *s, const struct session_flow_record *rec)
 {
-	struct replay_session *s = session_entry(r, rec->serial);
-	if (!s)
-		return false;
-	if (s->ended)
-		return true;
 	for (uint32_t f = s->flow_head; f != NO_FLOW; f = r->flows[f].next)
 		if (memcmp(&r->flows[f].rec.key, &rec->key, sizeof(rec->key)) == 0) {
 			r->flows[f].rec.identity = rec->identity;
@@ -208,14 +197,32 @@ static bool apply_flow(struct journal_replay *r, const struct session_flow_recor
 	return true;
 }
 
-static bool apply_end(struct journal_replay *r, uint64_t serial)
+static void serial_seen(struct journal_replay *r, uint64_t serial)
 {
-	struct replay_session *s = session_entry(r, serial);
+	if (serial < UINT64_MAX && serial + 1 > r->next_serial)
+		r->next_serial = serial + 1;
+}
+
+/* A session, flow or end record for session serial; false when out of
+ * memory. After its end record a session takes no more records. */
+static bool apply_to_session(struct journal_replay *r, const struct journal_record *rec, uint64_t serial)
+{
+	struct replay_session *s;
+	serial_seen(r, serial);
+	s = session_entry(r, serial);
 	if (!s)
 		return false;
-	if (!s->ended)
-		r->stats.sessions_ended++;
-	s->ended = true;
+	if (rec->type == JOURNAL_END) {
+		if (!s->ended)
+			r->stats.sessions_ended++;
+		s->ended = true;
+		return true;
+	}
+	if (s->ended)
+		return true;
+	if (rec->type == JOURNAL_FLOW)
+		return add_flow(r, s, &rec->u.flow);
+	update_session(r, s, &rec->u.session);
 	return true;
 }
 
@@ -299,19 +306,13 @@ static void apply_server(struct journal_replay *r, const struct server_record *r
 	r->servers[r->server_count++] = *rec;
 }
 
-static void serial_seen(struct journal_replay *r, uint64_t serial)
-{
-	if (serial < UINT64_MAX && serial + 1 > r->next_serial)
-		r->next_serial = serial + 1;
-}
-
 static bool apply(struct journal_replay *r, const struct journal_record *rec)
 {
 	switch (rec->type) {
 	case JOURNAL_SERVER: apply_server(r, &rec->u.server); return true;
-	case JOURNAL_SESSION: serial_seen(r, rec->u.session.serial); return apply_session(r, &rec->u.session);
-	case JOURNAL_FLOW: serial_seen(r, rec->u.flow.serial); return apply_flow(r, &rec->u.flow);
-	case JOURNAL_END: serial_seen(r, rec->u.end_serial); return apply_end(r, rec->u.end_serial);
+	case JOURNAL_SESSION: return apply_to_session(r, rec, rec->u.session.serial);
+	case JOURNAL_FLOW: return apply_to_session(r, rec, rec->u.flow.serial);
+	case JOURNAL_END: return apply_to_session(r, rec, rec->u.end_serial);
 	case JOURNAL_CONNECTION: return apply_connection(r, &rec->u.connection, false);
 	case JOURNAL_CONNECTION_END:
 		return apply_connection(r, &(struct connection_record){ .key = rec->u.connection_end }, true);

@@ -80,11 +80,6 @@ static enum counter_id rtsp_inspect(const uint8_t *msg, size_t len, struct signa
 	return COUNTER_NONE;
 }
 
-static bool rtsp_is_port(const struct sara_config *cfg, uint16_t port)
-{
-	return sara_config_is_rtsp_port(cfg, port);
-}
-
 const struct proto_handler proto_rtsp = {
 	.id = PROTO_RTSP,
 	.name = "rtsp",
@@ -92,5 +87,5 @@ const struct proto_handler proto_rtsp = {
 	.max_message = RTSP_MAX_MESSAGE,
 	.frame = rtsp_frame,
 	.inspect = rtsp_inspect,
-	.is_port = rtsp_is_port,
+	.is_port = sara_config_is_rtsp_port,
 };

@@ -125,11 +125,6 @@ static enum counter_id sip_inspect(const uint8_t *msg, size_t len, struct signal
 	return COUNTER_NONE;
 }
 
-static bool sip_is_port(const struct sara_config *cfg, uint16_t port)
-{
-	return sara_config_is_sip_port(cfg, port);
-}
-
 const struct proto_handler proto_sip = {
 	.id = PROTO_SIP,
 	.name = "sip",
@@ -138,5 +133,5 @@ const struct proto_handler proto_sip = {
 	.max_message = SIP_MAX_MESSAGE,
 	.frame = sip_frame,
 	.inspect = sip_inspect,
-	.is_port = sip_is_port,
+	.is_port = sara_config_is_sip_port,
 };

@@ -154,14 +154,17 @@ void selector_set_available(struct selector *sel, unsigned server, bool availabl
 	memset(sel->rr_current, 0, sizeof(sel->rr_current));
 }
 
+/* v within [0, 1]: factors and loads outside it are a caller's rounding. */
+static double unit_clamp(double v)
+{
+	return v < 0 ? 0 : v > 1 ? 1 : v;
+}
+
 void selector_set_weight_factor(struct selector *sel, unsigned server, double factor)
 {
 	if (!sel || server >= sel->server_count || isnan(factor))
 		return;
-	if (factor < 0)
-		factor = 0;
-	if (factor > 1)
-		factor = 1;
+	factor = unit_clamp(factor);
 	if (factor >= 1 || sel->factor[server] >= 1)
 		sel->ramp_credit[server] = 0;
 	sel->factor[server] = factor;
@@ -302,10 +305,7 @@ void selector_report_load(struct selector *sel, unsigned server, double load)
 
 	if (!sel || server >= sel->server_count || isnan(load))
 		return;
-	if (load < 0)
-		load = 0;
-	if (load > 1)
-		load = 1;
+	load = unit_clamp(load);
 	history = &sel->load[server];
 	if (history->count < sel->window) {
 		history->samples[history->count++] = load;

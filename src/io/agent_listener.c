@@ -3,63 +3,22 @@
  * sinks, with one reject counter per reason and rate-limited log lines. */
 #include "io/agent_listener.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "engine/counters.h"
-#include "io/log.h"
 
 struct agent_listener {
-	const struct sara_config *cfg;
-	uint64_t (*now_ms)(void);
+	struct sealed_listener base;   /* first: the listener is freed through it */
 	struct agent_listener_sink sink;
-	struct agent_listener_stats stats;
-	struct sealed_rejects rejects;
 };
 
-struct agent_listener *agent_listener_create(const struct sara_config *cfg, uint64_t (*now_ms)(void),
-					     const struct agent_listener_sink *sink)
+static void check_report(struct sealed_listener *base, const struct sealed_message *msg)
 {
-	struct agent_listener *l = calloc(1, sizeof(*l));
-	if (!l)
-		return NULL;
-	l->cfg = cfg;
-	l->now_ms = now_ms;
-	if (sink)
-		l->sink = *sink;
-	sealed_rejects_init(&l->rejects, "agent_report_rejected");
-	return l;
-}
-
-void agent_listener_destroy(struct agent_listener *l)
-{
-	free(l);
-}
-
-static void reject(struct agent_listener *l, enum counter_id reason, const struct endpoint *from)
-{
-	sealed_rejects_add(&l->rejects, reason, from, l->now_ms());
-}
-
-/* The receiver refused the datagram: forged, replayed, stale, oversized... */
-static void on_reject(void *ctx, int reason, const struct endpoint *from)
-{
-	struct agent_listener *l = ctx;
-	l->stats.received++;
-	reject(l, sealed_reject_counter(reason), from);
-}
-
-static void on_accept(void *ctx, const struct sealed_message *msg)
-{
-	struct agent_listener *l = ctx;
+	struct agent_listener *l = (struct agent_listener *)base;
 	struct agent_heartbeat hb;
 	struct agent_load load;
 	enum counter_id reason;
 	uint32_t host_id = 0;
 	unsigned server = 0;
 
-	l->stats.received++;
 	switch (msg->hdr.type) {
 	case WIRE_HEARTBEAT:
 		reason = agent_heartbeat_decode(msg->body, msg->hdr.body_len, &hb);
@@ -75,46 +34,37 @@ static void on_accept(void *ctx, const struct sealed_message *msg)
 		break;
 	}
 	if (reason == COUNTER_NONE)
-		reason = agent_msg_check_sender(l->cfg, msg->hdr.sender, host_id, &server);
+		reason = agent_msg_check_sender(base->cfg, msg->hdr.sender, host_id, &server);
 	if (reason != COUNTER_NONE) {
-		reject(l, reason, &msg->from);
+		sealed_listener_reject(base, reason, &msg->from);
 	} else if (msg->hdr.type == WIRE_HEARTBEAT) {
 		if (l->sink.heartbeat)
 			l->sink.heartbeat(l->sink.ctx, server, &hb);
-		l->stats.heartbeats++;
+		counter_add(&base->counts, COUNTER_AGENTS_HEARTBEATS, 1);
 	} else {
 		if (l->sink.load)
 			l->sink.load(l->sink.ctx, server, &load);
-		l->stats.loads++;
+		counter_add(&base->counts, COUNTER_AGENTS_LOADS, 1);
 	}
 }
 
-struct sealed_receiver_handler agent_listener_handler(struct agent_listener *l)
+struct sealed_listener *agent_listener_create(const struct sara_config *cfg, uint64_t (*now_ms)(void),
+					      const struct agent_listener_sink *sink)
 {
-	return (struct sealed_receiver_handler){ .accept = on_accept, .reject = on_reject, .ctx = l };
+	struct sealed_listener *base = sealed_listener_create(
+		sizeof(struct agent_listener), cfg, now_ms, check_report, "agent_report_rejected",
+		(struct sealed_listener_tally){ COUNTER_AGENTS_RECEIVED, COUNTER_AGENTS_REJECTED });
+	if (base && sink)
+		((struct agent_listener *)base)->sink = *sink;
+	return base;
 }
 
-void agent_listener_get_stats(const struct agent_listener *l, struct agent_listener_stats *out)
-{
-	*out = l->stats;
-	out->rejected = l->rejects.total;
-}
-
-void agent_listener_get_counters(const struct agent_listener *l, struct counter_set *out)
-{
-	*out = l->rejects.counts;
-	out->values[COUNTER_AGENTS_RECEIVED] = l->stats.received;
-	out->values[COUNTER_AGENTS_HEARTBEATS] = l->stats.heartbeats;
-	out->values[COUNTER_AGENTS_LOADS] = l->stats.loads;
-	out->values[COUNTER_AGENTS_REJECTED] = l->rejects.total;
-}
-
-unsigned agent_listener_server_count(const struct agent_listener *l)
+unsigned agent_listener_server_count(const struct sealed_listener *l)
 {
 	return l->cfg->server_count;
 }
 
-const char *agent_listener_server_id(const struct agent_listener *l, unsigned server)
+const char *agent_listener_server_id(const struct sealed_listener *l, unsigned server)
 {
 	return server < l->cfg->server_count ? l->cfg->servers[server].id : "?";
 }

@@ -3,93 +3,49 @@
  * with one reject counter per reason and rate-limited log lines. */
 #include "io/announce_listener.h"
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "engine/counters.h"
-#include "io/log.h"
 
 struct announce_listener {
-	const struct sara_config *cfg;
-	uint64_t (*now_ms)(void);
+	struct sealed_listener base;   /* first: the listener is freed through it */
 	announce_sink_fn sink;
 	void *sink_ctx;
-	struct announce_listener_stats stats;
-	struct sealed_rejects rejects;
 };
 
-struct announce_listener *announce_listener_create(const struct sara_config *cfg, uint64_t (*now_ms)(void),
-						   announce_sink_fn sink, void *sink_ctx)
+static void check_announcement(struct sealed_listener *base, const struct sealed_message *msg)
 {
-	struct announce_listener *l = calloc(1, sizeof(*l));
-	if (!l)
-		return NULL;
-	l->cfg = cfg;
-	l->now_ms = now_ms;
-	l->sink = sink;
-	l->sink_ctx = sink_ctx;
-	sealed_rejects_init(&l->rejects, "announcement_rejected");
-	return l;
-}
-
-void announce_listener_destroy(struct announce_listener *l)
-{
-	free(l);
-}
-
-static void reject(struct announce_listener *l, enum counter_id reason, const struct endpoint *from)
-{
-	sealed_rejects_add(&l->rejects, reason, from, l->now_ms());
-}
-
-/* The receiver refused the datagram: forged, replayed, stale, oversized... */
-static void on_reject(void *ctx, int reason, const struct endpoint *from)
-{
-	struct announce_listener *l = ctx;
-	l->stats.received++;
-	reject(l, sealed_reject_counter(reason), from);
-}
-
-static void on_accept(void *ctx, const struct sealed_message *msg)
-{
-	struct announce_listener *l = ctx;
+	struct announce_listener *l = (struct announce_listener *)base;
 	struct announcement ann;
 	enum counter_id reason;
 
-	l->stats.received++;
 	if (msg->hdr.type != WIRE_ANNOUNCE) {
-		reject(l, COUNTER_NOT_AN_ANNOUNCEMENT, &msg->from);
+		sealed_listener_reject(base, COUNTER_NOT_AN_ANNOUNCEMENT, &msg->from);
 		return;
 	}
 	memset(&ann, 0, sizeof(ann));
 	reason = announce_decode(msg->body, msg->hdr.body_len, &ann);
 	if (reason == COUNTER_NONE)
-		reason = announce_check_cluster(l->cfg, &ann);
+		reason = announce_check_cluster(base->cfg, &ann);
 	if (reason != COUNTER_NONE) {
-		reject(l, reason, &msg->from);
+		sealed_listener_reject(base, reason, &msg->from);
 		return;
 	}
 	if (l->sink)
 		l->sink(l->sink_ctx, &ann);
-	l->stats.accepted++;
+	counter_add(&base->counts, COUNTER_ANNOUNCE_ACCEPTED, 1);
 }
 
-struct sealed_receiver_handler announce_listener_handler(struct announce_listener *l)
+struct sealed_listener *announce_listener_create(const struct sara_config *cfg, uint64_t (*now_ms)(void),
+						 announce_sink_fn sink, void *sink_ctx)
 {
-	return (struct sealed_receiver_handler){ .accept = on_accept, .reject = on_reject, .ctx = l };
-}
-
-void announce_listener_get_stats(const struct announce_listener *l, struct announce_listener_stats *out)
-{
-	*out = l->stats;
-	out->rejected = l->rejects.total;
-}
-
-void announce_listener_get_counters(const struct announce_listener *l, struct counter_set *out)
-{
-	*out = l->rejects.counts;
-	out->values[COUNTER_ANNOUNCE_RECEIVED] = l->stats.received;
-	out->values[COUNTER_ANNOUNCE_ACCEPTED] = l->stats.accepted;
-	out->values[COUNTER_ANNOUNCE_REJECTED] = l->rejects.total;
+	struct sealed_listener *base = sealed_listener_create(
+		sizeof(struct announce_listener), cfg, now_ms, check_announcement, "announcement_rejected",
+		(struct sealed_listener_tally){ COUNTER_ANNOUNCE_RECEIVED, COUNTER_ANNOUNCE_REJECTED });
+	struct announce_listener *l = (struct announce_listener *)base;
+	if (l) {
+		l->sink = sink;
+		l->sink_ctx = sink_ctx;
+	}
+	return base;
 }

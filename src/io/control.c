@@ -29,6 +29,7 @@
  * per byte), its server id, and the numbers and names around them. */
 #define SESSION_JSON_WORST (6u * SESSION_KEY_MAX + 6u * SARA_ID_MAX + 384u)
 #define SESSIONS_TAIL_ROOM 512u /* the counts after the list */
+#define JSON_DEPTH_MAX 8        /* nesting of the deepest reply, with room */
 #define SESSION_FLOWS_MAX 64    /* flows shown of one session (sessions --key); more are counted */
 
 /* ---- a bounded JSON text buffer ---- */
@@ -39,6 +40,8 @@ struct json {
 	size_t max;           /* 0: JSON_MAX */
 	bool failed;
 	bool need_comma;      /* a value was written at the current nesting level */
+	char closers[JSON_DEPTH_MAX];   /* what ends each open object or array, innermost last */
+	unsigned depth;
 };
 
 static void json_raw(struct json *j, const char *s, size_t n)
@@ -102,11 +105,18 @@ static void json_open(struct json *j, const char *key, char bracket)
 		json_sep(j);
 	json_raw(j, &bracket, 1);
 	j->need_comma = false;
+	if (j->depth == JSON_DEPTH_MAX)
+		j->failed = true;
+	else
+		j->closers[j->depth++] = bracket == '{' ? '}' : ']';
 }
 
-static void json_close(struct json *j, char bracket)
+/* Ends the innermost open object or array. */
+static void json_close(struct json *j)
 {
-	json_raw(j, &bracket, 1);
+	if (j->depth == 0)
+		return;
+	json_raw(j, &j->closers[--j->depth], 1);
 	j->need_comma = true;
 }
 
@@ -116,9 +126,12 @@ static void json_u64(struct json *j, const char *key, uint64_t value)
 	json_printf(j, "%llu", (unsigned long long)value);
 }
 
-/* The finished document (malloc'd), or NULL when it did not fit. */
+/* The document with what is still open closed (malloc'd), or NULL when it
+ * did not fit. */
 static char *json_finish(struct json *j)
 {
+	while (j->depth > 0)
+		json_close(j);
 	json_raw(j, "\n", 1);
 	if (j->failed) {
 		free(j->text);
@@ -160,6 +173,15 @@ static void json_counters(struct json *j, const struct counter_set *set, enum co
 	counters_visit(set, scope, COUNTERS_REPORTED, json_counter, j);
 }
 
+/* scope's reported counters as an object named key. */
+static void json_counter_object(struct json *j, const char *key, const struct counter_set *set,
+				enum counter_scope scope)
+{
+	json_open(j, key, '{');
+	json_counters(j, set, scope);
+	json_close(j);
+}
+
 /* ---- status ---- */
 
 void control_kernel_queue_stats(uint16_t num, struct kernel_queue_stats *out)
@@ -183,12 +205,8 @@ static void status_engine(struct json *j, const struct control_view *v)
 {
 	struct counter_set set;
 	status_counters_engine_view(v, &set);
-	json_open(j, "engine", '{');
-	json_counters(j, &set, COUNTER_SCOPE_ENGINE_STATS);
-	json_close(j, '}');
-	json_open(j, "counters", '{');
-	json_counters(j, &set, COUNTER_SCOPE_ENGINE);
-	json_close(j, '}');
+	json_counter_object(j, "engine", &set, COUNTER_SCOPE_ENGINE_STATS);
+	json_counter_object(j, "counters", &set, COUNTER_SCOPE_ENGINE);
 }
 
 static void json_thresholds(struct json *j, const char *key, const struct admission_thresholds *t)
@@ -198,7 +216,7 @@ static void json_thresholds(struct json *j, const char *key, const struct admiss
 	json_real(j, "t2", t->t2);
 	json_real(j, "t3", t->t3);
 	json_real(j, "c", t->c);
-	json_close(j, '}');
+	json_close(j);
 }
 
 /* SA2C: where x stands, the thresholds as moved, and every decision. */
@@ -234,11 +252,9 @@ static void status_admission(struct json *j, const struct control_view *v)
 	json_real(j, "refuse_new_floor", adm.refuse_new_floor);
 	json_thresholds(j, "thresholds", &adm.current);
 	json_thresholds(j, "configured", &adm.configured);
-	json_open(j, "counters", '{');
 	admission_get_counters(&adm, &set);
-	json_counters(j, &set, COUNTER_SCOPE_ADMISSION);
-	json_close(j, '}');
-	json_close(j, '}');
+	json_counter_object(j, "counters", &set, COUNTER_SCOPE_ADMISSION);
+	json_close(j);
 }
 
 static void status_verdicts(struct json *j, const struct verdict_counts *vc)
@@ -246,14 +262,10 @@ static void status_verdicts(struct json *j, const struct verdict_counts *vc)
 	struct counter_set set = { 0 };
 	status_counters_verdicts(vc, &set);
 	json_open(j, "verdicts", '{');
-	json_open(j, "accept", '{');
-	json_counters(j, &set, COUNTER_SCOPE_VERDICT_ACCEPT);
-	json_close(j, '}');
-	json_open(j, "drop", '{');
-	json_counters(j, &set, COUNTER_SCOPE_VERDICT_DROP);
-	json_close(j, '}');
+	json_counter_object(j, "accept", &set, COUNTER_SCOPE_VERDICT_ACCEPT);
+	json_counter_object(j, "drop", &set, COUNTER_SCOPE_VERDICT_DROP);
 	json_counters(j, &set, COUNTER_SCOPE_VERDICTS);
-	json_close(j, '}');
+	json_close(j);
 }
 
 static void status_queues(struct json *j, const struct control_view *v)
@@ -273,9 +285,9 @@ static void status_queues(struct json *j, const struct control_view *v)
 		json_counters(j, &set, COUNTER_SCOPE_QUEUE);
 		if (k.found)
 			json_counters(j, &set, COUNTER_SCOPE_KERNEL_QUEUE);
-		json_close(j, '}');
+		json_close(j);
 	}
-	json_close(j, ']');
+	json_close(j);
 }
 
 static void status_announcements(struct json *j, const struct control_view *v)
@@ -285,10 +297,10 @@ static void status_announcements(struct json *j, const struct control_view *v)
 	if (!v->announcements) {
 		json_key(j, "enabled");
 		json_raw(j, "false", 5);
-		json_close(j, '}');
+		json_close(j);
 		return;
 	}
-	announce_listener_get_counters(v->announcements, &set);
+	sealed_listener_get_counters(v->announcements, &set);
 	json_key(j, "enabled");
 	json_raw(j, "true", 4);
 	if (v->announce_listen) {
@@ -296,10 +308,8 @@ static void status_announcements(struct json *j, const struct control_view *v)
 		json_string(j, v->announce_listen);
 	}
 	json_counters(j, &set, COUNTER_SCOPE_ANNOUNCE);
-	json_open(j, "rejects", '{');
-	json_counters(j, &set, COUNTER_SCOPE_ANNOUNCE_REJECT);
-	json_close(j, '}');
-	json_close(j, '}');
+	json_counter_object(j, "rejects", &set, COUNTER_SCOPE_ANNOUNCE_REJECT);
+	json_close(j);
 }
 
 /* The node agents' listener and each server's health as sarad sees it. */
@@ -310,7 +320,7 @@ static void status_agents(struct json *j, const struct control_view *v, uint64_t
 	json_key(j, "enabled");
 	if (!v->agents) {
 		json_raw(j, "false", 5);
-		json_close(j, '}');
+		json_close(j);
 		return;
 	}
 	json_raw(j, "true", 4);
@@ -318,16 +328,14 @@ static void status_agents(struct json *j, const struct control_view *v, uint64_t
 		json_key(j, "listen");
 		json_string(j, v->agents_listen);
 	}
-	agent_listener_get_counters(v->agents, &set);
+	sealed_listener_get_counters(v->agents, &set);
 	json_counters(j, &set, COUNTER_SCOPE_AGENTS);
-	json_open(j, "rejects", '{');
-	json_counters(j, &set, COUNTER_SCOPE_AGENT_REJECT);
-	json_close(j, '}');
+	json_counter_object(j, "rejects", &set, COUNTER_SCOPE_AGENT_REJECT);
 	json_open(j, "health", '{');
 	if (v->health)
 		json_counters(j, server_health_counters(v->health), COUNTER_SCOPE_HEALTH);
-	json_close(j, '}');
-	json_close(j, '}');
+	json_close(j);
+	json_close(j);
 
 	json_open(j, "servers", '[');
 	for (unsigned i = 0; i < agent_listener_server_count(v->agents); i++) {
@@ -355,9 +363,9 @@ static void status_agents(struct json *j, const struct control_view *v, uint64_t
 		json_u64(j, "heartbeats", info.heartbeats);
 		json_u64(j, "heartbeats_lost", info.lost);
 		json_u64(j, "loads", info.loads);
-		json_close(j, '}');
+		json_close(j);
 	}
-	json_close(j, ']');
+	json_close(j);
 }
 
 static void status_conntrack(struct json *j, const struct control_view *v)
@@ -368,9 +376,7 @@ static void status_conntrack(struct json *j, const struct control_view *v)
 		return;
 	ct_marks_get_stats(v->ct, &st);
 	status_counters_conntrack(&st, &set);
-	json_open(j, "conntrack", '{');
-	json_counters(j, &set, COUNTER_SCOPE_CONNTRACK);
-	json_close(j, '}');
+	json_counter_object(j, "conntrack", &set, COUNTER_SCOPE_CONNTRACK);
 }
 
 char *control_status_json(const struct control_view *v)
@@ -394,8 +400,6 @@ char *control_status_json(const struct control_view *v)
 	json_open(&j, "daemon", '{');
 	if (v->visit_daemon_counters)
 		v->visit_daemon_counters(v->daemon_ctx, COUNTERS_REPORTED, json_counter, &j);
-	json_close(&j, '}');
-	json_close(&j, '}');
 	return json_finish(&j);
 }
 
@@ -448,7 +452,6 @@ static char *reply_error(const char *fmt, ...)
 	json_bool(&j, "ok", false);
 	json_key(&j, "error");
 	json_string(&j, message);
-	json_close(&j, '}');
 	return json_finish(&j);
 }
 
@@ -557,10 +560,8 @@ static char *command_servers(const struct control_view *v)
 			json_real(&j, "load_estimate", r->engine.load_estimate);
 		else
 			json_null(&j, "load_estimate");
-		json_close(&j, '}');
+		json_close(&j);
 	}
-	json_close(&j, ']');
-	json_close(&j, '}');
 	reply = json_finish(&j);
 	free(rows);
 	return reply;
@@ -708,7 +709,7 @@ static void json_flow(struct json *j, const struct flow_info *f, char ids[][SARA
 	json_u64(j, "packets", f->packets);
 	json_u64(j, "idle_ms", now > f->last_seen_ms ? now - f->last_seen_ms : 0);
 	json_bool(j, "shared", f->shared);
-	json_close(j, '}');
+	json_close(j);
 }
 
 /* Which server, and why: how it was chosen and what the selector knew. */
@@ -728,7 +729,7 @@ static void json_pick(struct json *j, const struct session_pick *p, char ids[][S
 	json_u64(j, "sessions", p->sessions);
 	json_server_id(j, "from_server", p->from_server, ids, server_count);
 	json_u64(j, "age_ms", now > p->at_ms ? now - p->at_ms : 0);
-	json_close(j, '}');
+	json_close(j);
 }
 
 static char *session_by_key(const struct control_view *v, const char *key)
@@ -766,13 +767,11 @@ static char *session_by_key(const struct control_view *v, const char *key)
 		json_open(&j, "flow_list", '[');
 		for (uint32_t f = 0; f < listed; f++)
 			json_flow(&j, &d->flows[f], ids, server_count, now);
-		json_close(&j, ']');
+		json_close(&j);
 		json_u64(&j, "flows_listed", listed);
 		json_u64(&j, "flows_total", d->flow_count);
-		json_close(&j, '}');
+		json_close(&j);
 	}
-	json_close(&j, ']');
-	json_close(&j, '}');
 	reply = json_finish(&j);
 	free(found);
 	return reply;
@@ -835,10 +834,10 @@ static char *command_sessions(const struct control_view *v, const struct control
 		}
 		json_open(&j, NULL, '{');
 		json_session_head(&j, &pick.list[i], ids, server_count, now);
-		json_close(&j, '}');
+		json_close(&j);
 		written++;
 	}
-	json_close(&j, ']');
+	json_close(&j);
 	if (!cut && written < pick.matched)
 		cut = "limit";
 	json_u64(&j, "total", st.sessions_in_use);
@@ -858,7 +857,6 @@ static char *command_sessions(const struct control_view *v, const struct control
 		json_key(&j, "truncated_by");
 		json_string(&j, cut);
 	}
-	json_close(&j, '}');
 	reply = json_finish(&j);
 	free(pick.list);
 	return reply;
@@ -910,7 +908,7 @@ static void json_refusal(struct json *j, const struct refusal *r, uint64_t now)
 		json_string(j, "tcp_reset");
 	else
 		json_raw(j, "null", 4);
-	json_close(j, '}');
+	json_close(j);
 }
 
 static char *command_refused(const struct control_view *v, const struct control_args *args)
@@ -943,16 +941,15 @@ static char *command_refused(const struct control_view *v, const struct control_
 		json_u64(&j, refusal_reason_name(r), counts[r]);
 		total += counts[r];
 	}
-	json_close(&j, '}');
+	json_close(&j);
 	json_u64(&j, "total", total);
 	json_open(&j, "refusals", '[');
 	for (unsigned i = 0; i < listed; i++)
 		json_refusal(&j, &list[i], now);
-	json_close(&j, ']');
+	json_close(&j);
 	json_u64(&j, "listed", listed);
 	/* The ring keeps the latest REFUSAL_RING: older ones of the window are only counted. */
 	json_u64(&j, "not_listed", total > listed ? total - listed : 0);
-	json_close(&j, '}');
 	reply = json_finish(&j);
 	free(list);
 	return reply;
@@ -988,7 +985,6 @@ static char *command_drain(const struct control_view *v, const char *id, bool dr
 	json_string(&j, id);
 	json_bool(&j, "drained", drained);
 	json_u64(&j, "sessions", info.sessions);  /* the ones that stay */
-	json_close(&j, '}');
 	return json_finish(&j);
 }
 
@@ -1006,8 +1002,6 @@ static char *reply_unknown(const char *why)
 		json_sep(&j);
 		json_string(&j, cmds[i].name);
 	}
-	json_close(&j, ']');
-	json_close(&j, '}');
 	return json_finish(&j);
 }
 

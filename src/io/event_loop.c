@@ -16,17 +16,26 @@
 
 enum watch_kind { WATCH_FREE = 0, WATCH_FD, WATCH_TIMER, WATCH_SIGNALS };
 
+union watch_fn {
+	event_fd_fn on_fd;
+	event_timer_fn on_timer;
+	event_signal_fn on_signal;
+};
+
 struct watch {
 	enum watch_kind kind;
 	uint32_t generation;   /* bumped on removal: stale events in a batch are skipped */
 	int fd;
 	void *ctx;
-	union {
-		event_fd_fn on_fd;
-		event_timer_fn on_timer;
-		event_signal_fn on_signal;
-	} fn;
+	union watch_fn fn;
 };
+
+/* The loop made the timer and signal fds, so it closes them; a caller's fd
+ * stays the caller's. */
+static bool loop_owns_fd(enum watch_kind kind)
+{
+	return kind == WATCH_TIMER || kind == WATCH_SIGNALS;
+}
 
 struct event_loop {
 	int epoll_fd;
@@ -56,15 +65,16 @@ void event_loop_destroy(struct event_loop *loop)
 		return;
 	for (unsigned i = 0; i < EVENT_LOOP_MAX_WATCHES; i++) {
 		struct watch *w = &loop->watches[i];
-		if (w->kind == WATCH_TIMER || w->kind == WATCH_SIGNALS)
+		if (loop_owns_fd(w->kind))
 			close(w->fd);
 	}
 	close(loop->epoll_fd);
 	free(loop);
 }
 
-static int watch_add(struct event_loop *loop, enum watch_kind kind, int fd, void *ctx, char *err,
-		     size_t err_size)
+/* The watch's id, or -1 with err set (and fd closed when the loop owns it). */
+static int watch_add(struct event_loop *loop, enum watch_kind kind, int fd, union watch_fn fn, void *ctx,
+		     char *err, size_t err_size)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	for (unsigned i = 0; i < EVENT_LOOP_MAX_WATCHES; i++) {
@@ -74,21 +84,25 @@ static int watch_add(struct event_loop *loop, enum watch_kind kind, int fd, void
 		ev.data.u64 = (uint64_t)w->generation << 32 | i;
 		if (epoll_ctl(loop->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			snprintf(err, err_size, "epoll_ctl: %s", strerror(errno));
-			return -1;
+			goto fail;
 		}
 		w->kind = kind;
 		w->fd = fd;
 		w->ctx = ctx;
+		w->fn = fn;
 		return (int)i;
 	}
 	snprintf(err, err_size, "event loop full (%d watches)", EVENT_LOOP_MAX_WATCHES);
+fail:
+	if (loop_owns_fd(kind))
+		close(fd);
 	return -1;
 }
 
 static void watch_remove(struct event_loop *loop, struct watch *w)
 {
 	(void)epoll_ctl(loop->epoll_fd, EPOLL_CTL_DEL, w->fd, NULL);
-	if (w->kind == WATCH_TIMER || w->kind == WATCH_SIGNALS)
+	if (loop_owns_fd(w->kind))
 		close(w->fd);
 	w->kind = WATCH_FREE;
 	w->generation++;
@@ -98,10 +112,8 @@ static void watch_remove(struct event_loop *loop, struct watch *w)
 int event_loop_add_fd(struct event_loop *loop, int fd, event_fd_fn fn, void *ctx, char *err,
 		      size_t err_size)
 {
-	int id = watch_add(loop, WATCH_FD, fd, ctx, err, err_size);
-	if (id < 0)
+	if (watch_add(loop, WATCH_FD, fd, (union watch_fn){ .on_fd = fn }, ctx, err, err_size) < 0)
 		return -1;
-	loop->watches[id].fn.on_fd = fn;
 	return 0;
 }
 
@@ -129,7 +141,7 @@ static bool arm(int fd, uint64_t interval_ms)
 int event_loop_add_timer(struct event_loop *loop, uint64_t interval_ms, event_timer_fn fn, void *ctx,
 			 char *err, size_t err_size)
 {
-	int id, fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (fd < 0) {
 		snprintf(err, err_size, "timerfd_create: %s", strerror(errno));
 		return -1;
@@ -140,13 +152,7 @@ int event_loop_add_timer(struct event_loop *loop, uint64_t interval_ms, event_ti
 		close(fd);
 		return -1;
 	}
-	id = watch_add(loop, WATCH_TIMER, fd, ctx, err, err_size);
-	if (id < 0) {
-		close(fd);
-		return -1;
-	}
-	loop->watches[id].fn.on_timer = fn;
-	return id;
+	return watch_add(loop, WATCH_TIMER, fd, (union watch_fn){ .on_timer = fn }, ctx, err, err_size);
 }
 
 static struct watch *timer_watch(struct event_loop *loop, int id)
@@ -173,7 +179,7 @@ int event_loop_add_signals(struct event_loop *loop, const int *signals, unsigned
 			   event_signal_fn fn, void *ctx, char *err, size_t err_size)
 {
 	sigset_t set;
-	int id, fd;
+	int fd;
 
 	for (unsigned i = 0; i < EVENT_LOOP_MAX_WATCHES; i++)
 		if (loop->watches[i].kind == WATCH_SIGNALS) {
@@ -192,12 +198,8 @@ int event_loop_add_signals(struct event_loop *loop, const int *signals, unsigned
 		snprintf(err, err_size, "signalfd: %s", strerror(errno));
 		return -1;
 	}
-	id = watch_add(loop, WATCH_SIGNALS, fd, ctx, err, err_size);
-	if (id < 0) {
-		close(fd);
+	if (watch_add(loop, WATCH_SIGNALS, fd, (union watch_fn){ .on_signal = fn }, ctx, err, err_size) < 0)
 		return -1;
-	}
-	loop->watches[id].fn.on_signal = fn;
 	return 0;
 }
 

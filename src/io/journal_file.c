@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io/fd_io.h"
+
 #define JOURNAL_FILE_MODE 0600   /* client addresses and call ids: the operator's only */
 
 bool journal_file_init(struct journal_file *j, const char *path, char *err, size_t err_size)
@@ -59,7 +61,7 @@ void journal_file_unlock(struct journal_file *j)
 static bool read_whole(const char *path, struct journal_bytes *out, char *err, size_t err_size)
 {
 	struct stat st;
-	size_t done = 0;
+	ssize_t got;
 	int fd;
 	memset(out, 0, sizeof(*out));
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -80,19 +82,12 @@ static bool read_whole(const char *path, struct journal_bytes *out, char *err, s
 		snprintf(err, err_size, "%s: out of memory for %lld bytes", path, (long long)st.st_size);
 		goto fail_close;
 	}
-	while (done < (size_t)st.st_size) {
-		ssize_t n = read(fd, out->data + done, (size_t)st.st_size - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(err, err_size, "%s: %s", path, strerror(errno));
-			goto fail_free;
-		}
-		if (n == 0)
-			break;   /* shorter than it was: read what is there */
-		done += (size_t)n;
+	got = fd_read_full(fd, out->data, (size_t)st.st_size);
+	if (got < 0) {
+		snprintf(err, err_size, "%s: %s", path, strerror(errno));
+		goto fail_free;
 	}
-	out->len = done;
+	out->len = (size_t)got;   /* less when it shrank meanwhile: what is there */
 	close(fd);
 	return true;
 
@@ -136,22 +131,6 @@ bool journal_file_set_aside(const char *path, char *moved_to, size_t moved_size,
 	return true;
 }
 
-static int write_all(int fd, const uint8_t *bytes, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, bytes, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;
-		bytes += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* The directory holding path, fsync'd: a rename is durable once it is. */
 static void sync_directory(const char *path)
 {
@@ -180,7 +159,7 @@ bool journal_file_replace(struct journal_file *j, const uint8_t *bytes, size_t l
 		snprintf(err, err_size, "%s: %s", tmp, strerror(errno));
 		return false;
 	}
-	rc = write_all(fd, bytes, len);
+	rc = fd_write_all(fd, bytes, len);
 	if (rc == 0 && fsync(fd) < 0)
 		rc = -errno;
 	close(fd);
@@ -208,7 +187,7 @@ int journal_file_append(struct journal_file *j, const uint8_t *bytes, size_t len
 	int rc;
 	if (j->fd < 0)
 		return -EBADF;
-	rc = write_all(j->fd, bytes, len);
+	rc = fd_write_all(j->fd, bytes, len);
 	if (rc == 0)
 		j->size += len;
 	return rc;
@@ -233,7 +212,7 @@ bool journal_file_rotate(struct journal_file *j, const uint8_t *head, size_t hea
 		rename(j->old_path, j->path);
 		return false;
 	}
-	rc = write_all(fd, head, head_len);
+	rc = fd_write_all(fd, head, head_len);
 	if (rc < 0) {
 		snprintf(err, err_size, "%s: %s", j->path, strerror(-rc));
 		close(fd);

@@ -11,6 +11,8 @@
 
 #include <sodium.h>
 
+#include "io/fd_io.h"
+
 #define KEY_FILE_MAX 256  /* 64 hex digits plus generous whitespace */
 
 static bool is_space(char c)
@@ -32,7 +34,8 @@ static int hex_value(char c)
 bool key_file_load(const char *path, struct wire_key *key, char *err, size_t err_size)
 {
 	char text[KEY_FILE_MAX + 1];
-	size_t len = 0, start, end;
+	size_t len, start, end;
+	ssize_t got;
 	struct stat st;
 	bool ok = false;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -54,18 +57,12 @@ bool key_file_load(const char *path, struct wire_key *key, char *err, size_t err
 			 (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
-	while (len < sizeof(text)) {
-		ssize_t r = read(fd, text + len, sizeof(text) - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			snprintf(err, err_size, "%s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
+	got = fd_read_full(fd, text, sizeof(text));
+	if (got < 0) {
+		snprintf(err, err_size, "%s: %s", path, strerror(errno));
+		goto out;
 	}
+	len = (size_t)got;
 	if (len > KEY_FILE_MAX) {
 		snprintf(err, err_size, "%s: too long for a key file (want 64 hex digits)", path);
 		goto out;
@@ -102,9 +99,9 @@ bool key_file_generate(const char *path, char *err, size_t err_size)
 {
 	uint8_t key[WIRE_KEY_SIZE];
 	char text[2 * WIRE_KEY_SIZE + 2];
-	size_t done = 0, len;
+	size_t len;
 	bool ok = false;
-	int fd;
+	int fd, rc;
 	if (sodium_init() < 0) {
 		snprintf(err, err_size, "%s: libsodium cannot initialise", path);
 		return false;
@@ -118,15 +115,10 @@ bool key_file_generate(const char *path, char *err, size_t err_size)
 	sodium_bin2hex(text, sizeof(text), key, sizeof(key));
 	len = strlen(text);
 	text[len++] = '\n';
-	while (done < len) {
-		ssize_t w = write(fd, text + done, len - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			snprintf(err, err_size, "%s: %s", path, strerror(errno));
-			goto out;
-		}
-		done += (size_t)w;
+	rc = fd_write_all(fd, text, len);
+	if (rc < 0) {
+		snprintf(err, err_size, "%s: %s", path, strerror(-rc));
+		goto out;
 	}
 	if (fsync(fd) != 0) {
 		snprintf(err, err_size, "%s: %s", path, strerror(errno));

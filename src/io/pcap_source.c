@@ -33,6 +33,7 @@ enum {
 #define VLAN_TAGS_MAX 4          /* deeper stacks are not real traffic */
 
 #define ETHERNET_HEADER_LEN 14
+#define ETHERNET_TYPE_OFFSET 12
 #define SLL_HEADER_LEN 16
 #define SLL_PROTOCOL_OFFSET 14
 #define SLL2_HEADER_LEN 20
@@ -71,9 +72,27 @@ static bool linktype_supported(int linktype)
 }
 
 /* Follows an EtherType at data[*offset - 2], through VLAN tags, to IP. */
-static enum decode_result decode_ethertype(const uint8_t *data, size_t caplen, uint16_t type,
+/* The link types whose header ends in an EtherType. */
+struct ethertype_link {
+	int linktype;
+	size_t header_len;
+	size_t type_offset;   /* where in the header the EtherType stands */
+};
+
+static const struct ethertype_link ethertype_links[] = {
+	{ LINK_ETHERNET, ETHERNET_HEADER_LEN, ETHERNET_TYPE_OFFSET },
+	{ LINK_SLL, SLL_HEADER_LEN, SLL_PROTOCOL_OFFSET },
+	{ LINK_SLL2, SLL2_HEADER_LEN, SLL2_PROTOCOL_OFFSET },
+};
+
+static enum decode_result decode_ethertype(const uint8_t *data, size_t caplen, const struct ethertype_link *link,
 					   size_t *offset, uint8_t *family)
 {
+	uint16_t type;
+	if (caplen < link->header_len)
+		return DECODE_SHORT;
+	*offset = link->header_len;
+	type = read_be16(data + link->type_offset);
 	for (int tags = 0; type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ ||
 			   type == ETHERTYPE_QINQ_OLD; tags++) {
 		/* a tag is 2 bytes of TCI, then the next EtherType */
@@ -115,36 +134,17 @@ static enum decode_result family_from_bsd_af(uint32_t af, uint8_t *family)
 	}
 }
 
-/* Finds the network-layer header of one record. Every read is checked
- * against caplen; at least one byte of the IP header must be captured. */
-static enum decode_result decode_link(int linktype, const uint8_t *data, size_t caplen,
-				      size_t *offset, uint8_t *family)
+/* The link header of one record: where the IP header starts and its family. */
+static enum decode_result decode_link_header(int linktype, const uint8_t *data, size_t caplen,
+					     size_t *offset, uint8_t *family)
 {
-	enum decode_result result;
 	uint32_t af;
 
 	*offset = 0;
+	for (size_t i = 0; i < sizeof(ethertype_links) / sizeof(ethertype_links[0]); i++)
+		if (ethertype_links[i].linktype == linktype)
+			return decode_ethertype(data, caplen, &ethertype_links[i], offset, family);
 	switch (linktype) {
-	case LINK_ETHERNET:
-		if (caplen < ETHERNET_HEADER_LEN)
-			return DECODE_SHORT;
-		*offset = ETHERNET_HEADER_LEN;
-		result = decode_ethertype(data, caplen, read_be16(data + 12), offset, family);
-		break;
-	case LINK_SLL:
-		if (caplen < SLL_HEADER_LEN)
-			return DECODE_SHORT;
-		*offset = SLL_HEADER_LEN;
-		result = decode_ethertype(data, caplen, read_be16(data + SLL_PROTOCOL_OFFSET),
-					  offset, family);
-		break;
-	case LINK_SLL2:
-		if (caplen < SLL2_HEADER_LEN)
-			return DECODE_SHORT;
-		*offset = SLL2_HEADER_LEN;
-		result = decode_ethertype(data, caplen, read_be16(data + SLL2_PROTOCOL_OFFSET),
-					  offset, family);
-		break;
 	case LINK_NULL:
 	case LINK_LOOP:
 		if (caplen < LOOPBACK_HEADER_LEN)
@@ -155,8 +155,7 @@ static enum decode_result decode_link(int linktype, const uint8_t *data, size_t 
 		 * so a value with only high bytes set was written little-endian */
 		if (linktype == LINK_NULL && (af & 0xffff0000u) != 0)
 			af = __builtin_bswap32(af);
-		result = family_from_bsd_af(af, family);
-		break;
+		return family_from_bsd_af(af, family);
 	case LINK_RAW_12:
 	case LINK_RAW_14:
 	case LINK_RAW:
@@ -172,6 +171,14 @@ static enum decode_result decode_link(int linktype, const uint8_t *data, size_t 
 	default:
 		return DECODE_NOT_IP;
 	}
+}
+
+/* Finds the network-layer header of one record. Every read is checked
+ * against caplen; at least one byte of the IP header must be captured. */
+static enum decode_result decode_link(int linktype, const uint8_t *data, size_t caplen,
+				      size_t *offset, uint8_t *family)
+{
+	enum decode_result result = decode_link_header(linktype, data, caplen, offset, family);
 	if (result == DECODE_IP && *offset >= caplen)
 		return DECODE_SHORT;
 	return result;

@@ -3,48 +3,60 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* Where each family keeps its port and address in its sockaddr. */
+struct sockaddr_layout {
+	uint8_t family;       /* AF_INET or AF_INET6, as struct netaddr names it */
+	size_t addr_len;
+	size_t port_at, addr_at;
+	unsigned size;
+};
+
+static const struct sockaddr_layout layouts[] = {
+	{ AF_INET, 4, offsetof(struct sockaddr_in, sin_port), offsetof(struct sockaddr_in, sin_addr),
+	  sizeof(struct sockaddr_in) },
+	{ AF_INET6, 16, offsetof(struct sockaddr_in6, sin6_port), offsetof(struct sockaddr_in6, sin6_addr),
+	  sizeof(struct sockaddr_in6) },
+};
+
+static const struct sockaddr_layout *layout_of(unsigned family)
+{
+	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
+		if (layouts[i].family == family)
+			return &layouts[i];
+	return NULL;
+}
+
 unsigned endpoint_to_sockaddr(const struct endpoint *e, struct sockaddr_storage *ss)
 {
+	const struct sockaddr_layout *l = layout_of(e->addr.family);
+	uint16_t port = htons(e->port);
 	memset(ss, 0, sizeof(*ss));
-	if (e->addr.family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(e->port);
-		memcpy(&sin->sin_addr, e->addr.bytes, 4);
-		return sizeof(*sin);
-	}
-	if (e->addr.family == AF_INET6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(e->port);
-		memcpy(&sin6->sin6_addr, e->addr.bytes, 16);
-		return sizeof(*sin6);
-	}
-	return 0;
+	if (!l)
+		return 0;
+	ss->ss_family = l->family;
+	memcpy((uint8_t *)ss + l->port_at, &port, sizeof(port));
+	memcpy((uint8_t *)ss + l->addr_at, e->addr.bytes, l->addr_len);
+	return l->size;
 }
 
 bool endpoint_from_sockaddr(const struct sockaddr_storage *ss, struct endpoint *out)
 {
+	const struct sockaddr_layout *l = layout_of(ss->ss_family);
+	uint16_t port;
 	memset(out, 0, sizeof(*out));
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-		out->addr.family = AF_INET;
-		memcpy(out->addr.bytes, &sin->sin_addr, 4);
-		out->port = ntohs(sin->sin_port);
-		return true;
-	}
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-		out->addr.family = AF_INET6;
-		memcpy(out->addr.bytes, &sin6->sin6_addr, 16);
-		out->port = ntohs(sin6->sin6_port);
-		return true;
-	}
-	return false;
+	if (!l)
+		return false;
+	out->addr.family = l->family;
+	memcpy(out->addr.bytes, (const uint8_t *)ss + l->addr_at, l->addr_len);
+	memcpy(&port, (const uint8_t *)ss + l->port_at, sizeof(port));
+	out->port = ntohs(port);
+	return true;
 }
 
 int endpoint_bind(const struct endpoint *at, int type, bool v6only, enum bind_failure *failed)

@@ -130,13 +130,13 @@ static void walk_listeners(const struct control_view *v, const struct status_vis
 {
 	struct counter_set set;
 	if (v->announcements) {
-		announce_listener_get_counters(v->announcements, &set);
+		sealed_listener_get_counters(v->announcements, &set);
 		vis->group(vis->ctx, "announcements");
 		visit(vis, &set, COUNTER_SCOPE_ANNOUNCE);
 		visit(vis, &set, COUNTER_SCOPE_ANNOUNCE_REJECT);
 	}
 	if (v->agents) {
-		agent_listener_get_counters(v->agents, &set);
+		sealed_listener_get_counters(v->agents, &set);
 		vis->group(vis->ctx, "agents");
 		visit(vis, &set, COUNTER_SCOPE_AGENTS);
 		visit(vis, &set, COUNTER_SCOPE_AGENT_REJECT);

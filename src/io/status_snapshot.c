@@ -96,11 +96,11 @@ void status_snapshot_take(const struct control_view *v, struct status_snapshot *
 		control_kernel_queue_stats(q->num, &q->kernel);
 	}
 	if (v->announcements) {
-		announce_listener_get_counters(v->announcements, &out->announcements);
+		sealed_listener_get_counters(v->announcements, &out->announcements);
 		out->has_announcements = true;
 	}
 	if (v->agents) {
-		agent_listener_get_counters(v->agents, &out->agents);
+		sealed_listener_get_counters(v->agents, &out->agents);
 		if (v->health)
 			out->health = *server_health_counters(v->health);
 		out->has_agents = true;

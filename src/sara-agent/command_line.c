@@ -1,7 +1,6 @@
 /* command_line.c - sara-agent's options (command_line.h). */
 #include "sara-agent/command_line.h"
 
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +8,6 @@
 
 #include "engine/server_health.h"
 #include "io/program_start.h"
-#include "io/version.h"
 
 #define DEFAULT_DRAIN_IN_S 30
 #define DEFAULT_PROBE_FAILURES 2      /* consecutive failed probes before APP_DOWN */
@@ -78,15 +76,14 @@ bool parse_components(const char *text, unsigned *out)
 }
 
 /* One option into cl; false (after saying why) when its value is invalid. */
-static bool take_option(struct command_line *cl, int opt, const char *arg)
+static bool take_option(void *ctx, int opt, const char *arg)
 {
+	struct command_line *cl = ctx;
 	struct agent_settings *a = &cl->agent;
 	unsigned long n;
 	switch (opt) {
-	case 'c': cl->config_path = arg; return true;
 	case 'i': cl->id = arg; return true;
 	case 'f': a->foreground = true; return true;
-	case 'C': cl->check_config = true; return true;
 	case 'o': a->once = true; return true;
 	case 'v': a->verbose = true; return true;
 	case 'D': cl->decode = true; return true;
@@ -140,42 +137,22 @@ static bool take_option(struct command_line *cl, int opt, const char *arg)
 
 int parse_command_line(int argc, char **argv, struct command_line *cl)
 {
-	static const struct option options[] = {
-		{ "config", required_argument, NULL, 'c' }, { "id", required_argument, NULL, 'i' },
-		{ "probe", required_argument, NULL, 'p' }, { "probe-failures", required_argument, NULL, 'F' },
-		{ "drain-in", required_argument, NULL, 'd' }, { "foreground", no_argument, NULL, 'f' },
-		{ "check-config", no_argument, NULL, 'C' }, { "once", no_argument, NULL, 'o' },
+	static const struct option own_options[] = {
+		{ "id", required_argument, NULL, 'i' }, { "probe", required_argument, NULL, 'p' },
+		{ "probe-failures", required_argument, NULL, 'F' }, { "drain-in", required_argument, NULL, 'd' },
+		{ "foreground", no_argument, NULL, 'f' }, { "once", no_argument, NULL, 'o' },
 		{ "verbose", no_argument, NULL, 'v' }, { "decode", no_argument, NULL, 'D' },
 		{ "listen", required_argument, NULL, 'l' }, { "count", required_argument, NULL, 'n' },
 		{ "app-load", required_argument, NULL, 'A' }, { "components", required_argument, NULL, 'K' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "root", required_argument, NULL, 'R' },  /* tests: a fake tree holding proc/ */
-		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 },
+		{ NULL, 0, NULL, 0 },
 	};
-	int opt;
+	const struct program_command_line command_line = { "sara-agent", "", own_options, usage, take_option, cl,
+							   false };
+	int operands;
 	*cl = (struct command_line){ .agent = { .root = "/", .drain_in_s = DEFAULT_DRAIN_IN_S,
 						.probe_failures_needed = DEFAULT_PROBE_FAILURES,
 						.counted = SERVER_HEALTH_COUNT_ALL } };
-	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
-		if (opt == 'h') {
-			usage(stdout);
-			return 0;
-		}
-		if (opt == 'V') {
-			version_print(stdout, "sara-agent");
-			return 0;
-		}
-		if (opt == '?') {
-			usage(stderr);
-			return 2;
-		}
-		if (!take_option(cl, opt, optarg))
-			return 2;
-	}
-	if (!cl->config_path || optind != argc) {
-		usage(stderr);
-		return 2;
-	}
-	return -1;
+	return program_options_parse(argc, argv, &command_line, &cl->shared, &operands);
 }
-

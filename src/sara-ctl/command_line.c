@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,6 +89,32 @@ static bool plain_word(const char *s, size_t max)
 	return true;
 }
 
+/* A decimal number min..max, as a plain word of at most max_text's digits. */
+static bool decimal_within(const char *s, long min, long max, const char *max_text)
+{
+	return plain_word(s, strlen(max_text)) && strspn(s, "0123456789") == strlen(s) && atol(s) >= min &&
+	       atol(s) <= max;
+}
+
+/* The value of --name into *field when valid; else says it is not what
+ * (a printf format) and gives the usage exit status. */
+static int take_value(const char **field, const char *arg, bool valid, const char *name, const char *what, ...)
+	__attribute__((format(printf, 5, 6)));
+static int take_value(const char **field, const char *arg, bool valid, const char *name, const char *what, ...)
+{
+	char text[160];
+	va_list ap;
+	if (!valid) {
+		va_start(ap, what);
+		vsnprintf(text, sizeof(text), what, ap);
+		va_end(ap);
+		fprintf(stderr, "%s: --%s %s: not %s\n", CTL_PROGRAM, name, arg, text);
+		return EXIT_USAGE;
+	}
+	*field = arg;
+	return COMMAND_LINE_PARSED;
+}
+
 bool command_line_is_ha(const char *command)
 {
 	return strcmp(command, "bird") == 0 || strcmp(command, "conntrackd") == 0 ||
@@ -131,45 +159,21 @@ static int take_option(struct command_line *cl, int opt, const char *arg)
 	case OPT_JSON_LINES: cl->json_lines = true; return COMMAND_LINE_PARSED;
 	case OPT_KEY:
 		/* One word on sarad's command line, as a Call-ID or Session id is. */
-		if (!plain_word(arg, SESSION_KEY_MAX - 1)) {
-			fprintf(stderr, "%s: --key %s: not a session key (one word, printable, at most %d bytes)\n",
-				CTL_PROGRAM, arg, SESSION_KEY_MAX - 1);
-			return EXIT_USAGE;
-		}
-		cl->key = arg;
-		return COMMAND_LINE_PARSED;
+		return take_value(&cl->key, arg, plain_word(arg, SESSION_KEY_MAX - 1), "key",
+				  "a session key (one word, printable, at most %d bytes)", SESSION_KEY_MAX - 1);
 	case OPT_CLIENT: {
 		struct netaddr addr;
-		if (!netaddr_parse(span_make(arg, strlen(arg)), &addr)) {
-			fprintf(stderr, "%s: --client %s: not an IPv4 or IPv6 address\n", CTL_PROGRAM, arg);
-			return EXIT_USAGE;
-		}
-		cl->client = arg;
-		return COMMAND_LINE_PARSED;
+		return take_value(&cl->client, arg, netaddr_parse(span_make(arg, strlen(arg)), &addr), "client",
+				  "an IPv4 or IPv6 address");
 	}
 	case OPT_SINCE:
-		if (!plain_word(arg, strlen(SINCE_MAX_TEXT)) || strspn(arg, "0123456789") != strlen(arg) ||
-		    atol(arg) < 1 || atol(arg) > CONTROL_REFUSED_SINCE_MAX) {
-			fprintf(stderr, "%s: --since %s: not a number of seconds 1-%s\n", CTL_PROGRAM, arg, SINCE_MAX_TEXT);
-			return EXIT_USAGE;
-		}
-		cl->since = arg;
-		return COMMAND_LINE_PARSED;
+		return take_value(&cl->since, arg, decimal_within(arg, 1, CONTROL_REFUSED_SINCE_MAX, SINCE_MAX_TEXT),
+				  "since", "a number of seconds 1-%s", SINCE_MAX_TEXT);
 	case OPT_SERVER:
-		if (!plain_word(arg, SARA_ID_MAX - 1)) {
-			fprintf(stderr, "%s: --server %s: not a server id\n", CTL_PROGRAM, arg);
-			return EXIT_USAGE;
-		}
-		cl->server = arg;
-		return COMMAND_LINE_PARSED;
+		return take_value(&cl->server, arg, plain_word(arg, SARA_ID_MAX - 1), "server", "a server id");
 	case OPT_LIMIT:
-		if (!plain_word(arg, strlen(LIMIT_MAX_TEXT)) || strspn(arg, "0123456789") != strlen(arg) ||
-		    atol(arg) > CONTROL_SESSIONS_LIMIT_MAX) {
-			fprintf(stderr, "%s: --limit %s: not a number 0-%s\n", CTL_PROGRAM, arg, LIMIT_MAX_TEXT);
-			return EXIT_USAGE;
-		}
-		cl->limit = arg;
-		return COMMAND_LINE_PARSED;
+		return take_value(&cl->limit, arg, decimal_within(arg, 0, CONTROL_SESSIONS_LIMIT_MAX, LIMIT_MAX_TEXT),
+				  "limit", "a number 0-%s", LIMIT_MAX_TEXT);
 	case OPT_CHECK_CONFIG: cl->check_config = true; return COMMAND_LINE_PARSED;
 	case OPT_SELF: cl->self = arg; return COMMAND_LINE_PARSED;
 	case 'h': command_line_usage(stdout); return 0;

@@ -71,20 +71,18 @@ static bool command_word(struct rules_set *set, struct rules_command *cmd, const
 	return true;
 }
 
-/* Adds one command from a printf-formatted line split at spaces (no word
- * we generate contains a space). Returns the command or NULL on overflow. */
-__attribute__((format(printf, 3, 4)))
-static struct rules_command *add(struct rules_set *set, enum rules_step step, const char *fmt, ...)
+/* One command from a printf-formatted line: split at spaces into its words
+ * (no word we generate contains a space), or kept whole as one word. NULL
+ * on overflow. */
+__attribute__((format(printf, 4, 0)))
+static struct rules_command *vadd(struct rules_set *set, enum rules_step step, bool split, const char *fmt,
+				  va_list ap)
 {
 	char line[LINE_MAX_CHARS];
 	struct rules_command *cmd;
 	const char *p, *end;
-	va_list ap;
-	int n;
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
 
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(line)) {
 		set->overflow = true;
 		return NULL;
@@ -92,6 +90,8 @@ static struct rules_command *add(struct rules_set *set, enum rules_step step, co
 	cmd = command_new(set, step);
 	if (!cmd)
 		return NULL;
+	if (!split)
+		return command_word(set, cmd, line, (size_t)n) ? cmd : NULL;
 	p = line;
 	end = line + n;
 	while (p < end) {
@@ -110,25 +110,26 @@ static struct rules_command *add(struct rules_set *set, enum rules_step step, co
 	return cmd;
 }
 
+/* A command: the formatted line's words. */
+__attribute__((format(printf, 3, 4)))
+static struct rules_command *add(struct rules_set *set, enum rules_step step, const char *fmt, ...)
+{
+	struct rules_command *cmd;
+	va_list ap;
+	va_start(ap, fmt);
+	cmd = vadd(set, step, true, fmt, ap);
+	va_end(ap);
+	return cmd;
+}
+
 /* A comment (RULES_COMMENT) or verbatim text (RULES_TEXT): one argv word. */
 __attribute__((format(printf, 3, 4)))
 static void add_text(struct rules_set *set, enum rules_step step, const char *fmt, ...)
 {
-	char line[LINE_MAX_CHARS];
-	struct rules_command *cmd;
 	va_list ap;
-	int n;
-
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
+	vadd(set, step, false, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(line)) {
-		set->overflow = true;
-		return;
-	}
-	cmd = command_new(set, step);
-	if (cmd)
-		command_word(set, cmd, line, (size_t)n);
 }
 
 /* ---- text pieces -------------------------------------------------------- */

@@ -1,22 +1,22 @@
 /* main.c - sara-gw, the gateway companion: options and the configuration,
  * then the announcing gateway on its NFQUEUE or, with --decode, the
  * receiver that prints announcements. */
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "io/log.h"
+#include "io/program_options.h"
 #include "io/program_start.h"
-#include "io/version.h"
 #include "sara-gw/decoder.h"
 #include "sara-gw/gw_daemon.h"
 
 struct command_line {
-	const char *config_path, *listen_text;
+	struct program_options shared;   /* -c, --check-config */
+	const char *listen_text;
 	struct endpoint metrics;
-	bool foreground, check_config, decode, queue_given;
+	bool foreground, decode, queue_given;
 	unsigned long id, queue_num, count;
 };
 
@@ -46,69 +46,55 @@ static void usage(FILE *out)
 		"SIGTERM/SIGINT print the counters and exit.\n");
 }
 
-/* optarg as --name's number 0..max; false after saying what is wanted. */
-static bool take_number(const char *name, unsigned long max, const char *want, unsigned long *out)
+/* arg as --name's number 0..max; false after saying what is wanted. */
+static bool take_number(const char *name, const char *arg, unsigned long max, const char *want, unsigned long *out)
 {
-	if (option_number(optarg, max, out))
+	if (option_number(arg, max, out))
 		return true;
-	fprintf(stderr, "sara-gw: --%s %s: want %s\n", name, optarg, want);
+	fprintf(stderr, "sara-gw: --%s %s: want %s\n", name, arg, want);
+	return false;
+}
+
+/* One of sara-gw's own options; false after saying why it is refused. */
+static bool take_option(void *ctx, int opt, const char *arg)
+{
+	struct command_line *cl = ctx;
+	switch (opt) {
+	case 'i': return take_number("id", arg, UINT32_MAX, "a number 0..4294967295", &cl->id);
+	case 'q':
+		cl->queue_given = true;
+		return take_number("queue", arg, UINT16_MAX, "a number 0..65535", &cl->queue_num);
+	case 'f': cl->foreground = true; return true;
+	case 'D': cl->decode = true; return true;
+	case 'l': cl->listen_text = arg; return true;
+	case 'M':
+		if (endpoint_parse(span_make(arg, strlen(arg)), &cl->metrics) && cl->metrics.port != 0)
+			return true;
+		fprintf(stderr, "sara-gw: --metrics %s: want ADDR:PORT or [ADDR]:PORT\n", arg);
+		return false;
+	case 'n': return take_number("count", arg, ULONG_MAX, "a number", &cl->count);
+	}
 	return false;
 }
 
 /* -1 to go on, else the exit status. */
 static int parse_command_line(int argc, char **argv, struct command_line *cl)
 {
-	static const struct option options[] = {
-		{ "config", required_argument, NULL, 'c' }, { "id", required_argument, NULL, 'i' },
-		{ "queue", required_argument, NULL, 'q' }, { "foreground", no_argument, NULL, 'f' },
-		{ "check-config", no_argument, NULL, 'C' }, { "decode", no_argument, NULL, 'D' },
+	static const struct option own_options[] = {
+		{ "id", required_argument, NULL, 'i' },     { "queue", required_argument, NULL, 'q' },
+		{ "foreground", no_argument, NULL, 'f' },   { "decode", no_argument, NULL, 'D' },
 		{ "listen", required_argument, NULL, 'l' }, { "count", required_argument, NULL, 'n' },
-		{ "metrics", required_argument, NULL, 'M' }, { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },       { NULL, 0, NULL, 0 },
+		{ "metrics", required_argument, NULL, 'M' }, { NULL, 0, NULL, 0 },
 	};
-	int opt;
-	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'c': cl->config_path = optarg; break;
-		case 'i':
-			if (!take_number("id", UINT32_MAX, "a number 0..4294967295", &cl->id))
-				return 2;
-			break;
-		case 'q':
-			if (!take_number("queue", UINT16_MAX, "a number 0..65535", &cl->queue_num))
-				return 2;
-			cl->queue_given = true;
-			break;
-		case 'f': cl->foreground = true; break;
-		case 'C': cl->check_config = true; break;
-		case 'D': cl->decode = true; break;
-		case 'l': cl->listen_text = optarg; break;
-		case 'M':
-			if (!endpoint_parse(span_make(optarg, strlen(optarg)), &cl->metrics) || cl->metrics.port == 0) {
-				fprintf(stderr, "sara-gw: --metrics %s: want ADDR:PORT or [ADDR]:PORT\n", optarg);
-				return 2;
-			}
-			break;
-		case 'n':
-			if (!take_number("count", ULONG_MAX, "a number", &cl->count))
-				return 2;
-			break;
-		case 'h': usage(stdout); return 0;
-		case 'V': version_print(stdout, "sara-gw"); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (!cl->config_path || optind != argc) {
-		usage(stderr);
-		return 2;
-	}
-	return -1;
+	const struct program_command_line command_line = { "sara-gw", "", own_options, usage, take_option, cl, false };
+	int operands;
+	return program_options_parse(argc, argv, &command_line, &cl->shared, &operands);
 }
 
 static int decode(const struct command_line *cl, const struct sara_config *cfg, const struct wire_key *key)
 {
 	struct endpoint at;
-	if (!decode_endpoint("sara-gw", cl->listen_text, &cfg->gateway.listen, "gateway.listen", cl->config_path, &at))
+	if (!decode_endpoint("sara-gw", cl->listen_text, &cfg->gateway.listen, "gateway.listen", cl->shared.config_path, &at))
 		return 2;
 	return gw_decode_run(cfg, key, &at, cl->count);
 }
@@ -124,30 +110,30 @@ int main(int argc, char **argv)
 	log_open("sara-gw", true, false);
 	if ((rc = parse_command_line(argc, argv, &cl)) >= 0)
 		return rc;
-	if (!program_load_config("sara-gw", cl.config_path, &cfg, &key))
+	if (!program_load_config("sara-gw", cl.shared.config_path, &cfg, &key))
 		return 2;
 	if (cl.decode)
 		return decode(&cl, &cfg, &key);
 	if (cfg.gateway.listen.addr.family == 0) {
 		fprintf(stderr, "sara-gw: %s: gateway.listen is not set: sara-gw needs sarad's address\n",
-			cl.config_path);
+			cl.shared.config_path);
 		return 2;
 	}
 	if (!cl.queue_given) {
 		cl.queue_num = (unsigned long)cfg.queue.first + cfg.queue.count;
 		if (cl.queue_num > UINT16_MAX) {
 			fprintf(stderr, "sara-gw: %s: no queue number after queue.first + queue.count; use --queue\n",
-				cl.config_path);
+				cl.shared.config_path);
 			return 2;
 		}
 	}
-	if (cl.check_config) {
-		printf("%s: ok (queue %lu, announcing to %s as sender %lu)\n", cl.config_path, cl.queue_num,
+	if (cl.shared.check_config) {
+		printf("%s: ok (queue %lu, announcing to %s as sender %lu)\n", cl.shared.config_path, cl.queue_num,
 		       endpoint_format(&cfg.gateway.listen, where, sizeof(where)), cl.id);
 		return 0;
 	}
 	return gw_run(&(struct gw_settings){ .cfg = &cfg, .key = &key, .sender = (uint32_t)cl.id,
 					     .queue_num = (uint16_t)cl.queue_num, .queue_given = cl.queue_given,
-					     .config_path = cl.config_path, .metrics = cl.metrics,
+					     .config_path = cl.shared.config_path, .metrics = cl.metrics,
 					     .foreground = cl.foreground });
 }

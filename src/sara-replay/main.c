@@ -1,6 +1,5 @@
 /* main.c - sara-replay: parses the options, loads the cluster's
  * configuration and wires the replay, capture, summary and report modules. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +8,7 @@
 #include "engine/config.h"
 #include "engine/hash.h"
 #include "io/config_file.h"
-#include "io/version.h"
+#include "io/program_options.h"
 #include "sara-replay/captures.h"
 #include "sara-replay/replay.h"
 #include "sara-replay/report.h"
@@ -19,12 +18,12 @@
 #define KEEP_GOING (-1)  /* from a step: no exit status yet */
 
 struct options {
-	const char *config_path;
+	struct program_options shared;           /* -c, --check-config */
 	const char *extra_vips[SARA_MAX_VIPS];
 	unsigned extra_vip_count;
 	const char *observed[SARA_MAX_SERVERS];  /* ID=FILE */
 	unsigned observed_count;
-	bool json, check, check_config, verbose;
+	bool json, check, verbose;
 	char **files;                            /* the FILEs (or SENT-FILEs) */
 	unsigned file_count;
 };
@@ -56,51 +55,47 @@ static void usage(FILE *out)
 		"      --version       print the version and exit\n");
 }
 
-/* optarg added to a repeatable option's list; false after saying it is full. */
-static bool take_repeated(const char *name, const char **list, unsigned *count, unsigned max)
+/* arg added to a repeatable option's list; false after saying it is full. */
+static bool take_repeated(const char *name, const char *arg, const char **list, unsigned *count, unsigned max)
 {
 	if (*count == max) {
 		fprintf(stderr, "sara-replay: at most %u --%s\n", max, name);
 		return false;
 	}
-	list[(*count)++] = optarg;
+	list[(*count)++] = arg;
 	return true;
+}
+
+/* One of sara-replay's own options; false after saying why it is refused. */
+static bool take_option(void *ctx, int c, const char *arg)
+{
+	struct options *opt = ctx;
+	switch (c) {
+	case 'V': return take_repeated("vip", arg, opt->extra_vips, &opt->extra_vip_count, SARA_MAX_VIPS);
+	case 'O': return take_repeated("observed", arg, opt->observed, &opt->observed_count, SARA_MAX_SERVERS);
+	case 'j': opt->json = true; return true;
+	case 'k': opt->check = true; return true;
+	case 'v': opt->verbose = true; return true;
+	}
+	return false;
 }
 
 /* KEEP_GOING, or the exit status (--help, a usage error). */
 static int parse_options(int argc, char **argv, struct options *opt)
 {
-	static const struct option options[] = {
-		{ "config", required_argument, NULL, 'c' }, { "vip", required_argument, NULL, 'V' },
-		{ "observed", required_argument, NULL, 'O' }, { "json", no_argument, NULL, 'j' },
-		{ "check", no_argument, NULL, 'k' }, { "check-config", no_argument, NULL, 'C' },
-		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'R' },
-		{ NULL, 0, NULL, 0 },
+	static const struct option own_options[] = {
+		{ "vip", required_argument, NULL, 'V' }, { "observed", required_argument, NULL, 'O' },
+		{ "json", no_argument, NULL, 'j' },      { "check", no_argument, NULL, 'k' },
+		{ "verbose", no_argument, NULL, 'v' },   { NULL, 0, NULL, 0 },
 	};
-	int c;
-	while ((c = getopt_long(argc, argv, "c:vh", options, NULL)) != -1) {
-		switch (c) {
-		case 'c': opt->config_path = optarg; break;
-		case 'V':
-			if (!take_repeated("vip", opt->extra_vips, &opt->extra_vip_count, SARA_MAX_VIPS))
-				return 2;
-			break;
-		case 'O':
-			if (!take_repeated("observed", opt->observed, &opt->observed_count, SARA_MAX_SERVERS))
-				return 2;
-			break;
-		case 'j': opt->json = true; break;
-		case 'k': opt->check = true; break;
-		case 'C': opt->check_config = true; break;
-		case 'v': opt->verbose = true; break;
-		case 'h': usage(stdout); return 0;
-		case 'R': version_print(stdout, "sara-replay"); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	opt->files = argv + optind;
-	opt->file_count = (unsigned)(argc - optind);
+	const struct program_command_line command_line = { "sara-replay", "v", own_options, usage, take_option, opt,
+							   true };
+	int first_file;
+	int status = program_options_parse(argc, argv, &command_line, &opt->shared, &first_file);
+	if (status != KEEP_GOING)
+		return status;
+	opt->files = argv + first_file;
+	opt->file_count = (unsigned)(argc - first_file);
 	return KEEP_GOING;
 }
 
@@ -109,11 +104,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
 static int load_config(const struct options *opt, struct sara_config *cfg)
 {
 	char err[512];
-	if (!opt->config_path) {
-		usage(stderr);
-		return 2;
-	}
-	if (!sara_config_load(opt->config_path, cfg, err, sizeof(err))) {
+	if (!sara_config_load(opt->shared.config_path, cfg, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
 		return 2;
 	}
@@ -133,12 +124,12 @@ static int load_config(const struct options *opt, struct sara_config *cfg)
 		cfg->vips[cfg->vip_count++] = vip;
 	}
 	if (!sara_config_validate(cfg, err, sizeof(err))) {
-		fprintf(stderr, "%s: %s\n", opt->config_path, err);
+		fprintf(stderr, "%s: %s\n", opt->shared.config_path, err);
 		return 2;
 	}
-	if (!opt->check_config)
+	if (!opt->shared.check_config)
 		return KEEP_GOING;
-	printf("%s: ok (%u VIPs, %u servers, selection %s)\n", opt->config_path, cfg->vip_count, cfg->server_count,
+	printf("%s: ok (%u VIPs, %u servers, selection %s)\n", opt->shared.config_path, cfg->vip_count, cfg->server_count,
 	       selection_algorithm_name(cfg->selection.algorithm));
 	return 0;
 }
@@ -194,7 +185,7 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < opt.observed_count; i++) {
 		if (!captures_parse_observed(opt.observed[i], &cfg, &caps[i])) {
 			fprintf(stderr, "sara-replay: --observed %s: expected ID=FILE with ID a server of %s\n",
-				opt.observed[i], opt.config_path);
+				opt.observed[i], opt.shared.config_path);
 			return 2;
 		}
 	}

@@ -176,7 +176,7 @@ static void on_announcements(void *ctx, int fd, uint32_t events)
 	struct daemon *d = ctx;
 	(void)fd;
 	(void)events;
-	drain_receiver(d, &d->announce_rx, announce_listener_handler(d->announcements), "announcements");
+	drain_receiver(d, &d->announce_rx, sealed_listener_handler(d->announcements), "announcements");
 }
 
 /* Agent reports; server health then lets time pass too. */
@@ -185,7 +185,7 @@ static void on_agents(void *ctx, int fd, uint32_t events)
 	struct daemon *d = ctx;
 	(void)fd;
 	(void)events;
-	drain_receiver(d, &d->agent_rx, agent_listener_handler(d->agents), "agents");
+	drain_receiver(d, &d->agent_rx, sealed_listener_handler(d->agents), "agents");
 	dispatcher_health_tick(&d->dispatcher, monotonic_ms());
 }
 
@@ -484,8 +484,8 @@ void daemon_free(struct daemon *d)
 	d->control = NULL;
 	close_receiver(d, &d->announce_rx);
 	close_receiver(d, &d->agent_rx);
-	announce_listener_destroy(d->announcements);
-	agent_listener_destroy(d->agents);
+	sealed_listener_destroy(d->announcements);
+	sealed_listener_destroy(d->agents);
 	if (d->queues.count == 1 && d->loop)
 		event_loop_remove_fd(d->loop, nfqueue_fd(d->queues.workers[0].queue));
 	queue_set_close(&d->queues);

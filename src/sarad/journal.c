@@ -87,55 +87,46 @@ static bool name_server(struct session_journal *j, int server, char *id, size_t 
 	return true;
 }
 
+/* One record into the batch (counted as lost when there is no room). */
+static void batch_append(struct session_journal *j, const struct journal_record *rec)
+{
+	size_t room;
+	uint8_t *at = batch_reserve(j, &room);
+	if (at)
+		batch_keep(j, journal_encode_record(rec, at, room));
+}
+
 static void on_session_changed(void *ctx, const struct session_record *rec)
 {
 	struct session_journal *j = ctx;
-	struct session_record named = *rec;
-	size_t room;
-	if (!name_server(j, rec->server, named.server_id, sizeof(named.server_id)))
+	struct journal_record named = { .type = JOURNAL_SESSION, .u.session = *rec };
+	if (!name_server(j, rec->server, named.u.session.server_id, sizeof(named.u.session.server_id)))
 		return;   /* no server: nothing a restart could pin */
-	uint8_t *at = batch_reserve(j, &room);
-	if (at)
-		batch_keep(j, journal_encode_session(&named, at, room));
+	batch_append(j, &named);
 }
 
 static void on_flow_decided(void *ctx, const struct session_flow_record *rec)
 {
-	struct session_journal *j = ctx;
-	size_t room;
-	uint8_t *at = batch_reserve(j, &room);
-	if (at)
-		batch_keep(j, journal_encode_flow(rec, at, room));
+	batch_append(ctx, &(struct journal_record){ .type = JOURNAL_FLOW, .u.flow = *rec });
 }
 
 static void on_session_ended(void *ctx, uint64_t serial)
 {
-	struct session_journal *j = ctx;
-	size_t room;
-	uint8_t *at = batch_reserve(j, &room);
-	if (at)
-		batch_keep(j, journal_encode_end(serial, at, room));
+	batch_append(ctx, &(struct journal_record){ .type = JOURNAL_END, .u.end_serial = serial });
 }
 
 static void on_connection_pinned(void *ctx, const struct connection_record *rec)
 {
 	struct session_journal *j = ctx;
-	struct connection_record named = *rec;
-	size_t room;
-	if (!name_server(j, rec->server, named.server_id, sizeof(named.server_id)))
+	struct journal_record named = { .type = JOURNAL_CONNECTION, .u.connection = *rec };
+	if (!name_server(j, rec->server, named.u.connection.server_id, sizeof(named.u.connection.server_id)))
 		return;
-	uint8_t *at = batch_reserve(j, &room);
-	if (at)
-		batch_keep(j, journal_encode_connection(&named, at, room));
+	batch_append(j, &named);
 }
 
 static void on_connection_closed(void *ctx, const struct flow_key *key)
 {
-	struct session_journal *j = ctx;
-	size_t room;
-	uint8_t *at = batch_reserve(j, &room);
-	if (at)
-		batch_keep(j, journal_encode_connection_end(key, at, room));
+	batch_append(ctx, &(struct journal_record){ .type = JOURNAL_CONNECTION_END, .u.connection_end = *key });
 }
 
 void session_journal_write(struct session_journal *j)

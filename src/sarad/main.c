@@ -1,7 +1,6 @@
 /* main.c - sarad, the dispatcher daemon: options, the configuration, and
  * the daemon's start, run and stop (the parts and their wiring are in
  * daemon.c; what the dispatcher does, in the modules beside it). */
-#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -11,16 +10,11 @@
 #include "io/clock.h"
 #include "io/config_file.h"
 #include "io/log.h"
+#include "io/program_options.h"
 #include "io/service_notify.h"
 #include "sarad/daemon.h"
 #include "io/daemon.h"
 #include "io/version.h"
-
-struct options {
-	const char *config_path;
-	bool foreground;
-	bool check_only;
-};
 
 static void usage(FILE *out)
 {
@@ -35,33 +29,15 @@ static void usage(FILE *out)
 		"and the rules spread packets over them (iptables --queue-balance).\n");
 }
 
-/* -1 to go on, else the exit status (usage printed). */
-static int parse_options(int argc, char **argv, struct options *o)
+/* --foreground, sarad's one option of its own. */
+static bool take_option(void *ctx, int opt, const char *arg)
 {
-	static const struct option options[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "check-config", no_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt;
-	while ((opt = getopt_long(argc, argv, "c:fh", options, NULL)) != -1) {
-		switch (opt) {
-		case 'c': o->config_path = optarg; break;
-		case 'f': o->foreground = true; break;
-		case 'C': o->check_only = true; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': version_print(stdout, "sarad"); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (!o->config_path || optind != argc) {
-		usage(stderr);
-		return 2;
-	}
-	return -1;
+	bool *foreground = ctx;
+	(void)arg;
+	if (opt != 'f')
+		return false;
+	*foreground = true;
+	return true;
 }
 
 /* From start-up to exit, once the configuration is loaded. */
@@ -120,9 +96,17 @@ int main(int argc, char **argv)
 {
 	static struct daemon daemon_state; /* large: keep it off the stack */
 	struct daemon *d = &daemon_state;
-	struct options o = { 0 };
+	static const struct option own_options[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool foreground = false;
+	const struct program_command_line command_line = { "sarad", "f", own_options, usage, take_option, &foreground,
+							   false };
+	struct program_options o;
 	char err[512];
-	int rc = parse_options(argc, argv, &o);
+	int operands;
+	int rc = program_options_parse(argc, argv, &command_line, &o, &operands);
 
 	if (rc >= 0)
 		return rc;
@@ -130,11 +114,11 @@ int main(int argc, char **argv)
 		log_early_error("sarad", "%s", err);
 		return 2;
 	}
-	if (o.check_only) {
+	if (o.check_config) {
 		printf("%s: ok (cluster %s, %u VIPs, %u servers, queues %u..%u)\n", o.config_path, d->cfg.name,
 		       d->cfg.vip_count, d->cfg.server_count, d->cfg.queue.first,
 		       d->cfg.queue.first + d->cfg.queue.count - 1);
 		return 0;
 	}
-	return serve(d, o.foreground);
+	return serve(d, foreground);
 }

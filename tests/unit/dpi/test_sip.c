@@ -125,6 +125,15 @@ static void test_responses_take_method_from_cseq(void **state)
 			 SIP_PARSE_OK);
 	assert_int_equal(msg.status, 100);
 	assert_int_equal(msg.method, SIP_METHOD_UNKNOWN);
+
+	/* method tokens are case-sensitive (RFC 3261 7.1): "bye" is no BYE */
+	assert_int_equal(parse_text("SIP/2.0 200 OK\r\n"
+				    "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+				    "From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\n"
+				    "Call-ID: x@h\r\nCSeq: 9 bye\r\nContent-Length: 0\r\n\r\n",
+				    &msg),
+			 SIP_PARSE_OK);
+	assert_int_equal(msg.method, SIP_METHOD_UNKNOWN);
 }
 
 static void test_reinvite_hold(void **state)

@@ -254,7 +254,7 @@ static void test_servers_fields(void **state)
 static void test_servers_with_agents(void **state)
 {
 	struct fixture *f = *state;
-	struct agent_listener *agents;
+	struct sealed_listener *agents;
 	struct server_health *health;
 	char *reply;
 
@@ -274,7 +274,7 @@ static void test_servers_with_agents(void **state)
 	f->view.agents = NULL;
 	f->view.health = NULL;
 	server_health_destroy(health);
-	agent_listener_destroy(agents);
+	sealed_listener_destroy(agents);
 }
 
 /* ---- sessions ---- */

@@ -43,7 +43,7 @@ static void test_defaults(void **state)
 	struct command_line cl;
 	(void)state;
 	assert_int_equal(PARSE(&cl, "-c", "cluster.cfg", "--id", "s1"), -1);
-	assert_string_equal(cl.config_path, "cluster.cfg");
+	assert_string_equal(cl.shared.config_path, "cluster.cfg");
 	assert_string_equal(cl.id, "s1");
 	assert_string_equal(cl.agent.root, "/");
 	assert_int_equal(cl.agent.drain_in_s, 30);
@@ -52,7 +52,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cl.agent.probe.kind, PROBE_NONE);
 	assert_null(cl.agent.app_load_path);
 	assert_int_equal(cl.agent.metrics.addr.family, 0);
-	assert_false(cl.agent.foreground || cl.agent.once || cl.agent.verbose || cl.decode || cl.check_config);
+	assert_false(cl.agent.foreground || cl.agent.once || cl.agent.verbose || cl.decode || cl.shared.check_config);
 }
 
 static void test_values(void **state)

@@ -24,7 +24,7 @@ struct fixture {
 	struct daemon_counters counters;
 	struct log_kinds logs;
 	struct dispatcher d;
-	struct agent_listener *agents;
+	struct sealed_listener *agents;
 	struct control_view view;
 };
 
@@ -69,7 +69,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	agent_listener_destroy(f->agents);
+	sealed_listener_destroy(f->agents);
 	dispatcher_fini(&f->d);
 	daemon_counters_destroy(&f->counters);
 	log_set_sink(NULL, NULL);
@@ -92,7 +92,7 @@ static const char *line_starting(const char *prefix)
 static void test_groups_from_the_table(void **state)
 {
 	struct fixture *f = *state;
-	struct sealed_receiver_handler agents = agent_listener_handler(f->agents);
+	struct sealed_receiver_handler agents = sealed_listener_handler(f->agents);
 	struct endpoint from = { 0 };
 	struct agent_heartbeat hb = { .host_id = 1, .seq = 1, .flag = AGENT_UP };
 
