@@ -74,6 +74,7 @@ struct sara_config {
 		enum rtsp_reject_mode rtsp_reject;
 		uint32_t retry_after_s;
 		uint32_t replies_per_s;    /* 503s and RSTs sent per second at most */
+		uint32_t oc_validity_ms;   /* RFC 7339 oc-validity of the overload control sent; 0: none */
 	} admission;
 	struct {
 		uint32_t flows, sessions;

@@ -88,7 +88,7 @@ static void test_bucket_edges(void **state)
 }
 
 struct counters {
-	uint64_t sent_503, sent_reset, rate_limited, unbuildable, send_errors;
+	uint64_t sent_503, sent_reset, rate_limited, unbuildable, send_errors, with_oc;
 	unsigned names;
 };
 
@@ -107,6 +107,8 @@ static void collect(void *ctx, const struct counter_def *def, uint64_t value)
 		c->unbuildable = value;
 	else if (strcmp(name, "reply_send_errors") == 0)
 		c->send_errors = value;
+	else if (strcmp(name, "reply_503_oc") == 0)
+		c->with_oc = value;
 	else
 		fail_msg("unexpected counter %s", name);
 }
@@ -117,7 +119,7 @@ static struct counters read_counters(struct reject_sender *rs)
 	struct counter_set set;
 	reject_sender_get_counters(rs, &set);
 	counters_visit(&set, COUNTER_SCOPE_REPLY, COUNTERS_REPORTED, collect, &c);
-	assert_int_equal(c.names, 5);
+	assert_int_equal(c.names, 6);
 	return c;
 }
 
