@@ -34,6 +34,10 @@ struct announce_listener;
 struct announce_listener *announce_listener_create(const struct sara_config *cfg, uint64_t (*now_ms)(void),
 						   announce_sink_fn sink, void *sink_ctx);
 void announce_listener_destroy(struct announce_listener *l);
+/* Who sent each accepted announcement (the gateway's sender id and the
+ * address it sent from): sarad sends its admission state back there. */
+typedef void (*announce_sender_fn)(void *ctx, uint32_t sender, const struct endpoint *from);
+void announce_listener_on_sender(struct announce_listener *l, announce_sender_fn fn, void *ctx);
 /* The handler to drain the announcements' sealed_receiver with. */
 struct sealed_receiver_handler announce_listener_handler(struct announce_listener *l);
 

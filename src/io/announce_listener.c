@@ -15,6 +15,8 @@ struct announce_listener {
 	uint64_t (*now_ms)(void);
 	announce_sink_fn sink;
 	void *sink_ctx;
+	announce_sender_fn on_sender;
+	void *sender_ctx;
 	struct announce_listener_stats stats;
 	struct sealed_rejects rejects;
 };
@@ -72,7 +74,15 @@ static void on_accept(void *ctx, const struct sealed_message *msg)
 	}
 	if (l->sink)
 		l->sink(l->sink_ctx, &ann);
+	if (l->on_sender)
+		l->on_sender(l->sender_ctx, msg->hdr.sender, &msg->from);
 	l->stats.accepted++;
+}
+
+void announce_listener_on_sender(struct announce_listener *l, announce_sender_fn fn, void *ctx)
+{
+	l->on_sender = fn;
+	l->sender_ctx = ctx;
 }
 
 struct sealed_receiver_handler announce_listener_handler(struct announce_listener *l)
