@@ -10,17 +10,13 @@
 #include <string.h>
 
 #include "dpi/sip.h"
+#include "dpi/sip_headers.h"
 #include "dpi/span.h"
 
 enum echoed { ECHO_FROM = 0, ECHO_TO, ECHO_CALL_ID, ECHO_CSEQ, ECHO_COUNT };
 
 static const char *const echoed_names[ECHO_COUNT] = {
 	[ECHO_FROM] = "From", [ECHO_TO] = "To", [ECHO_CALL_ID] = "Call-ID", [ECHO_CSEQ] = "CSeq",
-};
-
-struct header_line {
-	struct span name;  /* trimmed, before the colon */
-	struct span value; /* raw, after the colon, folds (CR LF + WSP) included */
 };
 
 /* Bounded output: once a write does not fit, nothing more is written. */
@@ -43,53 +39,6 @@ static void put(struct writer *w, const void *data, size_t n)
 static void put_str(struct writer *w, const char *s)
 {
 	put(w, s, strlen(s));
-}
-
-static bool is_wsp(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-enum scan_result { SCAN_HEADER, SCAN_END, SCAN_BAD };
-
-/* The next logical header (with its folded continuation lines) from *pos,
- * SCAN_END at the empty line ending the headers. A line without a colon, a
- * name that is not a token or a fold with nothing to continue is SCAN_BAD:
- * we echo only what we understood. */
-static enum scan_result next_header(const uint8_t *p, size_t len, size_t *pos,
-				    struct header_line *h)
-{
-	struct span line, next;
-	if (!span_next_line(p, len, pos, &line))
-		return SCAN_BAD;
-	if (line.len == 0)
-		return SCAN_END;
-	if (is_wsp(line.ptr[0]))
-		return SCAN_BAD;
-	const char *colon = memchr(line.ptr, ':', line.len);
-	if (!colon)
-		return SCAN_BAD;
-	h->name = span_trim(span_make(line.ptr, (size_t)(colon - line.ptr)));
-	if (h->name.len == 0)
-		return SCAN_BAD;
-	for (size_t i = 0; i < h->name.len; i++)
-		if (!sip_is_token_char((uint8_t)h->name.ptr[i]))
-			return SCAN_BAD;
-	const char *value_end = line.ptr + line.len;
-	for (;;) {
-		size_t peek = *pos;
-		if (!span_next_line(p, len, &peek, &next) || next.len == 0 || !is_wsp(next.ptr[0]))
-			break;
-		value_end = next.ptr + next.len;
-		*pos = peek;
-	}
-	h->value = span_make(colon + 1, (size_t)(value_end - colon - 1));
-	return SCAN_HEADER;
-}
-
-static bool is_via(struct span name)
-{
-	return span_eq_nocase(name, "Via") || span_eq_nocase(name, "v");
 }
 
 static int echoed_of(struct span name)
@@ -239,11 +188,11 @@ size_t sip_reply_503(const uint8_t *request, size_t len, uint32_t retry_after_s,
 	struct sip_msg msg;
 	struct span echoed[ECHO_COUNT] = { { NULL, 0 } };
 	struct span first_via = { NULL, 0 };
-	struct header_line h;
+	struct sip_header_line h;
 	struct span start_line;
 	struct writer w = { out, cap, 0, false };
 	size_t headers_at = 0, pos;
-	enum scan_result r;
+	enum sip_header_scan r;
 
 	if (!request || !out || len == 0)
 		return 0;
@@ -254,9 +203,9 @@ size_t sip_reply_503(const uint8_t *request, size_t len, uint32_t retry_after_s,
 
 	/* Pass 1: the singletons, and at least one Via, all clean. */
 	pos = headers_at;
-	while ((r = next_header(request, len, &pos, &h)) == SCAN_HEADER) {
+	while ((r = sip_header_next(request, len, &pos, &h)) == SIP_HEADER_LINE) {
 		int e = echoed_of(h.name);
-		if (is_via(h.name)) {
+		if (sip_header_is_via(h.name)) {
 			if (!value_is_clean(h.value))
 				return 0;
 			if (!first_via.ptr)
@@ -269,7 +218,7 @@ size_t sip_reply_503(const uint8_t *request, size_t len, uint32_t retry_after_s,
 			echoed[e] = h.value;
 		}
 	}
-	if (r != SCAN_END || !first_via.ptr)
+	if (r != SIP_HEADER_END || !first_via.ptr)
 		return 0;
 	for (int e = 0; e < ECHO_COUNT; e++)
 		if (!echoed[e].ptr)
@@ -281,8 +230,8 @@ size_t sip_reply_503(const uint8_t *request, size_t len, uint32_t retry_after_s,
 	put_str(&w, "SIP/2.0 503 Service Unavailable\r\n");
 	/* Pass 2: every Via, in the request's order. */
 	pos = headers_at;
-	while (next_header(request, len, &pos, &h) == SCAN_HEADER) {
-		if (!is_via(h.name))
+	while (sip_header_next(request, len, &pos, &h) == SIP_HEADER_LINE) {
+		if (!sip_header_is_via(h.name))
 			continue;
 		put_str(&w, "Via: ");
 		put_unfolded(&w, h.value);

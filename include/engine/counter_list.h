@@ -364,6 +364,13 @@
 	  "servers removed by a reload while sessions still held them (they drain)")                         \
 	X(SERVERS_FREED, "servers_freed", EVENTS, COUNTER_IN_DAEMON,                                          \
 	  "removed servers gone for good: nothing held them any more")                                       \
+	/* RFC 7339 overload control: the admission state sent to the gateways. */                         \
+	X(OC_STATES_SENT, "oc_states_sent", EVENTS, COUNTER_IN_DAEMON,                                        \
+	  "admission states sent to the gateways for RFC 7339 overload control")                             \
+	X(OC_STATE_SEND_ERRORS, "oc_state_send_errors", EVENTS, COUNTER_IN_DAEMON,                            \
+	  "admission states the socket refused")                                                             \
+	X(OC_GATEWAYS_FULL, "oc_gateways_full", EVENTS, COUNTER_IN_DAEMON,                                    \
+	  "gateways not remembered for overload control: the table was full")                                \
 	/* The session journal (state.journal). */                                                          \
 	X(JOURNAL_RECORDS, "journal_records", EVENTS, COUNTER_IN_DAEMON, "journal records written")            \
 	X(JOURNAL_WRITES, "journal_writes", EVENTS, COUNTER_IN_DAEMON,                                         \
@@ -386,6 +393,8 @@
 	X(REPLY_UNBUILDABLE, "reply_unbuildable", TOTAL, COUNTER_IN_REPLY,                                    \
 	  "replies that could not be built from the refused packet")                                         \
 	X(REPLY_SEND_ERRORS, "reply_send_errors", TOTAL, COUNTER_IN_REPLY, "replies the raw socket refused") \
+	X(REPLY_503_OC, "reply_503_oc", TOTAL, COUNTER_IN_REPLY,                                              \
+	  "SIP 503 replies that carried RFC 7339 overload control (oc, oc-validity, oc-seq)")               \
                                                                                                               \
 	/* sara-gw's own: its announcer (struct announcer_stats) and verdicts, then its queue. */     \
 	X(GW_PACKETS, "packets", TOTAL, COUNTER_IN_GW_DAEMON, "outbound packets the gateway inspected")       \
@@ -396,6 +405,38 @@
 	  "announcements too large to encode")                                                               \
 	X(GW_VERDICT_ERRORS, "verdict_errors", TOTAL, COUNTER_IN_GW_DAEMON,                                   \
 	  "packets whose verdict could not be sent")                                                         \
+	/* sara-gw's RFC 7339 overload control: responses rewritten, and the states behind them. */      \
+	X(GW_OC_ADDED, "oc_added", TOTAL, COUNTER_IN_GW_DAEMON,                                               \
+	  "responses given oc, oc-validity and oc-seq in the client's Via")                                  \
+	X(GW_OC_NO_STATE, "oc_no_state", TOTAL, COUNTER_IN_GW_DAEMON,                                         \
+	  "packets passed as they were: no dispatcher state within its validity")                            \
+	X(GW_OC_UNREWRITABLE, "oc_unrewritable", EVENTS, COUNTER_IN_GW_DAEMON,                                \
+	  "packets not looked at for oc: not a whole UDP datagram (TCP, fragments, IPv6 extension headers)")  \
+	X(GW_OC_NOT_RESPONSE, "oc_not_response", EVENTS, COUNTER_IN_GW_DAEMON, "UDP payloads that are not SIP responses") \
+	X(GW_OC_NO_VIA, "oc_no_via", EVENTS, COUNTER_IN_GW_DAEMON, "responses without a Via")                \
+	X(GW_OC_MALFORMED, "oc_malformed", EVENTS, COUNTER_IN_GW_DAEMON,                                      \
+	  "responses left alone: their top Via or headers do not scan, or the result would not parse")      \
+	X(GW_OC_NOT_ADVERTISED, "oc_not_advertised", EVENTS, COUNTER_IN_GW_DAEMON,                            \
+	  "responses whose client did not advertise oc")                                                     \
+	X(GW_OC_ALREADY_SET, "oc_already_set", EVENTS, COUNTER_IN_GW_DAEMON,                                  \
+	  "responses left alone: a server on the path set oc already")                                       \
+	X(GW_OC_NO_LOSS, "oc_no_loss", EVENTS, COUNTER_IN_GW_DAEMON,                                          \
+	  "responses left alone: the client's oc-algo offers no loss algorithm")                             \
+	X(GW_OC_TOO_LONG, "oc_too_long", EVENTS, COUNTER_IN_GW_DAEMON,                                        \
+	  "responses left alone: the rewritten datagram would be too long")                                  \
+	X(GW_OC_BAD_FEEDBACK, "oc_bad_feedback", EVENTS, COUNTER_IN_GW_DAEMON,                                \
+	  "responses left alone: the state held could not be written")                                       \
+	X(GW_OC_STATES_RECEIVED, "oc_states_received", TOTAL, COUNTER_IN_GW_DAEMON,                           \
+	  "datagrams read on the announcement socket (dispatchers' admission states)")                       \
+	X(GW_OC_STATES_TAKEN, "oc_states_taken", TOTAL, COUNTER_IN_GW_DAEMON, "admission states taken")       \
+	X(GW_OC_STATES_REJECTED, "oc_states_rejected", TOTAL, COUNTER_IN_GW_DAEMON,                           \
+	  "datagrams rejected there (forged, replayed, stale, invalid...; logged with the reason)")         \
+	X(GW_OC_STATE_INVALID, "oc_state_invalid", EVENTS, COUNTER_IN_GW_DAEMON,                              \
+	  "admission states of another type, size or range")                                                 \
+	X(GW_OC_STATE_OUT_OF_ORDER, "oc_state_out_of_order", EVENTS, COUNTER_IN_GW_DAEMON,                    \
+	  "admission states older than the one held from the same dispatcher")                               \
+	X(GW_OC_STATE_TOO_MANY, "oc_state_too_many", EVENTS, COUNTER_IN_GW_DAEMON,                            \
+	  "admission states of one dispatcher too many (every entry held a fresh one)")                      \
 	X(GW_QUEUE_RECEIVED, "received", TOTAL, COUNTER_IN_GW_QUEUE, "packets read from sara-gw's queue")     \
 	X(GW_QUEUE_ENOBUFS, "enobufs", TOTAL, COUNTER_IN_GW_QUEUE, "reads that found the socket buffer overrun") \
 	X(GW_QUEUE_VERDICT_ERRORS, "verdict_errors", TOTAL, COUNTER_IN_GW_QUEUE,                              \

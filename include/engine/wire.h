@@ -22,7 +22,9 @@
 #define WIRE_MAX_SENDERS 256     /* replay state is kept per sender id */
 #define WIRE_REPLAY_WINDOW 64    /* out-of-order sequence numbers accepted */
 
-enum wire_type { WIRE_ANNOUNCE = 1, WIRE_HEARTBEAT = 2, WIRE_LOAD = 3 };
+/* WIRE_OC_STATE: a dispatcher's admission state for RFC 7339 overload
+ * control, to the gateways (engine/overload_control.h). */
+enum wire_type { WIRE_ANNOUNCE = 1, WIRE_HEARTBEAT = 2, WIRE_LOAD = 3, WIRE_OC_STATE = 4 };
 
 struct wire_header {
 	uint8_t type;        /* enum wire_type */

@@ -23,5 +23,10 @@ typedef void (*announce_sink_fn)(void *ctx, const struct announcement *ann);
  * reason (COUNTER_SCOPE_ANNOUNCE_REJECT: wire_forged, announce_not_vip...). */
 struct sealed_listener *announce_listener_create(const struct sara_config *cfg, uint64_t (*now_ms)(void),
 						 announce_sink_fn sink, void *sink_ctx);
+/* Who sent each accepted announcement (the gateway's sender id and the
+ * address it sent from): sarad sends its admission state back there. l is
+ * an announcement listener. */
+typedef void (*announce_sender_fn)(void *ctx, uint32_t sender, const struct endpoint *from);
+void announce_listener_on_sender(struct sealed_listener *l, announce_sender_fn fn, void *ctx);
 
 #endif

@@ -45,6 +45,10 @@ int nfqueue_receive(struct nfqueue *q, int timeout_ms,
 /* accept=false drops. mark 0 leaves the packet mark; set_connmark also
  * writes mark into the packet's conntrack entry (needs opt.conntrack). */
 int nfqueue_verdict(struct nfqueue *q, uint32_t id, bool accept, uint32_t mark, bool set_connmark);
+/* Accepts packet id with its bytes replaced by packet[0..len) (a whole IP
+ * datagram whose lengths and checksums the caller fixed); sent at once,
+ * outside the batch. */
+int nfqueue_verdict_packet(struct nfqueue *q, uint32_t id, const uint8_t *packet, size_t len);
 void nfqueue_get_stats(const struct nfqueue *q, struct nfqueue_stats *out);
 
 #endif

@@ -31,11 +31,15 @@ void reject_sender_close(struct reject_sender *rs);
 /* The datagram ip[0..len) (a whole IPv4/IPv6 UDP datagram holding a SIP
  * request, as NFQUEUE handed it) is answered with sip_reply_503(), Retry-
  * After retry_after_s (0: none), sent from the datagram's destination
- * address and port (the VIP, not local here) to its source.
+ * address and port (the VIP, not local here) to its source. With oc (may
+ * be NULL), a request whose top Via advertised RFC 7339's "oc" gets it
+ * back with oc, oc-validity and oc-seq (sip_oc_add; counted as
+ * reply_503_oc); any other request gets the 503 as it was built.
  * Unbuildable: not a whole UDP datagram, not a request sip_reply_503()
  * answers (an ACK, a reply, junk), or addresses no reply can use. */
+struct sip_oc_feedback;
 int reject_sender_sip_503(struct reject_sender *rs, const uint8_t *ip, size_t len,
-			  uint32_t retry_after_s, uint64_t now_ms);
+			  uint32_t retry_after_s, const struct sip_oc_feedback *oc, uint64_t now_ms);
 
 /* The segment ip[0..len) (a whole IPv4/IPv6 TCP segment, usually a SYN) is
  * answered with tcp_reset_build()'s RST, from its destination to its

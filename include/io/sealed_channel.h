@@ -26,6 +26,7 @@ struct sealed_sender {
 	uint32_t sender;
 	uint64_t seq;                /* starts at the wall clock in microseconds */
 	uint64_t sent, send_errors;  /* per datagram; a full socket buffer counts, never blocks */
+	bool borrowed;               /* fd is another's (sealed_sender_borrow): close leaves it open */
 };
 
 /* A UDP socket towards `to`, sealing with key as sender_id. False with err
@@ -48,6 +49,14 @@ bool sealed_sender_open_dispatchers(struct sealed_sender *s, const struct sara_c
  * every destination's send went out. */
 bool sealed_send(struct sealed_sender *s, uint8_t type, const uint8_t *body, size_t body_len);
 void sealed_sender_close(struct sealed_sender *s);
+/* A sender on another's socket, with no destination of its own: sarad
+ * answers its gateways from the socket they send to (gateway.listen), so
+ * the state leaves from the address they know. The fd stays the owner's. */
+void sealed_sender_borrow(struct sealed_sender *s, int fd, const struct wire_key *key, uint32_t sender_id);
+/* Seals type + body with the next sequence number and sends it to `to`
+ * alone, without blocking. */
+bool sealed_send_to(struct sealed_sender *s, const struct endpoint *to, uint8_t type, const uint8_t *body,
+		    size_t body_len);
 
 /* Why a datagram was refused: a wire verdict (forged, replayed, stale...),
  * or SEALED_OVERSIZED for one longer than any sealed message. */
@@ -90,6 +99,7 @@ struct sealed_receiver {
 	struct wire_replay *replay;  /* per-sender windows (large): heap */
 	uint64_t max_skew_ms;
 	uint64_t received, accepted, rejected;
+	bool borrowed;               /* fd is another's (sealed_receiver_attach) */
 };
 
 /* Binds a UDP socket at `at`. False with err set ("bind ADDR: REASON"). */
@@ -100,6 +110,11 @@ bool sealed_receiver_open(struct sealed_receiver *r, const struct endpoint *at, 
 int sealed_receiver_drain(struct sealed_receiver *r, unsigned max, const struct sealed_receiver_handler *h,
 			  char *err, size_t err_size);
 void sealed_receiver_close(struct sealed_receiver *r);
+/* A receiver on another's socket (sara-gw hears the dispatchers' states
+ * on the socket it announces from). False with err set when out of
+ * memory. Close leaves the fd open. */
+bool sealed_receiver_attach(struct sealed_receiver *r, int fd, const struct wire_key *key, uint64_t max_skew_ms,
+			    char *err, size_t err_size);
 
 /* A close-on-exec UDP socket bound to at (SO_REUSEADDR), or -1 with err
  * set to "socket: REASON" or "bind ADDR: REASON". */

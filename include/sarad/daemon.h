@@ -23,6 +23,7 @@
 #include "sarad/daemon_counters.h"
 #include "sarad/dispatcher.h"
 #include "sarad/log_kinds.h"
+#include "sarad/oc_sender.h"
 #include "sarad/queue_set.h"
 #include "sarad/refusal_replies.h"
 
@@ -42,6 +43,7 @@ struct daemon {
 	int scan_timer;
 	uint64_t scan_period_ms;
 	struct refusal_replies replies;
+	struct oc_sender oc;             /* RFC 7339 overload control: to the 503s and the gateways */
 	struct refusal_log refusals;     /* the latest refusals, for "sara-ctl refused" */
 	struct verdict_counts verdicts;
 	struct queue_set queues;

@@ -5,7 +5,11 @@
 #ifndef SARA_SARAD_REFUSAL_REPLIES_H
 #define SARA_SARAD_REFUSAL_REPLIES_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
+
+#include "dpi/sip_oc.h"
 
 #include "engine/config.h"
 #include "engine/counters.h"
@@ -15,7 +19,17 @@
 struct refusal_replies {
 	struct reject_sender *sender;    /* NULL: refused packets are only dropped; __atomic */
 	uint32_t retry_after_s;          /* admission.retry_after_s as (re)loaded; __atomic */
+	/* RFC 7339 overload control for the 503s: the loop thread sets it,
+	 * the workers copy it under oc_lock. */
+	pthread_mutex_t oc_lock;
+	bool oc_on;
+	struct sip_oc_feedback oc;
 };
+
+/* Before any other call. */
+void refusal_replies_init(struct refusal_replies *r);
+/* The overload control refused INVITEs carry from now on (NULL: none). */
+void refusal_replies_set_oc(struct refusal_replies *r, const struct sip_oc_feedback *oc);
 
 /* Opens the sender when cfg's admission sends 503s or RSTs and it is not
  * open yet; a failure is logged (refused packets are then only dropped).

@@ -9,6 +9,7 @@
 
 #include "engine/agent_msg.h"
 #include "engine/config_schema.h"
+#include "engine/overload_control.h"
 
 /* Enums are written through an int; the compiler must agree. */
 _Static_assert(sizeof(enum selection_algorithm) == sizeof(int), "enum width");
@@ -123,6 +124,7 @@ static const struct key_spec admission_keys[] = {
 	UINT_KEY("replies_per_s", CFG, admission.replies_per_s, 1, 1000000),
 	UINT_KEY("call_limit", CFG, admission.call_limit, 0, 10000000),
 	CHOICE_KEY("estimate", CFG, admission.estimate, estimate_choices),
+	UINT_KEY("oc_validity_ms", CFG, admission.oc_validity_ms, 0, OC_VALIDITY_MAX_MS),
 };
 static const struct key_spec limit_keys[] = {
 	UINT_KEY("flows", CFG, limits.flows, 1, 100000000),
@@ -503,6 +505,9 @@ void sara_config_defaults(struct sara_config *cfg)
 	cfg->admission.retry_after_s = 5;
 	cfg->admission.rtsp_reject = RTSP_REJECT_RESET;
 	cfg->admission.replies_per_s = 1000;
+	/* RFC 7339's default oc-validity: a client that hears nothing more
+	 * stops reducing half a second after the last response. */
+	cfg->admission.oc_validity_ms = 500;
 	cfg->limits.flows = 1000000;
 	cfg->limits.sessions = 250000;
 	cfg->limits.when_full = FULL_PASS;

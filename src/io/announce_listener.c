@@ -11,6 +11,8 @@ struct announce_listener {
 	struct sealed_listener base;   /* first: the listener is freed through it */
 	announce_sink_fn sink;
 	void *sink_ctx;
+	announce_sender_fn on_sender;
+	void *sender_ctx;
 };
 
 static void check_announcement(struct sealed_listener *base, const struct sealed_message *msg)
@@ -33,6 +35,8 @@ static void check_announcement(struct sealed_listener *base, const struct sealed
 	}
 	if (l->sink)
 		l->sink(l->sink_ctx, &ann);
+	if (l->on_sender)
+		l->on_sender(l->sender_ctx, msg->hdr.sender, &msg->from);
 	counter_add(&base->counts, COUNTER_ANNOUNCE_ACCEPTED, 1);
 }
 
@@ -48,4 +52,11 @@ struct sealed_listener *announce_listener_create(const struct sara_config *cfg, 
 		l->sink_ctx = sink_ctx;
 	}
 	return base;
+}
+
+void announce_listener_on_sender(struct sealed_listener *base, announce_sender_fn fn, void *ctx)
+{
+	struct announce_listener *l = (struct announce_listener *)base;
+	l->on_sender = fn;
+	l->sender_ctx = ctx;
 }

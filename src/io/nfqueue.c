@@ -113,6 +113,26 @@ int nfqueue_verdict(struct nfqueue *q, uint32_t id, bool accept, uint32_t mark, 
 	}
 }
 
+int nfqueue_verdict_packet(struct nfqueue *q, uint32_t id, const uint8_t *packet, size_t len)
+{
+	/* The verdict, the packet attribute and its padding. */
+	static __thread uint8_t buf[VERDICT_MESSAGE_MAX + COPY_RANGE + 8] __attribute__((aligned(4)));
+	struct nlmsghdr *nlh;
+	if (len > COPY_RANGE) {
+		STAT_ADD(q, verdict_errors, 1);
+		return -1;
+	}
+	nlh = nfq_nlmsg_put((char *)buf, NFQNL_MSG_VERDICT, q->queue_num);
+	nfq_nlmsg_verdict_put(nlh, (int)id, NF_ACCEPT);
+	nfq_nlmsg_verdict_put_pkt(nlh, packet, (uint32_t)len);
+	if (mnl_socket_sendto(q->nl, buf, nlh->nlmsg_len) < 0) {
+		STAT_ADD(q, verdict_errors, 1);
+		return -1;
+	}
+	STAT_ADD(q, verdicts, 1);
+	return 0;
+}
+
 /* ---- receiving ---- */
 
 static int ct_attr_cb(const struct nlattr *attr, void *data)

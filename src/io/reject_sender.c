@@ -16,8 +16,10 @@
 #include "io/log.h"
 #include "dpi/netaddr.h"
 #include "dpi/packet.h"
+#include "dpi/sip_oc.h"
 #include "dpi/sip_reply.h"
 #include "dpi/reply_packet.h"
+#include "dpi/sip.h"
 
 /*
  * Why raw sockets (IPPROTO_RAW) for the 503s too, not transparent UDP ones.
@@ -204,7 +206,7 @@ static int send_reply(struct reject_sender *rs, const struct flow_key *key,
 }
 
 int reject_sender_sip_503(struct reject_sender *rs, const uint8_t *ip, size_t len,
-			  uint32_t retry_after_s, uint64_t now_ms)
+			  uint32_t retry_after_s, const struct sip_oc_feedback *oc, uint64_t now_ms)
 {
 	struct packet request;
 	if (packet_decode(ip, len, &request) != PACKET_OK || request.key.l4 != L4_UDP) {
@@ -222,6 +224,20 @@ int reject_sender_sip_503(struct reject_sender *rs, const uint8_t *ip, size_t le
 	uint8_t *body = datagram + UDP_REPLY_HEADROOM;
 	size_t body_len = sip_reply_503(request.payload, request.payload_len, retry_after_s, body,
 					sizeof(datagram) - UDP_REPLY_HEADROOM);
+	bool with_oc = false;
+	if (body_len > 0 && oc && body_len <= SIP_MAX_MESSAGE) {
+		/* The 503 echoes the client's Via: overload control goes into
+		 * that copy, or the 503 goes out as built. */
+		uint8_t plain[SIP_MAX_MESSAGE];
+		size_t oc_len = 0;
+		memcpy(plain, body, body_len);
+		if (sip_oc_add(plain, body_len, oc, body, sizeof(datagram) - UDP_REPLY_HEADROOM, &oc_len) == SIP_OC_ADDED) {
+			body_len = oc_len;
+			with_oc = true;
+		} else {
+			memcpy(body, plain, body_len);
+		}
+	}
 	size_t total = body_len > 0 ? udp_reply_build(&request, body, body_len, datagram,
 						      sizeof(datagram))
 				    : 0;
@@ -229,8 +245,10 @@ int reject_sender_sip_503(struct reject_sender *rs, const uint8_t *ip, size_t le
 		count(rs, COUNTER_REPLY_UNBUILDABLE);
 		return REJECT_SEND_UNBUILDABLE;
 	}
-	return send_reply(rs, &request.key, datagram, total, "SIP 503", COUNTER_REPLY_SENT_503,
-			  now_ms);
+	int rc = send_reply(rs, &request.key, datagram, total, "SIP 503", COUNTER_REPLY_SENT_503, now_ms);
+	if (rc == REJECT_SEND_OK && with_oc)
+		count(rs, COUNTER_REPLY_503_OC);
+	return rc;
 }
 
 int reject_sender_tcp_reset(struct reject_sender *rs, const uint8_t *ip, size_t len,

@@ -91,9 +91,11 @@ bool sealed_sender_open_dispatchers(struct sealed_sender *s, const struct sara_c
 	return sealed_sender_open_many(s, to, count, key, sender_id, err, err_size);
 }
 
-bool sealed_send(struct sealed_sender *s, uint8_t type, const uint8_t *body, size_t body_len)
+/* Seals type + body with the next sequence number into msg; 0 (counted)
+ * when it cannot. */
+static size_t seal_next(struct sealed_sender *s, uint8_t type, const uint8_t *body, size_t body_len,
+			uint8_t msg[WIRE_MAX_MESSAGE])
 {
-	uint8_t msg[WIRE_MAX_MESSAGE];
 	struct wire_header hdr = {
 		.type = type,
 		.body_len = (uint16_t)body_len,
@@ -101,29 +103,60 @@ bool sealed_send(struct sealed_sender *s, uint8_t type, const uint8_t *body, siz
 		.seq = s->seq++,
 		.time_ms = clock_ms(CLOCK_REALTIME),
 	};
-	size_t len = body_len <= WIRE_MAX_BODY ? wire_seal(&s->key, &hdr, body, msg, sizeof(msg)) : 0;
-	bool all = s->to_count > 0;
-
+	size_t len = body_len <= WIRE_MAX_BODY ? wire_seal(&s->key, &hdr, body, msg, WIRE_MAX_MESSAGE) : 0;
 	if (len == 0 || s->fd < 0) {
+		s->send_errors++;
+		return 0;
+	}
+	return len;
+}
+
+static bool send_one(struct sealed_sender *s, const struct endpoint *to, const uint8_t *msg, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t ss_len = endpoint_to_sockaddr(to, &ss);
+	if (ss_len == 0 || sendto(s->fd, msg, len, MSG_DONTWAIT, (struct sockaddr *)&ss, ss_len) != (ssize_t)len) {
 		s->send_errors++;
 		return false;
 	}
-	for (unsigned i = 0; i < s->to_count; i++) {
-		struct sockaddr_storage ss;
-		socklen_t ss_len = endpoint_to_sockaddr(&s->to[i], &ss);
-		if (sendto(s->fd, msg, len, MSG_DONTWAIT, (struct sockaddr *)&ss, ss_len) != (ssize_t)len) {
-			s->send_errors++;
-			all = false;
-		} else {
-			s->sent++;
-		}
-	}
+	s->sent++;
+	return true;
+}
+
+bool sealed_send(struct sealed_sender *s, uint8_t type, const uint8_t *body, size_t body_len)
+{
+	uint8_t msg[WIRE_MAX_MESSAGE];
+	size_t len = seal_next(s, type, body, body_len, msg);
+	bool all = s->to_count > 0;
+
+	if (len == 0)
+		return false;
+	for (unsigned i = 0; i < s->to_count; i++)
+		all &= send_one(s, &s->to[i], msg, len);
 	return all;
+}
+
+bool sealed_send_to(struct sealed_sender *s, const struct endpoint *to, uint8_t type, const uint8_t *body,
+		    size_t body_len)
+{
+	uint8_t msg[WIRE_MAX_MESSAGE];
+	size_t len = seal_next(s, type, body, body_len, msg);
+	return len > 0 && send_one(s, to, msg, len);
+}
+
+void sealed_sender_borrow(struct sealed_sender *s, int fd, const struct wire_key *key, uint32_t sender_id)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = fd;
+	s->borrowed = true;
+	s->key = *key;
+	s->sender = sender_id;
+	s->seq = clock_us(CLOCK_REALTIME);
 }
 
 void sealed_sender_close(struct sealed_sender *s)
 {
-	if (s->fd >= 0)
+	if (s->fd >= 0 && !s->borrowed)
 		close(s->fd);
 	s->fd = -1;
 	sodium_memzero(&s->key, sizeof(s->key));
@@ -209,9 +242,26 @@ int sealed_receiver_drain(struct sealed_receiver *r, unsigned max, const struct 
 	return handled;
 }
 
+bool sealed_receiver_attach(struct sealed_receiver *r, int fd, const struct wire_key *key, uint64_t max_skew_ms,
+			    char *err, size_t err_size)
+{
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+	r->replay = calloc(1, sizeof(*r->replay));
+	if (!r->replay) {
+		snprintf(err, err_size, "out of memory");
+		return false;
+	}
+	r->fd = fd;
+	r->borrowed = true;
+	r->key = *key;
+	r->max_skew_ms = max_skew_ms;
+	return true;
+}
+
 void sealed_receiver_close(struct sealed_receiver *r)
 {
-	if (r->fd >= 0)
+	if (r->fd >= 0 && !r->borrowed)
 		close(r->fd);
 	r->fd = -1;
 	free(r->replay);

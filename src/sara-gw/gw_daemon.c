@@ -20,6 +20,7 @@
 #include "sara-gw/announcer.h"
 #include "sara-gw/gw_reload.h"
 #include "sara-gw/gw_metrics.h"
+#include "sara-gw/oc_rewriter.h"
 
 struct gw {
 	const struct gw_settings *set;
@@ -29,6 +30,7 @@ struct gw {
 	struct wire_key key;
 	struct sealed_sender channel;
 	struct announcer announcer;
+	struct oc_rewriter oc;          /* the dispatchers' overload control, heard on channel.fd */
 	struct nfqueue *queue;
 	struct event_loop *loop;
 	uint64_t verdict_errors;
@@ -43,17 +45,53 @@ static bool send_sealed(void *ctx, const uint8_t *body, size_t len)
 	return sealed_send(ctx, WIRE_ANNOUNCE, body, len);
 }
 
+static uint64_t monotonic_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
+}
+
 /* Announce first, accept after: the dispatcher learns the server-side media
- * ports before the reply that carries them can reach the client. */
+ * ports before the reply that carries them can reach the client. A
+ * response to a client that advertised RFC 7339's oc goes on with the
+ * dispatchers' overload control in its top Via. */
 static void on_packet(void *ctx, const struct nfqueue_packet *pkt)
 {
 	struct gw *g = ctx;
+	const uint8_t *rewritten = NULL;
+	size_t rewritten_len;
+	int rc;
 	if (!pkt)
 		return; /* end of a batch: each packet was answered already */
 	announcer_packet(&g->announcer, pkt->payload, pkt->len, clock_ms(CLOCK_MONOTONIC));
+	rewritten_len = oc_rewriter_packet(&g->oc, pkt->payload, pkt->len, &rewritten);
 	/* Fail-open: whatever happened above, the server's packet goes on. */
-	if (nfqueue_verdict(g->queue, pkt->id, true, 0, false) < 0)
+	if (rewritten_len > 0)
+		rc = nfqueue_verdict_packet(g->queue, pkt->id, rewritten, rewritten_len);
+	else
+		rc = nfqueue_verdict(g->queue, pkt->id, true, 0, false);
+	if (rc < 0)
 		g->verdict_errors++;
+}
+
+static void on_oc_states(void *ctx, int fd, uint32_t events)
+{
+	struct gw *g = ctx;
+	char err[256];
+	(void)fd;
+	(void)events;
+	if (oc_rewriter_drain(&g->oc, err, sizeof(err)) < 0) {
+		struct log_event e;
+		log_event_begin(&e, "oc_state_receive_failed");
+		log_event_str(&e, "error", err);
+		log_event_emit(&e, LOG_WARNING);
+	}
+}
+
+/* The dispatchers answer the socket the announcements leave from. */
+static bool listen_for_oc_states(struct gw *g, char *err, size_t err_size)
+{
+	return oc_rewriter_attach(&g->oc, g->channel.fd, &g->key, err, err_size) &&
+	       event_loop_add_fd(g->loop, g->channel.fd, on_oc_states, g, err, err_size) == 0;
 }
 
 static void on_queue(void *ctx, int fd, uint32_t events)
@@ -85,6 +123,7 @@ static void gather_counters(const struct gw *g, struct counter_set *set)
 	struct nfqueue_stats qs;
 	announcer_get_counters(&g->announcer, set);
 	set->values[COUNTER_GW_VERDICT_ERRORS] = g->verdict_errors;
+	oc_rewriter_get_counters(&g->oc, set);
 	nfqueue_get_stats(g->queue, &qs);
 	set->values[COUNTER_GW_QUEUE_RECEIVED] = qs.received;
 	set->values[COUNTER_GW_QUEUE_ENOBUFS] = qs.enobufs;
@@ -166,11 +205,19 @@ static void reload(struct gw *g)
 		return;
 	}
 	if (next->channel_changed) {
+		event_loop_remove_fd(g->loop, g->channel.fd);
+		oc_rewriter_detach(&g->oc);
 		sealed_sender_close(&g->channel);
 		g->channel = channel;
 	}
 	g->cfg = next->cfg;
 	g->key = next->key;
+	if (next->channel_changed && !listen_for_oc_states(g, err, sizeof(err))) {
+		struct log_event w;
+		log_event_begin(&w, "oc_state_listen_failed");
+		log_event_str(&w, "error", err);
+		log_event_emit(&w, LOG_WARNING);
+	}
 	log_event_begin(&e, "reload");
 	log_event_str(&e, "result", "applied");
 	log_event_str(&e, "config", g->set->config_path);
@@ -225,6 +272,7 @@ static bool start(struct gw *g, char *err, size_t err_size)
 	}
 	g->loop = event_loop_create(err, err_size);
 	return g->loop && event_loop_add_fd(g->loop, nfqueue_fd(g->queue), on_queue, g, err, err_size) == 0 &&
+	       listen_for_oc_states(g, err, err_size) &&
 	       event_loop_add_signals(g->loop, signals, sizeof(signals) / sizeof(signals[0]), on_signal, g, err,
 				      err_size) == 0 &&
 	       start_metrics(g, err, err_size) && service_watchdog_attach(g->loop, err, err_size) == 0;
@@ -238,6 +286,7 @@ int gw_run(const struct gw_settings *settings)
 	struct log_event e;
 
 	g = (struct gw){ .set = settings, .channel = { .fd = -1 }, .started_ms = clock_ms(CLOCK_MONOTONIC) };
+	oc_rewriter_init(&g.oc, monotonic_ms);
 
 	if (!start(&g, err, sizeof(err))) {
 		log_error_event("start_failed", err);
@@ -280,6 +329,7 @@ out:
 	if (g.queue)
 		nfqueue_close(g.queue);
 	announcer_destroy(&g.announcer);
+	oc_rewriter_detach(&g.oc);
 	sealed_sender_close(&g.channel);
 	return g.status;
 }

@@ -89,6 +89,7 @@ static void on_tick(void *ctx)
 {
 	struct daemon *d = ctx;
 	dispatcher_tick(&d->dispatcher, monotonic_ms());
+	oc_sender_tick(&d->oc, &d->dispatcher);
 }
 
 static void on_check(void *ctx)
@@ -253,6 +254,8 @@ static int start_receivers(struct daemon *d, char *err, size_t err_size)
 			snprintf(err, err_size, "announcements: out of memory");
 			return 1;
 		}
+		announce_listener_on_sender(d->announcements, oc_sender_gateway_seen, &d->oc);
+		oc_sender_attach(&d->oc, d->announce_rx.fd, &d->key);
 	}
 	if (d->cfg.agents.listen.addr.family) {
 		if (dispatcher_watch_health(&d->dispatcher, monotonic_ms(), err, err_size) < 0)
@@ -364,6 +367,8 @@ int daemon_start(struct daemon *d, char *err, size_t err_size)
 	daemon_counters_init(&d->counters);
 	log_kinds_init(&d->logs);
 	refusal_log_init(&d->refusals);
+	refusal_replies_init(&d->replies);
+	oc_sender_init(&d->oc, &d->counters, &d->replies, monotonic_ms);
 	if (d->cfg.gateway.listen.addr.family || d->cfg.agents.listen.addr.family) {
 		if (!key_file_load(d->cfg.key_file, &d->key, err, err_size))
 			return 2;

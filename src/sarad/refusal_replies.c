@@ -1,7 +1,24 @@
 /* refusal_replies.c - the 503s and RSTs of refused packets (refusal_replies.h). */
 #include "sarad/refusal_replies.h"
 
+#include <string.h>
+
 #include "io/log.h"
+
+void refusal_replies_init(struct refusal_replies *r)
+{
+	memset(r, 0, sizeof(*r));
+	pthread_mutex_init(&r->oc_lock, NULL);
+}
+
+void refusal_replies_set_oc(struct refusal_replies *r, const struct sip_oc_feedback *oc)
+{
+	pthread_mutex_lock(&r->oc_lock);
+	r->oc_on = oc != NULL;
+	if (oc)
+		r->oc = *oc;
+	pthread_mutex_unlock(&r->oc_lock);
+}
 
 void refusal_replies_configure(struct refusal_replies *r, const struct sara_config *cfg)
 {
@@ -30,9 +47,16 @@ void refusal_replies_send(struct refusal_replies *r, const struct engine_input *
 	struct reject_sender *sender = __atomic_load_n(&r->sender, __ATOMIC_ACQUIRE);
 	if (!sender)
 		return;
-	if (v->reply == REPLY_SIP_503)
+	if (v->reply == REPLY_SIP_503) {
+		struct sip_oc_feedback oc;
+		bool oc_on;
+		pthread_mutex_lock(&r->oc_lock);
+		oc_on = r->oc_on;
+		oc = r->oc;
+		pthread_mutex_unlock(&r->oc_lock);
 		reject_sender_sip_503(sender, in->ip, in->len, __atomic_load_n(&r->retry_after_s, __ATOMIC_RELAXED),
-				      now_ms);
+				      oc_on ? &oc : NULL, now_ms);
+	}
 	else if (v->reply == REPLY_TCP_RESET)
 		reject_sender_tcp_reset(sender, in->ip, in->len, now_ms);
 }
@@ -52,4 +76,5 @@ void refusal_replies_close(struct refusal_replies *r)
 {
 	reject_sender_close(r->sender);
 	r->sender = NULL;
+	pthread_mutex_destroy(&r->oc_lock);
 }

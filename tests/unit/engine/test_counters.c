@@ -195,7 +195,7 @@ static void test_visit_reported_skips_zero_events(void **state)
 
 	memset(&log, 0, sizeof(log));
 	counters_visit(&set, COUNTER_SCOPE_REPLY, COUNTERS_REPORTED, record, &log);
-	assert_int_equal(log.calls, 5);
+	assert_int_equal(log.calls, 6);
 }
 
 static void test_verdict_counters(void **state)

@@ -88,7 +88,7 @@ static void test_bucket_edges(void **state)
 }
 
 struct counters {
-	uint64_t sent_503, sent_reset, rate_limited, unbuildable, send_errors;
+	uint64_t sent_503, sent_reset, rate_limited, unbuildable, send_errors, with_oc;
 	unsigned names;
 };
 
@@ -107,6 +107,8 @@ static void collect(void *ctx, const struct counter_def *def, uint64_t value)
 		c->unbuildable = value;
 	else if (strcmp(name, "reply_send_errors") == 0)
 		c->send_errors = value;
+	else if (strcmp(name, "reply_503_oc") == 0)
+		c->with_oc = value;
 	else
 		fail_msg("unexpected counter %s", name);
 }
@@ -117,7 +119,7 @@ static struct counters read_counters(struct reject_sender *rs)
 	struct counter_set set;
 	reject_sender_get_counters(rs, &set);
 	counters_visit(&set, COUNTER_SCOPE_REPLY, COUNTERS_REPORTED, collect, &c);
-	assert_int_equal(c.names, 5);
+	assert_int_equal(c.names, 6);
 	return c;
 }
 
@@ -220,7 +222,7 @@ static void test_send_503_ipv4_loopback(void **state)
 	uint8_t refused[2048];
 	size_t len = refused_invite(AF_INET, "127.0.0.1", port, "127.0.0.2", refused,
 				    sizeof(refused));
-	assert_int_equal(reject_sender_sip_503(rs, refused, len, 30, 1000), REJECT_SEND_OK);
+	assert_int_equal(reject_sender_sip_503(rs, refused, len, 30, NULL, 1000), REJECT_SEND_OK);
 
 	uint8_t reply[4096];
 	struct sockaddr_storage from;
@@ -254,7 +256,7 @@ static void test_send_503_ipv6_loopback(void **state)
 	uint8_t refused[2048];
 	size_t len = refused_invite(AF_INET6, "::1", port, NOT_LOCAL_VIP6, refused,
 				    sizeof(refused));
-	int rc = reject_sender_sip_503(rs, refused, len, 30, 1000);
+	int rc = reject_sender_sip_503(rs, refused, len, 30, NULL, 1000);
 	struct counters c = read_counters(rs);
 	if (rc == REJECT_SEND_FAILED && c.send_errors == 1) {
 		/* No IPv6 raw socket in this kernel. */
@@ -340,14 +342,14 @@ static void test_rate_limit_and_unbuildable(void **state)
 	uint8_t syn[128];
 	size_t syn_len = packet_build_tcp(AF_INET, "127.0.0.1", port, "127.0.0.2", 554, 1,
 					  TCP_FLAG_SYN, NULL, 0, syn, sizeof(syn));
-	assert_int_equal(reject_sender_sip_503(rs, refused, len, 30, 5000), REJECT_SEND_OK);
-	assert_int_equal(reject_sender_sip_503(rs, refused, len, 30, 5000), REJECT_SEND_RATE_LIMITED);
+	assert_int_equal(reject_sender_sip_503(rs, refused, len, 30, NULL, 5000), REJECT_SEND_OK);
+	assert_int_equal(reject_sender_sip_503(rs, refused, len, 30, NULL, 5000), REJECT_SEND_RATE_LIMITED);
 	assert_int_equal(reject_sender_tcp_reset(rs, syn, syn_len, 5999), REJECT_SEND_RATE_LIMITED);
 	assert_int_equal(reject_sender_tcp_reset(rs, syn, syn_len, 6000), REJECT_SEND_OK);
 
 	/* Unbuildable: TCP for a 503, UDP for a RST, a RST for a RST, an ACK
 	 * request, a truncated datagram, nothing at all. */
-	assert_int_equal(reject_sender_sip_503(rs, syn, syn_len, 30, 9000), REJECT_SEND_UNBUILDABLE);
+	assert_int_equal(reject_sender_sip_503(rs, syn, syn_len, 30, NULL, 9000), REJECT_SEND_UNBUILDABLE);
 	assert_int_equal(reject_sender_tcp_reset(rs, refused, len, 9000), REJECT_SEND_UNBUILDABLE);
 	uint8_t rst[128];
 	size_t rst_len = packet_build_tcp(AF_INET, "127.0.0.1", port, "127.0.0.2", 554, 1,
@@ -362,11 +364,11 @@ static void test_rate_limit_and_unbuildable(void **state)
 	size_t ack_len = packet_build_udp(AF_INET, "127.0.0.1", port, "127.0.0.2", 5060, ack,
 					  strlen(ack), ack_dgram, sizeof(ack_dgram));
 	/* A token is there (the bucket refilled): the ACK still gets nothing. */
-	assert_int_equal(reject_sender_sip_503(rs, ack_dgram, ack_len, 30, 20000),
+	assert_int_equal(reject_sender_sip_503(rs, ack_dgram, ack_len, 30, NULL, 20000),
 			 REJECT_SEND_UNBUILDABLE);
-	assert_int_equal(reject_sender_sip_503(rs, refused, len - 1, 30, 30000),
+	assert_int_equal(reject_sender_sip_503(rs, refused, len - 1, 30, NULL, 30000),
 			 REJECT_SEND_UNBUILDABLE);
-	assert_int_equal(reject_sender_sip_503(rs, NULL, 0, 30, 30000), REJECT_SEND_UNBUILDABLE);
+	assert_int_equal(reject_sender_sip_503(rs, NULL, 0, 30, NULL, 30000), REJECT_SEND_UNBUILDABLE);
 
 	struct counters c = read_counters(rs);
 	assert_int_equal(c.sent_503, 1);
