@@ -40,7 +40,6 @@ uint32_t selector_sessions(const struct selector *sel, unsigned server);
 void selector_call_added(struct selector *sel, unsigned server);
 void selector_call_removed(struct selector *sel, unsigned server);
 uint32_t selector_calls(const struct selector *sel, unsigned server);
-uint32_t selector_calls_total(const struct selector *sel);
 /* call-limit: the available server with the most room under limit * its
  * weight (times its slow-start factor) calls in progress; ties to the
  * lower index. -1 when no server is available, SELECT_ALL_FULL when every

@@ -199,17 +199,26 @@ void selector_session_added(struct selector *sel, unsigned server)
 	}
 }
 
+/* One count of a server's (sessions or calls) stepped down, never below 0. */
+static void count_down(const struct selector *sel, uint32_t *counts, unsigned server)
+{
+	if (sel && server < sel->server_count && counts[server] > 0)
+		counts[server]--;
+}
+
+static uint32_t count_of(const struct selector *sel, const uint32_t *counts, unsigned server)
+{
+	return sel && server < sel->server_count ? counts[server] : 0;
+}
+
 void selector_session_removed(struct selector *sel, unsigned server)
 {
-	if (sel && server < sel->server_count && sel->sessions[server] > 0)
-		sel->sessions[server]--;
+	count_down(sel, sel ? sel->sessions : NULL, server);
 }
 
 uint32_t selector_sessions(const struct selector *sel, unsigned server)
 {
-	if (!sel || server >= sel->server_count)
-		return 0;
-	return sel->sessions[server];
+	return count_of(sel, sel ? sel->sessions : NULL, server);
 }
 
 void selector_call_added(struct selector *sel, unsigned server)
@@ -220,23 +229,12 @@ void selector_call_added(struct selector *sel, unsigned server)
 
 void selector_call_removed(struct selector *sel, unsigned server)
 {
-	if (sel && server < sel->server_count && sel->calls[server] > 0)
-		sel->calls[server]--;
+	count_down(sel, sel ? sel->calls : NULL, server);
 }
 
 uint32_t selector_calls(const struct selector *sel, unsigned server)
 {
-	if (!sel || server >= sel->server_count)
-		return 0;
-	return sel->calls[server];
-}
-
-uint32_t selector_calls_total(const struct selector *sel)
-{
-	uint64_t total = 0;
-	for (unsigned i = 0; sel && i < sel->server_count; i++)
-		total += sel->calls[i];
-	return total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
+	return count_of(sel, sel ? sel->calls : NULL, server);
 }
 
 int selector_pick_below_limit(const struct selector *sel, uint32_t limit)

@@ -164,8 +164,10 @@ void sealed_sender_close(struct sealed_sender *s)
 
 /* ---- receiver ---- */
 
-bool sealed_receiver_open(struct sealed_receiver *r, const struct endpoint *at, const struct wire_key *key,
-			  uint64_t max_skew_ms, char *err, size_t err_size)
+/* A receiver on fd (borrowed: closed by its owner, not by the receiver);
+ * false (fd untouched) when out of memory. */
+static bool receiver_setup(struct sealed_receiver *r, int fd, bool borrowed, const struct wire_key *key,
+			   uint64_t max_skew_ms, char *err, size_t err_size)
 {
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
@@ -174,14 +176,26 @@ bool sealed_receiver_open(struct sealed_receiver *r, const struct endpoint *at, 
 		snprintf(err, err_size, "out of memory");
 		return false;
 	}
-	r->fd = udp_bind(at, err, err_size);
-	if (r->fd < 0) {
-		free(r->replay);
-		r->replay = NULL;
-		return false;
-	}
+	r->fd = fd;
+	r->borrowed = borrowed;
 	r->key = *key;
 	r->max_skew_ms = max_skew_ms;
+	return true;
+}
+
+bool sealed_receiver_open(struct sealed_receiver *r, const struct endpoint *at, const struct wire_key *key,
+			  uint64_t max_skew_ms, char *err, size_t err_size)
+{
+	int fd = udp_bind(at, err, err_size);
+	if (fd < 0) {
+		memset(r, 0, sizeof(*r));
+		r->fd = -1;
+		return false;
+	}
+	if (!receiver_setup(r, fd, false, key, max_skew_ms, err, err_size)) {
+		close(fd);
+		return false;
+	}
 	return true;
 }
 
@@ -245,18 +259,7 @@ int sealed_receiver_drain(struct sealed_receiver *r, unsigned max, const struct 
 bool sealed_receiver_attach(struct sealed_receiver *r, int fd, const struct wire_key *key, uint64_t max_skew_ms,
 			    char *err, size_t err_size)
 {
-	memset(r, 0, sizeof(*r));
-	r->fd = -1;
-	r->replay = calloc(1, sizeof(*r->replay));
-	if (!r->replay) {
-		snprintf(err, err_size, "out of memory");
-		return false;
-	}
-	r->fd = fd;
-	r->borrowed = true;
-	r->key = *key;
-	r->max_skew_ms = max_skew_ms;
-	return true;
+	return receiver_setup(r, fd, true, key, max_skew_ms, err, err_size);
 }
 
 void sealed_receiver_close(struct sealed_receiver *r)
