@@ -18,7 +18,10 @@
  *  - eq (2), drop probability (admission_refusal_probability()), following
  *    DESIGN.md where the paper's typesetting is garbled:
  *      new sessions:          0 if x <= T1, (x-T1)/(T2-T1) if T1 < x <= T2, 1 above T2;
- *      established sessions:  0 if x <= T3, (x-T3)/(C-T3)  if T3 < x < C,   1 at C and above.
+ *      established sessions:  0 if x <= T3, (x-T3)/(C-T3)  if T3 < x < C,   1 at C and above;
+ *    0 whatever x with admission.degrade false (the default): the servers'
+ *    load is their signalling, which dropping an admitted call's media
+ *    does not lighten (docs/experiments.md has the figures).
  *  - eq (3), "a rejection every T_{i+1} = (1-p) T_i": implemented as an
  *    independent Bernoulli(p) trial per decision from a seedable PRNG in the
  *    struct, which refuses the same expected share and needs no clock.
@@ -156,6 +159,7 @@ struct admission {
 	double lead_delta;                     /* x_new - l_c before clamping (see Lead above); 0 when off */
 	double load_per_session;               /* b; 0 until learned */
 	bool estimate_rate;                    /* admission.estimate = "rate" */
+	bool degrade;                          /* admission.degrade: established sessions refused above T3 */
 	double rate_limit;                     /* R, sessions a second; 0 until learned */
 	double tokens;                         /* the pacing bucket */
 	uint64_t tokens_ms;                    /* when it was last refilled */

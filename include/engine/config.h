@@ -83,6 +83,7 @@ struct sara_config {
 		uint32_t replies_per_s;    /* 503s and RSTs sent per second at most */
 		uint32_t call_limit;       /* call-limit: calls in progress per server at weight 1 */
 		enum admission_estimate estimate;
+		bool degrade;              /* eq (2)'s refusal of established sessions above T3 */
 		uint32_t oc_validity_ms;   /* RFC 7339 oc-validity of the overload control sent; 0: none */
 	} admission;
 	struct {

@@ -49,7 +49,7 @@ struct key_table {
 	size_t count;
 };
 
-#define KEYS_PER_GROUP_MAX 16  /* a reader's seen[] per group */
+#define KEYS_PER_GROUP_MAX 24  /* a reader's seen[] per group */
 
 /* The file's top level (base: struct sara_config) and one server's group
  * (base: struct server_config, weight defaulting to 1). */

@@ -54,6 +54,7 @@ void admission_reconfigure(struct admission *adm, const struct sara_config *cfg)
 		adm->lead_delta = 0;
 		adm->load_per_session = 0;
 	}
+	adm->degrade = cfg->admission.degrade;
 	adm->estimate_rate = cfg->admission.policy == ADMISSION_POLICY_SA2C &&
 			     cfg->admission.estimate == ADMISSION_ESTIMATE_RATE;
 	if (!adm->estimate_rate)
@@ -358,7 +359,7 @@ static double eq2_probability(const struct admission *adm, enum admission_kind k
 	double x = kind == ADMIT_ESTABLISHED ? adm->load : new_session_load(adm);
 
 	if (kind == ADMIT_ESTABLISHED) {
-		if (x <= t->t3)
+		if (!adm->degrade || x <= t->t3)
 			return 0.0;
 		if (x >= t->c)
 			return 1.0;

@@ -27,6 +27,8 @@ static void paper_config(struct sara_config *cfg, bool enabled, double alpha)
 	cfg->admission.t3 = 0.9;
 	cfg->admission.c = 0.98;
 	cfg->admission.alpha = alpha;
+	cfg->admission.degrade = true;   /* the paper's eq (2) for established sessions */
+	cfg->admission.estimate = ADMISSION_ESTIMATE_LEAD;
 	cfg->admission.reopen_s = 0;
 	cfg->admission.lead_s = 0;
 }
@@ -193,6 +195,25 @@ static void test_closed_degrade_full(void **state)
 }
 
 /* The same seed gives the same decisions. */
+/* admission.degrade false (the default): established sessions are never
+ * refused, at C or above; new ones are as before. */
+static void test_no_degrade_keeps_established(void **state)
+{
+	struct sara_config cfg;
+	struct admission adm;
+	(void)state;
+	sara_config_defaults(&cfg);
+	cfg.admission.enabled = true;
+	assert_false(cfg.admission.degrade);
+	admission_init(&adm, &cfg);
+	report_uniform(&adm, 1000, 1.0);
+	assert_int_equal(admission_zone(&adm), ADMISSION_ZONE_FULL);
+	assert_float_equal(admission_refusal_probability(&adm, ADMIT_ESTABLISHED), 0.0, EPSILON);
+	assert_float_equal(admission_refusal_probability(&adm, ADMIT_NEW_SESSION), 1.0, EPSILON);
+	assert_int_equal(refusals(&adm, ADMIT_ESTABLISHED, 100), 0);
+	assert_int_equal(refusals(&adm, ADMIT_NEW_SESSION, 100), 100);
+}
+
 static void test_seed_is_deterministic(void **state)
 {
 	(void)state;
@@ -655,6 +676,7 @@ int main(void)
 		cmocka_unit_test(test_shed_probability),
 		cmocka_unit_test(test_closed_degrade_full),
 		cmocka_unit_test(test_seed_is_deterministic),
+		cmocka_unit_test(test_no_degrade_keeps_established),
 		cmocka_unit_test(test_thresholds_move_and_reset),
 		cmocka_unit_test(test_reopening_ramp),
 		cmocka_unit_test(test_thresholds_stay_ordered),

@@ -1838,6 +1838,7 @@ static void test_failed_last_server_keeps_sessions(void **state)
 static void admission_on(struct sara_config *cfg)
 {
 	cfg->admission.enabled = true;
+	cfg->admission.degrade = true;
 }
 
 static void admission_on_drop(struct sara_config *cfg)
