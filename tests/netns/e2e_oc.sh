@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # e2e_oc: RFC 7339 overload control in the lab. The agents report a load of 0.7, between
-# T1 and T2: SA2C refuses about half the new sessions (zone shed). A client whose INVITEs advertise
+# T1 and T2: SA2C (the lead estimate, whose refusal holds still while x does) refuses
+# about half the new sessions (zone shed). A client whose INVITEs advertise
 # ";oc" in their top Via gets oc (the refusal percentage), oc-validity and oc-seq back,
 # both in sarad's own 503s and in the servers' responses, which sara-gw rewrites in its
 # queue; a client without oc gets both unchanged. Checked on the client's and the
@@ -11,7 +12,7 @@ LAB_PREFIX=sara-e2e-oc-
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 E2E_CFG_EXTRA='agents = { listen = "198.18.2.1:7400"; interval_ms = 200; misses = 3; };
-admission = { enabled = true; reject = "503"; lead_s = 0; oc_validity_ms = 2000; };'
+admission = { enabled = true; estimate = "lead"; reject = "503"; lead_s = 0; oc_validity_ms = 2000; };'
 e2e_setup 40
 CTL=$(lab_bin sara-ctl) AGENT=$(lab_bin sara-agent)
 e2e_cap_client_start 40 || { e2e_fail "client capture"; exit 1; }

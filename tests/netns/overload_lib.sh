@@ -48,6 +48,7 @@ ov_write_config() {
 	off) adm="enabled = false;" ;;
 	sa2c) adm="enabled = true; policy = \"sa2c\"; reject = \"503\"; retry_after_s = 5; ${OV_ADMISSION_EXTRA:-}" ;;
 	sa2c-lead) adm="enabled = true; policy = \"sa2c\"; estimate = \"lead\"; reject = \"503\"; retry_after_s = 5; ${OV_ADMISSION_EXTRA:-}" ;;
+	sa2c-degrade) adm="enabled = true; policy = \"sa2c\"; degrade = true; reject = \"503\"; retry_after_s = 5; ${OV_ADMISSION_EXTRA:-}" ;;
 	sa2c-rate) adm="enabled = true; policy = \"sa2c\"; estimate = \"rate\"; reject = \"503\"; retry_after_s = 5; ${OV_ADMISSION_EXTRA:-}" ;;
 	random) adm="enabled = true; policy = \"random\"; reject = \"drop\"; ${OV_ADMISSION_EXTRA:-}" ;;
 	limit) adm="enabled = true; policy = \"call-limit\"; call_limit = ${OV_CALL_LIMIT:-42}; reject = \"503\"; retry_after_s = 5;" ;;
