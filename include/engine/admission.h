@@ -66,15 +66,16 @@
  *    at R a second and holds R * ADMISSION_RATE_BURST_S (at least 2); an
  *    admitted session takes one. eq (2) reads
  *      x_new = T1 + (T2 - T1) * max(0, 1 - 2 * tokens / bucket)
- *    so a bucket at least half full admits, an empty one refuses, and the
- *    refusal rises in between (admission_advance refills it with the
+ *    (T2 below one token: a session takes a whole one), so a bucket at
+ *    least half full admits, an empty one refuses, and the refusal rises in
+ *    between (admission_advance refills it with the
  *    engine's clock).
  *    R follows what the servers serve: the sessions they answered
  *    (admission_note_answered: a 2xx to an INVITE, an RTSP PLAY's) over the
  *    last 2 lead_s. At each report, dt seconds after the previous one: x
  *    above T1 (the servers have a backlog, so they answer at their
- *    capacity) sets R to at most ADMISSION_RATE_DRAIN of that answered rate,
- *    which drains the backlog; x at or below T1 while the sessions admitted
+ *    capacity) sets R to ADMISSION_RATE_DRAIN of that answered rate, which
+ *    drains the backlog (and follows the servers up when they answer more); x at or below T1 while the sessions admitted
  *    over the last lead_s came to at least 0.9 R (the pace binds) raises R
  *    by ADMISSION_RATE_GROWTH_PER_S * dt of itself, probing for capacity.
  *    R starts at the first report where x is above T1 and the servers
@@ -174,6 +175,7 @@ struct admission {
 	double dispatcher_load; /* l_d, 0..1 */
 	double load;            /* x = max(l_d, l_c) */
 	bool have_report;
+	uint64_t first_report_ms;
 	uint64_t last_report_ms;
 	uint64_t rng_state;     /* splitmix64 */
 	uint64_t decisions[ADMISSION_VERDICT_COUNT][ADMIT_KIND_COUNT][ADMISSION_ZONE_COUNT];

@@ -130,7 +130,7 @@ static double new_session_load(const struct admission *adm)
 	double cluster;
 	if (adm->estimate_rate && adm->rate_limit > 0)
 		cluster = adm->current.t1 + (adm->current.t2 - adm->current.t1) *
-						    fmax(0.0, 1.0 - 2.0 * adm->tokens / rate_bucket(adm));
+						    (adm->tokens < 1.0 ? 1.0 : fmax(0.0, 1.0 - 2.0 * adm->tokens / rate_bucket(adm)));
 	else
 		cluster = fmin(fmax(adm->cluster_load + adm->lead_delta, 0.0), 1.0);
 	return cluster > adm->dispatcher_load ? cluster : adm->dispatcher_load;
@@ -152,10 +152,17 @@ void admission_note_answered(struct admission *adm)
 }
 
 /* Sessions a second over the last window_ms, admitted or answered, by the
- * intervals the reports closed. */
+ * intervals the reports closed. While the reports span less than that, the
+ * rate is over the time since the first report, whose own interval (of no
+ * known start) is left out: a rate, not a count that has not had the time. */
 static double interval_rate(const struct admission *adm, uint64_t now_ms, uint64_t window_ms, bool answered)
 {
+	uint64_t span_ms = now_ms - adm->first_report_ms;
 	double sum = 0;
+	if (span_ms < window_ms)
+		window_ms = span_ms;
+	if (window_ms == 0)
+		return 0;
 	for (uint32_t i = 0; i < adm->intervals_count; i++) {
 		const struct admission_interval *in =
 			&adm->intervals[(adm->intervals_head + ADMISSION_LEAD_HISTORY - 1 - i) % ADMISSION_LEAD_HISTORY];
@@ -183,7 +190,7 @@ static void adapt_rate_limit(struct admission *adm, uint64_t now_ms, uint64_t dt
 		return;
 	}
 	if (x > t1)
-		adm->rate_limit = fmin(adm->rate_limit, drain);
+		adm->rate_limit = drain;
 	else if (interval_rate(adm, now_ms, lead_ms, false) >= 0.9 * adm->rate_limit)
 		adm->rate_limit *= 1.0 + ADMISSION_RATE_GROWTH_PER_S * dt;
 	adm->rate_limit = fmax(adm->rate_limit, 1.0);
@@ -312,6 +319,8 @@ void admission_report_load(struct admission *adm, uint64_t now_ms, const double 
 					: 4.0 * variance;
 	uint64_t elapsed_ms = adm->have_report ? now_ms - adm->last_report_ms : 0;
 	adm->cluster_load = fmin(fmax(cluster, 0.0), 1.0);
+	if (!adm->have_report)
+		adm->first_report_ms = now_ms;
 	adm->have_report = true;
 	adm->last_report_ms = now_ms;
 	adm->events[ADMISSION_EV_REPORT]++;

@@ -605,6 +605,61 @@ static void test_rate_estimate(void **state)
 	assert_float_equal(admission_new_session_load(&adm), 0.5, 1e-9);
 }
 
+/* Rate estimate under bad input: 1 000 INVITEs in 100 ms admit the bucket
+ * and what 100 ms refill at most; reports that stop leave R and the pace
+ * as they were (the bucket still refills at R); absurd loads count as full
+ * (R drained to what the servers answer, never raised); clients that
+ * ignore the 503s only meet the same pace. */
+static void test_rate_estimate_bad_input(void **state)
+{
+	struct sara_config cfg;
+	struct admission adm;
+	uint64_t now = 1000;
+	unsigned admitted = 0;
+	double rate;
+	(void)state;
+	paper_config(&cfg, true, 1.0);
+	cfg.admission.lead_s = 1.0;
+	cfg.admission.estimate = ADMISSION_ESTIMATE_RATE;
+	cfg.admission.degrade = false;   /* the default: established sessions keep their media */
+	admission_init(&adm, &cfg);
+	admission_seed(&adm, 7);
+	for (unsigned i = 0; i < 10; i++)
+		rate_interval(&adm, &now, 0, 4, 0.7);   /* servers answer 20 a second, x above T1 */
+	rate = adm.rate_limit;
+	assert_float_equal(rate, 19.0, 1e-9);
+	/* the burst: 1 000 new sessions over 100 ms, 100 us apart */
+	for (unsigned i = 0; i < 1000; i++) {
+		admission_advance(&adm, now + i / 10);
+		admitted += admission_decide(&adm, ADMIT_NEW_SESSION);
+	}
+	assert_true(admitted <= (unsigned)(19.0 * 0.25 + 19.0 * 0.1) + 1);
+	assert_true(admitted >= 2);
+	/* reports stop for 5 s: R holds; the same burst again admits the
+	 * refilled bucket and no more */
+	now += 5000;
+	admitted = 0;
+	for (unsigned i = 0; i < 1000; i++) {
+		admission_advance(&adm, now + i / 10);
+		admitted += admission_decide(&adm, ADMIT_NEW_SESSION);
+	}
+	assert_float_equal(adm.rate_limit, rate, 1e-9);
+	assert_true(admitted <= (unsigned)(19.0 * 0.25 + 19.0 * 0.1) + 1);
+	/* lying agents: NaN and 1e9 read as full and are counted; R never rises */
+	for (unsigned i = 0; i < 10; i++) {
+		double loads[3] = { NAN, 1e9, -1 };
+		for (unsigned k = 0; k < 4; k++)
+			admission_note_answered(&adm);
+		now += 200;
+		admission_advance(&adm, now);
+		admission_report_load(&adm, now, loads, NULL, 3);
+		assert_true(adm.rate_limit <= rate + 1e-9);
+	}
+	assert_true(adm.events[ADMISSION_EV_LOAD_INVALID] >= 20);
+	assert_true(adm.events[ADMISSION_EV_LOAD_CLAMPED] >= 10);
+	assert_float_equal(admission_refusal_probability(&adm, ADMIT_ESTABLISHED), 0.0, EPSILON);
+}
+
 /* A reload that turns the lead off: later admissions leave x_new at x
  * (the b learned while the lead was on must not raise it with each one). */
 static void test_lead_switched_off_by_reload(void **state)
@@ -686,6 +741,7 @@ int main(void)
 		cmocka_unit_test(test_lead_predicts_admitted_load),
 		cmocka_unit_test(test_lead_off_follows_x),
 		cmocka_unit_test(test_rate_estimate),
+		cmocka_unit_test(test_rate_estimate_bad_input),
 		cmocka_unit_test(test_lead_switched_off_by_reload),
 		cmocka_unit_test(test_counters),
 	};
