@@ -73,11 +73,17 @@
  *    R follows what the servers serve: the sessions they answered
  *    (admission_note_answered: a 2xx to an INVITE, an RTSP PLAY's) over the
  *    last 2 lead_s. At each report, dt seconds after the previous one: x
- *    above T1 (the servers have a backlog, so they answer at their
- *    capacity) sets R to ADMISSION_RATE_DRAIN of that answered rate, which
- *    drains the backlog (and follows the servers up when they answer more); x at or below T1 while the sessions admitted
- *    over the last lead_s came to at least 0.9 R (the pace binds) raises R
- *    by ADMISSION_RATE_GROWTH_PER_S * dt of itself, probing for capacity.
+ *    above T1 while more sessions were admitted than answered over that
+ *    window (the servers have a backlog and answer at their capacity)
+ *    sets R to that answered rate less ADMISSION_RATE_DRAIN_MAX *
+ *    (x - T1) / (1 - T1) of it, which drains the backlog the faster the
+ *    higher x is (and follows the servers up when they answer more).
+ *    Otherwise (x at or below T1, or every admitted session answered: the
+ *    servers keep up, a queue is passing) R grows by
+ *    ADMISSION_RATE_GROWTH_PER_S * dt of itself while the sessions admitted
+ *    over the last lead_s came to at least 0.9 R (the pace binds), probing
+ *    for capacity; following the answers there would follow the admissions
+ *    R paces itself, down and down.
  *    R starts at the first report where x is above T1 and the servers
  *    answered at least ADMISSION_LEAD_MIN_SESSIONS; until then x_new is the
  *    lead's. R never goes below 1 a second.
@@ -143,7 +149,7 @@ struct admission_thresholds {
 /* New sessions admitted between two cluster reports, for the lead. */
 #define ADMISSION_LEAD_HISTORY 256
 #define ADMISSION_LEAD_MIN_SESSIONS 5
-#define ADMISSION_RATE_DRAIN 0.95
+#define ADMISSION_RATE_DRAIN_MAX 0.1
 #define ADMISSION_RATE_GROWTH_PER_S 0.2
 #define ADMISSION_RATE_BURST_S 0.25
 struct admission_interval {

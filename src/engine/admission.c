@@ -180,7 +180,8 @@ static void adapt_rate_limit(struct admission *adm, uint64_t now_ms, uint64_t dt
 	uint64_t lead_ms = adm->lead_s > 0 ? (uint64_t)(adm->lead_s * 1000.0) : 1000;
 	double x = adm->cluster_load, t1 = adm->current.t1, dt = fmin((double)dt_ms / 1000.0, 1.0);
 	double answered = interval_rate(adm, now_ms, 2 * lead_ms, true);
-	double drain = ADMISSION_RATE_DRAIN * answered;
+	/* the further above T1, the faster the backlog is drained */
+	double drain = answered * (1.0 - ADMISSION_RATE_DRAIN_MAX * fmin((x - t1) / (1.0 - t1), 1.0));
 	if (!(adm->rate_limit > 0)) {
 		if (x > t1 && answered * 2.0 * (double)lead_ms / 1000.0 >= ADMISSION_LEAD_MIN_SESSIONS) {
 			adm->rate_limit = fmax(drain, 1.0);
@@ -189,7 +190,11 @@ static void adapt_rate_limit(struct admission *adm, uint64_t now_ms, uint64_t dt
 		}
 		return;
 	}
-	if (x > t1)
+	/* Above T1 with the servers answering less than is admitted: they are
+	 * at capacity, R follows what they answer. Otherwise they keep up: R
+	 * grows while it binds, probing for their capacity (holding it instead
+	 * would leave a low first estimate in place while a queue passes). */
+	if (x > t1 && interval_rate(adm, now_ms, 2 * lead_ms, false) > answered)
 		adm->rate_limit = drain;
 	else if (interval_rate(adm, now_ms, lead_ms, false) >= 0.9 * adm->rate_limit)
 		adm->rate_limit *= 1.0 + ADMISSION_RATE_GROWTH_PER_S * dt;

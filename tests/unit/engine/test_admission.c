@@ -548,8 +548,8 @@ static unsigned rate_interval(struct admission *adm, uint64_t *now, unsigned off
 	return admitted;
 }
 
-/* Rate estimate: R starts at the first report above T1 as 0.95 of the
- * rate the servers answered over 2 s; the bucket paces new sessions (x_new
+/* Rate estimate: R starts at the first report above T1 as the rate the
+ * servers answered over 2 s less 0.2 * (x - T1) / (1 - T1) of it; the bucket paces new sessions (x_new
  * from its fill) and refills at R; reports above T1 hold R at most at that
  * drain rate, without compounding; reports at or below T1 raise R only
  * while the pace binds; the zone and established sessions follow x. */
@@ -568,34 +568,51 @@ static void test_rate_estimate(void **state)
 		rate_interval(&adm, &now, 4, 4, 0.5);
 	assert_float_equal(adm.rate_limit, 0.0, EPSILON);
 	assert_float_equal(admission_new_session_load(&adm), 0.5, EPSILON);
-	rate_interval(&adm, &now, 0, 4, 0.7);  /* R = 0.95 * 20, a bucket of 4.75 */
-	assert_float_equal(adm.rate_limit, 19.0, 1e-9);
-	assert_float_equal(adm.tokens, 4.75, 1e-9);
+	rate_interval(&adm, &now, 0, 4, 0.7);  /* R = 20 less DRAIN_MAX * 0.25 of it */
+	double r0 = 20.0 * (1.0 - ADMISSION_RATE_DRAIN_MAX * 0.25), bucket = r0 * ADMISSION_RATE_BURST_S;
+	assert_float_equal(adm.rate_limit, r0, 1e-9);
+	assert_float_equal(adm.tokens, bucket, 1e-9);
 	assert_float_equal(admission_new_session_load(&adm), 0.6, 1e-9);
 	for (unsigned i = 0; i < 2; i++)   /* within half the bucket: no draw */
 		assert_true(admission_decide(&adm, ADMIT_NEW_SESSION));
-	adm.tokens = 4.75 / 4;
+	adm.tokens = bucket / 4;
 	assert_float_equal(admission_new_session_load(&adm), 0.7, 1e-9);
 	assert_float_equal(admission_refusal_probability(&adm, ADMIT_NEW_SESSION), 0.5, 1e-9);
 	assert_int_equal(admission_zone(&adm), ADMISSION_ZONE_SHED);   /* x is 0.7 */
 	assert_float_equal(admission_refusal_probability(&adm, ADMIT_ESTABLISHED), 0.0, EPSILON);
-	admission_advance(&adm, now + 100);   /* 1.9 tokens back */
-	assert_float_equal(adm.tokens, 4.75 / 4 + 1.9, 1e-9);
+	admission_advance(&adm, now + 100);   /* a tenth of R back */
+	assert_float_equal(adm.tokens, bucket / 4 + r0 / 10, 1e-9);
 	admission_advance(&adm, now + 1000);  /* never above the bucket */
-	assert_float_equal(adm.tokens, 4.75, 1e-9);
-	/* Overloaded for 2 s while the servers answer 10 a second: R drains to
-	 * 9.5 and stays there, however long x stays up. */
+	assert_float_equal(adm.tokens, bucket, 1e-9);
+	/* x at 1 for 2 s, 20 a second admitted while the servers answer 10: R
+	 * is the answered rate less DRAIN_MAX of it and stays there, however
+	 * long x stays up (no compounding). */
+	for (unsigned i = 0; i < 10; i++) {
+		adm.tokens = 30;   /* a test's shortcut: admit what is offered */
+		assert_int_equal(rate_interval(&adm, &now, 4, 2, 1.0), 4);
+	}
+	assert_float_equal(adm.rate_limit, 10.0 * (1.0 - ADMISSION_RATE_DRAIN_MAX), 1e-9);
+	adm.tokens = 30;
+	rate_interval(&adm, &now, 4, 2, 1.0);
+	assert_float_equal(adm.rate_limit, 10.0 * (1.0 - ADMISSION_RATE_DRAIN_MAX), 1e-9);
+	adm.tokens = 30;
+	rate_interval(&adm, &now, 4, 2, 0.8);   /* halfway from T1 to 1: half the drain */
+	assert_float_equal(adm.rate_limit, 10.0 * (1.0 - ADMISSION_RATE_DRAIN_MAX / 2), 1e-9);
+	/* x above T1 with every admitted session answered (a passing queue,
+	 * once the window holds only that) and the pace not reached: R holds */
 	for (unsigned i = 0; i < 10; i++)
-		rate_interval(&adm, &now, 0, 2, 1.0);
-	assert_float_equal(adm.rate_limit, 9.5, 1e-9);
-	rate_interval(&adm, &now, 0, 2, 1.0);
-	assert_float_equal(adm.rate_limit, 9.5, 1e-9);
-	/* Below T1 but not binding: kept; binding (10 admitted in 1 s): +4 %. */
+		rate_interval(&adm, &now, 0, 3, 0.9);
 	rate = adm.rate_limit;
-	rate_interval(&adm, &now, 0, 2, 0.5);
+	for (unsigned i = 0; i < 10; i++)
+		rate_interval(&adm, &now, 0, 3, 0.9);
+	assert_float_equal(adm.rate_limit, rate, 1e-9);
+	/* Below T1 but not binding: kept; binding (11 admitted in 1 s): +4 %. */
+	rate = adm.rate_limit;
+	for (unsigned i = 0; i < 5; i++)
+		rate_interval(&adm, &now, 0, 2, 0.5);
 	assert_float_equal(adm.rate_limit, rate, 1e-9);
 	adm.tokens = 30;   /* a test's shortcut: let the burst below through */
-	assert_int_equal(rate_interval(&adm, &now, 10, 2, 0.5), 10);
+	assert_int_equal(rate_interval(&adm, &now, 11, 2, 0.5), 11);
 	assert_float_equal(adm.rate_limit, rate * 1.04, 1e-9);
 	/* The lead estimate (the default) paces nothing. */
 	cfg.admission.estimate = ADMISSION_ESTIMATE_LEAD;
@@ -627,13 +644,13 @@ static void test_rate_estimate_bad_input(void **state)
 	for (unsigned i = 0; i < 10; i++)
 		rate_interval(&adm, &now, 0, 4, 0.7);   /* servers answer 20 a second, x above T1 */
 	rate = adm.rate_limit;
-	assert_float_equal(rate, 19.0, 1e-9);
+	assert_float_equal(rate, 20.0 * (1.0 - ADMISSION_RATE_DRAIN_MAX * 0.25), 1e-9);
 	/* the burst: 1 000 new sessions over 100 ms, 100 us apart */
 	for (unsigned i = 0; i < 1000; i++) {
 		admission_advance(&adm, now + i / 10);
 		admitted += admission_decide(&adm, ADMIT_NEW_SESSION);
 	}
-	assert_true(admitted <= (unsigned)(19.0 * 0.25 + 19.0 * 0.1) + 1);
+	assert_true(admitted <= (unsigned)(rate * ADMISSION_RATE_BURST_S + rate * 0.1) + 1);
 	assert_true(admitted >= 2);
 	/* reports stop for 5 s: R holds; the same burst again admits the
 	 * refilled bucket and no more */
@@ -644,7 +661,7 @@ static void test_rate_estimate_bad_input(void **state)
 		admitted += admission_decide(&adm, ADMIT_NEW_SESSION);
 	}
 	assert_float_equal(adm.rate_limit, rate, 1e-9);
-	assert_true(admitted <= (unsigned)(19.0 * 0.25 + 19.0 * 0.1) + 1);
+	assert_true(admitted <= (unsigned)(rate * ADMISSION_RATE_BURST_S + rate * 0.1) + 1);
 	/* lying agents: NaN and 1e9 read as full and are counted; R never rises */
 	for (unsigned i = 0; i < 10; i++) {
 		double loads[3] = { NAN, 1e9, -1 };
