@@ -18,8 +18,10 @@ for fam in "" -6; do
 		grep -q "fwmark 0x$i lookup 10$i" <<<"$rules" || e2e_fail "no ip $fam rule for mark $i"
 	done
 done
-lab_in dsp ip route show table 103 | grep -q "$LAB_VIP via 198.18.2.13" || e2e_fail "no IPv4 route in table 103"
-lab_in dsp ip -6 route show table 103 | grep -q "$LAB_VIP6 via fd00:2::13" || e2e_fail "no IPv6 route in table 103"
+routes=$(lab_in dsp ip route show table 103)
+grep -q "$LAB_VIP via 198.18.2.13" <<<"$routes" || e2e_fail "no IPv4 route in table 103"
+routes=$(lab_in dsp ip -6 route show table 103)
+grep -q "$LAB_VIP6 via fd00:2::13" <<<"$routes" || e2e_fail "no IPv6 route in table 103"
 
 lab_cap_start 50 || { e2e_fail "captures"; exit 1; }
 e2e_cap_client_start 50 || { e2e_fail "client capture"; exit 1; }

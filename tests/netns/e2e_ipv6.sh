@@ -13,9 +13,13 @@ E2E_CFG_SED="s|^vips = .*|vips = [ \"$LAB_VIP6\" ];|; s|address = \"198\.18\.2\.
 e2e_setup 60
 grep -q '198\.18\.77\.20\|198\.18\.2\.1[1-3]' <(grep -E '^vips|address' "$LAB_CFG") &&
 	{ e2e_fail "the config still names an IPv4 VIP or server"; exit 1; }
-lab_in dsp ip -6 rule show | grep -q 'fwmark 0x2 lookup 102' || e2e_fail "no ip -6 rule for server s2's mark"
-lab_in dsp ip -6 route show table 102 | grep -q "$LAB_VIP6 via fd00:2::12" || e2e_fail "no IPv6 route in table 102"
-lab_in dsp ip6tables -t mangle -S PREROUTING | grep -q -- "-d $LAB_VIP6/128 -j SARA" || e2e_fail "no ip6tables hook"
+# (read whole, then matched: grep -q closing the pipe early would fail it under pipefail)
+out=$(lab_in dsp ip -6 rule show)
+grep -q 'fwmark 0x2 lookup 102' <<<"$out" || e2e_fail "no ip -6 rule for server s2's mark"
+out=$(lab_in dsp ip -6 route show table 102)
+grep -q "$LAB_VIP6 via fd00:2::12" <<<"$out" || e2e_fail "no IPv6 route in table 102"
+out=$(lab_in dsp ip6tables -t mangle -S PREROUTING)
+grep -q -- "-d $LAB_VIP6/128 -j SARA" <<<"$out" || e2e_fail "no ip6tables hook"
 
 lab_cap_start 50 || { e2e_fail "captures"; exit 1; }
 e2e_cap_client_start 50 || { e2e_fail "client capture"; exit 1; }
