@@ -17,3 +17,6 @@ ip6tables -t mangle -A SARA-GW -p tcp --sport 5060 -j NFQUEUE --queue-num 1 --qu
 ip6tables -t mangle -A SARA-GW -p tcp -m multiport --sports 554,8554 -j NFQUEUE --queue-num 1 --queue-bypass
 # hook: forwarded packets from each VIP and server address
 ip6tables -t mangle -A FORWARD -s fd00:77::20/128 -j SARA-GW
+ip6tables -t mangle -A FORWARD -s fd00:2::11/128 -j SARA-GW
+ip6tables -t mangle -A FORWARD -s fd00:2::12/128 -j SARA-GW
+ip6tables -t mangle -A FORWARD -s fd00:2::13/128 -j SARA-GW

@@ -38,8 +38,11 @@ ip rule add fwmark 3 lookup 103 protocol 83
 # fail-open fallback: bypassed packets (mark 0) spread over the servers
 ip route replace 198.18.77.20/32 nexthop via 198.18.2.11 nexthop via 198.18.2.12 nexthop via 198.18.2.13
 # ip -6 policy routing: mark M -> table T -> server
-# server s1 has no IPv6 address: no IPv6 route to it
-# server s2 has no IPv6 address: no IPv6 route to it
-# server s3 has no IPv6 address: no IPv6 route to it
+ip -6 route replace fd00:77::20/128 via fd00:2::11 table 101 proto 83
+ip -6 rule add fwmark 1 lookup 101 protocol 83
+ip -6 route replace fd00:77::20/128 via fd00:2::12 table 102 proto 83
+ip -6 rule add fwmark 2 lookup 102 protocol 83
+ip -6 route replace fd00:77::20/128 via fd00:2::13 table 103 proto 83
+ip -6 rule add fwmark 3 lookup 103 protocol 83
 # fail-open fallback: bypassed packets (mark 0) spread over the servers
-# no server has an IPv6 address: no fallback route for fd00:77::20
+ip -6 route replace fd00:77::20/128 nexthop via fd00:2::11 nexthop via fd00:2::12 nexthop via fd00:2::13

@@ -46,6 +46,9 @@ enum admission_estimate { ADMISSION_ESTIMATE_LEAD = 0, ADMISSION_ESTIMATE_RATE }
 struct server_config {
 	char id[SARA_ID_MAX];
 	struct netaddr address;
+	/* address6: the IPv6 address of a dual-stack server whose address is
+	 * IPv4; family 0 when it has none. */
+	struct netaddr address6;
 	uint32_t mark;   /* fwmark, unique, > 0 */
 	uint32_t table;  /* policy-routing table */
 	double weight;   /* > 0 */
@@ -155,7 +158,7 @@ const char *admission_policy_name(enum admission_policy policy);
  * timeouts.*, selection.algorithm, the servers (added, removed, their
  * weight: server_slots.h maps them onto the running table by id),
  * admission.* except replies_per_s, limits.when_full and limits.malformed.
- * A server still running keeps its address, mark and table. Any other key
+ * A server still running keeps its address, address6, mark and table. Any other key
  * differing makes it false, with "KEY changed: ..." in err (the first one
  * found): the kernel rules, sockets and table sizes were set up from it. */
 bool sara_config_reload_check(const struct sara_config *running, const struct sara_config *next,
@@ -167,6 +170,12 @@ bool sara_config_reload_check(const struct sara_config *running, const struct sa
  * the count written (at most cap), 0 when there is nowhere to send. */
 unsigned sara_config_dispatcher_endpoints(const struct sara_config *cfg, const struct endpoint *listen,
 					  struct endpoint *out, unsigned cap);
+
+/* The server's address of family (NETADDR_IPV4 or NETADDR_IPV6): address
+ * or address6; NULL when it has none of that family. */
+const struct netaddr *server_config_address(const struct server_config *srv, int family);
+/* Whether addr is one of the server's addresses. */
+bool server_config_has_address(const struct server_config *srv, const struct netaddr *addr);
 
 /* Lookups used on the packet path. */
 bool sara_config_is_vip(const struct sara_config *cfg, const struct netaddr *addr);

@@ -54,6 +54,7 @@ struct connection_record {
 struct server_record {
 	char id[SARA_ID_MAX];
 	struct netaddr address;
+	struct netaddr address6;   /* a dual-stack server's IPv6 address; family 0: none */
 	uint32_t mark, table;
 };
 

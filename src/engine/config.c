@@ -201,6 +201,7 @@ const struct key_table config_top_keys = TABLE(top_keys);
 static const struct key_spec server_keys[] = {
 	STRING_KEY(KEY_IDENT, "id", SRV, id, true),
 	PLAIN_KEY(KEY_ADDRESS, "address", SRV, address, true),
+	PLAIN_KEY(KEY_ADDRESS, "address6", SRV, address6, false),
 	/* mark and table have no safe default: they must match the operator's
 	 * `ip rule` set-up, so every server names them */
 	REQUIRED_UINT_KEY("mark", SRV, mark, 1, MARK_MAX),
@@ -300,6 +301,74 @@ static bool check_addresses_and_ports(const struct sara_config *cfg, struct conf
 	return true;
 }
 
+static const char *family_name(int family)
+{
+	return family == NETADDR_IPV6 ? "IPv6" : "IPv4";
+}
+
+/* A dual-stack server's second address: IPv6, beside an IPv4 address. */
+static bool check_address6(const struct sara_config *cfg, unsigned i, struct config_problem *problem)
+{
+	const struct server_config *s = &cfg->servers[i];
+	char text[NETADDR_STRLEN], text6[NETADDR_STRLEN];
+
+	if (s->address6.family == 0)
+		return true;
+	if (s->address6.family != NETADDR_IPV6)
+		return RULE_FAIL(AT("servers", "servers.[%u].address6", i),
+				 "servers[%u].address6 %s is not an IPv6 address", i,
+				 netaddr_format(&s->address6, text6, sizeof(text6)));
+	if (s->address.family == NETADDR_IPV6)
+		return RULE_FAIL(AT("servers", "servers.[%u].address6", i),
+				 "servers[%u] (\"%s\") has two IPv6 addresses (address %s, address6 %s): "
+				 "address6 is the IPv6 address of a server whose address is IPv4", i, s->id,
+				 netaddr_format(&s->address, text, sizeof(text)),
+				 netaddr_format(&s->address6, text6, sizeof(text6)));
+	if (sara_config_is_vip(cfg, &s->address6))
+		return RULE_FAIL(AT("servers", "servers.[%u].address6", i),
+				 "servers[%u].address6 %s is also a VIP", i,
+				 netaddr_format(&s->address6, text6, sizeof(text6)));
+	return true;
+}
+
+/* Every VIP's family is routable to every server: selection does not look
+ * at a session's family, so a session of a family its server lacks would
+ * have no route, and the kernel would drop it without a word. */
+static bool check_vip_families(const struct sara_config *cfg, struct config_problem *problem)
+{
+	char text[NETADDR_STRLEN];
+
+	for (unsigned v = 0; v < cfg->vip_count; v++) {
+		int family = cfg->vips[v].family;
+		unsigned having = 0;
+		bool seen = false;
+		for (unsigned w = 0; w < v && !seen; w++)
+			seen = cfg->vips[w].family == family;
+		if (seen)
+			continue;
+		for (unsigned i = 0; i < cfg->server_count; i++)
+			having += server_config_address(&cfg->servers[i], family) != NULL;
+		if (having == 0)
+			return RULE_FAIL(AT("vips", "vips.[%u]", v),
+					 "vips[%u] %s is %s but no server has an %s address%s", v,
+					 netaddr_format(&cfg->vips[v], text, sizeof(text)), family_name(family),
+					 family_name(family),
+					 family == NETADDR_IPV6 ? " (give the servers one with address6)" : "");
+		for (unsigned i = 0; i < cfg->server_count; i++) {
+			const struct server_config *s = &cfg->servers[i];
+			if (server_config_address(s, family))
+				continue;
+			return RULE_FAIL(AT("servers", "servers.[%u]", i),
+					 "servers[%u] (\"%s\") has no %s address, but vips[%u] %s is %s and "
+					 "any server may get its sessions: %s", i, s->id, family_name(family), v,
+					 netaddr_format(&cfg->vips[v], text, sizeof(text)), family_name(family),
+					 family == NETADDR_IPV6 ? "give it one with address6"
+								: "give it one as address, its IPv6 one as address6");
+		}
+	}
+	return true;
+}
+
 static bool check_servers(const struct sara_config *cfg, struct config_problem *problem)
 {
 	char text[NETADDR_STRLEN];
@@ -330,15 +399,22 @@ static bool check_servers(const struct sara_config *cfg, struct config_problem *
 			return RULE_FAIL(AT("servers", "servers.[%u].address", i),
 					 "servers[%u].address %s is also a VIP", i,
 					 netaddr_format(&s->address, text, sizeof(text)));
+		if (!check_address6(cfg, i, problem))
+			return false;
 		for (unsigned j = 0; j < i; j++) {
 			const struct server_config *o = &cfg->servers[j];
 			if (strcmp(s->id, o->id) == 0)
 				return RULE_FAIL(AT("servers", "servers.[%u].id", i), "servers[%u].id \"%s\" "
 						 "is already used by servers[%u]", i, s->id, j);
-			if (netaddr_equal(&s->address, &o->address))
+			if (server_config_has_address(o, &s->address))
 				return RULE_FAIL(AT("servers", "servers.[%u].address", i), "servers[%u].address "
 						 "%s is already used by servers[%u] (\"%s\")", i,
 						 netaddr_format(&s->address, text, sizeof(text)),
+						 j, o->id);
+			if (s->address6.family && server_config_has_address(o, &s->address6))
+				return RULE_FAIL(AT("servers", "servers.[%u].address6", i), "servers[%u].address6 "
+						 "%s is already used by servers[%u] (\"%s\")", i,
+						 netaddr_format(&s->address6, text, sizeof(text)),
 						 j, o->id);
 			if (s->mark == o->mark)
 				return RULE_FAIL(AT("servers", "servers.[%u].mark", i), "servers[%u].mark %u is "
@@ -467,7 +543,8 @@ bool sara_config_check(const struct sara_config *cfg, struct config_problem *pro
 {
 	memset(problem, 0, sizeof(*problem));
 	return check_addresses_and_ports(cfg, problem) && check_servers(cfg, problem) &&
-	       check_queue_admission_limits(cfg, problem) && check_ha(cfg, problem);
+	       check_vip_families(cfg, problem) && check_queue_admission_limits(cfg, problem) &&
+	       check_ha(cfg, problem);
 }
 
 /* ---- public ---------------------------------------------------------------- *//* ---- public ---------------------------------------------------------------- */
@@ -600,7 +677,7 @@ static const char *restart_only_change(const struct sara_config *a, const struct
 		return "ports.sip";
 	if (!ports_equal(a->rtsp_ports, a->rtsp_port_count, b->rtsp_ports, b->rtsp_port_count))
 		return "ports.rtsp";
-	/* A server is its id: one still running keeps its address, mark and
+	/* A server is its id: one still running keeps its addresses, mark and
 	 * table (its sessions' connmarks and routes name them). */
 	for (unsigned i = 0; i < b->server_count; i++) {
 		const struct server_config *y = &b->servers[i];
@@ -611,6 +688,8 @@ static const char *restart_only_change(const struct sara_config *a, const struct
 				continue;
 			if (!netaddr_equal(&x->address, &y->address))
 				field = "address";
+			else if (!netaddr_equal(&x->address6, &y->address6))
+				field = "address6";
 			else if (x->mark != y->mark)
 				field = "mark";
 			else if (x->table != y->table)
@@ -669,7 +748,7 @@ bool sara_config_reload_check(const struct sara_config *running, const struct sa
 		return false;
 	changed = restart_only_change(running, next, key, sizeof(key));
 	if (changed && strncmp(changed, "servers[", 8) == 0) {
-		snprintf(err, err_size, "%s: %s changed: a server keeps its address, mark and table while it "
+		snprintf(err, err_size, "%s: %s changed: a server keeps its addresses, mark and table while it "
 			 "runs; add the new one under another id and remove the old one, or restart", next->path,
 			 changed);
 		return false;
@@ -712,10 +791,25 @@ bool sara_config_is_vip(const struct sara_config *cfg, const struct netaddr *add
 	return false;
 }
 
+const struct netaddr *server_config_address(const struct server_config *srv, int family)
+{
+	if (srv->address.family == family)
+		return &srv->address;
+	if (srv->address6.family == family)
+		return &srv->address6;
+	return NULL;
+}
+
+bool server_config_has_address(const struct server_config *srv, const struct netaddr *addr)
+{
+	return addr->family != 0 &&
+	       (netaddr_equal(&srv->address, addr) || netaddr_equal(&srv->address6, addr));
+}
+
 int sara_config_server_by_address(const struct sara_config *cfg, const struct netaddr *addr)
 {
 	for (unsigned i = 0; i < cfg->server_count; i++)
-		if (netaddr_equal(&cfg->servers[i].address, addr))
+		if (server_config_has_address(&cfg->servers[i], addr))
 			return (int)i;
 	return -1;
 }

@@ -12,7 +12,8 @@
  *   u32 CRC-32C of the type, the length and the payload, then the payload:
  *   HEADER   u16 format version, u8 name length, name, u64 created (wall ms),
  *            u64 next session serial
- *   SERVER   u8 id length, id, addr, u32 mark, u32 table
+ *   SERVER   u8 id length, id, addr, u32 mark, u32 table, then for a
+ *            dual-stack server only: addr address6
  *   SESSION  u64 serial, u32 version, u8 proto, u8 flags (SESSION_*),
  *            u8 server id length, server id, u16 key length, key,
  *            u64 created (ms), addr peer, u16 signalling timeout (s, 0:
@@ -182,6 +183,10 @@ size_t journal_encode_server(const struct server_record *s, uint8_t *out, size_t
 	put_addr(&w, &s->address);
 	put_u32(&w, s->mark);
 	put_u32(&w, s->table);
+	if (s->address6.family) {
+		w.bad |= s->address6.family != NETADDR_IPV6;
+		put_addr(&w, &s->address6);
+	}
 	return finish(&w, JOURNAL_SERVER);
 }
 
@@ -379,6 +384,10 @@ static void read_server(struct reader *r, struct server_record *s)
 	get_addr(r, &s->address);
 	s->mark = get_u32(r);
 	s->table = get_u32(r);
+	if (r->pos < r->len) {
+		get_addr(r, &s->address6);
+		r->bad |= s->address6.family != NETADDR_IPV6;
+	}
 	if (s->id[0] == '\0' || s->address.family == 0 || s->mark == 0)
 		r->bad = true;
 }

@@ -51,7 +51,7 @@ static bool clashes_with_retired(const struct slot_plan *plan, const bool taken[
 		const char *what = NULL;
 		if (!slot_occupied(plan, taken, s) || !r->retired)
 			continue;
-		if (netaddr_equal(&r->address, &n->address))
+		if (server_config_has_address(r, &n->address) || server_config_has_address(r, &n->address6))
 			what = "address";
 		else if (r->mark == n->mark)
 			what = "mark";
@@ -77,7 +77,8 @@ bool server_slots_add_retired(struct sara_config *running, const struct server_c
 				free_slot = s;
 			continue;
 		}
-		if (strcmp(r->id, srv->id) == 0 || netaddr_equal(&r->address, &srv->address) || r->mark == srv->mark ||
+		if (strcmp(r->id, srv->id) == 0 || server_config_has_address(r, &srv->address) ||
+		    server_config_has_address(r, &srv->address6) || r->mark == srv->mark ||
 		    r->table == srv->table) {
 			snprintf(err, err_size, "server \"%s\" clashes with server \"%s\" (id, address, mark or table)",
 				 srv->id, r->id);

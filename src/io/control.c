@@ -536,6 +536,10 @@ static char *command_servers(const struct control_view *v)
 		json_string(&j, r->cfg.id);
 		json_key(&j, "address");
 		json_string(&j, netaddr_format(&r->cfg.address, address, sizeof(address)));
+		if (r->cfg.address6.family) {
+			json_key(&j, "address6");
+			json_string(&j, netaddr_format(&r->cfg.address6, address, sizeof(address)));
+		}
 		json_u64(&j, "mark", r->cfg.mark);
 		json_u64(&j, "table", r->cfg.table);
 		json_real(&j, "weight", r->cfg.weight);

@@ -74,7 +74,7 @@ unsigned rule_listing_stale(const struct rule_listing *l, const struct sara_conf
 			continue;
 		for (unsigned s = 0; s < cfg->server_count; s++) {
 			const struct server_config *srv = &cfg->servers[s];
-			if (srv->address.family != family)
+			if (!server_config_address(srv, family))
 				continue;
 			listed |= srv->mark == r->mark && srv->table == r->table;
 			table_used |= srv->table == r->table;

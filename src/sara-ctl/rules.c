@@ -11,7 +11,7 @@
 
 #define LINE_MAX_CHARS 8192   /* one command line: 64 "nexthop via IPv6" fit */
 #define PORTS_TEXT_MAX 128    /* 16 ports of 5 digits with separators */
-#define ADDRS_TEXT_MAX ((SARA_MAX_VIPS + SARA_MAX_SERVERS) * (NETADDR_STRLEN + 2) + 8)
+#define ADDRS_TEXT_MAX ((SARA_MAX_VIPS + 2 * SARA_MAX_SERVERS) * (NETADDR_STRLEN + 2) + 8)
 
 struct builder {
 	struct rules_set *set;
@@ -140,7 +140,7 @@ static bool has_family(const struct sara_config *cfg, int family, bool vips, boo
 		if (cfg->vips[i].family == family)
 			return true;
 	for (unsigned i = 0; servers && i < cfg->server_count; i++)
-		if (cfg->servers[i].address.family == family)
+		if (server_config_address(&cfg->servers[i], family))
 			return true;
 	return false;
 }
@@ -345,13 +345,14 @@ static void server_routes(struct builder *b, int family, bool as_comments)
 		add_text(set, RULES_COMMENT, "%s policy routing: mark M -> table T -> server", ip);
 	for (unsigned s = 0; s < cfg->server_count; s++) {
 		const struct server_config *srv = &cfg->servers[s];
-		if (srv->address.family != family) {
+		const struct netaddr *srv_addr = server_config_address(srv, family);
+		if (!srv_addr) {
 			if (op == RULES_PRINT)
 				add_text(set, RULES_COMMENT, "server %s has no %s address: no %s route to it", srv->id,
 					 family == NETADDR_IPV6 ? "IPv6" : "IPv4", family == NETADDR_IPV6 ? "IPv6" : "IPv4");
 			continue;
 		}
-		netaddr_format(&srv->address, addr, sizeof(addr));
+		netaddr_format(srv_addr, addr, sizeof(addr));
 		for (unsigned v = 0; v < cfg->vip_count; v++) {
 			if (cfg->vips[v].family != family)
 				continue;
@@ -394,7 +395,7 @@ static void fallback_routes(struct builder *b, int family, bool as_comments)
 	unsigned same_family = 0;
 
 	for (unsigned s = 0; s < cfg->server_count; s++)
-		if (cfg->servers[s].address.family == family)
+		if (server_config_address(&cfg->servers[s], family))
 			same_family++;
 	if (op == RULES_PRINT)
 		add_text(set, RULES_COMMENT, "fail-open fallback: bypassed packets (mark 0) spread over the servers");
@@ -417,9 +418,10 @@ static void fallback_routes(struct builder *b, int family, bool as_comments)
 		}
 		used = (size_t)snprintf(line, sizeof(line), "%s route replace %s", ip, vip);
 		for (unsigned s = 0; s < cfg->server_count && used < sizeof(line); s++) {
-			if (cfg->servers[s].address.family != family)
+			const struct netaddr *srv_addr = server_config_address(&cfg->servers[s], family);
+			if (!srv_addr)
 				continue;
-			netaddr_format(&cfg->servers[s].address, addr, sizeof(addr));
+			netaddr_format(srv_addr, addr, sizeof(addr));
 			used += (size_t)snprintf(line + used, sizeof(line) - used, "%s via %s",
 						 same_family > 1 ? " nexthop" : "", addr);
 		}
@@ -463,9 +465,9 @@ static void xt_gateway(struct builder *b, int family)
 	/* VIPs (direct server return) and server addresses, once each. */
 	for (unsigned i = 0; i < cfg->vip_count + cfg->server_count; i++) {
 		const struct netaddr *a = i < cfg->vip_count ? &cfg->vips[i]
-							     : &cfg->servers[i - cfg->vip_count].address;
+							     : server_config_address(&cfg->servers[i - cfg->vip_count], family);
 		bool seen = false;
-		if (a->family != family)
+		if (!a || a->family != family)
 			continue;
 		for (unsigned k = 0; k < source_count && !seen; k++)
 			seen = netaddr_equal(&sources[k], a);
@@ -615,15 +617,18 @@ static void nft_dispatcher_script(const struct sara_config *cfg, struct text_buf
 
 static void nft_gateway_script(const struct sara_config *cfg, unsigned queue_num, struct text_buf *tb)
 {
-	const struct netaddr *sources[SARA_MAX_VIPS + SARA_MAX_SERVERS];
+	const struct netaddr *sources[SARA_MAX_VIPS + 2 * SARA_MAX_SERVERS];
 	struct nft_sets sets;
 	struct nft_ports ports;
 	unsigned count = 0;
 
 	for (unsigned i = 0; i < cfg->vip_count; i++)
 		sources[count++] = &cfg->vips[i];
-	for (unsigned i = 0; i < cfg->server_count; i++)
+	for (unsigned i = 0; i < cfg->server_count; i++) {
 		sources[count++] = &cfg->servers[i].address;
+		if (cfg->servers[i].address6.family)
+			sources[count++] = &cfg->servers[i].address6;
+	}
 	nft_signalling_ports(cfg, &ports);
 
 	text_buf_printf(tb, "table inet %s {\n", RULES_NFT_GW_TABLE);

@@ -413,6 +413,8 @@ void daemon_log_config(const struct daemon *d)
 		log_event_begin(&e, "config_server");
 		log_event_str(&e, "server", cfg->servers[i].id);
 		log_event_str(&e, "address", netaddr_format(&cfg->servers[i].address, text, sizeof(text)));
+		if (cfg->servers[i].address6.family)
+			log_event_str(&e, "address6", netaddr_format(&cfg->servers[i].address6, text, sizeof(text)));
 		log_event_u64(&e, "mark", cfg->servers[i].mark);
 		log_event_u64(&e, "table", cfg->servers[i].table);
 		log_event_real(&e, "weight", cfg->servers[i].weight, 2);

@@ -162,6 +162,7 @@ static void add_servers(struct session_journal *j)
 		memset(&rec, 0, sizeof(rec));
 		memcpy(rec.id, c->id, sizeof(rec.id));
 		rec.address = c->address;
+		rec.address6 = c->address6;
 		rec.mark = c->mark;
 		rec.table = c->table;
 		if (!batch_room(j)) {
@@ -254,6 +255,7 @@ static int server_slot(struct session_journal *j, const struct journal_replay *r
 	memset(&srv, 0, sizeof(srv));
 	memcpy(srv.id, past->id, sizeof(srv.id));
 	srv.address = past->address;
+	srv.address6 = past->address6;
 	srv.mark = past->mark;
 	srv.table = past->table;
 	srv.weight = 1.0;

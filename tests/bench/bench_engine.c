@@ -84,6 +84,7 @@ static bool config_add_vip(struct sara_config *cfg, const struct netaddr *vip)
 static void bench_config(struct sara_config *cfg, uint32_t flows, uint32_t sessions)
 {
 	static const char *const server_addresses[] = { "198.18.2.11", "198.18.2.12", "198.18.2.13" };
+	static const char *const server_addresses6[] = { "fd00:2::11", "fd00:2::12", "fd00:2::13" };
 	struct netaddr vip;
 	sara_config_defaults(cfg);
 	snprintf(cfg->name, sizeof(cfg->name), "bench");
@@ -95,6 +96,7 @@ static void bench_config(struct sara_config *cfg, uint32_t flows, uint32_t sessi
 		struct server_config *s = &cfg->servers[i];
 		snprintf(s->id, sizeof(s->id), "s%u", i + 1);
 		parse_address(server_addresses[i], &s->address);
+		parse_address(server_addresses6[i], &s->address6);
 		s->mark = i + 1;
 		s->table = 101 + i;
 		s->weight = 1.0;

@@ -59,7 +59,7 @@ static void set_address(struct netaddr *out, int family, const char *text)
 		abort();
 }
 
-/* sara_config_defaults() + one VIP per family + 2 servers, small limits. */
+/* sara_config_defaults() + one VIP per family + 2 dual-stack servers, small limits. */
 static void make_config(struct sara_config *cfg)
 {
 	sara_config_defaults(cfg);
@@ -72,6 +72,7 @@ static void make_config(struct sara_config *cfg)
 		struct server_config *s = &cfg->servers[i];
 		s->id[0] = (char)('a' + i);
 		set_address(&s->address, NETADDR_IPV4, i == 0 ? "10.0.0.1" : "10.0.0.2");
+		set_address(&s->address6, NETADDR_IPV6, i == 0 ? "fd00:2::1" : "fd00:2::2");
 		s->mark = 1 + i;
 		s->table = 101 + i;
 		s->weight = 1.0 + i;

@@ -77,9 +77,13 @@ check_applied() {
 	expect_count "$round ip6tables chain rules" "-A SARA " "$v6" 6
 	for m in 1 2 3; do
 		expect_count "$round ip rule" "fwmark 0x$m lookup 10$m" "$rules4" 1
+		expect_count "$round ip -6 rule" "fwmark 0x$m lookup 10$m" "$rules6" 1
 	done
 	expect_count "$round routes" "198.18.77.20 via 198.18.2.1" "$routes" 3
 	expect_count "$round fallback nexthops" "nexthop via 198.18.2.1" "$routes" 3
+	# the servers' address6: the IPv6 VIP routed under the same marks and tables
+	expect_count "$round IPv6 routes" "fd00:77::20 via fd00:2::1" "$routes6" 3
+	expect_count "$round IPv6 fallback nexthops" "nexthop via fd00:2::1" "$routes6" 3
 }
 
 # ---- conf/example.cfg: apply, apply again, remove ----------------------------
@@ -94,11 +98,11 @@ rc=$?
 echo "$out"
 [ $rc -eq 0 ] && pass "second apply exit 0" || fail "second apply exited $rc"
 check_applied "re-apply"
-case $out in *"7 rules already present"*) pass "re-apply found its 4 hooks and 3 ip rules present" ;;
-	*) fail "re-apply did not report 7 rules already present" ;; esac
+case $out in *"10 rules already present"*) pass "re-apply found its 4 hooks, 3 ip rules and 3 ip -6 rules present" ;;
+	*) fail "re-apply did not report 10 rules already present" ;; esac
 
 # ---- the server list changes: s3 removed, s4 added ------------------------------
-sed -e 's|{ id = "s3"; address = "198.18.2.13"; mark = 3; table = 103;|{ id = "s4"; address = "198.18.2.14"; mark = 4; table = 104;|' \
+sed -e 's|{ id = "s3"; address = "198.18.2.13"; address6 = "fd00:2::13"; mark = 3; table = 103;|{ id = "s4"; address = "198.18.2.14"; address6 = "fd00:2::14"; mark = 4; table = 104;|' \
 	"$repo/conf/example.cfg" >"$tmp/changed.cfg"
 # the key file and socket of the example, wherever they are
 sed -i "s|socket = \"[^\"]*\"|socket = \"$tmp/none.sock\"|" "$tmp/changed.cfg"
@@ -114,6 +118,8 @@ after=$(in_ns ip rule show | grep -E 'fwmark 0x[12] ')
 	fail "the rules of s1 and s2 changed: before [$before] after [$after]"
 expect_count "s3's rule pruned" "fwmark 0x3 " "$rules4" 0
 expect_count "s4's rule added" "fwmark 0x4 lookup 104" "$rules4" 1
+expect_count "s3's IPv6 rule pruned" "fwmark 0x3 " "$rules6" 0
+expect_count "s4's IPv6 rule added" "fwmark 0x4 lookup 104" "$rules6" 1
 routes=$(for t in 101 102 103 104; do echo "table $t:"; in_ns ip route show table "$t" 2>/dev/null; done)
 expect_count "s3's table emptied, s4's filled" "198.18.77.20 via" "$routes" 3
 expect_count "s4's route" "198.18.77.20 via 198.18.2.14" "$routes" 1
@@ -138,7 +144,9 @@ state
 expect_count "remove iptables" "SARA" "$v4" 0
 expect_count "remove ip6tables" "SARA" "$v6" 0
 expect_count "remove ip rules" "fwmark" "$rules4" 0
+expect_count "remove ip -6 rules" "fwmark" "$rules6" 0
 expect_count "remove routes" "198.18.77.20" "$routes" 0
+expect_count "remove IPv6 routes" "fd00:77::20" "$routes6" 0
 out=$(in_ns "$ctl" -c "$repo/conf/example.cfg" rules --remove 2>&1)
 rc=$?
 [ $rc -eq 0 ] && pass "remove again (nothing there) exit 0" || fail "second remove exited $rc: $out"

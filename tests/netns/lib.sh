@@ -12,6 +12,14 @@
 #   lan  bridge br0 joining dsp, gw, s1..s3
 #   sN   eth0 198.18.2.1N/24, VIP 198.18.77.20/32 on lo, default via 198.18.2.254 src VIP
 #
+# IPv6 is disabled in every namespace unless LAB_IPV6=1 is set before lab_up, which adds
+# (nodad: ready at once) an IPv6 plane beside the IPv4 one, the control traffic staying IPv4:
+#   cli  c0 fd00::10/64 (+::11 ::12)               default via fd00::1
+#   rtr  r0 fd00::1/64, r1 fd00:1::1/64 (dsp), r2 fd00:3::1/64 (gw); VIP6 via fd00:1::2
+#   dsp  d0 fd00:1::2/64, d1 fd00:2::1/64 (LAN)     default via fd00:1::1, forwarding
+#   gw   g0 fd00:3::2/64, g1 fd00:2::fe/64 (LAN)    default via fd00:3::1, forwarding
+#   sN   eth0 fd00:2::1N/64, VIP6 fd00:77::20/128 on lo, default via fd00:2::fe src VIP6
+#
 # Usage: set LAB_PREFIX (optional), source this file, call lab_init, then lab_up ...;
 # install `trap lab_cleanup EXIT` so everything is torn down even on failure.
 
@@ -22,6 +30,10 @@ LAB_VIP=198.18.77.20
 LAB_CLI_IPS=(198.18.0.10 198.18.0.11 198.18.0.12)
 LAB_SERVERS=(s1 s2 s3)
 LAB_SERVER_IPS=(198.18.2.11 198.18.2.12 198.18.2.13)
+LAB_IPV6=${LAB_IPV6:-0}  # 1: the IPv6 plane below is added by lab_up
+LAB_VIP6=fd00:77::20
+LAB_CLI_IPS6=(fd00::10 fd00::11 fd00::12)
+LAB_SERVER_IPS6=(fd00:2::11 fd00:2::12 fd00:2::13)
 LAB_RUN=
 LAB_PIDS=()              # every background PID we started
 LAB_NAMES=()             # its log name, same index
@@ -33,6 +45,8 @@ lab_log() { printf '[lab %s] %s\n' "$(date +%T)" "$*" >&2; }
 lab_die() { lab_log "ERROR: $*"; return 1; }
 
 lab_ns() { printf '%s%s' "$LAB_PREFIX" "$1"; }
+# lab_hostport ADDR PORT: "198.18.77.20:5060" or "[fd00:77::20]:5060"
+lab_hostport() { case $1 in *:*) printf '[%s]:%s' "$1" "$2" ;; *) printf '%s:%s' "$1" "$2" ;; esac; }
 lab_in() { local ns; ns=$(lab_ns "$1"); shift; ip netns exec "$ns" "$@"; }
 
 # ---------------------------------------------------------------- binaries
@@ -186,7 +200,14 @@ lab_up() {
 	for n in cli rtr dsp gw lan "${LAB_SERVERS[@]}"; do
 		ns=$(lab_ns "$n")
 		ip netns add "$ns" || return 1
-		lab_sysctl "$n" net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+		if [ "$LAB_IPV6" = 1 ]; then
+			# no DAD on the links made next: a tentative link-local address holds
+			# neighbour discovery, and so the first packets, back for a second
+			lab_sysctl "$n" net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0 \
+				net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+		else
+			lab_sysctl "$n" net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+		fi
 		lab_sysctl "$n" net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
 		lab_sysctl "$n" net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0
 		ip -n "$ns" link set lo up
@@ -242,7 +263,38 @@ lab_up() {
 	# a routing loop guard: until rules say otherwise, VIP packets the dispatcher cannot
 	# place are dropped instead of bouncing back to the router
 	ip -n "$(lab_ns dsp)" route add blackhole "$LAB_VIP/32"
+	if [ "$LAB_IPV6" = 1 ]; then lab_up_ipv6 || return 1; fi
 	lab_wait_lan
+}
+
+# lab_up_ipv6: the IPv6 plane (LAB_IPV6=1), the same topology as the IPv4 one. nodad:
+# the addresses are usable at once; the links exist, so routes over them are accepted.
+lab_addr6() { ip -n "$(lab_ns "$1")" -6 addr add "$2" dev "$3" nodad; }   # NS ADDR/LEN DEV
+lab_up_ipv6() {
+	local i n
+	for i in "${LAB_CLI_IPS6[@]}"; do lab_addr6 cli "$i/64" c0; done
+	ip -n "$(lab_ns cli)" -6 route add default via fd00::1
+	lab_addr6 rtr fd00::1/64 r0
+	lab_addr6 rtr fd00:1::1/64 r1
+	lab_addr6 rtr fd00:3::1/64 r2
+	lab_sysctl rtr net.ipv6.conf.all.forwarding=1
+	ip -n "$(lab_ns rtr)" -6 route add "$LAB_VIP6/128" via fd00:1::2
+	ip -n "$(lab_ns rtr)" -6 route add fd00:2::/64 via fd00:3::2
+	lab_addr6 dsp fd00:1::2/64 d0
+	lab_addr6 dsp fd00:2::1/64 d1
+	lab_sysctl dsp net.ipv6.conf.all.forwarding=1
+	ip -n "$(lab_ns dsp)" -6 route add default via fd00:1::1
+	lab_addr6 gw fd00:3::2/64 g0
+	lab_addr6 gw fd00:2::fe/64 g1
+	lab_sysctl gw net.ipv6.conf.all.forwarding=1
+	ip -n "$(lab_ns gw)" -6 route add default via fd00:3::1
+	for ((i = 0; i < ${#LAB_SERVERS[@]}; i++)); do
+		n=${LAB_SERVERS[i]}
+		lab_addr6 "$n" "$LAB_VIP6/128" lo
+		lab_addr6 "$n" "${LAB_SERVER_IPS6[i]}/64" eth0
+		ip -n "$(lab_ns "$n")" -6 route add default via fd00:2::fe src "$LAB_VIP6"
+	done
+	ip -n "$(lab_ns dsp)" -6 route add blackhole "$LAB_VIP6/128"
 }
 
 # lab_wait_lan: bounded wait until every bridge port forwards (STP is off: at once)
@@ -379,6 +431,10 @@ lab_rules() {
 	fi
 	lab_in dsp iptables-save -t mangle >"$LAB_RUN/logs/dsp-mangle.rules" 2>&1
 	lab_in gw iptables-save -t mangle >"$LAB_RUN/logs/gw-mangle.rules" 2>&1
+	if [ "$LAB_IPV6" = 1 ]; then
+		lab_in dsp ip6tables-save -t mangle >"$LAB_RUN/logs/dsp-mangle6.rules" 2>&1
+		lab_in gw ip6tables-save -t mangle >"$LAB_RUN/logs/gw-mangle6.rules" 2>&1
+	fi
 }
 
 # lab_rules_all_queued: lab_rules, then without the connmark fast path: every packet to
@@ -423,7 +479,8 @@ lab_start_gw() {
 	lab_prog_works "$bin" || { lab_log "sara-gw is not built in ${SARA_BIN_DIR:-$LAB_ROOT/build}"; return 1; }
 	# the queue the gateway rule feeds (sara-ctl's choice, or the fallback's 0)
 	local q
-	q=$(lab_in gw iptables-save -t mangle 2>/dev/null | grep -o -- '--queue-num [0-9]*' | head -1 | cut -d' ' -f2)
+	q=$( { lab_in gw iptables-save -t mangle; lab_in gw ip6tables-save -t mangle; } 2>/dev/null |
+		grep -o -- '--queue-num [0-9]*' | head -1 | cut -d' ' -f2)
 	q=${q:-0}
 	# LAB_GW_ARGS: further options (a test's --metrics)
 	# shellcheck disable=SC2086
@@ -448,12 +505,15 @@ lab_assets() {
 		"$LAB_ROOT/pcaps/lab/uac-media.xml" "$LAB_DIR/uac-long.xml" "$LAB_RUN/"
 }
 
-# lab_wait_listen NS tcp|udp PORT [PID]: bounded wait until something listens on PORT
+# lab_wait_listen NS tcp|udp PORT [PID [ADDR]]: bounded wait until something listens on
+# PORT (at ADDR when given)
 lab_wait_listen() {
-	local ns=$1 proto=$2 port=$3 pid=${4:-} i flag=-Hlnt
+	local ns=$1 proto=$2 port=$3 pid=${4:-} addr=${5:-} i flag=-Hlnt filter
 	[ "$proto" = udp ] && flag=-Hlnu
+	filter="sport = :$port"
+	[ -n "$addr" ] && filter="src $(lab_hostport "$addr" "$port")"
 	for ((i = 0; i < 100; i++)); do
-		[ -n "$(lab_in "$ns" ss $flag "sport = :$port")" ] && return 0
+		[ -n "$(lab_in "$ns" ss $flag "$filter")" ] && return 0
 		if [ -n "$pid" ] && ! lab_alive "$pid"; then lab_die "$ns: server pid $pid exited before listening on $proto/$port"; return 1; fi
 		sleep 0.1
 	done
@@ -463,39 +523,48 @@ lab_wait_listen() {
 # lab_start_sip_servers [LIFETIME]: sipp UAS on every server, UDP (media from 6000) and
 # TCP (media from 16000), both on VIP:5060, answering with the VIP as media address.
 # LAB_UAS_MP_STEP (default 0): server i's media ports start i * step higher, so that
-# no two servers answer with the same VIP port.
+# no two servers answer with the same VIP port. LAB_UAS_VIPS (default $LAB_VIP): the
+# VIPs served, a pair of UAS each (logs uas-udp-S, uas-tcp-S for $LAB_VIP; uas6-* for
+# $LAB_VIP6).
 LAB_UAS_PIDS=()
 lab_start_sip_servers() {
-	local life=${1:-80} s i=0 off
+	local life=${1:-80} s i=0 off vip tag
 	lab_assets
 	for s in "${LAB_SERVERS[@]}"; do
 		off=$((i * ${LAB_UAS_MP_STEP:-0})); i=$((i + 1))
-		lab_bg "uas-udp-$s" "$s" timeout "$life" sipp -sf uas-media.xml -t u1 -i "$LAB_VIP" -p 5060 \
-			-mi "$LAB_VIP" -mp $((6000 + off)) -nostdin -trace_err -error_file "$LAB_RUN/logs/uas-udp-$s.err" \
-			-trace_stat -stf "$LAB_RUN/logs/uas-udp-$s.csv" -fd 1
-		LAB_UAS_PIDS+=("$LAB_BGPID")
-		lab_bg "uas-tcp-$s" "$s" timeout "$life" sipp -sf uas-media.xml -t t1 -i "$LAB_VIP" -p 5060 \
-			-mi "$LAB_VIP" -mp $((16000 + off)) -nostdin -trace_err -error_file "$LAB_RUN/logs/uas-tcp-$s.err" \
-			-trace_stat -stf "$LAB_RUN/logs/uas-tcp-$s.csv" -fd 1
-		LAB_UAS_PIDS+=("$LAB_BGPID")
+		for vip in ${LAB_UAS_VIPS:-$LAB_VIP}; do
+			tag=uas; [ "$vip" = "$LAB_VIP" ] || tag=uas6
+			lab_bg "$tag-udp-$s" "$s" timeout "$life" sipp -sf uas-media.xml -t u1 -i "$vip" -p 5060 \
+				-mi "$vip" -mp $((6000 + off)) -nostdin -trace_err -error_file "$LAB_RUN/logs/$tag-udp-$s.err" \
+				-trace_stat -stf "$LAB_RUN/logs/$tag-udp-$s.csv" -fd 1
+			LAB_UAS_PIDS+=("$LAB_BGPID")
+			lab_bg "$tag-tcp-$s" "$s" timeout "$life" sipp -sf uas-media.xml -t t1 -i "$vip" -p 5060 \
+				-mi "$vip" -mp $((16000 + off)) -nostdin -trace_err -error_file "$LAB_RUN/logs/$tag-tcp-$s.err" \
+				-trace_stat -stf "$LAB_RUN/logs/$tag-tcp-$s.csv" -fd 1
+			LAB_UAS_PIDS+=("$LAB_BGPID")
+		done
 	done
 	for s in "${LAB_SERVERS[@]}"; do
-		lab_wait_listen "$s" udp 5060 || return 1
-		lab_wait_listen "$s" tcp 5060 || return 1
+		for vip in ${LAB_UAS_VIPS:-$LAB_VIP}; do
+			lab_wait_listen "$s" udp 5060 "" "$vip" || return 1
+			lab_wait_listen "$s" tcp 5060 "" "$vip" || return 1
+		done
 	done
 }
 
 LAB_RTSP_PIDS=()
-lab_start_rtsp_servers() {   # lab_start_rtsp_servers [LIFETIME [gst-rtsp-server.py options]]
-	local life=${1:-80} s i=0
+# lab_start_rtsp_servers [LIFETIME [gst-rtsp-server.py options]]: one on every server, at
+# LAB_RTSP_VIP (default $LAB_VIP) port 8554
+lab_start_rtsp_servers() {
+	local life=${1:-80} s i=0 vip=${LAB_RTSP_VIP:-$LAB_VIP}
 	shift $(($# > 0 ? 1 : 0))
 	for s in "${LAB_SERVERS[@]}"; do
 		lab_bg "rtsp-$s" "$s" timeout $((life + 5)) /usr/bin/python3 "$LAB_ROOT/pcaps/lab/gst-rtsp-server.py" \
-			--addr "$LAB_VIP" --port 8554 --lifetime "$life" "$@"
+			--addr "$vip" --port 8554 --lifetime "$life" "$@"
 		LAB_RTSP_PIDS+=("$LAB_BGPID")
 	done
 	for s in "${LAB_SERVERS[@]}"; do
-		lab_wait_listen "$s" tcp 8554 "${LAB_RTSP_PIDS[i]}" || return 1
+		lab_wait_listen "$s" tcp 8554 "${LAB_RTSP_PIDS[i]}" "$vip" || return 1
 		i=$((i + 1))
 	done
 }
@@ -528,12 +597,12 @@ lab_cap_stop() {
 # ---------------------------------------------------------------- clients
 # lab_sipp_uac NAME TRANSPORT(u1|tn) CLIENT_IP LOCAL_PORT MEDIA_PORT CALLS [extra sipp args]
 # Starts a sipp UAC (uac-hold.xml: RTP both ways, hold + resume re-INVITEs; LAB_UAC_XML
-# picks another scenario) in the background; LAB_BGPID is its PID, the exit status says
-# whether every call succeeded.
+# picks another scenario) in the background, calling LAB_UAC_VIP (default $LAB_VIP);
+# LAB_BGPID is its PID, the exit status says whether every call succeeded.
 lab_sipp_uac() {
 	local name=$1 t=$2 ip=$3 port=$4 mp=$5 calls=$6; shift 6
 	lab_assets
-	lab_bg "$name" cli timeout 40 sipp "$LAB_VIP:5060" -sf "${LAB_UAC_XML:-uac-hold.xml}" -t "$t" -s 100 -i "$ip" \
+	lab_bg "$name" cli timeout 40 sipp "$(lab_hostport "${LAB_UAC_VIP:-$LAB_VIP}" 5060)" -sf "${LAB_UAC_XML:-uac-hold.xml}" -t "$t" -s 100 -i "$ip" \
 		-p "$port" -mi "$ip" -mp "$mp" -m "$calls" -l "$calls" -r 10 -nostdin -trace_err \
 		-error_file "$LAB_RUN/logs/$name.err" -trace_stat -stf "$LAB_RUN/logs/$name.csv" -fd 1 \
 		-timeout 30s -timeout_error -max_socket 200 "$@"
@@ -547,9 +616,9 @@ lab_sipp_stats() {
 		END { printf "%d %d\n", $s, $f }' "$f"
 }
 
-lab_ffmpeg_play() {   # lab_ffmpeg_play NAME udp|tcp SECONDS
+lab_ffmpeg_play() {   # lab_ffmpeg_play NAME udp|tcp SECONDS [VIP]
 	lab_bg "$1" cli timeout 25 ffmpeg -hide_banner -nostdin -loglevel info -rtsp_transport "$2" \
-		-i "rtsp://$LAB_VIP:8554/test" -t "${3:-3}" -map 0 -c copy -f null -
+		-i "rtsp://$(lab_hostport "${4:-$LAB_VIP}" 8554)/test" -t "${3:-3}" -map 0 -c copy -f null -
 }
 
 lab_gst_play() {      # lab_gst_play NAME udp|tcp SECONDS (SIGINT -> EOS -> TEARDOWN; exit 124 = ok)
@@ -607,8 +676,9 @@ lab_queue_counters() {
 
 # lab_sara_rule_counts: packets per rule of the dispatcher's SARA chain ("pkts target rest")
 # ("PACKETS TARGET MATCHES...", one line per rule, in order)
+# [XT]: iptables (default) or ip6tables
 lab_sara_rule_counts() {
-	lab_in dsp iptables -t mangle -L SARA -n -v -x 2>/dev/null |
+	lab_in dsp "${1:-iptables}" -t mangle -L SARA -n -v -x 2>/dev/null |
 		awk 'NR > 2 { m = ""; for (i = 10; i <= NF; i++) m = m " " $i; print $1, $3 " " $4 m }'
 }
 
@@ -782,15 +852,22 @@ PY
 # fast path (RETURN rule) carried the rest, at least MIN_FAST packets (default 1; 0 where
 # clients send little, e.g. RTSP players: RTCP reports only).
 e2e_crossings() {
-	local max=$1 min_fast=${2:-1} counts queued fast q qd
+	local max=$1 min_fast=${2:-1} counts counts6= queued fast q qd
 	counts=$(lab_sara_rule_counts)
 	echo "dispatcher chain SARA (packets per rule):"
 	printf '%s\n' "$counts" | sed 's/^/  /'
+	if [ "$LAB_IPV6" = 1 ]; then
+		counts6=$(lab_sara_rule_counts ip6tables)
+		echo "dispatcher chain SARA, ip6tables (packets per rule):"
+		printf '%s\n' "$counts6" | sed 's/^/  /'
+		counts=$(printf '%s\n%s\n' "$counts" "$counts6")
+	fi
 	read -r q qd < <(lab_queue_counters)
 	echo "kernel queue 0: $q packets queued, $qd dropped"
 	echo "sarad status:"; lab_sarad_status 2>&1 | sed 's/^/  /' | head -60
-	fast=$(printf '%s\n' "$counts" | awk '$2 == "RETURN" { print $1; exit }')
-	queued=$(printf '%s\n' "$counts" | awk '$2 == "NFQUEUE" && $0 !~ /multiport|dports|dpt:/ { n = $1 } END { print n + 0 }')
+	# one RETURN rule and one final NFQUEUE rule per chain (per family)
+	fast=$(printf '%s\n' "$counts" | awk '$2 == "RETURN" { n += $1; seen = 1 } END { if (seen) print n }')
+	queued=$(printf '%s\n' "$counts" | awk '$2 == "NFQUEUE" && $0 !~ /multiport|dports|dpt:/ { n += $1 } END { print n + 0 }')
 	if [ -z "$fast" ]; then e2e_fail "no SARA chain with a RETURN rule in the dispatcher"; return 1; fi
 	echo "media packets: $queued crossed into user space, $fast stayed in the kernel; media flows $E2E_MEDIA_FLOWS"
 	[ "$fast" -ge "$min_fast" ] || e2e_fail "$fast media packets took the kernel fast path, want >= $min_fast"

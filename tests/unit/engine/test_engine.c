@@ -93,11 +93,12 @@ static void parse_address(const char *text, struct netaddr *out)
 	assert_true(netaddr_parse(span_make(text, strlen(text)), out));
 }
 
-/* sara_config_defaults() + one VIP per family + 3 servers, round-robin
+/* sara_config_defaults() + one VIP per family + 3 dual-stack servers, round-robin
  * selection, short timeouts and small limits. */
 static void test_config(struct sara_config *cfg)
 {
 	static const char *const server_addresses[SERVER_COUNT] = { "10.0.0.1", "10.0.0.2", "10.0.0.3" };
+	static const char *const server_addresses6[SERVER_COUNT] = { "fd00:2::1", "fd00:2::2", "fd00:2::3" };
 	sara_config_defaults(cfg);
 	snprintf(cfg->name, sizeof(cfg->name), "engine-test");
 	cfg->vip_count = 2;
@@ -108,6 +109,7 @@ static void test_config(struct sara_config *cfg)
 		struct server_config *s = &cfg->servers[i];
 		snprintf(s->id, sizeof(s->id), "media%u", i + 1);
 		parse_address(server_addresses[i], &s->address);
+		parse_address(server_addresses6[i], &s->address6);
 		s->mark = 0x100 + i;
 		s->table = 101 + i;
 		s->weight = 1.0;

@@ -210,6 +210,40 @@ static void test_oversized_message_counted(void **state)
 	assert_announces(&fx->out[0], "after@c");
 }
 
+/* A dual-stack server's signalling is recognised from either of its
+ * addresses (a server not behind direct server return sends from its own),
+ * and nothing from an address of no server. */
+static void test_dual_stack_server_addresses(void **state)
+{
+	static const char *const sources[] = { "10.0.0.1", "fd00:2::1", "fd00:2::99" };
+	static const size_t announced[] = { 1, 1, 0 };
+	struct sara_config cfg;
+	struct gateway *gw;
+	struct announcement out[MAX_ANNOUNCEMENTS];
+	char text[1024], err[256];
+	size_t len = sip_ok(text, sizeof(text), "dual@c");
+	(void)state;
+	gateway_config(&cfg, 16384);
+	cfg.vip_count = 2;
+	assert_true(netaddr_parse(span_make("fd00:10::1", 10), &cfg.vips[1]));
+	assert_true(netaddr_parse(span_make("fd00:2::1", 9), &cfg.servers[0].address6));
+	gw = gateway_create(&cfg, 1000000, err, sizeof(err));
+	if (!gw)
+		print_error("gateway_create: %s\n", err);
+	assert_non_null(gw);
+	for (unsigned i = 0; i < 3; i++) {
+		int family = strchr(sources[i], ':') ? NETADDR_IPV6 : NETADDR_IPV4;
+		size_t n = packet_build_udp(family, sources[i], SIP_PORT, family == NETADDR_IPV6 ? "fd00::10" : CLIENT4,
+					    CLIENT_PORT, text, len, packet_buffer, sizeof(packet_buffer));
+		assert_true(n > 0);
+		assert_int_equal(gateway_packet(gw, packet_buffer, n, 1000000 + i, out, MAX_ANNOUNCEMENTS),
+				 announced[i]);
+		if (announced[i])
+			assert_memory_equal(out[0].facts.key, "dual@c", 6);
+	}
+	gateway_destroy(gw);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -217,6 +251,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fin_and_rst_release_stream, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversized_message_counted, setup_small_buffer,
 						teardown),
+		cmocka_unit_test(test_dual_stack_server_addresses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -165,6 +165,12 @@ static void test_records_round_trip(void **state)
 	assert_int_equal(rec.u.server.mark, 0x101);
 	assert_int_equal(rec.u.server.table, 102);
 	assert_true(netaddr_equal(&rec.u.server.address, &srv.address));
+	assert_int_equal(rec.u.server.address6.family, 0);
+	/* a dual-stack server's IPv6 address follows */
+	srv.address6 = addr("fd00:2::2");
+	assert_round_trip(buf, journal_encode_server(&srv, buf, sizeof(buf)), &rec);
+	assert_true(netaddr_equal(&rec.u.server.address6, &srv.address6));
+	assert_true(netaddr_equal(&rec.u.server.address, &srv.address));
 
 	assert_round_trip(buf, journal_encode_header(&h, buf, sizeof(buf)), &rec);
 	assert_int_equal(rec.type, JOURNAL_HEADER);
@@ -191,6 +197,7 @@ static void test_encoders_refuse(void **state)
 	uint8_t buf[JOURNAL_RECORD_MAX];
 	struct session_record s = session(1, 1, "k", "s1");
 	struct session_flow_record f = flow(1, 7000);
+	struct server_record srv = { .id = "s2", .address = addr("10.0.0.2"), .mark = 2, .table = 102 };
 	(void)state;
 	assert_int_equal(journal_encode_session(&s, buf, 20), 0);       /* too small */
 	s.key_len = SESSION_KEY_MAX;
@@ -204,6 +211,9 @@ static void test_encoders_refuse(void **state)
 	f.key.family = 0;
 	assert_int_equal(journal_encode_flow(&f, buf, sizeof(buf)), 0);
 	assert_int_equal(journal_encode_magic(buf, 7), 0);
+	/* a server's address6 is IPv6 or nothing */
+	srv.address6 = addr("10.0.0.22");
+	assert_int_equal(journal_encode_server(&srv, buf, sizeof(buf)), 0);
 }
 
 /* Every prefix of a record is torn (or nothing); the whole is a record. */

@@ -137,6 +137,12 @@ static void test_plan_refusals(void **state)
 	next.servers[1].table = 102;
 	assert_false(server_slots_plan(&running, in_use, &next, &plan, err, sizeof(err)));
 	assert_non_null(strstr(err, "its table"));
+	/* a dual-stack b keeps its IPv6 address while it drains too */
+	next.servers[1].table = 109;
+	running.servers[1].address6 = ch_addr("fd00:1::2");
+	next.servers[1].address6 = ch_addr("fd00:1::2");
+	assert_false(server_slots_plan(&running, in_use, &next, &plan, err, sizeof(err)));
+	assert_non_null(strstr(err, "its address is still used by removed server \"b\""));
 	/* once b has drained, the same file is fine */
 	in_use[1] = false;
 	assert_true(server_slots_plan(&running, in_use, &next, &plan, err, sizeof(err)));

@@ -96,11 +96,12 @@ static void run_cases(const struct error_case *cases, size_t count)
 	"vips = [ \"198.18.10.1\" ];\n" \
 	"servers = ( { id = \"s1\"; address = \"198.18.2.11\"; mark = 1; table = 101; } );\n"
 
-/* Two servers: the second, which each case supplies, is on line 5. */
+/* Two servers, the first dual-stack: the second, which each case supplies,
+ * is on line 5. */
 #define TWO_SERVERS(second) "name = \"t\";\n" \
 	"vips = [ \"198.18.10.1\", \"fd00:10::1\" ];\n" \
 	"servers = (\n" \
-	"  { id = \"s1\"; address = \"198.18.2.11\"; mark = 1; table = 101; },\n" \
+	"  { id = \"s1\"; address = \"198.18.2.11\"; address6 = \"fd00:2::11\"; mark = 1; table = 101; },\n" \
 	"  " second "\n" \
 	");\n"
 
@@ -196,6 +197,9 @@ static void test_example_config_loads(void **state)
 		assert_string_equal(cfg.servers[i].id, id);
 		assert_string_equal(netaddr_format(&cfg.servers[i].address, text, sizeof(text)),
 				    address);
+		snprintf(address, sizeof(address), "fd00:2::%u", 11 + i);
+		assert_string_equal(netaddr_format(&cfg.servers[i].address6, text, sizeof(text)),
+				    address);
 		assert_int_equal(cfg.servers[i].mark, i + 1);
 		assert_int_equal(cfg.servers[i].table, 101 + i);
 		assert_true(cfg.servers[i].weight == 1.0);
@@ -239,6 +243,9 @@ static void test_voice1_config_loads(void **state)
 	assert_true(cfg.admission.c == 0.98);
 	assert_int_equal(cfg.selection.algorithm, SELECT_SHELL);
 	assert_string_equal(cfg.control.socket, "/run/sara/voice-1.sock");
+	/* its IPv6 VIP routes to the servers' address6 */
+	assert_string_equal(netaddr_format(&cfg.servers[0].address6, text, sizeof(text)), "fd00:2::11");
+	assert_string_equal(netaddr_format(&cfg.servers[1].address6, text, sizeof(text)), "fd00:2::12");
 }
 
 /* ---- defaults -------------------------------------------------------------- */
@@ -312,7 +319,7 @@ static void test_accepted_forms(void **state)
 	struct sara_config cfg;
 	(void)state;
 	/* integers where numbers are expected; 2^31 with libconfig's L suffix */
-	expect_loads(TWO_SERVERS("{ id = \"s-2.b_c\"; address = \"198.18.2.12\"; "
+	expect_loads(TWO_SERVERS("{ id = \"s-2.b_c\"; address = \"198.18.2.12\"; address6 = \"fd00:2::12\"; "
 				 "mark = 2147483648L; table = 2147483647; weight = 1000; }")
 		     "admission = { t1 = 0; t2 = 0.5; t3 = 0.75; c = 1; alpha = 1; reject = \"drop\"; };\n"
 		     "limits = { when_full = \"drop\"; malformed = \"drop\"; };\n"
@@ -565,6 +572,65 @@ static void test_cross_key_rules(void **state)
 	RUN_CASES(cases);
 }
 
+/* A server's second address (address6), and VIP families without a route:
+ * selection picks any server for any VIP, so every server needs an address
+ * of every VIP family. */
+static void test_vip_families(void **state)
+{
+	static const struct error_case cases[] = {
+		{ "name = \"t\";\nvips = [ \"198.18.10.1\",\n  \"fd00:10::1\" ];\n"
+		  "servers = ( { id = \"s1\"; address = \"198.18.2.11\"; mark = 1; table = 101; } );\n",
+		  3, "vips[1] fd00:10::1 is IPv6 but no server has an IPv6 address (give the servers one with "
+		  "address6)" },
+		{ "name = \"t\";\nvips = [ \"198.18.10.1\" ];\n"
+		  "servers = ( { id = \"s1\"; address = \"fd00:2::11\"; mark = 1; table = 101; } );\n",
+		  2, "vips[0] 198.18.10.1 is IPv4 but no server has an IPv4 address" },
+		{ TWO_SERVERS("{ id = \"s2\"; address = \"198.18.2.12\"; mark = 2; table = 102; }"),
+		  5, "servers[1] (\"s2\") has no IPv6 address, but vips[1] fd00:10::1 is IPv6 and any server may get "
+		  "its sessions: give it one with address6" },
+		{ TWO_SERVERS("{ id = \"s2\"; address = \"fd00:2::12\"; mark = 2; table = 102; }"),
+		  5, "servers[1] (\"s2\") has no IPv4 address, but vips[0] 198.18.10.1 is IPv4 and any server may get "
+		  "its sessions: give it one as address, its IPv6 one as address6" },
+		{ TWO_SERVERS("{ id = \"s2\"; address = \"198.18.2.12\"; address6 = \"198.18.2.22\"; mark = 2; "
+			      "table = 102; }"),
+		  5, "servers[1].address6 198.18.2.22 is not an IPv6 address" },
+		{ TWO_SERVERS("{ id = \"s2\"; address = \"fd00:2::12\"; address6 = \"fd00:2::22\"; mark = 2; "
+			      "table = 102; }"),
+		  5, "servers[1] (\"s2\") has two IPv6 addresses (address fd00:2::12, address6 fd00:2::22): "
+		  "address6 is the IPv6 address of a server whose address is IPv4" },
+		{ TWO_SERVERS("{ id = \"s2\"; address = \"198.18.2.12\"; address6 = \"fd00:2::11\"; mark = 2; "
+			      "table = 102; }"),
+		  5, "servers[1].address6 fd00:2::11 is already used by servers[0] (\"s1\")" },
+		{ TWO_SERVERS("{ id = \"s2\"; address = \"fd00:2::11\"; mark = 2; table = 102; }"),
+		  5, "servers[1].address fd00:2::11 is already used by servers[0] (\"s1\")" },
+		{ TWO_SERVERS("{ id = \"s2\"; address = \"198.18.2.12\"; address6 = \"fd00:10::1\"; mark = 2; "
+			      "table = 102; }"),
+		  5, "servers[1].address6 fd00:10::1 is also a VIP" },
+		{ TWO_SERVERS("{ id = \"s2\"; address = \"198.18.2.12\"; address6 = \"v6\"; mark = 2; "
+			      "table = 102; }"),
+		  5, "servers[1].address6 \"v6\" is not an IPv4 or IPv6 address" },
+	};
+	struct sara_config cfg;
+	char text[NETADDR_STRLEN];
+	(void)state;
+	RUN_CASES(cases);
+
+	/* IPv6 only: no address6 needed */
+	expect_loads("name = \"six\";\nvips = [ \"fd00:10::1\" ];\n"
+		     "servers = ( { id = \"a\"; address = \"fd00:2::11\"; mark = 7; table = 7; } );\n", &cfg);
+	assert_int_equal(cfg.servers[0].address6.family, 0);
+	assert_null(server_config_address(&cfg.servers[0], NETADDR_IPV4));
+	/* dual stack */
+	expect_loads(TWO_SERVERS("{ id = \"s2\"; address = \"198.18.2.12\"; address6 = \"fd00:2::12\"; mark = 2; "
+				 "table = 102; }"), &cfg);
+	assert_string_equal(netaddr_format(server_config_address(&cfg.servers[1], NETADDR_IPV6), text, sizeof(text)),
+			    "fd00:2::12");
+	assert_string_equal(netaddr_format(server_config_address(&cfg.servers[1], NETADDR_IPV4), text, sizeof(text)),
+			    "198.18.2.12");
+	/* an IPv4-only cluster needs no address6 */
+	expect_loads(BASE, &cfg);
+}
+
 static void test_validate_programmatic(void **state)
 {
 	struct sara_config cfg;
@@ -647,6 +713,9 @@ static void test_reload_check(void **state)
 	next = running;
 	next.servers[2].address.bytes[3] ^= 1;
 	expect_reload_refused(&running, &next, "servers[2].address");
+	next = running;
+	next.servers[1].address6.bytes[15] ^= 0x40;
+	expect_reload_refused(&running, &next, "servers[1].address6");
 	/* Servers come and go at run time; one that stays keeps its address,
 	 * mark and table, wherever the file lists it. */
 	next = running;
@@ -706,6 +775,11 @@ static void test_lookups(void **state)
 	assert_false(sara_config_is_vip(&cfg, &addr));
 	assert_true(netaddr_parse(span_make("198.18.2.12", 11), &addr));
 	assert_int_equal(sara_config_server_by_address(&cfg, &addr), 1);
+	assert_ptr_equal(server_config_address(&cfg.servers[1], NETADDR_IPV4), &cfg.servers[1].address);
+	/* a dual-stack server is found by either address */
+	assert_true(netaddr_parse(span_make("fd00:2::12", 10), &addr));
+	assert_int_equal(sara_config_server_by_address(&cfg, &addr), 1);
+	assert_ptr_equal(server_config_address(&cfg.servers[1], NETADDR_IPV6), &cfg.servers[1].address6);
 	assert_true(sara_config_is_sip_port(&cfg, 5060));
 	assert_false(sara_config_is_sip_port(&cfg, 554));
 	assert_true(sara_config_is_rtsp_port(&cfg, 8554));
@@ -734,6 +808,7 @@ int main(void)
 		cmocka_unit_test(test_too_many_servers),
 		cmocka_unit_test(test_uniqueness),
 		cmocka_unit_test(test_cross_key_rules),
+		cmocka_unit_test(test_vip_families),
 		cmocka_unit_test(test_validate_programmatic),
 		cmocka_unit_test(test_lookups),
 		cmocka_unit_test(test_reload_check),

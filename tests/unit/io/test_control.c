@@ -96,6 +96,8 @@ static struct fixture *fixture_new(uint32_t sessions)
 		struct server_config *s = &f->cfg.servers[i];
 		snprintf(s->id, sizeof(s->id), "s%u", i + 1);
 		parse_address(addresses[i], &s->address);
+		if (i == 1)   /* dual-stack: the servers reply names its address6 too */
+			parse_address("fd00:2::2", &s->address6);
 		s->mark = 0x100 + i;
 		s->table = 101 + i;
 		s->weight = 1.0;
@@ -216,17 +218,18 @@ static void test_servers_fields(void **state)
 			       "\"available\": true, \"drained\": false, \"removed\": false, \"state\": \"unknown\", "
 			       "\"cause\": \"no agents\", "
 			       "\"last_heartbeat_age_ms\": null, \"sessions\": 2, \"load_estimate\": null}");
-	assert_contains(reply, "{\"id\": \"s2\", \"address\": \"10.0.0.2\", \"mark\": 257, \"table\": 102");
+	assert_contains(reply, "{\"id\": \"s2\", \"address\": \"10.0.0.2\", \"address6\": \"fd00:2::2\", \"mark\": 257, \"table\": 102");
 	assert_contains(reply, "\"drained\": true, \"removed\": false, \"state\": \"unknown\", \"cause\": \"no agents\", "
 			       "\"last_heartbeat_age_ms\": null, \"sessions\": 1,");
 	assert_int_equal(count_of(reply, "\"id\": "), SERVER_COUNT);
+	assert_int_equal(count_of(reply, "\"address6\": "), 1);
 	assert_false(f->lock_held_in_callback);
 	free(reply);
 
 	/* The engine's view: a server the engine takes off gets no sessions. */
 	engine_set_server_available(f->engine, 1, false);
 	reply = ask(f, "servers");
-	assert_contains(reply, "{\"id\": \"s2\", \"address\": \"10.0.0.2\", \"mark\": 257, \"table\": 102, "
+	assert_contains(reply, "{\"id\": \"s2\", \"address\": \"10.0.0.2\", \"address6\": \"fd00:2::2\", \"mark\": 257, \"table\": 102, "
 			       "\"weight\": 1.000, \"weight_factor\": 1.000, \"available\": false");
 	free(reply);
 
@@ -429,7 +432,7 @@ static void test_drain_undrain(void **state)
 	assert_true(f->drained[1]);
 	assert_false(f->lock_held_in_callback);
 	reply = ask(f, "servers");
-	assert_contains(reply, "{\"id\": \"s2\", \"address\": \"10.0.0.2\", \"mark\": 257, \"table\": 102, "
+	assert_contains(reply, "{\"id\": \"s2\", \"address\": \"10.0.0.2\", \"address6\": \"fd00:2::2\", \"mark\": 257, \"table\": 102, "
 			       "\"weight\": 1.000, \"weight_factor\": 1.000, \"available\": true, \"drained\": true");
 	free(reply);
 

@@ -213,10 +213,15 @@ static void test_example_essentials(void **state)
 	assert_non_null(strstr(text, "ip route replace 198.18.77.20/32 via 198.18.2.13 table 103 proto 83\n"));
 	assert_non_null(strstr(text, "ip route replace 198.18.77.20/32 nexthop via 198.18.2.11 nexthop via 198.18.2.12 nexthop via 198.18.2.13\n"));
 	assert_null(strstr(text, "INVALID"));
-	/* The IPv6 VIP is queued, but no server has an IPv6 address to route to. */
+	/* The IPv6 VIP is queued and routed to each server's address6, under
+	 * the same mark and table as its IPv4 address. */
 	assert_non_null(strstr(text, "ip6tables -t mangle -A PREROUTING -d fd00:77::20/128 -j SARA\n"));
-	assert_non_null(strstr(text, "# no server has an IPv6 address: no fallback route for fd00:77::20\n"));
-	assert_null(strstr(text, "ip -6 route"));
+	assert_non_null(strstr(text, "ip -6 route replace fd00:77::20/128 via fd00:2::12 table 102 proto 83\n"));
+	assert_non_null(strstr(text, "ip -6 rule add fwmark 2 lookup 102 protocol 83\n"));
+	assert_non_null(strstr(text, "ip -6 route replace fd00:77::20/128 nexthop via fd00:2::11 nexthop via "
+				     "fd00:2::12 nexthop via fd00:2::13\n"));
+	assert_null(strstr(text, "no IPv6"));
+	assert_null(strstr(text, "ip -6 route replace fd00:77::20/128 via 198.18"));
 	free(text);
 	free(set);
 }
@@ -390,6 +395,93 @@ static void test_gateway_queue_override(void **state)
 	free(set);
 }
 
+/* ---- dual stack: one mark and table per server, a route per family ------------- */
+
+/* An IPv4 and an IPv6 VIP; two servers with an IPv4 address and an address6. */
+static void build_dual_stack_config(struct sara_config *cfg)
+{
+	char err[256];
+	sara_config_defaults(cfg);
+	snprintf(cfg->name, sizeof(cfg->name), "dual");
+	cfg->vip_count = 2;
+	parse_addr("198.18.77.20", &cfg->vips[0]);
+	parse_addr("fd00:77::20", &cfg->vips[1]);
+	cfg->server_count = 2;
+	for (unsigned i = 0; i < 2; i++) {
+		struct server_config *s = &cfg->servers[i];
+		snprintf(s->id, sizeof(s->id), "s%u", i + 1);
+		parse_addr(i == 0 ? "198.18.2.11" : "198.18.2.12", &s->address);
+		parse_addr(i == 0 ? "fd00:2::11" : "fd00:2::12", &s->address6);
+		s->mark = 1 + i;
+		s->table = 101 + i;
+		s->weight = 1.0;
+	}
+	if (!sara_config_validate(cfg, err, sizeof(err)))
+		print_error("%s\n", err);
+	assert_true(sara_config_validate(cfg, err, sizeof(err)));
+}
+
+static void test_dual_stack_apply_steps(void **state)
+{
+	struct sara_config cfg;
+	struct rules_set *set;
+	char *text;
+	(void)state;
+	build_dual_stack_config(&cfg);
+	set = build(&cfg, RULES_IPTABLES, RULES_DISPATCHER, RULES_APPLY, -1);
+	text = format_steps(set);
+	/* both families queued, each from its own hook */
+	assert_non_null(strstr(text, "must: iptables -t mangle -A PREROUTING -d 198.18.77.20/32 -j SARA\n"));
+	assert_non_null(strstr(text, "must: ip6tables -t mangle -A PREROUTING -d fd00:77::20/128 -j SARA\n"));
+	assert_non_null(strstr(text, "must: ip6tables-restore --noflush\n"));
+	/* each server's table routes each VIP to its address of the VIP's family */
+	assert_non_null(strstr(text, "must: ip route replace 198.18.77.20/32 via 198.18.2.12 table 102 proto 83\n"));
+	assert_non_null(strstr(text, "must: ip -6 route replace fd00:77::20/128 via fd00:2::12 table 102 proto 83\n"));
+	assert_non_null(strstr(text, "add-rule: ip rule add fwmark 2 lookup 102 protocol 83\n"));
+	assert_non_null(strstr(text, "add-rule: ip -6 rule add fwmark 2 lookup 102 protocol 83\n"));
+	assert_non_null(strstr(text, "must: ip -6 route replace fd00:77::20/128 nexthop via fd00:2::11 nexthop via "
+				     "fd00:2::12\n"));
+	/* no route of one family through an address of the other */
+	assert_null(strstr(text, "fd00:77::20/128 via 198."));
+	assert_null(strstr(text, "198.18.77.20/32 via fd00"));
+	assert_null(strstr(text, "no IPv6"));
+	free(text);
+	free(set);
+
+	set = build(&cfg, RULES_IPTABLES, RULES_DISPATCHER, RULES_REMOVE, -1);
+	text = format_steps(set);
+	assert_non_null(strstr(text, "may-fail: ip -6 route del fd00:77::20/128 table 101\n"));
+	assert_non_null(strstr(text, "repeat: ip -6 rule del fwmark 1 lookup 101\n"));
+	assert_non_null(strstr(text, "repeat: ip rule del fwmark 1 lookup 101\n"));
+	free(text);
+	free(set);
+}
+
+static void test_dual_stack_gateway(void **state)
+{
+	struct sara_config cfg;
+	struct rules_set *set;
+	char *text;
+	(void)state;
+	build_dual_stack_config(&cfg);
+	set = build(&cfg, RULES_IPTABLES, RULES_GATEWAY, RULES_PRINT, -1);
+	text = format(set);
+	/* the servers' signalling is recognised from either of their addresses */
+	assert_non_null(strstr(text, "iptables -t mangle -A FORWARD -s 198.18.2.11/32 -j SARA-GW\n"));
+	assert_non_null(strstr(text, "ip6tables -t mangle -A FORWARD -s fd00:2::11/128 -j SARA-GW\n"));
+	assert_non_null(strstr(text, "ip6tables -t mangle -A FORWARD -s fd00:2::12/128 -j SARA-GW\n"));
+	assert_non_null(strstr(text, "ip6tables -t mangle -A FORWARD -s fd00:77::20/128 -j SARA-GW\n"));
+	free(text);
+	free(set);
+
+	set = build(&cfg, RULES_NFT, RULES_GATEWAY, RULES_PRINT, -1);
+	text = format(set);
+	assert_non_null(strstr(text, "\t\tip saddr { 198.18.77.20, 198.18.2.11, 198.18.2.12 } jump signalling\n"));
+	assert_non_null(strstr(text, "\t\tip6 saddr { fd00:77::20, fd00:2::11, fd00:2::12 } jump signalling\n"));
+	free(text);
+	free(set);
+}
+
 /* ---- limits --------------------------------------------------------------------- */
 
 static void test_largest_config_fits(void **state)
@@ -402,8 +494,12 @@ static void test_largest_config_fits(void **state)
 	sara_config_defaults(&cfg);
 	snprintf(cfg.name, sizeof(cfg.name), "big");
 	cfg.vip_count = SARA_MAX_VIPS;
+	/* half the VIPs of each family, every server dual-stack */
 	for (unsigned i = 0; i < SARA_MAX_VIPS; i++) {
-		snprintf(addr, sizeof(addr), "198.18.77.%u", i + 1);
+		if (i % 2)
+			snprintf(addr, sizeof(addr), "fd00:77::%x", i + 1);
+		else
+			snprintf(addr, sizeof(addr), "198.18.77.%u", i + 1);
 		parse_addr(addr, &cfg.vips[i]);
 	}
 	cfg.server_count = SARA_MAX_SERVERS;
@@ -412,19 +508,29 @@ static void test_largest_config_fits(void **state)
 		snprintf(s->id, sizeof(s->id), "s%u", i);
 		snprintf(addr, sizeof(addr), "198.18.2.%u", i + 10);
 		parse_addr(addr, &s->address);
+		snprintf(addr, sizeof(addr), "fd00:2::%x", i + 10);
+		parse_addr(addr, &s->address6);
 		s->mark = i + 1;
 		s->table = 1000 + i;
 		s->weight = 1.0;
 	}
 	assert_true(sara_config_validate(&cfg, err, sizeof(err)));
 	set = build(&cfg, RULES_IPTABLES, RULES_DISPATCHER, RULES_APPLY, -1);
-	for (unsigned i = 0; i < set->count; i++)
-		if (set->commands[i].argc > 4 && strcmp(set->commands[i].argv[1], "route") == 0 &&
-		    strcmp(set->commands[i].argv[set->commands[i].argc - 4], "table") == 0)
+	for (unsigned i = 0; i < set->count; i++) {
+		const struct rules_command *cmd = &set->commands[i];
+		/* "ip route ..." or "ip -6 route ..." */
+		unsigned verb = cmd->argc > 1 && strcmp(cmd->argv[1], "-6") == 0 ? 2 : 1;
+		if (cmd->argc > verb + 3 && strcmp(cmd->argv[verb], "route") == 0 &&
+		    strcmp(cmd->argv[cmd->argc - 4], "table") == 0)
 			routes++;
+	}
 	assert_int_equal(routes, SARA_MAX_VIPS * SARA_MAX_SERVERS);
 	free(set);
 	set = build(&cfg, RULES_NFT, RULES_DISPATCHER, RULES_PRINT, -1);
+	free(set);
+	set = build(&cfg, RULES_NFT, RULES_GATEWAY, RULES_APPLY, -1);
+	free(set);
+	set = build(&cfg, RULES_IPTABLES, RULES_GATEWAY, RULES_APPLY, -1);
 	free(set);
 }
 
@@ -473,6 +579,8 @@ int main(void)
 		cmocka_unit_test(test_v6_nft_print),
 		cmocka_unit_test(test_v6_apply_and_remove_steps),
 		cmocka_unit_test(test_gateway_queue_override),
+		cmocka_unit_test(test_dual_stack_apply_steps),
+		cmocka_unit_test(test_dual_stack_gateway),
 		cmocka_unit_test(test_largest_config_fits),
 		cmocka_unit_test(test_refuses_empty_config),
 		cmocka_unit_test(test_format_buffer_too_small),
