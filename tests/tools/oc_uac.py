@@ -164,7 +164,7 @@ class Caller(asyncio.DatagramProtocol):
     # ---- messages
     def request(self, method, uri, call, branch, cseq, to, body="", extra=""):
         a = self.args
-        return ("%s %s SIP/2.0\r\nVia: SIP/2.0/UDP %s:%d;branch=%s;rport%s\r\nMax-Forwards: 70\r\n"
+        return ("%s %s SIP/2.0\r\nVia: SIP/2.0/UDP %s:%d;branch=%s%s\r\nMax-Forwards: 70\r\n"
                 "From: <sip:oc_uac@%s:%d>;tag=%s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %d %s\r\n"
                 "Contact: <sip:oc_uac@%s:%d>\r\nSubject: sara goodput\r\n%s"
                 "Content-Length: %d\r\n\r\n%s") % (
