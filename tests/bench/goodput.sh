@@ -16,6 +16,14 @@
 # servers completed), media delivered to the servers per completed call (120 RTP packets
 # sent), sarad's 503s, and the CPU of sarad, sipp and the host (to show neither sarad nor
 # the load generator is the bottleneck).
+# Modes sa2c-oc and sa2c-nooc: SA2C's config, the calls offered by tests/tools/oc_uac.py
+# instead of sipp (the same calls), honouring RFC 7339 overload control (sa2c-oc: its
+# INVITEs advertise oc and it sheds locally the share sarad's responses ask for) or not
+# (sa2c-nooc: the same caller, the comparison client for client).
+# GOODPUT_TCP_SHARE (0..1, default 0): that share of the offered rate goes over SIP/TCP,
+# GOODPUT_TCP_CONNS (4) sipp instances from 198.18.0.11, each one connection (-t t1) that
+# carries its calls (a trunk: sarad refuses connections only at their SYN, never the
+# INVITEs inside them); the rest over UDP. The table gives both parts.
 # GOODPUT_TRACE=1 samples sarad's admission state every 0.2 s into trace-MODE-X.txt (beside the CSV).
 # Env: GOODPUT_RUNS (1: rounds of every point, the table gives mean and spread), GOODPUT_MODES ("off sa2c random limit"; limit: OV_CALL_LIMIT calls per server), GOODPUT_LOADS ("0.5 1 1.5 2 3"), GOODPUT_SECONDS
 # (30), GOODPUT_SELECTION (round-robin), OV_INVITE_US (70000), OV_OTHER_US (15000), GOODPUT_OUT (where goodput.csv, .txt,
@@ -123,15 +131,29 @@ lab_start_gw "$total_life" || exit 1
 for s in "${LAB_SERVERS[@]}"; do ov_start_agent "$s" "$LAB_CFG" "$total_life"; done
 
 csv=$out/goodput.csv
-echo "mode,load_x,offered_cps,offered_achieved_cps,attempted,successful,failed,failed_unexpected,failed_timeout,goodput_cps,server_completed_cps,rtp_per_call,media_loss_pct,sarad_503,kernel_queue_drops,sarad_cpu_pct,sipp_cpu_pct,host_cpu_pct,server_queue_dropped,server_retrans_absorbed,successful_per_offered_s,server_completed_per_offered_s,run" >"$csv"
+tcp_share=${GOODPUT_TCP_SHARE:-0}
+tcp_conns=${GOODPUT_TCP_CONNS:-4}
+awk -v s="$tcp_share" 'BEGIN { exit !(s >= 0 && s <= 1) }' || { echo "goodput.sh: GOODPUT_TCP_SHARE must be within 0..1"; exit 2; }
+[ "$tcp_conns" -ge 1 ] && [ "$tcp_conns" -le 32 ] || { echo "goodput.sh: GOODPUT_TCP_CONNS must be 1..32"; exit 2; }
+# Columns after run: the caller (sipp or oc_uac, oc_uac-oc when it honours oc), the
+# calls it shed locally, and the two parts of the offered load (UDP, TCP); columns 5 to
+# 10 count both parts.
+echo "mode,load_x,offered_cps,offered_achieved_cps,attempted,successful,failed,failed_unexpected,failed_timeout,goodput_cps,server_completed_cps,rtp_per_call,media_loss_pct,sarad_503,kernel_queue_drops,sarad_cpu_pct,sipp_cpu_pct,host_cpu_pct,server_queue_dropped,server_retrans_absorbed,successful_per_offered_s,server_completed_per_offered_s,run,client,shed_locally,tcp_share,udp_offered_cps,udp_goodput_cps,udp_failed_unexpected,udp_failed_timeout,tcp_offered_cps,tcp_connections,tcp_attempted,tcp_successful,tcp_goodput_cps,tcp_failed_unexpected,tcp_failed_timeout,tcp_syn_refused" >"$csv"
 
 host_busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat; }
 
 point() {   # point MODE LOAD_X
 	local mode=$1 x=$2 rate calls name s t0 i sarad_pid sipp_pid c0 c1 p0 p1 h0 h1 ht0 ht1 q0 q1 qd0 qd1
+	local client=sipp rate_udp rate_tcp tcp_names=() tcp_pids=() k
 	rate=$(awk -v c="$cap" -v x="$x" 'BEGIN { printf "%.0f", c * x }')
-	calls=$((rate * seconds))
+	rate_tcp=$(awk -v r="$rate" -v s="$tcp_share" 'BEGIN { printf "%.0f", r * s }')
+	rate_udp=$((rate - rate_tcp))
+	calls=$((rate_udp * seconds))
 	name=uac-$mode-$x
+	case $mode in
+	sa2c-oc) client=oc_uac-oc ;;
+	sa2c-nooc) client=oc_uac ;;
+	esac
 	LAB_CFG=$LAB_RUN/goodput-$mode.cfg
 	for s in "${LAB_SERVERS[@]}"; do ov_start_server "$s" $((seconds + drain_max + 15)) || return 1; done
 	lab_start_sarad $((seconds + drain_max + 30)) || return 1
@@ -139,8 +161,28 @@ point() {   # point MODE LOAD_X
 	sleep 1   # a few load reports: the forecasts have samples
 	sarad_pid=$(ov_pid_child "$LAB_SARAD_PID")
 	read -r q0 qd0 < <(lab_queue_counters)
-	ov_sipp "$name" "$rate" "$calls" $((seconds + drain_max + 10))
-	sipp_pid=$LAB_BGPID
+	if [ "$rate_tcp" -gt 0 ]; then
+		# one connection each, opened before the UDP calls begin (x is low then): the
+		# calls of an established trunk, at rate_tcp / tcp_conns each (-rp: per period)
+		for ((k = 1; k <= tcp_conns; k++)); do
+			tcp_names+=("$name-tcp$k")
+			ov_sipp "$name-tcp$k" "$rate_tcp" $(( (rate_tcp * seconds + tcp_conns - 1) / tcp_conns )) \
+				$((seconds + drain_max + 10)) t1 198.18.0.11 -rp $((1000 * tcp_conns))
+			tcp_pids+=("$LAB_BGPID")
+		done
+	fi
+	if [ "$rate_udp" -le 0 ]; then
+		sipp_pid=
+	elif [ "$client" = sipp ]; then
+		ov_sipp "$name" "$rate_udp" "$calls" $((seconds + drain_max + 10))
+		sipp_pid=$LAB_BGPID
+	else
+		local honour=()
+		[ "$client" = oc_uac-oc ] && honour=(--oc)
+		ov_oc_uac "$name" "$rate_udp" "$seconds" $((seconds + drain_max + 10)) "${honour[@]}" --seed "$run"
+		sipp_pid=$LAB_BGPID
+	fi
+	[ -n "$sipp_pid" ] || sipp_pid=${tcp_pids[0]}
 	sleep 0.3
 	local sipp_child
 	sipp_child=$(ov_pid_child "$sipp_pid")
@@ -154,8 +196,11 @@ point() {   # point MODE LOAD_X
 	local elapsed offered_now
 	elapsed=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
 	offered_now=$(ov_sipp_fields "$name" "OutgoingCall(C)")
-	lab_wait_exit "$sipp_pid" $(( (drain_max + 10) * 10 )) || lab_stop TERM "$sipp_pid"
-	lab_rc "$sipp_pid" >/dev/null
+	for k in "${tcp_names[@]}"; do offered_now=$((offered_now + $(ov_sipp_fields "$k" "OutgoingCall(C)"))); done
+	for k in "$sipp_pid" "${tcp_pids[@]}"; do
+		lab_wait_exit "$k" $(( (drain_max + 10) * 10 )) || lab_stop TERM "$k"
+		lab_rc "$k" >/dev/null
+	done
 	sleep 2.5   # late BYEs and RTP reach the servers; ended calls linger 2 s there
 	ov_status_json >"$LAB_RUN/status-$mode-$x.json"
 	read -r q1 qd1 < <(lab_queue_counters)
@@ -165,6 +210,7 @@ point() {   # point MODE LOAD_X
 		>"$LAB_RUN/servers-$mode-$x.json"
 	local start gw sw=0 r
 	start=$(ov_sipp_start "$name")
+	[ -n "$start" ] || [ "${#tcp_names[@]}" -eq 0 ] || start=$(ov_sipp_start "${tcp_names[0]}")
 	gw=$(ov_sipp_rate "$name" "SuccessfulCall(C)" "$w1" $((seconds + 4)))
 	for s in "${LAB_SERVERS[@]}"; do
 		r=$(ov_server_rate "$LAB_RUN/stats-$s" 5 "$(awk -v a="${start:-0}" -v w="$w1" 'BEGIN { printf "%.3f", a + w }')" \
@@ -176,6 +222,21 @@ point() {   # point MODE LOAD_X
 	local ok fail unexp tmo attempted
 	read -r ok fail unexp tmo attempted < <(ov_sipp_fields "$name" "SuccessfulCall(C)" "FailedCall(C)" \
 		"FailedUnexpectedMessage(C)" "FailedTimeoutOnRecv(C)" "OutgoingCall(C)")
+	local shed udp_gw=$gw udp_unexp=$unexp udp_tmo=$tmo rtp_sent=$OV_RTP_SENT
+	local t_att=0 t_ok=0 t_unexp=0 t_tmo=0 t_gw=0 a b c d e
+	shed=$(ov_sipp_fields "$name" "ShedLocally(C)")
+	if [ "$client" != sipp ]; then
+		rtp_sent=$(ov_oc_uac_json "$name" rtp_per_call)
+		awk -v r="$rtp_sent" 'BEGIN { exit !(r > 0) }' || rtp_sent=$OV_RTP_SENT
+	fi
+	for k in "${tcp_names[@]}"; do
+		read -r a b c d e < <(ov_sipp_fields "$k" "OutgoingCall(C)" "SuccessfulCall(C)" "FailedUnexpectedMessage(C)" \
+			"FailedTimeoutOnRecv(C)" "FailedCall(C)")
+		t_att=$((t_att + a)) t_ok=$((t_ok + b)) t_unexp=$((t_unexp + c)) t_tmo=$((t_tmo + d)) fail=$((fail + e))
+		t_gw=$(awk -v g="$t_gw" -v r="$(ov_sipp_rate "$k" "SuccessfulCall(C)" "$w1" $((seconds + 4)))" 'BEGIN { printf "%.2f", g + r }')
+	done
+	ok=$((ok + t_ok)) unexp=$((unexp + t_unexp)) tmo=$((tmo + t_tmo)) attempted=$((attempted + t_att))
+	gw=$(awk -v a="$udp_gw" -v b="$t_gw" 'BEGIN { printf "%.2f", a + b }')
 	/usr/bin/python3 - "$LAB_RUN/servers-$mode-$x.json" "$LAB_RUN/status-$mode-$x.json" <<'PY' >"$LAB_RUN/point.txt"
 import json, sys
 completed = rtp = calls = qdrop = retrans = 0
@@ -196,22 +257,29 @@ def walk(o, path=""):
 try:
     st = json.load(open(sys.argv[2]))
     n503 = max([v for p, v in walk(st) if "503" in p and ("sent" in p or "repl" in p)] or [0])
+    syn = max([v for p, v in walk(st) if p.endswith(".tcp_syn_refused")] or [0])
 except Exception:
-    n503 = -1
-print(completed, "%.2f" % (rtp / calls if calls else 0), n503, qdrop, retrans)
+    n503 = syn = -1
+print(completed, "%.2f" % (rtp / calls if calls else 0), n503, qdrop, retrans, syn)
 PY
-	local completed rtp_per n503 qdrop retrans
-	read -r completed rtp_per n503 qdrop retrans <"$LAB_RUN/point.txt"
+	local completed rtp_per n503 qdrop retrans syn
+	read -r completed rtp_per n503 qdrop retrans syn <"$LAB_RUN/point.txt"
 	awk -v m="$mode" -v x="$x" -v r="$rate" -v on="$offered_now" -v el="$elapsed" -v a="$attempted" -v ok="$ok" \
 		-v f="$fail" -v u="$unexp" -v t="$tmo" -v T="$seconds" -v sc="$completed" -v rp="$rtp_per" -v gw="$gw" -v sw="$sw" \
-		-v sent="$OV_RTP_SENT" -v n5="$n503" -v qd=$((qd1 - qd0)) -v c0="$c0" -v c1="$c1" -v p0="$p0" \
-		-v run="$run" -v p1="$p1" -v h0="$h0" -v h1="$h1" -v ht0="$ht0" -v ht1="$ht1" -v sq="$qdrop" -v sr="$retrans" 'BEGIN {
+		-v sent="$rtp_sent" -v n5="$n503" -v qd=$((qd1 - qd0)) -v c0="$c0" -v c1="$c1" -v p0="$p0" \
+		-v run="$run" -v p1="$p1" -v h0="$h0" -v h1="$h1" -v ht0="$ht0" -v ht1="$ht1" -v sq="$qdrop" -v sr="$retrans" \
+		-v cl="$client" -v shed="$shed" -v ts="$tcp_share" -v ru="$rate_udp" -v ugw="$udp_gw" -v uu="$udp_unexp" -v ut="$udp_tmo" \
+		-v rt="$rate_tcp" -v tc="${#tcp_names[@]}" -v ta="$t_att" -v tok="$t_ok" -v tgw="$t_gw" -v tu="$t_unexp" -v tt="$t_tmo" \
+		-v syn="$syn" 'BEGIN {
 		loss = (rp > 0) ? 100 * (1 - rp / sent) : 0; if (loss < 0) loss = 0
-		printf "%s,%s,%d,%.1f,%d,%d,%d,%d,%d,%.2f,%.2f,%.1f,%.1f,%d,%d,%.1f,%.1f,%.1f,%d,%d,%.2f,%.2f,%d\n", m, x, r,
+		printf "%s,%s,%d,%.1f,%d,%d,%d,%d,%d,%.2f,%.2f,%.1f,%.1f,%d,%d,%.1f,%.1f,%.1f,%d,%d,%.2f,%.2f,%d,", m, x, r,
 			(el > 0) ? on / el : 0, a, ok, f, u, t, gw, sw, rp, loss, n5, qd,
-			100 * (c1 - c0) / el, 100 * (p1 - p0) / el, (ht1 > ht0) ? 100 * (h1 - h0) / (ht1 - ht0) : 0, sq, sr, ok / T, sc / T, run }' >>"$csv"
-	tail -1 "$csv" | awk -F, '{ printf "  %-6s %4sx offered %3d calls/s (achieved %5.1f): ok %5d failed %5d (503/unexpected %5d, timeout %5d) -> goodput %6.2f calls/s, servers completed %6.2f/s, media loss %5.1f%%, 503s %5d; cpu sarad %4.1f%% sipp %4.1f%% host %4.1f%%\n",
-		$1, $2, $3, $4, $6, $7, $8, $9, $10, $11, $13, $14, $16, $17, $18 }'
+			100 * (c1 - c0) / el, 100 * (p1 - p0) / el, (ht1 > ht0) ? 100 * (h1 - h0) / (ht1 - ht0) : 0, sq, sr, ok / T, sc / T, run
+		printf "%s,%d,%s,%d,%.2f,%d,%d,%d,%d,%d,%d,%.2f,%d,%d,%d\n", cl, shed, ts, ru, ugw, uu, ut, rt, tc, ta, tok, tgw, tu, tt, syn }' >>"$csv"
+	tail -1 "$csv" | awk -F, '{ printf "  %-6s %4sx offered %3d calls/s (achieved %5.1f): ok %5d failed %5d (503/unexpected %5d, timeout %5d) -> goodput %6.2f calls/s, servers completed %6.2f/s, media loss %5.1f%%, 503s %5d, shed locally %5d; cpu sarad %4.1f%% client %4.1f%% host %4.1f%%\n",
+		$1, $2, $3, $4, $6, $7, $8, $9, $10, $11, $13, $14, $25, $16, $17, $18
+		if ($31 > 0) printf "         UDP %3d calls/s: goodput %6.2f, 503/unexpected %5d, timeout %5d; TCP %3d calls/s on %d connections: attempted %5d ok %5d goodput %6.2f, unexpected %5d, timeout %5d; SYNs refused %d\n",
+			$27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38 }'
 }
 
 t_start=$(date +%s)
@@ -229,20 +297,28 @@ txt=$out/goodput.txt
 	echo "goodput: 3 servers, capacity $cap calls/s ($cap1 each); $seconds s per point; calls with 120 RTP packets, setup deadline 6 s;"
 	echo "rates over [$w1, $((seconds + 4))] s of the client's time; goodput = calls sipp completed, servers_ok = BYEs the servers completed;"
 	echo "selection $OV_SELECTION; every packet to the VIP through sarad"
-	printf '%-7s %6s %8s %10s %10s %10s %9s %8s %8s %8s\n' mode load offered goodput servers_ok media_loss sarad_503 cpu_sarad cpu_sipp cpu_host
-	printf '%-7s %6s %8s %10s %10s %10s %9s %8s %8s %8s\n' "" "x cap" "calls/s" "calls/s" "BYEs/s" "%" "" "%" "%" "%"
-	tail -n +2 "$csv" | awk -F, '{ printf "%-7s %6s %8d %10.2f %10.2f %10.1f %9d %8.1f %8.1f %8.1f\n", $1, $2, $3, $10, $11, $13, $14, $16, $17, $18 }'
+	echo "client: sipp, or tests/tools/oc_uac.py (oc_uac-oc: honours RFC 7339 oc, shed = calls it did not send)"
+	printf '%-12s %6s %8s %10s %10s %10s %9s %8s %-10s %8s %8s %8s\n' mode load offered goodput servers_ok media_loss sarad_503 shed client cpu_sarad cpu_cli cpu_host
+	printf '%-12s %6s %8s %10s %10s %10s %9s %8s %-10s %8s %8s %8s\n' "" "x cap" "calls/s" "calls/s" "BYEs/s" "%" "" "locally" "" "%" "%" "%"
+	tail -n +2 "$csv" | awk -F, '{ printf "%-12s %6s %8d %10.2f %10.2f %10.1f %9d %8d %-10s %8.1f %8.1f %8.1f\n", $1, $2, $3, $10, $11, $13, $14, $25, $24, $16, $17, $18 }'
 	echo
-	echo "over $runs run(s) per point: goodput mean [min, max] as a share of capacity, media loss mean [max]"
-	printf '%-7s %6s %10s %16s %12s %14s\n' mode load goodput "share of cap" "[min, max]" "media loss %"
+	echo "over $runs run(s) per point: goodput mean [min, max] as a share of capacity, media loss mean [max], 503s and calls shed locally (means)"
+	printf '%-12s %6s %10s %16s %12s %14s %9s %8s\n' mode load goodput "share of cap" "[min, max]" "media loss %" sarad_503 shed
 	tail -n +2 "$csv" | awk -F, -v cap="$cap" '{
 		k = $1 "," $2; if (!(k in n)) order[++keys] = k
-		n[k]++; g[k] += $10; l[k] += $13
+		n[k]++; g[k] += $10; l[k] += $13; r5[k] += $14; sh[k] += $25
 		if (!(k in lo) || $10 < lo[k]) lo[k] = $10; if (!(k in hi) || $10 > hi[k]) hi[k] = $10
 		if (!(k in lmax) || $13 > lmax[k]) lmax[k] = $13 }
 	END { for (i = 1; i <= keys; i++) { k = order[i]; split(k, p, ",")
-		printf "%-7s %6s %10.2f %16.2f   [%.2f, %.2f] %7.1f [%.1f]\n", p[1], p[2], g[k] / n[k], g[k] / n[k] / cap,
-			lo[k] / cap, hi[k] / cap, l[k] / n[k], lmax[k] } }'
+		printf "%-12s %6s %10.2f %16.2f   [%.2f, %.2f] %7.1f [%.1f] %9.0f %8.0f\n", p[1], p[2], g[k] / n[k], g[k] / n[k] / cap,
+			lo[k] / cap, hi[k] / cap, l[k] / n[k], lmax[k], r5[k] / n[k], sh[k] / n[k] } }'
+	if tail -n +2 "$csv" | awk -F, '$31 > 0 { f = 1 } END { exit !f }'; then
+		echo
+		echo "SIP over UDP and TCP (TCP: sipp -t t1, one connection each, opened before the UDP calls; sarad refuses TCP only at the SYN)"
+		printf '%-12s %6s %7s %8s %9s %9s %7s %7s %5s %8s %9s %9s %7s\n' mode load "udp" udp_gw "udp_503/" udp_tmo "tcp" "conns" tcp_ok tcp_gw "tcp_503/" tcp_tmo syn_ref
+		printf '%-12s %6s %7s %8s %9s %9s %7s %7s %5s %8s %9s %9s %7s\n' "" "x cap" calls/s calls/s unexp "" calls/s "" "" calls/s unexp "" ""
+		tail -n +2 "$csv" | awk -F, '{ printf "%-12s %6s %7d %8.2f %9d %9d %7d %7d %5d %8.2f %9d %9d %7d\n", $1, $2, $27, $28, $29, $30, $31, $32, $34, $35, $36, $37, $38 }'
+	fi
 } >"$txt"
 echo "== table ($csv)"
 cat "$txt"

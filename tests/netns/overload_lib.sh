@@ -36,7 +36,8 @@ ov_missing_external() {
 ov_missing() { ov_missing_built; ov_missing_external; }
 
 # ov_write_config MODE FILE [SLOW_START_S]: a sarad config for the lab with admission
-# MODE: off (disabled), sa2c (SA2C, 503 + Retry-After) or random (the session-unaware
+# MODE: off (disabled), sa2c (SA2C, 503 + Retry-After; sa2c-oc and sa2c-nooc are the
+# same config, the experiment's callers differ: see ov_oc_uac) or random (the session-unaware
 # baseline: every packet dropped with the new-session probability, no 503) or limit
 # (call-limit, OpenSIPS load_balancer's model: OV_CALL_LIMIT calls in progress per
 # server, default 42: 10 calls/s of about 4.2 s each, 503 above).
@@ -46,7 +47,7 @@ ov_write_config() {
 	local mode=$1 file=$2 slow=${3:-0} adm
 	case $mode in
 	off) adm="enabled = false;" ;;
-	sa2c) adm="enabled = true; policy = \"sa2c\"; reject = \"503\"; retry_after_s = 5; ${OV_ADMISSION_EXTRA:-}" ;;
+	sa2c | sa2c-oc | sa2c-nooc) adm="enabled = true; policy = \"sa2c\"; reject = \"503\"; retry_after_s = 5; ${OV_ADMISSION_EXTRA:-}" ;;
 	sa2c-lead) adm="enabled = true; policy = \"sa2c\"; estimate = \"lead\"; reject = \"503\"; retry_after_s = 5; ${OV_ADMISSION_EXTRA:-}" ;;
 	sa2c-degrade) adm="enabled = true; policy = \"sa2c\"; degrade = true; reject = \"503\"; retry_after_s = 5; ${OV_ADMISSION_EXTRA:-}" ;;
 	sa2c-rate) adm="enabled = true; policy = \"sa2c\"; estimate = \"rate\"; reject = \"503\"; retry_after_s = 5; ${OV_ADMISSION_EXTRA:-}" ;;
@@ -154,19 +155,44 @@ ov_cpu_s() {
 	awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 
-# ov_sipp NAME RATE CALLS TIMEOUT_S: a sipp UAC in the client (goodput-uac.xml: media,
-# setup deadline) offering RATE calls/s, CALLS in all; LAB_BGPID is its PID.
+# ov_sipp NAME RATE CALLS TIMEOUT_S [TRANSPORT [SOURCE [SIPP_ARG...]]]: a sipp UAC in the
+# client (goodput-uac.xml: media, setup deadline) offering RATE calls/s, CALLS in all,
+# over TRANSPORT (sipp's -t, default u1) from SOURCE (default 198.18.0.10); LAB_BGPID
+# is its PID.
 ov_sipp() {
-	local name=$1 rate=$2 calls=$3 t=$4
+	local name=$1 rate=$2 calls=$3 t=$4 transport=${5:-u1} src=${6:-198.18.0.10}
+	shift $(($# < 6 ? $# : 6))
 	lab_assets
 	cp "$OV_UAC_XML" "$LAB_RUN/"
 	OV_SIPP_PORT=$((OV_SIPP_PORT + 1))
 	OV_SIPP_MEDIA=$((OV_SIPP_MEDIA + 2000))
 	[ "$OV_SIPP_MEDIA" -gt 58000 ] && OV_SIPP_MEDIA=10000
-	lab_bg "$name" cli timeout "$t" sipp "$LAB_VIP:5060" -sf goodput-uac.xml -t u1 -i 198.18.0.10 \
-		-p "$OV_SIPP_PORT" -mi 198.18.0.10 -mp "$OV_SIPP_MEDIA" -r "$rate" -m "$calls" -l "$calls" \
+	lab_bg "$name" cli timeout "$t" sipp "$LAB_VIP:5060" -sf goodput-uac.xml -t "$transport" -i "$src" \
+		-p "$OV_SIPP_PORT" -mi "$src" -mp "$OV_SIPP_MEDIA" -r "$rate" -m "$calls" -l "$calls" "$@" \
 		-nostdin -trace_err -error_file "$LAB_RUN/logs/$name.err" -trace_stat -stf "$LAB_RUN/logs/$name.csv" \
 		-fd 1 -timeout "$((t - 3))s" -timeout_error -buff_size 1048576
+}
+
+# ov_oc_uac NAME RATE SECONDS TIMEOUT_S [--oc]: tests/tools/oc_uac.py in the client
+# (the calls of goodput-uac.xml: 6 s setup deadline, 120 media packets of 30 ms, BYE
+# 4 s after the ACK), honouring RFC 7339 overload control with --oc; its statistics in
+# logs/NAME.csv in sipp's format (ov_sipp_fields and ov_sipp_rate read it), its JSON
+# summary the last line of logs/NAME.log; LAB_BGPID is its PID.
+OV_OC_UAC=$LAB_ROOT/tests/tools/oc_uac.py
+ov_oc_uac() {
+	local name=$1 rate=$2 seconds=$3 t=$4
+	shift 4
+	OV_SIPP_PORT=$((OV_SIPP_PORT + 1))
+	lab_bg "$name" cli timeout "$t" /usr/bin/python3 "$OV_OC_UAC" --vip "$LAB_VIP" --src 198.18.0.10 \
+		--sip-port "$OV_SIPP_PORT" --rate "$rate" --seconds "$seconds" --stat-file "$LAB_RUN/logs/$name.csv" "$@"
+}
+
+# ov_oc_uac_json NAME KEY: a number of oc_uac's JSON summary (0 when missing)
+ov_oc_uac_json() {
+	grep '^{' "$LAB_RUN/logs/$1.log" 2>/dev/null | tail -1 |
+		/usr/bin/python3 -c 'import json, sys
+try: print(json.loads(sys.stdin.read()).get(sys.argv[1], 0))
+except Exception: print(0)' "$2"
 }
 
 # ov_sipp_fields NAME FIELD...: the values of those counters (e.g. SuccessfulCall(C))

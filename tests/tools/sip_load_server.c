@@ -1,5 +1,5 @@
-/* sip_load_server.c - a SIP UAS with a known capacity for the goodput and slow-start
- * experiments: one worker serves queued messages with fixed service times (in wall time). */
+/* sip_load_server.c - a SIP UAS (UDP and TCP) with a known capacity for the goodput and
+ * slow-start experiments: one worker serves queued messages with fixed service times (in wall time). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -39,6 +39,12 @@
  * (dropped requests the client retransmits) and retransmitted BYEs, not as
  * an INVITE retransmission storm that no admission could stop.
  *
+ * SIP over TCP: connections on the same port feed the same FIFO with the
+ * messages framed from their streams (by Content-Length); a full FIFO stops
+ * reading a connection (TCP's flow control, the client's data waits in the
+ * socket buffers) instead of dropping, since nobody retransmits over TCP.
+ * Responses go back on the connection a request came in.
+ *
  * Media: each call gets its own UDP port from a pool (--media-base +
  * 2 * slot, even ports), put in the 200's SDP answer, so every call's media
  * is a distinct flow the dispatcher must predict from the SDP. Packets are
@@ -58,6 +64,11 @@
 #define LOAD_WINDOW_TICKS_MAX 100
 #define SWEEP_US 250000
 #define ENDED_LINGER_US 2000000  /* a finished call keeps its port for late RTP and BYE retransmissions */
+#define CONNS_MAX 256            /* SIP/TCP connections at once */
+#define CONN_BUF (2 * MSG_MAX)   /* a connection's bytes not yet framed */
+#define EP_SIP_UDP UINT32_MAX    /* epoll tags; media ports are 0 .. media_count - 1 */
+#define EP_SIP_LISTEN (UINT32_MAX - 1)
+#define EP_CONN 0x80000000u      /* | connection index */
 
 enum call_state { CALL_FREE = 0, CALL_QUEUED, CALL_ANSWERED, CALL_CONFIRMED, CALL_ENDED };
 
@@ -75,9 +86,25 @@ struct call {
 	char last_response[RESPONSE_MAX];
 };
 
+/* Where a request came from and its answer goes: a UDP address, or a TCP
+ * connection (index and generation: a closed one's late answers are dropped). */
+struct peer {
+	struct sockaddr_in addr;
+	int conn;                 /* -1: UDP */
+	uint32_t conn_gen;
+};
+
+struct conn {
+	int fd;                   /* -1: free */
+	uint32_t gen;
+	bool paused;              /* not read while the FIFO is full */
+	size_t len;
+	char buf[CONN_BUF];
+};
+
 struct queued {
 	uint64_t at_us;
-	struct sockaddr_in from;
+	struct peer from;
 	size_t len;
 	char data[MSG_MAX];
 };
@@ -91,6 +118,7 @@ struct stats {
 	uint64_t sent, send_errors, response_too_big;
 	uint64_t rtp_total, rtp_stray, rtp_completed_sum, rtp_completed_min, rtp_completed_max, finalized_completed;
 	uint64_t queue_max, queue_wait_max_us, queue_wait_sum_us, served;
+	uint64_t tcp_accepted, tcp_closed, tcp_refused, tcp_messages, tcp_pauses, tcp_bad;
 };
 
 struct server {
@@ -103,7 +131,9 @@ struct server {
 	FILE *stats;               /* --stats-file: one line per second */
 	uint64_t next_stats_us;
 	/* state */
-	int sip_fd, ep_fd;
+	int sip_fd, listen_fd, ep_fd;
+	struct conn *conns;        /* CONNS_MAX */
+	unsigned conns_paused;
 	int media_fd[MEDIA_LIMIT];
 	int media_call[MEDIA_LIMIT];  /* call index, -1 free */
 	unsigned media_cursor;
@@ -114,7 +144,7 @@ struct server {
 	bool busy;
 	uint64_t busy_start_us, busy_until_us, busy_done_us;
 	size_t pending_len;
-	struct sockaddr_in pending_to;
+	struct peer pending_to;
 	char pending[RESPONSE_MAX];
 	uint64_t window[LOAD_WINDOW_TICKS_MAX + 1];  /* cumulative busy us at each tick */
 	unsigned queue_at[LOAD_WINDOW_TICKS_MAX + 1]; /* queue length at each tick */
@@ -308,16 +338,23 @@ static size_t build_response(const struct server *s, const struct sip_view *v, i
 	return used + (size_t)n;
 }
 
-static void send_now(struct server *s, const struct sockaddr_in *to, const char *msg, size_t len)
+static void send_now(struct server *s, const struct peer *to, const char *msg, size_t len)
 {
-	if (sendto(s->sip_fd, msg, len, MSG_DONTWAIT, (const struct sockaddr *)to, sizeof(*to)) == (ssize_t)len)
+	ssize_t r;
+	if (to->conn < 0) {
+		r = sendto(s->sip_fd, msg, len, MSG_DONTWAIT, (const struct sockaddr *)&to->addr, sizeof(to->addr));
+	} else {
+		const struct conn *c = &s->conns[to->conn];
+		r = c->fd >= 0 && c->gen == to->conn_gen ? send(c->fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL) : -1;
+	}
+	if (r == (ssize_t)len)
 		s->st.sent++;
 	else
 		s->st.send_errors++;
 }
 
 /* The answer the worker sends when its service time is up. */
-static void set_pending(struct server *s, const struct sockaddr_in *to, const char *msg, size_t len)
+static void set_pending(struct server *s, const struct peer *to, const char *msg, size_t len)
 {
 	if (len == 0 || len > sizeof(s->pending)) {
 		s->st.response_too_big++;
@@ -605,15 +642,27 @@ static bool invite_arrived(struct server *s, const struct queued *q, uint64_t no
 	return true;
 }
 
+/* Q (the FIFO's next free entry, filled) joins the FIFO unless it is an
+ * INVITE's retransmission the transaction layer answered. */
+static void enqueue(struct server *s, struct queued *q, uint64_t now)
+{
+	q->at_us = now;
+	if (q->len > 7 && memcmp(q->data, "INVITE ", 7) == 0 && !invite_arrived(s, q, now))
+		return;
+	s->q_count++;
+	if (s->q_count > s->st.queue_max)
+		s->st.queue_max = s->q_count;
+}
+
 static void read_sip(struct server *s, uint64_t now)
 {
 	for (int k = 0; k < READS_PER_WAKE; k++) {
 		struct queued scratch, *q;
-		socklen_t from_len = sizeof(scratch.from);
+		socklen_t from_len = sizeof(scratch.from.addr);
 		bool full = s->q_count >= s->queue_cap;
 		q = full ? &scratch : &s->queue[(s->q_head + s->q_count) % s->queue_cap];
 		ssize_t r = recvfrom(s->sip_fd, q->data, sizeof(q->data), MSG_DONTWAIT | MSG_TRUNC,
-				     (struct sockaddr *)&q->from, &from_len);
+				     (struct sockaddr *)&q->from.addr, &from_len);
 		if (r < 0)
 			break;
 		s->st.received++;
@@ -626,12 +675,143 @@ static void read_sip(struct server *s, uint64_t now)
 			continue;
 		}
 		q->len = (size_t)r;
-		q->at_us = now;
-		if (q->len > 7 && memcmp(q->data, "INVITE ", 7) == 0 && !invite_arrived(s, q, now))
+		q->from.conn = -1;
+		enqueue(s, q, now);
+	}
+}
+
+/* ---- SIP over TCP ---- */
+
+static void conn_close(struct server *s, unsigned i)
+{
+	struct conn *c = &s->conns[i];
+	if (c->paused)
+		s->conns_paused--;
+	epoll_ctl(s->ep_fd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+	c->gen++;
+	c->len = 0;
+	c->paused = false;
+	s->st.tcp_closed++;
+}
+
+static void accept_conns(struct server *s)
+{
+	for (int k = 0; k < READS_PER_WAKE; k++) {
+		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		unsigned i;
+		if (fd < 0)
+			return;
+		for (i = 0; i < CONNS_MAX && s->conns[i].fd >= 0; i++)
+			;
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = EP_CONN | i };
+		if (i == CONNS_MAX || epoll_ctl(s->ep_fd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+			s->st.tcp_refused++;
+			close(fd);
 			continue;
-		s->q_count++;
-		if (s->q_count > s->st.queue_max)
-			s->st.queue_max = s->q_count;
+		}
+		s->conns[i].fd = fd;
+		s->conns[i].len = 0;
+		s->st.tcp_accepted++;
+	}
+}
+
+/* The length of the first message in BUF (headers, blank line, Content-Length
+ * bytes of body); 0 while incomplete; -1 when it cannot be framed. */
+static long frame_length(const char *buf, size_t len)
+{
+	const char *end = memmem(buf, len, "\r\n\r\n", 4);
+	size_t head, body = 0;
+	if (!end)
+		return len >= MSG_MAX ? -1 : 0;
+	head = (size_t)(end - buf) + 4;
+	for (const char *line = buf; line < end;) {
+		const char *eol = memmem(line, (size_t)(end - line), "\r\n", 2), *value;
+		size_t line_len = eol ? (size_t)(eol - line) : (size_t)(end - line), value_len;
+		if (line_is(line, line_len, "Content-Length", "l", &value, &value_len)) {
+			char text[16];
+			if (value_len == 0 || value_len >= sizeof(text))
+				return -1;
+			memcpy(text, value, value_len);
+			text[value_len] = '\0';
+			body = strtoul(text, NULL, 10);
+		}
+		line += line_len + 2;
+	}
+	if (head + body > MSG_MAX)
+		return -1;
+	return head + body <= len ? (long)(head + body) : 0;
+}
+
+/* Moves a connection's complete messages into the FIFO while it has room. */
+static void conn_frame(struct server *s, unsigned i, uint64_t now)
+{
+	struct conn *c = &s->conns[i];
+	size_t at = 0;
+	while (s->q_count < s->queue_cap) {
+		while (at + 2 <= c->len && c->buf[at] == '\r' && c->buf[at + 1] == '\n')
+			at += 2;  /* keep-alive CRLFs (RFC 5626 4.4.1) */
+		long n = frame_length(c->buf + at, c->len - at);
+		if (n < 0) {
+			s->st.tcp_bad++;
+			conn_close(s, i);
+			return;
+		}
+		if (n == 0)
+			break;
+		struct queued *q = &s->queue[(s->q_head + s->q_count) % s->queue_cap];
+		memcpy(q->data, c->buf + at, (size_t)n);
+		q->len = (size_t)n;
+		q->from.conn = (int)i;
+		q->from.conn_gen = c->gen;
+		s->st.received++;
+		s->st.tcp_messages++;
+		at += (size_t)n;
+		enqueue(s, q, now);
+	}
+	memmove(c->buf, c->buf + at, c->len - at);
+	c->len -= at;
+}
+
+/* Reads while the buffer has room; a connection with bytes left when the
+ * FIFO is full is paused (not polled) until the FIFO has room again. */
+static void conn_read(struct server *s, unsigned i, uint64_t now)
+{
+	struct conn *c = &s->conns[i];
+	while (c->fd >= 0 && c->len < sizeof(c->buf)) {
+		ssize_t r = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, MSG_DONTWAIT);
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+			conn_close(s, i);
+			return;
+		}
+		if (r < 0)
+			break;
+		c->len += (size_t)r;
+		conn_frame(s, i, now);
+	}
+	if (c->fd >= 0 && c->len > 0 && s->q_count >= s->queue_cap && !c->paused) {
+		struct epoll_event ev = { .events = 0, .data.u32 = EP_CONN | i };
+		epoll_ctl(s->ep_fd, EPOLL_CTL_MOD, c->fd, &ev);
+		c->paused = true;
+		s->conns_paused++;
+		s->st.tcp_pauses++;
+	}
+}
+
+static void conns_resume(struct server *s, uint64_t now)
+{
+	for (unsigned i = 0; i < CONNS_MAX && s->conns_paused && s->q_count < s->queue_cap; i++) {
+		struct conn *c = &s->conns[i];
+		if (c->fd < 0 || !c->paused)
+			continue;
+		conn_frame(s, i, now);
+		if (c->fd >= 0 && s->q_count < s->queue_cap) {
+			struct epoll_event ev = { .events = EPOLLIN, .data.u32 = EP_CONN | i };
+			epoll_ctl(s->ep_fd, EPOLL_CTL_MOD, c->fd, &ev);
+			c->paused = false;
+			s->conns_paused--;
+		}
 	}
 }
 
@@ -737,7 +917,9 @@ static void print_summary(struct server *s, uint64_t now)
 	       "\"sent\": {\"messages\": %" PRIu64 ", \"trying\": %" PRIu64 ", \"trying_again\": %" PRIu64
 	       ", \"errors\": %" PRIu64
 	       ", \"too_big\": %" PRIu64 "}, "
-	       "\"queue\": {\"capacity\": %u, \"max\": %" PRIu64 ", \"wait_mean_ms\": %.1f, \"wait_max_ms\": %.1f}}\n",
+	       "\"queue\": {\"capacity\": %u, \"max\": %" PRIu64 ", \"wait_mean_ms\": %.1f, \"wait_max_ms\": %.1f}, "
+	       "\"tcp\": {\"accepted\": %" PRIu64 ", \"closed\": %" PRIu64 ", \"refused\": %" PRIu64
+	       ", \"messages\": %" PRIu64 ", \"pauses\": %" PRIu64 ", \"bad\": %" PRIu64 "}}\n",
 	       s->name, wall, (double)busy_cumulative(s, now) / 1e6,
 	       1e6 / (double)(s->invite_us + 2 * s->other_us), t->answered, t->completed, open_calls,
 	       t->refused_full, t->expired_no_ack, t->expired_no_bye, t->expired_queued, t->rtp_total, t->rtp_stray,
@@ -748,11 +930,26 @@ static void print_summary(struct server *s, uint64_t now)
 	       t->byes_retrans, t->byes_unknown, t->options, t->cancels, t->other_methods, t->sent, t->trying_sent,
 	       t->invite_retrans_trying, t->send_errors, t->response_too_big, s->queue_cap, t->queue_max,
 	       t->served ? (double)t->queue_wait_sum_us / (double)t->served / 1000.0 : 0.0,
-	       (double)t->queue_wait_max_us / 1000.0);
+	       (double)t->queue_wait_max_us / 1000.0, t->tcp_accepted, t->tcp_closed, t->tcp_refused, t->tcp_messages,
+	       t->tcp_pauses, t->tcp_bad);
 	fflush(stdout);
 }
 
 /* ---- set-up ---- */
+
+static int tcp_listener(struct in_addr addr, uint16_t port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = addr };
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 128) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
 
 static int udp_socket(struct in_addr addr, uint16_t port)
 {
@@ -776,7 +973,7 @@ static void usage(FILE *out)
 		"                       [--load-file PATH] [--load-window-ms N] [--ack-timeout-ms N]\n"
 		"                       [--call-timeout-s N] [--lifetime-s N] [--name NAME]\n"
 		"                       [--stats-file PATH] [--queue-ref N]\n"
-		"A SIP UAS (UDP) with a known capacity: one worker, a fixed service time per\n"
+		"A SIP UAS (UDP and TCP) with a known capacity: one worker, a fixed service time per\n"
 		"message (INVITE --invite-us, default 70000; others --other-us, default 15000),\n"
 		"spent sleeping, so capacity = 1e6 / (invite + 2 * other) calls/s. Messages wait\n"
 		"in a FIFO of --queue entries (default %d; full = dropped). INVITE -> 100 (when\n"
@@ -836,7 +1033,7 @@ int main(int argc, char **argv)
 	s.ack_timeout_us = 5000000;
 	s.call_timeout_us = 60000000;
 	s.name = "sip_load_server";
-	s.sip_fd = s.ep_fd = -1;
+	s.sip_fd = s.listen_fd = s.ep_fd = -1;
 	s.bind_addr.s_addr = htonl(INADDR_ANY);
 	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (opt) {
@@ -914,10 +1111,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	/* One descriptor per media port, plus a few. */
+	/* One descriptor per media port and TCP connection, plus a few. */
 	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < s.media_count + 32u) {
-		rl.rlim_cur = rl.rlim_max < s.media_count + 32u ? rl.rlim_max : s.media_count + 32u;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < s.media_count + CONNS_MAX + 32u) {
+		rl.rlim_cur = rl.rlim_max < s.media_count + CONNS_MAX + 32u ? rl.rlim_max : s.media_count + CONNS_MAX + 32u;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	for (unsigned i = 0; i < MEDIA_LIMIT; i++) {
@@ -926,12 +1123,15 @@ int main(int argc, char **argv)
 	}
 	s.calls = calloc(CALLS_MAX, sizeof(*s.calls));
 	s.queue = calloc(s.queue_cap, sizeof(*s.queue));
-	if (!s.calls || !s.queue) {
+	s.conns = calloc(CONNS_MAX, sizeof(*s.conns));
+	if (!s.calls || !s.queue || !s.conns) {
 		fprintf(stderr, "sip_load_server: out of memory\n");
 		goto out;
 	}
 	for (int i = 0; i < CALLS_MAX; i++)
 		s.calls[i].media = -1;
+	for (int i = 0; i < CONNS_MAX; i++)
+		s.conns[i].fd = -1;
 	if (s.stats_path && !(s.stats = fopen(s.stats_path, "we"))) {
 		fprintf(stderr, "sip_load_server: %s: %s\n", s.stats_path, strerror(errno));
 		goto out;
@@ -942,9 +1142,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sip_load_server: udp port %u: %s\n", s.port, strerror(errno));
 		goto out;
 	}
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = UINT32_MAX };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = EP_SIP_UDP };
 	if (epoll_ctl(s.ep_fd, EPOLL_CTL_ADD, s.sip_fd, &ev) != 0)
 		goto out;
+	s.listen_fd = tcp_listener(s.bind_addr, s.port);
+	ev.data.u32 = EP_SIP_LISTEN;
+	if (s.listen_fd < 0 || epoll_ctl(s.ep_fd, EPOLL_CTL_ADD, s.listen_fd, &ev) != 0) {
+		fprintf(stderr, "sip_load_server: tcp port %u: %s\n", s.port, strerror(errno));
+		goto out;
+	}
 	for (unsigned i = 0; i < s.media_count; i++) {
 		s.media_fd[i] = udp_socket(s.bind_addr, (uint16_t)(s.media_base + 2 * i));
 		ev.data.u32 = i;
@@ -966,7 +1172,7 @@ int main(int argc, char **argv)
 	next_load = s.start_us;
 	next_sweep = s.start_us + SWEEP_US;
 	s.next_stats_us = s.start_us + 1000000;
-	fprintf(stderr, "sip_load_server %s: udp %s:%u, media %u ports from %u, invite %" PRIu64 " us, other %" PRIu64
+	fprintf(stderr, "sip_load_server %s: udp and tcp %s:%u, media %u ports from %u, invite %" PRIu64 " us, other %" PRIu64
 		" us: capacity %.2f calls/s\n", s.name, inet_ntoa(s.bind_addr), s.port, s.media_count, s.media_base,
 		s.invite_us, s.other_us, 1e6 / (double)(s.invite_us + 2 * s.other_us));
 
@@ -977,6 +1183,8 @@ int main(int argc, char **argv)
 		if (deadline && now >= deadline)
 			break;
 		run_worker(&s, now);
+		if (s.conns_paused)
+			conns_resume(&s, now);
 		if (now >= next_load) {
 			write_load(&s, now);
 			next_load += LOAD_TICK_US;
@@ -1002,10 +1210,15 @@ int main(int argc, char **argv)
 		}
 		now = now_us();
 		for (int k = 0; k < n; k++) {
-			if (events[k].data.u32 == UINT32_MAX)
+			uint32_t tag = events[k].data.u32;
+			if (tag == EP_SIP_UDP)
 				read_sip(&s, now);
-			else if (events[k].data.u32 < s.media_count)
-				read_media(&s, events[k].data.u32);
+			else if (tag == EP_SIP_LISTEN)
+				accept_conns(&s);
+			else if (tag & EP_CONN)
+				conn_read(&s, tag & ~EP_CONN, now);
+			else if (tag < s.media_count)
+				read_media(&s, tag);
 		}
 	}
 	print_summary(&s, now_us());
@@ -1016,6 +1229,12 @@ out:
 			close(s.media_fd[i]);
 	if (s.sip_fd >= 0)
 		close(s.sip_fd);
+	if (s.listen_fd >= 0)
+		close(s.listen_fd);
+	for (unsigned i = 0; s.conns && i < CONNS_MAX; i++)
+		if (s.conns[i].fd >= 0)
+			close(s.conns[i].fd);
+	free(s.conns);
 	if (s.ep_fd >= 0)
 		close(s.ep_fd);
 	if (s.stats)
