@@ -5,6 +5,7 @@
 #
 #   tests/bench/goodput.sh [BUILD_DIR]
 #   tests/bench/goodput.sh --plot CSV [OUT_DIR]   redraw the plot of an earlier run
+#   tests/bench/goodput.sh --report OUT_DIR CSV...   one table and plot from several runs' CSVs
 #
 # Each point: fresh servers (tests/tools/sip_load_server: one worker, fixed service times,
 # so capacity = 1 / (INVITE + ACK + BYE service) calls/s whatever the host's CPUs do), an
@@ -27,7 +28,7 @@
 # GOODPUT_TRACE=1 samples sarad's admission state every 0.2 s into trace-MODE-X.txt (beside the CSV).
 # Env: GOODPUT_RUNS (1: rounds of every point, the table gives mean and spread), GOODPUT_MODES ("off sa2c random limit"; limit: OV_CALL_LIMIT calls per server), GOODPUT_LOADS ("0.5 1 1.5 2 3"), GOODPUT_SECONDS
 # (30), GOODPUT_SELECTION (round-robin), OV_INVITE_US (70000), OV_OTHER_US (15000), GOODPUT_OUT (where goodput.csv, .txt,
-# .svg and .png go; default the run dir, which is then kept), SARA_LAB_PREFIX (sara-exp-).
+# .svg and .png go; default the run dir, which is then kept), GOODPUT_NAME (goodput: their base name), SARA_LAB_PREFIX (sara-exp-).
 # Skips (exit 0) without root, namespaces or the programs; exit 1 when the set-up fails.
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -58,7 +59,7 @@ plot_goodput() {
 		esac
 		gnuplot >"$work/gnuplot-$term.log" 2>&1 <<EOF || echo "goodput.sh: gnuplot $term failed (see $work/gnuplot-$term.log)"
 $setterm
-set output '$out/goodput.$term'
+set output '$out/$GOODPUT_NAME.$term'
 set multiplot layout 1,2 title 'sara goodput: 3 SIP servers, capacity $cap calls/s'
 set grid
 set key top right
@@ -74,19 +75,8 @@ plot $plots2
 unset multiplot
 EOF
 	done
-	echo "plot: $out/goodput.svg, $out/goodput.png"
+	echo "plot: $out/$GOODPUT_NAME.svg, $out/$GOODPUT_NAME.png"
 }
-
-# goodput.sh --plot CSV [OUT_DIR]: only redraw the plot of an earlier run from its CSV
-# (the capacity from the goodput.txt beside it)
-if [ "${1:-}" = --plot ]; then
-	[ -f "${2:-}" ] || { echo "usage: goodput.sh --plot CSV [OUT_DIR]"; exit 2; }
-	cap=$(sed -n 's/.*capacity \([0-9.]*\) calls.*/\1/p' "$(dirname "$2")/goodput.txt" 2>/dev/null | head -1)
-	work=$(mktemp -d /tmp/sara-goodput-plot.XXXXXX)
-	plot_goodput "$2" "${3:-$(dirname "$2")}" "${cap:-30}" "$work"
-	rm -rf "$work"
-	exit 0
-fi
 
 modes=${GOODPUT_MODES:-off sa2c random limit}
 loads=${GOODPUT_LOADS:-0.5 1 1.5 2 3}
@@ -103,6 +93,75 @@ drain_max=30                      # a call lasts at most 6 + 4 + 8 s after its I
 # calls onto whichever server looked idlest at the last report (GOODPUT_SELECTION=shell
 # shows it).
 export OV_SELECTION=${GOODPUT_SELECTION:-round-robin}
+GOODPUT_NAME=${GOODPUT_NAME:-goodput}   # base name of the CSV, table and plots
+cap1=$(ov_capacity)
+cap=$(awk -v c="$cap1" 'BEGIN { printf "%.2f", 3 * c }')
+
+# write_report CSV OUT_DIR: the table (OUT_DIR/$GOODPUT_NAME.txt: every point, then mean and
+# spread by mode and load, then the UDP and TCP parts when there are TCP calls) and the plot
+write_report() {
+	local csv=$1 out=$2 txt=$2/$GOODPUT_NAME.txt runs
+	runs=$(tail -n +2 "$csv" | awk -F, '{ k = $1 "," $2; n[k]++; if (n[k] > m) m = n[k] } END { print m + 0 }')
+	{
+		echo "goodput: 3 servers, capacity $cap calls/s ($cap1 each); $seconds s per point; calls with 120 RTP packets, setup deadline 6 s;"
+		echo "rates over [$w1, $((seconds + 4))] s of the client's time; goodput = calls sipp completed, servers_ok = BYEs the servers completed;"
+		echo "selection $OV_SELECTION; every packet to the VIP through sarad"
+		echo "client: sipp, or tests/tools/oc_uac.py (oc_uac-oc: honours RFC 7339 oc, shed = calls it did not send)"
+		printf '%-12s %6s %8s %10s %10s %10s %9s %8s %-10s %8s %8s %8s\n' mode load offered goodput servers_ok media_loss sarad_503 shed client cpu_sarad cpu_cli cpu_host
+		printf '%-12s %6s %8s %10s %10s %10s %9s %8s %-10s %8s %8s %8s\n' "" "x cap" "calls/s" "calls/s" "BYEs/s" "%" "" "locally" "" "%" "%" "%"
+		tail -n +2 "$csv" | awk -F, '{ printf "%-12s %6s %8d %10.2f %10.2f %10.1f %9d %8d %-10s %8.1f %8.1f %8.1f\n", $1, $2, $3, $10, $11, $13, $14, $25, $24, $16, $17, $18 }'
+		echo
+		echo "over $runs run(s) per point: goodput mean [min, max] as a share of capacity, media loss mean [max], 503s and calls shed locally (means)"
+		printf '%-12s %6s %10s %16s %12s %14s %9s %8s\n' mode load goodput "share of cap" "[min, max]" "media loss %" sarad_503 shed
+		tail -n +2 "$csv" | awk -F, -v cap="$cap" '{
+			k = $1 "," $2; if (!(k in n)) order[++keys] = k
+			n[k]++; g[k] += $10; l[k] += $13; r5[k] += $14; sh[k] += $25
+			if (!(k in lo) || $10 < lo[k]) lo[k] = $10; if (!(k in hi) || $10 > hi[k]) hi[k] = $10
+			if (!(k in lmax) || $13 > lmax[k]) lmax[k] = $13 }
+		END { for (i = 1; i <= keys; i++) { k = order[i]; split(k, p, ",")
+			printf "%-12s %6s %10.2f %16.2f   [%.2f, %.2f] %7.1f [%.1f] %9.0f %8.0f\n", p[1], p[2], g[k] / n[k], g[k] / n[k] / cap,
+				lo[k] / cap, hi[k] / cap, l[k] / n[k], lmax[k], r5[k] / n[k], sh[k] / n[k] } }'
+		if tail -n +2 "$csv" | awk -F, '$31 > 0 { f = 1 } END { exit !f }'; then
+			echo
+			echo "SIP over UDP and TCP (TCP: sipp -t t1, one connection each, opened before the UDP calls; sarad refuses TCP only at the SYN)"
+			printf '%-12s %6s %7s %8s %9s %9s %7s %7s %5s %8s %9s %9s %7s\n' mode load "udp" udp_gw "udp_503/" udp_tmo "tcp" "conns" tcp_ok tcp_gw "tcp_503/" tcp_tmo syn_ref
+			printf '%-12s %6s %7s %8s %9s %9s %7s %7s %5s %8s %9s %9s %7s\n' "" "x cap" calls/s calls/s unexp "" calls/s "" "" calls/s unexp "" ""
+			tail -n +2 "$csv" | awk -F, '{ printf "%-12s %6s %7d %8.2f %9d %9d %7d %7d %5d %8.2f %9d %9d %7d\n", $1, $2, $27, $28, $29, $30, $31, $32, $34, $35, $36, $37, $38 }'
+		fi
+	} >"$txt"
+	echo "== table ($csv)"
+	cat "$txt"
+	plot_goodput "$csv" "$out" "$cap" "$(dirname "$csv")"
+}
+
+# goodput.sh --plot CSV [OUT_DIR]: only redraw the plot of an earlier run from its CSV
+# (the capacity from the goodput.txt beside it)
+if [ "${1:-}" = --plot ]; then
+	[ -f "${2:-}" ] || { echo "usage: goodput.sh --plot CSV [OUT_DIR]"; exit 2; }
+	cap=$(sed -n 's/.*capacity \([0-9.]*\) calls.*/\1/p' "$(dirname "$2")/$GOODPUT_NAME.txt" 2>/dev/null | head -1)
+	work=$(mktemp -d /tmp/sara-goodput-plot.XXXXXX)
+	plot_goodput "$2" "${3:-$(dirname "$2")}" "${cap:-30}" "$work"
+	rm -rf "$work"
+	exit 0
+fi
+
+
+# goodput.sh --report OUT_DIR CSV...: one table and plot (OUT_DIR/$GOODPUT_NAME.*) from the
+# CSVs of several runs (e.g. 3 runs of two modes and 1 run of two others), with the same
+# GOODPUT_SECONDS and service times they ran with
+if [ "${1:-}" = --report ]; then
+	[ $# -ge 3 ] && [ -d "$2" ] || { echo "usage: goodput.sh --report OUT_DIR CSV..."; exit 2; }
+	out=$2
+	shift 2
+	merged=$(mktemp /tmp/sara-goodput-report.XXXXXX)
+	{ head -1 "$1"; for f in "$@"; do tail -n +2 "$f"; done; } >"$merged"
+	mv "$merged" "$out/$GOODPUT_NAME.csv"
+	work=$(mktemp -d /tmp/sara-goodput-plot.XXXXXX)
+	cp "$out/$GOODPUT_NAME.csv" "$work/"
+	write_report "$work/$GOODPUT_NAME.csv" "$out"
+	rm -rf "$work"
+	exit 0
+fi
 
 skip() { echo "goodput.sh: skipped: $*"; exit 0; }
 why=$(lab_check_env) || skip "$why"
@@ -115,8 +174,6 @@ lab_init
 out=${GOODPUT_OUT:-$LAB_RUN}
 mkdir -p "$out"
 [ "$out" = "$LAB_RUN" ] && LAB_KEEP=1
-cap1=$(ov_capacity)
-cap=$(awk -v c="$cap1" 'BEGIN { printf "%.2f", 3 * c }')
 echo "== goodput: 3 servers x $cap1 calls/s = cluster capacity $cap calls/s" \
 	"(INVITE $OV_INVITE_US us, ACK and BYE $OV_OTHER_US us each, one worker per server)"
 echo "   modes: $modes; offered load x capacity: $loads; $seconds s per point + drain; results in $out"
@@ -130,7 +187,7 @@ total_life=$(( ($(wc -w <<<"$modes") * $(wc -w <<<"$loads")) * (seconds + drain_
 lab_start_gw "$total_life" || exit 1
 for s in "${LAB_SERVERS[@]}"; do ov_start_agent "$s" "$LAB_CFG" "$total_life"; done
 
-csv=$out/goodput.csv
+csv=$out/$GOODPUT_NAME.csv
 tcp_share=${GOODPUT_TCP_SHARE:-0}
 tcp_conns=${GOODPUT_TCP_CONNS:-4}
 awk -v s="$tcp_share" 'BEGIN { exit !(s >= 0 && s <= 1) }' || { echo "goodput.sh: GOODPUT_TCP_SHARE must be within 0..1"; exit 2; }
@@ -292,37 +349,6 @@ for ((run = 1; run <= runs; run++)); do
 done
 
 # ---- table and plot
-txt=$out/goodput.txt
-{
-	echo "goodput: 3 servers, capacity $cap calls/s ($cap1 each); $seconds s per point; calls with 120 RTP packets, setup deadline 6 s;"
-	echo "rates over [$w1, $((seconds + 4))] s of the client's time; goodput = calls sipp completed, servers_ok = BYEs the servers completed;"
-	echo "selection $OV_SELECTION; every packet to the VIP through sarad"
-	echo "client: sipp, or tests/tools/oc_uac.py (oc_uac-oc: honours RFC 7339 oc, shed = calls it did not send)"
-	printf '%-12s %6s %8s %10s %10s %10s %9s %8s %-10s %8s %8s %8s\n' mode load offered goodput servers_ok media_loss sarad_503 shed client cpu_sarad cpu_cli cpu_host
-	printf '%-12s %6s %8s %10s %10s %10s %9s %8s %-10s %8s %8s %8s\n' "" "x cap" "calls/s" "calls/s" "BYEs/s" "%" "" "locally" "" "%" "%" "%"
-	tail -n +2 "$csv" | awk -F, '{ printf "%-12s %6s %8d %10.2f %10.2f %10.1f %9d %8d %-10s %8.1f %8.1f %8.1f\n", $1, $2, $3, $10, $11, $13, $14, $25, $24, $16, $17, $18 }'
-	echo
-	echo "over $runs run(s) per point: goodput mean [min, max] as a share of capacity, media loss mean [max], 503s and calls shed locally (means)"
-	printf '%-12s %6s %10s %16s %12s %14s %9s %8s\n' mode load goodput "share of cap" "[min, max]" "media loss %" sarad_503 shed
-	tail -n +2 "$csv" | awk -F, -v cap="$cap" '{
-		k = $1 "," $2; if (!(k in n)) order[++keys] = k
-		n[k]++; g[k] += $10; l[k] += $13; r5[k] += $14; sh[k] += $25
-		if (!(k in lo) || $10 < lo[k]) lo[k] = $10; if (!(k in hi) || $10 > hi[k]) hi[k] = $10
-		if (!(k in lmax) || $13 > lmax[k]) lmax[k] = $13 }
-	END { for (i = 1; i <= keys; i++) { k = order[i]; split(k, p, ",")
-		printf "%-12s %6s %10.2f %16.2f   [%.2f, %.2f] %7.1f [%.1f] %9.0f %8.0f\n", p[1], p[2], g[k] / n[k], g[k] / n[k] / cap,
-			lo[k] / cap, hi[k] / cap, l[k] / n[k], lmax[k], r5[k] / n[k], sh[k] / n[k] } }'
-	if tail -n +2 "$csv" | awk -F, '$31 > 0 { f = 1 } END { exit !f }'; then
-		echo
-		echo "SIP over UDP and TCP (TCP: sipp -t t1, one connection each, opened before the UDP calls; sarad refuses TCP only at the SYN)"
-		printf '%-12s %6s %7s %8s %9s %9s %7s %7s %5s %8s %9s %9s %7s\n' mode load "udp" udp_gw "udp_503/" udp_tmo "tcp" "conns" tcp_ok tcp_gw "tcp_503/" tcp_tmo syn_ref
-		printf '%-12s %6s %7s %8s %9s %9s %7s %7s %5s %8s %9s %9s %7s\n' "" "x cap" calls/s calls/s unexp "" calls/s "" "" calls/s unexp "" ""
-		tail -n +2 "$csv" | awk -F, '{ printf "%-12s %6s %7d %8.2f %9d %9d %7d %7d %5d %8.2f %9d %9d %7d\n", $1, $2, $27, $28, $29, $30, $31, $32, $34, $35, $36, $37, $38 }'
-	fi
-} >"$txt"
-echo "== table ($csv)"
-cat "$txt"
-
-plot_goodput "$csv" "$out" "$cap" "$LAB_RUN"
+write_report "$csv" "$out"
 echo "goodput.sh: took $(( $(date +%s) - t_start )) s"
 exit 0
