@@ -155,7 +155,9 @@ void admission_note_answered(struct admission *adm)
  * intervals the reports closed. While the reports span less than that, the
  * rate is over the time since the first report, whose own interval (of no
  * known start) is left out: a rate, not a count that has not had the time. */
-static double interval_rate(const struct admission *adm, uint64_t now_ms, uint64_t window_ms, bool answered)
+enum interval_count { INTERVAL_ADMITTED, INTERVAL_ANSWERED, INTERVAL_ARRIVED };
+
+static double interval_rate(const struct admission *adm, uint64_t now_ms, uint64_t window_ms, enum interval_count what)
 {
 	uint64_t span_ms = now_ms - adm->first_report_ms;
 	double sum = 0;
@@ -168,7 +170,7 @@ static double interval_rate(const struct admission *adm, uint64_t now_ms, uint64
 			&adm->intervals[(adm->intervals_head + ADMISSION_LEAD_HISTORY - 1 - i) % ADMISSION_LEAD_HISTORY];
 		if (now_ms - in->end_ms >= window_ms)
 			break;
-		sum += answered ? in->answered : in->admitted;
+		sum += what == INTERVAL_ANSWERED ? in->answered : what == INTERVAL_ARRIVED ? in->arrived : in->admitted;
 	}
 	return sum * 1000.0 / (double)window_ms;
 }
@@ -179,7 +181,7 @@ static void adapt_rate_limit(struct admission *adm, uint64_t now_ms, uint64_t dt
 {
 	uint64_t lead_ms = adm->lead_s > 0 ? (uint64_t)(adm->lead_s * 1000.0) : 1000;
 	double x = adm->cluster_load, t1 = adm->current.t1, dt = fmin((double)dt_ms / 1000.0, 1.0);
-	double answered = interval_rate(adm, now_ms, 2 * lead_ms, true);
+	double answered = interval_rate(adm, now_ms, 2 * lead_ms, INTERVAL_ANSWERED);
 	/* the further above T1, the faster the backlog is drained */
 	double drain = answered * (1.0 - ADMISSION_RATE_DRAIN_MAX * fmin((x - t1) / (1.0 - t1), 1.0));
 	if (!(adm->rate_limit > 0)) {
@@ -194,12 +196,28 @@ static void adapt_rate_limit(struct admission *adm, uint64_t now_ms, uint64_t dt
 	 * at capacity, R follows what they answer. Otherwise they keep up: R
 	 * grows while it binds, probing for their capacity (holding it instead
 	 * would leave a low first estimate in place while a queue passes). */
-	if (x > t1 && interval_rate(adm, now_ms, 2 * lead_ms, false) > answered)
+	if (x > t1 && interval_rate(adm, now_ms, 2 * lead_ms, INTERVAL_ADMITTED) > answered)
 		adm->rate_limit = drain;
-	else if (interval_rate(adm, now_ms, lead_ms, false) >= 0.9 * adm->rate_limit)
+	else if (interval_rate(adm, now_ms, lead_ms, INTERVAL_ADMITTED) >= 0.9 * adm->rate_limit)
 		adm->rate_limit *= 1.0 + ADMISSION_RATE_GROWTH_PER_S * dt;
 	adm->rate_limit = fmax(adm->rate_limit, 1.0);
 	adm->tokens = fmin(adm->tokens, rate_bucket(adm));
+}
+
+/* admission_client_reduction's step at a report, dt_ms after the previous
+ * one (after update_lead has closed its interval). */
+static void adapt_client_reduction(struct admission *adm, uint64_t now_ms, uint64_t dt_ms)
+{
+	uint64_t lead_ms = adm->lead_s > 0 ? (uint64_t)(adm->lead_s * 1000.0) : 1000;
+	double told = fmin(adm->client_reduction, ADMISSION_CLIENT_REDUCTION_MAX);
+	double arrived = interval_rate(adm, now_ms, lead_ms, INTERVAL_ARRIVED), wanted = 0.0;
+	double step = fmin((double)dt_ms / (double)lead_ms, 1.0);
+	if (adm->rate_limit > 0 && arrived > 0) {
+		wanted = 1.0 - adm->rate_limit * (1.0 - told) / arrived;
+		if (wanted * arrived < 1.0)
+			wanted = 0.0;
+	}
+	adm->client_reduction = fmin(fmax(told + (wanted - told) * step, 0.0), ADMISSION_CLIENT_REDUCTION_MAX);
 }
 
 /* Closes the interval of admissions a report ends, then (lead on) learns
@@ -213,8 +231,10 @@ static void update_lead(struct admission *adm, uint64_t now_ms)
 	slot->end_ms = now_ms;
 	slot->admitted = adm->admitted_since_report;
 	slot->answered = adm->answered_since_report;
+	slot->arrived = adm->arrived_since_report;
 	adm->admitted_since_report = 0;
 	adm->answered_since_report = 0;
+	adm->arrived_since_report = 0;
 	adm->intervals_head = (adm->intervals_head + 1) % ADMISSION_LEAD_HISTORY;
 	if (adm->intervals_count < ADMISSION_LEAD_HISTORY)
 		adm->intervals_count++;
@@ -332,8 +352,10 @@ void admission_report_load(struct admission *adm, uint64_t now_ms, const double 
 	update_x(adm);
 	move_thresholds(adm);
 	update_lead(adm, now_ms);
-	if (adm->estimate_rate)
+	if (adm->estimate_rate) {
 		adapt_rate_limit(adm, now_ms, elapsed_ms);
+		adapt_client_reduction(adm, now_ms, elapsed_ms);
+	}
 	update_reopening(adm, elapsed_ms);
 }
 
@@ -391,6 +413,15 @@ double admission_new_session_load(const struct admission *adm)
 	return new_session_load(adm);
 }
 
+double admission_client_reduction(const struct admission *adm)
+{
+	if (!adm->enabled)
+		return 0.0;
+	if (adm->estimate_rate && adm->rate_limit > 0)
+		return adm->client_reduction;
+	return admission_refusal_probability(adm, ADMIT_NEW_SESSION);
+}
+
 double admission_refusal_probability(const struct admission *adm, enum admission_kind kind)
 {
 	double p;
@@ -427,6 +458,8 @@ bool admission_decide(struct admission *adm, enum admission_kind kind)
 	 * expectations) depends only on the probabilistic decisions. */
 	bool refuse = p >= 1.0 || (p > 0.0 && rng_uniform(adm) < p);
 	adm->decisions[refuse ? ADMISSION_REFUSED : ADMISSION_ADMITTED][kind][zone]++;
+	if (kind == ADMIT_NEW_SESSION && adm->arrived_since_report < UINT32_MAX)
+		adm->arrived_since_report++;
 	if (!refuse && kind == ADMIT_NEW_SESSION) {
 		if (adm->admitted_since_report < UINT32_MAX)
 			adm->admitted_since_report++;

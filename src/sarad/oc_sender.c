@@ -45,7 +45,7 @@ void oc_sender_tick(struct oc_sender *s, struct dispatcher *d)
 
 	oc_source_configure(&s->source, d->cfg->admission.oc_validity_ms);
 	pthread_mutex_lock(&d->engine_lock);
-	p = admission_refusal_probability(engine_admission(d->engine), ADMIT_NEW_SESSION);
+	p = admission_client_reduction(engine_admission(d->engine));
 	pthread_mutex_unlock(&d->engine_lock);
 	if (!oc_source_update(&s->source, p, now, clock_ms(CLOCK_REALTIME))) {
 		if (s->source.validity_ms == 0)

@@ -622,6 +622,69 @@ static void test_rate_estimate(void **state)
 	assert_float_equal(admission_new_session_load(&adm), 0.5, 1e-9);
 }
 
+/* Clients at per_s a second (honouring: those that shed the advertised
+ * reduction; the rest ignore it) for intervals of 200 ms, with R held at
+ * 20 a second (x below T1, the servers answering it); the reduction told
+ * at the end. */
+static double client_reduction_after(struct admission *adm, uint64_t *now, double honouring_per_s,
+				     double ignoring_per_s, unsigned intervals)
+{
+	double carry = 0;
+	for (unsigned i = 0; i < intervals; i++) {
+		double r = admission_client_reduction(adm);
+		unsigned offered;
+		carry += (honouring_per_s * (1.0 - r) + ignoring_per_s) / 5.0;
+		offered = (unsigned)carry;
+		carry -= offered;
+		adm->rate_limit = 20.0;
+		adm->tokens = 30;   /* a test's shortcut: the reduction alone is under test */
+		rate_interval(adm, now, offered, 4, 0.5);
+	}
+	return admission_client_reduction(adm);
+}
+
+/* RFC 7339's reduction under the rate estimate converges where what
+ * arrives is what R admits: 60 a second of honouring clients against R
+ * 20 (2 % growth per report while it binds) shed about two thirds; a
+ * third of them ignoring it, the others shed for them; clients below R
+ * shed nothing (less than half a percent); ignoring clients alone above R tell the honouring ones
+ * the cap, and it comes down once they go. The lead estimate tells eq
+ * (2)'s refusal probability. */
+static void test_client_reduction(void **state)
+{
+	struct sara_config cfg;
+	struct admission adm;
+	uint64_t now = 1000;
+	double r;
+	(void)state;
+	paper_config(&cfg, true, 1.0);
+	cfg.admission.lead_s = 1.0;
+	admission_init(&adm, &cfg);
+	report_uniform(&adm, now, 0.95);
+	assert_float_equal(admission_client_reduction(&adm),
+			   admission_refusal_probability(&adm, ADMIT_NEW_SESSION), EPSILON);
+	cfg.admission.estimate = ADMISSION_ESTIMATE_RATE;
+	admission_init(&adm, &cfg);
+	for (unsigned i = 0; i < 10; i++)
+		rate_interval(&adm, &now, 4, 4, 0.5);
+	rate_interval(&adm, &now, 0, 4, 0.7);
+	assert_true(adm.rate_limit > 0);
+	assert_float_equal(admission_client_reduction(&adm), 0.0, EPSILON);
+	r = client_reduction_after(&adm, &now, 60, 0, 50);
+	assert_true(r > 0.60 && r < 0.70);
+	r = client_reduction_after(&adm, &now, 40, 10, 50);
+	assert_true(r > 0.68 && r < 0.78);
+	r = client_reduction_after(&adm, &now, 10, 0, 50);
+	assert_true(r < 0.005);   /* oc is in whole percent: 0 */
+	r = client_reduction_after(&adm, &now, 40, 40, 50);
+	assert_float_equal(r, ADMISSION_CLIENT_REDUCTION_MAX, 1e-6);
+	r = client_reduction_after(&adm, &now, 10, 0, 50);
+	assert_true(r < 0.005);   /* oc is in whole percent: 0 */
+	cfg.admission.enabled = false;
+	admission_reconfigure(&adm, &cfg);
+	assert_float_equal(admission_client_reduction(&adm), 0.0, EPSILON);
+}
+
 /* Rate estimate under bad input: 1 000 INVITEs in 100 ms admit the bucket
  * and what 100 ms refill at most; reports that stop leave R and the pace
  * as they were (the bucket still refills at R); absurd loads count as full
@@ -759,6 +822,7 @@ int main(void)
 		cmocka_unit_test(test_lead_off_follows_x),
 		cmocka_unit_test(test_rate_estimate),
 		cmocka_unit_test(test_rate_estimate_bad_input),
+		cmocka_unit_test(test_client_reduction),
 		cmocka_unit_test(test_lead_switched_off_by_reload),
 		cmocka_unit_test(test_counters),
 	};
