@@ -59,7 +59,7 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRCS))
 FUZZ_SECONDS ?= 10
 
 .SECONDARY:
-.PHONY: all unit-bins check-build deps check layers unit unit-asan pcap-tests fuzz fuzz-build fuzz-long soak bench clean demo replay-demo e2e lab
+.PHONY: all unit-bins check-build deps check layers unit unit-asan pcap-tests fuzz fuzz-build fuzz-long soak experiments bench clean demo replay-demo e2e lab
 
 all: $(LAYER_LIBS) $(PROGS) $(UNIT_BINS) $(TOOLS)
 unit-bins: $(UNIT_BINS)
@@ -202,6 +202,11 @@ fuzz-long: fuzz-build
 
 soak: all
 	tests/bench/soak.sh $(BUILD)
+
+# Outside CI: the overload experiments behind docs/experiments.md, their tables
+# and plots written into docs/ (tests/bench/experiments.sh: EXP_STAGES, EXP_RUNS).
+experiments: all
+	tests/bench/experiments.sh $(BUILD)
 
 bench: $(BENCH_BINS) $(PROGS) $(TOOLS)
 	tests/bench/run.sh $(BUILD)
