@@ -1,10 +1,11 @@
 /* dispatcher.h - sarad's one engine and what changes it: the engine behind
  * its lock and its hooks (connmark writes queued in the mark ring, flows
- * asked about through conntrack or the last scan), its session journal,
- * server health (its health feed), operator drains, gateway announcements,
- * configuration reloads (servers added, removed, re-weighted), and the
- * periodic tick that advances engine time, writes the queued connmarks,
- * compacts the journal and feeds slow start and admission. */
+ * asked about through conntrack or the live set that scans and conntrack
+ * events keep), its session journal, server health (its health feed),
+ * operator drains, gateway announcements, configuration reloads (servers
+ * added, removed, re-weighted), and the periodic tick that advances engine
+ * time, writes the queued connmarks, compacts the journal and feeds slow
+ * start and admission. */
 #ifndef SARA_SARAD_DISPATCHER_H
 #define SARA_SARAD_DISPATCHER_H
 
@@ -17,6 +18,7 @@
 #include "engine/config.h"
 #include "engine/engine.h"
 #include "engine/live_set.h"
+#include "io/ct_events.h"
 #include "io/ct_marks.h"
 #include "sarad/cpu_load.h"
 #include "sarad/daemon_counters.h"
@@ -47,9 +49,11 @@ struct dispatcher {
 	struct mark_ring marks;
 	struct mark_update *mark_batch;    /* DISPATCHER_MARKS_PER_TICK, written by the tick */
 	/* The conntrack scan's answer for the flow_active hook (NULL until a
-	 * scan completed) and when that scan started. */
+	 * scan completed, and while events lost are being made up for), when
+	 * that scan started, and whether conntrack events keep it current. */
 	struct live_set *live;
 	uint64_t live_built_ms;
+	bool live_followed;
 	struct health_feed *health;        /* NULL when agents.listen is unset */
 	bool drained[SARA_MAX_SERVERS];    /* operator drain: no new sessions */
 	struct cpu_load own_load;          /* also when slow start and admission were last fed */
@@ -107,7 +111,18 @@ bool dispatcher_reconfigure(struct dispatcher *d, const struct sara_config *next
 /* timeouts.media_s as running (reloadable); any thread. */
 uint32_t dispatcher_media_s(struct dispatcher *d);
 /* A completed conntrack scan started at built_ms replaces the last one
- * (the scan thread); the old set is freed. */
-void dispatcher_set_live(struct dispatcher *d, struct live_set *set, uint64_t built_ms);
+ * (the scan thread); the old set is freed. followed: conntrack events keep
+ * it current from now on (dispatcher_ct_event), so it answers for as long
+ * as it is there; otherwise for media_s after built_ms. */
+void dispatcher_set_live(struct dispatcher *d, struct live_set *set, uint64_t built_ms, bool followed);
+/* Events were lost: the set is freed and idle flows are asked about one
+ * by one until the next scan. */
+void dispatcher_drop_live(struct dispatcher *d);
+bool dispatcher_has_live(struct dispatcher *d);
+/* One conntrack event applied to a followed set: an entry created or
+ * updated with one of the servers' marks is live, one destroyed or whose
+ * mark is 0 or another's is not. False when the set had no room for it
+ * and was dropped (then: single queries until a scan succeeds). */
+bool dispatcher_ct_event(struct dispatcher *d, enum ct_event_kind kind, const struct flow_key *key, uint32_t mark);
 
 #endif

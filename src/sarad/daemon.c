@@ -90,6 +90,8 @@ static void on_tick(void *ctx)
 	struct daemon *d = ctx;
 	dispatcher_tick(&d->dispatcher, monotonic_ms());
 	oc_sender_tick(&d->oc, &d->dispatcher);
+	if (d->scanning)
+		ct_follow_tick(&d->follow);
 }
 
 static void on_check(void *ctx)
@@ -145,7 +147,7 @@ static void render_metrics(const void *snapshot, struct metrics_text *out)
 static void on_scan_due(void *ctx)
 {
 	struct daemon *d = ctx;
-	ct_scan_wake(&d->scan);
+	ct_follow_scan_due(&d->follow);
 }
 
 /* queue.count == 1: the queue is one more fd of the loop. */
@@ -227,8 +229,17 @@ static int start_dispatcher(struct daemon *d, char *err, size_t err_size)
 		return 1;
 	}
 	if (scan_ct) {
+		/* Subscribed before the first scan: no event after it is missed. */
+		struct ct_events *events = ct_events_open(ct_err, sizeof(ct_err));
+		if (!events) {
+			log_event_begin(&e, "conntrack_events_unavailable");
+			log_event_str(&e, "error", ct_err);
+			log_event_str(&e, "msg", "the conntrack table is scanned every media_s / 2");
+			log_event_emit(&e, LOG_WARNING);
+		}
 		d->scanning = true;
-		if (ct_scan_start(&d->scan, &d->dispatcher, scan_ct, err, err_size) < 0)
+		ct_follow_start(&d->follow, &d->dispatcher, &d->scan, events, d->loop);
+		if (ct_scan_start(&d->scan, &d->dispatcher, scan_ct, events != NULL, err, err_size) < 0)
 			return 1;
 	}
 	refusal_replies_configure(&d->replies, &d->cfg);
@@ -460,8 +471,10 @@ void daemon_run(struct daemon *d)
 void daemon_stop(struct daemon *d)
 {
 	queue_set_stop(&d->queues);
-	if (d->scanning)
+	if (d->scanning) {
+		ct_follow_stop(&d->follow);
 		ct_scan_stop(&d->scan);
+	}
 	d->scanning = false;
 }
 

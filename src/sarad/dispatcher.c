@@ -58,11 +58,13 @@ static bool hook_flow_active(void *ctx, const struct flow_key *key, int server)
 	(void)server;
 	if (!d->ct)
 		return false;
-	/* A scan started less than media_s ago saw every connection the engine
-	 * can ask about (idle for media_s, so older than the scan) that was
-	 * alive then; one that ended since is kept one timeout longer. */
-	if (d->live && d->now_ms() - d->live_built_ms <
-			       (uint64_t)engine_config(d->engine)->timeouts.media_s * 1000u) {
+	/* A set that events keep current holds every marked connection alive
+	 * now. Without events, a scan started less than media_s ago saw every
+	 * connection the engine can ask about (idle for media_s, so older than
+	 * the scan) that was alive then; one that ended since is kept one
+	 * timeout longer. */
+	if (d->live && (d->live_followed || d->now_ms() - d->live_built_ms <
+						   (uint64_t)engine_config(d->engine)->timeouts.media_s * 1000u)) {
 		daemon_count(d->counters, COUNTER_CONNTRACK_SCAN_ANSWERS, 1);
 		return live_set_contains(d->live, key);
 	}
@@ -455,13 +457,57 @@ uint32_t dispatcher_media_s(struct dispatcher *d)
 	return media_s;
 }
 
-void dispatcher_set_live(struct dispatcher *d, struct live_set *set, uint64_t built_ms)
+void dispatcher_set_live(struct dispatcher *d, struct live_set *set, uint64_t built_ms, bool followed)
 {
 	struct live_set *old;
 	pthread_mutex_lock(&d->engine_lock);
 	old = d->live;
 	d->live = set;
 	d->live_built_ms = built_ms;
+	d->live_followed = followed;
 	pthread_mutex_unlock(&d->engine_lock);
 	live_set_destroy(old);
+}
+
+void dispatcher_drop_live(struct dispatcher *d)
+{
+	dispatcher_set_live(d, NULL, 0, false);
+}
+
+bool dispatcher_has_live(struct dispatcher *d)
+{
+	bool has;
+	pthread_mutex_lock(&d->engine_lock);
+	has = d->live != NULL;
+	pthread_mutex_unlock(&d->engine_lock);
+	return has;
+}
+
+static bool mark_is_ours(const struct dispatcher *d, uint32_t mark)
+{
+	if (mark == 0)
+		return false;
+	for (unsigned i = 0; i < d->cfg->server_count; i++)
+		if (d->cfg->servers[i].mark == mark)
+			return true;
+	return false;
+}
+
+bool dispatcher_ct_event(struct dispatcher *d, enum ct_event_kind kind, const struct flow_key *key, uint32_t mark)
+{
+	struct live_set *dropped = NULL;
+	bool ours = kind != CT_EVENT_DESTROY && mark_is_ours(d, mark);
+	pthread_mutex_lock(&d->engine_lock);
+	if (d->live && d->live_followed) {
+		/* Gone, or its mark cleared or foreign: no longer ours to keep. */
+		if (!ours) {
+			live_set_remove(d->live, key);
+		} else if (!live_set_add(d->live, key)) {
+			dropped = d->live;   /* full: it can no longer say "ended" for sure */
+			d->live = NULL;
+		}
+	}
+	pthread_mutex_unlock(&d->engine_lock);
+	live_set_destroy(dropped);
+	return dropped == NULL;
 }
