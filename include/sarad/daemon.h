@@ -43,6 +43,7 @@ struct daemon {
 	struct ct_scan scan;
 	struct ct_follow follow;         /* conntrack events into the scan's set */
 	int scan_timer;
+	int repin_timer;                 /* while a failed server's sessions move; -1 otherwise */
 	uint64_t scan_period_ms;
 	struct refusal_replies replies;
 	struct oc_sender oc;             /* RFC 7339 overload control: to the 503s and the gateways */

@@ -28,6 +28,7 @@
 
 #define DISPATCHER_MARK_RING_SIZE 65536u   /* connmark writes waiting for the tick */
 #define DISPATCHER_MARKS_PER_TICK 4096u    /* written per tick, outside the lock */
+#define DISPATCHER_REPIN_MARKS 512u        /* written per re-pinning step: about 4 ms */
 
 struct health_feed;
 
@@ -90,6 +91,19 @@ void dispatcher_announce(void *dispatcher, const struct announcement *ann);
 /* Checked agent reports of server (agent_listener's sinks). */
 void dispatcher_heartbeat(void *dispatcher, unsigned server, const struct agent_heartbeat *hb);
 void dispatcher_load_report(void *dispatcher, unsigned server, const struct agent_load *load);
+
+/* A server failed: no new sessions go to it, and its sessions and flows
+ * move to the others in slices (dispatcher_repin_step), the first one
+ * now. Returns the number of its sessions that move (0 when no other
+ * server is available: they stay, failing open). */
+uint32_t dispatcher_server_failed(struct dispatcher *d, unsigned server);
+/* One slice of the moves under the lock (about 1 ms at 250 000 sessions,
+ * at most as many flow moves as the mark ring has room for), then up to
+ * DISPATCHER_REPIN_MARKS of the connmark writes queued, outside it. True
+ * while moves or writes are left: the loop calls it again soon. */
+bool dispatcher_repin_step(struct dispatcher *d);
+/* Moves of a failed server's sessions are left to make. */
+bool dispatcher_repin_pending(struct dispatcher *d);
 
 /* Every 100 ms: engine time, queued connmark writes, and once per agents
  * interval the slow-start factors and the admission loads. */

@@ -23,6 +23,7 @@
 #define HEALTH_TICK_MAX_MS 200     /* missed heartbeats looked for at least this often */
 #define DATAGRAMS_PER_WAKE 256     /* then the loop serves the others */
 #define REFUSALS_SUMMARY_S 60      /* a summary of the refusals, when there were any */
+#define REPIN_STEP_MS 1            /* between slices of a failed server's moves */
 
 /* The engine's clock, also handed to the listeners and the control socket. */
 static uint64_t monotonic_ms(void)
@@ -124,10 +125,36 @@ static void on_refusals_summary(void *ctx)
 	log_event_emit(&e, LOG_WARNING);
 }
 
+static void on_repin(void *ctx)
+{
+	struct daemon *d = ctx;
+	if (!dispatcher_repin_step(&d->dispatcher)) {
+		event_loop_remove_timer(d->loop, d->repin_timer);
+		d->repin_timer = -1;
+	}
+}
+
+/* Health may have failed a server: its sessions move a slice at a time,
+ * with the loop serving packets between slices. */
+static void health_changed(struct daemon *d)
+{
+	char err[256];
+	if (d->repin_timer >= 0 || !dispatcher_repin_pending(&d->dispatcher))
+		return;
+	d->repin_timer = event_loop_add_timer(d->loop, REPIN_STEP_MS, on_repin, d, err, sizeof(err));
+	if (d->repin_timer < 0) {
+		/* No room for a timer: the rest in one go, as a stall. */
+		log_error_event("repin_timer", err);
+		while (dispatcher_repin_step(&d->dispatcher))
+			;
+	}
+}
+
 static void on_health_tick(void *ctx)
 {
 	struct daemon *d = ctx;
 	dispatcher_health_tick(&d->dispatcher, monotonic_ms());
+	health_changed(d);
 }
 
 /* A snapshot for the metrics endpoint: copied here, rendered in its
@@ -190,6 +217,7 @@ static void on_agents(void *ctx, int fd, uint32_t events)
 	(void)events;
 	drain_receiver(d, &d->agent_rx, sealed_listener_handler(d->agents), "agents");
 	dispatcher_health_tick(&d->dispatcher, monotonic_ms());
+	health_changed(d);
 }
 
 /* ---- start ---- */
@@ -375,6 +403,7 @@ int daemon_start(struct daemon *d, char *err, size_t err_size)
 	d->started_ms = monotonic_ms();
 	d->announce_rx.fd = d->agent_rx.fd = -1;
 	d->scan_timer = -1;
+	d->repin_timer = -1;
 	daemon_counters_init(&d->counters);
 	log_kinds_init(&d->logs);
 	refusal_log_init(&d->refusals);

@@ -203,11 +203,11 @@ void dispatcher_load_report(void *dispatcher, unsigned server, const struct agen
 static void free_retired(struct dispatcher *d, uint64_t now_ms);
 
 /* Pops a batch under the lock, writes it without. */
-static void write_marks(struct dispatcher *d)
+static void write_marks(struct dispatcher *d, uint32_t max)
 {
 	uint32_t n;
 	pthread_mutex_lock(&d->engine_lock);
-	n = mark_ring_pop(&d->marks, d->mark_batch, DISPATCHER_MARKS_PER_TICK);
+	n = mark_ring_pop(&d->marks, d->mark_batch, max);
 	pthread_mutex_unlock(&d->engine_lock);
 	for (uint32_t i = 0; i < n; i++) {
 		const struct mark_update *u = &d->mark_batch[i];
@@ -268,6 +268,59 @@ static void feed_selection_and_admission(struct dispatcher *d, uint64_t now_ms)
 	pthread_mutex_unlock(&d->engine_lock);
 }
 
+/* ---- a failed server's sessions, moved in slices ---- */
+
+uint32_t dispatcher_server_failed(struct dispatcher *d, unsigned server)
+{
+	struct engine_server_info info;
+	uint32_t moving = 0;
+	bool other_available = false;
+	pthread_mutex_lock(&d->engine_lock);
+	for (unsigned i = 0; i < d->cfg->server_count; i++)
+		if (i != server && engine_server_info(d->engine, i, &info) && info.available)
+			other_available = true;
+	if (other_available && engine_server_info(d->engine, server, &info))
+		moving = info.sessions;
+	engine_server_failing(d->engine, server);
+	pthread_mutex_unlock(&d->engine_lock);
+	dispatcher_repin_step(d);
+	return moving;
+}
+
+bool dispatcher_repin_pending(struct dispatcher *d)
+{
+	bool pending;
+	pthread_mutex_lock(&d->engine_lock);
+	pending = engine_repin_pending(d->engine);
+	pthread_mutex_unlock(&d->engine_lock);
+	return pending;
+}
+
+bool dispatcher_repin_step(struct dispatcher *d)
+{
+	bool pending, marks_waiting;
+	pthread_mutex_lock(&d->engine_lock);
+	pending = engine_repin_pending(d->engine);
+	if (pending) {
+		/* No more moves than the mark ring has room for: a full ring
+		 * would write connmarks inline, under this lock. */
+		uint32_t room = d->marks.capacity - d->marks.count;
+		bool done = false;
+		if (room > 0)
+			engine_repin_step(d->engine, ENGINE_REPIN_SLICE, room < ENGINE_REPIN_SLICE ? room : ENGINE_REPIN_SLICE,
+					  &done);
+		pending = !done;
+		session_journal_write(d->journal);
+	}
+	marks_waiting = d->marks.count > 0;
+	pthread_mutex_unlock(&d->engine_lock);
+	/* The moved flows' connmarks, faster than the tick's: until they are
+	 * written, their kernel-kept media still goes to the failed server. */
+	if (d->ct && marks_waiting)
+		write_marks(d, DISPATCHER_REPIN_MARKS);
+	return pending || (d->ct && marks_waiting);
+}
+
 void dispatcher_tick(struct dispatcher *d, uint64_t now_ms)
 {
 	bool settle;
@@ -280,7 +333,7 @@ void dispatcher_tick(struct dispatcher *d, uint64_t now_ms)
 		session_journal_settle(d->journal);
 	free_retired(d, now_ms);
 	if (d->ct)
-		write_marks(d);
+		write_marks(d, DISPATCHER_MARKS_PER_TICK);
 	if (now_ms - d->own_load.fed_ms >= d->cfg->agents.interval_ms)
 		feed_selection_and_admission(d, now_ms);
 }
