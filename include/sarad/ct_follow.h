@@ -13,7 +13,7 @@
 #include "sarad/ct_scan.h"
 #include "sarad/dispatcher.h"
 
-#define CT_FOLLOW_EVENTS_PER_WAKE 4096u   /* then the loop serves the others */
+#define CT_FOLLOW_EVENTS_PER_WAKE 1024u   /* then the loop serves the others: ~2 ms */
 
 struct ct_follow {
 	struct dispatcher *dispatcher;
