@@ -214,6 +214,7 @@ bench: $(BENCH_BINS) $(PROGS) $(TOOLS)
 	tests/bench/slowstart.sh $(BUILD)
 	tests/bench/metrics_cost.sh $(BUILD)
 	tests/bench/ha_failover.sh $(BUILD)
+	flock /tmp/sara-netns.lock tests/bench/ct_idle.sh $(BUILD)
 
 clean:
 	rm -rf build build-asan build-fuzz

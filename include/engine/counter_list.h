@@ -344,9 +344,15 @@
 	X(CONNTRACK_SCAN_FAILURES, "conntrack_scan_failures", EVENTS, COUNTER_IN_DAEMON,                      \
 	  "conntrack table scans that failed")                                                               \
 	X(CONNTRACK_SCAN_ANSWERS, "conntrack_scan_answers", EVENTS, COUNTER_IN_DAEMON,                        \
-	  "flow liveness questions answered from the last scan")                                             \
+	  "flow liveness questions answered from the live set (a scan kept current by events)")              \
 	X(CONNTRACK_QUERY_ERRORS, "conntrack_query_errors", EVENTS, COUNTER_IN_DAEMON,                        \
 	  "single-flow conntrack queries that failed")                                                       \
+	X(CONNTRACK_EVENTS, "conntrack_events", EVENTS, COUNTER_IN_DAEMON,                                    \
+	  "conntrack events read (new, update, destroy)")                                                    \
+	X(CONNTRACK_EVENTS_LOST, "conntrack_events_lost", EVENTS, COUNTER_IN_DAEMON,                          \
+	  "times the kernel dropped conntrack events (ENOBUFS)")                                             \
+	X(CONNTRACK_RESYNCS, "conntrack_resyncs", EVENTS, COUNTER_IN_DAEMON,                                  \
+	  "conntrack scans that resynchronised the live set after lost events")                              \
 	X(SERVER_FAILED_EVENTS, "server_failed_events", EVENTS, COUNTER_IN_DAEMON,                            \
 	  "server failures applied to the engine")                                                           \
 	X(SERVER_DRAINING_EVENTS, "server_draining_events", EVENTS, COUNTER_IN_DAEMON,                        \

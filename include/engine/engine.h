@@ -187,6 +187,20 @@ void engine_set_server_available(struct engine *engine, unsigned server, bool av
  * flow. Returns the number of sessions moved (0 when no server is left:
  * they stay, and fail open). */
 uint32_t engine_server_failed(struct engine *engine, unsigned server);
+/* The same in slices, so that the packet path waits for one slice at a
+ * time: the server gets no new sessions from now on, and its sessions and
+ * flows are queued to move; engine_repin_step moves them, looking at most
+ * at slots table slots and stopping after moves flow moves (a session's
+ * flows move together). A packet of a session or flow not moved yet moves
+ * it first, so no verdict names the failed server. Another failure during
+ * the sweep starts it over. engine_repin_step returns the sessions moved
+ * and sets *done once none is left to move. */
+void engine_server_failing(struct engine *engine, unsigned server);
+uint32_t engine_repin_step(struct engine *engine, uint32_t slots, uint32_t moves, bool *done);
+bool engine_repin_pending(const struct engine *engine);
+/* A slice's size, table slots and flow moves alike: about 1 ms at 250 000
+ * sessions (tests/bench/bench_engine --only repin). */
+#define ENGINE_REPIN_SLICE 32768u
 /* Slow start: the share of its weight a joining server may use (0..1). */
 void engine_set_server_weight_factor(struct engine *engine, unsigned server, double factor);
 /* A server's combined load (0..1) from its agent: one shell sample. */

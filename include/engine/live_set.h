@@ -1,6 +1,7 @@
 /* live_set.h - a fixed-capacity set of flow keys (keyed 64-bit
- * fingerprints): the connections conntrack held at one scan, asked by
- * sarad's flow_active hook instead of one netlink query per idle flow. */
+ * fingerprints): the marked connections conntrack holds (a scan, kept
+ * current by conntrack events), asked by sarad's flow_active hook instead
+ * of one netlink query per idle flow. */
 #ifndef SARA_LIVE_SET_H
 #define SARA_LIVE_SET_H
 
@@ -19,6 +20,9 @@ void live_set_destroy(struct live_set *set);
 /* False once the set is full: the key is not added and live_set_full()
  * says so from then on (a full set cannot say "absent" for sure). */
 bool live_set_add(struct live_set *set, const struct flow_key *key);
+/* Takes key out; false when it was not in. A full set stays full (it may
+ * have refused keys still alive). */
+bool live_set_remove(struct live_set *set, const struct flow_key *key);
 /* A key added (or, with odds of 2^-64 per key held, one whose fingerprint
  * matches one added: the cost is a flow kept one timeout longer). */
 bool live_set_contains(const struct live_set *set, const struct flow_key *key);

@@ -4,6 +4,7 @@
 #ifndef SARA_CT_MARKS_H
 #define SARA_CT_MARKS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,12 @@ int ct_marks_exists(struct ct_marks *ct, const struct flow_key *key, uint32_t *m
  * the number of entries passed to fn, or -errno. */
 typedef void (*ct_marks_entry_fn)(void *ctx, const struct flow_key *key, uint32_t mark);
 long ct_marks_dump(struct ct_marks *ct, ct_marks_entry_fn fn, void *ctx);
+
+/* The original tuple of a conntrack entry (a dumped one, an event's) as a
+ * flow key, zero padded like the engine's; false for a family or protocol
+ * flows never have. */
+struct nf_conntrack;
+bool ct_marks_key_of(const struct nf_conntrack *entry, struct flow_key *key);
 
 void ct_marks_get_stats(struct ct_marks *ct, struct ct_marks_stats *out);
 

@@ -19,6 +19,7 @@
 #include "io/metrics_http.h"
 #include "io/sealed_channel.h"
 #include "io/status_snapshot.h"
+#include "sarad/ct_follow.h"
 #include "sarad/ct_scan.h"
 #include "sarad/daemon_counters.h"
 #include "sarad/dispatcher.h"
@@ -40,7 +41,9 @@ struct daemon {
 	struct ct_marks *ct;             /* connmark writes and queries; NULL without conntrack */
 	bool scanning;
 	struct ct_scan scan;
+	struct ct_follow follow;         /* conntrack events into the scan's set */
 	int scan_timer;
+	int repin_timer;                 /* while a failed server's sessions move; -1 otherwise */
 	uint64_t scan_period_ms;
 	struct refusal_replies replies;
 	struct oc_sender oc;             /* RFC 7339 overload control: to the 503s and the gateways */

@@ -1,10 +1,11 @@
 /* dispatcher.h - sarad's one engine and what changes it: the engine behind
  * its lock and its hooks (connmark writes queued in the mark ring, flows
- * asked about through conntrack or the last scan), its session journal,
- * server health (its health feed), operator drains, gateway announcements,
- * configuration reloads (servers added, removed, re-weighted), and the
- * periodic tick that advances engine time, writes the queued connmarks,
- * compacts the journal and feeds slow start and admission. */
+ * asked about through conntrack or the live set that scans and conntrack
+ * events keep), its session journal, server health (its health feed),
+ * operator drains, gateway announcements, configuration reloads (servers
+ * added, removed, re-weighted), and the periodic tick that advances engine
+ * time, writes the queued connmarks, compacts the journal and feeds slow
+ * start and admission. */
 #ifndef SARA_SARAD_DISPATCHER_H
 #define SARA_SARAD_DISPATCHER_H
 
@@ -17,6 +18,7 @@
 #include "engine/config.h"
 #include "engine/engine.h"
 #include "engine/live_set.h"
+#include "io/ct_events.h"
 #include "io/ct_marks.h"
 #include "sarad/cpu_load.h"
 #include "sarad/daemon_counters.h"
@@ -26,6 +28,7 @@
 
 #define DISPATCHER_MARK_RING_SIZE 65536u   /* connmark writes waiting for the tick */
 #define DISPATCHER_MARKS_PER_TICK 4096u    /* written per tick, outside the lock */
+#define DISPATCHER_REPIN_MARKS 512u        /* written per re-pinning step: about 4 ms */
 
 struct health_feed;
 
@@ -47,9 +50,11 @@ struct dispatcher {
 	struct mark_ring marks;
 	struct mark_update *mark_batch;    /* DISPATCHER_MARKS_PER_TICK, written by the tick */
 	/* The conntrack scan's answer for the flow_active hook (NULL until a
-	 * scan completed) and when that scan started. */
+	 * scan completed, and while events lost are being made up for), when
+	 * that scan started, and whether conntrack events keep it current. */
 	struct live_set *live;
 	uint64_t live_built_ms;
+	bool live_followed;
 	struct health_feed *health;        /* NULL when agents.listen is unset */
 	bool drained[SARA_MAX_SERVERS];    /* operator drain: no new sessions */
 	struct cpu_load own_load;          /* also when slow start and admission were last fed */
@@ -87,6 +92,19 @@ void dispatcher_announce(void *dispatcher, const struct announcement *ann);
 void dispatcher_heartbeat(void *dispatcher, unsigned server, const struct agent_heartbeat *hb);
 void dispatcher_load_report(void *dispatcher, unsigned server, const struct agent_load *load);
 
+/* A server failed: no new sessions go to it, and its sessions and flows
+ * move to the others in slices (dispatcher_repin_step), the first one
+ * now. Returns the number of its sessions that move (0 when no other
+ * server is available: they stay, failing open). */
+uint32_t dispatcher_server_failed(struct dispatcher *d, unsigned server);
+/* One slice of the moves under the lock (about 1 ms at 250 000 sessions,
+ * at most as many flow moves as the mark ring has room for), then up to
+ * DISPATCHER_REPIN_MARKS of the connmark writes queued, outside it. True
+ * while moves or writes are left: the loop calls it again soon. */
+bool dispatcher_repin_step(struct dispatcher *d);
+/* Moves of a failed server's sessions are left to make. */
+bool dispatcher_repin_pending(struct dispatcher *d);
+
 /* Every 100 ms: engine time, queued connmark writes, and once per agents
  * interval the slow-start factors and the admission loads. */
 void dispatcher_tick(struct dispatcher *d, uint64_t now_ms);
@@ -107,7 +125,18 @@ bool dispatcher_reconfigure(struct dispatcher *d, const struct sara_config *next
 /* timeouts.media_s as running (reloadable); any thread. */
 uint32_t dispatcher_media_s(struct dispatcher *d);
 /* A completed conntrack scan started at built_ms replaces the last one
- * (the scan thread); the old set is freed. */
-void dispatcher_set_live(struct dispatcher *d, struct live_set *set, uint64_t built_ms);
+ * (the scan thread); the old set is freed. followed: conntrack events keep
+ * it current from now on (dispatcher_ct_event), so it answers for as long
+ * as it is there; otherwise for media_s after built_ms. */
+void dispatcher_set_live(struct dispatcher *d, struct live_set *set, uint64_t built_ms, bool followed);
+/* Events were lost: the set is freed and idle flows are asked about one
+ * by one until the next scan. */
+void dispatcher_drop_live(struct dispatcher *d);
+bool dispatcher_has_live(struct dispatcher *d);
+/* One conntrack event applied to a followed set: an entry created or
+ * updated with one of the servers' marks is live, one destroyed or whose
+ * mark is 0 or another's is not. False when the set had no room for it
+ * and was dropped (then: single queries until a scan succeeds). */
+bool dispatcher_ct_event(struct dispatcher *d, enum ct_event_kind kind, const struct flow_key *key, uint32_t mark);
 
 #endif

@@ -91,6 +91,12 @@ struct engine {
 	 * its session on over a new TCP connection, and the SYN must go to
 	 * a server before any Session: header is seen: to the session's. */
 	struct { uint64_t serial; uint32_t sid; } rtsp_affinity[RTSP_AFFINITY_SLOTS];
+	/* Failed servers whose sessions and flows are still being moved, one
+	 * bit each (engine_repin_step), and the sweep's next session and flow
+	 * slots. repin_stuck: no server was left to take a session. */
+	uint64_t repin_servers;
+	uint32_t repin_session_at, repin_flow_at;
+	bool repin_stuck;
 };
 
 static void session_end(struct engine *engine, uint32_t sid, bool expired);
@@ -1007,9 +1013,13 @@ void engine_advance(struct engine *engine, uint64_t now_ms)
 
 /* ---- the packet path ---- */
 
+static void repin_before_verdict(struct engine *engine, uint32_t sid, struct flow *f);
+
 static void verdict_from_session(struct engine *engine, uint32_t sid, struct verdict *out)
 {
 	const struct session *s = &engine->sessions.sessions[sid];
+	if (engine->repin_servers)
+		repin_before_verdict(engine, sid, NULL);
 	out->session = s->serial;
 	out->server = s->server;
 	engine->last_verdict_session = sid;
@@ -1205,6 +1215,8 @@ static void packet_decided(struct engine *engine, uint32_t fid, const struct pac
 	out->identity = f->identity;
 	f->last_seen_ms = engine->now_ms;
 	f->status = FLOW_ESTABLISHED;
+	if (engine->repin_servers)
+		repin_before_verdict(engine, f->session, f);
 	/* The flow's second cache line: engine_packet_batch prefetches it with
 	 * the first. */
 	f->packets++;
@@ -1761,52 +1773,123 @@ static void flow_move(struct engine *engine, struct flow *f, int server)
 					 engine->cfg.servers[server].mark);
 }
 
+static bool repin_pending(const struct engine *engine, int server)
+{
+	return server >= 0 && server < 64 && (engine->repin_servers >> server & 1u);
+}
+
+/* One session of a failed server moves, with its flows, to the server with
+ * the fewest sessions per weight. Returns the flows moved, or -1 when no
+ * server is left (the session stays: fail open). */
+static int repin_session(struct engine *engine, uint32_t sid)
+{
+	struct session *s = &engine->sessions.sessions[sid];
+	int from = s->server, target = selector_pick_even(engine->selector), flows = 0;
+	if (target < 0)
+		return -1;
+	selector_session_removed(engine->selector, (unsigned)from);
+	s->pick = pick_record(engine, PICK_MOVED, target, from);
+	selector_session_added(engine->selector, (unsigned)target);
+	if (!s->ending) {
+		selector_call_removed(engine->selector, (unsigned)from);
+		selector_call_added(engine->selector, (unsigned)target);
+	}
+	s->server = (int16_t)target;
+	for (uint32_t fid = s->flows_head; fid != FLOW_NIL; fid = engine->flows.flows[fid].session_next, flows++)
+		flow_move(engine, &engine->flows.flows[fid], target);
+	journal_touch(engine, sid);
+	counter_add(&engine->counters, COUNTER_SESSIONS_REPINNED, 1);
+	return flows;
+}
+
+/* A flow still on a failed server once its session moved (or could not),
+ * or one without a session: a session's flow follows its session, a
+ * sessionless one is placed again by its source. True when it moved. */
+static bool repin_flow(struct engine *engine, struct flow *f)
+{
+	int target = f->session != FLOW_NIL ? engine->sessions.sessions[f->session].server
+					    : placement_server(engine, f->key.src, 16);
+	if (target < 0 || repin_pending(engine, target))
+		return false;
+	flow_move(engine, f, target);
+	return true;
+}
+
+/* A packet of a failed server's session or flow the sweep has not reached
+ * yet: it moves now, so that no verdict names the failed server. */
+static void repin_before_verdict(struct engine *engine, uint32_t sid, struct flow *f)
+{
+	if (sid != SESSION_NIL && engine->sessions.sessions[sid].in_use &&
+	    repin_pending(engine, engine->sessions.sessions[sid].server) && !engine->repin_stuck &&
+	    repin_session(engine, sid) < 0)
+		engine->repin_stuck = true;
+	if (f && repin_pending(engine, f->server))
+		repin_flow(engine, f);
+}
+
+void engine_server_failing(struct engine *engine, unsigned server)
+{
+	if (server >= engine->cfg.server_count || server >= 64)
+		return;
+	selector_set_available(engine->selector, server, false);
+	/* A sweep under way starts over: sessions it moved may have gone to
+	 * this server. */
+	engine->repin_servers |= 1ull << server;
+	engine->repin_session_at = 0;
+	engine->repin_flow_at = 0;
+	engine->repin_stuck = false;
+}
+
+bool engine_repin_pending(const struct engine *engine)
+{
+	return engine->repin_servers != 0;
+}
+
+uint32_t engine_repin_step(struct engine *engine, uint32_t slots, uint32_t moves, bool *done)
+{
+	uint32_t sessions_moved = 0, flows_moved = 0;
+	/* Sessions first, so that a session's flows left behind find their
+	 * session's new server. */
+	while (engine->repin_servers && slots > 0 && flows_moved < moves &&
+	       engine->repin_session_at < engine->sessions.capacity) {
+		uint32_t sid = engine->repin_session_at++;
+		const struct session *s = &engine->sessions.sessions[sid];
+		int flows;
+		slots--;
+		if (!s->in_use || !repin_pending(engine, s->server) || engine->repin_stuck)
+			continue;
+		flows = repin_session(engine, sid);
+		if (flows < 0) {
+			engine->repin_stuck = true;
+			continue;
+		}
+		flows_moved += (uint32_t)flows;
+		sessions_moved++;
+	}
+	while (engine->repin_servers && slots > 0 && flows_moved < moves &&
+	       engine->repin_session_at >= engine->sessions.capacity &&
+	       engine->repin_flow_at < engine->flows.capacity) {
+		struct flow *f = &engine->flows.flows[engine->repin_flow_at++];
+		slots--;
+		if (f->in_use && repin_pending(engine, f->server) && repin_flow(engine, f))
+			flows_moved++;
+	}
+	if (engine->repin_session_at >= engine->sessions.capacity && engine->repin_flow_at >= engine->flows.capacity)
+		engine->repin_servers = 0;
+	journal_flush(engine);
+	*done = engine->repin_servers == 0;
+	return sessions_moved;
+}
+
 uint32_t engine_server_failed(struct engine *engine, unsigned server)
 {
 	uint32_t moved = 0;
+	bool done = false;
 	if (server >= engine->cfg.server_count)
 		return 0;
-	selector_set_available(engine->selector, server, false);
-	/* One failure is a rare event: a pass over each pool is affordable,
-	 * and keeps the hot path free of per-server lists. */
-	for (uint32_t sid = 0; sid < engine->sessions.capacity; sid++) {
-		struct session *s = &engine->sessions.sessions[sid];
-		int target;
-		if (!s->in_use || s->server != (int)server)
-			continue;
-		target = selector_pick_even(engine->selector);
-		if (target < 0)
-			break;
-		selector_session_removed(engine->selector, server);
-		s->pick = pick_record(engine, PICK_MOVED, target, (int)server);
-		selector_session_added(engine->selector, (unsigned)target);
-		if (!s->ending) {
-			selector_call_removed(engine->selector, server);
-			selector_call_added(engine->selector, (unsigned)target);
-		}
-		s->server = (int16_t)target;
-		for (uint32_t fid = s->flows_head; fid != FLOW_NIL; fid = engine->flows.flows[fid].session_next)
-			flow_move(engine, &engine->flows.flows[fid], target);
-		journal_touch(engine, sid);
-		moved++;
-	}
-	for (uint32_t fid = 0; fid < engine->flows.capacity; fid++) {
-		struct flow *f = &engine->flows.flows[fid];
-		int target;
-		if (!f->in_use || f->server != (int)server)
-			continue;
-		/* A session's flow still here was left behind for want of a
-		 * server; a sessionless one is placed again by its source. */
-		if (f->session != FLOW_NIL)
-			target = engine->sessions.sessions[f->session].server;
-		else
-			target = placement_server(engine, f->key.src, 16);
-		if (target >= 0 && target != (int)server)
-			flow_move(engine, f, target);
-	}
-	if (moved)
-		counter_add(&engine->counters, COUNTER_SESSIONS_REPINNED, moved);
-	journal_flush(engine);
+	engine_server_failing(engine, server);
+	while (!done)
+		moved += engine_repin_step(engine, UINT32_MAX, UINT32_MAX, &done);
 	return moved;
 }
 

@@ -1,5 +1,5 @@
 /* live_set.c - open-addressed set of 64-bit keyed fingerprints of flow keys
- * (live_set.h), linear probing at most half full. */
+ * (live_set.h), linear probing at most half full, backward-shift removal. */
 #include "engine/live_set.h"
 
 #include "engine/big_alloc.h"
@@ -74,6 +74,33 @@ bool live_set_add(struct live_set *set, const struct flow_key *key)
 	}
 	set->slots[at] = f;
 	set->count++;
+	return true;
+}
+
+/* Backward-shift deletion: every key after the hole up to the next empty
+ * slot whose home slot does not lie cyclically in (hole, its slot] moves
+ * into the hole, so no probe ever stops early at a hole. */
+bool live_set_remove(struct live_set *set, const struct flow_key *key)
+{
+	uint64_t f = fingerprint(set, key);
+	uint32_t hole = slot_for(set, f), at = hole;
+	if (set->slots[hole] != f)
+		return false;
+	for (;;) {
+		uint32_t home;
+		at = (at + 1) & set->mask;
+		if (set->slots[at] == 0)
+			break;
+		home = (uint32_t)set->slots[at] & set->mask;
+		/* Distances from home: the key may move back only if the hole
+		 * is not beyond its home on its probe path. */
+		if (((at - home) & set->mask) >= ((at - hole) & set->mask)) {
+			set->slots[hole] = set->slots[at];
+			hole = at;
+		}
+	}
+	set->slots[hole] = 0;
+	set->count--;
 	return true;
 }
 

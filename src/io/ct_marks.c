@@ -26,9 +26,7 @@ struct ct_marks {
 	long dumped;
 };
 
-/* The original tuple of a dumped entry as a flow key (zero padded, like
- * the engine's), or false for a family or protocol flows never have. */
-static bool key_of_entry(const struct nf_conntrack *entry, struct flow_key *key)
+bool ct_marks_key_of(const struct nf_conntrack *entry, struct flow_key *key)
 {
 	memset(key, 0, sizeof(*key));
 	key->family = nfct_get_attr_u8(entry, ATTR_L3PROTO);
@@ -66,7 +64,7 @@ static int entry_callback(enum nf_conntrack_msg_type type, struct nf_conntrack *
 	if (!ct->dump_fn) {
 		ct->found = true;
 		ct->found_mark = mark;
-	} else if (mark != 0 && key_of_entry(entry, &key)) {
+	} else if (mark != 0 && ct_marks_key_of(entry, &key)) {
 		ct->dump_fn(ct->dump_ctx, &key, mark);
 		ct->dumped++;
 	}

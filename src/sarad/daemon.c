@@ -23,6 +23,7 @@
 #define HEALTH_TICK_MAX_MS 200     /* missed heartbeats looked for at least this often */
 #define DATAGRAMS_PER_WAKE 256     /* then the loop serves the others */
 #define REFUSALS_SUMMARY_S 60      /* a summary of the refusals, when there were any */
+#define REPIN_STEP_MS 1            /* between slices of a failed server's moves */
 
 /* The engine's clock, also handed to the listeners and the control socket. */
 static uint64_t monotonic_ms(void)
@@ -90,6 +91,8 @@ static void on_tick(void *ctx)
 	struct daemon *d = ctx;
 	dispatcher_tick(&d->dispatcher, monotonic_ms());
 	oc_sender_tick(&d->oc, &d->dispatcher);
+	if (d->scanning)
+		ct_follow_tick(&d->follow);
 }
 
 static void on_check(void *ctx)
@@ -122,10 +125,36 @@ static void on_refusals_summary(void *ctx)
 	log_event_emit(&e, LOG_WARNING);
 }
 
+static void on_repin(void *ctx)
+{
+	struct daemon *d = ctx;
+	if (!dispatcher_repin_step(&d->dispatcher)) {
+		event_loop_remove_timer(d->loop, d->repin_timer);
+		d->repin_timer = -1;
+	}
+}
+
+/* Health may have failed a server: its sessions move a slice at a time,
+ * with the loop serving packets between slices. */
+static void health_changed(struct daemon *d)
+{
+	char err[256];
+	if (d->repin_timer >= 0 || !dispatcher_repin_pending(&d->dispatcher))
+		return;
+	d->repin_timer = event_loop_add_timer(d->loop, REPIN_STEP_MS, on_repin, d, err, sizeof(err));
+	if (d->repin_timer < 0) {
+		/* No room for a timer: the rest in one go, as a stall. */
+		log_error_event("repin_timer", err);
+		while (dispatcher_repin_step(&d->dispatcher))
+			;
+	}
+}
+
 static void on_health_tick(void *ctx)
 {
 	struct daemon *d = ctx;
 	dispatcher_health_tick(&d->dispatcher, monotonic_ms());
+	health_changed(d);
 }
 
 /* A snapshot for the metrics endpoint: copied here, rendered in its
@@ -145,7 +174,7 @@ static void render_metrics(const void *snapshot, struct metrics_text *out)
 static void on_scan_due(void *ctx)
 {
 	struct daemon *d = ctx;
-	ct_scan_wake(&d->scan);
+	ct_follow_scan_due(&d->follow);
 }
 
 /* queue.count == 1: the queue is one more fd of the loop. */
@@ -188,6 +217,7 @@ static void on_agents(void *ctx, int fd, uint32_t events)
 	(void)events;
 	drain_receiver(d, &d->agent_rx, sealed_listener_handler(d->agents), "agents");
 	dispatcher_health_tick(&d->dispatcher, monotonic_ms());
+	health_changed(d);
 }
 
 /* ---- start ---- */
@@ -227,8 +257,17 @@ static int start_dispatcher(struct daemon *d, char *err, size_t err_size)
 		return 1;
 	}
 	if (scan_ct) {
+		/* Subscribed before the first scan: no event after it is missed. */
+		struct ct_events *events = ct_events_open(ct_err, sizeof(ct_err));
+		if (!events) {
+			log_event_begin(&e, "conntrack_events_unavailable");
+			log_event_str(&e, "error", ct_err);
+			log_event_str(&e, "msg", "the conntrack table is scanned every media_s / 2");
+			log_event_emit(&e, LOG_WARNING);
+		}
 		d->scanning = true;
-		if (ct_scan_start(&d->scan, &d->dispatcher, scan_ct, err, err_size) < 0)
+		ct_follow_start(&d->follow, &d->dispatcher, &d->scan, events, d->loop);
+		if (ct_scan_start(&d->scan, &d->dispatcher, scan_ct, events != NULL, err, err_size) < 0)
 			return 1;
 	}
 	refusal_replies_configure(&d->replies, &d->cfg);
@@ -364,6 +403,7 @@ int daemon_start(struct daemon *d, char *err, size_t err_size)
 	d->started_ms = monotonic_ms();
 	d->announce_rx.fd = d->agent_rx.fd = -1;
 	d->scan_timer = -1;
+	d->repin_timer = -1;
 	daemon_counters_init(&d->counters);
 	log_kinds_init(&d->logs);
 	refusal_log_init(&d->refusals);
@@ -460,8 +500,10 @@ void daemon_run(struct daemon *d)
 void daemon_stop(struct daemon *d)
 {
 	queue_set_stop(&d->queues);
-	if (d->scanning)
+	if (d->scanning) {
+		ct_follow_stop(&d->follow);
 		ct_scan_stop(&d->scan);
+	}
 	d->scanning = false;
 }
 

@@ -58,11 +58,13 @@ static bool hook_flow_active(void *ctx, const struct flow_key *key, int server)
 	(void)server;
 	if (!d->ct)
 		return false;
-	/* A scan started less than media_s ago saw every connection the engine
-	 * can ask about (idle for media_s, so older than the scan) that was
-	 * alive then; one that ended since is kept one timeout longer. */
-	if (d->live && d->now_ms() - d->live_built_ms <
-			       (uint64_t)engine_config(d->engine)->timeouts.media_s * 1000u) {
+	/* A set that events keep current holds every marked connection alive
+	 * now. Without events, a scan started less than media_s ago saw every
+	 * connection the engine can ask about (idle for media_s, so older than
+	 * the scan) that was alive then; one that ended since is kept one
+	 * timeout longer. */
+	if (d->live && (d->live_followed || d->now_ms() - d->live_built_ms <
+						   (uint64_t)engine_config(d->engine)->timeouts.media_s * 1000u)) {
 		daemon_count(d->counters, COUNTER_CONNTRACK_SCAN_ANSWERS, 1);
 		return live_set_contains(d->live, key);
 	}
@@ -201,11 +203,11 @@ void dispatcher_load_report(void *dispatcher, unsigned server, const struct agen
 static void free_retired(struct dispatcher *d, uint64_t now_ms);
 
 /* Pops a batch under the lock, writes it without. */
-static void write_marks(struct dispatcher *d)
+static void write_marks(struct dispatcher *d, uint32_t max)
 {
 	uint32_t n;
 	pthread_mutex_lock(&d->engine_lock);
-	n = mark_ring_pop(&d->marks, d->mark_batch, DISPATCHER_MARKS_PER_TICK);
+	n = mark_ring_pop(&d->marks, d->mark_batch, max);
 	pthread_mutex_unlock(&d->engine_lock);
 	for (uint32_t i = 0; i < n; i++) {
 		const struct mark_update *u = &d->mark_batch[i];
@@ -266,6 +268,59 @@ static void feed_selection_and_admission(struct dispatcher *d, uint64_t now_ms)
 	pthread_mutex_unlock(&d->engine_lock);
 }
 
+/* ---- a failed server's sessions, moved in slices ---- */
+
+uint32_t dispatcher_server_failed(struct dispatcher *d, unsigned server)
+{
+	struct engine_server_info info;
+	uint32_t moving = 0;
+	bool other_available = false;
+	pthread_mutex_lock(&d->engine_lock);
+	for (unsigned i = 0; i < d->cfg->server_count; i++)
+		if (i != server && engine_server_info(d->engine, i, &info) && info.available)
+			other_available = true;
+	if (other_available && engine_server_info(d->engine, server, &info))
+		moving = info.sessions;
+	engine_server_failing(d->engine, server);
+	pthread_mutex_unlock(&d->engine_lock);
+	dispatcher_repin_step(d);
+	return moving;
+}
+
+bool dispatcher_repin_pending(struct dispatcher *d)
+{
+	bool pending;
+	pthread_mutex_lock(&d->engine_lock);
+	pending = engine_repin_pending(d->engine);
+	pthread_mutex_unlock(&d->engine_lock);
+	return pending;
+}
+
+bool dispatcher_repin_step(struct dispatcher *d)
+{
+	bool pending, marks_waiting;
+	pthread_mutex_lock(&d->engine_lock);
+	pending = engine_repin_pending(d->engine);
+	if (pending) {
+		/* No more moves than the mark ring has room for: a full ring
+		 * would write connmarks inline, under this lock. */
+		uint32_t room = d->marks.capacity - d->marks.count;
+		bool done = false;
+		if (room > 0)
+			engine_repin_step(d->engine, ENGINE_REPIN_SLICE, room < ENGINE_REPIN_SLICE ? room : ENGINE_REPIN_SLICE,
+					  &done);
+		pending = !done;
+		session_journal_write(d->journal);
+	}
+	marks_waiting = d->marks.count > 0;
+	pthread_mutex_unlock(&d->engine_lock);
+	/* The moved flows' connmarks, faster than the tick's: until they are
+	 * written, their kernel-kept media still goes to the failed server. */
+	if (d->ct && marks_waiting)
+		write_marks(d, DISPATCHER_REPIN_MARKS);
+	return pending || (d->ct && marks_waiting);
+}
+
 void dispatcher_tick(struct dispatcher *d, uint64_t now_ms)
 {
 	bool settle;
@@ -278,7 +333,7 @@ void dispatcher_tick(struct dispatcher *d, uint64_t now_ms)
 		session_journal_settle(d->journal);
 	free_retired(d, now_ms);
 	if (d->ct)
-		write_marks(d);
+		write_marks(d, DISPATCHER_MARKS_PER_TICK);
 	if (now_ms - d->own_load.fed_ms >= d->cfg->agents.interval_ms)
 		feed_selection_and_admission(d, now_ms);
 }
@@ -455,13 +510,57 @@ uint32_t dispatcher_media_s(struct dispatcher *d)
 	return media_s;
 }
 
-void dispatcher_set_live(struct dispatcher *d, struct live_set *set, uint64_t built_ms)
+void dispatcher_set_live(struct dispatcher *d, struct live_set *set, uint64_t built_ms, bool followed)
 {
 	struct live_set *old;
 	pthread_mutex_lock(&d->engine_lock);
 	old = d->live;
 	d->live = set;
 	d->live_built_ms = built_ms;
+	d->live_followed = followed;
 	pthread_mutex_unlock(&d->engine_lock);
 	live_set_destroy(old);
+}
+
+void dispatcher_drop_live(struct dispatcher *d)
+{
+	dispatcher_set_live(d, NULL, 0, false);
+}
+
+bool dispatcher_has_live(struct dispatcher *d)
+{
+	bool has;
+	pthread_mutex_lock(&d->engine_lock);
+	has = d->live != NULL;
+	pthread_mutex_unlock(&d->engine_lock);
+	return has;
+}
+
+static bool mark_is_ours(const struct dispatcher *d, uint32_t mark)
+{
+	if (mark == 0)
+		return false;
+	for (unsigned i = 0; i < d->cfg->server_count; i++)
+		if (d->cfg->servers[i].mark == mark)
+			return true;
+	return false;
+}
+
+bool dispatcher_ct_event(struct dispatcher *d, enum ct_event_kind kind, const struct flow_key *key, uint32_t mark)
+{
+	struct live_set *dropped = NULL;
+	bool ours = kind != CT_EVENT_DESTROY && mark_is_ours(d, mark);
+	pthread_mutex_lock(&d->engine_lock);
+	if (d->live && d->live_followed) {
+		/* Gone, or its mark cleared or foreign: no longer ours to keep. */
+		if (!ours) {
+			live_set_remove(d->live, key);
+		} else if (!live_set_add(d->live, key)) {
+			dropped = d->live;   /* full: it can no longer say "ended" for sure */
+			d->live = NULL;
+		}
+	}
+	pthread_mutex_unlock(&d->engine_lock);
+	live_set_destroy(dropped);
+	return dropped == NULL;
 }

@@ -15,11 +15,7 @@ struct health_feed {
 static void server_failed(struct dispatcher *d, const struct server_event *ev, const char *id)
 {
 	struct log_event e;
-	uint32_t moved;
-	pthread_mutex_lock(&d->engine_lock);
-	moved = engine_server_failed(d->engine, ev->server);
-	session_journal_write(d->journal);
-	pthread_mutex_unlock(&d->engine_lock);
+	uint32_t moved = dispatcher_server_failed(d, ev->server);
 	daemon_count(d->counters, COUNTER_SERVER_FAILED_EVENTS, 1);
 	log_event_begin(&e, "server_failed");
 	log_event_str(&e, "server", id);

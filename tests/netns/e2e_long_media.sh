@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # e2e_long_media.sh - a call whose media stays in the kernel (connmark fast
 # path) for three times media_s, with no signalling after the INVITE: sarad
-# finds its idle-looking RTP and RTCP flows in its conntrack scan (a dump
-# every media_s / 2) and keeps them and the session; no connmark is cleared
-# and no later media packet crosses to user space. Once the connections
-# leave conntrack, the next scan lacks them and the flows are removed.
+# finds its idle-looking RTP and RTCP flows in its live set (one conntrack
+# scan at start, kept current by conntrack events: no periodic scan) and
+# keeps them and the session; no connmark is cleared and no later media
+# packet crosses to user space. Once the connections leave conntrack, their
+# DESTROY events take them out of the set and the flows are removed, with
+# still no scan after the first.
 # Usage: tests/netns/e2e_long_media.sh [BUILD/sarad]   (root; PASS/FAIL, exit 0/1, 77 = skipped)
 set -u
 
@@ -107,8 +109,11 @@ echo "     after ${SECONDS_OF_MEDIA} s of media: queue received $queued, session
 queries=$(jget "$STATUS" "d['conntrack']['queries']")
 scans=$(jget "$STATUS" "d['daemon'].get('conntrack_scans', 0)")
 from_scan=$(jget "$STATUS" "d['daemon'].get('conntrack_scan_answers', 0)")
-echo "     conntrack: $scans scans, $from_scan answers from the last scan, $queries single queries"
-check "the idle-looking media flows were answered from the conntrack scan ($from_scan)" \
+events=$(jget "$STATUS" "d['daemon'].get('conntrack_events', 0)")
+echo "     conntrack: $scans scans, $from_scan answers from the live set, $queries single queries, $events events"
+check "one conntrack scan, at start, and none every media_s / 2 ($scans)" test "${scans:-0}" -eq 1
+check "the call's conntrack entries arrived as events ($events)" test "${events:-0}" -ge 2
+check "the idle-looking media flows were answered from the live set ($from_scan)" \
 	test "${from_scan:-0}" -ge 4
 check "and every answer kept them (flows_kept_by_kernel $kept)" \
 	test "${kept:-0}" -eq $((${from_scan:-0} + ${queries:-0}))
@@ -140,7 +145,10 @@ STATUS=$(status)
 echo "$STATUS" >"$WORK/status.json"
 echo "     after the conntrack entries went: flows in use ${in_use:-?}," \
 	"flows expired $(jget "$STATUS" "d['engine']['flows_expired']")"
-check "the scan no longer lists them: RTP and RTCP flows removed within 3 x media_s" test -n "$gone"
+check "their DESTROY events ended them: RTP and RTCP flows removed within 3 x media_s" test -n "$gone"
+scans=$(jget "$STATUS" "d['daemon'].get('conntrack_scans', 0)")
+lost=$(jget "$STATUS" "d['daemon'].get('conntrack_events_lost', 0)")
+check "by events alone: still one scan ($scans), no event lost ($lost)" test "${scans:-0}" -eq 1 -a "${lost:-1}" -eq 0
 
 kill -TERM "$SARAD_PID"; wait "$SARAD_PID"; rc=$?; SARAD_PID=
 check "sarad stops on SIGTERM with status 0 (got $rc)" test "$rc" -eq 0

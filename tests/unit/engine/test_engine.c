@@ -1822,6 +1822,72 @@ static void test_failed_server_sessions_repinned_evenly(void **state)
 	harness_free(h);
 }
 
+/* The failover in slices (what sarad runs, one slice at a time): a slice
+ * looks at a bounded number of slots; a packet of a session the sweep has
+ * not reached moves it first, so it never goes to the failed server; the
+ * end state is the one pass's. A second failure during the sweep starts it
+ * over, so nothing stays on either failed server. */
+static void test_failed_server_repinned_in_slices(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	uint64_t session[9];
+	int server[9], first_of_s1 = -1;
+	uint32_t moved = 0, steps = 0;
+	struct engine_server_info info;
+	struct verdict v;
+	char call_id[64];
+	bool done = false;
+
+	(void)state;
+	for (unsigned i = 0; i < 9; i++) {
+		snprintf(call_id, sizeof(call_id), "sliced-%u@client", i);
+		session[i] = established_call(h, CLIENT4, VIP4, call_id, (uint16_t)(40000 + 2 * i),
+					      (uint16_t)(20000 + 2 * i), &server[i]);
+		media_packet(h, CLIENT4, (uint16_t)(40000 + 2 * i), VIP4, (uint16_t)(20000 + 2 * i), &v);
+		if (server[i] == 0 && first_of_s1 < 0)
+			first_of_s1 = (int)i;
+	}
+	assert_true(first_of_s1 >= 0);
+	engine_server_failing(h->engine, 0);
+	assert_true(engine_repin_pending(h->engine));
+	assert_true(engine_server_info(h->engine, 0, &info));
+	assert_false(info.available);
+	/* Before any slice: its packet moves it, to a live server. */
+	media_packet(h, CLIENT4, (uint16_t)(40000 + 2 * first_of_s1), VIP4, (uint16_t)(20000 + 2 * first_of_s1), &v);
+	assert_int_not_equal(v.server, 0);
+	assert_follows(h, &v, FLOW_SECONDARY, session[first_of_s1], v.server);
+	assert_int_equal(engine_counter(h, COUNTER_SESSIONS_REPINNED), 1);
+	while (!done) {
+		moved += engine_repin_step(h->engine, 64, 1000, &done);
+		steps++;
+	}
+	assert_true(steps > 2);   /* the tables have more than 128 slots */
+	assert_int_equal(moved, 2);
+	assert_int_equal(engine_counter(h, COUNTER_SESSIONS_REPINNED), 3);
+	assert_false(engine_repin_pending(h->engine));
+	assert_true(engine_server_info(h->engine, 0, &info));
+	assert_int_equal(info.sessions, 0);
+	for (unsigned i = 0; i < 9; i++) {
+		struct session_info s = session_of(h, session[i]);
+		assert_int_not_equal(s.server, 0);
+		if (server[i] != 0)
+			assert_int_equal(s.server, server[i]);   /* the others stay put */
+		media_packet(h, CLIENT4, (uint16_t)(40000 + 2 * i), VIP4, (uint16_t)(20000 + 2 * i), &v);
+		assert_follows(h, &v, FLOW_SECONDARY, session[i], s.server);
+	}
+	/* s2 fails during a sweep for s3: both end up empty. */
+	engine_set_server_available(h->engine, 0, true);
+	engine_server_failing(h->engine, 2);
+	assert_int_equal(engine_repin_step(h->engine, 1, 1000, &done), 0);
+	assert_false(done);
+	engine_server_failing(h->engine, 1);
+	while (!done)
+		engine_repin_step(h->engine, 64, 1000, &done);
+	for (unsigned i = 0; i < 9; i++)
+		assert_int_equal(session_of(h, session[i]).server, 0);
+	harness_free(h);
+}
+
 static void test_failed_last_server_keeps_sessions(void **state)
 {
 	struct harness *h = harness_new(NULL);
@@ -3082,6 +3148,7 @@ int main(void)
 		cmocka_unit_test(test_random_bytes_never_crash),
 		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_failed_server_sessions_repinned_evenly),
+		cmocka_unit_test(test_failed_server_repinned_in_slices),
 		cmocka_unit_test(test_failed_last_server_keeps_sessions),
 		cmocka_unit_test(test_admission_sheds_new_keeps_established),
 		cmocka_unit_test(test_admission_silent_drop_when_configured),

@@ -1,6 +1,7 @@
 /* test_live_set.c - unit tests for the conntrack scan's set of flow keys:
- * what was added is found, what was not is not, IPv4 and IPv6, and a full
- * set says so instead of answering "absent" for keys it had no room for. */
+ * what was added is found, what was not is not, IPv4 and IPv6, a full set
+ * says so instead of answering "absent" for keys it had no room for, and a
+ * removal (a conntrack event) leaves every other key findable. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -89,11 +90,53 @@ static void test_full_set_says_so(void **state)
 	live_set_destroy(NULL);
 }
 
+/* Nearly half full, so probe runs are long and removals shift keys back
+ * across them: after every step each key still in is found and each key
+ * taken out is not. */
+static void test_removed_keys_are_gone_others_stay(void **state)
+{
+	enum { KEYS = 2000 };
+	struct live_set *set = new_set(KEYS);
+	static bool in[KEYS];
+	(void)state;
+	for (unsigned i = 0; i < KEYS; i++) {
+		struct flow_key k = key_of(NETADDR_IPV4, L4_UDP, "198.18.1.1", (uint16_t)(10000 + i), "198.18.9.9", 4000);
+		assert_true(live_set_add(set, &k));
+		in[i] = true;
+	}
+	for (unsigned round = 0; round < 3; round++) {
+		for (unsigned i = round; i < KEYS; i += 3 + round) {
+			struct flow_key k = key_of(NETADDR_IPV4, L4_UDP, "198.18.1.1", (uint16_t)(10000 + i), "198.18.9.9",
+						   4000);
+			assert_int_equal(live_set_remove(set, &k), in[i]);
+			in[i] = false;
+		}
+		unsigned count = 0;
+		for (unsigned i = 0; i < KEYS; i++) {
+			struct flow_key k = key_of(NETADDR_IPV4, L4_UDP, "198.18.1.1", (uint16_t)(10000 + i), "198.18.9.9",
+						   4000);
+			assert_int_equal(live_set_contains(set, &k), in[i]);
+			count += in[i];
+		}
+		assert_int_equal(live_set_count(set), count);
+	}
+	/* Never added, or taken out twice: nothing to remove. */
+	struct flow_key absent = key_of(NETADDR_IPV4, L4_TCP, "198.18.1.1", 10000, "198.18.9.9", 4000);
+	assert_false(live_set_remove(set, &absent));
+	struct flow_key first = key_of(NETADDR_IPV4, L4_UDP, "198.18.1.1", 10000, "198.18.9.9", 4000);
+	assert_false(live_set_remove(set, &first));
+	/* Room freed by removals takes keys again. */
+	assert_true(live_set_add(set, &first));
+	assert_true(live_set_contains(set, &first));
+	live_set_destroy(set);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_added_keys_are_found),
 		cmocka_unit_test(test_full_set_says_so),
+		cmocka_unit_test(test_removed_keys_are_gone_others_stay),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,9 @@
  * announcement reaches the engine; an agent's report reaches server health
  * and, through it, selection; without agents reports change nothing; the
  * operator's drain and undrain; the tick feeds health's slow start to the
- * engine. */
+ * engine; conntrack events keep a followed live set current (an entry
+ * created or re-marked with a server's mark is live, one destroyed, cleared
+ * or marked by others is not) and leave an unfollowed one alone. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -215,6 +217,100 @@ static void test_tick_feeds_slow_start(void **state)
 	assert_true(engine_view(f, 1).weight_factor < 1.0);
 }
 
+static struct flow_key media_key(uint16_t client_port)
+{
+	struct flow_key k;
+	memset(&k, 0, sizeof(k));
+	k.family = NETADDR_IPV4;
+	k.l4 = L4_UDP;
+	k.sport = client_port;
+	k.dport = 30000;
+	k.src[0] = 198, k.src[1] = 18, k.src[2] = 0, k.src[3] = 10;
+	k.dst[0] = 198, k.dst[1] = 18, k.dst[2] = 77, k.dst[3] = 20;
+	return k;
+}
+
+static struct live_set *empty_set(uint32_t capacity)
+{
+	struct hash_key key;
+	memset(&key, 0x5a, sizeof(key));
+	struct live_set *set = live_set_create(capacity, &key);
+	assert_non_null(set);
+	return set;
+}
+
+static bool live(struct fixture *f, uint16_t client_port)
+{
+	struct flow_key k = media_key(client_port);
+	return f->d.live && live_set_contains(f->d.live, &k);
+}
+
+static void event(struct fixture *f, enum ct_event_kind kind, uint16_t client_port, uint32_t mark, bool kept)
+{
+	struct flow_key k = media_key(client_port);
+	assert_int_equal(dispatcher_ct_event(&f->d, kind, &k, mark), kept);
+}
+
+static void test_events_keep_a_followed_set(void **state)
+{
+	struct fixture *f = *state;
+	struct live_set *scanned = empty_set(16);
+	struct flow_key k = media_key(4000);
+	assert_true(live_set_add(scanned, &k));       /* the scan saw 4000 */
+	dispatcher_set_live(&f->d, scanned, fixture_clock_ms, true);
+	assert_true(dispatcher_has_live(&f->d));
+	event(f, CT_EVENT_NEW, 4002, 2, true);        /* s2's mark */
+	event(f, CT_EVENT_NEW, 4004, 77, true);       /* another program's mark */
+	event(f, CT_EVENT_NEW, 4006, 0, true);        /* not marked (yet) */
+	assert_true(live(f, 4000));
+	assert_true(live(f, 4002));
+	assert_false(live(f, 4004));
+	assert_false(live(f, 4006));
+	event(f, CT_EVENT_UPDATE, 4006, 1, true);     /* marked once confirmed */
+	assert_true(live(f, 4006));
+	event(f, CT_EVENT_DESTROY, 4000, 1, true);    /* the kernel's timeout ended it */
+	assert_false(live(f, 4000));
+	event(f, CT_EVENT_UPDATE, 4002, 0, true);     /* sarad cleared its mark */
+	assert_false(live(f, 4002));
+	event(f, CT_EVENT_DESTROY, 4002, 0, true);    /* gone twice: nothing left to take */
+	event(f, CT_EVENT_UPDATE, 4006, 2, true);     /* moved to s2: still live */
+	assert_true(live(f, 4006));
+	assert_int_equal(live_set_count(f->d.live), 1);
+	dispatcher_drop_live(&f->d);                  /* events lost */
+	assert_false(dispatcher_has_live(&f->d));
+	event(f, CT_EVENT_NEW, 4008, 1, true);        /* no set: nothing to keep */
+	assert_false(dispatcher_has_live(&f->d));
+}
+
+/* A set that events do not follow answers for media_s after its scan, as
+ * scanned: events change nothing in it. */
+static void test_events_leave_an_unfollowed_set(void **state)
+{
+	struct fixture *f = *state;
+	struct live_set *scanned = empty_set(16);
+	struct flow_key k = media_key(4000);
+	assert_true(live_set_add(scanned, &k));
+	dispatcher_set_live(&f->d, scanned, fixture_clock_ms, false);
+	event(f, CT_EVENT_DESTROY, 4000, 1, true);
+	event(f, CT_EVENT_NEW, 4002, 1, true);
+	assert_true(live(f, 4000));
+	assert_false(live(f, 4002));
+}
+
+/* A followed set with no room for a new live entry could no longer say
+ * "ended" for sure: it is dropped (single queries until a scan succeeds). */
+static void test_overfull_followed_set_is_dropped(void **state)
+{
+	struct fixture *f = *state;
+	dispatcher_set_live(&f->d, empty_set(2), fixture_clock_ms, true);
+	event(f, CT_EVENT_NEW, 4000, 1, true);
+	event(f, CT_EVENT_NEW, 4002, 1, true);
+	event(f, CT_EVENT_NEW, 4000, 1, true);        /* already in: no room needed */
+	assert_true(dispatcher_has_live(&f->d));
+	event(f, CT_EVENT_NEW, 4004, 2, false);
+	assert_false(dispatcher_has_live(&f->d));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -224,6 +320,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_operator_drain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_undrain_of_unhealthy_server, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tick_feeds_slow_start, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_keep_a_followed_set, setup_no_agents, teardown),
+		cmocka_unit_test_setup_teardown(test_events_leave_an_unfollowed_set, setup_no_agents, teardown),
+		cmocka_unit_test_setup_teardown(test_overfull_followed_set_is_dropped, setup_no_agents, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
