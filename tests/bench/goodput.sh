@@ -170,6 +170,10 @@ point_rtsp() {
 	name=rtsp-$mode-$x
 	LAB_CFG=$LAB_RUN/goodput-$mode.cfg
 	for s in "${LAB_SERVERS[@]}"; do ov_start_rtsp_server "$s" $((seconds + drain_max + 15)) || return 1; done
+	# No sessions from the previous point: the journal would bring them back, each with
+	# its RTSP timeout (60 s, longer than a point) from the restart on, so they would
+	# never expire and the limit mode would count them as sessions in progress.
+	rm -f "$LAB_RUN/sarad.journal"
 	lab_start_sarad $((seconds + drain_max + 30)) || return 1
 	ov_wait_up 3 10 || return 1
 	sleep 1   # a few load reports: the forecasts have samples

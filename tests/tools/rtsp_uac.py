@@ -94,6 +94,7 @@ class Client:
                       setup_ms_max=0, open_max=0)
         self.open = 0
         self.start_epoch = time.time()
+        self.start_mono = now()
         self.url = "rtsp://%s:%d/load" % (args.vip, args.port)
 
     def request(self, method, cseq, extra="", url=None):
@@ -196,10 +197,12 @@ class Client:
 
     # ---- statistics
     def stat_line(self):
+        """The cumulative counts now; the times advance with the monotonic clock from the
+        start, so that a step of the wall clock does not distort the rates taken from them."""
         c = self.c
         refused = c["refused_reset"] + c["refused_503"] + c["refused_other"]
         failed = refused + c["failed_timeout"] + c["failed_teardown"] + c["failed_closed"] + c["no_media"]
-        return ";".join([sipp_time(self.start_epoch), sipp_time(self.start_epoch), sipp_time(time.time()),
+        return ";".join([sipp_time(self.start_epoch), sipp_time(self.start_epoch), sipp_time(self.start_epoch + now() - self.start_mono),
                          str(c["started"]), str(c["completed"]), str(failed), str(refused),
                          str(c["failed_timeout"] + c["failed_teardown"]), str(c["shed_locally"]),
                          str(c["refused_503"]), str(c["refused_reset"])])
@@ -226,7 +229,7 @@ class Client:
                             "RefusedReset(C)\n")
             writer_task = loop.create_task(self.stats_writer(stat_file, stop))
         self.start_epoch = time.time()
-        t_start = now()
+        self.start_mono = t_start = now()
         total = int(a.rate * a.seconds)
         tasks = set()
         for n in range(total):
