@@ -5,7 +5,7 @@
 #
 #   tests/bench/goodput.sh [BUILD_DIR]
 #   tests/bench/goodput.sh --plot CSV [OUT_DIR]   redraw the plot of an earlier run
-#   tests/bench/goodput.sh --report OUT_DIR CSV...   one table and plot from several runs' CSVs
+#   tests/bench/goodput.sh --report OUT_DIR CSV...   one SIP table and plot from several runs' CSVs
 #
 # Each point: fresh servers (tests/tools/sip_load_server: one worker, fixed service times,
 # so capacity = 1 / (INVITE + ACK + BYE service) calls/s whatever the host's CPUs do), an
@@ -26,9 +26,18 @@
 # carries its calls (a trunk: sarad refuses connections only at their SYN, never the
 # INVITEs inside them); the rest over UDP. The table gives both parts.
 # GOODPUT_TRACE=1 samples sarad's admission state every 0.2 s into trace-MODE-X.txt (beside the CSV).
+# GOODPUT_PROTO=rtsp (default sip): the same experiment with RTSP sessions: the servers run
+# tests/tools/rtsp_load_server (SETUP OV_RTSP_SETUP_US, 60000, every other request
+# OV_RTSP_OTHER_US, 10000: capacity = 1 / (SETUP + 4 other) sessions/s; PLAY streams
+# OV_RTSP_RTP_PACKETS, 50, RTP packets to the client), tests/tools/rtsp_uac.py offers the
+# sessions (one TCP connection each, 6 s setup deadline); modes off, sa2c, random, limit
+# (OV_CALL_LIMIT sessions per server, default capacity x 2.4 s, a session's length); sarad
+# refuses an RTSP session at its SYN (an RST, rtsp_reject = "reset"), it cannot answer
+# inside the stream. Results: goodput-rtsp.csv, .txt, .svg, .png (the SIP files untouched).
 # Env: GOODPUT_RUNS (1: rounds of every point, the table gives mean and spread), GOODPUT_MODES ("off sa2c random limit"; limit: OV_CALL_LIMIT calls per server), GOODPUT_LOADS ("0.5 1 1.5 2 3"), GOODPUT_SECONDS
 # (30), GOODPUT_SELECTION (round-robin), OV_INVITE_US (70000), OV_OTHER_US (15000), GOODPUT_OUT (where goodput.csv, .txt,
-# .svg and .png go; default the run dir, which is then kept), GOODPUT_NAME (goodput: their base name), SARA_LAB_PREFIX (sara-exp-).
+# .svg and .png go; default the run dir, which is then kept), GOODPUT_NAME (goodput: the SIP files' base name),
+# SARA_LAB_PREFIX (sara-exp-).
 # Skips (exit 0) without root, namespaces or the programs; exit 1 when the set-up fails.
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -37,15 +46,17 @@ export SARA_LAB_PREFIX=${SARA_LAB_PREFIX:-sara-exp-}
 . "$HERE/../netns/lib.sh"
 . "$HERE/../netns/overload_lib.sh"
 
-# plot_goodput CSV OUT_DIR CAPACITY WORK_DIR: goodput.svg and goodput.png from the CSV
-# (completed calls/s and media loss against the offered load, a line per mode)
+# plot_goodput CSV OUT_DIR CAPACITY WORK_DIR [BASE [WHAT]]: BASE.svg and BASE.png (default
+# goodput) from the CSV (completed sessions/s and media loss against the offered load, a
+# line per mode); WHAT names the sessions (default "SIP calls")
 plot_goodput() {
-	local csv=$1 out=$2 cap=$3 work=$4 m term setterm plots1="" plots2="" ymax
+	local csv=$1 out=$2 cap=$3 work=$4 base=${5:-goodput} what=${6:-SIP calls} m term setterm plots1="" plots2="" ymax unit
 	if ! command -v gnuplot >/dev/null 2>&1; then
 		echo "plot skipped: gnuplot not installed (apt-get install gnuplot-nox)"
 		return 0
 	fi
 	ymax=$(awk -v c="$cap" 'BEGIN { printf "%.0f", c * 1.25 }')
+	unit=${what##* }
 	for m in $(awk -F, 'NR > 1 && !seen[$1]++ { print $1 }' "$csv"); do
 		awk -F, -v m="$m" 'NR > 1 && $1 == m { k = $3; if (!(k in n)) o[++c] = k; n[k]++; g[k] += $10; l[k] += $13 }
 			END { for (i = 1; i <= c; i++) print o[i], g[o[i]] / n[o[i]], l[o[i]] / n[o[i]] }' "$csv" >"$work/plot-$m.dat"
@@ -59,25 +70,42 @@ plot_goodput() {
 		esac
 		gnuplot >"$work/gnuplot-$term.log" 2>&1 <<EOF || echo "goodput.sh: gnuplot $term failed (see $work/gnuplot-$term.log)"
 $setterm
-set output '$out/$GOODPUT_NAME.$term'
-set multiplot layout 1,2 title 'sara goodput: 3 SIP servers, capacity $cap calls/s'
+set output '$out/$base.$term'
+set multiplot layout 1,2 title 'sara goodput: $what, 3 servers, capacity $cap $unit/s'
 set grid
 set key top right
-set xlabel 'offered load (calls/s)'
-set ylabel 'completed calls/s'
+set xlabel 'offered load ($unit/s)'
+set ylabel 'completed $unit/s'
 set yrange [0:$ymax]
 set xrange [0:*]
 plot $plots1, $cap title 'capacity' with lines dt 2 lw 2 lc rgb '#777777'
-set ylabel 'media loss of completed calls (%)'
+set ylabel 'media loss of completed $unit (%)'
 set yrange [0:100]
 set key top left
 plot $plots2
 unset multiplot
 EOF
 	done
-	echo "plot: $out/$GOODPUT_NAME.svg, $out/$GOODPUT_NAME.png"
+	echo "plot: $out/$base.svg, $out/$base.png"
 }
 
+# goodput.sh --plot CSV [OUT_DIR]: only redraw the plot of an earlier run from its CSV
+# (the capacity from the .txt beside it)
+if [ "${1:-}" = --plot ]; then
+	[ -f "${2:-}" ] || { echo "usage: goodput.sh --plot CSV [OUT_DIR]"; exit 2; }
+	base=$(basename "$2" .csv)
+	what="SIP calls"
+	[ "$base" = goodput-rtsp ] && what="RTSP sessions"
+	cap=$(sed -n 's/.*capacity \([0-9.]*\) \(calls\|sessions\).*/\1/p' "${2%.csv}.txt" 2>/dev/null | head -1)
+	work=$(mktemp -d /tmp/sara-goodput-plot.XXXXXX)
+	plot_goodput "$2" "${3:-$(dirname "$2")}" "${cap:-30}" "$work" "$base" "$what"
+	rm -rf "$work"
+	exit 0
+fi
+
+proto=${GOODPUT_PROTO:-sip}
+GOODPUT_NAME=${GOODPUT_NAME:-goodput}   # base name of the SIP CSV, table and plots
+case $proto in sip | rtsp) ;; *) echo "goodput.sh: GOODPUT_PROTO must be sip or rtsp"; exit 2 ;; esac
 modes=${GOODPUT_MODES:-off sa2c random limit}
 loads=${GOODPUT_LOADS:-0.5 1 1.5 2 3}
 seconds=${GOODPUT_SECONDS:-30}
@@ -88,17 +116,27 @@ runs=${GOODPUT_RUNS:-1}           # each point this many times (rounds of every 
 # ones (an empty cluster) nor the drain after the offered time.
 w1=10
 drain_max=30                      # a call lasts at most 6 + 4 + 8 s after its INVITE
+# RTSP: a session lasts at most 6 (setup) + 3 (media and grace) + 6 (TEARDOWN) s; it
+# completes about RTSP_LAG s after its connection began (setup, 2 s of media,
+# TEARDOWN), so its rates are taken over [W1, seconds + RTSP_LAG] s of the client's time.
+rtsp_lag=2
+if [ "$proto" = rtsp ]; then
+	drain_max=17
+	for m in $modes; do
+		case $m in
+		off | sa2c | sa2c-lead | sa2c-rate | sa2c-degrade | random | limit) ;;
+		*) echo "goodput.sh: mode $m has no RTSP workload (off, sa2c, sa2c-lead, sa2c-rate, sa2c-degrade, random, limit)"; exit 2 ;;
+		esac
+	done
+fi
 # Selection: round-robin by default, so that the curves show admission control alone: the
 # servers are identical, and the shell forecast of a 1 s utilisation herds a burst of new
 # calls onto whichever server looked idlest at the last report (GOODPUT_SELECTION=shell
 # shows it).
 export OV_SELECTION=${GOODPUT_SELECTION:-round-robin}
-GOODPUT_NAME=${GOODPUT_NAME:-goodput}   # base name of the CSV, table and plots
-cap1=$(ov_capacity)
-cap=$(awk -v c="$cap1" 'BEGIN { printf "%.2f", 3 * c }')
 
-# write_report CSV OUT_DIR: the table (OUT_DIR/$GOODPUT_NAME.txt: every point, then mean and
-# spread by mode and load, then the UDP and TCP parts when there are TCP calls) and the plot
+# write_report CSV OUT_DIR: the SIP table (OUT_DIR/$GOODPUT_NAME.txt: every point, then mean
+# and spread by mode and load, then the UDP and TCP parts when there are TCP calls) and plot
 write_report() {
 	local csv=$1 out=$2 txt=$2/$GOODPUT_NAME.txt runs
 	runs=$(tail -n +2 "$csv" | awk -F, '{ k = $1 "," $2; n[k]++; if (n[k] > m) m = n[k] } END { print m + 0 }')
@@ -131,33 +169,21 @@ write_report() {
 	} >"$txt"
 	echo "== table ($csv)"
 	cat "$txt"
-	plot_goodput "$csv" "$out" "$cap" "$(dirname "$csv")"
+	plot_goodput "$csv" "$out" "$cap" "$(dirname "$csv")" "$GOODPUT_NAME"
 }
 
-# goodput.sh --plot CSV [OUT_DIR]: only redraw the plot of an earlier run from its CSV
-# (the capacity from the goodput.txt beside it)
-if [ "${1:-}" = --plot ]; then
-	[ -f "${2:-}" ] || { echo "usage: goodput.sh --plot CSV [OUT_DIR]"; exit 2; }
-	cap=$(sed -n 's/.*capacity \([0-9.]*\) calls.*/\1/p' "$(dirname "$2")/$GOODPUT_NAME.txt" 2>/dev/null | head -1)
-	work=$(mktemp -d /tmp/sara-goodput-plot.XXXXXX)
-	plot_goodput "$2" "${3:-$(dirname "$2")}" "${cap:-30}" "$work"
-	rm -rf "$work"
-	exit 0
-fi
-
-
-# goodput.sh --report OUT_DIR CSV...: one table and plot (OUT_DIR/$GOODPUT_NAME.*) from the
-# CSVs of several runs (e.g. 3 runs of two modes and 1 run of two others), with the same
+# goodput.sh --report OUT_DIR CSV...: one SIP table and plot (OUT_DIR/$GOODPUT_NAME.*) from
+# the CSVs of several runs (e.g. 3 runs of two modes and 1 run of two others), with the same
 # GOODPUT_SECONDS and service times they ran with
 if [ "${1:-}" = --report ]; then
 	[ $# -ge 3 ] && [ -d "$2" ] || { echo "usage: goodput.sh --report OUT_DIR CSV..."; exit 2; }
 	out=$2
 	shift 2
-	merged=$(mktemp /tmp/sara-goodput-report.XXXXXX)
-	{ head -1 "$1"; for f in "$@"; do tail -n +2 "$f"; done; } >"$merged"
-	mv "$merged" "$out/$GOODPUT_NAME.csv"
-	work=$(mktemp -d /tmp/sara-goodput-plot.XXXXXX)
-	cp "$out/$GOODPUT_NAME.csv" "$work/"
+	cap1=$(ov_capacity)
+	cap=$(awk -v c="$cap1" 'BEGIN { printf "%.2f", 3 * c }')
+	work=$(mktemp -d /tmp/sara-goodput-report.XXXXXX)
+	{ head -1 "$1"; for f in "$@"; do tail -n +2 "$f"; done; } >"$work/$GOODPUT_NAME.csv"
+	cp "$work/$GOODPUT_NAME.csv" "$out/"
 	write_report "$work/$GOODPUT_NAME.csv" "$out"
 	rm -rf "$work"
 	exit 0
@@ -166,6 +192,7 @@ fi
 skip() { echo "goodput.sh: skipped: $*"; exit 0; }
 why=$(lab_check_env) || skip "$why"
 missing=$(ov_missing | tr '\n' ' ')
+[ "$proto" = rtsp ] && [ ! -x "${SARA_BIN_DIR:-$LAB_ROOT/build}/tools/rtsp_load_server" ] && missing="${missing}tools/rtsp_load_server "
 [ -z "$missing" ] || skip "missing: $missing(make BUILD=... all; apt-get install sip-tester wireshark-common)"
 
 trap lab_cleanup EXIT
@@ -174,9 +201,161 @@ lab_init
 out=${GOODPUT_OUT:-$LAB_RUN}
 mkdir -p "$out"
 [ "$out" = "$LAB_RUN" ] && LAB_KEEP=1
-echo "== goodput: 3 servers x $cap1 calls/s = cluster capacity $cap calls/s" \
-	"(INVITE $OV_INVITE_US us, ACK and BYE $OV_OTHER_US us each, one worker per server)"
+if [ "$proto" = rtsp ]; then
+	cap1=$(ov_rtsp_capacity)
+	cap=$(awk -v c="$cap1" 'BEGIN { printf "%.2f", 3 * c }')
+	# limit: a server's share of sessions in progress at capacity, each about 2.4 s long
+	# (setup, 2 s of media, TEARDOWN; sarad counts one from its SYN to its TEARDOWN)
+	export OV_CALL_LIMIT=${OV_CALL_LIMIT:-$(awk -v c="$cap1" 'BEGIN { printf "%.0f", c * 2.4 }')}
+	echo "== goodput (RTSP): 3 servers x $cap1 sessions/s = cluster capacity $cap sessions/s" \
+		"(SETUP $OV_RTSP_SETUP_US us, OPTIONS, DESCRIBE, PLAY, TEARDOWN $OV_RTSP_OTHER_US us each, one worker per server)"
+else
+	cap1=$(ov_capacity)
+	cap=$(awk -v c="$cap1" 'BEGIN { printf "%.2f", 3 * c }')
+	echo "== goodput: 3 servers x $cap1 calls/s = cluster capacity $cap calls/s" \
+		"(INVITE $OV_INVITE_US us, ACK and BYE $OV_OTHER_US us each, one worker per server)"
+fi
 echo "   modes: $modes; offered load x capacity: $loads; $seconds s per point + drain; results in $out"
+
+host_busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat; }
+
+# point_rtsp MODE LOAD_X: one point of the RTSP workload, a line of goodput-rtsp.csv
+point_rtsp() {
+	local mode=$1 x=$2 rate name s t0 sarad_pid uac_pid uac_child c0 c1 p0 p1 h0 h1 ht0 ht1 q0 q1 qd0 qd1
+	local tracer= elapsed offered_now start gw sw=0 r ok fail unexp tmo attempted shed
+	rate=$(awk -v c="$cap" -v x="$x" 'BEGIN { printf "%.0f", c * x }')
+	name=rtsp-$mode-$x
+	LAB_CFG=$LAB_RUN/goodput-$mode.cfg
+	for s in "${LAB_SERVERS[@]}"; do ov_start_rtsp_server "$s" $((seconds + drain_max + 15)) || return 1; done
+	# No sessions from the previous point: the journal would bring them back, each with
+	# its RTSP timeout (60 s, longer than a point) from the restart on, so they would
+	# never expire and the limit mode would count them as sessions in progress.
+	rm -f "$LAB_RUN/sarad.journal"
+	lab_start_sarad $((seconds + drain_max + 30)) || return 1
+	ov_wait_up 3 10 || return 1
+	sleep 1   # a few load reports: the forecasts have samples
+	sarad_pid=$(ov_pid_child "$LAB_SARAD_PID")
+	read -r q0 qd0 < <(lab_queue_counters)
+	ov_rtsp_uac "$name" "$rate" "$seconds" $((seconds + drain_max + 10))
+	uac_pid=$LAB_BGPID
+	sleep 0.3
+	uac_child=$(ov_pid_child "$uac_pid")
+	c0=$(ov_cpu_s "$sarad_pid"); p0=$(ov_cpu_s "${uac_child:-0}"); read -r h0 ht0 < <(host_busy_ticks)
+	t0=$(date +%s.%N)
+	if [ -n "${GOODPUT_TRACE:-}" ]; then ov_trace_admission "$seconds" >"$out/trace-rtsp-$mode-$x.txt" & tracer=$!; fi
+	sleep "$seconds"
+	[ -n "$tracer" ] && wait "$tracer"
+	c1=$(ov_cpu_s "$sarad_pid"); p1=$(ov_cpu_s "${uac_child:-0}"); read -r h1 ht1 < <(host_busy_ticks)
+	elapsed=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+	offered_now=$(ov_sipp_fields "$name" "OutgoingCall(C)")
+	lab_wait_exit "$uac_pid" $(( (drain_max + 10) * 10 )) || lab_stop TERM "$uac_pid"
+	lab_rc "$uac_pid" >/dev/null
+	sleep 1
+	ov_status_json >"$LAB_RUN/status-rtsp-$mode-$x.json"
+	read -r q1 qd1 < <(lab_queue_counters)
+	lab_stop TERM "$LAB_SARAD_PID" 30
+	for s in "${LAB_SERVERS[@]}"; do ov_stop_server "$s"; done
+	for s in "${LAB_SERVERS[@]}"; do ov_server_json "$s"; cp "$LAB_RUN/stats-$s" "$LAB_RUN/stats-$s-rtsp-$mode-$x" 2>/dev/null; done \
+		>"$LAB_RUN/servers-rtsp-$mode-$x.json"
+	cp "$LAB_RUN/logs/sarad.log" "$LAB_RUN/logs/sarad-rtsp-$mode-$x.log" 2>/dev/null
+	start=$(ov_sipp_start "$name")
+	gw=$(ov_sipp_rate "$name" "SuccessfulCall(C)" "$w1" $((seconds + rtsp_lag)))
+	for s in "${LAB_SERVERS[@]}"; do
+		r=$(ov_server_rate "$LAB_RUN/stats-$s" 5 "$(awk -v a="${start:-0}" -v w="$w1" 'BEGIN { printf "%.3f", a + w }')" \
+			"$(awk -v a="${start:-0}" -v w=$((seconds + rtsp_lag)) 'BEGIN { printf "%.3f", a + w }')")
+		sw=$(awk -v a="$sw" -v b="$r" 'BEGIN { printf "%.2f", a + b }')
+	done
+	read -r ok fail unexp tmo attempted shed < <(ov_sipp_fields "$name" "SuccessfulCall(C)" "FailedCall(C)" \
+		"FailedUnexpectedMessage(C)" "FailedTimeoutOnRecv(C)" "OutgoingCall(C)" "ShedLocally(C)")
+	/usr/bin/python3 - "$LAB_RUN/logs/$name.log" "$LAB_RUN/servers-rtsp-$mode-$x.json" "$LAB_RUN/status-rtsp-$mode-$x.json" \
+		<<'PY' >"$LAB_RUN/point.txt"
+import json, sys
+uac = {}
+for line in open(sys.argv[1]):
+    if line.startswith("{"):
+        uac = json.loads(line)
+completed = 0
+for line in open(sys.argv[2]):
+    completed += json.loads(line)["sessions"]["completed"]
+def walk(o, path=""):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            yield from walk(v, path + "." + k)
+    elif isinstance(o, int) and not isinstance(o, bool):
+        yield path, o
+def counter(name):
+    return max([v for p, v in walk(st) if p.endswith("." + name)] or [0])
+try:
+    st = json.load(open(sys.argv[3]))
+    n503, rst, syn = counter("reply_sent_503"), counter("reply_sent_reset"), counter("tcp_syn_refused")
+    refused = counter("admission_refused") + counter("call_limit_refused")
+except Exception:
+    n503 = rst = syn = refused = -1
+ok = uac.get("completed", 0)
+print(completed, "%.2f" % (uac.get("rtp_received", 0) / ok if ok else 0), "%.2f" % uac.get("media_loss_pct", 0),
+      n503, rst, syn, refused, uac.get("refused_reset", 0), uac.get("refused_503", 0),
+      uac.get("setup_ms_mean", 0), uac.get("played", 0))
+PY
+	local completed rtp_per loss n503 rst syn refused c_rst c_503 setup_ms played
+	read -r completed rtp_per loss n503 rst syn refused c_rst c_503 setup_ms played <"$LAB_RUN/point.txt"
+	awk -v m="$mode" -v x="$x" -v r="$rate" -v on="$offered_now" -v el="$elapsed" -v a="$attempted" -v ok="$ok" \
+		-v f="$fail" -v u="$unexp" -v t="$tmo" -v T="$seconds" -v sc="$completed" -v rp="$rtp_per" -v gw="$gw" -v sw="$sw" \
+		-v loss="$loss" -v n5="$n503" -v qd=$((qd1 - qd0)) -v c0="$c0" -v c1="$c1" -v p0="$p0" -v p1="$p1" \
+		-v run="$run" -v h0="$h0" -v h1="$h1" -v ht0="$ht0" -v ht1="$ht1" -v shed="$shed" -v syn="$syn" \
+		-v rst="$rst" -v refused="$refused" -v crst="$c_rst" -v c503="$c_503" -v sm="$setup_ms" -v pl="$played" 'BEGIN {
+		printf "%s,%s,%d,%.1f,%d,%d,%d,%d,%d,%.2f,%.2f,%.1f,%.1f,%d,%d,%.1f,%.1f,%.1f,0,0,%.2f,%.2f,%d,", m, x, r,
+			(el > 0) ? on / el : 0, a, ok, f, u, t, gw, sw, rp, loss, n5, qd,
+			100 * (c1 - c0) / el, 100 * (p1 - p0) / el, (ht1 > ht0) ? 100 * (h1 - h0) / (ht1 - ht0) : 0, ok / T, sc / T, run
+		printf "rtsp_uac,%d,1,0,0,0,0,%d,%d,%d,%d,%.2f,%d,%d,%d,", shed, r, a, a, ok, gw, u, t, syn
+		printf "rtsp,%d,%d,%d,%d,%.1f,%d\n", crst, c503, rst, refused, sm, pl }' >>"$csv"
+	tail -1 "$csv" | awk -F, '{ printf "  %-6s %4sx offered %3d sessions/s (achieved %5.1f): ok %5d failed %5d (refused: reset %5d, 503 %4d; timeout %5d) -> goodput %6.2f sessions/s, servers completed %6.2f/s, media loss %5.1f%%, sarad refused %5d (RSTs %5d), setup %6.0f ms; cpu sarad %4.1f%% client %4.1f%% host %4.1f%%\n",
+		$1, $2, $3, $4, $6, $7, $40, $41, $9, $10, $11, $13, $43, $42, $44, $16, $17, $18 }'
+}
+
+# rtsp_experiment: every RTSP point, then goodput-rtsp.txt and its plot
+rtsp_experiment() {
+	local txt m x
+	csv=$out/goodput-rtsp.csv
+	txt=$out/goodput-rtsp.txt
+	# The SIP experiment's columns (a call is a session, every session over TCP: one
+	# connection each), then the RTSP ones: the client's refusals (reset at the connection,
+	# RTSP 503), sarad's RSTs and its sessions refused at the SYN (admission_refused +
+	# call_limit_refused), the mean time to PLAY's 200, the sessions that played.
+	echo "mode,load_x,offered_cps,offered_achieved_cps,attempted,successful,failed,failed_unexpected,failed_timeout,goodput_cps,server_completed_cps,rtp_per_call,media_loss_pct,sarad_503,kernel_queue_drops,sarad_cpu_pct,sipp_cpu_pct,host_cpu_pct,server_queue_dropped,server_retrans_absorbed,successful_per_offered_s,server_completed_per_offered_s,run,client,shed_locally,tcp_share,udp_offered_cps,udp_goodput_cps,udp_failed_unexpected,udp_failed_timeout,tcp_offered_cps,tcp_connections,tcp_attempted,tcp_successful,tcp_goodput_cps,tcp_failed_unexpected,tcp_failed_timeout,tcp_syn_refused,proto,refused_reset,refused_503,sarad_rst_sent,sarad_refused_at_syn,setup_ms_mean,played" >"$csv"
+	t_start=$(date +%s)
+	for ((run = 1; run <= runs; run++)); do
+		for m in $modes; do
+			for x in $loads; do
+				point_rtsp "$m" "$x" || { lab_log "point rtsp $m $x failed (logs in $LAB_RUN/logs)"; LAB_KEEP=1; return 1; }
+			done
+		done
+	done
+	{
+		echo "goodput (RTSP): 3 servers, capacity $cap sessions/s ($cap1 each); $seconds s per point; sessions of OPTIONS, DESCRIBE,"
+		echo "SETUP, PLAY, $OV_RTSP_RTP_PACKETS RTP packets from the server, TEARDOWN, one TCP connection each, setup deadline 6 s;"
+		echo "rates over [$w1, $((seconds + rtsp_lag))] s of the client's time; goodput = sessions rtsp_uac completed, servers_ok = TEARDOWNs"
+		echo "of played sessions the servers served; refused: connection reset (sarad's RST at the SYN) or RTSP 503;"
+		echo "selection $OV_SELECTION; limit: $OV_CALL_LIMIT sessions per server; every packet to the VIP through sarad"
+		printf '%-12s %6s %8s %10s %10s %10s %8s %6s %8s %8s %8s %8s %8s %8s\n' mode load offered goodput servers_ok media_loss refused refused timeout sarad setup cpu_sarad cpu_cli cpu_host
+		printf '%-12s %6s %8s %10s %10s %10s %8s %6s %8s %8s %8s %8s %8s %8s\n' "" "x cap" "sess/s" "sess/s" "TEARDOWN/s" "%" "reset" "503" "" "RSTs" "ms" "%" "%" "%"
+		tail -n +2 "$csv" | awk -F, '{ printf "%-12s %6s %8d %10.2f %10.2f %10.1f %8d %6d %8d %8d %8.0f %8.1f %8.1f %8.1f\n", $1, $2, $3, $10, $11, $13, $40, $41, $9, $42, $44, $16, $17, $18 }'
+		echo
+		echo "over $runs run(s) per point: goodput mean [min, max] as a share of capacity, media loss mean [max], refusals (means)"
+		printf '%-12s %6s %10s %16s %12s %14s %9s\n' mode load goodput "share of cap" "[min, max]" "media loss %" refused
+		tail -n +2 "$csv" | awk -F, -v cap="$cap" '{
+			k = $1 "," $2; if (!(k in n)) order[++keys] = k
+			n[k]++; g[k] += $10; l[k] += $13; rf[k] += $40 + $41
+			if (!(k in lo) || $10 < lo[k]) lo[k] = $10; if (!(k in hi) || $10 > hi[k]) hi[k] = $10
+			if (!(k in lmax) || $13 > lmax[k]) lmax[k] = $13 }
+		END { for (i = 1; i <= keys; i++) { k = order[i]; split(k, p, ",")
+			printf "%-12s %6s %10.2f %16.2f   [%.2f, %.2f] %7.1f [%.1f] %9.0f\n", p[1], p[2], g[k] / n[k], g[k] / n[k] / cap,
+				lo[k] / cap, hi[k] / cap, l[k] / n[k], lmax[k], rf[k] / n[k] } }'
+	} >"$txt"
+	echo "== table ($csv)"
+	cat "$txt"
+	plot_goodput "$csv" "$out" "$cap" "$LAB_RUN" goodput-rtsp "RTSP sessions"
+	echo "goodput.sh: took $(( $(date +%s) - t_start )) s"
+}
 
 lab_up || exit 1
 lab_config
@@ -186,6 +365,10 @@ lab_rules_all_queued || exit 1
 total_life=$(( ($(wc -w <<<"$modes") * $(wc -w <<<"$loads")) * (seconds + drain_max + 20) + 60 ))
 lab_start_gw "$total_life" || exit 1
 for s in "${LAB_SERVERS[@]}"; do ov_start_agent "$s" "$LAB_CFG" "$total_life"; done
+if [ "$proto" = rtsp ]; then
+	rtsp_experiment || exit 1
+	exit 0
+fi
 
 csv=$out/$GOODPUT_NAME.csv
 tcp_share=${GOODPUT_TCP_SHARE:-0}
@@ -196,8 +379,6 @@ awk -v s="$tcp_share" 'BEGIN { exit !(s >= 0 && s <= 1) }' || { echo "goodput.sh
 # calls it shed locally, and the two parts of the offered load (UDP, TCP); columns 5 to
 # 10 count both parts.
 echo "mode,load_x,offered_cps,offered_achieved_cps,attempted,successful,failed,failed_unexpected,failed_timeout,goodput_cps,server_completed_cps,rtp_per_call,media_loss_pct,sarad_503,kernel_queue_drops,sarad_cpu_pct,sipp_cpu_pct,host_cpu_pct,server_queue_dropped,server_retrans_absorbed,successful_per_offered_s,server_completed_per_offered_s,run,client,shed_locally,tcp_share,udp_offered_cps,udp_goodput_cps,udp_failed_unexpected,udp_failed_timeout,tcp_offered_cps,tcp_connections,tcp_attempted,tcp_successful,tcp_goodput_cps,tcp_failed_unexpected,tcp_failed_timeout,tcp_syn_refused" >"$csv"
-
-host_busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat; }
 
 point() {   # point MODE LOAD_X
 	local mode=$1 x=$2 rate calls name s t0 i sarad_pid sipp_pid c0 c1 p0 p1 h0 h1 ht0 ht1 q0 q1 qd0 qd1
@@ -213,6 +394,9 @@ point() {   # point MODE LOAD_X
 	esac
 	LAB_CFG=$LAB_RUN/goodput-$mode.cfg
 	for s in "${LAB_SERVERS[@]}"; do ov_start_server "$s" $((seconds + drain_max + 15)) || return 1; done
+	# No sessions from the previous point (rtsp: why): a call that never ended would
+	# count in the limit mode's calls in progress.
+	rm -f "$LAB_RUN/sarad.journal"
 	lab_start_sarad $((seconds + drain_max + 30)) || return 1
 	ov_wait_up 3 10 || return 1
 	sleep 1   # a few load reports: the forecasts have samples

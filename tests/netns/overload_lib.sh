@@ -1,7 +1,8 @@
 # overload_lib.sh - helpers of the overload experiments (tests/bench/goodput.sh,
-# tests/bench/slowstart.sh, tests/netns/e2e_overload.sh): SIP servers of known capacity
-# (tests/tools/sip_load_server), an agent per server reporting that server's own load,
-# sarad configured per admission mode, and sipp offering calls with media.
+# tests/bench/slowstart.sh, tests/netns/e2e_overload.sh): SIP and RTSP servers of known
+# capacity (tests/tools/sip_load_server, rtsp_load_server), an agent per server reporting
+# that server's own load, sarad configured per admission mode, and sipp (or
+# tests/tools/oc_uac.py, rtsp_uac.py) offering sessions with media.
 # Sourced after tests/netns/lib.sh; bash only.
 
 OV_INVITE_US=${OV_INVITE_US:-70000}    # service time of a new INVITE on a server
@@ -12,9 +13,20 @@ OV_UAC_XML=$LAB_ROOT/tests/bench/goodput-uac.xml
 OV_SIPP_PORT=5070                      # each sipp run takes the next local port (late packets
 OV_SIPP_MEDIA=10000                    # of an earlier run find no socket) and media range
 declare -A OV_SRV_PIDS OV_AGENT_PIDS
+# RTSP (rtsp_load_server, rtsp_uac.py): SETUP's service time, that of every other request
+# (OPTIONS, DESCRIBE, PLAY, TEARDOWN), and the media a session's PLAY streams to its client
+OV_RTSP_SETUP_US=${OV_RTSP_SETUP_US:-60000}
+OV_RTSP_OTHER_US=${OV_RTSP_OTHER_US:-10000}
+OV_RTSP_RTP_PACKETS=${OV_RTSP_RTP_PACKETS:-50}
+OV_RTSP_RTP_INTERVAL_MS=${OV_RTSP_RTP_INTERVAL_MS:-40}
 
 # ov_capacity: calls/s one server completes (1 s / (INVITE + ACK + BYE service times))
 ov_capacity() { awk -v i="$OV_INVITE_US" -v o="$OV_OTHER_US" 'BEGIN { printf "%.2f", 1e6 / (i + 2 * o) }'; }
+
+# ov_rtsp_capacity: RTSP sessions/s one server completes (1 s / (SETUP + 4 other requests))
+ov_rtsp_capacity() {
+	awk -v u="$OV_RTSP_SETUP_US" -v o="$OV_RTSP_OTHER_US" 'BEGIN { printf "%.2f", 1e6 / (u + 4 * o) }'
+}
 
 # ov_missing: prints what the experiments need and is not there (empty = all there):
 # ov_missing_built (sara's programs and tools, from the build) and ov_missing_external
@@ -88,6 +100,18 @@ ov_start_server() {
 		--other-us "$OV_OTHER_US" --load-file "$LAB_RUN/load-$s" --stats-file "$LAB_RUN/stats-$s" --lifetime-s "$life" --name "$s"
 	OV_SRV_PIDS[$s]=$LAB_BGPID
 	lab_wait_listen "$s" udp 5060 "$LAB_BGPID"
+}
+
+# ov_start_rtsp_server S LIFETIME_S: an rtsp_load_server on server S (VIP:8554, DSR);
+# load and stats files and JSON summary as ov_start_server's (ov_stop_server stops it)
+ov_start_rtsp_server() {
+	local s=$1 life=$2 bin=${SARA_BIN_DIR:-$LAB_ROOT/build}/tools/rtsp_load_server
+	rm -f "$LAB_RUN/load-$s" "$LAB_RUN/stats-$s"
+	lab_bg "srv-$s" "$s" timeout $((life + 20)) "$bin" --setup-us "$OV_RTSP_SETUP_US" --other-us "$OV_RTSP_OTHER_US" \
+		--rtp-packets "$OV_RTSP_RTP_PACKETS" --rtp-interval-ms "$OV_RTSP_RTP_INTERVAL_MS" \
+		--load-file "$LAB_RUN/load-$s" --stats-file "$LAB_RUN/stats-$s" --lifetime-s "$life" --name "$s"
+	OV_SRV_PIDS[$s]=$LAB_BGPID
+	lab_wait_listen "$s" tcp 8554 "$LAB_BGPID"
 }
 
 ov_stop_server() {
@@ -187,7 +211,18 @@ ov_oc_uac() {
 		--sip-port "$OV_SIPP_PORT" --rate "$rate" --seconds "$seconds" --stat-file "$LAB_RUN/logs/$name.csv" "$@"
 }
 
-# ov_oc_uac_json NAME KEY: a number of oc_uac's JSON summary (0 when missing)
+# ov_rtsp_uac NAME RATE SECONDS TIMEOUT_S: tests/tools/rtsp_uac.py in the client offering
+# RATE RTSP sessions/s for SECONDS (6 s setup deadline, the servers' media, TEARDOWN); its
+# statistics in logs/NAME.csv in sipp's format, its JSON summary the last line of
+# logs/NAME.log (ov_oc_uac_json reads it); LAB_BGPID is its PID.
+OV_RTSP_UAC=$LAB_ROOT/tests/tools/rtsp_uac.py
+ov_rtsp_uac() {
+	lab_bg "$1" cli timeout "$4" /usr/bin/python3 "$OV_RTSP_UAC" --vip "$LAB_VIP" --src 198.18.0.10 \
+		--rate "$2" --seconds "$3" --rtp-packets "$OV_RTSP_RTP_PACKETS" \
+		--rtp-interval-ms "$OV_RTSP_RTP_INTERVAL_MS" --stat-file "$LAB_RUN/logs/$1.csv"
+}
+
+# ov_oc_uac_json NAME KEY: a number of oc_uac's (or rtsp_uac's) JSON summary (0 when missing)
 ov_oc_uac_json() {
 	grep '^{' "$LAB_RUN/logs/$1.log" 2>/dev/null | tail -1 |
 		/usr/bin/python3 -c 'import json, sys
