@@ -62,7 +62,8 @@ for stage in $stages; do
 		report goodput-oc oc ;;
 	rtsp)
 		run rtsp GOODPUT_RUNS="$runs" GOODPUT_MODES="off sa2c limit" GOODPUT_LOADS="1 2 3" GOODPUT_PROTO=rtsp
-		report goodput-rtsp rtsp ;;
+		cp "$work"/rtsp/goodput-rtsp.* "$out/"
+		sed -n '/^over /,$p' "$out/goodput-rtsp.txt" ;;
 	*) echo "experiments.sh: unknown stage $stage (sip tcp oc rtsp)"; exit 2 ;;
 	esac
 done
