@@ -215,6 +215,13 @@ void admission_report_dispatcher_load(struct admission *adm, double load);
  * verdict, kind and zone. Disabled: always true (zone OFF). */
 bool admission_decide(struct admission *adm, enum admission_kind kind);
 
+/* A new session admitted without a decision (an INVITE inside a pinned
+ * TCP connection: refusing it would not take back the bytes reassembly
+ * took): counted as admitted (kind new, the current zone) and as arrived,
+ * and under the rate estimate it takes its token, down to minus a bucket,
+ * so that the sessions that can be refused make room for it. */
+void admission_charge(struct admission *adm);
+
 /* The rate estimate's bucket refilled up to now_ms (the engine's clock,
  * before it decides a new session). */
 void admission_advance(struct admission *adm, uint64_t now_ms);

@@ -470,6 +470,18 @@ bool admission_decide(struct admission *adm, enum admission_kind kind)
 	return !refuse;
 }
 
+void admission_charge(struct admission *adm)
+{
+	adm->decisions[ADMISSION_ADMITTED][ADMIT_NEW_SESSION][admission_zone(adm)]++;
+	if (adm->arrived_since_report < UINT32_MAX)
+		adm->arrived_since_report++;
+	if (adm->admitted_since_report < UINT32_MAX)
+		adm->admitted_since_report++;
+	adm->lead_delta += adm->load_per_session;
+	if (adm->rate_limit > 0)
+		adm->tokens = fmax(adm->tokens - 1.0, -rate_bucket(adm));
+}
+
 uint64_t admission_count(const struct admission *adm, enum admission_verdict verdict,
 			 enum admission_kind kind, enum admission_zone zone)
 {

@@ -824,9 +824,18 @@ static uint32_t session_for_message(struct engine *engine, const struct signal_f
 	 * taken the session), and not inside a TCP connection, whose bytes
 	 * reassembly has already taken (dropping the segment would not take
 	 * them back, and the connection, pinned at its SYN, stays). */
-	if (sid == SESSION_NIL && facts->creates_session)
+	if (sid == SESSION_NIL && facts->creates_session) {
+		bool in_tcp = conn && conn->l4 == L4_TCP;
 		sid = session_create(engine, facts, facts->key, facts->key_len, pinned_server, conn,
-				     side == SIDE_CLIENT && (!conn || conn->l4 != L4_TCP));
+				     side == SIDE_CLIENT && !in_tcp);
+		/* One it could not refuse still takes its share of the pace: the
+		 * sessions that can be refused make room for it. */
+		if (sid != SESSION_NIL && side == SIDE_CLIENT && in_tcp && engine->cfg.admission.enabled &&
+		    engine->cfg.admission.policy == ADMISSION_POLICY_SA2C) {
+			admission_advance(&engine->admission, engine->now_ms);
+			admission_charge(&engine->admission);
+		}
+	}
 	return sid;
 }
 

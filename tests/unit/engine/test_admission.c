@@ -685,6 +685,34 @@ static void test_client_reduction(void **state)
 	assert_float_equal(admission_client_reduction(&adm), 0.0, EPSILON);
 }
 
+/* Sessions admitted without a decision (SIP inside a TCP connection) are
+ * counted and take their tokens, down to minus a bucket: the next
+ * refusable session is refused until the pace has paid for them. */
+static void test_charge_takes_tokens(void **state)
+{
+	struct sara_config cfg;
+	struct admission adm;
+	uint64_t now = 1000;
+	(void)state;
+	paper_config(&cfg, true, 1.0);
+	cfg.admission.lead_s = 1.0;
+	cfg.admission.estimate = ADMISSION_ESTIMATE_RATE;
+	admission_init(&adm, &cfg);
+	for (unsigned i = 0; i < 10; i++)
+		rate_interval(&adm, &now, 4, 4, 0.5);
+	rate_interval(&adm, &now, 0, 4, 0.7);
+	double bucket = adm.rate_limit * ADMISSION_RATE_BURST_S;
+	assert_float_equal(adm.tokens, bucket, 1e-9);
+	for (unsigned i = 0; i < 100; i++)
+		admission_charge(&adm);
+	assert_float_equal(adm.tokens, -bucket, 1e-9);
+	assert_int_equal(admission_count(&adm, ADMISSION_ADMITTED, ADMIT_NEW_SESSION, ADMISSION_ZONE_SHED), 100);
+	assert_false(admission_decide(&adm, ADMIT_NEW_SESSION));
+	admission_advance(&adm, now + 1000);   /* a second of R pays back the overdraft and refills */
+	assert_true(adm.tokens > 1.0);
+	assert_true(admission_decide(&adm, ADMIT_NEW_SESSION));
+}
+
 /* Rate estimate under bad input: 1 000 INVITEs in 100 ms admit the bucket
  * and what 100 ms refill at most; reports that stop leave R and the pace
  * as they were (the bucket still refills at R); absurd loads count as full
@@ -823,6 +851,7 @@ int main(void)
 		cmocka_unit_test(test_rate_estimate),
 		cmocka_unit_test(test_rate_estimate_bad_input),
 		cmocka_unit_test(test_client_reduction),
+		cmocka_unit_test(test_charge_takes_tokens),
 		cmocka_unit_test(test_lead_switched_off_by_reload),
 		cmocka_unit_test(test_counters),
 	};
