@@ -362,7 +362,7 @@ lab_config
 for m in $modes; do ov_write_config "$m" "$LAB_RUN/goodput-$m.cfg" 0 || exit 1; done
 LAB_CFG=$LAB_RUN/goodput-${modes%% *}.cfg
 lab_rules_all_queued || exit 1
-total_life=$(( ($(wc -w <<<"$modes") * $(wc -w <<<"$loads")) * (seconds + drain_max + 20) + 60 ))
+total_life=$(( runs * ($(wc -w <<<"$modes") * $(wc -w <<<"$loads")) * (seconds + drain_max + 20) + 60 ))   # the agents and the gateway outlive every round
 lab_start_gw "$total_life" || exit 1
 for s in "${LAB_SERVERS[@]}"; do ov_start_agent "$s" "$LAB_CFG" "$total_life"; done
 if [ "$proto" = rtsp ]; then
