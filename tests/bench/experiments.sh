@@ -25,6 +25,9 @@ out=${EXP_OUT:-$HERE/../../docs}
 work=${EXP_WORK:-/var/tmp/sara-experiments}
 export GOODPUT_SECONDS=${EXP_SECONDS:-20}
 mkdir -p "$out" "$work" || exit 1
+# one run at a time per EXP_WORK: each stage starts by clearing its own directory
+exec 9>"$work/.lock"
+flock -n 9 || { echo "experiments.sh: another run is using $work"; exit 1; }
 t0=$(date +%s)
 
 # run NAME [VAR=VALUE...]: one goodput.sh run into $work/NAME, its log beside it
