@@ -175,11 +175,17 @@ static double interval_rate(const struct admission *adm, uint64_t now_ms, uint64
 	return sum * 1000.0 / (double)window_ms;
 }
 
+/* The rate estimate's window: lead_s, or 1 s with the lead off. */
+static uint64_t rate_window_ms(const struct admission *adm)
+{
+	return adm->lead_s > 0 ? (uint64_t)(adm->lead_s * 1000.0) : 1000;
+}
+
 /* R (admission.h, Rate estimate) set by this report, dt_ms after the
  * previous one. Runs after update_lead has closed this report's interval. */
 static void adapt_rate_limit(struct admission *adm, uint64_t now_ms, uint64_t dt_ms)
 {
-	uint64_t lead_ms = adm->lead_s > 0 ? (uint64_t)(adm->lead_s * 1000.0) : 1000;
+	uint64_t lead_ms = rate_window_ms(adm);
 	double x = adm->cluster_load, t1 = adm->current.t1, dt = fmin((double)dt_ms / 1000.0, 1.0);
 	double answered = interval_rate(adm, now_ms, 2 * lead_ms, INTERVAL_ANSWERED);
 	/* the further above T1, the faster the backlog is drained */
@@ -208,7 +214,7 @@ static void adapt_rate_limit(struct admission *adm, uint64_t now_ms, uint64_t dt
  * one (after update_lead has closed its interval). */
 static void adapt_client_reduction(struct admission *adm, uint64_t now_ms, uint64_t dt_ms)
 {
-	uint64_t lead_ms = adm->lead_s > 0 ? (uint64_t)(adm->lead_s * 1000.0) : 1000;
+	uint64_t lead_ms = rate_window_ms(adm);
 	double told = fmin(adm->client_reduction, ADMISSION_CLIENT_REDUCTION_MAX);
 	double arrived = interval_rate(adm, now_ms, lead_ms, INTERVAL_ARRIVED), wanted = 0.0;
 	double step = fmin((double)dt_ms / (double)lead_ms, 1.0);
@@ -448,6 +454,17 @@ static void update_reopening(struct admission *adm, uint64_t elapsed_ms)
 	adm->refuse_new_floor = fmax(target, fmax(floor, 0.0));
 }
 
+/* A new session admitted, decided or not: counted for the rate and lead
+ * estimates, and its token taken, down to floor. */
+static void note_new_admitted(struct admission *adm, double token_floor)
+{
+	if (adm->admitted_since_report < UINT32_MAX)
+		adm->admitted_since_report++;
+	adm->lead_delta += adm->load_per_session; /* 0 while b is unlearned or the lead off */
+	if (adm->rate_limit > 0)
+		adm->tokens = fmax(adm->tokens - 1.0, token_floor);
+}
+
 bool admission_decide(struct admission *adm, enum admission_kind kind)
 {
 	if ((unsigned)kind >= ADMIT_KIND_COUNT)
@@ -460,13 +477,8 @@ bool admission_decide(struct admission *adm, enum admission_kind kind)
 	adm->decisions[refuse ? ADMISSION_REFUSED : ADMISSION_ADMITTED][kind][zone]++;
 	if (kind == ADMIT_NEW_SESSION && adm->arrived_since_report < UINT32_MAX)
 		adm->arrived_since_report++;
-	if (!refuse && kind == ADMIT_NEW_SESSION) {
-		if (adm->admitted_since_report < UINT32_MAX)
-			adm->admitted_since_report++;
-		adm->lead_delta += adm->load_per_session; /* 0 while b is unlearned or the lead off */
-		if (adm->rate_limit > 0)
-			adm->tokens = fmax(adm->tokens - 1.0, 0.0);
-	}
+	if (!refuse && kind == ADMIT_NEW_SESSION)
+		note_new_admitted(adm, 0.0);
 	return !refuse;
 }
 
@@ -475,11 +487,7 @@ void admission_charge(struct admission *adm)
 	adm->decisions[ADMISSION_ADMITTED][ADMIT_NEW_SESSION][admission_zone(adm)]++;
 	if (adm->arrived_since_report < UINT32_MAX)
 		adm->arrived_since_report++;
-	if (adm->admitted_since_report < UINT32_MAX)
-		adm->admitted_since_report++;
-	adm->lead_delta += adm->load_per_session;
-	if (adm->rate_limit > 0)
-		adm->tokens = fmax(adm->tokens - 1.0, -rate_bucket(adm));
+	note_new_admitted(adm, -rate_bucket(adm));
 }
 
 uint64_t admission_count(const struct admission *adm, enum admission_verdict verdict,
