@@ -98,6 +98,33 @@
  *    rate, slowly, to where x sits at T1. Established sessions and the
  *    zones follow x.
  *
+ *  - Window estimate (not in the paper; admission.estimate = "window"):
+ *    new sessions are admitted while fewer than W admitted sessions await
+ *    their server's first answer, and refused once W do. What the window
+ *    counts is known at once, from the signalling sarad sees: a session
+ *    awaits from its admission until the server's first response above
+ *    100 (180, 183, 2xx, or a final refusal the gateway announces), the
+ *    client's ACK, or its end; one that waits longer than
+ *    ADMISSION_WINDOW_TIMEOUT_FACTOR * answer_delay_s (at least 2 s)
+ *    stops counting (lost, or answered where sarad cannot see). W follows
+ *    Little's law: the rate at which the servers answered over the last
+ *    2 lead_s times admission.answer_delay_s, and at least
+ *    ADMISSION_WINDOW_MIN_PER_SERVER per available server:
+ *      W = max(min_per_server * n, answered/s * answer_delay_s)
+ *    Why: a server with a backlog answers at its capacity whatever is
+ *    offered, so the answered rate measures the capacity the moment there
+ *    is overload, and the awaited count is the backlog itself, without the
+ *    reports' second of delay. Keeping it at W keeps every server busy
+ *    (it always has the next session queued) while the answer delay stays
+ *    near answer_delay_s, far inside a caller's patience. A 100 Trying
+ *    does not end the wait: a proxy's transaction layer sends it before
+ *    the server did the work. R is set to the answered rate at each report
+ *    (RFC 7339's reduction reads it; the bucket is not used). Established
+ *    sessions and the zones follow x. Assumes the servers' first answer
+ *    follows their processing: with sara-gw, a proxy's 180 does; without
+ *    it, only the client's ACK is seen, after a callee's ringing, and the
+ *    window would read ringing as backlog (use the rate estimate there).
+ *
  * Bad input: a load that is NaN, infinite or negative is treated as 1 (a
  * broken agent must not make the cluster look idle) and counted as
  * load_invalid; a load above 1 is clamped to 1 and counted as load_clamped;
@@ -139,6 +166,7 @@ enum admission_event {
 	ADMISSION_EV_WEIGHT_INVALID,   /* a server left out for its weight */
 	ADMISSION_EV_THRESHOLDS_MOVED, /* reports that moved T2 and/or T3 down */
 	ADMISSION_EV_THRESHOLDS_RESET, /* reports that put T2 and T3 back */
+	ADMISSION_EV_ANSWER_WAIT_EXPIRED, /* window: an awaited answer never seen in time */
 	ADMISSION_EV_COUNT
 };
 
@@ -153,11 +181,18 @@ struct admission_thresholds {
 #define ADMISSION_RATE_DRAIN_MAX 0.1
 #define ADMISSION_RATE_GROWTH_PER_S 0.2
 #define ADMISSION_RATE_BURST_S 0.25
+#define ADMISSION_WINDOW_MIN_PER_SERVER 2
+#define ADMISSION_WINDOW_TIMEOUT_FACTOR 8
+#define ADMISSION_WINDOW_TIMEOUT_MIN_MS 2000
+/* Sessions the window follows at once; more are counted as awaiting
+ * until the oldest are answered (a window is never this large). */
+#define ADMISSION_AWAITED_MAX 4096
 struct admission_interval {
 	uint64_t end_ms;   /* the report that closed it */
 	uint32_t admitted;
 	uint32_t answered; /* sessions the servers answered (rate estimate) */
 	uint32_t arrived;  /* new sessions decided, admitted or refused */
+	uint32_t first_answers; /* sessions whose wait for an answer ended (window estimate) */
 };
 
 struct admission {
@@ -169,6 +204,16 @@ struct admission {
 	double load_per_session;               /* b; 0 until learned */
 	bool estimate_rate;                    /* admission.estimate = "rate" */
 	bool degrade;                          /* admission.degrade: established sessions refused above T3 */
+	bool estimate_window;                  /* admission.estimate = "window" */
+	double answer_delay_s;                 /* admission.answer_delay_s */
+	double window;                         /* W, sessions awaiting an answer at most */
+	unsigned servers;                      /* available servers at the last report */
+	uint32_t first_answers_since_report;
+	/* When each awaited session was admitted, oldest first: a ring. The
+	 * answers are not matched to sessions (a count is all W needs): each
+	 * takes the oldest, which also ages the lost ones out first. */
+	uint64_t awaited_ms[ADMISSION_AWAITED_MAX];
+	uint32_t awaited_head, awaited_count;
 	double rate_limit;                     /* R, sessions a second; 0 until learned */
 	double tokens;                         /* the pacing bucket */
 	uint64_t tokens_ms;                    /* when it was last refilled */
@@ -228,6 +273,15 @@ void admission_advance(struct admission *adm, uint64_t now_ms);
 /* A session the servers answered (the rate estimate's measure of what they
  * serve). */
 void admission_note_answered(struct admission *adm);
+
+/* Window estimate: a session just admitted now awaits its server's first
+ * answer (a session that can be answered: not a lone transaction). */
+void admission_note_awaited(struct admission *adm, uint64_t now_ms);
+/* Window estimate: one awaited session's wait ended (answered, refused by
+ * its server, or ended). */
+void admission_note_first_answer(struct admission *adm);
+/* Sessions awaiting an answer now (window estimate; 0 otherwise). */
+uint32_t admission_awaited(const struct admission *adm);
 
 /* RFC 7339's reduction (0..1) for clients that honour it. With the rate
  * estimate's R learned, each report (dt seconds after the previous one)

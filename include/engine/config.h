@@ -41,7 +41,7 @@ enum rtsp_reject_mode { RTSP_REJECT_DROP = 0, RTSP_REJECT_RESET }; /* admission.
  * to the server with the most room, refused when none has any). */
 enum admission_policy { ADMISSION_POLICY_SA2C = 0, ADMISSION_POLICY_RANDOM, ADMISSION_POLICY_CALL_LIMIT };
 /* admission.estimate: what SA2C's new-session refusal reads (admission.h). */
-enum admission_estimate { ADMISSION_ESTIMATE_LEAD = 0, ADMISSION_ESTIMATE_RATE };
+enum admission_estimate { ADMISSION_ESTIMATE_LEAD = 0, ADMISSION_ESTIMATE_RATE, ADMISSION_ESTIMATE_WINDOW };
 
 struct server_config {
 	char id[SARA_ID_MAX];
@@ -86,6 +86,7 @@ struct sara_config {
 		uint32_t replies_per_s;    /* 503s and RSTs sent per second at most */
 		uint32_t call_limit;       /* call-limit: calls in progress per server at weight 1 */
 		enum admission_estimate estimate;
+		double answer_delay_s;     /* window estimate: the answer delay the servers' backlog may reach */
 		bool degrade;              /* eq (2)'s refusal of established sessions above T3 */
 		uint32_t oc_validity_ms;   /* RFC 7339 oc-validity of the overload control sent; 0: none */
 	} admission;

@@ -204,6 +204,8 @@
 	  "reports that moved T2 and/or T3 down")                                                            \
 	X(ADMISSION_THRESHOLDS_RESET, "admission_thresholds_reset", TOTAL, COUNTER_IN_ADMISSION,              \
 	  "reports that put T2 and T3 back")                                                                 \
+	X(ADMISSION_ANSWER_WAITS_EXPIRED, "admission_answer_waits_expired", TOTAL, COUNTER_IN_ADMISSION,      \
+	  "admitted sessions no answer was seen for in time (window estimate)")                              \
                                                                                                               \
 	/* sarad's verdicts (struct verdict_counts), by action and reason. */                              \
 	COUNTER_VERDICT_REASONS(X, ACCEPT, COUNTER_IN_VERDICT_ACCEPT, "packets accepted:")                    \

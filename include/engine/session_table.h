@@ -52,6 +52,7 @@ struct session {
 	bool confirmed, ending, transaction_only;
 	bool journal_dirty;         /* changed since the journal was last told */
 	bool server_heard;          /* the gateway announced one of its messages: its answers are seen */
+	bool answer_awaited;        /* admitted, its server has not answered yet (admission's window) */
 	uint8_t end_awaited;        /* the ending request (SIP BYE, CANCEL) still unanswered; 0: none */
 	int16_t server;
 	uint16_t signalling_s;      /* the session's own signalling timeout; 0: timeouts.signalling_s */

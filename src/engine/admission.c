@@ -34,6 +34,7 @@ static const enum counter_id event_counters[ADMISSION_EV_COUNT] = {
 	[ADMISSION_EV_WEIGHT_INVALID] = COUNTER_ADMISSION_WEIGHT_INVALID,
 	[ADMISSION_EV_THRESHOLDS_MOVED] = COUNTER_ADMISSION_THRESHOLDS_MOVED,
 	[ADMISSION_EV_THRESHOLDS_RESET] = COUNTER_ADMISSION_THRESHOLDS_RESET,
+	[ADMISSION_EV_ANSWER_WAIT_EXPIRED] = COUNTER_ADMISSION_ANSWER_WAITS_EXPIRED,
 };
 
 static const char *const zone_names[ADMISSION_ZONE_COUNT] = {
@@ -57,8 +58,13 @@ void admission_reconfigure(struct admission *adm, const struct sara_config *cfg)
 	adm->degrade = cfg->admission.degrade;
 	adm->estimate_rate = cfg->admission.policy == ADMISSION_POLICY_SA2C &&
 			     cfg->admission.estimate == ADMISSION_ESTIMATE_RATE;
-	if (!adm->estimate_rate)
+	adm->estimate_window = cfg->admission.policy == ADMISSION_POLICY_SA2C &&
+			       cfg->admission.estimate == ADMISSION_ESTIMATE_WINDOW;
+	adm->answer_delay_s = cfg->admission.answer_delay_s;
+	if (!adm->estimate_rate && !adm->estimate_window)
 		adm->rate_limit = 0;
+	if (!adm->estimate_window)
+		adm->awaited_count = 0;
 	adm->configured.t1 = cfg->admission.t1;
 	adm->configured.t2 = cfg->admission.t2;
 	adm->configured.t3 = cfg->admission.t3;
@@ -123,12 +129,25 @@ static double rate_bucket(const struct admission *adm)
 	return fmax(2.0, adm->rate_limit * ADMISSION_RATE_BURST_S);
 }
 
-/* x_new (admission.h, Lead and Rate estimate): what eq (2) reads for new
- * sessions. */
+/* W (admission.h, Window estimate), never below its floor, also before
+ * the first report. */
+static double window_size(const struct admission *adm)
+{
+	unsigned servers = adm->servers ? adm->servers : 1;
+	return fmax((double)(ADMISSION_WINDOW_MIN_PER_SERVER * servers), adm->window);
+}
+
+/* x_new (admission.h, Lead, Rate and Window estimates): what eq (2) reads
+ * for new sessions. */
 static double new_session_load(const struct admission *adm)
 {
 	double cluster;
-	if (adm->estimate_rate && adm->rate_limit > 0)
+	if (adm->estimate_window)
+		/* room: below T1 (admitted), full: above T2 (refused) */
+		cluster = (double)adm->awaited_count < window_size(adm)
+				  ? adm->current.t1 * (double)adm->awaited_count / window_size(adm)
+				  : 1.0;
+	else if (adm->estimate_rate && adm->rate_limit > 0)
 		cluster = adm->current.t1 + (adm->current.t2 - adm->current.t1) *
 						    (adm->tokens < 1.0 ? 1.0 : fmax(0.0, 1.0 - 2.0 * adm->tokens / rate_bucket(adm)));
 	else
@@ -136,9 +155,26 @@ static double new_session_load(const struct admission *adm)
 	return cluster > adm->dispatcher_load ? cluster : adm->dispatcher_load;
 }
 
+/* The oldest awaited session's wait ended, or timed out. */
+static void awaited_pop(struct admission *adm)
+{
+	adm->awaited_head = (adm->awaited_head + 1) % ADMISSION_AWAITED_MAX;
+	adm->awaited_count--;
+}
+
 void admission_advance(struct admission *adm, uint64_t now_ms)
 {
-	if (!(adm->rate_limit > 0) || now_ms <= adm->tokens_ms)
+	if (adm->estimate_window) {
+		uint64_t timeout_ms = (uint64_t)fmax(ADMISSION_WINDOW_TIMEOUT_MIN_MS,
+						     ADMISSION_WINDOW_TIMEOUT_FACTOR * adm->answer_delay_s * 1000.0);
+		while (adm->awaited_count && now_ms > adm->awaited_ms[adm->awaited_head] &&
+		       now_ms - adm->awaited_ms[adm->awaited_head] > timeout_ms) {
+			awaited_pop(adm);
+			adm->events[ADMISSION_EV_ANSWER_WAIT_EXPIRED]++;
+		}
+		return;
+	}
+	if (!adm->estimate_rate || !(adm->rate_limit > 0) || now_ms <= adm->tokens_ms)
 		return;
 	adm->tokens = fmin(adm->tokens + adm->rate_limit * (double)(now_ms - adm->tokens_ms) / 1000.0,
 			   rate_bucket(adm));
@@ -151,11 +187,36 @@ void admission_note_answered(struct admission *adm)
 		adm->answered_since_report++;
 }
 
+void admission_note_awaited(struct admission *adm, uint64_t now_ms)
+{
+	if (!adm->estimate_window)
+		return;
+	if (adm->awaited_count == ADMISSION_AWAITED_MAX)
+		awaited_pop(adm); /* the oldest stops being timed; the count holds */
+	adm->awaited_ms[(adm->awaited_head + adm->awaited_count) % ADMISSION_AWAITED_MAX] = now_ms;
+	adm->awaited_count++;
+}
+
+void admission_note_first_answer(struct admission *adm)
+{
+	if (!adm->estimate_window)
+		return;
+	if (adm->first_answers_since_report < UINT32_MAX)
+		adm->first_answers_since_report++;
+	if (adm->awaited_count)
+		awaited_pop(adm);
+}
+
+uint32_t admission_awaited(const struct admission *adm)
+{
+	return adm->estimate_window ? adm->awaited_count : 0;
+}
+
 /* Sessions a second over the last window_ms, admitted or answered, by the
  * intervals the reports closed. While the reports span less than that, the
  * rate is over the time since the first report, whose own interval (of no
  * known start) is left out: a rate, not a count that has not had the time. */
-enum interval_count { INTERVAL_ADMITTED, INTERVAL_ANSWERED, INTERVAL_ARRIVED };
+enum interval_count { INTERVAL_ADMITTED, INTERVAL_ANSWERED, INTERVAL_ARRIVED, INTERVAL_FIRST_ANSWERS };
 
 static double interval_rate(const struct admission *adm, uint64_t now_ms, uint64_t window_ms, enum interval_count what)
 {
@@ -170,7 +231,10 @@ static double interval_rate(const struct admission *adm, uint64_t now_ms, uint64
 			&adm->intervals[(adm->intervals_head + ADMISSION_LEAD_HISTORY - 1 - i) % ADMISSION_LEAD_HISTORY];
 		if (now_ms - in->end_ms >= window_ms)
 			break;
-		sum += what == INTERVAL_ANSWERED ? in->answered : what == INTERVAL_ARRIVED ? in->arrived : in->admitted;
+		sum += what == INTERVAL_ANSWERED	 ? in->answered
+		       : what == INTERVAL_ARRIVED	 ? in->arrived
+		       : what == INTERVAL_FIRST_ANSWERS ? in->first_answers
+							 : in->admitted;
 	}
 	return sum * 1000.0 / (double)window_ms;
 }
@@ -210,6 +274,15 @@ static void adapt_rate_limit(struct admission *adm, uint64_t now_ms, uint64_t dt
 	adm->tokens = fmin(adm->tokens, rate_bucket(adm));
 }
 
+/* W and R (admission.h, Window estimate) at a report, after update_lead
+ * has closed its interval. */
+static void adapt_window(struct admission *adm, uint64_t now_ms)
+{
+	double answered = interval_rate(adm, now_ms, 2 * rate_window_ms(adm), INTERVAL_FIRST_ANSWERS);
+	adm->window = answered * adm->answer_delay_s;
+	adm->rate_limit = answered;
+}
+
 /* admission_client_reduction's step at a report, dt_ms after the previous
  * one (after update_lead has closed its interval). */
 static void adapt_client_reduction(struct admission *adm, uint64_t now_ms, uint64_t dt_ms)
@@ -238,6 +311,8 @@ static void update_lead(struct admission *adm, uint64_t now_ms)
 	slot->admitted = adm->admitted_since_report;
 	slot->answered = adm->answered_since_report;
 	slot->arrived = adm->arrived_since_report;
+	slot->first_answers = adm->first_answers_since_report;
+	adm->first_answers_since_report = 0;
 	adm->admitted_since_report = 0;
 	adm->answered_since_report = 0;
 	adm->arrived_since_report = 0;
@@ -326,6 +401,7 @@ void admission_report_load(struct admission *adm, uint64_t now_ms, const double 
 		return;
 	}
 	mean /= weight_sum;
+	adm->servers = n;
 	/* Second pass: the weighted (population) variance; the loads are
 	 * re-read without counting their clamping twice. */
 	for (unsigned i = 0; i < n; i++) {
@@ -358,10 +434,12 @@ void admission_report_load(struct admission *adm, uint64_t now_ms, const double 
 	update_x(adm);
 	move_thresholds(adm);
 	update_lead(adm, now_ms);
-	if (adm->estimate_rate) {
+	if (adm->estimate_rate)
 		adapt_rate_limit(adm, now_ms, elapsed_ms);
+	else if (adm->estimate_window)
+		adapt_window(adm, now_ms);
+	if (adm->estimate_rate || adm->estimate_window)
 		adapt_client_reduction(adm, now_ms, elapsed_ms);
-	}
 	update_reopening(adm, elapsed_ms);
 }
 
@@ -423,7 +501,7 @@ double admission_client_reduction(const struct admission *adm)
 {
 	if (!adm->enabled)
 		return 0.0;
-	if (adm->estimate_rate && adm->rate_limit > 0)
+	if ((adm->estimate_rate || adm->estimate_window) && adm->rate_limit > 0)
 		return adm->client_reduction;
 	return admission_refusal_probability(adm, ADMIT_NEW_SESSION);
 }
@@ -461,7 +539,7 @@ static void note_new_admitted(struct admission *adm, double token_floor)
 	if (adm->admitted_since_report < UINT32_MAX)
 		adm->admitted_since_report++;
 	adm->lead_delta += adm->load_per_session; /* 0 while b is unlearned or the lead off */
-	if (adm->rate_limit > 0)
+	if (adm->estimate_rate && adm->rate_limit > 0)
 		adm->tokens = fmax(adm->tokens - 1.0, token_floor);
 }
 

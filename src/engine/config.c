@@ -75,7 +75,8 @@ static const struct key_choice policy_choices[] = {
 	{ "call-limit", ADMISSION_POLICY_CALL_LIMIT }, { NULL, 0 },
 };
 static const struct key_choice estimate_choices[] = {
-	{ "lead", ADMISSION_ESTIMATE_LEAD }, { "rate", ADMISSION_ESTIMATE_RATE }, { NULL, 0 },
+	{ "lead", ADMISSION_ESTIMATE_LEAD }, { "rate", ADMISSION_ESTIMATE_RATE },
+	{ "window", ADMISSION_ESTIMATE_WINDOW }, { NULL, 0 },
 };
 static const struct key_choice rtsp_reject_choices[] = {
 	{ "drop", RTSP_REJECT_DROP }, { "reset", RTSP_REJECT_RESET }, { NULL, 0 },
@@ -124,6 +125,7 @@ static const struct key_spec admission_keys[] = {
 	UINT_KEY("replies_per_s", CFG, admission.replies_per_s, 1, 1000000),
 	UINT_KEY("call_limit", CFG, admission.call_limit, 0, 10000000),
 	CHOICE_KEY("estimate", CFG, admission.estimate, estimate_choices),
+	FLOAT_KEY("answer_delay_s", CFG, admission.answer_delay_s, 0.05, 10.0, false),
 	BOOL_KEY("degrade", CFG, admission.degrade),
 	UINT_KEY("oc_validity_ms", CFG, admission.oc_validity_ms, 0, OC_VALIDITY_MAX_MS),
 };
@@ -584,6 +586,9 @@ void sara_config_defaults(struct sara_config *cfg)
 	 * capacity from 1.5x to 3x, the rate 0.9 and more; dropping admitted
 	 * calls' media cost them up to 57 % of it for no goodput. */
 	cfg->admission.estimate = ADMISSION_ESTIMATE_RATE;
+	/* The window's backlog: half a second of answers waits at most, well
+	 * inside a caller's patience (RFC 3261's Timer A is 0.5 s). */
+	cfg->admission.answer_delay_s = 0.5;
 	cfg->admission.degrade = false;
 	cfg->admission.reject = REJECT_503;
 	cfg->admission.retry_after_s = 5;

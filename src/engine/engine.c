@@ -601,6 +601,10 @@ static uint32_t session_create(struct engine *engine, const struct signal_facts 
 	}
 	selector_session_added(engine->selector, (unsigned)server);
 	selector_call_added(engine->selector, (unsigned)server);
+	if (admit && engine->cfg.admission.policy == ADMISSION_POLICY_SA2C && !facts->transaction_only) {
+		s->answer_awaited = true;
+		admission_note_awaited(&engine->admission, engine->now_ms);
+	}
 	engine->stats.sessions_created++;
 	session_schedule(engine, sid);
 	journal_touch(engine, sid);
@@ -625,9 +629,20 @@ static void session_info_fill(const struct session_table *table, uint32_t sid, s
 	out->last_seen_ms = s->last_seen_ms;
 }
 
+/* The wait admission's window counts (admission.h, Window estimate) is
+ * over: the server answered, refused, or the session ended. */
+static void session_answer_arrived(struct engine *engine, struct session *s)
+{
+	if (!s->answer_awaited)
+		return;
+	s->answer_awaited = false;
+	admission_note_first_answer(&engine->admission);
+}
+
 static void session_end(struct engine *engine, uint32_t sid, bool expired)
 {
 	struct session *s = &engine->sessions.sessions[sid];
+	session_answer_arrived(engine, s);
 	s->journal_dirty = false;
 	if (engine->journal.session_ended)
 		engine->journal.session_ended(engine->journal.ctx, s->serial);
@@ -832,8 +847,13 @@ static uint32_t session_for_message(struct engine *engine, const struct signal_f
 		 * sessions that can be refused make room for it. */
 		if (sid != SESSION_NIL && side == SIDE_CLIENT && in_tcp && engine->cfg.admission.enabled &&
 		    engine->cfg.admission.policy == ADMISSION_POLICY_SA2C) {
+			struct session *s = &engine->sessions.sessions[sid];
 			admission_advance(&engine->admission, engine->now_ms);
 			admission_charge(&engine->admission);
+			if (!facts->transaction_only) {
+				s->answer_awaited = true;
+				admission_note_awaited(&engine->admission, engine->now_ms);
+			}
 		}
 	}
 	return sid;
@@ -901,6 +921,9 @@ static uint32_t apply_facts(struct engine *engine, const struct signal_facts *fa
 		s->peer = client_end.addr;
 		journal_touch(engine, sid);
 	}
+	/* a 100 Trying is a proxy's transaction layer, not its server's work */
+	if (facts->confirms_session || (side == SIDE_SERVER && !facts->is_request && facts->status > 100))
+		session_answer_arrived(engine, s);
 	if (facts->confirms_session && !s->confirmed) {
 		s->confirmed = true;
 		admission_note_answered(&engine->admission);

@@ -63,6 +63,7 @@ ov_write_config() {
 	sa2c-lead) adm="enabled = true; policy = \"sa2c\"; estimate = \"lead\"; reject = \"503\"; retry_after_s = 5; ${OV_ADMISSION_EXTRA:-}" ;;
 	sa2c-degrade) adm="enabled = true; policy = \"sa2c\"; degrade = true; reject = \"503\"; retry_after_s = 5; ${OV_ADMISSION_EXTRA:-}" ;;
 	sa2c-rate) adm="enabled = true; policy = \"sa2c\"; estimate = \"rate\"; reject = \"503\"; retry_after_s = 5; ${OV_ADMISSION_EXTRA:-}" ;;
+	sa2c-window) adm="enabled = true; policy = \"sa2c\"; estimate = \"window\"; reject = \"503\"; retry_after_s = 5; ${OV_ADMISSION_EXTRA:-}" ;;
 	random) adm="enabled = true; policy = \"random\"; reject = \"drop\"; ${OV_ADMISSION_EXTRA:-}" ;;
 	limit) adm="enabled = true; policy = \"call-limit\"; call_limit = ${OV_CALL_LIMIT:-42}; reject = \"503\"; retry_after_s = 5;" ;;
 	*) lab_die "unknown admission mode $mode"; return 1 ;;
@@ -151,9 +152,10 @@ ov_trace_admission() {
 	for ((i = 0; i < n; i++)); do
 		ov_status_json | /usr/bin/python3 -c 'import json, sys, time
 a = json.load(sys.stdin)["admission"]; t = a["thresholds"]
-print("%.1f %s %.3f %.3f %.3f %.3f %.2f %.2f %.3f %.1f %.1f" % (time.time() - float(sys.argv[1]), a["zone"], a["load"],
+print("%.1f %s %.3f %.3f %.3f %.3f %.2f %.2f %.3f %.1f %.1f %.1f %.0f" % (time.time() - float(sys.argv[1]), a["zone"], a["load"],
       a["cluster_load"], t["t2"], t["t3"], a["refuse_new_p"], a["refuse_established_p"],
-      a["new_session_load"], a.get("rate_tokens", 0), a.get("rate_limit", 0)))' "$t0" 2>/dev/null
+      a["new_session_load"], a.get("rate_tokens", 0), a.get("rate_limit", 0),
+      a.get("answer_window", 0), a.get("answers_awaited", 0)))' "$t0" 2>/dev/null
 		sleep 0.2
 	done
 }

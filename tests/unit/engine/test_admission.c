@@ -713,6 +713,101 @@ static void test_charge_takes_tokens(void **state)
 	assert_true(admission_decide(&adm, ADMIT_NEW_SESSION));
 }
 
+/* Window estimate: config with the window and lead 1 s (W follows the
+ * first answers over the last 2 s). */
+static void window_admission(struct admission *adm)
+{
+	struct sara_config cfg;
+	paper_config(&cfg, true, 1.0);
+	cfg.admission.lead_s = 1.0;
+	cfg.admission.estimate = ADMISSION_ESTIMATE_WINDOW;
+	cfg.admission.answer_delay_s = 0.5;
+	admission_init(adm, &cfg);
+	admission_seed(adm, 42);
+}
+
+/* New sessions while the window has room, each one awaited from then. */
+static unsigned window_admit(struct admission *adm, uint64_t now, unsigned tries)
+{
+	unsigned admitted = 0;
+	for (unsigned i = 0; i < tries; i++) {
+		admission_advance(adm, now);
+		if (admission_decide(adm, ADMIT_NEW_SESSION)) {
+			admission_note_awaited(adm, now);
+			admitted++;
+		}
+	}
+	return admitted;
+}
+
+/* The window admits while fewer than W sessions await an answer: 2 a
+ * server before the answers are known, then the answered rate times
+ * answer_delay_s (Little's law); each answer makes room for one more, at
+ * any x; a burst of 1 000 INVITEs admits W. */
+static void test_window_estimate(void **state)
+{
+	struct admission adm;
+	uint64_t now = 1000;
+	(void)state;
+	window_admission(&adm);
+	assert_int_equal(window_admit(&adm, now, 10), 2); /* no report: one server assumed */
+	report_uniform(&adm, now, 0.1);                   /* three servers: W = 6 */
+	assert_int_equal(window_admit(&adm, now, 10), 4);
+	assert_int_equal(admission_awaited(&adm), 6);
+	assert_true(admission_new_session_load(&adm) > adm.current.t2);
+	admission_note_first_answer(&adm);
+	assert_int_equal(window_admit(&adm, now, 10), 1);
+	/* The servers answer 10 every 200 ms: 50 a second, W = 25. */
+	for (unsigned r = 0; r < 15; r++) {
+		for (unsigned i = 0; i < 10; i++)
+			admission_note_first_answer(&adm);
+		now += 200;
+		report_uniform(&adm, now, 0.95);   /* x says nothing to new sessions here */
+	}
+	assert_float_equal(adm.rate_limit, 50.0, 1e-9);
+	assert_float_equal(adm.window, 25.0, 1e-9);
+	assert_int_equal(admission_awaited(&adm), 0);
+	assert_int_equal(window_admit(&adm, now, 1000), 25);
+	assert_int_equal(admission_count(&adm, ADMISSION_REFUSED, ADMIT_NEW_SESSION, ADMISSION_ZONE_DEGRADE), 975);
+	for (unsigned i = 0; i < 5; i++)
+		admission_note_first_answer(&adm);
+	assert_int_equal(window_admit(&adm, now, 1000), 5);
+	/* Established sessions follow x, as ever. */
+	assert_true(admission_decide(&adm, ADMIT_ESTABLISHED) || adm.degrade);
+}
+
+/* Waits no answer ends stop counting after 8 answer delays (4 s here, at
+ * least 2 s) and are counted; more awaited sessions than the ring holds
+ * keep the count at its capacity; a reload to another estimate empties
+ * the window. */
+static void test_window_waits_expire(void **state)
+{
+	struct admission adm;
+	struct counter_set set = { 0 };
+	struct sara_config cfg;
+	uint64_t now = 1000;
+	(void)state;
+	window_admission(&adm);
+	report_uniform(&adm, now, 0.1);
+	assert_int_equal(window_admit(&adm, now, 6), 6);
+	admission_advance(&adm, now + 4000);
+	assert_int_equal(admission_awaited(&adm), 6);
+	admission_advance(&adm, now + 4001);
+	assert_int_equal(admission_awaited(&adm), 0);
+	admission_get_counters(&adm, &set);
+	assert_int_equal(set.values[COUNTER_ADMISSION_ANSWER_WAITS_EXPIRED], 6);
+	for (unsigned i = 0; i < ADMISSION_AWAITED_MAX + 100; i++)
+		admission_note_awaited(&adm, now + 5000);
+	assert_int_equal(admission_awaited(&adm), ADMISSION_AWAITED_MAX);
+	assert_false(admission_decide(&adm, ADMIT_NEW_SESSION));
+	paper_config(&cfg, true, 1.0);
+	cfg.admission.estimate = ADMISSION_ESTIMATE_RATE;
+	admission_reconfigure(&adm, &cfg);
+	assert_int_equal(admission_awaited(&adm), 0);
+	admission_note_awaited(&adm, now);   /* ignored outside the window estimate */
+	assert_int_equal(admission_awaited(&adm), 0);
+}
+
 /* Rate estimate under bad input: 1 000 INVITEs in 100 ms admit the bucket
  * and what 100 ms refill at most; reports that stop leave R and the pace
  * as they were (the bucket still refills at R); absurd loads count as full
@@ -852,6 +947,8 @@ int main(void)
 		cmocka_unit_test(test_rate_estimate_bad_input),
 		cmocka_unit_test(test_client_reduction),
 		cmocka_unit_test(test_charge_takes_tokens),
+		cmocka_unit_test(test_window_estimate),
+		cmocka_unit_test(test_window_waits_expire),
 		cmocka_unit_test(test_lead_switched_off_by_reload),
 		cmocka_unit_test(test_counters),
 	};

@@ -1992,6 +1992,44 @@ static void test_admission_sheds_new_keeps_established(void **state)
 	harness_free(h);
 }
 
+static void admission_window(struct sara_config *cfg)
+{
+	cfg->admission.enabled = true;
+	cfg->admission.estimate = ADMISSION_ESTIMATE_WINDOW;
+}
+
+/* The window estimate's wait: an admitted INVITE awaits its server's
+ * first answer above 100 (a 100 Trying is the transaction layer's), an
+ * OPTIONS awaits nothing, a call refused by its server and a call whose
+ * answer only the client's ACK shows end their wait too. */
+static void test_admission_window_awaits_answers(void **state)
+{
+	struct harness *h = harness_new(admission_window);
+	const struct admission *adm = engine_admission(h->engine);
+	struct verdict v;
+	char sdp[1024];
+	(void)state;
+	start_call(h, CLIENT4, VIP4, "w1@client", CLIENT4, 40000, NULL);
+	assert_int_equal(admission_awaited(adm), 1);
+	server_answers(h, CLIENT4, VIP4, 100, "w1@client", 1, "INVITE", NULL);
+	assert_int_equal(admission_awaited(adm), 1);
+	server_answers(h, CLIENT4, VIP4, 180, "w1@client", 1, "INVITE", NULL);
+	assert_int_equal(admission_awaited(adm), 0);
+	answer_call(h, CLIENT4, VIP4, "w1@client", 1, 20000, "");
+	assert_int_equal(admission_awaited(adm), 0);
+	client_sends(h, CLIENT4, VIP4, "OPTIONS", "w2@client", 1, &v);
+	assert_int_equal(v.action, VERDICT_ACCEPT);
+	assert_int_equal(admission_awaited(adm), 0);
+	start_call(h, CLIENT4, VIP4, "w3@client", CLIENT4, 40010, NULL);
+	server_answers(h, CLIENT4, VIP4, 486, "w3@client", 1, "INVITE", NULL);
+	assert_int_equal(admission_awaited(adm), 0);
+	client_invite(h, CLIENT4_B, VIP4, "w4@client", 1, sdp_audio(sdp, sizeof(sdp), CLIENT4_B, 42000, ""), &v);
+	assert_int_equal(admission_awaited(adm), 1);
+	client_sends(h, CLIENT4_B, VIP4, "ACK", "w4@client", 1, &v);
+	assert_int_equal(admission_awaited(adm), 0);
+	harness_free(h);
+}
+
 /* A reload (SIGHUP) turns admission on and changes weights and timeouts
  * while a call is up: the call keeps its server and media, new sessions
  * meet the new admission, and a reload that changes a key only a restart
@@ -3151,6 +3189,7 @@ int main(void)
 		cmocka_unit_test(test_failed_server_repinned_in_slices),
 		cmocka_unit_test(test_failed_last_server_keeps_sessions),
 		cmocka_unit_test(test_admission_sheds_new_keeps_established),
+		cmocka_unit_test(test_admission_window_awaits_answers),
 		cmocka_unit_test(test_admission_silent_drop_when_configured),
 		cmocka_unit_test(test_reconfigure_live_keys),
 		cmocka_unit_test(test_admission_spares_sip_over_tcp),
