@@ -136,12 +136,6 @@ const char *agent_flag_name(uint8_t flag)
 
 const char *agent_load_component_name(unsigned component)
 {
-	static const char *const names[AGENT_LOAD_COMPONENTS] = {
-		[AGENT_LOAD_CPU] = "cpu",
-		[AGENT_LOAD_MEMORY] = "memory",
-		[AGENT_LOAD_NETWORK] = "network",
-		[AGENT_LOAD_IO] = "io",
-		[AGENT_LOAD_BACKLOG] = "backlog",
-	};
+	static const char *const names[AGENT_LOAD_COMPONENTS] = { AGENT_LOAD_COMPONENT_LIST(ENUM_LIST_ENTRY) };
 	return component < AGENT_LOAD_COMPONENTS ? names[component] : "?";
 }
