@@ -56,32 +56,16 @@ static const struct header_entry header_table[] = {
 	{ "content-type", 12, HDR_CONTENT_TYPE },
 };
 
-static const char *const status_names[RTSP_STATUS_COUNT] = {
-	[RTSP_OK] = "ok",
-	[RTSP_ERR_EMPTY] = "empty",
-	[RTSP_ERR_NOT_RTSP] = "not_rtsp",
-	[RTSP_ERR_TRUNCATED] = "truncated",
-	[RTSP_ERR_OVERSIZED] = "oversized",
-	[RTSP_ERR_BINARY] = "binary",
-	[RTSP_ERR_BAD_CONTENT_LENGTH] = "bad_content_length",
-	[RTSP_ERR_DUPLICATE_HEADER] = "duplicate_header",
-	[RTSP_ERR_BAD_CSEQ] = "bad_cseq",
-	[RTSP_ERR_BAD_SESSION] = "bad_session",
-	[RTSP_ERR_BAD_TRANSPORT] = "bad_transport",
-};
+static const char *const status_names[RTSP_STATUS_COUNT] = { RTSP_STATUS_LIST(ENUM_LIST_ENTRY) };
 
 const char *rtsp_status_name(enum rtsp_status status)
 {
-	if ((unsigned)status >= RTSP_STATUS_COUNT)
-		return "unknown";
-	return status_names[status];
+	return (unsigned)status < RTSP_STATUS_COUNT ? status_names[status] : "unknown";
 }
 
 const char *rtsp_method_name(enum rtsp_method method)
 {
-	if ((unsigned)method >= RTSP_METHOD_COUNT)
-		return method_table[RTSP_METHOD_UNKNOWN].name;
-	return method_table[method].name;
+	return method_table[(unsigned)method < RTSP_METHOD_COUNT ? method : RTSP_METHOD_UNKNOWN].name;
 }
 
 /* ------------------------------------------------------------------------ */

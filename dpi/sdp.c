@@ -10,22 +10,11 @@
 #include "dpi/parser_library.h"
 #include "dpi/span.h"
 
-static const char *const status_names[SDP_STATUS_COUNT] = {
-	[SDP_OK] = "ok",
-	[SDP_ERR_EMPTY] = "empty",
-	[SDP_ERR_OVERSIZED] = "oversized",
-	[SDP_ERR_BINARY] = "binary",
-	[SDP_ERR_PARSE] = "parse",
-	[SDP_ERR_BAD_PORT] = "bad_port",
-	[SDP_ERR_BAD_ADDRESS] = "bad_address",
-	[SDP_ERR_NO_ADDRESS] = "no_address",
-};
+static const char *const status_names[SDP_STATUS_COUNT] = { SDP_STATUS_LIST(ENUM_LIST_ENTRY) };
 
 const char *sdp_status_name(enum sdp_status status)
 {
-	if ((unsigned)status >= SDP_STATUS_COUNT)
-		return "invalid";
-	return status_names[status];
+	return (unsigned)status < SDP_STATUS_COUNT ? status_names[status] : "invalid";
 }
 
 static struct span span_of(const char *text)

@@ -23,33 +23,16 @@ static const char *const method_names[SIP_METHOD_COUNT] = {
 	[SIP_REFER] = "refer", [SIP_MESSAGE] = "message", [SIP_PUBLISH] = "publish",
 };
 
-static const char *const status_names[SIP_STATUS_COUNT] = {
-	[SIP_PARSE_OK] = "ok",
-	[SIP_ERR_EMPTY] = "empty",
-	[SIP_ERR_NOT_SIP] = "not_sip",
-	[SIP_ERR_TRUNCATED] = "truncated",
-	[SIP_ERR_OVERSIZED] = "oversized",
-	[SIP_ERR_BINARY] = "binary",
-	[SIP_ERR_BAD_CONTENT_LENGTH] = "bad_content_length",
-	[SIP_ERR_DUPLICATE_HEADER] = "duplicate_header",
-	[SIP_ERR_NO_CALL_ID] = "no_call_id",
-	[SIP_ERR_CALL_ID_TOO_LONG] = "call_id_too_long",
-	[SIP_ERR_BAD_CSEQ] = "bad_cseq",
-	[SIP_ERR_PARSE] = "parse",
-};
+static const char *const status_names[SIP_STATUS_COUNT] = { SIP_STATUS_LIST(ENUM_LIST_ENTRY) };
 
 const char *sip_status_name(enum sip_status status)
 {
-	if ((unsigned)status >= SIP_STATUS_COUNT)
-		return "invalid";
-	return status_names[status];
+	return (unsigned)status < SIP_STATUS_COUNT ? status_names[status] : "invalid";
 }
 
 const char *sip_method_name(enum sip_method method)
 {
-	if ((unsigned)method >= SIP_METHOD_COUNT)
-		return "invalid";
-	return method_names[method];
+	return (unsigned)method < SIP_METHOD_COUNT ? method_names[method] : "invalid";
 }
 
 /* Whether token is name in upper case: method tokens are case-sensitive

@@ -271,16 +271,6 @@ enum sip_oc_result sip_oc_add(const uint8_t *msg, size_t len, const struct sip_o
 
 const char *sip_oc_result_name(enum sip_oc_result result)
 {
-	static const char *const names[SIP_OC_RESULT_COUNT] = {
-		[SIP_OC_ADDED] = "added",
-		[SIP_OC_NOT_RESPONSE] = "not_response",
-		[SIP_OC_NO_VIA] = "no_via",
-		[SIP_OC_MALFORMED] = "malformed",
-		[SIP_OC_NOT_ADVERTISED] = "not_advertised",
-		[SIP_OC_ALREADY_SET] = "already_set",
-		[SIP_OC_NO_LOSS] = "no_loss",
-		[SIP_OC_TOO_LONG] = "too_long",
-		[SIP_OC_BAD_FEEDBACK] = "bad_feedback",
-	};
+	static const char *const names[SIP_OC_RESULT_COUNT] = { SIP_OC_RESULT_LIST(ENUM_LIST_ENTRY) };
 	return (unsigned)result < SIP_OC_RESULT_COUNT ? names[result] : "?";
 }

@@ -1,9 +1,10 @@
 /* byte_order.h - big-endian (network order) integers at unaligned byte
- * positions, for the fixed layouts of sara's own wire messages. The caller
- * has checked that the bytes are there. */
+ * positions, and fractions as fixed-point integers, for the fixed layouts of
+ * sara's own wire messages. The caller has checked that the bytes are there. */
 #ifndef SARA_BYTE_ORDER_H
 #define SARA_BYTE_ORDER_H
 
+#include <math.h>
 #include <stdint.h>
 
 static inline void put_be16(uint8_t *p, uint16_t v)
@@ -37,6 +38,18 @@ static inline uint32_t get_be32(const uint8_t *p)
 static inline uint64_t get_be64(const uint8_t *p)
 {
 	return ((uint64_t)get_be32(p) << 32) | get_be32(p + 4);
+}
+
+/* A fraction 0..1 as the fixed-point integer 0..scale a message carries,
+ * rounded. NaN and above 1 give scale (a broken reading looks full, never
+ * idle); 0 and below give 0. */
+static inline unsigned fraction_to_fixed(double fraction, unsigned scale)
+{
+	if (isnan(fraction) || fraction >= 1.0)
+		return scale;
+	if (!(fraction > 0.0))
+		return 0;
+	return (unsigned)lround(fraction * scale);
 }
 
 #endif

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dpi/enum_list.h"
 #include "dpi/framing.h"
 #include "dpi/netaddr.h"
 
@@ -58,20 +59,21 @@ struct rtsp_msg {
 	bool body_is_sdp;         /* Content-Type: application/sdp */
 };
 
-enum rtsp_status {
-	RTSP_OK = 0,
-	RTSP_ERR_EMPTY,
-	RTSP_ERR_NOT_RTSP,
-	RTSP_ERR_TRUNCATED,
-	RTSP_ERR_OVERSIZED,
-	RTSP_ERR_BINARY,
-	RTSP_ERR_BAD_CONTENT_LENGTH,
-	RTSP_ERR_DUPLICATE_HEADER,
-	RTSP_ERR_BAD_CSEQ,
-	RTSP_ERR_BAD_SESSION,
-	RTSP_ERR_BAD_TRANSPORT,
-	RTSP_STATUS_COUNT
-};
+/* What rtsp_parse says, each with its name (rtsp_status_name). */
+#define RTSP_STATUS_LIST(X)                                  \
+	X(RTSP_OK, "ok")                                     \
+	X(RTSP_ERR_EMPTY, "empty")                           \
+	X(RTSP_ERR_NOT_RTSP, "not_rtsp")                     \
+	X(RTSP_ERR_TRUNCATED, "truncated")                   \
+	X(RTSP_ERR_OVERSIZED, "oversized")                   \
+	X(RTSP_ERR_BINARY, "binary")                         \
+	X(RTSP_ERR_BAD_CONTENT_LENGTH, "bad_content_length") \
+	X(RTSP_ERR_DUPLICATE_HEADER, "duplicate_header")     \
+	X(RTSP_ERR_BAD_CSEQ, "bad_cseq")                     \
+	X(RTSP_ERR_BAD_SESSION, "bad_session")               \
+	X(RTSP_ERR_BAD_TRANSPORT, "bad_transport")
+
+enum rtsp_status { RTSP_STATUS_LIST(ENUM_LIST_ID) RTSP_STATUS_COUNT };
 
 /* Parses exactly one message (headers + Content-Length body) at p. */
 enum rtsp_status rtsp_parse(const uint8_t *p, size_t len, struct rtsp_msg *out);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dpi/enum_list.h"
 #include "dpi/netaddr.h"
 
 #define SDP_MAX_MEDIA 8
@@ -32,17 +33,18 @@ struct sdp_info {
 	struct sdp_stream media[SDP_MAX_MEDIA];
 };
 
-enum sdp_status {
-	SDP_OK = 0,
-	SDP_ERR_EMPTY,
-	SDP_ERR_OVERSIZED,   /* > SDP_MAX_BYTES */
-	SDP_ERR_BINARY,      /* NUL or control bytes */
-	SDP_ERR_PARSE,       /* libosip2's sdp_message_parse refused it */
-	SDP_ERR_BAD_PORT,    /* m= port not a number in 0..65535 */
-	SDP_ERR_BAD_ADDRESS, /* c= address not parseable */
-	SDP_ERR_NO_ADDRESS,  /* an enabled m= line with no c= anywhere */
-	SDP_STATUS_COUNT
-};
+/* What sdp_parse says, each with its name (sdp_status_name). */
+#define SDP_STATUS_LIST(X)                                                                  \
+	X(SDP_OK, "ok")                                                                     \
+	X(SDP_ERR_EMPTY, "empty")                                                           \
+	X(SDP_ERR_OVERSIZED, "oversized")     /* > SDP_MAX_BYTES */                         \
+	X(SDP_ERR_BINARY, "binary")           /* NUL or control bytes */                    \
+	X(SDP_ERR_PARSE, "parse")             /* libosip2's sdp_message_parse refused it */ \
+	X(SDP_ERR_BAD_PORT, "bad_port")       /* m= port not a number in 0..65535 */        \
+	X(SDP_ERR_BAD_ADDRESS, "bad_address") /* c= address not parseable */                \
+	X(SDP_ERR_NO_ADDRESS, "no_address")   /* an enabled m= line with no c= anywhere */
+
+enum sdp_status { SDP_STATUS_LIST(ENUM_LIST_ID) SDP_STATUS_COUNT };
 
 enum sdp_status sdp_parse(const uint8_t *p, size_t len, struct sdp_info *out);
 const char *sdp_status_name(enum sdp_status status);

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dpi/enum_list.h"
 #include "dpi/framing.h"
 #include "dpi/sdp.h"
 
@@ -35,21 +36,29 @@ struct sip_msg {
 	enum sdp_status sdp_status; /* SDP_OK when has_sdp; the reason otherwise if an SDP body failed */
 };
 
-enum sip_status {
-	SIP_PARSE_OK = 0,
-	SIP_ERR_EMPTY,
-	SIP_ERR_NOT_SIP,            /* first line is not a SIP request or status line */
-	SIP_ERR_TRUNCATED,          /* no end of headers, or body shorter than Content-Length */
-	SIP_ERR_OVERSIZED,          /* > SIP_MAX_MESSAGE */
-	SIP_ERR_BINARY,             /* NUL / control bytes in the header section */
-	SIP_ERR_BAD_CONTENT_LENGTH, /* not a number, or disagrees with the bytes present */
-	SIP_ERR_DUPLICATE_HEADER,   /* Call-ID, CSeq or Content-Length twice, differently; Content-Type twice */
-	SIP_ERR_NO_CALL_ID,
-	SIP_ERR_CALL_ID_TOO_LONG,
-	SIP_ERR_BAD_CSEQ,
-	SIP_ERR_PARSE,              /* libosip2 refused the message */
-	SIP_STATUS_COUNT
-};
+/* What sip_parse says, each with its name (sip_status_name). */
+#define SIP_STATUS_LIST(X)                                                           \
+	X(SIP_PARSE_OK, "ok")                                                        \
+	X(SIP_ERR_EMPTY, "empty")                                                    \
+	/* first line is not a SIP request or status line */                         \
+	X(SIP_ERR_NOT_SIP, "not_sip")                                                \
+	/* no end of headers, or body shorter than Content-Length */                 \
+	X(SIP_ERR_TRUNCATED, "truncated")                                            \
+	/* > SIP_MAX_MESSAGE */                                                      \
+	X(SIP_ERR_OVERSIZED, "oversized")                                            \
+	/* NUL / control bytes in the header section */                              \
+	X(SIP_ERR_BINARY, "binary")                                                  \
+	/* not a number, or disagrees with the bytes present */                      \
+	X(SIP_ERR_BAD_CONTENT_LENGTH, "bad_content_length")                          \
+	/* Call-ID, CSeq or Content-Length twice, differently; Content-Type twice */ \
+	X(SIP_ERR_DUPLICATE_HEADER, "duplicate_header")                              \
+	X(SIP_ERR_NO_CALL_ID, "no_call_id")                                          \
+	X(SIP_ERR_CALL_ID_TOO_LONG, "call_id_too_long")                              \
+	X(SIP_ERR_BAD_CSEQ, "bad_cseq")                                              \
+	/* libosip2 refused the message */                                           \
+	X(SIP_ERR_PARSE, "parse")
+
+enum sip_status { SIP_STATUS_LIST(ENUM_LIST_ID) SIP_STATUS_COUNT };
 
 /* Parses exactly one message in [p, p+len). A UDP datagram is one message;
  * over TCP, sip_frame() delimits them first. On failure out is zeroed, except

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dpi/enum_list.h"
+
 #define SIP_OC_MAX_REDUCTION 100
 /* The most "oc=N;oc-validity=V;oc-seq=S.mmm;oc-algo="loss"" adds to a
  * message (it replaces a bare "oc" and may drop the client's oc-algo). */
@@ -20,20 +22,29 @@ struct sip_oc_feedback {
 	uint64_t seq_ms;       /* oc-seq, written as seconds "." milliseconds */
 };
 
-enum sip_oc_result {
-	SIP_OC_ADDED = 0,
-	SIP_OC_NOT_RESPONSE,   /* the first line is not a SIP/2.0 status line */
-	SIP_OC_NO_VIA,         /* no Via before the end of the headers */
-	SIP_OC_MALFORMED,      /* the headers or the top Via do not scan, the top Via repeats oc or
-				* oc-algo, or the result does not read back as a SIP response */
-	SIP_OC_NOT_ADVERTISED, /* the top Via has no oc: the client does not take part */
-	SIP_OC_ALREADY_SET,    /* the top Via's oc has a value, or oc-validity / oc-seq is there:
-				* a server on the path answered already */
-	SIP_OC_NO_LOSS,        /* the client's oc-algo offers no "loss" */
-	SIP_OC_TOO_LONG,       /* the result does not fit the output buffer */
-	SIP_OC_BAD_FEEDBACK,   /* reduction above 100, or seq_ms past 12 digits of seconds */
-	SIP_OC_RESULT_COUNT
-};
+/* What sip_oc_add says, each with its name (sip_oc_result_name). */
+#define SIP_OC_RESULT_LIST(X)                                                \
+	X(SIP_OC_ADDED, "added")                                             \
+	/* the first line is not a SIP/2.0 status line */                    \
+	X(SIP_OC_NOT_RESPONSE, "not_response")                               \
+	/* no Via before the end of the headers */                           \
+	X(SIP_OC_NO_VIA, "no_via")                                           \
+	/* the headers or the top Via do not scan, the top Via repeats oc or \
+	 * oc-algo, or the result does not read back as a SIP response */    \
+	X(SIP_OC_MALFORMED, "malformed")                                     \
+	/* the top Via has no oc: the client does not take part */           \
+	X(SIP_OC_NOT_ADVERTISED, "not_advertised")                           \
+	/* the top Via's oc has a value, or oc-validity / oc-seq is there:   \
+	 * a server on the path answered already */                          \
+	X(SIP_OC_ALREADY_SET, "already_set")                                 \
+	/* the client's oc-algo offers no "loss" */                          \
+	X(SIP_OC_NO_LOSS, "no_loss")                                         \
+	/* the result does not fit the output buffer */                      \
+	X(SIP_OC_TOO_LONG, "too_long")                                       \
+	/* reduction above 100, or seq_ms past 12 digits of seconds */       \
+	X(SIP_OC_BAD_FEEDBACK, "bad_feedback")
+
+enum sip_oc_result { SIP_OC_RESULT_LIST(ENUM_LIST_ID) SIP_OC_RESULT_COUNT };
 
 /* Writes into out[0..cap) the response msg[0..len) with the top Via's bare
  * "oc" replaced by "oc=N;oc-validity=V;oc-seq=S.mmm;oc-algo="loss"" and

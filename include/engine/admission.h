@@ -138,6 +138,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dpi/enum_list.h"
 #include "engine/config.h"
 #include "engine/counters.h"
 
@@ -156,19 +157,29 @@ enum admission_zone {
 
 enum admission_verdict { ADMISSION_ADMITTED = 0, ADMISSION_REFUSED, ADMISSION_VERDICT_COUNT };
 
-/* Counted input events (reports and their refusals, threshold moves). */
-enum admission_event {
-	ADMISSION_EV_REPORT = 0,       /* cluster reports taken into account */
-	ADMISSION_EV_REPORT_STALE,     /* now_ms earlier than the previous report: ignored */
-	ADMISSION_EV_REPORT_EMPTY,     /* no server with a usable weight: ignored */
-	ADMISSION_EV_LOAD_CLAMPED,     /* a load above 1, taken as 1 */
-	ADMISSION_EV_LOAD_INVALID,     /* NaN, infinite or negative load, taken as 1 */
-	ADMISSION_EV_WEIGHT_INVALID,   /* a server left out for its weight */
-	ADMISSION_EV_THRESHOLDS_MOVED, /* reports that moved T2 and/or T3 down */
-	ADMISSION_EV_THRESHOLDS_RESET, /* reports that put T2 and T3 back */
-	ADMISSION_EV_ANSWER_WAIT_EXPIRED, /* window: an awaited answer never seen in time */
-	ADMISSION_EV_COUNT
-};
+/* Counted input events (reports and their refusals, threshold moves), each
+ * with its counter. */
+#define ADMISSION_EVENT_LIST(X)                                              \
+	/* cluster reports taken into account */                             \
+	X(ADMISSION_EV_REPORT, COUNTER_ADMISSION_REPORTS)                    \
+	/* now_ms earlier than the previous report: ignored */               \
+	X(ADMISSION_EV_REPORT_STALE, COUNTER_ADMISSION_REPORTS_STALE)        \
+	/* no server with a usable weight: ignored */                        \
+	X(ADMISSION_EV_REPORT_EMPTY, COUNTER_ADMISSION_REPORTS_EMPTY)        \
+	/* a load above 1, taken as 1 */                                     \
+	X(ADMISSION_EV_LOAD_CLAMPED, COUNTER_ADMISSION_LOAD_CLAMPED)         \
+	/* NaN, infinite or negative load, taken as 1 */                     \
+	X(ADMISSION_EV_LOAD_INVALID, COUNTER_ADMISSION_LOAD_INVALID)         \
+	/* a server left out for its weight */                               \
+	X(ADMISSION_EV_WEIGHT_INVALID, COUNTER_ADMISSION_WEIGHT_INVALID)     \
+	/* reports that moved T2 and/or T3 down */                           \
+	X(ADMISSION_EV_THRESHOLDS_MOVED, COUNTER_ADMISSION_THRESHOLDS_MOVED) \
+	/* reports that put T2 and T3 back */                                \
+	X(ADMISSION_EV_THRESHOLDS_RESET, COUNTER_ADMISSION_THRESHOLDS_RESET)  \
+	/* window estimate: an awaited answer never seen in time */          \
+	X(ADMISSION_EV_ANSWER_WAIT_EXPIRED, COUNTER_ADMISSION_ANSWER_WAITS_EXPIRED)
+
+enum admission_event { ADMISSION_EVENT_LIST(ENUM_LIST_ID) ADMISSION_EV_COUNT };
 
 struct admission_thresholds {
 	double t1, t2, t3, c;

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dpi/enum_list.h"
 #include "engine/config.h"
 #include "engine/counters.h"
 
@@ -32,14 +33,15 @@ struct agent_heartbeat {
 
 /* Load report: host id u32, then the components in enum order, each a u16
  * fixed-point fraction 0..AGENT_LOAD_SCALE (10000 = fully loaded); 14 bytes. */
-enum agent_load_component {
-	AGENT_LOAD_CPU = 0,
-	AGENT_LOAD_MEMORY,
-	AGENT_LOAD_NETWORK,   /* socket buffer memory in use */
-	AGENT_LOAD_IO,        /* block I/O queue length */
-	AGENT_LOAD_BACKLOG,   /* the SIP/RTSP server's receive/listen queues */
-	AGENT_LOAD_COMPONENTS
-};
+/* The components, each with its name (agent_load_component_name). */
+#define AGENT_LOAD_COMPONENT_LIST(X)                                                       \
+	X(AGENT_LOAD_CPU, "cpu")                                                           \
+	X(AGENT_LOAD_MEMORY, "memory")                                                     \
+	X(AGENT_LOAD_NETWORK, "network") /* socket buffer memory in use */                 \
+	X(AGENT_LOAD_IO, "io")           /* block I/O queue length */                      \
+	X(AGENT_LOAD_BACKLOG, "backlog") /* the SIP/RTSP server's receive/listen queues */
+
+enum agent_load_component { AGENT_LOAD_COMPONENT_LIST(ENUM_LIST_ID) AGENT_LOAD_COMPONENTS };
 
 #define AGENT_LOAD_SCALE 10000
 /* A component the agent does not count (sara-agent --components): sent as

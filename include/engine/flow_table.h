@@ -71,6 +71,9 @@ struct flow_table {
 };
 
 bool flow_table_init(struct flow_table *table, uint32_t capacity, const struct hash_key *key);
+/* Gives every flow's TCP reassembly stream back to streams: before the
+ * table or the pool goes. */
+void flow_table_release_streams(struct flow_table *table, struct tcp_stream_pool *streams);
 void flow_table_fini(struct flow_table *table);
 size_t flow_table_memory(const struct flow_table *table);
 

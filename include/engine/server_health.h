@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dpi/enum_list.h"
 #include "engine/agent_msg.h"
 #include "engine/config.h"
 #include "engine/counters.h"
@@ -38,14 +39,15 @@
  * duplicates and ignored; further behind means the agent restarted. */
 #define SERVER_HEALTH_REORDER_WINDOW 64
 
-enum server_state {
-	SERVER_UNKNOWN = 0,  /* no heartbeat yet: available until misses*interval pass */
-	SERVER_UP,           /* available */
-	SERVER_DRAINING,     /* planned failure ahead: no new sessions, keeps its own */
-	SERVER_APP_DOWN,     /* node alive, application probe failing: unavailable */
-	SERVER_FAILED,       /* heartbeats missed, or the planned time reached */
-	SERVER_STATE_COUNT
-};
+/* A server's state, each with its name (server_state_name). */
+#define SERVER_STATE_LIST(X)                                                                        \
+	X(SERVER_UNKNOWN, "unknown")   /* no heartbeat yet: available until misses*interval pass */ \
+	X(SERVER_UP, "up")             /* available */                                              \
+	X(SERVER_DRAINING, "draining") /* planned failure ahead: no new sessions, keeps its own */  \
+	X(SERVER_APP_DOWN, "app_down") /* node alive, application probe failing: unavailable */     \
+	X(SERVER_FAILED, "failed")     /* heartbeats missed, or the planned time reached */
+
+enum server_state { SERVER_STATE_LIST(ENUM_LIST_ID) SERVER_STATE_COUNT };
 
 enum server_cause {
 	SERVER_CAUSE_NONE = 0,

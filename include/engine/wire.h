@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dpi/enum_list.h"
 #include "engine/counters.h"
 
 #define WIRE_MAGIC 0x53415241u   /* "SARA" */
@@ -42,16 +43,22 @@ struct wire_key { uint8_t bytes[WIRE_KEY_SIZE]; };
 struct wire_replay_entry { uint32_t sender; bool used; uint64_t highest; uint64_t window; };
 struct wire_replay { struct wire_replay_entry senders[WIRE_MAX_SENDERS]; };
 
-enum wire_verdict {
-	WIRE_OK = 0,
-	WIRE_TRUNCATED,      /* shorter than header + tag, or body_len disagrees */
-	WIRE_BAD_MAGIC,      /* not a sara message, or another version */
-	WIRE_FORGED,         /* authentication tag does not verify */
-	WIRE_REPLAYED,       /* sequence number seen before or older than the window */
-	WIRE_STALE,          /* timestamp further than max_skew from our clock */
-	WIRE_TOO_MANY_SENDERS,
-	WIRE_VERDICT_COUNT
-};
+/* What wire_open says, each with the counter of a message it rejects. */
+#define WIRE_VERDICT_LIST(X)                                       \
+	X(WIRE_OK, COUNTER_NONE)                                   \
+	/* shorter than header + tag, or body_len disagrees */     \
+	X(WIRE_TRUNCATED, COUNTER_WIRE_TRUNCATED)                  \
+	/* not a sara message, or another version */               \
+	X(WIRE_BAD_MAGIC, COUNTER_WIRE_BAD_MAGIC)                  \
+	/* authentication tag does not verify */                   \
+	X(WIRE_FORGED, COUNTER_WIRE_FORGED)                        \
+	/* sequence number seen before or older than the window */ \
+	X(WIRE_REPLAYED, COUNTER_WIRE_REPLAYED)                    \
+	/* timestamp further than max_skew from our clock */       \
+	X(WIRE_STALE, COUNTER_WIRE_STALE)                          \
+	X(WIRE_TOO_MANY_SENDERS, COUNTER_WIRE_TOO_MANY_SENDERS)
+
+enum wire_verdict { WIRE_VERDICT_LIST(ENUM_LIST_ID) WIRE_VERDICT_COUNT };
 
 /* Header + body + tag into out. Returns the message length, 0 when the body
  * is too long or cap too small. */

@@ -4,7 +4,6 @@
 
 #include "dpi/byte_order.h"
 
-#include <math.h>
 #include <string.h>
 
 size_t agent_heartbeat_encode(const struct agent_heartbeat *hb, uint8_t *out, size_t cap)
@@ -77,11 +76,7 @@ enum counter_id agent_load_decode(const uint8_t *buf, size_t len, struct agent_l
 
 uint16_t agent_load_to_fixed(double fraction)
 {
-	if (isnan(fraction) || fraction >= 1.0)
-		return AGENT_LOAD_SCALE;
-	if (!(fraction > 0.0))
-		return 0;
-	return (uint16_t)lround(fraction * AGENT_LOAD_SCALE);
+	return (uint16_t)fraction_to_fixed(fraction, AGENT_LOAD_SCALE);
 }
 
 double agent_load_from_fixed(uint16_t fixed)
@@ -136,12 +131,6 @@ const char *agent_flag_name(uint8_t flag)
 
 const char *agent_load_component_name(unsigned component)
 {
-	static const char *const names[AGENT_LOAD_COMPONENTS] = {
-		[AGENT_LOAD_CPU] = "cpu",
-		[AGENT_LOAD_MEMORY] = "memory",
-		[AGENT_LOAD_NETWORK] = "network",
-		[AGENT_LOAD_IO] = "io",
-		[AGENT_LOAD_BACKLOG] = "backlog",
-	};
+	static const char *const names[AGENT_LOAD_COMPONENTS] = { AGENT_LOAD_COMPONENT_LIST(ENUM_LIST_ENTRY) };
 	return component < AGENT_LOAD_COMPONENTS ? names[component] : "?";
 }

@@ -1662,21 +1662,14 @@ void engine_destroy(struct engine *engine)
 {
 	if (!engine)
 		return;
-	for (uint32_t i = 0; i < engine->flows.capacity; i++)
-		if (engine->flows.flows[i].in_use)
-			tcp_signalling_release(&engine->flows.flows[i].tcp, engine->streams);
+	flow_table_release_streams(&engine->flows, engine->streams);
 	flow_table_fini(&engine->flows);
 	session_table_fini(&engine->sessions);
-	if (engine->flow_timers)
-		timer_wheel_destroy(engine->flow_timers);
-	if (engine->session_timers)
-		timer_wheel_destroy(engine->session_timers);
-	if (engine->streams)
-		tcp_stream_pool_destroy(engine->streams);
-	if (engine->fragments)
-		ipfrag_table_destroy(engine->fragments);
-	if (engine->selector)
-		selector_destroy(engine->selector);
+	timer_wheel_destroy(engine->flow_timers);
+	timer_wheel_destroy(engine->session_timers);
+	tcp_stream_pool_destroy(engine->streams);
+	ipfrag_table_destroy(engine->fragments);
+	selector_destroy(engine->selector);
 	free(engine);
 }
 

@@ -69,6 +69,13 @@ fail_free_arrays:
 	return false;
 }
 
+void flow_table_release_streams(struct flow_table *table, struct tcp_stream_pool *streams)
+{
+	for (uint32_t i = 0; i < table->capacity; i++)
+		if (table->flows[i].in_use)
+			tcp_signalling_release(&table->flows[i].tcp, streams);
+}
+
 void flow_table_fini(struct flow_table *table)
 {
 	size_t buckets = (size_t)table->bucket_mask + 1;

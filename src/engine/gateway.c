@@ -196,16 +196,11 @@ void gateway_destroy(struct gateway *gw)
 {
 	if (!gw)
 		return;
-	for (uint32_t i = 0; i < gw->flows.capacity; i++)
-		if (gw->flows.flows[i].in_use)
-			tcp_signalling_release(&gw->flows.flows[i].tcp, gw->streams);
+	flow_table_release_streams(&gw->flows, gw->streams);
 	flow_table_fini(&gw->flows);
-	if (gw->timers)
-		timer_wheel_destroy(gw->timers);
-	if (gw->streams)
-		tcp_stream_pool_destroy(gw->streams);
-	if (gw->fragments)
-		ipfrag_table_destroy(gw->fragments);
+	timer_wheel_destroy(gw->timers);
+	tcp_stream_pool_destroy(gw->streams);
+	ipfrag_table_destroy(gw->fragments);
 	free(gw);
 }
 

@@ -2,7 +2,6 @@
  * and the tables on either side of the channel (overload_control.h). */
 #include "engine/overload_control.h"
 
-#include <math.h>
 #include <string.h>
 
 #include "dpi/byte_order.h"
@@ -34,11 +33,7 @@ enum counter_id oc_state_decode(const uint8_t *buf, size_t len, struct oc_state 
 
 uint8_t oc_reduction(double refusal_probability)
 {
-	if (isnan(refusal_probability) || refusal_probability >= 1.0)
-		return SIP_OC_MAX_REDUCTION;
-	if (!(refusal_probability > 0.0))
-		return 0;
-	return (uint8_t)lround(refusal_probability * SIP_OC_MAX_REDUCTION);
+	return (uint8_t)fraction_to_fixed(refusal_probability, SIP_OC_MAX_REDUCTION);
 }
 
 /* ---- the dispatcher's side ---- */

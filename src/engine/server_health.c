@@ -473,13 +473,7 @@ bool server_health_get(const struct server_health *h, unsigned server, uint64_t 
 
 const char *server_state_name(enum server_state state)
 {
-	static const char *const names[SERVER_STATE_COUNT] = {
-		[SERVER_UNKNOWN] = "unknown",
-		[SERVER_UP] = "up",
-		[SERVER_DRAINING] = "draining",
-		[SERVER_APP_DOWN] = "app_down",
-		[SERVER_FAILED] = "failed",
-	};
+	static const char *const names[SERVER_STATE_COUNT] = { SERVER_STATE_LIST(ENUM_LIST_ENTRY) };
 	return (unsigned)state < SERVER_STATE_COUNT ? names[state] : "?";
 }
 

@@ -110,16 +110,6 @@ enum wire_verdict wire_open(const struct wire_key *key, struct wire_replay *repl
 
 enum counter_id wire_verdict_counter(enum wire_verdict verdict)
 {
-	static const enum counter_id counters[WIRE_VERDICT_COUNT] = {
-		[WIRE_OK] = COUNTER_NONE,
-		[WIRE_TRUNCATED] = COUNTER_WIRE_TRUNCATED,
-		[WIRE_BAD_MAGIC] = COUNTER_WIRE_BAD_MAGIC,
-		[WIRE_FORGED] = COUNTER_WIRE_FORGED,
-		[WIRE_REPLAYED] = COUNTER_WIRE_REPLAYED,
-		[WIRE_STALE] = COUNTER_WIRE_STALE,
-		[WIRE_TOO_MANY_SENDERS] = COUNTER_WIRE_TOO_MANY_SENDERS,
-	};
-	if ((unsigned)verdict >= WIRE_VERDICT_COUNT)
-		return COUNTER_NONE;
-	return counters[verdict];
+	static const enum counter_id counters[WIRE_VERDICT_COUNT] = { WIRE_VERDICT_LIST(ENUM_LIST_ENTRY) };
+	return (unsigned)verdict < WIRE_VERDICT_COUNT ? counters[verdict] : COUNTER_NONE;
 }

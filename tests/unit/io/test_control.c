@@ -521,7 +521,7 @@ static void test_status_counters(void **state)
 	/* Events are listed once they happened, totals always. */
 	assert_contains(reply, "\"counters\": {\"sip_not_sip\": 1}");
 	assert_contains(reply, "\"admission_admitted_new_off\": 0, \"admission_admitted_new_normal\": 1, ");
-	assert_contains(reply, "\"admission_thresholds_reset\": 0}}");
+	assert_contains(reply, "\"admission_thresholds_reset\": 0, \"admission_answer_waits_expired\": 0}}");
 	assert_contains(reply, "\"verdicts\": {\"accept\": {\"session\": 1}, \"drop\": {\"malformed\": 4}, "
 			       "\"accepted_unmarked\": 3, \"connmarks_set\": 0}");
 	assert_contains(reply, "\"announcements\": {\"enabled\": false}");
