@@ -48,6 +48,8 @@ struct signal_facts {
 	char key[SESSION_KEY_MAX];
 	bool creates_session;     /* may start a session when the key is unknown */
 	bool confirms_session;    /* 2xx to INVITE, ACK, RTSP PLAY/RECORD 2xx */
+	bool shows_server_work;   /* an answer only a server that took the session up sends: SIP's
+				     to an INVITE above 100 (a 100 is a transaction layer's) */
 	bool ends_session;        /* BYE, CANCEL, TEARDOWN, failed initial INVITE */
 	bool ends_if_unconfirmed; /* final error to INVITE: ends only a call not yet set up */
 	bool transaction_only;    /* OPTIONS, REGISTER, MESSAGE...: ends after its final response */

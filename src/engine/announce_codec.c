@@ -40,7 +40,8 @@
 #define FACT_ENDS 0x08
 #define FACT_ENDS_IF_UNCONFIRMED 0x10
 #define FACT_TRANSACTION_ONLY 0x20
-#define FACT_ALL 0x3f
+#define FACT_SHOWS_SERVER_WORK 0x40
+#define FACT_ALL 0x7f
 
 #define STREAM_ENABLED 0x01
 #define STREAM_MULTICAST 0x02
@@ -84,6 +85,7 @@ size_t announce_encode(const struct announcement *ann, uint8_t *out, size_t cap)
 	flags |= f->ends_session ? FACT_ENDS : 0;
 	flags |= f->ends_if_unconfirmed ? FACT_ENDS_IF_UNCONFIRMED : 0;
 	flags |= f->transaction_only ? FACT_TRANSACTION_ONLY : 0;
+	flags |= f->shows_server_work ? FACT_SHOWS_SERVER_WORK : 0;
 	put_u8(&w, f->proto);
 	put_u8(&w, flags);
 	put_u8(&w, f->method);
@@ -190,6 +192,7 @@ static enum counter_id decode_facts(struct reader *r, struct signal_facts *f)
 	f->ends_session = flags & FACT_ENDS;
 	f->ends_if_unconfirmed = flags & FACT_ENDS_IF_UNCONFIRMED;
 	f->transaction_only = flags & FACT_TRANSACTION_ONLY;
+	f->shows_server_work = flags & FACT_SHOWS_SERVER_WORK;
 	if (f->method >= method_count(f->proto))
 		return COUNTER_ANNOUNCE_BAD_METHOD;
 	if (f->is_request ? f->status != 0 : f->status > STATUS_MAX)

@@ -586,9 +586,12 @@ void sara_config_defaults(struct sara_config *cfg)
 	 * capacity from 1.5x to 3x, the rate 0.9 and more; dropping admitted
 	 * calls' media cost them up to 57 % of it for no goodput. */
 	cfg->admission.estimate = ADMISSION_ESTIMATE_RATE;
-	/* The window's backlog: half a second of answers waits at most, well
-	 * inside a caller's patience (RFC 3261's Timer A is 0.5 s). */
-	cfg->admission.answer_delay_s = 0.5;
+	/* The window's backlog: the answers wait 0.2 s at most, so that a
+	 * request queued behind them (a BYE) is served before the client's
+	 * first retransmission (RFC 3261 Timer E, 0.5 s), which would cost the
+	 * server the work again (docs/experiments.md: 0.5 s lost 6-8 % of
+	 * capacity at 3x to retransmitted BYEs). */
+	cfg->admission.answer_delay_s = 0.2;
 	cfg->admission.degrade = false;
 	cfg->admission.reject = REJECT_503;
 	cfg->admission.retry_after_s = 5;

@@ -921,8 +921,9 @@ static uint32_t apply_facts(struct engine *engine, const struct signal_facts *fa
 		s->peer = client_end.addr;
 		journal_touch(engine, sid);
 	}
-	/* a 100 Trying is a proxy's transaction layer, not its server's work */
-	if (facts->confirms_session || (side == SIDE_SERVER && !facts->is_request && facts->status > 100))
+	/* A SIP server has done an INVITE's work at its first answer above
+	 * 100; an RTSP server at the PLAY's answer (its SETUPs come before). */
+	if (facts->confirms_session || (side == SIDE_SERVER && facts->shows_server_work))
 		session_answer_arrived(engine, s);
 	if (facts->confirms_session && !s->confirmed) {
 		s->confirmed = true;

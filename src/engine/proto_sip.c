@@ -119,6 +119,7 @@ static enum counter_id sip_inspect(const uint8_t *msg, size_t len, struct signal
 	} else if (parsed.method == SIP_INVITE) {
 		out->confirms_session = parsed.status >= 200 && parsed.status < 300;
 		out->ends_if_unconfirmed = parsed.status >= 300;
+		out->shows_server_work = parsed.status > 100;
 	}
 	if (parsed.has_sdp)
 		sip_media(&parsed.sdp, out);
