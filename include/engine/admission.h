@@ -100,7 +100,10 @@
  *
  *  - Window estimate (not in the paper; admission.estimate = "window"):
  *    new sessions are admitted while fewer than W admitted sessions await
- *    their server's first answer, and refused once W do. What the window
+ *    their server's first answer, or fewer than ADMISSION_WINDOW_BURST W
+ *    while the oldest of those has waited less than answer_delay_s (the
+ *    servers keep up: a burst into an idle cluster is not a backlog), and
+ *    refused otherwise. What the window
  *    counts is known at once, from the signalling sarad sees: a session
  *    awaits from its admission until the server's first response above
  *    100 (180, 183, 2xx, or a final refusal the gateway announces), the
@@ -193,6 +196,7 @@ struct admission_thresholds {
 #define ADMISSION_RATE_GROWTH_PER_S 0.2
 #define ADMISSION_RATE_BURST_S 0.25
 #define ADMISSION_WINDOW_MIN_PER_SERVER 2
+#define ADMISSION_WINDOW_BURST 4
 #define ADMISSION_WINDOW_TIMEOUT_FACTOR 8
 #define ADMISSION_WINDOW_TIMEOUT_MIN_MS 2000
 /* Sessions the window follows at once; more are counted as awaiting
@@ -225,6 +229,7 @@ struct admission {
 	 * takes the oldest, which also ages the lost ones out first. */
 	uint64_t awaited_ms[ADMISSION_AWAITED_MAX];
 	uint32_t awaited_head, awaited_count;
+	uint64_t now_ms;                       /* the latest admission_advance */
 	double rate_limit;                     /* R, sessions a second; 0 until learned */
 	double tokens;                         /* the pacing bucket */
 	uint64_t tokens_ms;                    /* when it was last refilled */

@@ -127,6 +127,20 @@ static double window_size(const struct admission *adm)
 	return fmax((double)(ADMISSION_WINDOW_MIN_PER_SERVER * servers), adm->window);
 }
 
+/* The window's rule (admission.h, Window estimate): fewer than W await,
+ * or fewer than ADMISSION_WINDOW_BURST W and the oldest has waited less
+ * than answer_delay_s (no backlog yet). */
+static bool window_has_room(const struct admission *adm)
+{
+	uint64_t oldest;
+	if ((double)adm->awaited_count < window_size(adm))
+		return true;
+	if ((double)adm->awaited_count >= ADMISSION_WINDOW_BURST * window_size(adm))
+		return false;
+	oldest = adm->awaited_ms[adm->awaited_head];
+	return adm->now_ms <= oldest || (double)(adm->now_ms - oldest) <= adm->answer_delay_s * 1000.0;
+}
+
 /* x_new (admission.h, Lead, Rate and Window estimates): what eq (2) reads
  * for new sessions. */
 static double new_session_load(const struct admission *adm)
@@ -134,9 +148,8 @@ static double new_session_load(const struct admission *adm)
 	double cluster;
 	if (adm->estimate_window)
 		/* room: below T1 (admitted), full: above T2 (refused) */
-		cluster = (double)adm->awaited_count < window_size(adm)
-				  ? adm->current.t1 * (double)adm->awaited_count / window_size(adm)
-				  : 1.0;
+		cluster = window_has_room(adm) ? adm->current.t1 * fmin(1.0, (double)adm->awaited_count / window_size(adm))
+					       : 1.0;
 	else if (adm->estimate_rate && adm->rate_limit > 0)
 		cluster = adm->current.t1 + (adm->current.t2 - adm->current.t1) *
 						    (adm->tokens < 1.0 ? 1.0 : fmax(0.0, 1.0 - 2.0 * adm->tokens / rate_bucket(adm)));
@@ -154,6 +167,8 @@ static void awaited_pop(struct admission *adm)
 
 void admission_advance(struct admission *adm, uint64_t now_ms)
 {
+	if (now_ms > adm->now_ms)
+		adm->now_ms = now_ms;
 	if (adm->estimate_window) {
 		uint64_t timeout_ms = (uint64_t)fmax(ADMISSION_WINDOW_TIMEOUT_MIN_MS,
 						     ADMISSION_WINDOW_TIMEOUT_FACTOR * adm->answer_delay_s * 1000.0);

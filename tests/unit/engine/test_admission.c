@@ -204,6 +204,7 @@ static void test_no_degrade_keeps_established(void **state)
 	(void)state;
 	sara_config_defaults(&cfg);
 	cfg.admission.enabled = true;
+	cfg.admission.estimate = ADMISSION_ESTIMATE_LEAD;   /* new sessions read x itself */
 	assert_false(cfg.admission.degrade);
 	admission_init(&adm, &cfg);
 	report_uniform(&adm, 1000, 1.0);
@@ -721,7 +722,7 @@ static void window_admission(struct admission *adm)
 	paper_config(&cfg, true, 1.0);
 	cfg.admission.lead_s = 1.0;
 	cfg.admission.estimate = ADMISSION_ESTIMATE_WINDOW;
-	cfg.admission.answer_delay_s = 0.5;
+	cfg.admission.answer_delay_s = 0.2;
 	admission_init(adm, &cfg);
 	admission_seed(adm, 42);
 }
@@ -743,21 +744,28 @@ static unsigned window_admit(struct admission *adm, uint64_t now, unsigned tries
 /* The window admits while fewer than W sessions await an answer: 2 a
  * server before the answers are known, then the answered rate times
  * answer_delay_s (Little's law); each answer makes room for one more, at
- * any x; a burst of 1 000 INVITEs admits W. */
+ * any x. A burst into servers that keep up (the oldest wait under
+ * answer_delay_s) goes up to 4 W; a burst of 1 000 INVITEs admits that. */
 static void test_window_estimate(void **state)
 {
 	struct admission adm;
 	uint64_t now = 1000;
 	(void)state;
 	window_admission(&adm);
-	assert_int_equal(window_admit(&adm, now, 10), 2); /* no report: one server assumed */
-	report_uniform(&adm, now, 0.1);                   /* three servers: W = 6 */
+	assert_int_equal(window_admit(&adm, now, 10), 8);   /* no report: one server, 4 W */
+	now += 201;                                          /* the oldest waited 0.2 s: a backlog */
+	assert_int_equal(window_admit(&adm, now, 10), 0);
+	for (unsigned i = 0; i < 7; i++)
+		admission_note_first_answer(&adm);
+	assert_int_equal(window_admit(&adm, now, 10), 1);   /* 1 awaits: room for W = 2 */
+	report_uniform(&adm, now, 0.1);                      /* three servers: W = 6 */
 	assert_int_equal(window_admit(&adm, now, 10), 4);
 	assert_int_equal(admission_awaited(&adm), 6);
 	assert_true(admission_new_session_load(&adm) > adm.current.t2);
 	admission_note_first_answer(&adm);
+	now += 201;                                          /* every one awaiting is 0.2 s old */
 	assert_int_equal(window_admit(&adm, now, 10), 1);
-	/* The servers answer 10 every 200 ms: 50 a second, W = 25. */
+	/* The servers answer 10 every 200 ms: 50 a second, W = 10. */
 	for (unsigned r = 0; r < 15; r++) {
 		for (unsigned i = 0; i < 10; i++)
 			admission_note_first_answer(&adm);
@@ -765,19 +773,20 @@ static void test_window_estimate(void **state)
 		report_uniform(&adm, now, 0.95);   /* x says nothing to new sessions here */
 	}
 	assert_float_equal(adm.rate_limit, 50.0, 1e-9);
-	assert_float_equal(adm.window, 25.0, 1e-9);
+	assert_float_equal(adm.window, 10.0, 1e-9);
 	assert_int_equal(admission_awaited(&adm), 0);
-	assert_int_equal(window_admit(&adm, now, 1000), 25);
-	assert_int_equal(admission_count(&adm, ADMISSION_REFUSED, ADMIT_NEW_SESSION, ADMISSION_ZONE_DEGRADE), 975);
-	for (unsigned i = 0; i < 5; i++)
+	assert_int_equal(window_admit(&adm, now, 1000), 40);
+	assert_int_equal(admission_count(&adm, ADMISSION_REFUSED, ADMIT_NEW_SESSION, ADMISSION_ZONE_DEGRADE), 960);
+	now += 300;
+	for (unsigned i = 0; i < 35; i++)
 		admission_note_first_answer(&adm);
-	assert_int_equal(window_admit(&adm, now, 1000), 5);
+	assert_int_equal(window_admit(&adm, now, 1000), 5);  /* back under W, the oldest 0.3 s old */
 	/* Established sessions follow x, as ever. */
 	assert_true(admission_decide(&adm, ADMIT_ESTABLISHED) || adm.degrade);
 }
 
-/* Waits no answer ends stop counting after 8 answer delays (4 s here, at
- * least 2 s) and are counted; more awaited sessions than the ring holds
+/* Waits no answer ends stop counting after 8 answer delays (at least 2 s,
+ * as here) and are counted; more awaited sessions than the ring holds
  * keep the count at its capacity; a reload to another estimate empties
  * the window. */
 static void test_window_waits_expire(void **state)
@@ -790,15 +799,16 @@ static void test_window_waits_expire(void **state)
 	window_admission(&adm);
 	report_uniform(&adm, now, 0.1);
 	assert_int_equal(window_admit(&adm, now, 6), 6);
-	admission_advance(&adm, now + 4000);
+	admission_advance(&adm, now + 2000);
 	assert_int_equal(admission_awaited(&adm), 6);
-	admission_advance(&adm, now + 4001);
+	admission_advance(&adm, now + 2001);
 	assert_int_equal(admission_awaited(&adm), 0);
 	admission_get_counters(&adm, &set);
 	assert_int_equal(set.values[COUNTER_ADMISSION_ANSWER_WAITS_EXPIRED], 6);
 	for (unsigned i = 0; i < ADMISSION_AWAITED_MAX + 100; i++)
 		admission_note_awaited(&adm, now + 5000);
 	assert_int_equal(admission_awaited(&adm), ADMISSION_AWAITED_MAX);
+	admission_advance(&adm, now + 5000);
 	assert_false(admission_decide(&adm, ADMIT_NEW_SESSION));
 	paper_config(&cfg, true, 1.0);
 	cfg.admission.estimate = ADMISSION_ESTIMATE_RATE;
