@@ -1,6 +1,7 @@
 /* bench_journal.c - what the session journal costs per new session: the same
  * SIP calls (INVITE with SDP, the server's 200 through an announcement, ACK,
- * the first RTP packet, BYE) through an engine without a journal and one
+ * the first RTP packet, BYE and the server's 200 to it, announced too)
+ * through an engine without a journal and one
  * with sarad's (a real file, one write(2) per batch of packets as the
  * dispatcher writes it), in alternating rounds of the same run; the median
  * per session of each, their spread, the ratio, and the records, writes and
@@ -16,6 +17,7 @@
 
 #include "engine/config.h"
 #include "engine/engine.h"
+#include "engine/gateway.h"
 #include "sarad/journal.h"
 
 #include "../unit/packet_builder.h"
@@ -27,19 +29,20 @@
 #define WINDOW 200u              /* calls in progress at once */
 #define MAX_PACKET 2048
 
-enum input_kind { IN_INVITE = 0, IN_ANSWER, IN_ACK, IN_RTP, IN_BYE, IN_KINDS };
+enum input_kind { IN_INVITE = 0, IN_INVITE_ANSWER, IN_ACK, IN_RTP, IN_BYE, IN_BYE_ANSWER, IN_KINDS };
 
 struct input {
 	enum input_kind kind;
 	uint32_t call;
 	size_t len;
-	uint8_t *data;           /* a datagram; NULL for the answer (an announcement) */
+	uint8_t *data;                  /* a datagram; NULL for an answer */
+	struct announcement *answer;    /* the server's answer as the gateway announces it */
 };
 
 struct workload {
 	struct input *inputs;
 	size_t count;
-	struct announcement *answers;  /* per call */
+	struct announcement *answers;   /* two per call: to the INVITE, to the BYE */
 	uint32_t calls;
 };
 
@@ -58,22 +61,45 @@ static void client_of(uint32_t call, char *buf, size_t size)
 	snprintf(buf, size, "10.%u.%u.%u", (call >> 16) & 0xff, (call >> 8) & 0xff, call & 0xff);
 }
 
-static size_t sip_datagram(uint32_t call, const char *method, unsigned cseq, bool sdp, uint8_t *out, size_t cap)
+static uint16_t client_rtp_port(uint32_t call)
 {
-	char client[16], body[512], text[1500];
+	return (uint16_t)(16384 + 2 * (call % 8192));
+}
+
+static uint16_t server_rtp_port(uint32_t call)
+{
+	return (uint16_t)(30000 + 2 * (call % 10000));
+}
+
+/* The client's request to the VIP, or with from_server the server's 200 to
+ * it (from the VIP, as the gateway sees it); with sdp, the sender's audio. */
+static size_t sip_datagram(uint32_t call, bool from_server, const char *method, unsigned cseq, bool sdp,
+			   uint8_t *out, size_t cap)
+{
+	char client[16], start[128], body[512], text[1500];
+	const char *media_addr;
 	int body_len = 0, n;
 	client_of(call, client, sizeof(client));
+	media_addr = from_server ? BENCH_VIP : client;
+	if (from_server)
+		snprintf(start, sizeof(start), "SIP/2.0 200 OK");
+	else
+		snprintf(start, sizeof(start), "%s sip:service@" BENCH_VIP " SIP/2.0", method);
 	if (sdp)
 		body_len = snprintf(body, sizeof(body),
 				    "v=0\r\no=user1 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
-				    "m=audio %u RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n",
-				    client, client, 16384 + 2 * (call % 8192));
+				    "m=audio %u RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n", media_addr, media_addr,
+				    from_server ? server_rtp_port(call) : client_rtp_port(call));
+	/* The dialog has the server's To tag from the INVITE's answer on. */
 	n = snprintf(text, sizeof(text),
-		     "%s sip:service@" BENCH_VIP " SIP/2.0\r\nVia: SIP/2.0/UDP %s:5060;branch=z9hG4bK-%u-%u\r\n"
+		     "%s\r\nVia: SIP/2.0/UDP %s:5060;branch=z9hG4bK-%u-%u\r\n"
 		     "From: <sip:a@%s>;tag=%u\r\nTo: <sip:service@" BENCH_VIP ">%s\r\nCall-ID: %u-journal@%s\r\n"
-		     "CSeq: %u %s\r\nContact: <sip:a@%s>\r\nMax-Forwards: 70\r\n%sContent-Length: %d\r\n\r\n%s",
-		     method, client, call, cseq, client, call, sdp ? "" : ";tag=srv", call, client, cseq, method, client,
+		     "CSeq: %u %s\r\nContact: <sip:%s@%s>\r\n%s%sContent-Length: %d\r\n\r\n%s",
+		     start, client, call, cseq, client, call, from_server || !sdp ? ";tag=srv" : "", call, client,
+		     cseq, method, from_server ? "service" : "a", media_addr, from_server ? "" : "Max-Forwards: 70\r\n",
 		     sdp ? "Content-Type: application/sdp\r\n" : "", body_len, sdp ? body : "");
+	if (from_server)
+		return packet_build_udp(NETADDR_IPV4, BENCH_VIP, 5060, client, 5060, text, (size_t)n, out, cap);
 	return packet_build_udp(NETADDR_IPV4, client, 5060, BENCH_VIP, 5060, text, (size_t)n, out, cap);
 }
 
@@ -82,48 +108,41 @@ static size_t rtp_datagram(uint32_t call, uint8_t *out, size_t cap)
 	char client[16];
 	uint8_t rtp[172] = { 0x80, 8 };
 	client_of(call, client, sizeof(client));
-	return packet_build_udp(NETADDR_IPV4, client, (uint16_t)(16384 + 2 * (call % 8192)), BENCH_VIP,
-				(uint16_t)(30000 + 2 * (call % 10000)), rtp, sizeof(rtp), out, cap);
+	return packet_build_udp(NETADDR_IPV4, client, client_rtp_port(call), BENCH_VIP, server_rtp_port(call), rtp,
+				sizeof(rtp), out, cap);
 }
 
-/* The server's 200 with its audio, as sara-gw would announce it. */
-static void answer_of(uint32_t call, struct announcement *ann)
+/* The server's 200 to the INVITE (with its audio) or to the BYE, as
+ * sara-gw announces it: the datagram through the gateway role. */
+static void answer_of(struct gateway *gw, uint32_t call, const char *method, unsigned cseq, bool sdp,
+		      struct announcement *ann)
 {
-	char client[16];
-	struct netaddr c, v;
-	client_of(call, client, sizeof(client));
-	memset(ann, 0, sizeof(*ann));
-	netaddr_parse(span_make(client, strlen(client)), &c);
-	netaddr_parse(span_make(BENCH_VIP, strlen(BENCH_VIP)), &v);
-	ann->conn.family = c.family;
-	ann->conn.l4 = L4_UDP;
-	ann->conn.sport = ann->conn.dport = 5060;
-	memcpy(ann->conn.src, c.bytes, 16);
-	memcpy(ann->conn.dst, v.bytes, 16);
-	ann->facts.proto = PROTO_SIP;
-	ann->facts.status = 200;
-	ann->facts.key_len = (uint16_t)snprintf(ann->facts.key, sizeof(ann->facts.key), "%u-journal@%s", call, client);
-	ann->facts.confirms_session = true;
-	ann->facts.media_op = MEDIA_REPLACE;
-	ann->facts.stream_count = 1;
-	ann->facts.streams[0].enabled = true;
-	ann->facts.streams[0].addr = v;
-	ann->facts.streams[0].rtp_port = (uint16_t)(30000 + 2 * (call % 10000));
-	ann->facts.streams[0].rtcp_port = (uint16_t)(ann->facts.streams[0].rtp_port + 1);
+	uint8_t buf[MAX_PACKET];
+	size_t len = sip_datagram(call, true, method, cseq, sdp, buf, sizeof(buf));
+	if (len == 0 || gateway_packet(gw, buf, len, 0, ann, 1) != 1) {
+		fprintf(stderr, "bench_journal: the gateway did not announce call %u's 200 to its %s\n", call, method);
+		exit(2);
+	}
 }
 
 /* Calls overlap: step s carries call s's INVITE, call s - WINDOW's answer,
- * ACK and first RTP packet, and call s - 2 * WINDOW's BYE. */
-static void workload_build(struct workload *w, uint32_t calls)
+ * ACK and first RTP packet, and call s - 2 * WINDOW's BYE and its answer. */
+static void workload_build(struct workload *w, const struct sara_config *cfg, uint32_t calls)
 {
 	uint8_t buf[MAX_PACKET];
 	size_t cap = (size_t)calls * IN_KINDS;
+	char err[512];
+	struct gateway *gw = gateway_create(cfg, 0, err, sizeof(err));
+	if (!gw) {
+		fprintf(stderr, "bench_journal: gateway_create: %s\n", err);
+		exit(2);
+	}
 	w->inputs = xcalloc(cap, sizeof(*w->inputs));
-	w->answers = xcalloc(calls, sizeof(*w->answers));
+	w->answers = xcalloc(2 * (size_t)calls, sizeof(*w->answers));
 	w->calls = calls;
 	for (uint32_t step = 0; step < calls + 2 * WINDOW; step++) {
 		for (int kind = 0; kind < IN_KINDS; kind++) {
-			uint32_t lag = kind == IN_INVITE ? 0 : kind == IN_BYE ? 2 * WINDOW : WINDOW;
+			uint32_t lag = kind == IN_INVITE ? 0 : kind >= IN_BYE ? 2 * WINDOW : WINDOW;
 			uint32_t call;
 			struct input *in;
 			size_t len = 0;
@@ -134,11 +153,18 @@ static void workload_build(struct workload *w, uint32_t calls)
 			in->kind = (enum input_kind)kind;
 			in->call = call;
 			switch (kind) {
-			case IN_INVITE: len = sip_datagram(call, "INVITE", 1, true, buf, sizeof(buf)); break;
-			case IN_ACK: len = sip_datagram(call, "ACK", 1, false, buf, sizeof(buf)); break;
-			case IN_BYE: len = sip_datagram(call, "BYE", 2, false, buf, sizeof(buf)); break;
+			case IN_INVITE: len = sip_datagram(call, false, "INVITE", 1, true, buf, sizeof(buf)); break;
+			case IN_ACK: len = sip_datagram(call, false, "ACK", 1, false, buf, sizeof(buf)); break;
+			case IN_BYE: len = sip_datagram(call, false, "BYE", 2, false, buf, sizeof(buf)); break;
 			case IN_RTP: len = rtp_datagram(call, buf, sizeof(buf)); break;
-			case IN_ANSWER: answer_of(call, &w->answers[call]); continue;
+			case IN_INVITE_ANSWER:
+				in->answer = &w->answers[2 * (size_t)call];
+				answer_of(gw, call, "INVITE", 1, true, in->answer);
+				continue;
+			case IN_BYE_ANSWER:
+				in->answer = &w->answers[2 * (size_t)call + 1];
+				answer_of(gw, call, "BYE", 2, false, in->answer);
+				continue;
 			}
 			if (len == 0) {
 				fprintf(stderr, "bench_journal: cannot build a packet\n");
@@ -149,6 +175,7 @@ static void workload_build(struct workload *w, uint32_t calls)
 			in->len = len;
 		}
 	}
+	gateway_destroy(gw);
 }
 
 static void bench_config(struct sara_config *cfg, uint32_t calls)
@@ -169,7 +196,7 @@ static void bench_config(struct sara_config *cfg, uint32_t calls)
 	}
 	cfg->selection.algorithm = SELECT_ROUND_ROBIN;
 	cfg->admission.enabled = false;
-	cfg->timeouts.linger_s = 0;   /* a BYE ends its session at the next tick */
+	cfg->timeouts.linger_s = 0;   /* a BYE's 200 ends its session at the next tick */
 	cfg->limits.sessions = 4 * WINDOW + 1024;
 	cfg->limits.flows = 16 * cfg->limits.sessions;
 	(void)calls;
@@ -190,7 +217,7 @@ static void feed(struct engine *engine, struct session_journal *j, const struct 
 	struct verdict out[ENGINE_BATCH_MAX];
 	size_t n = 0;
 	for (size_t i = 0; i <= w->count; i++) {
-		bool answer = i < w->count && w->inputs[i].kind == IN_ANSWER;
+		bool answer = i < w->count && w->inputs[i].answer;
 		if (n > 0 && (i == w->count || answer || n == ENGINE_BATCH_MAX)) {
 			clock_now += 1;
 			engine_packet_batch(engine, batch, n, clock_now, out);
@@ -200,7 +227,7 @@ static void feed(struct engine *engine, struct session_journal *j, const struct 
 		if (i == w->count)
 			break;
 		if (answer) {
-			engine_announce(engine, &w->answers[w->inputs[i].call], clock_now);
+			engine_announce(engine, w->inputs[i].answer, clock_now);
 			session_journal_write(j);
 			continue;
 		}
@@ -213,7 +240,7 @@ static void feed(struct engine *engine, struct session_journal *j, const struct 
 
 struct round {
 	double seconds;
-	uint64_t sessions_created, records, writes, bytes;
+	uint64_t sessions_created, sessions_ended, records, writes, bytes;
 };
 
 static struct round run_round(const struct sara_config *cfg, const struct workload *w, const char *path)
@@ -246,6 +273,7 @@ static struct round run_round(const struct sara_config *cfg, const struct worklo
 	r.seconds = now_seconds() - t0;
 	engine_get_stats(engine, &st);
 	r.sessions_created = st.sessions_created;
+	r.sessions_ended = st.sessions_ended;
 	if (j) {
 		r.records = daemon_counter_get(&counters, COUNTER_JOURNAL_RECORDS);
 		r.writes = daemon_counter_get(&counters, COUNTER_JOURNAL_WRITES);
@@ -289,9 +317,9 @@ int main(int argc, char **argv)
 	}
 	snprintf(path, sizeof(path), "%s/sara-bench-journal.%d", dir, (int)getpid());
 	bench_config(&cfg, calls);
-	workload_build(&w, calls);
+	workload_build(&w, &cfg, calls);
 	clock_now = 1000000;
-	printf("journal cost per new session: %u calls (INVITE+SDP, 200 announced, ACK, RTP, BYE), "
+	printf("journal cost per new session: %u calls (INVITE+SDP, 200 announced, ACK, RTP, BYE, 200 announced), "
 	       "%u rounds each, alternating; journal file on %s (%s)\n", calls, rounds, dir, fs_name(dir));
 	run_round(&cfg, &w, NULL);   /* warm-up */
 	for (unsigned i = 0; i < rounds; i++) {
@@ -300,6 +328,13 @@ int main(int argc, char **argv)
 		if (a.sessions_created != calls || b.sessions_created != calls) {
 			fprintf(stderr, "bench_journal: %llu/%llu sessions created, want %u\n",
 				(unsigned long long)a.sessions_created, (unsigned long long)b.sessions_created, calls);
+			return 1;
+		}
+		/* Every call ended as a real one does, at its BYE's 200 (not at
+		 * Timer F, which the round is far too short for). */
+		if (a.sessions_ended != calls || b.sessions_ended != calls) {
+			fprintf(stderr, "bench_journal: %llu/%llu sessions ended, want %u\n",
+				(unsigned long long)a.sessions_ended, (unsigned long long)b.sessions_ended, calls);
 			return 1;
 		}
 		off[i] = off_sorted[i] = a.seconds * 1e9 / calls;
