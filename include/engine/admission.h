@@ -311,7 +311,10 @@ uint32_t admission_awaited(const struct admission *adm);
  * second. Reports a second apart converge in one step; faster ones move by
  * a share of the window they measure, which keeps the loop from swinging.
  * Clients that ignore oc make it settle where the honouring ones shed for
- * them too (arrived = R). Otherwise eq (2)'s refusal probability for a new
+ * them too (arrived = R). Under the window estimate R there is the rate
+ * the window admitted while it refused sessions (the servers' capacity),
+ * and the wanted reduction is 0 while it refused less than one a second:
+ * the clients shed more than needed. Otherwise eq (2)'s refusal probability for a new
  * session.
  * Why not eq (2)'s p under the rate estimate: it is the bucket's level, 0
  * or 1 within a fraction of a second; told to shed 100 % for a validity

@@ -296,8 +296,15 @@ static void adapt_client_reduction(struct admission *adm, uint64_t now_ms, uint6
 	double told = fmin(adm->client_reduction, ADMISSION_CLIENT_REDUCTION_MAX);
 	double arrived = interval_rate(adm, now_ms, lead_ms, INTERVAL_ARRIVED), wanted = 0.0;
 	double step = fmin((double)dt_ms / (double)lead_ms, 1.0);
-	if (adm->rate_limit > 0 && arrived > 0) {
-		wanted = 1.0 - adm->rate_limit * (1.0 - told) / arrived;
+	/* The window knows whether the servers are full: it refuses. What it
+	 * admitted is then their capacity; when it refused none, the clients
+	 * shed more than needed and the reduction eases (to 0 at this step).
+	 * The answered rate would follow the shedding clients down instead. */
+	double pace = adm->estimate_window ? interval_rate(adm, now_ms, lead_ms, INTERVAL_ADMITTED) : adm->rate_limit;
+	if (adm->estimate_window && arrived - pace < 1.0)
+		pace = 0.0;
+	if (pace > 0 && arrived > 0) {
+		wanted = 1.0 - pace * (1.0 - told) / arrived;
 		if (wanted * arrived < 1.0)
 			wanted = 0.0;
 	}

@@ -818,6 +818,40 @@ static void test_window_waits_expire(void **state)
 	assert_int_equal(admission_awaited(&adm), 0);
 }
 
+/* RFC 7339 under the window: while it refuses, clients are asked to shed
+ * the share it refused; once it refuses none (the clients shed more than
+ * needed), the reduction eases back to 0. */
+static void test_window_client_reduction(void **state)
+{
+	struct admission adm;
+	uint64_t now = 1000;
+	(void)state;
+	window_admission(&adm);
+	report_uniform(&adm, now, 0.9);
+	for (unsigned r = 0; r < 20; r++) {      /* 40 arrive a second, the servers answer 12 */
+		now += 250;
+		admission_advance(&adm, now);
+		for (unsigned i = 0; i < 10; i++) {
+			if (admission_decide(&adm, ADMIT_NEW_SESSION))
+				admission_note_awaited(&adm, now);
+		}
+		for (unsigned i = 0; i < 3 && admission_awaited(&adm); i++)
+			admission_note_first_answer(&adm);
+		report_uniform(&adm, now, 0.9);
+	}
+	double shedding = admission_client_reduction(&adm);
+	assert_true(shedding > 0.3);
+	for (unsigned r = 0; r < 20; r++) {      /* 4 arrive a second, none refused */
+		now += 250;
+		admission_advance(&adm, now);
+		assert_true(admission_decide(&adm, ADMIT_NEW_SESSION));
+		admission_note_awaited(&adm, now);
+		admission_note_first_answer(&adm);
+		report_uniform(&adm, now, 0.5);
+	}
+	assert_true(admission_client_reduction(&adm) < 0.05);
+}
+
 /* Rate estimate under bad input: 1 000 INVITEs in 100 ms admit the bucket
  * and what 100 ms refill at most; reports that stop leave R and the pace
  * as they were (the bucket still refills at R); absurd loads count as full
@@ -959,6 +993,7 @@ int main(void)
 		cmocka_unit_test(test_charge_takes_tokens),
 		cmocka_unit_test(test_window_estimate),
 		cmocka_unit_test(test_window_waits_expire),
+		cmocka_unit_test(test_window_client_reduction),
 		cmocka_unit_test(test_lead_switched_off_by_reload),
 		cmocka_unit_test(test_counters),
 	};
