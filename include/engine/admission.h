@@ -103,7 +103,8 @@
  *    their server's first answer, or fewer than ADMISSION_WINDOW_BURST W
  *    while the oldest of those has waited less than answer_delay_s (the
  *    servers keep up: a burst into an idle cluster is not a backlog), and
- *    refused otherwise. What the window
+ *    refused otherwise, and while x is at C (servers that report
+ *    themselves full for a reason the window cannot see). What the window
  *    counts is known at once, from the signalling sarad sees: a session
  *    awaits from its admission until the server's first response above
  *    100 (180, 183, 2xx, or a final refusal the gateway announces), the

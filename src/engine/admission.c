@@ -147,9 +147,11 @@ static double new_session_load(const struct admission *adm)
 {
 	double cluster;
 	if (adm->estimate_window)
-		/* room: below T1 (admitted), full: above T2 (refused) */
-		cluster = window_has_room(adm) ? adm->current.t1 * fmin(1.0, (double)adm->awaited_count / window_size(adm))
-					       : 1.0;
+		/* room: below T1 (admitted), full: above T2 (refused); servers
+		 * that say they are full (x at C) get no new session either */
+		cluster = window_has_room(adm) && adm->load < adm->current.c
+				  ? adm->current.t1 * fmin(1.0, (double)adm->awaited_count / window_size(adm))
+				  : 1.0;
 	else if (adm->estimate_rate && adm->rate_limit > 0)
 		cluster = adm->current.t1 + (adm->current.t2 - adm->current.t1) *
 						    (adm->tokens < 1.0 ? 1.0 : fmax(0.0, 1.0 - 2.0 * adm->tokens / rate_bucket(adm)));

@@ -581,11 +581,12 @@ void sara_config_defaults(struct sara_config *cfg)
 	 * less with the same goodput. */
 	cfg->admission.reopen_s = 0.0;
 	cfg->admission.lead_s = 1.0;
-	/* The rate estimate and no degrading of established sessions: in the
-	 * goodput experiment (docs/experiments.md) the lead held 72 to 80 % of
-	 * capacity from 1.5x to 3x, the rate 0.9 and more; dropping admitted
-	 * calls' media cost them up to 57 % of it for no goodput. */
-	cfg->admission.estimate = ADMISSION_ESTIMATE_RATE;
+	/* The window estimate and no degrading of established sessions: in
+	 * the goodput experiment (docs/experiments.md) the lead held 72 to
+	 * 80 % of capacity from 1.5x to 3x, the rate 0.88 to 0.96, the window
+	 * 0.99; dropping admitted calls' media cost them up to 57 % of it for
+	 * no goodput. */
+	cfg->admission.estimate = ADMISSION_ESTIMATE_WINDOW;
 	/* The window's backlog: the answers wait 0.2 s at most, so that a
 	 * request queued behind them (a BYE) is served before the client's
 	 * first retransmission (RFC 3261 Timer E, 0.5 s), which would cost the

@@ -88,6 +88,7 @@ static struct fixture *fixture_new(uint32_t sessions)
 	assert_non_null(f);
 	test_clock_ms = 1000000;
 	sara_config_defaults(&f->cfg);
+	f->cfg.admission.estimate = ADMISSION_ESTIMATE_RATE; /* no answers: no backlog to count */
 	snprintf(f->cfg.name, sizeof(f->cfg.name), "control-test");
 	f->cfg.vip_count = 1;
 	parse_address(VIP4, &f->cfg.vips[0]);
