@@ -6,14 +6,14 @@
 #   tests/bench/experiments.sh [BUILD_DIR]
 #
 # Stages (EXP_STAGES, default "sip tcp oc rtsp"), each EXP_SECONDS (20) s per point:
-#   sip   SIP over UDP: sa2c (rate estimate, the default), sa2c-window (estimate =
-#         "window") and the per-server call limit EXP_RUNS (3) times at every load, off
+#   sip   SIP over UDP: sa2c (the defaults: the window estimate), sa2c-rate (estimate =
+#         "rate") and the per-server call limit EXP_RUNS (3) times at every load, off
 #         and random once -> docs/goodput.{csv,txt,svg,png}
-#   tcp   GOODPUT_TCP_SHARE=0.3 of the calls on SIP/TCP trunks, sa2c, sa2c-window and limit, EXP_RUNS
+#   tcp   GOODPUT_TCP_SHARE=0.3 of the calls on SIP/TCP trunks, sa2c and limit, EXP_RUNS
 #         times at 1x, 2x, 3x -> docs/goodput-tcp.*
 #   oc    RFC 7339: the same caller honouring oc or not (sa2c-oc, sa2c-nooc), EXP_RUNS
 #         times at 1x, 2x, 3x -> docs/goodput-oc.*
-#   rtsp  RTSP sessions (GOODPUT_PROTO=rtsp), off, sa2c, sa2c-window and limit, EXP_RUNS times at 1x,
+#   rtsp  RTSP sessions (GOODPUT_PROTO=rtsp), off, sa2c and limit, EXP_RUNS times at 1x,
 #         2x, 3x -> docs/goodput-rtsp.*
 # EXP_OUT (docs) is where the results go; each stage's raw runs stay in EXP_WORK
 # (/var/tmp/sara-experiments). A stage whose run fails stops the script (exit 1).
@@ -55,17 +55,17 @@ report() {
 for stage in $stages; do
 	case $stage in
 	sip)
-		run sip-main GOODPUT_RUNS="$runs" GOODPUT_MODES="sa2c sa2c-window limit" GOODPUT_LOADS="0.5 1 1.5 2 3"
+		run sip-main GOODPUT_RUNS="$runs" GOODPUT_MODES="sa2c sa2c-rate limit" GOODPUT_LOADS="0.5 1 1.5 2 3"
 		run sip-others GOODPUT_RUNS=1 GOODPUT_MODES="off random" GOODPUT_LOADS="0.5 1 1.5 2 3"
 		report goodput sip-main sip-others ;;
 	tcp)
-		run tcp GOODPUT_RUNS="$runs" GOODPUT_MODES="sa2c sa2c-window limit" GOODPUT_LOADS="1 2 3" GOODPUT_TCP_SHARE=0.3
+		run tcp GOODPUT_RUNS="$runs" GOODPUT_MODES="sa2c limit" GOODPUT_LOADS="1 2 3" GOODPUT_TCP_SHARE=0.3
 		report goodput-tcp tcp ;;
 	oc)
 		run oc GOODPUT_RUNS="$runs" GOODPUT_MODES="sa2c-oc sa2c-nooc" GOODPUT_LOADS="1 2 3"
 		report goodput-oc oc ;;
 	rtsp)
-		run rtsp GOODPUT_RUNS="$runs" GOODPUT_MODES="off sa2c sa2c-window limit" GOODPUT_LOADS="1 2 3" GOODPUT_PROTO=rtsp
+		run rtsp GOODPUT_RUNS="$runs" GOODPUT_MODES="off sa2c limit" GOODPUT_LOADS="1 2 3" GOODPUT_PROTO=rtsp
 		cp "$work"/rtsp/goodput-rtsp.* "$out/"
 		sed -n '/^over /,$p' "$out/goodput-rtsp.txt" ;;
 	*) echo "experiments.sh: unknown stage $stage (sip tcp oc rtsp)"; exit 2 ;;
