@@ -24,7 +24,9 @@
 
 /* WIRE_OC_STATE: a dispatcher's admission state for RFC 7339 overload
  * control, to the gateways (engine/overload_control.h). */
-enum wire_type { WIRE_ANNOUNCE = 1, WIRE_HEARTBEAT = 2, WIRE_LOAD = 3, WIRE_OC_STATE = 4 };
+/* WIRE_SESSION_REPLICA: a dispatcher's session decision to its peers, through
+ * Redis (engine/replica_codec.h); never on a UDP socket. */
+enum wire_type { WIRE_ANNOUNCE = 1, WIRE_HEARTBEAT = 2, WIRE_LOAD = 3, WIRE_OC_STATE = 4, WIRE_SESSION_REPLICA = 5 };
 
 struct wire_header {
 	uint8_t type;        /* enum wire_type */
@@ -58,7 +60,9 @@ enum wire_verdict {
 size_t wire_seal(const struct wire_key *key, const struct wire_header *hdr, const uint8_t *body,
 		 uint8_t *out, size_t cap);
 /* Checks one received datagram. On WIRE_OK fills hdr and points *body into
- * msg; the replay state is updated only for authentic, fresh messages. */
+ * msg; the replay state is updated only for authentic, fresh messages.
+ * replay NULL: no replay check (a stored state read back, where order is
+ * lost and the record's own version decides). */
 enum wire_verdict wire_open(const struct wire_key *key, struct wire_replay *replay, const uint8_t *msg,
 			    size_t len, uint64_t now_wall_ms, uint32_t max_skew_ms, struct wire_header *hdr,
 			    const uint8_t **body);

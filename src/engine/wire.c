@@ -98,11 +98,13 @@ enum wire_verdict wire_open(const struct wire_key *key, struct wire_replay *repl
 	skew = h.time_ms > now_wall_ms ? h.time_ms - now_wall_ms : now_wall_ms - h.time_ms;
 	if (skew > max_skew_ms)
 		return WIRE_STALE;
-	entry = replay_entry(replay, h.sender);
-	if (!entry)
-		return WIRE_TOO_MANY_SENDERS;
-	if (!replay_accept(entry, h.sender, h.seq))
-		return WIRE_REPLAYED;
+	if (replay) {
+		entry = replay_entry(replay, h.sender);
+		if (!entry)
+			return WIRE_TOO_MANY_SENDERS;
+		if (!replay_accept(entry, h.sender, h.seq))
+			return WIRE_REPLAYED;
+	}
 	*hdr = h;
 	*body = msg + WIRE_HEADER_SIZE;
 	return WIRE_OK;
