@@ -61,8 +61,8 @@ size_t wire_seal(const struct wire_key *key, const struct wire_header *hdr, cons
 		 uint8_t *out, size_t cap);
 /* Checks one received datagram. On WIRE_OK fills hdr and points *body into
  * msg; the replay state is updated only for authentic, fresh messages.
- * replay NULL: no replay check (a stored state read back, where order is
- * lost and the record's own version decides). */
+ * replay NULL: no replay nor clock check (a stored state read back, whose
+ * age and order say nothing: the record's own version decides). */
 enum wire_verdict wire_open(const struct wire_key *key, struct wire_replay *replay, const uint8_t *msg,
 			    size_t len, uint64_t now_wall_ms, uint32_t max_skew_ms, struct wire_header *hdr,
 			    const uint8_t **body);

@@ -242,16 +242,22 @@ size_t replica_store_key(const char *cluster, const struct replica_item *item, c
 {
 	char text[2 * SESSION_KEY_MAX + 1];
 	uint8_t bytes[38];
+	const char *key;
+	size_t key_len;
+	uint8_t proto;
 	if (item->op == REPLICA_CONNECTION || item->op == REPLICA_CONNECTION_END) {
 		const struct flow_key *k = item->op == REPLICA_CONNECTION ? &item->u.connection.key
 									   : &item->u.connection_end;
 		hex(bytes, flow_key_bytes(k, bytes), text, sizeof(text));
 		return bounded(snprintf(out, size, "sara:%s:c:%s", cluster, text), size);
 	}
-	if (item->key_len == 0 || item->key_len >= SESSION_KEY_MAX ||
-	    !hex((const uint8_t *)item->key, item->key_len, text, sizeof(text)))
+	/* a session's state names itself */
+	proto = item->op == REPLICA_SESSION ? item->u.session.proto : item->proto;
+	key = item->op == REPLICA_SESSION ? item->u.session.key : item->key;
+	key_len = item->op == REPLICA_SESSION ? item->u.session.key_len : item->key_len;
+	if (key_len == 0 || key_len >= SESSION_KEY_MAX || !hex((const uint8_t *)key, key_len, text, sizeof(text)))
 		return 0;
-	return bounded(snprintf(out, size, "sara:%s:s:%u:%s", cluster, item->proto, text), size);
+	return bounded(snprintf(out, size, "sara:%s:s:%u:%s", cluster, proto, text), size);
 }
 
 size_t replica_store_field(const struct replica_item *item, char *out, size_t size)

@@ -1,0 +1,86 @@
+/* replica_ring.c - the replication thread's bounded queue (replica_ring.h). */
+#include "io/replica_ring.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+bool replica_ring_init(struct replica_ring *r, uint32_t capacity)
+{
+	pthread_condattr_t attr;
+	memset(r, 0, sizeof(*r));
+	r->entries = calloc(capacity, sizeof(*r->entries));
+	if (!r->entries)
+		return false;
+	r->capacity = capacity;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->ready, &attr);
+	pthread_condattr_destroy(&attr);
+	return true;
+}
+
+void replica_ring_free(struct replica_ring *r)
+{
+	if (!r->entries)
+		return;
+	pthread_cond_destroy(&r->ready);
+	pthread_mutex_destroy(&r->lock);
+	free(r->entries);
+	r->entries = NULL;
+}
+
+bool replica_ring_push(struct replica_ring *r, const struct replica_entry *e)
+{
+	bool ok = false, wake;
+	pthread_mutex_lock(&r->lock);
+	if (!r->closed && r->count < r->capacity) {
+		r->entries[(r->head + r->count) % r->capacity] = *e;
+		r->count++;
+		r->pushed++;
+		ok = true;
+	} else {
+		r->dropped++;
+	}
+	/* The consumer looks every few milliseconds anyway: woken only when
+	 * a batch is waiting, the producer rarely pays for a wake-up. */
+	wake = ok && r->count == REPLICA_RING_WAKE;
+	pthread_mutex_unlock(&r->lock);
+	if (wake)
+		pthread_cond_signal(&r->ready);
+	return ok;
+}
+
+uint32_t replica_ring_pop(struct replica_ring *r, struct replica_entry *out, uint32_t max, uint32_t wait_ms)
+{
+	struct timespec until;
+	uint32_t n = 0;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += wait_ms / 1000;
+	until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&r->lock);
+	while (r->count == 0 && !r->closed)
+		if (pthread_cond_timedwait(&r->ready, &r->lock, &until) == ETIMEDOUT)
+			break;
+	while (n < max && r->count > 0) {
+		out[n++] = r->entries[r->head];
+		r->head = (r->head + 1) % r->capacity;
+		r->count--;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
+void replica_ring_close(struct replica_ring *r)
+{
+	pthread_mutex_lock(&r->lock);
+	r->closed = true;
+	pthread_mutex_unlock(&r->lock);
+	pthread_cond_broadcast(&r->ready);
+}
