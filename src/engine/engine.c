@@ -2319,15 +2319,24 @@ enum engine_replica_result engine_replica_session(struct engine *engine, const s
 enum engine_replica_result engine_replica_flow(struct engine *engine, uint8_t proto, const char *key,
 					       size_t key_len, const struct session_flow_record *rec)
 {
-	uint32_t sid;
+	uint32_t sid, fid;
 	bool ok;
 	if (proto == PROTO_NONE || proto >= PROTO_COUNT || key_len == 0 || key_len >= SESSION_KEY_MAX)
 		return ENGINE_REPLICA_INVALID;
 	sid = session_table_lookup(&engine->sessions, (enum proto_id)proto, key, key_len);
 	if (sid == SESSION_NIL)
 		return ENGINE_REPLICA_UNKNOWN;
-	if (flow_table_lookup_exact(&engine->flows, &rec->key) != FLOW_NIL)
-		return ENGINE_REPLICA_STALE;
+	fid = flow_table_lookup_exact(&engine->flows, &rec->key);
+	if (fid != FLOW_NIL) {
+		const struct flow *f = &engine->flows.flows[fid];
+		/* Its own prediction gives way to the flow seen: a seen flow is
+		 * kept alive while the kernel carries it (conntrackd's copy of
+		 * its connmark), so a long call outlives its signalling timeout
+		 * here too. */
+		if (f->identity != FLOW_ANNOUNCED || f->session != sid)
+			return ENGINE_REPLICA_STALE;
+		flow_destroy(engine, fid);
+	}
 	engine->replica_muted = true;
 	ok = restore_flow(engine, sid, rec);
 	engine->replica_muted = false;

@@ -189,8 +189,8 @@ static void test_call_moves_to_b_with_its_server(void **state)
 	assert_int_equal(server_a, 0);
 	lb->told = 0;
 	assert_true(deliver(la, b, replay, &next, &adopted) > 0);
-	/* the session; its media flow is already predicted there from its streams */
-	assert_int_equal(adopted, 1);
+	/* the session, and its media flow (seen: kept alive by the kernel's copy) */
+	assert_int_equal(adopted, 2);
 	assert_int_equal(lb->told, 0);  /* nothing applied is told back */
 
 	/* the client rehashed onto B: its re-INVITE, media and BYE go to s1 */
@@ -304,6 +304,38 @@ static void test_end_travels_expiry_does_not(void **state)
 	ch_free(b);
 }
 
+/* A long call: B holds A's seen media flow, which the kernel carries (the
+ * flow_active hook), so B's copy outlives the signalling timeout. */
+static void test_long_call_kept_by_its_media(void **state)
+{
+	struct call_harness *a = ch_new(least_sessions), *b = ch_new(least_sessions);
+	struct peer_link *la = calloc(1, sizeof(*la));
+	struct wire_replay *replay = calloc(1, sizeof(*replay));
+	unsigned next = 0;
+	int server;
+	struct engine_stats stats;
+	(void)state;
+	assert_non_null(la);
+	assert_non_null(replay);
+	link_attach(la, a);
+	b->now = a->now;
+	engine_advance(b->engine, b->now);
+	ch_call(a, CA, "long@a", 7000, 6000, &server);
+	deliver(la, b, replay, &next, NULL);
+	b->kernel_carries_media = true;
+	ch_advance_ms(b, 5ull * CH_SIGNALLING_S * 1000);
+	engine_get_stats(b->engine, &stats);
+	assert_int_equal(stats.sessions_in_use, 1);
+	b->kernel_carries_media = false;   /* the call's media stopped */
+	ch_advance_ms(b, 5ull * CH_SIGNALLING_S * 1000);
+	engine_get_stats(b->engine, &stats);
+	assert_int_equal(stats.sessions_in_use, 0);
+	free(replay);
+	free(la);
+	ch_free(a);
+	ch_free(b);
+}
+
 /* A server B's table lacks: not adopted. */
 static void test_unknown_server_not_adopted(void **state)
 {
@@ -331,6 +363,7 @@ int main(void)
 		cmocka_unit_test(test_call_moves_to_b_with_its_server),
 		cmocka_unit_test(test_newer_updates_older_is_stale),
 		cmocka_unit_test(test_end_travels_expiry_does_not),
+		cmocka_unit_test(test_long_call_kept_by_its_media),
 		cmocka_unit_test(test_unknown_server_not_adopted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
