@@ -89,6 +89,9 @@ enum replica_verdict replica_open(const struct wire_key *key, struct wire_replay
 				  const struct replica_digest *servers, struct replica_item *item,
 				  struct wire_header *hdr);
 const char *replica_verdict_name(enum replica_verdict verdict);
+/* Sealed messages travel back to back (one PUBLISH carries a batch): the
+ * length of the one at p, or 0 when fewer than its bytes are left. */
+size_t replica_message_length(const uint8_t *p, size_t len);
 
 /* The store's key of an item: "sara:CLUSTER:s:PROTO:HEX(KEY)" for a
  * session's ops, "sara:CLUSTER:c:HEX(FLOW)" for a connection's. The field

@@ -34,10 +34,13 @@ void replica_ring_free(struct replica_ring *r);
 /* False when full (counted in dropped) or closed. Never blocks beyond the
  * ring's own short lock. */
 bool replica_ring_push(struct replica_ring *r, const struct replica_entry *e);
-/* Up to max entries into out, waiting up to wait_ms for the first one
- * (fewer than REPLICA_RING_WAKE may wait that long).
- * Returns how many (0 on timeout or once closed and empty). */
-uint32_t replica_ring_pop(struct replica_ring *r, struct replica_entry *out, uint32_t max, uint32_t wait_ms);
+/* The oldest entries, read in place (the producer never writes them
+ * until they are released): up to max contiguous ones at *first, waiting
+ * up to wait_ms for one (fewer than REPLICA_RING_WAKE may wait that long).
+ * Returns how many (0 on timeout or once closed and empty). One consumer. */
+uint32_t replica_ring_peek(struct replica_ring *r, struct replica_entry **first, uint32_t max, uint32_t wait_ms);
+/* The n entries peek gave back to the producer. */
+void replica_ring_release(struct replica_ring *r, uint32_t n);
 /* Wakes the consumer for good. */
 void replica_ring_close(struct replica_ring *r);
 

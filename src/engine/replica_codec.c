@@ -206,6 +206,15 @@ enum replica_verdict replica_open(const struct wire_key *key, struct wire_replay
 	return decode_body(body, hdr->body_len, item) ? REPLICA_OK : REPLICA_MALFORMED;
 }
 
+size_t replica_message_length(const uint8_t *p, size_t len)
+{
+	size_t n;
+	if (len < WIRE_HEADER_SIZE)
+		return 0;
+	n = WIRE_HEADER_SIZE + (size_t)get_be16(p + 6) + WIRE_TAG_SIZE;
+	return n <= len ? n : 0;
+}
+
 const char *replica_verdict_name(enum replica_verdict verdict)
 {
 	static const char *const names[REPLICA_VERDICT_COUNT] = {

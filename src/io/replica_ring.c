@@ -10,9 +10,11 @@ bool replica_ring_init(struct replica_ring *r, uint32_t capacity)
 {
 	pthread_condattr_t attr;
 	memset(r, 0, sizeof(*r));
-	r->entries = calloc(capacity, sizeof(*r->entries));
+	r->entries = malloc((size_t)capacity * sizeof(*r->entries));
 	if (!r->entries)
 		return false;
+	/* touched now, not page by page on the packet path */
+	memset(r->entries, 0, (size_t)capacity * sizeof(*r->entries));
 	r->capacity = capacity;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_condattr_init(&attr);
@@ -53,10 +55,10 @@ bool replica_ring_push(struct replica_ring *r, const struct replica_entry *e)
 	return ok;
 }
 
-uint32_t replica_ring_pop(struct replica_ring *r, struct replica_entry *out, uint32_t max, uint32_t wait_ms)
+uint32_t replica_ring_peek(struct replica_ring *r, struct replica_entry **first, uint32_t max, uint32_t wait_ms)
 {
 	struct timespec until;
-	uint32_t n = 0;
+	uint32_t n;
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += wait_ms / 1000;
 	until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
@@ -68,13 +70,21 @@ uint32_t replica_ring_pop(struct replica_ring *r, struct replica_entry *out, uin
 	while (r->count == 0 && !r->closed)
 		if (pthread_cond_timedwait(&r->ready, &r->lock, &until) == ETIMEDOUT)
 			break;
-	while (n < max && r->count > 0) {
-		out[n++] = r->entries[r->head];
-		r->head = (r->head + 1) % r->capacity;
-		r->count--;
-	}
+	/* contiguous: up to the end of the array */
+	n = r->count < max ? r->count : max;
+	if (n > r->capacity - r->head)
+		n = r->capacity - r->head;
+	*first = &r->entries[r->head];
 	pthread_mutex_unlock(&r->lock);
 	return n;
+}
+
+void replica_ring_release(struct replica_ring *r, uint32_t n)
+{
+	pthread_mutex_lock(&r->lock);
+	r->head = (r->head + n) % r->capacity;
+	r->count -= n;
+	pthread_mutex_unlock(&r->lock);
 }
 
 void replica_ring_close(struct replica_ring *r)

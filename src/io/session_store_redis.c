@@ -37,6 +37,7 @@ struct session_store {
 	atomic_bool hello_due;
 	uint64_t seq;                       /* the writer's; starts at the wall clock in microseconds */
 	char channel[REPLICA_STORE_KEY_MAX], hello_key[REPLICA_STORE_KEY_MAX], pattern[REPLICA_STORE_KEY_MAX];
+	uint8_t *publish;                   /* the writer's batch, sealed messages back to back */
 	struct peer_state peers[SARA_MAX_DISPATCHERS];
 };
 
@@ -211,11 +212,12 @@ static bool write_hello(struct session_store *s, redisContext *c)
 	return ok;
 }
 
-/* The commands of one entry, appended; how many replies they owe. */
+/* The commands of one entry, appended; how many replies they owe. What
+ * is to be published is added to the batch's message (out, *out_len). */
 static unsigned append_entry(struct session_store *s, redisContext *c, const struct replica_entry *e,
-			     const struct replica_digest *servers)
+			     const struct replica_digest *servers, uint8_t *out, size_t *out_len)
 {
-	uint8_t msg[REPLICA_MESSAGE_MAX];
+	uint8_t *msg = out + *out_len;
 	char key[REPLICA_STORE_KEY_MAX], field[REPLICA_FIELD_MAX];
 	size_t len;
 	unsigned replies = 0;
@@ -223,7 +225,7 @@ static unsigned append_entry(struct session_store *s, redisContext *c, const str
 	    !replica_store_field(&e->item, field, sizeof(field)))
 		return 0;
 	len = replica_seal(&s->cfg.key, s->cfg.self_id, ++s->seq, clock_ms(CLOCK_REALTIME), servers, &e->item, msg,
-			   sizeof(msg));
+			   REPLICA_MESSAGE_MAX);
 	if (len == 0)
 		return 0;
 	if (e->item.op == REPLICA_SESSION_END || e->item.op == REPLICA_CONNECTION_END) {
@@ -240,10 +242,8 @@ static unsigned append_entry(struct session_store *s, redisContext *c, const str
 			replies++;
 		}
 	}
-	if (e->publish) {
-		redisAppendCommand(c, "PUBLISH %s %b", s->channel, msg, len);
-		replies++;
-	}
+	if (e->publish)
+		*out_len += len;
 	return replies;
 }
 
@@ -253,9 +253,15 @@ static bool write_batch(struct session_store *s, redisContext *c, const struct r
 	struct replica_digest servers = servers_now(s);
 	unsigned owed = 0;
 	uint64_t published = 0, errors = 0;
+	size_t out_len = 0;
 	for (uint32_t i = 0; i < n; i++) {
-		owed += append_entry(s, c, &batch[i], &servers);
+		owed += append_entry(s, c, &batch[i], &servers, s->publish, &out_len);
 		published += batch[i].publish;
+	}
+	/* one PUBLISH per batch: the peers wake once for all of it */
+	if (out_len) {
+		redisAppendCommand(c, "PUBLISH %s %b", s->channel, s->publish, out_len);
+		owed++;
 	}
 	for (unsigned i = 0; i < owed; i++) {
 		redisReply *r = NULL;
@@ -275,13 +281,11 @@ static bool write_batch(struct session_store *s, redisContext *c, const struct r
 static void *writer_main(void *arg)
 {
 	struct session_store *s = arg;
-	struct replica_entry *batch = calloc(SESSION_STORE_BATCH, sizeof(*batch));
+	struct replica_entry *batch = NULL;
 	redisContext *c = NULL;
 	uint32_t backoff = SESSION_STORE_BACKOFF_MIN_MS;
 	char err[256], at[ENDPOINT_STRLEN];
-	bool logged = false;
-	if (!batch)
-		return NULL;
+	bool logged = false, ok;
 	while (true) {
 		uint32_t n;
 		if (!c) {
@@ -312,13 +316,15 @@ static void *writer_main(void *arg)
 		}
 		if (atomic_exchange(&s->hello_due, false))
 			write_hello(s, c);
-		n = replica_ring_pop(&s->ring, batch, SESSION_STORE_BATCH, SESSION_STORE_WAIT_MS);
+		n = replica_ring_peek(&s->ring, &batch, SESSION_STORE_BATCH, SESSION_STORE_WAIT_MS);
 		if (n == 0) {
 			if (atomic_load(&s->stopping))
 				break;
 			continue;
 		}
-		if (!write_batch(s, c, batch, n)) {
+		ok = write_batch(s, c, batch, n);
+		replica_ring_release(&s->ring, n);
+		if (!ok) {
 			log_msg(LOG_ERR, "replication: local store %s: %s (%u records lost)",
 				where(&s->cfg.self, at, sizeof(at)), c->errstr, n);
 			redisFree(c);
@@ -327,7 +333,6 @@ static void *writer_main(void *arg)
 	}
 	if (c)
 		redisFree(c);
-	free(batch);
 	return NULL;
 }
 
@@ -378,25 +383,38 @@ static int check_hello(struct peer_state *p, redisContext *c)
 	return 0;
 }
 
+/* One PUBLISH: a batch of sealed messages back to back, each checked. */
 static void handle_message(struct peer_state *p, redisReply *r, struct replica_item *item)
 {
 	struct session_store *s = p->store;
 	struct replica_digest servers;
-	struct wire_header hdr;
-	enum replica_verdict v;
+	const uint8_t *at, *end;
+	uint64_t now;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 || r->element[0]->type != REDIS_REPLY_STRING ||
 	    strcmp(r->element[0]->str, "message") != 0 || r->element[2]->type != REDIS_REPLY_STRING)
 		return;   /* the subscription's confirmation */
 	servers = servers_now(s);
-	v = replica_open(&s->cfg.key, &p->replay, (const uint8_t *)r->element[2]->str, (size_t)r->element[2]->len,
-			 clock_ms(CLOCK_REALTIME), SESSION_STORE_MAX_SKEW_MS, s->cfg.peers[p->index].id, &servers, item,
-			 &hdr);
-	if (v != REPLICA_OK) {
-		account_rejection(s, v);
-		return;
+	now = clock_ms(CLOCK_REALTIME);
+	at = (const uint8_t *)r->element[2]->str;
+	end = at + r->element[2]->len;
+	while (at < end) {
+		struct wire_header hdr;
+		size_t len = replica_message_length(at, (size_t)(end - at));
+		enum replica_verdict v;
+		if (len == 0) {
+			account_rejection(s, REPLICA_TRUNCATED);   /* the rest cannot be framed */
+			return;
+		}
+		v = replica_open(&s->cfg.key, &p->replay, at, len, now, SESSION_STORE_MAX_SKEW_MS,
+				 s->cfg.peers[p->index].id, &servers, item, &hdr);
+		at += len;
+		if (v != REPLICA_OK) {
+			account_rejection(s, v);
+			continue;
+		}
+		count(s, COUNTER_REPLICA_RECEIVED, 1);
+		s->sink.apply(s->sink.ctx, item, REPLICA_FROM_PEER);
 	}
-	count(s, COUNTER_REPLICA_RECEIVED, 1);
-	s->sink.apply(s->sink.ctx, item, REPLICA_FROM_PEER);
 }
 
 /* Subscribed: messages until the connection breaks or sarad stops. */
@@ -548,7 +566,8 @@ struct session_store *session_store_start(const struct session_store_config *cfg
 	replica_channel(cfg->cluster, s->channel, sizeof(s->channel));
 	replica_hello_key(cfg->cluster, s->hello_key, sizeof(s->hello_key));
 	replica_store_pattern(cfg->cluster, s->pattern, sizeof(s->pattern));
-	if (!replica_ring_init(&s->ring, cfg->queue)) {
+	s->publish = malloc((size_t)SESSION_STORE_BATCH * REPLICA_MESSAGE_MAX);
+	if (!s->publish || !replica_ring_init(&s->ring, cfg->queue)) {
 		snprintf(err, err_size, "replication queue: out of memory");
 		goto fail;
 	}
@@ -623,5 +642,6 @@ void session_store_stop(struct session_store *s)
 		pthread_join(s->writer, NULL);
 	replica_ring_free(&s->ring);
 	pthread_mutex_destroy(&s->servers_lock);
+	free(s->publish);
 	free(s);
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -266,8 +267,36 @@ static bool wait_drained(struct daemon_counters *counters, double timeout_s)
 	return false;
 }
 
+/* CPU seconds of this thread, of the whole process. */
+static double cpu_seconds(int who)
+{
+	struct rusage ru;
+	getrusage(who, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+	       ru.ru_stime.tv_usec / 1e6;
+}
+
+/* used_cpu_sys + used_cpu_user of the redis-server at host, in seconds. */
+static double redis_cpu(const char *host)
+{
+	redisContext *c = redis_at(host);
+	redisReply *r = redisCommand(c, "INFO cpu");
+	double total = 0;
+	const char *names[2] = { "used_cpu_sys:", "used_cpu_user:" };
+	if (r && r->type == REDIS_REPLY_STRING)
+		for (int i = 0; i < 2; i++) {
+			const char *at = strstr(r->str, names[i]);
+			if (at)
+				total += strtod(at + strlen(names[i]), NULL);
+		}
+	if (r)
+		freeReplyObject(r);
+	redisFree(c);
+	return total;
+}
+
 struct round {
-	double path_s, total_s;
+	double path_s, total_s, path_cpu_s, process_cpu_s, redis_cpu_s;
 	uint64_t sessions_created, queued, drops, written;
 };
 
@@ -288,14 +317,21 @@ static struct round run_round(const struct sara_config *cfg, const struct worklo
 		fprintf(stderr, "bench_replica: %s\n", err);
 		exit(2);
 	}
-	t0 = now_seconds();
-	feed(&d, w);
-	r.path_s = now_seconds() - t0;
-	if (d.replication.store && !wait_drained(&counters, 60)) {
-		fprintf(stderr, "bench_replica: the replication thread did not drain in 60 s\n");
-		exit(1);
+	{
+		double thread0 = cpu_seconds(RUSAGE_THREAD), process0 = cpu_seconds(RUSAGE_SELF);
+		double redis0 = redis_cpu("127.0.0.1");
+		t0 = now_seconds();
+		feed(&d, w);
+		r.path_s = now_seconds() - t0;
+		r.path_cpu_s = cpu_seconds(RUSAGE_THREAD) - thread0;
+		if (d.replication.store && !wait_drained(&counters, 60)) {
+			fprintf(stderr, "bench_replica: the replication thread did not drain in 60 s\n");
+			exit(1);
+		}
+		r.total_s = now_seconds() - t0;
+		r.process_cpu_s = cpu_seconds(RUSAGE_SELF) - process0;
+		r.redis_cpu_s = redis_cpu("127.0.0.1") - redis0;
 	}
-	r.total_s = now_seconds() - t0;
 	pthread_mutex_lock(&d.engine_lock);
 	engine_get_stats(d.engine, &st);
 	pthread_mutex_unlock(&d.engine_lock);
@@ -406,6 +442,7 @@ int main(int argc, char **argv)
 	static struct sara_config off_cfg, on_cfg, fill_cfg;
 	struct workload w = { 0 }, fill = { 0 };
 	double path_off[64], path_on[64], extra[64], rate_off[64], rate_on[64], ratio[64], resync_s[64];
+	double cpu_path_off[64], cpu_path_on[64], cpu_all_off[64], cpu_all_on[64], cpu_ratio[64];
 	struct round last = { 0 };
 	struct wire_key key;
 	unsigned resync_rounds = 3;
@@ -449,7 +486,14 @@ int main(int argc, char **argv)
 		rate_off[i] = calls / a.total_s;
 		rate_on[i] = calls / b.total_s;
 		ratio[i] = rate_on[i] / rate_off[i];
+		cpu_path_off[i] = a.path_cpu_s * 1e6 / calls;
+		cpu_path_on[i] = b.path_cpu_s * 1e6 / calls;
+		cpu_all_off[i] = (a.process_cpu_s + a.redis_cpu_s) * 1e6 / calls;
+		cpu_all_on[i] = (b.process_cpu_s + b.redis_cpu_s) * 1e6 / calls;
+		cpu_ratio[i] = cpu_all_off[i] / cpu_all_on[i];
 		last = b;
+		printf("  round %u: CPU per session: packet thread %.2f vs %.2f us; all of sarad and its Redis %.2f vs "
+		       "%.2f us (off vs on)\n", i + 1, cpu_path_off[i], cpu_path_on[i], cpu_all_off[i], cpu_all_on[i]);
 		printf("  round %u: off %.2f us/session, on %.2f us/session (path); sustained %.0f vs %.0f sessions/s "
 		       "(ratio %.2f); %llu records, %llu dropped\n", i + 1, path_off[i], path_on[i], rate_off[i],
 		       rate_on[i], ratio[i], (unsigned long long)b.queued, (unsigned long long)b.drops);
@@ -468,6 +512,17 @@ int main(int argc, char **argv)
 		printf("  signalling rate, replication on/off (each until its last record is stored): %.2f (median; "
 		       "%.2f..%.2f); %.0f vs %.0f sessions/s\n", m_ratio, ratio[0], ratio[rounds - 1], m_rate_on,
 		       m_rate_off);
+	}
+	{
+		double m_po = median_of(cpu_path_off, rounds), m_pn = median_of(cpu_path_on, rounds);
+		double m_ao = median_of(cpu_all_off, rounds), m_an = median_of(cpu_all_on, rounds);
+		double m_r = median_of(cpu_ratio, rounds);
+		printf("  CPU per new session on the packet thread: off %.2f us (%.2f..%.2f), on %.2f us (%.2f..%.2f)\n",
+		       m_po, cpu_path_off[0], cpu_path_off[rounds - 1], m_pn, cpu_path_on[0], cpu_path_on[rounds - 1]);
+		printf("  CPU per new session, sarad's threads and its Redis: off %.2f us (%.2f..%.2f), on %.2f us "
+		       "(%.2f..%.2f); CPU-bound rate on/off %.2f (median; %.2f..%.2f)\n", m_ao, cpu_all_off[0],
+		       cpu_all_off[rounds - 1], m_an, cpu_all_on[0], cpu_all_on[rounds - 1], m_r, cpu_ratio[0],
+		       cpu_ratio[rounds - 1]);
 	}
 	printf("  per session: %.2f records, %llu dropped in the last round\n", (double)last.queued / calls,
 	       (unsigned long long)last.drops);

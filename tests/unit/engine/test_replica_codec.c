@@ -174,6 +174,13 @@ static void test_refusals_have_their_reason(void **state)
 	n = seal_item(&key, 503, NOW_MS, &d, &item, msg);
 	assert_int_equal(replica_open(&key, replay, msg, n, NOW_MS, SKEW_MS, SENDER + 1, &d, &out, &hdr),
 			 REPLICA_OTHER_SENDER);
+	/* back to back: each one's length */
+	n = seal_item(&key, 505, NOW_MS, &d, &item, msg);
+	memcpy(copy, msg, n);
+	memcpy(copy + n, msg, 40);
+	assert_int_equal(replica_message_length(copy, n + 40), n);
+	assert_int_equal(replica_message_length(copy + n, 40), 0);   /* a cut one */
+	assert_int_equal(replica_message_length(copy, 10), 0);
 	/* truncated */
 	n = seal_item(&key, 504, NOW_MS, &d, &item, msg);
 	assert_int_equal(replica_open(&key, replay, msg, n - 1, NOW_MS, SKEW_MS, SENDER, &d, &out, &hdr),
