@@ -31,9 +31,11 @@ struct replica_ring {
 
 bool replica_ring_init(struct replica_ring *r, uint32_t capacity);
 void replica_ring_free(struct replica_ring *r);
-/* False when full (counted in dropped) or closed. Never blocks beyond the
- * ring's own short lock. */
-bool replica_ring_push(struct replica_ring *r, const struct replica_entry *e);
+/* item copied into the ring's next slot. False when full (counted in
+ * dropped) or closed. Never blocks beyond the ring's own short lock. */
+bool replica_ring_push(struct replica_ring *r, const struct replica_item *item, bool publish);
+/* Entries pushed and dropped so far. */
+void replica_ring_totals(struct replica_ring *r, uint64_t *pushed, uint64_t *dropped);
 /* The oldest entries, read in place (the producer never writes them
  * until they are released): up to max contiguous ones at *first, waiting
  * up to wait_ms for one (fewer than REPLICA_RING_WAKE may wait that long).

@@ -68,6 +68,8 @@ struct session_store *session_store_start(const struct session_store_config *cfg
  * (a peer's, applied here). Never blocks; false when the ring is full
  * (counted: replica_queue_drops). */
 bool session_store_put(struct session_store *s, const struct replica_item *item, bool publish);
+/* Decisions not written yet (the batch being written included). */
+uint32_t session_store_pending(struct session_store *s);
 /* The server list changed (a reload): records are sealed with, and peers'
  * records checked against, the new digest; the hello is written again. */
 void session_store_set_servers(struct session_store *s, const struct replica_digest *servers);

@@ -34,12 +34,14 @@ void replica_ring_free(struct replica_ring *r)
 	r->entries = NULL;
 }
 
-bool replica_ring_push(struct replica_ring *r, const struct replica_entry *e)
+bool replica_ring_push(struct replica_ring *r, const struct replica_item *item, bool publish)
 {
 	bool ok = false, wake;
 	pthread_mutex_lock(&r->lock);
 	if (!r->closed && r->count < r->capacity) {
-		r->entries[(r->head + r->count) % r->capacity] = *e;
+		struct replica_entry *slot = &r->entries[(r->head + r->count) % r->capacity];
+		slot->publish = publish;
+		slot->item = *item;
 		r->count++;
 		r->pushed++;
 		ok = true;
@@ -84,6 +86,14 @@ void replica_ring_release(struct replica_ring *r, uint32_t n)
 	pthread_mutex_lock(&r->lock);
 	r->head = (r->head + n) % r->capacity;
 	r->count -= n;
+	pthread_mutex_unlock(&r->lock);
+}
+
+void replica_ring_totals(struct replica_ring *r, uint64_t *pushed, uint64_t *dropped)
+{
+	pthread_mutex_lock(&r->lock);
+	*pushed = r->pushed;
+	*dropped = r->dropped;
 	pthread_mutex_unlock(&r->lock);
 }
 

@@ -38,6 +38,7 @@ struct session_store {
 	uint64_t seq;                       /* the writer's; starts at the wall clock in microseconds */
 	char channel[REPLICA_STORE_KEY_MAX], hello_key[REPLICA_STORE_KEY_MAX], pattern[REPLICA_STORE_KEY_MAX];
 	uint8_t *publish;                   /* the writer's batch, sealed messages back to back */
+	uint64_t queued_told, dropped_told; /* the ring's totals already counted (the writer's) */
 	struct peer_state peers[SARA_MAX_DISPATCHERS];
 };
 
@@ -218,27 +219,35 @@ static unsigned append_entry(struct session_store *s, redisContext *c, const str
 			     const struct replica_digest *servers, uint8_t *out, size_t *out_len)
 {
 	uint8_t *msg = out + *out_len;
-	char key[REPLICA_STORE_KEY_MAX], field[REPLICA_FIELD_MAX];
-	size_t len;
+	char key[REPLICA_STORE_KEY_MAX], field[REPLICA_FIELD_MAX], ttl[16];
+	size_t len, key_len, field_len;
 	unsigned replies = 0;
-	if (!replica_store_key(s->cfg.cluster, &e->item, key, sizeof(key)) ||
-	    !replica_store_field(&e->item, field, sizeof(field)))
+	key_len = replica_store_key(s->cfg.cluster, &e->item, key, sizeof(key));
+	field_len = replica_store_field(&e->item, field, sizeof(field));
+	if (!key_len || !field_len)
 		return 0;
 	len = replica_seal(&s->cfg.key, s->cfg.self_id, ++s->seq, clock_ms(CLOCK_REALTIME), servers, &e->item, msg,
 			   REPLICA_MESSAGE_MAX);
 	if (len == 0)
 		return 0;
+	/* argument vectors: no format string to parse per record */
 	if (e->item.op == REPLICA_SESSION_END || e->item.op == REPLICA_CONNECTION_END) {
-		redisAppendCommand(c, "DEL %s", key);
+		const char *argv[2] = { "DEL", key };
+		size_t lens[2] = { 3, key_len };
+		redisAppendCommandArgv(c, 2, argv, lens);
 		replies++;
 	} else {
-		redisAppendCommand(c, "HSET %s %s %b", key, field, msg, len);
+		const char *argv[4] = { "HSET", key, field, (const char *)msg };
+		size_t lens[4] = { 4, key_len, field_len, len };
+		redisAppendCommandArgv(c, 4, argv, lens);
 		replies++;
 		/* once per key: when it is made here (a session's first
 		 * version, a peer's record kept, a connection) */
 		if (e->item.op == REPLICA_CONNECTION ||
 		    (e->item.op == REPLICA_SESSION && (e->item.u.session.version <= 1 || !e->publish))) {
-			redisAppendCommand(c, "EXPIRE %s %u", key, SESSION_STORE_TTL_S);
+			const char *xargv[3] = { "EXPIRE", key, ttl };
+			size_t xlens[3] = { 6, key_len, (size_t)snprintf(ttl, sizeof(ttl), "%u", SESSION_STORE_TTL_S) };
+			redisAppendCommandArgv(c, 3, xargv, xlens);
 			replies++;
 		}
 	}
@@ -278,6 +287,17 @@ static bool write_batch(struct session_store *s, redisContext *c, const struct r
 	return true;
 }
 
+/* The ring's pushes and drops since last told, into the owner's counters. */
+static void count_queue(struct session_store *s)
+{
+	uint64_t pushed, dropped;
+	replica_ring_totals(&s->ring, &pushed, &dropped);
+	count(s, COUNTER_REPLICA_QUEUED, pushed - s->queued_told);
+	count(s, COUNTER_REPLICA_QUEUE_DROPS, dropped - s->dropped_told);
+	s->queued_told = pushed;
+	s->dropped_told = dropped;
+}
+
 static void *writer_main(void *arg)
 {
 	struct session_store *s = arg;
@@ -298,6 +318,7 @@ static void *writer_main(void *arg)
 						"the queue, %u at most)", where(&s->cfg.self, at, sizeof(at)),
 						c ? "hello not written" : err, s->cfg.queue);
 				logged = true;
+				count_queue(s);
 				if (c)
 					redisFree(c);
 				c = NULL;
@@ -317,6 +338,7 @@ static void *writer_main(void *arg)
 		if (atomic_exchange(&s->hello_due, false))
 			write_hello(s, c);
 		n = replica_ring_peek(&s->ring, &batch, SESSION_STORE_BATCH, SESSION_STORE_WAIT_MS);
+		count_queue(s);
 		if (n == 0) {
 			if (atomic_load(&s->stopping))
 				break;
@@ -597,15 +619,18 @@ fail:
 
 bool session_store_put(struct session_store *s, const struct replica_item *item, bool publish)
 {
-	struct replica_entry e;
-	e.publish = publish;
-	e.item = *item;
-	if (replica_ring_push(&s->ring, &e)) {
-		count(s, COUNTER_REPLICA_QUEUED, 1);
-		return true;
-	}
-	count(s, COUNTER_REPLICA_QUEUE_DROPS, 1);
-	return false;
+	/* counted by the writer, from the ring's totals: no other lock here */
+	return replica_ring_push(&s->ring, item, publish);
+}
+
+
+uint32_t session_store_pending(struct session_store *s)
+{
+	uint32_t n;
+	pthread_mutex_lock(&s->ring.lock);
+	n = s->ring.count;
+	pthread_mutex_unlock(&s->ring.lock);
+	return n;
 }
 
 void session_store_set_servers(struct session_store *s, const struct replica_digest *servers)

@@ -253,14 +253,11 @@ static void flush_all(void)
 }
 
 /* Until every record queued has been written (or timeout_s). */
-static bool wait_drained(struct daemon_counters *counters, double timeout_s)
+static bool wait_drained(struct session_store *store, double timeout_s)
 {
 	double t0 = now_seconds();
 	while (now_seconds() - t0 < timeout_s) {
-		uint64_t queued = daemon_counter_get(counters, COUNTER_REPLICA_QUEUED);
-		uint64_t done = daemon_counter_get(counters, COUNTER_REPLICA_WRITTEN) +
-				daemon_counter_get(counters, COUNTER_REPLICA_STORE_ERRORS);
-		if (done >= queued)
+		if (session_store_pending(store) == 0)
 			return true;
 		usleep(200);
 	}
@@ -324,7 +321,7 @@ static struct round run_round(const struct sara_config *cfg, const struct worklo
 		feed(&d, w);
 		r.path_s = now_seconds() - t0;
 		r.path_cpu_s = cpu_seconds(RUSAGE_THREAD) - thread0;
-		if (d.replication.store && !wait_drained(&counters, 60)) {
+		if (d.replication.store && !wait_drained(d.replication.store, 60)) {
 			fprintf(stderr, "bench_replica: the replication thread did not drain in 60 s\n");
 			exit(1);
 		}
