@@ -10,7 +10,9 @@
 # removed): it reads its peers' stores, takes its clients back, and their
 # resume re-INVITEs and BYEs must still reach d1's servers. Judged from the
 # servers' captures (sara-replay --observed: every session's signalling and
-# media at one server) and the calls' completion.
+# media at one server) and the calls' completion. Last, one of d2's stored
+# records is published again on its channel as it is (a replay) and with
+# one bit flipped (a forgery): d1 and d3 refuse and count both.
 # Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 LAB_PREFIX=sara-e2e-har-
@@ -69,6 +71,19 @@ for ((i = 0; i < ${#pids[@]}; i++)); do
 	echo "  ${names[i]}: exit $st, calls successful $ok failed $failed"
 	ok_total=$((ok_total + ok)); failed_total=$((failed_total + failed))
 done
+# a replayed and a forged record on d2's channel
+channel="sara:${LAB_PREFIX%-}:replica"
+key=$(ha_redis d2 --scan --pattern "sara:${LAB_PREFIX%-}:s:*" | head -1)
+if [ -n "$key" ]; then
+	ha_redis d2 --raw hget "$key" s | head -c -1 >"$LAB_RUN/replayed.bin"
+	/usr/bin/python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[40] ^= 1; open(sys.argv[2], "wb").write(b)' \
+		"$LAB_RUN/replayed.bin" "$LAB_RUN/forged.bin"
+	ha_redis d2 -x publish "$channel" <"$LAB_RUN/replayed.bin" >/dev/null
+	ha_redis d2 -x publish "$channel" <"$LAB_RUN/forged.bin" >/dev/null
+	sleep 0.3
+else
+	e2e_fail "no session in d2's store to replay"
+fi
 declare -A counter
 for n in "${HA_DISPATCHERS[@]}"; do
 	status=$(lab_in "$n" "$(lab_bin sara-ctl)" -c "${HA_CFG[$n]}" status --json 2>/dev/null)
@@ -90,11 +105,12 @@ for k in keys:
     print(k, found.get(k, 0))
 ' replica_sessions_adopted replica_sessions_updated replica_records_resynced replica_records_received \
 		replica_records_published replica_queue_drops replica_rejected_forged replica_rejected_other_servers \
-		replica_peers_refused sessions_adopted)
+		replica_peers_refused sessions_adopted replica_rejected_replayed replica_rejected_stale)
 	echo "sarad $n: adopted from peers ${counter[$n.replica_sessions_adopted]}," \
 		"updated ${counter[$n.replica_sessions_updated]}, resynced ${counter[$n.replica_records_resynced]}," \
 		"received ${counter[$n.replica_records_received]}, published ${counter[$n.replica_records_published]}," \
 		"queue drops ${counter[$n.replica_queue_drops]}, forged ${counter[$n.replica_rejected_forged]}," \
+		"replayed ${counter[$n.replica_rejected_replayed]}, stale ${counter[$n.replica_rejected_stale]}," \
 		"peers refused ${counter[$n.replica_peers_refused]}; derived by hash ${counter[$n.sessions_adopted]}"
 done
 grep -h 'records read from its store' "$LAB_RUN/logs/sarad-d1.log" | tail -2 | sed 's/^/  d1: /'
@@ -107,10 +123,17 @@ lab_cap_stop
 [ $(( ${counter[d2.replica_sessions_adopted]} + ${counter[d3.replica_sessions_adopted]} )) -gt 0 ] ||
 	e2e_fail "d2 and d3 adopted none of d1's sessions"
 for n in "${HA_DISPATCHERS[@]}"; do
-	[ "${counter[$n.replica_queue_drops]}" -eq 0 ] && [ "${counter[$n.replica_rejected_forged]}" -eq 0 ] &&
-		[ "${counter[$n.replica_peers_refused]}" -eq 0 ] ||
-		e2e_fail "$n: replication drops, forged records or refused peers"
+	[ "${counter[$n.replica_queue_drops]}" -eq 0 ] && [ "${counter[$n.replica_peers_refused]}" -eq 0 ] ||
+		e2e_fail "$n: replication drops or refused peers"
 done
+# d2's channel is followed by d1 and d3: each refused the forgery and the replay
+for n in d1 d3; do
+	[ "${counter[$n.replica_rejected_forged]}" -eq 1 ] ||
+		e2e_fail "$n: ${counter[$n.replica_rejected_forged]} forged records counted, want 1"
+	[ $(( ${counter[$n.replica_rejected_replayed]} + ${counter[$n.replica_rejected_stale]} )) -eq 1 ] ||
+		e2e_fail "$n: the replayed record was not refused once"
+done
+[ "${counter[d2.replica_rejected_forged]}" -eq 0 ] || e2e_fail "d2 counted forged records"
 e2e_observed "$calls" 2
 [ "$E2E_RC" -eq 0 ] && e2e_ok "every call stayed on the server d1 chose, through d2 and d3 and back to an emptied d1"
 exit "$E2E_RC"
