@@ -405,6 +405,23 @@ static int check_hello(struct peer_state *p, redisContext *c)
 	return 0;
 }
 
+/* A peer whose server list changed since its hello (a reload on one side
+ * only): said once when its records start being refused, once when they
+ * agree again. */
+static void note_server_list(struct peer_state *p, enum replica_verdict v)
+{
+	char at[ENDPOINT_STRLEN];
+	const struct endpoint *peer = &p->store->cfg.peers[p->index].at;
+	if (v == REPLICA_OTHER_SERVERS && p->refused != REPLICA_HELLO_OTHER_SERVERS) {
+		log_msg(LOG_ERR, "replication: peer %s has another server list now: its records are refused "
+			"(replica_rejected_other_servers) until both lists agree", where(peer, at, sizeof(at)));
+		p->refused = REPLICA_HELLO_OTHER_SERVERS;
+	} else if (v == REPLICA_OK && p->refused == REPLICA_HELLO_OTHER_SERVERS) {
+		log_msg(LOG_NOTICE, "replication: peer %s agrees on the server list again", where(peer, at, sizeof(at)));
+		p->refused = 0;
+	}
+}
+
 /* One PUBLISH: a batch of sealed messages back to back, each checked. */
 static void handle_message(struct peer_state *p, redisReply *r, struct replica_item *item)
 {
@@ -430,6 +447,7 @@ static void handle_message(struct peer_state *p, redisReply *r, struct replica_i
 		v = replica_open(&s->cfg.key, &p->replay, at, len, now, SESSION_STORE_MAX_SKEW_MS,
 				 s->cfg.peers[p->index].id, &servers, item, &hdr);
 		at += len;
+		note_server_list(p, v);
 		if (v != REPLICA_OK) {
 			account_rejection(s, v);
 			continue;
