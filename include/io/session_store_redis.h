@@ -58,10 +58,17 @@ struct session_store_config {
 
 struct session_store;
 
+/* The store, its queue allocated, nothing started: the sink may put
+ * into it once it is run. NULL with err when out of memory. */
+struct session_store *session_store_create(const struct session_store_config *cfg,
+					   const struct session_store_sink *sink, char *err, size_t err_size);
 /* Reads this dispatcher's own store into the sink (what it held before a
  * restart of sarad alone), leaves its hello there, and starts the writer
- * and one thread per peer. NULL with err when out of memory or a thread
- * cannot start; an unreachable Redis is not an error (logged, retried). */
+ * and one thread per peer. False with err when a thread cannot start
+ * (then session_store_stop); an unreachable Redis is not an error (logged,
+ * retried). */
+bool session_store_run(struct session_store *s, char *err, size_t err_size);
+/* Both of the above. */
 struct session_store *session_store_start(const struct session_store_config *cfg,
 					  const struct session_store_sink *sink, char *err, size_t err_size);
 /* A decision for the writer: publish (this dispatcher's) or only stored

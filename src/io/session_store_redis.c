@@ -589,8 +589,8 @@ static void read_own_store(struct session_store *s)
 			(unsigned long long)(clock_ms(CLOCK_MONOTONIC) - started));
 }
 
-struct session_store *session_store_start(const struct session_store_config *cfg,
-					  const struct session_store_sink *sink, char *err, size_t err_size)
+struct session_store *session_store_create(const struct session_store_config *cfg,
+					   const struct session_store_sink *sink, char *err, size_t err_size)
 {
 	struct session_store *s = calloc(1, sizeof(*s));
 	if (!s) {
@@ -609,12 +609,19 @@ struct session_store *session_store_start(const struct session_store_config *cfg
 	s->publish = malloc((size_t)SESSION_STORE_BATCH * REPLICA_MESSAGE_MAX);
 	if (!s->publish || !replica_ring_init(&s->ring, cfg->queue)) {
 		snprintf(err, err_size, "replication queue: out of memory");
-		goto fail;
+		session_store_stop(s);
+		return NULL;
 	}
+	return s;
+}
+
+bool session_store_run(struct session_store *s, char *err, size_t err_size)
+{
+	const struct session_store_config *cfg = &s->cfg;
 	read_own_store(s);
 	if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
 		snprintf(err, err_size, "replication thread: %s", strerror(errno));
-		goto fail;
+		return false;
 	}
 	s->writer_started = true;
 	for (unsigned i = 0; i < cfg->peer_count; i++) {
@@ -623,16 +630,24 @@ struct session_store *session_store_start(const struct session_store_config *cfg
 		p->index = i;
 		pthread_mutex_init(&p->lock, NULL);
 		if (pthread_create(&p->thread, NULL, peer_main, p) != 0) {
+			pthread_mutex_destroy(&p->lock);
 			snprintf(err, err_size, "replication peer thread: %s", strerror(errno));
-			goto fail;
+			return false;
 		}
 		p->started = true;
 	}
-	return s;
+	return true;
+}
 
-fail:
-	session_store_stop(s);
-	return NULL;
+struct session_store *session_store_start(const struct session_store_config *cfg,
+					  const struct session_store_sink *sink, char *err, size_t err_size)
+{
+	struct session_store *s = session_store_create(cfg, sink, err, err_size);
+	if (s && !session_store_run(s, err, err_size)) {
+		session_store_stop(s);
+		return NULL;
+	}
+	return s;
 }
 
 bool session_store_put(struct session_store *s, const struct replica_item *item, bool publish)

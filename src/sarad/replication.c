@@ -220,11 +220,17 @@ bool replication_start(struct replication *r, struct dispatcher *d, const struct
 		sc.peers[sc.peer_count].at.port = cfg->ha.redis_port;
 		sc.peer_count++;
 	}
-	/* The local store is read back before the hooks are set: what it
-	 * holds is not written again. */
-	r->store = session_store_start(&sc, &sink, err, err_size);
+	/* The store is known to apply() before any record arrives (a peer's
+	 * is kept in it); the local store is read back before the hooks are
+	 * set: what it holds is not written again. */
+	r->store = session_store_create(&sc, &sink, err, err_size);
 	if (!r->store)
 		return false;
+	if (!session_store_run(r->store, err, err_size)) {
+		session_store_stop(r->store);
+		r->store = NULL;
+		return false;
+	}
 	pthread_mutex_lock(&d->engine_lock);
 	engine_set_replica(d->engine, &hooks);
 	pthread_mutex_unlock(&d->engine_lock);

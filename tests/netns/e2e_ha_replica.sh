@@ -12,7 +12,9 @@
 # servers' captures (sara-replay --observed: every session's signalling and
 # media at one server) and the calls' completion. Last, one of d2's stored
 # records is published again on its channel as it is (a replay) and with
-# one bit flipped (a forgery): d1 and d3 refuse and count both.
+# one bit flipped (a forgery): d1 and d3 refuse and count both. Then d2's
+# hello is made to name another cluster key and its subscribers are
+# disconnected: d1 and d3 reconnect, refuse d2 and say why in their logs.
 # Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 LAB_PREFIX=sara-e2e-har-
@@ -85,7 +87,9 @@ else
 	e2e_fail "no session in d2's store to replay"
 fi
 declare -A counter
-for n in "${HA_DISPATCHERS[@]}"; do
+# read_counters dN KEY...: counter[dN.KEY] from sarad's status, anywhere in it
+read_counters() {
+	local n=$1 status k v; shift
 	status=$(lab_in "$n" "$(lab_bin sara-ctl)" -c "${HA_CFG[$n]}" status --json 2>/dev/null)
 	while read -r k v; do counter[$n.$k]=$v; done < <(printf '%s' "$status" | /usr/bin/python3 -c '
 import json, sys
@@ -103,9 +107,13 @@ def walk(x):
 walk(json.load(sys.stdin))
 for k in keys:
     print(k, found.get(k, 0))
-' replica_sessions_adopted replica_sessions_updated replica_records_resynced replica_records_received \
-		replica_records_published replica_queue_drops replica_rejected_forged replica_rejected_other_servers \
-		replica_peers_refused sessions_adopted replica_rejected_replayed replica_rejected_stale)
+' "$@")
+}
+for n in "${HA_DISPATCHERS[@]}"; do
+	read_counters "$n" replica_sessions_adopted replica_sessions_updated replica_records_resynced \
+		replica_records_received replica_records_published replica_queue_drops replica_rejected_forged \
+		replica_rejected_other_servers replica_peers_refused sessions_adopted replica_rejected_replayed \
+		replica_rejected_stale
 	echo "sarad $n: adopted from peers ${counter[$n.replica_sessions_adopted]}," \
 		"updated ${counter[$n.replica_sessions_updated]}, resynced ${counter[$n.replica_records_resynced]}," \
 		"received ${counter[$n.replica_records_received]}, published ${counter[$n.replica_records_published]}," \
@@ -134,6 +142,23 @@ for n in d1 d3; do
 		e2e_fail "$n: the replayed record was not refused once"
 done
 [ "${counter[d2.replica_rejected_forged]}" -eq 0 ] || e2e_fail "d2 counted forged records"
+# d2 with another key: its hello's key fingerprint changed, its subscribers cut
+hello_key="sara:${LAB_PREFIX%-}:hello"
+hello=$(ha_redis d2 --raw get "$hello_key")
+other=$(printf '%s' "$hello" | sed 's/ key=[0-9a-f]*/ key=0123456789abcdef/')
+ha_redis d2 set "$hello_key" "$other" >/dev/null
+ha_redis d2 client kill type pubsub >/dev/null
+for ((i = 0; i < 30; i++)); do
+	grep -q 'peer 198.18.2.2:6379 uses another cluster key: refused' "$LAB_RUN/logs/sarad-d3.log" && break
+	sleep 0.1
+done
+for n in d1 d3; do
+	read_counters "$n" replica_peers_refused
+	line=$(grep -h 'peer 198.18.2.2:6379 uses another cluster key' "$LAB_RUN/logs/sarad-$n.log" | head -1)
+	echo "  $n: ${line#*sarad }"
+	[ -n "$line" ] && [ "${counter[$n.replica_peers_refused]}" -eq 1 ] ||
+		e2e_fail "$n did not refuse d2 with another key (refused ${counter[$n.replica_peers_refused]})"
+done
 e2e_observed "$calls" 2
 [ "$E2E_RC" -eq 0 ] && e2e_ok "every call stayed on the server d1 chose, through d2 and d3 and back to an emptied d1"
 exit "$E2E_RC"
