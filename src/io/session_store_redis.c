@@ -624,6 +624,7 @@ bool session_store_run(struct session_store *s, char *err, size_t err_size)
 		return false;
 	}
 	s->writer_started = true;
+	pthread_setname_np(s->writer, "sara-replicate");   /* for top -H, perf */
 	for (unsigned i = 0; i < cfg->peer_count; i++) {
 		struct peer_state *p = &s->peers[i];
 		p->store = s;
@@ -635,6 +636,7 @@ bool session_store_run(struct session_store *s, char *err, size_t err_size)
 			return false;
 		}
 		p->started = true;
+		pthread_setname_np(p->thread, "sara-peer");
 	}
 	return true;
 }

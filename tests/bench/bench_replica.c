@@ -439,7 +439,7 @@ int main(int argc, char **argv)
 	static struct sara_config off_cfg, on_cfg, fill_cfg;
 	struct workload w = { 0 }, fill = { 0 };
 	double path_off[64], path_on[64], extra[64], rate_off[64], rate_on[64], ratio[64], resync_s[64];
-	double cpu_path_off[64], cpu_path_on[64], cpu_all_off[64], cpu_all_on[64], cpu_ratio[64];
+	double cpu_path_off[64], cpu_path_on[64], cpu_all_off[64], cpu_all_on[64], cpu_ratio[64], cpu_redis_on[64];
 	struct round last = { 0 };
 	struct wire_key key;
 	unsigned resync_rounds = 3;
@@ -488,6 +488,7 @@ int main(int argc, char **argv)
 		cpu_all_off[i] = (a.process_cpu_s + a.redis_cpu_s) * 1e6 / calls;
 		cpu_all_on[i] = (b.process_cpu_s + b.redis_cpu_s) * 1e6 / calls;
 		cpu_ratio[i] = cpu_all_off[i] / cpu_all_on[i];
+		cpu_redis_on[i] = b.redis_cpu_s * 1e6 / calls;
 		last = b;
 		printf("  round %u: CPU per session: packet thread %.2f vs %.2f us; all of sarad and its Redis %.2f vs "
 		       "%.2f us (off vs on)\n", i + 1, cpu_path_off[i], cpu_path_on[i], cpu_all_off[i], cpu_all_on[i]);
@@ -513,13 +514,15 @@ int main(int argc, char **argv)
 	{
 		double m_po = median_of(cpu_path_off, rounds), m_pn = median_of(cpu_path_on, rounds);
 		double m_ao = median_of(cpu_all_off, rounds), m_an = median_of(cpu_all_on, rounds);
-		double m_r = median_of(cpu_ratio, rounds);
+		double m_r = median_of(cpu_ratio, rounds), m_redis = median_of(cpu_redis_on, rounds);
 		printf("  CPU per new session on the packet thread: off %.2f us (%.2f..%.2f), on %.2f us (%.2f..%.2f)\n",
 		       m_po, cpu_path_off[0], cpu_path_off[rounds - 1], m_pn, cpu_path_on[0], cpu_path_on[rounds - 1]);
 		printf("  CPU per new session, sarad's threads and its Redis: off %.2f us (%.2f..%.2f), on %.2f us "
 		       "(%.2f..%.2f); CPU-bound rate on/off %.2f (median; %.2f..%.2f)\n", m_ao, cpu_all_off[0],
 		       cpu_all_off[rounds - 1], m_an, cpu_all_on[0], cpu_all_on[rounds - 1], m_r, cpu_ratio[0],
 		       cpu_ratio[rounds - 1]);
+		printf("  of which Redis (this dispatcher's), replication on: %.2f us per new session (median; %.2f..%.2f)\n",
+		       m_redis, cpu_redis_on[0], cpu_redis_on[rounds - 1]);
 	}
 	printf("  per session: %.2f records, %llu dropped in the last round\n", (double)last.queued / calls,
 	       (unsigned long long)last.drops);
