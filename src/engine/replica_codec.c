@@ -380,6 +380,10 @@ bool replica_hello_parse(const char *text, size_t len, struct replica_hello *out
 	out->format = format;
 	if (!field(text, len, "cluster", &v, &n) || n == 0 || n >= sizeof(out->cluster))
 		return false;
+	for (size_t c = 0; c < n; c++)   /* a cluster name's characters only (KEY_IDENT) */
+		if (!((v[c] >= 'a' && v[c] <= 'z') || (v[c] >= 'A' && v[c] <= 'Z') || (v[c] >= '0' && v[c] <= '9') ||
+		      v[c] == '_' || v[c] == '.' || v[c] == '-'))
+			return false;
 	memcpy(out->cluster, v, n);
 	if (!field(text, len, "key", &v, &n) || !unhex(v, n, out->key.bytes, REPLICA_DIGEST_SIZE))
 		return false;

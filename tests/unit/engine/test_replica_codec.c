@@ -303,6 +303,9 @@ static void test_hello(void **state)
 	/* garbage is not a hello */
 	assert_false(replica_hello_parse("sara-replica 1 cluster=cl key=zz", 32, &read));
 	assert_false(replica_hello_parse("hello", 5, &read));
+	/* a cluster name with a byte no name has (found by fuzz_replica) */
+	assert_false(replica_hello_parse("sara-replica 1 cluster=a\001b key=0011223344556677 servers=0011223344556677 "
+					 "sender=2", 75, &read));
 	assert_false(replica_hello_parse(text, n - 1, &read));   /* no sender number left */
 }
 
