@@ -125,7 +125,7 @@ size_t replica_seal(const struct wire_key *key, uint32_t sender, uint64_t seq, u
 	hdr.sender = sender;
 	hdr.seq = seq;
 	hdr.time_ms = time_ms;
-	return wire_seal(key, &hdr, body, out, cap);
+	return wire_seal_mac(WIRE_MAC_BLAKE2B, key, &hdr, body, out, cap);
 }
 
 static bool decode_body(const uint8_t *body, size_t len, struct replica_item *item)
@@ -191,8 +191,8 @@ enum replica_verdict replica_open(const struct wire_key *key, struct wire_replay
 		[WIRE_TOO_MANY_SENDERS] = REPLICA_TOO_MANY_SENDERS,
 	};
 	const uint8_t *body;
-	enum wire_verdict v = wire_open(key, replay, msg, len, now_wall_ms, replay ? max_skew_ms : UINT32_MAX, hdr,
-					&body);
+	enum wire_verdict v = wire_open_mac(WIRE_MAC_BLAKE2B, key, replay, msg, len, now_wall_ms,
+					    replay ? max_skew_ms : UINT32_MAX, hdr, &body);
 	if (v != WIRE_OK)
 		return (unsigned)v < WIRE_VERDICT_COUNT ? from_wire[v] : REPLICA_MALFORMED;
 	if (hdr->type != WIRE_SESSION_REPLICA)

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -292,6 +293,16 @@ static double redis_cpu(const char *host)
 	return total;
 }
 
+static void pin_to(int cpu)
+{
+	cpu_set_t set;
+	if (!getenv("REPLICA_PIN"))
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
 struct round {
 	double path_s, total_s, path_cpu_s, process_cpu_s, redis_cpu_s;
 	uint64_t sessions_created, queued, drops, written;
@@ -309,11 +320,16 @@ static struct round run_round(const struct sara_config *cfg, const struct worklo
 	flush_all();   /* nothing read back at start */
 	daemon_counters_init(&counters);
 	log_kinds_init(&logs);
+	/* REPLICA_PIN: the replication threads (started in replication_start:
+	 * they inherit CPU 1) and replica.sh's redis-servers on CPU 1, the
+	 * packet thread alone on CPU 0, as on a dispatcher with a core to spare */
+	pin_to(1);
 	if (dispatcher_init(&d, cfg, NULL, &counters, &logs, bench_now_ms, err, sizeof(err)) < 0 ||
 	    !replication_start(&d.replication, &d, cfg, key, &counters, err, sizeof(err))) {
 		fprintf(stderr, "bench_replica: %s\n", err);
 		exit(2);
 	}
+	pin_to(0);
 	{
 		double thread0 = cpu_seconds(RUSAGE_THREAD), process0 = cpu_seconds(RUSAGE_SELF);
 		double redis0 = redis_cpu("127.0.0.1");
@@ -457,6 +473,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_open("bench_replica", true, false);
+	if (getenv("REPLICA_PIN"))
+		printf("pinned: the packet thread on CPU 0; the replication threads and Redis on CPU 1\n");
 	for (int i = 0; i < WIRE_KEY_SIZE; i++)
 		key.bytes[i] = (uint8_t)(i * 13 + 1);
 	/* an answered call's BYE waits for its 200 (not fed): room for all */

@@ -3,7 +3,8 @@
 # redis-servers on loopback, 127.0.0.1 this dispatcher's and 127.0.0.2 its
 # peer's, on one free port; the cost per new session and the signalling
 # rate with replication on against off, and a 100 000-session resync.
-# Skips (exit 0) without redis-server. Figures only.
+# REPLICA_PIN=1: the packet thread on CPU 0, the replication threads and the
+# redis-servers on CPU 1: replication beside, not on, the packet path's core. Skips (exit 0) without redis-server. Figures only.
 set -u
 build=${1:-build}
 bin=$build/bench/bench_replica
@@ -22,7 +23,9 @@ cleanup() {
 trap cleanup EXIT INT TERM
 port=$(( 20000 + $$ % 20000 ))
 for addr in 127.0.0.1 127.0.0.2; do
-	redis-server --bind "$addr" --port "$port" --save "" --appendonly no --dir "$dir" \
+	pin=""
+	[ -n "${REPLICA_PIN:-}" ] && [ "$(nproc)" -ge 2 ] && pin="taskset -c 1"
+	$pin redis-server --bind "$addr" --port "$port" --save "" --appendonly no --dir "$dir" \
 		--logfile "$dir/redis-$addr.log" --protected-mode no &
 	pids="$pids $!"
 done

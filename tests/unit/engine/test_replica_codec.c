@@ -205,14 +205,17 @@ static void test_authentic_but_not_a_replica(void **state)
 	body[0] = REPLICA_FORMAT;
 	memcpy(body + 1, d.bytes, REPLICA_DIGEST_SIZE);
 	hdr.body_len = sizeof(body);
+	/* a UDP channel's message (HMAC) does not open as a replica, whatever its type */
 	n = wire_seal(&key, &hdr, body, msg, sizeof(msg));
+	assert_int_equal(replica_open(&key, NULL, msg, n, NOW_MS, SKEW_MS, 0, &d, &out, &hdr), REPLICA_FORGED);
+	n = wire_seal_mac(WIRE_MAC_BLAKE2B, &key, &hdr, body, msg, sizeof(msg));
 	assert_int_equal(replica_open(&key, NULL, msg, n, NOW_MS, SKEW_MS, 0, &d, &out, &hdr), REPLICA_NOT_REPLICA);
 	hdr.type = WIRE_SESSION_REPLICA;
 	body[1 + REPLICA_DIGEST_SIZE] = REPLICA_SESSION;   /* a session with no record after it */
-	n = wire_seal(&key, &hdr, body, msg, sizeof(msg));
+	n = wire_seal_mac(WIRE_MAC_BLAKE2B, &key, &hdr, body, msg, sizeof(msg));
 	assert_int_equal(replica_open(&key, NULL, msg, n, NOW_MS, SKEW_MS, 0, &d, &out, &hdr), REPLICA_MALFORMED);
 	body[0] = REPLICA_FORMAT + 1;
-	n = wire_seal(&key, &hdr, body, msg, sizeof(msg));
+	n = wire_seal_mac(WIRE_MAC_BLAKE2B, &key, &hdr, body, msg, sizeof(msg));
 	assert_int_equal(replica_open(&key, NULL, msg, n, NOW_MS, SKEW_MS, 0, &d, &out, &hdr), REPLICA_MALFORMED);
 	assert_string_equal(replica_verdict_name(REPLICA_OTHER_SERVERS), "other_servers");
 }
