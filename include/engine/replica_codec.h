@@ -50,6 +50,10 @@ struct replica_item {
 
 struct replica_digest { uint8_t bytes[REPLICA_DIGEST_SIZE]; };
 
+/* The bytes of item that say something (a session's unused streams
+ * left out): what a copy of it needs. */
+size_t replica_item_size(const struct replica_item *item);
+
 /* The servers sessions may name, independent of slot order: the digest of
  * every configured, not retired server's id, addresses, mark and table,
  * sorted by id. Two dispatchers agree on a session's server only when

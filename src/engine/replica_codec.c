@@ -66,6 +66,17 @@ struct replica_digest replica_key_fingerprint(const struct wire_key *key)
 	return d;
 }
 
+size_t replica_item_size(const struct replica_item *item)
+{
+	if (item->op == REPLICA_SESSION) {
+		unsigned streams = item->u.session.stream_count <= SESSION_MAX_STREAMS ? item->u.session.stream_count
+										   : SESSION_MAX_STREAMS;
+		return offsetof(struct replica_item, u) + offsetof(struct session_record, streams) +
+		       streams * sizeof(struct session_stream);
+	}
+	return sizeof(*item);
+}
+
 /* ---- the body ---- */
 
 /* A flow key in a fixed byte order, for the store's names. */
