@@ -7,7 +7,8 @@
 #   dpi/         libsara-dpi.a     stateless parsers              libosip2
 #   src/engine/  libsara-engine.a  I/O-free decisions             + libsodium, libm
 #   src/io/      libsara-io.a      adapters to kernel and files   + nfqueue, conntrack, mnl, pcap, libconfig,
-#                                                                  libmicrohttpd (metrics), libsystemd (sd_notify)
+#                                                                  libmicrohttpd (metrics), libsystemd (sd_notify),
+#                                                                  libhiredis (session replication)
 #   src/PROGRAM/ libsara-PROGRAM.a a program's own modules; main.c wires them
 # `make layers` checks the rules (tests/layers/check.sh).
 
@@ -29,7 +30,7 @@ pkg        = $(shell pkg-config --libs $(1) 2>/dev/null || echo "-l$(1)-missing"
 DPI_LIBS    := $(call pkg,libosip2)
 ENGINE_LIBS := $(DPI_LIBS) $(call pkg,libsodium) -lm
 IO_LIBS     := $(ENGINE_LIBS) $(call pkg,libnetfilter_queue libnetfilter_conntrack libmnl libpcap libconfig libmicrohttpd \
-                 libsystemd) -lpthread
+                 libsystemd hiredis) -lpthread
 TEST_LIBS   := $(call pkg,cmocka)
 
 # The project's one version: debian/changelog's first entry ("sara (0.1.0) ...").
@@ -118,8 +119,12 @@ $(BUILD)/bench/%: tests/bench/%.c $(LAYER_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(IO_LIBS)
 
-# bench_journal times sarad's own journal module.
+# bench_journal times sarad's own journal module, bench_replica its replication.
 $(BUILD)/bench/bench_journal: tests/bench/bench_journal.c $(LIBDIR)/libsarad.a $(LAYER_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(IO_LIBS)
+
+$(BUILD)/bench/bench_replica: tests/bench/bench_replica.c $(LIBDIR)/libsarad.a $(LAYER_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(IO_LIBS)
 
@@ -144,11 +149,11 @@ deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 	  build-essential pkg-config clang libclang-rt-14-dev binutils \
 	  libnetfilter-queue-dev libnetfilter-conntrack-dev libmnl-dev libosip2-dev \
-	  libconfig-dev libpcap-dev libsodium-dev libcmocka-dev libmicrohttpd-dev libsystemd-dev python3 \
+	  libconfig-dev libpcap-dev libsodium-dev libcmocka-dev libmicrohttpd-dev libsystemd-dev libhiredis-dev python3 \
 	  iproute2 iptables nftables conntrack tcpdump tshark ethtool xxd procps curl \
 	  sip-tester baresip-core kamailio ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 \
 	  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
-	  gstreamer1.0-plugins-ugly bc gnuplot-nox mandoc systemd prometheus bird2 conntrackd keepalived
+	  gstreamer1.0-plugins-ugly bc gnuplot-nox mandoc systemd prometheus bird2 conntrackd keepalived redis-server
 
 # The main job: a live cluster in network namespaces (tests/lab/lab.sh);
 # where namespaces can't be made (exit 77), the offline replay instead.
@@ -210,6 +215,7 @@ experiments: all
 
 bench: $(BENCH_BINS) $(PROGS) $(TOOLS)
 	tests/bench/run.sh $(BUILD)
+	tests/bench/replica.sh $(BUILD)
 	tests/bench/goodput.sh $(BUILD)
 	tests/bench/slowstart.sh $(BUILD)
 	tests/bench/metrics_cost.sh $(BUILD)

@@ -31,6 +31,7 @@ enum selection_algorithm {
 };
 
 enum full_policy { FULL_PASS = 0, FULL_DROP };       /* limits.when_full */
+enum session_store_kind { SESSION_STORE_OFF = 0, SESSION_STORE_REDIS };  /* ha.session_store */
 enum malformed_policy { MALFORMED_PASS = 0, MALFORMED_DROP };
 enum reject_mode { REJECT_DROP = 0, REJECT_503 };             /* admission.reject (SIP) */
 enum rtsp_reject_mode { RTSP_REJECT_DROP = 0, RTSP_REJECT_RESET }; /* admission.rtsp_reject */
@@ -125,6 +126,11 @@ struct sara_config {
 		struct netaddr vrrp_addresses[SARA_MAX_VRRP_ADDRESSES];
 		uint32_t vrrp_id;             /* virtual_router_id of the first address */
 		uint32_t vrrp_advert_ms;      /* VRRPv3 advertisement interval */
+		/* Session replication between the dispatchers: each writes its
+		 * sessions to its own Redis and reads every peer's. */
+		enum session_store_kind session_store;
+		uint16_t redis_port;          /* every dispatcher's Redis, on its ha.dispatchers address */
+		uint32_t replication_queue;   /* records waiting for the replication thread */
 	} ha;
 };
 

@@ -393,6 +393,49 @@
 	  "journaled sessions not re-created (server gone, table full, duplicate)")                          \
 	X(JOURNAL_BYTES_REJECTED, "journal_bytes_rejected", EVENTS, COUNTER_IN_DAEMON,                        \
 	  "journal bytes not trusted at start (a torn tail, corrupt records, a foreign file)")               \
+	/* Session replication (ha.session_store). */                                                      \
+	X(REPLICA_QUEUED, "replica_records_queued", EVENTS, COUNTER_IN_DAEMON,                                              \
+	  "decisions handed to the replication thread (ha.session_store)")                                                                                   \
+	X(REPLICA_QUEUE_DROPS, "replica_queue_drops", EVENTS, COUNTER_IN_DAEMON,                                              \
+	  "decisions not replicated: the replication queue was full")                                                                                   \
+	X(REPLICA_WRITTEN, "replica_records_written", EVENTS, COUNTER_IN_DAEMON,                                              \
+	  "records written to this dispatcher's store")                                                                                   \
+	X(REPLICA_PUBLISHED, "replica_records_published", EVENTS, COUNTER_IN_DAEMON,                                              \
+	  "records published to the peers")                                                                                   \
+	X(REPLICA_STORE_ERRORS, "replica_store_errors", EVENTS, COUNTER_IN_DAEMON,                                              \
+	  "records the local store refused or lost with its connection")                                                                                   \
+	X(REPLICA_RECEIVED, "replica_records_received", EVENTS, COUNTER_IN_DAEMON,                                              \
+	  "authentic records received on the peers' channels")                                                                                   \
+	X(REPLICA_RESYNCED, "replica_records_resynced", EVENTS, COUNTER_IN_DAEMON,                                              \
+	  "authentic records read from the stores at a resync")                                                                                   \
+	X(REPLICA_REJECTED_FORGED, "replica_rejected_forged", EVENTS, COUNTER_IN_DAEMON,                                              \
+	  "replication records refused: the tag does not verify")                                                                                   \
+	X(REPLICA_REJECTED_REPLAYED, "replica_rejected_replayed", EVENTS, COUNTER_IN_DAEMON,                                              \
+	  "replication records refused: a sequence number seen before")                                                                                   \
+	X(REPLICA_REJECTED_STALE, "replica_rejected_stale", EVENTS, COUNTER_IN_DAEMON,                                              \
+	  "replication records refused: timestamp too far from our clock")                                                                                   \
+	X(REPLICA_REJECTED_OTHER_SERVERS, "replica_rejected_other_servers", EVENTS, COUNTER_IN_DAEMON,                                              \
+	  "replication records refused: made with another server list")                                                                                   \
+	X(REPLICA_REJECTED_OTHER_SENDER, "replica_rejected_other_sender", EVENTS, COUNTER_IN_DAEMON,                                              \
+	  "replication records refused: not the channel's dispatcher")                                                                                   \
+	X(REPLICA_REJECTED_MALFORMED, "replica_rejected_malformed", EVENTS, COUNTER_IN_DAEMON,                                              \
+	  "replication records refused: truncated, not a replica, or undecodable")                                                                                   \
+	X(REPLICA_PEERS_REFUSED, "replica_peers_refused", EVENTS, COUNTER_IN_DAEMON,                                              \
+	  "peer stores refused: another key, server list, cluster or sender id")                                                                                   \
+	X(REPLICA_PEER_CONNECTS, "replica_peer_connects", EVENTS, COUNTER_IN_DAEMON,                                              \
+	  "connections made to the peers' stores")                                                                                   \
+	X(REPLICA_PEER_ERRORS, "replica_peer_errors", EVENTS, COUNTER_IN_DAEMON,                                              \
+	  "connections to the peers' stores that failed or broke")                                                                                   \
+	X(REPLICA_SESSIONS_ADOPTED, "replica_sessions_adopted", EVENTS, COUNTER_IN_DAEMON,                                              \
+	  "peers' sessions and connections adopted here")                                                                                   \
+	X(REPLICA_SESSIONS_UPDATED, "replica_sessions_updated", EVENTS, COUNTER_IN_DAEMON,                                              \
+	  "newer states of peers' sessions applied here")                                                                                   \
+	X(REPLICA_SESSIONS_ENDED, "replica_sessions_ended", EVENTS, COUNTER_IN_DAEMON,                                              \
+	  "sessions ended here because a peer's signalling ended them")                                                                                   \
+	X(REPLICA_VERSIONS_STALE, "replica_versions_stale", EVENTS, COUNTER_IN_DAEMON,                                              \
+	  "peers' records not newer than what is known here (ignored)")                                                                                   \
+	X(REPLICA_UNUSABLE, "replica_records_unusable", EVENTS, COUNTER_IN_DAEMON,                                              \
+	  "peers' records not applied: no such server, table full, or unknown session")                                                                                   \
 	/* Replies to refused packets (reject_sender). */                                                   \
 	X(REPLY_SENT_503, "reply_sent_503", TOTAL, COUNTER_IN_REPLY, "SIP 503 replies sent")                  \
 	X(REPLY_SENT_RESET, "reply_sent_reset", TOTAL, COUNTER_IN_REPLY, "TCP resets sent")                   \

@@ -25,7 +25,9 @@
 
 /* WIRE_OC_STATE: a dispatcher's admission state for RFC 7339 overload
  * control, to the gateways (engine/overload_control.h). */
-enum wire_type { WIRE_ANNOUNCE = 1, WIRE_HEARTBEAT = 2, WIRE_LOAD = 3, WIRE_OC_STATE = 4 };
+/* WIRE_SESSION_REPLICA: a dispatcher's session decision to its peers, through
+ * Redis (engine/replica_codec.h); never on a UDP socket. */
+enum wire_type { WIRE_ANNOUNCE = 1, WIRE_HEARTBEAT = 2, WIRE_LOAD = 3, WIRE_OC_STATE = 4, WIRE_SESSION_REPLICA = 5 };
 
 struct wire_header {
 	uint8_t type;        /* enum wire_type */
@@ -60,15 +62,27 @@ struct wire_replay { struct wire_replay_entry senders[WIRE_MAX_SENDERS]; };
 
 enum wire_verdict { WIRE_VERDICT_LIST(ENUM_LIST_ID) WIRE_VERDICT_COUNT };
 
+/* The tag: HMAC-SHA-512-256 (crypto_auth) for the UDP channel; keyed
+ * BLAKE2b-256 (crypto_generichash) where every record is sealed on its own
+ * at a high rate (session replication): several times cheaper here. */
+enum wire_mac { WIRE_MAC_HMAC = 0, WIRE_MAC_BLAKE2B };
+
 /* Header + body + tag into out. Returns the message length, 0 when the body
  * is too long or cap too small. */
 size_t wire_seal(const struct wire_key *key, const struct wire_header *hdr, const uint8_t *body,
 		 uint8_t *out, size_t cap);
+size_t wire_seal_mac(enum wire_mac mac, const struct wire_key *key, const struct wire_header *hdr,
+		     const uint8_t *body, uint8_t *out, size_t cap);
 /* Checks one received datagram. On WIRE_OK fills hdr and points *body into
- * msg; the replay state is updated only for authentic, fresh messages. */
+ * msg; the replay state is updated only for authentic, fresh messages.
+ * replay NULL: no replay nor clock check (a stored state read back, whose
+ * age and order say nothing: the record's own version decides). */
 enum wire_verdict wire_open(const struct wire_key *key, struct wire_replay *replay, const uint8_t *msg,
 			    size_t len, uint64_t now_wall_ms, uint32_t max_skew_ms, struct wire_header *hdr,
 			    const uint8_t **body);
+enum wire_verdict wire_open_mac(enum wire_mac mac, const struct wire_key *key, struct wire_replay *replay,
+				const uint8_t *msg, size_t len, uint64_t now_wall_ms, uint32_t max_skew_ms,
+				struct wire_header *hdr, const uint8_t **body);
 /* The counter of a rejected message (COUNTER_WIRE_FORGED...); COUNTER_NONE
  * for WIRE_OK and verdicts out of range. */
 enum counter_id wire_verdict_counter(enum wire_verdict verdict);

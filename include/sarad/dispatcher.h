@@ -25,6 +25,7 @@
 #include "sarad/journal.h"
 #include "sarad/log_kinds.h"
 #include "sarad/mark_ring.h"
+#include "sarad/replication.h"
 
 #define DISPATCHER_MARK_RING_SIZE 65536u   /* connmark writes waiting for the tick */
 #define DISPATCHER_MARKS_PER_TICK 4096u    /* written per tick, outside the lock */
@@ -63,6 +64,8 @@ struct dispatcher {
 	/* The session journal (NULL when off or unusable) and what its start found. */
 	struct session_journal *journal;
 	struct journal_restore_report journal_report;
+	/* Sessions shared with the other dispatchers (store NULL when off). */
+	struct replication replication;
 	/* Slow start of a server a reload added: when it joined (0: not ramping). */
 	uint64_t joined_ms[SARA_MAX_SERVERS];
 	uint64_t retired_checked_ms;       /* when removed servers were last looked at */

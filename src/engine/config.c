@@ -54,6 +54,12 @@ _Static_assert(sizeof(enum admission_estimate) == sizeof(int), "enum width");
 
 #define CFG struct sara_config
 
+static const struct key_choice store_choices[] = {
+	{ "off", SESSION_STORE_OFF },
+	{ "redis", SESSION_STORE_REDIS },
+	{ NULL, 0 },
+};
+
 static const struct key_choice algorithm_choices[] = {
 	{ "shell", SELECT_SHELL },
 	{ "round-robin", SELECT_ROUND_ROBIN },
@@ -164,6 +170,9 @@ static const struct key_spec ha_keys[] = {
 	ARRAY_KEY(KEY_ADDRESSES, "vrrp_addresses", CFG, ha.vrrp_addresses, ha.vrrp_address_count, false),
 	UINT_KEY("vrrp_id", CFG, ha.vrrp_id, 1, 255),
 	UINT_KEY("vrrp_advert_ms", CFG, ha.vrrp_advert_ms, 10, 40950),  /* VRRPv3: 1 to 4095 cs */
+	CHOICE_KEY("session_store", CFG, ha.session_store, store_choices),
+	UINT_KEY("redis_port", CFG, ha.redis_port, 1, 65535),
+	UINT_KEY("replication_queue", CFG, ha.replication_queue, 64, 1048576),
 };
 
 static const struct key_table port_table = TABLE(port_keys);
@@ -533,6 +542,9 @@ static bool check_ha(const struct sara_config *cfg, struct config_problem *probl
 			return RULE_FAIL(AT("ha", "ha.dispatchers.[%u]", i), "ha.dispatchers: IPv4 and IPv6 "
 					 "addresses mixed");
 	}
+	if (cfg->ha.session_store != SESSION_STORE_OFF && cfg->ha.dispatcher_count < 2)
+		return RULE_FAIL(AT("ha", "ha.session_store"), "ha.session_store needs ha.dispatchers (two or more): "
+				 "the peers whose sessions are read");
 	if (cfg->ha.router.family && (cfg->ha.asn == 0 || cfg->ha.router_asn == 0))
 		return RULE_FAIL(AT("ha", "ha.router"), "ha.router needs ha.asn and ha.router_asn");
 	if (cfg->ha.sync_group.family && !netaddr_is_multicast(&cfg->ha.sync_group))
@@ -616,6 +628,9 @@ void sara_config_defaults(struct sara_config *cfg)
 	/* VRRP at 100 ms: a dead gateway's addresses move within 0.4 s */
 	cfg->ha.vrrp_id = 51;
 	cfg->ha.vrrp_advert_ms = 100;
+	cfg->ha.session_store = SESSION_STORE_OFF;
+	cfg->ha.redis_port = 6379;
+	cfg->ha.replication_queue = 16384;
 	/* control.socket and key_file depend on the name: config_load fills them */
 }
 bool sara_config_validate(const struct sara_config *cfg, char *err, size_t err_size)
@@ -745,6 +760,12 @@ static const char *restart_only_change(const struct sara_config *a, const struct
 		return "state.journal";
 	if (!endpoint_equal(&a->metrics.listen, &b->metrics.listen))
 		return "metrics.listen";
+	if (a->ha.session_store != b->ha.session_store)
+		return "ha.session_store";
+	if (a->ha.redis_port != b->ha.redis_port)
+		return "ha.redis_port";
+	if (a->ha.replication_queue != b->ha.replication_queue)
+		return "ha.replication_queue";
 	return NULL;
 }
 

@@ -12,6 +12,7 @@
 #include "engine/admission.h"
 #include "engine/counters.h"
 #include "engine/engine_journal.h"
+#include "engine/engine_replica.h"
 #include "engine/flow_table.h"
 #include "engine/hash.h"
 #include "dpi/ipfrag.h"
@@ -81,6 +82,10 @@ struct engine {
 	 * packet (or announcement) being handled is done: one record per
 	 * session and packet, however many of its facts changed. */
 	struct engine_journal_hooks journal;
+	/* The peers' view (engine_replica.h), told with the journal; muted
+	 * while a peer's record is applied, so that nothing echoes back. */
+	struct engine_replica_hooks replica;
+	bool replica_muted;
 	uint32_t journal_due[JOURNAL_DUE_MAX];
 	unsigned journal_due_count;
 	/* The connmark the packet being handled arrived with (0: none): what
@@ -213,13 +218,22 @@ static void session_record_fill(const struct session *s, struct session_record *
 	memcpy(rec->streams, s->streams, sizeof(rec->streams));
 }
 
-static void journal_tell_session(struct engine *engine, struct session *s)
+static bool replicating(const struct engine *engine)
+{
+	return !engine->replica_muted && engine->replica.ctx;
+}
+
+/* peers: the change is news to them too (a compaction's walk is not). */
+static void journal_tell_session(struct engine *engine, struct session *s, bool peers)
 {
 	struct session_record rec;
 	s->journal_dirty = false;
 	s->journal_version++;
 	session_record_fill(s, &rec);
-	engine->journal.session_changed(engine->journal.ctx, &rec);
+	if (engine->journal.session_changed)
+		engine->journal.session_changed(engine->journal.ctx, &rec);
+	if (peers && replicating(engine) && engine->replica.session_changed)
+		engine->replica.session_changed(engine->replica.ctx, &rec);
 }
 
 /* Tells the journal about every session changed since the last flush. */
@@ -228,7 +242,7 @@ static void journal_flush(struct engine *engine)
 	for (unsigned i = 0; i < engine->journal_due_count; i++) {
 		struct session *s = &engine->sessions.sessions[engine->journal_due[i]];
 		if (s->in_use && s->journal_dirty)
-			journal_tell_session(engine, s);
+			journal_tell_session(engine, s, true);
 	}
 	engine->journal_due_count = 0;
 }
@@ -237,7 +251,8 @@ static void journal_flush(struct engine *engine)
 static void journal_touch(struct engine *engine, uint32_t sid)
 {
 	struct session *s = &engine->sessions.sessions[sid];
-	if (!engine->journal.session_changed || s->journal_dirty)
+	if ((!engine->journal.session_changed && !(replicating(engine) && engine->replica.session_changed)) ||
+	    s->journal_dirty)
 		return;
 	if (engine->journal_due_count == JOURNAL_DUE_MAX)
 		journal_flush(engine);
@@ -247,17 +262,28 @@ static void journal_touch(struct engine *engine, uint32_t sid)
 
 /* A flow its session decided: a media flow just seen, or the session's
  * own control connection. */
-static void journal_flow(struct engine *engine, uint32_t fid)
+static void journal_flow_to(struct engine *engine, uint32_t fid, bool peers)
 {
 	const struct flow *f = &engine->flows.flows[fid];
 	struct session_flow_record rec;
-	if (!engine->journal.flow_decided || f->session == FLOW_NIL)
+	bool to_peers = peers && replicating(engine) && engine->replica.flow_decided;
+	if ((!engine->journal.flow_decided && !to_peers) || f->session == FLOW_NIL)
 		return;
 	memset(&rec, 0, sizeof(rec));
 	rec.serial = f->session_serial;
 	rec.identity = f->identity;
 	rec.key = f->key;
-	engine->journal.flow_decided(engine->journal.ctx, &rec);
+	if (engine->journal.flow_decided)
+		engine->journal.flow_decided(engine->journal.ctx, &rec);
+	if (to_peers) {
+		const struct session *s = &engine->sessions.sessions[f->session];
+		engine->replica.flow_decided(engine->replica.ctx, s->proto, s->key, s->key_len, &rec);
+	}
+}
+
+static void journal_flow(struct engine *engine, uint32_t fid)
+{
+	journal_flow_to(engine, fid, true);
 }
 
 /* A connection pinned with no session of its own: its calls follow it. */
@@ -267,15 +293,24 @@ static bool pinned_connection(const struct flow *f)
 	       f->server >= 0;
 }
 
-static void journal_connection(struct engine *engine, const struct flow *f)
+static void journal_connection_to(struct engine *engine, const struct flow *f, bool peers)
 {
 	struct connection_record rec;
-	if (!engine->journal.connection_pinned || !pinned_connection(f))
+	bool to_peers = peers && replicating(engine) && engine->replica.connection_pinned;
+	if ((!engine->journal.connection_pinned && !to_peers) || !pinned_connection(f))
 		return;
 	memset(&rec, 0, sizeof(rec));
 	rec.key = f->key;
 	rec.server = f->server;
-	engine->journal.connection_pinned(engine->journal.ctx, &rec);
+	if (engine->journal.connection_pinned)
+		engine->journal.connection_pinned(engine->journal.ctx, &rec);
+	if (to_peers)
+		engine->replica.connection_pinned(engine->replica.ctx, &rec);
+}
+
+static void journal_connection(struct engine *engine, const struct flow *f)
+{
+	journal_connection_to(engine, f, true);
 }
 
 static void flow_destroy(struct engine *engine, uint32_t fid)
@@ -283,6 +318,8 @@ static void flow_destroy(struct engine *engine, uint32_t fid)
 	struct flow *f = &engine->flows.flows[fid];
 	if (engine->journal.connection_closed && pinned_connection(f))
 		engine->journal.connection_closed(engine->journal.ctx, &f->key);
+	if (replicating(engine) && engine->replica.connection_closed && pinned_connection(f))
+		engine->replica.connection_closed(engine->replica.ctx, &f->key);
 	/* Only flows the kernel may forward by connmark: signalling always
 	 * crosses into user space, so its connmark never decides anything, and
 	 * clearing it would cost a netlink request per expired flow. */
@@ -646,6 +683,8 @@ static void session_end(struct engine *engine, uint32_t sid, bool expired)
 	s->journal_dirty = false;
 	if (engine->journal.session_ended)
 		engine->journal.session_ended(engine->journal.ctx, s->serial);
+	if (replicating(engine) && engine->replica.session_ended)
+		engine->replica.session_ended(engine->replica.ctx, s->proto, s->key, s->key_len, expired);
 	if (engine->hooks.session_removed) {
 		struct session_info info;
 		session_info_fill(&engine->sessions, sid, &info);
@@ -2061,18 +2100,18 @@ bool engine_journal_walk(struct engine *engine, uint32_t *cursor, uint32_t max_s
 	for (uint64_t slot = *cursor; slot < end; slot++) {
 		uint32_t sid = (uint32_t)slot;
 		if (slot >= engine->sessions.capacity) {
-			journal_connection(engine, &engine->flows.flows[slot - engine->sessions.capacity]);
+			journal_connection_to(engine, &engine->flows.flows[slot - engine->sessions.capacity], false);
 			continue;
 		}
 		struct session *s = &engine->sessions.sessions[sid];
 		if (!s->in_use)
 			continue;
 		if (engine->journal.session_changed)
-			journal_tell_session(engine, s);
+			journal_tell_session(engine, s, false);
 		for (uint32_t fid = s->flows_head; fid != FLOW_NIL; fid = engine->flows.flows[fid].session_next) {
 			uint8_t identity = engine->flows.flows[fid].identity;
 			if (identity == FLOW_SECONDARY || identity == FLOW_SIGNALLING)
-				journal_flow(engine, fid);
+				journal_flow_to(engine, fid, false);
 		}
 	}
 	*cursor = (uint32_t)end;
@@ -2207,6 +2246,152 @@ enum engine_restore engine_restore_session(struct engine *engine, const struct s
 			break;
 	predictions_rebuild(engine, sid);
 	return ENGINE_RESTORED;
+}
+
+/* ---- the peers' decisions ---- */
+
+void engine_set_replica(struct engine *engine, const struct engine_replica_hooks *hooks)
+{
+	journal_flush(engine);
+	memset(&engine->replica, 0, sizeof(engine->replica));
+	if (hooks)
+		engine->replica = *hooks;
+}
+
+static bool replica_server_ok(const struct engine *engine, int server)
+{
+	return server >= 0 && (unsigned)server < engine->cfg.server_count && engine->cfg.servers[server].id[0];
+}
+
+/* A newer state of a session known here: what a peer's packets changed. */
+static void replica_update(struct engine *engine, uint32_t sid, const struct session_record *rec)
+{
+	struct session *s = &engine->sessions.sessions[sid];
+	if (rec->server != s->server) {
+		if (s->server >= 0) {
+			selector_session_removed(engine->selector, (unsigned)s->server);
+			if (!s->ending)
+				selector_call_removed(engine->selector, (unsigned)s->server);
+		}
+		selector_session_added(engine->selector, (unsigned)rec->server);
+		if (!s->ending)
+			selector_call_added(engine->selector, (unsigned)rec->server);
+		s->server = (int16_t)rec->server;
+		for (uint32_t fid = s->flows_head; fid != FLOW_NIL; fid = engine->flows.flows[fid].session_next)
+			flow_move(engine, &engine->flows.flows[fid], rec->server);
+	}
+	s->confirmed = rec->confirmed;
+	s->transaction_only = rec->transaction_only;
+	s->server_heard = s->server_heard || rec->server_heard;
+	s->signalling_s = rec->signalling_s;
+	s->journal_version = rec->version;
+	s->last_seen_ms = engine->now_ms;
+	if (rec->peer.family)
+		s->peer = rec->peer;
+	s->stream_count = rec->stream_count;
+	memcpy(s->streams, rec->streams, sizeof(s->streams));
+	predictions_rebuild(engine, sid);
+	if (!s->ending)
+		session_schedule(engine, sid);
+}
+
+static enum engine_replica_result replica_from_restore(enum engine_restore r)
+{
+	switch (r) {
+	case ENGINE_RESTORED: return ENGINE_REPLICA_ADOPTED;
+	case ENGINE_RESTORE_NO_SERVER: return ENGINE_REPLICA_NO_SERVER;
+	case ENGINE_RESTORE_DUPLICATE: return ENGINE_REPLICA_STALE;
+	case ENGINE_RESTORE_TABLE_FULL: return ENGINE_REPLICA_TABLE_FULL;
+	case ENGINE_RESTORE_INVALID: return ENGINE_REPLICA_INVALID;
+	}
+	return ENGINE_REPLICA_INVALID;
+}
+
+enum engine_replica_result engine_replica_session(struct engine *engine, const struct session_record *rec)
+{
+	enum engine_replica_result result;
+	uint32_t sid;
+	if (!replica_server_ok(engine, rec->server))
+		return ENGINE_REPLICA_NO_SERVER;
+	if (rec->proto == PROTO_NONE || rec->proto >= PROTO_COUNT || rec->key_len == 0 ||
+	    rec->key_len >= SESSION_KEY_MAX || rec->stream_count > SESSION_MAX_STREAMS)
+		return ENGINE_REPLICA_INVALID;
+	engine->replica_muted = true;
+	sid = session_table_lookup(&engine->sessions, (enum proto_id)rec->proto, rec->key, rec->key_len);
+	if (sid == SESSION_NIL) {
+		/* This engine's next serial: serials name sessions only here. */
+		struct session_record local = *rec;
+		local.serial = engine->sessions.next_serial ? engine->sessions.next_serial : 1;
+		result = replica_from_restore(engine_restore_session(engine, &local, NULL, 0));
+	} else if (rec->version <= engine->sessions.sessions[sid].journal_version) {
+		result = ENGINE_REPLICA_STALE;
+	} else {
+		replica_update(engine, sid, rec);
+		result = ENGINE_REPLICA_UPDATED;
+	}
+	engine->replica_muted = false;
+	return result;
+}
+
+enum engine_replica_result engine_replica_flow(struct engine *engine, uint8_t proto, const char *key,
+					       size_t key_len, const struct session_flow_record *rec)
+{
+	uint32_t sid, fid;
+	bool ok;
+	if (proto == PROTO_NONE || proto >= PROTO_COUNT || key_len == 0 || key_len >= SESSION_KEY_MAX)
+		return ENGINE_REPLICA_INVALID;
+	sid = session_table_lookup(&engine->sessions, (enum proto_id)proto, key, key_len);
+	if (sid == SESSION_NIL)
+		return ENGINE_REPLICA_UNKNOWN;
+	fid = flow_table_lookup_exact(&engine->flows, &rec->key);
+	if (fid != FLOW_NIL) {
+		const struct flow *f = &engine->flows.flows[fid];
+		/* Its own prediction gives way to the flow seen: a seen flow is
+		 * kept alive while the kernel carries it (conntrackd's copy of
+		 * its connmark), so a long call outlives its signalling timeout
+		 * here too. */
+		if (f->identity != FLOW_ANNOUNCED || f->session != sid)
+			return ENGINE_REPLICA_STALE;
+		flow_destroy(engine, fid);
+	}
+	engine->replica_muted = true;
+	ok = restore_flow(engine, sid, rec);
+	engine->replica_muted = false;
+	return ok ? ENGINE_REPLICA_ADOPTED : ENGINE_REPLICA_TABLE_FULL;
+}
+
+enum engine_replica_result engine_replica_end(struct engine *engine, uint8_t proto, const char *key, size_t key_len)
+{
+	uint32_t sid;
+	if (proto == PROTO_NONE || proto >= PROTO_COUNT || key_len == 0 || key_len >= SESSION_KEY_MAX)
+		return ENGINE_REPLICA_INVALID;
+	sid = session_table_lookup(&engine->sessions, (enum proto_id)proto, key, key_len);
+	if (sid == SESSION_NIL)
+		return ENGINE_REPLICA_UNKNOWN;
+	engine->replica_muted = true;
+	session_end(engine, sid, false);
+	engine->replica_muted = false;
+	return ENGINE_REPLICA_ENDED;
+}
+
+enum engine_replica_result engine_replica_connection(struct engine *engine, const struct connection_record *rec)
+{
+	enum engine_replica_result result;
+	engine->replica_muted = true;
+	result = replica_from_restore(engine_restore_connection(engine, rec));
+	engine->replica_muted = false;
+	return result;
+}
+
+const char *engine_replica_result_name(enum engine_replica_result result)
+{
+	static const char *const names[ENGINE_REPLICA_RESULT_COUNT] = {
+		[ENGINE_REPLICA_ADOPTED] = "adopted", [ENGINE_REPLICA_UPDATED] = "updated",
+		[ENGINE_REPLICA_ENDED] = "ended", [ENGINE_REPLICA_STALE] = "stale",
+		[ENGINE_REPLICA_UNKNOWN] = "unknown", [ENGINE_REPLICA_NO_SERVER] = "no_server",
+		[ENGINE_REPLICA_TABLE_FULL] = "table_full", [ENGINE_REPLICA_INVALID] = "invalid",
+	};
+	return (unsigned)result < ENGINE_REPLICA_RESULT_COUNT ? names[result] : "unknown";
 }
 
 /* Names by value, for the operator's answers; "unknown" past the end. */

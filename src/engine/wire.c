@@ -15,8 +15,31 @@ static bool sodium_ready(void)
 	return sodium_init() >= 0;
 }
 
+static void tag_of(enum wire_mac mac, const struct wire_key *key, const uint8_t *msg, size_t len, uint8_t *tag)
+{
+	if (mac == WIRE_MAC_BLAKE2B)
+		crypto_generichash(tag, WIRE_TAG_SIZE, msg, len, key->bytes, sizeof(key->bytes));
+	else
+		crypto_auth(tag, msg, len, key->bytes);
+}
+
+static bool tag_ok(enum wire_mac mac, const struct wire_key *key, const uint8_t *msg, size_t len, const uint8_t *tag)
+{
+	uint8_t want[WIRE_TAG_SIZE];
+	if (mac != WIRE_MAC_BLAKE2B)
+		return crypto_auth_verify(tag, msg, len, key->bytes) == 0;
+	tag_of(mac, key, msg, len, want);
+	return sodium_memcmp(want, tag, WIRE_TAG_SIZE) == 0;   /* constant time */
+}
+
 size_t wire_seal(const struct wire_key *key, const struct wire_header *hdr, const uint8_t *body,
 		 uint8_t *out, size_t cap)
+{
+	return wire_seal_mac(WIRE_MAC_HMAC, key, hdr, body, out, cap);
+}
+
+size_t wire_seal_mac(enum wire_mac mac, const struct wire_key *key, const struct wire_header *hdr,
+		     const uint8_t *body, uint8_t *out, size_t cap)
 {
 	size_t len = WIRE_HEADER_SIZE + (size_t)hdr->body_len;
 	if (hdr->body_len > WIRE_MAX_BODY || cap < len + WIRE_TAG_SIZE || !sodium_ready())
@@ -30,7 +53,7 @@ size_t wire_seal(const struct wire_key *key, const struct wire_header *hdr, cons
 	put_be64(out + 20, hdr->time_ms);
 	if (hdr->body_len)
 		memcpy(out + WIRE_HEADER_SIZE, body, hdr->body_len);
-	crypto_auth(out + len, out, len, key->bytes);
+	tag_of(mac, key, out, len, out + len);
 	return len + WIRE_TAG_SIZE;
 }
 
@@ -76,6 +99,13 @@ enum wire_verdict wire_open(const struct wire_key *key, struct wire_replay *repl
 			    size_t len, uint64_t now_wall_ms, uint32_t max_skew_ms, struct wire_header *hdr,
 			    const uint8_t **body)
 {
+	return wire_open_mac(WIRE_MAC_HMAC, key, replay, msg, len, now_wall_ms, max_skew_ms, hdr, body);
+}
+
+enum wire_verdict wire_open_mac(enum wire_mac mac, const struct wire_key *key, struct wire_replay *replay,
+				const uint8_t *msg, size_t len, uint64_t now_wall_ms, uint32_t max_skew_ms,
+				struct wire_header *hdr, const uint8_t **body)
+{
 	struct wire_header h;
 	struct wire_replay_entry *entry;
 	size_t signed_len;
@@ -93,16 +123,18 @@ enum wire_verdict wire_open(const struct wire_key *key, struct wire_replay *repl
 	signed_len = WIRE_HEADER_SIZE + (size_t)h.body_len;
 	if (h.body_len > WIRE_MAX_BODY || len != signed_len + WIRE_TAG_SIZE)
 		return WIRE_TRUNCATED;
-	if (!sodium_ready() || crypto_auth_verify(msg + signed_len, msg, signed_len, key->bytes) != 0)
+	if (!sodium_ready() || !tag_ok(mac, key, msg, signed_len, msg + signed_len))
 		return WIRE_FORGED;
 	skew = h.time_ms > now_wall_ms ? h.time_ms - now_wall_ms : now_wall_ms - h.time_ms;
-	if (skew > max_skew_ms)
+	if (replay && skew > max_skew_ms)
 		return WIRE_STALE;
-	entry = replay_entry(replay, h.sender);
-	if (!entry)
-		return WIRE_TOO_MANY_SENDERS;
-	if (!replay_accept(entry, h.sender, h.seq))
-		return WIRE_REPLAYED;
+	if (replay) {
+		entry = replay_entry(replay, h.sender);
+		if (!entry)
+			return WIRE_TOO_MANY_SENDERS;
+		if (!replay_accept(entry, h.sender, h.seq))
+			return WIRE_REPLAYED;
+	}
 	*hdr = h;
 	*body = msg + WIRE_HEADER_SIZE;
 	return WIRE_OK;

@@ -271,6 +271,10 @@ static int start_dispatcher(struct daemon *d, char *err, size_t err_size)
 			return 1;
 	}
 	refusal_replies_configure(&d->replies, &d->cfg);
+	/* Before the queues: the local store's sessions are back first. */
+	if (!replication_start(&d->dispatcher.replication, &d->dispatcher, &d->cfg, &d->key, &d->counters, err,
+			       err_size))
+		return 1;
 	return 0;
 }
 
@@ -409,7 +413,8 @@ int daemon_start(struct daemon *d, char *err, size_t err_size)
 	refusal_log_init(&d->refusals);
 	refusal_replies_init(&d->replies);
 	oc_sender_init(&d->oc, &d->counters, &d->replies, monotonic_ms);
-	if (d->cfg.gateway.listen.addr.family || d->cfg.agents.listen.addr.family) {
+	if (d->cfg.gateway.listen.addr.family || d->cfg.agents.listen.addr.family ||
+	    d->cfg.ha.session_store != SESSION_STORE_OFF) {
 		if (!key_file_load(d->cfg.key_file, &d->key, err, err_size))
 			return 2;
 	}
@@ -500,6 +505,8 @@ void daemon_run(struct daemon *d)
 void daemon_stop(struct daemon *d)
 {
 	queue_set_stop(&d->queues);
+	if (d->dispatcher_ready)
+		replication_stop(&d->dispatcher.replication);
 	if (d->scanning) {
 		ct_follow_stop(&d->follow);
 		ct_scan_stop(&d->scan);

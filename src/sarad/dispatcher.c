@@ -148,6 +148,7 @@ void dispatcher_fini(struct dispatcher *d)
 {
 	health_feed_destroy(d->health);   /* before the engine its events use */
 	d->health = NULL;
+	replication_stop(&d->replication);
 	session_journal_close(d->journal);
 	d->journal = NULL;
 	d->hooks_live = false;
@@ -488,6 +489,8 @@ bool dispatcher_reconfigure(struct dispatcher *d, const struct sara_config *next
 		}
 	}
 	pthread_mutex_unlock(&d->engine_lock);
+	if (ok)
+		replication_servers_changed(&d->replication);
 	if (ok && d->health)
 		health_feed_set_servers(d->health, d->running.server_count, fresh, now);
 	if (ok) {

@@ -54,6 +54,7 @@ for binary in "$bench_dir"/bench_*; do
 	[ -x "$binary" ] || continue
 	name=$(basename "$binary")
 	[ "$name" = bench_engine ] && continue
+	[ "$name" = bench_replica ] && continue   # replica.sh runs it, with its redis-servers
 	run_bench "$name" "$binary"
 done
 

@@ -3,6 +3,8 @@
 # 2 by default, set before sourcing) each running sarad, BIRD, conntrackd and
 # sara-ha-check, the gateway (or, with HA_GATEWAY_COUNT=2, gateways gw1 and
 # gw2 under keepalived VRRP), three servers and clients on many addresses.
+# HA_SELECTION (hash by default) is selection.algorithm; HA_SESSION_STORE=redis
+# turns on session replication, with a redis-server in each dispatcher.
 # Sourced after tests/netns/lib.sh, whose helpers (processes, captures, servers,
 # clients, checks) it reuses; bash only.
 #
@@ -24,7 +26,7 @@ HA_CLI_IPS=()
 for ((ha_i = 10; ha_i < 10 + 10 * ${#HA_DISPATCHERS[@]}; ha_i++)); do HA_CLI_IPS+=("198.18.0.$ha_i"); done
 HA_GATEWAYS=(gw)
 [ "${HA_GATEWAY_COUNT:-1}" -eq 2 ] && HA_GATEWAYS=(gw1 gw2)
-declare -A HA_SARAD_PID HA_CHECK_PID HA_BIRD_PID HA_CT_PID HA_CFG HA_GW_PID HA_KEEPALIVED_PID
+declare -A HA_SARAD_PID HA_CHECK_PID HA_BIRD_PID HA_CT_PID HA_CFG HA_GW_PID HA_KEEPALIVED_PID HA_REDIS_PID
 
 lab_all_ns() {
 	local n
@@ -104,15 +106,17 @@ ha_up() {
 
 # ha_config: one config per dispatcher (HA_CFG[dN]) and the key; LAB_CFG is d1's
 ha_config() {
-	local n i list="" vrrp=""
+	local n i list="" vrrp="" store=""
 	for ((i = 1; i <= ${#HA_DISPATCHERS[@]}; i++)); do list="$list${list:+, }\"198.18.2.$i\""; done
+	[ "${HA_SESSION_STORE:-off}" = redis ] && store='session_store = "redis"; redis_port = 6379;'
 	[ "${#HA_GATEWAYS[@]}" -eq 2 ] &&
 		vrrp='gateways = [ "198.18.2.252", "198.18.2.253" ]; vrrp_addresses = [ "198.18.2.254", "198.18.1.254" ];'
 	for n in "${HA_DISPATCHERS[@]}"; do
 		mkdir -p "$LAB_RUN/$n"
 		HA_CFG[$n]=$LAB_RUN/$n/cluster.cfg
 		sed -e "s|@NAME@|${LAB_PREFIX%-}|g" -e "s|@RUN@|$LAB_RUN|g" -e "s|@DSP@|$n|g" \
-			-e "s|@DISPATCHERS@|$list|g" -e "s|@VRRP@|$vrrp|g" "$LAB_DIR/ha-cluster.cfg.in" >"${HA_CFG[$n]}"
+			-e "s|@DISPATCHERS@|$list|g" -e "s|@VRRP@|$vrrp|g" -e "s|@SELECTION@|${HA_SELECTION:-hash}|g" \
+			-e "s|@STORE@|$store|g" "$LAB_DIR/ha-cluster.cfg.in" >"${HA_CFG[$n]}"
 	done
 	LAB_CFG=${HA_CFG[d1]}
 	"$(lab_bin sara-ctl)" -c "$LAB_CFG" keygen >"$LAB_RUN/logs/keygen.log" 2>&1 || return 1
@@ -161,7 +165,27 @@ ha_start_sarad() {
 	lab_die "sarad in $n did not bind queue 0 in 5 s"
 }
 
-# ha_dispatcher dN: rules, conntrackd, BIRD, sarad, the health check
+# ha_start_redis dN: dN's session store, on its ha.dispatchers address (and
+# loopback), nothing saved to disk; ready when it answers
+ha_start_redis() {
+	local n=$1 addr i
+	addr=198.18.2.${n#d}
+	mkdir -p "$LAB_RUN/$n"
+	lab_bg "redis-$n" "$n" redis-server --bind "$addr" 127.0.0.1 --port 6379 --save "" --appendonly no \
+		--dir "$LAB_RUN/$n" --protected-mode no
+	HA_REDIS_PID[$n]=$LAB_BGPID
+	for ((i = 0; i < 50; i++)); do
+		lab_in "$n" redis-cli -h "$addr" ping >/dev/null 2>&1 && return 0
+		lab_alive "${HA_REDIS_PID[$n]}" || break
+		sleep 0.1
+	done
+	lab_die "redis-server in $n does not answer: $(tail -2 "$LAB_RUN/logs/redis-$n.log")"
+}
+
+# ha_redis dN ARGS...: redis-cli against dN's store
+ha_redis() { local n=$1; shift; lab_in "$n" redis-cli -h "198.18.2.${n#d}" "$@"; }
+
+# ha_dispatcher dN: rules, conntrackd, BIRD, (redis,) sarad, the health check
 ha_dispatcher() {
 	local n=$1 ctl self
 	ctl=$(lab_bin sara-ctl)
@@ -179,6 +203,7 @@ ha_dispatcher() {
 	HA_CT_PID[$n]=$LAB_BGPID
 	ha_wait_conntrackd "$n" || return 1
 	ha_start_bird "$n" "$LAB_RUN/$n/bird.conf" || return 1
+	if [ "${HA_SESSION_STORE:-off}" = redis ]; then ha_start_redis "$n" || return 1; fi
 	ha_start_sarad "$n" || return 1
 	ha_start_check "$n"
 }
@@ -289,7 +314,8 @@ ha_dispatcher_of() {
 ha_setup() {
 	local why n i
 	why=$(lab_check_env) || { echo "skip: $why"; exit 77; }
-	for n in bird birdc conntrackd ${HA_GATEWAYS[1]:+keepalived}; do
+	for n in bird birdc conntrackd ${HA_GATEWAYS[1]:+keepalived} \
+		$([ "${HA_SESSION_STORE:-off}" = redis ] && echo redis-server redis-cli); do
 		command -v "$n" >/dev/null 2>&1 || { echo "skip: $n not installed (make deps)"; exit 77; }
 	done
 	trap e2e_cleanup EXIT

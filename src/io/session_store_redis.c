@@ -1,0 +1,707 @@
+/* session_store_redis.c - session replication through Redis (session_store_redis.h). */
+#include "io/session_store_redis.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "io/clock.h"
+#include "io/log.h"
+
+struct peer_state {
+	struct session_store *store;
+	unsigned index;
+	pthread_t thread;
+	bool started;
+	struct wire_replay replay;          /* its channel's sequence numbers */
+	int refused;                        /* the hello check last logged (0: none) */
+	pthread_mutex_t lock;               /* resync's figures */
+	struct session_store_resync resync;
+};
+
+struct session_store {
+	struct session_store_config cfg;
+	struct session_store_sink sink;
+	struct replica_ring ring;
+	pthread_t writer;
+	bool writer_started;
+	atomic_bool stopping;
+	pthread_mutex_t servers_lock;       /* cfg.servers after a reload */
+	atomic_bool hello_due;
+	uint64_t seq;                       /* the writer's; starts at the wall clock in microseconds */
+	char channel[REPLICA_STORE_KEY_MAX], hello_key[REPLICA_STORE_KEY_MAX], pattern[REPLICA_STORE_KEY_MAX];
+	uint8_t *publish;                   /* the writer's batch, sealed messages back to back */
+	uint64_t queued_told, dropped_told; /* the ring's totals already counted (the writer's) */
+	struct peer_state peers[SARA_MAX_DISPATCHERS];
+};
+
+static void count(struct session_store *s, enum counter_id id, uint64_t n)
+{
+	if (n && s->sink.count)
+		s->sink.count(s->sink.ctx, id, n);
+}
+
+static struct replica_digest servers_now(struct session_store *s)
+{
+	struct replica_digest d;
+	pthread_mutex_lock(&s->servers_lock);
+	d = s->cfg.servers;
+	pthread_mutex_unlock(&s->servers_lock);
+	return d;
+}
+
+static void sleep_ms(uint32_t ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Sleeps ms in slices, returning early (true) once stopping. */
+static bool wait_or_stop(struct session_store *s, uint32_t ms)
+{
+	while (ms > 0 && !atomic_load(&s->stopping)) {
+		uint32_t slice = ms < 100 ? ms : 100;
+		sleep_ms(slice);
+		ms -= slice;
+	}
+	return atomic_load(&s->stopping);
+}
+
+static redisContext *connect_to(const struct endpoint *at, char *err, size_t err_size)
+{
+	char host[NETADDR_STRLEN];
+	struct timeval tv = { .tv_sec = 0, .tv_usec = SESSION_STORE_CONNECT_MS * 1000 };
+	redisContext *c;
+	netaddr_format(&at->addr, host, sizeof(host));
+	c = redisConnectWithTimeout(host, at->port, tv);
+	if (!c) {
+		snprintf(err, err_size, "out of memory");
+		return NULL;
+	}
+	if (c->err) {
+		snprintf(err, err_size, "%s", c->errstr);
+		redisFree(c);
+		return NULL;
+	}
+	/* replies within a second, or the connection is taken as broken */
+	tv.tv_sec = 1;
+	tv.tv_usec = 0;
+	redisSetTimeout(c, tv);
+	return c;
+}
+
+static const char *where(const struct endpoint *at, char *buf, size_t size)
+{
+	return endpoint_format(at, buf, size);
+}
+
+/* ---- reading a store (resync) ---- */
+
+static void account_rejection(struct session_store *s, enum replica_verdict v)
+{
+	switch (v) {
+	case REPLICA_OK: break;
+	case REPLICA_FORGED: count(s, COUNTER_REPLICA_REJECTED_FORGED, 1); break;
+	case REPLICA_REPLAYED: count(s, COUNTER_REPLICA_REJECTED_REPLAYED, 1); break;
+	case REPLICA_STALE: count(s, COUNTER_REPLICA_REJECTED_STALE, 1); break;
+	case REPLICA_OTHER_SERVERS: count(s, COUNTER_REPLICA_REJECTED_OTHER_SERVERS, 1); break;
+	case REPLICA_OTHER_SENDER: count(s, COUNTER_REPLICA_REJECTED_OTHER_SENDER, 1); break;
+	default: count(s, COUNTER_REPLICA_REJECTED_MALFORMED, 1); break;
+	}
+}
+
+/* One stored value, checked and handed over: the session's state before
+ * its flows (a hash's fields come in any order). */
+static void resync_value(struct session_store *s, const char *data, size_t len, enum replica_source from,
+			 const struct replica_digest *servers, struct replica_item *item, bool session_pass)
+{
+	struct wire_header hdr;
+	enum replica_verdict v = replica_open(&s->cfg.key, NULL, (const uint8_t *)data, len, 0, 0, 0, servers, item,
+					      &hdr);
+	if (v != REPLICA_OK) {
+		if (session_pass)
+			account_rejection(s, v);
+		return;
+	}
+	if ((item->op == REPLICA_SESSION || item->op == REPLICA_CONNECTION) != session_pass)
+		return;
+	count(s, COUNTER_REPLICA_RESYNCED, 1);
+	s->sink.apply(s->sink.ctx, item, from);
+}
+
+/* Every session and connection of the store c is connected to. Returns the
+ * records read, or -1 when the connection broke. */
+static int64_t resync(struct session_store *s, redisContext *c, enum replica_source from)
+{
+	struct replica_digest servers = servers_now(s);
+	struct replica_item *item = malloc(sizeof(*item));
+	char cursor[32] = "0";
+	int64_t records = 0;
+	if (!item)
+		return -1;
+	do {
+		redisReply *scan = redisCommand(c, "SCAN %s MATCH %s COUNT 1000", cursor, s->pattern);
+		size_t keys;
+		if (!scan || scan->type != REDIS_REPLY_ARRAY || scan->elements != 2 ||
+		    scan->element[0]->type != REDIS_REPLY_STRING || scan->element[1]->type != REDIS_REPLY_ARRAY) {
+			if (scan)
+				freeReplyObject(scan);
+			free(item);
+			return -1;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", scan->element[0]->str);
+		keys = scan->element[1]->elements;
+		for (size_t i = 0; i < keys; i++)
+			redisAppendCommand(c, "HGETALL %b", scan->element[1]->element[i]->str,
+					   (size_t)scan->element[1]->element[i]->len);
+		for (size_t i = 0; i < keys; i++) {
+			redisReply *h = NULL;
+			if (redisGetReply(c, (void **)&h) != REDIS_OK || !h) {
+				freeReplyObject(scan);
+				free(item);
+				return -1;
+			}
+			if (h->type == REDIS_REPLY_ARRAY)
+				for (int pass = 1; pass >= 0; pass--)
+					for (size_t f = 0; f + 1 < h->elements; f += 2)
+						if (h->element[f + 1]->type == REDIS_REPLY_STRING) {
+							resync_value(s, h->element[f + 1]->str,
+								     (size_t)h->element[f + 1]->len, from, &servers,
+								     item, pass == 1);
+							records += pass == 1;
+						}
+			freeReplyObject(h);
+		}
+		freeReplyObject(scan);
+	} while (strcmp(cursor, "0") != 0 && !atomic_load(&s->stopping));
+	free(item);
+	return records;
+}
+
+/* ---- the writer ---- */
+
+static void hello_text(struct session_store *s, char *out, size_t size)
+{
+	struct replica_hello h;
+	memset(&h, 0, sizeof(h));
+	h.format = REPLICA_FORMAT;
+	snprintf(h.cluster, sizeof(h.cluster), "%s", s->cfg.cluster);
+	h.key = replica_key_fingerprint(&s->cfg.key);
+	h.servers = servers_now(s);
+	h.sender = s->cfg.self_id;
+	replica_hello_format(&h, out, size);
+}
+
+static bool write_hello(struct session_store *s, redisContext *c)
+{
+	char text[REPLICA_HELLO_MAX];
+	redisReply *r;
+	bool ok;
+	hello_text(s, text, sizeof(text));
+	r = redisCommand(c, "SET %s %s", s->hello_key, text);
+	ok = r && r->type == REDIS_REPLY_STATUS;
+	if (r)
+		freeReplyObject(r);
+	return ok;
+}
+
+/* The commands of one entry, appended; how many replies they owe. What
+ * is to be published is added to the batch's message (out, *out_len). */
+static unsigned append_entry(struct session_store *s, redisContext *c, const struct replica_entry *e,
+			     const struct replica_digest *servers, uint8_t *out, size_t *out_len)
+{
+	uint8_t *msg = out + *out_len;
+	char key[REPLICA_STORE_KEY_MAX], field[REPLICA_FIELD_MAX], ttl[16];
+	size_t len, key_len, field_len;
+	unsigned replies = 0;
+	key_len = replica_store_key(s->cfg.cluster, &e->item, key, sizeof(key));
+	field_len = replica_store_field(&e->item, field, sizeof(field));
+	if (!key_len || !field_len)
+		return 0;
+	len = replica_seal(&s->cfg.key, s->cfg.self_id, ++s->seq, clock_ms(CLOCK_REALTIME), servers, &e->item, msg,
+			   REPLICA_MESSAGE_MAX);
+	if (len == 0)
+		return 0;
+	/* argument vectors: no format string to parse per record */
+	if (e->item.op == REPLICA_SESSION_END || e->item.op == REPLICA_CONNECTION_END) {
+		const char *argv[2] = { "DEL", key };
+		size_t lens[2] = { 3, key_len };
+		redisAppendCommandArgv(c, 2, argv, lens);
+		replies++;
+	} else {
+		const char *argv[4] = { "HSET", key, field, (const char *)msg };
+		size_t lens[4] = { 4, key_len, field_len, len };
+		redisAppendCommandArgv(c, 4, argv, lens);
+		replies++;
+		/* once per key: when it is made here (a session's first
+		 * version, a peer's record kept, a connection) */
+		if (e->item.op == REPLICA_CONNECTION ||
+		    (e->item.op == REPLICA_SESSION && (e->item.u.session.version <= 1 || !e->publish))) {
+			const char *xargv[3] = { "EXPIRE", key, ttl };
+			size_t xlens[3] = { 6, key_len, (size_t)snprintf(ttl, sizeof(ttl), "%u", SESSION_STORE_TTL_S) };
+			redisAppendCommandArgv(c, 3, xargv, xlens);
+			replies++;
+		}
+	}
+	if (e->publish)
+		*out_len += len;
+	return replies;
+}
+
+/* One batch in one round trip. False when the connection broke. */
+static bool write_batch(struct session_store *s, redisContext *c, const struct replica_entry *batch, uint32_t n)
+{
+	struct replica_digest servers = servers_now(s);
+	unsigned owed = 0;
+	uint64_t published = 0, errors = 0;
+	size_t out_len = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		owed += append_entry(s, c, &batch[i], &servers, s->publish, &out_len);
+		published += batch[i].publish;
+	}
+	/* one PUBLISH per batch: the peers wake once for all of it */
+	if (out_len) {
+		redisAppendCommand(c, "PUBLISH %s %b", s->channel, s->publish, out_len);
+		owed++;
+	}
+	for (unsigned i = 0; i < owed; i++) {
+		redisReply *r = NULL;
+		if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) {
+			count(s, COUNTER_REPLICA_STORE_ERRORS, n);
+			return false;
+		}
+		errors += r->type == REDIS_REPLY_ERROR;
+		freeReplyObject(r);
+	}
+	count(s, COUNTER_REPLICA_WRITTEN, n);
+	count(s, COUNTER_REPLICA_PUBLISHED, published);
+	count(s, COUNTER_REPLICA_STORE_ERRORS, errors);
+	return true;
+}
+
+/* The ring's pushes and drops since last told, into the owner's counters. */
+static void count_queue(struct session_store *s)
+{
+	uint64_t pushed, dropped;
+	replica_ring_totals(&s->ring, &pushed, &dropped);
+	count(s, COUNTER_REPLICA_QUEUED, pushed - s->queued_told);
+	count(s, COUNTER_REPLICA_QUEUE_DROPS, dropped - s->dropped_told);
+	s->queued_told = pushed;
+	s->dropped_told = dropped;
+}
+
+static void *writer_main(void *arg)
+{
+	struct session_store *s = arg;
+	struct replica_entry *batch = NULL;
+	redisContext *c = NULL;
+	uint32_t backoff = SESSION_STORE_BACKOFF_MIN_MS;
+	char err[256], at[ENDPOINT_STRLEN];
+	bool logged = false, ok;
+	while (true) {
+		uint32_t n;
+		if (!c) {
+			if (atomic_load(&s->stopping))
+				break;
+			c = connect_to(&s->cfg.self, err, sizeof(err));
+			if (!c || !write_hello(s, c)) {
+				if (!logged)
+					log_msg(LOG_ERR, "replication: local store %s: %s (retrying; decisions wait in "
+						"the queue, %u at most)", where(&s->cfg.self, at, sizeof(at)),
+						c ? "hello not written" : err, s->cfg.queue);
+				logged = true;
+				count_queue(s);
+				if (c)
+					redisFree(c);
+				c = NULL;
+				if (wait_or_stop(s, backoff))
+					break;
+				backoff = backoff * 2 > SESSION_STORE_BACKOFF_MAX_MS ? SESSION_STORE_BACKOFF_MAX_MS
+										: backoff * 2;
+				continue;
+			}
+			if (logged)
+				log_msg(LOG_NOTICE, "replication: local store %s reached",
+					where(&s->cfg.self, at, sizeof(at)));
+			logged = false;
+			backoff = SESSION_STORE_BACKOFF_MIN_MS;
+			atomic_store(&s->hello_due, false);
+		}
+		if (atomic_exchange(&s->hello_due, false))
+			write_hello(s, c);
+		n = replica_ring_peek(&s->ring, &batch, SESSION_STORE_BATCH, SESSION_STORE_WAIT_MS);
+		count_queue(s);
+		if (n == 0) {
+			if (atomic_load(&s->stopping))
+				break;
+			continue;
+		}
+		ok = write_batch(s, c, batch, n);
+		replica_ring_release(&s->ring, n);
+		if (!ok) {
+			log_msg(LOG_ERR, "replication: local store %s: %s (%u records lost)",
+				where(&s->cfg.self, at, sizeof(at)), c->errstr, n);
+			redisFree(c);
+			c = NULL;
+		}
+	}
+	if (c)
+		redisFree(c);
+	return NULL;
+}
+
+/* ---- a peer ---- */
+
+/* The peer's hello, compared with ours: 0 when it agrees, else the check
+ * that failed (logged once per change), -1 when it could not be read. */
+static int check_hello(struct peer_state *p, redisContext *c)
+{
+	struct session_store *s = p->store;
+	const struct session_store_peer *peer = &s->cfg.peers[p->index];
+	struct replica_hello ours, theirs;
+	char text[REPLICA_HELLO_MAX], at[ENDPOINT_STRLEN];
+	redisReply *r = redisCommand(c, "GET %s", s->hello_key);
+	enum replica_hello_check check;
+	if (!r)
+		return -1;
+	hello_text(s, text, sizeof(text));
+	replica_hello_parse(text, strlen(text), &ours);
+	if (r->type != REDIS_REPLY_STRING || !replica_hello_parse(r->str, (size_t)r->len, &theirs)) {
+		bool nil = r->type == REDIS_REPLY_NIL;
+		freeReplyObject(r);
+		if (p->refused != -2)
+			log_msg(LOG_WARNING, "replication: peer %s: %s; not read until it has one",
+				where(&peer->at, at, sizeof(at)), nil ? "no hello in its store (its sarad not started)"
+								     : "its hello is unreadable");
+		p->refused = -2;
+		return -2;
+	}
+	freeReplyObject(r);
+	check = replica_hello_compare(&ours, &theirs, peer->id);
+	if (check != REPLICA_HELLO_MATCH) {
+		if (p->refused != (int)check) {
+			char ours_hex[REPLICA_HELLO_MAX], theirs_hex[REPLICA_HELLO_MAX];
+			replica_hello_format(&ours, ours_hex, sizeof(ours_hex));
+			replica_hello_format(&theirs, theirs_hex, sizeof(theirs_hex));
+			log_msg(LOG_ERR, "replication: peer %s %s: refused, none of its sessions is taken (its hello "
+				"\"%s\", ours \"%s\", sender %u expected)", where(&peer->at, at, sizeof(at)),
+				replica_hello_check_text(check), theirs_hex, ours_hex, peer->id);
+			count(s, COUNTER_REPLICA_PEERS_REFUSED, 1);
+		}
+		p->refused = (int)check;
+		return (int)check;
+	}
+	if (p->refused)
+		log_msg(LOG_NOTICE, "replication: peer %s agrees now", where(&peer->at, at, sizeof(at)));
+	p->refused = 0;
+	return 0;
+}
+
+/* A peer whose server list changed since its hello (a reload on one side
+ * only): said once when its records start being refused, once when they
+ * agree again. */
+static void note_server_list(struct peer_state *p, enum replica_verdict v)
+{
+	char at[ENDPOINT_STRLEN];
+	const struct endpoint *peer = &p->store->cfg.peers[p->index].at;
+	if (v == REPLICA_OTHER_SERVERS && p->refused != REPLICA_HELLO_OTHER_SERVERS) {
+		log_msg(LOG_ERR, "replication: peer %s has another server list now: its records are refused "
+			"(replica_rejected_other_servers) until both lists agree", where(peer, at, sizeof(at)));
+		p->refused = REPLICA_HELLO_OTHER_SERVERS;
+	} else if (v == REPLICA_OK && p->refused == REPLICA_HELLO_OTHER_SERVERS) {
+		log_msg(LOG_NOTICE, "replication: peer %s agrees on the server list again", where(peer, at, sizeof(at)));
+		p->refused = 0;
+	}
+}
+
+/* One PUBLISH: a batch of sealed messages back to back, each checked. */
+static void handle_message(struct peer_state *p, redisReply *r, struct replica_item *item)
+{
+	struct session_store *s = p->store;
+	struct replica_digest servers;
+	const uint8_t *at, *end;
+	uint64_t now;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 || r->element[0]->type != REDIS_REPLY_STRING ||
+	    strcmp(r->element[0]->str, "message") != 0 || r->element[2]->type != REDIS_REPLY_STRING)
+		return;   /* the subscription's confirmation */
+	servers = servers_now(s);
+	now = clock_ms(CLOCK_REALTIME);
+	at = (const uint8_t *)r->element[2]->str;
+	end = at + r->element[2]->len;
+	while (at < end) {
+		struct wire_header hdr;
+		size_t len = replica_message_length(at, (size_t)(end - at));
+		enum replica_verdict v;
+		if (len == 0) {
+			account_rejection(s, REPLICA_TRUNCATED);   /* the rest cannot be framed */
+			return;
+		}
+		v = replica_open(&s->cfg.key, &p->replay, at, len, now, SESSION_STORE_MAX_SKEW_MS,
+				 s->cfg.peers[p->index].id, &servers, item, &hdr);
+		at += len;
+		note_server_list(p, v);
+		if (v != REPLICA_OK) {
+			account_rejection(s, v);
+			continue;
+		}
+		count(s, COUNTER_REPLICA_RECEIVED, 1);
+		s->sink.apply(s->sink.ctx, item, REPLICA_FROM_PEER);
+	}
+}
+
+/* Subscribed: messages until the connection breaks or sarad stops. */
+static void follow(struct peer_state *p, redisContext *sub, struct replica_item *item)
+{
+	struct session_store *s = p->store;
+	while (!atomic_load(&s->stopping)) {
+		struct pollfd pfd = { .fd = sub->fd, .events = POLLIN };
+		redisReply *r = NULL;
+		int rc;
+		while (redisGetReplyFromReader(sub, (void **)&r) == REDIS_OK && r) {
+			handle_message(p, r, item);
+			freeReplyObject(r);
+			r = NULL;
+		}
+		rc = poll(&pfd, 1, 200);
+		if (rc < 0 && errno != EINTR)
+			return;
+		if (rc > 0 && redisBufferRead(sub) != REDIS_OK)
+			return;
+	}
+}
+
+static void *peer_main(void *arg)
+{
+	struct peer_state *p = arg;
+	struct session_store *s = p->store;
+	const struct session_store_peer *peer = &s->cfg.peers[p->index];
+	struct replica_item *item = malloc(sizeof(*item));
+	uint32_t backoff = SESSION_STORE_BACKOFF_MIN_MS;
+	char err[256], at[ENDPOINT_STRLEN];
+	bool logged = false;
+	if (!item)
+		return NULL;
+	while (!atomic_load(&s->stopping)) {
+		redisContext *sub = NULL, *rd = NULL;
+		redisReply *r;
+		uint64_t started;
+		int64_t records;
+		sub = connect_to(&peer->at, err, sizeof(err));
+		if (!sub) {
+			if (!logged)
+				log_msg(LOG_WARNING, "replication: peer %s: %s (retrying)",
+					where(&peer->at, at, sizeof(at)), err);
+			logged = true;
+			count(s, COUNTER_REPLICA_PEER_ERRORS, 1);
+			goto retry;
+		}
+		if (check_hello(p, sub) != 0)
+			goto retry_slowly;
+		/* Subscribed before reading the store: a decision made while it
+		 * is read waits in the subscription, so none falls between. */
+		r = redisCommand(sub, "SUBSCRIBE %s", s->channel);
+		if (!r || r->type != REDIS_REPLY_ARRAY) {
+			if (r)
+				freeReplyObject(r);
+			count(s, COUNTER_REPLICA_PEER_ERRORS, 1);
+			goto retry;
+		}
+		freeReplyObject(r);
+		rd = connect_to(&peer->at, err, sizeof(err));
+		if (!rd) {
+			count(s, COUNTER_REPLICA_PEER_ERRORS, 1);
+			goto retry;
+		}
+		count(s, COUNTER_REPLICA_PEER_CONNECTS, 1);
+		started = clock_ms(CLOCK_MONOTONIC);
+		records = resync(s, rd, REPLICA_FROM_PEER_STORE);
+		redisFree(rd);
+		rd = NULL;
+		if (records < 0) {
+			count(s, COUNTER_REPLICA_PEER_ERRORS, 1);
+			goto retry;
+		}
+		pthread_mutex_lock(&p->lock);
+		p->resync.records = (uint64_t)records;
+		p->resync.ms = clock_ms(CLOCK_MONOTONIC) - started;
+		p->resync.done = true;
+		pthread_mutex_unlock(&p->lock);
+		log_msg(LOG_NOTICE, "replication: peer %s: %lld records read from its store in %llu ms; following its "
+			"decisions", where(&peer->at, at, sizeof(at)), (long long)records,
+			(unsigned long long)(clock_ms(CLOCK_MONOTONIC) - started));
+		logged = false;
+		backoff = SESSION_STORE_BACKOFF_MIN_MS;
+		/* the reads above used blocking calls with a timeout: the
+		 * subscription is read without one from here */
+		{
+			struct timeval none = { 0, 0 };
+			redisSetTimeout(sub, none);
+		}
+		follow(p, sub, item);
+		if (!atomic_load(&s->stopping)) {
+			log_msg(LOG_WARNING, "replication: peer %s: connection lost (%s); reconnecting",
+				where(&peer->at, at, sizeof(at)), sub->err ? sub->errstr : "closed");
+			count(s, COUNTER_REPLICA_PEER_ERRORS, 1);
+		}
+		redisFree(sub);
+		continue;
+retry_slowly:
+		backoff = SESSION_STORE_BACKOFF_MAX_MS;
+retry:
+		if (sub)
+			redisFree(sub);
+		if (rd)
+			redisFree(rd);
+		if (wait_or_stop(s, backoff))
+			break;
+		backoff = backoff * 2 > SESSION_STORE_BACKOFF_MAX_MS ? SESSION_STORE_BACKOFF_MAX_MS : backoff * 2;
+	}
+	free(item);
+	return NULL;
+}
+
+/* ---- life ---- */
+
+static void read_own_store(struct session_store *s)
+{
+	char err[256], at[ENDPOINT_STRLEN];
+	redisContext *c = connect_to(&s->cfg.self, err, sizeof(err));
+	uint64_t started = clock_ms(CLOCK_MONOTONIC);
+	int64_t records;
+	if (!c) {
+		log_msg(LOG_WARNING, "replication: local store %s: %s: nothing read back at start",
+			where(&s->cfg.self, at, sizeof(at)), err);
+		return;
+	}
+	records = resync(s, c, REPLICA_FROM_OWN_STORE);
+	redisFree(c);
+	if (records > 0)
+		log_msg(LOG_NOTICE, "replication: local store %s: %lld records read back in %llu ms",
+			where(&s->cfg.self, at, sizeof(at)), (long long)records,
+			(unsigned long long)(clock_ms(CLOCK_MONOTONIC) - started));
+}
+
+struct session_store *session_store_create(const struct session_store_config *cfg,
+					   const struct session_store_sink *sink, char *err, size_t err_size)
+{
+	struct session_store *s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, err_size, "out of memory");
+		return NULL;
+	}
+	s->cfg = *cfg;
+	s->sink = *sink;
+	s->seq = clock_us(CLOCK_REALTIME);
+	atomic_init(&s->stopping, false);
+	atomic_init(&s->hello_due, false);
+	pthread_mutex_init(&s->servers_lock, NULL);
+	replica_channel(cfg->cluster, s->channel, sizeof(s->channel));
+	replica_hello_key(cfg->cluster, s->hello_key, sizeof(s->hello_key));
+	replica_store_pattern(cfg->cluster, s->pattern, sizeof(s->pattern));
+	s->publish = malloc((size_t)SESSION_STORE_BATCH * REPLICA_MESSAGE_MAX);
+	if (!s->publish || !replica_ring_init(&s->ring, cfg->queue)) {
+		snprintf(err, err_size, "replication queue: out of memory");
+		session_store_stop(s);
+		return NULL;
+	}
+	return s;
+}
+
+bool session_store_run(struct session_store *s, char *err, size_t err_size)
+{
+	const struct session_store_config *cfg = &s->cfg;
+	read_own_store(s);
+	if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
+		snprintf(err, err_size, "replication thread: %s", strerror(errno));
+		return false;
+	}
+	s->writer_started = true;
+	pthread_setname_np(s->writer, "sara-replicate");   /* for top -H, perf */
+	for (unsigned i = 0; i < cfg->peer_count; i++) {
+		struct peer_state *p = &s->peers[i];
+		p->store = s;
+		p->index = i;
+		pthread_mutex_init(&p->lock, NULL);
+		if (pthread_create(&p->thread, NULL, peer_main, p) != 0) {
+			pthread_mutex_destroy(&p->lock);
+			snprintf(err, err_size, "replication peer thread: %s", strerror(errno));
+			return false;
+		}
+		p->started = true;
+		pthread_setname_np(p->thread, "sara-peer");
+	}
+	return true;
+}
+
+struct session_store *session_store_start(const struct session_store_config *cfg,
+					  const struct session_store_sink *sink, char *err, size_t err_size)
+{
+	struct session_store *s = session_store_create(cfg, sink, err, err_size);
+	if (s && !session_store_run(s, err, err_size)) {
+		session_store_stop(s);
+		return NULL;
+	}
+	return s;
+}
+
+bool session_store_put(struct session_store *s, const struct replica_item *item, bool publish)
+{
+	/* counted by the writer, from the ring's totals: no other lock here */
+	return replica_ring_push(&s->ring, item, publish);
+}
+
+
+uint32_t session_store_pending(struct session_store *s)
+{
+	uint32_t n;
+	pthread_mutex_lock(&s->ring.lock);
+	n = s->ring.count;
+	pthread_mutex_unlock(&s->ring.lock);
+	return n;
+}
+
+void session_store_set_servers(struct session_store *s, const struct replica_digest *servers)
+{
+	pthread_mutex_lock(&s->servers_lock);
+	s->cfg.servers = *servers;
+	pthread_mutex_unlock(&s->servers_lock);
+	atomic_store(&s->hello_due, true);
+}
+
+void session_store_resync_of(struct session_store *s, unsigned peer, struct session_store_resync *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (peer >= s->cfg.peer_count || !s->peers[peer].started)
+		return;
+	pthread_mutex_lock(&s->peers[peer].lock);
+	*out = s->peers[peer].resync;
+	pthread_mutex_unlock(&s->peers[peer].lock);
+}
+
+void session_store_stop(struct session_store *s)
+{
+	if (!s)
+		return;
+	atomic_store(&s->stopping, true);
+	if (s->ring.entries)
+		replica_ring_close(&s->ring);
+	for (unsigned i = 0; i < s->cfg.peer_count; i++)
+		if (s->peers[i].started) {
+			pthread_join(s->peers[i].thread, NULL);
+			pthread_mutex_destroy(&s->peers[i].lock);
+		}
+	if (s->writer_started)
+		pthread_join(s->writer, NULL);
+	replica_ring_free(&s->ring);
+	pthread_mutex_destroy(&s->servers_lock);
+	free(s->publish);
+	free(s);
+}
