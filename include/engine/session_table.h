@@ -62,6 +62,7 @@ struct session {
 	uint32_t flow_count;
 	uint64_t serial;
 	uint32_t journal_version;   /* of the last record the journal was told */
+	uint32_t bucket;            /* its hash chain's, kept so removal needs no hash */
 	uint64_t created_ms, last_seen_ms;
 	struct netaddr peer;        /* the client's signalling address */
 	/* The signalling flow its latest client message came on. A SIP flow

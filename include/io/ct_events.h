@@ -1,6 +1,6 @@
-/* ct_events.h - conntrack's NEW, UPDATE and DESTROY events (ctnetlink
- * multicast), read without blocking, each as the flow key of the entry's
- * original tuple and its connmark; events the kernel dropped are reported. */
+/* ct_events.h - conntrack's NEW and DESTROY events (ctnetlink multicast),
+ * read without blocking, each as the flow key of the entry's original tuple
+ * and its connmark; events the kernel dropped are reported. */
 #ifndef SARA_CT_EVENTS_H
 #define SARA_CT_EVENTS_H
 
@@ -14,14 +14,19 @@
  * holds the reader back. */
 #define CT_EVENTS_RCVBUF (64u << 20)
 
-enum ct_event_kind { CT_EVENT_NEW, CT_EVENT_UPDATE, CT_EVENT_DESTROY };
+/* No UPDATE: the rules save every marked packet's mark in its connmark,
+ * and a signalling connection's changes with each new session's server,
+ * so UPDATE events would cost one event per signalling message. An entry
+ * marked after its NEW event is marked by sarad's own verdict, which says
+ * so itself (dispatcher_connmark_set). */
+enum ct_event_kind { CT_EVENT_NEW, CT_EVENT_DESTROY };
 
 /* One UDP or TCP entry's event: its original tuple and connmark (0: none). */
 typedef void (*ct_event_fn)(void *ctx, enum ct_event_kind kind, const struct flow_key *key, uint32_t mark);
 
 struct ct_events;
 
-/* Subscribes to the three event groups; the fd is non-blocking. NULL with
+/* Subscribes to the NEW and DESTROY groups; the fd is non-blocking. NULL with
  * err set when ctnetlink cannot be opened or the namespace's
  * net.netfilter.nf_conntrack_events is 0 (the kernel sends none). */
 struct ct_events *ct_events_open(char *err, size_t err_size);

@@ -22,6 +22,7 @@ struct nfqueue_packet {
 	size_t len;
 	uint32_t mark;           /* packet mark on arrival */
 	bool has_ct;             /* conntrack attributes present */
+	bool ct_confirmed;       /* the entry is in conntrack's table already */
 	uint32_t ct_mark;
 };
 

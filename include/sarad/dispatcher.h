@@ -136,10 +136,14 @@ void dispatcher_set_live(struct dispatcher *d, struct live_set *set, uint64_t bu
  * by one until the next scan. */
 void dispatcher_drop_live(struct dispatcher *d);
 bool dispatcher_has_live(struct dispatcher *d);
-/* One conntrack event applied to a followed set: an entry created or
- * updated with one of the servers' marks is live, one destroyed or whose
- * mark is 0 or another's is not. False when the set had no room for it
- * and was dropped (then: single queries until a scan succeeds). */
+/* One conntrack event applied to a followed set: an entry created with
+ * one of the servers' marks is live, one destroyed, or created with mark 0
+ * or another's, is not. False when the set had no room for it and was
+ * dropped (then: single queries until a scan succeeds). */
 bool dispatcher_ct_event(struct dispatcher *d, enum ct_event_kind kind, const struct flow_key *key, uint32_t mark);
+/* A verdict set a server's connmark on an entry conntrack had already
+ * confirmed: no NEW event will tell, so the followed set takes it here.
+ * Any thread; false as dispatcher_ct_event. */
+bool dispatcher_connmark_set(struct dispatcher *d, const struct flow_key *key);
 
 #endif

@@ -31,7 +31,7 @@ struct queue_shared {
 /* One queued packet waiting for the end of its batch. */
 struct pending_packet {
 	uint32_t id;
-	bool has_ct;
+	bool has_ct, ct_confirmed;
 	uint32_t ct_mark;
 };
 

@@ -56,7 +56,9 @@ static uint32_t session_bucket(const struct session_table *table, enum proto_id 
 static void session_link(struct session_table *table, uint32_t id)
 {
 	struct session *s = &table->sessions[id];
-	uint32_t *bucket = &table->buckets[session_bucket(table, s->proto, s->key, s->key_len)];
+	uint32_t *bucket;
+	s->bucket = session_bucket(table, s->proto, s->key, s->key_len);
+	bucket = &table->buckets[s->bucket];
 	s->index_next = *bucket;
 	*bucket = id;
 }
@@ -64,7 +66,7 @@ static void session_link(struct session_table *table, uint32_t id)
 static void session_unlink(struct session_table *table, uint32_t id)
 {
 	struct session *s = &table->sessions[id];
-	uint32_t *link = &table->buckets[session_bucket(table, s->proto, s->key, s->key_len)];
+	uint32_t *link = &table->buckets[s->bucket];
 	while (*link != SESSION_NIL && *link != id)
 		link = &table->sessions[*link].index_next;
 	if (*link == id)

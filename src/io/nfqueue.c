@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <linux/netfilter/nfnetlink_queue.h>
 
@@ -141,7 +142,7 @@ static int ct_attr_cb(const struct nlattr *attr, void *data)
 	int type = mnl_attr_get_type(attr);
 	if (mnl_attr_type_valid(attr, CTA_MAX) < 0)
 		return MNL_CB_OK;
-	if (type == CTA_MARK && mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+	if ((type == CTA_MARK || type == CTA_STATUS) && mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
 		return MNL_CB_OK;
 	tb[type] = attr;
 	return MNL_CB_OK;
@@ -174,6 +175,8 @@ static int packet_cb(const struct nlmsghdr *nlh, void *data)
 			pkt.has_ct = true;
 			if (ct[CTA_MARK])
 				pkt.ct_mark = ntohl(mnl_attr_get_u32(ct[CTA_MARK]));
+			if (ct[CTA_STATUS])
+				pkt.ct_confirmed = (ntohl(mnl_attr_get_u32(ct[CTA_STATUS])) & IPS_CONFIRMED) != 0;
 		}
 	}
 	STAT_ADD(q, received, 1);

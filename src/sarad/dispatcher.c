@@ -555,13 +555,26 @@ bool dispatcher_ct_event(struct dispatcher *d, enum ct_event_kind kind, const st
 	bool ours = kind != CT_EVENT_DESTROY && mark_is_ours(d, mark);
 	pthread_mutex_lock(&d->engine_lock);
 	if (d->live && d->live_followed) {
-		/* Gone, or its mark cleared or foreign: no longer ours to keep. */
+		/* Gone, or created unmarked or with another's mark: not ours. */
 		if (!ours) {
 			live_set_remove(d->live, key);
 		} else if (!live_set_add(d->live, key)) {
 			dropped = d->live;   /* full: it can no longer say "ended" for sure */
 			d->live = NULL;
 		}
+	}
+	pthread_mutex_unlock(&d->engine_lock);
+	live_set_destroy(dropped);
+	return dropped == NULL;
+}
+
+bool dispatcher_connmark_set(struct dispatcher *d, const struct flow_key *key)
+{
+	struct live_set *dropped = NULL;
+	pthread_mutex_lock(&d->engine_lock);
+	if (d->live && d->live_followed && !live_set_add(d->live, key)) {
+		dropped = d->live;
+		d->live = NULL;
 	}
 	pthread_mutex_unlock(&d->engine_lock);
 	live_set_destroy(dropped);

@@ -77,6 +77,8 @@ static void answer_packet(struct queue_worker *w, const struct pending_packet *p
 		__atomic_fetch_add(&s->verdicts->connmarks_set, 1, __ATOMIC_RELAXED);
 	if (nfqueue_verdict(w->queue, pkt->id, true, v->mark, set_connmark) < 0)
 		log_verdict_failed(w, now);
+	else if (set_connmark && pkt->ct_confirmed)
+		(void)dispatcher_connmark_set(s->dispatcher, &v->key);   /* overfull: the next scan */
 	log_verdict_event(s, v, now);
 }
 
@@ -111,7 +113,7 @@ static void on_packet(void *ctx, const struct nfqueue_packet *pkt)
 	}
 	if (w->pending_count == ENGINE_BATCH_MAX)
 		decide_pending(w);
-	w->pending[w->pending_count] = (struct pending_packet){ pkt->id, pkt->has_ct, pkt->ct_mark };
+	w->pending[w->pending_count] = (struct pending_packet){ pkt->id, pkt->has_ct, pkt->ct_confirmed, pkt->ct_mark };
 	/* The connmark (or, without the conntrack attribute, the mark the
 	 * rules restored from it) says where a connection decided before a
 	 * restart goes. */

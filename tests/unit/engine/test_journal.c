@@ -278,6 +278,34 @@ static void test_crc32c_check_value(void **state)
 	assert_int_equal(journal_crc32c(0, (const uint8_t *)"123456789", 9), 0xe3069283u);
 }
 
+/* Bit by bit, as the CRC is defined: the reference for the fast paths. */
+static uint32_t crc32c_reference(uint32_t crc, const uint8_t *data, size_t len)
+{
+	crc = ~crc;
+	for (size_t i = 0; i < len; i++) {
+		crc ^= data[i];
+		for (int bit = 0; bit < 8; bit++)
+			crc = (crc >> 1) ^ (0x82f63b78u & (0u - (crc & 1u)));
+	}
+	return ~crc;
+}
+
+/* Every length and alignment around the eight-byte steps, and a CRC
+ * carried on in two calls (as a record's header and payload are). */
+static void test_crc32c_matches_reference(void **state)
+{
+	uint8_t data[80];
+	(void)state;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 37 + 11);
+	for (size_t start = 0; start < 8; start++)
+		for (size_t len = 0; start + len <= sizeof(data); len++)
+			assert_int_equal(journal_crc32c(0, data + start, len), crc32c_reference(0, data + start, len));
+	for (size_t cut = 0; cut <= 41; cut++)
+		assert_int_equal(journal_crc32c(journal_crc32c(0, data, cut), data + cut, 41 - cut),
+				 crc32c_reference(0, data, 41));
+}
+
 /* ---- replay ---- */
 
 static struct journal_replay *replay_of(const struct image *im, struct journal_image_report *rep)
@@ -538,6 +566,7 @@ int main(void)
 		cmocka_unit_test(test_flipped_bit_anywhere),
 		cmocka_unit_test(test_valid_checksum_bad_contents),
 		cmocka_unit_test(test_crc32c_check_value),
+		cmocka_unit_test(test_crc32c_matches_reference),
 		cmocka_unit_test(test_replay_latest_version_and_ends),
 		cmocka_unit_test(test_replay_torn_tail),
 		cmocka_unit_test(test_replay_checksum_failure),

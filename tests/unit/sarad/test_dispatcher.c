@@ -2,9 +2,10 @@
  * announcement reaches the engine; an agent's report reaches server health
  * and, through it, selection; without agents reports change nothing; the
  * operator's drain and undrain; the tick feeds health's slow start to the
- * engine; conntrack events keep a followed live set current (an entry
- * created or re-marked with a server's mark is live, one destroyed, cleared
- * or marked by others is not) and leave an unfollowed one alone. */
+ * engine; conntrack events and sarad's own connmarks keep a followed live
+ * set current (an entry created with a server's mark, or confirmed and then
+ * marked by a verdict, is live; one destroyed, or created unmarked or marked
+ * by others, is not) and leave an unfollowed one alone. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -266,19 +267,22 @@ static void test_events_keep_a_followed_set(void **state)
 	assert_true(live(f, 4002));
 	assert_false(live(f, 4004));
 	assert_false(live(f, 4006));
-	event(f, CT_EVENT_UPDATE, 4006, 1, true);     /* marked once confirmed */
+	k = media_key(4006);
+	assert_true(dispatcher_connmark_set(&f->d, &k));   /* a verdict marked it once confirmed */
 	assert_true(live(f, 4006));
+	assert_true(dispatcher_connmark_set(&f->d, &k));   /* again: already in */
 	event(f, CT_EVENT_DESTROY, 4000, 1, true);    /* the kernel's timeout ended it */
 	assert_false(live(f, 4000));
-	event(f, CT_EVENT_UPDATE, 4002, 0, true);     /* sarad cleared its mark */
+	event(f, CT_EVENT_DESTROY, 4002, 0, true);    /* ended after sarad cleared its mark */
 	assert_false(live(f, 4002));
 	event(f, CT_EVENT_DESTROY, 4002, 0, true);    /* gone twice: nothing left to take */
-	event(f, CT_EVENT_UPDATE, 4006, 2, true);     /* moved to s2: still live */
 	assert_true(live(f, 4006));
 	assert_int_equal(live_set_count(f->d.live), 1);
 	dispatcher_drop_live(&f->d);                  /* events lost */
 	assert_false(dispatcher_has_live(&f->d));
 	event(f, CT_EVENT_NEW, 4008, 1, true);        /* no set: nothing to keep */
+	k = media_key(4010);
+	assert_true(dispatcher_connmark_set(&f->d, &k));
 	assert_false(dispatcher_has_live(&f->d));
 }
 
@@ -293,8 +297,11 @@ static void test_events_leave_an_unfollowed_set(void **state)
 	dispatcher_set_live(&f->d, scanned, fixture_clock_ms, false);
 	event(f, CT_EVENT_DESTROY, 4000, 1, true);
 	event(f, CT_EVENT_NEW, 4002, 1, true);
+	k = media_key(4004);
+	assert_true(dispatcher_connmark_set(&f->d, &k));
 	assert_true(live(f, 4000));
 	assert_false(live(f, 4002));
+	assert_false(live(f, 4004));
 }
 
 /* A followed set with no room for a new live entry could no longer say
@@ -302,12 +309,19 @@ static void test_events_leave_an_unfollowed_set(void **state)
 static void test_overfull_followed_set_is_dropped(void **state)
 {
 	struct fixture *f = *state;
+	struct flow_key k;
 	dispatcher_set_live(&f->d, empty_set(2), fixture_clock_ms, true);
 	event(f, CT_EVENT_NEW, 4000, 1, true);
 	event(f, CT_EVENT_NEW, 4002, 1, true);
 	event(f, CT_EVENT_NEW, 4000, 1, true);        /* already in: no room needed */
 	assert_true(dispatcher_has_live(&f->d));
 	event(f, CT_EVENT_NEW, 4004, 2, false);
+	assert_false(dispatcher_has_live(&f->d));
+	/* The same for an entry a verdict marked. */
+	dispatcher_set_live(&f->d, empty_set(1), fixture_clock_ms, true);
+	event(f, CT_EVENT_NEW, 4000, 1, true);
+	k = media_key(4002);
+	assert_false(dispatcher_connmark_set(&f->d, &k));
 	assert_false(dispatcher_has_live(&f->d));
 }
 
