@@ -110,11 +110,11 @@ for ((r = 1; r <= N; r++)); do
 	gst=(env GST_DEBUG="${PROBE_DEBUG:-rtspsrc:5}" GST_DEBUG_NO_COLOR=1 bash -c 'cd "$0" && ulimit -c unlimited && exec "$@"' "$rd")
 	# plain `timeout -s INT` signals the child twice (its PID, then its process group):
 	# gst-launch takes the first SIGINT as "stop with EOS" and dies of the second
-	fg=--foreground; [ "$SIGMODE" = group ] && fg=
+	fg=(--foreground); [ "$SIGMODE" = group ] && fg=()
 	if [ "$WAITRTP" = 1 ]; then
-		gst+=(timeout $fg --preserve-status -k 5 30)
+		gst+=(timeout "${fg[@]}" --preserve-status -k 5 30)
 	else
-		gst+=(timeout $fg --preserve-status -s INT -k 5 "$SECS")
+		gst+=(timeout "${fg[@]}" --preserve-status -s INT -k 5 "$SECS")
 	fi
 	lab_bg "gst-$r" cli "${gst[@]}" gst-launch-1.0 -e rtspsrc location="rtsp://$LAB_VIP:8554/test" \
 		protocols="$PROTO" name=s s. ! queue ! fakesink s. ! queue ! fakesink
