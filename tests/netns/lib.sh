@@ -652,11 +652,11 @@ lab_gst_play() {
 
 # lab_gst_verdict NAME EXIT: whether a gst client of lab_gst_play ended as it should,
 # from its log, the client's capture (cap/cli.pcap) and the servers' (after
-# lab_cap_stop). It counts (0) when it exited 0 having logged EOS, and either a server
-# captured its TEARDOWN, or the client's capture shows it never sent one (gst closes
-# without a TEARDOWN now and then: its own shutdown race, reported as such). It fails
-# (1) without EOS, on another exit status, or when the client sent a TEARDOWN that no
-# server saw. Prints one line saying which.
+# lab_cap_stop). It counts (0) when it logged EOS, exited 0 (or 1: an error while
+# stopping after the EOS, printed), and either a server captured its TEARDOWN, or the
+# client's capture shows it never sent one (reported as such). It fails (1) without
+# EOS, on a death by signal, or when the client sent a TEARDOWN that no server saw.
+# Prints one line saying which.
 lab_gst_verdict() {
 	local name=$1 st=$2 log=$LAB_RUN/logs/$1.log cap=$LAB_RUN/cap/cli.pcap eos=0 port sent=0 seen= s n
 	local cli=${LAB_CLI_IPS[0]} tsh=(timeout 60 tshark -n -d tcp.port==8554,rtsp)
@@ -675,20 +675,25 @@ lab_gst_verdict() {
 			-T fields -e frame.number 2>/dev/null | wc -l)
 		[ "$n" -gt 0 ] && seen="$seen $s"
 	done
-	local what="exit $st, EOS $eos, port $port, TEARDOWN sent $sent, seen by${seen:- no server}"
-	if [ "$st" -ne 0 ] || [ "$eos" -ne 1 ]; then
-		echo "$name: $what: FAILED (no clean EOS; $(tail -1 "$LAB_RUN/logs/$name-stop.log" 2>/dev/null))"
+	local what="exit $st, EOS $eos, port $port, TEARDOWN sent $sent, seen by${seen:- no server}" note=
+	# exit 1 after the EOS: an error while going to NULL, e.g. its PAUSE, sent after its
+	# own TEARDOWN and close, failing ("Could not send message"); a signal is never fine
+	if [ "$eos" -ne 1 ] || { [ "$st" -ne 0 ] && [ "$st" -ne 1 ]; }; then
+		echo "$name: $what: FAILED (no EOS, or killed; stopper: $(tail -1 "$LAB_RUN/logs/$name-stop.log" 2>/dev/null))"
 		return 1
 	fi
+	[ "$st" -eq 1 ] && note=" (gst's error after its EOS, while stopping: $(sed -n '/^Setting pipeline to NULL/,$p' "$log" |
+		grep -m1 -o '[a-z_]*\.c([0-9]*): [a-z_]* ()' ) $(sed -n '/^Setting pipeline to NULL/,$p' "$log" |
+		grep -m1 -o 'Could not send message.*'))"
 	if [ "$sent" -gt 0 ] && [ -z "$seen" ]; then
 		echo "$name: $what: FAILED (the TEARDOWN did not reach a server)"
 		return 1
 	fi
 	if [ "$sent" -eq 0 ]; then
-		echo "$name: $what: ok, the client closed without a TEARDOWN (gst's own race; its capture shows none sent)"
+		echo "$name: $what: ok, the client closed without a TEARDOWN (its capture shows none sent)$note"
 		return 0
 	fi
-	echo "$name: $what: ok"
+	echo "$name: $what: ok$note"
 }
 
 # ---------------------------------------------------------------- reports
