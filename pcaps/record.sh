@@ -322,9 +322,11 @@ ffmpeg_play() {   # ffmpeg_play LOGNAME udp|tcp
 
 gst_play() {      # gst_play LOGNAME udp|tcp   (SIGINT after 4 s -> EOS -> PAUSE + TEARDOWN)
   local rc=0
-  fgrun "$1" "${INC[@]}" timeout -s INT -k 5 4 gst-launch-1.0 -e rtspsrc \
+  # --foreground: ONE SIGINT (plain timeout also signals the process group, and
+  # gst-launch dies of a second SIGINT before its EOS and TEARDOWN); 0 = clean EOS
+  fgrun "$1" "${INC[@]}" timeout --foreground --preserve-status -s INT -k 5 4 gst-launch-1.0 -e rtspsrc \
       location="$RTSP_URL" protocols="$2" name=s s. ! queue ! fakesink s. ! queue ! fakesink || rc=$?
-  [ "$rc" -eq 0 ] || [ "$rc" -eq 124 ] || die "gst-launch exit $rc"
+  [ "$rc" -eq 0 ] || die "gst-launch exit $rc"
 }
 
 rtsp_gst_server_case() {   # NAME client transport

@@ -80,8 +80,14 @@ demo() {
 		p=${rtsp_pids[i]}
 		lab_wait_exit "$p" 250 || lab_stop TERM "$p"
 		st=$(lab_rc "$p")
+		# a gst client (lab_gst_play) exits 0 only after its EOS
 		case ${rtsp_names[i]}:$st in
-		*gst*:124 | *:0) rtsp_ok=$((rtsp_ok + 1)); ok=ok ;;
+		*gst*:0) if grep -q 'Got EOS from element' "$LAB_RUN/logs/${rtsp_names[i]}.log"; then
+				rtsp_ok=$((rtsp_ok + 1)); ok=ok
+			else
+				rtsp_failed=$((rtsp_failed + 1)); ok="FAILED: no EOS"
+			fi ;;
+		*:0) rtsp_ok=$((rtsp_ok + 1)); ok=ok ;;
 		*) rtsp_failed=$((rtsp_failed + 1)); ok=FAILED ;;
 		esac
 		printf '  %-18s exit %s (%s)\n' "${rtsp_names[i]}" "$st" "$ok"

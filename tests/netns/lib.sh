@@ -621,10 +621,79 @@ lab_ffmpeg_play() {   # lab_ffmpeg_play NAME udp|tcp SECONDS [VIP]
 		-i "rtsp://$(lab_hostport "${4:-$LAB_VIP}" 8554)/test" -t "${3:-3}" -map 0 -c copy -f null -
 }
 
-lab_gst_play() {      # lab_gst_play NAME udp|tcp SECONDS (SIGINT -> EOS -> TEARDOWN; exit 124 = ok)
-	lab_bg "$1" cli timeout -s INT -k 5 "${3:-4}" gst-launch-1.0 -e rtspsrc \
-		location="rtsp://$LAB_VIP:8554/test" protocols="$2" name=s s. ! queue ! fakesink \
-		s. ! queue ! fakesink
+# lab_gst_play NAME udp|tcp SECONDS: gst-launch's RTSP client (rtspsrc, -e) in the
+# background, stopped with ONE SIGINT SECONDS after its PLAY was answered: it then logs
+# EOS, sends PAUSE and TEARDOWN, and exits 0. Not `timeout -s INT`: that signals the
+# client twice (its PID, then its process group), and gst-launch, whose handler is gone
+# after the first SIGINT, dies of the second (130) before the EOS and the TEARDOWN. A
+# stopper (log NAME-stop) sends the one SIGINT through `timeout --foreground`, which
+# passes it on once and kills the client 5 s later if it hangs. The User-Agent carries
+# NAME, so that lab_gst_verdict finds the client's connection in the captures.
+# LAB_BGPID is the client's PID (exit status: the client's own).
+lab_gst_play() {
+	local name=$1 secs=${3:-4} pid
+	lab_bg "$name" cli timeout --foreground -k 5 $((secs + 25)) gst-launch-1.0 -e rtspsrc \
+		location="rtsp://$LAB_VIP:8554/test" protocols="$2" user-agent="GStreamer/{VERSION} (sara-lab $name)" \
+		name=s s. ! queue ! fakesink s. ! queue ! fakesink
+	pid=$LAB_BGPID
+	# shellcheck disable=SC2016
+	lab_bg "$name-stop" - bash -c 'pid=$1 log=$2 secs=$3
+		for ((i = 0; i < 200; i++)); do
+			grep -q "Sent PLAY request" "$log" && break
+			kill -0 "$pid" 2>/dev/null || exit 0
+			sleep 0.1
+		done
+		grep -q "Sent PLAY request" "$log" || echo "no PLAY reply after 20 s"
+		sleep "$secs"
+		echo "SIGINT at $(date +%T.%N)"
+		kill -INT "$pid"' stop "$pid" "$LAB_RUN/logs/$name.log" "$secs"
+	LAB_BGPID=$pid
+}
+
+# lab_gst_verdict NAME EXIT: whether a gst client of lab_gst_play ended as it should,
+# from its log, the client's capture (cap/cli.pcap) and the servers' (after
+# lab_cap_stop). It counts (0) when it logged EOS, exited 0 (or 1: an error while
+# stopping after the EOS, printed), and either a server captured its TEARDOWN, or the
+# client's capture shows it never sent one (reported as such). It fails (1) without
+# EOS, on a death by signal, or when the client sent a TEARDOWN that no server saw.
+# Prints one line saying which.
+lab_gst_verdict() {
+	local name=$1 st=$2 log=$LAB_RUN/logs/$1.log cap=$LAB_RUN/cap/cli.pcap eos=0 port sent=0 seen= s n
+	local cli=${LAB_CLI_IPS[0]} tsh=(timeout 60 tshark -n -d tcp.port==8554,rtsp)
+	grep -q 'Got EOS from element' "$log" && eos=1
+	port=$("${tsh[@]}" -r "$cap" -Y "tcp.dstport == 8554 && frame contains \"(sara-lab $name)\"" \
+		-T fields -e tcp.srcport 2>/dev/null | sort -u)
+	if [ -z "$port" ] || [ "$(printf '%s\n' "$port" | wc -l)" -ne 1 ]; then
+		echo "$name: exit $st, EOS $eos, RTSP connection not found in the client capture (ports: ${port:-none})"
+		return 1
+	fi
+	sent=$("${tsh[@]}" -r "$cap" -Y "ip.src == $cli && tcp.srcport == $port && rtsp.method == \"TEARDOWN\"" \
+		-T fields -e frame.number 2>/dev/null | wc -l)
+	for s in "${LAB_SERVERS[@]}"; do
+		n=$("${tsh[@]}" -r "$LAB_RUN/cap/$s.pcap" \
+			-Y "ip.src == $cli && tcp.srcport == $port && rtsp.method == \"TEARDOWN\"" \
+			-T fields -e frame.number 2>/dev/null | wc -l)
+		[ "$n" -gt 0 ] && seen="$seen $s"
+	done
+	local what="exit $st, EOS $eos, port $port, TEARDOWN sent $sent, seen by${seen:- no server}" note=
+	# exit 1 after the EOS: an error while going to NULL, e.g. its PAUSE, sent after its
+	# own TEARDOWN and close, failing ("Could not send message"); a signal is never fine
+	if [ "$eos" -ne 1 ] || { [ "$st" -ne 0 ] && [ "$st" -ne 1 ]; }; then
+		echo "$name: $what: FAILED (no EOS, or killed; stopper: $(tail -1 "$LAB_RUN/logs/$name-stop.log" 2>/dev/null))"
+		return 1
+	fi
+	[ "$st" -eq 1 ] && note=" (gst's error after its EOS, while stopping: $(sed -n '/^Setting pipeline to NULL/,$p' "$log" |
+		grep -m1 -o '[a-z_]*\.c([0-9]*): [a-z_]* ()' ) $(sed -n '/^Setting pipeline to NULL/,$p' "$log" |
+		grep -m1 -o 'Could not send message.*'))"
+	if [ "$sent" -gt 0 ] && [ -z "$seen" ]; then
+		echo "$name: $what: FAILED (the TEARDOWN did not reach a server)"
+		return 1
+	fi
+	if [ "$sent" -eq 0 ]; then
+		echo "$name: $what: ok, the client closed without a TEARDOWN (its capture shows none sent)$note"
+		return 0
+	fi
+	echo "$name: $what: ok$note"
 }
 
 # ---------------------------------------------------------------- reports

@@ -1,6 +1,7 @@
 /* nfq_accept.c - the minimal NFQUEUE program (libmnl + nfq_nlmsg API): binds
  * one queue with sarad's socket settings and accepts every packet, no mark.
- * The live benchmark's baseline for the cost of crossing user space. */
+ * The live benchmark's baseline for the cost of crossing user space; with
+ * --delay-ms, a verdict latency injector for the lab's experiments. */
 /* <arpa/inet.h> before the kernel headers, or <linux/in.h> clashes with it. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,6 +26,7 @@
 #define VERDICT_BUFFER_SIZE 16384
 #define VERDICT_FLUSH_AT (VERDICT_BUFFER_SIZE - 256)
 #define MAX_SECONDS 600
+#define MAX_DELAY_MS 5000
 
 struct accept_options {
 	uint16_t queue_num;
@@ -32,6 +34,7 @@ struct accept_options {
 	uint32_t rcvbuf_bytes;
 	bool fail_open;
 	double seconds;
+	unsigned delay_ms;
 };
 
 struct accept_state {
@@ -39,6 +42,7 @@ struct accept_state {
 	unsigned port_id;
 	char verdicts[VERDICT_BUFFER_SIZE];
 	size_t verdict_len;
+	unsigned delay_ms;
 	uint64_t accepted, enobufs, verdict_errors;
 };
 
@@ -61,9 +65,10 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: nfq_accept [--queue N] [--seconds S] [--max-len PACKETS]\n"
-		"                  [--rcvbuf BYTES] [--fail-open]\n"
+		"                  [--rcvbuf BYTES] [--fail-open] [--delay-ms MS]\n"
 		"Accepts every packet of NFQUEUE N (no mark) for at most S seconds\n"
-		"(default 10) or until SIGINT/SIGTERM, then prints what it did.\n");
+		"(default 10) or until SIGINT/SIGTERM, then prints what it did.\n"
+		"--delay-ms holds each batch of verdicts MS ms (a slow verdict).\n");
 }
 
 static int parse_options(int argc, char **argv, struct accept_options *opt)
@@ -71,7 +76,8 @@ static int parse_options(int argc, char **argv, struct accept_options *opt)
 	static const struct option longopts[] = {
 		{ "queue", required_argument, NULL, 'q' }, { "seconds", required_argument, NULL, 't' },
 		{ "max-len", required_argument, NULL, 'l' }, { "rcvbuf", required_argument, NULL, 'b' },
-		{ "fail-open", no_argument, NULL, 'f' }, { "help", no_argument, NULL, 'h' },
+		{ "fail-open", no_argument, NULL, 'f' }, { "delay-ms", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -108,6 +114,12 @@ static int parse_options(int argc, char **argv, struct accept_options *opt)
 			break;
 		case 'f':
 			opt->fail_open = true;
+			break;
+		case 'd':
+			v = strtoul(optarg, &end, 10);
+			if (end == optarg || *end || v > MAX_DELAY_MS)
+				goto bad;
+			opt->delay_ms = (unsigned)v;
 			break;
 		case 'h':
 			usage(stdout);
@@ -190,10 +202,18 @@ static int on_packet(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+static void hold_verdicts(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
 /* Reads every queued message without blocking, then answers them at once. */
 static int drain(struct accept_state *st)
 {
 	static char buf[RECV_BUFFER_SIZE];
+	bool got_packets = false;
 
 	for (;;) {
 		ssize_t n = recv(mnl_socket_get_fd(st->nl), buf, sizeof(buf), MSG_DONTWAIT);
@@ -211,7 +231,10 @@ static int drain(struct accept_state *st)
 			perror("nfq_accept: mnl_cb_run");
 			return -1;
 		}
+		got_packets = true;
 	}
+	if (got_packets && st->delay_ms)
+		hold_verdicts(st->delay_ms);
 	flush_verdicts(st);
 	return 0;
 }
@@ -235,6 +258,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	st.port_id = mnl_socket_get_portid(st.nl);
+	st.delay_ms = opt.delay_ms;
 	if (bind_queue(&st, &opt))
 		goto out;
 	signal(SIGINT, on_signal);
