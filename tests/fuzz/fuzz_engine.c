@@ -198,6 +198,8 @@ static void raw_announcement(const uint8_t *body, size_t len)
 	bool_from_byte(&f->ends_session);
 	bool_from_byte(&f->ends_if_unconfirmed);
 	bool_from_byte(&f->transaction_only);
+	bool_from_byte(&f->shows_server_work);
+	bool_from_byte(&f->acknowledges);
 	for (unsigned i = 0; i < SIGNAL_MAX_STREAMS; i++) {
 		bool_from_byte(&f->streams[i].enabled);
 		bool_from_byte(&f->streams[i].multicast);
