@@ -39,7 +39,7 @@ WAITRTP=${PROBE_WAIT:-0}
 SIGMODE=${PROBE_SIGNAL:-group}
 CLI=198.18.0.10
 
-why=$(lab_check_env) || { echo "skip: $why"; exit 77; }
+why=$(lab_check_env) || { rc=$?; echo "$([ $rc -eq 77 ] && echo skip || echo FAIL): $why"; exit $rc; }
 trap lab_cleanup EXIT
 trap 'exit 130' INT TERM
 lab_init

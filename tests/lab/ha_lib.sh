@@ -313,10 +313,10 @@ ha_dispatcher_of() {
 # ha_setup: the whole cluster up, every dispatcher announcing (exit 1 on failure)
 ha_setup() {
 	local why n i
-	why=$(lab_check_env) || { echo "skip: $why"; exit 77; }
+	why=$(lab_check_env) || { rc=$?; echo "$([ $rc -eq 77 ] && echo skip || echo FAIL): $why"; exit $rc; }
 	for n in bird birdc conntrackd ${HA_GATEWAYS[1]:+keepalived} \
 		$([ "${HA_SESSION_STORE:-off}" = redis ] && echo redis-server redis-cli); do
-		command -v "$n" >/dev/null 2>&1 || { echo "skip: $n not installed (make deps)"; exit 77; }
+		command -v "$n" >/dev/null 2>&1 || { echo "FAIL: $n not installed (make deps installs it)"; exit 1; }
 	done
 	trap e2e_cleanup EXIT
 	trap 'exit 130' INT TERM

@@ -26,7 +26,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "SKIP: needs root (network namespaces, NFQUEUE)"; exit 77
 fi
 for tool in ip iptables "$PY"; do
-	command -v "$tool" >/dev/null 2>&1 || { echo "SKIP: $tool not installed"; exit 77; }
+	command -v "$tool" >/dev/null 2>&1 || { echo "FAIL: $tool not installed (make deps installs it)"; exit 1; }
 done
 for bin in "$SARAD" "$AGENT" "$CTL"; do
 	[ -x "$bin" ] || { echo "FAIL: $bin not built"; exit 1; }

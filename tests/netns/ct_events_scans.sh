@@ -12,7 +12,7 @@ NS=sara-A-cte MEDIA_S=10
 VIP=198.18.77.20 SRV=198.18.2.11 CLI=198.18.0.10
 PY=/usr/bin/python3
 if [ "$(id -u)" -ne 0 ]; then echo "SKIP: needs root (network namespaces, conntrack)"; exit 77; fi
-command -v conntrack >/dev/null 2>&1 || { echo "SKIP: conntrack not installed"; exit 77; }
+command -v conntrack >/dev/null 2>&1 || { echo "FAIL: conntrack not installed (make deps installs it)"; exit 1; }
 [ -x "$SARAD" ] || { echo "FAIL: $SARAD not built"; exit 1; }
 ip netns add "$NS" 2>/dev/null || { echo "SKIP: cannot create network namespaces"; exit 77; }
 WORK=$(mktemp -d /tmp/sara-A-cte.XXXXXX)

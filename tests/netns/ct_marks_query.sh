@@ -11,7 +11,7 @@ set -u
 QUERY=${1:-build/tools/ct_query}
 NS=sara-A-ctq
 if [ "$(id -u)" -ne 0 ]; then echo "SKIP: needs root (network namespaces, conntrack)"; exit 77; fi
-command -v conntrack >/dev/null 2>&1 || { echo "SKIP: conntrack not installed"; exit 77; }
+command -v conntrack >/dev/null 2>&1 || { echo "FAIL: conntrack not installed (make deps installs it)"; exit 1; }
 [ -x "$QUERY" ] || { echo "FAIL: $QUERY not built"; exit 1; }
 ip netns add "$NS" 2>/dev/null || { echo "SKIP: cannot create network namespaces"; exit 77; }
 trap 'ip netns del "$NS" 2>/dev/null' EXIT

@@ -28,7 +28,7 @@ trap cleanup EXIT
 
 [ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, iptables)"
 for tool in ip iptables ip6tables iptables-save ip6tables-save; do
-	command -v "$tool" >/dev/null || skip "$tool not installed"
+	command -v "$tool" >/dev/null || { echo "FAIL: $tool not installed (make deps installs it)"; exit 1; }
 done
 [ -x "$ctl" ] || { echo "FAIL: $ctl not built (make BUILD=... BUILD/sara-ctl)"; exit 1; }
 ctl=$(cd "$(dirname "$ctl")" && pwd)/$(basename "$ctl")

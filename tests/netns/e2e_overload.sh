@@ -16,7 +16,7 @@ seconds=18        # offered time per mode
 w1=8              # rates over [w1, seconds + 4] s of sipp's time (see goodput.sh)
 load_x=2
 
-why=$(lab_check_env) || { echo "skip: $why"; exit 77; }
+why=$(lab_check_env) || { rc=$?; echo "$([ $rc -eq 77 ] && echo skip || echo FAIL): $why"; exit $rc; }
 missing=$(ov_missing_external | tr '\n' ' ')
 [ -z "$missing" ] || { echo "skip: missing $missing"; exit 77; }
 missing=$(ov_missing_built | tr '\n' ' ')

@@ -9,7 +9,7 @@
 set -uo pipefail
 LAB_PREFIX=sara-e2e-prx-
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-command -v kamailio >/dev/null || { echo "skip: kamailio not installed"; exit 77; }
+command -v kamailio >/dev/null || { echo "FAIL: kamailio not installed (make deps installs it)"; exit 1; }
 
 e2e_setup 110
 lab_cap_start 100 || { e2e_fail "captures"; exit 1; }

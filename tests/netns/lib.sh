@@ -153,12 +153,13 @@ lab_claim_prefix() {
 	return 0
 }
 
-# lab_check_env: root, ip netns, iptables. Prints why and returns 77 otherwise.
+# lab_check_env: root, ip netns, iptables. Prints why and returns 77 where namespaces
+# cannot be made here, 1 where a tool make deps installs is missing.
 lab_check_env() {
 	local probe
 	if [ "$(id -u)" -ne 0 ]; then echo "lab: needs root (network namespaces)"; return 77; fi
 	for probe in ip iptables tcpdump timeout; do
-		command -v "$probe" >/dev/null 2>&1 || { echo "lab: $probe not installed"; return 77; }
+		command -v "$probe" >/dev/null 2>&1 || { echo "lab: $probe not installed (make deps installs it)"; return 1; }
 	done
 	probe=$(lab_ns probe$$)
 	if ! ip netns add "$probe" 2>/dev/null; then
@@ -820,7 +821,7 @@ e2e_cleanup() {
 # develop the harness).
 e2e_setup() {
 	local why
-	why=$(lab_check_env) || { echo "skip: $why"; exit 77; }
+	why=$(lab_check_env) || { rc=$?; echo "$([ $rc -eq 77 ] && echo skip || echo FAIL): $why"; exit $rc; }
 	trap e2e_cleanup EXIT
 	trap 'exit 130' INT TERM
 	lab_init

@@ -16,8 +16,8 @@ LAB_PREFIX=sara-e2e-met-
 SARAD_EP=198.18.2.1:9100
 GW_EP=198.18.1.6:9101
 AGENT_PORT=9102
-command -v promtool >/dev/null 2>&1 || { echo "skip: promtool not installed (apt-get install prometheus)"; exit 77; }
-command -v curl >/dev/null 2>&1 || { echo "skip: curl not installed"; exit 77; }
+command -v promtool >/dev/null 2>&1 || { echo "FAIL: promtool not installed (make deps installs it)"; exit 1; }
+command -v curl >/dev/null 2>&1 || { echo "FAIL: curl not installed (make deps installs it)"; exit 1; }
 
 # Admission off (its load is still worked out and shown): the agents read this host's
 # own load, and a busy CI host must not refuse the calls this test counts
