@@ -299,6 +299,8 @@ void admission_note_awaited(struct admission *adm, uint64_t now_ms);
 void admission_note_first_answer(struct admission *adm);
 /* Sessions awaiting an answer now (window estimate; 0 otherwise). */
 uint32_t admission_awaited(const struct admission *adm);
+/* W as it applies now, its floor included (window estimate; 0 otherwise). */
+double admission_answer_window(const struct admission *adm);
 
 /* RFC 7339's reduction (0..1) for clients that honour it. With the rate
  * estimate's R learned, each report (dt seconds after the previous one)

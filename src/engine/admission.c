@@ -219,6 +219,11 @@ uint32_t admission_awaited(const struct admission *adm)
 	return adm->estimate_window ? adm->awaited_count : 0;
 }
 
+double admission_answer_window(const struct admission *adm)
+{
+	return adm->estimate_window ? window_size(adm) : 0.0;
+}
+
 /* Sessions a second over the last window_ms, admitted or answered, by the
  * intervals the reports closed. While the reports span less than that, the
  * rate is over the time since the first report, whose own interval (of no

@@ -592,6 +592,16 @@ static uint32_t session_refused(struct engine *engine, const char *key, size_t k
 	return SESSION_NIL;
 }
 
+/* A new session admitted now awaits its server's first answer
+ * (admission.h, Window estimate); a lone transaction awaits none. */
+static void session_await_answer(struct engine *engine, struct session *s, const struct signal_facts *facts)
+{
+	if (facts->transaction_only)
+		return;
+	s->answer_awaited = true;
+	admission_note_awaited(&engine->admission, engine->now_ms);
+}
+
 /* admit: the session starts with a client's request the adapter can
  * still refuse (a UDP message, or the SYN of an RTSP connection). */
 static uint32_t session_create(struct engine *engine, const struct signal_facts *facts,
@@ -638,10 +648,8 @@ static uint32_t session_create(struct engine *engine, const struct signal_facts 
 	}
 	selector_session_added(engine->selector, (unsigned)server);
 	selector_call_added(engine->selector, (unsigned)server);
-	if (admit && engine->cfg.admission.policy == ADMISSION_POLICY_SA2C && !facts->transaction_only) {
-		s->answer_awaited = true;
-		admission_note_awaited(&engine->admission, engine->now_ms);
-	}
+	if (admit && engine->cfg.admission.policy == ADMISSION_POLICY_SA2C)
+		session_await_answer(engine, s, facts);
 	engine->stats.sessions_created++;
 	session_schedule(engine, sid);
 	journal_touch(engine, sid);
@@ -886,13 +894,9 @@ static uint32_t session_for_message(struct engine *engine, const struct signal_f
 		 * sessions that can be refused make room for it. */
 		if (sid != SESSION_NIL && side == SIDE_CLIENT && in_tcp && engine->cfg.admission.enabled &&
 		    engine->cfg.admission.policy == ADMISSION_POLICY_SA2C) {
-			struct session *s = &engine->sessions.sessions[sid];
 			admission_advance(&engine->admission, engine->now_ms);
 			admission_charge(&engine->admission);
-			if (!facts->transaction_only) {
-				s->answer_awaited = true;
-				admission_note_awaited(&engine->admission, engine->now_ms);
-			}
+			session_await_answer(engine, &engine->sessions.sessions[sid], facts);
 		}
 	}
 	return sid;

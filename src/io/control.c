@@ -243,7 +243,7 @@ static void status_admission(struct json *j, const struct control_view *v)
 	json_real(j, "dispatcher_load", adm.dispatcher_load);
 	json_real(j, "rate_limit", adm.rate_limit);
 	json_real(j, "rate_tokens", adm.tokens);
-	json_real(j, "answer_window", adm.estimate_window ? fmax(adm.window, 0.0) : 0.0);
+	json_real(j, "answer_window", admission_answer_window(&adm));
 	json_real(j, "answers_awaited", (double)admission_awaited(&adm));
 	json_real(j, "oc_reduction", admission_client_reduction(&adm));
 	json_real(j, "new_session_load", admission_new_session_load(&adm));

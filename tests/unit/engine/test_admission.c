@@ -759,6 +759,7 @@ static void test_window_estimate(void **state)
 		admission_note_first_answer(&adm);
 	assert_int_equal(window_admit(&adm, now, 10), 1);   /* 1 awaits: room for W = 2 */
 	report_uniform(&adm, now, 0.1);                      /* three servers: W = 6 */
+	assert_float_equal(admission_answer_window(&adm), 6.0, 1e-9);
 	assert_int_equal(window_admit(&adm, now, 10), 4);
 	assert_int_equal(admission_awaited(&adm), 6);
 	assert_true(admission_new_session_load(&adm) > adm.current.t2);
@@ -774,6 +775,7 @@ static void test_window_estimate(void **state)
 	}
 	assert_float_equal(adm.rate_limit, 50.0, 1e-9);
 	assert_float_equal(adm.window, 10.0, 1e-9);
+	assert_float_equal(admission_answer_window(&adm), 10.0, 1e-9);
 	assert_int_equal(admission_awaited(&adm), 0);
 	assert_int_equal(window_admit(&adm, now, 1000), 40);
 	assert_int_equal(admission_count(&adm, ADMISSION_REFUSED, ADMIT_NEW_SESSION, ADMISSION_ZONE_DEGRADE), 960);
