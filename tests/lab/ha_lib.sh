@@ -257,28 +257,36 @@ ha_start_keepalived() {
 	HA_KEEPALIVED_PID[$g]=$LAB_BGPID
 }
 
-# ha_vrrp_master: the gateway holding both shared addresses ("none" when none holds both)
+# ha_vrrp_master: the gateway holding both shared addresses on links that are up
+# ("none" when none holds both). A gateway whose links are down is dead to its
+# neighbours whatever addresses it still lists: a keepalived killed with SIGKILL
+# may or may not have removed them, depending on which of its processes died first.
 ha_vrrp_master() {
 	local g
 	for g in "${HA_GATEWAYS[@]}"; do
-		lab_in "$g" ip -4 -o addr show dev g1 | grep -q ' 198\.18\.2\.254/' &&
-			lab_in "$g" ip -4 -o addr show dev g0 | grep -q ' 198\.18\.1\.254/' && { echo "$g"; return 0; }
+		lab_in "$g" ip -4 -o addr show dev g1 up | grep -q ' 198\.18\.2\.254/' &&
+			lab_in "$g" ip -4 -o addr show dev g0 up | grep -q ' 198\.18\.1\.254/' && { echo "$g"; return 0; }
 	done
 	echo none
 }
 
 # ha_wait_master GW TENTHS: bounded wait until GW alone holds the shared addresses
+# (on links that are up, as ha_vrrp_master counts them)
 ha_wait_master() {
 	local want=$1 n=$2 i g holders=0
 	for ((i = 0; i < n; i++)); do
 		holders=0
 		for g in "${HA_GATEWAYS[@]}"; do
-			lab_in "$g" ip -4 -o addr show 2>/dev/null | grep -q ' 198\.18\.[12]\.254/' && holders=$((holders + 1))
+			lab_in "$g" ip -4 -o addr show up 2>/dev/null | grep -q ' 198\.18\.[12]\.254/' && holders=$((holders + 1))
 		done
 		[ "$holders" -eq 1 ] && [ "$(ha_vrrp_master)" = "$want" ] && return 0
 		sleep 0.1
 	done
-	lab_die "VRRP: $(ha_vrrp_master) holds the shared addresses ($holders gateways hold some), want $want alone"
+	for g in "${HA_GATEWAYS[@]}"; do
+		echo "  $g: $(lab_in "$g" ip -4 -o addr show 2>/dev/null | grep ' 198\.18\.[12]\.254/' | awk '{ print $2, $4 }' | tr '\n' ' ')" \
+			"links: $(lab_in "$g" ip -o link show 2>/dev/null | awk -F': ' '$2 ~ /^g[01]/ { split($2, n, "@"); print n[1] ($3 ~ /[<,]UP[,>]/ ? " up" : " down") }' | tr '\n' ' ')" >&2
+	done
+	lab_die "VRRP: $(ha_vrrp_master) holds the shared addresses ($holders gateways hold some on links that are up), want $want alone"
 }
 
 # ha_paths: how many next hops the router has for the VIP

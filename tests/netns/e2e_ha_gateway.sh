@@ -60,9 +60,15 @@ echo "announcements before the failure: gw1 ${sent1:-?}, gw2 ${sent2:-?}"
 
 # gw1 dies: keepalived (parent and VRRP child) and sara-gw killed, links down
 kill_ms=$(date +%s%3N)
+# (the parent respawns a VRRP child it sees die, so kill until none is left)
 {
-	for p in $(ip netns pids "$(lab_ns gw1)"); do
-		case $(cat "/proc/$p/comm") in keepalived) kill -KILL "$p" ;; esac
+	for ((round = 0; round < 20; round++)); do
+		left=0
+		for p in $(ip netns pids "$(lab_ns gw1)"); do
+			case $(cat "/proc/$p/comm" 2>/dev/null) in keepalived) kill -KILL "$p"; left=$((left + 1)) ;; esac
+		done
+		[ "$left" -eq 0 ] && break
+		sleep 0.05
 	done
 	kill -KILL "${HA_GW_PID[gw1]}"
 	wait "${HA_KEEPALIVED_PID[gw1]}" "${HA_GW_PID[gw1]}"
