@@ -4,6 +4,7 @@ end-to-end tests: INVITE (SDP: audio at MEDIA_PORT, where nothing listens, so th
 client's kernel answers the server's RTP with ICMP port unreachable), 200, ACK;
 "established" is written to READY_FILE; the BYE goes when BYE_FILE appears (or
 after --hold seconds), and the exit status says whether it was answered with 200.
+Over IPv6 when VIP is an IPv6 address (ICMPv6 port unreachable, then).
 Usage: sip_tcp_call.py LOCAL_IP LOCAL_PORT VIP MEDIA_PORT READY_FILE BYE_FILE [--hold S]"""
 import os
 import socket
@@ -32,8 +33,14 @@ def read_message(sock, buf):
     return head.decode("latin-1"), rest[length:]
 
 
+def host(ip):
+    """An address as a SIP URI's host: IPv6 in brackets (RFC 3261 25.1)."""
+    return f"[{ip}]" if ":" in ip else ip
+
+
 def request(method, local, vip, cseq, call_id, to_tag, body=b"", content_type=None):
-    ip, port = local
+    ip, port = host(local[0]), local[1]
+    vip = host(vip)
     lines = [
         f"{method} sip:service@{vip}:5060;transport=tcp SIP/2.0",
         f"Via: SIP/2.0/TCP {ip}:{port};branch=z9hG4bK-{call_id}-{cseq}",
@@ -77,12 +84,14 @@ def main():
     local_ip, local_port, vip, media_port, ready_file, bye_file = args
     local = (local_ip, int(local_port))
     call_id = f"e2e-{os.getpid()}@{local_ip}"
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    family = socket.AF_INET6 if ":" in vip else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(local)
     sock.settimeout(10)
     sock.connect((vip, 5060))
-    sdp = (f"v=0\r\no=e2e 1 1 IN IP4 {local_ip}\r\ns=-\r\nc=IN IP4 {local_ip}\r\nt=0 0\r\n"
+    ip_type = "IP6" if family == socket.AF_INET6 else "IP4"
+    sdp = (f"v=0\r\no=e2e 1 1 IN {ip_type} {local_ip}\r\ns=-\r\nc=IN {ip_type} {local_ip}\r\nt=0 0\r\n"
            f"m=audio {media_port} RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=sendrecv\r\n").encode()
     sock.sendall(request("INVITE", local, vip, 1, call_id, None, sdp, "application/sdp"))
     status, tag, buf = final_response(sock, b"", "INVITE")
