@@ -173,6 +173,18 @@ except Exception: print(0)' 2>/dev/null)
 	lab_die "sarad sees ${n:-0} servers up, want $want"
 }
 
+# ov_wait_tcp_conns N SOURCE: bounded wait (3 s) until the client has N SIP/TCP
+# connections from SOURCE established to the VIP
+ov_wait_tcp_conns() {
+	local want=$1 src=$2 i n
+	for ((i = 0; i < 30; i++)); do
+		n=$(lab_in cli ss -Htn state established "src $src and dst $LAB_VIP and dport = :5060" | wc -l)
+		[ "${n:-0}" -ge "$want" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # ov_pid_child PID: the program a `timeout` wrapper runs
 ov_pid_child() { pgrep -P "$1" 2>/dev/null | head -1; }
 
