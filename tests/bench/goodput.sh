@@ -126,8 +126,8 @@ if [ "$proto" = rtsp ]; then
 	drain_max=17
 	for m in $modes; do
 		case $m in
-		off | sa2c | sa2c-lead | sa2c-rate | sa2c-window | sa2c-degrade | random | limit) ;;
-		*) echo "goodput.sh: mode $m has no RTSP workload (off, sa2c, sa2c-lead, sa2c-rate, sa2c-window, sa2c-degrade, random, limit)"; exit 2 ;;
+		off | sa2c | sa2c-cluster | sa2c-lead | sa2c-rate | sa2c-window | sa2c-degrade | random | limit) ;;
+		*) echo "goodput.sh: mode $m has no RTSP workload (off, sa2c, sa2c-cluster, sa2c-lead, sa2c-rate, sa2c-window, sa2c-degrade, random, limit)"; exit 2 ;;
 		esac
 	done
 fi

@@ -2012,12 +2012,15 @@ static void test_admission_window_awaits_answers(void **state)
 	struct verdict v;
 	char sdp[1024];
 	(void)state;
-	start_call(h, CLIENT4, VIP4, "w1@client", CLIENT4, 40000, NULL);
+	int server;
+	start_call(h, CLIENT4, VIP4, "w1@client", CLIENT4, 40000, &server);
 	assert_int_equal(admission_awaited(adm), 1);
+	assert_int_equal(admission_server_awaited(adm, server), 1);   /* its server's share too */
 	server_answers(h, CLIENT4, VIP4, 100, "w1@client", 1, "INVITE", NULL);
 	assert_int_equal(admission_awaited(adm), 1);
 	server_answers(h, CLIENT4, VIP4, 180, "w1@client", 1, "INVITE", NULL);
 	assert_int_equal(admission_awaited(adm), 0);
+	assert_int_equal(admission_server_awaited(adm, server), 0);
 	answer_call(h, CLIENT4, VIP4, "w1@client", 1, 20000, "");
 	assert_int_equal(admission_awaited(adm), 0);
 	client_sends(h, CLIENT4, VIP4, "OPTIONS", "w2@client", 1, &v);
