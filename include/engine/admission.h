@@ -129,18 +129,22 @@
  *    it, only the client's ACK is seen, after a callee's ringing, and the
  *    window would read ringing as backlog (use the rate estimate there).
  *    Per server (admission.window_per_server, on by default): a new
- *    session that can be refused is also refused when the server it would
- *    go to has its share of W awaiting, max(ADMISSION_WINDOW_MIN_PER_SERVER,
- *    W / n) for n available servers (or ADMISSION_WINDOW_BURST times that
- *    while that server's oldest has waited less than answer_delay_s).
- *    Why: the sessions that cannot be refused (INVITEs inside TCP trunks,
- *    admission_charge) are pinned to their connection's server; a server
- *    whose trunks bring more than its share keeps the cluster's window
- *    full with its own slow answers, and the other servers, with room,
- *    would get no refusable session at all (the goodput experiment with 4
- *    trunks on 3 servers: UDP calls starved, 67 to 73 % of capacity). An
- *    equal share per server is an equal backlog: a faster server serves
- *    its share sooner and gets the next session sooner.
+ *    session whose server is known (the selection picks it first) is
+ *    decided by the same rule on that server's share of W instead: fewer
+ *    than max(ADMISSION_WINDOW_MIN_PER_SERVER, W / n) (n available servers)
+ *    of its sessions await, or fewer than ADMISSION_WINDOW_BURST times that
+ *    while its oldest has waited less than answer_delay_s; x at C still
+ *    refuses, and the report's p is not held until the next report unless
+ *    reopen_s asks for a ramp (the share moves with every answer). The
+ *    shares add up to W. Why: the sessions that cannot be refused (INVITEs
+ *    inside TCP trunks, admission_charge) are pinned to their connection's
+ *    server; a server whose trunks bring more than its share keeps the
+ *    cluster's window full with its own slow answers, and the other
+ *    servers, with room, would get no refusable session at all (the
+ *    goodput experiment with 4 trunks on 3 servers, one with two: the UDP
+ *    calls starved, 0.67 to 0.73 of capacity). An equal share per server
+ *    is an equal backlog: a faster server clears its share sooner and gets
+ *    the next session sooner.
  *
  * Bad input: a load that is NaN, infinite or negative is treated as 1 (a
  * broken agent must not make the cluster look idle) and counted as
@@ -300,9 +304,8 @@ void admission_report_dispatcher_load(struct admission *adm, double load);
  * verdict, kind and zone. Disabled: always true (zone OFF). */
 bool admission_decide(struct admission *adm, enum admission_kind kind);
 /* admission_decide for a new session that would go to server (an index;
- * -1: not known yet). With the window estimate and window_per_server, one
- * whose server has no room in its share of the window is refused as if
- * the cluster's window were full (admission.h, Window estimate). */
+ * -1: not known yet). With the window estimate and window_per_server, it
+ * is decided on that server's share of the window (Window estimate). */
 bool admission_decide_on(struct admission *adm, enum admission_kind kind, int server);
 
 /* A new session admitted without a decision (an INVITE inside a pinned

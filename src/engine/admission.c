@@ -558,6 +558,17 @@ const char *admission_zone_name(enum admission_zone zone)
 	return (unsigned)zone < ADMISSION_ZONE_COUNT ? zone_names[zone] : "invalid";
 }
 
+/* eq (2) for a new session on x_new. */
+static double eq2_new(const struct admission *adm, double x)
+{
+	const struct admission_thresholds *t = &adm->current;
+	if (x <= t->t1)
+		return 0.0;
+	if (x > t->t2)
+		return 1.0;
+	return (x - t->t1) / (t->t2 - t->t1);
+}
+
 /* eq (2), without the reopening ramp. */
 static double eq2_probability(const struct admission *adm, enum admission_kind kind)
 {
@@ -571,11 +582,7 @@ static double eq2_probability(const struct admission *adm, enum admission_kind k
 			return 1.0;
 		return (x - t->t3) / (t->c - t->t3);
 	}
-	if (x <= t->t1)
-		return 0.0;
-	if (x > t->t2)
-		return 1.0;
-	return (x - t->t1) / (t->t2 - t->t1);
+	return eq2_new(adm, x);
 }
 
 double admission_new_session_load(const struct admission *adm)
@@ -629,6 +636,24 @@ static void note_new_admitted(struct admission *adm, double token_floor)
 		adm->tokens = fmax(adm->tokens - 1.0, token_floor);
 }
 
+/* A new session for server under the window per server: eq (2) on that
+ * server's x_new, the cluster's window's rule on its share (the shares add
+ * up to W: a server whose unrefusable sessions overrun its share does not
+ * close the others). The reopening ramp applies when it is on; with
+ * reopen_s 0 the report's p is not held until the next report, as the
+ * share moves with every answer. */
+static double server_refusal_probability(struct admission *adm, int server)
+{
+	const struct admission_server_waits *w = &adm->server_waits[server];
+	double x = server_has_room(adm, server) && adm->load < adm->current.c
+			   ? adm->current.t1 * fmin(1.0, (double)w->count / server_window(adm))
+			   : 1.0;
+	double p = eq2_new(adm, fmax(x, adm->dispatcher_load));
+	if (adm->reopen_s > 0 && adm->refuse_new_floor > p)
+		p = adm->refuse_new_floor;
+	return p;
+}
+
 bool admission_decide(struct admission *adm, enum admission_kind kind)
 {
 	return admission_decide_on(adm, kind, -1);
@@ -639,10 +664,9 @@ bool admission_decide_on(struct admission *adm, enum admission_kind kind, int se
 	if ((unsigned)kind >= ADMIT_KIND_COUNT)
 		kind = ADMIT_NEW_SESSION; /* the stricter rule for an unknown kind */
 	enum admission_zone zone = admission_zone(adm);
-	double p = admission_refusal_probability(adm, kind);
-	/* the server's share full reads as the window full (x_new 1) */
-	if (adm->enabled && kind == ADMIT_NEW_SESSION && !server_has_room(adm, server))
-		p = 1.0;
+	double p = adm->enabled && kind == ADMIT_NEW_SESSION && server_waits(adm, server)
+			   ? server_refusal_probability(adm, server)
+			   : admission_refusal_probability(adm, kind);
 	/* p = 0 and p = 1 draw nothing, so the stream of draws (and a test's
 	 * expectations) depends only on the probabilistic decisions. */
 	bool refuse = p >= 1.0 || (p > 0.0 && rng_uniform(adm) < p);

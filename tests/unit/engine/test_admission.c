@@ -790,10 +790,11 @@ static void test_window_estimate(void **state)
 /* Per server (window_per_server, the default): a session is refused when
  * the server it would go to has its share of W awaiting (max(2, W / n)),
  * or 4 times that while its oldest waited less than answer_delay_s, even
- * when the cluster's window has room (sessions that could not be refused,
- * pinned to one server, fill that server's share); the cluster's window
- * still binds; answers and expiry free a server's share; switched off,
- * only the cluster's window counts. */
+ * when the cluster's window has room, and admitted while its server has
+ * room even when sessions that could not be refused, pinned to another
+ * server, fill the cluster's window (and a report then does not hold the
+ * refusal); answers and expiry free a server's share; x at C refuses;
+ * switched off, only the cluster's window counts. */
 static void test_window_per_server(void **state)
 {
 	struct admission adm;
@@ -816,9 +817,10 @@ static void test_window_per_server(void **state)
 	assert_int_equal(admitted, 8);
 	assert_int_equal(admission_server_awaited(&adm, 0), 8);
 	assert_int_equal(admission_awaited(&adm), 8);
-	for (unsigned i = 0; i < 8; i++)
-		admission_note_first_answer(&adm, 0);
+	now += 2001;                                         /* they expire, server's and cluster's */
+	admission_advance(&adm, now);
 	assert_int_equal(admission_server_awaited(&adm, 0), 0);
+	assert_int_equal(admission_awaited(&adm), 0);
 	/* Five unrefusable sessions (a trunk's INVITEs) on server 0, 0.2 s ago. */
 	for (unsigned i = 0; i < 5; i++)
 		admission_note_awaited(&adm, now, 0);
@@ -827,14 +829,33 @@ static void test_window_per_server(void **state)
 	assert_false(admission_decide_on(&adm, ADMIT_NEW_SESSION, 0));   /* its share is full */
 	assert_true(admission_decide_on(&adm, ADMIT_NEW_SESSION, 1));    /* the cluster has room */
 	admission_note_awaited(&adm, now, 1);
-	assert_int_equal(admission_awaited(&adm), 6);
-	assert_false(admission_decide_on(&adm, ADMIT_NEW_SESSION, 2));   /* now the cluster's W binds */
-	assert_false(admission_decide(&adm, ADMIT_NEW_SESSION));
-	for (unsigned i = 0; i < 3; i++)
+	for (unsigned i = 0; i < 20; i++)                                 /* the trunk goes on */
+		admission_note_awaited(&adm, now, 0);
+	assert_int_equal(admission_awaited(&adm), 26);
+	assert_false(admission_decide(&adm, ADMIT_NEW_SESSION));          /* the cluster's window is full */
+	report_uniform(&adm, now, 0.1);                                   /* W = 6: p 1 at this report */
+	assert_float_equal(adm.refuse_new_floor, 1.0, 1e-9);
+	assert_float_equal(admission_server_window(&adm), 2.0, 1e-9);
+	assert_true(admission_decide_on(&adm, ADMIT_NEW_SESSION, 2));    /* server 2 has its share */
+	admission_note_awaited(&adm, now, 2);
+	assert_true(admission_decide_on(&adm, ADMIT_NEW_SESSION, 1));
+	admission_note_awaited(&adm, now, 1);
+	assert_true(admission_decide_on(&adm, ADMIT_NEW_SESSION, 1));    /* the burst rule: 4 shares */
+	now += 201;                                                       /* then no burst */
+	admission_advance(&adm, now);
+	assert_false(admission_decide_on(&adm, ADMIT_NEW_SESSION, 1));   /* 2 await: its share */
+	for (unsigned i = 0; i < 24; i++)
 		admission_note_first_answer(&adm, 0);
-	assert_int_equal(admission_server_awaited(&adm, 0), 2);
+	assert_int_equal(admission_server_awaited(&adm, 0), 1);
+	assert_true(admission_decide_on(&adm, ADMIT_NEW_SESSION, 0));
+	admission_note_awaited(&adm, now, 0);
 	assert_false(admission_decide_on(&adm, ADMIT_NEW_SESSION, 0));   /* 2 is its share */
 	assert_true(admission_decide_on(&adm, ADMIT_NEW_SESSION, 2));
+	/* Servers that say they are full: refused whatever the share. */
+	double full[3] = { 1.0, 1.0, 1.0 };
+	admission_report_load(&adm, now, full, NULL, 3);
+	assert_false(admission_decide_on(&adm, ADMIT_NEW_SESSION, 2));
+	report_uniform(&adm, now, 0.1);
 	/* Out of range or unknown servers: the cluster's rule alone. */
 	assert_true(admission_decide_on(&adm, ADMIT_NEW_SESSION, -1));
 	assert_true(admission_decide_on(&adm, ADMIT_NEW_SESSION, SARA_MAX_SERVERS));
