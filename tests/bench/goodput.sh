@@ -73,7 +73,7 @@ plot_goodput() {
 		gnuplot >"$work/gnuplot-$term.log" 2>&1 <<EOF || echo "goodput.sh: gnuplot $term failed (see $work/gnuplot-$term.log)"
 $setterm
 set output '$out/$base.$term'
-set multiplot layout 1,2 title 'sara goodput: $what, 3 servers, capacity $cap $unit/s'
+set multiplot layout 1,2 title 'sara goodput: $what, 3 servers, capacity $cap $unit/s (sa2c: the window estimate per server)'
 set grid
 set key top right
 set xlabel 'offered load ($unit/s)'
@@ -147,6 +147,7 @@ write_report() {
 		echo "rates over [$w1, $((seconds + 4))] s of the client's time; goodput = calls sipp completed, servers_ok = BYEs the servers completed;"
 		echo "selection $OV_SELECTION; every packet to the VIP through sarad"
 		echo "client: sipp, or tests/tools/oc_uac.py (oc_uac-oc: honours RFC 7339 oc, shed = calls it did not send)"
+		echo "$OV_MODES_LABEL"
 		printf '%-12s %6s %8s %10s %10s %10s %9s %8s %-10s %8s %8s %8s\n' mode load offered goodput servers_ok media_loss sarad_503 shed client cpu_sarad cpu_cli cpu_host
 		printf '%-12s %6s %8s %10s %10s %10s %9s %8s %-10s %8s %8s %8s\n' "" "x cap" "calls/s" "calls/s" "BYEs/s" "%" "" "locally" "" "%" "%" "%"
 		tail -n +2 "$csv" | awk -F, '{ printf "%-12s %6s %8d %10.2f %10.2f %10.1f %9d %8d %-10s %8.1f %8.1f %8.1f\n", $1, $2, $3, $10, $11, $13, $14, $25, $24, $16, $17, $18 }'
@@ -338,6 +339,7 @@ rtsp_experiment() {
 		echo "rates over [$w1, $((seconds + rtsp_lag))] s of the client's time; goodput = sessions rtsp_uac completed, servers_ok = TEARDOWNs"
 		echo "of played sessions the servers served; refused: connection reset (sarad's RST at the SYN) or RTSP 503;"
 		echo "selection $OV_SELECTION; limit: $OV_CALL_LIMIT sessions per server; every packet to the VIP through sarad"
+		echo "$OV_MODES_LABEL"
 		printf '%-12s %6s %8s %10s %10s %10s %8s %6s %8s %8s %8s %8s %8s %8s\n' mode load offered goodput servers_ok media_loss refused refused timeout sarad setup cpu_sarad cpu_cli cpu_host
 		printf '%-12s %6s %8s %10s %10s %10s %8s %6s %8s %8s %8s %8s %8s %8s\n' "" "x cap" "sess/s" "sess/s" "TEARDOWN/s" "%" "reset" "503" "" "RSTs" "ms" "%" "%" "%"
 		tail -n +2 "$csv" | awk -F, '{ printf "%-12s %6s %8d %10.2f %10.2f %10.1f %8d %6d %8d %8d %8.0f %8.1f %8.1f %8.1f\n", $1, $2, $3, $10, $11, $13, $40, $41, $9, $42, $44, $16, $17, $18 }'

@@ -47,6 +47,9 @@ ov_missing_external() {
 
 ov_missing() { ov_missing_built; ov_missing_external; }
 
+# What the modes' names mean, for the experiments' tables
+OV_MODES_LABEL='sa2c: the defaults, estimate "window" per server; sa2c-cluster: window_per_server = false; sa2c-rate: estimate "rate"'
+
 # ov_write_config MODE FILE [SLOW_START_S]: a sarad config for the lab with admission
 # MODE: off (disabled), sa2c (SA2C, 503 + Retry-After: the defaults, the window estimate
 # per server; sa2c-cluster: the cluster's window alone; sa2c-oc and sa2c-nooc are the
