@@ -128,6 +128,23 @@
  *    follows their processing: with sara-gw, a proxy's 180 does; without
  *    it, only the client's ACK is seen, after a callee's ringing, and the
  *    window would read ringing as backlog (use the rate estimate there).
+ *    Per server (admission.window_per_server, on by default): a new
+ *    session whose server is known (the selection picks it first) is
+ *    decided by the same rule on that server's share of W instead: fewer
+ *    than max(ADMISSION_WINDOW_MIN_PER_SERVER, W / n) (n available servers)
+ *    of its sessions await, or fewer than ADMISSION_WINDOW_BURST times that
+ *    while its oldest has waited less than answer_delay_s; x at C still
+ *    refuses, and the report's p is not held until the next report unless
+ *    reopen_s asks for a ramp (the share moves with every answer). The
+ *    shares add up to W. Why: the sessions that cannot be refused (INVITEs
+ *    inside TCP trunks, admission_charge) are pinned to their connection's
+ *    server; a server whose trunks bring more than its share keeps the
+ *    cluster's window full with its own slow answers, and the other
+ *    servers, with room, would get no refusable session at all (the
+ *    goodput experiment with 4 trunks on 3 servers, one with two: the UDP
+ *    calls starved, 0.67 to 0.73 of capacity). An equal share per server
+ *    is an equal backlog: a faster server clears its share sooner and gets
+ *    the next session sooner.
  *
  * Bad input: a load that is NaN, infinite or negative is treated as 1 (a
  * broken agent must not make the cluster look idle) and counted as
@@ -203,6 +220,14 @@ struct admission_thresholds {
 /* Sessions the window follows at once; more are counted as awaiting
  * until the oldest are answered (a window is never this large). */
 #define ADMISSION_AWAITED_MAX 4096
+/* The same, per server (window_per_server). */
+#define ADMISSION_AWAITED_PER_SERVER_MAX 128
+/* The sessions awaiting one server's first answer (window_per_server):
+ * when each was admitted, oldest first, a ring as the cluster's. */
+struct admission_server_waits {
+	uint64_t ms[ADMISSION_AWAITED_PER_SERVER_MAX];
+	uint32_t head, count;
+};
 struct admission_interval {
 	uint64_t end_ms;   /* the report that closed it */
 	uint32_t admitted;
@@ -230,6 +255,8 @@ struct admission {
 	 * takes the oldest, which also ages the lost ones out first. */
 	uint64_t awaited_ms[ADMISSION_AWAITED_MAX];
 	uint32_t awaited_head, awaited_count;
+	bool window_per_server;                /* admission.window_per_server */
+	struct admission_server_waits server_waits[SARA_MAX_SERVERS]; /* by server index */
 	uint64_t now_ms;                       /* the latest admission_advance */
 	double rate_limit;                     /* R, sessions a second; 0 until learned */
 	double tokens;                         /* the pacing bucket */
@@ -276,6 +303,10 @@ void admission_report_dispatcher_load(struct admission *adm, double load);
 /* True when the packet or session may pass. Every call is counted by
  * verdict, kind and zone. Disabled: always true (zone OFF). */
 bool admission_decide(struct admission *adm, enum admission_kind kind);
+/* admission_decide for a new session that would go to server (an index;
+ * -1: not known yet). With the window estimate and window_per_server, it
+ * is decided on that server's share of the window (Window estimate). */
+bool admission_decide_on(struct admission *adm, enum admission_kind kind, int server);
 
 /* A new session admitted without a decision (an INVITE inside a pinned
  * TCP connection: refusing it would not take back the bytes reassembly
@@ -292,13 +323,18 @@ void admission_advance(struct admission *adm, uint64_t now_ms);
 void admission_note_answered(struct admission *adm);
 
 /* Window estimate: a session just admitted now awaits its server's first
- * answer (a session that can be answered: not a lone transaction). */
-void admission_note_awaited(struct admission *adm, uint64_t now_ms);
+ * answer (a session that can be answered: not a lone transaction); server
+ * is its server's index (-1: none, counted for the cluster only). */
+void admission_note_awaited(struct admission *adm, uint64_t now_ms, int server);
 /* Window estimate: one awaited session's wait ended (answered, refused by
- * its server, or ended). */
-void admission_note_first_answer(struct admission *adm);
+ * its server, or ended); server as for admission_note_awaited. */
+void admission_note_first_answer(struct admission *adm, int server);
 /* Sessions awaiting an answer now (window estimate; 0 otherwise). */
 uint32_t admission_awaited(const struct admission *adm);
+/* Those of them awaiting server's answer (window_per_server; 0 otherwise). */
+uint32_t admission_server_awaited(const struct admission *adm, int server);
+/* A server's share of W as it applies now (window_per_server; 0 otherwise). */
+double admission_server_window(const struct admission *adm);
 /* W as it applies now, its floor included (window estimate; 0 otherwise). */
 double admission_answer_window(const struct admission *adm);
 

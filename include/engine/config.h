@@ -89,6 +89,7 @@ struct sara_config {
 		enum admission_estimate estimate;
 		double answer_delay_s;     /* window estimate: the answer delay the servers' backlog may reach */
 		bool degrade;              /* eq (2)'s refusal of established sessions above T3 */
+		bool window_per_server;    /* window estimate: each server's share of W too */
 		uint32_t oc_validity_ms;   /* RFC 7339 oc-validity of the overload control sent; 0: none */
 	} admission;
 	struct {

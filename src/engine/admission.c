@@ -53,8 +53,11 @@ void admission_reconfigure(struct admission *adm, const struct sara_config *cfg)
 	adm->answer_delay_s = cfg->admission.answer_delay_s;
 	if (!adm->estimate_rate && !adm->estimate_window)
 		adm->rate_limit = 0;
+	adm->window_per_server = adm->estimate_window && cfg->admission.window_per_server;
 	if (!adm->estimate_window)
 		adm->awaited_count = 0;
+	if (!adm->window_per_server)
+		memset(adm->server_waits, 0, sizeof(adm->server_waits));
 	adm->configured.t1 = cfg->admission.t1;
 	adm->configured.t2 = cfg->admission.t2;
 	adm->configured.t3 = cfg->admission.t3;
@@ -141,6 +144,43 @@ static bool window_has_room(const struct admission *adm)
 	return adm->now_ms <= oldest || (double)(adm->now_ms - oldest) <= adm->answer_delay_s * 1000.0;
 }
 
+/* A server's share of W (admission.h, Window estimate, per server). */
+static double server_window(const struct admission *adm)
+{
+	unsigned servers = adm->servers ? adm->servers : 1;
+	return fmax((double)ADMISSION_WINDOW_MIN_PER_SERVER, window_size(adm) / (double)servers);
+}
+
+static struct admission_server_waits *server_waits(struct admission *adm, int server)
+{
+	if (!adm->window_per_server || server < 0 || server >= SARA_MAX_SERVERS)
+		return NULL;
+	return &adm->server_waits[server];
+}
+
+/* The window's rule for one server's share: as window_has_room's. */
+static bool server_has_room(const struct admission *adm, int server)
+{
+	const struct admission_server_waits *w;
+	double share = server_window(adm);
+	uint64_t oldest;
+	if (!adm->window_per_server || server < 0 || server >= SARA_MAX_SERVERS)
+		return true;
+	w = &adm->server_waits[server];
+	if ((double)w->count < share)
+		return true;
+	if ((double)w->count >= ADMISSION_WINDOW_BURST * share)
+		return false;
+	oldest = w->ms[w->head];
+	return adm->now_ms <= oldest || (double)(adm->now_ms - oldest) <= adm->answer_delay_s * 1000.0;
+}
+
+static void server_wait_pop(struct admission_server_waits *w)
+{
+	w->head = (w->head + 1) % ADMISSION_AWAITED_PER_SERVER_MAX;
+	w->count--;
+}
+
 /* x_new (admission.h, Lead, Rate and Window estimates): what eq (2) reads
  * for new sessions. */
 static double new_session_load(const struct admission *adm)
@@ -179,6 +219,11 @@ void admission_advance(struct admission *adm, uint64_t now_ms)
 			awaited_pop(adm);
 			adm->events[ADMISSION_EV_ANSWER_WAIT_EXPIRED]++;
 		}
+		for (unsigned i = 0; adm->window_per_server && i < SARA_MAX_SERVERS; i++) {
+			struct admission_server_waits *w = &adm->server_waits[i];
+			while (w->count && now_ms > w->ms[w->head] && now_ms - w->ms[w->head] > timeout_ms)
+				server_wait_pop(w);
+		}
 		return;
 	}
 	if (!adm->estimate_rate || !(adm->rate_limit > 0) || now_ms <= adm->tokens_ms)
@@ -194,29 +239,51 @@ void admission_note_answered(struct admission *adm)
 		adm->answered_since_report++;
 }
 
-void admission_note_awaited(struct admission *adm, uint64_t now_ms)
+void admission_note_awaited(struct admission *adm, uint64_t now_ms, int server)
 {
+	struct admission_server_waits *w = server_waits(adm, server);
 	if (!adm->estimate_window)
 		return;
 	if (adm->awaited_count == ADMISSION_AWAITED_MAX)
 		awaited_pop(adm); /* the oldest stops being timed; the count holds */
 	adm->awaited_ms[(adm->awaited_head + adm->awaited_count) % ADMISSION_AWAITED_MAX] = now_ms;
 	adm->awaited_count++;
+	if (!w)
+		return;
+	if (w->count == ADMISSION_AWAITED_PER_SERVER_MAX)
+		server_wait_pop(w);
+	w->ms[(w->head + w->count) % ADMISSION_AWAITED_PER_SERVER_MAX] = now_ms;
+	w->count++;
 }
 
-void admission_note_first_answer(struct admission *adm)
+void admission_note_first_answer(struct admission *adm, int server)
 {
+	struct admission_server_waits *w = server_waits(adm, server);
 	if (!adm->estimate_window)
 		return;
 	if (adm->first_answers_since_report < UINT32_MAX)
 		adm->first_answers_since_report++;
 	if (adm->awaited_count)
 		awaited_pop(adm);
+	if (w && w->count)
+		server_wait_pop(w);
 }
 
 uint32_t admission_awaited(const struct admission *adm)
 {
 	return adm->estimate_window ? adm->awaited_count : 0;
+}
+
+uint32_t admission_server_awaited(const struct admission *adm, int server)
+{
+	if (!adm->window_per_server || server < 0 || server >= SARA_MAX_SERVERS)
+		return 0;
+	return adm->server_waits[server].count;
+}
+
+double admission_server_window(const struct admission *adm)
+{
+	return adm->window_per_server ? server_window(adm) : 0.0;
 }
 
 double admission_answer_window(const struct admission *adm)
@@ -491,6 +558,17 @@ const char *admission_zone_name(enum admission_zone zone)
 	return (unsigned)zone < ADMISSION_ZONE_COUNT ? zone_names[zone] : "invalid";
 }
 
+/* eq (2) for a new session on x_new. */
+static double eq2_new(const struct admission *adm, double x)
+{
+	const struct admission_thresholds *t = &adm->current;
+	if (x <= t->t1)
+		return 0.0;
+	if (x > t->t2)
+		return 1.0;
+	return (x - t->t1) / (t->t2 - t->t1);
+}
+
 /* eq (2), without the reopening ramp. */
 static double eq2_probability(const struct admission *adm, enum admission_kind kind)
 {
@@ -504,11 +582,7 @@ static double eq2_probability(const struct admission *adm, enum admission_kind k
 			return 1.0;
 		return (x - t->t3) / (t->c - t->t3);
 	}
-	if (x <= t->t1)
-		return 0.0;
-	if (x > t->t2)
-		return 1.0;
-	return (x - t->t1) / (t->t2 - t->t1);
+	return eq2_new(adm, x);
 }
 
 double admission_new_session_load(const struct admission *adm)
@@ -562,12 +636,37 @@ static void note_new_admitted(struct admission *adm, double token_floor)
 		adm->tokens = fmax(adm->tokens - 1.0, token_floor);
 }
 
+/* A new session for server under the window per server: eq (2) on that
+ * server's x_new, the cluster's window's rule on its share (the shares add
+ * up to W: a server whose unrefusable sessions overrun its share does not
+ * close the others). The reopening ramp applies when it is on; with
+ * reopen_s 0 the report's p is not held until the next report, as the
+ * share moves with every answer. */
+static double server_refusal_probability(struct admission *adm, int server)
+{
+	const struct admission_server_waits *w = &adm->server_waits[server];
+	double x = server_has_room(adm, server) && adm->load < adm->current.c
+			   ? adm->current.t1 * fmin(1.0, (double)w->count / server_window(adm))
+			   : 1.0;
+	double p = eq2_new(adm, fmax(x, adm->dispatcher_load));
+	if (adm->reopen_s > 0 && adm->refuse_new_floor > p)
+		p = adm->refuse_new_floor;
+	return p;
+}
+
 bool admission_decide(struct admission *adm, enum admission_kind kind)
+{
+	return admission_decide_on(adm, kind, -1);
+}
+
+bool admission_decide_on(struct admission *adm, enum admission_kind kind, int server)
 {
 	if ((unsigned)kind >= ADMIT_KIND_COUNT)
 		kind = ADMIT_NEW_SESSION; /* the stricter rule for an unknown kind */
 	enum admission_zone zone = admission_zone(adm);
-	double p = admission_refusal_probability(adm, kind);
+	double p = adm->enabled && kind == ADMIT_NEW_SESSION && server_waits(adm, server)
+			   ? server_refusal_probability(adm, server)
+			   : admission_refusal_probability(adm, kind);
 	/* p = 0 and p = 1 draw nothing, so the stream of draws (and a test's
 	 * expectations) depends only on the probabilistic decisions. */
 	bool refuse = p >= 1.0 || (p > 0.0 && rng_uniform(adm) < p);

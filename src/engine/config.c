@@ -133,6 +133,7 @@ static const struct key_spec admission_keys[] = {
 	CHOICE_KEY("estimate", CFG, admission.estimate, estimate_choices),
 	FLOAT_KEY("answer_delay_s", CFG, admission.answer_delay_s, 0.05, 10.0, false),
 	BOOL_KEY("degrade", CFG, admission.degrade),
+	BOOL_KEY("window_per_server", CFG, admission.window_per_server),
 	UINT_KEY("oc_validity_ms", CFG, admission.oc_validity_ms, 0, OC_VALIDITY_MAX_MS),
 };
 static const struct key_spec limit_keys[] = {
@@ -606,6 +607,7 @@ void sara_config_defaults(struct sara_config *cfg)
 	 * capacity at 3x to retransmitted BYEs). */
 	cfg->admission.answer_delay_s = 0.2;
 	cfg->admission.degrade = false;
+	cfg->admission.window_per_server = true;
 	cfg->admission.reject = REJECT_503;
 	cfg->admission.retry_after_s = 5;
 	cfg->admission.rtsp_reject = RTSP_REJECT_RESET;

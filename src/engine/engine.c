@@ -599,7 +599,7 @@ static void session_await_answer(struct engine *engine, struct session *s, const
 	if (facts->transaction_only)
 		return;
 	s->answer_awaited = true;
-	admission_note_awaited(&engine->admission, engine->now_ms);
+	admission_note_awaited(&engine->admission, engine->now_ms, s->server);
 }
 
 /* admit: the session starts with a client's request the adapter can
@@ -615,7 +615,10 @@ static uint32_t session_create(struct engine *engine, const struct signal_facts 
 			  engine->cfg.admission.policy == ADMISSION_POLICY_CALL_LIMIT;
 	if (admit && engine->cfg.admission.policy == ADMISSION_POLICY_SA2C) {
 		admission_advance(&engine->admission, engine->now_ms);
-		if (!admission_decide(&engine->admission, ADMIT_NEW_SESSION))
+		/* the window per server decides on the server the session would get */
+		if (server < 0 && engine->admission.window_per_server)
+			server = selector_pick(engine->selector, key, key_len);
+		if (!admission_decide_on(&engine->admission, ADMIT_NEW_SESSION, server))
 			return session_refused(engine, key, key_len, COUNTER_ADMISSION_REFUSED);
 	}
 	if (server < 0 && admit && call_limit) {
@@ -681,7 +684,7 @@ static void session_answer_arrived(struct engine *engine, struct session *s)
 	if (!s->answer_awaited)
 		return;
 	s->answer_awaited = false;
-	admission_note_first_answer(&engine->admission);
+	admission_note_first_answer(&engine->admission, s->server);
 }
 
 static void session_end(struct engine *engine, uint32_t sid, bool expired)

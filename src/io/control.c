@@ -225,11 +225,13 @@ static void status_admission(struct json *j, const struct control_view *v)
 	enum admission_policy policy;
 	struct counter_set set = { 0 };
 	struct admission adm;
-	/* Both copied under the lock: a reload (SIGHUP) may change them. */
+	unsigned server_count;
+	/* All copied under the lock: a reload (SIGHUP) may change them. */
 	if (v->engine_lock)
 		pthread_mutex_lock(v->engine_lock);
 	adm = *engine_admission(v->engine);
 	policy = engine_config(v->engine)->admission.policy;
+	server_count = engine_config(v->engine)->server_count;
 	if (v->engine_lock)
 		pthread_mutex_unlock(v->engine_lock);
 	json_open(j, "admission", '{');
@@ -245,6 +247,14 @@ static void status_admission(struct json *j, const struct control_view *v)
 	json_real(j, "rate_tokens", adm.tokens);
 	json_real(j, "answer_window", admission_answer_window(&adm));
 	json_real(j, "answers_awaited", (double)admission_awaited(&adm));
+	json_real(j, "server_answer_window", admission_server_window(&adm));
+	/* by server, in the configuration's order */
+	json_open(j, "server_answers_awaited", '[');
+	for (unsigned i = 0; adm.window_per_server && i < server_count; i++) {
+		json_sep(j);
+		json_printf(j, "%u", admission_server_awaited(&adm, (int)i));
+	}
+	json_close(j);
 	json_real(j, "oc_reduction", admission_client_reduction(&adm));
 	json_real(j, "new_session_load", admission_new_session_load(&adm));
 	json_real(j, "lead_s", adm.lead_s);

@@ -22,9 +22,11 @@
 # INVITEs advertise oc and it sheds locally the share sarad's responses ask for) or not
 # (sa2c-nooc: the same caller, the comparison client for client).
 # GOODPUT_TCP_SHARE (0..1, default 0): that share of the offered rate goes over SIP/TCP,
-# GOODPUT_TCP_CONNS (4) sipp instances from 198.18.0.11, each one connection (-t t1) that
-# carries its calls (a trunk: sarad refuses connections only at their SYN, never the
-# INVITEs inside them); the rest over UDP. The table gives both parts.
+# GOODPUT_TCP_CONNS (6, a multiple of the 3 servers: round-robin gives each the same
+# trunk load) sipp instances from 198.18.0.11, each one connection (-t t1) that carries
+# its calls (a trunk: sarad refuses connections only at their SYN, never the INVITEs
+# inside them), opened one after the other before the UDP calls; the rest over UDP.
+# The table gives both parts, and the trunks each server accepted.
 # GOODPUT_TRACE=1 samples sarad's admission state every 0.2 s into trace-MODE-X.txt (beside the CSV).
 # GOODPUT_PROTO=rtsp (default sip): the same experiment with RTSP sessions: the servers run
 # tests/tools/rtsp_load_server (SETUP OV_RTSP_SETUP_US, 60000, every other request
@@ -71,7 +73,7 @@ plot_goodput() {
 		gnuplot >"$work/gnuplot-$term.log" 2>&1 <<EOF || echo "goodput.sh: gnuplot $term failed (see $work/gnuplot-$term.log)"
 $setterm
 set output '$out/$base.$term'
-set multiplot layout 1,2 title 'sara goodput: $what, 3 servers, capacity $cap $unit/s'
+set multiplot layout 1,2 title 'sara goodput: $what, 3 servers, capacity $cap $unit/s (sa2c: the window estimate per server)'
 set grid
 set key top right
 set xlabel 'offered load ($unit/s)'
@@ -124,8 +126,8 @@ if [ "$proto" = rtsp ]; then
 	drain_max=17
 	for m in $modes; do
 		case $m in
-		off | sa2c | sa2c-lead | sa2c-rate | sa2c-window | sa2c-degrade | random | limit) ;;
-		*) echo "goodput.sh: mode $m has no RTSP workload (off, sa2c, sa2c-lead, sa2c-rate, sa2c-window, sa2c-degrade, random, limit)"; exit 2 ;;
+		off | sa2c | sa2c-cluster | sa2c-lead | sa2c-rate | sa2c-window | sa2c-degrade | random | limit) ;;
+		*) echo "goodput.sh: mode $m has no RTSP workload (off, sa2c, sa2c-cluster, sa2c-lead, sa2c-rate, sa2c-window, sa2c-degrade, random, limit)"; exit 2 ;;
 		esac
 	done
 fi
@@ -145,6 +147,7 @@ write_report() {
 		echo "rates over [$w1, $((seconds + 4))] s of the client's time; goodput = calls sipp completed, servers_ok = BYEs the servers completed;"
 		echo "selection $OV_SELECTION; every packet to the VIP through sarad"
 		echo "client: sipp, or tests/tools/oc_uac.py (oc_uac-oc: honours RFC 7339 oc, shed = calls it did not send)"
+		echo "$OV_MODES_LABEL"
 		printf '%-12s %6s %8s %10s %10s %10s %9s %8s %-10s %8s %8s %8s\n' mode load offered goodput servers_ok media_loss sarad_503 shed client cpu_sarad cpu_cli cpu_host
 		printf '%-12s %6s %8s %10s %10s %10s %9s %8s %-10s %8s %8s %8s\n' "" "x cap" "calls/s" "calls/s" "BYEs/s" "%" "" "locally" "" "%" "%" "%"
 		tail -n +2 "$csv" | awk -F, '{ printf "%-12s %6s %8d %10.2f %10.2f %10.1f %9d %8d %-10s %8.1f %8.1f %8.1f\n", $1, $2, $3, $10, $11, $13, $14, $25, $24, $16, $17, $18 }'
@@ -162,9 +165,9 @@ write_report() {
 		if tail -n +2 "$csv" | awk -F, '$31 > 0 { f = 1 } END { exit !f }'; then
 			echo
 			echo "SIP over UDP and TCP (TCP: sipp -t t1, one connection each, opened before the UDP calls; sarad refuses TCP only at the SYN)"
-			printf '%-12s %6s %7s %8s %9s %9s %7s %7s %5s %8s %9s %9s %7s\n' mode load "udp" udp_gw "udp_503/" udp_tmo "tcp" "conns" tcp_ok tcp_gw "tcp_503/" tcp_tmo syn_ref
-			printf '%-12s %6s %7s %8s %9s %9s %7s %7s %5s %8s %9s %9s %7s\n' "" "x cap" calls/s calls/s unexp "" calls/s "" "" calls/s unexp "" ""
-			tail -n +2 "$csv" | awk -F, '{ printf "%-12s %6s %7d %8.2f %9d %9d %7d %7d %5d %8.2f %9d %9d %7d\n", $1, $2, $27, $28, $29, $30, $31, $32, $34, $35, $36, $37, $38 }'
+			printf '%-12s %6s %7s %8s %9s %9s %7s %7s %-8s %6s %5s %8s %9s %9s %7s\n' mode load "udp" udp_gw "udp_503/" udp_tmo "tcp" "conns" per_srv tcp_at tcp_ok tcp_gw "tcp_503/" tcp_tmo syn_ref
+			printf '%-12s %6s %7s %8s %9s %9s %7s %7s %-8s %6s %5s %8s %9s %9s %7s\n' "" "x cap" calls/s calls/s unexp "" calls/s "" "" "" "" calls/s unexp "" ""
+			tail -n +2 "$csv" | awk -F, '{ printf "%-12s %6s %7d %8.2f %9d %9d %7d %7d %-8s %6d %5d %8.2f %9d %9d %7d\n", $1, $2, $27, $28, $29, $30, $31, $32, ($39 == "" ? "-" : $39), $33, $34, $35, $36, $37, $38 }'
 		fi
 	} >"$txt"
 	echo "== table ($csv)"
@@ -336,6 +339,7 @@ rtsp_experiment() {
 		echo "rates over [$w1, $((seconds + rtsp_lag))] s of the client's time; goodput = sessions rtsp_uac completed, servers_ok = TEARDOWNs"
 		echo "of played sessions the servers served; refused: connection reset (sarad's RST at the SYN) or RTSP 503;"
 		echo "selection $OV_SELECTION; limit: $OV_CALL_LIMIT sessions per server; every packet to the VIP through sarad"
+		echo "$OV_MODES_LABEL"
 		printf '%-12s %6s %8s %10s %10s %10s %8s %6s %8s %8s %8s %8s %8s %8s\n' mode load offered goodput servers_ok media_loss refused refused timeout sarad setup cpu_sarad cpu_cli cpu_host
 		printf '%-12s %6s %8s %10s %10s %10s %8s %6s %8s %8s %8s %8s %8s %8s\n' "" "x cap" "sess/s" "sess/s" "TEARDOWN/s" "%" "reset" "503" "" "RSTs" "ms" "%" "%" "%"
 		tail -n +2 "$csv" | awk -F, '{ printf "%-12s %6s %8d %10.2f %10.2f %10.1f %8d %6d %8d %8d %8.0f %8.1f %8.1f %8.1f\n", $1, $2, $3, $10, $11, $13, $40, $41, $9, $42, $44, $16, $17, $18 }'
@@ -372,13 +376,13 @@ fi
 
 csv=$out/$GOODPUT_NAME.csv
 tcp_share=${GOODPUT_TCP_SHARE:-0}
-tcp_conns=${GOODPUT_TCP_CONNS:-4}
+tcp_conns=${GOODPUT_TCP_CONNS:-6}
 awk -v s="$tcp_share" 'BEGIN { exit !(s >= 0 && s <= 1) }' || { echo "goodput.sh: GOODPUT_TCP_SHARE must be within 0..1"; exit 2; }
 [ "$tcp_conns" -ge 1 ] && [ "$tcp_conns" -le 32 ] || { echo "goodput.sh: GOODPUT_TCP_CONNS must be 1..32"; exit 2; }
 # Columns after run: the caller (sipp or oc_uac, oc_uac-oc when it honours oc), the
 # calls it shed locally, and the two parts of the offered load (UDP, TCP); columns 5 to
 # 10 count both parts.
-echo "mode,load_x,offered_cps,offered_achieved_cps,attempted,successful,failed,failed_unexpected,failed_timeout,goodput_cps,server_completed_cps,rtp_per_call,media_loss_pct,sarad_503,kernel_queue_drops,sarad_cpu_pct,sipp_cpu_pct,host_cpu_pct,server_queue_dropped,server_retrans_absorbed,successful_per_offered_s,server_completed_per_offered_s,run,client,shed_locally,tcp_share,udp_offered_cps,udp_goodput_cps,udp_failed_unexpected,udp_failed_timeout,tcp_offered_cps,tcp_connections,tcp_attempted,tcp_successful,tcp_goodput_cps,tcp_failed_unexpected,tcp_failed_timeout,tcp_syn_refused" >"$csv"
+echo "mode,load_x,offered_cps,offered_achieved_cps,attempted,successful,failed,failed_unexpected,failed_timeout,goodput_cps,server_completed_cps,rtp_per_call,media_loss_pct,sarad_503,kernel_queue_drops,sarad_cpu_pct,sipp_cpu_pct,host_cpu_pct,server_queue_dropped,server_retrans_absorbed,successful_per_offered_s,server_completed_per_offered_s,run,client,shed_locally,tcp_share,udp_offered_cps,udp_goodput_cps,udp_failed_unexpected,udp_failed_timeout,tcp_offered_cps,tcp_connections,tcp_attempted,tcp_successful,tcp_goodput_cps,tcp_failed_unexpected,tcp_failed_timeout,tcp_syn_refused,tcp_conns_per_server" >"$csv"
 
 point() {   # point MODE LOAD_X
 	local mode=$1 x=$2 rate calls name s t0 i sarad_pid sipp_pid c0 c1 p0 p1 h0 h1 ht0 ht1 q0 q1 qd0 qd1
@@ -405,11 +409,16 @@ point() {   # point MODE LOAD_X
 	if [ "$rate_tcp" -gt 0 ]; then
 		# one connection each, opened before the UDP calls begin (x is low then): the
 		# calls of an established trunk, at rate_tcp / tcp_conns each (-rp: per period)
+		# calls, one connection after the other: each SYN takes the next round-robin
+		# pick before the next trunk (or a UDP call) takes one, so every server gets
+		# tcp_conns / 3 trunks (a server with more would be overloaded by calls no
+		# one can refuse, whatever admission does)
 		for ((k = 1; k <= tcp_conns; k++)); do
 			tcp_names+=("$name-tcp$k")
 			ov_sipp "$name-tcp$k" "$rate_tcp" $(( (rate_tcp * seconds + tcp_conns - 1) / tcp_conns )) \
 				$((seconds + drain_max + 10)) t1 198.18.0.11 -rp $((1000 * tcp_conns))
 			tcp_pids+=("$LAB_BGPID")
+			ov_wait_tcp_conns "$k" 198.18.0.11 || lab_log "point $mode $x: trunk $k not established after 3 s"
 		done
 	fi
 	if [ "$rate_udp" -le 0 ]; then
@@ -481,8 +490,10 @@ point() {   # point MODE LOAD_X
 	/usr/bin/python3 - "$LAB_RUN/servers-$mode-$x.json" "$LAB_RUN/status-$mode-$x.json" <<'PY' >"$LAB_RUN/point.txt"
 import json, sys
 completed = rtp = calls = qdrop = retrans = 0
+trunks = []
 for line in open(sys.argv[1]):
     d = json.loads(line)
+    trunks.append(str(d["tcp"]["accepted"]))
     completed += d["calls"]["completed"]
     calls += d["rtp"]["completed_calls"]
     rtp += d["rtp"]["per_completed_call"] * d["rtp"]["completed_calls"]
@@ -501,26 +512,34 @@ try:
     syn = max([v for p, v in walk(st) if p.endswith(".tcp_syn_refused")] or [0])
 except Exception:
     n503 = syn = -1
-print(completed, "%.2f" % (rtp / calls if calls else 0), n503, qdrop, retrans, syn)
+print(completed, "%.2f" % (rtp / calls if calls else 0), n503, qdrop, retrans, syn, "/".join(trunks) or "-")
 PY
-	local completed rtp_per n503 qdrop retrans syn
-	read -r completed rtp_per n503 qdrop retrans syn <"$LAB_RUN/point.txt"
+	local completed rtp_per n503 qdrop retrans syn trunks
+	read -r completed rtp_per n503 qdrop retrans syn trunks <"$LAB_RUN/point.txt"
+	# a trunk that placed no call (its sipp could not connect or start) is a broken
+	# set-up, not a result: say so with its log
+	for k in "${tcp_names[@]}"; do
+		[ "$(ov_sipp_fields "$k" "OutgoingCall(C)")" -gt 0 ] && continue
+		lab_log "point $mode $x: trunk $k placed no call; its log:"
+		tail -5 "$LAB_RUN/logs/$k.log" >&2
+		tail -5 "$LAB_RUN/logs/$k.err" >&2 2>/dev/null
+	done
 	awk -v m="$mode" -v x="$x" -v r="$rate" -v on="$offered_now" -v el="$elapsed" -v a="$attempted" -v ok="$ok" \
 		-v f="$fail" -v u="$unexp" -v t="$tmo" -v T="$seconds" -v sc="$completed" -v rp="$rtp_per" -v gw="$gw" -v sw="$sw" \
 		-v sent="$rtp_sent" -v n5="$n503" -v qd=$((qd1 - qd0)) -v c0="$c0" -v c1="$c1" -v p0="$p0" \
 		-v run="$run" -v p1="$p1" -v h0="$h0" -v h1="$h1" -v ht0="$ht0" -v ht1="$ht1" -v sq="$qdrop" -v sr="$retrans" \
 		-v cl="$client" -v shed="$shed" -v ts="$tcp_share" -v ru="$rate_udp" -v ugw="$udp_gw" -v uu="$udp_unexp" -v ut="$udp_tmo" \
 		-v rt="$rate_tcp" -v tc="${#tcp_names[@]}" -v ta="$t_att" -v tok="$t_ok" -v tgw="$t_gw" -v tu="$t_unexp" -v tt="$t_tmo" \
-		-v syn="$syn" 'BEGIN {
+		-v syn="$syn" -v trunks="$trunks" 'BEGIN {
 		loss = (rp > 0) ? 100 * (1 - rp / sent) : 0; if (loss < 0) loss = 0
 		printf "%s,%s,%d,%.1f,%d,%d,%d,%d,%d,%.2f,%.2f,%.1f,%.1f,%d,%d,%.1f,%.1f,%.1f,%d,%d,%.2f,%.2f,%d,", m, x, r,
 			(el > 0) ? on / el : 0, a, ok, f, u, t, gw, sw, rp, loss, n5, qd,
 			100 * (c1 - c0) / el, 100 * (p1 - p0) / el, (ht1 > ht0) ? 100 * (h1 - h0) / (ht1 - ht0) : 0, sq, sr, ok / T, sc / T, run
-		printf "%s,%d,%s,%d,%.2f,%d,%d,%d,%d,%d,%d,%.2f,%d,%d,%d\n", cl, shed, ts, ru, ugw, uu, ut, rt, tc, ta, tok, tgw, tu, tt, syn }' >>"$csv"
+		printf "%s,%d,%s,%d,%.2f,%d,%d,%d,%d,%d,%d,%.2f,%d,%d,%d,%s\n", cl, shed, ts, ru, ugw, uu, ut, rt, tc, ta, tok, tgw, tu, tt, syn, trunks }' >>"$csv"
 	tail -1 "$csv" | awk -F, '{ printf "  %-6s %4sx offered %3d calls/s (achieved %5.1f): ok %5d failed %5d (503/unexpected %5d, timeout %5d) -> goodput %6.2f calls/s, servers completed %6.2f/s, media loss %5.1f%%, 503s %5d, shed locally %5d; cpu sarad %4.1f%% client %4.1f%% host %4.1f%%\n",
 		$1, $2, $3, $4, $6, $7, $8, $9, $10, $11, $13, $14, $25, $16, $17, $18
-		if ($31 > 0) printf "         UDP %3d calls/s: goodput %6.2f, 503/unexpected %5d, timeout %5d; TCP %3d calls/s on %d connections: attempted %5d ok %5d goodput %6.2f, unexpected %5d, timeout %5d; SYNs refused %d\n",
-			$27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38 }'
+		if ($31 > 0) printf "         UDP %3d calls/s: goodput %6.2f, 503/unexpected %5d, timeout %5d; TCP %3d calls/s on %d connections (per server %s): attempted %5d ok %5d goodput %6.2f, unexpected %5d, timeout %5d; SYNs refused %d\n",
+			$27, $28, $29, $30, $31, $32, $39, $33, $34, $35, $36, $37, $38 }'
 }
 
 t_start=$(date +%s)

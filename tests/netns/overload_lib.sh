@@ -47,8 +47,12 @@ ov_missing_external() {
 
 ov_missing() { ov_missing_built; ov_missing_external; }
 
+# What the modes' names mean, for the experiments' tables
+OV_MODES_LABEL='sa2c: the defaults, estimate "window" per server; sa2c-cluster: window_per_server = false; sa2c-rate: estimate "rate"'
+
 # ov_write_config MODE FILE [SLOW_START_S]: a sarad config for the lab with admission
-# MODE: off (disabled), sa2c (SA2C, 503 + Retry-After; sa2c-oc and sa2c-nooc are the
+# MODE: off (disabled), sa2c (SA2C, 503 + Retry-After: the defaults, the window estimate
+# per server; sa2c-cluster: the cluster's window alone; sa2c-oc and sa2c-nooc are the
 # same config, the experiment's callers differ: see ov_oc_uac) or random (the session-unaware
 # baseline: every packet dropped with the new-session probability, no 503) or limit
 # (call-limit, OpenSIPS load_balancer's model: OV_CALL_LIMIT calls in progress per
@@ -64,6 +68,7 @@ ov_write_config() {
 	sa2c-degrade) adm="enabled = true; policy = \"sa2c\"; degrade = true; reject = \"503\"; retry_after_s = 5; ${OV_ADMISSION_EXTRA:-}" ;;
 	sa2c-rate) adm="enabled = true; policy = \"sa2c\"; estimate = \"rate\"; reject = \"503\"; retry_after_s = 5; ${OV_ADMISSION_EXTRA:-}" ;;
 	sa2c-window) adm="enabled = true; policy = \"sa2c\"; estimate = \"window\"; reject = \"503\"; retry_after_s = 5; ${OV_ADMISSION_EXTRA:-}" ;;
+	sa2c-cluster) adm="enabled = true; policy = \"sa2c\"; window_per_server = false; reject = \"503\"; retry_after_s = 5; ${OV_ADMISSION_EXTRA:-}" ;;
 	random) adm="enabled = true; policy = \"random\"; reject = \"drop\"; ${OV_ADMISSION_EXTRA:-}" ;;
 	limit) adm="enabled = true; policy = \"call-limit\"; call_limit = ${OV_CALL_LIMIT:-42}; reject = \"503\"; retry_after_s = 5;" ;;
 	*) lab_die "unknown admission mode $mode"; return 1 ;;
@@ -171,6 +176,18 @@ except Exception: print(0)' 2>/dev/null)
 		sleep 0.1
 	done
 	lab_die "sarad sees ${n:-0} servers up, want $want"
+}
+
+# ov_wait_tcp_conns N SOURCE: bounded wait (3 s) until the client has N SIP/TCP
+# connections from SOURCE established to the VIP
+ov_wait_tcp_conns() {
+	local want=$1 src=$2 i n
+	for ((i = 0; i < 30; i++)); do
+		n=$(lab_in cli ss -Htn state established "src $src and dst $LAB_VIP and dport = :5060" | wc -l)
+		[ "${n:-0}" -ge "$want" ] && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 # ov_pid_child PID: the program a `timeout` wrapper runs

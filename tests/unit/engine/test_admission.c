@@ -734,7 +734,7 @@ static unsigned window_admit(struct admission *adm, uint64_t now, unsigned tries
 	for (unsigned i = 0; i < tries; i++) {
 		admission_advance(adm, now);
 		if (admission_decide(adm, ADMIT_NEW_SESSION)) {
-			admission_note_awaited(adm, now);
+			admission_note_awaited(adm, now, -1);
 			admitted++;
 		}
 	}
@@ -756,20 +756,20 @@ static void test_window_estimate(void **state)
 	now += 201;                                          /* the oldest waited 0.2 s: a backlog */
 	assert_int_equal(window_admit(&adm, now, 10), 0);
 	for (unsigned i = 0; i < 7; i++)
-		admission_note_first_answer(&adm);
+		admission_note_first_answer(&adm, -1);
 	assert_int_equal(window_admit(&adm, now, 10), 1);   /* 1 awaits: room for W = 2 */
 	report_uniform(&adm, now, 0.1);                      /* three servers: W = 6 */
 	assert_float_equal(admission_answer_window(&adm), 6.0, 1e-9);
 	assert_int_equal(window_admit(&adm, now, 10), 4);
 	assert_int_equal(admission_awaited(&adm), 6);
 	assert_true(admission_new_session_load(&adm) > adm.current.t2);
-	admission_note_first_answer(&adm);
+	admission_note_first_answer(&adm, -1);
 	now += 201;                                          /* every one awaiting is 0.2 s old */
 	assert_int_equal(window_admit(&adm, now, 10), 1);
 	/* The servers answer 10 every 200 ms: 50 a second, W = 10. */
 	for (unsigned r = 0; r < 15; r++) {
 		for (unsigned i = 0; i < 10; i++)
-			admission_note_first_answer(&adm);
+			admission_note_first_answer(&adm, -1);
 		now += 200;
 		report_uniform(&adm, now, 0.95);   /* x says nothing to new sessions here */
 	}
@@ -781,10 +781,111 @@ static void test_window_estimate(void **state)
 	assert_int_equal(admission_count(&adm, ADMISSION_REFUSED, ADMIT_NEW_SESSION, ADMISSION_ZONE_DEGRADE), 960);
 	now += 300;
 	for (unsigned i = 0; i < 35; i++)
-		admission_note_first_answer(&adm);
+		admission_note_first_answer(&adm, -1);
 	assert_int_equal(window_admit(&adm, now, 1000), 5);  /* back under W, the oldest 0.3 s old */
 	/* Established sessions follow x, as ever. */
 	assert_true(admission_decide(&adm, ADMIT_ESTABLISHED) || adm.degrade);
+}
+
+/* Per server (window_per_server, the default): a session is refused when
+ * the server it would go to has its share of W awaiting (max(2, W / n)),
+ * or 4 times that while its oldest waited less than answer_delay_s, even
+ * when the cluster's window has room, and admitted while its server has
+ * room even when sessions that could not be refused, pinned to another
+ * server, fill the cluster's window (and a report then does not hold the
+ * refusal); answers and expiry free a server's share; x at C refuses;
+ * switched off, only the cluster's window counts. */
+static void test_window_per_server(void **state)
+{
+	struct admission adm;
+	struct sara_config cfg;
+	uint64_t now = 1000;
+	(void)state;
+	window_admission(&adm);
+	assert_true(adm.window_per_server);
+	report_uniform(&adm, now, 0.1);                      /* three servers: W = 6, a share 2 */
+	assert_float_equal(admission_server_window(&adm), 2.0, 1e-9);
+	/* A burst into servers that keep up: 4 shares on server 0. */
+	unsigned admitted = 0;
+	for (unsigned i = 0; i < 20; i++) {
+		admission_advance(&adm, now);
+		if (admission_decide_on(&adm, ADMIT_NEW_SESSION, 0)) {
+			admission_note_awaited(&adm, now, 0);
+			admitted++;
+		}
+	}
+	assert_int_equal(admitted, 8);
+	assert_int_equal(admission_server_awaited(&adm, 0), 8);
+	assert_int_equal(admission_awaited(&adm), 8);
+	now += 2001;                                         /* they expire, server's and cluster's */
+	admission_advance(&adm, now);
+	assert_int_equal(admission_server_awaited(&adm, 0), 0);
+	assert_int_equal(admission_awaited(&adm), 0);
+	/* Five unrefusable sessions (a trunk's INVITEs) on server 0, 0.2 s ago. */
+	for (unsigned i = 0; i < 5; i++)
+		admission_note_awaited(&adm, now, 0);
+	now += 201;
+	admission_advance(&adm, now);
+	assert_false(admission_decide_on(&adm, ADMIT_NEW_SESSION, 0));   /* its share is full */
+	assert_true(admission_decide_on(&adm, ADMIT_NEW_SESSION, 1));    /* the cluster has room */
+	admission_note_awaited(&adm, now, 1);
+	for (unsigned i = 0; i < 20; i++)                                 /* the trunk goes on */
+		admission_note_awaited(&adm, now, 0);
+	assert_int_equal(admission_awaited(&adm), 26);
+	assert_false(admission_decide(&adm, ADMIT_NEW_SESSION));          /* the cluster's window is full */
+	report_uniform(&adm, now, 0.1);                                   /* W = 6: p 1 at this report */
+	assert_float_equal(adm.refuse_new_floor, 1.0, 1e-9);
+	assert_float_equal(admission_server_window(&adm), 2.0, 1e-9);
+	assert_true(admission_decide_on(&adm, ADMIT_NEW_SESSION, 2));    /* server 2 has its share */
+	admission_note_awaited(&adm, now, 2);
+	assert_true(admission_decide_on(&adm, ADMIT_NEW_SESSION, 1));
+	admission_note_awaited(&adm, now, 1);
+	assert_true(admission_decide_on(&adm, ADMIT_NEW_SESSION, 1));    /* the burst rule: 4 shares */
+	now += 201;                                                       /* then no burst */
+	admission_advance(&adm, now);
+	assert_false(admission_decide_on(&adm, ADMIT_NEW_SESSION, 1));   /* 2 await: its share */
+	for (unsigned i = 0; i < 24; i++)
+		admission_note_first_answer(&adm, 0);
+	assert_int_equal(admission_server_awaited(&adm, 0), 1);
+	assert_true(admission_decide_on(&adm, ADMIT_NEW_SESSION, 0));
+	admission_note_awaited(&adm, now, 0);
+	assert_false(admission_decide_on(&adm, ADMIT_NEW_SESSION, 0));   /* 2 is its share */
+	assert_true(admission_decide_on(&adm, ADMIT_NEW_SESSION, 2));
+	/* Servers that say they are full: refused whatever the share. */
+	double full[3] = { 1.0, 1.0, 1.0 };
+	admission_report_load(&adm, now, full, NULL, 3);
+	assert_false(admission_decide_on(&adm, ADMIT_NEW_SESSION, 2));
+	report_uniform(&adm, now, 0.1);
+	/* Out of range or unknown servers: the cluster's rule alone. */
+	assert_true(admission_decide_on(&adm, ADMIT_NEW_SESSION, -1));
+	assert_true(admission_decide_on(&adm, ADMIT_NEW_SESSION, SARA_MAX_SERVERS));
+	assert_int_equal(admission_server_awaited(&adm, SARA_MAX_SERVERS), 0);
+	/* Waits expire per server as in the cluster's ring. */
+	now += 2001;
+	admission_advance(&adm, now);
+	assert_int_equal(admission_server_awaited(&adm, 0), 0);
+	assert_int_equal(admission_server_awaited(&adm, 1), 0);
+	/* Refusals by a server's share are counted as the cluster's. */
+	assert_true(admission_count(&adm, ADMISSION_REFUSED, ADMIT_NEW_SESSION, ADMISSION_ZONE_NORMAL) >= 4);
+	/* Switched off: server 0 full of unrefusable sessions does not matter. */
+	paper_config(&cfg, true, 1.0);
+	cfg.admission.lead_s = 1.0;
+	cfg.admission.estimate = ADMISSION_ESTIMATE_WINDOW;
+	cfg.admission.window_per_server = false;
+	admission_reconfigure(&adm, &cfg);
+	assert_false(adm.window_per_server);
+	for (unsigned i = 0; i < 5; i++)
+		admission_note_awaited(&adm, now, 0);
+	now += 201;
+	admission_advance(&adm, now);
+	assert_true(admission_decide_on(&adm, ADMIT_NEW_SESSION, 0));
+	assert_int_equal(admission_server_awaited(&adm, 0), 0);
+	assert_float_equal(admission_server_window(&adm), 0.0, 1e-9);
+	/* Another estimate: no window, per server or not. */
+	cfg.admission.window_per_server = true;
+	cfg.admission.estimate = ADMISSION_ESTIMATE_RATE;
+	admission_reconfigure(&adm, &cfg);
+	assert_false(adm.window_per_server);
 }
 
 /* Waits no answer ends stop counting after 8 answer delays (at least 2 s,
@@ -808,7 +909,7 @@ static void test_window_waits_expire(void **state)
 	admission_get_counters(&adm, &set);
 	assert_int_equal(set.values[COUNTER_ADMISSION_ANSWER_WAITS_EXPIRED], 6);
 	for (unsigned i = 0; i < ADMISSION_AWAITED_MAX + 100; i++)
-		admission_note_awaited(&adm, now + 5000);
+		admission_note_awaited(&adm, now + 5000, -1);
 	assert_int_equal(admission_awaited(&adm), ADMISSION_AWAITED_MAX);
 	admission_advance(&adm, now + 5000);
 	assert_false(admission_decide(&adm, ADMIT_NEW_SESSION));
@@ -816,7 +917,7 @@ static void test_window_waits_expire(void **state)
 	cfg.admission.estimate = ADMISSION_ESTIMATE_RATE;
 	admission_reconfigure(&adm, &cfg);
 	assert_int_equal(admission_awaited(&adm), 0);
-	admission_note_awaited(&adm, now);   /* ignored outside the window estimate */
+	admission_note_awaited(&adm, now, -1);   /* ignored outside the window estimate */
 	assert_int_equal(admission_awaited(&adm), 0);
 }
 
@@ -835,10 +936,10 @@ static void test_window_client_reduction(void **state)
 		admission_advance(&adm, now);
 		for (unsigned i = 0; i < 10; i++) {
 			if (admission_decide(&adm, ADMIT_NEW_SESSION))
-				admission_note_awaited(&adm, now);
+				admission_note_awaited(&adm, now, -1);
 		}
 		for (unsigned i = 0; i < 3 && admission_awaited(&adm); i++)
-			admission_note_first_answer(&adm);
+			admission_note_first_answer(&adm, -1);
 		report_uniform(&adm, now, 0.9);
 	}
 	double shedding = admission_client_reduction(&adm);
@@ -847,8 +948,8 @@ static void test_window_client_reduction(void **state)
 		now += 250;
 		admission_advance(&adm, now);
 		assert_true(admission_decide(&adm, ADMIT_NEW_SESSION));
-		admission_note_awaited(&adm, now);
-		admission_note_first_answer(&adm);
+		admission_note_awaited(&adm, now, -1);
+		admission_note_first_answer(&adm, -1);
 		report_uniform(&adm, now, 0.5);
 	}
 	assert_true(admission_client_reduction(&adm) < 0.05);
@@ -995,6 +1096,7 @@ int main(void)
 		cmocka_unit_test(test_charge_takes_tokens),
 		cmocka_unit_test(test_window_estimate),
 		cmocka_unit_test(test_window_waits_expire),
+		cmocka_unit_test(test_window_per_server),
 		cmocka_unit_test(test_window_client_reduction),
 		cmocka_unit_test(test_lead_switched_off_by_reload),
 		cmocka_unit_test(test_counters),

@@ -2012,12 +2012,15 @@ static void test_admission_window_awaits_answers(void **state)
 	struct verdict v;
 	char sdp[1024];
 	(void)state;
-	start_call(h, CLIENT4, VIP4, "w1@client", CLIENT4, 40000, NULL);
+	int server;
+	start_call(h, CLIENT4, VIP4, "w1@client", CLIENT4, 40000, &server);
 	assert_int_equal(admission_awaited(adm), 1);
+	assert_int_equal(admission_server_awaited(adm, server), 1);   /* its server's share too */
 	server_answers(h, CLIENT4, VIP4, 100, "w1@client", 1, "INVITE", NULL);
 	assert_int_equal(admission_awaited(adm), 1);
 	server_answers(h, CLIENT4, VIP4, 180, "w1@client", 1, "INVITE", NULL);
 	assert_int_equal(admission_awaited(adm), 0);
+	assert_int_equal(admission_server_awaited(adm, server), 0);
 	answer_call(h, CLIENT4, VIP4, "w1@client", 1, 20000, "");
 	assert_int_equal(admission_awaited(adm), 0);
 	client_sends(h, CLIENT4, VIP4, "OPTIONS", "w2@client", 1, &v);
@@ -2030,6 +2033,46 @@ static void test_admission_window_awaits_answers(void **state)
 	assert_int_equal(admission_awaited(adm), 1);
 	client_sends(h, CLIENT4_B, VIP4, "ACK", "w4@client", 1, &v);
 	assert_int_equal(admission_awaited(adm), 0);
+	harness_free(h);
+}
+
+/* The window per server: the engine picks a new call's server before it
+ * decides, and decides on that server's share of W (2 of W = 6 here): with
+ * two calls awaiting on every server and one of server 1's answered, the
+ * next call, which round-robin gives to server 0, is refused (503) though
+ * the cluster has room, and the one after, for server 1, is admitted.
+ * With the cluster's window alone the first would be admitted. */
+static void test_admission_window_per_server(void **state)
+{
+	struct harness *h = harness_new(admission_window);
+	const struct admission *adm = engine_admission(h->engine);
+	struct verdict v;
+	char sdp[1024], call_id[32];
+	int servers[6];
+	(void)state;
+	set_load(h, 0.1);                                   /* three servers: W = 6 */
+	assert_float_equal(admission_server_window(adm), 2.0, 1e-9);
+	for (unsigned i = 0; i < 6; i++) {
+		snprintf(call_id, sizeof(call_id), "ps%u@client", i);
+		start_call(h, CLIENT4, VIP4, call_id, CLIENT4, (uint16_t)(40000 + 10 * i), &servers[i]);
+	}
+	for (int s = 0; s < 3; s++)
+		assert_int_equal(admission_server_awaited(adm, s), 2);
+	advance_ms(h, 250);                                  /* no burst: the oldest waited 0.25 s */
+	unsigned on1 = servers[0] == 1 ? 0 : servers[1] == 1 ? 1 : 2;
+	assert_int_equal(servers[on1], 1);
+	snprintf(call_id, sizeof(call_id), "ps%u@client", on1);
+	server_answers(h, CLIENT4, VIP4, 180, call_id, 1, "INVITE", NULL);
+	assert_int_equal(admission_server_awaited(adm, 1), 1);
+	assert_int_equal(admission_awaited(adm), 5);          /* the cluster has room */
+	client_invite(h, CLIENT4_B, VIP4, "full0@client", 1, sdp_audio(sdp, sizeof(sdp), CLIENT4_B, 42000, ""), &v);
+	assert_int_equal(v.action, VERDICT_DROP);
+	assert_int_equal(v.reason, REASON_ADMISSION);
+	assert_int_equal(v.reply, REPLY_SIP_503);
+	client_invite(h, CLIENT4_B, VIP4, "room1@client", 1, sdp_audio(sdp, sizeof(sdp), CLIENT4_B, 42010, ""), &v);
+	assert_int_equal(v.action, VERDICT_ACCEPT);
+	assert_int_equal(v.server, 1);
+	assert_int_equal(admission_server_awaited(adm, 1), 2);
 	harness_free(h);
 }
 
@@ -3193,6 +3236,7 @@ int main(void)
 		cmocka_unit_test(test_failed_last_server_keeps_sessions),
 		cmocka_unit_test(test_admission_sheds_new_keeps_established),
 		cmocka_unit_test(test_admission_window_awaits_answers),
+		cmocka_unit_test(test_admission_window_per_server),
 		cmocka_unit_test(test_admission_silent_drop_when_configured),
 		cmocka_unit_test(test_reconfigure_live_keys),
 		cmocka_unit_test(test_admission_spares_sip_over_tcp),

@@ -288,6 +288,7 @@ static void test_defaults(void **state)
 	assert_true(cfg.admission.alpha == 0.7);
 	assert_int_equal(cfg.admission.reject, REJECT_503);
 	assert_int_equal(cfg.admission.retry_after_s, 5);
+	assert_true(cfg.admission.window_per_server);
 	assert_int_equal(cfg.limits.flows, 1000000);
 	assert_int_equal(cfg.limits.sessions, 250000);
 	assert_int_equal(cfg.limits.when_full, FULL_PASS);
@@ -321,7 +322,7 @@ static void test_accepted_forms(void **state)
 	/* integers where numbers are expected; 2^31 with libconfig's L suffix */
 	expect_loads(TWO_SERVERS("{ id = \"s-2.b_c\"; address = \"198.18.2.12\"; address6 = \"fd00:2::12\"; "
 				 "mark = 2147483648L; table = 2147483647; weight = 1000; }")
-		     "admission = { t1 = 0; t2 = 0.5; t3 = 0.75; c = 1; alpha = 1; reject = \"drop\"; };\n"
+		     "admission = { t1 = 0; t2 = 0.5; t3 = 0.75; c = 1; alpha = 1; reject = \"drop\"; window_per_server = false; };\n"
 		     "limits = { when_full = \"drop\"; malformed = \"drop\"; };\n"
 		     "selection = { algorithm = \"least-sessions\"; };\n"
 		     "ports = { sip = [ 5060, 5080 ]; rtsp = [ ]; };\n"
@@ -335,6 +336,7 @@ static void test_accepted_forms(void **state)
 	assert_true(cfg.admission.t1 == 0.0);
 	assert_true(cfg.admission.c == 1.0);
 	assert_int_equal(cfg.admission.reject, REJECT_DROP);
+	assert_false(cfg.admission.window_per_server);
 	assert_int_equal(cfg.limits.when_full, FULL_DROP);
 	assert_int_equal(cfg.limits.malformed, MALFORMED_DROP);
 	assert_int_equal(cfg.selection.algorithm, SELECT_LEAST_SESSIONS);
