@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # soak.sh [BUILD_DIR] - the soak run (`make soak`, never in CI): the lab (sarad, sara-gw,
-# three sipp servers) under a steady rate of SIP calls with RTP, UDP and TCP, for
+# three SIP servers) under a steady rate of SIP calls with RTP, UDP and TCP, for
 # SOAK_MINUTES; each minute a line with sarad's RSS, open fds, sessions and flows in its
 # tables, calls completed and failed so far, and the kernel queue's drops; at the end each
 # figure's first and last value and whether it stayed flat.
@@ -10,7 +10,10 @@
 # at the end within 25 % of the run's mean of minutes 2.., no queue drop, fewer than 0.1 %
 # failed calls. Exit 0 flat, 1 not flat or set-up failed, 77 skipped.
 # Env: SOAK_MINUTES (30), SOAK_RATE (calls/s, 40: what sipp sustains here with media for
-# every call; half UDP, half TCP), SARA_LAB_PREFIX (sara-soak-).
+# every call; half UDP, half TCP), SOAK_SERVERS ("load": tests/tools/sip_load_server, UDP
+# and TCP in one process, far above SOAK_RATE in capacity; "sipp": sipp UAS, one per
+# transport, which have stopped or crashed within 20 minutes here), SARA_LAB_PREFIX
+# (sara-soak-).
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if [ $# -gt 0 ] && [ -d "$1" ]; then export SARA_BIN_DIR; SARA_BIN_DIR=$(cd "$1" && pwd); fi
@@ -23,8 +26,27 @@ life=$((minutes * 60 + 120))
 half=$(((rate + 1) / 2))
 calls=$((half * minutes * 60))
 
+servers=${SOAK_SERVERS:-load}
+
+# soak_start_load_servers LIFETIME: a sip_load_server on each server (VIP:5060, UDP and
+# TCP), 1 ms per INVITE and 0.5 ms per other message: 500 calls/s each
+soak_start_load_servers() {
+	local s bin=${SARA_BIN_DIR:-$LAB_ROOT/build}/tools/sip_load_server
+	[ -x "$bin" ] || { lab_die "$bin is missing (make all builds it)"; return 1; }
+	for s in "${LAB_SERVERS[@]}"; do
+		lab_bg "srv-$s" "$s" timeout "$1" "$bin" --media-ip "$LAB_VIP" --invite-us 1000 --other-us 500 \
+			--lifetime-s "$1" --name "$s"
+		LAB_UAS_PIDS+=("$LAB_BGPID")
+		lab_wait_listen "$s" udp 5060 "$LAB_BGPID" && lab_wait_listen "$s" tcp 5060 "$LAB_BGPID" || return 1
+	done
+}
+
 e2e_setup "$life"
-lab_start_sip_servers "$life" || { e2e_fail "sipp servers"; exit 1; }
+case $servers in
+load) soak_start_load_servers "$life" || { e2e_fail "sip_load_server"; exit 1; } ;;
+sipp) lab_start_sip_servers "$life" || { e2e_fail "sipp servers"; exit 1; } ;;
+*) e2e_fail "SOAK_SERVERS=$servers: want load or sipp"; exit 1 ;;
+esac
 CTL=$(lab_bin sara-ctl)
 # sarad itself: lab_bg's pid is `timeout`, whose child sarad is
 sarad=$(ps --ppid "$LAB_SARAD_PID" -o pid= | tr -d ' ' | head -1)
@@ -59,7 +81,7 @@ calls_of() {   # calls_of COLUMN: the sum over both clients of a sipp statistic
 
 csv=$LAB_RUN/soak.csv
 echo "minute,rss_kib,fds,sessions,flows,calls_ok,calls_failed,queue_drops" >"$csv"
-echo "soak: $rate calls/s (UDP and TCP, RTP each) for $minutes min; sarad pid $sarad"
+echo "soak: $rate calls/s (UDP and TCP, RTP each) for $minutes min, servers $servers; sarad pid $sarad"
 for ((m = 1; m <= minutes; m++)); do
 	sleep 60
 	lab_alive "$LAB_SARAD_PID" || { e2e_fail "sarad exited at minute $m"; break; }
