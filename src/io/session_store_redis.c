@@ -26,6 +26,11 @@ struct peer_state {
 	struct session_store_resync resync;
 };
 
+/* A batch sent to the store whose replies are owed. */
+struct owed_batch {
+	uint32_t records, published, replies;
+};
+
 struct session_store {
 	struct session_store_config cfg;
 	struct session_store_sink sink;
@@ -38,6 +43,12 @@ struct session_store {
 	uint64_t seq;                       /* the writer's; starts at the wall clock in microseconds */
 	char channel[REPLICA_STORE_KEY_MAX], hello_key[REPLICA_STORE_KEY_MAX], pattern[REPLICA_STORE_KEY_MAX];
 	uint8_t *publish;                   /* the writer's batch, sealed messages back to back */
+	char *cmd;                          /* the writer's batch, as Redis commands */
+	size_t cmd_len, cmd_cap;
+	struct owed_batch owed[2];          /* batches sent, replies not read yet (oldest first) */
+	unsigned owed_count;
+	atomic_uint in_flight;              /* their records: pending, not stored yet */
+	redisReplyObjectFunctions *reply_objects;   /* hiredis's own, for the hello */
 	uint64_t queued_told, dropped_told; /* the ring's totals already counted (the writer's) */
 	struct peer_state peers[SARA_MAX_DISPATCHERS];
 };
@@ -213,9 +224,48 @@ static bool write_hello(struct session_store *s, redisContext *c)
 	return ok;
 }
 
+/* ---- the writer's commands, in Redis's own protocol ----
+ * Formatted here into one buffer per batch (no allocation per command),
+ * handed to hiredis as one preformatted block; replies are read without
+ * reply objects (the reader's functions unset: a reply is its type). */
+
+static bool cmd_reserve(struct session_store *s, size_t more)
+{
+	size_t want = s->cmd_len + more;
+	char *grown;
+	if (want <= s->cmd_cap)
+		return true;
+	want = want < 2 * s->cmd_cap ? 2 * s->cmd_cap : want;
+	grown = realloc(s->cmd, want);
+	if (!grown)
+		return false;
+	s->cmd = grown;
+	s->cmd_cap = want;
+	return true;
+}
+
+/* "*N\r\n" then "$LEN\r\nARG\r\n" per argument. */
+static bool cmd_append(struct session_store *s, unsigned argc, const char *const *argv, const size_t *lens)
+{
+	size_t need = 16;
+	for (unsigned i = 0; i < argc; i++)
+		need += lens[i] + 24;
+	if (!cmd_reserve(s, need))
+		return false;
+	s->cmd_len += (size_t)sprintf(s->cmd + s->cmd_len, "*%u\r\n", argc);
+	for (unsigned i = 0; i < argc; i++) {
+		s->cmd_len += (size_t)sprintf(s->cmd + s->cmd_len, "$%zu\r\n", lens[i]);
+		memcpy(s->cmd + s->cmd_len, argv[i], lens[i]);
+		s->cmd_len += lens[i];
+		s->cmd[s->cmd_len++] = '\r';
+		s->cmd[s->cmd_len++] = '\n';
+	}
+	return true;
+}
+
 /* The commands of one entry, appended; how many replies they owe. What
  * is to be published is added to the batch's message (out, *out_len). */
-static unsigned append_entry(struct session_store *s, redisContext *c, const struct replica_entry *e,
+static unsigned append_entry(struct session_store *s, const struct replica_entry *e,
 			     const struct replica_digest *servers, uint8_t *out, size_t *out_len)
 {
 	uint8_t *msg = out + *out_len;
@@ -230,25 +280,21 @@ static unsigned append_entry(struct session_store *s, redisContext *c, const str
 			   REPLICA_MESSAGE_MAX);
 	if (len == 0)
 		return 0;
-	/* argument vectors: no format string to parse per record */
 	if (e->item.op == REPLICA_SESSION_END || e->item.op == REPLICA_CONNECTION_END) {
 		const char *argv[2] = { "DEL", key };
 		size_t lens[2] = { 3, key_len };
-		redisAppendCommandArgv(c, 2, argv, lens);
-		replies++;
+		replies += cmd_append(s, 2, argv, lens);
 	} else {
 		const char *argv[4] = { "HSET", key, field, (const char *)msg };
 		size_t lens[4] = { 4, key_len, field_len, len };
-		redisAppendCommandArgv(c, 4, argv, lens);
-		replies++;
+		replies += cmd_append(s, 4, argv, lens);
 		/* once per key: when it is made here (a session's first
 		 * version, a peer's record kept, a connection) */
 		if (e->item.op == REPLICA_CONNECTION ||
 		    (e->item.op == REPLICA_SESSION && (e->item.u.session.version <= 1 || !e->publish))) {
 			const char *xargv[3] = { "EXPIRE", key, ttl };
 			size_t xlens[3] = { 6, key_len, (size_t)snprintf(ttl, sizeof(ttl), "%u", SESSION_STORE_TTL_S) };
-			redisAppendCommandArgv(c, 3, xargv, xlens);
-			replies++;
+			replies += cmd_append(s, 3, xargv, xlens);
 		}
 	}
 	if (e->publish)
@@ -256,35 +302,69 @@ static unsigned append_entry(struct session_store *s, redisContext *c, const str
 	return replies;
 }
 
-/* One batch in one round trip. False when the connection broke. */
-static bool write_batch(struct session_store *s, redisContext *c, const struct replica_entry *batch, uint32_t n)
+/* One batch formatted and sent (its replies read later: Redis stores one
+ * batch while the next is formatted). False when the connection broke
+ * or memory ran out (the batch is lost, counted). */
+static bool send_batch(struct session_store *s, redisContext *c, const struct replica_entry *batch, uint32_t n)
 {
 	struct replica_digest servers = servers_now(s);
-	unsigned owed = 0;
-	uint64_t published = 0, errors = 0;
+	struct owed_batch *o = &s->owed[s->owed_count];
 	size_t out_len = 0;
+	int done = 0;
+	memset(o, 0, sizeof(*o));
+	s->cmd_len = 0;
 	for (uint32_t i = 0; i < n; i++) {
-		owed += append_entry(s, c, &batch[i], &servers, s->publish, &out_len);
-		published += batch[i].publish;
+		o->replies += append_entry(s, &batch[i], &servers, s->publish, &out_len);
+		o->published += batch[i].publish;
 	}
 	/* one PUBLISH per batch: the peers wake once for all of it */
 	if (out_len) {
-		redisAppendCommand(c, "PUBLISH %s %b", s->channel, s->publish, out_len);
-		owed++;
+		const char *argv[3] = { "PUBLISH", s->channel, (const char *)s->publish };
+		size_t lens[3] = { 7, strlen(s->channel), out_len };
+		o->replies += cmd_append(s, 3, argv, lens);
 	}
-	for (unsigned i = 0; i < owed; i++) {
-		redisReply *r = NULL;
-		if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) {
-			count(s, COUNTER_REPLICA_STORE_ERRORS, n);
+	o->records = n;
+	if (o->replies == 0 || redisAppendFormattedCommand(c, s->cmd, s->cmd_len) != REDIS_OK) {
+		count(s, COUNTER_REPLICA_STORE_ERRORS, n);
+		return o->replies == 0;
+	}
+	s->owed_count++;
+	atomic_fetch_add(&s->in_flight, n);
+	while (!done)
+		if (redisBufferWrite(c, &done) != REDIS_OK)
 			return false;
-		}
-		errors += r->type == REDIS_REPLY_ERROR;
-		freeReplyObject(r);
+	return true;
+}
+
+/* The replies of the oldest batch sent. False when the connection broke. */
+static bool collect_batch(struct session_store *s, redisContext *c)
+{
+	struct owed_batch o = s->owed[0];
+	uint64_t errors = 0;
+	for (unsigned i = 0; i < o.replies; i++) {
+		void *r = NULL;
+		if (redisGetReply(c, &r) != REDIS_OK || !r)
+			return false;
+		errors += (uintptr_t)r == REDIS_REPLY_ERROR;
 	}
-	count(s, COUNTER_REPLICA_WRITTEN, n);
-	count(s, COUNTER_REPLICA_PUBLISHED, published);
+	memmove(&s->owed[0], &s->owed[1], (size_t)(--s->owed_count) * sizeof(s->owed[0]));
+	atomic_fetch_sub(&s->in_flight, o.records);
+	count(s, COUNTER_REPLICA_WRITTEN, o.records);
+	count(s, COUNTER_REPLICA_PUBLISHED, o.published);
 	count(s, COUNTER_REPLICA_STORE_ERRORS, errors);
 	return true;
+}
+
+/* Every batch still owed: their records lost (the connection broke). */
+static uint32_t drop_owed(struct session_store *s)
+{
+	uint32_t lost = 0;
+	for (unsigned i = 0; i < s->owed_count; i++)
+		lost += s->owed[i].records;
+	s->owed_count = 0;
+	atomic_fetch_sub(&s->in_flight, lost);
+	count(s, COUNTER_REPLICA_STORE_ERRORS, lost);
+	return lost;
 }
 
 /* The ring's pushes and drops since last told, into the owner's counters. */
@@ -296,6 +376,16 @@ static void count_queue(struct session_store *s)
 	count(s, COUNTER_REPLICA_QUEUE_DROPS, dropped - s->dropped_told);
 	s->queued_told = pushed;
 	s->dropped_told = dropped;
+}
+
+/* The hello through hiredis's reply objects (nothing else is owed then). */
+static bool write_hello_now(struct session_store *s, redisContext *c)
+{
+	bool ok;
+	c->reader->fn = s->reply_objects;
+	ok = write_hello(s, c);
+	c->reader->fn = NULL;
+	return ok;
 }
 
 static void *writer_main(void *arg)
@@ -312,7 +402,9 @@ static void *writer_main(void *arg)
 			if (atomic_load(&s->stopping))
 				break;
 			c = connect_to(&s->cfg.self, err, sizeof(err));
-			if (!c || !write_hello(s, c)) {
+			if (c)
+				s->reply_objects = c->reader->fn;
+			if (!c || !write_hello_now(s, c)) {
 				if (!logged)
 					log_msg(LOG_ERR, "replication: local store %s: %s (retrying; decisions wait in "
 						"the queue, %u at most)", where(&s->cfg.self, at, sizeof(at)),
@@ -335,23 +427,30 @@ static void *writer_main(void *arg)
 			backoff = SESSION_STORE_BACKOFF_MIN_MS;
 			atomic_store(&s->hello_due, false);
 		}
-		if (atomic_exchange(&s->hello_due, false))
-			write_hello(s, c);
-		n = replica_ring_peek(&s->ring, &batch, SESSION_STORE_BATCH, SESSION_STORE_WAIT_MS);
+		if (s->owed_count == 0 && atomic_exchange(&s->hello_due, false))
+			write_hello_now(s, c);
+		/* a batch owed: what is queued now is sent before its replies
+		 * are read, so Redis stores one while the next is formatted */
+		n = replica_ring_peek(&s->ring, &batch, SESSION_STORE_BATCH, s->owed_count ? 0 : SESSION_STORE_WAIT_MS);
 		count_queue(s);
-		if (n == 0) {
-			if (atomic_load(&s->stopping))
-				break;
-			continue;
+		ok = true;
+		if (n > 0) {
+			ok = send_batch(s, c, batch, n);
+			replica_ring_release(&s->ring, n);
 		}
-		ok = write_batch(s, c, batch, n);
-		replica_ring_release(&s->ring, n);
+		/* one batch in flight while more come; none once the queue is idle */
+		while (ok && s->owed_count > (n > 0 ? 1u : 0u))
+			ok = collect_batch(s, c);
 		if (!ok) {
+			uint32_t lost = drop_owed(s);
 			log_msg(LOG_ERR, "replication: local store %s: %s (%u records lost)",
-				where(&s->cfg.self, at, sizeof(at)), c->errstr, n);
+				where(&s->cfg.self, at, sizeof(at)), c->err ? c->errstr : "out of memory", lost);
 			redisFree(c);
 			c = NULL;
+			continue;
 		}
+		if (n == 0 && atomic_load(&s->stopping))
+			break;
 	}
 	if (c)
 		redisFree(c);
@@ -602,6 +701,7 @@ struct session_store *session_store_create(const struct session_store_config *cf
 	s->seq = clock_us(CLOCK_REALTIME);
 	atomic_init(&s->stopping, false);
 	atomic_init(&s->hello_due, false);
+	atomic_init(&s->in_flight, 0);
 	pthread_mutex_init(&s->servers_lock, NULL);
 	replica_channel(cfg->cluster, s->channel, sizeof(s->channel));
 	replica_hello_key(cfg->cluster, s->hello_key, sizeof(s->hello_key));
@@ -665,7 +765,7 @@ uint32_t session_store_pending(struct session_store *s)
 	pthread_mutex_lock(&s->ring.lock);
 	n = s->ring.count;
 	pthread_mutex_unlock(&s->ring.lock);
-	return n;
+	return n + atomic_load(&s->in_flight);
 }
 
 void session_store_set_servers(struct session_store *s, const struct replica_digest *servers)
@@ -703,5 +803,6 @@ void session_store_stop(struct session_store *s)
 	replica_ring_free(&s->ring);
 	pthread_mutex_destroy(&s->servers_lock);
 	free(s->publish);
+	free(s->cmd);
 	free(s);
 }
