@@ -19,6 +19,7 @@
 
 #define SESSION_STORE_TTL_S 86400u         /* a key nobody ends (its writer died) goes after a day */
 #define SESSION_STORE_BATCH 256u           /* records per pipelined round trip */
+#define SESSION_STORE_BATCH_MIN 64u        /* fewer wait for the batch in flight to be stored */
 #define SESSION_STORE_WAIT_MS 2u           /* the writer looks at the queue at least this often */
 #define SESSION_STORE_CONNECT_MS 500u
 #define SESSION_STORE_BACKOFF_MIN_MS 100u

@@ -26,6 +26,21 @@ struct peer_state {
 	struct session_store_resync resync;
 };
 
+#define SESSION_STORE_GROUP_SLOTS (2 * SESSION_STORE_BATCH)
+
+/* The writer's view of one batch: each entry's key, field and sealed
+ * message (in s->publish), and the first entry of its key. */
+struct batch_scratch {
+	char key[SESSION_STORE_BATCH][REPLICA_STORE_KEY_MAX];
+	char field[SESSION_STORE_BATCH][REPLICA_FIELD_MAX];
+	uint16_t key_len[SESSION_STORE_BATCH], field_len[SESSION_STORE_BATCH], msg_len[SESSION_STORE_BATCH];
+	size_t msg_at[SESSION_STORE_BATCH];
+	uint32_t group[SESSION_STORE_BATCH];
+	uint16_t next[SESSION_STORE_BATCH];         /* the group's next entry; UINT16_MAX: none */
+	uint16_t tail[SESSION_STORE_BATCH];         /* a group's last entry (at its first) */
+	uint16_t slot[SESSION_STORE_GROUP_SLOTS];   /* UINT16_MAX: free */
+};
+
 /* A batch sent to the store whose replies are owed. */
 struct owed_batch {
 	uint32_t records, published, replies;
@@ -42,11 +57,14 @@ struct session_store {
 	atomic_bool hello_due;
 	uint64_t seq;                       /* the writer's; starts at the wall clock in microseconds */
 	char channel[REPLICA_STORE_KEY_MAX], hello_key[REPLICA_STORE_KEY_MAX], pattern[REPLICA_STORE_KEY_MAX];
-	uint8_t *publish;                   /* the writer's batch, sealed messages back to back */
+	uint8_t *publish;                   /* the writer's batch, its sealed messages */
+	struct batch_scratch *scratch;
+	char ttl[16];                       /* SESSION_STORE_TTL_S, as EXPIRE takes it */
 	char *cmd;                          /* the writer's batch, as Redis commands */
 	size_t cmd_len, cmd_cap;
 	struct owed_batch owed[2];          /* batches sent, replies not read yet (oldest first) */
 	unsigned owed_count;
+	uint64_t dbg_batches, dbg_records;
 	atomic_uint in_flight;              /* their records: pending, not stored yet */
 	redisReplyObjectFunctions *reply_objects;   /* hiredis's own, for the hello */
 	uint64_t queued_told, dropped_told; /* the ring's totals already counted (the writer's) */
@@ -244,17 +262,34 @@ static bool cmd_reserve(struct session_store *s, size_t more)
 	return true;
 }
 
+/* PREFIX, the decimal v, CRLF at out; its length. */
+static size_t put_header(char *out, char prefix, size_t v)
+{
+	char digits[24];
+	size_t n = 0, len = 0;
+	do {
+		digits[sizeof(digits) - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	out[len++] = prefix;
+	memcpy(out + len, digits + sizeof(digits) - n, n);
+	len += n;
+	out[len++] = '\r';
+	out[len++] = '\n';
+	return len;
+}
+
 /* "*N\r\n" then "$LEN\r\nARG\r\n" per argument. */
 static bool cmd_append(struct session_store *s, unsigned argc, const char *const *argv, const size_t *lens)
 {
-	size_t need = 16;
+	size_t need = 32;
 	for (unsigned i = 0; i < argc; i++)
-		need += lens[i] + 24;
+		need += lens[i] + 32;
 	if (!cmd_reserve(s, need))
 		return false;
-	s->cmd_len += (size_t)sprintf(s->cmd + s->cmd_len, "*%u\r\n", argc);
+	s->cmd_len += put_header(s->cmd + s->cmd_len, '*', argc);
 	for (unsigned i = 0; i < argc; i++) {
-		s->cmd_len += (size_t)sprintf(s->cmd + s->cmd_len, "$%zu\r\n", lens[i]);
+		s->cmd_len += put_header(s->cmd + s->cmd_len, '$', lens[i]);
 		memcpy(s->cmd + s->cmd_len, argv[i], lens[i]);
 		s->cmd_len += lens[i];
 		s->cmd[s->cmd_len++] = '\r';
@@ -263,66 +298,168 @@ static bool cmd_append(struct session_store *s, unsigned argc, const char *const
 	return true;
 }
 
-/* The commands of one entry, appended; how many replies they owe. What
- * is to be published is added to the batch's message (out, *out_len). */
-static unsigned append_entry(struct session_store *s, const struct replica_entry *e,
-			     const struct replica_digest *servers, uint8_t *out, size_t *out_len)
+/* Whether an entry's key gets its time to live: once, when the key is
+ * made here (a session's first version, a peer's record kept, a
+ * connection). */
+static bool entry_expires(const struct replica_entry *e)
 {
-	uint8_t *msg = out + *out_len;
-	char key[REPLICA_STORE_KEY_MAX], field[REPLICA_FIELD_MAX], ttl[16];
-	size_t len, key_len, field_len;
-	unsigned replies = 0;
-	key_len = replica_store_key(s->cfg.cluster, &e->item, key, sizeof(key));
-	field_len = replica_store_field(&e->item, field, sizeof(field));
-	if (!key_len || !field_len)
-		return 0;
-	len = replica_seal(&s->cfg.key, s->cfg.self_id, ++s->seq, clock_ms(CLOCK_REALTIME), servers, &e->item, msg,
-			   REPLICA_MESSAGE_MAX);
-	if (len == 0)
-		return 0;
-	if (e->item.op == REPLICA_SESSION_END || e->item.op == REPLICA_CONNECTION_END) {
-		const char *argv[2] = { "DEL", key };
-		size_t lens[2] = { 3, key_len };
-		replies += cmd_append(s, 2, argv, lens);
-	} else {
-		const char *argv[4] = { "HSET", key, field, (const char *)msg };
-		size_t lens[4] = { 4, key_len, field_len, len };
-		replies += cmd_append(s, 4, argv, lens);
-		/* once per key: when it is made here (a session's first
-		 * version, a peer's record kept, a connection) */
-		if (e->item.op == REPLICA_CONNECTION ||
-		    (e->item.op == REPLICA_SESSION && (e->item.u.session.version <= 1 || !e->publish))) {
-			const char *xargv[3] = { "EXPIRE", key, ttl };
-			size_t xlens[3] = { 6, key_len, (size_t)snprintf(ttl, sizeof(ttl), "%u", SESSION_STORE_TTL_S) };
+	return e->item.op == REPLICA_CONNECTION ||
+	       (e->item.op == REPLICA_SESSION && (e->item.u.session.version <= 1 || !e->publish));
+}
+
+static bool entry_deletes(const struct replica_entry *e)
+{
+	return e->item.op == REPLICA_SESSION_END || e->item.op == REPLICA_CONNECTION_END;
+}
+
+static uint32_t key_hash(const char *key, size_t len)
+{
+	uint32_t h = 2166136261u;   /* FNV-1a */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)key[i]) * 16777619u;
+	return h;
+}
+
+/* Each entry's store key, field and sealed message; entries of one key
+ * chained from the first (b->group[i] == i), in order. An entry that
+ * cannot be stored has msg_len 0 (skipped). */
+static void prepare_batch(struct session_store *s, struct batch_scratch *b, const struct replica_entry *batch,
+			  uint32_t n, const struct replica_digest *servers)
+{
+	uint64_t now = clock_ms(CLOCK_REALTIME);
+	size_t at = 0;
+	memset(b->slot, 0xff, sizeof(b->slot));
+	for (uint32_t i = 0; i < n; i++) {
+		const struct replica_entry *e = &batch[i];
+		uint32_t h;
+		b->msg_len[i] = 0;
+		b->key_len[i] = (uint16_t)replica_store_key(s->cfg.cluster, &e->item, b->key[i], sizeof(b->key[i]));
+		b->field_len[i] = (uint16_t)replica_store_field(&e->item, b->field[i], sizeof(b->field[i]));
+		if (!b->key_len[i] || !b->field_len[i])
+			continue;
+		b->msg_len[i] = (uint16_t)replica_seal(&s->cfg.key, s->cfg.self_id, ++s->seq, now, servers, &e->item,
+						       s->publish + at, REPLICA_MESSAGE_MAX);
+		b->msg_at[i] = at;
+		at += b->msg_len[i];
+		if (!b->msg_len[i])
+			continue;
+		/* the group: an open-addressed table of first entries */
+		h = key_hash(b->key[i], b->key_len[i]) % SESSION_STORE_GROUP_SLOTS;
+		while (b->slot[h] != UINT16_MAX && (b->key_len[b->slot[h]] != b->key_len[i] ||
+						    memcmp(b->key[b->slot[h]], b->key[i], b->key_len[i]) != 0))
+			h = (h + 1) % SESSION_STORE_GROUP_SLOTS;
+		b->next[i] = UINT16_MAX;
+		if (b->slot[h] == UINT16_MAX) {
+			b->slot[h] = (uint16_t)i;
+			b->tail[i] = (uint16_t)i;
+		} else {
+			uint16_t g = b->slot[h];
+			b->next[b->tail[g]] = (uint16_t)i;
+			b->tail[g] = (uint16_t)i;
+		}
+		b->group[i] = b->slot[h];
+	}
+}
+
+/* One group's commands, appended (its first entry g): DEL when one of
+ * its entries ends the key, one HSET of the fields written after the last
+ * DEL (the latest value of each field, as the commands one by one would
+ * leave it), EXPIRE when one of those makes the key. Replies owed. */
+static unsigned append_group(struct session_store *s, struct batch_scratch *b, const struct replica_entry *batch,
+			     uint32_t g)
+{
+	const char *argv[2 + 2 * SESSION_STORE_BATCH];
+	size_t lens[2 + 2 * SESSION_STORE_BATCH];
+	unsigned argc = 2, replies = 0;
+	bool deleted = false, expires = false;
+	uint32_t first = g;
+	/* where the fields start: after the group's last DEL */
+	for (uint32_t i = g; i != UINT16_MAX; i = b->next[i])
+		if (entry_deletes(&batch[i])) {
+			deleted = true;
+			first = b->next[i];
+		}
+	argv[0] = "HSET";
+	lens[0] = 4;
+	argv[1] = b->key[g];
+	lens[1] = b->key_len[g];
+	for (uint32_t i = first; i != UINT16_MAX; i = b->next[i]) {
+		bool later = false;
+		expires |= entry_expires(&batch[i]);
+		/* a later value of the same field replaces this one */
+		for (uint32_t j = b->next[i]; j != UINT16_MAX && !later; j = b->next[j])
+			later = b->field_len[j] == b->field_len[i] &&
+				memcmp(b->field[j], b->field[i], b->field_len[i]) == 0;
+		if (later)
+			continue;
+		argv[argc] = b->field[i];
+		lens[argc++] = b->field_len[i];
+		argv[argc] = (const char *)s->publish + b->msg_at[i];
+		lens[argc++] = b->msg_len[i];
+	}
+	if (deleted) {
+		const char *dargv[2] = { "DEL", b->key[g] };
+		size_t dlens[2] = { 3, b->key_len[g] };
+		replies += cmd_append(s, 2, dargv, dlens);
+	}
+	if (argc > 2) {
+		replies += cmd_append(s, argc, argv, lens);
+		if (expires) {
+			const char *xargv[3] = { "EXPIRE", b->key[g], s->ttl };
+			size_t xlens[3] = { 6, b->key_len[g], strlen(s->ttl) };
 			replies += cmd_append(s, 3, xargv, xlens);
 		}
 	}
-	if (e->publish)
-		*out_len += len;
 	return replies;
 }
 
+/* PUBLISH CHANNEL with every published message of the batch, back to
+ * back (the peers wake once for all of it, and apply each in order). */
+static unsigned append_publish(struct session_store *s, struct batch_scratch *b, const struct replica_entry *batch,
+			       uint32_t n)
+{
+	size_t total = 0, channel_len = strlen(s->channel);
+	for (uint32_t i = 0; i < n; i++)
+		total += batch[i].publish ? b->msg_len[i] : 0;
+	if (total == 0 || !cmd_reserve(s, total + channel_len + 96))
+		return 0;
+	memcpy(s->cmd + s->cmd_len, "*3\r\n$7\r\nPUBLISH\r\n", 17);
+	s->cmd_len += 17;
+	s->cmd_len += put_header(s->cmd + s->cmd_len, '$', channel_len);
+	memcpy(s->cmd + s->cmd_len, s->channel, channel_len);
+	s->cmd_len += channel_len;
+	s->cmd[s->cmd_len++] = '\r';
+	s->cmd[s->cmd_len++] = '\n';
+	s->cmd_len += put_header(s->cmd + s->cmd_len, '$', total);
+	for (uint32_t i = 0; i < n; i++)
+		if (batch[i].publish && b->msg_len[i]) {
+			memcpy(s->cmd + s->cmd_len, s->publish + b->msg_at[i], b->msg_len[i]);
+			s->cmd_len += b->msg_len[i];
+		}
+	s->cmd[s->cmd_len++] = '\r';
+	s->cmd[s->cmd_len++] = '\n';
+	return 1;
+}
+
 /* One batch formatted and sent (its replies read later: Redis stores one
- * batch while the next is formatted). False when the connection broke
- * or memory ran out (the batch is lost, counted). */
+ * batch while the next is formatted). Records of one key share their
+ * commands. False when the connection broke or memory ran out (the
+ * batch is lost, counted). */
 static bool send_batch(struct session_store *s, redisContext *c, const struct replica_entry *batch, uint32_t n)
 {
 	struct replica_digest servers = servers_now(s);
 	struct owed_batch *o = &s->owed[s->owed_count];
-	size_t out_len = 0;
+	struct batch_scratch *b = s->scratch;
 	int done = 0;
 	memset(o, 0, sizeof(*o));
 	s->cmd_len = 0;
+	prepare_batch(s, b, batch, n, &servers);
 	for (uint32_t i = 0; i < n; i++) {
-		o->replies += append_entry(s, &batch[i], &servers, s->publish, &out_len);
+		if (b->msg_len[i] && b->group[i] == i)
+			o->replies += append_group(s, b, batch, i);
 		o->published += batch[i].publish;
 	}
-	/* one PUBLISH per batch: the peers wake once for all of it */
-	if (out_len) {
-		const char *argv[3] = { "PUBLISH", s->channel, (const char *)s->publish };
-		size_t lens[3] = { 7, strlen(s->channel), out_len };
-		o->replies += cmd_append(s, 3, argv, lens);
-	}
+	o->replies += append_publish(s, b, batch, n);
 	o->records = n;
 	if (o->replies == 0 || redisAppendFormattedCommand(c, s->cmd, s->cmd_len) != REDIS_OK) {
 		count(s, COUNTER_REPLICA_STORE_ERRORS, n);
@@ -434,6 +571,10 @@ static void *writer_main(void *arg)
 		n = replica_ring_peek(&s->ring, &batch, SESSION_STORE_BATCH, s->owed_count ? 0 : SESSION_STORE_WAIT_MS);
 		count_queue(s);
 		ok = true;
+		/* a few records wait for the batch owed: sent with what comes
+		 * meanwhile, Redis reads fewer, larger batches */
+		if (s->owed_count && n < SESSION_STORE_BATCH_MIN)
+			n = 0;
 		if (n > 0) {
 			ok = send_batch(s, c, batch, n);
 			replica_ring_release(&s->ring, n);
@@ -703,11 +844,13 @@ struct session_store *session_store_create(const struct session_store_config *cf
 	atomic_init(&s->hello_due, false);
 	atomic_init(&s->in_flight, 0);
 	pthread_mutex_init(&s->servers_lock, NULL);
+	snprintf(s->ttl, sizeof(s->ttl), "%u", SESSION_STORE_TTL_S);
 	replica_channel(cfg->cluster, s->channel, sizeof(s->channel));
 	replica_hello_key(cfg->cluster, s->hello_key, sizeof(s->hello_key));
 	replica_store_pattern(cfg->cluster, s->pattern, sizeof(s->pattern));
 	s->publish = malloc((size_t)SESSION_STORE_BATCH * REPLICA_MESSAGE_MAX);
-	if (!s->publish || !replica_ring_init(&s->ring, cfg->queue)) {
+	s->scratch = malloc(sizeof(*s->scratch));
+	if (!s->publish || !s->scratch || !replica_ring_init(&s->ring, cfg->queue)) {
 		snprintf(err, err_size, "replication queue: out of memory");
 		session_store_stop(s);
 		return NULL;
@@ -791,6 +934,7 @@ void session_store_stop(struct session_store *s)
 	if (!s)
 		return;
 	atomic_store(&s->stopping, true);
+	if (getenv("DBG_BATCH")) fprintf(stderr, "DBG batches %llu records %llu\n", (unsigned long long)s->dbg_batches, (unsigned long long)s->dbg_records);
 	if (s->ring.entries)
 		replica_ring_close(&s->ring);
 	for (unsigned i = 0; i < s->cfg.peer_count; i++)
@@ -804,5 +948,6 @@ void session_store_stop(struct session_store *s)
 	pthread_mutex_destroy(&s->servers_lock);
 	free(s->publish);
 	free(s->cmd);
+	free(s->scratch);
 	free(s);
 }
