@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 
 #include <hiredis/hiredis.h>
 
@@ -59,7 +60,8 @@ struct session_store {
 	char channel[REPLICA_STORE_KEY_MAX], hello_key[REPLICA_STORE_KEY_MAX], pattern[REPLICA_STORE_KEY_MAX];
 	uint8_t *publish;                   /* the writer's batch, its sealed messages */
 	struct batch_scratch *scratch;
-	char ttl[16];                       /* SESSION_STORE_TTL_S, as EXPIRE takes it */
+	char expiry[24];                    /* the batch's keys go then (unix ms): SESSION_STORE_TTL_S on */
+	size_t expiry_len;
 	char *cmd;                          /* the writer's batch, as Redis commands */
 	size_t cmd_len, cmd_cap;
 	struct owed_batch owed[2];          /* batches sent, replies not read yet (oldest first) */
@@ -262,18 +264,25 @@ static bool cmd_reserve(struct session_store *s, size_t more)
 	return true;
 }
 
-/* PREFIX, the decimal v, CRLF at out; its length. */
-static size_t put_header(char *out, char prefix, size_t v)
+/* The decimal v at out (no NUL); its length. */
+static size_t put_decimal(char *out, uint64_t v)
 {
 	char digits[24];
-	size_t n = 0, len = 0;
+	size_t n = 0;
 	do {
 		digits[sizeof(digits) - 1 - n++] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
+	memcpy(out, digits + sizeof(digits) - n, n);
+	return n;
+}
+
+/* PREFIX, the decimal v, CRLF at out; its length. */
+static size_t put_header(char *out, char prefix, size_t v)
+{
+	size_t len = 0;
 	out[len++] = prefix;
-	memcpy(out + len, digits + sizeof(digits) - n, n);
-	len += n;
+	len += put_decimal(out + len, v);
 	out[len++] = '\r';
 	out[len++] = '\n';
 	return len;
@@ -328,6 +337,7 @@ static void prepare_batch(struct session_store *s, struct batch_scratch *b, cons
 {
 	uint64_t now = clock_ms(CLOCK_REALTIME);
 	size_t at = 0;
+	s->expiry_len = put_decimal(s->expiry, now + (uint64_t)SESSION_STORE_TTL_S * 1000u);
 	memset(b->slot, 0xff, sizeof(b->slot));
 	for (uint32_t i = 0; i < n; i++) {
 		const struct replica_entry *e = &batch[i];
@@ -405,8 +415,9 @@ static unsigned append_group(struct session_store *s, struct batch_scratch *b, c
 	if (argc > 2) {
 		replies += cmd_append(s, argc, argv, lens);
 		if (expires) {
-			const char *xargv[3] = { "EXPIRE", b->key[g], s->ttl };
-			size_t xlens[3] = { 6, b->key_len[g], strlen(s->ttl) };
+			/* the time itself: Redis stores (and would propagate) no other form */
+			const char *xargv[3] = { "PEXPIREAT", b->key[g], s->expiry };
+			size_t xlens[3] = { 9, b->key_len[g], s->expiry_len };
 			replies += cmd_append(s, 3, xargv, xlens);
 		}
 	}
@@ -450,7 +461,6 @@ static bool send_batch(struct session_store *s, redisContext *c, const struct re
 	struct replica_digest servers = servers_now(s);
 	struct owed_batch *o = &s->owed[s->owed_count];
 	struct batch_scratch *b = s->scratch;
-	int done = 0;
 	memset(o, 0, sizeof(*o));
 	s->cmd_len = 0;
 	prepare_batch(s, b, batch, n, &servers);
@@ -461,15 +471,25 @@ static bool send_batch(struct session_store *s, redisContext *c, const struct re
 	}
 	o->replies += append_publish(s, b, batch, n);
 	o->records = n;
-	if (o->replies == 0 || redisAppendFormattedCommand(c, s->cmd, s->cmd_len) != REDIS_OK) {
+	if (o->replies == 0) {
 		count(s, COUNTER_REPLICA_STORE_ERRORS, n);
-		return o->replies == 0;
+		return true;
 	}
 	s->owed_count++;
 	atomic_fetch_add(&s->in_flight, n);
-	while (!done)
-		if (redisBufferWrite(c, &done) != REDIS_OK)
+	/* straight from the batch's buffer (hiredis's would be a copy); the
+	 * socket's send timeout bounds the wait */
+	for (size_t sent = 0; sent < s->cmd_len;) {
+		ssize_t w = send(c->fd, s->cmd + sent, s->cmd_len - sent, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			c->err = REDIS_ERR_IO;
+			snprintf(c->errstr, sizeof(c->errstr), "%s", w < 0 ? strerror(errno) : "closed");
 			return false;
+		}
+		sent += (size_t)w;
+	}
 	return true;
 }
 
@@ -844,7 +864,6 @@ struct session_store *session_store_create(const struct session_store_config *cf
 	atomic_init(&s->hello_due, false);
 	atomic_init(&s->in_flight, 0);
 	pthread_mutex_init(&s->servers_lock, NULL);
-	snprintf(s->ttl, sizeof(s->ttl), "%u", SESSION_STORE_TTL_S);
 	replica_channel(cfg->cluster, s->channel, sizeof(s->channel));
 	replica_hello_key(cfg->cluster, s->hello_key, sizeof(s->hello_key));
 	replica_store_pattern(cfg->cluster, s->pattern, sizeof(s->pattern));
