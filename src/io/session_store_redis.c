@@ -66,7 +66,6 @@ struct session_store {
 	size_t cmd_len, cmd_cap;
 	struct owed_batch owed[2];          /* batches sent, replies not read yet (oldest first) */
 	unsigned owed_count;
-	uint64_t dbg_batches, dbg_records;
 	atomic_uint in_flight;              /* their records: pending, not stored yet */
 	redisReplyObjectFunctions *reply_objects;   /* hiredis's own, for the hello */
 	uint64_t queued_told, dropped_told; /* the ring's totals already counted (the writer's) */
@@ -953,7 +952,6 @@ void session_store_stop(struct session_store *s)
 	if (!s)
 		return;
 	atomic_store(&s->stopping, true);
-	if (getenv("DBG_BATCH")) fprintf(stderr, "DBG batches %llu records %llu\n", (unsigned long long)s->dbg_batches, (unsigned long long)s->dbg_records);
 	if (s->ring.entries)
 		replica_ring_close(&s->ring);
 	for (unsigned i = 0; i < s->cfg.peer_count; i++)
