@@ -504,10 +504,12 @@ static bool collect_batch(struct session_store *s, redisContext *c)
 		errors += (uintptr_t)r == REDIS_REPLY_ERROR;
 	}
 	memmove(&s->owed[0], &s->owed[1], (size_t)(--s->owed_count) * sizeof(s->owed[0]));
-	atomic_fetch_sub(&s->in_flight, o.records);
+	/* counted before they stop being pending: whoever waits for none
+	 * pending reads the counters whole */
 	count(s, COUNTER_REPLICA_WRITTEN, o.records);
 	count(s, COUNTER_REPLICA_PUBLISHED, o.published);
 	count(s, COUNTER_REPLICA_STORE_ERRORS, errors);
+	atomic_fetch_sub(&s->in_flight, o.records);
 	return true;
 }
 
@@ -518,8 +520,8 @@ static uint32_t drop_owed(struct session_store *s)
 	for (unsigned i = 0; i < s->owed_count; i++)
 		lost += s->owed[i].records;
 	s->owed_count = 0;
-	atomic_fetch_sub(&s->in_flight, lost);
 	count(s, COUNTER_REPLICA_STORE_ERRORS, lost);
+	atomic_fetch_sub(&s->in_flight, lost);
 	return lost;
 }
 
@@ -922,11 +924,7 @@ bool session_store_put(struct session_store *s, const struct replica_item *item,
 
 uint32_t session_store_pending(struct session_store *s)
 {
-	uint32_t n;
-	pthread_mutex_lock(&s->ring.lock);
-	n = s->ring.count;
-	pthread_mutex_unlock(&s->ring.lock);
-	return n + atomic_load(&s->in_flight);
+	return replica_ring_waiting(&s->ring) + atomic_load(&s->in_flight);
 }
 
 void session_store_set_servers(struct session_store *s, const struct replica_digest *servers)
