@@ -74,6 +74,12 @@ size_t replica_item_size(const struct replica_item *item)
 		return offsetof(struct replica_item, u) + offsetof(struct session_record, streams) +
 		       streams * sizeof(struct session_stream);
 	}
+	switch (item->op) {
+	case REPLICA_SESSION_END: return offsetof(struct replica_item, u);
+	case REPLICA_FLOW: return offsetof(struct replica_item, u) + sizeof(item->u.flow);
+	case REPLICA_CONNECTION: return offsetof(struct replica_item, u) + sizeof(item->u.connection);
+	case REPLICA_CONNECTION_END: return offsetof(struct replica_item, u) + sizeof(item->u.connection_end);
+	}
 	return sizeof(*item);
 }
 
