@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include <hiredis/hiredis.h>
+#include <sodium.h>
 
 #include "io/clock.h"
 #include "io/log.h"
@@ -105,7 +106,9 @@ static bool wait_or_stop(struct session_store *s, uint32_t ms)
 	return atomic_load(&s->stopping);
 }
 
-static redisContext *connect_to(const struct endpoint *at, char *err, size_t err_size)
+/* A connection to the store at, authenticated when password is set;
+ * NULL with err when it cannot be made or the password is refused. */
+static redisContext *connect_to(const struct endpoint *at, const char *password, char *err, size_t err_size)
 {
 	char host[NETADDR_STRLEN];
 	struct timeval tv = { .tv_sec = 0, .tv_usec = SESSION_STORE_CONNECT_MS * 1000 };
@@ -125,6 +128,21 @@ static redisContext *connect_to(const struct endpoint *at, char *err, size_t err
 	tv.tv_sec = 1;
 	tv.tv_usec = 0;
 	redisSetTimeout(c, tv);
+	if (password[0]) {
+		const char *argv[2] = { "AUTH", password };
+		size_t lens[2] = { 4, strlen(password) };
+		redisReply *r = redisCommandArgv(c, 2, argv, lens);
+		bool ok = r && r->type == REDIS_REPLY_STATUS;
+		if (!ok)
+			snprintf(err, err_size, "AUTH (ha.redis_password_file): %s",
+				 !r ? c->errstr : r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+		if (r)
+			freeReplyObject(r);
+		if (!ok) {
+			redisFree(c);
+			return NULL;
+		}
+	}
 	return c;
 }
 
@@ -230,7 +248,8 @@ static void hello_text(struct session_store *s, char *out, size_t size)
 	replica_hello_format(&h, out, size);
 }
 
-static bool write_hello(struct session_store *s, redisContext *c)
+/* False with err (the store's answer) when it is not written. */
+static bool write_hello(struct session_store *s, redisContext *c, char *err, size_t err_size)
 {
 	char text[REPLICA_HELLO_MAX];
 	redisReply *r;
@@ -238,6 +257,9 @@ static bool write_hello(struct session_store *s, redisContext *c)
 	hello_text(s, text, sizeof(text));
 	r = redisCommand(c, "SET %s %s", s->hello_key, text);
 	ok = r && r->type == REDIS_REPLY_STATUS;
+	if (!ok)
+		snprintf(err, err_size, "hello not written: %s",
+			 !r ? c->errstr : r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
 	if (r)
 		freeReplyObject(r);
 	return ok;
@@ -537,11 +559,11 @@ static void count_queue(struct session_store *s)
 }
 
 /* The hello through hiredis's reply objects (nothing else is owed then). */
-static bool write_hello_now(struct session_store *s, redisContext *c)
+static bool write_hello_now(struct session_store *s, redisContext *c, char *err, size_t err_size)
 {
 	bool ok;
 	c->reader->fn = s->reply_objects;
-	ok = write_hello(s, c);
+	ok = write_hello(s, c, err, err_size);
 	c->reader->fn = NULL;
 	return ok;
 }
@@ -559,14 +581,14 @@ static void *writer_main(void *arg)
 		if (!c) {
 			if (atomic_load(&s->stopping))
 				break;
-			c = connect_to(&s->cfg.self, err, sizeof(err));
+			c = connect_to(&s->cfg.self, s->cfg.password, err, sizeof(err));
 			if (c)
 				s->reply_objects = c->reader->fn;
-			if (!c || !write_hello_now(s, c)) {
+			if (!c || !write_hello_now(s, c, err, sizeof(err))) {
 				if (!logged)
 					log_msg(LOG_ERR, "replication: local store %s: %s (retrying; decisions wait in "
 						"the queue, %u at most)", where(&s->cfg.self, at, sizeof(at)),
-						c ? "hello not written" : err, s->cfg.queue);
+						err, s->cfg.queue);
 				logged = true;
 				count_queue(s);
 				if (c)
@@ -586,7 +608,7 @@ static void *writer_main(void *arg)
 			atomic_store(&s->hello_due, false);
 		}
 		if (s->owed_count == 0 && atomic_exchange(&s->hello_due, false))
-			write_hello_now(s, c);
+			write_hello_now(s, c, err, sizeof(err));
 		/* a batch owed: what is queued now is sent before its replies
 		 * are read, so Redis stores one while the next is formatted */
 		n = replica_ring_peek(&s->ring, &batch, SESSION_STORE_BATCH, s->owed_count ? 0 : SESSION_STORE_WAIT_MS);
@@ -637,11 +659,13 @@ static int check_hello(struct peer_state *p, redisContext *c)
 	replica_hello_parse(text, strlen(text), &ours);
 	if (r->type != REDIS_REPLY_STRING || !replica_hello_parse(r->str, (size_t)r->len, &theirs)) {
 		bool nil = r->type == REDIS_REPLY_NIL;
+		char why[160];
+		snprintf(why, sizeof(why), "%s", nil ? "no hello in its store (its sarad not started)"
+			 : r->type == REDIS_REPLY_ERROR ? r->str : "its hello is unreadable");
 		freeReplyObject(r);
 		if (p->refused != -2)
 			log_msg(LOG_WARNING, "replication: peer %s: %s; not read until it has one",
-				where(&peer->at, at, sizeof(at)), nil ? "no hello in its store (its sarad not started)"
-								     : "its hello is unreadable");
+				where(&peer->at, at, sizeof(at)), why);
 		p->refused = -2;
 		return -2;
 	}
@@ -755,7 +779,7 @@ static void *peer_main(void *arg)
 		redisReply *r;
 		uint64_t started;
 		int64_t records;
-		sub = connect_to(&peer->at, err, sizeof(err));
+		sub = connect_to(&peer->at, s->cfg.password, err, sizeof(err));
 		if (!sub) {
 			if (!logged)
 				log_msg(LOG_WARNING, "replication: peer %s: %s (retrying)",
@@ -776,7 +800,7 @@ static void *peer_main(void *arg)
 			goto retry;
 		}
 		freeReplyObject(r);
-		rd = connect_to(&peer->at, err, sizeof(err));
+		rd = connect_to(&peer->at, s->cfg.password, err, sizeof(err));
 		if (!rd) {
 			count(s, COUNTER_REPLICA_PEER_ERRORS, 1);
 			goto retry;
@@ -834,7 +858,7 @@ retry:
 static void read_own_store(struct session_store *s)
 {
 	char err[256], at[ENDPOINT_STRLEN];
-	redisContext *c = connect_to(&s->cfg.self, err, sizeof(err));
+	redisContext *c = connect_to(&s->cfg.self, s->cfg.password, err, sizeof(err));
 	uint64_t started = clock_ms(CLOCK_MONOTONIC);
 	int64_t records;
 	if (!c) {
@@ -960,6 +984,7 @@ void session_store_stop(struct session_store *s)
 	if (s->writer_started)
 		pthread_join(s->writer, NULL);
 	replica_ring_free(&s->ring);
+	sodium_memzero(s->cfg.password, sizeof(s->cfg.password));
 	pthread_mutex_destroy(&s->servers_lock);
 	free(s->publish);
 	free(s->cmd);

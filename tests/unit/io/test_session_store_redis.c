@@ -3,8 +3,9 @@
  * its peer's, on free ports): what the writer leaves in the store (one
  * hash per session, the latest value of each field, ends deleted, a day's
  * time to live), what a peer reads back and follows on the channel, what
- * it refuses (forged, replayed), and that neither writes the other's
- * store. Skipped, with a message, without redis-server. */
+ * it refuses (forged, replayed), that neither writes the other's store,
+ * and stores that require a password (two more servers, with
+ * requirepass). Skipped, with a message, without redis-server. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -38,7 +39,10 @@ struct redis {
 	uint16_t port;
 };
 
-static struct redis redis_at[2];   /* [0] this dispatcher's, [1] its peer's */
+#define PASSWORD "pw of the test"
+/* [0] this dispatcher's, [1] its peer's; [2] and [3] the same, with
+ * requirepass PASSWORD */
+static struct redis redis_at[4];
 static char dir[64];
 static bool have_redis;
 
@@ -85,7 +89,7 @@ static redisContext *connect_port(uint16_t port)
 	return c;
 }
 
-static bool start_redis(struct redis *r, unsigned index)
+static bool start_redis(struct redis *r, unsigned index, const char *password)
 {
 	char port[8], log_file[128];
 	r->port = free_port();
@@ -96,7 +100,8 @@ static bool start_redis(struct redis *r, unsigned index)
 		return false;
 	if (r->pid == 0) {
 		execlp("redis-server", "redis-server", "--bind", "127.0.0.1", "--port", port, "--save", "",
-		       "--appendonly", "no", "--dir", dir, "--logfile", log_file, (char *)NULL);
+		       "--appendonly", "no", "--dir", dir, "--logfile", log_file, "--requirepass", password,
+		       (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < WAIT_MS / 20; i++) {
@@ -131,8 +136,8 @@ static int group_setup(void **state)
 	snprintf(dir, sizeof(dir), "/tmp/sara-store-test.XXXXXX");
 	if (!mkdtemp(dir))
 		return -1;
-	for (unsigned i = 0; i < 2; i++)
-		if (!start_redis(&redis_at[i], i)) {
+	for (unsigned i = 0; i < 4; i++)
+		if (!start_redis(&redis_at[i], i, i < 2 ? "" : PASSWORD)) {
 			fprintf(stderr, "test_session_store_redis: redis-server did not start (%s)\n", dir);
 			return -1;
 		}
@@ -144,7 +149,7 @@ static int group_teardown(void **state)
 {
 	char cmd[128];
 	(void)state;
-	for (unsigned i = 0; i < 2; i++)
+	for (unsigned i = 0; i < 4; i++)
 		stop_redis(&redis_at[i]);
 	if (dir[0]) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
@@ -160,6 +165,12 @@ static redisReply *command(uint16_t port, const char *fmt, ...)
 	redisReply *r;
 	va_list ap;
 	assert_non_null(c);
+	if (port == redis_at[2].port || port == redis_at[3].port) {
+		r = redisCommand(c, "AUTH %s", PASSWORD);
+		assert_non_null(r);
+		assert_int_equal(r->type, REDIS_REPLY_STATUS);
+		freeReplyObject(r);
+	}
 	va_start(ap, fmt);
 	r = redisvCommand(c, fmt, ap);
 	va_end(ap);
@@ -170,7 +181,7 @@ static redisReply *command(uint16_t port, const char *fmt, ...)
 
 static void flush(void)
 {
-	for (unsigned i = 0; i < 2; i++)
+	for (unsigned i = 0; i < 4; i++)
 		freeReplyObject(command(redis_at[i].port, "FLUSHALL"));
 }
 
@@ -258,9 +269,11 @@ static struct replica_digest test_servers(void)
 	return d;
 }
 
-/* Dispatcher self_id, its Redis at servers[self_id - 1], the other as
- * its peer when with_peer; not run (its writer not started). */
-static struct session_store *create_store(uint32_t self_id, bool with_peer, struct sink_log *log)
+/* Dispatcher self_id, its Redis at redis_at[pair + self_id - 1], the
+ * other as its peer when with_peer, AUTH with password (NULL: none); not
+ * run (its writer not started). */
+static struct session_store *create_store_in(unsigned pair, const char *password, uint32_t self_id, bool with_peer,
+					     struct sink_log *log)
 {
 	struct session_store_config sc;
 	struct session_store_sink sink = { .ctx = log, .apply = sink_apply, .count = sink_count };
@@ -272,19 +285,26 @@ static struct session_store *create_store(uint32_t self_id, bool with_peer, stru
 	sc.servers = test_servers();
 	sc.self_id = self_id;
 	netaddr_parse(span_make("127.0.0.1", 9), &sc.self.addr);
-	sc.self.port = redis_at[self_id - 1].port;
+	sc.self.port = redis_at[pair + self_id - 1].port;
+	if (password)
+		snprintf(sc.password, sizeof(sc.password), "%s", password);
 	if (with_peer) {
 		uint32_t other = self_id == 1 ? 2 : 1;
 		sc.peer_count = 1;
 		sc.peers[0].id = other;
 		sc.peers[0].at.addr = sc.self.addr;
-		sc.peers[0].at.port = redis_at[other - 1].port;
+		sc.peers[0].at.port = redis_at[pair + other - 1].port;
 	}
 	sc.queue = 1024;
 	s = session_store_create(&sc, &sink, err, sizeof(err));
 	if (!s)
 		fail_msg("session_store_create: %s", err);
 	return s;
+}
+
+static struct session_store *create_store(uint32_t self_id, bool with_peer, struct sink_log *log)
+{
+	return create_store_in(0, NULL, self_id, with_peer, log);
 }
 
 static void run_store(struct session_store *s)
@@ -590,6 +610,55 @@ static void test_peer_refuses_forged_and_replayed(void **state)
 	session_store_stop(a);
 }
 
+/* Stores that require a password (ha.redis_password_file): with it, a
+ * dispatcher writes its own and a peer resyncs and follows; without it,
+ * or with another, nothing is written (the records wait in the queue). */
+static void test_password(void **state)
+{
+	struct sink_log a_log, b_log, w_log;
+	struct session_store *a, *b, *w;
+	struct session_store_resync rs = { 0 };
+	redisReply *r;
+	(void)state;
+	sink_init(&a_log);
+	sink_init(&b_log);
+	sink_init(&w_log);
+	/* the wrong password, then none */
+	for (int i = 0; i < 2; i++) {
+		w = create_store_in(2, i ? NULL : "not the password", 1, false, &w_log);
+		put(w, session_item("refused@t", 1));
+		run_store(w);
+		sleep_ms(300);
+		assert_int_equal(session_store_pending(w), 1);
+		session_store_stop(w);
+		r = command(redis_at[2].port, "DBSIZE");
+		assert_int_equal(r->integer, 0);
+		freeReplyObject(r);
+	}
+	assert_int_equal(counter(&w_log, COUNTER_REPLICA_WRITTEN), 0);
+
+	a = create_store_in(2, PASSWORD, 1, true, &a_log);
+	put(a, session_item("kept@t", 1));
+	run_store(a);
+	wait_stored(a);
+	assert_int_equal(stored_version(redis_at[2].port, "kept@t"), 1);
+	b = create_store_in(2, PASSWORD, 2, true, &b_log);
+	run_store(b);
+	for (int i = 0; i < WAIT_MS / 5 && !rs.done; i++) {
+		sleep_ms(5);
+		session_store_resync_of(b, 0, &rs);
+	}
+	assert_true(rs.done);
+	assert_int_equal(seen_count(&b_log, REPLICA_SESSION, "kept@t", 1, REPLICA_FROM_PEER_STORE), 1);
+	put(a, session_item("kept@t", 2));
+	wait_stored(a);
+	for (int i = 0; i < WAIT_MS / 5 && counter(&b_log, COUNTER_REPLICA_RECEIVED) == 0; i++)
+		sleep_ms(5);
+	assert_int_equal(seen_count(&b_log, REPLICA_SESSION, "kept@t", 2, REPLICA_FROM_PEER), 1);
+	session_store_stop(b);
+	session_store_stop(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -597,6 +666,7 @@ int main(void)
 		cmocka_unit_test_setup(test_store_record_by_record, test_setup),
 		cmocka_unit_test_setup(test_peer_resync_and_follow, test_setup),
 		cmocka_unit_test_setup(test_peer_refuses_forged_and_replayed, test_setup),
+		cmocka_unit_test_setup(test_password, test_setup),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
