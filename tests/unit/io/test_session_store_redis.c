@@ -92,7 +92,8 @@ static redisContext *connect_port(uint16_t port)
 static bool start_redis(struct redis *r, unsigned index, const char *password)
 {
 	char port[8], log_file[128];
-	r->port = free_port();
+	if (!r->port)
+		r->port = free_port();   /* kept on a restart */
 	snprintf(port, sizeof(port), "%u", r->port);
 	snprintf(log_file, sizeof(log_file), "%s/redis-%u.log", dir, index);
 	r->pid = fork();
@@ -619,6 +620,43 @@ static void test_peer_refuses_forged_and_replayed(void **state)
 	session_store_stop(a);
 }
 
+/* This dispatcher's Redis stops and comes back empty on its port: the
+ * batch sent into the dead connection is lost and counted; the writer
+ * reconnects, leaves its hello again, and what was decided while it could
+ * not (waiting in the queue) is stored. */
+static void test_store_comes_back(void **state)
+{
+	struct sink_log log;
+	struct session_store *s;
+	redisReply *r;
+	(void)state;
+	if (!have_redis)
+		skip();
+	sink_init(&log);
+	s = start_store(1, false, &log);
+	put(s, session_item("before@t", 1));
+	wait_stored(s);
+	stop_redis(&redis_at[0]);
+	put(s, session_item("lost@t", 1));
+	sleep_ms(200);   /* sent, the connection found closed, reconnecting */
+	put(s, session_item("during@t", 1));
+	put(s, flow_item("during@t", 4100));
+	sleep_ms(100);
+	assert_int_equal(session_store_pending(s), 2);
+	assert_true(start_redis(&redis_at[0], 0, ""));
+	wait_stored(s);
+	assert_int_equal(stored_version(redis_at[0].port, "during@t"), 1);
+	assert_int_equal(key_integer(redis_at[0].port, "HLEN", "during@t"), 2);
+	assert_int_equal(key_integer(redis_at[0].port, "EXISTS", "lost@t"), 0);
+	assert_int_equal(key_integer(redis_at[0].port, "EXISTS", "before@t"), 0);   /* it came back empty */
+	r = command(redis_at[0].port, "GET sara:%s:hello", CLUSTER);
+	assert_int_equal(r->type, REDIS_REPLY_STRING);
+	freeReplyObject(r);
+	assert_int_equal(counter(&log, COUNTER_REPLICA_WRITTEN), 3);
+	assert_int_equal(counter(&log, COUNTER_REPLICA_STORE_ERRORS), 1);
+	session_store_stop(s);
+}
+
 /* Stores that require a password (ha.redis_password_file): with it, a
  * dispatcher writes its own and a peer resyncs and follows; without it,
  * or with another, nothing is written (the records wait in the queue). */
@@ -677,6 +715,7 @@ int main(void)
 		cmocka_unit_test_setup(test_store_record_by_record, test_setup),
 		cmocka_unit_test_setup(test_peer_resync_and_follow, test_setup),
 		cmocka_unit_test_setup(test_peer_refuses_forged_and_replayed, test_setup),
+		cmocka_unit_test_setup(test_store_comes_back, test_setup),
 		cmocka_unit_test_setup(test_password, test_setup),
 	};
 	signal(SIGPIPE, SIG_IGN);
