@@ -132,6 +132,9 @@ struct sara_config {
 		enum session_store_kind session_store;
 		uint16_t redis_port;          /* every dispatcher's Redis, on its ha.dispatchers address */
 		uint32_t replication_queue;   /* records waiting for the replication thread */
+		/* the password of every dispatcher's Redis (requirepass), in a
+		 * file only sarad's user may read; empty: no AUTH */
+		char redis_password_file[SARA_PATH_MAX];
 	} ha;
 };
 

@@ -51,7 +51,7 @@ struct replica_item {
 struct replica_digest { uint8_t bytes[REPLICA_DIGEST_SIZE]; };
 
 /* The bytes of item that say something (a session's unused streams
- * left out): what a copy of it needs. */
+ * left out, only its op's member of the union): what a copy of it needs. */
 size_t replica_item_size(const struct replica_item *item);
 
 /* The servers sessions may name, independent of slot order: the digest of

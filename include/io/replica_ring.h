@@ -5,6 +5,7 @@
 #define SARA_REPLICA_RING_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -20,13 +21,19 @@ struct replica_entry {
 
 #define REPLICA_RING_WAKE 128u   /* entries waiting that wake the consumer at once */
 
+/* Producers (the packet threads, the peers' threads) take the lock; the
+ * consumer reads and advances its end without it, and takes the lock
+ * only to sleep: a busy consumer never pulls the producers' lock to its
+ * core. The two ends on their own cache lines. */
 struct replica_ring {
 	pthread_mutex_t lock;
 	pthread_cond_t ready;
 	struct replica_entry *entries;
-	uint32_t capacity, head, count;
-	uint64_t pushed, dropped;
-	bool closed;
+	uint32_t capacity;
+	_Atomic uint64_t dropped;                          /* written under lock */
+	_Alignas(64) _Atomic uint64_t produced;            /* entries ever pushed; written under lock */
+	_Alignas(64) _Atomic uint64_t consumed;            /* entries ever released; the consumer's */
+	_Atomic bool closed;
 };
 
 bool replica_ring_init(struct replica_ring *r, uint32_t capacity);
@@ -36,6 +43,8 @@ void replica_ring_free(struct replica_ring *r);
 bool replica_ring_push(struct replica_ring *r, const struct replica_item *item, bool publish);
 /* Entries pushed and dropped so far. */
 void replica_ring_totals(struct replica_ring *r, uint64_t *pushed, uint64_t *dropped);
+/* Entries pushed, not released yet. */
+uint32_t replica_ring_waiting(struct replica_ring *r);
 /* The oldest entries, read in place (the producer never writes them
  * until they are released): up to max contiguous ones at *first, waiting
  * up to wait_ms for one (fewer than REPLICA_RING_WAKE may wait that long).

@@ -16,9 +16,11 @@
 #include "engine/counters.h"
 #include "engine/replica_codec.h"
 #include "io/replica_ring.h"
+#include "io/secret_file.h"
 
 #define SESSION_STORE_TTL_S 86400u         /* a key nobody ends (its writer died) goes after a day */
 #define SESSION_STORE_BATCH 256u           /* records per pipelined round trip */
+#define SESSION_STORE_BATCH_MIN 64u        /* fewer wait for the batch in flight to be stored */
 #define SESSION_STORE_WAIT_MS 2u           /* the writer looks at the queue at least this often */
 #define SESSION_STORE_CONNECT_MS 500u
 #define SESSION_STORE_BACKOFF_MIN_MS 100u
@@ -54,6 +56,7 @@ struct session_store_config {
 	unsigned peer_count;
 	struct session_store_peer peers[SARA_MAX_DISPATCHERS];
 	uint32_t queue;               /* the ring's capacity */
+	char password[SECRET_FILE_MAX + 1];   /* every store's AUTH; empty: none */
 };
 
 struct session_store;

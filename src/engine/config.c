@@ -174,6 +174,7 @@ static const struct key_spec ha_keys[] = {
 	CHOICE_KEY("session_store", CFG, ha.session_store, store_choices),
 	UINT_KEY("redis_port", CFG, ha.redis_port, 1, 65535),
 	UINT_KEY("replication_queue", CFG, ha.replication_queue, 64, 1048576),
+	STRING_KEY(KEY_STRING, "redis_password_file", CFG, ha.redis_password_file, false),
 };
 
 static const struct key_table port_table = TABLE(port_keys);
@@ -768,6 +769,8 @@ static const char *restart_only_change(const struct sara_config *a, const struct
 		return "ha.redis_port";
 	if (a->ha.replication_queue != b->ha.replication_queue)
 		return "ha.replication_queue";
+	if (strcmp(a->ha.redis_password_file, b->ha.redis_password_file) != 0)
+		return "ha.redis_password_file";
 	return NULL;
 }
 

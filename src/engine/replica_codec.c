@@ -74,6 +74,12 @@ size_t replica_item_size(const struct replica_item *item)
 		return offsetof(struct replica_item, u) + offsetof(struct session_record, streams) +
 		       streams * sizeof(struct session_stream);
 	}
+	switch (item->op) {
+	case REPLICA_SESSION_END: return offsetof(struct replica_item, u);
+	case REPLICA_FLOW: return offsetof(struct replica_item, u) + sizeof(item->u.flow);
+	case REPLICA_CONNECTION: return offsetof(struct replica_item, u) + sizeof(item->u.connection);
+	case REPLICA_CONNECTION_END: return offsetof(struct replica_item, u) + sizeof(item->u.connection_end);
+	}
 	return sizeof(*item);
 }
 
@@ -258,44 +264,87 @@ static size_t bounded(int n, size_t size)
 	return n < 0 || (size_t)n >= size ? 0 : (size_t)n;
 }
 
+/* Text pieces appended to out (the writer formats a key per record: no
+ * format string to parse). False when they do not fit. */
+struct name_buf {
+	char *out;
+	size_t len, size;
+};
+
+static bool name_put(struct name_buf *b, const char *text, size_t len)
+{
+	if (b->len + len >= b->size)
+		return false;
+	memcpy(b->out + b->len, text, len);
+	b->len += len;
+	b->out[b->len] = '\0';
+	return true;
+}
+
+static bool name_hex(struct name_buf *b, const uint8_t *in, size_t n)
+{
+	size_t done = hex(in, n, b->out + b->len, b->size - b->len);
+	b->len += done;
+	return done == 2 * n;
+}
+
+static bool name_uint(struct name_buf *b, unsigned v)
+{
+	char digits[12];
+	size_t n = 0;
+	do {
+		digits[sizeof(digits) - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return name_put(b, digits + sizeof(digits) - n, n);
+}
+
 size_t replica_store_key(const char *cluster, const struct replica_item *item, char *out, size_t size)
 {
-	char text[2 * SESSION_KEY_MAX + 1];
+	struct name_buf b = { out, 0, size };
 	uint8_t bytes[38];
 	const char *key;
 	size_t key_len;
 	uint8_t proto;
+	bool ok = size > 0 && name_put(&b, "sara:", 5) && name_put(&b, cluster, strlen(cluster));
 	if (item->op == REPLICA_CONNECTION || item->op == REPLICA_CONNECTION_END) {
 		const struct flow_key *k = item->op == REPLICA_CONNECTION ? &item->u.connection.key
 									   : &item->u.connection_end;
-		hex(bytes, flow_key_bytes(k, bytes), text, sizeof(text));
-		return bounded(snprintf(out, size, "sara:%s:c:%s", cluster, text), size);
+		ok = ok && name_put(&b, ":c:", 3) && name_hex(&b, bytes, flow_key_bytes(k, bytes));
+		return ok ? b.len : 0;
 	}
 	/* a session's state names itself */
 	proto = item->op == REPLICA_SESSION ? item->u.session.proto : item->proto;
 	key = item->op == REPLICA_SESSION ? item->u.session.key : item->key;
 	key_len = item->op == REPLICA_SESSION ? item->u.session.key_len : item->key_len;
-	if (key_len == 0 || key_len >= SESSION_KEY_MAX || !hex((const uint8_t *)key, key_len, text, sizeof(text)))
+	if (key_len == 0 || key_len >= SESSION_KEY_MAX)
 		return 0;
-	return bounded(snprintf(out, size, "sara:%s:s:%u:%s", cluster, proto, text), size);
+	ok = ok && name_put(&b, ":s:", 3) && name_uint(&b, proto) && name_put(&b, ":", 1) &&
+	     name_hex(&b, (const uint8_t *)key, key_len);
+	return ok ? b.len : 0;
 }
 
 size_t replica_store_field(const struct replica_item *item, char *out, size_t size)
 {
-	char text[2 * 38 + 1];
+	struct name_buf b = { out, 0, size };
 	uint8_t bytes[38];
+	bool ok = size > 0;
 	switch (item->op) {
 	case REPLICA_SESSION:
 	case REPLICA_SESSION_END:
-		return bounded(snprintf(out, size, "s"), size);
+		ok = ok && name_put(&b, "s", 1);
+		break;
 	case REPLICA_FLOW:
-		hex(bytes, flow_key_bytes(&item->u.flow.key, bytes), text, sizeof(text));
-		return bounded(snprintf(out, size, "f:%s", text), size);
+		ok = ok && name_put(&b, "f:", 2) && name_hex(&b, bytes, flow_key_bytes(&item->u.flow.key, bytes));
+		break;
 	case REPLICA_CONNECTION:
 	case REPLICA_CONNECTION_END:
-		return bounded(snprintf(out, size, "c"), size);
+		ok = ok && name_put(&b, "c", 1);
+		break;
+	default:
+		ok = false;
 	}
-	return 0;
+	return ok ? b.len : 0;
 }
 
 size_t replica_store_pattern(const char *cluster, char *out, size_t size)

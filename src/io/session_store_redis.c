@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 
 #include <hiredis/hiredis.h>
+#include <sodium.h>
 
 #include "io/clock.h"
 #include "io/log.h"
@@ -26,6 +28,26 @@ struct peer_state {
 	struct session_store_resync resync;
 };
 
+#define SESSION_STORE_GROUP_SLOTS (2 * SESSION_STORE_BATCH)
+
+/* The writer's view of one batch: each entry's key, field and sealed
+ * message (in s->publish), and the first entry of its key. */
+struct batch_scratch {
+	char key[SESSION_STORE_BATCH][REPLICA_STORE_KEY_MAX];
+	char field[SESSION_STORE_BATCH][REPLICA_FIELD_MAX];
+	uint16_t key_len[SESSION_STORE_BATCH], field_len[SESSION_STORE_BATCH], msg_len[SESSION_STORE_BATCH];
+	size_t msg_at[SESSION_STORE_BATCH];
+	uint32_t group[SESSION_STORE_BATCH];
+	uint16_t next[SESSION_STORE_BATCH];         /* the group's next entry; UINT16_MAX: none */
+	uint16_t tail[SESSION_STORE_BATCH];         /* a group's last entry (at its first) */
+	uint16_t slot[SESSION_STORE_GROUP_SLOTS];   /* UINT16_MAX: free */
+};
+
+/* A batch sent to the store whose replies are owed. */
+struct owed_batch {
+	uint32_t records, published, replies;
+};
+
 struct session_store {
 	struct session_store_config cfg;
 	struct session_store_sink sink;
@@ -37,7 +59,16 @@ struct session_store {
 	atomic_bool hello_due;
 	uint64_t seq;                       /* the writer's; starts at the wall clock in microseconds */
 	char channel[REPLICA_STORE_KEY_MAX], hello_key[REPLICA_STORE_KEY_MAX], pattern[REPLICA_STORE_KEY_MAX];
-	uint8_t *publish;                   /* the writer's batch, sealed messages back to back */
+	uint8_t *publish;                   /* the writer's batch, its sealed messages */
+	struct batch_scratch *scratch;
+	char expiry[24];                    /* the batch's keys go then (unix ms): SESSION_STORE_TTL_S on */
+	size_t expiry_len;
+	char *cmd;                          /* the writer's batch, as Redis commands */
+	size_t cmd_len, cmd_cap;
+	struct owed_batch owed[2];          /* batches sent, replies not read yet (oldest first) */
+	unsigned owed_count;
+	atomic_uint in_flight;              /* their records: pending, not stored yet */
+	redisReplyObjectFunctions *reply_objects;   /* hiredis's own, for the hello */
 	uint64_t queued_told, dropped_told; /* the ring's totals already counted (the writer's) */
 	struct peer_state peers[SARA_MAX_DISPATCHERS];
 };
@@ -75,7 +106,9 @@ static bool wait_or_stop(struct session_store *s, uint32_t ms)
 	return atomic_load(&s->stopping);
 }
 
-static redisContext *connect_to(const struct endpoint *at, char *err, size_t err_size)
+/* A connection to the store at, authenticated when password is set;
+ * NULL with err when it cannot be made or the password is refused. */
+static redisContext *connect_to(const struct endpoint *at, const char *password, char *err, size_t err_size)
 {
 	char host[NETADDR_STRLEN];
 	struct timeval tv = { .tv_sec = 0, .tv_usec = SESSION_STORE_CONNECT_MS * 1000 };
@@ -95,6 +128,21 @@ static redisContext *connect_to(const struct endpoint *at, char *err, size_t err
 	tv.tv_sec = 1;
 	tv.tv_usec = 0;
 	redisSetTimeout(c, tv);
+	if (password[0]) {
+		const char *argv[2] = { "AUTH", password };
+		size_t lens[2] = { 4, strlen(password) };
+		redisReply *r = redisCommandArgv(c, 2, argv, lens);
+		bool ok = r && r->type == REDIS_REPLY_STATUS;
+		if (!ok)
+			snprintf(err, err_size, "AUTH (ha.redis_password_file): %s",
+				 !r ? c->errstr : r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+		if (r)
+			freeReplyObject(r);
+		if (!ok) {
+			redisFree(c);
+			return NULL;
+		}
+	}
 	return c;
 }
 
@@ -200,7 +248,8 @@ static void hello_text(struct session_store *s, char *out, size_t size)
 	replica_hello_format(&h, out, size);
 }
 
-static bool write_hello(struct session_store *s, redisContext *c)
+/* False with err (the store's answer) when it is not written. */
+static bool write_hello(struct session_store *s, redisContext *c, char *err, size_t err_size)
 {
 	char text[REPLICA_HELLO_MAX];
 	redisReply *r;
@@ -208,83 +257,294 @@ static bool write_hello(struct session_store *s, redisContext *c)
 	hello_text(s, text, sizeof(text));
 	r = redisCommand(c, "SET %s %s", s->hello_key, text);
 	ok = r && r->type == REDIS_REPLY_STATUS;
+	if (!ok)
+		snprintf(err, err_size, "hello not written: %s",
+			 !r ? c->errstr : r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
 	if (r)
 		freeReplyObject(r);
 	return ok;
 }
 
-/* The commands of one entry, appended; how many replies they owe. What
- * is to be published is added to the batch's message (out, *out_len). */
-static unsigned append_entry(struct session_store *s, redisContext *c, const struct replica_entry *e,
-			     const struct replica_digest *servers, uint8_t *out, size_t *out_len)
+/* ---- the writer's commands, in Redis's own protocol ----
+ * Formatted here into one buffer per batch (no allocation per command),
+ * handed to hiredis as one preformatted block; replies are read without
+ * reply objects (the reader's functions unset: a reply is its type). */
+
+static bool cmd_reserve(struct session_store *s, size_t more)
 {
-	uint8_t *msg = out + *out_len;
-	char key[REPLICA_STORE_KEY_MAX], field[REPLICA_FIELD_MAX], ttl[16];
-	size_t len, key_len, field_len;
-	unsigned replies = 0;
-	key_len = replica_store_key(s->cfg.cluster, &e->item, key, sizeof(key));
-	field_len = replica_store_field(&e->item, field, sizeof(field));
-	if (!key_len || !field_len)
-		return 0;
-	len = replica_seal(&s->cfg.key, s->cfg.self_id, ++s->seq, clock_ms(CLOCK_REALTIME), servers, &e->item, msg,
-			   REPLICA_MESSAGE_MAX);
-	if (len == 0)
-		return 0;
-	/* argument vectors: no format string to parse per record */
-	if (e->item.op == REPLICA_SESSION_END || e->item.op == REPLICA_CONNECTION_END) {
-		const char *argv[2] = { "DEL", key };
-		size_t lens[2] = { 3, key_len };
-		redisAppendCommandArgv(c, 2, argv, lens);
-		replies++;
-	} else {
-		const char *argv[4] = { "HSET", key, field, (const char *)msg };
-		size_t lens[4] = { 4, key_len, field_len, len };
-		redisAppendCommandArgv(c, 4, argv, lens);
-		replies++;
-		/* once per key: when it is made here (a session's first
-		 * version, a peer's record kept, a connection) */
-		if (e->item.op == REPLICA_CONNECTION ||
-		    (e->item.op == REPLICA_SESSION && (e->item.u.session.version <= 1 || !e->publish))) {
-			const char *xargv[3] = { "EXPIRE", key, ttl };
-			size_t xlens[3] = { 6, key_len, (size_t)snprintf(ttl, sizeof(ttl), "%u", SESSION_STORE_TTL_S) };
-			redisAppendCommandArgv(c, 3, xargv, xlens);
-			replies++;
+	size_t want = s->cmd_len + more;
+	char *grown;
+	if (want <= s->cmd_cap)
+		return true;
+	want = want < 2 * s->cmd_cap ? 2 * s->cmd_cap : want;
+	grown = realloc(s->cmd, want);
+	if (!grown)
+		return false;
+	s->cmd = grown;
+	s->cmd_cap = want;
+	return true;
+}
+
+/* The decimal v at out (no NUL); its length. */
+static size_t put_decimal(char *out, uint64_t v)
+{
+	char digits[24];
+	size_t n = 0;
+	do {
+		digits[sizeof(digits) - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	memcpy(out, digits + sizeof(digits) - n, n);
+	return n;
+}
+
+/* PREFIX, the decimal v, CRLF at out; its length. */
+static size_t put_header(char *out, char prefix, size_t v)
+{
+	size_t len = 0;
+	out[len++] = prefix;
+	len += put_decimal(out + len, v);
+	out[len++] = '\r';
+	out[len++] = '\n';
+	return len;
+}
+
+/* "*N\r\n" then "$LEN\r\nARG\r\n" per argument. */
+static bool cmd_append(struct session_store *s, unsigned argc, const char *const *argv, const size_t *lens)
+{
+	size_t need = 32;
+	for (unsigned i = 0; i < argc; i++)
+		need += lens[i] + 32;
+	if (!cmd_reserve(s, need))
+		return false;
+	s->cmd_len += put_header(s->cmd + s->cmd_len, '*', argc);
+	for (unsigned i = 0; i < argc; i++) {
+		s->cmd_len += put_header(s->cmd + s->cmd_len, '$', lens[i]);
+		memcpy(s->cmd + s->cmd_len, argv[i], lens[i]);
+		s->cmd_len += lens[i];
+		s->cmd[s->cmd_len++] = '\r';
+		s->cmd[s->cmd_len++] = '\n';
+	}
+	return true;
+}
+
+/* Whether an entry's key gets its time to live: once, when the key is
+ * made here (a session's first version, a peer's record kept, a
+ * connection). */
+static bool entry_expires(const struct replica_entry *e)
+{
+	return e->item.op == REPLICA_CONNECTION ||
+	       (e->item.op == REPLICA_SESSION && (e->item.u.session.version <= 1 || !e->publish));
+}
+
+static bool entry_deletes(const struct replica_entry *e)
+{
+	return e->item.op == REPLICA_SESSION_END || e->item.op == REPLICA_CONNECTION_END;
+}
+
+static uint32_t key_hash(const char *key, size_t len)
+{
+	uint32_t h = 2166136261u;   /* FNV-1a */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)key[i]) * 16777619u;
+	return h;
+}
+
+/* Each entry's store key, field and sealed message; entries of one key
+ * chained from the first (b->group[i] == i), in order. An entry that
+ * cannot be stored has msg_len 0 (skipped). */
+static void prepare_batch(struct session_store *s, struct batch_scratch *b, const struct replica_entry *batch,
+			  uint32_t n, const struct replica_digest *servers)
+{
+	uint64_t now = clock_ms(CLOCK_REALTIME);
+	size_t at = 0;
+	s->expiry_len = put_decimal(s->expiry, now + (uint64_t)SESSION_STORE_TTL_S * 1000u);
+	memset(b->slot, 0xff, sizeof(b->slot));
+	for (uint32_t i = 0; i < n; i++) {
+		const struct replica_entry *e = &batch[i];
+		uint32_t h;
+		b->msg_len[i] = 0;
+		b->key_len[i] = (uint16_t)replica_store_key(s->cfg.cluster, &e->item, b->key[i], sizeof(b->key[i]));
+		b->field_len[i] = (uint16_t)replica_store_field(&e->item, b->field[i], sizeof(b->field[i]));
+		if (!b->key_len[i] || !b->field_len[i])
+			continue;
+		b->msg_len[i] = (uint16_t)replica_seal(&s->cfg.key, s->cfg.self_id, ++s->seq, now, servers, &e->item,
+						       s->publish + at, REPLICA_MESSAGE_MAX);
+		b->msg_at[i] = at;
+		at += b->msg_len[i];
+		if (!b->msg_len[i])
+			continue;
+		/* the group: an open-addressed table of first entries */
+		h = key_hash(b->key[i], b->key_len[i]) % SESSION_STORE_GROUP_SLOTS;
+		while (b->slot[h] != UINT16_MAX && (b->key_len[b->slot[h]] != b->key_len[i] ||
+						    memcmp(b->key[b->slot[h]], b->key[i], b->key_len[i]) != 0))
+			h = (h + 1) % SESSION_STORE_GROUP_SLOTS;
+		b->next[i] = UINT16_MAX;
+		if (b->slot[h] == UINT16_MAX) {
+			b->slot[h] = (uint16_t)i;
+			b->tail[i] = (uint16_t)i;
+		} else {
+			uint16_t g = b->slot[h];
+			b->next[b->tail[g]] = (uint16_t)i;
+			b->tail[g] = (uint16_t)i;
+		}
+		b->group[i] = b->slot[h];
+	}
+}
+
+/* One group's commands, appended (its first entry g): DEL when one of
+ * its entries ends the key, one HSET of the fields written after the last
+ * DEL (the latest value of each field, as the commands one by one would
+ * leave it), EXPIRE when one of those makes the key. Replies owed. */
+static unsigned append_group(struct session_store *s, struct batch_scratch *b, const struct replica_entry *batch,
+			     uint32_t g)
+{
+	const char *argv[2 + 2 * SESSION_STORE_BATCH];
+	size_t lens[2 + 2 * SESSION_STORE_BATCH];
+	unsigned argc = 2, replies = 0;
+	bool deleted = false, expires = false;
+	uint32_t first = g;
+	/* where the fields start: after the group's last DEL */
+	for (uint32_t i = g; i != UINT16_MAX; i = b->next[i])
+		if (entry_deletes(&batch[i])) {
+			deleted = true;
+			first = b->next[i];
+		}
+	argv[0] = "HSET";
+	lens[0] = 4;
+	argv[1] = b->key[g];
+	lens[1] = b->key_len[g];
+	for (uint32_t i = first; i != UINT16_MAX; i = b->next[i]) {
+		bool later = false;
+		expires |= entry_expires(&batch[i]);
+		/* a later value of the same field replaces this one */
+		for (uint32_t j = b->next[i]; j != UINT16_MAX && !later; j = b->next[j])
+			later = b->field_len[j] == b->field_len[i] &&
+				memcmp(b->field[j], b->field[i], b->field_len[i]) == 0;
+		if (later)
+			continue;
+		argv[argc] = b->field[i];
+		lens[argc++] = b->field_len[i];
+		argv[argc] = (const char *)s->publish + b->msg_at[i];
+		lens[argc++] = b->msg_len[i];
+	}
+	if (deleted) {
+		const char *dargv[2] = { "DEL", b->key[g] };
+		size_t dlens[2] = { 3, b->key_len[g] };
+		replies += cmd_append(s, 2, dargv, dlens);
+	}
+	if (argc > 2) {
+		replies += cmd_append(s, argc, argv, lens);
+		if (expires) {
+			/* the time itself: Redis stores (and would propagate) no other form */
+			const char *xargv[3] = { "PEXPIREAT", b->key[g], s->expiry };
+			size_t xlens[3] = { 9, b->key_len[g], s->expiry_len };
+			replies += cmd_append(s, 3, xargv, xlens);
 		}
 	}
-	if (e->publish)
-		*out_len += len;
 	return replies;
 }
 
-/* One batch in one round trip. False when the connection broke. */
-static bool write_batch(struct session_store *s, redisContext *c, const struct replica_entry *batch, uint32_t n)
+/* PUBLISH CHANNEL with every published message of the batch, back to
+ * back (the peers wake once for all of it, and apply each in order). */
+static unsigned append_publish(struct session_store *s, struct batch_scratch *b, const struct replica_entry *batch,
+			       uint32_t n)
+{
+	size_t total = 0, channel_len = strlen(s->channel);
+	for (uint32_t i = 0; i < n; i++)
+		total += batch[i].publish ? b->msg_len[i] : 0;
+	if (total == 0 || !cmd_reserve(s, total + channel_len + 96))
+		return 0;
+	memcpy(s->cmd + s->cmd_len, "*3\r\n$7\r\nPUBLISH\r\n", 17);
+	s->cmd_len += 17;
+	s->cmd_len += put_header(s->cmd + s->cmd_len, '$', channel_len);
+	memcpy(s->cmd + s->cmd_len, s->channel, channel_len);
+	s->cmd_len += channel_len;
+	s->cmd[s->cmd_len++] = '\r';
+	s->cmd[s->cmd_len++] = '\n';
+	s->cmd_len += put_header(s->cmd + s->cmd_len, '$', total);
+	for (uint32_t i = 0; i < n; i++)
+		if (batch[i].publish && b->msg_len[i]) {
+			memcpy(s->cmd + s->cmd_len, s->publish + b->msg_at[i], b->msg_len[i]);
+			s->cmd_len += b->msg_len[i];
+		}
+	s->cmd[s->cmd_len++] = '\r';
+	s->cmd[s->cmd_len++] = '\n';
+	return 1;
+}
+
+/* One batch formatted and sent (its replies read later: Redis stores one
+ * batch while the next is formatted). Records of one key share their
+ * commands. False when the connection broke or memory ran out (the
+ * batch is lost, counted). */
+static bool send_batch(struct session_store *s, redisContext *c, const struct replica_entry *batch, uint32_t n)
 {
 	struct replica_digest servers = servers_now(s);
-	unsigned owed = 0;
-	uint64_t published = 0, errors = 0;
-	size_t out_len = 0;
+	struct owed_batch *o = &s->owed[s->owed_count];
+	struct batch_scratch *b = s->scratch;
+	memset(o, 0, sizeof(*o));
+	s->cmd_len = 0;
+	prepare_batch(s, b, batch, n, &servers);
 	for (uint32_t i = 0; i < n; i++) {
-		owed += append_entry(s, c, &batch[i], &servers, s->publish, &out_len);
-		published += batch[i].publish;
+		if (b->msg_len[i] && b->group[i] == i)
+			o->replies += append_group(s, b, batch, i);
+		o->published += batch[i].publish;
 	}
-	/* one PUBLISH per batch: the peers wake once for all of it */
-	if (out_len) {
-		redisAppendCommand(c, "PUBLISH %s %b", s->channel, s->publish, out_len);
-		owed++;
+	o->replies += append_publish(s, b, batch, n);
+	o->records = n;
+	if (o->replies == 0) {
+		count(s, COUNTER_REPLICA_STORE_ERRORS, n);
+		return true;
 	}
-	for (unsigned i = 0; i < owed; i++) {
-		redisReply *r = NULL;
-		if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) {
-			count(s, COUNTER_REPLICA_STORE_ERRORS, n);
+	s->owed_count++;
+	atomic_fetch_add(&s->in_flight, n);
+	/* straight from the batch's buffer (hiredis's would be a copy); the
+	 * socket's send timeout bounds the wait */
+	for (size_t sent = 0; sent < s->cmd_len;) {
+		ssize_t w = send(c->fd, s->cmd + sent, s->cmd_len - sent, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			c->err = REDIS_ERR_IO;
+			snprintf(c->errstr, sizeof(c->errstr), "%s", w < 0 ? strerror(errno) : "closed");
 			return false;
 		}
-		errors += r->type == REDIS_REPLY_ERROR;
-		freeReplyObject(r);
+		sent += (size_t)w;
 	}
-	count(s, COUNTER_REPLICA_WRITTEN, n);
-	count(s, COUNTER_REPLICA_PUBLISHED, published);
-	count(s, COUNTER_REPLICA_STORE_ERRORS, errors);
 	return true;
+}
+
+/* The replies of the oldest batch sent. False when the connection broke. */
+static bool collect_batch(struct session_store *s, redisContext *c)
+{
+	struct owed_batch o = s->owed[0];
+	uint64_t errors = 0;
+	for (unsigned i = 0; i < o.replies; i++) {
+		void *r = NULL;
+		if (redisGetReply(c, &r) != REDIS_OK || !r)
+			return false;
+		errors += (uintptr_t)r == REDIS_REPLY_ERROR;
+	}
+	memmove(&s->owed[0], &s->owed[1], (size_t)(--s->owed_count) * sizeof(s->owed[0]));
+	/* counted before they stop being pending: whoever waits for none
+	 * pending reads the counters whole */
+	count(s, COUNTER_REPLICA_WRITTEN, o.records);
+	count(s, COUNTER_REPLICA_PUBLISHED, o.published);
+	count(s, COUNTER_REPLICA_STORE_ERRORS, errors);
+	atomic_fetch_sub(&s->in_flight, o.records);
+	return true;
+}
+
+/* Every batch still owed: their records lost (the connection broke). */
+static uint32_t drop_owed(struct session_store *s)
+{
+	uint32_t lost = 0;
+	for (unsigned i = 0; i < s->owed_count; i++)
+		lost += s->owed[i].records;
+	s->owed_count = 0;
+	count(s, COUNTER_REPLICA_STORE_ERRORS, lost);
+	atomic_fetch_sub(&s->in_flight, lost);
+	return lost;
 }
 
 /* The ring's pushes and drops since last told, into the owner's counters. */
@@ -296,6 +556,16 @@ static void count_queue(struct session_store *s)
 	count(s, COUNTER_REPLICA_QUEUE_DROPS, dropped - s->dropped_told);
 	s->queued_told = pushed;
 	s->dropped_told = dropped;
+}
+
+/* The hello through hiredis's reply objects (nothing else is owed then). */
+static bool write_hello_now(struct session_store *s, redisContext *c, char *err, size_t err_size)
+{
+	bool ok;
+	c->reader->fn = s->reply_objects;
+	ok = write_hello(s, c, err, err_size);
+	c->reader->fn = NULL;
+	return ok;
 }
 
 static void *writer_main(void *arg)
@@ -311,12 +581,14 @@ static void *writer_main(void *arg)
 		if (!c) {
 			if (atomic_load(&s->stopping))
 				break;
-			c = connect_to(&s->cfg.self, err, sizeof(err));
-			if (!c || !write_hello(s, c)) {
+			c = connect_to(&s->cfg.self, s->cfg.password, err, sizeof(err));
+			if (c)
+				s->reply_objects = c->reader->fn;
+			if (!c || !write_hello_now(s, c, err, sizeof(err))) {
 				if (!logged)
 					log_msg(LOG_ERR, "replication: local store %s: %s (retrying; decisions wait in "
 						"the queue, %u at most)", where(&s->cfg.self, at, sizeof(at)),
-						c ? "hello not written" : err, s->cfg.queue);
+						err, s->cfg.queue);
 				logged = true;
 				count_queue(s);
 				if (c)
@@ -335,23 +607,34 @@ static void *writer_main(void *arg)
 			backoff = SESSION_STORE_BACKOFF_MIN_MS;
 			atomic_store(&s->hello_due, false);
 		}
-		if (atomic_exchange(&s->hello_due, false))
-			write_hello(s, c);
-		n = replica_ring_peek(&s->ring, &batch, SESSION_STORE_BATCH, SESSION_STORE_WAIT_MS);
+		if (s->owed_count == 0 && atomic_exchange(&s->hello_due, false))
+			write_hello_now(s, c, err, sizeof(err));
+		/* a batch owed: what is queued now is sent before its replies
+		 * are read, so Redis stores one while the next is formatted */
+		n = replica_ring_peek(&s->ring, &batch, SESSION_STORE_BATCH, s->owed_count ? 0 : SESSION_STORE_WAIT_MS);
 		count_queue(s);
-		if (n == 0) {
-			if (atomic_load(&s->stopping))
-				break;
-			continue;
+		ok = true;
+		/* a few records wait for the batch owed: sent with what comes
+		 * meanwhile, Redis reads fewer, larger batches */
+		if (s->owed_count && n < SESSION_STORE_BATCH_MIN)
+			n = 0;
+		if (n > 0) {
+			ok = send_batch(s, c, batch, n);
+			replica_ring_release(&s->ring, n);
 		}
-		ok = write_batch(s, c, batch, n);
-		replica_ring_release(&s->ring, n);
+		/* one batch in flight while more come; none once the queue is idle */
+		while (ok && s->owed_count > (n > 0 ? 1u : 0u))
+			ok = collect_batch(s, c);
 		if (!ok) {
+			uint32_t lost = drop_owed(s);
 			log_msg(LOG_ERR, "replication: local store %s: %s (%u records lost)",
-				where(&s->cfg.self, at, sizeof(at)), c->errstr, n);
+				where(&s->cfg.self, at, sizeof(at)), c->err ? c->errstr : "out of memory", lost);
 			redisFree(c);
 			c = NULL;
+			continue;
 		}
+		if (n == 0 && atomic_load(&s->stopping))
+			break;
 	}
 	if (c)
 		redisFree(c);
@@ -376,11 +659,13 @@ static int check_hello(struct peer_state *p, redisContext *c)
 	replica_hello_parse(text, strlen(text), &ours);
 	if (r->type != REDIS_REPLY_STRING || !replica_hello_parse(r->str, (size_t)r->len, &theirs)) {
 		bool nil = r->type == REDIS_REPLY_NIL;
+		char why[160];
+		snprintf(why, sizeof(why), "%s", nil ? "no hello in its store (its sarad not started)"
+			 : r->type == REDIS_REPLY_ERROR ? r->str : "its hello is unreadable");
 		freeReplyObject(r);
 		if (p->refused != -2)
 			log_msg(LOG_WARNING, "replication: peer %s: %s; not read until it has one",
-				where(&peer->at, at, sizeof(at)), nil ? "no hello in its store (its sarad not started)"
-								     : "its hello is unreadable");
+				where(&peer->at, at, sizeof(at)), why);
 		p->refused = -2;
 		return -2;
 	}
@@ -494,7 +779,7 @@ static void *peer_main(void *arg)
 		redisReply *r;
 		uint64_t started;
 		int64_t records;
-		sub = connect_to(&peer->at, err, sizeof(err));
+		sub = connect_to(&peer->at, s->cfg.password, err, sizeof(err));
 		if (!sub) {
 			if (!logged)
 				log_msg(LOG_WARNING, "replication: peer %s: %s (retrying)",
@@ -515,7 +800,7 @@ static void *peer_main(void *arg)
 			goto retry;
 		}
 		freeReplyObject(r);
-		rd = connect_to(&peer->at, err, sizeof(err));
+		rd = connect_to(&peer->at, s->cfg.password, err, sizeof(err));
 		if (!rd) {
 			count(s, COUNTER_REPLICA_PEER_ERRORS, 1);
 			goto retry;
@@ -573,7 +858,7 @@ retry:
 static void read_own_store(struct session_store *s)
 {
 	char err[256], at[ENDPOINT_STRLEN];
-	redisContext *c = connect_to(&s->cfg.self, err, sizeof(err));
+	redisContext *c = connect_to(&s->cfg.self, s->cfg.password, err, sizeof(err));
 	uint64_t started = clock_ms(CLOCK_MONOTONIC);
 	int64_t records;
 	if (!c) {
@@ -602,12 +887,14 @@ struct session_store *session_store_create(const struct session_store_config *cf
 	s->seq = clock_us(CLOCK_REALTIME);
 	atomic_init(&s->stopping, false);
 	atomic_init(&s->hello_due, false);
+	atomic_init(&s->in_flight, 0);
 	pthread_mutex_init(&s->servers_lock, NULL);
 	replica_channel(cfg->cluster, s->channel, sizeof(s->channel));
 	replica_hello_key(cfg->cluster, s->hello_key, sizeof(s->hello_key));
 	replica_store_pattern(cfg->cluster, s->pattern, sizeof(s->pattern));
 	s->publish = malloc((size_t)SESSION_STORE_BATCH * REPLICA_MESSAGE_MAX);
-	if (!s->publish || !replica_ring_init(&s->ring, cfg->queue)) {
+	s->scratch = malloc(sizeof(*s->scratch));
+	if (!s->publish || !s->scratch || !replica_ring_init(&s->ring, cfg->queue)) {
 		snprintf(err, err_size, "replication queue: out of memory");
 		session_store_stop(s);
 		return NULL;
@@ -661,11 +948,7 @@ bool session_store_put(struct session_store *s, const struct replica_item *item,
 
 uint32_t session_store_pending(struct session_store *s)
 {
-	uint32_t n;
-	pthread_mutex_lock(&s->ring.lock);
-	n = s->ring.count;
-	pthread_mutex_unlock(&s->ring.lock);
-	return n;
+	return replica_ring_waiting(&s->ring) + atomic_load(&s->in_flight);
 }
 
 void session_store_set_servers(struct session_store *s, const struct replica_digest *servers)
@@ -701,7 +984,10 @@ void session_store_stop(struct session_store *s)
 	if (s->writer_started)
 		pthread_join(s->writer, NULL);
 	replica_ring_free(&s->ring);
+	sodium_memzero(s->cfg.password, sizeof(s->cfg.password));
 	pthread_mutex_destroy(&s->servers_lock);
 	free(s->publish);
+	free(s->cmd);
+	free(s->scratch);
 	free(s);
 }

@@ -9,9 +9,12 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <sodium.h>
+
 #include "engine/engine_replica.h"
 #include "engine/server_slots.h"
 #include "io/log.h"
+#include "io/secret_file.h"
 #include "io/sockaddr.h"
 #include "sarad/dispatcher.h"
 
@@ -212,6 +215,13 @@ bool replication_start(struct replication *r, struct dispatcher *d, const struct
 	sc.self.addr = cfg->ha.dispatchers[self];
 	sc.self.port = cfg->ha.redis_port;
 	sc.queue = cfg->ha.replication_queue;
+	if (cfg->ha.redis_password_file[0]) {
+		char why[SARA_PATH_MAX + 128];
+		if (!secret_file_load(cfg->ha.redis_password_file, sc.password, sizeof(sc.password), why, sizeof(why))) {
+			snprintf(err, err_size, "ha.redis_password_file %s", why);
+			return false;
+		}
+	}
 	for (unsigned i = 0; i < cfg->ha.dispatcher_count; i++) {
 		if ((int)i == self)
 			continue;
@@ -224,6 +234,7 @@ bool replication_start(struct replication *r, struct dispatcher *d, const struct
 	 * is kept in it); the local store is read back before the hooks are
 	 * set: what it holds is not written again. */
 	r->store = session_store_create(&sc, &sink, err, err_size);
+	sodium_memzero(sc.password, sizeof(sc.password));   /* the store keeps its own copy */
 	if (!r->store)
 		return false;
 	if (!session_store_run(r->store, err, err_size)) {

@@ -192,7 +192,7 @@ static void bench_config(struct sara_config *cfg, uint32_t sessions, bool replic
 	netaddr_parse(span_make("127.0.0.1", 9), &cfg->ha.dispatchers[0]);
 	netaddr_parse(span_make("127.0.0.2", 9), &cfg->ha.dispatchers[1]);
 	cfg->ha.redis_port = redis_port;
-	cfg->ha.replication_queue = 65536;
+	cfg->ha.replication_queue = getenv("REPLICA_QUEUE") ? (uint32_t)strtoul(getenv("REPLICA_QUEUE"), NULL, 10) : 65536;
 	cfg->ha.session_store = replicate ? SESSION_STORE_REDIS : SESSION_STORE_OFF;
 }
 

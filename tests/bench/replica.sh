@@ -4,7 +4,9 @@
 # peer's, on one free port; the cost per new session and the signalling
 # rate with replication on against off, and a 100 000-session resync.
 # REPLICA_PIN=1: the packet thread on CPU 0, the replication threads and the
-# redis-servers on CPU 1: replication beside, not on, the packet path's core. Skips (exit 0) without redis-server. Figures only.
+# redis-servers on CPU 1: replication beside, not on, the packet path's core.
+# REPLICA_CALLS, REPLICA_ROUNDS, REPLICA_RESYNC: the workload; REPLICA_QUEUE:
+# ha.replication_queue (65536). Skips (exit 0) without redis-server. Figures only.
 set -u
 build=${1:-build}
 bin=$build/bench/bench_replica

@@ -4,7 +4,9 @@
 # sara-ha-check, the gateway (or, with HA_GATEWAY_COUNT=2, gateways gw1 and
 # gw2 under keepalived VRRP), three servers and clients on many addresses.
 # HA_SELECTION (hash by default) is selection.algorithm; HA_SESSION_STORE=redis
-# turns on session replication, with a redis-server in each dispatcher.
+# turns on session replication, with a redis-server in each dispatcher;
+# HA_REDIS_PASSWORD (default none) makes every store require it, given to
+# sarad through ha.redis_password_file.
 # Sourced after tests/netns/lib.sh, whose helpers (processes, captures, servers,
 # clients, checks) it reuses; bash only.
 #
@@ -109,6 +111,10 @@ ha_config() {
 	local n i list="" vrrp="" store=""
 	for ((i = 1; i <= ${#HA_DISPATCHERS[@]}; i++)); do list="$list${list:+, }\"198.18.2.$i\""; done
 	[ "${HA_SESSION_STORE:-off}" = redis ] && store='session_store = "redis"; redis_port = 6379;'
+	if [ "${HA_SESSION_STORE:-off}" = redis ] && [ -n "${HA_REDIS_PASSWORD:-}" ]; then
+		(umask 077 && printf '%s\n' "$HA_REDIS_PASSWORD" >"$LAB_RUN/redis.pass") || return 1
+		store="$store redis_password_file = \"$LAB_RUN/redis.pass\";"
+	fi
 	[ "${#HA_GATEWAYS[@]}" -eq 2 ] &&
 		vrrp='gateways = [ "198.18.2.252", "198.18.2.253" ]; vrrp_addresses = [ "198.18.2.254", "198.18.1.254" ];'
 	for n in "${HA_DISPATCHERS[@]}"; do
@@ -172,10 +178,11 @@ ha_start_redis() {
 	addr=198.18.2.${n#d}
 	mkdir -p "$LAB_RUN/$n"
 	lab_bg "redis-$n" "$n" redis-server --bind "$addr" 127.0.0.1 --port 6379 --save "" --appendonly no \
-		--dir "$LAB_RUN/$n" --protected-mode no
+		--dir "$LAB_RUN/$n" --protected-mode no ${HA_REDIS_PASSWORD:+--requirepass "$HA_REDIS_PASSWORD"}
 	HA_REDIS_PID[$n]=$LAB_BGPID
 	for ((i = 0; i < 50; i++)); do
-		lab_in "$n" redis-cli -h "$addr" ping >/dev/null 2>&1 && return 0
+		lab_in "$n" env REDISCLI_AUTH="${HA_REDIS_PASSWORD:-}" redis-cli -h "$addr" ping 2>/dev/null | grep -q PONG &&
+			return 0
 		lab_alive "${HA_REDIS_PID[$n]}" || break
 		sleep 0.1
 	done
@@ -183,7 +190,7 @@ ha_start_redis() {
 }
 
 # ha_redis dN ARGS...: redis-cli against dN's store
-ha_redis() { local n=$1; shift; lab_in "$n" redis-cli -h "198.18.2.${n#d}" "$@"; }
+ha_redis() { local n=$1; shift; lab_in "$n" env REDISCLI_AUTH="${HA_REDIS_PASSWORD:-}" redis-cli -h "198.18.2.${n#d}" "$@"; }
 
 # ha_dispatcher dN: rules, conntrackd, BIRD, (redis,) sarad, the health check
 ha_dispatcher() {

@@ -16,12 +16,14 @@
 # and once with one bit flipped (a forgery): d1 and d3 refuse and count them. Then d2's
 # hello is made to name another cluster key and its subscribers are
 # disconnected: d1 and d3 reconnect, refuse d2 and say why in their logs.
-# Exit 0 pass, 1 fail, 77 skip.
+# Every store requires a password (ha.redis_password_file; E2E_REPLICA_PASSWORD=
+# "" runs without). Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 LAB_PREFIX=sara-e2e-har-
 HA_DISPATCHER_COUNT=3
 HA_SELECTION=least-sessions
 HA_SESSION_STORE=${E2E_REPLICA_STORE:-redis}   # "off": the control run, which must fail
+HA_REDIS_PASSWORD=${E2E_REPLICA_PASSWORD-sara lab store}
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$LAB_DIR/ha_lib.sh"
 

@@ -110,6 +110,27 @@ static void test_every_op_round_trips(void **state)
 		assert_int_equal(out.op, in[i].op);
 		assert_int_equal(hdr.sender, SENDER);
 		assert_int_equal(hdr.seq, 100 + i);
+		/* the queue copies replica_item_size bytes, over a slot's old
+		 * bytes: they seal alike, and the store names them alike */
+		{
+			struct replica_item *copy = malloc(sizeof(*copy));
+			uint8_t again[REPLICA_MESSAGE_MAX];
+			char key_a[REPLICA_STORE_KEY_MAX], key_b[REPLICA_STORE_KEY_MAX];
+			char field_a[REPLICA_FIELD_MAX], field_b[REPLICA_FIELD_MAX];
+			assert_non_null(copy);
+			memset(copy, 0xa5, sizeof(*copy));
+			assert_true(replica_item_size(&in[i]) <= sizeof(*copy));
+			memcpy(copy, &in[i], replica_item_size(&in[i]));
+			assert_int_equal(seal_item(&key, 100 + i, NOW_MS, &d, copy, again), n);
+			assert_memory_equal(again, msg, n);
+			assert_int_equal(replica_store_key("cl", copy, key_a, sizeof(key_a)),
+					 replica_store_key("cl", &in[i], key_b, sizeof(key_b)));
+			assert_string_equal(key_a, key_b);
+			assert_int_equal(replica_store_field(copy, field_a, sizeof(field_a)),
+					 replica_store_field(&in[i], field_b, sizeof(field_b)));
+			assert_string_equal(field_a, field_b);
+			free(copy);
+		}
 	}
 	/* the last one decoded is the connection's end */
 	assert_memory_equal(&out.u.connection_end, &in[4].u.connection_end, sizeof(struct flow_key));

@@ -170,6 +170,10 @@ static void test_ha_group(void **state)
 	assert_int_equal(cfg->ha.vrrp_address_count, 1);
 	assert_int_equal(cfg->ha.vrrp_id, 254);
 	assert_int_equal(cfg->ha.vrrp_advert_ms, 1000);
+	assert_string_equal(cfg->ha.redis_password_file, "");   /* none: no AUTH */
+	expect_loads(BASE "ha = { dispatchers = [ \"198.18.2.1\", \"198.18.2.2\" ]; session_store = \"redis\";\n"
+		     "       redis_password_file = \"/etc/sara/redis.pass\"; };\n", cfg);
+	assert_string_equal(cfg->ha.redis_password_file, "/etc/sara/redis.pass");
 	free(cfg);
 }
 
@@ -733,6 +737,9 @@ static void test_reload_check(void **state)
 	next = running;
 	next.vips[0].bytes[3] ^= 1;
 	expect_reload_refused(&running, &next, "vips");
+	next = running;
+	snprintf(next.ha.redis_password_file, sizeof(next.ha.redis_password_file), "/etc/sara/redis.pass");
+	expect_reload_refused(&running, &next, "ha.redis_password_file");
 	next = running;
 	next.sip_ports[0] = 5070;
 	expect_reload_refused(&running, &next, "ports.sip");
