@@ -28,6 +28,7 @@ only=${LIVE_ONLY:-}      # media, sip or calls: run only that part (debugging)
 nfq_args=${LIVE_NFQ_ARGS:-}   # more nfq_accept options for path d (e.g. --conntrack)
 sip_rules=${LIVE_SIP_RULES:-0}   # 1: also path f, accept-all behind sara-ctl's rules
 perf_dir=${LIVE_PERF:-}  # a directory: perf record -g of the dispatcher core in each flat-out run
+daemon_nice=${LIVE_NICE:-}   # a niceness for the queue programs (sarad, nfq_accept), e.g. -10
 keep=${LIVE_KEEP:-0}     # 1: keep the work directory (logs) and print its path
 load_cpu=0      # load generator, sinks, bridge and server softirq
 dsp_cpu=1       # the dispatcher's softirq (RPS) and its daemon
@@ -199,6 +200,8 @@ path_b_start() {   # + conntrack, CONNMARK restore/save
 }
 
 daemon_pid=""
+nice_cmd=""     # nice execs the program: $! stays its PID
+[ -n "$daemon_nice" ] && nice_cmd="nice -n $daemon_nice"
 
 # Waits until a program listens on NFQUEUE 0 in the dispatcher namespace.
 wait_queue_bound() {
@@ -216,7 +219,7 @@ wait_queue_bound() {
 path_d_start() {   # every SIP packet through the minimal accept-all program
 	in_ns dsp iptables -t mangle -A PREROUTING -d "$vip" -p udp --dport "$sip_port" \
 		-j NFQUEUE --queue-num 0
-	ip netns exec "${prefix}dsp" taskset -c "$dsp_cpu" "$tools/nfq_accept" --queue 0 --seconds 60 $nfq_args \
+	ip netns exec "${prefix}dsp" taskset -c "$dsp_cpu" $nice_cmd "$tools/nfq_accept" --queue 0 --seconds 60 $nfq_args \
 		>"$work/nfq_accept.log" 2>&1 &
 	daemon_pid=$!
 	pids="$pids $daemon_pid"
@@ -228,7 +231,7 @@ path_d_start() {   # every SIP packet through the minimal accept-all program
 path_f_start() {
 	in_ns dsp "$build/sara-ctl" -c "$cfg" rules --apply >"$work/rules.log" 2>&1 ||
 		{ cat "$work/rules.log"; die "sara-ctl rules --apply failed"; }
-	ip netns exec "${prefix}dsp" taskset -c "$dsp_cpu" "$tools/nfq_accept" --queue 0 --seconds 60 $nfq_args \
+	ip netns exec "${prefix}dsp" taskset -c "$dsp_cpu" $nice_cmd "$tools/nfq_accept" --queue 0 --seconds 60 $nfq_args \
 		>"$work/nfq_accept.log" 2>&1 &
 	daemon_pid=$!
 	pids="$pids $daemon_pid"
@@ -238,8 +241,8 @@ path_f_start() {
 sarad_start() {    # sara-ctl's rules + sarad (paths c and e)
 	in_ns dsp "$build/sara-ctl" -c "$cfg" rules --apply >"$work/rules.log" 2>&1 ||
 		{ cat "$work/rules.log"; die "sara-ctl rules --apply failed"; }
-	ip netns exec "${prefix}dsp" taskset -c "$dsp_cpu" "$build/sarad" -c "$cfg" --foreground \
-		>>"$work/sarad.log" 2>&1 &
+	ip netns exec "${prefix}dsp" taskset -c "$dsp_cpu" $nice_cmd "$build/sarad" -c "$cfg" \
+		--foreground >>"$work/sarad.log" 2>&1 &
 	daemon_pid=$!
 	pids="$pids $daemon_pid"
 	wait_queue_bound || { tail -n 20 "$work/sarad.log"; die "sarad did not bind queue 0"; }
