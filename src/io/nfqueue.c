@@ -1,6 +1,7 @@
 /* nfqueue.c - one NFQUEUE queue (nfqueue.h) on libmnl and
  * libnetfilter_queue's nfq_nlmsg_* helpers: configuration with acks,
- * batched receive, and verdicts batched into one send per receive batch. */
+ * batched receive (one recvmmsg per batch), and verdicts batched into one
+ * send per receive batch. */
 #include "io/nfqueue.h"
 
 #include <arpa/inet.h>
@@ -42,7 +43,8 @@ struct nfqueue {
 	bool in_batch;            /* verdicts go to send_buf until the batch ends */
 	bool configuring;         /* packets before the set-up is done are accepted unmarked */
 	uint8_t *recv_buf;       /* RECEIVE_BATCH buffers: a batch's packets stay valid together */
-	size_t recv_len[RECEIVE_BATCH];
+	struct iovec recv_iov[RECEIVE_BATCH];
+	struct mmsghdr recv_msgs[RECEIVE_BATCH];
 	uint8_t *send_buf;
 	size_t send_used;
 	unsigned send_count;
@@ -187,50 +189,64 @@ static int packet_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/* Takes up to RECEIVE_BATCH queued messages in one recvmmsg (each netlink
+ * message is its own datagram: one recv per packet would be one system
+ * call per packet). Returns how many, 0 when none is waiting, -1 on a fatal
+ * error (err filled). ENOBUFS (the kernel dropped messages) is counted. */
+static int receive_messages(struct nfqueue *q, int fd, char *err, size_t err_size)
+{
+	for (unsigned tries = 0; tries < 2; tries++) {
+		for (unsigned i = 0; i < RECEIVE_BATCH; i++) {
+			q->recv_msgs[i].msg_hdr.msg_flags = 0;
+			q->recv_msgs[i].msg_len = 0;
+		}
+		int n = recvmmsg(fd, q->recv_msgs, RECEIVE_BATCH, MSG_DONTWAIT, NULL);
+		if (n >= 0)
+			return n;
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return 0;
+		if (errno != ENOBUFS)
+			break;
+		STAT_ADD(q, enobufs, 1);   /* reported once; the queue holds more */
+	}
+	if (errno == ENOBUFS)
+		return 0;
+	snprintf(err, err_size, "queue %u: recvmmsg: %s", q->queue_num, strerror(errno));
+	return -1;
+}
+
 int nfqueue_receive(struct nfqueue *q, int timeout_ms,
 		    void (*fn)(void *ctx, const struct nfqueue_packet *pkt), void *ctx,
 		    char *err, size_t err_size)
 {
-	struct pollfd pfd = { .fd = mnl_socket_get_fd(q->nl), .events = POLLIN };
-	int fatal = 0, packets_before;
-	int n = poll(&pfd, 1, timeout_ms);
-	if (n < 0) {
-		if (errno == EINTR)
+	int fd = mnl_socket_get_fd(q->nl);
+	int packets_before, received;
+	if (timeout_ms != 0) {
+		/* A caller woken by its own poll (timeout 0) reads at once. */
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int n = poll(&pfd, 1, timeout_ms);
+		if (n < 0) {
+			if (errno == EINTR)
+				return 0;
+			snprintf(err, err_size, "queue %u: poll: %s", q->queue_num, strerror(errno));
+			return -1;
+		}
+		if (n == 0)
 			return 0;
-		snprintf(err, err_size, "queue %u: poll: %s", q->queue_num, strerror(errno));
-		return -1;
 	}
-	if (n == 0)
-		return 0;
+	received = receive_messages(q, fd, err, err_size);
+	if (received < 0)
+		return -1;
 	packets_before = (int)STAT_GET(q, received);
 	q->fn = fn;
 	q->fn_ctx = ctx;
 	q->in_batch = true;
-	unsigned received = 0;
-	while (received < RECEIVE_BATCH) {
-		uint8_t *buf = q->recv_buf + (size_t)received * RECV_BUFFER_SIZE;
-		ssize_t len = recv(pfd.fd, buf, RECV_BUFFER_SIZE, MSG_DONTWAIT);
-		if (len < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-				break;
-			if (errno == ENOBUFS) { /* the kernel dropped messages: counted, not fatal */
-				STAT_ADD(q, enobufs, 1);
-				continue;
-			}
-			snprintf(err, err_size, "queue %u: recv: %s", q->queue_num, strerror(errno));
-			fatal = -1;
-			break;
-		}
-		if (len == 0)
-			break;
-		q->recv_len[received++] = (size_t)len;
-	}
 	/* Every buffer of the batch is parsed before the end-of-batch call, so
 	 * the caller may decide the whole batch at once (engine_packet_batch). */
-	for (unsigned i = 0; i < received; i++) {
+	for (int i = 0; i < received; i++) {
 		/* An NLMSG_ERROR here is the kernel refusing an earlier verdict
 		 * (for instance an id it no longer holds): count it, keep going. */
-		if (mnl_cb_run(q->recv_buf + (size_t)i * RECV_BUFFER_SIZE, q->recv_len[i], 0, q->portid,
+		if (mnl_cb_run(q->recv_buf + (size_t)i * RECV_BUFFER_SIZE, q->recv_msgs[i].msg_len, 0, q->portid,
 			       packet_cb, q) < 0)
 			STAT_ADD(q, verdict_errors, 1);
 	}
@@ -241,8 +257,6 @@ int nfqueue_receive(struct nfqueue *q, int timeout_ms,
 	q->fn = NULL;
 	q->fn_ctx = NULL;
 	STAT_ADD(q, batches, 1);
-	if (fatal)
-		return -1;
 	return (int)STAT_GET(q, received) - packets_before;
 }
 
@@ -319,6 +333,10 @@ struct nfqueue *nfqueue_open(const struct nfqueue_options *opt, char *err, size_
 	q->send_buf = malloc(SEND_BUFFER_SIZE);
 	if (!q->recv_buf || !q->send_buf)
 		goto oom;
+	for (unsigned i = 0; i < RECEIVE_BATCH; i++) {
+		q->recv_iov[i] = (struct iovec){ q->recv_buf + (size_t)i * RECV_BUFFER_SIZE, RECV_BUFFER_SIZE };
+		q->recv_msgs[i].msg_hdr = (struct msghdr){ .msg_iov = &q->recv_iov[i], .msg_iovlen = 1 };
+	}
 	q->nl = mnl_socket_open(NETLINK_NETFILTER);
 	if (!q->nl) {
 		snprintf(err, err_size, "queue %u: netlink socket: %s", opt->queue_num, strerror(errno));

@@ -2,7 +2,9 @@
 # live.sh BUILD - the live data-path benchmark: client -> dispatcher -> 3 servers
 # in network namespaces; packets/s delivered and dispatcher CPU per packet for
 # kernel-only marking, conntrack+CONNMARK, sarad's fast path, NFQUEUE accept-all
-# and sarad on signalling, then SIP calls/s through sarad vs direct.
+# and sarad on signalling (LIVE_SIP_RULES=1: and accept-all behind sara-ctl's
+# rules), then SIP calls/s through sarad vs direct. The flat-out runs also
+# report the queue's drops and who had the dispatcher core.
 # Skips (exit 0) when not root or namespaces are unavailable. Figures only:
 # exits 1 only when the set-up itself fails.
 set -u
@@ -23,6 +25,10 @@ sip_rate=${LIVE_SIP_RATE:-20000}        # fixed rate for signalling CPU cost
 calls=${LIVE_CALLS:-12000}               # sipp calls per run
 call_rate=${LIVE_CALL_RATE:-4000}       # sipp -r (calls/s offered; sipp itself tops out near 5000 here)
 only=${LIVE_ONLY:-}      # media, sip or calls: run only that part (debugging)
+nfq_args=${LIVE_NFQ_ARGS:-}   # more nfq_accept options for path d (e.g. --conntrack)
+sip_rules=${LIVE_SIP_RULES:-0}   # 1: also path f, accept-all behind sara-ctl's rules
+perf_dir=${LIVE_PERF:-}  # a directory: perf record -g of the dispatcher core in each flat-out run
+daemon_nice=${LIVE_NICE:-}   # a niceness for the queue programs (sarad, nfq_accept), e.g. -10
 keep=${LIVE_KEEP:-0}     # 1: keep the work directory (logs) and print its path
 load_cpu=0      # load generator, sinks, bridge and server softirq
 dsp_cpu=1       # the dispatcher's softirq (RPS) and its daemon
@@ -194,6 +200,8 @@ path_b_start() {   # + conntrack, CONNMARK restore/save
 }
 
 daemon_pid=""
+nice_cmd=""     # nice execs the program: $! stays its PID
+[ -n "$daemon_nice" ] && nice_cmd="nice -n $daemon_nice"
 
 # Waits until a program listens on NFQUEUE 0 in the dispatcher namespace.
 wait_queue_bound() {
@@ -211,7 +219,19 @@ wait_queue_bound() {
 path_d_start() {   # every SIP packet through the minimal accept-all program
 	in_ns dsp iptables -t mangle -A PREROUTING -d "$vip" -p udp --dport "$sip_port" \
 		-j NFQUEUE --queue-num 0
-	ip netns exec "${prefix}dsp" taskset -c "$dsp_cpu" "$tools/nfq_accept" --queue 0 --seconds 60 \
+	ip netns exec "${prefix}dsp" taskset -c "$dsp_cpu" $nice_cmd "$tools/nfq_accept" --queue 0 --seconds 60 $nfq_args \
+		>"$work/nfq_accept.log" 2>&1 &
+	daemon_pid=$!
+	pids="$pids $daemon_pid"
+	wait_queue_bound || { cat "$work/nfq_accept.log"; die "nfq_accept did not bind queue 0"; }
+}
+
+# Path f: nfq_accept behind sara-ctl's rules (conntrack, CONNMARK restore and
+# save, the queue rules): the kernel's part of path e without sarad's work.
+path_f_start() {
+	in_ns dsp "$build/sara-ctl" -c "$cfg" rules --apply >"$work/rules.log" 2>&1 ||
+		{ cat "$work/rules.log"; die "sara-ctl rules --apply failed"; }
+	ip netns exec "${prefix}dsp" taskset -c "$dsp_cpu" $nice_cmd "$tools/nfq_accept" --queue 0 --seconds 60 $nfq_args \
 		>"$work/nfq_accept.log" 2>&1 &
 	daemon_pid=$!
 	pids="$pids $daemon_pid"
@@ -221,8 +241,8 @@ path_d_start() {   # every SIP packet through the minimal accept-all program
 sarad_start() {    # sara-ctl's rules + sarad (paths c and e)
 	in_ns dsp "$build/sara-ctl" -c "$cfg" rules --apply >"$work/rules.log" 2>&1 ||
 		{ cat "$work/rules.log"; die "sara-ctl rules --apply failed"; }
-	ip netns exec "${prefix}dsp" taskset -c "$dsp_cpu" "$build/sarad" -c "$cfg" --foreground \
-		>>"$work/sarad.log" 2>&1 &
+	ip netns exec "${prefix}dsp" taskset -c "$dsp_cpu" $nice_cmd "$build/sarad" -c "$cfg" \
+		--foreground >>"$work/sarad.log" 2>&1 &
 	daemon_pid=$!
 	pids="$pids $daemon_pid"
 	wait_queue_bound || { tail -n 20 "$work/sarad.log"; die "sarad did not bind queue 0"; }
@@ -233,7 +253,7 @@ path_stop() {
 		stop_pid "$daemon_pid"
 		daemon_pid=""
 	fi
-	if [ "$1" = c ] || [ "$1" = e ]; then
+	if [ "$1" = c ] || [ "$1" = e ] || [ "$1" = f ]; then
 		in_ns dsp "$build/sara-ctl" -c "$cfg" rules --remove >/dev/null 2>&1
 	fi
 	clear_rules
@@ -252,6 +272,7 @@ path_start() {
 	b) path_b_start ;;
 	c|e) sarad_start ;;
 	d) path_d_start ;;
+	f) path_f_start ;;
 	esac
 }
 
@@ -295,6 +316,18 @@ blast() {
 	echo "$sent $((after - before)) $secs"
 }
 
+# queue_drops: "queue_full socket_full" of NFQUEUE 0 in the dispatcher so far
+# (columns 6 and 7 of nfnetlink_queue), nothing when no program binds it.
+queue_drops() {
+	in_ns dsp awk '$1 == 0 { print $6, $7 }' /proc/net/netfilter/nfnetlink_queue 2>/dev/null
+}
+
+# cpu_ticks PID: user + system clock ticks of PID so far (0 when gone).
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+ksoftirqd_pid=$(pgrep -x "ksoftirqd/$dsp_cpu" | head -n 1)
+
 # measure PATH KIND RATE: a flat-out run (capacity), then a fixed-rate run
 # with the CPU spinner on dsp_cpu (cost), then the spinner alone for the
 # same time (the unloaded rate, averaged with a shorter one before: other
@@ -303,7 +336,26 @@ measure() {
 	local path=$1 kind=$2 rate=$3 idle_before idle_after idle flat fixed loaded
 	idle_before=$(spin_rate 1)
 	next_ports
+	local drops_before drops_after
+	drops_before=$(queue_drops)
+	local daemon_before=0 daemon_after=0 softirqd_before=0 softirqd_after=0
+	[ -n "$daemon_pid" ] && daemon_before=$(cpu_ticks "$daemon_pid")
+	[ -n "$ksoftirqd_pid" ] && softirqd_before=$(cpu_ticks "$ksoftirqd_pid")
+	local perf_pid=""
+	if [ -n "$perf_dir" ]; then
+		perf record -q -g -C "$dsp_cpu" -o "$perf_dir/$path-$(date +%s%N).data" -- sleep "$run_seconds" \
+			>/dev/null 2>&1 &
+		perf_pid=$!
+		pids="$pids $perf_pid"
+	fi
 	flat=$(blast "$kind" 0 "$sport_next")
+	if [ -n "$perf_pid" ]; then
+		wait "$perf_pid"
+		forget_pid "$perf_pid"
+	fi
+	drops_after=$(queue_drops)
+	[ -n "$daemon_pid" ] && daemon_after=$(cpu_ticks "$daemon_pid")
+	[ -n "$ksoftirqd_pid" ] && softirqd_after=$(cpu_ticks "$ksoftirqd_pid")
 	next_ports
 	"$tools/cpu_spin" "$dsp_cpu" "$run_seconds" >"$work/spin.out" &
 	local spin_pid=$!
@@ -331,6 +383,15 @@ measure() {
 	tail -n 1 "$work/results" | awk '{
 		printf "  %s: flat-out sent %7.0f pps, delivered %7.0f pps | fixed rate delivered %6.0f pps (%.2f%%), dsp core busy %4.1f%%, %.2f us/pkt\n",
 		       $1, $2, $3, $4, $5 * 100, $6 * 100, $7 }'
+	# Only the queued paths have a queue; a path restarted binds a new one.
+	[ -n "$drops_before" ] && [ -n "$drops_after" ] && set -- $drops_before $drops_after &&
+		echo "     flat-out queue 0: queue full $(($3 - $1)), socket full $(($4 - $2))"
+	# Who had the dispatcher core during the flat-out run (the sleep after
+	# the blast included): the daemon against receive work deferred to
+	# ksoftirqd, in percent of one core.
+	[ -n "$daemon_pid" ] && awk -v d=$((daemon_after - daemon_before)) -v k=$((softirqd_after - softirqd_before)) \
+		-v hz="$(getconf CLK_TCK)" -v s="$run_seconds" -v c="$dsp_cpu" 'BEGIN {
+		printf "     flat-out cpu: daemon %.0f%%, ksoftirqd/%d %.0f%%\n", 100 * d / hz / (s + 0.3), c, 100 * k / hz / (s + 0.3) }'
 }
 
 write_config() {
@@ -405,6 +466,7 @@ sip_paths="d"
 if [ $have_sarad -eq 1 ]; then
 	media_paths="a b c"
 	sip_paths="d e"
+	[ "$sip_rules" = 1 ] && sip_paths="d e f"
 else
 	echo "live.sh: $build/sarad or sara-ctl missing or unfinished: paths c and e skipped"
 fi
@@ -438,6 +500,7 @@ names_b="+ conntrack + CONNMARK restore/save"
 names_c="sarad fast path (connmark; first packets to sarad)"
 names_d="SIP OPTIONS through nfq_accept (accept-all)"
 names_e="SIP OPTIONS through sarad"
+names_f="SIP OPTIONS through nfq_accept behind sara's rules"
 ratio() {     # ratio NUM DEN COLUMN
 	awk -v n="$(median_of "$1" "$3")" -v d="$(median_of "$2" "$3")" \
 		'BEGIN { if (d > 0) printf "%.2f", n / d; else printf "n/a" }'
@@ -459,6 +522,10 @@ if [ -s "$work/results" ]; then
 		echo "live (b)/(a) conntrack+CONNMARK vs kernel-only: $(ratio b a 3) delivered pps, $(ratio a b 7) capacity by CPU per packet"
 	has_path b && has_path c &&
 		echo "live (c)/(b) sarad fast path vs conntrack+CONNMARK: $(ratio c b 3) delivered pps, $(ratio b c 7) capacity by CPU per packet (target >= 0.95)"
+	has_path e && has_path f &&
+		echo "live (e)/(f) sarad vs accept-all behind sara's rules: $(ratio e f 3) delivered pps, $(ratio f e 7) capacity by CPU per packet"
+	has_path d && has_path f &&
+		echo "live (f)/(d) sara's rules vs none, both accept-all: $(ratio f d 3) delivered pps, $(ratio d f 7) capacity by CPU per packet"
 	has_path d && has_path e &&
 		echo "live (e)/(d) sarad vs accept-all on SIP: $(ratio e d 3) delivered pps, $(ratio d e 7) capacity by CPU per packet (target >= 0.8)"
 fi

@@ -33,6 +33,7 @@ struct accept_options {
 	uint32_t max_len;
 	uint32_t rcvbuf_bytes;
 	bool fail_open;
+	bool conntrack;
 	double seconds;
 	unsigned delay_ms;
 };
@@ -65,10 +66,11 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: nfq_accept [--queue N] [--seconds S] [--max-len PACKETS]\n"
-		"                  [--rcvbuf BYTES] [--fail-open] [--delay-ms MS]\n"
+		"                  [--rcvbuf BYTES] [--fail-open] [--conntrack] [--delay-ms MS]\n"
 		"Accepts every packet of NFQUEUE N (no mark) for at most S seconds\n"
 		"(default 10) or until SIGINT/SIGTERM, then prints what it did.\n"
-		"--delay-ms holds each batch of verdicts MS ms (a slow verdict).\n");
+		"--delay-ms holds each batch of verdicts MS ms (a slow verdict).\n"
+		"--conntrack asks for each packet's conntrack state (NFQA_CFG_F_CONNTRACK).\n");
 }
 
 static int parse_options(int argc, char **argv, struct accept_options *opt)
@@ -77,6 +79,7 @@ static int parse_options(int argc, char **argv, struct accept_options *opt)
 		{ "queue", required_argument, NULL, 'q' }, { "seconds", required_argument, NULL, 't' },
 		{ "max-len", required_argument, NULL, 'l' }, { "rcvbuf", required_argument, NULL, 'b' },
 		{ "fail-open", no_argument, NULL, 'f' }, { "delay-ms", required_argument, NULL, 'd' },
+		{ "conntrack", no_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -115,6 +118,9 @@ static int parse_options(int argc, char **argv, struct accept_options *opt)
 		case 'f':
 			opt->fail_open = true;
 			break;
+		case 'c':
+			opt->conntrack = true;
+			break;
 		case 'd':
 			v = strtoul(optarg, &end, 10);
 			if (end == optarg || *end || v > MAX_DELAY_MS)
@@ -149,7 +155,8 @@ static int bind_queue(struct accept_state *st, const struct accept_options *opt)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
-	uint32_t flags = NFQA_CFG_F_GSO | (opt->fail_open ? NFQA_CFG_F_FAIL_OPEN : 0);
+	uint32_t flags = NFQA_CFG_F_GSO | (opt->fail_open ? NFQA_CFG_F_FAIL_OPEN : 0) |
+			 (opt->conntrack ? NFQA_CFG_F_CONNTRACK : 0);
 
 	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, opt->queue_num);
 	nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_BIND);
