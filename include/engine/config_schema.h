@@ -17,6 +17,7 @@ enum key_type {
 	KEY_IDENT,     /* like KEY_STRING, [A-Za-z0-9_.-] only */
 	KEY_CHOICE,    /* one of `choices`, stored as int */
 	KEY_ADDRESS,   /* one IPv4/IPv6 address */
+	KEY_MULTICAST, /* one IPv4/IPv6 multicast address (a group to join) */
 	KEY_ENDPOINT,  /* "addr:port" or "[v6]:port" */
 	KEY_PORTS,     /* array of ports into uint16_t[capacity] + unsigned count */
 	KEY_ADDRESSES, /* array of addresses into netaddr[capacity] + unsigned count */

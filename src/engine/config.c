@@ -166,7 +166,7 @@ static const struct key_spec ha_keys[] = {
 	UINT_KEY("bfd_multiplier", CFG, ha.bfd_multiplier, 2, 255),
 	STRING_KEY(KEY_IDENT, "sync_interface", CFG, ha.sync_interface, false),
 	UINT_KEY("sync_port", CFG, ha.sync_port, 1, 65535),
-	PLAIN_KEY(KEY_ADDRESS, "sync_group", CFG, ha.sync_group, false),
+	PLAIN_KEY(KEY_MULTICAST, "sync_group", CFG, ha.sync_group, false),
 	ARRAY_KEY(KEY_ADDRESSES, "gateways", CFG, ha.gateways, ha.gateway_count, false),
 	ARRAY_KEY(KEY_ADDRESSES, "vrrp_addresses", CFG, ha.vrrp_addresses, ha.vrrp_address_count, false),
 	UINT_KEY("vrrp_id", CFG, ha.vrrp_id, 1, 255),

@@ -114,17 +114,25 @@ static bool ident_char(char c)
 	       c == '_' || c == '.' || c == '-';
 }
 
-static bool get_address(struct load *ld, const config_setting_t *s, const char *label,
-			struct netaddr *out)
+/* A host's address (unicast) or, with multicast, a group's (the config's
+ * rules check that it is one, with the key's other rules). */
+static bool get_address_of(struct load *ld, const config_setting_t *s, const char *label,
+			   bool multicast, struct netaddr *out)
 {
 	const char *text;
 	if (!get_string(ld, s, label, 0, &text))
 		return false;
 	if (!netaddr_parse(span_make(text, strlen(text)), out))
 		return FAIL(ld, s, "%s \"%s\" is not an IPv4 or IPv6 address", label, text);
-	if (netaddr_is_unspecified(out) || netaddr_is_multicast(out))
-		return FAIL(ld, s, "%s \"%s\" must be a unicast address", label, text);
+	if (netaddr_is_unspecified(out) || (!multicast && netaddr_is_multicast(out)))
+		return FAIL(ld, s, "%s \"%s\" must be a %s address", label, text, multicast ? "group's" : "unicast");
 	return true;
+}
+
+static bool get_address(struct load *ld, const config_setting_t *s, const char *label,
+			struct netaddr *out)
+{
+	return get_address_of(ld, s, label, false, out);
 }
 
 static bool load_group(struct load *ld, const config_setting_t *group,
@@ -310,6 +318,8 @@ static bool load_key(struct load *ld, const config_setting_t *s, const struct ke
 		return load_choice(ld, s, key, field, label);
 	case KEY_ADDRESS:
 		return get_address(ld, s, label, field);
+	case KEY_MULTICAST:
+		return get_address_of(ld, s, label, true, field);
 	case KEY_ENDPOINT:
 		return load_endpoint(ld, s, field, label);
 	case KEY_PORTS:

@@ -162,6 +162,11 @@ static void test_ha_group(void **state)
 	assert_false(cfg->ha.bfd);
 	assert_int_equal(cfg->ha.asn, 65001);
 	assert_string_equal(cfg->ha.sync_interface, "lan0");
+	/* conntrackd's group set: a multicast address is what the key takes */
+	expect_loads(BASE "ha = { sync_group = \"225.0.0.51\"; };\n", cfg);
+	assert_string_equal(netaddr_format(&cfg->ha.sync_group, text, sizeof(text)), "225.0.0.51");
+	expect_loads(BASE "ha = { dispatchers = [ \"198.18.2.1\", \"198.18.2.2\" ]; router = \"198.18.1.1\";\n"
+		     "       asn = 65001; router_asn = 65000; bfd = false; sync_interface = \"lan0\"; };\n", cfg);
 	assert_int_equal(cfg->ha.vrrp_id, 51);
 	assert_int_equal(cfg->ha.vrrp_advert_ms, 100);
 	expect_loads(BASE "ha = { gateways = [ \"198.18.2.252\", \"198.18.2.253\" ];\n"
