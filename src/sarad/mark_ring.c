@@ -42,5 +42,10 @@ uint32_t mark_ring_pop(struct mark_ring *ring, struct mark_update *out, uint32_t
 		ring->head = (ring->head + 1) % ring->capacity;
 		ring->count--;
 	}
+	/* An empty ring starts again at its first slot: the slots it touches
+	 * are those its longest backlog needed, not all of them in turn (the
+	 * soak: sarad's RSS grew by the whole ring, 2.7 MiB, over 27 minutes). */
+	if (ring->count == 0)
+		ring->head = 0;
 	return n;
 }

@@ -1,6 +1,6 @@
 /* test_mark_ring.c - the connmark write ring: writes come out in the order
  * they went in, across the wrap; a full ring refuses and counts; pops are
- * bounded by the caller's batch. */
+ * bounded by the caller's batch; an emptied ring starts again at slot 0. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -52,6 +52,33 @@ static void test_order_kept_across_wrap(void **state)
 	mark_ring_free(&ring);
 }
 
+static void test_emptied_ring_starts_over(void **state)
+{
+	struct mark_ring ring;
+	struct mark_update out[4];
+	(void)state;
+	assert_true(mark_ring_init(&ring, 8));
+	/* one write a tick, each popped before the next: always slot 0 */
+	for (uint16_t i = 0; i < 20; i++) {
+		struct flow_key k = key_n(i);
+		assert_true(mark_ring_push(&ring, &k, 1));
+		assert_int_equal(mark_ring_pop(&ring, out, 4), 1);
+		assert_int_equal(out[0].key.sport, i);
+		assert_int_equal(ring.head, 0);
+	}
+	/* a backlog left over keeps its place */
+	for (uint16_t i = 0; i < 3; i++) {
+		struct flow_key k = key_n(i);
+		assert_true(mark_ring_push(&ring, &k, 1));
+	}
+	assert_int_equal(mark_ring_pop(&ring, out, 2), 2);
+	assert_int_equal(ring.head, 2);
+	assert_int_equal(mark_ring_pop(&ring, out, 2), 1);
+	assert_int_equal(out[0].key.sport, 2);
+	assert_int_equal(ring.head, 0);
+	mark_ring_free(&ring);
+}
+
 static void test_full_ring_refuses_and_counts(void **state)
 {
 	struct mark_ring ring;
@@ -91,6 +118,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_order_kept_across_wrap),
+		cmocka_unit_test(test_emptied_ring_starts_over),
 		cmocka_unit_test(test_full_ring_refuses_and_counts),
 		cmocka_unit_test(test_zero_capacity_refused),
 	};
