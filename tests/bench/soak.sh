@@ -22,9 +22,11 @@ LAB_PREFIX=${SARA_LAB_PREFIX:-sara-soak-}
 
 minutes=${SOAK_MINUTES:-30}
 rate=${SOAK_RATE:-40}
-life=$((minutes * 60 + 120))
+life=$((minutes * 60 + 240))
 half=$(((rate + 1) / 2))
-calls=$((half * minutes * 60))
+# calls for 2 minutes more than the run: the last minute's figures are read
+# (each a little after its minute) while the calls still flow
+calls=$((half * (minutes * 60 + 120)))
 
 servers=${SOAK_SERVERS:-load}
 
@@ -56,7 +58,7 @@ sarad=$(ps --ppid "$LAB_SARAD_PID" -o pid= | tr -d ' ' | head -1)
 for t in u1 tn; do
 	name=soak-$t; port=5070; [ "$t" = tn ] && port=5072
 	lab_assets
-	lab_bg "$name" cli timeout $((minutes * 60 + 60)) sipp "$LAB_VIP:5060" -sf uac-hold.xml -t "$t" \
+	lab_bg "$name" cli timeout $((minutes * 60 + 180)) sipp "$LAB_VIP:5060" -sf uac-hold.xml -t "$t" \
 		-s 100 -i 198.18.0.10 -p "$port" -mi 198.18.0.10 -mp $((port == 5070 ? 7000 : 9000)) \
 		-m "$calls" -r "$half" -l $((half * 20)) -nostdin -trace_stat -stf "$LAB_RUN/logs/$name.csv" -fd 10 \
 		-max_socket 400
