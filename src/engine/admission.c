@@ -133,15 +133,20 @@ static double window_size(const struct admission *adm)
 /* The window's rule (admission.h, Window estimate): fewer than W await,
  * or fewer than ADMISSION_WINDOW_BURST W and the oldest has waited less
  * than answer_delay_s (no backlog yet). */
+/* The window's rule for count sessions awaiting, the oldest since
+ * oldest_ms, against a window of size: the cluster's and each server's. */
+static bool waits_have_room(const struct admission *adm, uint32_t count, uint64_t oldest_ms, double size)
+{
+	if ((double)count < size)
+		return true;
+	if ((double)count >= ADMISSION_WINDOW_BURST * size)
+		return false;
+	return adm->now_ms <= oldest_ms || (double)(adm->now_ms - oldest_ms) <= adm->answer_delay_s * 1000.0;
+}
+
 static bool window_has_room(const struct admission *adm)
 {
-	uint64_t oldest;
-	if ((double)adm->awaited_count < window_size(adm))
-		return true;
-	if ((double)adm->awaited_count >= ADMISSION_WINDOW_BURST * window_size(adm))
-		return false;
-	oldest = adm->awaited_ms[adm->awaited_head];
-	return adm->now_ms <= oldest || (double)(adm->now_ms - oldest) <= adm->answer_delay_s * 1000.0;
+	return waits_have_room(adm, adm->awaited_count, adm->awaited_ms[adm->awaited_head], window_size(adm));
 }
 
 /* A server's share of W (admission.h, Window estimate, per server). */
@@ -158,21 +163,14 @@ static struct admission_server_waits *server_waits(struct admission *adm, int se
 	return &adm->server_waits[server];
 }
 
-/* The window's rule for one server's share: as window_has_room's. */
+/* The window's rule on one server's share. */
 static bool server_has_room(const struct admission *adm, int server)
 {
 	const struct admission_server_waits *w;
-	double share = server_window(adm);
-	uint64_t oldest;
 	if (!adm->window_per_server || server < 0 || server >= SARA_MAX_SERVERS)
 		return true;
 	w = &adm->server_waits[server];
-	if ((double)w->count < share)
-		return true;
-	if ((double)w->count >= ADMISSION_WINDOW_BURST * share)
-		return false;
-	oldest = w->ms[w->head];
-	return adm->now_ms <= oldest || (double)(adm->now_ms - oldest) <= adm->answer_delay_s * 1000.0;
+	return waits_have_room(adm, w->count, w->ms[w->head], server_window(adm));
 }
 
 static void server_wait_pop(struct admission_server_waits *w)

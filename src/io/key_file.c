@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "io/fd_io.h"
+#include "io/secret_file.h"
 
 #define KEY_FILE_MAX 256  /* 64 hex digits plus generous whitespace */
 
@@ -36,32 +37,11 @@ bool key_file_load(const char *path, struct wire_key *key, char *err, size_t err
 	char text[KEY_FILE_MAX + 1];
 	size_t len, start, end;
 	ssize_t got;
-	struct stat st;
 	bool ok = false;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		snprintf(err, err_size, "%s: %s", path, strerror(errno));
-		return false;
-	}
-	if (fstat(fd, &st) != 0) {
-		snprintf(err, err_size, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, err_size, "%s: not a regular file", path);
-		goto out;
-	}
 	/* A cluster key readable by others lets them forge announcements. */
-	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		snprintf(err, err_size, "%s: mode %04o is open to group or others (chmod 600)", path,
-			 (unsigned)(st.st_mode & 07777));
+	got = secret_file_read(path, text, sizeof(text), err, err_size);
+	if (got < 0)
 		goto out;
-	}
-	got = fd_read_full(fd, text, sizeof(text));
-	if (got < 0) {
-		snprintf(err, err_size, "%s: %s", path, strerror(errno));
-		goto out;
-	}
 	len = (size_t)got;
 	if (len > KEY_FILE_MAX) {
 		snprintf(err, err_size, "%s: too long for a key file (want 64 hex digits)", path);
@@ -91,7 +71,6 @@ bool key_file_load(const char *path, struct wire_key *key, char *err, size_t err
 	ok = true;
 out:
 	sodium_memzero(text, sizeof(text));
-	close(fd);
 	return ok;
 }
 

@@ -12,19 +12,14 @@
 
 #include "io/fd_io.h"
 
-bool secret_file_load(const char *path, char *out, size_t out_size, char *err, size_t err_size)
+ssize_t secret_file_read(const char *path, char *buf, size_t size, char *err, size_t err_size)
 {
-	char text[SECRET_FILE_MAX + 3];   /* the secret, CR LF, one byte to tell "too long" */
-	size_t len;
-	ssize_t got;
 	struct stat st;
-	bool ok = false;
+	ssize_t got = -1;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (out_size > 0)
-		out[0] = '\0';
 	if (fd < 0) {
 		snprintf(err, err_size, "%s: %s", path, strerror(errno));
-		return false;
+		return -1;
 	}
 	if (fstat(fd, &st) != 0) {
 		snprintf(err, err_size, "%s: %s", path, strerror(errno));
@@ -34,16 +29,31 @@ bool secret_file_load(const char *path, char *out, size_t out_size, char *err, s
 		snprintf(err, err_size, "%s: not a regular file", path);
 		goto out;
 	}
+	/* a secret readable by others is theirs too */
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
 		snprintf(err, err_size, "%s: mode %04o is open to group or others (chmod 600)", path,
 			 (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
-	got = fd_read_full(fd, text, sizeof(text));
-	if (got < 0) {
+	got = fd_read_full(fd, buf, size);
+	if (got < 0)
 		snprintf(err, err_size, "%s: %s", path, strerror(errno));
+out:
+	close(fd);
+	return got;
+}
+
+bool secret_file_load(const char *path, char *out, size_t out_size, char *err, size_t err_size)
+{
+	char text[SECRET_FILE_MAX + 3];   /* the secret, CR LF, one byte to tell "too long" */
+	size_t len;
+	ssize_t got;
+	bool ok = false;
+	if (out_size > 0)
+		out[0] = '\0';
+	got = secret_file_read(path, text, sizeof(text), err, err_size);
+	if (got < 0)
 		goto out;
-	}
 	len = (size_t)got;
 	if (len > 0 && text[len - 1] == '\n')
 		len--;
@@ -69,6 +79,5 @@ bool secret_file_load(const char *path, char *out, size_t out_size, char *err, s
 	ok = true;
 out:
 	sodium_memzero(text, sizeof(text));
-	close(fd);
 	return ok;
 }
