@@ -4,7 +4,9 @@
 # kernel-only marking, conntrack+CONNMARK, sarad's fast path, NFQUEUE accept-all
 # and sarad on signalling (LIVE_SIP_RULES=1: and accept-all behind sara-ctl's
 # rules), then SIP calls/s through sarad vs direct. The flat-out runs also
-# report the queue's drops and who had the dispatcher core.
+# report the queue's drops and who had the dispatcher core. Each SIP path
+# also gets its lossless capacity: the highest offered rate it delivers with
+# at most 0.5 % lost (RFC 2544's throughput), found by bisection.
 # Skips (exit 0) when not root or namespaces are unavailable. Figures only:
 # exits 1 only when the set-up itself fails.
 set -u
@@ -30,6 +32,8 @@ sip_rules=${LIVE_SIP_RULES:-0}   # 1: also path f, accept-all behind sara-ctl's 
 perf_dir=${LIVE_PERF:-}  # a directory: perf record -g of the dispatcher core in each flat-out run
 daemon_nice=${LIVE_NICE:-}   # a niceness for the queue programs (sarad, nfq_accept), e.g. -10
 keep=${LIVE_KEEP:-0}     # 1: keep the work directory (logs) and print its path
+search_steps=${LIVE_SEARCH_STEPS:-7}      # bisection steps of the lossless-capacity search (0: none)
+search_seconds=${LIVE_SEARCH_SECONDS:-2}  # one step's run
 load_cpu=0      # load generator, sinks, bridge and server softirq
 dsp_cpu=1       # the dispatcher's softirq (RPS) and its daemon
 
@@ -301,14 +305,14 @@ next_ports() {
 # blast KIND RATE BASE: one bounded run from source ports BASE..BASE+255 of
 # the four client addresses. Prints "sent delivered seconds".
 blast() {
-	local kind=$1 rate=$2 base=$3 before after out sent secs
+	local kind=$1 rate=$2 base=$3 seconds=${4:-$run_seconds} before after out sent secs
 	local port=$media_port
 	[ "$kind" = sip-options ] && port=$sip_port
 	before=$(server_rx)
 	out=$(in_ns cli taskset -c "$load_cpu" "$tools/udp_blast" --dst "$vip:$port" \
 		--src 198.18.0.10 --src 198.18.0.11 --src 198.18.0.12 --src 198.18.0.13 \
 		--sport-base "$base" --flows "$media_flows" --payload "$kind" --rate "$rate" \
-		--seconds "$run_seconds" --count 5000000)
+		--seconds "$seconds" --count 5000000)
 	sleep 0.3      # let queues drain into the servers
 	after=$(server_rx)
 	sent=$(echo "$out" | awk '{ print $3 }')
@@ -428,6 +432,30 @@ median_of() {     # median of column $2 for path $1 in results
 			else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
+# capacity PATH KIND LOW HIGH: bisects the offered rate between LOW (known
+# to pass) and HIGH for the highest rate the path delivers with at most 0.5 %
+# lost, each step a fresh block of flows; appends "cap PATH RATE" to results.
+# Flat-out delivery under a flood measures how a path sheds the excess (the
+# kernel receives and copies every packet before the full queue drops it);
+# this measures what it carries.
+capacity() {
+	local path=$1 kind=$2 low=$3 high=$4 from=$3 to=$4 step mid out
+	for step in $(seq 1 "$search_steps"); do
+		mid=$(( (low + high) / 2 ))
+		next_ports
+		out=$(blast "$kind" "$mid" "$sport_next" "$search_seconds")
+		set -- $out
+		if awk -v s="$1" -v d="$2" 'BEGIN { exit !(s > 0 && d >= 0.995 * s) }'; then
+			low=$mid
+		else
+			high=$mid
+		fi
+	done
+	echo "cap $path $low" >>"$work/results"
+	printf '     lossless capacity: %7.0f pps (<= 0.5%% lost, %d steps of %s s between %s and %s pps)\n' \
+		"$low" "$search_steps" "$search_seconds" "$from" "$to"
+}
+
 # ---- SIP calls/s: sipp uac -> VIP through sarad vs -> s1 directly ----------
 uac_port=5070
 # sipp_calls TARGET PORT: prints "successful failed seconds". Each run uses a
@@ -491,6 +519,11 @@ for round in $(seq 1 "$rounds"); do
 	for path in $sip_paths; do
 		path_start "$path"
 		measure "$path" sip-options "$sip_rate"
+		if [ "$search_steps" -gt 0 ]; then
+			# between the fixed rate (delivered) and what the flat-out run sent
+			capacity "$path" sip-options "$sip_rate" \
+				"$(awk -v p="$path" '$1 == p { v = $2 } END { printf "%.0f", v }' "$work/results")"
+		fi
 		path_stop "$path"
 	done
 done
@@ -505,8 +538,14 @@ ratio() {     # ratio NUM DEN COLUMN
 	awk -v n="$(median_of "$1" "$3")" -v d="$(median_of "$2" "$3")" \
 		'BEGIN { if (d > 0) printf "%.2f", n / d; else printf "n/a" }'
 }
-has_path() {
-	awk -v p="$1" '$1 == p { found = 1 } END { exit !found }' "$work/results"
+has_path() {     # has_path PATH, or has_path "cap PATH"
+	set -- $1
+	awk -v p="$1" -v q="${2:-}" '$1 == p && (q == "" || $2 == q) { found = 1 } END { exit !found }' "$work/results"
+}
+median_cap() {    # median lossless capacity of PATH
+	awk -v p="$1" '$1 == "cap" && $2 == p { print $3 }' "$work/results" | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2];
+			else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 if [ -s "$work/results" ]; then
 	echo "== medians of $rounds rounds"
@@ -528,6 +567,19 @@ if [ -s "$work/results" ]; then
 		echo "live (f)/(d) sara's rules vs none, both accept-all: $(ratio f d 3) delivered pps, $(ratio d f 7) capacity by CPU per packet"
 	has_path d && has_path e &&
 		echo "live (e)/(d) sarad vs accept-all on SIP: $(ratio e d 3) delivered pps, $(ratio d e 7) capacity by CPU per packet (target >= 0.8)"
+	for path in $sip_paths; do
+		has_path "cap $path" || continue
+		name_var=names_$path
+		printf '  (%s) %-52s lossless capacity %8.0f pps (median; %s)\n' "$path" "${!name_var}" \
+			"$(median_cap "$path")" "$(awk -v p="$path" '$1 == "cap" && $2 == p { printf "%s%s", sep, $3; sep = " " }' "$work/results")"
+	done
+	for pair in "e f" "f d" "e d"; do
+		set -- $pair
+		has_path "cap $1" && has_path "cap $2" &&
+			awk -v n="$(median_cap "$1")" -v d="$(median_cap "$2")" -v a="$1" -v b="$2" 'BEGIN {
+				if (d > 0) printf "live (%s)/(%s) lossless capacity: %.2f%s\n", a, b, n / d,
+					(a == "e" && b == "d") ? " (target >= 0.8)" : "" }'
+	done
 fi
 
 if [ $have_sarad -eq 1 ] && command -v sipp >/dev/null 2>&1 &&
