@@ -7,6 +7,9 @@
 
 #include <stdarg.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "dpi/parser_library.h"
 #include "dpi/span.h"
@@ -172,6 +175,41 @@ static bool scan_headers(const uint8_t *p, size_t len, size_t first_line_end,
 	return true;
 }
 
+/* A byte the header check has nothing to do for: printable (space included),
+ * a tab, or 0x80 and above (UTF-8); not DEL, a quote or a backslash. */
+static bool is_plain_header_byte(uint8_t c)
+{
+	return (c >= 0x20 && c != 0x7f && c != '"' && c != '\\') || c == '\t';
+}
+
+/* How many bytes from p on are plain, 16 at a time where SSE2 allows: every
+ * message's header section is checked, and it is mostly plain bytes. */
+static size_t plain_header_run(const uint8_t *p, size_t n)
+{
+	size_t k = 0;
+#if defined(__SSE2__)
+	const __m128i below_space = _mm_set1_epi8(0x1f);
+	const __m128i tab = _mm_set1_epi8('\t');
+	const __m128i del = _mm_set1_epi8(0x7f);
+	const __m128i quote = _mm_set1_epi8('"');
+	const __m128i backslash = _mm_set1_epi8('\\');
+	for (; k + 16 <= n; k += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + k));
+		/* v <= 0x1f unsigned: the minimum of v and 0x1f is v itself */
+		__m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, below_space), v);
+		control = _mm_andnot_si128(_mm_cmpeq_epi8(v, tab), control);
+		__m128i special = _mm_or_si128(_mm_or_si128(control, _mm_cmpeq_epi8(v, del)),
+					       _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
+		unsigned mask = (unsigned)_mm_movemask_epi8(special);
+		if (mask)
+			return k + (size_t)__builtin_ctz(mask);
+	}
+#endif
+	while (k < n && is_plain_header_byte(p[k]))
+		k++;
+	return k;
+}
+
 /* Control bytes in the header section: only CR LF / LF line ends, HT, and
  * inside a quoted string a quoted-pair may escape any byte but CR and LF
  * (RFC 3261 25.1; RFC 4475 3.1.1.2 escapes BEL, NUL and DEL). A CR not
@@ -184,9 +222,10 @@ static enum header_bytes check_header_bytes(const uint8_t *p, size_t n, char *re
 	enum header_bytes result = BYTES_CLEAN;
 	bool in_quotes = false;
 	for (size_t i = 0; i < n; i++) {
+		i += plain_header_run(p + i, n - i);
+		if (i >= n)
+			break;
 		uint8_t c = p[i];
-		if (c > 0x20 && c != 0x7f && c != '"' && c != '\\')
-			continue; /* the common case, first */
 		if (c == '\n') {
 			/* a quoted string may only continue on a folded line */
 			in_quotes = in_quotes && i + 1 < n && (p[i + 1] == ' ' || p[i + 1] == '\t');
