@@ -69,7 +69,7 @@ struct sara_config {
 	uint16_t rtsp_ports[SARA_MAX_PORTS];  /* default 554, 8554 */
 	unsigned server_count;
 	struct server_config servers[SARA_MAX_SERVERS];
-	struct { uint16_t first, count; bool fail_open; } queue;
+	struct { uint16_t first, count; bool fail_open, notrack_udp_signalling; } queue;
 	struct { struct endpoint listen; } gateway;               /* family 0 = unset */
 	struct { struct endpoint listen; uint32_t interval_ms, misses; } agents;
 	char key_file[SARA_PATH_MAX];

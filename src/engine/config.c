@@ -96,6 +96,7 @@ static const struct key_spec queue_keys[] = {
 	UINT_KEY("first", CFG, queue.first, 0, 65535),
 	UINT_KEY("count", CFG, queue.count, 1, 1024),
 	BOOL_KEY("fail_open", CFG, queue.fail_open),
+	BOOL_KEY("notrack_udp_signalling", CFG, queue.notrack_udp_signalling),
 };
 static const struct key_spec gateway_keys[] = {
 	PLAIN_KEY(KEY_ENDPOINT, "listen", CFG, gateway.listen, false),

@@ -261,6 +261,43 @@ static void chain_commit(struct builder *b, struct text_buf *script, const char 
 
 /* ---- iptables: the dispatcher's chain SARA ------------------------------- */
 
+/* With queue.notrack_udp_signalling: UDP signalling to the VIPs skips
+ * conntrack (table raw, before it). Every such packet crosses to sarad and
+ * takes its verdict's mark, so its connection entry only cost a lookup and
+ * a connmark save per message; without it a fail-open bypass routes the
+ * packet by the fallback route instead of the flow's last mark. Removed
+ * (when present) on apply with the key off, and on remove. */
+static void xt_notrack(struct builder *b, int family)
+{
+	struct rules_set *set = b->set;
+	const struct sara_config *cfg = b->cfg;
+	enum rules_operation op = b->opt->operation;
+	const char *xt = xt_binary(family);
+	char ports[PORTS_TEXT_MAX + 32], vip[NETADDR_STRLEN + 8];
+	bool wanted = cfg->queue.notrack_udp_signalling && op != RULES_REMOVE;
+
+	if (!cfg->sip_port_count || (!wanted && op == RULES_PRINT))
+		return;
+	xt_ports(cfg->sip_ports, cfg->sip_port_count, false, ports, sizeof(ports));
+	if (op == RULES_PRINT)
+		add_text(set, RULES_COMMENT, "UDP signalling skips conntrack: each message takes sarad's mark");
+	for (unsigned i = 0; i < cfg->vip_count; i++) {
+		if (cfg->vips[i].family != family)
+			continue;
+		host_prefix(&cfg->vips[i], vip, sizeof(vip));
+		if (!wanted) {
+			add(set, RULES_REPEAT_UNTIL_FAIL, "%s -t raw -D PREROUTING -d %s -p udp %s -j CT --notrack", xt,
+			    vip, ports);
+			continue;
+		}
+		if (op == RULES_APPLY)
+			add(set, RULES_SKIP_NEXT_IF_OK, "%s -t raw -C PREROUTING -d %s -p udp %s -j CT --notrack", xt,
+			    vip, ports);
+		add(set, RULES_MUST, "%s -t raw -A PREROUTING -d %s -p udp %s -j CT --notrack", xt, vip, ports);
+	}
+}
+
+
 static void xt_dispatcher(struct builder *b, int family)
 {
 	struct rules_set *set = b->set;
@@ -273,6 +310,7 @@ static void xt_dispatcher(struct builder *b, int family)
 	if (!has_family(cfg, family, true, false))
 		return;
 	xt_queue(cfg, queue, sizeof(queue));
+	xt_notrack(b, family);
 	if (op == RULES_REMOVE) {
 		for (unsigned i = 0; i < cfg->vip_count; i++) {
 			if (cfg->vips[i].family != family)
@@ -594,6 +632,15 @@ static void nft_dispatcher_script(const struct sara_config *cfg, struct text_buf
 
 	text_buf_printf(tb, "table inet %s {\n", RULES_NFT_TABLE);
 	nft_hook_jump(tb, "prerouting", "daddr", vips, cfg->vip_count, "dispatch", &sets);
+	if (cfg->queue.notrack_udp_signalling && ports.udp_count) {
+		text_buf_printf(tb, "\tchain notrack {\n\t\ttype filter hook prerouting priority raw; policy accept;\n");
+		text_buf_printf(tb, "\t\t# UDP signalling skips conntrack: each message takes sarad's mark\n");
+		if (sets.has4)
+			text_buf_printf(tb, "\t\tip daddr %s udp dport %s notrack\n", sets.v4, ports.udp);
+		if (sets.has6)
+			text_buf_printf(tb, "\t\tip6 daddr %s udp dport %s notrack\n", sets.v6, ports.udp);
+		text_buf_printf(tb, "\t}\n");
+	}
 	text_buf_printf(tb, "\tchain dispatch {\n");
 	text_buf_printf(tb, "\t\t# a decided connection's mark comes back from its connmark\n");
 	text_buf_printf(tb, "\t\tmeta mark set ct mark\n");

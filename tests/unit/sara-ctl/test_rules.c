@@ -346,6 +346,8 @@ static void test_v6_apply_and_remove_steps(void **state)
 	set = build(&cfg, RULES_IPTABLES, RULES_DISPATCHER, RULES_REMOVE, -1);
 	text = format_steps(set);
 	expect_text(text,
+		"repeat: ip6tables -t raw -D PREROUTING -d fd00:77::20/128 -p udp -m multiport --dports 5060,5080 -j CT --notrack\n"
+		"repeat: ip6tables -t raw -D PREROUTING -d fd00:77::21/128 -p udp -m multiport --dports 5060,5080 -j CT --notrack\n"
 		"repeat: ip6tables -t mangle -D PREROUTING -d fd00:77::20/128 -j SARA\n"
 		"repeat: ip6tables -t mangle -D POSTROUTING -d fd00:77::20/128 -m mark ! --mark 0 -j CONNMARK --save-mark\n"
 		"repeat: ip6tables -t mangle -D PREROUTING -d fd00:77::21/128 -j SARA\n"
@@ -372,6 +374,62 @@ static void test_v6_apply_and_remove_steps(void **state)
 	set = build(&cfg, RULES_NFT, RULES_DISPATCHER, RULES_REMOVE, -1);
 	text = format_steps(set);
 	assert_non_null(strstr(text, "may-fail: nft delete table inet sara\n"));
+	free(text);
+	free(set);
+}
+
+/* queue.notrack_udp_signalling: UDP signalling to each VIP skips conntrack
+ * (table raw, or an nft chain at raw priority); applied idempotently; an
+ * apply with the key off deletes what an earlier apply left. */
+static void test_notrack_udp_signalling(void **state)
+{
+	struct sara_config cfg;
+	struct rules_set *set;
+	char *text;
+	(void)state;
+	build_v6_config(&cfg);
+	set = build(&cfg, RULES_IPTABLES, RULES_DISPATCHER, RULES_PRINT, -1);
+	text = format(set);
+	assert_null(strstr(text, "notrack"));
+	free(text);
+	free(set);
+
+	cfg.queue.notrack_udp_signalling = true;
+	set = build(&cfg, RULES_IPTABLES, RULES_DISPATCHER, RULES_PRINT, -1);
+	text = format(set);
+	assert_non_null(strstr(text, "# UDP signalling skips conntrack: each message takes sarad's mark\n"
+				     "ip6tables -t raw -A PREROUTING -d fd00:77::20/128 -p udp -m multiport "
+				     "--dports 5060,5080 -j CT --notrack\n"
+				     "ip6tables -t raw -A PREROUTING -d fd00:77::21/128 -p udp -m multiport "
+				     "--dports 5060,5080 -j CT --notrack\n"));
+	free(text);
+	free(set);
+
+	set = build(&cfg, RULES_IPTABLES, RULES_DISPATCHER, RULES_APPLY, -1);
+	text = format_steps(set);
+	assert_non_null(strstr(text, "check: ip6tables -t raw -C PREROUTING -d fd00:77::20/128 -p udp -m multiport "
+				     "--dports 5060,5080 -j CT --notrack\n"
+				     "must: ip6tables -t raw -A PREROUTING -d fd00:77::20/128 -p udp -m multiport "
+				     "--dports 5060,5080 -j CT --notrack\n"));
+	free(text);
+	free(set);
+
+	set = build(&cfg, RULES_NFT, RULES_DISPATCHER, RULES_PRINT, -1);
+	text = format(set);
+	assert_non_null(strstr(text, "\tchain notrack {\n"
+				     "\t\ttype filter hook prerouting priority raw; policy accept;\n"
+				     "\t\t# UDP signalling skips conntrack: each message takes sarad's mark\n"
+				     "\t\tip6 daddr { fd00:77::20, fd00:77::21 } udp dport { 5060, 5080 } notrack\n"
+				     "\t}\n"));
+	free(text);
+	free(set);
+
+	cfg.queue.notrack_udp_signalling = false;
+	set = build(&cfg, RULES_IPTABLES, RULES_DISPATCHER, RULES_APPLY, -1);
+	text = format_steps(set);
+	assert_non_null(strstr(text, "repeat: ip6tables -t raw -D PREROUTING -d fd00:77::21/128 -p udp -m multiport "
+				     "--dports 5060,5080 -j CT --notrack\n"));
+	assert_null(strstr(text, "-t raw -A"));
 	free(text);
 	free(set);
 }
@@ -578,6 +636,7 @@ int main(void)
 		cmocka_unit_test(test_v6_iptables_print),
 		cmocka_unit_test(test_v6_nft_print),
 		cmocka_unit_test(test_v6_apply_and_remove_steps),
+		cmocka_unit_test(test_notrack_udp_signalling),
 		cmocka_unit_test(test_gateway_queue_override),
 		cmocka_unit_test(test_dual_stack_apply_steps),
 		cmocka_unit_test(test_dual_stack_gateway),
