@@ -32,7 +32,7 @@ sip_rules=${LIVE_SIP_RULES:-0}   # 1: also path f, accept-all behind sara-ctl's 
 perf_dir=${LIVE_PERF:-}  # a directory: perf record -g of the dispatcher core in each flat-out run
 daemon_nice=${LIVE_NICE:-}   # a niceness for the queue programs (sarad, nfq_accept), e.g. -10
 keep=${LIVE_KEEP:-0}     # 1: keep the work directory (logs) and print its path
-notrack=${LIVE_NOTRACK:-true}   # queue.notrack_udp_signalling in the bench config (paths e and f)
+notrack=${LIVE_NOTRACK:-true}   # true: queue.notrack_udp_signalling in the bench config (paths e and f)
 search_steps=${LIVE_SEARCH_STEPS:-7}      # bisection steps of the lossless-capacity search (0: none)
 search_seconds=${LIVE_SEARCH_SECONDS:-2}  # one step's run
 load_cpu=0      # load generator, sinks, bridge and server softirq
@@ -415,7 +415,7 @@ servers = (
   { id = "s3"; address = "198.18.2.13"; mark = 3; table = 103; }
 );
 # No bypass: an overloaded queue drops, as nfq_accept's rule does.
-queue = { first = 0; count = 1; fail_open = false; notrack_udp_signalling = $notrack; };
+queue = { first = 0; count = 1; fail_open = false;$([ "$notrack" = true ] && echo " notrack_udp_signalling = true;") };
 key_file = "$work/bench.key";
 timeouts = { signalling_s = 10; media_s = 30; linger_s = 1; };
 selection = { algorithm = "round-robin"; };
