@@ -137,7 +137,7 @@ for ((i = 0; i < ${#pids[@]}; i++)); do
 	echo "  ${names[i]} (${clients[i]#*:}, ${kind_of[$ip]}): exit $st:" \
 		"$(grep -E '^[A-Z_]+ [0-9]+ ' "$log" | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2 }')"
 	echo "    rtp received after: $(awk '/^rtp after/ { printf "%s %s ", $3, $4 }' "$log")"
-	[ "$st" = 0 ] || e2e_fail "${names[i]}: a request was not answered 200 ($(grep -m1 '^FAIL' "$log"))"
+	[ "$st" = 0 ] || e2e_fail "${names[i]}: a request was not answered 200 ($(tail -1 "$log"))"
 	if [ "${kind_of[$ip]}" = stream ]; then
 		# after the first PLAY, the PLAY through the survivor and the one after the return
 		[ "$(grep -cE '^rtp after play: [1-9]' "$log")" -ge 5 ] || e2e_fail "${names[i]}: no media after one of its PLAYs"
@@ -168,9 +168,8 @@ for c in "${clients[@]}"; do
 	done
 	[ "$(wc -w <<<"$at")" -eq 1 ] || e2e_fail "$ip's session reached servers: ${at:-none}"
 done
-# sara-replay, without the gateway's announcements, reads a connection that never
-# names its session before the server's reply as a session of its own: the second
-# connection of each reconnect and resume client, at the same server
+# sara-replay counts the second connection of each reconnect and resume client as a
+# session of its own (its "conn:" key), at the same server as the first
 e2e_observed $(( ${#clients[@]} + ${#clients[@]} * 2 / 3 )) 1
 [ "$E2E_RC" -eq 0 ] && e2e_ok "every RTSP session kept its server across the failover and the return"
 exit "$E2E_RC"
