@@ -154,14 +154,19 @@ for p in "${LAB_RTSP_PIDS[@]}"; do lab_stop TERM "$p" 20; done
 lab_cap_stop
 
 # per client, each server's share of its requests and media, from the servers' captures
-tsh=(timeout 60 tshark -n -d tcp.port==8554,rtsp)
+# (one pass over each: "src dst method udp-port" lines)
+for s in "${LAB_SERVERS[@]}"; do
+	timeout 60 tshark -n -d tcp.port==8554,rtsp -r "$LAB_RUN/cap/$s.pcap" -Y "rtsp.request || udp" \
+		-T fields -E separator='|' -e ip.src -e ip.dst -e rtsp.method -e udp.srcport 2>/dev/null >"$LAB_RUN/$s.fields"
+done
 for c in "${clients[@]}"; do
 	ip=${c%:*} at=
 	for s in "${LAB_SERVERS[@]}"; do
-		req=$("${tsh[@]}" -r "$LAB_RUN/cap/$s.pcap" -Y "ip.src == $ip && rtsp.request" -T fields -e rtsp.method 2>/dev/null |
-			sort | uniq -c | awk '{ printf "%s%s %d", (NR > 1 ? ", " : ""), $2, $1 }')
-		rtp=$(e2e_count "$LAB_RUN/cap/$s.pcap" "ip.src == $LAB_VIP && ip.dst == $ip && udp")
-		rtcp=$(e2e_count "$LAB_RUN/cap/$s.pcap" "ip.src == $ip && ip.dst == $LAB_VIP && udp")
+		read -r rtp rtcp req < <(awk -F'|' -v ip="$ip" -v vip="$LAB_VIP" '
+			$1 == ip && $3 != "" { n[$3]++ }
+			$1 == vip && $2 == ip && $4 != "" { rtp++ }
+			$1 == ip && $2 == vip && $4 != "" { rtcp++ }
+			END { r = ""; for (m in n) r = r (r ? ", " : "") m " " n[m]; print rtp + 0, rtcp + 0, r }' "$LAB_RUN/$s.fields")
 		[ -n "$req" ] || [ "$rtp$rtcp" != 00 ] || continue
 		echo "  $ip (${c#*:}, ${kind_of[$ip]}) at $s: requests: ${req:-none}; media to the client $rtp, RTCP from it $rtcp"
 		at="$at$s "
