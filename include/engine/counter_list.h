@@ -109,6 +109,8 @@
 	  "RTSP connections continuing an earlier connection's session (same Session id), joined to it")     \
 	X(RTSP_CONNECTION_NOT_JOINED, "rtsp_connection_not_joined", EVENTS, COUNTER_IN_ENGINE,                \
 	  "RTSP connections continuing their client's session that is on another server (kept apart)")       \
+	X(RTSP_CONNECTION_MOVED_TO_SESSION, "rtsp_connection_moved_to_session", EVENTS, COUNTER_IN_ENGINE,    \
+	  "RTSP connections met mid-stream, moved at their first segment to the server of the session it names") \
 	X(MEDIA_CLIENT_NAMES_CLUSTER, "media_client_names_cluster", EVENTS, COUNTER_IN_ENGINE,                \
 	  "client media streams naming a cluster address (ignored)")                                         \
 	X(MEDIA_SERVER_DIRECT, "media_server_direct", EVENTS, COUNTER_IN_ENGINE,                              \

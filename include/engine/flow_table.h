@@ -44,6 +44,10 @@ struct flow {
 	uint32_t hint_session;
 	uint8_t match;           /* enum flow_match */
 	uint8_t proto;           /* enum proto_id for signalling flows */
+	/* An RTSP connection met mid-stream with no connmark to go by: its
+	 * server derived from its key, a guess until a message names its
+	 * session (it may have been sent, at its SYN, to its session's server) */
+	bool server_guessed;
 	bool in_use;
 } __attribute__((aligned(64)));
 

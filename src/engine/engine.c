@@ -817,6 +817,8 @@ static int rtsp_affinity_server(struct engine *engine, const struct netaddr *cli
 	return s->server;
 }
 
+static void flow_move(struct engine *engine, struct flow *f, int server);
+
 /* A connection's first Session id names sid, a session its client holds
  * through an earlier connection: the connection (and whatever its own
  * session conn_sid had) joins sid when it reached sid's server, and
@@ -826,16 +828,28 @@ static bool rtsp_connection_join(struct engine *engine, uint32_t sid, uint32_t c
 				 const struct flow_key *conn)
 {
 	struct session *s = &engine->sessions.sessions[sid];
+	struct flow *f = &engine->flows.flows[fid];
 	struct endpoint client_end, vip_end;
 	if (sid == conn_sid || s->proto != PROTO_RTSP || s->key_is_connection || s->ending)
 		return false;
 	key_endpoints(conn, &client_end, &vip_end);
 	if (!netaddr_equal(&s->peer, &client_end.addr))
 		return false;
-	if (s->server != engine->flows.flows[fid].server) {
-		counter_add(&engine->counters, COUNTER_RTSP_CONNECTION_NOT_JOINED, 1);
-		return false;
+	if (s->server != f->server) {
+		/* A connection met mid-stream had its server derived from its
+		 * key, which is where its SYN went unless it was sent to its
+		 * session's server (a reconnection, rtsp_affinity_server) by the
+		 * dispatcher that met the SYN. While this segment is the first
+		 * it has had here, nothing of it has reached the guess: it goes
+		 * to the session it names. */
+		if (!f->server_guessed || f->packets > 1 || s->server < 0) {
+			counter_add(&engine->counters, COUNTER_RTSP_CONNECTION_NOT_JOINED, 1);
+			return false;
+		}
+		flow_move(engine, f, s->server);
+		counter_add(&engine->counters, COUNTER_RTSP_CONNECTION_MOVED_TO_SESSION, 1);
 	}
+	f->server_guessed = false;
 	while (engine->sessions.sessions[conn_sid].flows_head != FLOW_NIL) {
 		uint32_t moved = engine->sessions.sessions[conn_sid].flows_head;
 		session_detach_flow(engine, moved);
@@ -947,8 +961,15 @@ static uint32_t apply_facts(struct engine *engine, const struct signal_facts *fa
 		if (pinned_server < 0 && conn && conn->l4 == L4_TCP)
 			pinned_server = connection_server(engine, facts, conn);
 		sid = session_create(engine, facts, facts->key, facts->key_len, pinned_server, conn, false);
-		if (sid != SESSION_NIL)
+		if (sid != SESSION_NIL) {
 			counter_add(&engine->counters, COUNTER_SESSIONS_ADOPTED, 1);
+			/* An RTSP session known here by its server's answer only (its
+			 * client's connection meets another dispatcher): the client's
+			 * new connection, should it come here (its dispatcher failed),
+			 * continues it, as on the dispatcher that met its first. */
+			if (facts->proto == PROTO_RTSP && side == SIDE_SERVER)
+				rtsp_affinity_note(engine, sid);
+		}
 	}
 	if (sid == SESSION_NIL) {
 		counter_add(&engine->counters,
@@ -1243,9 +1264,15 @@ static uint32_t signalling_flow_create(struct engine *engine, const struct packe
 		/* Only a SYN can be refused: a connection met mid-stream (begun on
 		 * another dispatcher, or before a restart) is established. One
 		 * whose connmark names a server stays there. */
-		sid = session_create(engine, &facts, key, key_len,
-				     adopted >= 0 ? adopted : rtsp_affinity_server(engine, &client_end.addr), &pkt->key,
-				     adopted < 0 && (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN);
+		bool syn = (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
+		int server = adopted;
+		/* A SYN from a client whose session lives on without a
+		 * connection continues it; a connection met mid-stream was
+		 * placed at its SYN, by its key unless it was such a one. */
+		if (server < 0 && syn)
+			server = rtsp_affinity_server(engine, &client_end.addr);
+		f->server_guessed = adopted < 0 && !syn;
+		sid = session_create(engine, &facts, key, key_len, server, &pkt->key, adopted < 0 && syn);
 		if (sid != SESSION_NIL) {
 			engine->sessions.sessions[sid].key_is_connection = true;
 			session_attach_flow(engine, sid, fid);

@@ -3,6 +3,9 @@
 media, and the requests named by --steps, in order, each of which must be
 answered 200 (exit 1 otherwise). Steps:
   options, describe, setup (every stream of the DESCRIBE), play, pause, teardown,
+  get_parameter       a keep-alive naming the session (a server without it answers 454)
+  close               close the control connection (the session lives on)
+  connect             a new control connection from the same address, for the session
   wait:SECONDS        receive media meanwhile, sending an RTCP receiver report a second
   waitfile:PATH       the same until PATH exists (at most 30 s)
 Prints one line per request ("PLAY 200 session S") and, at the end, the RTP
@@ -32,13 +35,25 @@ class Client:
         m = re.match(r"rtsp://([^:/]+):(\d+)(/.*)", args.url)
         self.host, self.port, self.url = m.group(1), int(m.group(2)), args.url
         self.bind = args.bind
-        self.sock = socket.create_connection((self.host, self.port), timeout=5, source_address=(args.bind, 0))
         self.cseq = 0
         self.session = None
         self.controls = []
         self.client_port = args.client_port
         self.media = []       # (rtp socket, rtcp socket, server rtcp port)
+        self.sock = None
+        self.connect()
+
+    def connect(self):
+        if self.sock:
+            self.sock.close()
+        self.sock = socket.create_connection((self.host, self.port), timeout=5, source_address=(self.bind, 0))
         self.buffer = b""
+        print("CONNECT from port %d session %s" % (self.sock.getsockname()[1], self.session), flush=True)
+
+    def close(self):
+        self.sock.close()
+        self.sock = None
+        print("CLOSE session %s" % self.session, flush=True)
 
     def request(self, method, url, headers=()):
         self.cseq += 1
@@ -142,6 +157,12 @@ def main():
             last = step
         elif step == "teardown":
             client.request("TEARDOWN", client.url.rstrip("/") + "/")
+        elif step == "get_parameter":
+            client.request("GET_PARAMETER", client.url.rstrip("/") + "/")
+        elif step == "close":
+            client.close()
+        elif step == "connect":
+            client.connect()
         elif step.startswith("wait:"):
             counts.append((last, client.receive(time.monotonic() + float(step[5:]))))
         elif step.startswith("waitfile:"):

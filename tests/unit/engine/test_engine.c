@@ -2692,6 +2692,185 @@ static void test_rtsp_continuation_on_other_server_not_joined(void **state)
 	harness_free(h);
 }
 
+/* ---- RTSP across dispatchers (selection hash) ---- */
+
+/* The first client port from `from` whose connection the hash sends to
+ * another server than `server` (a fresh dispatcher: no affinity). */
+static uint16_t port_hashed_elsewhere(const char *client, int server, uint16_t from)
+{
+	struct harness *probe = harness_new(use_hash);
+	struct verdict v;
+	uint16_t port;
+	for (port = from; port < from + 64; port++) {
+		struct tcp_conn c = { client, VIP4, port, RTSP_PORT, 1, 1 };
+		tcp_open(probe, &c, &v);
+		if (v.server != server)
+			break;
+	}
+	harness_free(probe);
+	assert_true(port < from + 64);
+	return port;
+}
+
+/* Dispatcher a set up the session and, once its client had closed that
+ * connection, sent the client's next one to the session's server: b,
+ * which knows the session from the gateway's announcement of the SETUP's
+ * answer, never saw a SYN of either. */
+static void rtsp_session_on_a_known_to_b(struct harness *a, struct harness *b, struct tcp_conn *first,
+					 const char *session_id, int *server)
+{
+	char text[TEXT_MAX], transport[128];
+	struct verdict v;
+	uint32_t reply_seq;
+	(void)rtsp_setup(a, first, 5000, 6000, session_id, server);
+	reply_seq = first->server_seq - (uint32_t)strlen(rtsp_reply(text, sizeof(text), 1, session_id,
+		"RTP/AVP;unicast;client_port=5000-5001;server_port=6000-6001"));
+	snprintf(transport, sizeof(transport), "RTP/AVP;unicast;client_port=5000-5001;server_port=6000-6001");
+	server_tcp(b, first->vip, first->vip_port, first->client, first->client_port, reply_seq,
+		   TCP_FLAG_ACK | TCP_FLAG_PSH, rtsp_reply(text, sizeof(text), 1, session_id, transport));
+	assert_int_equal(engine_counter(b, COUNTER_SESSIONS_ADOPTED), 1);
+	tcp_client_send(a, first, rtsp_request(text, sizeof(text), "PLAY", 2, session_id, NULL), &v);
+	assert_int_equal(v.server, *server);
+	client_tcp(a, first->client, first->client_port, first->vip, first->vip_port, first->client_seq,
+		   TCP_FLAG_FIN | TCP_FLAG_ACK, NULL, 0, &v);
+}
+
+/* a dies after its client reconnected: b meets the second connection
+ * mid-stream. Its key hashes to another server than the session's (a
+ * sent its SYN to the session's server); its first segment names the
+ * session, so it goes there, and so does the rest. */
+static void test_hash_rtsp_reconnection_met_mid_stream(void **state)
+{
+	struct harness *a = harness_new(use_hash), *b = harness_new(use_hash);
+	struct tcp_conn first = { CLIENT4, VIP4, 40312, RTSP_PORT, 100, 1000 };
+	struct tcp_conn second = { CLIENT4, VIP4, 0, RTSP_PORT, 300, 3000 };
+	char text[TEXT_MAX];
+	struct verdict v;
+	int server;
+	(void)state;
+
+	rtsp_session_on_a_known_to_b(a, b, &first, "M1", &server);
+	second.client_port = port_hashed_elsewhere(CLIENT4, server, 41000);
+	tcp_open(a, &second, &v);
+	assert_int_equal(v.server, server);
+	assert_int_equal(engine_counter(a, COUNTER_RTSP_CONNECTION_AFFINITY), 1);
+	tcp_client_send(a, &second, rtsp_request(text, sizeof(text), "GET_PARAMETER", 3, "M1", NULL), &v);
+	assert_int_equal(v.server, server);
+
+	tcp_client_send(b, &second, rtsp_request(text, sizeof(text), "PAUSE", 4, "M1", NULL), &v);
+	assert_marked(b, &v, server);
+	assert_int_equal(v.reason, REASON_SESSION);
+	assert_int_equal(engine_counter(b, COUNTER_RTSP_CONNECTION_MOVED_TO_SESSION), 1);
+	assert_int_equal(engine_counter(b, COUNTER_RTSP_CONNECTION_JOINED), 1);
+	assert_int_equal(engine_counter(b, COUNTER_RTSP_CONNECTION_NOT_JOINED), 0);
+	assert_int_equal(b->flows_moved, 1); /* its connmark too */
+	tcp_client_send(b, &second, rtsp_request(text, sizeof(text), "PLAY", 5, "M1", NULL), &v);
+	assert_marked(b, &v, server);
+	tcp_client_send(b, &second, rtsp_request(text, sizeof(text), "TEARDOWN", 6, "M1", NULL), &v);
+	assert_marked(b, &v, server);
+	assert_int_equal(engine_counter(b, COUNTER_RTSP_CONNECTION_MOVED_TO_SESSION), 1);
+	harness_free(a);
+	harness_free(b);
+}
+
+/* Only the first segment a dispatcher meets may move a connection: one
+ * whose earlier segments went to the derived server stays there. */
+static void test_hash_rtsp_mid_stream_connection_moved_only_at_first(void **state)
+{
+	struct harness *a = harness_new(use_hash), *b = harness_new(use_hash);
+	struct tcp_conn first = { CLIENT4, VIP4, 40312, RTSP_PORT, 100, 1000 };
+	struct tcp_conn second = { CLIENT4, VIP4, 0, RTSP_PORT, 300, 3000 };
+	char text[TEXT_MAX];
+	struct verdict v;
+	int server, guessed;
+	(void)state;
+
+	rtsp_session_on_a_known_to_b(a, b, &first, "M2", &server);
+	second.client_port = port_hashed_elsewhere(CLIENT4, server, 41000);
+	tcp_open(a, &second, &v);
+	client_tcp(b, second.client, second.client_port, second.vip, second.vip_port, second.client_seq,
+		   TCP_FLAG_ACK, NULL, 0, &v);
+	guessed = v.server;
+	assert_int_not_equal(guessed, server);
+	tcp_client_send(b, &second, rtsp_request(text, sizeof(text), "PAUSE", 4, "M2", NULL), &v);
+	assert_int_equal(v.server, guessed);
+	assert_int_equal(engine_counter(b, COUNTER_RTSP_CONNECTION_MOVED_TO_SESSION), 0);
+	assert_int_equal(engine_counter(b, COUNTER_RTSP_CONNECTION_NOT_JOINED), 1);
+	harness_free(a);
+	harness_free(b);
+}
+
+/* a dies while its client has no connection open: the client's new one
+ * reaches b with a SYN, and goes to the session b knows from the
+ * gateway, not where its key hashes. */
+static void test_hash_rtsp_new_connection_at_another_dispatcher(void **state)
+{
+	struct harness *a = harness_new(use_hash), *b = harness_new(use_hash);
+	struct tcp_conn first = { CLIENT4_B, VIP4, 40312, RTSP_PORT, 100, 1000 };
+	struct tcp_conn again = { CLIENT4_B, VIP4, 0, RTSP_PORT, 500, 5000 };
+	char text[TEXT_MAX];
+	struct verdict v;
+	int server;
+	(void)state;
+
+	rtsp_session_on_a_known_to_b(a, b, &first, "N2", &server);
+	again.client_port = port_hashed_elsewhere(CLIENT4_B, server, 42000);
+	tcp_open(b, &again, &v);
+	assert_marked(b, &v, server);
+	assert_int_equal(engine_counter(b, COUNTER_RTSP_CONNECTION_AFFINITY), 1);
+	tcp_client_send(b, &again, rtsp_request(text, sizeof(text), "GET_PARAMETER", 3, "N2", NULL), &v);
+	assert_marked(b, &v, server);
+	assert_int_equal(v.reason, REASON_SESSION);
+	assert_int_equal(engine_counter(b, COUNTER_RTSP_CONNECTION_JOINED), 1);
+	harness_free(a);
+	harness_free(b);
+}
+
+/* A client with two sessions, each on its own open connection at a
+ * server of its own: b meets both mid-stream and keeps each at its
+ * session's server (the gateway's announcements name both sessions for
+ * this client: the latest must not take the other's connection). */
+static void test_hash_rtsp_parallel_sessions_met_mid_stream(void **state)
+{
+	struct harness *a = harness_new(use_hash), *b = harness_new(use_hash);
+	struct tcp_conn c1 = { CLIENT4, VIP4, 40312, RTSP_PORT, 100, 1000 };
+	struct tcp_conn c2 = { CLIENT4, VIP4, 0, RTSP_PORT, 300, 3000 };
+	char text[TEXT_MAX], transport[128];
+	struct verdict v;
+	int server1, server2;
+	uint32_t reply_seq;
+	(void)state;
+
+	(void)rtsp_setup(a, &c1, 5000, 6000, "P1", &server1);
+	c2.client_port = port_hashed_elsewhere(CLIENT4, server1, 41000);
+	(void)rtsp_setup(a, &c2, 5010, 6010, "P2", &server2);
+	assert_int_not_equal(server1, server2);
+	snprintf(transport, sizeof(transport), "RTP/AVP;unicast;client_port=5000-5001;server_port=6000-6001");
+	reply_seq = c1.server_seq - (uint32_t)strlen(rtsp_reply(text, sizeof(text), 1, "P1", transport));
+	server_tcp(b, VIP4, RTSP_PORT, CLIENT4, c1.client_port, reply_seq, TCP_FLAG_ACK | TCP_FLAG_PSH,
+		   rtsp_reply(text, sizeof(text), 1, "P1", transport));
+	snprintf(transport, sizeof(transport), "RTP/AVP;unicast;client_port=5010-5011;server_port=6010-6011");
+	reply_seq = c2.server_seq - (uint32_t)strlen(rtsp_reply(text, sizeof(text), 1, "P2", transport));
+	server_tcp(b, VIP4, RTSP_PORT, CLIENT4, c2.client_port, reply_seq, TCP_FLAG_ACK | TCP_FLAG_PSH,
+		   rtsp_reply(text, sizeof(text), 1, "P2", transport));
+	assert_int_equal(engine_counter(b, COUNTER_SESSIONS_ADOPTED), 2);
+
+	/* pure ACKs first (interleaved media): the guess must already be right */
+	client_tcp(b, c1.client, c1.client_port, c1.vip, c1.vip_port, c1.client_seq, TCP_FLAG_ACK, NULL, 0, &v);
+	assert_marked(b, &v, server1);
+	client_tcp(b, c2.client, c2.client_port, c2.vip, c2.vip_port, c2.client_seq, TCP_FLAG_ACK, NULL, 0, &v);
+	assert_marked(b, &v, server2);
+	tcp_client_send(b, &c1, rtsp_request(text, sizeof(text), "PLAY", 2, "P1", NULL), &v);
+	assert_marked(b, &v, server1);
+	tcp_client_send(b, &c2, rtsp_request(text, sizeof(text), "PLAY", 2, "P2", NULL), &v);
+	assert_marked(b, &v, server2);
+	assert_int_equal(engine_counter(b, COUNTER_RTSP_CONNECTION_JOINED), 2);
+	assert_int_equal(engine_counter(b, COUNTER_RTSP_CONNECTION_MOVED_TO_SESSION), 0);
+	assert_int_equal(engine_counter(b, COUNTER_RTSP_CONNECTION_AFFINITY), 0);
+	harness_free(a);
+	harness_free(b);
+}
+
 /* ---- BYE and Timer F ---- */
 
 #define TIMER_F_MS 32000
@@ -3256,6 +3435,10 @@ int main(void)
 		cmocka_unit_test(test_rtsp_session_continued_on_new_connection),
 		cmocka_unit_test(test_rtsp_affinity_only_without_open_connection),
 		cmocka_unit_test(test_rtsp_continuation_on_other_server_not_joined),
+		cmocka_unit_test(test_hash_rtsp_reconnection_met_mid_stream),
+		cmocka_unit_test(test_hash_rtsp_mid_stream_connection_moved_only_at_first),
+		cmocka_unit_test(test_hash_rtsp_new_connection_at_another_dispatcher),
+		cmocka_unit_test(test_hash_rtsp_parallel_sessions_met_mid_stream),
 		cmocka_unit_test(test_unanswered_bye_kept_until_timer_f),
 		cmocka_unit_test(test_late_answer_to_bye_then_linger),
 		cmocka_unit_test(test_server_bye_answered_by_client),
