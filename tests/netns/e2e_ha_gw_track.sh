@@ -9,8 +9,9 @@
 # TAKEOVER_MAX_MS of the kill, the calls go on through gw2, and new calls
 # answered after the takeover are announced by gw2's sara-gw (every media
 # flow predicted, every call on one server: the servers' captures,
-# sara-replay --observed). Then gw1's sara-gw starts again: gw1 comes back
-# as backup and the addresses stay on gw2 (no preemption: nothing moves back).
+# sara-replay --observed). Then, the new calls still on, gw1's sara-gw starts
+# again: gw1 comes back as backup and the addresses stay on gw2 (no
+# preemption: nothing moves back).
 # Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 LAB_PREFIX=sara-e2e-hgt-
@@ -85,14 +86,23 @@ ka_log gw1 | grep -q 'Entering FAULT STATE' || e2e_fail "gw1's keepalived did no
 ka_log gw1 | grep -E 'VRRP_Script\(sara_gw_alive\)|FAULT' | head -4 | sed 's/^/  gw1 keepalived: /'
 sent2_takeover=$(gw_sent gw2)
 sleep 0.5
-# new calls, answered (and announced) through gw2
+# new calls (7.5 s each), answered (and announced) through gw2
+sent2_before_new=$(gw_sent gw2)
 ip=${clients[0]%:*}
-lab_sipp_uac "uac-new-$ip" u1 "$ip" 5090 12000 2; names+=("uac-new-$ip"); pids+=("$LAB_BGPID"); calls=$((calls + 2))
+LAB_UAC_XML=uac-long.xml lab_sipp_uac "uac-new-$ip" u1 "$ip" 5090 12000 2
+names+=("uac-new-$ip"); pids+=("$LAB_BGPID"); calls=$((calls + 2))
 ip=${clients[2]%:*}
-lab_sipp_uac "uac-new-$ip" tn "$ip" 5094 13000 2; names+=("uac-new-$ip"); pids+=("$LAB_BGPID"); calls=$((calls + 2))
+LAB_UAC_XML=uac-long.xml lab_sipp_uac "uac-new-$ip" tn "$ip" 5094 13000 2
+names+=("uac-new-$ip"); pids+=("$LAB_BGPID"); calls=$((calls + 2))
+# answered before gw1's sara-gw is back: only gw2's can have announced them
+sleep 1.5
+sent2_new=$(gw_sent gw2)
+echo "gw2's announcements while the 4 new calls were answered: $(( ${sent2_new:-0} - ${sent2_before_new:-0} ))"
+[ $(( ${sent2_new:-0} - ${sent2_before_new:-0} )) -ge 4 ] ||
+	e2e_fail "gw2 announced $(( ${sent2_new:-0} - ${sent2_before_new:-0} )) answers of the 4 new calls, want 4 or more"
 
 # gw1's sara-gw is back (as systemd's Restart= would bring it): gw1 leaves
-# FAULT as backup, and the addresses stay on gw2 while the calls go on
+# FAULT as backup, and the addresses stay on gw2 while the new calls go on
 back_ms=$(date +%s%3N)
 ha_start_gw gw1 1 || e2e_fail "sara-gw in gw1 does not start again"
 for ((i = 0; i < 60; i++)); do
