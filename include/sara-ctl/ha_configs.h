@@ -5,7 +5,8 @@
  * the VIPs' flows) for one dispatcher, keepalived's (VRRP for the gateways'
  * shared addresses) for one gateway, generated from the cluster's
  * configuration. No I/O but the host's addresses (ha_find_self,
- * ha_find_gateway_self, ha_vrrp_interfaces). */
+ * ha_find_gateway_self, ha_vrrp_interfaces) and, for keepalived's check of
+ * sara-gw, the paths of sara-ctl and the file (ha_configs_run). */
 #ifndef SARA_CTL_HA_CONFIGS_H
 #define SARA_CTL_HA_CONFIGS_H
 

@@ -223,7 +223,8 @@ bool ha_keepalived_config(const struct sara_config *cfg, const struct netaddr *s
 		return false;
 	}
 	if (watched && (!check_command || !check_command[0] || strpbrk(check_command, "\"'\\\n"))) {
-		snprintf(err, err_size, "no check command keepalived can run (quotes or backslashes in its paths?)");
+		snprintf(err, err_size, "no check command keepalived can run: %s",
+			 check_command && check_command[0] ? "quotes or backslashes in it" : "none given");
 		return false;
 	}
 	text_buf_printf(&t, "# keepalived configuration of gateway %s in cluster %s, made by sara-ctl keepalived.\n"
