@@ -70,7 +70,9 @@ struct sara_config {
 	unsigned server_count;
 	struct server_config servers[SARA_MAX_SERVERS];
 	struct { uint16_t first, count; bool fail_open, notrack_udp_signalling; } queue;
-	struct { struct endpoint listen; } gateway;               /* family 0 = unset */
+	/* family 0 = unset; metrics: sara-gw's metrics endpoint when it is
+	 * given no --metrics, which sara-ctl gw-check (keepalived) asks */
+	struct { struct endpoint listen, metrics; } gateway;
 	struct { struct endpoint listen; uint32_t interval_ms, misses; } agents;
 	char key_file[SARA_PATH_MAX];
 	struct { uint32_t signalling_s, media_s, linger_s; } timeouts;

@@ -5,7 +5,8 @@
  * the VIPs' flows) for one dispatcher, keepalived's (VRRP for the gateways'
  * shared addresses) for one gateway, generated from the cluster's
  * configuration. No I/O but the host's addresses (ha_find_self,
- * ha_find_gateway_self, ha_vrrp_interfaces). */
+ * ha_find_gateway_self, ha_vrrp_interfaces) and, for keepalived's check of
+ * sara-gw, the paths of sara-ctl and the file (ha_configs_run). */
 #ifndef SARA_CTL_HA_CONFIGS_H
 #define SARA_CTL_HA_CONFIGS_H
 
@@ -24,6 +25,14 @@
 #define HA_VRRP_SYNC_GROUP "sara_gateways"
 #define HA_VRRP_INSTANCE "sara_vrrp"
 #define HA_IFNAME_MAX 16  /* IFNAMSIZ */
+/* keepalived's check of sara-gw (sara-ctl gw-check), tracked by the sync
+ * group: whole seconds are keepalived's least interval and timeout; two
+ * failures in a row so that one slow start of the check moves nothing. */
+#define HA_VRRP_SCRIPT "sara_gw_alive"
+#define HA_VRRP_CHECK_INTERVAL_S 1
+#define HA_VRRP_CHECK_TIMEOUT_S 1
+#define HA_VRRP_CHECK_FALL 2
+#define HA_VRRP_CHECK_RISE 2
 
 /* Which of ha.dispatchers self is (its index), or -1 with err set. */
 int ha_self_index(const struct sara_config *cfg, const struct netaddr *self, char *err, size_t err_size);
@@ -40,9 +49,13 @@ bool ha_conntrackd_config(const struct sara_config *cfg, const struct netaddr *s
 
 /* keepalived configuration of gateway self (one of ha.gateways, whose
  * order gives the priorities): one VRRP instance per ha.vrrp_addresses
- * entry i on interface names[i], all in one sync group. */
+ * entry i on interface names[i], all in one sync group. With
+ * gateway.metrics set, the group tracks a vrrp_script running
+ * check_command (sara-ctl -c FILE gw-check, absolute paths, no quotes):
+ * a gateway whose sara-gw is not alive goes to FAULT. */
 bool ha_keepalived_config(const struct sara_config *cfg, const struct netaddr *self,
-			  const char names[][HA_IFNAME_MAX], char *buf, size_t size, char *err, size_t err_size);
+			  const char names[][HA_IFNAME_MAX], const char *check_command, char *buf, size_t size,
+			  char *err, size_t err_size);
 
 /* The ha.dispatchers address configured on this host, if exactly one is. */
 bool ha_find_self(const struct sara_config *cfg, struct netaddr *self, char *err, size_t err_size);

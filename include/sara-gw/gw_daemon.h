@@ -22,7 +22,8 @@ struct gw_settings {
 	uint16_t queue_num;
 	bool queue_given;           /* --queue: the queue does not follow the file */
 	const char *config_path;    /* read again on SIGHUP */
-	struct endpoint metrics;    /* --metrics: where GET /metrics is served; family 0 = off */
+	struct endpoint metrics;    /* --metrics, else gateway.metrics: where GET /metrics is served; family 0 = off */
+	bool metrics_given;         /* --metrics: the endpoint does not follow the file */
 	bool foreground;            /* else a daemon logging to syslog */
 };
 

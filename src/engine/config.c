@@ -100,6 +100,7 @@ static const struct key_spec queue_keys[] = {
 };
 static const struct key_spec gateway_keys[] = {
 	PLAIN_KEY(KEY_ENDPOINT, "listen", CFG, gateway.listen, false),
+	PLAIN_KEY(KEY_ENDPOINT, "metrics", CFG, gateway.metrics, false),
 };
 static const struct key_spec agent_keys[] = {
 	PLAIN_KEY(KEY_ENDPOINT, "listen", CFG, agents.listen, false),

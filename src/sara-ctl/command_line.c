@@ -40,7 +40,8 @@ void command_line_usage(FILE *out)
 		"usage: sara-ctl -c CLUSTER.cfg rules [--iptables|--nft] [--apply|--remove] [--dispatcher|--gateway]\n"
 		"                                     [--queue N]\n"
 		"       sara-ctl -c CLUSTER.cfg keygen\n"
-		"       sara-ctl -c CLUSTER.cfg bird|conntrackd|keepalived [--self ADDR]\n");
+		"       sara-ctl -c CLUSTER.cfg bird|conntrackd|keepalived [--self ADDR]\n"
+		"       sara-ctl -c CLUSTER.cfg gw-check\n");
 	control_commands_print_synopsis(out, "       sara-ctl -c CLUSTER.cfg ", " [--json|--json-lines]");
 	fprintf(out,
 		"       sara-ctl -c CLUSTER.cfg --check-config\n"
@@ -58,9 +59,12 @@ void command_line_usage(FILE *out)
 		"  conntrackd    print this dispatcher's conntrackd configuration: FTFW with the\n"
 		"                other ha.dispatchers, the VIPs' flows only\n"
 		"  keepalived    print this gateway's keepalived configuration: VRRP for\n"
-		"                ha.vrrp_addresses among the ha.gateways\n"
+		"                ha.vrrp_addresses among the ha.gateways, watching sara-gw\n"
+		"                (gw-check) when gateway.metrics is set\n"
 		"    --self ADDR   this dispatcher's address in ha.dispatchers, or this gateway's\n"
-		"                  in ha.gateways (default: the one configured on this host)\n");
+		"                  in ha.gateways (default: the one configured on this host)\n"
+		"  gw-check      exit 0 when this gateway's sara-gw is alive: its metrics\n"
+		"                endpoint (gateway.metrics) answers with a fresh page\n");
 	control_commands_print_help(out);
 	fprintf(out,
 		"  -c, --config FILE   the cluster's configuration\n"
@@ -215,7 +219,7 @@ static int take_command(struct command_line *cl, char **words, int count)
 	if (used < count || !cl->config_path || (!cl->command && !cl->check_config))
 		return usage_error();
 	if (cl->command && strcmp(cl->command, "rules") != 0 && strcmp(cl->command, "keygen") != 0 &&
-	    !command_line_is_ha(cl->command) && !cl->sarad.command) {
+	    strcmp(cl->command, "gw-check") != 0 && !command_line_is_ha(cl->command) && !cl->sarad.command) {
 		fprintf(stderr, "%s: unknown command '%s'\n", CTL_PROGRAM, cl->command);
 		return usage_error();
 	}

@@ -4,9 +4,11 @@
 
 #include <errno.h>
 #include <ifaddrs.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dpi/span.h"
@@ -172,11 +174,36 @@ bool ha_conntrackd_config(const struct sara_config *cfg, const struct netaddr *s
 	return finish(&t, err, err_size);
 }
 
+/* The vrrp_script that watches sara-gw, and what it means for the group. */
+static void keepalived_script(struct text_buf *t, const struct sara_config *cfg, const char *check_command)
+{
+	char where[ENDPOINT_STRLEN];
+	text_buf_printf(t, "\n# sara-gw is alive while its metrics endpoint (gateway.metrics,\n"
+		"# %s) answers with a page its event loop published lately\n"
+		"# (sara-ctl gw-check). %u failed checks in a row, %u s apart, put the sync\n"
+		"# group in FAULT: this gateway gives the addresses up and the other takes\n"
+		"# them, so replies are forwarded where they are announced. %u good checks\n"
+		"# bring it back as BACKUP: with no preemption, nothing moves back.\n",
+	    endpoint_format(&cfg->gateway.metrics, where, sizeof(where)), HA_VRRP_CHECK_FALL,
+	    HA_VRRP_CHECK_INTERVAL_S, HA_VRRP_CHECK_RISE);
+	text_buf_printf(t, "vrrp_script %s {\n"
+		"\tscript \"%s\"\n"
+		"\tinterval %u\n"
+		"\ttimeout %u\n"
+		"\tfall %u\n"
+		"\trise %u\n"
+		"}\n",
+	    HA_VRRP_SCRIPT, check_command, HA_VRRP_CHECK_INTERVAL_S, HA_VRRP_CHECK_TIMEOUT_S, HA_VRRP_CHECK_FALL,
+	    HA_VRRP_CHECK_RISE);
+}
+
 bool ha_keepalived_config(const struct sara_config *cfg, const struct netaddr *self,
-			  const char names[][HA_IFNAME_MAX], char *buf, size_t size, char *err, size_t err_size)
+			  const char names[][HA_IFNAME_MAX], const char *check_command, char *buf, size_t size,
+			  char *err, size_t err_size)
 {
 	struct text_buf t = { buf, size, 0, false };
 	char a[NETADDR_STRLEN], v[NETADDR_STRLEN];
+	bool watched = cfg->gateway.metrics.addr.family != 0;
 	int me = -1;
 
 	if (cfg->ha.gateway_count < 2) {
@@ -195,6 +222,11 @@ bool ha_keepalived_config(const struct sara_config *cfg, const struct netaddr *s
 		snprintf(err, err_size, "%s: %s is not in ha.gateways", cfg->path, addr_text(self, a));
 		return false;
 	}
+	if (watched && (!check_command || !check_command[0] || strpbrk(check_command, "\"'\\\n"))) {
+		snprintf(err, err_size, "no check command keepalived can run: %s",
+			 check_command && check_command[0] ? "quotes or backslashes in it" : "none given");
+		return false;
+	}
 	text_buf_printf(&t, "# keepalived configuration of gateway %s in cluster %s, made by sara-ctl keepalived.\n"
 		"# VRRP holds the gateways' shared addresses (the servers' default route, the\n"
 		"# router's next hop) on one gateway at a time, all of them together (one sync\n"
@@ -202,11 +234,26 @@ bool ha_keepalived_config(const struct sara_config *cfg, const struct netaddr *s
 		"# No preemption: a gateway that comes back stays backup, so a return moves no\n"
 		"# traffic.\n",
 	    addr_text(self, a), cfg->name);
-	text_buf_printf(&t, "global_defs {\n\trouter_id %s-gw%d\n\tvrrp_version 3\n}\n", cfg->name, me + 1);
+	if (!watched)
+		text_buf_printf(&t, "# gateway.metrics is not set: keepalived does not watch sara-gw, and a master\n"
+			"# whose sara-gw is dead forwards replies nobody announces.\n");
+	text_buf_printf(&t, "global_defs {\n\trouter_id %s-gw%d\n\tvrrp_version 3\n", cfg->name, me + 1);
+	/* the check needs no privilege, but reads the cluster's file: root,
+	 * and keepalived refuses a script others could rewrite */
+	if (watched)
+		text_buf_printf(&t, "\tscript_user root\n\tenable_script_security\n");
+	text_buf_printf(&t, "}\n");
+	if (watched)
+		keepalived_script(&t, cfg, check_command);
 	text_buf_printf(&t, "\nvrrp_sync_group %s {\n\tgroup {\n", HA_VRRP_SYNC_GROUP);
 	for (unsigned i = 0; i < cfg->ha.vrrp_address_count; i++)
 		text_buf_printf(&t, "\t\t%s_%u\n", HA_VRRP_INSTANCE, cfg->ha.vrrp_id + i);
-	text_buf_printf(&t, "\t}\n}\n");
+	text_buf_printf(&t, "\t}\n");
+	/* tracked by the group, not weighed: a weight lowers the priority,
+	 * which moves nothing under nopreempt; a failure is the group's FAULT */
+	if (watched)
+		text_buf_printf(&t, "\ttrack_script {\n\t\t%s\n\t}\n", HA_VRRP_SCRIPT);
+	text_buf_printf(&t, "}\n");
 	for (unsigned i = 0; i < cfg->ha.vrrp_address_count; i++) {
 		const struct netaddr *shared = &cfg->ha.vrrp_addresses[i];
 		text_buf_printf(&t, "\nvrrp_instance %s_%u {\n"
@@ -327,9 +374,32 @@ bool ha_vrrp_interfaces(const struct sara_config *cfg, char names[][HA_IFNAME_MA
 	return true;
 }
 
+/* "SARA_CTL -c CONFIG gw-check" with both paths absolute (keepalived runs
+ * the script from /), SARA_CTL being this very program. */
+static bool check_command_text(const struct sara_config *cfg, char *out, size_t size, char *err, size_t err_size)
+{
+	char ctl[PATH_MAX], config[PATH_MAX];
+	if (!realpath("/proc/self/exe", ctl) || !realpath(cfg->path, config)) {
+		snprintf(err, err_size, "%s: cannot name sara-ctl or the configuration for keepalived's check: %s",
+			 cfg->path, strerror(errno));
+		return false;
+	}
+	if (strpbrk(ctl, " \t\"'\\") || strpbrk(config, " \t\"'\\")) {
+		snprintf(err, err_size, "%.200s: keepalived's check would run %.100s -c %.100s: a path with blanks "
+			 "or quotes", cfg->path, ctl, config);
+		return false;
+	}
+	if (snprintf(out, size, "%s -c %s gw-check", ctl, config) >= (int)size) {
+		snprintf(err, err_size, "%s: keepalived's check command is too long", cfg->path);
+		return false;
+	}
+	return true;
+}
+
 int ha_configs_run(const struct sara_config *cfg, const char *command, const char *self_text)
 {
 	static char text[HA_CONFIG_TEXT_MAX];
+	char check[2 * PATH_MAX + 32];
 	char names[SARA_MAX_VRRP_ADDRESSES][HA_IFNAME_MAX];
 	bool gateway = strcmp(command, "keepalived") == 0;
 	struct netaddr self;
@@ -347,7 +417,9 @@ int ha_configs_run(const struct sara_config *cfg, const char *command, const cha
 	}
 	if (gateway)
 		ok = ha_vrrp_interfaces(cfg, names, err, sizeof(err)) &&
-		     ha_keepalived_config(cfg, &self, names, text, sizeof(text), err, sizeof(err));
+		     (!cfg->gateway.metrics.addr.family || check_command_text(cfg, check, sizeof(check), err, sizeof(err))) &&
+		     ha_keepalived_config(cfg, &self, names, cfg->gateway.metrics.addr.family ? check : NULL, text,
+					  sizeof(text), err, sizeof(err));
 	else if (strcmp(command, "bird") == 0)
 		ok = ha_bird_config(cfg, &self, text, sizeof(text), err, sizeof(err));
 	else
@@ -356,6 +428,9 @@ int ha_configs_run(const struct sara_config *cfg, const char *command, const cha
 		fprintf(stderr, "%s: %s\n", CTL_PROGRAM, err);
 		return EXIT_USAGE;
 	}
+	if (gateway && !cfg->gateway.metrics.addr.family)
+		fprintf(stderr, "%s: %s: gateway.metrics is not set: keepalived will not watch sara-gw\n", CTL_PROGRAM,
+			cfg->path);
 	fputs(text, stdout);
 	return fflush(stdout) == 0 ? 0 : EXIT_FAILED;
 }

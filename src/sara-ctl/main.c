@@ -1,6 +1,6 @@
 /* main.c - sara-ctl: parses the command line, loads the cluster's
  * configuration and runs one command: rules (rules_apply), keygen, bird,
- * conntrackd or keepalived (ha_configs), or one
+ * conntrackd or keepalived (ha_configs), gw-check (gw_check), or one
  * of sarad's commands over its control socket (sarad_request). */
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include "io/config_file.h"
 #include "sara-ctl/command_line.h"
 #include "sara-ctl/ctl.h"
+#include "sara-ctl/gw_check.h"
 #include "sara-ctl/ha_configs.h"
 #include "sara-ctl/keygen.h"
 #include "sara-ctl/rules_apply.h"
@@ -41,6 +42,8 @@ static int run(const struct command_line *cl)
 		status = rules_apply(cfg, &cl->rules);
 	else if (strcmp(cl->command, "keygen") == 0)
 		status = keygen_write(cfg);
+	else if (strcmp(cl->command, "gw-check") == 0)
+		status = gw_check_run(cfg);
 	else if (command_line_is_ha(cl->command))
 		status = ha_configs_run(cfg, cl->command, cl->self);
 	else

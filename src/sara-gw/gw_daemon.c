@@ -191,8 +191,8 @@ static void reload(struct gw *g)
 		return;
 	}
 	if (g->set->config_path)
-		read = gw_reload_read(g->set->config_path, &g->cfg, &g->key, g->set->queue_given, next, err,
-				      sizeof(err));
+		read = gw_reload_read(g->set->config_path, &g->cfg, &g->key, g->set->queue_given,
+				      g->set->metrics_given, next, err, sizeof(err));
 	if (!read ||
 	    !gateway_reconfigure(g->announcer.gateway, &next->cfg, err, sizeof(err)) ||
 	    (next->channel_changed &&

@@ -35,7 +35,7 @@ static void usage(FILE *out)
 		"      --queue N       NFQUEUE number (default queue.first + queue.count: the\n"
 		"                      first number after sarad's queues, so both can share a host)\n"
 		"      --metrics EP    serve the counters to Prometheus: GET /metrics over HTTP on\n"
-		"                      ADDR:PORT or [ADDR]:PORT (default off)\n"
+		"                      ADDR:PORT or [ADDR]:PORT (default gateway.metrics, else off)\n"
 		"      --foreground    stay in the foreground and log to stderr (else daemon, syslog)\n"
 		"      --check-config  validate the configuration and the key file and exit\n"
 		"      --decode        receive announcements instead and print them, one a line\n"
@@ -105,6 +105,7 @@ int main(int argc, char **argv)
 	struct command_line cl = { .id = 1 };
 	struct wire_key key;
 	char where[ENDPOINT_STRLEN];
+	bool metrics_given;
 	int rc;
 
 	log_open("sara-gw", true, false);
@@ -127,6 +128,10 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* keepalived's check (sara-ctl gw-check) asks gateway.metrics */
+	metrics_given = cl.metrics.addr.family != 0;
+	if (!metrics_given)
+		cl.metrics = cfg.gateway.metrics;
 	if (cl.shared.check_config) {
 		printf("%s: ok (queue %lu, announcing to %s as sender %lu)\n", cl.shared.config_path, cl.queue_num,
 		       endpoint_format(&cfg.gateway.listen, where, sizeof(where)), cl.id);
@@ -135,5 +140,6 @@ int main(int argc, char **argv)
 	return gw_run(&(struct gw_settings){ .cfg = &cfg, .key = &key, .sender = (uint32_t)cl.id,
 					     .queue_num = (uint16_t)cl.queue_num, .queue_given = cl.queue_given,
 					     .config_path = cl.shared.config_path, .metrics = cl.metrics,
+					     .metrics_given = metrics_given,
 					     .foreground = cl.foreground });
 }

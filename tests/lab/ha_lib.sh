@@ -2,7 +2,8 @@
 # a router running BIRD with ECMP and BFD, dispatchers d1..dN (HA_DISPATCHER_COUNT,
 # 2 by default, set before sourcing) each running sarad, BIRD, conntrackd and
 # sara-ha-check, the gateway (or, with HA_GATEWAY_COUNT=2, gateways gw1 and
-# gw2 under keepalived VRRP), three servers and clients on many addresses.
+# gw2 under keepalived VRRP, each watching its own sara-gw through
+# gateway.metrics on its loopback), three servers and clients on many addresses.
 # HA_SELECTION (hash by default) is selection.algorithm; HA_SESSION_STORE=redis
 # turns on session replication, with a redis-server in each dispatcher;
 # HA_REDIS_PASSWORD (default none) makes every store require it, given to
@@ -28,6 +29,7 @@ HA_CLI_IPS=()
 for ((ha_i = 10; ha_i < 10 + 10 * ${#HA_DISPATCHERS[@]}; ha_i++)); do HA_CLI_IPS+=("198.18.0.$ha_i"); done
 HA_GATEWAYS=(gw)
 [ "${HA_GATEWAY_COUNT:-1}" -eq 2 ] && HA_GATEWAYS=(gw1 gw2)
+HA_GW_METRICS=127.0.0.1:9101   # gateway.metrics with two gateways: each one's own loopback
 declare -A HA_SARAD_PID HA_CHECK_PID HA_BIRD_PID HA_CT_PID HA_CFG HA_GW_PID HA_KEEPALIVED_PID HA_REDIS_PID
 
 lab_all_ns() {
@@ -108,7 +110,7 @@ ha_up() {
 
 # ha_config: one config per dispatcher (HA_CFG[dN]) and the key; LAB_CFG is d1's
 ha_config() {
-	local n i list="" vrrp="" store=""
+	local n i list="" vrrp="" store="" gw_metrics=""
 	for ((i = 1; i <= ${#HA_DISPATCHERS[@]}; i++)); do list="$list${list:+, }\"198.18.2.$i\""; done
 	[ "${HA_SESSION_STORE:-off}" = redis ] && store='session_store = "redis"; redis_port = 6379;'
 	if [ "${HA_SESSION_STORE:-off}" = redis ] && [ -n "${HA_REDIS_PASSWORD:-}" ]; then
@@ -117,11 +119,14 @@ ha_config() {
 	fi
 	[ "${#HA_GATEWAYS[@]}" -eq 2 ] &&
 		vrrp='gateways = [ "198.18.2.252", "198.18.2.253" ]; vrrp_addresses = [ "198.18.2.254", "198.18.1.254" ];'
+	# keepalived watches each gateway's sara-gw there (sara-ctl gw-check)
+	[ "${#HA_GATEWAYS[@]}" -eq 2 ] && gw_metrics="metrics = \"$HA_GW_METRICS\";"
 	for n in "${HA_DISPATCHERS[@]}"; do
 		mkdir -p "$LAB_RUN/$n"
 		HA_CFG[$n]=$LAB_RUN/$n/cluster.cfg
 		sed -e "s|@NAME@|${LAB_PREFIX%-}|g" -e "s|@RUN@|$LAB_RUN|g" -e "s|@DSP@|$n|g" \
-			-e "s|@DISPATCHERS@|$list|g" -e "s|@VRRP@|$vrrp|g" -e "s|@SELECTION@|${HA_SELECTION:-hash}|g" \
+			-e "s|@DISPATCHERS@|$list|g" -e "s|@VRRP@|$vrrp|g" -e "s|@GW_METRICS@|$gw_metrics|g" \
+			-e "s|@SELECTION@|${HA_SELECTION:-hash}|g" \
 			-e "s|@STORE@|$store|g" "$LAB_DIR/ha-cluster.cfg.in" >"${HA_CFG[$n]}"
 	done
 	LAB_CFG=${HA_CFG[d1]}
@@ -252,11 +257,13 @@ ha_start_gw() {
 }
 
 # ha_start_keepalived GW: keepalived (VRRP only) in GW with what sara-ctl keepalived makes
+# (HA_KA_SED: an experiment's edit of it, as HA_CT_SED for conntrackd)
 ha_start_keepalived() {
 	local g=$1
 	mkdir -p "$LAB_RUN/$g"
 	lab_in "$g" "$(lab_bin sara-ctl)" -c "$LAB_CFG" keepalived >"$LAB_RUN/$g/keepalived.conf" 2>"$LAB_RUN/logs/kagen-$g.log" ||
 		{ lab_die "sara-ctl keepalived in $g: $(cat "$LAB_RUN/logs/kagen-$g.log")"; return 1; }
+	[ -z "${HA_KA_SED:-}" ] || sed -i -e "$HA_KA_SED" "$LAB_RUN/$g/keepalived.conf"
 	lab_in "$g" keepalived -t -f "$LAB_RUN/$g/keepalived.conf" >"$LAB_RUN/logs/keepalived-$g.parse" 2>&1 ||
 		{ lab_die "keepalived rejects $LAB_RUN/$g/keepalived.conf: $(tail -3 "$LAB_RUN/logs/keepalived-$g.parse")"; return 1; }
 	lab_bg "keepalived-$g" "$g" keepalived --vrrp --dont-fork --log-console --log-detail -f "$LAB_RUN/$g/keepalived.conf" \
@@ -346,8 +353,9 @@ ha_setup() {
 		i=$((i + 1))
 		lab_in "$n" "$(lab_bin sara-ctl)" -c "$LAB_CFG" rules --gateway --apply >"$LAB_RUN/logs/rules-$n.log" 2>&1 ||
 			{ e2e_fail "gateway rules in $n"; exit 1; }
-		[ "$n" = gw ] || ha_start_keepalived "$n" || { e2e_fail "keepalived in $n"; exit 1; }
+		# sara-gw first: keepalived's check finds it alive from its first run
 		ha_start_gw "$n" "$i" || { e2e_fail "sara-gw in $n does not start"; exit 1; }
+		[ "$n" = gw ] || ha_start_keepalived "$n" || { e2e_fail "keepalived in $n"; exit 1; }
 	done
 	[ "${HA_GATEWAYS[0]}" = gw ] || ha_wait_master gw1 50 || { e2e_fail "VRRP: gw1 is not the master"; exit 1; }
 	ha_wait_paths "${#HA_DISPATCHERS[@]}" 150 || { e2e_fail "BGP: every dispatcher's route at the router"; exit 1; }

@@ -1,8 +1,8 @@
 /* test_ha_configs.c - unit tests for src/sara-ctl/ha_configs.c: BIRD's,
  * conntrackd's and keepalived's configurations for
  * conf/ha/two-dispatchers.cfg (against the committed conf/ha/ files),
- * conntrackd multicast for three dispatchers, and the configurations that
- * cannot be made. */
+ * conntrackd multicast for three dispatchers, keepalived's watch of
+ * sara-gw, and the configurations that cannot be made. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -143,8 +143,10 @@ static void test_what_cannot_be_made(void **state)
 	free(cfg);
 }
 
-/* the committed file's interfaces: the server LAN's, the router's */
+/* the committed file's interfaces: the server LAN's, the router's; its
+ * check, as sara-ctl installed in /usr/sbin makes it */
 static const char vrrp_names[][HA_IFNAME_MAX] = { "eth1", "eth0" };
+#define CHECK "/usr/sbin/sara-ctl -c /etc/sara/voice-ha.cfg gw-check"
 
 static void test_keepalived_matches_the_committed_file(void **state)
 {
@@ -152,19 +154,48 @@ static void test_keepalived_matches_the_committed_file(void **state)
 	struct netaddr self = addr("198.18.2.252");
 	char *want = read_text("conf/ha/keepalived-198.18.2.252.conf"), text[HA_CONFIG_TEXT_MAX], err[256];
 	(void)state;
-	assert_true(ha_keepalived_config(cfg, &self, vrrp_names, text, sizeof(text), err, sizeof(err)));
+	assert_true(ha_keepalived_config(cfg, &self, vrrp_names, CHECK, text, sizeof(text), err, sizeof(err)));
 	assert_string_equal(text, want);
 	/* the second gateway: the next priority down, its own router id */
 	self = addr("198.18.2.253");
-	assert_true(ha_keepalived_config(cfg, &self, vrrp_names, text, sizeof(text), err, sizeof(err)));
+	assert_true(ha_keepalived_config(cfg, &self, vrrp_names, CHECK, text, sizeof(text), err, sizeof(err)));
 	assert_non_null(strstr(text, "\trouter_id voice-ha-gw2\n"));
 	assert_non_null(strstr(text, "\tinterface eth0\n\tvirtual_router_id 52\n\tpriority 190\n\tadvert_int 0.10\n"
 				     "\tvirtual_ipaddress {\n\t\t198.18.1.254/32 dev eth0\n"));
 	assert_null(strstr(text, "priority 200"));
 	cfg->ha.vrrp_advert_ms = 1250;
-	assert_true(ha_keepalived_config(cfg, &self, vrrp_names, text, sizeof(text), err, sizeof(err)));
+	assert_true(ha_keepalived_config(cfg, &self, vrrp_names, CHECK, text, sizeof(text), err, sizeof(err)));
 	assert_non_null(strstr(text, "\tadvert_int 1.25\n"));
 	free(want);
+	free(cfg);
+}
+
+/* The group tracks sara-gw's check, unweighed: its failure is the group's
+ * FAULT (a weight would move nothing under nopreempt). */
+static void test_keepalived_watches_sara_gw(void **state)
+{
+	struct sara_config *cfg = load_two();
+	struct netaddr self = addr("198.18.2.253");
+	char text[HA_CONFIG_TEXT_MAX], err[256];
+	(void)state;
+	assert_true(ha_keepalived_config(cfg, &self, vrrp_names, CHECK, text, sizeof(text), err, sizeof(err)));
+	assert_non_null(strstr(text, "\tscript_user root\n\tenable_script_security\n}\n"));
+	assert_non_null(strstr(text, "vrrp_script sara_gw_alive {\n\tscript \"" CHECK "\"\n\tinterval 1\n"
+				     "\ttimeout 1\n\tfall 2\n\trise 2\n}\n"));
+	assert_non_null(strstr(text, "\t\tsara_vrrp_52\n\t}\n\ttrack_script {\n\t\tsara_gw_alive\n\t}\n}\n"));
+	assert_non_null(strstr(text, "(gateway.metrics,\n# 127.0.0.1:9101)"));
+	assert_null(strstr(text, "weight"));
+	/* every instance stays in the group: none tracks the script alone */
+	assert_null(strstr(strstr(text, "track_script") + 1, "track_script"));
+	assert_non_null(strstr(text, "\tnopreempt\n"));
+
+	/* no endpoint to ask: nothing watched, and the file says so */
+	memset(&cfg->gateway.metrics, 0, sizeof(cfg->gateway.metrics));
+	assert_true(ha_keepalived_config(cfg, &self, vrrp_names, NULL, text, sizeof(text), err, sizeof(err)));
+	assert_non_null(strstr(text, "# gateway.metrics is not set: keepalived does not watch sara-gw"));
+	assert_null(strstr(text, "vrrp_script"));
+	assert_null(strstr(text, "track_script"));
+	assert_null(strstr(text, "script_user"));
 	free(cfg);
 }
 
@@ -174,16 +205,22 @@ static void test_keepalived_that_cannot_be_made(void **state)
 	struct netaddr self = addr("198.18.2.1");
 	char text[HA_CONFIG_TEXT_MAX], err[256];
 	(void)state;
-	assert_false(ha_keepalived_config(cfg, &self, vrrp_names, text, sizeof(text), err, sizeof(err)));
+	assert_false(ha_keepalived_config(cfg, &self, vrrp_names, CHECK, text, sizeof(text), err, sizeof(err)));
 	assert_non_null(strstr(err, "198.18.2.1 is not in ha.gateways"));
 	self = addr("198.18.2.252");
-	assert_false(ha_keepalived_config(cfg, &self, vrrp_names, text, 100, err, sizeof(err)));
+	assert_false(ha_keepalived_config(cfg, &self, vrrp_names, CHECK, text, 100, err, sizeof(err)));
 	assert_non_null(strstr(err, "longer than 100 bytes"));
+	/* a check keepalived could not run as written */
+	assert_false(ha_keepalived_config(cfg, &self, vrrp_names, NULL, text, sizeof(text), err, sizeof(err)));
+	assert_non_null(strstr(err, "no check command keepalived can run"));
+	assert_false(ha_keepalived_config(cfg, &self, vrrp_names, "/opt/my \"sara\"/sara-ctl -c x gw-check", text,
+					  sizeof(text), err, sizeof(err)));
+	assert_non_null(strstr(err, "no check command keepalived can run"));
 	cfg->ha.vrrp_address_count = 0;
-	assert_false(ha_keepalived_config(cfg, &self, vrrp_names, text, sizeof(text), err, sizeof(err)));
+	assert_false(ha_keepalived_config(cfg, &self, vrrp_names, CHECK, text, sizeof(text), err, sizeof(err)));
 	assert_non_null(strstr(err, "ha.vrrp_addresses is empty"));
 	cfg->ha.gateway_count = 1;
-	assert_false(ha_keepalived_config(cfg, &self, vrrp_names, text, sizeof(text), err, sizeof(err)));
+	assert_false(ha_keepalived_config(cfg, &self, vrrp_names, CHECK, text, sizeof(text), err, sizeof(err)));
 	assert_non_null(strstr(err, "at least 2 gateways"));
 	free(cfg);
 }
@@ -196,6 +233,7 @@ int main(void)
 		cmocka_unit_test(test_three_dispatchers_use_multicast),
 		cmocka_unit_test(test_what_cannot_be_made),
 		cmocka_unit_test(test_keepalived_matches_the_committed_file),
+		cmocka_unit_test(test_keepalived_watches_sara_gw),
 		cmocka_unit_test(test_keepalived_that_cannot_be_made),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,7 @@
 /* test_gw_reload.c - sara-gw's SIGHUP: new servers, VIPs, ports, a new
  * destination or key are taken (the gateway inspects the new servers'
- * signalling at once); a table size, or the queue when it follows the
- * file, needs a restart. */
+ * signalling at once); a table size, or the queue or metrics endpoint
+ * when it follows the file, needs a restart. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -95,14 +95,14 @@ static void test_servers_and_channel(void **state)
 	assert_int_equal(answer_from(gw, "198.18.2.14"), 0);   /* not a server yet */
 
 	write_config(f, TWO, "198.18.2.1:7401", 64, 0);
-	assert_true(gw_reload_read(f->path, &f->running, &f->running_key, false, &r, err, sizeof(err)));
+	assert_true(gw_reload_read(f->path, &f->running, &f->running_key, false, false, &r, err, sizeof(err)));
 	assert_false(r.channel_changed);
 	assert_int_equal(r.cfg.server_count, 2);
 	assert_true(gateway_reconfigure(gw, &r.cfg, err, sizeof(err)));
 	assert_int_equal(answer_from(gw, "198.18.2.14"), 1);
 
 	write_config(f, TWO, "198.18.2.2:7401", 64, 0);
-	assert_true(gw_reload_read(f->path, &f->running, &f->running_key, false, &r, err, sizeof(err)));
+	assert_true(gw_reload_read(f->path, &f->running, &f->running_key, false, false, &r, err, sizeof(err)));
 	assert_true(r.channel_changed);
 	gateway_destroy(gw);
 }
@@ -116,14 +116,14 @@ static void test_restart_only(void **state)
 	char err[512];
 
 	write_config(f, ONE, "198.18.2.1:7401", 128, 0);
-	assert_false(gw_reload_read(f->path, &f->running, &f->running_key, false, &r, err, sizeof(err)));
+	assert_false(gw_reload_read(f->path, &f->running, &f->running_key, false, false, &r, err, sizeof(err)));
 	assert_non_null(strstr(err, "limits.tcp_streams changed: restart sara-gw to apply"));
 
 	write_config(f, ONE, "198.18.2.1:7401", 64, 5);
-	assert_false(gw_reload_read(f->path, &f->running, &f->running_key, false, &r, err, sizeof(err)));
+	assert_false(gw_reload_read(f->path, &f->running, &f->running_key, false, false, &r, err, sizeof(err)));
 	assert_non_null(strstr(err, "queue.first/count"));
 	/* with --queue, the file's queue does not matter */
-	assert_true(gw_reload_read(f->path, &f->running, &f->running_key, true, &r, err, sizeof(err)));
+	assert_true(gw_reload_read(f->path, &f->running, &f->running_key, true, false, &r, err, sizeof(err)));
 
 	gw = gateway_create(&f->running, 1000, err, sizeof(err));
 	assert_non_null(gw);
@@ -133,11 +133,32 @@ static void test_restart_only(void **state)
 	gateway_destroy(gw);
 }
 
+/* gateway.metrics is where sara-gw serves its metrics unless --metrics
+ * named another endpoint: bound at start, it cannot follow the file. */
+static void test_metrics_endpoint(void **state)
+{
+	struct fixture *f = *state;
+	static struct gw_reload r;
+	char err[512];
+	FILE *out = fopen(f->path, "w");
+	assert_non_null(out);
+	fprintf(out,
+		"name = \"gw-reload\";\nvips = [ \"198.18.77.20\" ];\nservers = ( %s );\n"
+		"gateway = { listen = \"198.18.2.1:7401\"; metrics = \"127.0.0.1:9101\"; };\n"
+		"limits = { tcp_streams = 64; };\nkey_file = \"%s\";\n", ONE, f->key);
+	fclose(out);
+	assert_false(gw_reload_read(f->path, &f->running, &f->running_key, false, false, &r, err, sizeof(err)));
+	assert_non_null(strstr(err, "gateway.metrics (sara-gw serves its metrics there without --metrics) changed"));
+	assert_true(gw_reload_read(f->path, &f->running, &f->running_key, false, true, &r, err, sizeof(err)));
+	assert_int_equal(r.cfg.gateway.metrics.port, 9101);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_servers_and_channel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_endpoint, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
