@@ -33,6 +33,7 @@
 #define HA_VRRP_CHECK_TIMEOUT_S 1
 #define HA_VRRP_CHECK_FALL 2
 #define HA_VRRP_CHECK_RISE 2
+#define HA_VRRP_SCRIPT_WEIGHT 50   /* a failed check lowers the priority by this */
 
 /* Which of ha.dispatchers self is (its index), or -1 with err set. */
 int ha_self_index(const struct sara_config *cfg, const struct netaddr *self, char *err, size_t err_size);

@@ -180,21 +180,25 @@ static void keepalived_script(struct text_buf *t, const struct sara_config *cfg,
 	char where[ENDPOINT_STRLEN];
 	text_buf_printf(t, "\n# sara-gw is alive while its metrics endpoint (gateway.metrics,\n"
 		"# %s) answers with a page its event loop published lately\n"
-		"# (sara-ctl gw-check). %u failed checks in a row, %u s apart, put the sync\n"
-		"# group in FAULT: this gateway gives the addresses up and the other takes\n"
-		"# them, so replies are forwarded where they are announced. %u good checks\n"
-		"# bring it back as BACKUP: with no preemption, nothing moves back.\n",
+		"# (sara-ctl gw-check). %u failed checks in a row, %u s apart, lower this\n"
+		"# gateway's priority by %u; %u good checks restore it. Every gateway has the\n"
+		"# same priority and preempts only a lower one: a master whose sara-gw is\n"
+		"# dead hands the addresses to a gateway whose sara-gw lives, so replies are\n"
+		"# forwarded where they are announced; equal priorities move nothing (a\n"
+		"# gateway or sara-gw that comes back stays backup); and with every sara-gw\n"
+		"# dead the master keeps forwarding, unannounced, rather than nobody.\n",
 	    endpoint_format(&cfg->gateway.metrics, where, sizeof(where)), HA_VRRP_CHECK_FALL,
-	    HA_VRRP_CHECK_INTERVAL_S, HA_VRRP_CHECK_RISE);
+	    HA_VRRP_CHECK_INTERVAL_S, HA_VRRP_SCRIPT_WEIGHT, HA_VRRP_CHECK_RISE);
 	text_buf_printf(t, "vrrp_script %s {\n"
 		"\tscript \"%s\"\n"
 		"\tinterval %u\n"
 		"\ttimeout %u\n"
 		"\tfall %u\n"
 		"\trise %u\n"
+		"\tweight -%u\n"
 		"}\n",
 	    HA_VRRP_SCRIPT, check_command, HA_VRRP_CHECK_INTERVAL_S, HA_VRRP_CHECK_TIMEOUT_S, HA_VRRP_CHECK_FALL,
-	    HA_VRRP_CHECK_RISE);
+	    HA_VRRP_CHECK_RISE, HA_VRRP_SCRIPT_WEIGHT);
 }
 
 bool ha_keepalived_config(const struct sara_config *cfg, const struct netaddr *self,
@@ -231,12 +235,12 @@ bool ha_keepalived_config(const struct sara_config *cfg, const struct netaddr *s
 		"# VRRP holds the gateways' shared addresses (the servers' default route, the\n"
 		"# router's next hop) on one gateway at a time, all of them together (one sync\n"
 		"# group): replies are forwarded, and announced by sara-gw, where they are.\n"
-		"# No preemption: a gateway that comes back stays backup, so a return moves no\n"
-		"# traffic.\n",
+		"# A gateway that comes back stays backup, so a return moves no traffic.\n",
 	    addr_text(self, a), cfg->name);
 	if (!watched)
-		text_buf_printf(&t, "# gateway.metrics is not set: keepalived does not watch sara-gw, and a master\n"
-			"# whose sara-gw is dead forwards replies nobody announces.\n");
+		text_buf_printf(&t, "# No preemption. gateway.metrics is not set: keepalived does not watch\n"
+			"# sara-gw, and a master whose sara-gw is dead forwards replies nobody\n"
+			"# announces.\n");
 	text_buf_printf(&t, "global_defs {\n\trouter_id %s-gw%d\n\tvrrp_version 3\n", cfg->name, me + 1);
 	/* the check needs no privilege, but reads the cluster's file: root,
 	 * and keepalived refuses a script others could rewrite */
@@ -249,25 +253,33 @@ bool ha_keepalived_config(const struct sara_config *cfg, const struct netaddr *s
 	for (unsigned i = 0; i < cfg->ha.vrrp_address_count; i++)
 		text_buf_printf(&t, "\t\t%s_%u\n", HA_VRRP_INSTANCE, cfg->ha.vrrp_id + i);
 	text_buf_printf(&t, "\t}\n");
-	/* tracked by the group, not weighed: a weight lowers the priority,
-	 * which moves nothing under nopreempt; a failure is the group's FAULT */
+	/* Weighed, not a FAULT: a FAULT on every gateway (one cause killing
+	 * every sara-gw) would leave the replies no gateway at all. The same
+	 * weight on every member, so the group's members move together. */
 	if (watched)
-		text_buf_printf(&t, "\ttrack_script {\n\t\t%s\n\t}\n", HA_VRRP_SCRIPT);
+		text_buf_printf(&t, "\tsync_group_tracking_weight\n");
 	text_buf_printf(&t, "}\n");
 	for (unsigned i = 0; i < cfg->ha.vrrp_address_count; i++) {
 		const struct netaddr *shared = &cfg->ha.vrrp_addresses[i];
+		/* Watched, equal priorities with preemption (see the script's
+		 * comment); unwatched, the first gateway preferred and no
+		 * preemption. Either way a gateway's return moves nothing. */
 		text_buf_printf(&t, "\nvrrp_instance %s_%u {\n"
 			"\tstate BACKUP\n"
-			"\tnopreempt\n"
+			"%s"
 			"\tinterface %s\n"
 			"\tvirtual_router_id %u\n"
 			"\tpriority %u\n"
 			"\tadvert_int %u.%02u\n"
-			"\tvirtual_ipaddress {\n\t\t%s/%u dev %s\n\t}\n}\n",
-		    HA_VRRP_INSTANCE, cfg->ha.vrrp_id + i, names[i], cfg->ha.vrrp_id + i,
-		    HA_VRRP_TOP_PRIORITY - HA_VRRP_PRIORITY_STEP * (unsigned)me, cfg->ha.vrrp_advert_ms / 1000,
-		    cfg->ha.vrrp_advert_ms % 1000 / 10, addr_text(shared, v),
+			"\tvirtual_ipaddress {\n\t\t%s/%u dev %s\n\t}\n",
+		    HA_VRRP_INSTANCE, cfg->ha.vrrp_id + i, watched ? "" : "\tnopreempt\n", names[i],
+		    cfg->ha.vrrp_id + i,
+		    watched ? HA_VRRP_TOP_PRIORITY : HA_VRRP_TOP_PRIORITY - HA_VRRP_PRIORITY_STEP * (unsigned)me,
+		    cfg->ha.vrrp_advert_ms / 1000, cfg->ha.vrrp_advert_ms % 1000 / 10, addr_text(shared, v),
 		    shared->family == NETADDR_IPV6 ? 128 : 32, names[i]);
+		if (watched)
+			text_buf_printf(&t, "\ttrack_script {\n\t\t%s\n\t}\n", HA_VRRP_SCRIPT);
+		text_buf_printf(&t, "}\n");
 	}
 	return finish(&t, err, err_size);
 }

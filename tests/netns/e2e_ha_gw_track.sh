@@ -4,14 +4,16 @@
 # under VRRP in the lab with two active dispatchers (tests/lab/ha_lib.sh);
 # gw1 holds the shared addresses and announces. SIP calls (UDP and TCP, hold
 # and resume re-INVITEs, RTP) from clients of both dispatchers; 1.5 s in,
-# only gw1's sara-gw gets SIGKILL: gw1's keepalived and links stay up. gw1
-# must go to FAULT and give the addresses up, gw2 take them within
-# TAKEOVER_MAX_MS of the kill, the calls go on through gw2, and new calls
-# answered after the takeover are announced by gw2's sara-gw (every media
-# flow predicted, every call on one server: the servers' captures,
-# sara-replay --observed). Then, the new calls still on, gw1's sara-gw starts
-# again: gw1 comes back as backup and the addresses stay on gw2 (no
-# preemption: nothing moves back).
+# only gw1's sara-gw gets SIGKILL: gw1's keepalived and links stay up. gw1's
+# priority drops below gw2's (equal while both are well): gw2 preempts and
+# holds the addresses within TAKEOVER_MAX_MS of the kill, gw1 is backup (no
+# FAULT), the calls go on through gw2, and new calls answered after the
+# takeover are announced by gw2's sara-gw (every media flow predicted, every
+# call on one server: the servers' captures, sara-replay --observed). Then,
+# the new calls still on, gw1's sara-gw starts again: its priority is back,
+# equal to gw2's, and the addresses stay on gw2 (nothing moves back). Last,
+# with the calls done, every sara-gw is killed: a gateway still holds the
+# addresses (replies forwarded, unannounced, rather than by nobody).
 # Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 LAB_PREFIX=sara-e2e-hgt-
@@ -82,8 +84,9 @@ else
 	e2e_fail "gw2 did not take the shared addresses in 6 s after gw1's sara-gw died"
 fi
 lab_alive "${HA_KEEPALIVED_PID[gw1]}" || e2e_fail "gw1's keepalived died: the test kills only sara-gw"
-ka_log gw1 | grep -q 'Entering FAULT STATE' || e2e_fail "gw1's keepalived did not enter FAULT"
-ka_log gw1 | grep -E 'VRRP_Script\(sara_gw_alive\)|FAULT' | head -4 | sed 's/^/  gw1 keepalived: /'
+ka_log gw1 | grep -q 'Entering FAULT STATE' && e2e_fail "gw1's keepalived entered FAULT (a failed check must only lower its priority)"
+ka_log gw1 | grep -q 'Entering BACKUP STATE' || e2e_fail "gw1's keepalived did not become backup"
+ka_log gw1 | grep -E 'VRRP_Script\(sara_gw_alive\)|priority|BACKUP' | head -4 | sed 's/^/  gw1 keepalived: /'
 sent2_takeover=$(gw_sent gw2)
 sleep 0.5
 # new calls (7.5 s each), answered (and announced) through gw2
@@ -101,18 +104,19 @@ echo "gw2's announcements while the 4 new calls were answered: $(( ${sent2_new:-
 [ $(( ${sent2_new:-0} - ${sent2_before_new:-0} )) -ge 4 ] ||
 	e2e_fail "gw2 announced $(( ${sent2_new:-0} - ${sent2_before_new:-0} )) answers of the 4 new calls, want 4 or more"
 
-# gw1's sara-gw is back (as systemd's Restart= would bring it): gw1 leaves
-# FAULT as backup, and the addresses stay on gw2 while the new calls go on
+# gw1's sara-gw is back (as systemd's Restart= would bring it): gw1's check
+# succeeds again, its priority equals gw2's, and the addresses stay on gw2
+# while the new calls go on
 back_ms=$(date +%s%3N)
 ha_start_gw gw1 1 || e2e_fail "sara-gw in gw1 does not start again"
 for ((i = 0; i < 60; i++)); do
-	ka_log gw1 | sed -n '/Entering FAULT STATE/,$p' | grep -q 'Entering BACKUP STATE' && break
+	ka_log gw1 | grep -q 'VRRP_Script(sara_gw_alive) succeeded' && break
 	sleep 0.1
 done
-if ka_log gw1 | sed -n '/Entering FAULT STATE/,$p' | grep -q 'Entering BACKUP STATE'; then
-	echo "gw1 back as backup $(( $(date +%s%3N) - back_ms )) ms after its sara-gw started again"
+if ka_log gw1 | grep -q 'VRRP_Script(sara_gw_alive) succeeded'; then
+	echo "gw1's check succeeds again $(( $(date +%s%3N) - back_ms )) ms after its sara-gw started again"
 else
-	e2e_fail "gw1 did not leave FAULT for BACKUP in 6 s after its sara-gw came back"
+	e2e_fail "gw1's check did not succeed in 6 s after its sara-gw came back"
 fi
 for ((i = 0; i < 15; i++)); do
 	[ "$(ha_vrrp_master)" = gw2 ] || { e2e_fail "the addresses moved to $(ha_vrrp_master) after gw1 came back"; break; }
@@ -132,6 +136,20 @@ echo "announcements of gw2: ${sent2_takeover:-?} at the takeover, ${sent2:-?} at
 [ "${sent2:-0}" -gt "${sent2_takeover:-0}" ] || e2e_fail "gw2 announced nothing of the calls answered after the takeover"
 [ "${sent1:-1}" -eq 0 ] || e2e_fail "gw1, back as backup, announced ${sent1:-?} (it should see no reply)"
 [ "$(ha_vrrp_master)" = gw2 ] || e2e_fail "at the end $(ha_vrrp_master) holds the shared addresses, want gw2"
+
+# every sara-gw dead (one cause could take them all): both priorities drop
+# alike, so the master keeps the addresses; a FAULT on both would leave the
+# servers' replies no gateway
+for g in gw1 gw2; do { kill -KILL "${HA_GW_PID[$g]}"; wait "${HA_GW_PID[$g]}"; } 2>/dev/null; done
+sleep 3.5
+for g in gw1 gw2; do
+	ka_log "$g" | tail -n 20 | grep -q 'VRRP_Script(sara_gw_alive) failed' ||
+		e2e_fail "$g's check has not failed 3.5 s after its sara-gw was killed"
+	lab_alive "${HA_KEEPALIVED_PID[$g]}" || e2e_fail "$g's keepalived died"
+done
+holder=$(ha_vrrp_master)
+echo "every sara-gw dead: $holder holds the shared addresses"
+[ "$holder" != none ] || e2e_fail "every sara-gw dead: no gateway holds the shared addresses"
 for n in "${HA_DISPATCHERS[@]}"; do
 	echo "sarad $n:"; lab_in "$n" "$(lab_bin sara-ctl)" -c "${HA_CFG[$n]}" status 2>&1 |
 		grep -E 'sessions_adopted|sessions_created|announce' | sed 's/^/  /' | head -8

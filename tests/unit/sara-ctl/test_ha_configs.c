@@ -156,13 +156,14 @@ static void test_keepalived_matches_the_committed_file(void **state)
 	(void)state;
 	assert_true(ha_keepalived_config(cfg, &self, vrrp_names, CHECK, text, sizeof(text), err, sizeof(err)));
 	assert_string_equal(text, want);
-	/* the second gateway: the next priority down, its own router id */
+	/* the second gateway: the same priority (sara-gw watched), its own
+	 * router id */
 	self = addr("198.18.2.253");
 	assert_true(ha_keepalived_config(cfg, &self, vrrp_names, CHECK, text, sizeof(text), err, sizeof(err)));
 	assert_non_null(strstr(text, "\trouter_id voice-ha-gw2\n"));
-	assert_non_null(strstr(text, "\tinterface eth0\n\tvirtual_router_id 52\n\tpriority 190\n\tadvert_int 0.10\n"
+	assert_non_null(strstr(text, "\tinterface eth0\n\tvirtual_router_id 52\n\tpriority 200\n\tadvert_int 0.10\n"
 				     "\tvirtual_ipaddress {\n\t\t198.18.1.254/32 dev eth0\n"));
-	assert_null(strstr(text, "priority 200"));
+	assert_null(strstr(text, "priority 190"));
 	cfg->ha.vrrp_advert_ms = 1250;
 	assert_true(ha_keepalived_config(cfg, &self, vrrp_names, CHECK, text, sizeof(text), err, sizeof(err)));
 	assert_non_null(strstr(text, "\tadvert_int 1.25\n"));
@@ -181,21 +182,30 @@ static void test_keepalived_watches_sara_gw(void **state)
 	assert_true(ha_keepalived_config(cfg, &self, vrrp_names, CHECK, text, sizeof(text), err, sizeof(err)));
 	assert_non_null(strstr(text, "\tscript_user root\n\tenable_script_security\n}\n"));
 	assert_non_null(strstr(text, "vrrp_script sara_gw_alive {\n\tscript \"" CHECK "\"\n\tinterval 1\n"
-				     "\ttimeout 1\n\tfall 2\n\trise 2\n}\n"));
-	assert_non_null(strstr(text, "\t\tsara_vrrp_52\n\t}\n\ttrack_script {\n\t\tsara_gw_alive\n\t}\n}\n"));
+				     "\ttimeout 1\n\tfall 2\n\trise 2\n\tweight -50\n}\n"));
 	assert_non_null(strstr(text, "(gateway.metrics,\n# 127.0.0.1:9101)"));
-	assert_null(strstr(text, "weight"));
-	/* every instance stays in the group: none tracks the script alone */
-	assert_null(strstr(strstr(text, "track_script") + 1, "track_script"));
-	assert_non_null(strstr(text, "\tnopreempt\n"));
+	/* weighed in every instance, the group told to honour weights: a
+	 * failed check lowers the priority, never a FAULT that could leave
+	 * the replies no gateway when every sara-gw is dead */
+	assert_non_null(strstr(text, "\t\tsara_vrrp_52\n\t}\n\tsync_group_tracking_weight\n}\n"));
+	assert_non_null(strstr(text, "\t\t198.18.2.254/32 dev eth1\n\t}\n\ttrack_script {\n\t\tsara_gw_alive\n\t}\n}\n"));
+	assert_non_null(strstr(text, "\t\t198.18.1.254/32 dev eth0\n\t}\n\ttrack_script {\n\t\tsara_gw_alive\n\t}\n}\n"));
+	/* equal priorities, preempting only a lower one: the second gateway
+	 * has the first's priority, and nothing moves while both are well */
+	assert_null(strstr(text, "nopreempt"));
+	assert_non_null(strstr(text, "\tpriority 200\n"));
+	assert_null(strstr(text, "\tpriority 190\n"));
 
 	/* no endpoint to ask: nothing watched, and the file says so */
 	memset(&cfg->gateway.metrics, 0, sizeof(cfg->gateway.metrics));
 	assert_true(ha_keepalived_config(cfg, &self, vrrp_names, NULL, text, sizeof(text), err, sizeof(err)));
-	assert_non_null(strstr(text, "# gateway.metrics is not set: keepalived does not watch sara-gw"));
+	assert_non_null(strstr(text, "# No preemption. gateway.metrics is not set: keepalived does not watch\n# sara-gw"));
 	assert_null(strstr(text, "vrrp_script"));
 	assert_null(strstr(text, "track_script"));
 	assert_null(strstr(text, "script_user"));
+	/* unwatched: the first gateway preferred, no preemption */
+	assert_non_null(strstr(text, "\tnopreempt\n"));
+	assert_non_null(strstr(text, "\tpriority 190\n"));
 	free(cfg);
 }
 
