@@ -85,8 +85,10 @@ else
 fi
 lab_alive "${HA_KEEPALIVED_PID[gw1]}" || e2e_fail "gw1's keepalived died: the test kills only sara-gw"
 ka_log gw1 | grep -q 'Entering FAULT STATE' && e2e_fail "gw1's keepalived entered FAULT (a failed check must only lower its priority)"
-ka_log gw1 | grep -q 'Entering BACKUP STATE' || e2e_fail "gw1's keepalived did not become backup"
-ka_log gw1 | grep -E 'VRRP_Script\(sara_gw_alive\)|priority|BACKUP' | head -4 | sed 's/^/  gw1 keepalived: /'
+# what gw1's keepalived logged since its check failed
+ka_since_failure() { ka_log gw1 | sed -n '/VRRP_Script(sara_gw_alive) failed/,$p'; }
+ka_since_failure | grep -q 'Entering BACKUP STATE' || e2e_fail "gw1's keepalived did not leave MASTER for BACKUP"
+ka_since_failure | grep -E 'VRRP_Script\(sara_gw_alive\)|priority|BACKUP' | head -4 | sed 's/^/  gw1 keepalived: /'
 sent2_takeover=$(gw_sent gw2)
 sleep 0.5
 # new calls (7.5 s each), answered (and announced) through gw2
@@ -110,10 +112,10 @@ echo "gw2's announcements while the 4 new calls were answered: $(( ${sent2_new:-
 back_ms=$(date +%s%3N)
 ha_start_gw gw1 1 || e2e_fail "sara-gw in gw1 does not start again"
 for ((i = 0; i < 60; i++)); do
-	ka_log gw1 | grep -q 'VRRP_Script(sara_gw_alive) succeeded' && break
+	ka_since_failure | grep -q 'VRRP_Script(sara_gw_alive) succeeded' && break
 	sleep 0.1
 done
-if ka_log gw1 | grep -q 'VRRP_Script(sara_gw_alive) succeeded'; then
+if ka_since_failure | grep -q 'VRRP_Script(sara_gw_alive) succeeded'; then
 	echo "gw1's check succeeds again $(( $(date +%s%3N) - back_ms )) ms after its sara-gw started again"
 else
 	e2e_fail "gw1's check did not succeed in 6 s after its sara-gw came back"
