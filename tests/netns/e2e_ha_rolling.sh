@@ -89,8 +89,9 @@ done <"$LAB_RUN/ct-replication.txt"
 read -r _ conflicts < <(grep '^conflicts ' "$LAB_RUN/ct-replication.txt")
 [ "$conflicts" -eq 0 ] || e2e_fail "$conflicts media flows held with two different marks"
 for d in "${HA_DISPATCHERS[@]}"; do
-	# conntrackd's own count of messages it dropped as older than the last one
-	# received (FTFW's single sequence tracking) and of gaps it saw
+	# conntrackd's sequence counters, one for all its peers: messages numbered
+	# at or below the last one taken ("before": FTFW drops them, NOTRACK only
+	# counts them) and numbers skipped ("lost")
 	lab_in "$d" conntrackd -C "$LAB_RUN/$d/conntrackd.conf" -s network 2>/dev/null |
 		awk -v d="$d" '/Packets lost:/ { l = $3 } /Packets before:/ { b = $3 } END { printf "conntrackd %s: %s lost, %s before\n", d, l, b }'
 done
