@@ -17,6 +17,8 @@
 #include "sara-ctl/text_buf.h"
 
 #define HA_DEFAULT_SYNC_GROUP "225.0.0.50"  /* conntrackd's documented group */
+/* conntrackd's example for its best-effort modes (set with SO_RCVBUFFORCE) */
+#define HA_SYNC_SOCKET_BUFFER 1249280u
 #define HA_VRRP_TOP_PRIORITY 200               /* the first gateway's; 255 is an address owner's */
 #define HA_VRRP_PRIORITY_STEP 10
 
@@ -130,12 +132,12 @@ bool ha_conntrackd_config(const struct sara_config *cfg, const struct netaddr *s
 	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - cfg->control.socket) : 1,
 		 slash ? cfg->control.socket : ".");
 	text_buf_printf(&t, "# conntrackd configuration of dispatcher %s in cluster %s, made by sara-ctl conntrackd.\n"
-		"# FTFW replication of the VIPs' conntrack entries and their marks between the\n"
+		"# %s replication of the VIPs' conntrack entries and their marks between the\n"
 		"# dispatchers, written straight into the kernel's table (no external cache):\n"
 		"# every dispatcher's connmark fast path knows every decided flow.\n",
-	    addr_text(self, a), cfg->name);
-	text_buf_printf(&t, "Sync {\n\tMode FTFW {\n\t\tDisableExternalCache yes\n\t}\n");
+	    addr_text(self, a), cfg->name, cfg->ha.dispatcher_count == 2 ? "FTFW" : "NOTRACK");
 	if (cfg->ha.dispatcher_count == 2) {
+		text_buf_printf(&t, "Sync {\n\tMode FTFW {\n\t\tDisableExternalCache yes\n\t}\n");
 		text_buf_printf(&t, "\tUDP {\n\t\t%s_address %s\n\t\t%s_Destination_Address %s\n\t\tPort %u\n", v, a, v,
 		    addr_text(&cfg->ha.dispatchers[1 - me], p), cfg->ha.sync_port);
 	} else {
@@ -147,8 +149,19 @@ bool ha_conntrackd_config(const struct sara_config *cfg, const struct netaddr *s
 		}
 		if (!group.family)
 			netaddr_parse(span_make(HA_DEFAULT_SYNC_GROUP, strlen(HA_DEFAULT_SYNC_GROUP)), &group);
+		/* Not FTFW: conntrackd 1.4.7 tracks one sequence number for all
+		 * its peers, and among three it drops one sender's message
+		 * whenever the other's has used that number (docs/high-
+		 * availability.md). NOTRACK takes every message; it resends
+		 * nothing, hence the large socket buffers, and a restarted
+		 * conntrackd asks its peers for their tables. */
+		text_buf_printf(&t, "# Among more than two: over multicast, every message taken from every peer,\n"
+			"# none resent (FTFW's single sequence tracking drops one peer's messages).\n");
+		text_buf_printf(&t, "Sync {\n\tMode NOTRACK {\n\t\tDisableExternalCache yes\n\t\tStartupResync on\n\t}\n");
 		text_buf_printf(&t, "\tMulticast {\n\t\t%s_address %s\n\t\tGroup %u\n\t\t%s_interface %s\n", v,
 		    addr_text(&group, p), cfg->ha.sync_port, v, a);
+		text_buf_printf(&t, "\t\tSndSocketBuffer %u\n\t\tRcvSocketBuffer %u\n", HA_SYNC_SOCKET_BUFFER,
+		    HA_SYNC_SOCKET_BUFFER);
 	}
 	if (cfg->ha.sync_interface[0])
 		text_buf_printf(&t, "\t\tInterface %s\n", cfg->ha.sync_interface);

@@ -325,6 +325,39 @@ ha_ct_media() {
 		awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^(src|sport|dport|mark)=/ && !seen[$i]++) printf "%s ", $i; print ""; delete seen }' | sort
 }
 
+# ha_ct_replication: how far conntrackd has replicated the media connmarks.
+# Every dispatcher's media flows are read twice, 0.5 s apart; the flows
+# decided anywhere are those some dispatcher holds in the first reading. Per
+# dispatcher one line "dN HELD TOTAL": HELD of those TOTAL flows it holds with
+# the same mark in either reading (the second one forgives a flow started just
+# before the first, not yet copied). Then "conflicts N": flows held with two
+# marks. Files ct-a-dN.txt and ct-b-dN.txt in $LAB_RUN.
+ha_ct_replication() {
+	local d r files=()
+	for r in a b; do
+		[ "$r" = a ] || sleep 0.5
+		for d in "${HA_DISPATCHERS[@]}"; do ha_ct_media "$d" >"$LAB_RUN/ct-$r-$d.txt"; done
+	done
+	for d in "${HA_DISPATCHERS[@]}"; do files+=("$LAB_RUN/ct-a-$d.txt" "$LAB_RUN/ct-b-$d.txt"); done
+	awk '
+		{ n = split(FILENAME, p, "/"); split(p[n], f, /[-.]/); round = f[2]; dsp = f[3]
+		  mark = ""; key = ""
+		  for (i = 1; i <= NF; i++) if ($i ~ /^mark=/) mark = $i; else key = key " " $i
+		  if (!(dsp in seen_dsp)) { seen_dsp[dsp] = 1; order[++ndsp] = dsp }
+		  held[dsp, key, mark] = 1
+		  if (round == "a") { if (!(key SUBSEP mark in marks)) { marks[key, mark] = 1; nmarks[key]++ }
+		                      decided[key] = mark } }
+		END {
+			for (k in decided) { total++; if (nmarks[k] > 1) conflicts++ }
+			for (j = 1; j <= ndsp; j++) {
+				h = 0
+				for (k in decided) if (nmarks[k] == 1 && ((order[j], k, decided[k]) in held)) h++
+				printf "%s %d %d\n", order[j], h, total
+			}
+			printf "conflicts %d\n", conflicts
+		}' "${files[@]}"
+}
+
 # ha_dispatcher_of CLIENT_IP: which dispatcher the router sends this client's VIP packets to
 ha_dispatcher_of() {
 	local via

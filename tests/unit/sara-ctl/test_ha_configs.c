@@ -1,7 +1,8 @@
 /* test_ha_configs.c - unit tests for src/sara-ctl/ha_configs.c: BIRD's,
  * conntrackd's and keepalived's configurations for
  * conf/ha/two-dispatchers.cfg (against the committed conf/ha/ files),
- * conntrackd multicast for three dispatchers, keepalived's watch of
+ * conntrackd NOTRACK multicast for three dispatchers (against
+ * conf/ha/conntrackd-three-198.18.2.1.conf), keepalived's watch of
  * sara-gw, and the configurations that cannot be made. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -101,22 +102,31 @@ static void test_conntrackd_matches_the_committed_file(void **state)
 	free(cfg);
 }
 
-static void test_three_dispatchers_use_multicast(void **state)
+/* a third dispatcher, 198.18.2.3: NOTRACK over multicast, never FTFW (its
+ * single sequence tracking drops messages among three) */
+static void test_three_dispatchers_use_notrack_multicast(void **state)
 {
 	struct sara_config *cfg = load_two();
-	struct netaddr self = addr("198.18.2.3");
-	char text[HA_CONFIG_TEXT_MAX], err[256];
+	struct netaddr self = addr("198.18.2.1");
+	char *want = read_text("conf/ha/conntrackd-three-198.18.2.1.conf"), text[HA_CONFIG_TEXT_MAX], err[256];
 	(void)state;
-	cfg->ha.dispatchers[cfg->ha.dispatcher_count++] = self;
+	cfg->ha.dispatchers[cfg->ha.dispatcher_count++] = addr("198.18.2.3");
 	assert_true(ha_conntrackd_config(cfg, &self, text, sizeof(text), err, sizeof(err)));
-	assert_non_null(strstr(text, "\tMulticast {\n\t\tIPv4_address 225.0.0.50\n\t\tGroup 3780\n"
-				     "\t\tIPv4_interface 198.18.2.3\n\t\tInterface d1\n\t\tChecksum on\n\t}\n"));
+	assert_string_equal(text, want);
+	assert_null(strstr(text, "FTFW {"));
+	self = addr("198.18.2.3");
+	assert_true(ha_conntrackd_config(cfg, &self, text, sizeof(text), err, sizeof(err)));
+	assert_non_null(strstr(text, "\tMode NOTRACK {\n\t\tDisableExternalCache yes\n\t\tStartupResync on\n\t}\n"
+				     "\tMulticast {\n\t\tIPv4_address 225.0.0.50\n\t\tGroup 3780\n"
+				     "\t\tIPv4_interface 198.18.2.3\n\t\tSndSocketBuffer 1249280\n"
+				     "\t\tRcvSocketBuffer 1249280\n\t\tInterface d1\n\t\tChecksum on\n\t}\n"));
 	cfg->ha.sync_group = addr("239.1.2.3");
 	assert_true(ha_conntrackd_config(cfg, &self, text, sizeof(text), err, sizeof(err)));
 	assert_non_null(strstr(text, "IPv4_address 239.1.2.3\n"));
 	cfg->ha.sync_interface[0] = '\0';
 	assert_false(ha_conntrackd_config(cfg, &self, text, sizeof(text), err, sizeof(err)));
 	assert_non_null(strstr(err, "ha.sync_interface is needed"));
+	free(want);
 	free(cfg);
 }
 
@@ -240,7 +250,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bird_matches_the_committed_file),
 		cmocka_unit_test(test_conntrackd_matches_the_committed_file),
-		cmocka_unit_test(test_three_dispatchers_use_multicast),
+		cmocka_unit_test(test_three_dispatchers_use_notrack_multicast),
 		cmocka_unit_test(test_what_cannot_be_made),
 		cmocka_unit_test(test_keepalived_matches_the_committed_file),
 		cmocka_unit_test(test_keepalived_watches_sara_gw),
