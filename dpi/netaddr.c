@@ -37,6 +37,13 @@ bool netaddr_equal(const struct netaddr *a, const struct netaddr *b)
 	return a->family == b->family && memcmp(a->bytes, b->bytes, 16) == 0;
 }
 
+bool endpoint_equal(const struct endpoint *a, const struct endpoint *b)
+{
+	if (!a->addr.family || !b->addr.family)
+		return a->addr.family == b->addr.family;
+	return netaddr_equal(&a->addr, &b->addr) && a->port == b->port;
+}
+
 bool netaddr_is_unspecified(const struct netaddr *a)
 {
 	static const uint8_t zero[16];

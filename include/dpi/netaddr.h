@@ -33,6 +33,8 @@ struct endpoint {
 bool netaddr_parse(struct span s, struct netaddr *out);
 bool netaddr_equal(const struct netaddr *a, const struct netaddr *b);
 bool netaddr_is_unspecified(const struct netaddr *a); /* 0.0.0.0 or :: */
+/* Both unset (family 0), or the same address and port. */
+bool endpoint_equal(const struct endpoint *a, const struct endpoint *b);
 bool netaddr_is_multicast(const struct netaddr *a);
 /* Writes text into buf (always NUL-terminated when size > 0); returns buf. */
 const char *netaddr_format(const struct netaddr *a, char *buf, size_t size);

@@ -670,13 +670,6 @@ const char *admission_policy_name(enum admission_policy policy)
 	return choice_name(policy_choices, (int)policy);
 }
 
-static bool endpoint_equal(const struct endpoint *a, const struct endpoint *b)
-{
-	if (!a->addr.family || !b->addr.family)
-		return a->addr.family == b->addr.family;
-	return netaddr_equal(&a->addr, &b->addr) && a->port == b->port;
-}
-
 static bool ports_equal(const uint16_t *a, unsigned a_count, const uint16_t *b, unsigned b_count)
 {
 	if (a_count != b_count)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "io/clock.h"
+#include "io/fd_io.h"
 #include "io/sockaddr.h"
 
 #define CHILD_POLL_MS 10  /* waiting for a command where pidfd_open is missing */
@@ -74,23 +75,6 @@ bool probe_run(const struct probe *p)
 	return false;
 }
 
-/* Waits for fd to be ready for events until deadline; false on timeout. */
-static bool wait_ready(int fd, short events, uint64_t deadline_ms)
-{
-	for (;;) {
-		uint64_t now = clock_ms(CLOCK_MONOTONIC);
-		struct pollfd pfd = { .fd = fd, .events = events };
-		int n;
-		if (now >= deadline_ms)
-			return false;
-		n = poll(&pfd, 1, (int)(deadline_ms - now));
-		if (n > 0)
-			return true;
-		if (n == 0 || (n < 0 && errno != EINTR))
-			return false;
-	}
-}
-
 /* The address as a URI host: "192.0.2.1" or "[2001:db8::1]". */
 static const char *uri_host(const struct netaddr *addr, char *buf, size_t size)
 {
@@ -127,7 +111,7 @@ bool probe_sip(const struct endpoint *target, const char *cluster_name, int time
 	/* connect: only the server's own answer is read, ICMP errors show. */
 	if (connect(fd, (struct sockaddr *)&ss, len) != 0 || send(fd, request, (size_t)n, 0) != n)
 		goto out;
-	while (!ok && wait_ready(fd, POLLIN, deadline)) {
+	while (!ok && fd_wait_until(fd, POLLIN, deadline)) {
 		ssize_t r = recv(fd, reply, sizeof(reply), MSG_DONTWAIT);
 		if (r < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
@@ -139,17 +123,6 @@ bool probe_sip(const struct endpoint *target, const char *cluster_name, int time
 out:
 	close(fd);
 	return ok;
-}
-
-/* A non-blocking connect finished within the deadline, without error. */
-static bool connect_by(int fd, const struct sockaddr_storage *ss, socklen_t len, uint64_t deadline)
-{
-	int soerr = 0;
-	socklen_t soerr_len = sizeof(soerr);
-	if (connect(fd, (const struct sockaddr *)ss, len) == 0)
-		return true;
-	return errno == EINPROGRESS && wait_ready(fd, POLLOUT, deadline) &&
-	       getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &soerr_len) == 0 && soerr == 0;
 }
 
 bool probe_rtsp(const struct endpoint *target, int timeout_ms)
@@ -165,11 +138,11 @@ bool probe_rtsp(const struct endpoint *target, int timeout_ms)
 		return false;
 	n = snprintf(request, sizeof(request), "OPTIONS rtsp://%s:%u/ RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: sara-agent\r\n\r\n",
 		     uri_host(&target->addr, host, sizeof(host)), target->port);
-	if (n <= 0 || (size_t)n >= sizeof(request) || !connect_by(fd, &ss, len, deadline))
+	if (n <= 0 || (size_t)n >= sizeof(request) || !fd_connect_until(fd, (struct sockaddr *)&ss, len, deadline))
 		goto out;
 	if (send(fd, request, (size_t)n, MSG_NOSIGNAL) != n)
 		goto out;
-	while (got < 9 && wait_ready(fd, POLLIN, deadline)) {
+	while (got < 9 && fd_wait_until(fd, POLLIN, deadline)) {
 		ssize_t r = recv(fd, reply + got, sizeof(reply) - got, 0);
 		if (r < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
@@ -213,7 +186,7 @@ static int wait_child(pid_t pid, uint64_t deadline, int *status)
 			return r == pid ? 1 : failed ? -1 : 0;
 		}
 		if (pidfd >= 0)
-			(void)wait_ready(pidfd, POLLIN, deadline);
+			(void)fd_wait_until(pidfd, POLLIN, deadline);
 		else
 			(void)poll(NULL, 0, CHILD_POLL_MS);
 	}

@@ -14,6 +14,7 @@
 
 #include "dpi/span.h"
 #include "io/clock.h"
+#include "io/fd_io.h"
 #include "io/sockaddr.h"
 #include "sara-ctl/ctl.h"
 
@@ -74,24 +75,6 @@ bool gw_check_answer(const char *text, size_t len, unsigned max_age_ms, char *wh
 	return true;
 }
 
-/* Time left until deadline (monotonic ms), at least 0. */
-static int left_ms(uint64_t deadline)
-{
-	uint64_t now = clock_ms(CLOCK_MONOTONIC);
-	return now >= deadline ? 0 : (int)(deadline - now);
-}
-
-/* Waits for events on fd until deadline; false on timeout or error. */
-static bool wait_for(int fd, short events, uint64_t deadline)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-	int n;
-	do
-		n = poll(&p, 1, left_ms(deadline));
-	while (n < 0 && errno == EINTR);
-	return n > 0;
-}
-
 /* One HTTP/1.0 GET /metrics at at: the whole answer into buf, its length
  * into *len (the server closes after it). False with why set. */
 static bool fetch_page(const struct endpoint *at, char *buf, size_t size, size_t *len, char *why, size_t why_size)
@@ -100,8 +83,7 @@ static bool fetch_page(const struct endpoint *at, char *buf, size_t size, size_t
 	uint64_t deadline = clock_ms(CLOCK_MONOTONIC) + GW_CHECK_TIMEOUT_MS;
 	struct sockaddr_storage ss;
 	socklen_t ss_len = (socklen_t)endpoint_to_sockaddr(at, &ss);
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), error = 0;
-	socklen_t error_len = sizeof(error);
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	bool ok = false;
 
 	*len = 0;
@@ -109,16 +91,11 @@ static bool fetch_page(const struct endpoint *at, char *buf, size_t size, size_t
 		snprintf(why, why_size, "socket: %s", strerror(errno));
 		return false;
 	}
-	if (connect(fd, (struct sockaddr *)&ss, ss_len) < 0 && errno != EINPROGRESS) {
-		snprintf(why, why_size, "connect: %s", strerror(errno));
-		goto out;
-	}
-	if (!wait_for(fd, POLLOUT, deadline)) {
-		snprintf(why, why_size, "no connection within %d ms", GW_CHECK_TIMEOUT_MS);
-		goto out;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &error_len) < 0 || error != 0) {
-		snprintf(why, why_size, "connect: %s", strerror(error ? error : errno));
+	if (!fd_connect_until(fd, (struct sockaddr *)&ss, ss_len, deadline)) {
+		if (errno == ETIMEDOUT)
+			snprintf(why, why_size, "no connection within %d ms", GW_CHECK_TIMEOUT_MS);
+		else
+			snprintf(why, why_size, "connect: %s", strerror(errno));
 		goto out;
 	}
 	/* a few dozen bytes: the fresh socket's buffer takes them at once */
@@ -138,7 +115,7 @@ static bool fetch_page(const struct endpoint *at, char *buf, size_t size, size_t
 		} else if (n == 0) {
 			break;
 		} else if (errno == EAGAIN || errno == EINTR) {
-			if (!wait_for(fd, POLLIN, deadline)) {
+			if (!fd_wait_until(fd, POLLIN, deadline)) {
 				snprintf(why, why_size, "no whole answer within %d ms", GW_CHECK_TIMEOUT_MS);
 				goto out;
 			}
@@ -157,7 +134,6 @@ int gw_check_run(const struct sara_config *cfg)
 {
 	static char page[GW_CHECK_PAGE_MAX];
 	struct endpoint at = cfg->gateway.metrics;
-	static const struct netaddr none;
 	char where[ENDPOINT_STRLEN], why[160];
 	size_t len;
 
@@ -167,7 +143,7 @@ int gw_check_run(const struct sara_config *cfg)
 		return EXIT_USAGE;
 	}
 	/* a wildcard binds every address of this host: ask its loopback */
-	if (memcmp(at.addr.bytes, none.bytes, sizeof(none.bytes)) == 0) {
+	if (netaddr_is_unspecified(&at.addr)) {
 		if (at.addr.family == NETADDR_IPV4)
 			at.addr.bytes[0] = 127, at.addr.bytes[3] = 1;
 		else

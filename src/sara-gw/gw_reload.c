@@ -7,13 +7,6 @@
 #include "io/config_file.h"
 #include "io/program_start.h"
 
-/* Both unset, or the same address and port. */
-static bool same_endpoint(const struct endpoint *a, const struct endpoint *b)
-{
-	return a->addr.family == b->addr.family &&
-	       (!a->addr.family || (netaddr_equal(&a->addr, &b->addr) && a->port == b->port));
-}
-
 /* Whether a and b send to the same dispatchers, in the same order
  * (sara_config_dispatcher_endpoints of their LISTEN key). */
 bool gw_reload_read(const char *path, const struct sara_config *running, const struct wire_key *running_key,
@@ -36,7 +29,7 @@ bool gw_reload_read(const char *path, const struct sara_config *running, const s
 	else if (!queue_given && (out->cfg.queue.first != running->queue.first ||
 				  out->cfg.queue.count != running->queue.count))
 		changed = "queue.first/count (sara-gw's queue follows them without --queue)";
-	else if (!metrics_given && !same_endpoint(&out->cfg.gateway.metrics, &running->gateway.metrics))
+	else if (!metrics_given && !endpoint_equal(&out->cfg.gateway.metrics, &running->gateway.metrics))
 		/* its endpoint stays bound where it was while keepalived's check
 		 * (sara-ctl gw-check) would ask the new one */
 		changed = "gateway.metrics (sara-gw serves its metrics there without --metrics)";

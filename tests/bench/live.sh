@@ -436,7 +436,7 @@ median_of() {     # median of column $2 for path $1 in results
 
 # capacity PATH KIND LOW HIGH: bisects the offered rate between LOW (known
 # to pass) and HIGH for the highest rate the path delivers with at most 0.5 %
-# lost, each step a fresh block of flows; appends "cap PATH RATE" to results.
+# lost, each step a fresh block of flows; appends "cap_PATH RATE" to results.
 # Flat-out delivery under a flood measures how a path sheds the excess (the
 # kernel receives and copies every packet before the full queue drops it);
 # this measures what it carries.
@@ -453,7 +453,7 @@ capacity() {
 			high=$mid
 		fi
 	done
-	echo "cap $path $low" >>"$work/results"
+	echo "cap_$path $low" >>"$work/results"
 	printf '     lossless capacity: %7.0f pps (<= 0.5%% lost, %d steps of %s s between %s and %s pps)\n' \
 		"$low" "$search_steps" "$search_seconds" "$from" "$to"
 }
@@ -540,14 +540,8 @@ ratio() {     # ratio NUM DEN COLUMN
 	awk -v n="$(median_of "$1" "$3")" -v d="$(median_of "$2" "$3")" \
 		'BEGIN { if (d > 0) printf "%.2f", n / d; else printf "n/a" }'
 }
-has_path() {     # has_path PATH, or has_path "cap PATH"
-	set -- $1
-	awk -v p="$1" -v q="${2:-}" '$1 == p && (q == "" || $2 == q) { found = 1 } END { exit !found }' "$work/results"
-}
-median_cap() {    # median lossless capacity of PATH
-	awk -v p="$1" '$1 == "cap" && $2 == p { print $3 }' "$work/results" | sort -g |
-		awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2];
-			else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+has_path() {     # PATH, or cap_PATH for its lossless capacity
+	awk -v p="$1" '$1 == p { found = 1 } END { exit !found }' "$work/results"
 }
 if [ -s "$work/results" ]; then
 	echo "== medians of $rounds rounds"
@@ -570,15 +564,15 @@ if [ -s "$work/results" ]; then
 	has_path d && has_path e &&
 		echo "live (e)/(d) sarad vs accept-all on SIP: $(ratio e d 3) delivered pps, $(ratio d e 7) capacity by CPU per packet (target >= 0.8)"
 	for path in $sip_paths; do
-		has_path "cap $path" || continue
+		has_path "cap_$path" || continue
 		name_var=names_$path
 		printf '  (%s) %-52s lossless capacity %8.0f pps (median; %s)\n' "$path" "${!name_var}" \
-			"$(median_cap "$path")" "$(awk -v p="$path" '$1 == "cap" && $2 == p { printf "%s%s", sep, $3; sep = " " }' "$work/results")"
+			"$(median_of "cap_$path" 2)" "$(awk -v p="cap_$path" '$1 == p { printf "%s%s", sep, $2; sep = " " }' "$work/results")"
 	done
 	for pair in "e f" "f d" "e d"; do
 		set -- $pair
-		has_path "cap $1" && has_path "cap $2" &&
-			awk -v n="$(median_cap "$1")" -v d="$(median_cap "$2")" -v a="$1" -v b="$2" 'BEGIN {
+		has_path "cap_$1" && has_path "cap_$2" &&
+			awk -v n="$(median_of "cap_$1" 2)" -v d="$(median_of "cap_$2" 2)" -v a="$1" -v b="$2" 'BEGIN {
 				if (d > 0) printf "live (%s)/(%s) lossless capacity: %.2f%s\n", a, b, n / d,
 					(a == "e" && b == "d") ? " (target >= 0.8)" : "" }'
 	done
