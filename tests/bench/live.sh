@@ -3,7 +3,8 @@
 # in network namespaces; packets/s delivered and dispatcher CPU per packet for
 # kernel-only marking, conntrack+CONNMARK, sarad's fast path, NFQUEUE accept-all
 # and sarad on signalling (LIVE_SIP_RULES=1: and accept-all behind sara-ctl's
-# rules), then SIP calls/s through sarad vs direct. The flat-out runs also
+# rules; LIVE_REPLICA=1: and sarad replicating its sessions through Redis),
+# then SIP calls/s through sarad vs direct. The flat-out runs also
 # report the queue's drops and who had the dispatcher core. Each SIP path
 # also gets its lossless capacity: the highest offered rate it delivers with
 # at most 0.5 % lost (RFC 2544's throughput), found by bisection.
@@ -29,6 +30,8 @@ call_rate=${LIVE_CALL_RATE:-4000}       # sipp -r (calls/s offered; sipp itself 
 only=${LIVE_ONLY:-}      # media, sip or calls: run only that part (debugging)
 nfq_args=${LIVE_NFQ_ARGS:-}   # more nfq_accept options for path d (e.g. --conntrack)
 sip_rules=${LIVE_SIP_RULES:-0}   # 1: also path f, accept-all behind sara-ctl's rules
+replica=${LIVE_REPLICA:-0}       # 1: also path g, sarad with ha.session_store = "redis"
+store_cpu=${LIVE_STORE_CPU:-1}   # path g: the core of the dispatcher's own Redis (1: the dispatcher's)
 perf_dir=${LIVE_PERF:-}  # a directory: perf record -g of the dispatcher core in each flat-out run
 daemon_nice=${LIVE_NICE:-}   # a niceness for the queue programs (sarad, nfq_accept), e.g. -10
 keep=${LIVE_KEEP:-0}     # 1: keep the work directory (logs) and print its path
@@ -244,23 +247,60 @@ path_f_start() {
 	wait_queue_bound || { cat "$work/nfq_accept.log"; die "nfq_accept did not bind queue 0"; }
 }
 
-sarad_start() {    # sara-ctl's rules + sarad (paths c and e)
-	in_ns dsp "$build/sara-ctl" -c "$cfg" rules --apply >"$work/rules.log" 2>&1 ||
+sarad_start() {    # sara-ctl's rules + sarad (paths c, e and, given a config, g)
+	local config=${1:-$cfg}
+	in_ns dsp "$build/sara-ctl" -c "$config" rules --apply >"$work/rules.log" 2>&1 ||
 		{ cat "$work/rules.log"; die "sara-ctl rules --apply failed"; }
-	ip netns exec "${prefix}dsp" taskset -c "$dsp_cpu" $nice_cmd "$build/sarad" -c "$cfg" \
+	ip netns exec "${prefix}dsp" taskset -c "$dsp_cpu" $nice_cmd "$build/sarad" -c "$config" \
 		--foreground >>"$work/sarad.log" 2>&1 &
 	daemon_pid=$!
 	pids="$pids $daemon_pid"
 	wait_queue_bound || { tail -n 20 "$work/sarad.log"; die "sarad did not bind queue 0"; }
 }
 
+# redis_start NS ADDRESS CPU: a session store for path g, answering when it returns.
+redis_start() {
+	ip netns exec "$prefix$1" taskset -c "$3" redis-server --bind "$2" --port 6379 --save "" --appendonly no \
+		--protected-mode no --dir "$work" --logfile "$work/redis-$1.log" &
+	pids="$pids $!"
+	local tries=0
+	until in_ns "$1" redis-cli -h "$2" ping 2>/dev/null | grep -q PONG; do
+		tries=$((tries + 1))
+		[ $tries -gt 50 ] && die "redis-server on $2 ($1) did not start: $(tail -n 2 "$work/redis-$1.log")"
+		sleep 0.1
+	done
+}
+
+path_g_start() {
+	in_ns lan ip addr replace 198.18.2.2/24 dev br0
+	redis_start dsp 198.18.2.1 "$store_cpu"
+	redis_start lan 198.18.2.2 "$load_cpu"
+	sarad_start "$work/bench-replica.cfg"
+}
+
 path_stop() {
+	# sarad's own account of the run: the sessions it made, the packets a
+	# full table passed without one, and (path g) what it replicated.
+	if [ "$1" = e ] || [ "$1" = g ]; then
+		local config=$cfg
+		[ "$1" = g ] && config=$work/bench-replica.cfg
+		echo "     sarad: $(in_ns dsp "$build/sara-ctl" -c "$config" status --json 2>/dev/null |
+			grep -o '"\(sessions_created\|session_table_full\|replica_records_written\|replica_queue_drops\|replica_store_errors\)": *[0-9]*' |
+			tr -d '"' | paste -sd, - | sed 's/,/, /g')"
+	fi
 	if [ -n "$daemon_pid" ]; then
 		stop_pid "$daemon_pid"
 		daemon_pid=""
 	fi
-	if [ "$1" = c ] || [ "$1" = e ] || [ "$1" = f ]; then
+	if [ "$1" = c ] || [ "$1" = e ] || [ "$1" = f ] || [ "$1" = g ]; then
 		in_ns dsp "$build/sara-ctl" -c "$cfg" rules --remove >/dev/null 2>&1
+	fi
+	# Each run starts from nothing: no journal to restore sessions from
+	# (a full table would pass packets without making sessions).
+	rm -f "$work/bench.journal" "$work/bench.journal.lock"
+	if [ "$1" = g ]; then   # the stores stop with their dispatcher: each round starts empty
+		in_ns dsp redis-cli -h 198.18.2.1 shutdown nosave >/dev/null 2>&1
+		in_ns lan redis-cli -h 198.18.2.2 shutdown nosave >/dev/null 2>&1
 	fi
 	clear_rules
 	# sara-ctl --remove may take the shared policy routing with it.
@@ -279,6 +319,7 @@ path_start() {
 	c|e) sarad_start ;;
 	d) path_d_start ;;
 	f) path_f_start ;;
+	g) path_g_start ;;
 	esac
 }
 
@@ -426,6 +467,13 @@ limits = { flows = 1000000; sessions = 500000; when_full = "pass"; };
 control = { socket = "$work/bench.sock"; };
 state = { journal = "$work/bench.journal"; };
 EOF
+	# Path g: the same dispatcher replicating every session to its own
+	# Redis (on store_cpu) and a peer's (198.18.2.2, in the lan namespace:
+	# the other machine, on the load core).
+	{
+		cat "$cfg"
+		echo 'ha = { dispatchers = [ "198.18.2.1", "198.18.2.2" ]; session_store = "redis"; redis_port = 6379; };'
+	} >"$work/bench-replica.cfg"
 }
 
 median_of() {     # median of column $2 for path $1 in results
@@ -497,6 +545,13 @@ if [ $have_sarad -eq 1 ]; then
 	media_paths="a b c"
 	sip_paths="d e"
 	[ "$sip_rules" = 1 ] && sip_paths="d e f"
+	if [ "$replica" = 1 ]; then
+		if command -v redis-server >/dev/null 2>&1; then
+			sip_paths="$sip_paths g"
+		else
+			echo "live.sh: no redis-server: path g (replication) skipped"
+		fi
+	fi
 else
 	echo "live.sh: $build/sarad or sara-ctl missing or unfinished: paths c and e skipped"
 fi
@@ -536,6 +591,7 @@ names_c="sarad fast path (connmark; first packets to sarad)"
 names_d="SIP OPTIONS through nfq_accept (accept-all)"
 names_e="SIP OPTIONS through sarad"
 names_f="SIP OPTIONS through nfq_accept behind sara's rules"
+names_g="SIP OPTIONS through sarad replicating (Redis)"
 ratio() {     # ratio NUM DEN COLUMN
 	awk -v n="$(median_of "$1" "$3")" -v d="$(median_of "$2" "$3")" \
 		'BEGIN { if (d > 0) printf "%.2f", n / d; else printf "n/a" }'
@@ -561,6 +617,8 @@ if [ -s "$work/results" ]; then
 		echo "live (e)/(f) sarad vs accept-all behind sara's rules: $(ratio e f 3) delivered pps, $(ratio f e 7) capacity by CPU per packet"
 	has_path d && has_path f &&
 		echo "live (f)/(d) sara's rules vs none, both accept-all: $(ratio f d 3) delivered pps, $(ratio d f 7) capacity by CPU per packet"
+	has_path e && has_path g &&
+		echo "live (g)/(e) replication on vs off: $(ratio g e 3) delivered pps, $(ratio e g 7) capacity by CPU per packet (target >= 0.8)"
 	has_path d && has_path e &&
 		echo "live (e)/(d) sarad vs accept-all on SIP: $(ratio e d 3) delivered pps, $(ratio d e 7) capacity by CPU per packet (target >= 0.8)"
 	for path in $sip_paths; do
@@ -569,12 +627,12 @@ if [ -s "$work/results" ]; then
 		printf '  (%s) %-52s lossless capacity %8.0f pps (median; %s)\n' "$path" "${!name_var}" \
 			"$(median_of "cap_$path" 2)" "$(awk -v p="cap_$path" '$1 == p { printf "%s%s", sep, $2; sep = " " }' "$work/results")"
 	done
-	for pair in "e f" "f d" "e d"; do
+	for pair in "e f" "f d" "e d" "g e"; do
 		set -- $pair
 		has_path "cap_$1" && has_path "cap_$2" &&
 			awk -v n="$(median_of "cap_$1" 2)" -v d="$(median_of "cap_$2" 2)" -v a="$1" -v b="$2" 'BEGIN {
 				if (d > 0) printf "live (%s)/(%s) lossless capacity: %.2f%s\n", a, b, n / d,
-					(a == "e" && b == "d") ? " (target >= 0.8)" : "" }'
+					(a == "e" && b == "d") || a == "g" ? " (target >= 0.8)" : "" }'
 	done
 fi
 
