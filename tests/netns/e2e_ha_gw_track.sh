@@ -4,13 +4,16 @@
 # under VRRP in the lab with two active dispatchers (tests/lab/ha_lib.sh);
 # gw1 holds the shared addresses and announces. SIP calls (UDP and TCP, hold
 # and resume re-INVITEs, RTP) from clients of both dispatchers; 1.5 s in,
-# only gw1's sara-gw gets SIGKILL: gw1's keepalived and links stay up. gw1's
+# only gw1's sara-gw gets stuck (SIGSTOP: its process, metrics thread and
+# queue all hold, nothing answers; E2E_GW_TRACK_FAULT=kill: SIGKILL instead):
+# gw1's keepalived and links stay up. gw1's
 # priority drops below gw2's (equal while both are well): gw2 preempts and
 # holds the addresses within TAKEOVER_MAX_MS of the kill, gw1 is backup (no
 # FAULT), the calls go on through gw2, and new calls answered after the
 # takeover are announced by gw2's sara-gw (every media flow predicted, every
 # call on one server: the servers' captures, sara-replay --observed). Then,
-# the new calls still on, gw1's sara-gw starts again: its priority is back,
+# the new calls still on, gw1's sara-gw is killed and starts again (as
+# systemd's watchdog and Restart= would do to a stuck one): its priority is back,
 # equal to gw2's, and the addresses stay on gw2 (nothing moves back). Last,
 # with the calls done, every sara-gw is killed: a gateway still holds the
 # addresses (replies forwarded, unannounced, rather than by nobody).
@@ -19,6 +22,7 @@ set -uo pipefail
 LAB_PREFIX=sara-e2e-hgt-
 HA_GATEWAY_COUNT=2
 TAKEOVER_MAX_MS=${TAKEOVER_MAX_MS:-3500}  # 2 failed checks 1 s apart, the check's 0.8 s, VRRP's hand-over
+FAULT=${E2E_GW_TRACK_FAULT:-stop}          # stop (stuck) or kill (dead)
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$LAB_DIR/ha_lib.sh"
 
@@ -73,15 +77,18 @@ echo "announcements before the kill: gw1 ${sent1:-?}, gw2 ${sent2:-?}"
 [ "${sent2:-1}" -eq 0 ] || e2e_fail "gw2, the backup, announced ${sent2:-?} (it should see no reply)"
 [ "$(ha_vrrp_master)" = gw1 ] || e2e_fail "gw1 is not the master before the kill: $(ha_vrrp_master)"
 
-# only gw1's sara-gw dies; its keepalived and links stay up
+# only gw1's sara-gw fails; its keepalived and links stay up
 kill_ms=$(date +%s%3N)
-{ kill -KILL "${HA_GW_PID[gw1]}"; wait "${HA_GW_PID[gw1]}"; } 2>/dev/null
+case $FAULT in
+stop) kill -STOP "${HA_GW_PID[gw1]}" ;;
+*) { kill -KILL "${HA_GW_PID[gw1]}"; wait "${HA_GW_PID[gw1]}"; } 2>/dev/null ;;
+esac
 if ha_wait_master gw2 60; then
 	took_ms=$(( $(date +%s%3N) - kill_ms ))
-	echo "gw2 holds the shared addresses $took_ms ms after sara-gw's kill on gw1 (bound $TAKEOVER_MAX_MS ms)"
+	echo "gw2 holds the shared addresses $took_ms ms after gw1's sara-gw got SIG${FAULT^^} (bound $TAKEOVER_MAX_MS ms)"
 	[ "$took_ms" -le "$TAKEOVER_MAX_MS" ] || e2e_fail "takeover in $took_ms ms, over $TAKEOVER_MAX_MS ms"
 else
-	e2e_fail "gw2 did not take the shared addresses in 6 s after gw1's sara-gw died"
+	e2e_fail "gw2 did not take the shared addresses in 6 s after gw1's sara-gw got SIG${FAULT^^}"
 fi
 lab_alive "${HA_KEEPALIVED_PID[gw1]}" || e2e_fail "gw1's keepalived died: the test kills only sara-gw"
 ka_log gw1 | grep -q 'Entering FAULT STATE' && e2e_fail "gw1's keepalived entered FAULT (a failed check must only lower its priority)"
@@ -109,6 +116,10 @@ echo "gw2's announcements while the 4 new calls were answered: $(( ${sent2_new:-
 # gw1's sara-gw is back (as systemd's Restart= would bring it): gw1's check
 # succeeds again, its priority equals gw2's, and the addresses stay on gw2
 # while the new calls go on
+if [ "$FAULT" = stop ]; then
+	lab_alive "${HA_GW_PID[gw1]}" || e2e_fail "gw1's stopped sara-gw is gone before the watchdog's kill"
+	{ kill -KILL "${HA_GW_PID[gw1]}"; wait "${HA_GW_PID[gw1]}"; } 2>/dev/null
+fi
 back_ms=$(date +%s%3N)
 ha_start_gw gw1 1 || e2e_fail "sara-gw in gw1 does not start again"
 for ((i = 0; i < 60; i++)); do
@@ -161,5 +172,5 @@ lab_cap_stop
 [ "$ok_total" -eq "$calls" ] && [ "$failed_total" -eq 0 ] ||
 	e2e_fail "calls: $ok_total successful, $failed_total failed, of $calls"
 e2e_observed "$calls" 2
-[ "$E2E_RC" -eq 0 ] && e2e_ok "gw1's sara-gw died: gw2 took over in ${took_ms:-?} ms, announced the new calls, kept the addresses when gw1 came back"
+[ "$E2E_RC" -eq 0 ] && e2e_ok "gw1's sara-gw got SIG${FAULT^^}: gw2 took over in ${took_ms:-?} ms, announced the new calls, kept the addresses when gw1 came back"
 exit "$E2E_RC"
