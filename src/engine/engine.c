@@ -799,12 +799,15 @@ static void rtsp_affinity_note(struct engine *engine, uint32_t sid)
 }
 
 /* Whether a session still has a control connection in use: one that
- * neither closed (FIN, RST) nor went idle past its timeout. */
+ * neither closed (FIN, RST) nor went idle past its timeout. A connection
+ * known from the journal or a peer's records counts once a packet of it
+ * comes here: it may have closed where its FIN went (the peer, or before
+ * the restart). */
 static bool session_connection_open(const struct engine *engine, const struct session *s)
 {
 	for (uint32_t fid = s->flows_head; fid != FLOW_NIL; fid = engine->flows.flows[fid].session_next) {
 		const struct flow *f = &engine->flows.flows[fid];
-		if (f->identity == FLOW_SIGNALLING && !f->tcp.closed && f->status != FLOW_INACTIVE)
+		if (f->identity == FLOW_SIGNALLING && !f->tcp.closed && f->status != FLOW_INACTIVE && f->packets > 0)
 			return true;
 	}
 	return false;

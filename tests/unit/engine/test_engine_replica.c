@@ -6,7 +6,8 @@
  * does not travel as one; nothing B applies is told back; an RTSP session's
  * control connections (the first, which takes the Session id, and one that
  * carries the session on) are known to B under the session, so that B sends
- * a segment of theirs it meets mid-stream (an ACK) to A's server. */
+ * a segment of theirs it meets mid-stream (an ACK) to A's server, and its
+ * client's next connection after one closed on A to the session's server. */
 #include "call_harness.h"
 
 #include "engine/engine_replica.h"
@@ -448,6 +449,49 @@ static void test_rtsp_connections_known_to_b(void **state)
 	ch_free(b);
 }
 
+/* The client closed its connection on A (the FIN never met B) and opens
+ * the next one, for the same session, through B: B knows the closed
+ * connection from A's records but has seen nothing of it, so it does not
+ * count it open, and the SYN goes to the session's server (affinity), not
+ * to B's own pick. */
+static void test_rtsp_session_resumed_through_b(void **state)
+{
+	struct call_harness *a = ch_new(round_robin), *b = ch_new(round_robin);
+	struct peer_link *la = calloc(1, sizeof(*la));
+	struct wire_replay *replay = calloc(1, sizeof(*replay));
+	struct ch_tcp other = { CB, 41000, CH_RTSP_PORT, 1000, 9000 };
+	struct ch_tcp first = { CA, 40000, CH_RTSP_PORT, 1000, 5000 };
+	struct ch_tcp next_conn = { CA, 40004, CH_RTSP_PORT, 3000, 4000 };
+	unsigned next = 0;
+	int server_a, server_other;
+	char text[CH_TEXT_MAX];
+	struct verdict v;
+	(void)state;
+	assert_non_null(la);
+	assert_non_null(replay);
+	link_attach(la, a);
+	b->now = a->now;
+	engine_advance(b->engine, b->now);
+	(void)ch_rtsp_session(a, &other, "Q0", 5100, 6100, &server_other);
+	(void)ch_rtsp_session(a, &first, "Q1", 5000, 6000, &server_a);
+	assert_int_not_equal(server_a, server_other);
+	ch_tcp_client(a, &first, TCP_FLAG_FIN | TCP_FLAG_ACK, NULL, 0, &v);
+	deliver(la, b, replay, &next, NULL);
+	ch_tcp_client(b, &next_conn, TCP_FLAG_SYN, NULL, 0, &v);
+	assert_int_equal(v.server, server_a);
+	assert_int_equal(b_counter(b, COUNTER_RTSP_CONNECTION_AFFINITY), 1);
+	ch_tcp_server(b, &next_conn, TCP_FLAG_SYN | TCP_FLAG_ACK, NULL);
+	ch_tcp_client(b, &next_conn, TCP_FLAG_ACK | TCP_FLAG_PSH,
+		      ch_rtsp_request(text, sizeof(text), "GET_PARAMETER", 3, "Q1", NULL), 0, &v);
+	assert_int_equal(v.server, server_a);
+	assert_int_equal(v.reason, REASON_SESSION);
+	assert_int_equal(b_counter(b, COUNTER_RTSP_CONNECTION_JOINED), 1);
+	free(replay);
+	free(la);
+	ch_free(a);
+	ch_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -457,6 +501,7 @@ int main(void)
 		cmocka_unit_test(test_long_call_kept_by_its_media),
 		cmocka_unit_test(test_unknown_server_not_adopted),
 		cmocka_unit_test(test_rtsp_connections_known_to_b),
+		cmocka_unit_test(test_rtsp_session_resumed_through_b),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
