@@ -156,10 +156,8 @@ echo "$survivor: RTSP connections joined to their session $joined, not joined $n
 	"met mid-stream and moved to their session's server $moved; SYNs sent to their client's session $affinity"
 [ "${not_joined:-0}" -eq 0 ] || e2e_fail "$survivor kept $not_joined connections apart from their sessions"
 if [ "${HA_SESSION_STORE:-off}" = redis ]; then
-	adopted=$(counter "$survivor" replica_sessions_adopted) drops=0 refused=0
-	for n in "${HA_DISPATCHERS[@]}"; do
-		drops=$((drops + $(counter "$n" replica_queue_drops))); refused=$((refused + $(counter "$n" replica_peers_refused)))
-	done
+	adopted=$(counter "$survivor" replica_sessions_adopted)
+	drops=$(counter "$survivor" replica_queue_drops) refused=$(counter "$survivor" replica_peers_refused)
 	echo "$survivor: sessions adopted from $victim's store $adopted; replication drops $drops, peers refused $refused"
 	[ "${adopted:-0}" -ge "${picked[$victim]}" ] || e2e_fail "$survivor adopted $adopted sessions from its peer, want ${picked[$victim]} at least"
 	[ "$drops" -eq 0 ] && [ "$refused" -eq 0 ] || e2e_fail "replication drops or refused peers"
