@@ -269,6 +269,11 @@ static void journal_flow_to(struct engine *engine, uint32_t fid, bool peers)
 	bool to_peers = peers && replicating(engine) && engine->replica.flow_decided;
 	if ((!engine->journal.flow_decided && !to_peers) || f->session == FLOW_NIL)
 		return;
+	/* A peer takes a flow only for a session it knows: the session's
+	 * pending state goes first (an RTSP connection's flow is decided with
+	 * its session, at the SYN or as the Session id arrives). */
+	if (to_peers && engine->sessions.sessions[f->session].journal_dirty)
+		journal_tell_session(engine, &engine->sessions.sessions[f->session], true);
 	memset(&rec, 0, sizeof(rec));
 	rec.serial = f->session_serial;
 	rec.identity = f->identity;
@@ -284,6 +289,17 @@ static void journal_flow_to(struct engine *engine, uint32_t fid, bool peers)
 static void journal_flow(struct engine *engine, uint32_t fid)
 {
 	journal_flow_to(engine, fid, true);
+}
+
+/* Peers know a session by its key: one known under another key before (an
+ * RTSP connection's placeholder, which takes its Session id or joins the
+ * session it continues) ends there under that key, so that its flows can
+ * be told again under the new one rather than staying with a placeholder
+ * nobody will end. The journal knows sessions by serial: nothing for it. */
+static void replica_key_retired(struct engine *engine, uint8_t proto, const char *key, size_t key_len)
+{
+	if (replicating(engine) && engine->replica.session_ended)
+		engine->replica.session_ended(engine->replica.ctx, proto, key, key_len, false);
 }
 
 /* A connection pinned with no session of its own: its calls follow it. */
@@ -783,12 +799,15 @@ static void rtsp_affinity_note(struct engine *engine, uint32_t sid)
 }
 
 /* Whether a session still has a control connection in use: one that
- * neither closed (FIN, RST) nor went idle past its timeout. */
+ * neither closed (FIN, RST) nor went idle past its timeout. A connection
+ * known from the journal or a peer's records counts once a packet of it
+ * comes here: it may have closed where its FIN went (the peer, or before
+ * the restart). */
 static bool session_connection_open(const struct engine *engine, const struct session *s)
 {
 	for (uint32_t fid = s->flows_head; fid != FLOW_NIL; fid = engine->flows.flows[fid].session_next) {
 		const struct flow *f = &engine->flows.flows[fid];
-		if (f->identity == FLOW_SIGNALLING && !f->tcp.closed && f->status != FLOW_INACTIVE)
+		if (f->identity == FLOW_SIGNALLING && !f->tcp.closed && f->status != FLOW_INACTIVE && f->packets > 0)
 			return true;
 	}
 	return false;
@@ -850,13 +869,20 @@ static bool rtsp_connection_join(struct engine *engine, uint32_t sid, uint32_t c
 		counter_add(&engine->counters, COUNTER_RTSP_CONNECTION_MOVED_TO_SESSION, 1);
 	}
 	f->server_guessed = false;
+	/* Peers forget the placeholder before they take its flows under sid;
+	 * its end below is then the journal's only. */
+	const struct session *cs = &engine->sessions.sessions[conn_sid];
+	replica_key_retired(engine, cs->proto, cs->key, cs->key_len);
 	while (engine->sessions.sessions[conn_sid].flows_head != FLOW_NIL) {
 		uint32_t moved = engine->sessions.sessions[conn_sid].flows_head;
 		session_detach_flow(engine, moved);
 		session_attach_flow(engine, sid, moved);
 		journal_flow(engine, moved);   /* its connection now continues sid */
 	}
+	bool muted = engine->replica_muted;
+	engine->replica_muted = true;
 	session_end(engine, conn_sid, false);
+	engine->replica_muted = muted;
 	counter_add(&engine->counters, COUNTER_RTSP_CONNECTION_JOINED, 1);
 	rtsp_affinity_note(engine, sid);
 	return true;
@@ -885,10 +911,20 @@ static uint32_t session_for_message(struct engine *engine, const struct signal_f
 			/* The Session id arrives: the connection's session takes it,
 			 * unless the connection continues one its client holds. */
 			if (sid == SESSION_NIL || !rtsp_connection_join(engine, sid, conn_sid, fid, conn)) {
+				char old_key[SESSION_KEY_MAX];
+				size_t old_len = cs->key_len;
+				memcpy(old_key, cs->key, old_len);
 				if (session_table_rekey(&engine->sessions, conn_sid, facts->key, facts->key_len)) {
 					cs->key_is_connection = false;
 					rtsp_affinity_note(engine, conn_sid);
+					replica_key_retired(engine, cs->proto, old_key, old_len);
 					journal_touch(engine, conn_sid);
+					/* its connection, under the Session id (after the
+					 * session's new state: journal_flow_to) */
+					for (uint32_t cf = cs->flows_head; cf != FLOW_NIL;
+					     cf = engine->flows.flows[cf].session_next)
+						if (engine->flows.flows[cf].identity == FLOW_SIGNALLING)
+							journal_flow(engine, cf);
 				}
 				sid = conn_sid;
 			}

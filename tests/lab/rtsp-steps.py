@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """A scripted RTSP client for the sara lab: one control connection, UDP
-media, and the requests named by --steps, in order, each of which must be
-answered 200 (exit 1 otherwise). Steps:
+media (or, with --interleaved, RTP and RTCP $-framed over the control
+connection, RFC 2326 10.12), and the requests named by --steps, in order,
+each of which must be answered 200 (exit 1 otherwise). Steps:
   options, describe, setup (every stream of the DESCRIBE), play, pause, teardown,
   get_parameter       a keep-alive naming the session (a server without it answers 454)
   close               close the control connection (the session lives on)
@@ -27,6 +28,8 @@ def parse_args():
     ap.add_argument("--bind", required=True, help="the client's address")
     ap.add_argument("--client-port", type=int, default=20000, help="first of two ports per stream")
     ap.add_argument("--steps", required=True)
+    ap.add_argument("--interleaved", action="store_true",
+                    help="media over the control connection (RTP/AVP/TCP), channels 2i and 2i+1 per stream")
     return ap.parse_args()
 
 
@@ -40,6 +43,9 @@ class Client:
         self.controls = []
         self.client_port = args.client_port
         self.media = []       # (rtp socket, rtcp socket, server rtcp port)
+        self.interleaved = args.interleaved
+        self.channels = []    # interleaved: each stream's (rtp, rtcp) channels
+        self.framed_rtp = 0   # interleaved RTP frames taken off the connection, not yet counted
         self.sock = None
         self.connect()
 
@@ -69,10 +75,24 @@ class Client:
             sys.exit(1)
         return head, body
 
+    def take_frames(self):
+        """Removes the $-framed media at the head of the buffer, counting its RTP."""
+        while self.buffer[:1] == b"$":
+            if len(self.buffer) < 4:
+                return
+            length = int.from_bytes(self.buffer[2:4], "big")
+            if len(self.buffer) < 4 + length:
+                return
+            if self.buffer[1] % 2 == 0:
+                self.framed_rtp += 1
+            self.buffer = self.buffer[4 + length:]
+
     def reply(self):
         deadline = time.monotonic() + 5
-        while b"\r\n\r\n" not in self.buffer:
+        self.take_frames()
+        while self.buffer[:1] == b"$" or b"\r\n\r\n" not in self.buffer:
             self.recv_more(deadline)
+            self.take_frames()
         head, rest = self.buffer.split(b"\r\n\r\n", 1)
         head = head.decode("latin-1")
         m = re.search(r"(?im)^content-length:\s*(\d+)", head)
@@ -108,6 +128,12 @@ class Client:
 
     def setup(self):
         for i, control in enumerate(self.controls):
+            if self.interleaved:
+                head, _ = self.request("SETUP", control,
+                                       ["Transport: RTP/AVP/TCP;unicast;interleaved=%d-%d" % (2 * i, 2 * i + 1)])
+                m = re.search(r"interleaved=(\d+)-(\d+)", head)
+                self.channels.append((int(m.group(1)), int(m.group(2))) if m else (2 * i, 2 * i + 1))
+                continue
             rtp_port = self.client_port + 2 * i
             rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             rtp.bind((self.bind, rtp_port))
@@ -120,6 +146,8 @@ class Client:
 
     def receive(self, until, stop_file=None):
         """RTP packets received until the deadline (or the file); RTCP RR once a second."""
+        if self.interleaved:
+            return self.receive_framed(until, stop_file)
         got, next_rr = 0, 0.0
         socks = [s for media in self.media for s in media[:2]]
         while time.monotonic() < until:
@@ -137,6 +165,26 @@ class Client:
                 s.recv(65536)
                 if any(s is media[0] for media in self.media):
                     got += 1
+        return got
+
+
+    def receive_framed(self, until, stop_file):
+        """receive() over the control connection: $-framed RTP in, RTCP RR out."""
+        next_rr = 0.0
+        while time.monotonic() < until:
+            if stop_file and os.path.exists(stop_file):
+                break
+            now = time.monotonic()
+            if now >= next_rr:
+                for _, rtcp_channel in self.channels:
+                    rr = bytes([0x80, 201, 0, 1]) + b"\x5a\x7a\x00\x01"
+                    self.sock.sendall(b"$" + bytes([rtcp_channel]) + len(rr).to_bytes(2, "big") + rr)
+                next_rr = now + 1.0
+            ready, _, _ = select.select([self.sock], [], [], 0.1)
+            if ready:
+                self.recv_more(time.monotonic() + 0.1)
+                self.take_frames()
+        got, self.framed_rtp = self.framed_rtp, 0
         return got
 
 

@@ -3,7 +3,11 @@
  * B; B then sends a call's in-dialog requests and media to A's server
  * although its own selector would pick another; a newer version updates,
  * an older one is stale; an end by signalling ends it on B, an expiry
- * does not travel as one; nothing B applies is told back. */
+ * does not travel as one; nothing B applies is told back; an RTSP session's
+ * control connections (the first, which takes the Session id, and one that
+ * carries the session on) are known to B under the session, so that B sends
+ * a segment of theirs it meets mid-stream (an ACK) to A's server, and its
+ * client's next connection after one closed on A to the session's server. */
 #include "call_harness.h"
 
 #include "engine/engine_replica.h"
@@ -357,6 +361,137 @@ static void test_unknown_server_not_adopted(void **state)
 	ch_free(b);
 }
 
+static void round_robin(struct sara_config *cfg)
+{
+	cfg->selection.algorithm = SELECT_ROUND_ROBIN;
+}
+
+static bool count_placeholder(void *ctx, const struct session_info *session)
+{
+	unsigned *n = ctx;
+	if (strncmp(session->key, "conn:", 5) == 0)
+		(*n)++;
+	return true;
+}
+
+/* B's sessions, and how many of them are connections' placeholders. */
+static unsigned b_sessions(const struct call_harness *b, unsigned *placeholders)
+{
+	struct engine_stats stats;
+	*placeholders = 0;
+	engine_foreach_session(b->engine, count_placeholder, placeholders);
+	engine_get_stats(b->engine, &stats);
+	return stats.sessions_in_use;
+}
+
+/* An RTSP session decided on A, its client rehashed onto B, which has no
+ * connmark to go by (conntrackd's copy missing) and whose own pick, round-
+ * robin, would be another server: B knows the session's connections from
+ * A's records, so the first segment it meets of each, a bare ACK (media
+ * over the connection: the client acknowledges it), goes to A's server,
+ * and B keeps no placeholder of a connection under its old key. */
+static void test_rtsp_connections_known_to_b(void **state)
+{
+	struct call_harness *a = ch_new(round_robin), *b = ch_new(round_robin);
+	struct peer_link *la = calloc(1, sizeof(*la));
+	struct wire_replay *replay = calloc(1, sizeof(*replay));
+	struct ch_tcp other = { CB, 41000, CH_RTSP_PORT, 1000, 9000 };
+	struct ch_tcp first = { CA, 40000, CH_RTSP_PORT, 1000, 5000 };
+	struct ch_tcp second = { CA, 40002, CH_RTSP_PORT, 7000, 8000 };
+	unsigned next = 0, placeholders = 0;
+	int server_a, server_other;
+	char text[CH_TEXT_MAX];
+	struct verdict v;
+	(void)state;
+	assert_non_null(la);
+	assert_non_null(replay);
+	link_attach(la, a);
+	b->now = a->now;
+	engine_advance(b->engine, b->now);
+	/* A's round-robin: CB's session on the first server, CA's on the next;
+	 * B, fresh, would pick the first */
+	(void)ch_rtsp_session(a, &other, "R0", 5100, 6100, &server_other);
+	(void)ch_rtsp_session(a, &first, "R1", 5000, 6000, &server_a);
+	assert_int_not_equal(server_a, server_other);
+	deliver(la, b, replay, &next, NULL);
+	assert_int_equal(b_sessions(b, &placeholders), 2);
+	assert_int_equal(placeholders, 0);
+	/* the client's ACK of its media, then its PAUSE, through B */
+	ch_tcp_client(b, &first, TCP_FLAG_ACK, NULL, 0, &v);
+	assert_int_equal(v.action, VERDICT_ACCEPT);
+	assert_int_equal(v.server, server_a);
+	ch_tcp_client(b, &first, TCP_FLAG_ACK | TCP_FLAG_PSH, ch_rtsp_request(text, sizeof(text), "PAUSE", 3, "R1", NULL),
+		      0, &v);
+	assert_int_equal(v.server, server_a);
+	assert_int_equal(v.reason, REASON_SESSION);
+
+	/* on A, the client carries its session on over a second connection */
+	ch_tcp_client(a, &first, TCP_FLAG_FIN | TCP_FLAG_ACK, NULL, 0, &v);
+	ch_tcp_open(a, &second, &v);
+	assert_int_equal(v.server, server_a);   /* its session's server (affinity) */
+	ch_tcp_client(a, &second, TCP_FLAG_ACK | TCP_FLAG_PSH,
+		      ch_rtsp_request(text, sizeof(text), "GET_PARAMETER", 4, "R1", NULL), 0, &v);
+	assert_int_equal(v.server, server_a);
+	assert_int_equal(counter_get(engine_counters(a->engine), COUNTER_RTSP_CONNECTION_JOINED), 1);
+	deliver(la, b, replay, &next, NULL);
+	assert_int_equal(b_sessions(b, &placeholders), 2);
+	assert_int_equal(placeholders, 0);
+	ch_tcp_client(b, &second, TCP_FLAG_ACK, NULL, 0, &v);
+	assert_int_equal(v.server, server_a);
+	ch_tcp_client(b, &second, TCP_FLAG_ACK | TCP_FLAG_PSH,
+		      ch_rtsp_request(text, sizeof(text), "GET_PARAMETER", 5, "R1", NULL), 0, &v);
+	assert_int_equal(v.server, server_a);
+	assert_int_equal(v.reason, REASON_SESSION);
+	assert_int_equal(b_counter(b, COUNTER_RTSP_CONNECTION_NOT_JOINED), 0);
+	free(replay);
+	free(la);
+	ch_free(a);
+	ch_free(b);
+}
+
+/* The client closed its connection on A (the FIN never met B) and opens
+ * the next one, for the same session, through B: B knows the closed
+ * connection from A's records but has seen nothing of it, so it does not
+ * count it open, and the SYN goes to the session's server (affinity), not
+ * to B's own pick. */
+static void test_rtsp_session_resumed_through_b(void **state)
+{
+	struct call_harness *a = ch_new(round_robin), *b = ch_new(round_robin);
+	struct peer_link *la = calloc(1, sizeof(*la));
+	struct wire_replay *replay = calloc(1, sizeof(*replay));
+	struct ch_tcp other = { CB, 41000, CH_RTSP_PORT, 1000, 9000 };
+	struct ch_tcp first = { CA, 40000, CH_RTSP_PORT, 1000, 5000 };
+	struct ch_tcp next_conn = { CA, 40004, CH_RTSP_PORT, 3000, 4000 };
+	unsigned next = 0;
+	int server_a, server_other;
+	char text[CH_TEXT_MAX];
+	struct verdict v;
+	(void)state;
+	assert_non_null(la);
+	assert_non_null(replay);
+	link_attach(la, a);
+	b->now = a->now;
+	engine_advance(b->engine, b->now);
+	(void)ch_rtsp_session(a, &other, "Q0", 5100, 6100, &server_other);
+	(void)ch_rtsp_session(a, &first, "Q1", 5000, 6000, &server_a);
+	assert_int_not_equal(server_a, server_other);
+	ch_tcp_client(a, &first, TCP_FLAG_FIN | TCP_FLAG_ACK, NULL, 0, &v);
+	deliver(la, b, replay, &next, NULL);
+	ch_tcp_client(b, &next_conn, TCP_FLAG_SYN, NULL, 0, &v);
+	assert_int_equal(v.server, server_a);
+	assert_int_equal(b_counter(b, COUNTER_RTSP_CONNECTION_AFFINITY), 1);
+	ch_tcp_server(b, &next_conn, TCP_FLAG_SYN | TCP_FLAG_ACK, NULL);
+	ch_tcp_client(b, &next_conn, TCP_FLAG_ACK | TCP_FLAG_PSH,
+		      ch_rtsp_request(text, sizeof(text), "GET_PARAMETER", 3, "Q1", NULL), 0, &v);
+	assert_int_equal(v.server, server_a);
+	assert_int_equal(v.reason, REASON_SESSION);
+	assert_int_equal(b_counter(b, COUNTER_RTSP_CONNECTION_JOINED), 1);
+	free(replay);
+	free(la);
+	ch_free(a);
+	ch_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -365,6 +500,8 @@ int main(void)
 		cmocka_unit_test(test_end_travels_expiry_does_not),
 		cmocka_unit_test(test_long_call_kept_by_its_media),
 		cmocka_unit_test(test_unknown_server_not_adopted),
+		cmocka_unit_test(test_rtsp_connections_known_to_b),
+		cmocka_unit_test(test_rtsp_session_resumed_through_b),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
