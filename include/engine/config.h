@@ -17,6 +17,7 @@
 #define SARA_MAX_DISPATCHERS 8
 #define SARA_MAX_GATEWAYS 8
 #define SARA_MAX_VRRP_ADDRESSES 8
+#define HA_SYNC_RESYNC_S_DEFAULT 30  /* ha.sync_resync_s: docs/high-availability.md */
 #define SARA_IFNAME_MAX 16
 /* timeouts.signalling_s's range; a session's own signalling timeout (an
  * RTSP server's Session: ;timeout=) is held to it too. */
@@ -121,6 +122,9 @@ struct sara_config {
 		char sync_interface[SARA_IFNAME_MAX];  /* conntrackd's link; "" = any */
 		uint16_t sync_port;
 		struct netaddr sync_group;    /* conntrackd multicast, 3 or more dispatchers */
+		/* conntrackd's bulk resend among 3 or more (NOTRACK resends
+		 * nothing): its systemd timer's period; 0 = none */
+		uint32_t sync_resync_s;
 		/* the gateways under VRRP (keepalived): their own addresses, the
 		 * first the preferred master, and the addresses they share */
 		unsigned gateway_count;

@@ -48,6 +48,11 @@ bool ha_bird_config(const struct sara_config *cfg, const struct netaddr *self, c
 bool ha_conntrackd_config(const struct sara_config *cfg, const struct netaddr *self, char *buf, size_t size,
 			  char *err, size_t err_size);
 
+/* systemd timer (sara-conntrackd-resync.timer) that starts the shipped
+ * sara-conntrackd-resync.service (conntrackd -B) every ha.sync_resync_s:
+ * NOTRACK's repair, so false with fewer than 3 dispatchers or a period 0. */
+bool ha_conntrackd_timer(const struct sara_config *cfg, char *buf, size_t size, char *err, size_t err_size);
+
 /* keepalived configuration of gateway self (one of ha.gateways, whose
  * order gives the priorities): one VRRP instance per ha.vrrp_addresses
  * entry i on interface names[i], all in one sync group. With
@@ -66,7 +71,8 @@ bool ha_find_gateway_self(const struct sara_config *cfg, struct netaddr *self, c
  * ha.vrrp_addresses[i] (where keepalived puts it). */
 bool ha_vrrp_interfaces(const struct sara_config *cfg, char names[][HA_IFNAME_MAX], char *err, size_t err_size);
 
-/* sara-ctl bird|conntrackd|keepalived [--self ADDR]: prints the configuration. */
+/* sara-ctl bird|conntrackd|conntrackd-timer|keepalived [--self ADDR]: prints
+ * the configuration (conntrackd-timer takes no self). */
 int ha_configs_run(const struct sara_config *cfg, const char *command, const char *self_text);
 
 #endif

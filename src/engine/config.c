@@ -169,6 +169,7 @@ static const struct key_spec ha_keys[] = {
 	STRING_KEY(KEY_IDENT, "sync_interface", CFG, ha.sync_interface, false),
 	UINT_KEY("sync_port", CFG, ha.sync_port, 1, 65535),
 	PLAIN_KEY(KEY_MULTICAST, "sync_group", CFG, ha.sync_group, false),
+	UINT_KEY("sync_resync_s", CFG, ha.sync_resync_s, 0, 3600),
 	ARRAY_KEY(KEY_ADDRESSES, "gateways", CFG, ha.gateways, ha.gateway_count, false),
 	ARRAY_KEY(KEY_ADDRESSES, "vrrp_addresses", CFG, ha.vrrp_addresses, ha.vrrp_address_count, false),
 	UINT_KEY("vrrp_id", CFG, ha.vrrp_id, 1, 255),
@@ -630,6 +631,7 @@ void sara_config_defaults(struct sara_config *cfg)
 	cfg->ha.bfd_interval_ms = 100;
 	cfg->ha.bfd_multiplier = 3;
 	cfg->ha.sync_port = 3780;  /* conntrackd's customary port */
+	cfg->ha.sync_resync_s = HA_SYNC_RESYNC_S_DEFAULT;
 	/* VRRP at 100 ms: a dead gateway's addresses move within 0.4 s */
 	cfg->ha.vrrp_id = 51;
 	cfg->ha.vrrp_advert_ms = 100;

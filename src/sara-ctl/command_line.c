@@ -41,6 +41,7 @@ void command_line_usage(FILE *out)
 		"                                     [--queue N]\n"
 		"       sara-ctl -c CLUSTER.cfg keygen\n"
 		"       sara-ctl -c CLUSTER.cfg bird|conntrackd|keepalived [--self ADDR]\n"
+		"       sara-ctl -c CLUSTER.cfg conntrackd-timer\n"
 		"       sara-ctl -c CLUSTER.cfg gw-check\n");
 	control_commands_print_synopsis(out, "       sara-ctl -c CLUSTER.cfg ", " [--json|--json-lines]");
 	fprintf(out,
@@ -59,6 +60,8 @@ void command_line_usage(FILE *out)
 		"  conntrackd    print this dispatcher's conntrackd configuration: FTFW with the\n"
 		"                other of two ha.dispatchers, NOTRACK multicast among more, the\n"
 		"                VIPs' flows only\n"
+		"  conntrackd-timer  print the systemd timer that has conntrackd resend its\n"
+		"                table every ha.sync_resync_s (3 or more dispatchers)\n"
 		"  keepalived    print this gateway's keepalived configuration: VRRP for\n"
 		"                ha.vrrp_addresses among the ha.gateways, watching sara-gw\n"
 		"                (gw-check) when gateway.metrics is set\n"
@@ -123,7 +126,7 @@ static int take_value(const char **field, const char *arg, bool valid, const cha
 bool command_line_is_ha(const char *command)
 {
 	return strcmp(command, "bird") == 0 || strcmp(command, "conntrackd") == 0 ||
-	       strcmp(command, "keepalived") == 0;
+	       strcmp(command, "conntrackd-timer") == 0 || strcmp(command, "keepalived") == 0;
 }
 
 /* Records a rules flag; twice the same kind is a usage error. */
@@ -231,7 +234,8 @@ static int take_command(struct command_line *cl, char **words, int count)
 	    !give_option(&cl->sarad, "--key", cl->key) || !give_option(&cl->sarad, "--client", cl->client) ||
 	    !give_option(&cl->sarad, "--since", cl->since) ||
 	    (cl->rules.gateway_queue >= 0 && cl->rules.role != RULES_GATEWAY) ||
-	    (cl->self && (!cl->command || !command_line_is_ha(cl->command))))
+	    (cl->self && (!cl->command || !command_line_is_ha(cl->command) ||
+			  strcmp(cl->command, "conntrackd-timer") == 0)))
 		return usage_error();
 	if (cl->key && (cl->server || cl->limit || cl->client)) {
 		fprintf(stderr, "%s: sessions --key names one session; it takes no other option\n", CTL_PROGRAM);

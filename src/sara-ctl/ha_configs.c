@@ -153,10 +153,16 @@ bool ha_conntrackd_config(const struct sara_config *cfg, const struct netaddr *s
 		 * its peers, and among three it drops one sender's message
 		 * whenever the other's has used that number (docs/high-
 		 * availability.md). NOTRACK takes every message; it resends
-		 * nothing, hence the large socket buffers, and a restarted
-		 * conntrackd asks its peers for their tables. */
+		 * nothing by itself, hence the large socket buffers, a
+		 * restarted conntrackd asking its peers for their tables, and
+		 * the periodic bulk resend (ha_conntrackd_timer). */
 		text_buf_printf(&t, "# Among more than two: over multicast, every message taken from every peer,\n"
-			"# none resent (FTFW's single sequence tracking drops one peer's messages).\n");
+			"# none resent (FTFW's single sequence tracking drops one peer's messages);\n");
+		if (cfg->ha.sync_resync_s)
+			text_buf_printf(&t, "# the whole table sent again every %u s (ha.sync_resync_s) by\n"
+				"# sara-conntrackd-resync.timer (sara-ctl conntrackd-timer).\n", cfg->ha.sync_resync_s);
+		else
+			text_buf_printf(&t, "# never sent again in bulk (ha.sync_resync_s = 0): a lost update stays lost.\n");
 		text_buf_printf(&t, "Sync {\n\tMode NOTRACK {\n\t\tDisableExternalCache yes\n\t\tStartupResync on\n\t}\n");
 		text_buf_printf(&t, "\tMulticast {\n\t\t%s_address %s\n\t\tGroup %u\n\t\t%s_interface %s\n", v,
 		    addr_text(&group, p), cfg->ha.sync_port, v, a);
@@ -184,6 +190,36 @@ bool ha_conntrackd_config(const struct sara_config *cfg, const struct netaddr *s
 		text_buf_printf(&t, "\t\t\t%s_address %s\n", cfg->vips[i].family == NETADDR_IPV6 ? "IPv6" : "IPv4",
 		    addr_text(&cfg->vips[i], a));
 	text_buf_printf(&t, "\t\t}\n\t}\n}\n");
+	return finish(&t, err, err_size);
+}
+
+bool ha_conntrackd_timer(const struct sara_config *cfg, char *buf, size_t size, char *err, size_t err_size)
+{
+	struct text_buf t = { buf, size, 0, false };
+
+	if (cfg->ha.dispatcher_count < 3) {
+		snprintf(err, err_size, "%s: conntrackd's timer is for 3 or more ha.dispatchers (NOTRACK); "
+			 "between %u FTFW resends what is lost", cfg->path, cfg->ha.dispatcher_count);
+		return false;
+	}
+	if (!cfg->ha.sync_resync_s) {
+		snprintf(err, err_size, "%s: ha.sync_resync_s is 0: no periodic resend", cfg->path);
+		return false;
+	}
+	text_buf_printf(&t, "# sara-conntrackd-resync.timer of cluster %s, made by sara-ctl conntrackd-timer.\n"
+		"# NOTRACK resends nothing by itself: every %u s (ha.sync_resync_s) this\n"
+		"# dispatcher's conntrackd sends its whole table of the VIPs' flows to the\n"
+		"# others (sara-conntrackd-resync.service: conntrackd -B). An update lost on\n"
+		"# the sync link is repaired, and the others' copies of long flows, which no\n"
+		"# packet refreshes there, get their timeouts again. Install it as\n"
+		"# /etc/systemd/system/sara-conntrackd-resync.timer, then\n"
+		"# systemctl enable --now sara-conntrackd-resync.timer\n", cfg->name, cfg->ha.sync_resync_s);
+	/* each dispatcher's timer runs from its own start: the bulks of the
+	 * dispatchers do not meet on the link by design */
+	text_buf_printf(&t, "[Unit]\nDescription=conntrackd bulk resend to the dispatchers of cluster %s\n"
+		"Documentation=man:sara-ctl(8) man:conntrackd(8)\nAfter=conntrackd.service\n\n"
+		"[Timer]\nOnActiveSec=%us\nOnUnitActiveSec=%us\nAccuracySec=1s\n\n"
+		"[Install]\nWantedBy=timers.target\n", cfg->name, cfg->ha.sync_resync_s, cfg->ha.sync_resync_s);
 	return finish(&t, err, err_size);
 }
 
@@ -431,6 +467,11 @@ int ha_configs_run(const struct sara_config *cfg, const char *command, const cha
 	char err[512];
 	bool ok;
 
+	if (strcmp(command, "conntrackd-timer") == 0) {
+		/* the same on every dispatcher: no self */
+		ok = ha_conntrackd_timer(cfg, text, sizeof(text), err, sizeof(err));
+		goto print;
+	}
 	if (self_text) {
 		if (!netaddr_parse(span_make(self_text, strlen(self_text)), &self)) {
 			fprintf(stderr, "%s: --self %s: not an address\n", CTL_PROGRAM, self_text);
@@ -449,6 +490,7 @@ int ha_configs_run(const struct sara_config *cfg, const char *command, const cha
 		ok = ha_bird_config(cfg, &self, text, sizeof(text), err, sizeof(err));
 	else
 		ok = ha_conntrackd_config(cfg, &self, text, sizeof(text), err, sizeof(err));
+print:
 	if (!ok) {
 		fprintf(stderr, "%s: %s\n", CTL_PROGRAM, err);
 		return EXIT_USAGE;

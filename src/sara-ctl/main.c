@@ -1,6 +1,6 @@
 /* main.c - sara-ctl: parses the command line, loads the cluster's
  * configuration and runs one command: rules (rules_apply), keygen, bird,
- * conntrackd or keepalived (ha_configs), gw-check (gw_check), or one
+ * conntrackd, conntrackd-timer or keepalived (ha_configs), gw-check (gw_check), or one
  * of sarad's commands over its control socket (sarad_request). */
 #include <signal.h>
 #include <stdio.h>

@@ -4,7 +4,8 @@
 # sara-ha-check, the gateway (or, with HA_GATEWAY_COUNT=2, gateways gw1 and
 # gw2 under keepalived VRRP, each watching its own sara-gw through
 # gateway.metrics on its loopback), three servers and clients on many addresses.
-# HA_SELECTION (hash by default) is selection.algorithm; HA_SESSION_STORE=redis
+# HA_CT_RESYNC_S sets ha.sync_resync_s (conntrackd's bulk resend among three
+# or more, ha_start_resync). HA_SELECTION (hash by default) is selection.algorithm; HA_SESSION_STORE=redis
 # turns on session replication, with a redis-server in each dispatcher;
 # HA_REDIS_PASSWORD (default none) makes every store require it, given to
 # sarad through ha.redis_password_file.
@@ -30,7 +31,7 @@ for ((ha_i = 10; ha_i < 10 + 10 * ${#HA_DISPATCHERS[@]}; ha_i++)); do HA_CLI_IPS
 HA_GATEWAYS=(gw)
 [ "${HA_GATEWAY_COUNT:-1}" -eq 2 ] && HA_GATEWAYS=(gw1 gw2)
 HA_GW_METRICS=127.0.0.1:9101   # gateway.metrics with two gateways: each one's own loopback
-declare -A HA_SARAD_PID HA_CHECK_PID HA_BIRD_PID HA_CT_PID HA_CFG HA_GW_PID HA_KEEPALIVED_PID HA_REDIS_PID
+declare -A HA_SARAD_PID HA_CHECK_PID HA_BIRD_PID HA_CT_PID HA_RESYNC_PID HA_CFG HA_GW_PID HA_KEEPALIVED_PID HA_REDIS_PID
 
 lab_all_ns() {
 	local n
@@ -127,6 +128,7 @@ ha_config() {
 		sed -e "s|@NAME@|${LAB_PREFIX%-}|g" -e "s|@RUN@|$LAB_RUN|g" -e "s|@DSP@|$n|g" \
 			-e "s|@DISPATCHERS@|$list|g" -e "s|@VRRP@|$vrrp|g" -e "s|@GW_METRICS@|$gw_metrics|g" \
 			-e "s|@SELECTION@|${HA_SELECTION:-hash}|g" \
+			-e "s|@RESYNC@|${HA_CT_RESYNC_S:+sync_resync_s = $HA_CT_RESYNC_S;}|g" \
 			-e "s|@STORE@|$store|g" "$LAB_DIR/ha-cluster.cfg.in" >"${HA_CFG[$n]}"
 	done
 	LAB_CFG=${HA_CFG[d1]}
@@ -214,6 +216,7 @@ ha_dispatcher() {
 	lab_bg "conntrackd-$n" "$n" conntrackd -C "$LAB_RUN/$n/conntrackd.conf"
 	HA_CT_PID[$n]=$LAB_BGPID
 	ha_wait_conntrackd "$n" || return 1
+	ha_start_resync "$n" || return 1
 	ha_start_bird "$n" "$LAB_RUN/$n/bird.conf" || return 1
 	if [ "${HA_SESSION_STORE:-off}" = redis ]; then ha_start_redis "$n" || return 1; fi
 	ha_start_sarad "$n" || return 1
@@ -229,6 +232,28 @@ ha_wait_conntrackd() {
 		sleep 0.1
 	done
 	lab_die "conntrackd in $n does not answer"
+}
+
+# ha_start_resync dN: with 3 or more dispatchers, what systemd does on a
+# dispatcher with the timer of `sara-ctl conntrackd-timer` and
+# sara-conntrackd-resync.service: conntrackd -B every OnUnitActiveSec, the
+# first one that long after the start (no timer when ha.sync_resync_s is 0;
+# HA_CT_RESYNC=off: none, as before the timer existed)
+ha_start_resync() {
+	local n=$1 period
+	[ "${#HA_DISPATCHERS[@]}" -ge 3 ] && [ "${HA_CT_RESYNC:-on}" != off ] || return 0
+	lab_in "$n" "$(lab_bin sara-ctl)" -c "${HA_CFG[$n]}" conntrackd-timer >"$LAB_RUN/$n/sara-conntrackd-resync.timer" \
+		2>"$LAB_RUN/logs/timergen-$n.log" || return 0
+	period=$(sed -n 's/^OnUnitActiveSec=\([0-9]*\)s$/\1/p' "$LAB_RUN/$n/sara-conntrackd-resync.timer")
+	[ -n "$period" ] || { lab_die "no OnUnitActiveSec in $n's conntrackd timer"; return 1; }
+	# bounded; the sleep is waited for so that a SIGTERM leaves nothing behind
+	# shellcheck disable=SC2016
+	lab_bg "ct-resync-$n" "$n" bash -c 'trap "kill \$s 2>/dev/null; exit 0" TERM
+		for ((i = 0; i < 1000; i++)); do
+			sleep "$1" & s=$!; wait "$s"
+			echo "$(date +%T.%N | cut -c1-12) conntrackd -B"; conntrackd -C "$2" -B
+		done' ct-resync "$period" "$LAB_RUN/$n/conntrackd.conf"
+	HA_RESYNC_PID[$n]=$LAB_BGPID
 }
 
 ha_start_check() {

@@ -87,6 +87,20 @@ static void test_rules_flags(void **state)
 	assert_int_equal(parse("-c x.cfg status --apply"), EXIT_USAGE);
 }
 
+/* the generators: --self for those of one host; conntrackd's timer is the
+ * same on every dispatcher */
+static void test_ha_generators(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("-c x.cfg conntrackd --self 198.18.2.1"), COMMAND_LINE_PARSED);
+	assert_string_equal(cl.command, "conntrackd");
+	assert_int_equal(parse("-c x.cfg conntrackd-timer"), COMMAND_LINE_PARSED);
+	assert_true(command_line_is_ha(cl.command));
+	assert_null(cl.sarad.command);
+	assert_int_equal(parse("-c x.cfg conntrackd-timer --self 198.18.2.1"), EXIT_USAGE);
+	assert_int_equal(parse("-c x.cfg status --self 198.18.2.1"), EXIT_USAGE);
+}
+
 static void test_check_config_and_help(void **state)
 {
 	int saved = dup(STDOUT_FILENO), null_fd = open("/dev/null", O_WRONLY), status;
@@ -140,6 +154,7 @@ int main(void)
 		cmocka_unit_test(test_sarad_commands_from_the_table),
 		cmocka_unit_test(test_sarad_arguments_checked),
 		cmocka_unit_test(test_rules_flags),
+		cmocka_unit_test(test_ha_generators),
 		cmocka_unit_test(test_check_config_and_help),
 		cmocka_unit_test(test_session_and_refusal_options),
 	};

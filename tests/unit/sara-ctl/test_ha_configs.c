@@ -2,7 +2,8 @@
  * conntrackd's and keepalived's configurations for
  * conf/ha/two-dispatchers.cfg (against the committed conf/ha/ files),
  * conntrackd NOTRACK multicast for three dispatchers (against
- * conf/ha/conntrackd-three-198.18.2.1.conf), keepalived's watch of
+ * conf/ha/conntrackd-three-198.18.2.1.conf) and its bulk resend timer
+ * (conf/ha/sara-conntrackd-resync-three.timer), keepalived's watch of
  * sara-gw, and the configurations that cannot be made. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -130,6 +131,40 @@ static void test_three_dispatchers_use_notrack_multicast(void **state)
 	free(cfg);
 }
 
+/* NOTRACK's repair among three: the systemd timer of conntrackd -B, its
+ * period ha.sync_resync_s, and the conntrackd configuration saying so */
+static void test_three_dispatchers_resend_in_bulk(void **state)
+{
+	struct sara_config *cfg = load_two();
+	struct netaddr self = addr("198.18.2.1");
+	char *want = read_text("conf/ha/sara-conntrackd-resync-three.timer"), text[HA_CONFIG_TEXT_MAX], err[256];
+	(void)state;
+	assert_int_equal(cfg->ha.sync_resync_s, HA_SYNC_RESYNC_S_DEFAULT);
+	/* two dispatchers: FTFW resends, no timer */
+	assert_false(ha_conntrackd_timer(cfg, text, sizeof(text), err, sizeof(err)));
+	assert_non_null(strstr(err, "3 or more ha.dispatchers"));
+	assert_true(ha_conntrackd_config(cfg, &self, text, sizeof(text), err, sizeof(err)));
+	assert_null(strstr(text, "sync_resync_s"));
+	cfg->ha.dispatchers[cfg->ha.dispatcher_count++] = addr("198.18.2.3");
+	assert_true(ha_conntrackd_timer(cfg, text, sizeof(text), err, sizeof(err)));
+	assert_string_equal(text, want);
+	cfg->ha.sync_resync_s = 7;
+	assert_true(ha_conntrackd_timer(cfg, text, sizeof(text), err, sizeof(err)));
+	assert_non_null(strstr(text, "\n[Timer]\nOnActiveSec=7s\nOnUnitActiveSec=7s\nAccuracySec=1s\n"));
+	assert_non_null(strstr(text, "every 7 s (ha.sync_resync_s)"));
+	assert_true(ha_conntrackd_config(cfg, &self, text, sizeof(text), err, sizeof(err)));
+	assert_non_null(strstr(text, "# the whole table sent again every 7 s (ha.sync_resync_s) by\n"));
+	assert_false(ha_conntrackd_timer(cfg, text, 100, err, sizeof(err)));
+	assert_non_null(strstr(err, "longer than 100 bytes"));
+	cfg->ha.sync_resync_s = 0;
+	assert_false(ha_conntrackd_timer(cfg, text, sizeof(text), err, sizeof(err)));
+	assert_non_null(strstr(err, "ha.sync_resync_s is 0"));
+	assert_true(ha_conntrackd_config(cfg, &self, text, sizeof(text), err, sizeof(err)));
+	assert_non_null(strstr(text, "# never sent again in bulk (ha.sync_resync_s = 0)"));
+	free(want);
+	free(cfg);
+}
+
 static void test_what_cannot_be_made(void **state)
 {
 	struct sara_config *cfg = load_two();
@@ -251,6 +286,7 @@ int main(void)
 		cmocka_unit_test(test_bird_matches_the_committed_file),
 		cmocka_unit_test(test_conntrackd_matches_the_committed_file),
 		cmocka_unit_test(test_three_dispatchers_use_notrack_multicast),
+		cmocka_unit_test(test_three_dispatchers_resend_in_bulk),
 		cmocka_unit_test(test_what_cannot_be_made),
 		cmocka_unit_test(test_keepalived_matches_the_committed_file),
 		cmocka_unit_test(test_keepalived_watches_sara_gw),
