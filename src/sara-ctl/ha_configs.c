@@ -2,6 +2,7 @@
  * of a cluster, keepalived's for one gateway (ha_configs.h). */
 #include "sara-ctl/ha_configs.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ifaddrs.h>
 #include <limits.h>
@@ -116,6 +117,17 @@ bool ha_bird_config(const struct sara_config *cfg, const struct netaddr *self, c
 	return finish(&t, err, err_size);
 }
 
+/* conntrackd's configuration lexer takes a word that starts with a digit,
+ * or is 1 to 4 hex digits, for a number, and then refuses the whole file
+ * ("symbol 'd1': syntax error"); it cannot be quoted. */
+static bool conntrackd_takes_interface_name(const char *name)
+{
+	size_t len = strlen(name), hex = strspn(name, "0123456789abcdefABCDEF");
+	if (!isalpha((unsigned char)name[0]))
+		return false;
+	return !(hex == len && len <= 4);
+}
+
 bool ha_conntrackd_config(const struct sara_config *cfg, const struct netaddr *self, char *buf, size_t size,
 			  char *err, size_t err_size)
 {
@@ -168,6 +180,13 @@ bool ha_conntrackd_config(const struct sara_config *cfg, const struct netaddr *s
 		    addr_text(&group, p), cfg->ha.sync_port, v, a);
 		text_buf_printf(&t, "\t\tSndSocketBuffer %u\n\t\tRcvSocketBuffer %u\n", HA_SYNC_SOCKET_BUFFER,
 		    HA_SYNC_SOCKET_BUFFER);
+	}
+	if (cfg->ha.sync_interface[0] && !conntrackd_takes_interface_name(cfg->ha.sync_interface)) {
+		snprintf(err, err_size, "%s: ha.sync_interface \"%s\": conntrackd reads a name that starts with a digit "
+			 "or is 1 to 4 hex digits as a number and refuses its configuration; rename the interface "
+			 "(ip link set %s name sync0) or leave ha.sync_interface out with two dispatchers",
+			 cfg->path, cfg->ha.sync_interface, cfg->ha.sync_interface);
+		return false;
 	}
 	if (cfg->ha.sync_interface[0])
 		text_buf_printf(&t, "\t\tInterface %s\n", cfg->ha.sync_interface);

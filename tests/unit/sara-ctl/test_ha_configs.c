@@ -120,7 +120,7 @@ static void test_three_dispatchers_use_notrack_multicast(void **state)
 	assert_non_null(strstr(text, "\tMode NOTRACK {\n\t\tDisableExternalCache yes\n\t\tStartupResync on\n\t}\n"
 				     "\tMulticast {\n\t\tIPv4_address 225.0.0.50\n\t\tGroup 3780\n"
 				     "\t\tIPv4_interface 198.18.2.3\n\t\tSndSocketBuffer 1249280\n"
-				     "\t\tRcvSocketBuffer 1249280\n\t\tInterface d1\n\t\tChecksum on\n\t}\n"));
+				     "\t\tRcvSocketBuffer 1249280\n\t\tInterface sync0\n\t\tChecksum on\n\t}\n"));
 	cfg->ha.sync_group = addr("239.1.2.3");
 	assert_true(ha_conntrackd_config(cfg, &self, text, sizeof(text), err, sizeof(err)));
 	assert_non_null(strstr(text, "IPv4_address 239.1.2.3\n"));
@@ -128,6 +128,32 @@ static void test_three_dispatchers_use_notrack_multicast(void **state)
 	assert_false(ha_conntrackd_config(cfg, &self, text, sizeof(text), err, sizeof(err)));
 	assert_non_null(strstr(err, "ha.sync_interface is needed"));
 	free(want);
+	free(cfg);
+}
+
+/* conntrackd refuses its whole file over an interface name its lexer takes
+ * for a number (tried with conntrackd 1.4.7): sara-ctl says so instead */
+static void test_conntrackd_refuses_interface_names_read_as_numbers(void **state)
+{
+	static const char *const refused[] = { "d1", "e0", "a", "abcd", "ab12", "0", "12345", "1e5", "0x1" };
+	static const char *const taken[] = { "sync0", "eth0.100", "br-lan", "lan_0", "abcde", "ffff1", "x" };
+	struct sara_config *cfg = load_two();
+	struct netaddr self = addr("198.18.2.1");
+	char text[HA_CONFIG_TEXT_MAX], err[512];
+	(void)state;
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		snprintf(cfg->ha.sync_interface, sizeof(cfg->ha.sync_interface), "%s", refused[i]);
+		assert_false(ha_conntrackd_config(cfg, &self, text, sizeof(text), err, sizeof(err)));
+		assert_non_null(strstr(err, "conntrackd reads a name"));
+		assert_non_null(strstr(err, refused[i]));
+	}
+	for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++) {
+		char line[64];
+		snprintf(cfg->ha.sync_interface, sizeof(cfg->ha.sync_interface), "%s", taken[i]);
+		assert_true(ha_conntrackd_config(cfg, &self, text, sizeof(text), err, sizeof(err)));
+		snprintf(line, sizeof(line), "\t\tInterface %s\n", taken[i]);
+		assert_non_null(strstr(text, line));
+	}
 	free(cfg);
 }
 
@@ -286,6 +312,7 @@ int main(void)
 		cmocka_unit_test(test_bird_matches_the_committed_file),
 		cmocka_unit_test(test_conntrackd_matches_the_committed_file),
 		cmocka_unit_test(test_three_dispatchers_use_notrack_multicast),
+		cmocka_unit_test(test_conntrackd_refuses_interface_names_read_as_numbers),
 		cmocka_unit_test(test_three_dispatchers_resend_in_bulk),
 		cmocka_unit_test(test_what_cannot_be_made),
 		cmocka_unit_test(test_keepalived_matches_the_committed_file),
