@@ -10,11 +10,17 @@
 # Then the drop is lifted: within the period (+1.5 s) d3 must hold every
 # media flow decided anywhere, with its mark, and no flow two marks; every
 # call completes. Sabotage: HA_CT_RESYNC=off (no timer) leaves d3 without
-# them. Exit 0 pass, 1 fail, 77 skip.
+# them. E2E_CT_REPAIR=startup (e2e_ha_ct_startup): no timer; once the drop
+# is lifted d3's conntrackd is restarted, and its StartupResync (asking the
+# peers for their tables) must bring the marks within the same bound;
+# sabotage HA_CT_SED='s/StartupResync on/StartupResync off/'.
+# Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
-LAB_PREFIX=sara-e2e-hcr-
+REPAIR=${E2E_CT_REPAIR:-timer}
+LAB_PREFIX=${LAB_PREFIX:-sara-e2e-hcr-}
 HA_DISPATCHER_COUNT=3
 HA_CT_RESYNC_S=${HA_CT_RESYNC_S:-3}
+[ "$REPAIR" = startup ] && HA_CT_RESYNC=off
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$LAB_DIR/ha_lib.sh"
 
@@ -38,7 +44,11 @@ done
 # d3_held FILE: "HELD TOTAL" of d3 in ha_ct_replication's output (a dispatcher
 # holding no media flow at all has no line there)
 d3_held() { awk '$1 == "d3" { h = $2 } $1 ~ /^d[0-9]+$/ { t = $3 } END { print h + 0, t + 0 }' "$1"; }
-echo "clients: ${clients[*]}; resend every $HA_CT_RESYNC_S s ($([ "${HA_CT_RESYNC:-on}" = off ] && echo "off: sabotage" || echo on))"
+if [ "$REPAIR" = startup ]; then
+	echo "clients: ${clients[*]}; repair: d3's conntrackd restarted ($(grep -o 'StartupResync [a-z]*' "$LAB_RUN/d3/conntrackd.conf")), no resend timer"
+else
+	echo "clients: ${clients[*]}; resend every $HA_CT_RESYNC_S s ($([ "${HA_CT_RESYNC:-on}" = off ] && echo "off: sabotage" || echo on))"
+fi
 
 lab_in d3 iptables -I INPUT -p udp --dport "$sync_port" -j DROP || { e2e_fail "iptables in d3"; exit 1; }
 t0=$(date +%s%3N)
@@ -67,6 +77,15 @@ blocked_total=$total
 lab_in d3 iptables -D INPUT -p udp --dport "$sync_port" -j DROP
 t1=$(date +%s%3N)
 echo "$((t1 - t0)) ms: the drop lifted"
+if [ "$REPAIR" = startup ]; then
+	# as a restarted conntrackd.service: the kernel keeps d3's own entries
+	lab_stop TERM "${HA_CT_PID[d3]}" 30
+	lab_bg "conntrackd-d3-restarted" d3 conntrackd -C "$LAB_RUN/d3/conntrackd.conf"
+	HA_CT_PID[d3]=$LAB_BGPID
+	ha_wait_conntrackd d3 || { e2e_fail "d3's conntrackd does not start again"; exit 1; }
+	t1=$(date +%s%3N)
+	echo "$((t1 - t0)) ms: d3's conntrackd answers again"
+fi
 # every round reads twice, 0.5 s apart (ha_ct_replication)
 repaired=
 while [ $(( $(date +%s%3N) - t1 )) -le $(( HA_CT_RESYNC_S * 1000 + 1500 )) ]; do
@@ -79,10 +98,12 @@ sed 's/^/  /' "$LAB_RUN/ct-after.txt"
 for d in "${HA_DISPATCHERS[@]}"; do
 	echo "  $d's resends: $(grep -c 'conntrackd -B' "$LAB_RUN/logs/ct-resync-$d.log" 2>/dev/null || echo 0)"
 done
+what="the drop was lifted (period $HA_CT_RESYNC_S s)"
+[ "$REPAIR" = startup ] && what="its conntrackd answered again"
 if [ -n "$repaired" ]; then
-	echo "d3 holds all $total media flows ${repaired} ms after the drop was lifted (period $HA_CT_RESYNC_S s)"
+	echo "d3 holds all $total media flows ${repaired} ms after $what"
 else
-	e2e_fail "d3 holds $held of the $total media flows decided (${blocked_total} while it was cut off) $((HA_CT_RESYNC_S * 1000 + 1500)) ms after its conntrackd's port was opened again"
+	e2e_fail "d3 holds $held of the $total media flows decided (${blocked_total} while it was cut off) $((HA_CT_RESYNC_S * 1000 + 1500)) ms after $what"
 fi
 read -r _ conflicts < <(grep '^conflicts ' "$LAB_RUN/ct-after.txt")
 [ "$conflicts" -eq 0 ] || e2e_fail "$conflicts media flows held with two different marks"
@@ -98,5 +119,7 @@ lab_cap_stop
 [ "$ok_total" -eq "$calls" ] && [ "$failed_total" -eq 0 ] ||
 	e2e_fail "calls: $ok_total successful, $failed_total failed, of $calls"
 e2e_observed "$calls" 2
-[ "$E2E_RC" -eq 0 ] && e2e_ok "d3's missing connmarks arrived with the next bulk resend; $calls calls on one server each"
+how="with the next bulk resend"
+[ "$REPAIR" = startup ] && how="when its restarted conntrackd asked its peers (StartupResync)"
+[ "$E2E_RC" -eq 0 ] && e2e_ok "d3's missing connmarks arrived $how; $calls calls on one server each"
 exit "$E2E_RC"
