@@ -259,10 +259,12 @@ sarad_start() {    # sara-ctl's rules + sarad (paths c, e and, given a config, g
 }
 
 # redis_start NS ADDRESS CPU: a session store for path g, answering when it returns.
+redis_pids=""
 redis_start() {
 	ip netns exec "$prefix$1" taskset -c "$3" redis-server --bind "$2" --port 6379 --save "" --appendonly no \
 		--protected-mode no --dir "$work" --logfile "$work/redis-$1.log" &
 	pids="$pids $!"
+	redis_pids="$redis_pids $!"
 	local tries=0
 	until in_ns "$1" redis-cli -h "$2" ping 2>/dev/null | grep -q PONG; do
 		tries=$((tries + 1))
@@ -299,8 +301,10 @@ path_stop() {
 	# (a full table would pass packets without making sessions).
 	rm -f "$work/bench.journal" "$work/bench.journal.lock"
 	if [ "$1" = g ]; then   # the stores stop with their dispatcher: each round starts empty
-		in_ns dsp redis-cli -h 198.18.2.1 shutdown nosave >/dev/null 2>&1
-		in_ns lan redis-cli -h 198.18.2.2 shutdown nosave >/dev/null 2>&1
+		for pid in $redis_pids; do
+			stop_pid "$pid"
+		done
+		redis_pids=""
 	fi
 	clear_rules
 	# sara-ctl --remove may take the shared policy routing with it.
